@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every Debian package Headwater, its tests and its benchmarks need. Idempotent: re-running it
+# installs only what is missing. The DNS servers used as test peers (knot, bind9, nsd) must never be left
+# running on port 53, so their init scripts are blocked while installing and stopped afterwards.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git clang-format clang-tidy
+  libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev liblmdb-dev googletest libgtest-dev libgmock-dev
+  knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+echo "setup-deps: installing ${missing[*]}"
+# policy-rc.d answering 101 stops Debian maintainer scripts from starting the packaged daemons.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  created_policy=1
+fi
+cleanup() { [ "$created_policy" -eq 1 ] && $SUDO rm -f "$policy"; return 0; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Belt and braces: whatever a package started anyway, stop it and keep it from starting at boot.
+for svc in knot named bind9 nsd; do
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
+for bin in knotd named nsd; do
+  $SUDO pkill -x "$bin" >/dev/null 2>&1 || true
+done
+echo "setup-deps: done"
