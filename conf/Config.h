@@ -1,0 +1,50 @@
+// The server configuration as plain values. The loader (ConfigLoader.h) has already validated everything
+// here: addresses parse, names are normalised, ACL references resolve, zone files were readable at load
+// time, and all paths are absolute.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "zone/dns/IpNetwork.h"
+
+namespace headwater::conf {
+
+struct ServerConfig {
+    std::vector<dns::Endpoint> listen;     // UDP and TCP on each; non-empty, no duplicates
+    std::filesystem::path control_socket;  // absolute; default <config dir>/run/headwater.sock
+    std::filesystem::path state_dir;       // absolute; default <config dir>/state (not created here)
+    std::string log_level = "info";        // trace|debug|info|warn|error|critical|off (spdlog names)
+    uint32_t tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3: idle, not per-transfer
+    uint32_t tcp_max_connections = 256;
+    uint32_t shutdown_grace_ms = 5000;
+};
+
+struct AclConfig {
+    std::string name;                      // unique, case-sensitive
+    std::vector<dns::IpNetwork> networks;  // may be empty when keys are given
+    std::vector<std::string> keys;         // TSIG key names as written (issue 3 resolves them)
+};
+
+struct ZoneConfig {
+    std::string name;                         // absolute, lower-case, trailing dot: "example.com."
+    std::filesystem::path file;               // absolute
+    std::vector<std::string> allow_transfer;  // ACL names, each names an entry of Config::acls
+};
+
+struct Config {
+    std::filesystem::path path;  // absolute path of the config file
+    ServerConfig server;
+    std::vector<AclConfig> acls;    // in file order
+    std::vector<ZoneConfig> zones;  // in file order
+};
+
+struct ConfigError {
+    // Ready to print: one line per problem, "<file>:<line>:<column>: <key path>: <what is wrong>", e.g.
+    // "conf/x.toml:12:1: zone[2].name: duplicate zone \"example.com.\" (first at line 4)".
+    std::string message;
+};
+
+}  // namespace headwater::conf

@@ -1,0 +1,615 @@
+// The only file that sees toml++. It walks the parsed document once, converting what is valid and
+// recording every problem with its source position, so a user fixes a broken file in one pass.
+#include "conf/ConfigLoader.h"
+
+#include <fcntl.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#if !TOML_EXCEPTIONS
+#error "ConfigLoader expects toml++ with exceptions: toml::parse_error is the one exception boundary"
+#endif
+
+namespace headwater::conf {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint16_t kDefaultDnsPort = 53;
+constexpr std::string_view kDefaultControlSocket = "run/headwater.sock";
+constexpr std::string_view kDefaultStateDir = "state";
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+// sun_path holds the socket path including its terminating NUL.
+constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+
+std::string errno_message(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
+
+template <class Range>
+std::string join(const Range& items) {
+    std::string out;
+    for (auto item : items) {
+        if (!out.empty()) out += ", ";
+        out += item;
+    }
+    return out;
+}
+
+std::string in_quotes(std::string_view s) {
+    std::string out = "\"";
+    out += s;
+    out += '"';
+    return out;
+}
+
+std::string type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::none:
+            return "nothing";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a floating-point number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+    }
+    return "an unknown value";
+}
+
+// Reads a whole file, reporting failures the way the shell would ("No such file or directory").
+dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return dns::unexpected(errno_message(errno));
+    std::string text;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            return dns::unexpected(errno_message(err));
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return text;
+}
+
+// Whether the file can be opened and read (one byte is enough to tell a directory from a file).
+std::optional<std::string> unreadable_reason(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_message(errno);
+    char byte;
+    ssize_t n;
+    do {
+        n = ::read(fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    const int err = errno;
+    ::close(fd);
+    if (n < 0) return errno_message(err);
+    return std::nullopt;
+}
+
+// "example.com" / "Example.COM." -> "example.com."; errors say what is wrong with the name.
+dns::Result<std::string, std::string> normalise_zone_name(std::string_view text) {
+    if (text.empty()) return dns::unexpected(std::string("zone name is empty"));
+    if (text == ".") return std::string(".");
+    std::string_view body = text;
+    if (body.back() == '.') body.remove_suffix(1);
+
+    std::string out;
+    size_t wire_length = 1;  // the root label
+    size_t start = 0;
+    for (;;) {
+        const size_t dot = body.find('.', start);
+        const std::string_view label = body.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        if (label.empty()) return dns::unexpected("empty label in " + in_quotes(text));
+        // RFC 1035 section 2.3.4: labels of at most 63 octets, names of at most 255 in wire form.
+        if (label.size() > 63) {
+            return dns::unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
+                                   " characters long, the limit is 63");
+        }
+        for (char c : label) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '_';
+            if (!ok) {
+                const auto byte = static_cast<unsigned char>(c);
+                std::string shown = (byte >= 0x21 && byte < 0x7f) ? std::string("'") + c + "'"
+                                                                  : "byte " + std::to_string(byte);
+                return dns::unexpected("invalid character " + shown + " in " + in_quotes(text) +
+                                       " (zone names use letters, digits, '-' and '_')");
+            }
+            out += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+        }
+        out += '.';
+        wire_length += label.size() + 1;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    if (wire_length > 255) {
+        return dns::unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
+                               " octets in wire form, the limit is 255");
+    }
+    return out;
+}
+
+struct Problem {
+    uint32_t line;
+    uint32_t column;
+    std::string text;  // "<key path>: <problem>"
+};
+
+// Walks the document, filling a Config and collecting problems.
+class Checker {
+  public:
+    Checker(std::string display_path, fs::path base_dir)
+        : display_path_(std::move(display_path)), base_dir_(std::move(base_dir)) {}
+
+    void error(const toml::source_region& where, std::string_view key_path, std::string_view message) {
+        // Nodes the parser created implicitly may have no position; the file's start is the best we have.
+        const uint32_t line = where.begin.line == 0 ? 1 : where.begin.line;
+        const uint32_t column = where.begin.line == 0 ? 1 : where.begin.column;
+        std::string text(key_path);
+        text += ": ";
+        text += message;
+        problems_.push_back({line, column, std::move(text)});
+    }
+
+    bool ok() const { return problems_.empty(); }
+
+    ConfigError failure() {
+        std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+        std::string message;
+        for (const auto& p : problems_) {
+            if (!message.empty()) message += '\n';
+            message +=
+                display_path_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + p.text;
+        }
+        return ConfigError{std::move(message)};
+    }
+
+    // Reports keys of `table` outside `known` (a typo must not silently drop a setting).
+    void check_known_keys(const toml::table& table, const std::string& prefix,
+                          std::initializer_list<std::string_view> known) {
+        for (auto&& [key, node] : table) {
+            if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+            const bool is_table = node.is_table() || (node.is_array_of_tables() && !node.as_array()->empty());
+            error(key.source(), join_path(prefix, key.str()),
+                  std::string(is_table ? "unknown table" : "unknown key") + " (known: " + join(known) + ")");
+        }
+    }
+
+    static std::string join_path(const std::string& prefix, std::string_view key) {
+        return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+    }
+
+    // The string at `node`, or nullopt after reporting a type error.
+    std::optional<std::string> as_string(const toml::node& node, const std::string& path) {
+        if (const auto* s = node.as_string()) return s->get();
+        error(node.source(), path, "expected a string, found " + type_name(node.type()));
+        return std::nullopt;
+    }
+
+    std::optional<int64_t> as_integer_in(const toml::node& node, const std::string& path, int64_t lo,
+                                         int64_t hi, std::string_view unit) {
+        const auto* i = node.as_integer();
+        if (i == nullptr) {
+            error(node.source(), path,
+                  "expected an integer" + std::string(unit.empty() ? "" : " (") + std::string(unit) +
+                      std::string(unit.empty() ? "" : ")") + ", found " + type_name(node.type()));
+            return std::nullopt;
+        }
+        const int64_t v = i->get();
+        if (v < lo || v > hi) {
+            error(node.source(), path,
+                  std::to_string(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi) +
+                      (unit.empty() ? "" : " " + std::string(unit)));
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    const toml::array* as_array(const toml::node& node, const std::string& path) {
+        if (const auto* a = node.as_array()) return a;
+        error(node.source(), path, "expected an array, found " + type_name(node.type()));
+        return nullptr;
+    }
+
+    // A path setting: non-empty string, relative to the config file's directory.
+    std::optional<fs::path> as_path(const toml::node& node, const std::string& path) {
+        auto s = as_string(node, path);
+        if (!s) return std::nullopt;
+        if (s->empty()) {
+            error(node.source(), path, "path is empty");
+            return std::nullopt;
+        }
+        if (s->find('\0') != std::string::npos) {
+            error(node.source(), path, "path contains a NUL character");
+            return std::nullopt;
+        }
+        return resolve(*s);
+    }
+
+    fs::path resolve(std::string_view text) const {
+        fs::path p(text);
+        if (p.is_relative()) p = base_dir_ / p;
+        return p.lexically_normal();
+    }
+
+    // server.control_socket, shared with read_control_socket.
+    std::optional<fs::path> control_socket(const toml::table* server) {
+        const toml::node* node = server != nullptr ? server->get("control_socket") : nullptr;
+        if (node == nullptr) return resolve(kDefaultControlSocket);
+        auto p = as_path(*node, "server.control_socket");
+        if (!p) return std::nullopt;
+        if (p->native().size() > kMaxSocketPath) {
+            error(node->source(), "server.control_socket",
+                  p->native() + " is " + std::to_string(p->native().size()) +
+                      " bytes long, a Unix socket path may have at most " + std::to_string(kMaxSocketPath));
+            return std::nullopt;
+        }
+        return p;
+    }
+
+    // The [server] table, or nullptr (after reporting when it has the wrong type).
+    const toml::table* server_table(const toml::table& root) {
+        const toml::node* node = root.get("server");
+        if (node == nullptr) return nullptr;
+        if (const auto* t = node->as_table()) return t;
+        error(node->source(), "server", "expected a table ([server]), found " + type_name(node->type()));
+        return nullptr;
+    }
+
+    void check_server(const toml::table& root, ServerConfig& out) {
+        out.control_socket = resolve(kDefaultControlSocket);
+        out.state_dir = resolve(kDefaultStateDir);
+        const toml::table* server = server_table(root);
+        if (server == nullptr) {
+            if (root.get("server") == nullptr) {
+                error(root.source(), "server", "missing [server] table (server.listen is required)");
+            }
+            return;
+        }
+        check_known_keys(*server, "server",
+                         {"listen", "control_socket", "state_dir", "log_level", "tcp_idle_timeout",
+                          "tcp_max_connections", "shutdown_grace"});
+
+        check_listen(*server, out.listen);
+        if (auto p = control_socket(server)) out.control_socket = *p;
+        if (const auto* node = server->get("state_dir")) {
+            if (auto p = as_path(*node, "server.state_dir")) out.state_dir = *p;
+        }
+        if (const auto* node = server->get("log_level")) {
+            if (auto level = as_string(*node, "server.log_level")) {
+                if (std::find(kLogLevels.begin(), kLogLevels.end(), *level) != kLogLevels.end()) {
+                    out.log_level = *level;
+                } else {
+                    error(node->source(), "server.log_level",
+                          "unknown level " + in_quotes(*level) + " (known: " + join(kLogLevels) + ")");
+                }
+            }
+        }
+        if (const auto* node = server->get("tcp_idle_timeout")) {
+            if (auto v = as_integer_in(*node, "server.tcp_idle_timeout", 1, 86400, "seconds")) {
+                out.tcp_idle_timeout_ms = static_cast<uint32_t>(*v * 1000);
+            }
+        }
+        if (const auto* node = server->get("tcp_max_connections")) {
+            if (auto v = as_integer_in(*node, "server.tcp_max_connections", 1, 65535, "")) {
+                out.tcp_max_connections = static_cast<uint32_t>(*v);
+            }
+        }
+        if (const auto* node = server->get("shutdown_grace")) {
+            if (auto v = as_integer_in(*node, "server.shutdown_grace", 0, 3600, "seconds")) {
+                out.shutdown_grace_ms = static_cast<uint32_t>(*v * 1000);
+            }
+        }
+    }
+
+    void check_listen(const toml::table& server, std::vector<dns::Endpoint>& out) {
+        const toml::node* node = server.get("listen");
+        if (node == nullptr) {
+            error(server.source(), "server.listen",
+                  "missing required key (the addresses to serve on, e.g. [\"127.0.0.1:5353\"])");
+            return;
+        }
+        const auto* list = as_array(*node, "server.listen");
+        if (list == nullptr) return;
+        if (list->empty()) {
+            error(node->source(), "server.listen", "must name at least one address");
+            return;
+        }
+        std::vector<size_t> indexes;  // element index of each accepted endpoint, for duplicate messages
+        for (size_t i = 0; i < list->size(); ++i) {
+            const toml::node& element = *list->get(i);
+            const std::string path = "server.listen[" + std::to_string(i) + "]";
+            auto text = as_string(element, path);
+            if (!text) continue;
+            auto endpoint = dns::Endpoint::parse(*text, kDefaultDnsPort);
+            if (!endpoint) {
+                error(element.source(), path, endpoint.error());
+                continue;
+            }
+            const auto dup = std::find(out.begin(), out.end(), *endpoint);
+            if (dup != out.end()) {
+                error(element.source(), path,
+                      "duplicate endpoint " + endpoint->to_string() + " (first at server.listen[" +
+                          std::to_string(indexes[static_cast<size_t>(dup - out.begin())]) + "])");
+                continue;
+            }
+            out.push_back(*endpoint);
+            indexes.push_back(i);
+        }
+    }
+
+    // The elements of root[key] as tables, reporting anything that is not an array of tables.
+    std::vector<std::pair<size_t, const toml::table*>> tables_of(const toml::table& root,
+                                                                 std::string_view key) {
+        std::vector<std::pair<size_t, const toml::table*>> out;
+        const toml::node* node = root.get(key);
+        if (node == nullptr) return out;
+        const auto* list = node->as_array();
+        if (list == nullptr) {
+            error(node->source(), std::string(key),
+                  "expected an array of tables ([[" + std::string(key) + "]]), found " +
+                      type_name(node->type()));
+            return out;
+        }
+        for (size_t i = 0; i < list->size(); ++i) {
+            const toml::node& element = *list->get(i);
+            if (const auto* t = element.as_table()) {
+                out.emplace_back(i, t);
+            } else {
+                error(element.source(), std::string(key) + "[" + std::to_string(i) + "]",
+                      "expected a table, found " + type_name(element.type()));
+            }
+        }
+        return out;
+    }
+
+    // A required, non-empty string key of `table`; reports when missing.
+    std::optional<std::string> required_string(const toml::table& table, const std::string& prefix,
+                                               std::string_view key, const toml::node** found = nullptr) {
+        const std::string path = join_path(prefix, key);
+        const toml::node* node = table.get(key);
+        if (found != nullptr) *found = node;
+        if (node == nullptr) {
+            error(table.source(), path, "missing required key");
+            return std::nullopt;
+        }
+        auto s = as_string(*node, path);
+        if (s && s->empty()) {
+            error(node->source(), path, "must not be empty");
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    // A list of non-empty strings; elements with problems are reported and left out.
+    std::vector<std::string> string_list(const toml::node& node, const std::string& path) {
+        std::vector<std::string> out;
+        const auto* list = as_array(node, path);
+        if (list == nullptr) return out;
+        for (size_t i = 0; i < list->size(); ++i) {
+            const toml::node& element = *list->get(i);
+            const std::string element_path = path + "[" + std::to_string(i) + "]";
+            auto s = as_string(element, element_path);
+            if (!s) continue;
+            if (s->empty()) {
+                error(element.source(), element_path, "must not be empty");
+                continue;
+            }
+            out.push_back(std::move(*s));
+        }
+        return out;
+    }
+
+    void check_acls(const toml::table& root, std::vector<AclConfig>& out) {
+        for (const auto& [index, table] : tables_of(root, "acl")) {
+            const std::string prefix = "acl[" + std::to_string(index) + "]";
+            check_known_keys(*table, prefix, {"name", "networks", "keys"});
+            AclConfig acl;
+
+            const toml::node* name_node = nullptr;
+            auto name = required_string(*table, prefix, "name", &name_node);
+            bool keep = name.has_value();
+            if (name) {
+                const uint32_t line = name_node->source().begin.line;
+                const auto [first, inserted] = acl_lines_.emplace(*name, line);
+                if (!inserted) {
+                    error(name_node->source(), prefix + ".name",
+                          "duplicate ACL " + in_quotes(*name) + " (first at line " +
+                              std::to_string(first->second) + ")");
+                    keep = false;
+                }
+                acl.name = *name;
+            }
+
+            bool has_networks = false;
+            bool has_keys = false;
+            if (const auto* node = table->get("networks")) {
+                has_networks = !node->is_array() || !node->as_array()->empty();
+                if (const auto* list = as_array(*node, prefix + ".networks")) {
+                    for (size_t i = 0; i < list->size(); ++i) {
+                        const toml::node& element = *list->get(i);
+                        const std::string path = prefix + ".networks[" + std::to_string(i) + "]";
+                        auto text = as_string(element, path);
+                        if (!text) continue;
+                        auto network = dns::IpNetwork::parse(*text);
+                        if (!network) {
+                            error(element.source(), path, network.error());
+                            continue;
+                        }
+                        acl.networks.push_back(*network);
+                    }
+                }
+            }
+            if (const auto* node = table->get("keys")) {
+                has_keys = !node->is_array() || !node->as_array()->empty();
+                acl.keys = string_list(*node, prefix + ".keys");
+            }
+            if (!has_networks && !has_keys) {
+                // An ACL that can match nothing is almost certainly a mistake (xfr::Acl requires both
+                // networks and keys to match when both are given, see INTEROP.md).
+                error(table->source(), prefix, "names neither networks nor keys, so it would match nobody");
+            }
+            if (keep) out.push_back(std::move(acl));
+        }
+    }
+
+    void check_zones(const toml::table& root, std::vector<ZoneConfig>& out) {
+        for (const auto& [index, table] : tables_of(root, "zone")) {
+            const std::string prefix = "zone[" + std::to_string(index) + "]";
+            check_known_keys(*table, prefix, {"name", "file", "allow_transfer"});
+            ZoneConfig zone;
+
+            const toml::node* name_node = nullptr;
+            if (auto name = required_string(*table, prefix, "name", &name_node)) {
+                auto normalised = normalise_zone_name(*name);
+                if (!normalised) {
+                    error(name_node->source(), prefix + ".name", normalised.error());
+                } else {
+                    const uint32_t line = name_node->source().begin.line;
+                    const auto [first, inserted] = zone_lines_.emplace(*normalised, line);
+                    if (!inserted) {
+                        error(name_node->source(), prefix + ".name",
+                              "duplicate zone " + in_quotes(*normalised) + " (first at line " +
+                                  std::to_string(first->second) + ")");
+                    }
+                    zone.name = *normalised;
+                }
+            }
+
+            const toml::node* file_node = table->get("file");
+            if (file_node == nullptr) {
+                error(table->source(), prefix + ".file", "missing required key");
+            } else if (auto file = as_path(*file_node, prefix + ".file")) {
+                if (auto reason = unreadable_reason(*file)) {
+                    error(file_node->source(), prefix + ".file",
+                          "cannot read " + file->string() + ": " + *reason);
+                }
+                zone.file = *file;
+            }
+
+            if (const auto* node = table->get("allow_transfer")) {
+                const auto* list = node->as_array();
+                zone.allow_transfer = string_list(*node, prefix + ".allow_transfer");
+                // Check each name against the ACLs (all of them, wherever they appear in the file).
+                if (list != nullptr) {
+                    for (size_t i = 0; i < list->size(); ++i) {
+                        const auto* s = list->get(i)->as_string();
+                        if (s == nullptr || s->get().empty() || acl_lines_.count(s->get()) != 0) continue;
+                        error(list->get(i)->source(), prefix + ".allow_transfer[" + std::to_string(i) + "]",
+                              "unknown ACL " + in_quotes(s->get()) + known_acls());
+                    }
+                }
+            }
+            out.push_back(std::move(zone));
+        }
+    }
+
+    std::string known_acls() const {
+        if (acl_lines_.empty()) return " (no [[acl]] is defined)";
+        std::string out = " (known: ";
+        bool first = true;
+        for (const auto& [name, line] : acl_lines_) {
+            if (!first) out += ", ";
+            out += name;
+            first = false;
+        }
+        return out + ")";
+    }
+
+  private:
+    std::string display_path_;
+    fs::path base_dir_;
+    std::vector<Problem> problems_;
+    std::map<std::string, uint32_t> acl_lines_;   // ACL name -> line of its first definition
+    std::map<std::string, uint32_t> zone_lines_;  // normalised zone name -> line of its first definition
+};
+
+fs::path absolute_path(const fs::path& p) {
+    std::error_code ec;
+    fs::path abs = fs::absolute(p, ec);
+    return (ec ? p : abs).lexically_normal();
+}
+
+// Parses TOML text; a syntax error becomes the single line of a ConfigError.
+dns::Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::string& display_path) {
+    try {
+        return toml::parse(text, std::string(display_path));
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return dns::unexpected(ConfigError{display_path + ":" + std::to_string(where.line) + ":" +
+                                           std::to_string(where.column) + ": " +
+                                           std::string(e.description())});
+    }
+}
+
+}  // namespace
+
+dns::Result<Config, ConfigError> parse_config(std::string_view toml_text, const fs::path& assumed_path) {
+    const std::string display_path = assumed_path.string();
+    auto document = parse_toml(toml_text, display_path);
+    if (!document) return dns::unexpected(document.error());
+    const toml::table& root = *document;
+
+    Config config;
+    config.path = absolute_path(assumed_path);
+    Checker checker(display_path, config.path.parent_path());
+    checker.check_known_keys(root, "", {"server", "acl", "zone"});
+    checker.check_server(root, config.server);
+    checker.check_acls(root, config.acls);  // before zones: allow_transfer may name an ACL defined later
+    checker.check_zones(root, config.zones);
+    if (!checker.ok()) return dns::unexpected(checker.failure());
+    return config;
+}
+
+dns::Result<Config, ConfigError> load_config(const fs::path& file) {
+    auto text = read_whole_file(file);
+    if (!text) return dns::unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
+    return parse_config(*text, file);
+}
+
+dns::Result<fs::path, ConfigError> read_control_socket(const fs::path& file) {
+    auto text = read_whole_file(file);
+    if (!text) return dns::unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
+    const std::string display_path = file.string();
+    auto document = parse_toml(*text, display_path);
+    if (!document) return dns::unexpected(document.error());
+
+    Checker checker(display_path, absolute_path(file).parent_path());
+    auto socket = checker.control_socket(checker.server_table(*document));
+    if (!socket || !checker.ok()) return dns::unexpected(checker.failure());
+    return *socket;
+}
+
+}  // namespace headwater::conf

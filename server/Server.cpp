@@ -1,0 +1,177 @@
+#include "server/Server.h"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include "conf/ConfigLoader.h"
+#include "server/ControlCommands.h"
+#include "server/ControlServer.h"
+#include "server/DnsListeners.h"
+#include "xfr/Responder.h"
+
+namespace headwater::server {
+
+namespace asio = boost::asio;
+
+struct Server::Impl {
+    conf::Config config;
+    zone::ZoneStore store;
+    std::unique_ptr<xfr::Responder> responder;
+};
+
+namespace {
+
+// Loads every configured zone into a fresh store; the first error wins.
+dns::Result<void, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
+    for (const auto& zc : config.zones) {
+        auto name = dns::Name::from_text(zc.name);
+        if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
+        auto z = std::make_shared<zone::Zone>(zone::ZoneSettings{*name, zc.file});
+        const auto r = z->reload(zone::Clock::now());
+        if (r.outcome == zone::ReloadOutcome::Error) return dns::unexpected("zone " + zc.name + ": " + r.error);
+        spdlog::info("zone={} loaded serial={} records={} file={}", zc.name, r.serial->value(),
+                     z->current()->size(), zc.file.string());
+        store.add(std::move(z));
+    }
+    return {};
+}
+
+std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config) {
+    std::unordered_map<std::string, std::vector<xfr::AclRule>> out;
+    for (const auto& zc : config.zones) {
+        std::vector<xfr::AclRule> rules;
+        for (const auto& acl_name : zc.allow_transfer) {
+            for (const auto& acl : config.acls) {
+                if (acl.name != acl_name) continue;
+                rules.push_back(xfr::AclRule{acl.name, acl.networks, acl.keys});
+            }
+        }
+        out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
+    }
+    return out;
+}
+
+void log_transfer(const TransferRecord& r) {
+    spdlog::info("transfer zone={} type={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
+                 "duration_ms={} outcome={}",
+                 r.zone, r.type, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes, r.duration.count(),
+                 r.outcome);
+}
+
+}  // namespace
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    if (auto loaded = load_zones(config, impl->store); !loaded) return dns::unexpected(loaded.error());
+    impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config));
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::run() {
+    const auto& cfg = impl_->config.server;
+    asio::io_context dns_io(1);
+    asio::io_context control_io(1);
+
+    ListenerOptions lo;
+    lo.tcp_idle_timeout = std::chrono::milliseconds(cfg.tcp_idle_timeout_ms);
+    lo.tcp_max_connections = cfg.tcp_max_connections;
+    DnsListeners listeners(dns_io, *impl_->responder, lo, log_transfer);
+    if (auto opened = listeners.open(cfg.listen); !opened) {
+        spdlog::critical("{}", opened.error());
+        return 1;
+    }
+
+    ControlCommands commands(impl_->store, [] { return zone::Clock::now(); });
+    auto control = ControlServer::open(control_io, cfg.control_socket,
+                                       [&commands](const nlohmann::json& req) { return commands.handle(req); });
+    if (!control) {
+        spdlog::critical("control socket: {}", control.error());
+        return 1;
+    }
+
+    // Signals are handled on the control thread: SIGHUP reloads there, like the reload command.
+    asio::signal_set hup(control_io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            spdlog::info("SIGHUP: reloading every zone");
+            (void)commands.reload_all();
+            wait_hup();
+        });
+    };
+    wait_hup();
+
+    asio::signal_set term(dns_io, SIGTERM, SIGINT);
+    asio::steady_timer grace(dns_io);
+    bool stopping = false;
+    term.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        stopping = true;
+        spdlog::info("signal {}: no new queries; letting {} transfer(s) finish (up to {} ms)", sig,
+                     listeners.active_transfers(), cfg.shutdown_grace_ms);
+        listeners.stop_accepting();
+        asio::post(control_io, [&] {
+            (*control)->stop();
+            hup.cancel();
+        });
+        // Poll until the transfers are done or the grace period is over.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms);
+        std::function<void()> poll = [&, until] {
+            if (listeners.active_transfers() == 0 || std::chrono::steady_clock::now() >= until) {
+                if (listeners.active_transfers() > 0)
+                    spdlog::warn("grace period over, cutting {} transfer(s)", listeners.active_transfers());
+                dns_io.stop();
+                return;
+            }
+            grace.expires_after(std::chrono::milliseconds(50));
+            grace.async_wait([&](const boost::system::error_code&) { poll(); });
+        };
+        poll();
+    });
+
+    std::string listening;
+    for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
+    spdlog::info("headwater serving {} zone(s) on {} (UDP and TCP); control socket {}", impl_->store.zones().size(),
+                 listening, cfg.control_socket.string());
+
+    std::thread control_thread([&] { control_io.run(); });
+    dns_io.run();
+    control_io.stop();
+    control_thread.join();
+    listeners.close_all();
+    control->reset();
+    spdlog::info("headwater stopped");
+    (void)stopping;
+    return 0;
+}
+
+int check_config(const std::filesystem::path& file) {
+    auto cfg = conf::load_config(file);
+    if (!cfg) {
+        std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+        return 1;
+    }
+    int status = 0;
+    for (const auto& zc : cfg->zones) {
+        auto name = dns::Name::from_text(zc.name);
+        auto v = zone::load_zone_file(*name, zc.file);
+        if (!v) {
+            std::fprintf(stderr, "%s\n", v.error().to_string().c_str());
+            status = 1;
+            continue;
+        }
+        std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), (*v)->serial().value(), (*v)->size());
+    }
+    if (status == 0) std::printf("%s: OK\n", file.string().c_str());
+    return status;
+}
+
+}  // namespace headwater::server

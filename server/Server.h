@@ -1,0 +1,33 @@
+// The running server: zones loaded from the config, DNS listeners on the DNS thread, the control socket
+// on its own thread (a reload of a big zone never stalls queries or transfers), signals.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "conf/Config.h"
+#include "zone/dns/Result.h"
+
+namespace headwater::server {
+
+class Server {
+public:
+    // Loads every zone; any error (file:line) is returned before anything is bound.
+    static dns::Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
+    ~Server();
+
+    // Binds every socket, serves until SIGTERM/SIGINT, then lets transfers finish within the grace
+    // period. Returns the process exit status.
+    int run();
+
+    struct Impl;
+
+private:
+    explicit Server(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Checks the config and loads every zone without serving; prints findings. Returns the exit status.
+int check_config(const std::filesystem::path& file);
+
+}  // namespace headwater::server

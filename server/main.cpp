@@ -1,0 +1,49 @@
+// headwater: the hidden-primary DNS server.
+#include <cstdio>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "conf/ConfigLoader.h"
+#include "server/Server.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"headwater: a hidden-primary authoritative DNS server (AXFR, IXFR, TSIG, NOTIFY)"};
+    std::filesystem::path config_file;
+    std::filesystem::path check_file;
+    app.add_option("-c,--config", config_file, "serve with this TOML config file");
+    app.add_option("--check-config", check_file, "check this config and its zones, then exit");
+    bool version = false;
+    app.add_flag("--version", version, "print the version and exit");
+    CLI11_PARSE(app, argc, argv);
+
+    if (version) {
+        std::printf("headwater 0.1.0\n");
+        return 0;
+    }
+    if (!check_file.empty()) return headwater::server::check_config(check_file);
+    if (config_file.empty()) {
+        std::fprintf(stderr, "headwater: --config FILE is required (or --check-config FILE)\n%s",
+                     app.help().c_str());
+        return 2;
+    }
+
+    auto logger = spdlog::stderr_color_mt("headwater");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    auto cfg = headwater::conf::load_config(config_file);
+    if (!cfg) {
+        std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+        return 1;
+    }
+    spdlog::set_level(spdlog::level::from_str(cfg->server.log_level));
+    auto server = headwater::server::Server::create(*cfg);
+    if (!server) {
+        spdlog::critical("{}", server.error());
+        return 1;
+    }
+    return (*server)->run();
+}

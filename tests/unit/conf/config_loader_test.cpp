@@ -1,0 +1,697 @@
+#include "conf/ConfigLoader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+
+namespace headwater::conf {
+namespace {
+namespace fs = std::filesystem;
+
+// A fresh directory per test holding the config's zone files; removed afterwards.
+class ConfigTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        static std::atomic<unsigned> counter{0};
+        dir_ = fs::temp_directory_path() /
+               ("headwater-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+                std::to_string(std::random_device{}()));
+        fs::create_directories(dir_ / "zones");
+        write("zones/example.com.zone", "; zone data is not read by the config loader\n");
+        write("zones/example.net.zone", "");
+        config_path_ = dir_ / "headwater.toml";
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    void write(const fs::path& relative, std::string_view text) {
+        std::ofstream out(dir_ / relative, std::ios::binary);
+        out << text;
+    }
+
+    dns::Result<Config, ConfigError> parse(std::string_view text) { return parse_config(text, config_path_); }
+
+    // The error message for text that must not load.
+    std::string error_of(std::string_view text) {
+        auto result = parse(text);
+        EXPECT_FALSE(result.has_value()) << "loaded:\n" << text;
+        return result ? std::string() : result.error().message;
+    }
+
+    // "<config path>:<line>:<column>: <rest>"
+    std::string at(int line, int column, std::string_view rest) const {
+        return config_path_.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+               std::string(rest);
+    }
+
+    fs::path dir_;
+    fs::path config_path_;
+};
+
+#define EXPECT_CONTAINS(haystack, needle)                                                              \
+    do {                                                                                               \
+        const std::string h_ = (haystack);                                                             \
+        const std::string n_ = (needle);                                                               \
+        EXPECT_NE(h_.find(n_), std::string::npos) << "expected to find\n  " << n_ << "\nin\n  " << h_; \
+    } while (0)
+
+constexpr std::string_view kMinimal = R"([server]
+listen = ["127.0.0.1:5353"]
+)";
+
+dns::Endpoint endpoint(std::string_view text) {
+    return *dns::Endpoint::parse(text, 53);
+}
+dns::IpNetwork network(std::string_view text) {
+    return *dns::IpNetwork::parse(text);
+}
+
+// ---- happy paths ----
+
+TEST_F(ConfigTest, FullExampleProducesExactStructs) {
+    auto result = parse(R"(
+[server]
+listen = ["127.0.0.1:5353", "[::1]:5353", "127.0.0.2"]
+control_socket = "run/hw.sock"
+state_dir = "/var/lib/headwater"
+log_level = "debug"
+tcp_idle_timeout = 30
+tcp_max_connections = 100
+shutdown_grace = 0
+
+[[acl]]
+name = "providers"
+networks = ["127.0.0.0/8", "::1/128"]
+
+[[acl]]
+name = "keyed"
+networks = ["192.0.2.1"]
+keys = ["xfr-key", "other.key."]
+
+[[zone]]
+name = "Example.COM"
+file = "zones/example.com.zone"
+allow_transfer = ["providers", "keyed"]
+
+[[zone]]
+name = "example.net."
+file = "zones/../zones/example.net.zone"
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    const Config& c = *result;
+    EXPECT_EQ(c.path, config_path_);
+    ASSERT_EQ(c.server.listen.size(), 3u);
+    EXPECT_EQ(c.server.listen[0], endpoint("127.0.0.1:5353"));
+    EXPECT_EQ(c.server.listen[1], endpoint("[::1]:5353"));
+    EXPECT_EQ(c.server.listen[2], endpoint("127.0.0.2:53"));
+    EXPECT_EQ(c.server.control_socket, dir_ / "run/hw.sock");
+    EXPECT_EQ(c.server.state_dir, fs::path("/var/lib/headwater"));
+    EXPECT_EQ(c.server.log_level, "debug");
+    EXPECT_EQ(c.server.tcp_idle_timeout_ms, 30000u);
+    EXPECT_EQ(c.server.tcp_max_connections, 100u);
+    EXPECT_EQ(c.server.shutdown_grace_ms, 0u);
+
+    ASSERT_EQ(c.acls.size(), 2u);
+    EXPECT_EQ(c.acls[0].name, "providers");
+    EXPECT_EQ(c.acls[0].networks, (std::vector{network("127.0.0.0/8"), network("::1/128")}));
+    EXPECT_TRUE(c.acls[0].keys.empty());
+    EXPECT_EQ(c.acls[1].name, "keyed");
+    EXPECT_EQ(c.acls[1].networks, (std::vector{network("192.0.2.1/32")}));
+    EXPECT_EQ(c.acls[1].keys, (std::vector<std::string>{"xfr-key", "other.key."}));
+
+    ASSERT_EQ(c.zones.size(), 2u);
+    EXPECT_EQ(c.zones[0].name, "example.com.");
+    EXPECT_EQ(c.zones[0].file, dir_ / "zones/example.com.zone");
+    EXPECT_EQ(c.zones[0].allow_transfer, (std::vector<std::string>{"providers", "keyed"}));
+    EXPECT_EQ(c.zones[1].name, "example.net.");
+    EXPECT_EQ(c.zones[1].file, dir_ / "zones/example.net.zone");
+    EXPECT_TRUE(c.zones[1].allow_transfer.empty());
+}
+
+TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
+    auto result = parse(kMinimal);
+    ASSERT_TRUE(result) << result.error().message;
+    const ServerConfig& s = result->server;
+    EXPECT_EQ(s.listen, (std::vector{endpoint("127.0.0.1:5353")}));
+    EXPECT_EQ(s.control_socket, dir_ / "run/headwater.sock");
+    EXPECT_EQ(s.state_dir, dir_ / "state");
+    EXPECT_EQ(s.log_level, "info");
+    EXPECT_EQ(s.tcp_idle_timeout_ms, 10000u);
+    EXPECT_EQ(s.tcp_max_connections, 256u);
+    EXPECT_EQ(s.shutdown_grace_ms, 5000u);
+    EXPECT_TRUE(result->acls.empty());
+    EXPECT_TRUE(result->zones.empty());
+}
+
+TEST_F(ConfigTest, AbsolutePathsAreAbsoluteAndNormalised) {
+    auto result = parse_config(kMinimal, dir_ / "sub/../headwater.toml");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->path, dir_ / "headwater.toml");
+    EXPECT_EQ(result->server.control_socket, dir_ / "run/headwater.sock");
+    EXPECT_TRUE(result->path.is_absolute());
+}
+
+TEST_F(ConfigTest, RelativeConfigPathResolvesAgainstCurrentDirectory) {
+    const fs::path old = fs::current_path();
+    fs::current_path(dir_);
+    auto result = parse_config(kMinimal, "headwater.toml");
+    fs::current_path(old);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->path, dir_ / "headwater.toml");
+    EXPECT_EQ(result->server.state_dir, dir_ / "state");
+}
+
+TEST_F(ConfigTest, KeyOnlyAclAndInlineTables) {
+    auto result = parse(R"(
+server = { listen = ["::1"] }
+acl = [{ name = "k", keys = ["xfr-key"] }]
+zone = [{ name = "example.com", file = "zones/example.com.zone", allow_transfer = ["k"] }]
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->server.listen, (std::vector{endpoint("[::1]:53")}));
+    ASSERT_EQ(result->acls.size(), 1u);
+    EXPECT_TRUE(result->acls[0].networks.empty());
+    EXPECT_EQ(result->acls[0].keys, (std::vector<std::string>{"xfr-key"}));
+    EXPECT_EQ(result->zones.at(0).allow_transfer, (std::vector<std::string>{"k"}));
+}
+
+TEST_F(ConfigTest, AclMayBeDefinedAfterTheZoneUsingIt) {
+    auto result = parse(R"([server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+allow_transfer = ["later"]
+[[acl]]
+name = "later"
+networks = ["127.0.0.1"]
+)");
+    ASSERT_TRUE(result) << result.error().message;
+}
+
+TEST_F(ConfigTest, RootZoneIsAccepted) {
+    auto result =
+        parse(std::string(kMinimal) + "[[zone]]\nname = \".\"\nfile = \"zones/example.net.zone\"\n");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->zones.at(0).name, ".");
+}
+
+TEST_F(ConfigTest, ZoneNamesWithUnderscoreDigitsAndHyphen) {
+    auto result = parse(std::string(kMinimal) +
+                        "[[zone]]\nname = \"_Tcp.x-1.9.Example\"\nfile = \"zones/example.net.zone\"\n");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->zones.at(0).name, "_tcp.x-1.9.example.");
+}
+
+TEST_F(ConfigTest, LoadConfigReadsFile) {
+    write("headwater.toml",
+          std::string(kMinimal) + "[[zone]]\nname = \"example.com\"\nfile = \"zones/example.com.zone\"\n");
+    auto result = load_config(config_path_);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->path, config_path_);
+    EXPECT_EQ(result->zones.at(0).file, dir_ / "zones/example.com.zone");
+}
+
+TEST_F(ConfigTest, LoadConfigMissingFile) {
+    auto result = load_config(dir_ / "nope.toml");
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().message,
+              "cannot read " + (dir_ / "nope.toml").string() + ": No such file or directory");
+}
+
+TEST_F(ConfigTest, LoadConfigDirectory) {
+    auto result = load_config(dir_);
+    ASSERT_FALSE(result);
+    EXPECT_CONTAINS(result.error().message, "Is a directory");
+}
+
+TEST_F(ConfigTest, LoadConfigErrorsNameThePathAsGiven) {
+    write("headwater.toml", "[server]\nlisten = []\n");
+    const fs::path old = fs::current_path();
+    fs::current_path(dir_);
+    auto result = load_config("headwater.toml");
+    fs::current_path(old);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().message, "headwater.toml:2:10: server.listen: must name at least one address");
+}
+
+// ---- TOML syntax ----
+
+TEST_F(ConfigTest, SyntaxErrorHasLineAndColumn) {
+    const std::string msg = error_of("[server]\nlisten = [\"127.0.0.1:5353\"\nlog_level = \"info\"\n");
+    EXPECT_CONTAINS(msg, config_path_.string() + ":3:");
+    EXPECT_EQ(msg.find('\n'), std::string::npos);  // a syntax error is the only line
+}
+
+TEST_F(ConfigTest, SyntaxErrorDuplicateKey) {
+    const std::string msg = error_of("[server]\nlisten = [\"127.0.0.1\"]\nlisten = [\"::1\"]\n");
+    EXPECT_CONTAINS(msg, config_path_.string() + ":3:");
+    EXPECT_CONTAINS(msg, "listen");
+}
+
+// ---- unknown keys and tables ----
+
+TEST_F(ConfigTest, UnknownZoneKey) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+alow_transfer = ["x"]
+)");
+    EXPECT_EQ(msg, at(6, 1, "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer)"));
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
+    // Keys after [server] belong to it, so a top-level key has to come first.
+    const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
+    EXPECT_CONTAINS(msg, at(1, 1, "verbose: unknown key (known: server, acl, zone)"));
+    EXPECT_CONTAINS(msg, at(4, 2, "logging: unknown table (known: server, acl, zone)"));
+}
+
+TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
+    const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
+    EXPECT_CONTAINS(msg, at(3, 1,
+                            "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
+                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace)"));
+    EXPECT_CONTAINS(msg, "server.extra: unknown table");
+}
+
+TEST_F(ConfigTest, UnknownAclKey) {
+    const std::string msg =
+        error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nnetwork = [\"::1\"]\nkeys = [\"k\"]\n");
+    EXPECT_CONTAINS(msg, at(5, 1, "acl[0].network: unknown key (known: name, networks, keys)"));
+}
+
+// ---- wrong types ----
+
+TEST_F(ConfigTest, WrongTypes) {
+    const std::string msg = error_of(R"([server]
+listen = "127.0.0.1"
+log_level = 3
+tcp_idle_timeout = 1.5
+tcp_max_connections = "many"
+control_socket = 7
+state_dir = ["a"]
+)");
+    EXPECT_CONTAINS(msg, at(2, 10, "server.listen: expected an array, found a string"));
+    EXPECT_CONTAINS(msg, at(3, 13, "server.log_level: expected a string, found an integer"));
+    EXPECT_CONTAINS(
+        msg,
+        at(4, 20, "server.tcp_idle_timeout: expected an integer (seconds), found a floating-point number"));
+    EXPECT_CONTAINS(msg, at(5, 23, "server.tcp_max_connections: expected an integer, found a string"));
+    EXPECT_CONTAINS(msg, at(6, 18, "server.control_socket: expected a string, found an integer"));
+    EXPECT_CONTAINS(msg, at(7, 13, "server.state_dir: expected a string, found an array"));
+}
+
+TEST_F(ConfigTest, WrongElementTypes) {
+    const std::string msg = error_of(R"([server]
+listen = ["127.0.0.1", 53]
+[[acl]]
+name = 1
+networks = "127.0.0.0/8"
+[[acl]]
+name = "b"
+networks = [true]
+keys = [1, ""]
+[[zone]]
+name = "example.com"
+file = 5
+allow_transfer = "b"
+)");
+    EXPECT_CONTAINS(msg, at(2, 24, "server.listen[1]: expected a string, found an integer"));
+    EXPECT_CONTAINS(msg, at(4, 8, "acl[0].name: expected a string, found an integer"));
+    EXPECT_CONTAINS(msg, at(5, 12, "acl[0].networks: expected an array, found a string"));
+    EXPECT_CONTAINS(msg, at(8, 13, "acl[1].networks[0]: expected a string, found a boolean"));
+    EXPECT_CONTAINS(msg, at(9, 9, "acl[1].keys[0]: expected a string, found an integer"));
+    EXPECT_CONTAINS(msg, at(9, 12, "acl[1].keys[1]: must not be empty"));
+    EXPECT_CONTAINS(msg, at(12, 8, "zone[0].file: expected a string, found an integer"));
+    EXPECT_CONTAINS(msg, at(13, 18, "zone[0].allow_transfer: expected an array, found a string"));
+}
+
+TEST_F(ConfigTest, ServerMustBeATableAndAclAnArrayOfTables) {
+    const std::string msg = error_of("server = 1\n[acl]\nname = \"x\"\n");
+    EXPECT_CONTAINS(msg, at(1, 10, "server: expected a table ([server]), found an integer"));
+    EXPECT_CONTAINS(msg, at(2, 1, "acl: expected an array of tables ([[acl]]), found a table"));
+}
+
+TEST_F(ConfigTest, ZoneArrayElementsMustBeTables) {
+    const std::string msg = error_of("zone = [\"example.com\"]\n" + std::string(kMinimal));
+    EXPECT_EQ(msg, at(1, 9, "zone[0]: expected a table, found a string"));
+}
+
+// ---- missing required keys ----
+
+TEST_F(ConfigTest, MissingServer) {
+    EXPECT_EQ(error_of("# nothing\n"),
+              at(1, 1, "server: missing [server] table (server.listen is required)"));
+}
+
+TEST_F(ConfigTest, MissingListen) {
+    EXPECT_EQ(
+        error_of("\n[server]\nlog_level = \"info\"\n"),
+        at(2, 1,
+           "server.listen: missing required key (the addresses to serve on, e.g. [\"127.0.0.1:5353\"])"));
+}
+
+TEST_F(ConfigTest, EmptyListen) {
+    EXPECT_EQ(error_of("[server]\nlisten = []\n"),
+              at(2, 10, "server.listen: must name at least one address"));
+}
+
+TEST_F(ConfigTest, MissingZoneAndAclKeys) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+networks = ["::1"]
+[[zone]]
+file = "zones/example.com.zone"
+[[zone]]
+name = "example.net"
+[[zone]]
+name = ""
+file = ""
+)");
+    EXPECT_CONTAINS(msg, at(3, 1, "acl[0].name: missing required key"));
+    EXPECT_CONTAINS(msg, at(5, 1, "zone[0].name: missing required key"));
+    EXPECT_CONTAINS(msg, at(7, 1, "zone[1].file: missing required key"));
+    EXPECT_CONTAINS(msg, at(10, 8, "zone[2].name: must not be empty"));
+    EXPECT_CONTAINS(msg, at(11, 8, "zone[2].file: path is empty"));
+}
+
+TEST_F(ConfigTest, AclWithoutNetworksOrKeys) {
+    const std::string msg = error_of(std::string(kMinimal) + "[[acl]]\nname = \"empty\"\nnetworks = []\n");
+    EXPECT_EQ(msg, at(3, 1, "acl[0]: names neither networks nor keys, so it would match nobody"));
+}
+
+// ---- addresses, networks, ports ----
+
+TEST_F(ConfigTest, BadListenAddresses) {
+    const std::string msg = error_of(R"([server]
+listen = ["127.0.0.1:5353", "localhost:53", "127.0.0.1:0", "127.0.0.1:70000", "[::1]:x", "300.1.1.1"]
+)");
+    EXPECT_CONTAINS(msg, at(2, 29,
+                            "server.listen[1]: invalid address \"localhost:53\": \"localhost\" is not an IP "
+                            "address (host names are not resolved)"));
+    EXPECT_CONTAINS(
+        msg, at(2, 45, "server.listen[2]: invalid port \"0\" in \"127.0.0.1:0\": must be a number 1..65535"));
+    EXPECT_CONTAINS(msg, "server.listen[3]: invalid port \"70000\"");
+    EXPECT_CONTAINS(msg, "server.listen[4]: invalid port \"x\"");
+    EXPECT_CONTAINS(msg,
+                    "server.listen[5]: invalid address \"300.1.1.1\": \"300.1.1.1\" is not an IP address");
+    EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 4);  // five problems, one line each
+}
+
+TEST_F(ConfigTest, DuplicateListenEndpoints) {
+    const std::string msg =
+        error_of("[server]\nlisten = [\"127.0.0.1:53\", \"::1\", \"127.0.0.1\", \"[::1]:53\"]\n");
+    EXPECT_CONTAINS(
+        msg, at(2, 34, "server.listen[2]: duplicate endpoint 127.0.0.1:53 (first at server.listen[0])"));
+    EXPECT_CONTAINS(msg, "server.listen[3]: duplicate endpoint [::1]:53 (first at server.listen[1])");
+}
+
+TEST_F(ConfigTest, BadAclNetworks) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "a"
+networks = ["127.0.0.1/8", "10.0.0.0/33", "example.net", "::1/129", "nonsense"]
+)");
+    EXPECT_CONTAINS(msg,
+                    at(5, 13, "acl[0].networks[0]: host bits set in 127.0.0.1/8, did you mean 127.0.0.0/8?"));
+    EXPECT_CONTAINS(
+        msg, "acl[0].networks[1]: invalid network \"10.0.0.0/33\": prefix length must be a number 0..32");
+    EXPECT_CONTAINS(msg,
+                    "acl[0].networks[2]: invalid network \"example.net\": \"example.net\" is not an IP "
+                    "address (host names are not resolved)");
+    EXPECT_CONTAINS(msg, "acl[0].networks[3]: invalid network \"::1/129\"");
+    EXPECT_CONTAINS(msg, "acl[0].networks[4]: invalid network \"nonsense\"");
+}
+
+// ---- duplicates and references ----
+
+TEST_F(ConfigTest, DuplicateZoneIgnoresCaseAndTrailingDot) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+[[zone]]
+name = "example.net"
+file = "zones/example.net.zone"
+[[zone]]
+name = "EXAMPLE.com."
+file = "zones/example.com.zone"
+)");
+    EXPECT_EQ(msg, at(10, 8, "zone[2].name: duplicate zone \"example.com.\" (first at line 4)"));
+}
+
+TEST_F(ConfigTest, DuplicateAcl) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "p"
+networks = ["::1"]
+[[acl]]
+name = "p"
+networks = ["127.0.0.1"]
+)");
+    EXPECT_EQ(msg, at(7, 8, "acl[1].name: duplicate ACL \"p\" (first at line 4)"));
+}
+
+TEST_F(ConfigTest, AllowTransferUnknownAcl) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "providers"
+networks = ["::1"]
+[[acl]]
+name = "backup"
+keys = ["k"]
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+allow_transfer = ["providers", "provider"]
+)");
+    EXPECT_EQ(msg,
+              at(12, 32, "zone[0].allow_transfer[1]: unknown ACL \"provider\" (known: backup, providers)"));
+}
+
+TEST_F(ConfigTest, AllowTransferWithoutAnyAcl) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+allow_transfer = ["providers"]
+)");
+    EXPECT_EQ(msg, at(6, 19, "zone[0].allow_transfer[0]: unknown ACL \"providers\" (no [[acl]] is defined)"));
+}
+
+TEST_F(ConfigTest, BrokenAclStillResolvesByName) {
+    // The ACL's bad network is reported once; the zone's reference to it is not a second error.
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "p"
+networks = ["bad"]
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+allow_transfer = ["p"]
+)");
+    EXPECT_EQ(msg, at(5, 13,
+                      "acl[0].networks[0]: invalid network \"bad\": \"bad\" is not an IP address (host names "
+                      "are not resolved)"));
+}
+
+// ---- zone files ----
+
+TEST_F(ConfigTest, ZoneFileMissing) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[zone]]
+name = "example.org"
+file = "zones/example.org.zone"
+)");
+    EXPECT_EQ(msg, at(5, 8,
+                      "zone[0].file: cannot read " + (dir_ / "zones/example.org.zone").string() +
+                          ": No such file or directory"));
+}
+
+TEST_F(ConfigTest, ZoneFileIsADirectory) {
+    const std::string msg =
+        error_of(std::string(kMinimal) + "[[zone]]\nname = \"example.org\"\nfile = \"zones\"\n");
+    EXPECT_EQ(msg, at(5, 8, "zone[0].file: cannot read " + (dir_ / "zones").string() + ": Is a directory"));
+}
+
+TEST_F(ConfigTest, ZoneFileUnreadable) {
+    if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
+    write("zones/secret.zone", "x");
+    fs::permissions(dir_ / "zones/secret.zone", fs::perms::none);
+    const std::string msg =
+        error_of(std::string(kMinimal) + "[[zone]]\nname = \"example.org\"\nfile = \"zones/secret.zone\"\n");
+    EXPECT_CONTAINS(
+        msg, "zone[0].file: cannot read " + (dir_ / "zones/secret.zone").string() + ": Permission denied");
+}
+
+TEST_F(ConfigTest, ZoneFileAbsolutePath) {
+    const std::string abs = (dir_ / "zones/example.com.zone").string();
+    auto result = parse(std::string(kMinimal) + "[[zone]]\nname = \"example.com\"\nfile = \"" + abs + "\"\n");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->zones.at(0).file, fs::path(abs));
+}
+
+// ---- zone names ----
+
+std::string zone_named(std::string_view name) {
+    return std::string(kMinimal) + "[[zone]]\nname = \"" + std::string(name) +
+           "\"\nfile = \"zones/example.com.zone\"\n";
+}
+
+TEST_F(ConfigTest, InvalidZoneNames) {
+    EXPECT_EQ(error_of(zone_named("example..com")),
+              at(4, 8, "zone[0].name: empty label in \"example..com\""));
+    EXPECT_EQ(error_of(zone_named(".example.com")),
+              at(4, 8, "zone[0].name: empty label in \".example.com\""));
+    EXPECT_EQ(error_of(zone_named("example.com..")),
+              at(4, 8, "zone[0].name: empty label in \"example.com..\""));
+    EXPECT_CONTAINS(error_of(zone_named("*.example.com")),
+                    "zone[0].name: invalid character '*' in \"*.example.com\" (zone names use letters, "
+                    "digits, '-' and '_')");
+    EXPECT_CONTAINS(error_of(zone_named("exa mple.com")), "invalid character byte 32");
+    EXPECT_CONTAINS(error_of(zone_named("ex/ample.com")), "invalid character '/'");
+    EXPECT_CONTAINS(error_of(zone_named("b\\u00fccher.de")), "invalid character byte 195");
+}
+
+TEST_F(ConfigTest, ZoneNameLengthLimits) {
+    const std::string label63(63, 'a');
+    const std::string label64(64, 'a');
+    EXPECT_TRUE(parse(zone_named(label63 + ".com")));
+    EXPECT_CONTAINS(error_of(zone_named(label64 + ".com")),
+                    "zone[0].name: label \"" + label64 + "\" is 64 characters long, the limit is 63");
+
+    // 4 labels of 63 + 1 label of 1: 4*64 + 2 + 1 = 259 octets; 3*64 + 62 + 1 = 255 exactly fits.
+    const std::string fits = label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
+    EXPECT_TRUE(parse(zone_named(fits))) << fits.size();
+    const std::string too_long = fits + "c";
+    EXPECT_CONTAINS(error_of(zone_named(too_long)), "is 256 octets in wire form, the limit is 255");
+}
+
+// ---- scalar settings ----
+
+TEST_F(ConfigTest, InvalidLogLevel) {
+    EXPECT_EQ(error_of(std::string(kMinimal) + "log_level = \"verbose\"\n"),
+              at(3, 13,
+                 "server.log_level: unknown level \"verbose\" (known: trace, debug, info, warn, error, "
+                 "critical, off)"));
+    EXPECT_CONTAINS(error_of(std::string(kMinimal) + "log_level = \"INFO\"\n"), "unknown level \"INFO\"");
+}
+
+TEST_F(ConfigTest, NumbersOutOfRange) {
+    const std::string msg = error_of(std::string(kMinimal) + R"(tcp_idle_timeout = 0
+tcp_max_connections = 70000
+shutdown_grace = -1
+)");
+    EXPECT_CONTAINS(msg, at(3, 20, "server.tcp_idle_timeout: 0 is out of range 1..86400 seconds"));
+    EXPECT_CONTAINS(msg, at(4, 23, "server.tcp_max_connections: 70000 is out of range 1..65535"));
+    EXPECT_CONTAINS(msg, at(5, 18, "server.shutdown_grace: -1 is out of range 0..3600 seconds"));
+}
+
+TEST_F(ConfigTest, NumbersAtTheEdges) {
+    auto result = parse(std::string(kMinimal) +
+                        "tcp_idle_timeout = 86400\ntcp_max_connections = 65535\nshutdown_grace = 3600\n");
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->server.tcp_idle_timeout_ms, 86400000u);
+    EXPECT_EQ(result->server.tcp_max_connections, 65535u);
+    EXPECT_EQ(result->server.shutdown_grace_ms, 3600000u);
+}
+
+TEST_F(ConfigTest, ControlSocketPathTooLong) {
+    const std::string msg =
+        error_of(std::string(kMinimal) + "control_socket = \"/" + std::string(120, 's') + "\"\n");
+    EXPECT_CONTAINS(msg, at(3, 18,
+                            "server.control_socket: /" + std::string(120, 's') +
+                                " is 121 bytes long, a Unix socket path may have at most 107"));
+}
+
+// ---- several problems at once ----
+
+TEST_F(ConfigTest, AllProblemsAreReportedInFileOrder) {
+    const std::string msg = error_of(R"([[zone]]
+name = "example.com"
+file = "zones/missing.zone"
+[server]
+listen = ["no:n:sense"]
+log_level = "loud"
+[[acl]]
+name = "a"
+)");
+    const std::string expected =
+        at(3, 8,
+           "zone[0].file: cannot read " + (dir_ / "zones/missing.zone").string() +
+               ": No such file or directory") +
+        "\n" +
+        at(5, 11, "server.listen[0]: invalid address \"no:n:sense\": \"no:n:sense\" is not an IP address") +
+        "\n" +
+        at(6, 13,
+           "server.log_level: unknown level \"loud\" (known: trace, debug, info, warn, error, critical, "
+           "off)") +
+        "\n" + at(7, 1, "acl[0]: names neither networks nor keys, so it would match nobody");
+    EXPECT_EQ(msg, expected);
+}
+
+// ---- read_control_socket ----
+
+TEST_F(ConfigTest, ControlSocketDefault) {
+    write("headwater.toml", kMinimal);
+    auto result = read_control_socket(config_path_);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(*result, dir_ / "run/headwater.sock");
+}
+
+TEST_F(ConfigTest, ControlSocketRelativeAndAbsolute) {
+    write("headwater.toml", "[server]\ncontrol_socket = \"ctl/../hw.sock\"\n");
+    auto relative = read_control_socket(config_path_);
+    ASSERT_TRUE(relative) << relative.error().message;
+    EXPECT_EQ(*relative, dir_ / "hw.sock");
+
+    write("headwater.toml", "[server]\ncontrol_socket = \"/run/hw.sock\"\n");
+    auto absolute = read_control_socket(config_path_);
+    ASSERT_TRUE(absolute) << absolute.error().message;
+    EXPECT_EQ(*absolute, fs::path("/run/hw.sock"));
+}
+
+TEST_F(ConfigTest, ControlSocketReadEvenWhenTheRestIsBroken) {
+    write("headwater.toml", R"([server]
+listen = ["not an address"]
+control_socket = "run/x.sock"
+bogus = 1
+[[zone]]
+name = "..."
+)");
+    ASSERT_FALSE(load_config(config_path_));
+    auto result = read_control_socket(config_path_);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(*result, dir_ / "run/x.sock");
+}
+
+TEST_F(ConfigTest, ControlSocketNoServerTableGivesDefault) {
+    write("headwater.toml", "");
+    auto result = read_control_socket(config_path_);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(*result, dir_ / "run/headwater.sock");
+}
+
+TEST_F(ConfigTest, ControlSocketErrors) {
+    write("headwater.toml", "[server]\ncontrol_socket = 1\n");
+    auto wrong_type = read_control_socket(config_path_);
+    ASSERT_FALSE(wrong_type);
+    EXPECT_EQ(wrong_type.error().message,
+              at(2, 18, "server.control_socket: expected a string, found an integer"));
+
+    write("headwater.toml", "server = []\n");
+    auto wrong_server = read_control_socket(config_path_);
+    ASSERT_FALSE(wrong_server);
+    EXPECT_EQ(wrong_server.error().message, at(1, 10, "server: expected a table ([server]), found an array"));
+
+    write("headwater.toml", "[server\n");
+    auto syntax = read_control_socket(config_path_);
+    ASSERT_FALSE(syntax);
+    EXPECT_CONTAINS(syntax.error().message, config_path_.string() + ":1:");
+
+    auto missing = read_control_socket(dir_ / "absent.toml");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message,
+              "cannot read " + (dir_ / "absent.toml").string() + ": No such file or directory");
+}
+
+}  // namespace
+}  // namespace headwater::conf

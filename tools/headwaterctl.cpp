@@ -1,0 +1,365 @@
+// headwaterctl: the control client. Sends one request over the control socket (docs/control.md) and
+// prints the answer, as a table/lines for people or verbatim with --json.
+//
+// Exit status: 0 the server answered ok:true; 1 it answered ok:false (a refused reload included);
+// 2 usage or configuration error; 3 no usable answer (cannot connect, timeout, connection closed).
+//
+// Plain POSIX sockets on purpose: tools/ do not use Asio.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "conf/ConfigLoader.h"
+#include "server/ControlProtocol.h"
+
+namespace {
+
+namespace control = headwater::server::control;
+namespace dns = headwater::dns;
+using nlohmann::json;
+
+enum ExitCode : int { kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitUnreachable = 3 };
+
+// A response bigger than this is not something the server sends; stop reading rather than eat memory.
+constexpr std::size_t kMaxResponse = 256u * 1024 * 1024;
+
+// ---- the command table --------------------------------------------------------------------------
+
+// Arguments of every command; a new command adds the fields it needs.
+struct Args {
+    std::string zone;  // empty: every zone
+    bool force = false;
+};
+
+struct Command {
+    const char* name;
+    const char* help;
+    void (*add_arguments)(CLI::App& sub, Args& args);
+    json (*build_request)(const char* name, const Args& args);
+    void (*print)(const json& response);  // human output of the body; errors are printed by the caller
+};
+
+std::string text_of(const json& j, const char* key) {
+    if (!j.is_object()) return "-";
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return "-";
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool has_text(const json& j, const char* key) {
+    return j.is_object() && j.contains(key) && !j[key].is_null();
+}
+
+const json& zones_of(const json& response) {
+    static const json empty = json::array();
+    if (!response.is_object()) return empty;
+    const auto it = response.find("zones");
+    return it != response.end() && it->is_array() ? *it : empty;
+}
+
+void add_zone_argument(CLI::App& sub, Args& args) {
+    sub.add_option("zone", args.zone, "zone name (default: every zone)");
+}
+
+json zone_request(const char* name, const Args& args) {
+    return control::make_request(name, args.zone.empty() ? std::nullopt : std::optional(args.zone),
+                                 args.force);
+}
+
+// ZONE SERIAL RECORDS LOADED FILE, with a "last error:" line under a zone whose last reload failed.
+void print_status(const json& response) {
+    const json& zones = zones_of(response);
+    if (zones.empty()) {
+        std::cout << "no zones\n";
+        return;
+    }
+    const std::vector<const char*> keys = {"name", "serial", "records", "loaded_at", "file"};
+    const std::vector<std::string> headers = {"ZONE", "SERIAL", "RECORDS", "LOADED", "FILE"};
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::size_t> widths;
+    for (const auto& h : headers) widths.push_back(h.size());
+    for (const auto& zone : zones) {
+        std::vector<std::string> row;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            row.push_back(text_of(zone, keys[i]));
+            widths[i] = std::max(widths[i], row.back().size());
+        }
+        rows.push_back(std::move(row));
+    }
+    const auto print_row = [&](const std::vector<std::string>& row) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+        }
+        std::cout << line << '\n';
+    };
+    print_row(headers);
+    for (std::size_t z = 0; z < rows.size(); ++z) {
+        print_row(rows[z]);
+        if (has_text(zones[z], "last_error"))
+            std::cout << "  last error: " << text_of(zones[z], "last_error") << '\n';
+    }
+}
+
+// One line per zone: "NAME: updated, serial A -> B" / "NAME: unchanged at serial N" / "NAME: error: MSG".
+void print_reload(const json& response) {
+    for (const auto& zone : zones_of(response)) {
+        const std::string name = text_of(zone, "name");
+        const std::string outcome = text_of(zone, "outcome");
+        if (outcome == "updated") {
+            std::cout << name << ": updated, serial " << text_of(zone, "old_serial") << " -> "
+                      << text_of(zone, "serial") << '\n';
+        } else if (outcome == "unchanged") {
+            std::cout << name << ": unchanged at serial " << text_of(zone, "serial") << '\n';
+        } else if (outcome == "error") {
+            std::cout << name << ": error: " << text_of(zone, "error") << '\n';
+        } else {
+            std::cout << name << ": " << outcome << '\n';
+        }
+    }
+}
+
+const Command kCommands[] = {
+    {"status", "show the zones served: serial, records, load time, file, last error",
+     [](CLI::App& sub, Args& args) { add_zone_argument(sub, args); }, zone_request, print_status},
+    {"reload", "reload zone files from disk (every zone, or one)",
+     [](CLI::App& sub, Args& args) {
+         add_zone_argument(sub, args);
+         sub.add_flag("--force", args.force, "reload even when the file looks unchanged");
+     },
+     zone_request, print_reload},
+};
+
+// ---- the socket -----------------------------------------------------------------------------
+
+struct Fd {
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+    int fd;
+};
+
+struct ExchangeError {
+    bool connecting;  // failed before the server got the request
+    int err;          // errno, 0 when the message says it all
+    std::string message;
+};
+
+// Waits until fd is ready for `events`, at most until deadline; false with errno set otherwise.
+bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            errno = ETIMEDOUT;
+            return false;
+        }
+        pollfd p{fd, events, 0};
+        const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+        if (rc > 0) return true;
+        if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// Sends one request line and reads one response line.
+dns::Result<std::string, ExchangeError> exchange(const std::string& socket_path, const std::string& request,
+                                                 std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof(addr.sun_path)) {
+        return dns::unexpected(ExchangeError{true, ENAMETOOLONG, {}});
+    }
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (sock.fd < 0) return dns::unexpected(ExchangeError{true, errno, {}});
+    // A Unix socket connects at once, or fails with EAGAIN when the server's backlog is full.
+    while (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EINPROGRESS) return dns::unexpected(ExchangeError{true, errno, {}});
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return dns::unexpected(ExchangeError{true, ETIMEDOUT, {}});
+        }
+        ::usleep(50'000);
+    }
+
+    for (std::size_t sent = 0; sent < request.size();) {
+        const ssize_t n = ::send(sock.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+        } else if (errno == EAGAIN || errno == EINTR) {
+            if (!wait_for(sock.fd, POLLOUT, deadline)) {
+                return dns::unexpected(ExchangeError{false, errno, "sending the request"});
+            }
+        } else {
+            return dns::unexpected(ExchangeError{false, errno, "sending the request"});
+        }
+    }
+
+    std::string response;
+    char chunk[65536];
+    for (;;) {
+        if (const auto nl = response.find('\n'); nl != std::string::npos) {
+            response.resize(nl);
+            return response;
+        }
+        if (response.size() > kMaxResponse) {
+            return dns::unexpected(ExchangeError{false, 0, "response larger than 256 MiB"});
+        }
+        const ssize_t n = ::recv(sock.fd, chunk, sizeof(chunk), 0);
+        if (n > 0) {
+            response.append(chunk, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+            return dns::unexpected(
+                ExchangeError{false, 0, "the server closed the connection without answering"});
+        } else if (errno == EAGAIN || errno == EINTR) {
+            if (!wait_for(sock.fd, POLLIN, deadline)) {
+                if (errno == ETIMEDOUT) {
+                    return dns::unexpected(
+                        ExchangeError{false, 0, "timed out after " + std::to_string(timeout.count()) + " s"});
+                }
+                return dns::unexpected(ExchangeError{false, errno, "waiting for the answer"});
+            }
+        } else {
+            return dns::unexpected(ExchangeError{false, errno, "reading the answer"});
+        }
+    }
+}
+
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
+
+void report_exchange_error(const std::string& socket_path, const ExchangeError& e,
+                           const std::string& config) {
+    std::cerr << "headwaterctl: ";
+    if (e.connecting) {
+        std::cerr << "cannot connect to " << socket_path << ": " << errno_text(e.err);
+        if (e.err == EACCES || e.err == EPERM) {
+            std::cerr << " (the control socket is only usable by the user headwater runs as)";
+        } else if (e.err == ENOENT || e.err == ECONNREFUSED || e.err == ENOTDIR) {
+            std::cerr << " (is headwater running? start it with: headwater --config "
+                      << (config.empty() ? "FILE" : config) << ")";
+        }
+    } else {
+        std::cerr << "no answer from " << socket_path << ": " << e.message;
+        if (e.err != 0) std::cerr << ": " << errno_text(e.err);
+    }
+    std::cerr << '\n';
+}
+
+std::string pretty(const json& j) {
+    return j.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Control a running headwater server over its control socket."};
+    app.name("headwaterctl");
+    std::string socket_path;
+    std::string config_file;
+    bool json_output = false;
+    int timeout_seconds = 60;
+    auto* socket_opt = app.add_option("--socket", socket_path,
+                                      std::string("control socket (default: $") + control::kSocketEnvVar +
+                                          ", else " + control::kDefaultSocketPath + ")");
+    auto* config_opt = app.add_option("--config", config_file,
+                                      "headwater configuration file to read server.control_socket from");
+    socket_opt->excludes(config_opt);
+    app.add_flag("--json", json_output, "print the server's JSON response");
+    app.add_option("--timeout", timeout_seconds, "seconds to wait for the server's answer")
+        ->default_val(60)
+        ->check(CLI::Range(1, 86400));
+    app.require_subcommand(1);
+    app.fallthrough();  // global options may also follow the command
+
+    Args args;
+    std::vector<CLI::App*> subcommands;
+    for (const Command& command : kCommands) {
+        CLI::App* sub = app.add_subcommand(command.name, command.help);
+        command.add_arguments(*sub, args);
+        subcommands.push_back(sub);
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11 uses exit codes >= 100 for usage errors; headwaterctl promises 2.
+        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    }
+
+    const Command* command = nullptr;
+    for (std::size_t i = 0; i < subcommands.size(); ++i) {
+        if (subcommands[i]->parsed()) command = &kCommands[i];
+    }
+    if (command == nullptr) return kExitUsage;  // require_subcommand(1) makes this unreachable
+
+    if (!config_file.empty()) {
+        auto path = headwater::conf::read_control_socket(config_file);
+        if (!path) {
+            std::cerr << "headwaterctl: " << path.error().message << '\n';
+            return kExitUsage;
+        }
+        socket_path = path->string();
+    } else if (socket_path.empty()) {
+        const char* env = std::getenv(control::kSocketEnvVar);
+        socket_path = env != nullptr && *env != '\0' ? env : control::kDefaultSocketPath;
+    }
+
+    const json request = command->build_request(command->name, args);
+    auto answer = exchange(socket_path, control::encode_line(request), std::chrono::seconds(timeout_seconds));
+    if (!answer) {
+        report_exchange_error(socket_path, answer.error(), config_file);
+        return kExitUnreachable;
+    }
+
+    json response;
+    try {
+        response = json::parse(*answer);
+    } catch (const json::parse_error& e) {
+        std::cerr << "headwaterctl: invalid answer from " << socket_path << ": " << e.what() << '\n';
+        return kExitUnreachable;
+    }
+
+    const bool ok = control::is_ok(response);
+    if (json_output) {
+        std::cout << pretty(response) << '\n';
+    } else {
+        // A refused command may still report per-zone results (reload); a plain refusal has only "error".
+        if (ok || !zones_of(response).empty()) command->print(response);
+        if (!ok) {
+            const auto error = response.find("error");
+            if (error != response.end() && error->is_string()) {
+                std::cerr << "headwaterctl: " << command->name << ": " << error->get<std::string>() << '\n';
+            } else if (zones_of(response).empty()) {
+                std::cerr << "headwaterctl: " << command->name << " failed: " << pretty(response) << '\n';
+            }
+        }
+    }
+    std::cout.flush();
+    return ok ? kExitOk : kExitFailed;
+}

@@ -1,0 +1,275 @@
+#include "xfr/Responder.h"
+
+#include <algorithm>
+
+#include "zone/dns/MessageBuilder.h"
+
+namespace headwater::xfr {
+
+using dns::Rcode;
+using dns::RRType;
+using dns::Section;
+using zone::RecordView;
+using zone::ZoneVersion;
+
+namespace {
+
+constexpr uint16_t kOurUdpPayload = 1232;
+constexpr int kMaxCnameChain = 8;
+
+uint16_t response_flags(const dns::Header& q) {
+    // Echo opcode and RD (RFC 1035 §4.1.1); we never recurse, so RA stays clear.
+    return static_cast<uint16_t>(dns::flag::QR | (q.flags & 0x7800) | (q.flags & dns::flag::RD));
+}
+
+}  // namespace
+
+std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, Rcode rcode, bool edns) {
+    std::vector<uint8_t> out;
+    dns::MessageBuilder mb(out, dns::kMaxTcpMessage);
+    mb.header(query.id, response_flags(query));
+    if (question) mb.question(question->qname, dns::to_u16(question->qtype), question->qclass);
+    if (edns) mb.set_edns(kOurUdpPayload, false);
+    mb.set_rcode(rcode);
+    mb.finish();
+    return out;
+}
+
+Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
+                     ResponderOptions options)
+    : store_(store), acls_(std::move(acls)), options_(options) {}
+
+Response Responder::respond(std::span<const uint8_t> query, const Peer& peer) const {
+    Response r;
+    auto parsed = dns::Message::parse(query);
+    if (!parsed) {
+        // RFC 1035 §4.1.1: FORMERR when we can read enough to answer; with no header there is nothing to
+        // echo, so stay silent. Never answer something that claims to be a response (no loops).
+        auto header = dns::Message::parse_header(query);
+        if (!header || header->qr()) return r;
+        r.kind = Response::Kind::Message;
+        r.message = error_response(*header, nullptr, Rcode::FormErr, false);
+        return r;
+    }
+    const dns::Message& q = parsed.value();
+    if (q.header().qr()) return r;
+
+    r.kind = Response::Kind::Message;
+    const bool edns = q.edns().has_value();
+    if (q.header().opcode() != dns::Opcode::Query) {
+        r.message = error_response(q.header(), q.question() ? &*q.question() : nullptr, Rcode::NotImp, edns);
+        return r;
+    }
+    if (!q.question()) {
+        r.message = error_response(q.header(), nullptr, Rcode::FormErr, edns);
+        return r;
+    }
+    if (edns && q.edns()->version != 0) {
+        // RFC 6891 §6.1.3: unsupported EDNS version -> BADVERS (extended rcode 16) with our version 0.
+        r.message = error_response(q.header(), &*q.question(), Rcode::BadVers, true);
+        return r;
+    }
+    const RRType qtype = q.question()->qtype;
+    if (qtype == RRType::AXFR || qtype == RRType::IXFR) return answer_transfer(q, peer);
+    if (qtype == RRType::OPT || qtype == RRType::TSIG || qtype == RRType::TKEY || qtype == RRType::MAILA ||
+        qtype == RRType::MAILB) {
+        r.message = error_response(q.header(), &*q.question(), Rcode::FormErr, edns);
+        return r;
+    }
+    return answer_query(q, peer);
+}
+
+Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) const {
+    Response r;
+    r.kind = Response::Kind::Message;
+    const dns::Question& question = *q.question();
+    const bool edns = q.edns().has_value();
+    const bool is_axfr = question.qtype == RRType::AXFR;
+    const std::string type = is_axfr ? "AXFR" : "IXFR";
+
+    auto refuse = [&](Rcode rcode, std::string zone_name, std::string reason) {
+        r.message = error_response(q.header(), &question, rcode, edns);
+        r.refusal = TransferRefusal{std::move(zone_name), type, rcode, std::move(reason)};
+        return std::move(r);
+    };
+
+    // RFC 5936 §4.2: AXFR is a TCP-only exchange.
+    if (is_axfr && peer.transport == Transport::Udp)
+        return refuse(Rcode::FormErr, question.qname.to_string(), "AXFR over UDP");
+    if (question.qclass != dns::to_u16(dns::RRClass::IN))
+        return refuse(Rcode::NotAuth, question.qname.to_string(), "class not served");
+    // RFC 5936 §2.2.1: the question names the zone apex; anything else is not a zone of ours.
+    auto zone = store_.find_exact(question.qname);
+    if (!zone) return refuse(Rcode::NotAuth, question.qname.to_string(), "not a zone served here");
+    const std::string zone_name = zone->settings().name.to_string();
+
+    // ACL before anything else costs a resource (INTEROP.md: BIND once let refused clients use its quota).
+    static const std::vector<AclRule> kNoRules;
+    auto it = acls_.find(zone->settings().name.key());
+    const auto& rules = it == acls_.end() ? kNoRules : it->second;
+    AclDecision decision = check_acl(rules, peer.address, std::nullopt);
+    if (!decision.allowed) return refuse(Rcode::Refused, zone_name, decision.reason);
+
+    zone::ZoneVersionPtr version = zone->current();
+    if (!version) return refuse(Rcode::ServFail, zone_name, "zone not loaded");
+
+    if (!is_axfr && peer.transport == Transport::Udp) {
+        // RFC 1995 §2: when the answer does not fit a UDP message the server returns its SOA alone,
+        // telling the client to come back over TCP. With no history kept yet, that is always the case.
+        std::vector<uint8_t> out;
+        dns::MessageBuilder mb(out, edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512);
+        mb.header(q.header().id, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA));
+        mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
+        if (edns) mb.set_edns(kOurUdpPayload, false);
+        (void)mb.push_wire(Section::Answer, version->soa().wire);
+        mb.finish();
+        r.message = std::move(out);
+        return r;
+    }
+    // IXFR over TCP: without history the whole zone goes out in AXFR form, which RFC 1995 §4 allows.
+    r.kind = Response::Kind::Transfer;
+    r.transfer_type = type;
+    r.acl_rule = decision.rule->name;
+    r.transfer = std::make_unique<AxfrSource>(std::move(version), question, q.header().id);
+    return r;
+}
+
+Response Responder::answer_query(const dns::Message& q, const Peer& peer) const {
+    Response r;
+    r.kind = Response::Kind::Message;
+    const dns::Question& question = *q.question();
+    const bool edns = q.edns().has_value();
+
+    auto zone = question.qclass == dns::to_u16(dns::RRClass::IN) ? store_.find_best(question.qname) : nullptr;
+    if (!zone) {
+        r.message = error_response(q.header(), &question, Rcode::Refused, edns);
+        return r;
+    }
+    zone::ZoneVersionPtr version = zone->current();
+    if (!version) {
+        r.message = error_response(q.header(), &question, Rcode::ServFail, edns);
+        return r;
+    }
+    const ZoneVersion& v = *version;
+
+    std::size_t limit = dns::kMaxTcpMessage;
+    if (peer.transport == Transport::Udp)
+        limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, options_.max_udp_payload) : 512;
+
+    std::vector<uint8_t> out;
+    dns::MessageBuilder mb(out, limit);
+    uint16_t flags = response_flags(q.header());
+    mb.header(q.header().id, flags);
+    mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
+    if (edns) mb.set_edns(kOurUdpPayload, q.edns()->dnssec_ok);
+
+    bool truncated = false;
+    auto push_range = [&](Section s, ZoneVersion::Range range, std::optional<dns::NameView> owner = std::nullopt) {
+        for (std::size_t i = range.begin; i < range.end && !truncated; ++i) {
+            const RecordView rec = v.record(i);
+            if (mb.push(s, owner ? *owner : rec.owner, dns::to_u16(rec.type), rec.rclass, rec.ttl, rec.rdata) ==
+                dns::Pushed::Full) {
+                // RFC 2181 §9: a partial answer or authority section is flagged TC; additional data is optional.
+                if (s != Section::Additional) truncated = true;
+                return false;
+            }
+        }
+        return true;
+    };
+    auto push_soa_authority = [&]() {
+        // RFC 2308 §3: the SOA goes in the authority section, its TTL capped by MINIMUM.
+        const RecordView soa = v.soa();
+        if (mb.push(Section::Authority, soa.owner, dns::to_u16(RRType::SOA), soa.rclass, v.negative_ttl(),
+                    soa.rdata) == dns::Pushed::Full)
+            truncated = true;
+    };
+    auto push_glue = [&](ZoneVersion::Range ns_range) {
+        for (std::size_t i = ns_range.begin; i < ns_range.end; ++i) {
+            const dns::NameView target(v.record(i).rdata);
+            if (!dns::is_subdomain(target, v.apex())) continue;
+            push_range(Section::Additional, v.find_rrset(target, RRType::A));
+            push_range(Section::Additional, v.find_rrset(target, RRType::AAAA));
+        }
+    };
+
+    // RFC 1034 §4.3.2 step 3, walking down from the apex: a zone cut above (or at) the name means a referral.
+    const std::size_t apex_labels = v.apex().label_count();
+    const std::size_t qlabels = question.qname.view().label_count();
+    for (std::size_t depth = apex_labels + 1; depth <= qlabels; ++depth) {
+        const dns::NameView cut = question.qname.view().parent(qlabels - depth);
+        // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1), so a DS query at the cut is ours.
+        if (depth == qlabels && question.qtype == RRType::DS) break;
+        const auto ns = v.find_rrset(cut, RRType::NS);
+        if (ns.empty()) continue;
+        push_range(Section::Authority, ns);
+        if (q.edns() && q.edns()->dnssec_ok) push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
+        push_glue(ns);
+        if (truncated) mb.add_flags(dns::flag::TC);
+        mb.finish();
+        r.message = std::move(out);
+        return r;
+    }
+
+    mb.add_flags(dns::flag::AA);
+    dns::Name current = question.qname;
+    for (int chain = 0; chain <= kMaxCnameChain; ++chain) {
+        const auto names = v.find_name(current);
+        if (names.empty()) {
+            if (!v.name_exists(current)) {
+                // RFC 4592 §3.3.1: a wildcard at the closest encloser answers for names that do not exist.
+                dns::NameView encloser = current.view();
+                while (!(encloser == v.apex()) && !v.name_exists(encloser)) encloser = encloser.parent();
+                std::vector<uint8_t> wild{1, '*'};
+                const auto ew = encloser.wire();
+                wild.insert(wild.end(), ew.begin(), ew.end());
+                const auto wild_names = wild.size() <= dns::kMaxNameLength
+                                            ? v.find_name(dns::NameView(wild))
+                                            : ZoneVersion::Range{};
+                if (!wild_names.empty()) {
+                    const auto rrset = question.qtype == RRType::ANY ? wild_names
+                                                                     : v.find_rrset(dns::NameView(wild), question.qtype);
+                    if (!rrset.empty()) {
+                        push_range(Section::Answer, rrset, current.view());
+                        break;
+                    }
+                    const auto cname = v.find_rrset(dns::NameView(wild), RRType::CNAME);
+                    if (!cname.empty()) {
+                        push_range(Section::Answer, cname, current.view());
+                        const dns::NameView target(v.record(cname.begin).rdata);
+                        if (!dns::is_subdomain(target, v.apex())) break;
+                        current = dns::Name::from_wire(target.wire()).value();
+                        continue;
+                    }
+                    if (chain == 0) push_soa_authority();
+                    break;
+                }
+                // RFC 6604 §3: after a CNAME the rcode describes the last name in the chain.
+                mb.set_rcode(Rcode::NXDomain);
+            }
+            push_soa_authority();  // NXDOMAIN, or NODATA for an empty non-terminal (RFC 8020)
+            break;
+        }
+        const auto rrset = question.qtype == RRType::ANY ? names : v.find_rrset(current, question.qtype);
+        if (!rrset.empty()) {
+            push_range(Section::Answer, rrset);
+            break;
+        }
+        const auto cname = v.find_rrset(current, RRType::CNAME);
+        if (!cname.empty()) {
+            push_range(Section::Answer, cname);
+            const dns::NameView target(v.record(cname.begin).rdata);
+            // Chase only inside this zone (RFC 1034 §4.3.2 step 3a); the client resolves the rest.
+            if (!dns::is_subdomain(target, v.apex())) break;
+            current = dns::Name::from_wire(target.wire()).value();
+            continue;
+        }
+        push_soa_authority();  // NODATA (RFC 2308 §2.2)
+        break;
+    }
+    if (truncated) mb.add_flags(dns::flag::TC);
+    mb.finish();
+    r.message = std::move(out);
+    return r;
+}
+
+}  // namespace headwater::xfr

@@ -1,0 +1,623 @@
+// Master-file loader. The only file in the project that includes ldns.
+//
+// How the work is split: this file reads the text, joins parenthesised lines, strips comments, handles
+// the directives ($ORIGIN, $TTL, $INCLUDE) and the record header (owner, TTL, class, type) itself, then
+// hands ldns one normalised single-line record "<owner> <ttl> CLASS<n> <type> <rdata>" to parse names
+// and RDATA. We do not use ldns_rr_new_frm_fp_l because it loses the $INCLUDE file name, accepts
+// "$TTL 1h30x" and TTL overflow silently, takes any unknown $WORD as an owner name, only knows the
+// "TTL class" order and cannot tell us whether a TTL was written (needed for the RFC 2308 / RFC 1035
+// default-TTL rules).
+#include "zone/MasterFile.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+// ldns/common.h defines the macros `bool`, `true` and `false` unless stdbool.h was seen first, which
+// breaks C++ headers included after it (e.g. <optional>'s operator<=>). Hence stdbool.h, and ldns last.
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
+
+#include <ldns/ldns.h>
+
+namespace headwater::zone {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxIncludeDepth = 16;
+constexpr uint32_t kMaxTtl = 0x7fffffff;  // RFC 2181 §8: a TTL is an unsigned 31-bit value
+constexpr size_t kMaxExcerpt = 80;        // how much of an offending line an error message quotes
+constexpr size_t kMaxRdata = 65535;       // RFC 1035 §3.2.1: RDLENGTH is 16 bits
+
+struct RdfFree {
+    void operator()(ldns_rdf* r) const noexcept { ldns_rdf_deep_free(r); }
+};
+using Rdf = std::unique_ptr<ldns_rdf, RdfFree>;
+
+struct RrFree {
+    void operator()(ldns_rr* r) const noexcept { ldns_rr_free(r); }
+};
+using Rr = std::unique_ptr<ldns_rr, RrFree>;
+
+struct BufferFree {
+    void operator()(ldns_buffer* b) const noexcept { ldns_buffer_free(b); }
+};
+using Buffer = std::unique_ptr<ldns_buffer, BufferFree>;
+
+struct FileClose {
+    void operator()(FILE* f) const noexcept { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileClose>;
+
+Rdf clone(const ldns_rdf* r) { return Rdf(r != nullptr ? ldns_rdf_clone(r) : nullptr); }
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return lower(x) == lower(y);
+           });
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// The offending text for an error message: runs of blanks collapsed, long lines cut.
+std::string excerpt(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (is_blank(c)) {
+            if (!out.empty() && out.back() != ' ') out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+        if (out.size() > kMaxExcerpt) {
+            out.resize(kMaxExcerpt);
+            out += "...";
+            return out;
+        }
+    }
+    if (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+// Splits the next blank-separated token off `rest`. Backslash escapes and quoted strings do not end a
+// token. Comments and parentheses are already gone (see Loader::read_logical).
+std::string_view next_token(std::string_view& rest) {
+    size_t i = 0;
+    while (i < rest.size() && is_blank(rest[i])) ++i;
+    const size_t start = i;
+    bool quoted = false;
+    while (i < rest.size()) {
+        const char c = rest[i];
+        if (c == '\\') {
+            i += 2;
+            continue;
+        }
+        if (c == '"') {
+            quoted = !quoted;
+        } else if (!quoted && is_blank(c)) {
+            break;
+        }
+        ++i;
+    }
+    i = std::min(i, rest.size());
+    std::string_view token = rest.substr(start, i - start);
+    rest.remove_prefix(i);
+    return token;
+}
+
+std::optional<uint32_t> parse_u16_suffix(std::string_view digits) {
+    if (digits.empty() || digits.size() > 5) return std::nullopt;
+    uint32_t v = 0;
+    for (char c : digits) {
+        if (!is_digit(c)) return std::nullopt;
+        v = v * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (v > 0xffff) return std::nullopt;
+    return v;
+}
+
+// A TTL: decimal seconds or BIND-style units (1w2d3h4m5s, any order, case-insensitive; trailing digits
+// without a unit are seconds). RFC 2181 §8 caps TTLs at 2^31-1.
+dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
+    uint64_t total = 0;
+    uint64_t current = 0;
+    bool have_digits = false;
+    for (char c : s) {
+        if (is_digit(c)) {
+            current = current * 10 + static_cast<uint64_t>(c - '0');
+            have_digits = true;
+            if (current > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+            continue;
+        }
+        uint64_t unit = 0;
+        switch (lower(c)) {
+            case 's': unit = 1; break;
+            case 'm': unit = 60; break;
+            case 'h': unit = 3600; break;
+            case 'd': unit = 86400; break;
+            case 'w': unit = 604800; break;
+            default: return dns::unexpected("invalid TTL " + quote(s));
+        }
+        if (!have_digits) return dns::unexpected("invalid TTL " + quote(s));
+        total += current * unit;
+        if (total > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+        current = 0;
+        have_digits = false;
+    }
+    if (s.empty()) return dns::unexpected(std::string("missing TTL"));
+    total += current;
+    if (total > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+    return static_cast<uint32_t>(total);
+}
+
+// A class token, or nullopt when `tok` is not a class (then it is the type). RFC 3597 §5: CLASSnnn.
+dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view tok) {
+    uint32_t value = 0;
+    if (istarts_with(tok, "CLASS") && tok.size() > 5) {
+        auto v = parse_u16_suffix(tok.substr(5));
+        if (!v) {
+            return dns::unexpected("invalid class " + quote(tok));
+        }
+        value = *v;
+    } else {
+        char buf[16];
+        if (tok.size() >= sizeof buf) return std::optional<uint16_t>{};
+        std::memcpy(buf, tok.data(), tok.size());
+        buf[tok.size()] = '\0';
+        value = static_cast<uint32_t>(ldns_get_rr_class_by_name(buf));
+        if (value == 0) return std::optional<uint16_t>{};
+    }
+    if (value == LDNS_RR_CLASS_NONE || value == LDNS_RR_CLASS_ANY || value == 0) {
+        return dns::unexpected("class " + quote(tok) + " is not allowed in zone data");
+    }
+    return std::optional<uint16_t>{static_cast<uint16_t>(value)};
+}
+
+// RFC 6895 §3.1: type 0 is reserved; OPT is a pseudo-RR; 249-255 are meta-types or QTYPEs. None of them
+// belongs in zone data.
+bool is_meta_type(uint32_t t) { return t == 0 || t == LDNS_RR_TYPE_OPT || (t >= 249 && t <= 255); }
+
+dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
+    uint32_t value = 0;
+    if (istarts_with(tok, "TYPE") && tok.size() > 4) {
+        auto v = parse_u16_suffix(tok.substr(4));  // RFC 3597 §5: TYPEnnn
+        if (!v) return dns::unexpected("invalid type " + quote(tok));
+        value = *v;
+    } else {
+        char buf[32];
+        if (tok.size() < sizeof buf) {
+            std::memcpy(buf, tok.data(), tok.size());
+            buf[tok.size()] = '\0';
+            value = static_cast<uint32_t>(ldns_get_rr_type_by_name(buf));
+        }
+        if (value == 0 || value > 0xffff) return dns::unexpected("unknown RR type " + quote(tok));
+    }
+    if (is_meta_type(value)) return dns::unexpected("type " + quote(tok) + " is not allowed in zone data");
+    return static_cast<uint16_t>(value);
+}
+
+// A name from a directive: "@" is `base`, a relative name is appended to `base` (RFC 1035 §5.1).
+Rdf make_name(std::string_view text, const ldns_rdf* base) {
+    if (text == "@") return clone(base);
+    const std::string s(text);
+    Rdf name(ldns_dname_new_frm_str(s.c_str()));
+    if (!name) return nullptr;
+    if (base != nullptr && !ldns_dname_str_absolute(s.c_str())) {
+        if (ldns_dname_cat(name.get(), base) != LDNS_STATUS_OK) return nullptr;
+    }
+    if (ldns_rdf_size(name.get()) > LDNS_MAX_DOMAINLEN) return nullptr;
+    return name;
+}
+
+// Physical lines from a FILE or from memory; the terminator is not included.
+class LineSource {
+public:
+    explicit LineSource(std::string_view text) : text_(text) {}
+    explicit LineSource(FILE* fp) : fp_(fp) {}
+    ~LineSource() { std::free(buf_); }
+    LineSource(const LineSource&) = delete;
+    LineSource& operator=(const LineSource&) = delete;
+
+    bool next(std::string_view& line) {
+        if (fp_ == nullptr) {
+            if (pos_ >= text_.size()) return false;
+            size_t end = text_.find('\n', pos_);
+            if (end == std::string_view::npos) end = text_.size();
+            line = text_.substr(pos_, end - pos_);
+            pos_ = end + 1;
+            return true;
+        }
+        const ssize_t n = ::getline(&buf_, &cap_, fp_);  // one buffer, reused for every line
+        if (n < 0) return false;
+        size_t len = static_cast<size_t>(n);
+        if (len > 0 && buf_[len - 1] == '\n') --len;
+        line = std::string_view(buf_, len);
+        return true;
+    }
+
+    // errno-style code when reading stopped because of an I/O error, else 0.
+    int error() const { return (fp_ != nullptr && std::ferror(fp_) != 0) ? (errno != 0 ? errno : EIO) : 0; }
+
+private:
+    std::string_view text_;
+    size_t pos_ = 0;
+    FILE* fp_ = nullptr;
+    char* buf_ = nullptr;
+    size_t cap_ = 0;
+};
+
+// Parser state of one file. An included file gets a copy; nothing flows back (RFC 1035 §5.1).
+struct FileState {
+    std::string display;  // name used in errors and RawRecord::file
+    fs::path dir;         // base for relative $INCLUDE paths (empty: current directory)
+    Rdf origin;
+    Rdf prev;  // last owner, for lines starting with whitespace
+    std::optional<uint32_t> default_ttl;  // $TTL (RFC 2308 §4)
+    std::optional<uint32_t> last_ttl;     // last TTL stated (RFC 1035 §5.1)
+    uint16_t last_class = LDNS_RR_CLASS_IN;
+};
+
+dns::Unexpected<LoadError> fail(const FileState& st, size_t line, std::string message) {
+    return dns::unexpected(LoadError{st.display, line, std::move(message)});
+}
+
+class Loader {
+public:
+    explicit Loader(const RecordSink& sink) : sink_(sink), rdata_(ldns_buffer_new(512)) {
+        logical_.reserve(1024);
+        normalized_.reserve(1024);
+    }
+
+    // Remembers the top-level file so that including it again is reported as a loop.
+    void push_open_file(fs::path canonical, std::string display) {
+        open_files_.push_back({std::move(canonical), std::move(display)});
+    }
+
+    dns::Result<void, LoadError> load(LineSource& src, FileState& st) {
+        if (!rdata_) return fail(st, 0, "out of memory");
+        size_t line_no = 0;
+        for (;;) {
+            size_t start = 0;
+            auto more = read_logical(src, st, line_no, start);
+            if (!more) return dns::unexpected(more.error());
+            if (!*more) return {};
+            auto done = logical_[0] == '$' ? directive(st, start) : record(st, start);
+            if (!done) return done;
+        }
+    }
+
+private:
+    struct OpenFile {
+        fs::path canonical;
+        std::string display;
+    };
+
+    // Reads the next non-empty logical line into logical_: parentheses joined (RFC 1035 §5.1), comments
+    // removed (';' outside quotes and not escaped), tabs and CRs turned into spaces outside quotes.
+    // `start` receives the line where it begins. False at end of input.
+    dns::Result<bool, LoadError> read_logical(LineSource& src, const FileState& st, size_t& line_no,
+                                              size_t& start) {
+        logical_.clear();
+        int depth = 0;
+        size_t open_line = 0;
+        std::string_view phys;
+        while (src.next(phys)) {
+            ++line_no;
+            if (depth == 0) start = line_no;
+            bool quoted = false;
+            bool escaped = false;
+            for (const char c : phys) {
+                if (c == '\0') return fail(st, line_no, "NUL byte in line");
+                if (escaped) {
+                    logical_.push_back(c);
+                    escaped = false;
+                } else if (c == '\\') {
+                    logical_.push_back(c);
+                    escaped = true;
+                } else if (quoted) {
+                    logical_.push_back(c);
+                    quoted = c != '"';
+                } else if (c == '"') {
+                    logical_.push_back(c);
+                    quoted = true;
+                } else if (c == ';') {
+                    break;
+                } else if (c == '(') {
+                    if (depth++ == 0) open_line = line_no;
+                    logical_.push_back(' ');
+                } else if (c == ')') {
+                    if (depth == 0) return fail(st, line_no, "')' without matching '('");
+                    --depth;
+                    logical_.push_back(' ');
+                } else if (c == '\t' || c == '\r') {
+                    logical_.push_back(' ');
+                } else {
+                    logical_.push_back(c);
+                }
+            }
+            if (quoted) return fail(st, line_no, "quoted string not closed on its line");
+            if (escaped) return fail(st, line_no, "backslash at end of line");
+            if (depth > 0) {
+                logical_.push_back(' ');
+                continue;
+            }
+            if (logical_.find_first_not_of(' ') == std::string::npos) {
+                logical_.clear();  // blank or comment-only line
+                continue;
+            }
+            while (logical_.back() == ' ') logical_.pop_back();
+            return true;
+        }
+        if (const int err = src.error(); err != 0) {
+            return fail(st, 0, std::string("read error: ") + std::strerror(err));
+        }
+        if (depth > 0) return fail(st, open_line, "'(' not closed before end of file");
+        return false;
+    }
+
+    dns::Result<void, LoadError> directive(FileState& st, size_t line) {
+        std::string_view rest = logical_;
+        const std::string_view word = next_token(rest);
+        if (iequals(word, "$ORIGIN")) {
+            const std::string_view arg = next_token(rest);
+            if (arg.empty()) return fail(st, line, "$ORIGIN needs a domain name");
+            if (!next_token(rest).empty()) return fail(st, line, "unexpected text after $ORIGIN name");
+            Rdf name = make_name(arg, st.origin.get());
+            if (!name) return fail(st, line, "invalid domain name in $ORIGIN: " + quote(arg));
+            st.origin = std::move(name);
+            return {};
+        }
+        if (iequals(word, "$TTL")) {
+            const std::string_view arg = next_token(rest);
+            if (arg.empty()) return fail(st, line, "$TTL needs a value");
+            if (!next_token(rest).empty()) return fail(st, line, "unexpected text after $TTL value");
+            auto ttl = parse_ttl(arg);
+            if (!ttl) return fail(st, line, "$TTL: " + ttl.error());
+            st.default_ttl = *ttl;
+            return {};
+        }
+        if (iequals(word, "$INCLUDE")) {
+            std::string_view file = next_token(rest);
+            const std::string_view origin = next_token(rest);
+            if (file.empty()) return fail(st, line, "$INCLUDE needs a file name");
+            if (!next_token(rest).empty()) return fail(st, line, "unexpected text after $INCLUDE origin");
+            if (file.size() >= 2 && file.front() == '"' && file.back() == '"') {
+                file = file.substr(1, file.size() - 2);
+            }
+            // Copies: logical_ is reused while the included file is read.
+            return include(st, line, std::string(file), std::string(origin));
+        }
+        return fail(st, line, "unknown directive " + quote(word));
+    }
+
+    dns::Result<void, LoadError> include(FileState& st, size_t line, const std::string& name,
+                                         const std::string& origin_text) {
+        if (include_depth_ >= kMaxIncludeDepth) {
+            return fail(st, line, "$INCLUDE nested deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
+        }
+        fs::path path(name);
+        if (path.is_relative() && !st.dir.empty()) path = st.dir / path;
+        File fp(std::fopen(path.c_str(), "r"));
+        if (!fp) {
+            return fail(st, line, "cannot open $INCLUDE file " + quote(path.string()) + ": " + std::strerror(errno));
+        }
+        std::error_code ec;
+        fs::path canonical = fs::canonical(path, ec);
+        if (ec) canonical = fs::absolute(path, ec).lexically_normal();
+        for (const OpenFile& f : open_files_) {
+            if (f.canonical == canonical) {
+                std::string chain;
+                for (const OpenFile& g : open_files_) chain += g.display + " -> ";
+                return fail(st, line, "$INCLUDE loop: " + chain + path.string());
+            }
+        }
+
+        FileState child;
+        child.display = path.string();
+        child.dir = path.parent_path();
+        child.origin = origin_text.empty() ? clone(st.origin.get()) : make_name(origin_text, st.origin.get());
+        if (!child.origin) return fail(st, line, "invalid origin in $INCLUDE: " + quote(origin_text));
+        child.prev = clone(st.prev.get());
+        child.default_ttl = st.default_ttl;
+        child.last_ttl = st.last_ttl;
+        child.last_class = st.last_class;
+
+        open_files_.push_back({std::move(canonical), child.display});
+        ++include_depth_;
+        LineSource src(fp.get());
+        auto loaded = load(src, child);
+        --include_depth_;
+        open_files_.pop_back();
+        if (!loaded) {
+            LoadError e = loaded.error();
+            e.message += " (included from " + st.display + ":" + std::to_string(line) + ")";
+            return dns::unexpected(std::move(e));
+        }
+        return {};
+    }
+
+    dns::Result<void, LoadError> record(FileState& st, size_t line) {
+        std::string_view rest = logical_;
+        const bool blank_owner = logical_[0] == ' ';
+        std::string_view owner;
+        if (blank_owner) {
+            if (!st.prev) return fail(st, line, "line starts with whitespace but there is no previous owner");
+        } else {
+            owner = next_token(rest);
+        }
+
+        // RFC 1035 §5.1: [<TTL>] [<class>] in either order, then the type.
+        std::optional<uint32_t> ttl;
+        std::optional<uint16_t> rclass;
+        std::string_view type_token;
+        for (;;) {
+            const std::string_view tok = next_token(rest);
+            if (tok.empty()) return fail(st, line, "missing RR type in " + quote(excerpt(logical_)));
+            if (is_digit(tok[0])) {
+                if (ttl) return fail(st, line, "two TTLs in " + quote(excerpt(logical_)));
+                auto v = parse_ttl(tok);
+                if (!v) return fail(st, line, v.error());
+                ttl = *v;
+                continue;
+            }
+            auto c = parse_class(tok);
+            if (!c) return fail(st, line, c.error());
+            if (*c) {
+                if (rclass) return fail(st, line, "two classes in " + quote(excerpt(logical_)));
+                rclass = **c;
+                continue;
+            }
+            type_token = tok;
+            break;
+        }
+        auto type = parse_type(type_token);
+        if (!type) return fail(st, line, type.error());
+
+        // TTL defaults: $TTL (RFC 2308 §4), else the last TTL stated (RFC 1035 §5.1), else for an SOA its
+        // MINIMUM field (BIND's choice), else an error.
+        bool ttl_from_soa = false;
+        uint32_t ttl_value = 0;
+        if (ttl) {
+            ttl_value = *ttl;
+            st.last_ttl = ttl_value;
+        } else if (st.default_ttl) {
+            ttl_value = *st.default_ttl;
+        } else if (st.last_ttl) {
+            ttl_value = *st.last_ttl;
+        } else if (*type == LDNS_RR_TYPE_SOA) {
+            ttl_from_soa = true;
+        } else {
+            return fail(st, line, "no TTL given and no default: add a $TTL directive or a TTL to this record");
+        }
+        const uint16_t class_value = rclass ? *rclass : st.last_class;
+        st.last_class = class_value;
+
+        // ldns gets "<owner> <ttl> CLASS<n> <type> <rdata>"; a leading space means "previous owner".
+        normalized_.clear();
+        normalized_.append(owner);
+        char num[16];
+        normalized_.push_back(' ');
+        normalized_.append(num, std::to_chars(num, num + sizeof num, ttl_value).ptr);
+        normalized_.append(" CLASS");
+        normalized_.append(num, std::to_chars(num, num + sizeof num, class_value).ptr);
+        normalized_.push_back(' ');
+        normalized_.append(type_token.data(), static_cast<size_t>(logical_.data() + logical_.size() - type_token.data()));
+
+        ldns_rr* raw = nullptr;
+        ldns_rdf* prev = st.prev.release();  // ldns replaces it when the record names an owner
+        const ldns_status status = ldns_rr_new_frm_str(&raw, normalized_.c_str(), 0, st.origin.get(), &prev);
+        st.prev.reset(prev);
+        Rr rr(raw);
+        if (status != LDNS_STATUS_OK || !rr) {
+            return fail(st, line, std::string(ldns_get_errorstr_by_id(status)) + " in " + quote(excerpt(logical_)));
+        }
+        if (ldns_rr_get_type(rr.get()) != *type) {
+            return fail(st, line, "type mismatch while parsing " + quote(excerpt(logical_)));
+        }
+        if (ttl_from_soa) {
+            const ldns_rdf* minimum = ldns_rr_rdf(rr.get(), 6);
+            if (minimum == nullptr || ldns_rdf_size(minimum) != 4) {
+                return fail(st, line, "no TTL given and no default: add a $TTL directive");
+            }
+            ttl_value = std::min(ldns_rdf2native_int32(minimum), kMaxTtl);
+            st.last_ttl = ttl_value;
+        }
+
+        const ldns_rdf* owner_rdf = ldns_rr_owner(rr.get());
+        const size_t owner_size = owner_rdf != nullptr ? ldns_rdf_size(owner_rdf) : 0;
+        if (owner_size == 0 || owner_size > LDNS_MAX_DOMAINLEN || ldns_rdf_data(owner_rdf)[owner_size - 1] != 0) {
+            return fail(st, line, "invalid owner name in " + quote(excerpt(logical_)));
+        }
+
+        ldns_buffer_clear(rdata_.get());
+        for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
+            if (ldns_rdf2buffer_wire(rdata_.get(), ldns_rr_rdf(rr.get(), i)) != LDNS_STATUS_OK) {
+                return fail(st, line, "out of memory");
+            }
+        }
+        const size_t rdata_size = ldns_buffer_position(rdata_.get());
+        if (rdata_size > kMaxRdata) return fail(st, line, "RDATA longer than 65535 octets");
+
+        RawRecord rec;
+        rec.owner = std::span<const uint8_t>(ldns_rdf_data(owner_rdf), owner_size);
+        rec.type = *type;
+        rec.rclass = class_value;
+        rec.ttl = ttl_value;
+        rec.rdata = std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size);
+        rec.file = st.display;
+        rec.line = line;
+        auto accepted = sink_(rec);
+        if (!accepted) return fail(st, line, accepted.error());
+        return {};
+    }
+
+    const RecordSink& sink_;
+    Buffer rdata_;            // RDATA of the current record, reused
+    std::string logical_;     // current logical line, reused
+    std::string normalized_;  // what ldns parses, reused
+    std::vector<OpenFile> open_files_;
+    size_t include_depth_ = 0;
+};
+
+dns::Result<Rdf, LoadError> parse_origin(std::string_view origin, const std::string& display) {
+    if (origin.empty() || origin == "@") {
+        return dns::unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
+    }
+    Rdf name = make_name(origin, nullptr);  // always absolute, with or without the final dot
+    if (!name) return dns::unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
+    return name;
+}
+
+}  // namespace
+
+dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
+                                              const RecordSink& sink) {
+    FileState st;
+    st.display = file.string();
+    st.dir = file.parent_path();
+    auto name = parse_origin(origin, st.display);
+    if (!name) return dns::unexpected(name.error());
+    st.origin = std::move(name).value();
+
+    File fp(std::fopen(file.c_str(), "r"));
+    if (!fp) return fail(st, 0, std::string("cannot open: ") + std::strerror(errno));
+    std::error_code ec;
+    fs::path canonical = fs::canonical(file, ec);
+    if (ec) canonical = fs::absolute(file, ec).lexically_normal();
+
+    Loader loader(sink);
+    loader.push_open_file(std::move(canonical), st.display);
+    LineSource src(fp.get());
+    return loader.load(src, st);
+}
+
+dns::Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
+                                              const RecordSink& sink, std::string_view display_name) {
+    FileState st;
+    st.display = std::string(display_name);
+    auto name = parse_origin(origin, st.display);
+    if (!name) return dns::unexpected(name.error());
+    st.origin = std::move(name).value();
+
+    Loader loader(sink);
+    LineSource src(text);
+    return loader.load(src, st);
+}
+
+}  // namespace headwater::zone

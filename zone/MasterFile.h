@@ -1,0 +1,64 @@
+// Master-file (zone file) loader: RFC 1035 §5 presentation format, RFC 2308 §4 $TTL, RFC 3597 generic
+// syntax. The parsing of names and RDATA is done by ldns; this header does not expose it (MasterFile.cpp
+// is the only file in the project that includes ldns).
+//
+// Records are streamed to a sink in file order as uncompressed wire data; nothing is kept in between,
+// so the loader's memory use does not grow with the zone.
+//
+// Behaviour decided here (documented because implementations differ):
+// - Directives are case-insensitive: $ORIGIN <name>, $TTL <ttl>, $INCLUDE <file> [<origin>]. Any other
+//   $WORD (including $GENERATE) is an error.
+// - $ORIGIN and the $INCLUDE origin may be relative: they are appended to the current origin.
+// - $INCLUDE paths are relative to the directory of the including file (load_master_text: the current
+//   directory). An included file starts with a copy of the includer's state (origin — or the origin
+//   given on the $INCLUDE line —, $TTL, last TTL, last class, previous owner) and nothing it changes
+//   leaks back (RFC 1035 §5.1 states this for the origin; we apply it to all state). Include loops are
+//   reported with the chain; nesting is limited to 16 levels.
+// - TTL and class may appear in either order (RFC 1035 §5.1). TTLs accept BIND units (1w2d3h4m5s,
+//   case-insensitive); values above 2^31-1 are rejected (RFC 2181 §8).
+// - A record without a TTL gets, in order: the $TTL default (RFC 2308 §4); the last TTL stated in this
+//   file (RFC 1035 §5.1); for an SOA record, its MINIMUM field (as BIND does). Otherwise it is an error.
+// - A record without a class gets the last class stated (RFC 1035 §5.1), initially IN. Classes NONE and
+//   ANY and meta-types (OPT, TSIG, TKEY, IXFR, AXFR, MAILA, MAILB, ANY, type 0) are rejected.
+// - A line starting with whitespace reuses the previous owner; with no previous owner it is an error.
+// - Names keep the case they were written with (owner and RDATA); nothing is canonicalised here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "zone/LoadError.h"  // LoadError {file, line, message}: std only
+#include "zone/dns/Result.h"
+
+namespace headwater::zone {
+
+// One resource record as read from the file. The views are valid only during the sink callback.
+struct RawRecord {
+    std::span<const uint8_t> owner;  // uncompressed wire name, original case, absolute (ends with root)
+    uint16_t type = 0;
+    uint16_t rclass = 0;
+    uint32_t ttl = 0;
+    std::span<const uint8_t> rdata;  // uncompressed wire RDATA; names inside keep their original case
+    std::string_view file;           // file the record was read from (for later semantic errors)
+    size_t line = 0;                 // line where the record starts
+};
+
+// Receives each record; an error aborts loading and is reported with the record's file:line.
+using RecordSink = std::function<dns::Result<void, std::string>(const RawRecord&)>;
+
+// Loads `file` with the zone name `origin` ("example.com." or "example.com"; always taken as absolute).
+dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
+                                              const RecordSink& sink);
+
+// Same, from text in memory (unit tests, tools). Relative $INCLUDE paths resolve against the current
+// directory; errors name `display_name`.
+dns::Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
+                                              const RecordSink& sink,
+                                              std::string_view display_name = "<text>");
+
+}  // namespace headwater::zone
