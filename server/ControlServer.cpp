@@ -174,7 +174,7 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
     state->connections.erase(conn);
 }
 
-void log_exception(std::string_view what, std::exception_ptr e) {
+void log_exception(std::string_view what, const std::exception_ptr& e) {
     if (!e) return;
     try {
         std::rethrow_exception(e);
@@ -205,7 +205,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
         auto conn = std::make_shared<Connection>(std::move(socket));
         state->connections.insert(conn);
         asio::co_spawn(state->acceptor.get_executor(), serve(state, conn),
-                       [](std::exception_ptr e) { log_exception("connection", e); });
+                       [](const std::exception_ptr& e) { log_exception("connection", e); });
     }
 }
 
@@ -285,7 +285,8 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
         return dns::unexpected("cannot listen on control socket " + shown + ": " + ec.message());
     }
 
-    asio::co_spawn(io, accept_loop(state), [](std::exception_ptr e) { log_exception("accept loop", e); });
+    asio::co_spawn(io, accept_loop(state),
+                   [](const std::exception_ptr& e) { log_exception("accept loop", e); });
     spdlog::info("control: listening on {}", shown);
     return std::unique_ptr<ControlServer>(new ControlServer(std::move(state), socket_path));
 }
@@ -298,19 +299,25 @@ void ControlServer::stop() {
     state_->stopped = true;
     error_code ignored;
     state_->acceptor.close(ignored);
-    // Connections erase themselves when their coroutine ends; close them all from a copy.
-    const auto connections = state_->connections;
+    // Connection coroutines erase themselves when they end; take the set so none is erased under us.
+    const auto connections = std::move(state_->connections);
+    state_->connections.clear();
     for (const auto& conn : connections) conn->close();
 }
 
 ControlServer::~ControlServer() {
-    stop();
-    // Remove the file only if it is still ours. Inode numbers are reused as soon as a file is deleted, so
-    // a file with our inode could be a newer server's socket (after our stop()): it would answer.
-    struct stat st {};
-    if (::lstat(socket_path_.c_str(), &st) == 0 && st.st_dev == state_->socket_dev &&
-        st.st_ino == state_->socket_ino && probe_socket(socket_path_) != Probe::Live) {
-        ::unlink(socket_path_.c_str());
+    try {
+        stop();
+        // Remove the file only if it is still ours. Inode numbers are reused as soon as a file is deleted,
+        // so a file with our inode could be a newer server's socket (after our stop()): it would answer.
+        struct stat st {};
+        if (::lstat(socket_path_.c_str(), &st) == 0 && st.st_dev == state_->socket_dev &&
+            st.st_ino == state_->socket_ino && probe_socket(socket_path_) != Probe::Live) {
+            ::unlink(socket_path_.c_str());
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("control: closing {}: {}", socket_path_.string(), e.what());
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
     }
 }
 

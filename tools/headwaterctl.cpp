@@ -94,10 +94,13 @@ void print_status(const json& response) {
     const std::vector<const char*> keys = {"name", "serial", "records", "loaded_at", "file"};
     const std::vector<std::string> headers = {"ZONE", "SERIAL", "RECORDS", "LOADED", "FILE"};
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(zones.size());
     std::vector<std::size_t> widths;
+    widths.reserve(headers.size());
     for (const auto& h : headers) widths.push_back(h.size());
     for (const auto& zone : zones) {
         std::vector<std::string> row;
+        row.reserve(keys.size());
         for (std::size_t i = 0; i < keys.size(); ++i) {
             row.push_back(text_of(zone, keys[i]));
             widths[i] = std::max(widths[i], row.back().size());
@@ -138,7 +141,7 @@ void print_reload(const json& response) {
     }
 }
 
-const Command kCommands[] = {
+constexpr Command kCommands[] = {
     {"status", "show the zones served: serial, records, load time, file, last error",
      [](CLI::App& sub, Args& args) { add_zone_argument(sub, args); }, zone_request, print_status},
     {"reload", "reload zone files from disk (every zone, or one)",
@@ -275,9 +278,7 @@ std::string pretty(const json& j) {
     return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     CLI::App app{"Control a running headwater server over its control socket."};
     app.name("headwaterctl");
     std::string socket_path;
@@ -362,4 +363,15 @@ int main(int argc, char** argv) {
     }
     std::cout.flush();
     return ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // a bug, or out of memory: still exit with a message
+        std::cerr << "headwaterctl: internal error: " << e.what() << '\n';
+        return kExitFailed;
+    }
 }

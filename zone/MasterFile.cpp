@@ -58,23 +58,32 @@ struct FileClose {
 };
 using File = std::unique_ptr<FILE, FileClose>;
 
-Rdf clone(const ldns_rdf* r) { return Rdf(r != nullptr ? ldns_rdf_clone(r) : nullptr); }
+Rdf clone(const ldns_rdf* r) {
+    return Rdf(r != nullptr ? ldns_rdf_clone(r) : nullptr);
+}
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quote(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
 
 // The offending text for an error message: runs of blanks collapsed, long lines cut.
 std::string excerpt(std::string_view s) {
@@ -93,6 +102,16 @@ std::string excerpt(std::string_view s) {
     }
     if (!out.empty() && out.back() == ' ') out.pop_back();
     return out;
+}
+
+// Drops trailing spaces, except an escaped one (a token may end in "\ ").
+void trim_trailing_blanks(std::string& s) {
+    while (!s.empty() && s.back() == ' ') {
+        size_t backslashes = 0;
+        for (size_t i = s.size() - 1; i > 0 && s[i - 1] == '\\'; --i) ++backslashes;
+        if (backslashes % 2 == 1) break;
+        s.pop_back();
+    }
 }
 
 // Splits the next blank-separated token off `rest`. Backslash escapes and quoted strings do not end a
@@ -142,17 +161,30 @@ dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
         if (is_digit(c)) {
             current = current * 10 + static_cast<uint64_t>(c - '0');
             have_digits = true;
-            if (current > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+            if (current > kMaxTtl) {
+                return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+            }
             continue;
         }
         uint64_t unit = 0;
         switch (lower(c)) {
-            case 's': unit = 1; break;
-            case 'm': unit = 60; break;
-            case 'h': unit = 3600; break;
-            case 'd': unit = 86400; break;
-            case 'w': unit = 604800; break;
-            default: return dns::unexpected("invalid TTL " + quote(s));
+            case 's':
+                unit = 1;
+                break;
+            case 'm':
+                unit = 60;
+                break;
+            case 'h':
+                unit = 3600;
+                break;
+            case 'd':
+                unit = 86400;
+                break;
+            case 'w':
+                unit = 604800;
+                break;
+            default:
+                return dns::unexpected("invalid TTL " + quote(s));
         }
         if (!have_digits) return dns::unexpected("invalid TTL " + quote(s));
         total += current * unit;
@@ -191,7 +223,9 @@ dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view t
 
 // RFC 6895 §3.1: type 0 is reserved; OPT is a pseudo-RR; 249-255 are meta-types or QTYPEs. None of them
 // belongs in zone data.
-bool is_meta_type(uint32_t t) { return t == 0 || t == LDNS_RR_TYPE_OPT || (t >= 249 && t <= 255); }
+bool is_meta_type(uint32_t t) {
+    return t == 0 || t == LDNS_RR_TYPE_OPT || (t >= 249 && t <= 255);
+}
 
 dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
     uint32_t value = 0;
@@ -227,7 +261,7 @@ Rdf make_name(std::string_view text, const ldns_rdf* base) {
 
 // Physical lines from a FILE or from memory; the terminator is not included.
 class LineSource {
-public:
+  public:
     explicit LineSource(std::string_view text) : text_(text) {}
     explicit LineSource(FILE* fp) : fp_(fp) {}
     ~LineSource() { std::free(buf_); }
@@ -254,7 +288,7 @@ public:
     // errno-style code when reading stopped because of an I/O error, else 0.
     int error() const { return (fp_ != nullptr && std::ferror(fp_) != 0) ? (errno != 0 ? errno : EIO) : 0; }
 
-private:
+  private:
     std::string_view text_;
     size_t pos_ = 0;
     FILE* fp_ = nullptr;
@@ -267,7 +301,7 @@ struct FileState {
     std::string display;  // name used in errors and RawRecord::file
     fs::path dir;         // base for relative $INCLUDE paths (empty: current directory)
     Rdf origin;
-    Rdf prev;  // last owner, for lines starting with whitespace
+    Rdf prev;                             // last owner, for lines starting with whitespace
     std::optional<uint32_t> default_ttl;  // $TTL (RFC 2308 §4)
     std::optional<uint32_t> last_ttl;     // last TTL stated (RFC 1035 §5.1)
     uint16_t last_class = LDNS_RR_CLASS_IN;
@@ -278,7 +312,7 @@ dns::Unexpected<LoadError> fail(const FileState& st, size_t line, std::string me
 }
 
 class Loader {
-public:
+  public:
     explicit Loader(const RecordSink& sink) : sink_(sink), rdata_(ldns_buffer_new(512)) {
         logical_.reserve(1024);
         normalized_.reserve(1024);
@@ -302,7 +336,7 @@ public:
         }
     }
 
-private:
+  private:
     struct OpenFile {
         fs::path canonical;
         std::string display;
@@ -322,35 +356,40 @@ private:
             if (depth == 0) start = line_no;
             bool quoted = false;
             bool escaped = false;
+            // Write through a pointer into pre-sized storage: this loop sees every byte of the file.
+            const size_t base = logical_.size();
+            logical_.resize(base + phys.size());
+            char* out = logical_.data() + base;
             for (const char c : phys) {
                 if (c == '\0') return fail(st, line_no, "NUL byte in line");
                 if (escaped) {
-                    logical_.push_back(c);
+                    *out++ = c;
                     escaped = false;
                 } else if (c == '\\') {
-                    logical_.push_back(c);
+                    *out++ = c;
                     escaped = true;
                 } else if (quoted) {
-                    logical_.push_back(c);
+                    *out++ = c;
                     quoted = c != '"';
                 } else if (c == '"') {
-                    logical_.push_back(c);
+                    *out++ = c;
                     quoted = true;
                 } else if (c == ';') {
                     break;
                 } else if (c == '(') {
                     if (depth++ == 0) open_line = line_no;
-                    logical_.push_back(' ');
+                    *out++ = ' ';
                 } else if (c == ')') {
                     if (depth == 0) return fail(st, line_no, "')' without matching '('");
                     --depth;
-                    logical_.push_back(' ');
+                    *out++ = ' ';
                 } else if (c == '\t' || c == '\r') {
-                    logical_.push_back(' ');
+                    *out++ = ' ';
                 } else {
-                    logical_.push_back(c);
+                    *out++ = c;
                 }
             }
+            logical_.resize(static_cast<size_t>(out - logical_.data()));
             if (quoted) return fail(st, line_no, "quoted string not closed on its line");
             if (escaped) return fail(st, line_no, "backslash at end of line");
             if (depth > 0) {
@@ -361,7 +400,7 @@ private:
                 logical_.clear();  // blank or comment-only line
                 continue;
             }
-            while (logical_.back() == ' ') logical_.pop_back();
+            trim_trailing_blanks(logical_);
             return true;
         }
         if (const int err = src.error(); err != 0) {
@@ -409,13 +448,16 @@ private:
     dns::Result<void, LoadError> include(FileState& st, size_t line, const std::string& name,
                                          const std::string& origin_text) {
         if (include_depth_ >= kMaxIncludeDepth) {
-            return fail(st, line, "$INCLUDE nested deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
+            return fail(st, line,
+                        "$INCLUDE nested deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
         }
         fs::path path(name);
         if (path.is_relative() && !st.dir.empty()) path = st.dir / path;
         File fp(std::fopen(path.c_str(), "r"));
         if (!fp) {
-            return fail(st, line, "cannot open $INCLUDE file " + quote(path.string()) + ": " + std::strerror(errno));
+            const int err = errno;
+            return fail(st, line,
+                        "cannot open $INCLUDE file " + quote(path.string()) + ": " + std::strerror(err));
         }
         std::error_code ec;
         fs::path canonical = fs::canonical(path, ec);
@@ -503,7 +545,8 @@ private:
         } else if (*type == LDNS_RR_TYPE_SOA) {
             ttl_from_soa = true;
         } else {
-            return fail(st, line, "no TTL given and no default: add a $TTL directive or a TTL to this record");
+            return fail(st, line,
+                        "no TTL given and no default: add a $TTL directive or a TTL to this record");
         }
         const uint16_t class_value = rclass ? *rclass : st.last_class;
         st.last_class = class_value;
@@ -517,7 +560,8 @@ private:
         normalized_.append(" CLASS");
         normalized_.append(num, std::to_chars(num, num + sizeof num, class_value).ptr);
         normalized_.push_back(' ');
-        normalized_.append(type_token.data(), static_cast<size_t>(logical_.data() + logical_.size() - type_token.data()));
+        normalized_.append(type_token.data(),
+                           static_cast<size_t>(logical_.data() + logical_.size() - type_token.data()));
 
         ldns_rr* raw = nullptr;
         ldns_rdf* prev = st.prev.release();  // ldns replaces it when the record names an owner
@@ -525,7 +569,8 @@ private:
         st.prev.reset(prev);
         Rr rr(raw);
         if (status != LDNS_STATUS_OK || !rr) {
-            return fail(st, line, std::string(ldns_get_errorstr_by_id(status)) + " in " + quote(excerpt(logical_)));
+            return fail(st, line,
+                        std::string(ldns_get_errorstr_by_id(status)) + " in " + quote(excerpt(logical_)));
         }
         if (ldns_rr_get_type(rr.get()) != *type) {
             return fail(st, line, "type mismatch while parsing " + quote(excerpt(logical_)));
@@ -541,7 +586,8 @@ private:
 
         const ldns_rdf* owner_rdf = ldns_rr_owner(rr.get());
         const size_t owner_size = owner_rdf != nullptr ? ldns_rdf_size(owner_rdf) : 0;
-        if (owner_size == 0 || owner_size > LDNS_MAX_DOMAINLEN || ldns_rdf_data(owner_rdf)[owner_size - 1] != 0) {
+        if (owner_size == 0 || owner_size > LDNS_MAX_DOMAINLEN ||
+            ldns_rdf_data(owner_rdf)[owner_size - 1] != 0) {
             return fail(st, line, "invalid owner name in " + quote(excerpt(logical_)));
         }
 
@@ -596,7 +642,10 @@ dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file,
     st.origin = std::move(name).value();
 
     File fp(std::fopen(file.c_str(), "r"));
-    if (!fp) return fail(st, 0, std::string("cannot open: ") + std::strerror(errno));
+    if (!fp) {
+        const int err = errno;
+        return fail(st, 0, std::string("cannot open: ") + std::strerror(err));
+    }
     std::error_code ec;
     fs::path canonical = fs::canonical(file, ec);
     if (ec) canonical = fs::absolute(file, ec).lexically_normal();

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,12 +87,12 @@ Bytes cat(std::initializer_list<Bytes> parts) {
 
 constexpr uint16_t kA = 1, kNS = 2, kCNAME = 5, kSOA = 6, kMX = 15, kTXT = 16, kAAAA = 28, kSRV = 33,
                    kNAPTR = 35, kDS = 43, kSSHFP = 44, kRRSIG = 46, kNSEC = 47, kDNSKEY = 48, kNSEC3 = 50,
-                   kNSEC3PARAM = 51, kTLSA = 52, kCDS = 59, kCDNSKEY = 60, kSVCB = 64, kHTTPS = 65, kURI = 256,
-                   kCAA = 257, kLOC = 29;
+                   kNSEC3PARAM = 51, kTLSA = 52, kCDS = 59, kCDNSKEY = 60, kSVCB = 64, kHTTPS = 65,
+                   kURI = 256, kCAA = 257, kLOC = 29;
 
 // A scratch directory removed at the end of the test.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl = (fs::temp_directory_path() / "hw-loader-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
@@ -109,7 +110,7 @@ public:
         return p;
     }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -147,7 +148,8 @@ TEST(MasterFile, TxtWithTwoStrings) {
     ASSERT_FALSE(l.error) << l.error->to_string();
     ASSERT_EQ(l.records.size(), 1u);
     EXPECT_EQ(l.records[0].type, kTXT);
-    EXPECT_EQ(l.records[0].rdata, hex("0b68656c6c6f20776f726c64" "067365636f6e64"));
+    EXPECT_EQ(l.records[0].rdata, hex("0b68656c6c6f20776f726c64"
+                                      "067365636f6e64"));
 }
 
 TEST(MasterFile, AaaaSrvSoaWireBytes) {
@@ -160,10 +162,17 @@ TEST(MasterFile, AaaaSrvSoaWireBytes) {
     ASSERT_EQ(l.records.size(), 3u);
     EXPECT_EQ(l.records[0].type, kSOA);
     EXPECT_EQ(l.records[0].rdata, cat({wire("ns1.example.com."), wire("hostmaster.example.com."),
-                                       hex("78a3f175" "00001c20" "00000e10" "00127500" "0000012c")}));
+                                       hex("78a3f175"
+                                           "00001c20"
+                                           "00000e10"
+                                           "00127500"
+                                           "0000012c")}));
     EXPECT_EQ(l.records[1].rdata, hex("20010db8000000000000000000000001"));
     EXPECT_EQ(l.records[2].owner, wire("_sip._tcp.example.com."));
-    EXPECT_EQ(l.records[2].rdata, cat({hex("0000" "0005" "13c4"), wire("sip.example.com.")}));
+    EXPECT_EQ(l.records[2].rdata, cat({hex("0000"
+                                           "0005"
+                                           "13c4"),
+                                       wire("sip.example.com.")}));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -311,8 +320,8 @@ TEST(MasterFile, OmittedClassIsTheLastClassStated) {
 }
 
 TEST(MasterFile, BadTtlDirective) {
-    for (const char* text : {"$TTL 1h30x\n", "$TTL abc\n", "$TTL\n", "$TTL 4294967296\n", "$TTL 2147483648\n",
-                             "$TTL 1 2\n"}) {
+    for (const char* text :
+         {"$TTL 1h30x\n", "$TTL abc\n", "$TTL\n", "$TTL 4294967296\n", "$TTL 2147483648\n", "$TTL 1 2\n"}) {
         auto l = load_text(std::string("; comment\n") + text + "a A 192.0.2.1\n");
         ASSERT_TRUE(l.error) << text;
         EXPECT_EQ(l.error->line, 2u) << text;
@@ -352,10 +361,15 @@ TEST(MasterFile, ParenthesesAndCommentsAcrossLines) {
     ASSERT_EQ(l.records.size(), 3u);
     EXPECT_EQ(l.records[0].line, 2u);
     EXPECT_EQ(l.records[0].rdata, cat({wire("ns1.example.com."), wire("hostmaster.example.com."),
-                                       hex("78a3f175" "00001c20" "00000e10" "00127500" "0000012c")}));
+                                       hex("78a3f175"
+                                           "00001c20"
+                                           "00000e10"
+                                           "00127500"
+                                           "0000012c")}));
     EXPECT_EQ(l.records[1].line, 9u);
     EXPECT_EQ(l.records[2].line, 10u);
-    EXPECT_EQ(l.records[2].rdata, hex("036f6e65" "0374776f"));
+    EXPECT_EQ(l.records[2].rdata, hex("036f6e65"
+                                      "0374776f"));
 }
 
 TEST(MasterFile, QuotedStringsKeepSpacesSemicolonsAndParentheses) {
@@ -378,12 +392,21 @@ TEST(MasterFile, QuotedStringsKeepSpacesSemicolonsAndParentheses) {
     EXPECT_EQ(l.records[1].rdata, expected);
 }
 
+TEST(MasterFile, EscapedSpaceAtEndOfLineIsKept) {
+    auto l = load_text("t 1 IN TXT a\\ \nu 1 IN TXT b\\\\ \n");
+    ASSERT_FALSE(l.error) << l.error->to_string();
+    ASSERT_EQ(l.records.size(), 2u);
+    EXPECT_EQ(l.records[0].rdata, hex("026120"));  // "a "
+    EXPECT_EQ(l.records[1].rdata, hex("02625c"));  // "b\\", the space is a separator
+}
+
 TEST(MasterFile, CrLfLineEndingsAndTabs) {
     auto l = load_text("$TTL 60\r\nwww\tIN\tA\t192.0.2.1\r\n\tTXT\t\"a\tb\"\r\n");
     ASSERT_FALSE(l.error) << l.error->to_string();
     ASSERT_EQ(l.records.size(), 2u);
     EXPECT_EQ(l.records[0].rdata, hex("c0000201"));
-    EXPECT_EQ(l.records[1].rdata, hex("036109" "62"));
+    EXPECT_EQ(l.records[1].rdata, hex("036109"
+                                      "62"));
 }
 
 TEST(MasterFile, UnbalancedParenthesesAndQuotes) {
@@ -439,7 +462,8 @@ TEST(MasterFile, UnknownTypeMnemonicClassAndMetaTypes) {
     auto l = load_text("a 1 IN FOOBAR 1\n");
     ASSERT_TRUE(l.error);
     EXPECT_NE(l.error->message.find("unknown RR type 'FOOBAR'"), std::string::npos) << l.error->message;
-    for (const char* text : {"a 1 IN TYPE65536 \\# 0\n", "a 1 CLASS65536 A 192.0.2.1\n", "a 1 IN TYPE1x 1.2.3.4\n"}) {
+    for (const char* text :
+         {"a 1 IN TYPE65536 \\# 0\n", "a 1 CLASS65536 A 192.0.2.1\n", "a 1 IN TYPE1x 1.2.3.4\n"}) {
         auto e = load_text(text);
         EXPECT_TRUE(e.error) << text;
     }
@@ -469,27 +493,52 @@ TEST(MasterFile, DnssecRecords) {
     ASSERT_FALSE(l.error) << l.error->to_string();
     ASSERT_EQ(l.records.size(), 8u);
     EXPECT_EQ(l.records[0].type, kDNSKEY);
-    EXPECT_EQ(l.records[0].rdata, hex("0101" "03" "08" "03010001c2a37663f125d4b8c41a0a"));
+    EXPECT_EQ(l.records[0].rdata, hex("0101"
+                                      "03"
+                                      "08"
+                                      "03010001c2a37663f125d4b8c41a0a"));
     EXPECT_EQ(l.records[1].type, kRRSIG);
-    EXPECT_EQ(l.records[1].rdata, cat({hex("0001" "08" "02" "00000e10" "65920080" "65692200" "3039"),
+    EXPECT_EQ(l.records[1].rdata, cat({hex("0001"
+                                           "08"
+                                           "02"
+                                           "00000e10"
+                                           "65920080"
+                                           "65692200"
+                                           "3039"),
                                        wire("Example.com."), hex("03010001c2a37663f125d4b8c41a0a")}));
     EXPECT_EQ(l.records[2].type, kNSEC);
     // Window 0: A NS SOA RRSIG NSEC DNSKEY (bits 1 2 6 46 47 48); window 255: type 65534 (bit 254).
     EXPECT_EQ(l.records[2].rdata,
               cat({wire("Next.example.com."),
-                   hex("0007" "62000000000380"
-                       "ff20" "0000000000000000000000000000000000000000000000000000000000000002")}));
+                   hex("0007"
+                       "62000000000380"
+                       "ff20"
+                       "0000000000000000000000000000000000000000000000000000000000000002")}));
     EXPECT_EQ(l.records[3].type, kNSEC3);
-    EXPECT_EQ(l.records[3].rdata,
-              hex("01" "01" "000c" "04aabbccdd" "14" "174eb2409fe28bcb4887a1836f957f0a8425e27b" "0006400000000002"));
+    EXPECT_EQ(l.records[3].rdata, hex("01"
+                                      "01"
+                                      "000c"
+                                      "04aabbccdd"
+                                      "14"
+                                      "174eb2409fe28bcb4887a1836f957f0a8425e27b"
+                                      "0006400000000002"));
     EXPECT_EQ(l.records[4].type, kNSEC3PARAM);
-    EXPECT_EQ(l.records[4].rdata, hex("01" "00" "000c" "00"));
+    EXPECT_EQ(l.records[4].rdata, hex("01"
+                                      "00"
+                                      "000c"
+                                      "00"));
     EXPECT_EQ(l.records[5].type, kDS);
-    EXPECT_EQ(l.records[5].rdata, hex("ec45" "05" "01" "2bb183af5f22588179a53b0a98631fad1a292118"));
+    EXPECT_EQ(l.records[5].rdata, hex("ec45"
+                                      "05"
+                                      "01"
+                                      "2bb183af5f22588179a53b0a98631fad1a292118"));
     EXPECT_EQ(l.records[6].type, kCDS);
     EXPECT_EQ(l.records[6].rdata.size(), 4u + 32u);
     EXPECT_EQ(l.records[7].type, kCDNSKEY);
-    EXPECT_EQ(l.records[7].rdata, hex("0000" "03" "00" "00"));
+    EXPECT_EQ(l.records[7].rdata, hex("0000"
+                                      "03"
+                                      "00"
+                                      "00"));
 }
 
 TEST(MasterFile, ModernAndMiscTypes) {
@@ -507,24 +556,45 @@ TEST(MasterFile, ModernAndMiscTypes) {
     ASSERT_FALSE(l.error) << l.error->to_string();
     ASSERT_EQ(l.records.size(), 8u);
     EXPECT_EQ(l.records[0].type, kTLSA);
-    EXPECT_EQ(l.records[0].rdata,
-              hex("030101" "d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971"));
+    EXPECT_EQ(l.records[0].rdata, hex("030101"
+                                      "d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971"));
     EXPECT_EQ(l.records[1].type, kSSHFP);
-    EXPECT_EQ(l.records[1].rdata, hex("0101" "dd465c09cfa51fb45020cc83316fff21b9ec74ac"));
+    EXPECT_EQ(l.records[1].rdata, hex("0101"
+                                      "dd465c09cfa51fb45020cc83316fff21b9ec74ac"));
     EXPECT_EQ(l.records[2].type, kCAA);
-    EXPECT_EQ(l.records[2].rdata, hex("00" "05" "6973737565" "6c657473656e63727970742e6f7267"));
+    EXPECT_EQ(l.records[2].rdata, hex("00"
+                                      "05"
+                                      "6973737565"
+                                      "6c657473656e63727970742e6f7267"));
     EXPECT_EQ(l.records[3].type, kSVCB);
-    EXPECT_EQ(l.records[3].rdata, hex("0001" "00" "00010006026832026833" "0003000201bb" "00040004c0000201"));
+    EXPECT_EQ(l.records[3].rdata, hex("0001"
+                                      "00"
+                                      "00010006026832026833"
+                                      "0003000201bb"
+                                      "00040004c0000201"));
     EXPECT_EQ(l.records[4].type, kHTTPS);
-    EXPECT_EQ(l.records[4].rdata, hex("0001" "00" "00010003026832" "0003000201bb"));
+    EXPECT_EQ(l.records[4].rdata, hex("0001"
+                                      "00"
+                                      "00010003026832"
+                                      "0003000201bb"));
     EXPECT_EQ(l.records[5].type, kNAPTR);
-    EXPECT_EQ(l.records[5].rdata,
-              hex("0064000a" "0175" "074532552b736970"
-                  "1b215e2e2a24217369703a696e666f406578616d706c652e636f6d21" "00"));
+    EXPECT_EQ(l.records[5].rdata, hex("0064000a"
+                                      "0175"
+                                      "074532552b736970"
+                                      "1b215e2e2a24217369703a696e666f406578616d706c652e636f6d21"
+                                      "00"));
     EXPECT_EQ(l.records[6].type, kLOC);
-    EXPECT_EQ(l.records[6].rdata, hex("00" "00" "16" "13" "8b3cf018" "810cbce0" "009895b8"));
+    EXPECT_EQ(l.records[6].rdata, hex("00"
+                                      "00"
+                                      "16"
+                                      "13"
+                                      "8b3cf018"
+                                      "810cbce0"
+                                      "009895b8"));
     EXPECT_EQ(l.records[7].type, kURI);
-    EXPECT_EQ(l.records[7].rdata, hex("000a" "0001" "6674703a2f2f667470312e6578616d706c652e636f6d2f7075626c6963"));
+    EXPECT_EQ(l.records[7].rdata, hex("000a"
+                                      "0001"
+                                      "6674703a2f2f667470312e6578616d706c652e636f6d2f7075626c6963"));
 }
 
 TEST(MasterFile, BadRdataReportsLdnsErrorAndText) {
@@ -547,14 +617,14 @@ TEST(MasterFile, BadRdataReportsLdnsErrorAndText) {
 TEST(MasterFile, SyntaxErrorOnLineSevenOfAFile) {
     TempDir dir;
     const fs::path file = dir.write("zone.db",
-                                    "$TTL 300\n"                                   // 1
-                                    "@ SOA ns1 hostmaster ( 1 2 3 4 5 )\n"         // 2
-                                    "  NS ns1\n"                                   // 3
-                                    "; comment\n"                                  // 4
-                                    "ns1 A 192.0.2.1\n"                            // 5
-                                    "mx ( MX 10\n"                                 // 6
-                                    "     mail ) \n"                               // 6-7 (one record)
-                                    "bad AAAA 2001:db8::zz\n"                      // 8
+                                    "$TTL 300\n"                            // 1
+                                    "@ SOA ns1 hostmaster ( 1 2 3 4 5 )\n"  // 2
+                                    "  NS ns1\n"                            // 3
+                                    "; comment\n"                           // 4
+                                    "ns1 A 192.0.2.1\n"                     // 5
+                                    "mx ( MX 10\n"                          // 6
+                                    "     mail ) \n"                        // 6-7 (one record)
+                                    "bad AAAA 2001:db8::zz\n"               // 8
                                     "after A 192.0.2.2\n");
     auto l = load_file(file);
     ASSERT_TRUE(l.error);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures and builds Headwater into ./build (or $BUILD_DIR). Extra arguments go to cmake's configure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+GEN=()
+command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+elif [ $# -gt 0 ]; then
+  cmake -S . -B "$BUILD_DIR" "$@"
+fi
+# The machine has 2 cores; more jobs only add memory pressure.
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}"
