@@ -14,13 +14,18 @@ using nlohmann::json;
 
 namespace {
 
-json serial_json(const std::optional<dns::Serial>& s) { return s ? json(s->value()) : json(nullptr); }
+json serial_json(const std::optional<dns::Serial>& s) {
+    return s ? json(s->value()) : json(nullptr);
+}
 
 std::string_view outcome_name(zone::ReloadOutcome o) {
     switch (o) {
-        case zone::ReloadOutcome::Updated: return "updated";
-        case zone::ReloadOutcome::Unchanged: return "unchanged";
-        case zone::ReloadOutcome::Error: return "error";
+        case zone::ReloadOutcome::Updated:
+            return "updated";
+        case zone::ReloadOutcome::Unchanged:
+            return "unchanged";
+        case zone::ReloadOutcome::Error:
+            return "error";
     }
     return "error";
 }
@@ -61,7 +66,7 @@ namespace {
 
 // The zones a request names: one (by name, any case, trailing dot optional) or all.
 dns::Result<std::vector<std::shared_ptr<zone::Zone>>, std::string> select_zones(const zone::ZoneStore& store,
-                                                                                 const json& request) {
+                                                                                const json& request) {
     auto parsed = control::parse_request(request);
     if (!parsed->zone) return store.zones();
     auto name = dns::Name::from_text(*parsed->zone);
@@ -108,11 +113,13 @@ json ControlCommands::reload(const json& request) {
         const std::string name = z->settings().name.to_string();
         switch (r.outcome) {
             case zone::ReloadOutcome::Updated:
-                spdlog::info("reload zone={} outcome=updated serial={} old_serial={}", name, r.serial->value(),
+                spdlog::info("reload zone={} outcome=updated serial={} old_serial={}", name,
+                             r.serial->value(),
                              r.old_serial ? std::to_string(r.old_serial->value()) : std::string("-"));
                 break;
             case zone::ReloadOutcome::Unchanged:
-                spdlog::info("reload zone={} outcome=unchanged serial={}", name, r.serial ? r.serial->value() : 0u);
+                spdlog::info("reload zone={} outcome=unchanged serial={}", name,
+                             r.serial ? r.serial->value() : 0u);
                 break;
             case zone::ReloadOutcome::Error:
                 spdlog::error("reload zone={} outcome=error serving={} error=\"{}\"", name,
@@ -128,6 +135,8 @@ json ControlCommands::reload(const json& request) {
     return out;
 }
 
-json ControlCommands::reload_all() { return reload(json{{"command", "reload"}}); }
+json ControlCommands::reload_all() {
+    return reload(json{{"command", "reload"}});
+}
 
 }  // namespace headwater::server

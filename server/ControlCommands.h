@@ -11,7 +11,7 @@
 namespace headwater::server {
 
 class ControlCommands {
-public:
+  public:
     using Now = std::function<zone::Clock::time_point()>;
     ControlCommands(zone::ZoneStore& store, Now now);
 
@@ -20,7 +20,7 @@ public:
     // Reloads every zone (SIGHUP); returns the same JSON as the reload command.
     nlohmann::json reload_all();
 
-private:
+  private:
     nlohmann::json status(const nlohmann::json& request);
     nlohmann::json reload(const nlohmann::json& request);
 

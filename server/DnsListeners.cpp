@@ -2,8 +2,8 @@
 
 #include <list>
 
-#include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
 
 namespace headwater::server {
 
@@ -34,7 +34,9 @@ asio::ip::address to_asio(const dns::IpAddress& a) {
     return asio::ip::address_v6(b);
 }
 
-std::string peer_text(const asio::ip::address& a, uint16_t port) { return a.to_string() + "#" + std::to_string(port); }
+std::string peer_text(const asio::ip::address& a, uint16_t port) {
+    return a.to_string() + "#" + std::to_string(port);
+}
 
 }  // namespace
 
@@ -68,7 +70,9 @@ DnsListeners::DnsListeners(asio::io_context& io, const xfr::Responder& responder
                            TransferLog log)
     : state_(std::make_shared<State>(io, responder, options, std::move(log))) {}
 
-DnsListeners::~DnsListeners() { close_all(); }
+DnsListeners::~DnsListeners() {
+    close_all();
+}
 
 dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoint>& endpoints) {
     for (const auto& ep : endpoints) {
@@ -101,9 +105,11 @@ dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoin
         state_->acceptors.push_back(std::move(t));
     }
     for (auto& u : state_->udp_sockets)
-        asio::co_spawn(state_->io, [s = state_, &sock = *u]() { return s->udp_loop(sock); }, asio::detached);
+        asio::co_spawn(
+            state_->io, [s = state_, &sock = *u]() { return s->udp_loop(sock); }, asio::detached);
     for (auto& a : state_->acceptors)
-        asio::co_spawn(state_->io, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
+        asio::co_spawn(
+            state_->io, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
     return {};
 }
 
@@ -127,7 +133,9 @@ void DnsListeners::close_all() {
     for (auto& c : s->connections) c->close(ec);
 }
 
-std::size_t DnsListeners::active_transfers() const { return state_->transfers.load(); }
+std::size_t DnsListeners::active_transfers() const {
+    return state_->transfers.load();
+}
 
 std::size_t DnsListeners::connections() const {
     std::lock_guard lock(state_->mutex);
@@ -151,9 +159,9 @@ awaitable<void> DnsListeners::State::udp_loop(udp::socket& socket) {
             continue;
         }
         if (r.refusal)
-            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"", r.refusal->zone,
-                         r.refusal->type, peer_text(from.address(), from.port()), dns::to_string(r.refusal->rcode),
-                         r.refusal->reason);
+            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"",
+                         r.refusal->zone, r.refusal->type, peer_text(from.address(), from.port()),
+                         dns::to_string(r.refusal->rcode), r.refusal->reason);
         if (r.kind != xfr::Response::Kind::Message) continue;
         auto [wec, wn] = co_await socket.async_send_to(asio::buffer(r.message), from, kTuple);
         (void)wn;
@@ -178,8 +186,10 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             std::lock_guard lock(mutex);
             if (connections.size() >= options.tcp_max_connections) {
                 boost::system::error_code ignored;
-                spdlog::warn("TCP connection limit ({}) reached, closing connection from {}", options.tcp_max_connections,
-                             peer_text(conn->remote_endpoint(ignored).address(), conn->remote_endpoint(ignored).port()));
+                spdlog::warn("TCP connection limit ({}) reached, closing connection from {}",
+                             options.tcp_max_connections,
+                             peer_text(conn->remote_endpoint(ignored).address(),
+                                       conn->remote_endpoint(ignored).port()));
                 conn->close(ignored);
                 continue;
             }
@@ -238,8 +248,9 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             break;
         }
         if (r.refusal)
-            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"", r.refusal->zone,
-                         r.refusal->type, peer_name, dns::to_string(r.refusal->rcode), r.refusal->reason);
+            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"",
+                         r.refusal->zone, r.refusal->type, peer_name, dns::to_string(r.refusal->rcode),
+                         r.refusal->reason);
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;

@@ -39,7 +39,7 @@ struct TransferRecord {
 };
 
 class DnsListeners {
-public:
+  public:
     using TransferLog = std::function<void(const TransferRecord&)>;
 
     DnsListeners(boost::asio::io_context& io, const xfr::Responder& responder, ListenerOptions options,
@@ -57,7 +57,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::shared_ptr<State> state_;
 };
 

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
 
 #include "conf/ConfigLoader.h"
 #include "server/ControlCommands.h"
@@ -32,7 +32,8 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
         if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
         auto z = std::make_shared<zone::Zone>(zone::ZoneSettings{*name, zc.file});
         const auto r = z->reload(zone::Clock::now());
-        if (r.outcome == zone::ReloadOutcome::Error) return dns::unexpected("zone " + zc.name + ": " + r.error);
+        if (r.outcome == zone::ReloadOutcome::Error)
+            return dns::unexpected("zone " + zc.name + ": " + r.error);
         spdlog::info("zone={} loaded serial={} records={} file={}", zc.name, r.serial->value(),
                      z->current()->size(), zc.file.string());
         store.add(std::move(z));
@@ -56,10 +57,11 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
 }
 
 void log_transfer(const TransferRecord& r) {
-    spdlog::info("transfer zone={} type={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
-                 "duration_ms={} outcome={}",
-                 r.zone, r.type, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes, r.duration.count(),
-                 r.outcome);
+    spdlog::info(
+        "transfer zone={} type={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
+        "duration_ms={} outcome={}",
+        r.zone, r.type, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes, r.duration.count(),
+        r.outcome);
 }
 
 }  // namespace
@@ -90,8 +92,9 @@ int Server::run() {
     }
 
     ControlCommands commands(impl_->store, [] { return zone::Clock::now(); });
-    auto control = ControlServer::open(control_io, cfg.control_socket,
-                                       [&commands](const nlohmann::json& req) { return commands.handle(req); });
+    auto control =
+        ControlServer::open(control_io, cfg.control_socket,
+                            [&commands](const nlohmann::json& req) { return commands.handle(req); });
     if (!control) {
         spdlog::critical("control socket: {}", control.error());
         return 1;
@@ -123,7 +126,8 @@ int Server::run() {
             hup.cancel();
         });
         // Poll until the transfers are done or the grace period is over.
-        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms);
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms);
         std::function<void()> poll = [&, until] {
             if (listeners.active_transfers() == 0 || std::chrono::steady_clock::now() >= until) {
                 if (listeners.active_transfers() > 0)
@@ -139,8 +143,8 @@ int Server::run() {
 
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
-    spdlog::info("headwater serving {} zone(s) on {} (UDP and TCP); control socket {}", impl_->store.zones().size(),
-                 listening, cfg.control_socket.string());
+    spdlog::info("headwater serving {} zone(s) on {} (UDP and TCP); control socket {}",
+                 impl_->store.zones().size(), listening, cfg.control_socket.string());
 
     std::thread control_thread([&] { control_io.run(); });
     dns_io.run();
@@ -168,7 +172,8 @@ int check_config(const std::filesystem::path& file) {
             status = 1;
             continue;
         }
-        std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), (*v)->serial().value(), (*v)->size());
+        std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), (*v)->serial().value(),
+                    (*v)->size());
     }
     if (status == 0) std::printf("%s: OK\n", file.string().c_str());
     return status;

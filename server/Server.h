@@ -11,7 +11,7 @@
 namespace headwater::server {
 
 class Server {
-public:
+  public:
     // Loads every zone; any error (file:line) is returned before anything is bound.
     static dns::Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
     ~Server();
@@ -22,7 +22,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit Server(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

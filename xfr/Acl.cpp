@@ -4,7 +4,8 @@
 
 namespace headwater::xfr {
 
-AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer, const std::optional<std::string>& key) {
+AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer,
+                      const std::optional<std::string>& key) {
     AclDecision d;
     if (rules.empty()) {
         d.reason = "no allow_transfer rule for this zone";
@@ -12,9 +13,9 @@ AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer
     }
     bool some_address_matched = false;
     for (const AclRule& rule : rules) {
-        const bool address_ok = rule.networks.empty() ||
-                                std::any_of(rule.networks.begin(), rule.networks.end(),
-                                            [&](const dns::IpNetwork& n) { return n.contains(peer); });
+        const bool address_ok =
+            rule.networks.empty() || std::any_of(rule.networks.begin(), rule.networks.end(),
+                                                 [&](const dns::IpNetwork& n) { return n.contains(peer); });
         const bool key_ok = rule.keys.empty() ||
                             (key && std::find(rule.keys.begin(), rule.keys.end(), *key) != rule.keys.end());
         if (address_ok && key_ok) {

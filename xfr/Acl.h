@@ -25,6 +25,7 @@ struct AclDecision {
 };
 
 // `key` is the name of the TSIG key that verified the request, if any.
-AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer, const std::optional<std::string>& key);
+AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer,
+                      const std::optional<std::string>& key);
 
 }  // namespace headwater::xfr

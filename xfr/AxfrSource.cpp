@@ -8,7 +8,8 @@ namespace headwater::xfr {
 
 using dns::Section;
 
-AxfrSource::AxfrSource(zone::ZoneVersionPtr version, dns::Question question, uint16_t id, std::size_t max_message)
+AxfrSource::AxfrSource(zone::ZoneVersionPtr version, dns::Question question, uint16_t id,
+                       std::size_t max_message)
     : version_(std::move(version)), question_(std::move(question)), id_(id), max_message_(max_message) {}
 
 Step AxfrSource::next(std::vector<uint8_t>& out, std::size_t reserve) {

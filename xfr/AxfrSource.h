@@ -15,7 +15,7 @@ namespace headwater::xfr {
 enum class Step : uint8_t { More, Done };
 
 class AxfrSource {
-public:
+  public:
     // `question` is echoed as received (case included) in the first message (RFC 5936 §2.2.1).
     AxfrSource(zone::ZoneVersionPtr version, dns::Question question, uint16_t id,
                std::size_t max_message = dns::kMaxTcpMessage);
@@ -28,7 +28,7 @@ public:
     std::size_t messages() const { return messages_; }
     std::size_t records() const { return records_; }
 
-private:
+  private:
     zone::ZoneVersionPtr version_;
     dns::Question question_;
     uint16_t id_;

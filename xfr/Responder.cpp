@@ -24,7 +24,8 @@ uint16_t response_flags(const dns::Header& q) {
 
 }  // namespace
 
-std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, Rcode rcode, bool edns) {
+std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, Rcode rcode,
+                                    bool edns) {
     std::vector<uint8_t> out;
     dns::MessageBuilder mb(out, dns::kMaxTcpMessage);
     mb.header(query.id, response_flags(query));
@@ -164,12 +165,14 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
     if (edns) mb.set_edns(kOurUdpPayload, q.edns()->dnssec_ok);
 
     bool truncated = false;
-    auto push_range = [&](Section s, ZoneVersion::Range range, std::optional<dns::NameView> owner = std::nullopt) {
+    auto push_range = [&](Section s, ZoneVersion::Range range,
+                          std::optional<dns::NameView> owner = std::nullopt) {
         for (std::size_t i = range.begin; i < range.end && !truncated; ++i) {
             const RecordView rec = v.record(i);
-            if (mb.push(s, owner ? *owner : rec.owner, dns::to_u16(rec.type), rec.rclass, rec.ttl, rec.rdata) ==
-                dns::Pushed::Full) {
-                // RFC 2181 §9: a partial answer or authority section is flagged TC; additional data is optional.
+            if (mb.push(s, owner ? *owner : rec.owner, dns::to_u16(rec.type), rec.rclass, rec.ttl,
+                        rec.rdata) == dns::Pushed::Full) {
+                // RFC 2181 §9: a partial answer or authority section is flagged TC; additional data is
+                // optional.
                 if (s != Section::Additional) truncated = true;
                 return false;
             }
@@ -222,12 +225,12 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
                 std::vector<uint8_t> wild{1, '*'};
                 const auto ew = encloser.wire();
                 wild.insert(wild.end(), ew.begin(), ew.end());
-                const auto wild_names = wild.size() <= dns::kMaxNameLength
-                                            ? v.find_name(dns::NameView(wild))
-                                            : ZoneVersion::Range{};
+                const auto wild_names = wild.size() <= dns::kMaxNameLength ? v.find_name(dns::NameView(wild))
+                                                                           : ZoneVersion::Range{};
                 if (!wild_names.empty()) {
-                    const auto rrset = question.qtype == RRType::ANY ? wild_names
-                                                                     : v.find_rrset(dns::NameView(wild), question.qtype);
+                    const auto rrset = question.qtype == RRType::ANY
+                                           ? wild_names
+                                           : v.find_rrset(dns::NameView(wild), question.qtype);
                     if (!rrset.empty()) {
                         push_range(Section::Answer, rrset, current.view());
                         break;

@@ -35,11 +35,11 @@ struct TransferRefusal {
 struct Response {
     enum class Kind : uint8_t { Drop, Message, Transfer };
     Kind kind = Kind::Drop;
-    std::vector<uint8_t> message;              // Kind::Message
-    std::unique_ptr<AxfrSource> transfer;      // Kind::Transfer
-    std::string transfer_type;                 // "AXFR", or "IXFR" answered in AXFR form
-    std::string acl_rule;                      // the rule that allowed the transfer
-    std::optional<TransferRefusal> refusal;    // a transfer request answered with an error
+    std::vector<uint8_t> message;            // Kind::Message
+    std::unique_ptr<AxfrSource> transfer;    // Kind::Transfer
+    std::string transfer_type;               // "AXFR", or "IXFR" answered in AXFR form
+    std::string acl_rule;                    // the rule that allowed the transfer
+    std::optional<TransferRefusal> refusal;  // a transfer request answered with an error
 };
 
 struct ResponderOptions {
@@ -48,14 +48,14 @@ struct ResponderOptions {
 };
 
 class Responder {
-public:
+  public:
     // `acls` maps a zone's key (Name::key()) to its allow_transfer rules.
     Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
               ResponderOptions options = {});
 
     Response respond(std::span<const uint8_t> query, const Peer& peer) const;
 
-private:
+  private:
     Response answer_query(const dns::Message& q, const Peer& peer) const;
     Response answer_transfer(const dns::Message& q, const Peer& peer) const;
 

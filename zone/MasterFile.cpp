@@ -569,8 +569,9 @@ class Loader {
         st.prev.reset(prev);
         Rr rr(raw);
         if (status != LDNS_STATUS_OK || !rr) {
-            return fail(st, line,
-                        std::string(ldns_get_errorstr_by_id(status)) + " in " + quote(excerpt(logical_)));
+            return fail(
+                st, line,
+                "invalid record " + quote(excerpt(logical_)) + ": " + ldns_get_errorstr_by_id(status));
         }
         if (ldns_rr_get_type(rr.get()) != *type) {
             return fail(st, line, "type mismatch while parsing " + quote(excerpt(logical_)));

@@ -5,7 +5,8 @@
 
 namespace headwater::zone {
 
-dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
+dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
+                                                      const std::filesystem::path& file) {
     ZoneBuilder builder(apex);
     auto loaded = load_master_file(file, apex.to_string(), [&](const RawRecord& rr) {
         return builder.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
@@ -44,11 +45,13 @@ ReloadResult Zone::reload(Clock::time_point now) {
         // Secondaries only fetch a zone whose serial is newer (RFC 1982 §3.2 comparison, RFC 1034 §4.3.5).
         if (now_serial == was)
             return fail(settings_.file.string() + ": zone content changed but the serial is still " +
-                        std::to_string(was.value()) + "; increase the SOA serial so secondaries pick up the change");
+                        std::to_string(was.value()) +
+                        "; increase the SOA serial so secondaries pick up the change");
         if (!(was < now_serial))
-            return fail(settings_.file.string() + ": SOA serial went backwards (" + std::to_string(was.value()) +
-                        " -> " + std::to_string(now_serial.value()) +
-                        "); secondaries would ignore it. Use a serial newer than " + std::to_string(was.value()));
+            return fail(settings_.file.string() + ": SOA serial went backwards (" +
+                        std::to_string(was.value()) + " -> " + std::to_string(now_serial.value()) +
+                        "); secondaries would ignore it. Use a serial newer than " +
+                        std::to_string(was.value()));
     }
     current_.store(next, std::memory_order_release);
     loaded_at_ = now;

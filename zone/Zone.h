@@ -23,7 +23,8 @@ struct ZoneSettings {
 };
 
 // Loads and checks a master file into a new version (nothing is served from it yet).
-dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file);
+dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
+                                                      const std::filesystem::path& file);
 
 enum class ReloadOutcome : uint8_t { Updated, Unchanged, Error };
 
@@ -39,11 +40,11 @@ struct ZoneStatus {
     std::size_t records = 0;
     std::optional<Clock::time_point> loaded_at;    // when the served version was loaded
     std::optional<Clock::time_point> last_reload;  // last reload attempt, whatever its outcome
-    std::string last_error;                         // empty when the last attempt succeeded
+    std::string last_error;                        // empty when the last attempt succeeded
 };
 
 class Zone {
-public:
+  public:
     explicit Zone(ZoneSettings settings) : settings_(std::move(settings)) {}
 
     const ZoneSettings& settings() const { return settings_; }
@@ -59,7 +60,7 @@ public:
 
     ZoneStatus status() const;
 
-private:
+  private:
     ZoneSettings settings_;
     std::atomic<ZoneVersionPtr> current_;
     mutable std::mutex mutex_;  // serialises reloads and guards the bookkeeping below

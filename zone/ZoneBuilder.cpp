@@ -10,12 +10,13 @@ using dns::RRType;
 
 ZoneBuilder::ZoneBuilder(dns::Name apex) : apex_(std::move(apex)) {}
 
-dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass,
-                                                 uint32_t ttl, std::span<const uint8_t> rdata, std::string_view file,
-                                                 std::size_t line) {
+dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint16_t type,
+                                                uint16_t rclass, uint32_t ttl, std::span<const uint8_t> rdata,
+                                                std::string_view file, std::size_t line) {
     const dns::NameView owner_name(owner);
     if (!dns::is_subdomain(owner_name, apex_))
-        return dns::unexpected("out-of-zone data: " + owner_name.to_string() + " is not in zone " + apex_.to_string());
+        return dns::unexpected("out-of-zone data: " + owner_name.to_string() + " is not in zone " +
+                               apex_.to_string());
     if (rclass != dns::to_u16(dns::RRClass::IN))
         return dns::unexpected("class " + dns::to_string(static_cast<dns::RRClass>(rclass)) +
                                " is not supported (only IN)");
@@ -34,10 +35,10 @@ dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, 
     offsets_.push_back(static_cast<uint32_t>(data_.size()));
     locations_.push_back({current_file_, static_cast<uint32_t>(line)});
     data_.insert(data_.end(), owner.begin(), owner.end());
-    const uint8_t fixed[10] = {static_cast<uint8_t>(type >> 8),        static_cast<uint8_t>(type),
-                               static_cast<uint8_t>(rclass >> 8),      static_cast<uint8_t>(rclass),
-                               static_cast<uint8_t>(ttl >> 24),        static_cast<uint8_t>(ttl >> 16),
-                               static_cast<uint8_t>(ttl >> 8),         static_cast<uint8_t>(ttl),
+    const uint8_t fixed[10] = {static_cast<uint8_t>(type >> 8),         static_cast<uint8_t>(type),
+                               static_cast<uint8_t>(rclass >> 8),       static_cast<uint8_t>(rclass),
+                               static_cast<uint8_t>(ttl >> 24),         static_cast<uint8_t>(ttl >> 16),
+                               static_cast<uint8_t>(ttl >> 8),          static_cast<uint8_t>(ttl),
                                static_cast<uint8_t>(rdata.size() >> 8), static_cast<uint8_t>(rdata.size())};
     data_.insert(data_.end(), std::begin(fixed), std::end(fixed));
     data_.insert(data_.end(), rdata.begin(), rdata.end());
@@ -69,8 +70,9 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
     };
     std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return compare(a, b) < 0; });
     // RFC 2181 §5: an RRset holds no duplicates; keep the first occurrence.
-    order.erase(std::unique(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return compare(a, b) == 0; }),
-                order.end());
+    order.erase(
+        std::unique(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return compare(a, b) == 0; }),
+        order.end());
 
     // Whole-zone checks, in one linear pass over the sorted records.
     std::size_t soa_count = 0;
@@ -96,7 +98,9 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
             }
             if (t == RRType::NS && owner == apex_) apex_ns = true;
         }
-        if (cname > 1) return dns::unexpected(error_at(order[cname_at + 1], "more than one CNAME at " + owner.to_string()));
+        if (cname > 1)
+            return dns::unexpected(
+                error_at(order[cname_at + 1], "more than one CNAME at " + owner.to_string()));
         if (cname == 1 && other > 0) {
             const auto at = std::max(order[cname_at], order[other_at]);  // report the later of the two lines
             return dns::unexpected(error_at(at, "CNAME and other data at " + owner.to_string() +
@@ -105,8 +109,10 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
         i = j;
     }
     const std::string file = files_.empty() ? std::string() : files_.front();
-    if (soa_count == 0) return dns::unexpected(LoadError{file, 0, "no SOA record at the zone apex " + apex_.to_string()});
-    if (!apex_ns) return dns::unexpected(LoadError{file, 0, "no NS records at the zone apex " + apex_.to_string()});
+    if (soa_count == 0)
+        return dns::unexpected(LoadError{file, 0, "no SOA record at the zone apex " + apex_.to_string()});
+    if (!apex_ns)
+        return dns::unexpected(LoadError{file, 0, "no NS records at the zone apex " + apex_.to_string()});
 
     // Lay the records out in canonical order in one exactly sized buffer.
     std::size_t total = 0;

@@ -15,19 +15,20 @@
 namespace headwater::zone {
 
 class ZoneBuilder {
-public:
+  public:
     explicit ZoneBuilder(dns::Name apex);
 
     // Adds one record; checks what can be checked alone (in-zone owner, class IN, SOA only at the apex).
     // `file` and `line` locate the record for error messages.
-    dns::Result<void, std::string> add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass, uint32_t ttl,
-                                       std::span<const uint8_t> rdata, std::string_view file, std::size_t line);
+    dns::Result<void, std::string> add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass,
+                                       uint32_t ttl, std::span<const uint8_t> rdata, std::string_view file,
+                                       std::size_t line);
 
     // Sorts and checks the zone as a whole: exactly one SOA at the apex, NS at the apex, CNAME exclusive
     // (RFC 1034 §3.6.2, RFC 2181 §10.1; DNSSEC records may share the name, RFC 4035 §2.5).
     dns::Result<ZoneVersionPtr, LoadError> build();
 
-private:
+  private:
     struct Location {
         uint32_t file;
         uint32_t line;

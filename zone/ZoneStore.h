@@ -12,7 +12,7 @@
 namespace headwater::zone {
 
 class ZoneStore {
-public:
+  public:
     // Returns false when a zone of that name is already present.
     bool add(std::shared_ptr<Zone> zone);
 
@@ -21,7 +21,7 @@ public:
     std::shared_ptr<Zone> find_best(dns::NameView qname) const;
     const std::vector<std::shared_ptr<Zone>>& zones() const { return ordered_; }
 
-private:
+  private:
     static std::string key(dns::NameView name);
     std::unordered_map<std::string, std::shared_ptr<Zone>> by_name_;
     std::vector<std::shared_ptr<Zone>> ordered_;

@@ -29,13 +29,14 @@ struct RecordView {
 RecordView decode_record(std::span<const uint8_t> wire_at);
 
 class ZoneVersion {
-public:
+  public:
     struct Range {
         std::size_t begin = 0, end = 0;
         bool empty() const { return begin == end; }
     };
 
-    ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<uint32_t> offsets, std::size_t soa_index);
+    ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<uint32_t> offsets,
+                std::size_t soa_index);
 
     dns::NameView apex() const { return apex_; }
     dns::Serial serial() const { return serial_; }
@@ -59,7 +60,7 @@ public:
     std::size_t wire_bytes() const { return data_.size(); }
     std::size_t memory_bytes() const { return data_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
 
-private:
+  private:
     std::size_t lower_bound(dns::NameView name) const;
 
     dns::Name apex_;

@@ -44,9 +44,9 @@ Result<Message, ParseError> Message::parse(std::span<const uint8_t> wire) {
     m.records_.reserve(total);
     for (std::size_t i = 0; i < total; ++i) {
         RecordRef rec;
-        rec.section = i < m.header_.ancount                          ? Section::Answer
+        rec.section = i < m.header_.ancount                                    ? Section::Answer
                       : i < std::size_t{m.header_.ancount} + m.header_.nscount ? Section::Authority
-                                                                     : Section::Additional;
+                                                                               : Section::Additional;
         rec.offset = r.pos();
         if (!r.name(name)) return unexpected(ParseError::Malformed);
         rec.owner = Name::from_wire(name).value();
@@ -70,7 +70,8 @@ Result<Message, ParseError> Message::parse(std::span<const uint8_t> wire) {
         }
         if (rec.type == RRType::TSIG) {
             // RFC 8945 §5.1: TSIG must be the last record of the additional section, else FORMERR.
-            if (rec.section != Section::Additional || i + 1 != total) return unexpected(ParseError::Malformed);
+            if (rec.section != Section::Additional || i + 1 != total)
+                return unexpected(ParseError::Malformed);
             m.tsig_index_ = m.records_.size();
         }
         m.records_.push_back(std::move(rec));

@@ -67,7 +67,7 @@ struct Question {
 };
 
 class Message {
-public:
+  public:
     static Result<Message, ParseError> parse(std::span<const uint8_t> wire);
     static std::optional<Header> parse_header(std::span<const uint8_t> wire);
 
@@ -79,7 +79,7 @@ public:
     const RecordRef* tsig() const { return tsig_index_ ? &records_[*tsig_index_] : nullptr; }
     std::span<const uint8_t> wire() const { return wire_; }
 
-private:
+  private:
     std::span<const uint8_t> wire_;
     Header header_;
     std::optional<Question> question_;

@@ -78,7 +78,8 @@ Pushed MessageBuilder::push_wire(Section section, std::span<const uint8_t> recor
     const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
     const auto rclass = static_cast<uint16_t>((p[2] << 8) | p[3]);
     const uint32_t ttl = (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7];
-    return push(section, NameView(record.subspan(0, owner_len)), type, rclass, ttl, record.subspan(owner_len + 10));
+    return push(section, NameView(record.subspan(0, owner_len)), type, rclass, ttl,
+                record.subspan(owner_len + 10));
 }
 
 std::size_t MessageBuilder::finish() {

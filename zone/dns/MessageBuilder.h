@@ -19,7 +19,7 @@ inline constexpr std::size_t kOptRecordSize = 11;  // root owner, type, class, t
 enum class Pushed : uint8_t { Ok, Full };
 
 class MessageBuilder {
-public:
+  public:
     // Starts a message at the end of `buf` (the buffer may already hold a TCP length prefix).
     MessageBuilder(std::vector<uint8_t>& buf, std::size_t max_size);
 
@@ -45,7 +45,7 @@ public:
     // Writes the counts and the OPT record; returns the message size.
     std::size_t finish();
 
-private:
+  private:
     std::vector<uint8_t>& buf_;
     std::size_t start_;
     std::size_t max_size_;

@@ -66,7 +66,8 @@ std::string NameView::to_string() const {
     for (std::size_t pos = 0; w[pos] != 0; pos += w[pos] + 1u) {
         for (std::size_t i = 1; i <= w[pos]; ++i) {
             const uint8_t c = w[pos + i];
-            if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$') {
+            if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' ||
+                c == '$') {
                 out += '\\';
                 out += static_cast<char>(c);
             } else if (c <= 0x20 || c >= 0x7f) {
@@ -151,7 +152,8 @@ Result<Name, std::string> Name::from_text(std::string_view text, NameView origin
         if (c == '.') {
             const std::size_t len = wire.size() - label_start - 1;
             if (len == 0) return unexpected("empty label in \"" + std::string(text) + "\"");
-            if (len > kMaxLabelLength) return unexpected("label longer than 63 octets in \"" + std::string(text) + "\"");
+            if (len > kMaxLabelLength)
+                return unexpected("label longer than 63 octets in \"" + std::string(text) + "\"");
             wire[label_start] = static_cast<uint8_t>(len);
             if (i + 1 == text.size()) {
                 absolute = true;
@@ -179,14 +181,16 @@ Result<Name, std::string> Name::from_text(std::string_view text, NameView origin
     if (!absolute) {
         const std::size_t len = wire.size() - label_start - 1;
         if (len == 0) return unexpected("empty label in \"" + std::string(text) + "\"");
-        if (len > kMaxLabelLength) return unexpected("label longer than 63 octets in \"" + std::string(text) + "\"");
+        if (len > kMaxLabelLength)
+            return unexpected("label longer than 63 octets in \"" + std::string(text) + "\"");
         wire[label_start] = static_cast<uint8_t>(len);
         auto o = origin.wire();
         wire.insert(wire.end(), o.begin(), o.end());
     } else {
         wire.push_back(0);
     }
-    if (wire.size() > kMaxNameLength) return unexpected("name longer than 255 octets: \"" + std::string(text) + "\"");
+    if (wire.size() > kMaxNameLength)
+        return unexpected("name longer than 255 octets: \"" + std::string(text) + "\"");
     return Name(std::move(wire));
 }
 

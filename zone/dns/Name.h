@@ -14,12 +14,14 @@ namespace headwater::dns {
 inline constexpr std::size_t kMaxNameLength = 255;  // RFC 1035 §2.3.4, wire octets
 inline constexpr std::size_t kMaxLabelLength = 63;
 
-inline uint8_t ascii_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+inline uint8_t ascii_lower(uint8_t c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
+}
 
 // A non-owning view of a valid, absolute, uncompressed wire-format name. Callers guarantee validity
 // (names come from Name, from the zone store, or from WireReader which validates).
 class NameView {
-public:
+  public:
     NameView() = default;  // the root name
     explicit NameView(std::span<const uint8_t> wire) : wire_(wire) {}
 
@@ -35,7 +37,7 @@ public:
 
     std::string to_string() const;  // presentation form with a trailing dot, RFC 4343 escapes
 
-private:
+  private:
     static std::span<const uint8_t> root_span();
     std::span<const uint8_t> wire_;
 };
@@ -50,7 +52,7 @@ bool is_subdomain(NameView name, NameView ancestor);
 
 // An owned name (at most 255 octets).
 class Name {
-public:
+  public:
     Name() : wire_{0} {}  // the root, never "empty"
     static Result<Name, std::string> from_text(std::string_view text, NameView origin = NameView());
     static Result<Name, std::string> from_wire(std::span<const uint8_t> uncompressed);
@@ -62,7 +64,7 @@ public:
     // Lower-cased wire form, usable as a map key.
     std::string key() const;
 
-private:
+  private:
     explicit Name(std::vector<uint8_t> wire) : wire_(std::move(wire)) {}
     std::vector<uint8_t> wire_;
 };

@@ -14,17 +14,17 @@ struct TypeName {
 
 // Presentation names for diagnostics and logs; the wire never needs them.
 constexpr std::array kTypeNames = {
-    TypeName{1, "A"},          TypeName{2, "NS"},         TypeName{5, "CNAME"},     TypeName{6, "SOA"},
-    TypeName{12, "PTR"},       TypeName{13, "HINFO"},     TypeName{15, "MX"},       TypeName{16, "TXT"},
-    TypeName{17, "RP"},        TypeName{18, "AFSDB"},     TypeName{28, "AAAA"},     TypeName{29, "LOC"},
-    TypeName{33, "SRV"},       TypeName{35, "NAPTR"},     TypeName{36, "KX"},       TypeName{37, "CERT"},
-    TypeName{39, "DNAME"},     TypeName{41, "OPT"},       TypeName{43, "DS"},       TypeName{44, "SSHFP"},
-    TypeName{45, "IPSECKEY"},  TypeName{46, "RRSIG"},     TypeName{47, "NSEC"},     TypeName{48, "DNSKEY"},
-    TypeName{50, "NSEC3"},     TypeName{51, "NSEC3PARAM"}, TypeName{52, "TLSA"},     TypeName{53, "SMIMEA"},
-    TypeName{59, "CDS"},       TypeName{60, "CDNSKEY"},   TypeName{61, "OPENPGPKEY"}, TypeName{62, "CSYNC"},
-    TypeName{63, "ZONEMD"},    TypeName{64, "SVCB"},      TypeName{65, "HTTPS"},    TypeName{99, "SPF"},
-    TypeName{108, "EUI48"},    TypeName{109, "EUI64"},    TypeName{249, "TKEY"},    TypeName{250, "TSIG"},
-    TypeName{251, "IXFR"},     TypeName{252, "AXFR"},     TypeName{255, "ANY"},     TypeName{256, "URI"},
+    TypeName{1, "A"},         TypeName{2, "NS"},          TypeName{5, "CNAME"},       TypeName{6, "SOA"},
+    TypeName{12, "PTR"},      TypeName{13, "HINFO"},      TypeName{15, "MX"},         TypeName{16, "TXT"},
+    TypeName{17, "RP"},       TypeName{18, "AFSDB"},      TypeName{28, "AAAA"},       TypeName{29, "LOC"},
+    TypeName{33, "SRV"},      TypeName{35, "NAPTR"},      TypeName{36, "KX"},         TypeName{37, "CERT"},
+    TypeName{39, "DNAME"},    TypeName{41, "OPT"},        TypeName{43, "DS"},         TypeName{44, "SSHFP"},
+    TypeName{45, "IPSECKEY"}, TypeName{46, "RRSIG"},      TypeName{47, "NSEC"},       TypeName{48, "DNSKEY"},
+    TypeName{50, "NSEC3"},    TypeName{51, "NSEC3PARAM"}, TypeName{52, "TLSA"},       TypeName{53, "SMIMEA"},
+    TypeName{59, "CDS"},      TypeName{60, "CDNSKEY"},    TypeName{61, "OPENPGPKEY"}, TypeName{62, "CSYNC"},
+    TypeName{63, "ZONEMD"},   TypeName{64, "SVCB"},       TypeName{65, "HTTPS"},      TypeName{99, "SPF"},
+    TypeName{108, "EUI48"},   TypeName{109, "EUI64"},     TypeName{249, "TKEY"},      TypeName{250, "TSIG"},
+    TypeName{251, "IXFR"},    TypeName{252, "AXFR"},      TypeName{255, "ANY"},       TypeName{256, "URI"},
     TypeName{257, "CAA"},
 };
 
@@ -59,32 +59,52 @@ std::optional<RRType> rrtype_from_string(std::string_view text) {
 
 std::string to_string(RRClass klass) {
     switch (klass) {
-        case RRClass::IN: return "IN";
-        case RRClass::CH: return "CH";
-        case RRClass::HS: return "HS";
-        case RRClass::NONE: return "NONE";
-        case RRClass::ANY: return "ANY";
+        case RRClass::IN:
+            return "IN";
+        case RRClass::CH:
+            return "CH";
+        case RRClass::HS:
+            return "HS";
+        case RRClass::NONE:
+            return "NONE";
+        case RRClass::ANY:
+            return "ANY";
     }
     return "CLASS" + std::to_string(to_u16(klass));
 }
 
 std::string to_string(Rcode rcode) {
     switch (static_cast<uint16_t>(rcode)) {
-        case 0: return "NOERROR";
-        case 1: return "FORMERR";
-        case 2: return "SERVFAIL";
-        case 3: return "NXDOMAIN";
-        case 4: return "NOTIMP";
-        case 5: return "REFUSED";
-        case 6: return "YXDOMAIN";
-        case 7: return "YXRRSET";
-        case 8: return "NXRRSET";
-        case 9: return "NOTAUTH";
-        case 10: return "NOTZONE";
-        case 16: return "BADVERS/BADSIG";
-        case 17: return "BADKEY";
-        case 18: return "BADTIME";
-        default: return "RCODE" + std::to_string(static_cast<uint16_t>(rcode));
+        case 0:
+            return "NOERROR";
+        case 1:
+            return "FORMERR";
+        case 2:
+            return "SERVFAIL";
+        case 3:
+            return "NXDOMAIN";
+        case 4:
+            return "NOTIMP";
+        case 5:
+            return "REFUSED";
+        case 6:
+            return "YXDOMAIN";
+        case 7:
+            return "YXRRSET";
+        case 8:
+            return "NXRRSET";
+        case 9:
+            return "NOTAUTH";
+        case 10:
+            return "NOTZONE";
+        case 16:
+            return "BADVERS/BADSIG";
+        case 17:
+            return "BADKEY";
+        case 18:
+            return "BADTIME";
+        default:
+            return "RCODE" + std::to_string(static_cast<uint16_t>(rcode));
     }
 }
 
@@ -97,11 +117,15 @@ CompressibleNames compressible_names(RRType type) {
         case RRType::MB:
         case RRType::MG:
         case RRType::MR:
-        case RRType::PTR: return {0, 1};
+        case RRType::PTR:
+            return {0, 1};
         case RRType::SOA:
-        case RRType::MINFO: return {0, 2};
-        case RRType::MX: return {2, 1};
-        default: return {0, 0};
+        case RRType::MINFO:
+            return {0, 2};
+        case RRType::MX:
+            return {2, 1};
+        default:
+            return {0, 0};
     }
 }
 

@@ -21,7 +21,7 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
 
 template <class T, class E = std::string>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
     template <class G>
     Result(Unexpected<G> e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
@@ -51,14 +51,14 @@ public:
         return std::get<1>(v_);
     }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 
 // Result<void, E>: success carries nothing.
 template <class E>
 class [[nodiscard]] Result<void, E> {
-public:
+  public:
     Result() = default;
     template <class G>
     Result(Unexpected<G> e) : error_(std::move(e.error)), ok_(false) {}  // NOLINT
@@ -70,7 +70,7 @@ public:
         return error_;
     }
 
-private:
+  private:
     E error_{};
     bool ok_ = true;
 };

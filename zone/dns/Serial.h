@@ -6,7 +6,7 @@
 namespace headwater::dns {
 
 class Serial {
-public:
+  public:
     constexpr Serial() = default;
     constexpr explicit Serial(uint32_t v) : value_(v) {}
     constexpr uint32_t value() const { return value_; }
@@ -24,7 +24,7 @@ public:
     // RFC 1982 §3.1: adding n is defined for 0 <= n <= 2^31 - 1.
     constexpr Serial plus(uint32_t n) const { return Serial(value_ + (n & 0x7fffffffu)); }
 
-private:
+  private:
     uint32_t value_ = 0;
 };
 

@@ -10,7 +10,7 @@
 namespace headwater::dns {
 
 class WireReader {
-public:
+  public:
     explicit WireReader(std::span<const uint8_t> message, std::size_t pos = 0) : msg_(message), pos_(pos) {}
 
     uint8_t u8();
@@ -29,7 +29,7 @@ public:
     std::size_t remaining() const { return ok_ ? msg_.size() - pos_ : 0; }
     std::span<const uint8_t> message() const { return msg_; }
 
-private:
+  private:
     bool need(std::size_t n);
     std::span<const uint8_t> msg_;
     std::size_t pos_ = 0;

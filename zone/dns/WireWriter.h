@@ -12,7 +12,7 @@
 namespace headwater::dns {
 
 class WireWriter {
-public:
+  public:
     explicit WireWriter(std::vector<uint8_t>& buf) : buf_(buf) {}
 
     void u8(uint8_t v) { buf_.push_back(v); }
@@ -32,14 +32,14 @@ public:
     std::size_t size() const { return buf_.size(); }
     std::vector<uint8_t>& buffer() { return buf_; }
 
-private:
+  private:
     std::vector<uint8_t>& buf_;
 };
 
 // Remembers where names were written in one message so later names can point at a common suffix.
 // Offsets are relative to the message start; pointers can only reach the first 16 KiB (14-bit offsets).
 class NameCompressor {
-public:
+  public:
     // Writes `name` at the end of `buf` (which holds the message from `message_start`), compressed
     // against earlier names, and records its suffixes for later ones.
     void write(std::vector<uint8_t>& buf, std::size_t message_start, NameView name);
@@ -47,7 +47,7 @@ public:
     // Forgets names at or after `offset` (the message was cut back there).
     void forget_from(std::size_t offset);
 
-private:
+  private:
     std::unordered_map<std::string, uint16_t> known_;  // lower-cased wire suffix -> offset
     std::string key_;
 };

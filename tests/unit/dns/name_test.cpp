@@ -6,7 +6,9 @@
 using namespace headwater::dns;
 
 namespace {
-Name n(std::string_view text) { return Name::from_text(text).value(); }
+Name n(std::string_view text) {
+    return Name::from_text(text).value();
+}
 }  // namespace
 
 TEST(Name, ParsesAbsoluteAndRelative) {
@@ -20,7 +22,9 @@ TEST(Name, ParsesAbsoluteAndRelative) {
     EXPECT_EQ(std::vector<uint8_t>(w.begin(), w.end()), (std::vector<uint8_t>{2, 'a', 'b', 1, 'c', 0}));
 }
 
-TEST(Name, DefaultIsRootNotEmpty) { EXPECT_EQ(Name().to_string(), "."); }
+TEST(Name, DefaultIsRootNotEmpty) {
+    EXPECT_EQ(Name().to_string(), ".");
+}
 
 TEST(Name, EscapesRoundTrip) {
     const Name a = n("a\\.b.example.");
@@ -48,11 +52,12 @@ TEST(Name, ComparesCaseInsensitively) {
 
 TEST(Name, CanonicalOrderFollowsRfc4034Section61) {
     // The example list of RFC 4034 §6.1, in order.
-    const std::vector<std::string> ordered = {"example.",       "a.example.",        "yljkjljk.a.example.",
-                                              "Z.a.example.",   "zABC.a.EXAMPLE.",   "z.example.",
+    const std::vector<std::string> ordered = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                                              "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
                                               "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
     for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
-        EXPECT_LT(canonical_compare(n(ordered[i]), n(ordered[i + 1])), 0) << ordered[i] << " < " << ordered[i + 1];
+        EXPECT_LT(canonical_compare(n(ordered[i]), n(ordered[i + 1])), 0)
+            << ordered[i] << " < " << ordered[i + 1];
         EXPECT_GT(canonical_compare(n(ordered[i + 1]), n(ordered[i])), 0);
     }
     EXPECT_EQ(canonical_compare(n("Z.a.example."), n("z.A.EXAMPLE.")), 0);

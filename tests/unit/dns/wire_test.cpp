@@ -7,7 +7,9 @@
 using namespace headwater::dns;
 
 namespace {
-Name n(std::string_view text) { return Name::from_text(text).value(); }
+Name n(std::string_view text) {
+    return Name::from_text(text).value();
+}
 
 std::vector<uint8_t> query(std::string_view qname, RRType type, bool edns = false) {
     std::vector<uint8_t> out;
@@ -97,8 +99,9 @@ TEST(Message, TsigMustBeLast) {
     mb.question(n("example.com."), to_u16(RRType::AXFR), 1);
     const std::vector<uint8_t> empty;
     ASSERT_EQ(mb.push(Section::Additional, n("key."), to_u16(RRType::TSIG), 255, 0, empty), Pushed::Ok);
-    ASSERT_EQ(mb.push(Section::Additional, n("x."), to_u16(RRType::A), 1, 0, std::vector<uint8_t>{1, 2, 3, 4}),
-              Pushed::Ok);
+    ASSERT_EQ(
+        mb.push(Section::Additional, n("x."), to_u16(RRType::A), 1, 0, std::vector<uint8_t>{1, 2, 3, 4}),
+        Pushed::Ok);
     mb.finish();
     auto m = Message::parse(out);
     ASSERT_FALSE(m);
