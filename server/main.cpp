@@ -9,7 +9,9 @@
 #include "conf/ConfigLoader.h"
 #include "server/Server.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     CLI::App app{"headwater: a hidden-primary authoritative DNS server (AXFR, IXFR, TSIG, NOTIFY)"};
     std::filesystem::path config_file;
     std::filesystem::path check_file;
@@ -46,4 +48,16 @@ int main(int argc, char** argv) {
         return 1;
     }
     return (*server)->run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Expected failures are values; an exception reaching here is a bug, reported rather than aborting.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "headwater: internal error: %s\n", e.what());
+        return 70;  // EX_SOFTWARE
+    }
 }

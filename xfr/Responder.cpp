@@ -105,9 +105,9 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) con
     const std::string zone_name = zone->settings().name.to_string();
 
     // ACL before anything else costs a resource (INTEROP.md: BIND once let refused clients use its quota).
-    static const std::vector<AclRule> kNoRules;
+    static const std::vector<AclRule> no_rules;
     auto it = acls_.find(zone->settings().name.key());
-    const auto& rules = it == acls_.end() ? kNoRules : it->second;
+    const auto& rules = it == acls_.end() ? no_rules : it->second;
     AclDecision decision = check_acl(rules, peer.address, std::nullopt);
     if (!decision.allowed) return refuse(Rcode::Refused, zone_name, decision.reason);
 

@@ -22,6 +22,10 @@
 //   ANY and meta-types (OPT, TSIG, TKEY, IXFR, AXFR, MAILA, MAILB, ANY, type 0) are rejected.
 // - A line starting with whitespace reuses the previous owner; with no previous owner it is an error.
 // - Names keep the case they were written with (owner and RDATA); nothing is canonicalised here.
+// - Directives start in column 1. A quoted string must end on the line where it starts (inside
+//   parentheses too). ';' starts a comment except inside quotes or after a backslash.
+// - ldns 1.8.3 limits: mnemonics it lacks (AMTRELAY, TA, AVC, DOA, RESINFO, WALLET, NINFO, RKEY, ...)
+//   are "unknown RR type" errors; write them as TYPEnnn \# len hex (RFC 3597), which always works.
 #pragma once
 
 #include <cstddef>

@@ -93,8 +93,9 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
             if (t == RRType::SOA) {
                 ++soa_count;
                 soa_pos = j;
-                if (soa_count > 1)
-                    return dns::unexpected(error_at(order[j], "more than one SOA record at the zone apex"));
+                if (soa_count > 1)  // report the line that came second in the file
+                    return dns::unexpected(error_at(std::max(order[j - 1], order[j]),
+                                                    "more than one SOA record at the zone apex"));
             }
             if (t == RRType::NS && owner == apex_) apex_ns = true;
         }

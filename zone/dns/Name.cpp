@@ -40,8 +40,8 @@ int compare_label(const uint8_t* a, const uint8_t* b) {
 }  // namespace
 
 std::span<const uint8_t> NameView::root_span() {
-    static constexpr uint8_t root[1] = {0};
-    return {root, 1};
+    static constexpr uint8_t kRoot[1] = {0};
+    return {kRoot, 1};
 }
 
 std::size_t NameView::label_count() const {

@@ -108,6 +108,7 @@ class ControlServerTest : public ::testing::Test {
     }
 
     void TearDown() override {
+        if (!thread_.joinable()) return;
         on_io([this] { servers_.clear(); });
         work_.reset();
         thread_.join();

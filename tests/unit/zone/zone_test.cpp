@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "zone/Zone.h"
+#include "zone/ZoneStore.h"
+
+using namespace headwater;
+
+namespace {
+
+class ZoneReloadTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("hw-zone-test-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(dir_);
+        file_ = dir_ / "example.com.zone";
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    void write(uint32_t serial, std::string_view extra = "") {
+        std::ofstream f(file_, std::ios::trunc);
+        f << "$TTL 300\n@ IN SOA ns1 hostmaster " << serial << " 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
+          << extra;
+    }
+
+    std::filesystem::path dir_, file_;
+    zone::Clock::time_point t0_ = zone::Clock::time_point(std::chrono::seconds(1'800'000'000));
+};
+
+}  // namespace
+
+TEST_F(ZoneReloadTest, FirstLoadThenUnchangedThenUpdated) {
+    write(10);
+    zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
+    EXPECT_EQ(z.current(), nullptr);
+    auto r = z.reload(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_FALSE(r.old_serial);
+    EXPECT_EQ(r.serial->value(), 10u);
+
+    r = z.reload(t0_ + std::chrono::seconds(1));
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(z.status().loaded_at, t0_);  // an unchanged file does not make a new version
+
+    const auto before = z.current();
+    write(11, "www IN A 192.0.2.80\n");
+    r = z.reload(t0_ + std::chrono::seconds(2));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(r.old_serial->value(), 10u);
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    // The old snapshot is still intact for whoever holds it (a transfer in flight).
+    EXPECT_EQ(before->serial().value(), 10u);
+    EXPECT_EQ(before->size(), 3u);
+}
+
+TEST_F(ZoneReloadTest, BrokenFileKeepsTheServedVersion) {
+    write(10);
+    zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
+    ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    write(11, "www IN A not-an-address\n");
+    const auto r = z.reload(t0_ + std::chrono::seconds(5));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find(file_.string() + ":5:"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 10u);
+    EXPECT_EQ(z.status().last_error, r.error);
+    EXPECT_EQ(*z.status().last_reload, t0_ + std::chrono::seconds(5));
+}
+
+TEST_F(ZoneReloadTest, ChangedContentNeedsANewerSerial) {
+    write(10);
+    zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
+    ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    write(10, "www IN A 192.0.2.80\n");
+    auto r = z.reload(t0_);
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("serial is still 10"), std::string::npos) << r.error;
+    write(9, "www IN A 192.0.2.80\n");
+    r = z.reload(t0_);
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("backwards"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 10u);
+}
+
+TEST_F(ZoneReloadTest, MissingFileIsAnError) {
+    zone::Zone z({dns::Name::from_text("example.com.").value(), dir_ / "absent.zone"});
+    const auto r = z.reload(t0_);
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("absent.zone"), std::string::npos);
+}
+
+TEST(ZoneStore, FindsTheClosestEnclosingZone) {
+    zone::ZoneStore store;
+    auto mk = [](std::string_view name) {
+        return std::make_shared<zone::Zone>(zone::ZoneSettings{dns::Name::from_text(name).value(), "/nonexistent"});
+    };
+    EXPECT_TRUE(store.add(mk("example.com.")));
+    EXPECT_TRUE(store.add(mk("sub.example.com.")));
+    EXPECT_FALSE(store.add(mk("EXAMPLE.com.")));
+    auto find = [&](std::string_view q) {
+        auto z = store.find_best(dns::Name::from_text(q).value());
+        return z ? z->settings().name.to_string() : std::string("-");
+    };
+    EXPECT_EQ(find("www.example.com."), "example.com.");
+    EXPECT_EQ(find("a.b.SUB.example.com."), "sub.example.com.");
+    EXPECT_EQ(find("example.com."), "example.com.");
+    EXPECT_EQ(find("com."), "-");
+    EXPECT_EQ(find("example.org."), "-");
+}
