@@ -10,7 +10,7 @@ using namespace headwater;
 namespace {
 
 class ZoneReloadTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = std::filesystem::temp_directory_path() /
                ("hw-zone-test-" + std::to_string(::getpid()) + "-" +
@@ -22,7 +22,8 @@ protected:
 
     void write(uint32_t serial, std::string_view extra = "") {
         std::ofstream f(file_, std::ios::trunc);
-        f << "$TTL 300\n@ IN SOA ns1 hostmaster " << serial << " 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
+        f << "$TTL 300\n@ IN SOA ns1 hostmaster " << serial
+          << " 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
           << extra;
     }
 
@@ -94,7 +95,8 @@ TEST_F(ZoneReloadTest, MissingFileIsAnError) {
 TEST(ZoneStore, FindsTheClosestEnclosingZone) {
     zone::ZoneStore store;
     auto mk = [](std::string_view name) {
-        return std::make_shared<zone::Zone>(zone::ZoneSettings{dns::Name::from_text(name).value(), "/nonexistent"});
+        return std::make_shared<zone::Zone>(
+            zone::ZoneSettings{dns::Name::from_text(name).value(), "/nonexistent"});
     };
     EXPECT_TRUE(store.add(mk("example.com.")));
     EXPECT_TRUE(store.add(mk("sub.example.com.")));

@@ -9,9 +9,12 @@ using dns::RRType;
 
 namespace {
 
-Name n(std::string_view t) { return Name::from_text(t).value(); }
+Name n(std::string_view t) {
+    return Name::from_text(t).value();
+}
 
-dns::Result<zone::ZoneVersionPtr, zone::LoadError> build(std::string_view text, std::string_view origin = "example.com.") {
+dns::Result<zone::ZoneVersionPtr, zone::LoadError> build(std::string_view text,
+                                                         std::string_view origin = "example.com.") {
     zone::ZoneBuilder b(n(origin));
     auto loaded = zone::load_master_text(text, origin, [&](const zone::RawRecord& rr) {
         return b.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
@@ -49,7 +52,8 @@ TEST(ZoneVersion, SortsCanonicallyAndReadsTheSerial) {
 TEST(ZoneVersion, DropsExactDuplicates) {
     auto v = build(std::string(kHead) + "a IN A 192.0.2.1\na IN A 192.0.2.1\na IN A 192.0.2.2\n");
     ASSERT_TRUE(v);
-    EXPECT_EQ((*v)->find_rrset(n("a.example.com."), RRType::A).end - (*v)->find_rrset(n("a.example.com."), RRType::A).begin,
+    EXPECT_EQ((*v)->find_rrset(n("a.example.com."), RRType::A).end -
+                  (*v)->find_rrset(n("a.example.com."), RRType::A).begin,
               2u);
 }
 

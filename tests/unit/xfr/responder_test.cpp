@@ -1,0 +1,247 @@
+#include "xfr/Responder.h"
+
+#include <gtest/gtest.h>
+
+#include "test_zone.h"
+#include "zone/dns/MessageBuilder.h"
+
+using namespace headwater;
+using dns::Rcode;
+using dns::RRType;
+using headwater::testing::name;
+
+namespace {
+
+constexpr std::string_view kZone = R"($ORIGIN example.com.
+$TTL 3600
+@       IN SOA  ns1 hostmaster 2026112601 3600 900 1209600 300
+        IN NS   ns1
+        IN MX   10 mail
+        IN A    192.0.2.10
+ns1     IN A    192.0.2.53
+mail    IN A    192.0.2.25
+www     IN CNAME @
+alias   IN CNAME elsewhere.example.org.
+a.b.c   IN TXT  "deep"
+*.wild  IN A    192.0.2.77
+sub     IN NS   ns.sub
+sub     IN DS   12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+ns.sub  IN A    192.0.2.99
+big     IN TXT  "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big     IN TXT  "1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big     IN TXT  "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big     IN TXT  "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big     IN TXT  "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big     IN TXT  "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+)";
+
+class ResponderTest : public ::testing::Test {
+  protected:
+    ResponderTest() {
+        store_.add(headwater::testing::make_zone(kZone, "example.com."));
+        std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
+        acls[name("example.com.").key()] = {
+            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}}};
+        responder_ = std::make_unique<xfr::Responder>(store_, std::move(acls));
+    }
+
+    static std::vector<uint8_t> query(std::string_view qname, RRType type,
+                                      std::optional<uint16_t> edns = std::nullopt, uint8_t edns_version = 0) {
+        std::vector<uint8_t> out;
+        dns::MessageBuilder mb(out, 512);
+        mb.header(0xBEEF, dns::flag::RD);
+        mb.question(name(qname), dns::to_u16(type), 1);
+        if (edns) mb.set_edns(*edns, false);
+        mb.finish();
+        if (edns && edns_version) out[out.size() - 5] = edns_version;  // OPT TTL: ext-rcode, VERSION, flags
+        return out;
+    }
+
+    xfr::Response ask(const std::vector<uint8_t>& q, xfr::Transport t = xfr::Transport::Udp,
+                      std::string_view from = "127.0.0.1") {
+        return responder_->respond(q, xfr::Peer{*dns::IpAddress::parse(from), 5555, t});
+    }
+
+    // Keeps the response bytes alive next to the parsed view.
+    struct Answer {
+        std::vector<uint8_t> wire;
+        dns::Message msg;
+    };
+    Answer answer(const std::vector<uint8_t>& q, xfr::Transport t = xfr::Transport::Udp) {
+        auto r = ask(q, t);
+        EXPECT_EQ(r.kind, xfr::Response::Kind::Message);
+        Answer a{std::move(r.message), {}};
+        auto m = dns::Message::parse(a.wire);
+        EXPECT_TRUE(m);
+        a.msg = *m;
+        return a;
+    }
+
+    static std::size_t count(const dns::Message& m, dns::Section s, RRType t) {
+        std::size_t c = 0;
+        for (const auto& r : m.records())
+            if (r.section == s && r.type == t) ++c;
+        return c;
+    }
+
+    zone::ZoneStore store_;
+    std::unique_ptr<xfr::Responder> responder_;
+};
+
+}  // namespace
+
+TEST_F(ResponderTest, SoaAtApexIsAuthoritative) {
+    auto a = answer(query("EXAMPLE.com.", RRType::SOA));
+    EXPECT_EQ(a.msg.header().id, 0xBEEF);
+    EXPECT_TRUE(a.msg.header().flags & dns::flag::AA);
+    EXPECT_TRUE(a.msg.header().flags & dns::flag::RD);  // copied
+    EXPECT_FALSE(a.msg.header().flags & dns::flag::RA);
+    EXPECT_EQ(a.msg.header().rcode(), 0);
+    EXPECT_EQ(a.msg.question()->qname.to_string(), "EXAMPLE.com.");
+    EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::SOA), 1u);
+    EXPECT_FALSE(a.msg.edns());  // no OPT without one in the query
+}
+
+TEST_F(ResponderTest, ExactMatchNodataAndNxdomain) {
+    auto mx = answer(query("example.com.", RRType::MX));
+    EXPECT_EQ(count(mx.msg, dns::Section::Answer, RRType::MX), 1u);
+
+    auto nodata = answer(query("mail.example.com.", RRType::AAAA));
+    EXPECT_EQ(nodata.msg.header().rcode(), 0);
+    EXPECT_EQ(nodata.msg.header().ancount, 0);
+    ASSERT_EQ(count(nodata.msg, dns::Section::Authority, RRType::SOA), 1u);
+    EXPECT_EQ(nodata.msg.records()[0].ttl, 300u);  // RFC 2308 §3: min(SOA TTL, MINIMUM)
+
+    auto nx = answer(query("nope.example.com.", RRType::A));
+    EXPECT_EQ(nx.msg.header().rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_TRUE(nx.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(nx.msg, dns::Section::Authority, RRType::SOA), 1u);
+
+    // An empty non-terminal exists: NODATA, not NXDOMAIN (RFC 8020).
+    auto ent = answer(query("b.c.example.com.", RRType::A));
+    EXPECT_EQ(ent.msg.header().rcode(), 0);
+    EXPECT_EQ(count(ent.msg, dns::Section::Authority, RRType::SOA), 1u);
+}
+
+TEST_F(ResponderTest, CnameIsFollowedInsideTheZoneOnly) {
+    auto www = answer(query("www.example.com.", RRType::A));
+    EXPECT_EQ(count(www.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(count(www.msg, dns::Section::Answer, RRType::A), 1u);
+
+    auto alias = answer(query("alias.example.com.", RRType::A));
+    EXPECT_EQ(count(alias.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(alias.msg.header().ancount, 1);
+    EXPECT_EQ(alias.msg.header().rcode(), 0);
+
+    auto cname_itself = answer(query("www.example.com.", RRType::CNAME));
+    EXPECT_EQ(cname_itself.msg.header().ancount, 1);
+}
+
+TEST_F(ResponderTest, WildcardSynthesisesTheQueriedName) {
+    auto w = answer(query("anything.wild.example.com.", RRType::A));
+    ASSERT_EQ(w.msg.header().ancount, 1);
+    EXPECT_EQ(w.msg.records()[0].owner.to_string(), "anything.wild.example.com.");
+    auto nodata = answer(query("anything.wild.example.com.", RRType::MX));
+    EXPECT_EQ(nodata.msg.header().rcode(), 0);
+    EXPECT_EQ(nodata.msg.header().ancount, 0);
+}
+
+TEST_F(ResponderTest, DelegationGivesAReferralWithGlue) {
+    auto r = answer(query("host.sub.example.com.", RRType::A));
+    EXPECT_FALSE(r.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(r.msg.header().ancount, 0);
+    EXPECT_EQ(count(r.msg, dns::Section::Authority, RRType::NS), 1u);
+    EXPECT_EQ(count(r.msg, dns::Section::Additional, RRType::A), 1u);
+
+    // The DS RRset belongs to the parent side of the cut (RFC 4035 §3.1.4.1).
+    auto ds = answer(query("sub.example.com.", RRType::DS));
+    EXPECT_TRUE(ds.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(ds.msg, dns::Section::Answer, RRType::DS), 1u);
+}
+
+TEST_F(ResponderTest, OutsideOurZonesIsRefused) {
+    auto r = answer(query("example.org.", RRType::A));
+    EXPECT_EQ(r.msg.header().rcode(), static_cast<uint8_t>(Rcode::Refused));
+    auto com = answer(query("com.", RRType::SOA));
+    EXPECT_EQ(com.msg.header().rcode(), static_cast<uint8_t>(Rcode::Refused));
+}
+
+TEST_F(ResponderTest, EdnsIsHonoured) {
+    auto r = answer(query("example.com.", RRType::SOA, 4096));
+    ASSERT_TRUE(r.msg.edns());
+    EXPECT_EQ(r.msg.edns()->udp_size, 1232);
+    auto bad = answer(query("example.com.", RRType::SOA, 4096, 1));
+    ASSERT_TRUE(bad.msg.edns());
+    EXPECT_EQ(bad.msg.edns()->extended_rcode, 1);  // BADVERS = 16 (RFC 6891 §6.1.3)
+}
+
+TEST_F(ResponderTest, UdpTruncatesToTheClientBuffer) {
+    auto small = answer(query("big.example.com.", RRType::TXT));
+    EXPECT_TRUE(small.msg.header().flags & dns::flag::TC);
+    EXPECT_LE(small.wire.size(), 512u);
+    auto large = answer(query("big.example.com.", RRType::TXT, 4096));
+    EXPECT_FALSE(large.msg.header().flags & dns::flag::TC);
+    EXPECT_EQ(large.msg.header().ancount, 6);
+    auto tcp = answer(query("big.example.com.", RRType::TXT), xfr::Transport::Tcp);
+    EXPECT_FALSE(tcp.msg.header().flags & dns::flag::TC);
+}
+
+TEST_F(ResponderTest, MalformedInput) {
+    const std::vector<uint8_t> garbage = {1, 2, 3};
+    EXPECT_EQ(ask(garbage).kind, xfr::Response::Kind::Drop);
+
+    auto q = query("example.com.", RRType::A);
+    q.resize(q.size() - 2);  // cut into the question
+    auto r = ask(q);
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
+    auto m = dns::Message::parse(r.message);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->header().rcode(), static_cast<uint8_t>(Rcode::FormErr));
+    EXPECT_EQ(m->header().id, 0xBEEF);
+
+    // A message that claims to be a response is never answered.
+    auto resp = query("example.com.", RRType::A);
+    resp[2] |= 0x80;
+    EXPECT_EQ(ask(resp).kind, xfr::Response::Kind::Drop);
+}
+
+TEST_F(ResponderTest, OtherOpcodesAreNotImplemented) {
+    auto q = query("example.com.", RRType::SOA);
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));  // UPDATE
+    auto a = answer(q);
+    EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::NotImp));
+    EXPECT_EQ(a.msg.header().opcode(), dns::Opcode::Update);
+}
+
+TEST_F(ResponderTest, TransferRules) {
+    // RFC 5936 §4.2: TCP only.
+    auto udp = ask(query("example.com.", RRType::AXFR), xfr::Transport::Udp);
+    ASSERT_EQ(udp.kind, xfr::Response::Kind::Message);
+    EXPECT_EQ(dns::Message::parse(udp.message)->header().rcode(), static_cast<uint8_t>(Rcode::FormErr));
+
+    auto unknown = ask(query("example.org.", RRType::AXFR), xfr::Transport::Tcp);
+    ASSERT_EQ(unknown.kind, xfr::Response::Kind::Message);
+    EXPECT_EQ(dns::Message::parse(unknown.message)->header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
+
+    // Not the apex: not a zone of ours.
+    auto not_apex = ask(query("www.example.com.", RRType::AXFR), xfr::Transport::Tcp);
+    EXPECT_EQ(dns::Message::parse(not_apex.message)->header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
+
+    auto refused = ask(query("example.com.", RRType::AXFR), xfr::Transport::Tcp, "127.0.0.2");
+    ASSERT_EQ(refused.kind, xfr::Response::Kind::Message);
+    EXPECT_EQ(dns::Message::parse(refused.message)->header().rcode(), static_cast<uint8_t>(Rcode::Refused));
+    ASSERT_TRUE(refused.refusal);
+    EXPECT_NE(refused.refusal->reason.find("127.0.0.2"), std::string::npos);
+
+    auto ok = ask(query("example.com.", RRType::AXFR), xfr::Transport::Tcp);
+    ASSERT_EQ(ok.kind, xfr::Response::Kind::Transfer);
+    EXPECT_EQ(ok.acl_rule, "providers");
+
+    // IXFR over UDP with no history: the SOA alone sends the client to TCP (RFC 1995 §2).
+    auto ixfr_udp = answer(query("example.com.", RRType::IXFR));
+    EXPECT_EQ(ixfr_udp.msg.header().ancount, 1);
+    EXPECT_EQ(ixfr_udp.msg.records()[0].type, RRType::SOA);
+    auto ixfr_refused = ask(query("example.com.", RRType::IXFR), xfr::Transport::Udp, "127.0.0.3");
+    EXPECT_EQ(dns::Message::parse(ixfr_refused.message)->header().rcode(),
+              static_cast<uint8_t>(Rcode::Refused));
+}
