@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "zone/dns/Message.h"
+#include "zone/dns/NameCompressor.h"
 #include "zone/dns/WireWriter.h"
 
 namespace headwater::dns {

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "zone/dns/Name.h"
@@ -34,22 +33,6 @@ class WireWriter {
 
   private:
     std::vector<uint8_t>& buf_;
-};
-
-// Remembers where names were written in one message so later names can point at a common suffix.
-// Offsets are relative to the message start; pointers can only reach the first 16 KiB (14-bit offsets).
-class NameCompressor {
-  public:
-    // Writes `name` at the end of `buf` (which holds the message from `message_start`), compressed
-    // against earlier names, and records its suffixes for later ones.
-    void write(std::vector<uint8_t>& buf, std::size_t message_start, NameView name);
-    void clear() { known_.clear(); }
-    // Forgets names at or after `offset` (the message was cut back there).
-    void forget_from(std::size_t offset);
-
-  private:
-    std::unordered_map<std::string, uint16_t> known_;  // lower-cased wire suffix -> offset
-    std::string key_;
 };
 
 }  // namespace headwater::dns

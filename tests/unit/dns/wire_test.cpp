@@ -171,3 +171,48 @@ TEST(MessageBuilder, ExtendedRcodeGoesToOpt) {
     ASSERT_TRUE(m->edns());
     EXPECT_EQ(m->edns()->extended_rcode, 1);
 }
+
+TEST(NameCompressor, RoundTripsManyNamesAndShrinksThem) {
+    std::vector<uint8_t> out;
+    MessageBuilder mb(out, kMaxTcpMessage);
+    mb.header(1, flag::QR);
+    mb.question(n("Example.com."), to_u16(RRType::AXFR), 1);
+    std::vector<Name> owners;
+    for (int i = 0; i < 2000; ++i)
+        owners.push_back(n("h" + std::to_string(i % 50) + ".Sub" + std::to_string(i / 50) + ".example.COM."));
+    const std::vector<uint8_t> a = {192, 0, 2, 1};
+    std::size_t pushed = 0;
+    for (const auto& o : owners) {
+        if (mb.push(Section::Answer, o, to_u16(RRType::A), 1, 60, a) == Pushed::Full) break;
+        ++pushed;
+    }
+    ASSERT_EQ(pushed, owners.size());
+    mb.finish();
+    auto m = Message::parse(out);
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->records().size(), owners.size());
+    std::size_t uncompressed = 0;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+        EXPECT_EQ(m->records()[i].owner.to_string(), owners[i].to_string());  // case as written
+        uncompressed += owners[i].wire().size() + 14;
+    }
+    // Pointers only reach the first 16 KiB, so later names share only suffixes written early on.
+    EXPECT_LT(out.size(), uncompressed * 3 / 4);
+}
+
+TEST(NameCompressor, ForgetsNamesAfterARollback) {
+    std::vector<uint8_t> out;
+    MessageBuilder mb(out, 60);
+    mb.header(1, flag::QR);
+    const std::vector<uint8_t> a = {192, 0, 2, 1};
+    ASSERT_EQ(mb.push(Section::Answer, n("a.example."), to_u16(RRType::A), 1, 60, a), Pushed::Ok);
+    // Does not fit: its new suffixes must not be pointed at later.
+    ASSERT_EQ(mb.push(Section::Answer, n("verylonglabel-verylonglabel.other."), to_u16(RRType::A), 1, 60, a),
+              Pushed::Full);
+    ASSERT_EQ(mb.push(Section::Answer, n("b.other."), to_u16(RRType::A), 1, 60, a), Pushed::Ok);
+    mb.finish();
+    auto m = Message::parse(out);
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->records().size(), 2u);
+    EXPECT_EQ(m->records()[1].owner.to_string(), "b.other.");
+}

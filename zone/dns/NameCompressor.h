@@ -1,0 +1,41 @@
+// RFC 1035 §4.1.4 name compression inside one message, without allocating per name: an open-addressing
+// table maps the hash of each name suffix already written to its offset; a hit is confirmed by comparing
+// against the bytes in the message itself (following its pointers), so collisions are harmless.
+// Matching is case-sensitive on purpose: every name goes out exactly as it was written in the zone
+// (a pre-signed zone transfers byte for byte), at the cost of a little compression when cases differ.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "zone/dns/Name.h"
+
+namespace headwater::dns {
+
+class NameCompressor {
+  public:
+    NameCompressor();
+
+    // Writes `name` at the end of `buf` (the message starts at `message_start`), compressed against
+    // earlier names, and records its suffixes for later ones. Pointers reach the first 16 KiB only.
+    void write(std::vector<uint8_t>& buf, std::size_t message_start, NameView name);
+    // Forgets names at or after `offset` (the message was cut back there).
+    void forget_from(std::size_t offset);
+    void clear();
+
+  private:
+    struct Slot {
+        uint32_t hash = 0;
+        uint16_t offset = 0;
+        uint8_t state = 0;  // 0 empty, 1 used, 2 deleted
+    };
+    bool matches(const std::vector<uint8_t>& buf, std::size_t message_start, std::size_t offset,
+                 std::span<const uint8_t> suffix) const;
+    void insert(uint32_t hash, uint16_t offset);
+    void grow();
+
+    std::vector<Slot> slots_;
+    std::size_t used_ = 0;
+};
+
+}  // namespace headwater::dns
