@@ -100,10 +100,11 @@ json ControlCommands::status(const json& request) {
 json ControlCommands::reload(const json& request) {
     auto zones = select_zones(store_, request);
     if (!zones) return control::error_response(zones.error());
+    const bool force = control::parse_request(request)->force;
     bool all_ok = true;
     json list = json::array();
     for (const auto& z : *zones) {
-        const zone::ReloadResult r = z->reload(now_());
+        const zone::ReloadResult r = z->reload(now_(), force);
         json entry = {
             {"name", z->settings().name.to_string()},
             {"outcome", outcome_name(r.outcome)},

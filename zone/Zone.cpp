@@ -15,7 +15,7 @@ dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
     return builder.build();
 }
 
-ReloadResult Zone::reload(Clock::time_point now) {
+ReloadResult Zone::reload(Clock::time_point now, bool force) {
     std::lock_guard lock(mutex_);
     last_reload_ = now;
     ReloadResult result;
@@ -47,7 +47,7 @@ ReloadResult Zone::reload(Clock::time_point now) {
             return fail(settings_.file.string() + ": zone content changed but the serial is still " +
                         std::to_string(was.value()) +
                         "; increase the SOA serial so secondaries pick up the change");
-        if (!(was < now_serial))
+        if (!(was < now_serial) && !force)
             return fail(settings_.file.string() + ": SOA serial went backwards (" +
                         std::to_string(was.value()) + " -> " + std::to_string(now_serial.value()) +
                         "); secondaries would ignore it. Use a serial newer than " +

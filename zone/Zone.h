@@ -53,8 +53,9 @@ class Zone {
     ZoneVersionPtr current() const { return current_.load(std::memory_order_acquire); }
 
     // Reads the file and, if it is good and differs, swaps the new version in. Any error leaves the
-    // served version untouched. Serial rules (RFC 1982 arithmetic): changed content needs a newer serial.
-    ReloadResult reload(Clock::time_point now);
+    // served version untouched. Serial rules (RFC 1982 arithmetic): changed content needs a newer serial;
+    // `force` accepts a serial that went backwards (the operator knows the secondaries must refetch).
+    ReloadResult reload(Clock::time_point now, bool force = false);
     // For tests and transfers-in: serve `version` as if loaded at `now`.
     void install(ZoneVersionPtr version, Clock::time_point now);
 

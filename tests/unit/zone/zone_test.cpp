@@ -83,6 +83,10 @@ TEST_F(ZoneReloadTest, ChangedContentNeedsANewerSerial) {
     EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
     EXPECT_NE(r.error.find("backwards"), std::string::npos) << r.error;
     EXPECT_EQ(z.current()->serial().value(), 10u);
+    // The operator may force it.
+    r = z.reload(t0_, true);
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 9u);
 }
 
 TEST_F(ZoneReloadTest, MissingFileIsAnError) {
