@@ -147,7 +147,8 @@ constexpr Command kCommands[] = {
     {"reload", "reload zone files from disk (every zone, or one)",
      [](CLI::App& sub, Args& args) {
          add_zone_argument(sub, args);
-         sub.add_flag("--force", args.force, "accept a serial that went backwards (secondaries then need a full transfer)");
+         sub.add_flag("--force", args.force,
+                      "accept a serial that went backwards (secondaries then need a full transfer)");
      },
      zone_request, print_reload},
 };
