@@ -141,7 +141,12 @@ def set_soa_serial(text, new_serial):
 
 # ---- DNS helpers -----------------------------------------------------------------------------
 def make_query(qname, rdtype="SOA", edns=None, payload=1232, rd=False):
-    q = dns.message.make_query(qname, rdtype, use_edns=edns, payload=payload)
+    if edns is None:
+        # dnspython turns EDNS on whenever a payload is passed.
+        q = dns.message.make_query(qname, rdtype, use_edns=False)
+    else:
+        q = dns.message.make_query(qname, rdtype, use_edns=False)
+        q.use_edns(edns=edns, payload=payload)
     if not rd:
         q.flags &= ~dns.flags.RD
     return q
@@ -541,7 +546,8 @@ def knot_compatible_copy(src, origin, dst):
         tname = dns.rdatatype.to_text(rd.rdtype)
         if tname in KNOT_UNPARSED:
             wire = rd.to_wire()
-            text = f"TYPE{int(rd.rdtype)} \\# {len(wire)} {wire.hex()}"
+            tname = f"TYPE{int(rd.rdtype)}"
+            text = f"\\# {len(wire)} {wire.hex()}"
         else:
             text = rd.to_text(origin=None, relativize=False)
         lines.append(f"{name.to_text()} {ttl} IN {tname} {text}")
