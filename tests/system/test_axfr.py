@@ -6,6 +6,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import unittest
 from pathlib import Path
 
@@ -150,6 +151,51 @@ class AxfrTest(unittest.TestCase):
     def test_soa_query_over_tcp_and_udp(self):
         for tcp in (False, True):
             self.assertEqual(hwtest.soa_serial(self.hw.port, ALL, tcp=tcp), ALL_SERIAL)
+
+    def test_concurrent_transfers(self):
+        # Eight clients at once, each must get the whole zone from one version.
+        import concurrent.futures
+
+        exp = self.expected(BIG)
+
+        def one(_):
+            with hwtest.tcp_connect(self.hw.port, timeout=60) as s:
+                q, msgs = hwtest.read_axfr(s, BIG)
+            return q, msgs
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one, range(8)))
+        for i, (q, msgs) in enumerate(results):
+            with self.subTest(client=i):
+                rrs = self.check_framing(BIG, q, msgs)
+                self.assertEqual(hwtest.canon_set(rrs[:-1]), exp)
+
+    def test_slow_reader_gets_the_whole_transfer(self):
+        # INTEROP.md / RFC 7766: a long transfer to a slow reader is not cut.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect((hwtest.ADDR, self.hw.port))
+        with s:
+            q = hwtest.make_query(BIG, "AXFR")
+            hwtest.tcp_send(s, q.to_wire())
+            first = hwtest.XfrMessage(hwtest.tcp_recv(s))
+            time.sleep(3.0)
+            rest = []
+            soas = first.soa_count()
+            while soas < 2:
+                m = hwtest.XfrMessage(hwtest.tcp_recv(s))
+                rest.append(m)
+                soas += m.soa_count()
+        rrs = self.check_framing(BIG, q, [first] + rest)
+        self.assertEqual(len(rrs), BIG_RECORDS + 1)
+
+    def test_question_case_is_preserved(self):
+        with hwtest.tcp_connect(self.hw.port, timeout=30) as s:
+            q, msgs = hwtest.read_axfr(s, "ExAmPlE.CoM.")
+        self.assertEqual(msgs[0].rcode, dns.rcode.NOERROR)
+        self.assertEqual(msgs[0].msg.question[0].name.to_text(), "ExAmPlE.CoM.")
+        self.assertEqual(len(hwtest.xfr_rrs(msgs)), len(self.expected("example.com.")))
 
     # ---- refusals ----
     def test_refused_outside_acl(self):
