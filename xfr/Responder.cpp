@@ -195,26 +195,58 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
         }
     };
 
-    // RFC 1034 §4.3.2 step 3, walking down from the apex: a zone cut above (or at) the name means a referral.
+    // RFC 1034 §4.3.2 step 3, walking down from the apex: a zone cut above (or at) the name means a
+    // referral; a DNAME above the name redirects it (RFC 6672 §3.2).
     const std::size_t apex_labels = v.apex().label_count();
     const std::size_t qlabels = question.qname.view().label_count();
-    for (std::size_t depth = apex_labels + 1; depth <= qlabels; ++depth) {
+    dns::Name current = question.qname;
+    for (std::size_t depth = apex_labels; depth <= qlabels; ++depth) {
         const dns::NameView cut = question.qname.view().parent(qlabels - depth);
         // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1), so a DS query at the cut is ours.
-        if (depth == qlabels && question.qtype == RRType::DS) break;
-        const auto ns = v.find_rrset(cut, RRType::NS);
-        if (ns.empty()) continue;
-        push_range(Section::Authority, ns);
-        if (q.edns() && q.edns()->dnssec_ok) push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
-        push_glue(ns);
-        if (truncated) mb.add_flags(dns::flag::TC);
-        mb.finish();
-        r.message = std::move(out);
-        return r;
+        const bool ds_at_cut = depth == qlabels && question.qtype == RRType::DS;
+        if (depth > apex_labels && !ds_at_cut) {
+            const auto ns = v.find_rrset(cut, RRType::NS);
+            if (!ns.empty()) {
+                push_range(Section::Authority, ns);
+                if (q.edns() && q.edns()->dnssec_ok)
+                    push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
+                push_glue(ns);
+                if (truncated) mb.add_flags(dns::flag::TC);
+                mb.finish();
+                r.message = std::move(out);
+                return r;
+            }
+        }
+        if (depth == qlabels) break;
+        const auto dname = v.find_rrset(cut, RRType::DNAME);
+        if (dname.empty()) continue;
+        // RFC 6672 §3.2: the DNAME, then a CNAME synthesised from it with the DNAME's TTL.
+        mb.add_flags(dns::flag::AA);
+        push_range(Section::Answer, dname);
+        const RecordView d = v.record(dname.begin);
+        const auto qwire = question.qname.wire();
+        std::vector<uint8_t> target(qwire.begin(), qwire.end() - static_cast<std::ptrdiff_t>(cut.size()));
+        target.insert(target.end(), d.rdata.begin(), d.rdata.end());
+        if (target.size() > dns::kMaxNameLength) {
+            mb.set_rcode(Rcode::YXDomain);  // §2.2: the substituted name would be too long
+            mb.finish();
+            r.message = std::move(out);
+            return r;
+        }
+        if (mb.push(Section::Answer, question.qname, dns::to_u16(RRType::CNAME), d.rclass, d.ttl, target) ==
+            dns::Pushed::Full)
+            truncated = true;
+        current = dns::Name::from_wire(target).value();
+        if (!dns::is_subdomain(current, v.apex()) || truncated) {
+            if (truncated) mb.add_flags(dns::flag::TC);
+            mb.finish();
+            r.message = std::move(out);
+            return r;
+        }
+        break;  // go on with the synthesised name inside this zone
     }
 
     mb.add_flags(dns::flag::AA);
-    dns::Name current = question.qname;
     for (int chain = 0; chain <= kMaxCnameChain; ++chain) {
         const auto names = v.find_name(current);
         if (names.empty()) {

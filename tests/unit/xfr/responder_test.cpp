@@ -24,6 +24,9 @@ www     IN CNAME @
 alias   IN CNAME elsewhere.example.org.
 a.b.c   IN TXT  "deep"
 *.wild  IN A    192.0.2.77
+away    IN DNAME elsewhere.example.net.
+here    IN DNAME inside
+h.inside IN A   192.0.2.88
 sub     IN NS   ns.sub
 sub     IN DS   12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 ns.sub  IN A    192.0.2.99
@@ -244,4 +247,27 @@ TEST_F(ResponderTest, TransferRules) {
     auto ixfr_refused = ask(query("example.com.", RRType::IXFR), xfr::Transport::Udp, "127.0.0.3");
     EXPECT_EQ(dns::Message::parse(ixfr_refused.message)->header().rcode(),
               static_cast<uint8_t>(Rcode::Refused));
+}
+
+TEST_F(ResponderTest, DnameSynthesisesACname) {
+    // RFC 6672 §3.2: the DNAME, then a CNAME from the query name to the substituted name.
+    auto out = answer(query("host.away.example.com.", RRType::A));
+    EXPECT_EQ(out.msg.header().rcode(), 0);
+    EXPECT_TRUE(out.msg.header().flags & dns::flag::AA);
+    ASSERT_EQ(out.msg.header().ancount, 2);
+    EXPECT_EQ(out.msg.records()[0].type, RRType::DNAME);
+    EXPECT_EQ(out.msg.records()[1].type, RRType::CNAME);
+    EXPECT_EQ(out.msg.records()[1].owner.to_string(), "host.away.example.com.");
+
+    // Inside the zone the synthesised name is followed.
+    auto in = answer(query("h.here.example.com.", RRType::A));
+    ASSERT_EQ(in.msg.header().ancount, 3);
+    EXPECT_EQ(in.msg.records()[2].type, RRType::A);
+    auto nx = answer(query("nothing.here.example.com.", RRType::A));
+    EXPECT_EQ(nx.msg.header().rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_EQ(nx.msg.header().ancount, 2);
+
+    // The DNAME owner itself is not redirected.
+    auto self = answer(query("away.example.com.", RRType::DNAME));
+    EXPECT_EQ(self.msg.header().ancount, 1);
 }
