@@ -1,6 +1,6 @@
 // The server configuration as plain values. The loader (ConfigLoader.h) has already validated everything
-// here: addresses parse, names are normalised, ACL references resolve, zone files were readable at load
-// time, and all paths are absolute.
+// here: addresses parse, names are normalised, ACL and key references resolve, zone and key files were
+// readable at load time, and all paths are absolute.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +22,19 @@ struct ServerConfig {
     uint32_t shutdown_grace_ms = 5000;
 };
 
+// A TSIG key (RFC 8945), from [[key]] with an inline secret or from a BIND key file. Plain values: the
+// server turns each into a tsig::Key (conf/ and tsig/ do not depend on each other).
+struct KeyConfig {
+    std::string name;       // absolute, lower-case, trailing dot: "xfr-key."; unique
+    std::string algorithm;  // one of hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512
+    std::string secret;     // the raw secret octets, base64-decoded and non-empty; never log it
+    std::filesystem::path file;  // absolute path of the BIND key file it came from; empty when inline
+};
+
 struct AclConfig {
     std::string name;                      // unique, case-sensitive
     std::vector<dns::IpNetwork> networks;  // may be empty when keys are given
-    std::vector<std::string> keys;         // TSIG key names as written (issue 3 resolves them)
+    std::vector<std::string> keys;         // TSIG key names normalised like KeyConfig::name; each is defined
 };
 
 struct ZoneConfig {
@@ -37,6 +46,7 @@ struct ZoneConfig {
 struct Config {
     std::filesystem::path path;  // absolute path of the config file
     ServerConfig server;
+    std::vector<KeyConfig> keys;    // in file order
     std::vector<AclConfig> acls;    // in file order
     std::vector<ZoneConfig> zones;  // in file order
 };

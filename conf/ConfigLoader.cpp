@@ -16,6 +16,10 @@
 #include <system_error>
 #include <utility>
 
+#include "zone/dns/Base64.h"
+#include "zone/dns/KeyFile.h"
+#include "zone/dns/Name.h"
+
 #if !TOML_EXCEPTIONS
 #error "ConfigLoader expects toml++ with exceptions: toml::parse_error is the one exception boundary"
 #endif
@@ -30,6 +34,9 @@ constexpr std::string_view kDefaultControlSocket = "run/headwater.sock";
 constexpr std::string_view kDefaultStateDir = "state";
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
                                                         "error", "critical", "off"};
+// TSIG algorithms (RFC 8945 §6) by their configuration names; tsig/ maps them to its own enum.
+constexpr std::array<std::string_view, 6> kTsigAlgorithms = {"hmac-md5",    "hmac-sha1",   "hmac-sha224",
+                                                             "hmac-sha256", "hmac-sha384", "hmac-sha512"};
 // sun_path holds the socket path including its terminating NUL.
 constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
 
@@ -40,7 +47,7 @@ std::string errno_message(int err) {
 template <class Range>
 std::string join(const Range& items) {
     std::string out;
-    for (auto item : items) {
+    for (const auto& item : items) {
         if (!out.empty()) out += ", ";
         out += item;
     }
@@ -157,6 +164,41 @@ dns::Result<std::string, std::string> normalise_zone_name(std::string_view text)
                                " octets in wire form, the limit is 255");
     }
     return out;
+}
+
+std::string lower_ascii(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// "HMAC-SHA256." -> "hmac-sha256"; MD5's name on the wire, "hmac-md5.sig-alg.reg.int", -> "hmac-md5".
+std::optional<std::string> normalise_algorithm(std::string_view text) {
+    std::string t = lower_ascii(text);
+    if (!t.empty() && t.back() == '.') t.pop_back();
+    if (t == "hmac-md5.sig-alg.reg.int") return std::string("hmac-md5");
+    for (auto a : kTsigAlgorithms)
+        if (t == a) return std::string(a);
+    return std::nullopt;
+}
+
+std::string unknown_algorithm(std::string_view text) {
+    return "unknown algorithm " + in_quotes(text) + " (known: " + join(kTsigAlgorithms) + ")";
+}
+
+// A TSIG key name: any valid domain name, compared case-insensitively, so "XFR-Key" -> "xfr-key.".
+dns::Result<std::string, std::string> normalise_key_name(std::string_view text) {
+    if (text.empty()) return dns::unexpected(std::string("key name is empty"));
+    auto name = dns::Name::from_text(text);
+    if (!name) return dns::unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
+    return lower_ascii(name->to_string());
+}
+
+// Decoded secrets pass through plain vectors here; overwrite them before they are freed.
+void wipe(std::vector<uint8_t>& bytes) {
+    volatile uint8_t* p = bytes.data();
+    for (size_t i = 0; i < bytes.size(); ++i) p[i] = 0;
 }
 
 struct Problem {
@@ -474,7 +516,25 @@ class Checker {
             }
             if (const auto* node = table->get("keys")) {
                 has_keys = !node->is_array() || !node->as_array()->empty();
-                acl.keys = string_list(*node, prefix + ".keys");
+                (void)string_list(*node, prefix + ".keys");  // reports elements that are not strings
+                // Each name must be a [[key]] (anywhere in the file), compared like key names are.
+                if (const auto* list = node->as_array()) {
+                    for (size_t i = 0; i < list->size(); ++i) {
+                        const auto* s = list->get(i)->as_string();
+                        if (s == nullptr || s->get().empty()) continue;
+                        const std::string path = prefix + ".keys[" + std::to_string(i) + "]";
+                        auto key_name = normalise_key_name(s->get());
+                        if (!key_name) {
+                            error(s->source(), path, key_name.error());
+                            continue;
+                        }
+                        if (key_lines_.count(*key_name) == 0) {
+                            error(s->source(), path, "unknown key " + in_quotes(*key_name) + known_keys());
+                            continue;
+                        }
+                        acl.keys.push_back(std::move(*key_name));
+                    }
+                }
             }
             if (!has_networks && !has_keys) {
                 // An ACL that can match nothing is almost certainly a mistake (xfr::Acl requires both
@@ -483,6 +543,138 @@ class Checker {
             }
             if (keep) out.push_back(std::move(acl));
         }
+    }
+
+    void check_keys(const toml::table& root, std::vector<KeyConfig>& out) {
+        for (const auto& [index, table] : tables_of(root, "key")) {
+            const std::string prefix = "key[" + std::to_string(index) + "]";
+            const size_t problems_before = problems_.size();
+            check_known_keys(*table, prefix, {"name", "algorithm", "secret", "file"});
+            KeyConfig key;
+
+            const toml::node* name_node = nullptr;
+            if (auto name = required_string(*table, prefix, "name", &name_node)) {
+                auto normalised = normalise_key_name(*name);
+                if (!normalised) {
+                    error(name_node->source(), prefix + ".name", normalised.error());
+                } else {
+                    // Registered even when the rest of the key is broken, so ACLs naming it report nothing
+                    // more.
+                    const uint32_t line = name_node->source().begin.line;
+                    const auto [first, inserted] = key_lines_.emplace(*normalised, line);
+                    if (!inserted) {
+                        error(name_node->source(), prefix + ".name",
+                              "duplicate key " + in_quotes(*normalised) + " (first at line " +
+                                  std::to_string(first->second) + ")");
+                    }
+                    key.name = *normalised;
+                }
+            }
+
+            const toml::node* algorithm_node = table->get("algorithm");
+            std::optional<std::string> algorithm;
+            if (algorithm_node != nullptr) {
+                if (auto text = as_string(*algorithm_node, prefix + ".algorithm")) {
+                    algorithm = normalise_algorithm(*text);
+                    if (!algorithm)
+                        error(algorithm_node->source(), prefix + ".algorithm", unknown_algorithm(*text));
+                }
+            }
+
+            const toml::node* secret_node = table->get("secret");
+            const toml::node* file_node = table->get("file");
+            if (secret_node != nullptr && file_node != nullptr) {
+                error(table->source(), prefix, "gives both secret and file; give one");
+            } else if (secret_node == nullptr && file_node == nullptr) {
+                error(table->source(), prefix,
+                      "needs a secret (base64) or a file (a BIND key file, as tsig-keygen writes)");
+            } else if (secret_node != nullptr) {
+                if (algorithm_node == nullptr) {
+                    error(table->source(), prefix + ".algorithm",
+                          "missing required key (known: " + join(kTsigAlgorithms) + ")");
+                }
+                if (algorithm) key.algorithm = *algorithm;
+                if (auto text = as_string(*secret_node, prefix + ".secret")) {
+                    auto bytes = dns::base64_decode(*text);
+                    if (!bytes) {
+                        error(secret_node->source(), prefix + ".secret", "invalid base64: " + bytes.error());
+                    } else if (bytes->empty()) {
+                        error(secret_node->source(), prefix + ".secret", "must not be empty");
+                    } else {
+                        key.secret.assign(bytes->begin(), bytes->end());
+                        wipe(*bytes);
+                    }
+                }
+            } else if (auto path = as_path(*file_node, prefix + ".file")) {
+                load_key_file(*path, *file_node, prefix, algorithm_node, algorithm, key);
+            }
+            if (problems_.size() == problems_before) out.push_back(std::move(key));
+        }
+    }
+
+    // Fills key.algorithm and key.secret from the key named key.name in a BIND key file.
+    void load_key_file(const fs::path& path, const toml::node& file_node, const std::string& prefix,
+                       const toml::node* algorithm_node, const std::optional<std::string>& algorithm,
+                       KeyConfig& key) {
+        const std::string where = prefix + ".file";
+        auto text = read_whole_file(path);
+        if (!text) {
+            error(file_node.source(), where, "cannot read " + path.string() + ": " + text.error());
+            return;
+        }
+        auto entries = dns::parse_key_file(*text);
+        if (!entries) {
+            error(file_node.source(), where, path.string() + ": " + entries.error());
+            return;
+        }
+        if (key.name.empty()) return;  // the name itself is broken (already reported)
+        const dns::KeyFileEntry* entry = nullptr;
+        std::vector<std::string> names;
+        for (const auto& e : *entries) {
+            auto n = normalise_key_name(e.name);
+            const std::string shown = n ? *n : e.name;
+            names.push_back(shown);
+            if (n && *n == key.name) entry = &e;
+        }
+        if (entry == nullptr) {
+            error(file_node.source(), where,
+                  "no key " + in_quotes(key.name) + " in " + path.string() +
+                      (names.empty() ? std::string(" (it defines no key)")
+                                     : " (it defines: " + join(names) + ")"));
+            return;
+        }
+        const std::string at_line = path.string() + " line " + std::to_string(entry->line);
+        auto file_algorithm = normalise_algorithm(entry->algorithm);
+        if (!file_algorithm) {
+            error(file_node.source(), where, at_line + ": " + unknown_algorithm(entry->algorithm));
+        } else if (algorithm && *algorithm != *file_algorithm) {
+            error(algorithm_node->source(), prefix + ".algorithm",
+                  in_quotes(*algorithm) + " differs from " + in_quotes(*file_algorithm) + " in " + at_line);
+        } else {
+            key.algorithm = *file_algorithm;
+        }
+        auto bytes = dns::base64_decode(entry->secret);
+        if (!bytes) {
+            error(file_node.source(), where, at_line + ": invalid base64 secret: " + bytes.error());
+        } else if (bytes->empty()) {
+            error(file_node.source(), where, at_line + ": the secret is empty");
+        } else {
+            key.secret.assign(bytes->begin(), bytes->end());
+            wipe(*bytes);
+        }
+        key.file = path;
+    }
+
+    std::string known_keys() const {
+        if (key_lines_.empty()) return " (no [[key]] is defined)";
+        std::string out = " (known: ";
+        bool first = true;
+        for (const auto& [name, line] : key_lines_) {
+            if (!first) out += ", ";
+            out += name;
+            first = false;
+        }
+        return out + ")";
     }
 
     void check_zones(const toml::table& root, std::vector<ZoneConfig>& out) {
@@ -552,6 +744,7 @@ class Checker {
     std::string display_path_;
     fs::path base_dir_;
     std::vector<Problem> problems_;
+    std::map<std::string, uint32_t> key_lines_;   // normalised key name -> line of its first definition
     std::map<std::string, uint32_t> acl_lines_;   // ACL name -> line of its first definition
     std::map<std::string, uint32_t> zone_lines_;  // normalised zone name -> line of its first definition
 };
@@ -585,8 +778,9 @@ dns::Result<Config, ConfigError> parse_config(std::string_view toml_text, const 
     Config config;
     config.path = absolute_path(assumed_path);
     Checker checker(display_path, config.path.parent_path());
-    checker.check_known_keys(root, "", {"server", "acl", "zone"});
+    checker.check_known_keys(root, "", {"server", "key", "acl", "zone"});
     checker.check_server(root, config.server);
+    checker.check_keys(root, config.keys);  // before ACLs: an ACL may name a key defined later
     checker.check_acls(root, config.acls);  // before zones: allow_transfer may name an ACL defined later
     checker.check_zones(root, config.zones);
     if (!checker.ok()) return dns::unexpected(checker.failure());

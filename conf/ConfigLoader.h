@@ -9,10 +9,18 @@
 //   tcp_max_connections = 256                   # 1..65535
 //   shutdown_grace = 5                          # seconds, 0..3600
 //
+//   [[key]]                                     # a TSIG key (RFC 8945)
+//   name = "xfr-key"                            # required, unique (case and trailing dot insensitive)
+//   algorithm = "hmac-sha256"                   # hmac-md5|hmac-sha1|hmac-sha224|hmac-sha256|hmac-sha384|
+//                                               # hmac-sha512; required with secret
+//   secret = "base64..."                        # either the secret, or
+//   file = "keys/xfr-key.key"                   # a BIND key file (tsig-keygen output) holding a key of this
+//                                               # name; algorithm, if given too, must match the file's
+//
 //   [[acl]]
 //   name = "providers"                          # required, unique
 //   networks = ["127.0.0.0/8", "::1/128"]       # CIDR or bare address
-//   keys = ["xfr-key"]                          # TSIG key names; an ACL needs networks or keys (or both)
+//   keys = ["xfr-key"]                          # names of [[key]]s; an ACL needs networks or keys (or both)
 //
 //   [[zone]]
 //   name = "example.com"                        # required, unique (case and trailing dot insensitive)
@@ -22,8 +30,8 @@
 // Errors: all problems found are reported, not just the first, one per line of ConfigError::message,
 // sorted by position in the file. Each line reads "<file>:<line>:<column>: <key path>: <problem>" where
 // <file> is the path as the caller passed it and the key path looks like "server.listen[1]",
-// "zone[0].file" or "acl[1].networks[0]". A TOML syntax error stops parsing, so it is the only line.
-// Unknown keys and tables are errors (a typo must not silently drop a setting).
+// "zone[0].file", "key[0].secret" or "acl[1].networks[0]". A TOML syntax error stops parsing, so it is the
+// only line. Unknown keys and tables are errors (a typo must not silently drop a setting).
 #pragma once
 
 #include <filesystem>

@@ -1,5 +1,6 @@
 // headwaterctl: the control client. Sends one request over the control socket (docs/control.md) and
-// prints the answer, as a table/lines for people or verbatim with --json.
+// prints the answer, as a table/lines for people or verbatim with --json. Offline commands (keygen) never
+// touch the socket.
 //
 // Exit status: 0 the server answered ok:true; 1 it answered ok:false (a refused reload included);
 // 2 usage or configuration error; 3 no usable answer (cannot connect, timeout, connection closed).
@@ -28,6 +29,9 @@
 
 #include "conf/ConfigLoader.h"
 #include "server/ControlProtocol.h"
+#include "tsig/Hmac.h"
+#include "tsig/Key.h"
+#include "zone/dns/Base64.h"
 
 namespace {
 
@@ -46,6 +50,8 @@ constexpr std::size_t kMaxResponse = 256u * 1024 * 1024;
 struct Args {
     std::string zone;  // empty: every zone
     bool force = false;
+    std::string key_name;                   // keygen
+    std::string algorithm = "hmac-sha256";  // keygen
 };
 
 struct Command {
@@ -54,6 +60,7 @@ struct Command {
     void (*add_arguments)(CLI::App& sub, Args& args);
     json (*build_request)(const char* name, const Args& args);
     void (*print)(const json& response);  // human output of the body; errors are printed by the caller
+    int (*run_local)(const Args& args);   // offline commands: runs instead of sending a request
 };
 
 std::string text_of(const json& j, const char* key) {
@@ -141,16 +148,76 @@ void print_reload(const json& response) {
     }
 }
 
+// keygen NAME [--algorithm A]: a fresh random TSIG key, as a [[key]] block for headwater.toml and as a
+// BIND key file (what tsig-keygen prints) for the secondary. Offline: no server needed.
+int run_keygen(const Args& args) {
+    namespace tsig = headwater::tsig;
+    const auto algorithm = tsig::algorithm_from_text(args.algorithm);
+    if (!algorithm) {
+        std::cerr << "headwaterctl: keygen: unknown algorithm \"" << args.algorithm
+                  << "\" (known: " << tsig::algorithm_list() << ")\n";
+        return kExitUsage;
+    }
+    // The name is printed inside quotes in both formats: keep it to characters that need no escaping.
+    const auto bad = std::find_if(args.key_name.begin(), args.key_name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u >= 0x7f || c == '"' || c == '\\' || c == ';' || c == '{' || c == '}' ||
+               c == '#';
+    });
+    if (bad != args.key_name.end()) {
+        std::cerr
+            << "headwaterctl: keygen: invalid key name \"" << args.key_name
+            << "\": use letters, digits, '-', '_' and dots (no spaces, quotes, backslash, ';', '{', '}' "
+               "or '#')\n";
+        return kExitUsage;
+    }
+    auto name = dns::Name::from_text(args.key_name);
+    if (!name) {
+        std::cerr << "headwaterctl: keygen: invalid key name \"" << args.key_name << "\": " << name.error()
+                  << '\n';
+        return kExitUsage;
+    }
+    auto key = tsig::Key::generate(std::move(name).value(), *algorithm);
+    if (!key) {
+        std::cerr << "headwaterctl: keygen: " << key.error() << '\n';
+        return kExitFailed;
+    }
+    std::string secret = dns::base64_encode(key->secret());
+    const std::string_view alg = tsig::algorithm_text(*algorithm);
+    std::cout << "# headwater.toml\n"
+              << "[[key]]\n"
+              << "name = \"" << args.key_name << "\"\n"
+              << "algorithm = \"" << alg << "\"\n"
+              << "secret = \"" << secret << "\"\n"
+              << "\n"
+              << "# BIND key file (tsig-keygen format), for the secondary\n"
+              << "key \"" << args.key_name << "\" {\n"
+              << "\talgorithm " << alg << ";\n"
+              << "\tsecret \"" << secret << "\";\n"
+              << "};\n";
+    std::cout.flush();
+    tsig::secure_wipe(secret.data(), secret.size());
+    return std::cout ? kExitOk : kExitFailed;
+}
+
 constexpr Command kCommands[] = {
     {"status", "show the zones served: serial, records, load time, file, last error",
-     [](CLI::App& sub, Args& args) { add_zone_argument(sub, args); }, zone_request, print_status},
+     [](CLI::App& sub, Args& args) { add_zone_argument(sub, args); }, zone_request, print_status, nullptr},
     {"reload", "reload zone files from disk (every zone, or one)",
      [](CLI::App& sub, Args& args) {
          add_zone_argument(sub, args);
          sub.add_flag("--force", args.force,
                       "accept a serial that went backwards (secondaries then need a full transfer)");
      },
-     zone_request, print_reload},
+     zone_request, print_reload, nullptr},
+    {"keygen", "print a new random TSIG key as a TOML [[key]] block and in BIND format (offline)",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("name", args.key_name, "key name, e.g. xfr-key")->required();
+         sub.add_option("--algorithm,-a", args.algorithm,
+                        "hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512")
+             ->capture_default_str();
+     },
+     nullptr, nullptr, run_keygen},
 };
 
 // ---- the socket -----------------------------------------------------------------------------
@@ -319,6 +386,7 @@ int run(int argc, char** argv) {
         if (subcommands[i]->parsed()) command = &kCommands[i];
     }
     if (command == nullptr) return kExitUsage;  // require_subcommand(1) makes this unreachable
+    if (command->run_local != nullptr) return command->run_local(args);
 
     if (!config_file.empty()) {
         auto path = headwater::conf::read_control_socket(config_file);

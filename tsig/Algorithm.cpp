@@ -29,7 +29,8 @@ const AlgorithmInfo& info(Algorithm alg) {
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (dns::ascii_lower(static_cast<uint8_t>(a[i])) != dns::ascii_lower(static_cast<uint8_t>(b[i]))) return false;
+        if (dns::ascii_lower(static_cast<uint8_t>(a[i])) != dns::ascii_lower(static_cast<uint8_t>(b[i])))
+            return false;
     return true;
 }
 
@@ -42,7 +43,8 @@ std::string_view algorithm_text(Algorithm alg) {
 const dns::Name& algorithm_name(Algorithm alg) {
     static const std::array<dns::Name, 6> names = [] {
         std::array<dns::Name, 6> out;
-        for (std::size_t i = 0; i < kInfo.size(); ++i) out[i] = dns::Name::from_text(kInfo[i].wire_text).value();
+        for (std::size_t i = 0; i < kInfo.size(); ++i)
+            out[i] = dns::Name::from_text(kInfo[i].wire_text).value();
         return out;
     }();
     return names[static_cast<std::size_t>(alg)];

@@ -17,7 +17,8 @@ ClientError error(ClientError::Kind kind, std::string message) {
 
 }  // namespace
 
-ClientSequence::ClientSequence(std::shared_ptr<const Key> key, uint16_t fudge) : key_(std::move(key)), fudge_(fudge) {}
+ClientSequence::ClientSequence(std::shared_ptr<const Key> key, uint16_t fudge)
+    : key_(std::move(key)), fudge_(fudge) {}
 
 std::size_t ClientSequence::reserve_size() const {
     return tsig_rr_size(key_->name(), algorithm_name(key_->algorithm()), digest_size(key_->algorithm()), 0);
@@ -31,7 +32,8 @@ void ClientSequence::sign_request(std::vector<uint8_t>& buf, std::size_t message
     digest_message(h, message, id, false);
     digest_variables(h, key_->name(), alg, now, fudge_, 0, {});
     request_mac_ = h.finish();
-    append_tsig(buf, message_start, TsigFields{key_->name(), alg, now, fudge_, request_mac_.view(), id, 0, {}});
+    append_tsig(buf, message_start,
+                TsigFields{key_->name(), alg, now, fudge_, request_mac_.view(), id, 0, {}});
     prior_mac_ = request_mac_;
     running_.reset();
     unsigned_run_ = 0;
@@ -45,16 +47,17 @@ dns::Result<Verified, ClientError> ClientSequence::fail(ClientError e) {
     return dns::unexpected(std::move(e));
 }
 
-dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_t> wire, const dns::Message& parsed,
-                                                          uint64_t now) {
+dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_t> wire,
+                                                          const dns::Message& parsed, uint64_t now) {
     if (failed_) return dns::unexpected(error(ClientError::Kind::NotSigned, "the exchange already failed"));
     const bool first = !signed_seen_;
 
     if (parsed.tsig() == nullptr) {
         if (first) return fail(error(ClientError::Kind::NotSigned, "the answer is not signed"));
         if (++unsigned_run_ > kMaxUnsignedInARow)
-            return fail(error(ClientError::Kind::TooManyUnsigned,
-                              "more than " + std::to_string(kMaxUnsignedInARow) + " unsigned messages in a row"));
+            return fail(
+                error(ClientError::Kind::TooManyUnsigned,
+                      "more than " + std::to_string(kMaxUnsignedInARow) + " unsigned messages in a row"));
         // §5.3.1: an unsigned message enters the next MAC whole, as received.
         if (!running_) {
             running_ = std::make_unique<Hmac>(key_->algorithm(), key_->secret());
@@ -69,8 +72,8 @@ dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_
     const TsigRdata& rd = tsig.rdata;
     if (!(tsig.record->owner.view() == key_->name().view()) ||
         !(rd.algorithm.view() == algorithm_name(key_->algorithm()).view()))
-        return fail(error(ClientError::Kind::WrongKey, "signed with key " + tsig.record->owner.to_string() + " (" +
-                                                           rd.algorithm.to_string() + "), expected " +
+        return fail(error(ClientError::Kind::WrongKey, "signed with key " + tsig.record->owner.to_string() +
+                                                           " (" + rd.algorithm.to_string() + "), expected " +
                                                            key_->name().to_string()));
 
     const std::size_t full = digest_size(key_->algorithm());
@@ -82,8 +85,9 @@ dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_
         return fail(std::move(e));
     }
     if (rd.mac.size() > full || rd.mac.size() < min_mac_size(key_->algorithm()))
-        return fail(error(ClientError::Kind::FormErr, "MAC of " + std::to_string(rd.mac.size()) +
-                                                          " octets is outside the sizes RFC 8945 §5.2.2.1 allows"));
+        return fail(
+            error(ClientError::Kind::FormErr, "MAC of " + std::to_string(rd.mac.size()) +
+                                                  " octets is outside the sizes RFC 8945 §5.2.2.1 allows"));
 
     std::unique_ptr<Hmac> h = std::move(running_);
     if (!h) {
@@ -114,7 +118,8 @@ dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_
     }
     if (now > rd.time_signed + rd.fudge || now + rd.fudge < rd.time_signed)
         return fail(error(ClientError::Kind::BadTime, "signed at " + std::to_string(rd.time_signed) +
-                                                          ", outside the fudge of our time " + std::to_string(now)));
+                                                          ", outside the fudge of our time " +
+                                                          std::to_string(now)));
 
     std::copy(rd.mac.begin(), rd.mac.end(), prior_mac_.bytes.begin());
     prior_mac_.size = rd.mac.size();

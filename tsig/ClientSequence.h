@@ -27,9 +27,9 @@ struct ClientError {
         PeerError,        // the server reported a TSIG error (peer_error), e.g. BADKEY or BADTIME
     };
     Kind kind = Kind::NotSigned;
-    uint16_t peer_error = 0;                 // PeerError: BADSIG, BADKEY, BADTIME, BADTRUNC
-    std::optional<uint64_t> peer_time;       // PeerError BADTIME: the server's clock from Other Data
-    bool authenticated = false;              // PeerError: whether the error answer itself verified
+    uint16_t peer_error = 0;            // PeerError: BADSIG, BADKEY, BADTIME, BADTRUNC
+    std::optional<uint64_t> peer_time;  // PeerError BADTIME: the server's clock from Other Data
+    bool authenticated = false;         // PeerError: whether the error answer itself verified
     std::string message;
 };
 
@@ -62,8 +62,8 @@ class ClientSequence {
     std::shared_ptr<const Key> key_;
     uint16_t fudge_;
     Mac request_mac_;
-    Mac prior_mac_;                 // the MAC that the next signed message continues from
-    std::unique_ptr<Hmac> running_; // prior MAC + unsigned messages so far
+    Mac prior_mac_;                  // the MAC that the next signed message continues from
+    std::unique_ptr<Hmac> running_;  // prior MAC + unsigned messages so far
     std::size_t unsigned_run_ = 0;
     bool signed_seen_ = false;
     bool failed_ = false;

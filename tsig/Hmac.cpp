@@ -57,7 +57,7 @@ Hmac::Hmac(Algorithm alg, std::span<const uint8_t> secret) : impl_(std::make_uni
         OSSL_PARAM_construct_end(),
     };
     // A zero-length key is legal HMAC, but EVP_MAC_init wants a non-null pointer for it.
-    static const uint8_t kEmpty[1] = {0};
+    static constexpr uint8_t kEmpty[1] = {0};
     const uint8_t* key = secret.empty() ? kEmpty : secret.data();
     if (EVP_MAC_init(impl_->ctx, key, secret.size(), params) != 1)
         throw std::runtime_error(std::string("OpenSSL: cannot start HMAC-") + digest_name(alg) +
@@ -80,24 +80,38 @@ void Hmac::update_u16(uint16_t v) {
 }
 
 void Hmac::update_u32(uint32_t v) {
-    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-                          static_cast<uint8_t>(v)};
+    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
     update(b);
 }
 
 void Hmac::update_u48(uint64_t v) {
-    const uint8_t b[6] = {static_cast<uint8_t>(v >> 40), static_cast<uint8_t>(v >> 32), static_cast<uint8_t>(v >> 24),
-                          static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),  static_cast<uint8_t>(v)};
+    const uint8_t b[6] = {static_cast<uint8_t>(v >> 40), static_cast<uint8_t>(v >> 32),
+                          static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                          static_cast<uint8_t>(v >> 8),  static_cast<uint8_t>(v)};
     update(b);
 }
 
 Mac Hmac::finish() {
     Mac mac;
     std::size_t len = 0;
-    if (EVP_MAC_final(impl_->ctx, mac.bytes.data(), &len, mac.bytes.size()) != 1 || len != digest_size(impl_->alg))
+    if (EVP_MAC_final(impl_->ctx, mac.bytes.data(), &len, mac.bytes.size()) != 1 ||
+        len != digest_size(impl_->alg))
         throw std::runtime_error("OpenSSL: HMAC final failed");
     mac.size = len;
     return mac;
+}
+
+bool hmac_available(Algorithm alg) {
+    try {
+        const uint8_t probe[1] = {0};
+        Hmac h(alg, probe);
+        h.update(probe);
+        (void)h.finish();
+        return true;
+    } catch (const std::runtime_error&) {
+        return false;
+    }
 }
 
 bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint8_t> b) {

@@ -41,6 +41,11 @@ class Hmac {
     std::unique_ptr<Impl> impl_;
 };
 
+// Whether OpenSSL computes this HMAC here (a system crypto policy may disable MD5 or SHA-1). The server
+// checks its configured keys with it at load time, so a refused algorithm is a configuration error rather
+// than an exception on the first signed request.
+bool hmac_available(Algorithm alg);
+
 // Compares in time independent of the contents (CRYPTO_memcmp), so a forger learns nothing from timing.
 // Different sizes compare unequal.
 bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint8_t> b);

@@ -23,8 +23,8 @@ dns::Result<Key, std::string> Key::create(std::string_view name, std::string_vie
     if (!n) return dns::unexpected("invalid key name \"" + std::string(name) + "\": " + n.error());
     auto alg = algorithm_from_text(algorithm);
     if (!alg)
-        return dns::unexpected("unknown algorithm \"" + std::string(algorithm) + "\" (known: " +
-                               std::string(algorithm_list()) + ")");
+        return dns::unexpected("unknown algorithm \"" + std::string(algorithm) +
+                               "\" (known: " + std::string(algorithm_list()) + ")");
     if (secret.empty()) return dns::unexpected(std::string("the secret is empty"));
     return Key(std::move(n).value(), *alg, secret);
 }

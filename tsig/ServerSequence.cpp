@@ -87,7 +87,8 @@ void ServerSequence::sign(std::vector<uint8_t>& buf, std::size_t message_start, 
     const auto id = static_cast<uint16_t>((message[0] << 8) | message[1]);
     const uint64_t time_signed = first && first_time_signed_ ? *first_time_signed_ : now;
     const uint16_t error = first ? first_error_ : 0;
-    const std::span<const uint8_t> other = first ? std::span<const uint8_t>(first_other_) : std::span<const uint8_t>();
+    const std::span<const uint8_t> other =
+        first ? std::span<const uint8_t>(first_other_) : std::span<const uint8_t>();
 
     Hmac h(key_->algorithm(), key_->secret());
     digest_prior_mac(h, prior_mac_.view());
@@ -106,8 +107,8 @@ void ServerSequence::sign(std::vector<uint8_t>& buf, std::size_t message_start, 
 
 // Builds RequestVerification values; a friend of both types.
 struct RequestVerifier {
-    static RequestVerification run(std::span<const uint8_t> wire, const dns::Message& parsed, const KeyStore& keys,
-                                   uint64_t now, std::size_t required_mac_size) {
+    static RequestVerification run(std::span<const uint8_t> wire, const dns::Message& parsed,
+                                   const KeyStore& keys, uint64_t now, std::size_t required_mac_size) {
         RequestVerification v;
         if (parsed.tsig() == nullptr) return v;  // Unsigned
         v.key_name = parsed.tsig()->owner;
@@ -152,8 +153,8 @@ struct RequestVerifier {
         }
         if (rd.mac.size() < min_mac_size(*alg)) {
             v.status = RequestStatus::FormErr;
-            v.reason = "MAC truncated to " + std::to_string(rd.mac.size()) + " octets, below the minimum of " +
-                       std::to_string(min_mac_size(*alg));
+            v.reason = "MAC truncated to " + std::to_string(rd.mac.size()) +
+                       " octets, below the minimum of " + std::to_string(min_mac_size(*alg));
             return v;
         }
 
@@ -186,8 +187,8 @@ struct RequestVerifier {
         }
         if (rd.mac.size() < required_mac_size && rd.mac.size() < full) {
             v.status = RequestStatus::BadTrunc;
-            v.reason = "MAC truncated to " + std::to_string(rd.mac.size()) + " octets, local policy requires " +
-                       std::to_string(std::min(required_mac_size, full));
+            v.reason = "MAC truncated to " + std::to_string(rd.mac.size()) +
+                       " octets, local policy requires " + std::to_string(std::min(required_mac_size, full));
             v.signer->first_error_ = static_cast<uint16_t>(dns::Rcode::BadTrunc);
             return v;
         }
@@ -218,8 +219,9 @@ std::vector<uint8_t> error_answer(const dns::Message& request, RequestVerificati
         case RequestStatus::BadSig: {
             // §5.3.2: errors about the key or the MAC are answered unsigned: MAC Size 0.
             const dns::Name& alg = v.algorithm_name_;
-            append_tsig(out, 0,
-                        TsigFields{v.key_name, alg, now, kDefaultFudge, {}, q.id, tsig_error_code(v.status), {}});
+            append_tsig(
+                out, 0,
+                TsigFields{v.key_name, alg, now, kDefaultFudge, {}, q.id, tsig_error_code(v.status), {}});
             break;
         }
         case RequestStatus::BadTime:

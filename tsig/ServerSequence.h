@@ -9,7 +9,8 @@
 //     case RequestStatus::Verified: ...check the ACL with v.key->name()...
 //       for each message: builder.reserve(v.signer->reserve_size()); fill; finish;
 //                         v.signer->sign(buf, message_start, now);   // then patch the TCP length
-//     default: send tsig::error_answer(parsed, v, now);   // FORMERR, or NOTAUTH + BADKEY/BADSIG/BADTIME/BADTRUNC
+//     default:  // FORMERR, or NOTAUTH + BADKEY/BADSIG/BADTIME/BADTRUNC
+//       send tsig::error_answer(parsed, v, now);
 //   }
 #pragma once
 
@@ -79,13 +80,14 @@ std::string_view to_string(RequestStatus status);
 
 struct RequestVerification {
     RequestStatus status = RequestStatus::Unsigned;
-    std::shared_ptr<const Key> key;         // the key that verified (Verified, BadTime, BadTrunc)
-    std::optional<ServerSequence> signer;   // Verified; also BadTime/BadTrunc, for error_answer()
-    dns::Name key_name;                     // the TSIG owner name as sent (root when unsigned)
-    std::string reason;                     // for the log when not Verified: "unknown key", ...
+    std::shared_ptr<const Key> key;        // the key that verified (Verified, BadTime, BadTrunc)
+    std::optional<ServerSequence> signer;  // Verified; also BadTime/BadTrunc, for error_answer()
+    dns::Name key_name;                    // the TSIG owner name as sent (root when unsigned)
+    std::string reason;                    // for the log when not Verified: "unknown key", ...
 
     bool verified() const { return status == RequestStatus::Verified; }
-    // The key name for the log and ACL ("xfr-key."), empty when unsigned.
+    // The key name as the client wrote it ("XFR-Key."), for the log; empty when unsigned. For ACL matching
+    // use key->name(): the configured spelling (lower case when it comes from conf/).
     std::string key_text() const;
 
   private:
@@ -108,7 +110,8 @@ RequestVerification verify_request(std::span<const uint8_t> request_wire, const 
 //   BadKey, BadSig     -> NOTAUTH + TSIG with that error, MAC Size 0, unsigned (§5.3.2)
 //   BadTime, BadTrunc  -> NOTAUTH + TSIG with that error, signed with the request MAC; for BADTIME the
 //                         Time Signed is the request's and Other Data holds `now` (§5.2.3)
-std::vector<uint8_t> error_answer(const dns::Message& request, RequestVerification& verification, uint64_t now);
+std::vector<uint8_t> error_answer(const dns::Message& request, RequestVerification& verification,
+                                  uint64_t now);
 
 // The RCODE the error answer carries: FormErr or NotAuth (Unsigned/Verified: NoError).
 dns::Rcode error_rcode(RequestStatus status);

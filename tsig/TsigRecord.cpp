@@ -59,8 +59,8 @@ void digest_prior_mac(Hmac& h, std::span<const uint8_t> mac) {
     h.update(mac);
 }
 
-void digest_variables(Hmac& h, dns::NameView key_name, dns::NameView algorithm, uint64_t time_signed, uint16_t fudge,
-                      uint16_t error, std::span<const uint8_t> other) {
+void digest_variables(Hmac& h, dns::NameView key_name, dns::NameView algorithm, uint64_t time_signed,
+                      uint16_t fudge, uint16_t error, std::span<const uint8_t> other) {
     digest_canonical_name(h, key_name);
     h.update_u16(dns::to_u16(dns::RRClass::ANY));
     h.update_u32(0);  // TTL

@@ -14,7 +14,7 @@
 
 namespace headwater::tsig {
 
-inline constexpr uint16_t kDefaultFudge = 300;  // seconds, RFC 8945 §10 recommends 300
+inline constexpr uint16_t kDefaultFudge = 300;       // seconds, RFC 8945 §10 recommends 300
 inline constexpr std::size_t kBadTimeOtherSize = 6;  // a 48-bit time, §5.2.3
 
 // TSIG RDATA fields. Spans point into the message.
@@ -42,15 +42,16 @@ bool parse_tsig(const dns::Message& message, TsigRecordView& out);
 // MAC input: the message as it was before the TSIG RR was added (§4.3.1): the TSIG RR cut off, ARCOUNT
 // decremented (when `had_tsig`), and the ID replaced by Original ID (§5.4.1 / §5.2: a forwarder may have
 // changed it).
-void digest_message(Hmac& h, std::span<const uint8_t> message_without_tsig, uint16_t original_id, bool had_tsig);
+void digest_message(Hmac& h, std::span<const uint8_t> message_without_tsig, uint16_t original_id,
+                    bool had_tsig);
 
 // A previous MAC as it enters the next computation: its length (2 octets) then the octets (§4.3.2, §4.3.3).
 void digest_prior_mac(Hmac& h, std::span<const uint8_t> mac);
 
 // The TSIG variables (§4.3.3) in canonical form: key name and algorithm name lower-cased, CLASS ANY,
 // TTL 0, time, fudge, error, other length and data.
-void digest_variables(Hmac& h, dns::NameView key_name, dns::NameView algorithm, uint64_t time_signed, uint16_t fudge,
-                      uint16_t error, std::span<const uint8_t> other);
+void digest_variables(Hmac& h, dns::NameView key_name, dns::NameView algorithm, uint64_t time_signed,
+                      uint16_t fudge, uint16_t error, std::span<const uint8_t> other);
 
 // Only the timers (§4.3.1 / §5.3.1): messages after the first of a multi-message response.
 void digest_timers(Hmac& h, uint64_t time_signed, uint16_t fudge);

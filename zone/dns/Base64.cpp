@@ -13,7 +13,8 @@ constexpr uint8_t kPad = 0xFE;
 constexpr std::array<uint8_t, 256> make_table() {
     std::array<uint8_t, 256> t{};
     for (auto& v : t) v = kInvalid;
-    for (std::size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<uint8_t>(i);
+    for (std::size_t i = 0; i < kAlphabet.size(); ++i)
+        t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<uint8_t>(i);
     t['='] = kPad;
     return t;
 }
@@ -69,8 +70,10 @@ Result<std::vector<uint8_t>, std::string> base64_decode(std::string_view text) {
         const char c = text[pos];
         if (is_space(c)) continue;
         const uint8_t v = kTable[static_cast<unsigned char>(c)];
-        if (v == kInvalid) return unexpected("invalid character " + describe(c) + " at position " + std::to_string(pos));
-        if (groups_after_padding > 0) return unexpected("data after the '=' padding at position " + std::to_string(pos));
+        if (v == kInvalid)
+            return unexpected("invalid character " + describe(c) + " at position " + std::to_string(pos));
+        if (groups_after_padding > 0)
+            return unexpected("data after the '=' padding at position " + std::to_string(pos));
         if (v == kPad) {
             // At most two '=' and only in the last two places of a group (RFC 4648 §4).
             if (in_group < 2) return unexpected("misplaced '=' at position " + std::to_string(pos));
@@ -92,7 +95,8 @@ Result<std::vector<uint8_t>, std::string> base64_decode(std::string_view text) {
             return unexpected(std::string("non-zero bits before the '=' padding"));
         if (padding > 0) ++groups_after_padding;
     }
-    if (in_group != 0) return unexpected(std::string("length is not a multiple of 4 characters (missing '=' padding?)"));
+    if (in_group != 0)
+        return unexpected(std::string("length is not a multiple of 4 characters (missing '=' padding?)"));
     return out;
 }
 

@@ -61,7 +61,9 @@ class Lexer {
     }
 
   private:
-    static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+    static bool is_space(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    }
 
     std::optional<std::string> skip_space_and_comments() {
         while (pos_ < text_.size()) {
@@ -134,8 +136,8 @@ Result<std::vector<KeyFileEntry>, std::string> parse_key_file(std::string_view t
         auto t = next();
         if (!t) return unexpected(t.error());
         if (t->kind != Token::Kind::Punct || t->text[0] != p)
-            return unexpected(at(*t) + "expected '" + std::string(1, p) + "' " + std::string(after) + ", found " +
-                              shown(*t));
+            return unexpected(at(*t) + "expected '" + std::string(1, p) + "' " + std::string(after) +
+                              ", found " + shown(*t));
         return {};
     };
 
@@ -162,12 +164,12 @@ Result<std::vector<KeyFileEntry>, std::string> parse_key_file(std::string_view t
             if (!clause) return unexpected(clause.error());
             if (clause->kind == Token::Kind::Punct && clause->text == "}") break;
             if (clause->kind != Token::Kind::Word)
-                return unexpected(at(*clause) + "expected 'algorithm', 'secret' or '}' in key \"" + entry.name +
-                                  "\", found " + shown(*clause));
+                return unexpected(at(*clause) + "expected 'algorithm', 'secret' or '}' in key \"" +
+                                  entry.name + "\", found " + shown(*clause));
             const std::string keyword = name_key(clause->text);
             if (keyword != "algorithm" && keyword != "secret")
-                return unexpected(at(*clause) + "unknown clause " + shown(*clause) + " in key \"" + entry.name +
-                                  "\" (known: algorithm, secret)");
+                return unexpected(at(*clause) + "unknown clause " + shown(*clause) + " in key \"" +
+                                  entry.name + "\" (known: algorithm, secret)");
             auto& seen_line = keyword == "algorithm" ? algorithm_line : secret_line;
             if (seen_line)
                 return unexpected(at(*clause) + "'" + keyword + "' given twice in key \"" + entry.name +
@@ -175,17 +177,21 @@ Result<std::vector<KeyFileEntry>, std::string> parse_key_file(std::string_view t
             seen_line = clause->line;
             auto value = next();
             if (!value) return unexpected(value.error());
-            if ((value->kind != Token::Kind::Word && value->kind != Token::Kind::Quoted) || value->text.empty())
-                return unexpected(at(*value) + "expected a value after '" + keyword + "', found " + shown(*value));
+            if ((value->kind != Token::Kind::Word && value->kind != Token::Kind::Quoted) ||
+                value->text.empty())
+                return unexpected(at(*value) + "expected a value after '" + keyword + "', found " +
+                                  shown(*value));
             (keyword == "algorithm" ? entry.algorithm : entry.secret) = value->text;
             if (auto r = expect_punct(';', "after the " + keyword); !r) return unexpected(r.error());
         }
         if (auto r = expect_punct(';', "after the closing '}' of key \"" + entry.name + "\""); !r)
             return unexpected(r.error());
         if (!algorithm_line)
-            return unexpected("line " + std::to_string(entry.line) + ": key \"" + entry.name + "\" has no algorithm");
+            return unexpected("line " + std::to_string(entry.line) + ": key \"" + entry.name +
+                              "\" has no algorithm");
         if (!secret_line)
-            return unexpected("line " + std::to_string(entry.line) + ": key \"" + entry.name + "\" has no secret");
+            return unexpected("line " + std::to_string(entry.line) + ": key \"" + entry.name +
+                              "\" has no secret");
         const auto [first, inserted] = seen.emplace(name_key(entry.name), entry.line);
         if (!inserted)
             return unexpected("line " + std::to_string(entry.line) + ": duplicate key \"" + entry.name +

@@ -91,7 +91,17 @@ networks = ["127.0.0.0/8", "::1/128"]
 [[acl]]
 name = "keyed"
 networks = ["192.0.2.1"]
-keys = ["xfr-key", "other.key."]
+keys = ["xfr-key", "Other.Key."]
+
+[[key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "c2VjcmV0"
+
+[[key]]
+name = "other.key"
+algorithm = "HMAC-MD5.SIG-ALG.REG.INT."
+secret = "AAEC/w=="
 
 [[zone]]
 name = "Example.COM"
@@ -122,7 +132,16 @@ file = "zones/../zones/example.net.zone"
     EXPECT_TRUE(c.acls[0].keys.empty());
     EXPECT_EQ(c.acls[1].name, "keyed");
     EXPECT_EQ(c.acls[1].networks, (std::vector{network("192.0.2.1/32")}));
-    EXPECT_EQ(c.acls[1].keys, (std::vector<std::string>{"xfr-key", "other.key."}));
+    EXPECT_EQ(c.acls[1].keys, (std::vector<std::string>{"xfr-key.", "other.key."}));
+
+    ASSERT_EQ(c.keys.size(), 2u);
+    EXPECT_EQ(c.keys[0].name, "xfr-key.");
+    EXPECT_EQ(c.keys[0].algorithm, "hmac-sha256");
+    EXPECT_EQ(c.keys[0].secret, "secret");
+    EXPECT_TRUE(c.keys[0].file.empty());
+    EXPECT_EQ(c.keys[1].name, "other.key.");
+    EXPECT_EQ(c.keys[1].algorithm, "hmac-md5");
+    EXPECT_EQ(c.keys[1].secret, std::string("\x00\x01\x02\xff", 4));
 
     ASSERT_EQ(c.zones.size(), 2u);
     EXPECT_EQ(c.zones[0].name, "example.com.");
@@ -171,12 +190,15 @@ TEST_F(ConfigTest, KeyOnlyAclAndInlineTables) {
 server = { listen = ["::1"] }
 acl = [{ name = "k", keys = ["xfr-key"] }]
 zone = [{ name = "example.com", file = "zones/example.com.zone", allow_transfer = ["k"] }]
+key = [{ name = "xfr-key", algorithm = "hmac-sha1", secret = "YQ==" }]
 )");
     ASSERT_TRUE(result) << result.error().message;
     EXPECT_EQ(result->server.listen, (std::vector{endpoint("[::1]:53")}));
     ASSERT_EQ(result->acls.size(), 1u);
     EXPECT_TRUE(result->acls[0].networks.empty());
-    EXPECT_EQ(result->acls[0].keys, (std::vector<std::string>{"xfr-key"}));
+    EXPECT_EQ(result->acls[0].keys, (std::vector<std::string>{"xfr-key."}));
+    ASSERT_EQ(result->keys.size(), 1u);
+    EXPECT_EQ(result->keys[0].secret, "a");
     EXPECT_EQ(result->zones.at(0).allow_transfer, (std::vector<std::string>{"k"}));
 }
 
@@ -268,8 +290,8 @@ alow_transfer = ["x"]
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
     // Keys after [server] belong to it, so a top-level key has to come first.
     const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
-    EXPECT_CONTAINS(msg, at(1, 1, "verbose: unknown key (known: server, acl, zone)"));
-    EXPECT_CONTAINS(msg, at(4, 2, "logging: unknown table (known: server, acl, zone)"));
+    EXPECT_CONTAINS(msg, at(1, 1, "verbose: unknown key (known: server, key, acl, zone)"));
+    EXPECT_CONTAINS(msg, at(4, 2, "logging: unknown table (known: server, key, acl, zone)"));
 }
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
@@ -465,6 +487,10 @@ keys = ["k"]
 name = "example.com"
 file = "zones/example.com.zone"
 allow_transfer = ["providers", "provider"]
+[[key]]
+name = "k"
+algorithm = "hmac-sha256"
+secret = "YQ=="
 )");
     EXPECT_EQ(msg,
               at(12, 32, "zone[0].allow_transfer[1]: unknown ACL \"provider\" (known: backup, providers)"));
@@ -626,6 +652,199 @@ name = "a"
            "off)") +
         "\n" + at(7, 1, "acl[0]: names neither networks nor keys, so it would match nobody");
     EXPECT_EQ(msg, expected);
+}
+
+// ---- TSIG keys ----
+
+constexpr std::string_view kBindKeys = R"(# tsig-keygen output, two keys
+key "xfr-key" {
+	algorithm hmac-sha256;
+	secret "c2VjcmV0LWZyb20tZmlsZQ==";
+};
+key "Backup.Example." { algorithm hmac-sha512; secret "YmFja3Vw"; };
+)";
+
+TEST_F(ConfigTest, KeysInlineAndFromBindKeyFiles) {
+    fs::create_directories(dir_ / "keys");
+    write("keys/provider.key", kBindKeys);
+    auto result = parse(std::string(kMinimal) + R"([[key]]
+name = "inline"
+algorithm = "hmac-sha1"
+secret = "aW5s aW5l"   # whitespace inside base64 is allowed, as BIND allows it
+[[key]]
+name = "XFR-KEY."
+file = "keys/provider.key"
+[[key]]
+name = "backup.example"
+file = "keys/provider.key"
+algorithm = "hmac-sha512"
+[[acl]]
+name = "providers"
+keys = ["xfr-key", "Backup.Example.", "INLINE"]
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    const auto& keys = result->keys;
+    ASSERT_EQ(keys.size(), 3u);
+    EXPECT_EQ(keys[0].name, "inline.");
+    EXPECT_EQ(keys[0].algorithm, "hmac-sha1");
+    EXPECT_EQ(keys[0].secret, "inline");
+    EXPECT_TRUE(keys[0].file.empty());
+    EXPECT_EQ(keys[1].name, "xfr-key.");
+    EXPECT_EQ(keys[1].algorithm, "hmac-sha256");
+    EXPECT_EQ(keys[1].secret, "secret-from-file");
+    EXPECT_EQ(keys[1].file, dir_ / "keys/provider.key");
+    EXPECT_EQ(keys[2].name, "backup.example.");
+    EXPECT_EQ(keys[2].algorithm, "hmac-sha512");
+    EXPECT_EQ(keys[2].secret, "backup");
+    ASSERT_EQ(result->acls.size(), 1u);
+    EXPECT_EQ(result->acls[0].keys, (std::vector<std::string>{"xfr-key.", "backup.example.", "inline."}));
+}
+
+TEST_F(ConfigTest, EveryAlgorithmName) {
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"hmac-md5", "hmac-md5"},        {"hmac-md5.sig-alg.reg.int", "hmac-md5"},
+        {"hmac-sha1", "hmac-sha1"},      {"HMAC-SHA224", "hmac-sha224"},
+        {"hmac-sha256.", "hmac-sha256"}, {"hmac-sha384", "hmac-sha384"},
+        {"hmac-sha512", "hmac-sha512"},
+    };
+    for (const auto& [written, normalised] : cases) {
+        auto result = parse(std::string(kMinimal) + "[[key]]\nname = \"k\"\nalgorithm = \"" +
+                            std::string(written) + "\"\nsecret = \"YQ==\"\n");
+        ASSERT_TRUE(result) << written << ": " << result.error().message;
+        EXPECT_EQ(result->keys.at(0).algorithm, normalised);
+    }
+}
+
+TEST_F(ConfigTest, KeyErrorsInline) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[key]]
+name = "a"
+algorithm = "hmac-sha3"
+secret = "YQ=="
+[[key]]
+name = "b"
+algorithm = "hmac-sha256"
+secret = "not base64!"
+[[key]]
+name = "c"
+secret = "YQ=="
+[[key]]
+name = "d"
+algorithm = "hmac-sha256"
+[[key]]
+name = "e"
+algorithm = "hmac-sha256"
+secret = "YQ=="
+file = "keys/e.key"
+[[key]]
+name = "A."
+algorithm = "hmac-sha256"
+secret = "YQ=="
+[[key]]
+name = "f"
+algorithm = "hmac-sha256"
+secret = ""
+[[key]]
+name = "bad..name"
+algorithm = "hmac-sha256"
+secret = "YQ=="
+[[key]]
+name = "g"
+algorithm = "hmac-sha256"
+secret = "YQ=="
+comment = "typo"
+)");
+    EXPECT_CONTAINS(msg, at(5, 13,
+                            "key[0].algorithm: unknown algorithm \"hmac-sha3\" (known: hmac-md5, hmac-sha1, "
+                            "hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512)"));
+    EXPECT_CONTAINS(msg, at(10, 10, "key[1].secret: invalid base64: invalid character '!' at position 10"));
+    EXPECT_CONTAINS(msg,
+                    at(11, 1,
+                       "key[2].algorithm: missing required key (known: hmac-md5, hmac-sha1, hmac-sha224, "
+                       "hmac-sha256, hmac-sha384, hmac-sha512)"));
+    EXPECT_CONTAINS(
+        msg, at(14, 1, "key[3]: needs a secret (base64) or a file (a BIND key file, as tsig-keygen writes)"));
+    EXPECT_CONTAINS(msg, at(17, 1, "key[4]: gives both secret and file; give one"));
+    EXPECT_CONTAINS(msg, at(23, 8, "key[5].name: duplicate key \"a.\" (first at line 4)"));
+    EXPECT_CONTAINS(msg, at(29, 10, "key[6].secret: must not be empty"));
+    EXPECT_CONTAINS(msg,
+                    at(31, 8, "key[7].name: invalid key name \"bad..name\": empty label in \"bad..name\""));
+    EXPECT_CONTAINS(msg, at(38, 1, "key[8].comment: unknown key (known: name, algorithm, secret, file)"));
+}
+
+TEST_F(ConfigTest, KeyErrorsFromFiles) {
+    fs::create_directories(dir_ / "keys");
+    write("keys/provider.key", kBindKeys);
+    write("keys/broken.key", "key \"x\" {\n algorithm hmac-sha256\n};\n");
+    write("keys/odd.key",
+          "key \"odd\" { algorithm hmac-sha3; secret \"YQ==\"; };\n"
+          "key \"bad64\" { algorithm hmac-sha1; secret \"YQ=\"; };\n");
+    const std::string msg = error_of(std::string(kMinimal) + R"([[key]]
+name = "missing"
+file = "keys/missing.key"
+[[key]]
+name = "absent"
+file = "keys/provider.key"
+[[key]]
+name = "xfr-key"
+file = "keys/provider.key"
+algorithm = "hmac-sha1"
+[[key]]
+name = "x"
+file = "keys/broken.key"
+[[key]]
+name = "odd"
+file = "keys/odd.key"
+[[key]]
+name = "bad64"
+file = "keys/odd.key"
+)");
+    const std::string keys = (dir_ / "keys").string();
+    EXPECT_CONTAINS(msg,
+                    at(5, 8, "key[0].file: cannot read " + keys + "/missing.key: No such file or directory"));
+    EXPECT_CONTAINS(msg, at(8, 8,
+                            "key[1].file: no key \"absent.\" in " + keys +
+                                "/provider.key (it defines: xfr-key., backup.example.)"));
+    EXPECT_CONTAINS(msg, at(12, 13,
+                            "key[2].algorithm: \"hmac-sha1\" differs from \"hmac-sha256\" in " + keys +
+                                "/provider.key line 2"));
+    EXPECT_CONTAINS(
+        msg, at(15, 8,
+                "key[3].file: " + keys + "/broken.key: line 3: expected ';' after the algorithm, found '}'"));
+    EXPECT_CONTAINS(msg,
+                    at(18, 8, "key[4].file: " + keys + "/odd.key line 1: unknown algorithm \"hmac-sha3\""));
+    EXPECT_CONTAINS(
+        msg, at(21, 8,
+                "key[5].file: " + keys +
+                    "/odd.key line 2: invalid base64 secret: length is not a multiple of 4 characters"));
+}
+
+TEST_F(ConfigTest, AclKeysMustNameDefinedKeys) {
+    const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "a"
+keys = ["xfr-key", "XFR-KEY.", "other", "bad..name"]
+[[key]]
+name = "Xfr-Key."
+algorithm = "hmac-sha256"
+secret = "YQ=="
+)");
+    EXPECT_EQ(msg,
+              at(5, 32, "acl[0].keys[2]: unknown key \"other.\" (known: xfr-key.)") + "\n" +
+                  at(5, 41, "acl[0].keys[3]: invalid key name \"bad..name\": empty label in \"bad..name\""));
+    EXPECT_CONTAINS(error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nkeys = [\"k\"]\n"),
+                    at(5, 9, "acl[0].keys[0]: unknown key \"k.\" (no [[key]] is defined)"));
+}
+
+TEST_F(ConfigTest, BrokenKeyStillResolvesByName) {
+    // The key's bad secret is reported once; the ACL's reference to it is not a second error.
+    const std::string msg = error_of(std::string(kMinimal) + R"([[key]]
+name = "k"
+algorithm = "hmac-sha256"
+secret = "@@@@"
+[[acl]]
+name = "a"
+keys = ["k"]
+)");
+    EXPECT_EQ(msg, at(6, 10, "key[0].secret: invalid base64: invalid character '@' at position 0"));
 }
 
 // ---- read_control_socket ----
