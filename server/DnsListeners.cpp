@@ -34,8 +34,20 @@ asio::ip::address to_asio(const dns::IpAddress& a) {
     return asio::ip::address_v6(b);
 }
 
+// Seconds since the epoch for TSIG: the one place the DNS path reads the wall clock.
+uint64_t unix_now() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
 std::string peer_text(const asio::ip::address& a, uint16_t port) {
     return a.to_string() + "#" + std::to_string(port);
+}
+
+void log_refusal(const xfr::TransferRefusal& r, const std::string& peer) {
+    spdlog::info("transfer zone={} type={} peer={} key={} outcome=refused rcode={} reason=\"{}\"", r.zone,
+                 r.type, peer, r.key, dns::to_string(r.rcode), r.reason);
 }
 
 }  // namespace
@@ -153,15 +165,12 @@ awaitable<void> DnsListeners::State::udp_loop(udp::socket& socket) {
         xfr::Peer peer{to_ip(from.address()), from.port(), xfr::Transport::Udp};
         xfr::Response r;
         try {
-            r = responder.respond(std::span<const uint8_t>(buf.data(), n), peer);
+            r = responder.respond(std::span<const uint8_t>(buf.data(), n), peer, unix_now());
         } catch (const std::exception& e) {
             spdlog::error("bug while answering {}: {}", peer_text(from.address(), from.port()), e.what());
             continue;
         }
-        if (r.refusal)
-            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"",
-                         r.refusal->zone, r.refusal->type, peer_text(from.address(), from.port()),
-                         dns::to_string(r.refusal->rcode), r.refusal->reason);
+        if (r.refusal) log_refusal(*r.refusal, peer_text(from.address(), from.port()));
         if (r.kind != xfr::Response::Kind::Message) continue;
         auto [wec, wn] = co_await socket.async_send_to(asio::buffer(r.message), from, kTuple);
         (void)wn;
@@ -242,15 +251,12 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
 
         xfr::Response r;
         try {
-            r = responder.respond(query, peer);
+            r = responder.respond(query, peer, unix_now());
         } catch (const std::exception& e) {
             spdlog::error("bug while answering {}: {}", peer_name, e.what());
             break;
         }
-        if (r.refusal)
-            spdlog::info("transfer zone={} type={} peer={} key=- outcome=refused rcode={} reason=\"{}\"",
-                         r.refusal->zone, r.refusal->type, peer_name, dns::to_string(r.refusal->rcode),
-                         r.refusal->reason);
+        if (r.refusal) log_refusal(*r.refusal, peer_name);
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;
@@ -274,7 +280,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         rec.zone = r.transfer->version().apex().to_string();
         rec.type = r.transfer_type;
         rec.peer = peer_name;
-        rec.key = "-";
+        rec.key = r.key;
         rec.rule = r.acl_rule;
         rec.serial = r.transfer->version().serial().value();
         const auto started = Clock::now();
@@ -283,7 +289,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         while (step == xfr::Step::More) {
             out.assign(2, 0);
             try {
-                step = r.transfer->next(out);
+                step = r.transfer->next(out, unix_now());
             } catch (const std::exception& e) {
                 outcome = std::string("aborted: bug: ") + e.what();
                 break;

@@ -13,6 +13,8 @@
 #include "server/ControlCommands.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
+#include "tsig/Hmac.h"
+#include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
 
 namespace headwater::server {
@@ -44,6 +46,23 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
     // freed half back to the system instead of keeping it as heap slack for the server's lifetime.
     malloc_trim(0);
     return {};
+}
+
+// Turns the configured keys into the TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS
+// policy) is a start-up error rather than a failure at the first signed request.
+dns::Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf::Config& config) {
+    auto keys = std::make_shared<tsig::KeyStore>();
+    for (const auto& kc : config.keys) {
+        auto key = tsig::Key::create(kc.name, kc.algorithm,
+                                     {reinterpret_cast<const uint8_t*>(kc.secret.data()), kc.secret.size()});
+        if (!key) return dns::unexpected("key " + kc.name + ": " + key.error());
+        if (!tsig::hmac_available(key->algorithm()))
+            return dns::unexpected("key " + kc.name + ": " + kc.algorithm +
+                                   " is not available in this OpenSSL");
+        if (auto added = keys->add(std::move(*key)); !added)
+            return dns::unexpected("key " + kc.name + ": " + added.error());
+    }
+    return std::shared_ptr<const tsig::KeyStore>(std::move(keys));
 }
 
 std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config) {
@@ -78,7 +97,9 @@ dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Con
     auto impl = std::make_unique<Impl>();
     impl->config = config;
     if (auto loaded = load_zones(config, impl->store); !loaded) return dns::unexpected(loaded.error());
-    impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config));
+    auto keys = build_keys(config);
+    if (!keys) return dns::unexpected(keys.error());
+    impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys);
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

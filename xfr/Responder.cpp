@@ -25,9 +25,10 @@ uint16_t response_flags(const dns::Header& q) {
 }  // namespace
 
 std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, Rcode rcode,
-                                    bool edns) {
+                                    bool edns, std::size_t reserve) {
     std::vector<uint8_t> out;
     dns::MessageBuilder mb(out, dns::kMaxTcpMessage);
+    mb.reserve(reserve);
     mb.header(query.id, response_flags(query));
     if (question) mb.question(question->qname, dns::to_u16(question->qtype), question->qclass);
     if (edns) mb.set_edns(kOurUdpPayload, false);
@@ -36,11 +37,27 @@ std::vector<uint8_t> error_response(const dns::Header& query, const dns::Questio
     return out;
 }
 
-Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
-                     ResponderOptions options)
-    : store_(store), acls_(std::move(acls)), options_(options) {}
+// What one request carries through the rules: its TSIG state, and the time.
+struct Responder::Context {
+    tsig::RequestVerification tsig;
+    uint64_t now = 0;
 
-Response Responder::respond(std::span<const uint8_t> query, const Peer& peer) const {
+    std::size_t reserve() const { return tsig.signer ? tsig.signer->reserve_size() : 0; }
+    // RFC 8945 §5.3: the answer to a verified request is signed, whatever its rcode.
+    std::vector<uint8_t> seal(std::vector<uint8_t> message) {
+        if (tsig.verified()) tsig.signer->sign(message, 0, now);
+        return message;
+    }
+    std::string key() const { return tsig.verified() ? tsig.key->name().to_string() : std::string("-"); }
+};
+
+Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
+                     std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options)
+    : store_(store), keys_(std::move(keys)), acls_(std::move(acls)), options_(options) {
+    if (!keys_) keys_ = std::make_shared<const tsig::KeyStore>();
+}
+
+Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now) const {
     Response r;
     auto parsed = dns::Message::parse(query);
     if (!parsed) {
@@ -57,30 +74,47 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer) co
 
     r.kind = Response::Kind::Message;
     const bool edns = q.edns().has_value();
+    Context ctx;
+    ctx.now = now;
+    const dns::Question* question = q.question() ? &*q.question() : nullptr;
+    if (q.tsig()) {
+        // RFC 8945 §5.2: verify before anything else looks at the request.
+        ctx.tsig = tsig::verify_request(query, q, *keys_, now);
+        if (!ctx.tsig.verified()) {
+            r.message = tsig::error_answer(q, ctx.tsig, now);
+            if (question && (question->qtype == RRType::AXFR || question->qtype == RRType::IXFR))
+                r.refusal = TransferRefusal{
+                    question->qname.to_string(), question->qtype == RRType::AXFR ? "AXFR" : "IXFR",
+                    ctx.tsig.key_text().empty() ? "-" : ctx.tsig.key_text(),
+                    tsig::error_rcode(ctx.tsig.status),
+                    "TSIG " + std::string(tsig::to_string(ctx.tsig.status)) + ": " + ctx.tsig.reason};
+            return r;
+        }
+    }
     if (q.header().opcode() != dns::Opcode::Query) {
-        r.message = error_response(q.header(), q.question() ? &*q.question() : nullptr, Rcode::NotImp, edns);
+        r.message = ctx.seal(error_response(q.header(), question, Rcode::NotImp, edns, ctx.reserve()));
         return r;
     }
-    if (!q.question()) {
-        r.message = error_response(q.header(), nullptr, Rcode::FormErr, edns);
+    if (!question) {
+        r.message = ctx.seal(error_response(q.header(), nullptr, Rcode::FormErr, edns, ctx.reserve()));
         return r;
     }
     if (edns && q.edns()->version != 0) {
         // RFC 6891 §6.1.3: unsupported EDNS version -> BADVERS (extended rcode 16) with our version 0.
-        r.message = error_response(q.header(), &*q.question(), Rcode::BadVers, true);
+        r.message = ctx.seal(error_response(q.header(), question, Rcode::BadVers, true, ctx.reserve()));
         return r;
     }
-    const RRType qtype = q.question()->qtype;
-    if (qtype == RRType::AXFR || qtype == RRType::IXFR) return answer_transfer(q, peer);
+    const RRType qtype = question->qtype;
+    if (qtype == RRType::AXFR || qtype == RRType::IXFR) return answer_transfer(q, peer, ctx);
     if (qtype == RRType::OPT || qtype == RRType::TSIG || qtype == RRType::TKEY || qtype == RRType::MAILA ||
         qtype == RRType::MAILB) {
-        r.message = error_response(q.header(), &*q.question(), Rcode::FormErr, edns);
+        r.message = ctx.seal(error_response(q.header(), question, Rcode::FormErr, edns, ctx.reserve()));
         return r;
     }
-    return answer_query(q, peer);
+    return answer_query(q, peer, ctx);
 }
 
-Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) const {
+Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx) const {
     Response r;
     r.kind = Response::Kind::Message;
     const dns::Question& question = *q.question();
@@ -89,8 +123,8 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) con
     const std::string type = is_axfr ? "AXFR" : "IXFR";
 
     auto refuse = [&](Rcode rcode, std::string zone_name, std::string reason) {
-        r.message = error_response(q.header(), &question, rcode, edns);
-        r.refusal = TransferRefusal{std::move(zone_name), type, rcode, std::move(reason)};
+        r.message = ctx.seal(error_response(q.header(), &question, rcode, edns, ctx.reserve()));
+        r.refusal = TransferRefusal{std::move(zone_name), type, ctx.key(), rcode, std::move(reason)};
         return std::move(r);
     };
 
@@ -108,7 +142,10 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) con
     static const std::vector<AclRule> no_rules;
     auto it = acls_.find(zone->settings().name.key());
     const auto& rules = it == acls_.end() ? no_rules : it->second;
-    AclDecision decision = check_acl(rules, peer.address, std::nullopt);
+    // The key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
+    const std::optional<std::string> key =
+        ctx.tsig.verified() ? std::optional<std::string>(ctx.tsig.key->name().to_string()) : std::nullopt;
+    AclDecision decision = check_acl(rules, peer.address, key);
     if (!decision.allowed) return refuse(Rcode::Refused, zone_name, decision.reason);
 
     zone::ZoneVersionPtr version = zone->current();
@@ -122,20 +159,24 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer) con
         mb.header(q.header().id, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA));
         mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
         if (edns) mb.set_edns(kOurUdpPayload, false);
+        mb.reserve(ctx.reserve());
         (void)mb.push_wire(Section::Answer, version->soa().wire);
         mb.finish();
-        r.message = std::move(out);
+        r.message = ctx.seal(std::move(out));
         return r;
     }
     // IXFR over TCP: without history the whole zone goes out in AXFR form, which RFC 1995 §4 allows.
     r.kind = Response::Kind::Transfer;
     r.transfer_type = type;
     r.acl_rule = decision.rule->name;
-    r.transfer = std::make_unique<AxfrSource>(std::move(version), question, q.header().id);
+    r.key = ctx.key();
+    r.transfer = std::make_unique<TransferSession>(
+        std::make_unique<AxfrSource>(std::move(version), question, q.header().id),
+        std::move(ctx.tsig.signer));
     return r;
 }
 
-Response Responder::answer_query(const dns::Message& q, const Peer& peer) const {
+Response Responder::answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const {
     Response r;
     r.kind = Response::Kind::Message;
     const dns::Question& question = *q.question();
@@ -143,12 +184,12 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
 
     auto zone = question.qclass == dns::to_u16(dns::RRClass::IN) ? store_.find_best(question.qname) : nullptr;
     if (!zone) {
-        r.message = error_response(q.header(), &question, Rcode::Refused, edns);
+        r.message = ctx.seal(error_response(q.header(), &question, Rcode::Refused, edns, ctx.reserve()));
         return r;
     }
     zone::ZoneVersionPtr version = zone->current();
     if (!version) {
-        r.message = error_response(q.header(), &question, Rcode::ServFail, edns);
+        r.message = ctx.seal(error_response(q.header(), &question, Rcode::ServFail, edns, ctx.reserve()));
         return r;
     }
     const ZoneVersion& v = *version;
@@ -163,6 +204,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
     mb.header(q.header().id, flags);
     mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
     if (edns) mb.set_edns(kOurUdpPayload, q.edns()->dnssec_ok);
+    mb.reserve(ctx.reserve());
 
     bool truncated = false;
     auto push_range = [&](Section s, ZoneVersion::Range range,
@@ -213,7 +255,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
                 push_glue(ns);
                 if (truncated) mb.add_flags(dns::flag::TC);
                 mb.finish();
-                r.message = std::move(out);
+                r.message = ctx.seal(std::move(out));
                 return r;
             }
         }
@@ -230,7 +272,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
         if (target.size() > dns::kMaxNameLength) {
             mb.set_rcode(Rcode::YXDomain);  // §2.2: the substituted name would be too long
             mb.finish();
-            r.message = std::move(out);
+            r.message = ctx.seal(std::move(out));
             return r;
         }
         if (mb.push(Section::Answer, question.qname, dns::to_u16(RRType::CNAME), d.rclass, d.ttl, target) ==
@@ -240,7 +282,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
         if (!dns::is_subdomain(current, v.apex()) || truncated) {
             if (truncated) mb.add_flags(dns::flag::TC);
             mb.finish();
-            r.message = std::move(out);
+            r.message = ctx.seal(std::move(out));
             return r;
         }
         break;  // go on with the synthesised name inside this zone
@@ -303,7 +345,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer) const 
     }
     if (truncated) mb.add_flags(dns::flag::TC);
     mb.finish();
-    r.message = std::move(out);
+    r.message = ctx.seal(std::move(out));
     return r;
 }
 

@@ -10,8 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tsig/KeyStore.h"
+#include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/TransferSession.h"
 #include "zone/ZoneStore.h"
 
 namespace headwater::xfr {
@@ -28,6 +31,7 @@ struct Peer {
 struct TransferRefusal {
     std::string zone;
     std::string type;  // "AXFR" / "IXFR"
+    std::string key;   // the TSIG key of the request, "-" when unsigned
     dns::Rcode rcode = dns::Rcode::Refused;
     std::string reason;
 };
@@ -35,11 +39,12 @@ struct TransferRefusal {
 struct Response {
     enum class Kind : uint8_t { Drop, Message, Transfer };
     Kind kind = Kind::Drop;
-    std::vector<uint8_t> message;            // Kind::Message
-    std::unique_ptr<AxfrSource> transfer;    // Kind::Transfer
-    std::string transfer_type;               // "AXFR", or "IXFR" answered in AXFR form
-    std::string acl_rule;                    // the rule that allowed the transfer
-    std::optional<TransferRefusal> refusal;  // a transfer request answered with an error
+    std::vector<uint8_t> message;               // Kind::Message
+    std::unique_ptr<TransferSession> transfer;  // Kind::Transfer
+    std::string transfer_type;                  // "AXFR", or "IXFR" answered in AXFR form
+    std::string acl_rule;                       // the rule that allowed the transfer
+    std::string key;                            // the TSIG key of the request, "-" when unsigned
+    std::optional<TransferRefusal> refusal;     // a transfer request answered with an error
 };
 
 struct ResponderOptions {
@@ -49,23 +54,26 @@ struct ResponderOptions {
 
 class Responder {
   public:
-    // `acls` maps a zone's key (Name::key()) to its allow_transfer rules.
+    // `acls` maps a zone's key (Name::key()) to its allow_transfer rules; `keys` are the TSIG keys.
     Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
-              ResponderOptions options = {});
+              std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options = {});
 
-    Response respond(std::span<const uint8_t> query, const Peer& peer) const;
+    // `now` (seconds since the epoch) is the time TSIG checks and signs with.
+    Response respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now) const;
 
   private:
-    Response answer_query(const dns::Message& q, const Peer& peer) const;
-    Response answer_transfer(const dns::Message& q, const Peer& peer) const;
+    struct Context;
+    Response answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx) const;
 
     const zone::ZoneStore& store_;
+    std::shared_ptr<const tsig::KeyStore> keys_;
     std::unordered_map<std::string, std::vector<AclRule>> acls_;
     ResponderOptions options_;
 };
 
 // A bare error answer echoing the query's ID, opcode, RD and (when given) question.
 std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, dns::Rcode rcode,
-                                    bool edns);
+                                    bool edns, std::size_t reserve = 0);
 
 }  // namespace headwater::xfr

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "test_zone.h"
+#include "tsig/ClientSequence.h"
 #include "zone/dns/MessageBuilder.h"
 
 using namespace headwater;
@@ -44,8 +45,15 @@ class ResponderTest : public ::testing::Test {
         store_.add(headwater::testing::make_zone(kZone, "example.com."));
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
         acls[name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}}};
-        responder_ = std::make_unique<xfr::Responder>(store_, std::move(acls));
+            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}},
+            // Both factors: a 127.0.0.5 peer must also sign with xfr-key.
+            xfr::AclRule{"keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}}};
+        auto keys = std::make_shared<tsig::KeyStore>();
+        const std::vector<uint8_t> secret(32, 0x42);
+        EXPECT_TRUE(keys->add(tsig::Key::create("xfr-key", "hmac-sha256", secret).value()));
+        EXPECT_TRUE(keys->add(tsig::Key::create("other-key", "hmac-sha256", secret).value()));
+        keys_ = keys;
+        responder_ = std::make_unique<xfr::Responder>(store_, std::move(acls), keys_);
     }
 
     static std::vector<uint8_t> query(std::string_view qname, RRType type,
@@ -61,9 +69,11 @@ class ResponderTest : public ::testing::Test {
     }
 
     xfr::Response ask(const std::vector<uint8_t>& q, xfr::Transport t = xfr::Transport::Udp,
-                      std::string_view from = "127.0.0.1") {
-        return responder_->respond(q, xfr::Peer{*dns::IpAddress::parse(from), 5555, t});
+                      std::string_view from = "127.0.0.1", uint64_t now = kNow) {
+        return responder_->respond(q, xfr::Peer{*dns::IpAddress::parse(from), 5555, t}, now);
     }
+
+    static constexpr uint64_t kNow = 1'800'000'000;
 
     // Keeps the response bytes alive next to the parsed view.
     struct Answer {
@@ -88,6 +98,7 @@ class ResponderTest : public ::testing::Test {
     }
 
     zone::ZoneStore store_;
+    std::shared_ptr<const tsig::KeyStore> keys_;
     std::unique_ptr<xfr::Responder> responder_;
 };
 
@@ -270,4 +281,124 @@ TEST_F(ResponderTest, DnameSynthesisesACname) {
     // The DNAME owner itself is not redirected.
     auto self = answer(query("away.example.com.", RRType::DNAME));
     EXPECT_EQ(self.msg.header().ancount, 1);
+}
+
+namespace {
+
+// Signs `q` with `key` at `when` and returns the client state to verify the answer with.
+tsig::ClientSequence sign(std::vector<uint8_t>& q, std::shared_ptr<const tsig::Key> key, uint64_t when) {
+    tsig::ClientSequence c(std::move(key));
+    c.sign_request(q, 0, when);
+    return c;
+}
+
+}  // namespace
+
+TEST_F(ResponderTest, SignedSoaQueryGetsASignedAnswer) {
+    auto q = query("example.com.", RRType::SOA);
+    auto client = sign(q, keys_->find(name("XFR-Key.")), kNow);
+    auto a = answer(q);
+    ASSERT_NE(a.msg.tsig(), nullptr);
+    auto v = client.verify(a.wire, a.msg, kNow);
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(*v, tsig::Verified::Signed);
+    EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::SOA), 1u);
+}
+
+TEST_F(ResponderTest, TsigErrors) {
+    // Unknown key: NOTAUTH/BADKEY, unsigned (RFC 8945 §5.2.1).
+    auto q = query("example.com.", RRType::SOA);
+    auto stranger = std::make_shared<const tsig::Key>(
+        tsig::Key::create("stranger", "hmac-sha256", std::vector<uint8_t>(32, 1)).value());
+    auto c1 = sign(q, stranger, kNow);
+    auto a = answer(q);
+    EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
+    auto v = c1.verify(a.wire, a.msg, kNow);
+    ASSERT_FALSE(v);
+    EXPECT_EQ(v.error().peer_error, static_cast<uint16_t>(Rcode::BadKey));
+
+    // Known name, wrong secret: NOTAUTH/BADSIG.
+    auto q2 = query("example.com.", RRType::SOA);
+    auto impostor = std::make_shared<const tsig::Key>(
+        tsig::Key::create("xfr-key", "hmac-sha256", std::vector<uint8_t>(32, 7)).value());
+    auto c2 = sign(q2, impostor, kNow);
+    auto a2 = answer(q2);
+    auto v2 = c2.verify(a2.wire, a2.msg, kNow);
+    ASSERT_FALSE(v2);
+    EXPECT_EQ(v2.error().peer_error, static_cast<uint16_t>(Rcode::BadSig));
+
+    // Signed ten minutes ago: NOTAUTH/BADTIME, signed, with our time (§5.2.3).
+    auto q3 = query("example.com.", RRType::SOA);
+    auto c3 = sign(q3, keys_->find(name("xfr-key.")), kNow - 600);
+    auto a3 = answer(q3);
+    auto v3 = c3.verify(a3.wire, a3.msg, kNow - 600);
+    ASSERT_FALSE(v3);
+    EXPECT_EQ(v3.error().peer_error, static_cast<uint16_t>(Rcode::BadTime));
+    EXPECT_TRUE(v3.error().authenticated);
+    EXPECT_EQ(v3.error().peer_time, kNow);
+}
+
+TEST_F(ResponderTest, AclNeedsBothAddressAndKey) {
+    // 127.0.0.5 is in the "keyed" rule, which also names xfr-key.
+    auto unsigned_q = query("example.com.", RRType::AXFR);
+    auto r = ask(unsigned_q, xfr::Transport::Tcp, "127.0.0.5");
+    ASSERT_TRUE(r.refusal);
+    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
+    EXPECT_NE(r.refusal->reason.find("requires a TSIG key"), std::string::npos) << r.refusal->reason;
+
+    auto wrong_key = query("example.com.", RRType::AXFR);
+    sign(wrong_key, keys_->find(name("other-key.")), kNow);
+    r = ask(wrong_key, xfr::Transport::Tcp, "127.0.0.5");
+    ASSERT_TRUE(r.refusal);
+    EXPECT_EQ(r.refusal->key, "other-key.");
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
+    EXPECT_NE(dns::Message::parse(r.message)->tsig(), nullptr);  // a refusal to a signed request is signed
+
+    // The right key from an address outside the rule.
+    auto elsewhere = query("example.com.", RRType::AXFR);
+    sign(elsewhere, keys_->find(name("xfr-key.")), kNow);
+    r = ask(elsewhere, xfr::Transport::Tcp, "127.0.0.9");
+    ASSERT_TRUE(r.refusal);
+    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
+
+    // Both factors.
+    auto good = query("example.com.", RRType::AXFR);
+    auto client = sign(good, keys_->find(name("xfr-key.")), kNow);
+    r = ask(good, xfr::Transport::Tcp, "127.0.0.5");
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Transfer);
+    EXPECT_EQ(r.acl_rule, "keyed");
+    EXPECT_EQ(r.key, "xfr-key.");
+    EXPECT_TRUE(r.transfer->signed_transfer());
+}
+
+TEST_F(ResponderTest, EveryMessageOfASignedTransferVerifies) {
+    // A zone big enough for several messages.
+    std::string text =
+        "$TTL 300\n@ IN SOA ns1 hostmaster 5 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n";
+    for (int i = 0; i < 2000; ++i)
+        text += "h" + std::to_string(i) + " IN TXT \"" + std::string(80, 'x') + "\"\n";
+    zone::ZoneStore store;
+    store.add(headwater::testing::make_zone(text, "big.example."));
+    std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
+    acls[name("big.example.").key()] = {xfr::AclRule{"k", {}, {"xfr-key."}}};
+    xfr::Responder responder(store, acls, keys_);
+
+    auto q = query("big.example.", RRType::AXFR);
+    auto client = sign(q, keys_->find(name("xfr-key.")), kNow);
+    auto r =
+        responder.respond(q, xfr::Peer{*dns::IpAddress::parse("192.0.2.200"), 1, xfr::Transport::Tcp}, kNow);
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Transfer);
+    std::size_t messages = 0;
+    for (xfr::Step step = xfr::Step::More; step == xfr::Step::More; ++messages) {
+        std::vector<uint8_t> out;
+        step = r.transfer->next(out, kNow + messages);
+        ASSERT_LE(out.size(), dns::kMaxTcpMessage);
+        auto m = dns::Message::parse(out);
+        ASSERT_TRUE(m);
+        ASSERT_NE(m->tsig(), nullptr) << "message " << messages;
+        auto v = client.verify(out, *m, kNow + messages);
+        ASSERT_TRUE(v) << "message " << messages << ": " << v.error().message;
+    }
+    EXPECT_GT(messages, 2u);
+    EXPECT_TRUE(client.complete());
 }
