@@ -1,0 +1,387 @@
+#include "zone/Changeset.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace headwater::zone {
+
+using dns::RRType;
+
+namespace {
+
+uint16_t rd16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+uint32_t rd32(const uint8_t* p) {
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+    out.push_back(static_cast<uint8_t>(v >> 24));
+    out.push_back(static_cast<uint8_t>(v >> 16));
+    out.push_back(static_cast<uint8_t>(v >> 8));
+    out.push_back(static_cast<uint8_t>(v));
+}
+
+bool same_wire(const RecordView& a, const RecordView& b) {
+    return a.wire.size() == b.wire.size() && std::memcmp(a.wire.data(), b.wire.data(), a.wire.size()) == 0;
+}
+
+// A total order on distinct records: the zone order, then the wire octets (TTL and owner case), so two
+// records are equivalent exactly when their wire forms are equal.
+int compare_exact(const RecordView& a, const RecordView& b) {
+    if (const int c = compare_records(a, b); c != 0) return c;
+    const std::size_t n = std::min(a.wire.size(), b.wire.size());
+    if (const int c = std::memcmp(a.wire.data(), b.wire.data(), n); c != 0) return c < 0 ? -1 : 1;
+    if (a.wire.size() != b.wire.size()) return a.wire.size() < b.wire.size() ? -1 : 1;
+    return 0;
+}
+
+std::string describe(const RecordView& r) {
+    return r.owner.to_string() + " " + std::to_string(r.ttl) + " " + dns::to_string(r.type);
+}
+
+// A sorted list of records from one changeset.
+using List = std::vector<RecordView>;
+
+List removed_list(const Changeset& c) {
+    List out;
+    out.reserve(c.removed_count());
+    for (std::size_t i = 0; i < c.removed_count(); ++i) out.push_back(c.removed(i));
+    return out;
+}
+List added_list(const Changeset& c) {
+    List out;
+    out.reserve(c.added_count());
+    for (std::size_t i = 0; i < c.added_count(); ++i) out.push_back(c.added(i));
+    return out;
+}
+
+// Sorted-list set operations under compare_exact, each one linear pass.
+List minus(const List& a, const List& b) {
+    List out;
+    std::size_t j = 0;
+    for (const RecordView& r : a) {
+        while (j < b.size() && compare_exact(b[j], r) < 0) ++j;
+        if (j < b.size() && compare_exact(b[j], r) == 0) continue;
+        out.push_back(r);
+    }
+    return out;
+}
+List merge(const List& a, const List& b) {
+    List out;
+    out.reserve(a.size() + b.size());
+    std::size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        if (j == b.size()) {
+            out.push_back(a[i++]);
+        } else if (i == a.size()) {
+            out.push_back(b[j++]);
+        } else {
+            const int c = compare_exact(a[i], b[j]);
+            if (c <= 0) out.push_back(a[i++]);
+            if (c == 0) ++j;  // the same record in both: keep one
+            if (c > 0) out.push_back(b[j++]);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+int compare_records(const RecordView& a, const RecordView& b) {
+    if (const int c = dns::canonical_compare(a.owner, b.owner); c != 0) return c;
+    if (a.type != b.type) return dns::to_u16(a.type) < dns::to_u16(b.type) ? -1 : 1;
+    // RFC 4034 §6.3: RDATA as left-justified octet strings, a missing octet sorts first.
+    const std::size_t n = std::min(a.rdata.size(), b.rdata.size());
+    if (const int c = n ? std::memcmp(a.rdata.data(), b.rdata.data(), n) : 0; c != 0) return c < 0 ? -1 : 1;
+    if (a.rdata.size() != b.rdata.size()) return a.rdata.size() < b.rdata.size() ? -1 : 1;
+    return 0;
+}
+
+std::size_t record_wire_length(std::span<const uint8_t> at) {
+    const std::size_t owner = dns::wire_name_length(at);
+    if (owner == 0 || at.size() < owner + 10) return 0;
+    const std::size_t rdlen = rd16(at.data() + owner + 8);
+    if (at.size() - owner - 10 < rdlen) return 0;
+    return owner + 10 + rdlen;
+}
+
+std::optional<dns::Serial> soa_rdata_serial(std::span<const uint8_t> rdata) {
+    const std::size_t mname = dns::wire_name_length(rdata);
+    if (mname == 0) return std::nullopt;
+    const std::size_t rname = dns::wire_name_length(rdata.subspan(mname));
+    if (rname == 0 || rdata.size() != mname + rname + 20) return std::nullopt;
+    return dns::Serial(rd32(rdata.data() + mname + rname));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Changeset
+
+Changeset::Changeset(std::span<const uint8_t> old_soa, std::span<const uint8_t> new_soa) {
+    data_.reserve(old_soa.size() + new_soa.size());
+    append(old_soa);
+    new_soa_offset_ = append(new_soa);
+    // Callers pass SOA records; a malformed one is a bug (decode() validates data from disk first).
+    from_ = soa_rdata_serial(this->old_soa().rdata).value_or(dns::Serial());
+    to_ = soa_rdata_serial(this->new_soa().rdata).value_or(dns::Serial());
+}
+
+uint32_t Changeset::append(std::span<const uint8_t> record) {
+    const auto offset = static_cast<uint32_t>(data_.size());
+    data_.insert(data_.end(), record.begin(), record.end());
+    return offset;
+}
+
+void Changeset::add_removed(std::span<const uint8_t> record) {
+    removed_.push_back(append(record));
+}
+
+void Changeset::add_added(std::span<const uint8_t> record) {
+    added_.push_back(append(record));
+}
+
+bool Changeset::operator==(const Changeset& other) const {
+    if (removed_.size() != other.removed_.size() || added_.size() != other.added_.size()) return false;
+    if (!same_wire(old_soa(), other.old_soa()) || !same_wire(new_soa(), other.new_soa())) return false;
+    for (std::size_t i = 0; i < removed_.size(); ++i)
+        if (!same_wire(removed(i), other.removed(i))) return false;
+    for (std::size_t i = 0; i < added_.size(); ++i)
+        if (!same_wire(added(i), other.added(i))) return false;
+    return true;
+}
+
+void Changeset::encode_to(std::vector<uint8_t>& out) const {
+    out.reserve(out.size() + encoded_size());
+    put32(out, static_cast<uint32_t>(removed_.size()));
+    put32(out, static_cast<uint32_t>(added_.size()));
+    auto put = [&](const RecordView& r) { out.insert(out.end(), r.wire.begin(), r.wire.end()); };
+    put(old_soa());
+    put(new_soa());
+    for (std::size_t i = 0; i < removed_.size(); ++i) put(removed(i));
+    for (std::size_t i = 0; i < added_.size(); ++i) put(added(i));
+}
+
+dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> data) {
+    using R = dns::Result<Changeset, std::string>;
+    if (data.size() < 8) return dns::unexpected(std::string("changeset: shorter than its counts"));
+    const uint32_t removed = rd32(data.data());
+    const uint32_t added = rd32(data.data() + 4);
+    std::size_t pos = 8;
+    // Every record takes at least 11 octets (root owner + fixed fields); reject impossible counts before
+    // trusting them for a reservation.
+    if ((uint64_t{removed} + added + 2) * 11 > data.size() - 8)
+        return dns::unexpected(std::string("changeset: record counts exceed its size"));
+
+    auto next = [&](std::span<const uint8_t>& out) {
+        const std::size_t len = record_wire_length(data.subspan(pos));
+        if (len == 0) return false;
+        out = data.subspan(pos, len);
+        pos += len;
+        return true;
+    };
+    std::span<const uint8_t> old_soa, new_soa;
+    if (!next(old_soa) || !next(new_soa)) return dns::unexpected(std::string("changeset: malformed SOA"));
+    const RecordView o = decode_record(old_soa);
+    const RecordView n = decode_record(new_soa);
+    if (o.type != RRType::SOA || n.type != RRType::SOA || !soa_rdata_serial(o.rdata) ||
+        !soa_rdata_serial(n.rdata) || !(o.owner == n.owner))
+        return dns::unexpected(std::string("changeset: the old and new SOA are not SOA records of one zone"));
+
+    Changeset cs(old_soa, new_soa);
+    cs.removed_.reserve(removed);
+    cs.added_.reserve(added);
+    cs.data_.reserve(data.size() - 8);
+    for (uint32_t list = 0; list < 2; ++list) {
+        const uint32_t count = list == 0 ? removed : added;
+        std::span<const uint8_t> prev;
+        for (uint32_t i = 0; i < count; ++i) {
+            std::span<const uint8_t> rec;
+            if (!next(rec)) return R(dns::unexpected("changeset: malformed record " + std::to_string(i)));
+            const RecordView v = decode_record(rec);
+            if (v.type == RRType::SOA) return R(dns::unexpected(std::string("changeset: SOA inside a list")));
+            if (!dns::is_subdomain(v.owner, o.owner))
+                return R(dns::unexpected("changeset: out-of-zone record " + v.owner.to_string()));
+            if (!prev.empty() && compare_records(decode_record(prev), v) >= 0)
+                return R(dns::unexpected(std::string("changeset: records out of canonical order")));
+            prev = rec;
+            if (list == 0)
+                cs.add_removed(rec);
+            else
+                cs.add_added(rec);
+        }
+    }
+    if (pos != data.size()) return dns::unexpected(std::string("changeset: trailing octets"));
+    return cs;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// diff / apply / compose
+
+Changeset diff(const ZoneVersion& from, const ZoneVersion& to) {
+    Changeset cs(from.soa().wire, to.soa().wire);
+    const std::size_t n = from.size();
+    const std::size_t m = to.size();
+    std::size_t i = 0, j = 0;
+    // Both versions are sorted by compare_records with no two records equal under it (ZoneBuilder drops
+    // duplicates), so one merge pass finds every difference. The SOAs travel separately.
+    while (i < n || j < m) {
+        if (i < n && i == from.soa_index()) {
+            ++i;
+            continue;
+        }
+        if (j < m && j == to.soa_index()) {
+            ++j;
+            continue;
+        }
+        if (i == n) {
+            cs.add_added(to.record(j++).wire);
+            continue;
+        }
+        if (j == m) {
+            cs.add_removed(from.record(i++).wire);
+            continue;
+        }
+        const RecordView a = from.record(i);
+        const RecordView b = to.record(j);
+        const int c = compare_records(a, b);
+        if (c < 0) {
+            cs.add_removed(a.wire);
+            ++i;
+        } else if (c > 0) {
+            cs.add_added(b.wire);
+            ++j;
+        } else {
+            if (!same_wire(a, b)) {  // TTL or owner case changed
+                cs.add_removed(a.wire);
+                cs.add_added(b.wire);
+            }
+            ++i;
+            ++j;
+        }
+    }
+    return cs;
+}
+
+dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes) {
+    using R = dns::Result<ZoneVersionPtr, std::string>;
+    const RecordView base_soa = base.soa();
+    if (!same_wire(base_soa, changes.old_soa())) {
+        if (base.serial() == changes.from())
+            return R(dns::unexpected("changeset from serial " + std::to_string(changes.from().value()) +
+                                     " does not match the version's SOA record"));
+        return R(dns::unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
+                                 " but the version is at serial " + std::to_string(base.serial().value())));
+    }
+    const RecordView new_soa = changes.new_soa();
+    if (!(new_soa.owner == base.apex()))
+        return R(dns::unexpected("changeset's new SOA is owned by " + new_soa.owner.to_string() +
+                                 ", not the zone apex " + base.apex().to_string()));
+
+    const std::size_t n = base.size();
+    const std::size_t nr = changes.removed_count();
+    const std::size_t na = changes.added_count();
+    std::size_t total = base.wire_bytes() - base_soa.wire.size() + new_soa.wire.size();
+    for (std::size_t k = 0; k < na; ++k) total += changes.added(k).wire.size();
+    std::vector<uint8_t> data;
+    data.reserve(total);
+    std::vector<uint32_t> offsets;
+    offsets.reserve(n + na);
+    std::size_t soa_index = 0;
+    auto emit = [&](const RecordView& r) {
+        offsets.push_back(static_cast<uint32_t>(data.size()));
+        data.insert(data.end(), r.wire.begin(), r.wire.end());
+    };
+
+    // Additions and the new SOA form one sorted stream merged into the surviving base records.
+    std::size_t a = 0;
+    bool soa_pending = true;
+    auto next_addition = [&]() -> std::optional<RecordView> {
+        if (a < na && (!soa_pending || compare_records(changes.added(a), new_soa) < 0))
+            return changes.added(a);
+        if (soa_pending) return new_soa;
+        return std::nullopt;
+    };
+    auto take_addition = [&](const RecordView& r) {
+        if (soa_pending && r.wire.data() == new_soa.wire.data()) {
+            soa_index = offsets.size();
+            soa_pending = false;
+        } else {
+            ++a;
+        }
+        emit(r);
+    };
+
+    std::size_t i = 0, r = 0;
+    while (true) {
+        const std::optional<RecordView> add = next_addition();
+        if (i == n) {
+            if (!add) break;
+            take_addition(*add);
+            continue;
+        }
+        const RecordView b = base.record(i);
+        if (i == base.soa_index()) {  // replaced by the new SOA
+            ++i;
+            continue;
+        }
+        if (r < nr) {
+            const RecordView del = changes.removed(r);
+            const int c = compare_records(del, b);
+            if (c < 0 || (c == 0 && !same_wire(del, b)))
+                return R(dns::unexpected("record to delete is not in the zone: " + describe(del)));
+            if (c == 0) {
+                ++r;
+                ++i;
+                continue;
+            }
+        }
+        if (add) {
+            const int c = compare_records(*add, b);
+            if (c == 0) return R(dns::unexpected("record to add is already in the zone: " + describe(*add)));
+            if (c < 0) {
+                take_addition(*add);
+                continue;
+            }
+        }
+        emit(b);
+        ++i;
+    }
+    if (r < nr)
+        return R(dns::unexpected("record to delete is not in the zone: " + describe(changes.removed(r))));
+    if (data.size() > 0xFFFFFFFFu) return R(dns::unexpected(std::string("zone larger than 4 GiB")));
+    return R(std::make_shared<const ZoneVersion>(dns::Name::from_wire(base.apex().wire()).value(),
+                                                 std::move(data), std::move(offsets), soa_index));
+}
+
+dns::Result<Changeset, std::string> compose(const Changeset& first, const Changeset& second) {
+    using R = dns::Result<Changeset, std::string>;
+    if (!same_wire(first.new_soa(), second.old_soa()))
+        return R(dns::unexpected("changesets are not consecutive: " + std::to_string(first.to().value()) +
+                                 " then " + std::to_string(second.from().value())));
+    const List first_removed = removed_list(first);
+    const List first_added = added_list(first);
+    const List second_removed = removed_list(second);
+    const List second_added = added_list(second);
+    // Removed: what the first removed from the base, plus what the second removed that was in the base
+    // (i.e. not added by the first). Added: what the first added and the second kept, plus what the second
+    // added. Then a record in both lists was in the base and is in the result: drop it from both.
+    const List removed = merge(first_removed, minus(second_removed, first_added));
+    const List added = merge(minus(first_added, second_removed), second_added);
+    Changeset out(first.old_soa().wire, second.new_soa().wire);
+    for (const RecordView& rec : minus(removed, added)) out.add_removed(rec.wire);
+    for (const RecordView& rec : minus(added, removed)) out.add_added(rec.wire);
+    return out;
+}
+
+dns::Result<Changeset, std::string> condense(std::span<const Changeset> chain) {
+    if (chain.empty()) return dns::unexpected(std::string("no changesets to condense"));
+    Changeset acc = chain.front();
+    for (std::size_t k = 1; k < chain.size(); ++k) {
+        auto next = compose(acc, chain[k]);
+        if (!next) return dns::unexpected(next.error());
+        acc = std::move(next).value();
+    }
+    return acc;
+}
+
+}  // namespace headwater::zone

@@ -1,0 +1,570 @@
+#include "zone/Journal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+
+namespace headwater::zone {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------
+// CRC32C
+
+constexpr uint32_t kCastagnoli = 0x82F63B78u;  // reflected polynomial
+
+struct CrcTables {
+    uint32_t t[8][256];
+};
+
+constexpr CrcTables make_crc_tables() {
+    CrcTables tables{};
+    for (uint32_t i = 0; i < 256; ++i) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kCastagnoli : c >> 1;
+        tables.t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i)
+        for (int s = 1; s < 8; ++s)
+            tables.t[s][i] = (tables.t[s - 1][i] >> 8) ^ tables.t[0][tables.t[s - 1][i] & 0xff];
+    return tables;
+}
+
+constexpr CrcTables kCrc = make_crc_tables();
+
+// ---------------------------------------------------------------------------------------------------------
+// File format
+
+constexpr char kFileMagic[8] = {'H', 'W', 'J', 'O', 'U', 'R', 'N', 'L'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr std::size_t kFileHeader = 16;
+constexpr uint32_t kEntryMagic = 0x48574A45u;  // "HWJE"
+constexpr std::size_t kEntryHeader = 12;
+constexpr uint32_t kMaxPayload = 0x7FFFFFFFu;
+
+uint32_t rd32(const uint8_t* p) {
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+void wr32(uint8_t* p, uint32_t v) {
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+}
+
+std::vector<uint8_t> file_header() {
+    std::vector<uint8_t> h(kFileHeader);
+    std::memcpy(h.data(), kFileMagic, 8);
+    wr32(h.data() + 8, kFormatVersion);
+    wr32(h.data() + 12, crc32c(std::span(h).first(12)));
+    return h;
+}
+
+std::string errno_text(const std::string& what, const std::filesystem::path& p) {
+    return what + " " + p.string() + ": " + std::strerror(errno);
+}
+
+dns::Result<void, std::string> write_all(int fd, std::span<const uint8_t> data, uint64_t offset,
+                                         const std::filesystem::path& p) {
+    while (!data.empty()) {
+        const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return dns::unexpected(errno_text("cannot write", p));
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<uint64_t>(n);
+    }
+    return {};
+}
+
+// Reads exactly data.size() octets at `offset`; false at end of file or on error (errno says which).
+bool read_exact(int fd, std::span<uint8_t> data, uint64_t offset) {
+    while (!data.empty()) {
+        const ssize_t n = ::pread(fd, data.data(), data.size(), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = 0;
+            return false;
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<uint64_t>(n);
+    }
+    return true;
+}
+
+std::filesystem::path directory_of(const std::filesystem::path& file) {
+    auto dir = file.parent_path();
+    return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+std::filesystem::path temp_path(const std::filesystem::path& file) {
+    auto tmp = file;
+    tmp += ".tmp";
+    return tmp;
+}
+
+// Writes a new journal file holding the header and `copy_len` octets copied from `src_fd` at `copy_from`,
+// then fsyncs and renames it over `file` and fsyncs the directory.
+dns::Result<void, std::string> replace_file(const std::filesystem::path& file, int src_fd, uint64_t copy_from,
+                                            uint64_t copy_len) {
+    const auto tmp = temp_path(file);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return dns::unexpected(errno_text("cannot create", tmp));
+    auto fail = [&](std::string message) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return dns::Result<void, std::string>(dns::unexpected(std::move(message)));
+    };
+    if (auto w = write_all(fd, file_header(), 0, tmp); !w) return fail(w.error());
+    std::vector<uint8_t> buf(std::min<uint64_t>(copy_len, 1u << 20));
+    uint64_t done = 0;
+    while (done < copy_len) {
+        const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), copy_len - done));
+        if (!read_exact(src_fd, std::span(buf).first(n), copy_from + done))
+            return fail(errno_text("cannot read", file));
+        if (auto w = write_all(fd, std::span(buf).first(n), kFileHeader + done, tmp); !w)
+            return fail(w.error());
+        done += n;
+    }
+    if (::fsync(fd) != 0) return fail(errno_text("cannot fsync", tmp));
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        return dns::unexpected(errno_text("cannot close", tmp));
+    }
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const std::string message = errno_text("cannot rename " + tmp.string() + " to", file);
+        ::unlink(tmp.c_str());
+        return dns::unexpected(message);
+    }
+    return sync_directory(directory_of(file));
+}
+
+}  // namespace
+
+uint32_t crc32c(std::span<const uint8_t> data, uint32_t crc) {
+    uint32_t c = ~crc;
+    const uint8_t* p = data.data();
+    std::size_t n = data.size();
+    while (n >= 8) {
+        const uint32_t lo =
+            c ^ (uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24));
+        const uint32_t hi =
+            uint32_t{p[4]} | (uint32_t{p[5]} << 8) | (uint32_t{p[6]} << 16) | (uint32_t{p[7]} << 24);
+        c = kCrc.t[7][lo & 0xff] ^ kCrc.t[6][(lo >> 8) & 0xff] ^ kCrc.t[5][(lo >> 16) & 0xff] ^
+            kCrc.t[4][lo >> 24] ^ kCrc.t[3][hi & 0xff] ^ kCrc.t[2][(hi >> 8) & 0xff] ^
+            kCrc.t[1][(hi >> 16) & 0xff] ^ kCrc.t[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) c = kCrc.t[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+std::string zone_file_stem(dns::NameView apex) {
+    if (apex.is_root()) return "root";
+    std::string out;
+    const auto w = apex.wire();
+    for (std::size_t pos = 0; w[pos] != 0; pos += w[pos] + 1u) {
+        if (pos != 0) out += '.';
+        for (std::size_t i = 1; i <= w[pos]; ++i) {
+            const uint8_t c = dns::ascii_lower(w[pos + i]);
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+                out += static_cast<char>(c);
+            } else {
+                static constexpr char kHex[] = "0123456789abcdef";
+                out += '%';
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+            }
+        }
+    }
+    // "." and ".." cannot occur (labels are never empty); a leading dot can't either.
+    return out;
+}
+
+dns::Result<void, std::string> sync_directory(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return dns::unexpected(errno_text("cannot open directory", dir));
+    const int rc = ::fsync(fd);
+    const int saved = errno;
+    ::close(fd);
+    if (rc != 0) {
+        errno = saved;
+        return dns::unexpected(errno_text("cannot fsync directory", dir));
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Journal
+
+namespace {
+struct Slot {
+    uint64_t offset = 0;  // of the entry header in the file
+    JournalEntry entry;   // entry.bytes: header + payload
+};
+}  // namespace
+
+struct Journal::State {
+    mutable std::mutex mutex;
+    std::filesystem::path path;
+    JournalBounds bounds;
+    int fd = -1;
+    uint64_t end = kFileHeader;  // where the next entry goes
+    std::deque<Slot> live;       // the kept history, oldest first
+    uint64_t live_bytes = 0;
+    std::size_t dead_entries = 0;  // dropped entries still in the file, before live.front()
+    uint64_t dead_bytes = 0;
+    bool broken = false;  // the file's state is unknown after a failed fsync: refuse appends
+    std::string recovery;
+
+    ~State() {
+        if (fd >= 0) ::close(fd);
+    }
+
+    dns::Result<void, std::string> reopen() {
+        const int nfd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        if (nfd < 0) {
+            broken = true;
+            return dns::unexpected(errno_text("cannot open", path));
+        }
+        if (fd >= 0) ::close(fd);
+        fd = nfd;
+        return {};
+    }
+
+    // A new, empty history.
+    dns::Result<void, std::string> reset() {
+        if (auto r = replace_file(path, fd, 0, 0); !r) return r;
+        if (auto r = reopen(); !r) return r;
+        live.clear();
+        live_bytes = dead_bytes = 0;
+        dead_entries = 0;
+        end = kFileHeader;
+        broken = false;
+        return {};
+    }
+
+    std::size_t drop_to_bounds() {
+        std::size_t dropped = 0;
+        while (live.size() > 1 && (live.size() > bounds.max_changesets || live_bytes > bounds.max_bytes)) {
+            live_bytes -= live.front().entry.bytes;
+            dead_bytes += live.front().entry.bytes;
+            ++dead_entries;
+            live.pop_front();
+            ++dropped;
+        }
+        return dropped;
+    }
+
+    // Rewrites the file without the dropped entries.
+    dns::Result<void, std::string> compact() {
+        const uint64_t first = live.empty() ? end : live.front().offset;
+        if (auto r = replace_file(path, fd, first, end - first); !r) return r;
+        if (auto r = reopen(); !r) return r;
+        const uint64_t shift = first - kFileHeader;
+        for (Slot& s : live) s.offset -= shift;
+        end -= shift;
+        dead_entries = 0;
+        dead_bytes = 0;
+        return {};
+    }
+
+    // Reads and checks the entry at `slot`.
+    dns::Result<Changeset, std::string> read(const Slot& slot) const {
+        std::vector<uint8_t> buf(slot.entry.bytes);
+        if (!read_exact(fd, buf, slot.offset))
+            return dns::unexpected(errno ? errno_text("cannot read", path)
+                                         : "journal " + path.string() + " is shorter than its index");
+        const uint32_t want =
+            crc32c(std::span(buf).subspan(kEntryHeader), crc32c(std::span(buf).subspan(4, 4)));
+        if (rd32(buf.data()) != kEntryMagic || rd32(buf.data() + 4) != buf.size() - kEntryHeader ||
+            rd32(buf.data() + 8) != want)
+            return dns::unexpected("journal " + path.string() + ": entry at offset " +
+                                   std::to_string(slot.offset) + " changed on disk (checksum)");
+        auto cs = Changeset::decode(std::span(buf).subspan(kEntryHeader + 8));
+        if (!cs) return dns::unexpected("journal " + path.string() + ": " + cs.error());
+        return cs;
+    }
+
+    // Indexes [first, last] of the live entries leading from `from` to `to`.
+    std::optional<std::pair<std::size_t, std::size_t>> find(dns::Serial from, dns::Serial to) const {
+        // Newest first: with serials that repeat (a very long history) the shortest path is the right one.
+        for (std::size_t k = live.size(); k-- > 0;) {
+            if (!(live[k].entry.from == from)) continue;
+            for (std::size_t j = k; j < live.size(); ++j)
+                if (live[j].entry.to == to) return std::pair{k, j};
+            return std::nullopt;
+        }
+        return std::nullopt;
+    }
+};
+
+Journal::Journal(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Journal::Journal(Journal&&) noexcept = default;
+Journal& Journal::operator=(Journal&&) noexcept = default;
+Journal::~Journal() = default;
+
+dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
+    using R = dns::Result<Journal, std::string>;
+    auto st = std::make_unique<State>();
+    st->path = std::move(file);
+    st->bounds = bounds;
+    const auto& path = st->path;
+
+    // A leftover from a compaction or reset that crashed before its rename: the real file is intact.
+    std::error_code ec;
+    std::filesystem::remove(temp_path(path), ec);
+
+    st->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (st->fd < 0) {
+        if (errno != ENOENT) return R(dns::unexpected(errno_text("cannot open", path)));
+        if (auto r = replace_file(path, -1, 0, 0); !r) return R(dns::unexpected(r.error()));
+        if (auto r = st->reopen(); !r) return R(dns::unexpected(r.error()));
+        return Journal(std::move(st));
+    }
+
+    struct stat sb {};
+    if (::fstat(st->fd, &sb) != 0) return R(dns::unexpected(errno_text("cannot stat", path)));
+    const auto size = static_cast<uint64_t>(sb.st_size);
+
+    uint8_t header[kFileHeader];
+    const bool header_ok = size >= kFileHeader && read_exact(st->fd, header, 0) &&
+                           std::memcmp(header, kFileMagic, 8) == 0 &&
+                           rd32(header + 12) == crc32c(std::span(header, 12));
+    if (header_ok && rd32(header + 8) != kFormatVersion)
+        return R(dns::unexpected("journal " + path.string() + " has format version " +
+                                 std::to_string(rd32(header + 8)) + ", this server reads version " +
+                                 std::to_string(kFormatVersion)));
+    if (!header_ok) {
+        // Not a journal (or its header is damaged): keep it for inspection, start a new history.
+        auto aside = path;
+        aside += ".corrupt";
+        ::close(st->fd);
+        st->fd = -1;
+        if (::rename(path.c_str(), aside.c_str()) != 0)
+            return R(dns::unexpected(errno_text("cannot move the damaged journal aside:", path)));
+        if (auto r = replace_file(path, -1, 0, 0); !r) return R(dns::unexpected(r.error()));
+        if (auto r = st->reopen(); !r) return R(dns::unexpected(r.error()));
+        st->recovery = "journal " + path.string() + ": header unreadable, moved to " + aside.string() +
+                       "; the history starts anew";
+        return Journal(std::move(st));
+    }
+
+    // Scan every entry; the first one that is incomplete, damaged or does not continue the chain ends the
+    // usable history.
+    uint64_t pos = kFileHeader;
+    std::string problem;
+    std::vector<uint8_t> buf;
+    std::deque<Slot> all;
+    while (pos < size) {
+        uint8_t eh[kEntryHeader];
+        if (size - pos < kEntryHeader || !read_exact(st->fd, eh, pos)) {
+            problem = "incomplete entry header";
+            break;
+        }
+        const uint32_t len = rd32(eh + 4);
+        if (rd32(eh) != kEntryMagic || len < 8 || len > kMaxPayload) {
+            problem = "not an entry header";
+            break;
+        }
+        if (size - pos - kEntryHeader < len) {
+            problem = "incomplete entry";
+            break;
+        }
+        buf.resize(len);
+        if (!read_exact(st->fd, buf, pos + kEntryHeader)) {
+            problem = errno ? std::string("read error: ") + std::strerror(errno) : "incomplete entry";
+            break;
+        }
+        if (rd32(eh + 8) != crc32c(buf, crc32c(std::span(eh + 4, 4)))) {
+            problem = "checksum mismatch";
+            break;
+        }
+        auto cs = Changeset::decode(std::span(buf).subspan(8));
+        if (!cs) {
+            problem = cs.error();
+            break;
+        }
+        if (!all.empty() && !(cs->from() == all.back().entry.to)) {
+            problem = "entry does not continue the history (serial " + std::to_string(cs->from().value()) +
+                      " after " + std::to_string(all.back().entry.to.value()) + ")";
+            break;
+        }
+        Slot slot;
+        slot.offset = pos;
+        slot.entry.from = cs->from();
+        slot.entry.to = cs->to();
+        uint64_t when = 0;
+        for (int k = 0; k < 8; ++k) when = (when << 8) | buf[static_cast<std::size_t>(k)];
+        slot.entry.when = static_cast<int64_t>(when);
+        slot.entry.removed = cs->removed_count();
+        slot.entry.added = cs->added_count();
+        slot.entry.bytes = kEntryHeader + len;
+        all.push_back(slot);
+        pos += kEntryHeader + len;
+    }
+    if (pos < size) {
+        // Cut the damaged tail so the next append follows the last good entry.
+        if (::ftruncate(st->fd, static_cast<off_t>(pos)) != 0 || ::fdatasync(st->fd) != 0)
+            return R(dns::unexpected(errno_text("cannot cut the damaged tail of", path)));
+        st->recovery = "journal " + path.string() + ": dropped " + std::to_string(size - pos) +
+                       " octets at offset " + std::to_string(pos) + " (" + problem + "); kept " +
+                       std::to_string(all.size()) + " entries";
+    }
+    st->end = pos;
+    st->live = std::move(all);
+    for (const Slot& s : st->live) st->live_bytes += s.entry.bytes;
+    st->drop_to_bounds();
+    return Journal(std::move(st));
+}
+
+dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int64_t when) {
+    using R = dns::Result<AppendOutcome, std::string>;
+    State& st = *state_;
+    std::lock_guard lock(st.mutex);
+    if (st.broken)
+        return R(dns::unexpected("journal " + st.path.string() +
+                                 " is in an unknown state after a failed write; reopen it"));
+    if (!st.live.empty() && !(changes.from() == st.live.back().entry.to))
+        return R(dns::unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
+                                 " but the journal ends at serial " +
+                                 std::to_string(st.live.back().entry.to.value())));
+    if (!(changes.from() < changes.to()))
+        return R(dns::unexpected("changeset does not advance the serial (" +
+                                 std::to_string(changes.from().value()) + " -> " +
+                                 std::to_string(changes.to().value()) + ")"));
+
+    AppendOutcome outcome;
+    const std::size_t payload = 8 + changes.encoded_size();
+    if (payload > kMaxPayload || kEntryHeader + payload > st.bounds.max_bytes) {
+        // Keeping it would break the bound; without it the history has a hole, so it starts over.
+        if (auto r = st.reset(); !r) return R(dns::unexpected(r.error()));
+        outcome.restarted = true;
+        return outcome;
+    }
+    std::vector<uint8_t> entry(kEntryHeader);
+    entry.reserve(kEntryHeader + payload);
+    for (int k = 7; k >= 0; --k)
+        entry.push_back(static_cast<uint8_t>(static_cast<uint64_t>(when) >> (8 * k)));
+    changes.encode_to(entry);
+    wr32(entry.data(), kEntryMagic);
+    wr32(entry.data() + 4, static_cast<uint32_t>(payload));
+    wr32(entry.data() + 8,
+         crc32c(std::span(entry).subspan(kEntryHeader), crc32c(std::span(entry).subspan(4, 4))));
+
+    if (auto w = write_all(st.fd, entry, st.end, st.path); !w) {
+        // Take the partial entry back so a later append does not follow garbage.
+        if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.broken = true;
+        return R(dns::unexpected(w.error()));
+    }
+    if (::fdatasync(st.fd) != 0) {
+        // After a failed fsync the kernel may have dropped the dirty pages: nothing is known any more.
+        const std::string message = errno_text("cannot fdatasync", st.path);
+        st.broken = true;
+        return R(dns::unexpected(message));
+    }
+    Slot slot;
+    slot.offset = st.end;
+    slot.entry = {changes.from(),          changes.to(),          when,
+                  changes.removed_count(), changes.added_count(), entry.size()};
+    st.live.push_back(slot);
+    st.live_bytes += entry.size();
+    st.end += entry.size();
+
+    outcome.dropped = st.drop_to_bounds();
+    if (st.dead_entries > 0 &&
+        (st.dead_bytes >= st.live_bytes || st.dead_entries >= st.bounds.max_changesets)) {
+        if (auto r = st.compact(); !r) outcome.warning = "journal compaction failed: " + r.error();
+    }
+    return outcome;
+}
+
+dns::Result<void, std::string> Journal::reset() {
+    std::lock_guard lock(state_->mutex);
+    return state_->reset();
+}
+
+std::optional<dns::Serial> Journal::first_serial() const {
+    std::lock_guard lock(state_->mutex);
+    if (state_->live.empty()) return std::nullopt;
+    return state_->live.front().entry.from;
+}
+
+std::optional<dns::Serial> Journal::last_serial() const {
+    std::lock_guard lock(state_->mutex);
+    if (state_->live.empty()) return std::nullopt;
+    return state_->live.back().entry.to;
+}
+
+std::optional<ChainInfo> Journal::find_chain(dns::Serial from, dns::Serial to) const {
+    std::lock_guard lock(state_->mutex);
+    if (from == to) return ChainInfo{};
+    const auto range = state_->find(from, to);
+    if (!range) return std::nullopt;
+    ChainInfo info;
+    for (std::size_t k = range->first; k <= range->second; ++k) {
+        const JournalEntry& e = state_->live[k].entry;
+        ++info.changesets;
+        info.records += 2 + e.removed + e.added;
+        info.bytes += e.bytes - kEntryHeader - 16;  // the records' wire octets (minus when and counts)
+    }
+    return info;
+}
+
+dns::Result<std::vector<Changeset>, std::string> Journal::chain(dns::Serial from, dns::Serial to) const {
+    using R = dns::Result<std::vector<Changeset>, std::string>;
+    std::lock_guard lock(state_->mutex);
+    std::vector<Changeset> out;
+    if (from == to) return out;
+    const auto range = state_->find(from, to);
+    if (!range)
+        return R(dns::unexpected("serial " + std::to_string(from.value()) + " to " +
+                                 std::to_string(to.value()) + " is not in the history"));
+    out.reserve(range->second - range->first + 1);
+    for (std::size_t k = range->first; k <= range->second; ++k) {
+        auto cs = state_->read(state_->live[k]);
+        if (!cs) return R(dns::unexpected(cs.error()));
+        out.push_back(std::move(cs).value());
+    }
+    return out;
+}
+
+std::vector<JournalEntry> Journal::entries() const {
+    std::lock_guard lock(state_->mutex);
+    std::vector<JournalEntry> out;
+    out.reserve(state_->live.size());
+    for (const Slot& s : state_->live) out.push_back(s.entry);
+    return out;
+}
+
+std::size_t Journal::bytes() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->live_bytes;
+}
+
+const std::filesystem::path& Journal::path() const {
+    return state_->path;
+}
+
+JournalBounds Journal::bounds() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->bounds;
+}
+
+void Journal::set_bounds(JournalBounds bounds) {
+    std::lock_guard lock(state_->mutex);
+    state_->bounds = bounds;
+}
+
+const std::string& Journal::recovery() const {
+    return state_->recovery;
+}
+
+}  // namespace headwater::zone

@@ -1,0 +1,211 @@
+#include "zone/Snapshot.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "zone/Changeset.h"
+#include "zone/Journal.h"  // crc32c, sync_directory
+
+namespace headwater::zone {
+
+namespace {
+
+constexpr char kMagic[8] = {'H', 'W', 'S', 'N', 'A', 'P', 'S', 'H'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr std::size_t kHeader = 8 + 4 + 4 + 4 + 4 + 8;
+
+uint32_t rd32(const uint8_t* p) {
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+    for (int k = 3; k >= 0; --k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
+}
+
+std::string errno_text(const std::string& what, const std::filesystem::path& p) {
+    return what + " " + p.string() + ": " + std::strerror(errno);
+}
+
+// Buffered, CRC-accumulating writer on a file descriptor.
+class Writer {
+  public:
+    Writer(int fd, const std::filesystem::path& p) : fd_(fd), path_(p) { buf_.reserve(kChunk); }
+
+    dns::Result<void, std::string> put(std::span<const uint8_t> data) {
+        crc_ = crc32c(data, crc_);
+        while (!data.empty()) {
+            const std::size_t n = std::min(kChunk - buf_.size(), data.size());
+            buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+            data = data.subspan(n);
+            if (buf_.size() == kChunk)
+                if (auto r = flush(); !r) return r;
+        }
+        return {};
+    }
+    dns::Result<void, std::string> flush() {
+        std::span<const uint8_t> d(buf_);
+        while (!d.empty()) {
+            const ssize_t n = ::write(fd_, d.data(), d.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return dns::unexpected(errno_text("cannot write", path_));
+            d = d.subspan(static_cast<std::size_t>(n));
+        }
+        buf_.clear();
+        return {};
+    }
+    uint32_t crc() const { return crc_; }
+
+  private:
+    static constexpr std::size_t kChunk = 1u << 20;
+    int fd_;
+    const std::filesystem::path& path_;
+    std::vector<uint8_t> buf_;
+    uint32_t crc_ = 0;
+};
+
+class Reader {
+  public:
+    Reader(int fd, const std::filesystem::path& p) : fd_(fd), path_(p) {}
+    // Reads exactly out.size() octets.
+    dns::Result<void, std::string> get(std::span<uint8_t> out) {
+        while (!out.empty()) {
+            const ssize_t n = ::read(fd_, out.data(), out.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return dns::unexpected(errno_text("cannot read", path_));
+            if (n == 0) return dns::unexpected("snapshot " + path_.string() + " is truncated");
+            out = out.subspan(static_cast<std::size_t>(n));
+        }
+        return {};
+    }
+
+  private:
+    int fd_;
+    const std::filesystem::path& path_;
+};
+
+}  // namespace
+
+dns::Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version) {
+    auto tmp = file;
+    tmp += ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return dns::unexpected(errno_text("cannot create", tmp));
+    auto fail = [&](std::string message) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return dns::Result<void, std::string>(dns::unexpected(std::move(message)));
+    };
+
+    const auto apex = version.apex().wire();
+    std::vector<uint8_t> header(kMagic, kMagic + 8);
+    put32(header, kFormatVersion);
+    put32(header, static_cast<uint32_t>(version.size()));
+    put32(header, static_cast<uint32_t>(version.soa_index()));
+    put32(header, static_cast<uint32_t>(apex.size()));
+    const uint64_t data_len = version.wire_bytes();
+    put32(header, static_cast<uint32_t>(data_len >> 32));
+    put32(header, static_cast<uint32_t>(data_len));
+
+    Writer w(fd, tmp);
+    if (auto r = w.put(header); !r) return fail(r.error());
+    if (auto r = w.put(apex); !r) return fail(r.error());
+    // The records are packed back to back in the version, so writing them in order reproduces its data.
+    for (std::size_t i = 0; i < version.size(); ++i)
+        if (auto r = w.put(version.record(i).wire); !r) return fail(r.error());
+    std::vector<uint8_t> trailer;
+    put32(trailer, w.crc());
+    if (auto r = w.put(trailer); !r) return fail(r.error());
+    if (auto r = w.flush(); !r) return fail(r.error());
+    if (::fsync(fd) != 0) return fail(errno_text("cannot fsync", tmp));
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        return dns::unexpected(errno_text("cannot close", tmp));
+    }
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const std::string message = errno_text("cannot rename " + tmp.string() + " to", file);
+        ::unlink(tmp.c_str());
+        return dns::unexpected(message);
+    }
+    auto dir = file.parent_path();
+    return sync_directory(dir.empty() ? std::filesystem::path(".") : dir);
+}
+
+dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
+                                                       std::optional<dns::NameView> expected_apex) {
+    using R = dns::Result<ZoneVersionPtr, std::string>;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return R(dns::unexpected(errno_text("cannot open", file)));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    auto bad = [&](const std::string& why) {
+        return R(dns::unexpected("snapshot " + file.string() + ": " + why));
+    };
+
+    struct stat sb {};
+    if (::fstat(fd, &sb) != 0) return R(dns::unexpected(errno_text("cannot stat", file)));
+    const auto size = static_cast<uint64_t>(sb.st_size);
+
+    Reader rd(fd, file);
+    uint8_t header[kHeader];
+    if (size < kHeader + 4) return bad("too short");
+    if (auto r = rd.get(header); !r) return R(dns::unexpected(r.error()));
+    if (std::memcmp(header, kMagic, 8) != 0) return bad("not a snapshot file");
+    if (rd32(header + 8) != kFormatVersion)
+        return bad("format version " + std::to_string(rd32(header + 8)) + " is not supported");
+    const uint32_t count = rd32(header + 12);
+    const uint32_t soa_index = rd32(header + 16);
+    const uint32_t apex_len = rd32(header + 20);
+    const uint64_t data_len = (uint64_t{rd32(header + 24)} << 32) | rd32(header + 28);
+    // Check the sizes against the file before allocating anything they ask for.
+    if (apex_len == 0 || apex_len > dns::kMaxNameLength || data_len > 0xFFFFFFFFu ||
+        size != kHeader + apex_len + data_len + 4)
+        return bad("sizes do not match the file");
+    if (count == 0 || uint64_t{count} * 11 > data_len || soa_index >= count) return bad("bad record count");
+
+    std::vector<uint8_t> apex(apex_len);
+    std::vector<uint8_t> data(static_cast<std::size_t>(data_len));
+    uint8_t trailer[4];
+    if (auto r = rd.get(apex); !r) return R(dns::unexpected(r.error()));
+    if (auto r = rd.get(data); !r) return R(dns::unexpected(r.error()));
+    if (auto r = rd.get(trailer); !r) return R(dns::unexpected(r.error()));
+    const uint32_t crc = crc32c(data, crc32c(apex, crc32c(std::span(header, kHeader))));
+    if (crc != rd32(trailer)) return bad("checksum mismatch");
+
+    if (dns::wire_name_length(apex) != apex_len) return bad("invalid apex name");
+    const dns::NameView apex_name(apex);
+    if (expected_apex && !(apex_name == *expected_apex))
+        return bad("holds zone " + apex_name.to_string() + ", not " + expected_apex->to_string());
+
+    // The structure, record by record: framing, zone membership, strict canonical order, one SOA.
+    std::vector<uint32_t> offsets;
+    offsets.reserve(count);
+    std::size_t pos = 0;
+    std::size_t soa_count = 0;
+    RecordView prev;
+    for (uint32_t i = 0; i < count; ++i) {
+        const std::size_t len = record_wire_length(std::span(data).subspan(pos));
+        if (len == 0) return bad("malformed record " + std::to_string(i));
+        const RecordView r = decode_record(std::span(data).subspan(pos, len));
+        if (!dns::is_subdomain(r.owner, apex_name)) return bad("out-of-zone record " + r.owner.to_string());
+        if (i > 0 && compare_records(prev, r) >= 0) return bad("records out of canonical order");
+        if (r.type == dns::RRType::SOA) {
+            ++soa_count;
+            if (i != soa_index || !(r.owner == apex_name) || !soa_rdata_serial(r.rdata))
+                return bad("misplaced or malformed SOA record");
+        }
+        offsets.push_back(static_cast<uint32_t>(pos));
+        prev = r;
+        pos += len;
+    }
+    if (pos != data.size()) return bad("trailing octets after the records");
+    if (soa_count != 1) return bad("no SOA record at the index given");
+    return R(std::make_shared<const ZoneVersion>(dns::Name::from_wire(apex).value(), std::move(data),
+                                                 std::move(offsets), soa_index));
+}
+
+}  // namespace headwater::zone
