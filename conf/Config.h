@@ -41,6 +41,14 @@ struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
     std::filesystem::path file;               // absolute
     std::vector<std::string> allow_transfer;  // ACL names, each names an entry of Config::acls
+    // What a reload does when the content changed but the file's serial did not: keep (refuse),
+    // increment, unixtime or dateserial (YYYYMMDDnn).
+    std::string serial_policy = "increment";
+    uint32_t journal_max_changesets = 100;  // IXFR history kept, oldest dropped first
+    uint64_t journal_max_bytes = 64ull << 20;
+    // An IXFR whose changes add up to more than this fraction of the zone is answered as AXFR (as BIND's
+    // max-ixfr-ratio).
+    double max_ixfr_ratio = 1.0;
 };
 
 struct Config {

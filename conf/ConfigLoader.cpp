@@ -680,7 +680,9 @@ class Checker {
     void check_zones(const toml::table& root, std::vector<ZoneConfig>& out) {
         for (const auto& [index, table] : tables_of(root, "zone")) {
             const std::string prefix = "zone[" + std::to_string(index) + "]";
-            check_known_keys(*table, prefix, {"name", "file", "allow_transfer"});
+            check_known_keys(*table, prefix,
+                             {"name", "file", "allow_transfer", "serial_policy", "journal_max_changesets",
+                              "journal_max_bytes", "max_ixfr_ratio"});
             ZoneConfig zone;
 
             const toml::node* name_node = nullptr;
@@ -722,6 +724,43 @@ class Checker {
                         error(list->get(i)->source(), prefix + ".allow_transfer[" + std::to_string(i) + "]",
                               "unknown ACL " + in_quotes(s->get()) + known_acls());
                     }
+                }
+            }
+            if (const auto* node = table->get("serial_policy")) {
+                const auto* str = node->as_string();
+                static constexpr std::array<std::string_view, 4> kPolicies = {"keep", "increment", "unixtime",
+                                                                              "dateserial"};
+                if (str == nullptr) {
+                    error(node->source(), prefix + ".serial_policy",
+                          "expected a string, found " + type_name(node->type()));
+                } else if (std::find(kPolicies.begin(), kPolicies.end(), str->get()) == kPolicies.end()) {
+                    error(node->source(), prefix + ".serial_policy",
+                          "unknown policy " + in_quotes(str->get()) +
+                              " (known: keep, increment, unixtime, dateserial)");
+                } else {
+                    zone.serial_policy = str->get();
+                }
+            }
+            if (const auto* node = table->get("journal_max_changesets")) {
+                if (auto v = as_integer_in(*node, prefix + ".journal_max_changesets", 1, 1000000, ""))
+                    zone.journal_max_changesets = static_cast<uint32_t>(*v);
+            }
+            if (const auto* node = table->get("journal_max_bytes")) {
+                if (auto v =
+                        as_integer_in(*node, prefix + ".journal_max_bytes", 4096, int64_t{1} << 40, "bytes"))
+                    zone.journal_max_bytes = static_cast<uint64_t>(*v);
+            }
+            if (const auto* node = table->get("max_ixfr_ratio")) {
+                std::optional<double> v;
+                if (const auto* f = node->as_floating_point()) v = f->get();
+                if (const auto* i = node->as_integer()) v = static_cast<double>(i->get());
+                if (!v) {
+                    error(node->source(), prefix + ".max_ixfr_ratio",
+                          "expected a number, found " + type_name(node->type()));
+                } else if (!(*v > 0.0 && *v <= 100.0)) {
+                    error(node->source(), prefix + ".max_ixfr_ratio", "must be above 0 and at most 100");
+                } else {
+                    zone.max_ixfr_ratio = *v;
                 }
             }
             out.push_back(std::move(zone));

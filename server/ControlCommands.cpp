@@ -92,6 +92,7 @@ json ControlCommands::status(const json& request) {
             {"loaded_at", s.loaded_at ? json(format_time(*s.loaded_at)) : json(nullptr)},
             {"last_reload", s.last_reload ? json(format_time(*s.last_reload)) : json(nullptr)},
             {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)},
+            {"ixfr_from", serial_json(s.ixfr_from)},
         });
     }
     return {{"ok", true}, {"zones", list}};
@@ -111,6 +112,7 @@ json ControlCommands::reload(const json& request) {
             {"serial", serial_json(r.serial)},
             {"old_serial", serial_json(r.old_serial)},
         };
+        if (!r.note.empty()) entry["note"] = r.note;
         const std::string name = z->settings().name.to_string();
         switch (r.outcome) {
             case zone::ReloadOutcome::Updated:

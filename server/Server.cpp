@@ -34,12 +34,29 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
-        auto z = std::make_shared<zone::Zone>(zone::ZoneSettings{*name, zc.file});
-        const auto r = z->reload(zone::Clock::now());
-        if (r.outcome == zone::ReloadOutcome::Error)
-            return dns::unexpected("zone " + zc.name + ": " + r.error);
-        spdlog::info("zone={} loaded serial={} records={} wire_bytes={} file={}", zc.name, r.serial->value(),
-                     z->current()->size(), z->current()->wire_bytes(), zc.file.string());
+        zone::ZoneSettings settings{*name, zc.file, config.server.state_dir / "zones"};
+        settings.serial_policy =
+            zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
+        settings.journal_bounds.max_changesets = zc.journal_max_changesets;
+        settings.journal_bounds.max_bytes = zc.journal_max_bytes;
+        auto z = std::make_shared<zone::Zone>(std::move(settings));
+        const auto r = z->open(zone::Clock::now());
+        if (!r.note.empty()) spdlog::warn("zone={} {}", zc.name, r.note);
+        if (r.outcome == zone::ReloadOutcome::Error) {
+            // With the version served before the restart at hand, a broken file is a reload error, not
+            // a reason to stop serving the zone.
+            if (!z->current()) return dns::unexpected("zone " + zc.name + ": " + r.error);
+            spdlog::error(
+                "zone={} serving serial={} from the state directory; the zone file is not loaded: {}",
+                zc.name, z->current()->serial().value(), r.error);
+        } else {
+            spdlog::info("zone={} loaded serial={} records={} wire_bytes={} ixfr_from={} file={}", zc.name,
+                         z->current()->serial().value(), z->current()->size(), z->current()->wire_bytes(),
+                         z->journal() && z->journal()->first_serial()
+                             ? std::to_string(z->journal()->first_serial()->value())
+                             : std::string("-"),
+                         zc.file.string());
+        }
         store.add(std::move(z));
     }
     // Building a version briefly needs the records twice (parsed order and canonical order); hand the
@@ -99,7 +116,10 @@ dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Con
     if (auto loaded = load_zones(config, impl->store); !loaded) return dns::unexpected(loaded.error());
     auto keys = build_keys(config);
     if (!keys) return dns::unexpected(keys.error());
-    impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys);
+    xfr::ResponderOptions options;
+    for (const auto& zc : config.zones)
+        options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
+    impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys, options);
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

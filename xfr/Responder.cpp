@@ -151,11 +151,13 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     zone::ZoneVersionPtr version = zone->current();
     if (!version) return refuse(Rcode::ServFail, zone_name, "zone not loaded");
 
-    if (!is_axfr && peer.transport == Transport::Udp) {
-        // RFC 1995 §2: when the answer does not fit a UDP message the server returns its SOA alone,
-        // telling the client to come back over TCP. With no history kept yet, that is always the case.
+    // The SOA-only answer: an up-to-date client, or an IXFR over UDP that does not fit (RFC 1995 §2).
+    auto soa_only = [&]() {
         std::vector<uint8_t> out;
-        dns::MessageBuilder mb(out, edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512);
+        const std::size_t limit = peer.transport == Transport::Tcp
+                                      ? dns::kMaxTcpMessage
+                                      : (edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512);
+        dns::MessageBuilder mb(out, limit);
         mb.header(q.header().id, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA));
         mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
         if (edns) mb.set_edns(kOurUdpPayload, false);
@@ -163,17 +165,61 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
         (void)mb.push_wire(Section::Answer, version->soa().wire);
         mb.finish();
         r.message = ctx.seal(std::move(out));
+        return std::move(r);
+    };
+    auto stream = [&](TransferSession::Source source, std::string kind) {
+        r.kind = Response::Kind::Transfer;
+        r.transfer_type = std::move(kind);
+        r.acl_rule = decision.rule->name;
+        r.key = ctx.key();
+        r.transfer = std::make_unique<TransferSession>(std::move(source), std::move(ctx.tsig.signer));
+        return std::move(r);
+    };
+    auto axfr = [&]() {
+        return stream(std::make_unique<AxfrSource>(version, question, q.header().id), type);
+    };
+    if (is_axfr) return axfr();
+
+    // IXFR (RFC 1995): the decision is a pure function of what we know; see TransferPlan.
+    IxfrRequest req;
+    req.udp = peer.transport == Transport::Udp;
+    req.client_serial = ixfr_client_serial(q);
+    req.served_serial = version->serial();
+    const zone::Journal* journal = zone->journal();
+    if (journal && req.client_serial)
+        req.history = journal->find_chain(*req.client_serial, req.served_serial);
+    req.zone_bytes = version->wire_bytes();
+    if (auto ratio = options_.max_ixfr_ratio.find(zone->settings().name.key());
+        ratio != options_.max_ixfr_ratio.end())
+        req.max_ixfr_ratio = ratio->second;
+    req.udp_limit = edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512;
+    const TransferPlan plan = plan_ixfr(req);
+    switch (plan.kind) {
+        case TransferPlan::Kind::FormErr:
+            return refuse(Rcode::FormErr, zone_name, "IXFR without an SOA in the authority section");
+        case TransferPlan::Kind::SoaOnly:
+            return soa_only();
+        case TransferPlan::Kind::Axfr:
+            return req.udp ? soa_only() : axfr();
+        case TransferPlan::Kind::Ixfr:
+            break;
+    }
+    auto chain = journal->chain(*req.client_serial, req.served_serial);
+    if (!chain) return req.udp ? soa_only() : axfr();  // the history went away meanwhile: still an answer
+    if (req.udp) {
+        IxfrOptions opts;
+        opts.max_message = req.udp_limit - ctx.reserve();
+        if (edns) opts.edns_payload = kOurUdpPayload;
+        opts.flags = static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA);
+        auto one = IxfrSource::single_message(version, std::move(*chain), question, q.header().id, opts);
+        if (!one) return soa_only();
+        r.message = ctx.seal(std::move(*one));
         return r;
     }
-    // IXFR over TCP: without history the whole zone goes out in AXFR form, which RFC 1995 §4 allows.
-    r.kind = Response::Kind::Transfer;
-    r.transfer_type = type;
-    r.acl_rule = decision.rule->name;
-    r.key = ctx.key();
-    r.transfer = std::make_unique<TransferSession>(
-        std::make_unique<AxfrSource>(std::move(version), question, q.header().id),
-        std::move(ctx.tsig.signer));
-    return r;
+    IxfrOptions opts;
+    opts.flags = static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA);
+    return stream(std::make_unique<IxfrSource>(version, std::move(*chain), question, q.header().id, opts),
+                  "IXFR");
 }
 
 Response Responder::answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const {

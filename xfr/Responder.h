@@ -14,6 +14,7 @@
 #include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/TransferPlan.h"
 #include "xfr/TransferSession.h"
 #include "zone/ZoneStore.h"
 
@@ -50,6 +51,8 @@ struct Response {
 struct ResponderOptions {
     // Largest UDP answer we send, whatever the client offers (DNS flag day 2020: avoid fragmentation).
     uint16_t max_udp_payload = 1232;
+    // Per zone (Name::key()): above this share of the zone's size an IXFR is answered as AXFR.
+    std::unordered_map<std::string, double> max_ixfr_ratio;
 };
 
 class Responder {

@@ -1,9 +1,25 @@
 #include "zone/Zone.h"
 
+#include <fstream>
+
+#include "zone/Changeset.h"
 #include "zone/MasterFile.h"
+#include "zone/Snapshot.h"
 #include "zone/ZoneBuilder.h"
 
 namespace headwater::zone {
+
+namespace {
+
+int64_t unix_seconds(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::string serial_text(dns::Serial s) {
+    return std::to_string(s.value());
+}
+
+}  // namespace
 
 dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
                                                       const std::filesystem::path& file) {
@@ -15,50 +31,183 @@ dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
     return builder.build();
 }
 
+std::filesystem::path Zone::state_path(std::string_view suffix) const {
+    return settings_.state_dir / (zone_file_stem(settings_.name) + std::string(suffix));
+}
+
+void Zone::save_file_serial_locked() {
+    if (settings_.state_dir.empty() || !file_serial_) return;
+    // Best effort: losing it only means the next start treats an unchanged file serial as a change.
+    std::ofstream(state_path(".file-serial"), std::ios::trunc) << file_serial_->value() << "\n";
+}
+
+ReloadResult Zone::open(Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    last_reload_ = now;
+    ReloadResult result;
+    std::string note;
+    auto fail = [&](std::string message) {
+        last_error_ = message;
+        result.outcome = ReloadOutcome::Error;
+        result.error = std::move(message);
+        result.note = note;
+        return result;
+    };
+
+    if (!settings_.state_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(settings_.state_dir, ec);
+        if (ec) return fail("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
+        auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
+        if (!journal) return fail(journal.error());
+        journal_.emplace(std::move(*journal));
+        if (!journal_->recovery().empty()) note += "journal recovered: " + journal_->recovery() + "; ";
+
+        // The version served before the restart: the snapshot, brought up to the journal's last entry if
+        // the process stopped between journaling a change and writing its snapshot.
+        auto snapshot = read_snapshot(state_path(".snapshot"), settings_.name.view());
+        if (snapshot) {
+            ZoneVersionPtr last = *snapshot;
+            const auto newest = journal_->last_serial();
+            if (newest && !(*newest == last->serial())) {
+                auto chain = journal_->chain(last->serial(), *newest);
+                if (chain) {
+                    for (const auto& c : *chain) {
+                        auto next = apply(*last, c);
+                        if (!next) {
+                            chain = dns::unexpected(next.error());
+                            break;
+                        }
+                        last = *next;
+                    }
+                }
+                if (!chain) {
+                    (void)journal_->reset();
+                    note +=
+                        "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
+                }
+            }
+            current_.store(last, std::memory_order_release);
+            loaded_at_ = now;
+        } else if (!journal_->empty()) {
+            (void)journal_->reset();
+            note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
+        }
+        std::ifstream serial_file(state_path(".file-serial"));
+        uint32_t v = 0;
+        if (serial_file >> v) file_serial_ = dns::Serial(v);
+    }
+
+    auto loaded = load_zone_file(settings_.name, settings_.file);
+    if (!loaded) return fail(loaded.error().to_string());
+    result = update_locked(std::move(loaded).value(), now, false);
+    if (!note.empty()) result.note = note + result.note;
+    return result;
+}
+
 ReloadResult Zone::reload(Clock::time_point now, bool force) {
     std::lock_guard lock(mutex_);
     last_reload_ = now;
+    auto loaded = load_zone_file(settings_.name, settings_.file);
+    if (!loaded) {
+        ReloadResult result;
+        if (auto v = current()) result.old_serial = result.serial = v->serial();
+        result.error = last_error_ = loaded.error().to_string();
+        return result;
+    }
+    return update_locked(std::move(loaded).value(), now, force);
+}
+
+ReloadResult Zone::update_locked(ZoneVersionPtr file_version, Clock::time_point now, bool force) {
     ReloadResult result;
     const ZoneVersionPtr old = current();
     if (old) result.old_serial = old->serial();
     result.serial = result.old_serial;
-
     auto fail = [&](std::string message) {
         last_error_ = message;
         result.outcome = ReloadOutcome::Error;
         result.error = std::move(message);
         return result;
     };
+    const dns::Serial file_serial = file_version->serial();
+    const std::string file = settings_.file.string();
 
-    auto loaded = load_zone_file(settings_.name, settings_.file);
-    if (!loaded) return fail(loaded.error().to_string());
-    ZoneVersionPtr next = std::move(loaded).value();
-
+    ZoneVersionPtr next = file_version;
+    bool new_history = !old;
     if (old) {
-        if (next->same_content(*old)) {
+        const dns::Serial served = old->serial();
+        if (file_version->same_content(*old)) {
+            file_serial_ = file_serial;
+            save_file_serial_locked();
             last_error_.clear();
             result.outcome = ReloadOutcome::Unchanged;
             return result;
         }
-        const dns::Serial was = old->serial();
-        const dns::Serial now_serial = next->serial();
-        // Secondaries only fetch a zone whose serial is newer (RFC 1982 §3.2 comparison, RFC 1034 §4.3.5).
-        if (now_serial == was)
-            return fail(settings_.file.string() + ": zone content changed but the serial is still " +
-                        std::to_string(was.value()) +
-                        "; increase the SOA serial so secondaries pick up the change");
-        if (!(was < now_serial) && !force)
-            return fail(settings_.file.string() + ": SOA serial went backwards (" +
-                        std::to_string(was.value()) + " -> " + std::to_string(now_serial.value()) +
-                        "); secondaries would ignore it. Use a serial newer than " +
-                        std::to_string(was.value()));
+        const bool serial_untouched = file_serial == served || (file_serial_ && file_serial == *file_serial_);
+        if (served < file_serial) {
+            // A newer serial in the file: taken as written.
+        } else if (serial_untouched) {
+            // The operator changed records but not the serial (or the serial is one we bumped before).
+            if (with_serial(*file_version, served)->same_content(*old)) {
+                file_serial_ = file_serial;
+                save_file_serial_locked();
+                last_error_.clear();
+                result.outcome = ReloadOutcome::Unchanged;
+                return result;
+            }
+            if (settings_.serial_policy == SerialPolicy::Keep)
+                return fail(
+                    file + ": zone content changed but the serial is still " + serial_text(file_serial) +
+                    " (serial_policy keep); increase the SOA serial so secondaries pick up the change");
+            auto bumped = next_serial(served, settings_.serial_policy, unix_seconds(now));
+            if (!bumped) return fail(file + ": " + bumped.error());
+            next = with_serial(*file_version, *bumped);
+            result.note = "serial " + serial_text(*bumped) + " set by serial_policy " +
+                          std::string(to_string(settings_.serial_policy)) + " (the file says " +
+                          serial_text(file_serial) + ")";
+        } else if (!force) {
+            return fail(file + ": SOA serial went backwards (" + serial_text(served) + " -> " +
+                        serial_text(file_serial) +
+                        "); secondaries would ignore it. Use a serial newer than " + serial_text(served) +
+                        ", or reload with --force to start a new history");
+        } else {
+            new_history = true;
+            result.note =
+                "serial forced backwards; IXFR history restarted (secondaries need a full transfer)";
+        }
     }
-    current_.store(next, std::memory_order_release);
-    loaded_at_ = now;
+
+    // The history is written (durably) before the new version is served: a crash in between leaves a
+    // journal one step ahead of the snapshot, which open() replays.
+    if (journal_) {
+        if (new_history) {
+            if (auto r = journal_->reset(); !r) return fail("journal: " + r.error());
+        } else {
+            auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
+            if (!appended) return fail("journal: " + appended.error());
+            if (appended->dropped > 0)
+                result.note += (result.note.empty() ? "" : "; ") + std::to_string(appended->dropped) +
+                               " old changeset(s) dropped";
+            if (!appended->warning.empty())
+                result.note += (result.note.empty() ? "" : "; ") + appended->warning;
+        }
+    }
+    if (auto r = commit_locked(next, now); !r) result.note += (result.note.empty() ? "" : "; ") + r.error();
+    file_serial_ = file_serial;
+    save_file_serial_locked();
     last_error_.clear();
     result.outcome = ReloadOutcome::Updated;
     result.serial = next->serial();
     return result;
+}
+
+dns::Result<void, std::string> Zone::commit_locked(ZoneVersionPtr next, Clock::time_point now) {
+    current_.store(next, std::memory_order_release);
+    loaded_at_ = now;
+    if (settings_.state_dir.empty()) return {};
+    if (auto w = write_snapshot(state_path(".snapshot"), *next); !w)
+        return dns::unexpected("snapshot not written (" + w.error() + "); the journal still has the change");
+    return {};
 }
 
 void Zone::install(ZoneVersionPtr version, Clock::time_point now) {
@@ -77,6 +226,7 @@ ZoneStatus Zone::status() const {
     s.loaded_at = loaded_at_;
     s.last_reload = last_reload_;
     s.last_error = last_error_;
+    if (journal_) s.ixfr_from = journal_->first_serial();
     return s;
 }
 

@@ -1,4 +1,5 @@
-// A served zone: its settings, the version being served (swapped atomically), and reload bookkeeping.
+// A served zone: its settings, the version being served (swapped atomically), its IXFR history (the
+// journal) and reload bookkeeping.
 #pragma once
 
 #include <atomic>
@@ -9,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "zone/Journal.h"
 #include "zone/LoadError.h"
+#include "zone/SerialPolicy.h"
 #include "zone/ZoneVersion.h"
 #include "zone/dns/Result.h"
 
@@ -20,6 +23,11 @@ using Clock = std::chrono::system_clock;
 struct ZoneSettings {
     dns::Name name;
     std::filesystem::path file;
+    // Where the journal and the snapshot of the served version live; empty: no history (every IXFR is
+    // answered with the whole zone) and nothing survives a restart but the zone file.
+    std::filesystem::path state_dir;
+    SerialPolicy serial_policy = SerialPolicy::Increment;
+    JournalBounds journal_bounds;
 };
 
 // Loads and checks a master file into a new version (nothing is served from it yet).
@@ -33,6 +41,7 @@ struct ReloadResult {
     std::optional<dns::Serial> old_serial;  // absent before the first successful load
     std::optional<dns::Serial> serial;      // what is served after the reload
     std::string error;                      // "file:line: message" when outcome is Error
+    std::string note;                       // what else happened: serial bumped by policy, history reset...
 };
 
 struct ZoneStatus {
@@ -41,6 +50,7 @@ struct ZoneStatus {
     std::optional<Clock::time_point> loaded_at;    // when the served version was loaded
     std::optional<Clock::time_point> last_reload;  // last reload attempt, whatever its outcome
     std::string last_error;                        // empty when the last attempt succeeded
+    std::optional<dns::Serial> ixfr_from;          // the oldest serial an IXFR can start from
 };
 
 class Zone {
@@ -51,20 +61,37 @@ class Zone {
     // The served version, or null before the first successful load. A caller keeps its snapshot for as
     // long as it needs (a transfer in flight finishes on the version it started with).
     ZoneVersionPtr current() const { return current_.load(std::memory_order_acquire); }
+    // The IXFR history, or null when the zone keeps none. Thread-safe.
+    const Journal* journal() const { return journal_ ? &*journal_ : nullptr; }
 
-    // Reads the file and, if it is good and differs, swaps the new version in. Any error leaves the
-    // served version untouched. Serial rules (RFC 1982 arithmetic): changed content needs a newer serial;
-    // `force` accepts a serial that went backwards (the operator knows the secondaries must refetch).
+    // First load at start-up: opens the journal and the snapshot of the version served before the
+    // restart, then reads the zone file against it (a file edited while the server was down is diffed
+    // against that version). Returns what a reload returns.
+    ReloadResult open(Clock::time_point now);
+
+    // Reads the file and, if it is good and differs, journals the change and swaps the new version in.
+    // Any error leaves the served version and the history untouched. Serial rules (RFC 1982 arithmetic):
+    // a newer serial in the file is taken as is; content changed under the same file serial gets the next
+    // serial by the zone's policy (or is refused with `keep`); a serial that went backwards is refused
+    // unless `force`, which starts a new history.
     ReloadResult reload(Clock::time_point now, bool force = false);
-    // For tests and transfers-in: serve `version` as if loaded at `now`.
+
+    // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
 
     ZoneStatus status() const;
 
   private:
+    ReloadResult update_locked(ZoneVersionPtr file_version, Clock::time_point now, bool force);
+    dns::Result<void, std::string> commit_locked(ZoneVersionPtr next, Clock::time_point now);
+    std::filesystem::path state_path(std::string_view suffix) const;
+    void save_file_serial_locked();
+
     ZoneSettings settings_;
     std::atomic<ZoneVersionPtr> current_;
-    mutable std::mutex mutex_;  // serialises reloads and guards the bookkeeping below
+    std::optional<Journal> journal_;
+    mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below
+    std::optional<dns::Serial> file_serial_;  // the serial written in the zone file at the last load
     std::optional<Clock::time_point> loaded_at_;
     std::optional<Clock::time_point> last_reload_;
     std::string last_error_;

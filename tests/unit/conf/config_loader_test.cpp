@@ -284,7 +284,9 @@ name = "example.com"
 file = "zones/example.com.zone"
 alow_transfer = ["x"]
 )");
-    EXPECT_EQ(msg, at(6, 1, "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer)"));
+    EXPECT_EQ(msg, at(6, 1,
+                      "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
+                      "journal_max_changesets, journal_max_bytes, max_ixfr_ratio)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
@@ -910,6 +912,42 @@ TEST_F(ConfigTest, ControlSocketErrors) {
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().message,
               "cannot read " + (dir_ / "absent.toml").string() + ": No such file or directory");
+}
+
+}  // namespace
+}  // namespace headwater::conf
+
+namespace headwater::conf {
+namespace {
+
+TEST_F(ConfigTest, ZoneTransferSettings) {
+    auto cfg = parse(R"([server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+serial_policy = "dateserial"
+journal_max_changesets = 7
+journal_max_bytes = 100000
+max_ixfr_ratio = 0.5
+)");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->zones[0].serial_policy, "dateserial");
+    EXPECT_EQ(cfg->zones[0].journal_max_changesets, 7u);
+    EXPECT_EQ(cfg->zones[0].journal_max_bytes, 100000u);
+    EXPECT_DOUBLE_EQ(cfg->zones[0].max_ixfr_ratio, 0.5);
+
+    auto bad = parse(R"([server]
+listen = ["127.0.0.1:5353"]
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+serial_policy = "sometimes"
+max_ixfr_ratio = -1
+)");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("zone[0].serial_policy: unknown policy"), std::string::npos);
+    EXPECT_NE(bad.error().message.find("zone[0].max_ixfr_ratio"), std::string::npos);
 }
 
 }  // namespace

@@ -68,6 +68,24 @@ class ResponderTest : public ::testing::Test {
         return out;
     }
 
+    // An IXFR query carrying the client's SOA (serial `serial`) in the authority section (RFC 1995 §3).
+    static std::vector<uint8_t> ixfr_query(uint32_t serial) {
+        std::vector<uint8_t> out;
+        dns::MessageBuilder mb(out, 512);
+        mb.header(0xBEEF, 0);
+        mb.question(name("example.com."), dns::to_u16(RRType::IXFR), 1);
+        std::vector<uint8_t> rdata;
+        const dns::Name ns1 = name("ns1.example.com."), host = name("hostmaster.example.com.");
+        rdata.insert(rdata.end(), ns1.wire().begin(), ns1.wire().end());
+        rdata.insert(rdata.end(), host.wire().begin(), host.wire().end());
+        for (uint32_t v : {serial, 3600u, 900u, 1209600u, 300u})
+            for (int shift = 24; shift >= 0; shift -= 8) rdata.push_back(static_cast<uint8_t>(v >> shift));
+        (void)mb.push(dns::Section::Authority, name("example.com."), dns::to_u16(RRType::SOA), 1, 3600,
+                      rdata);
+        mb.finish();
+        return out;
+    }
+
     xfr::Response ask(const std::vector<uint8_t>& q, xfr::Transport t = xfr::Transport::Udp,
                       std::string_view from = "127.0.0.1", uint64_t now = kNow) {
         return responder_->respond(q, xfr::Peer{*dns::IpAddress::parse(from), 5555, t}, now);
@@ -252,10 +270,22 @@ TEST_F(ResponderTest, TransferRules) {
     EXPECT_EQ(ok.acl_rule, "providers");
 
     // IXFR over UDP with no history: the SOA alone sends the client to TCP (RFC 1995 §2).
-    auto ixfr_udp = answer(query("example.com.", RRType::IXFR));
-    EXPECT_EQ(ixfr_udp.msg.header().ancount, 1);
+    auto ixfr_udp = answer(ixfr_query(2026112500));
+    EXPECT_EQ(ixfr_udp.msg.header().rcode(), 0);
+    ASSERT_EQ(ixfr_udp.msg.header().ancount, 1);
     EXPECT_EQ(ixfr_udp.msg.records()[0].type, RRType::SOA);
-    auto ixfr_refused = ask(query("example.com.", RRType::IXFR), xfr::Transport::Udp, "127.0.0.3");
+    // Over TCP the whole zone, in AXFR form (RFC 1995 §4).
+    auto ixfr_tcp = ask(ixfr_query(2026112500), xfr::Transport::Tcp);
+    ASSERT_EQ(ixfr_tcp.kind, xfr::Response::Kind::Transfer);
+    EXPECT_FALSE(ixfr_tcp.transfer->incremental());
+    // Up to date: one SOA.
+    auto current = ask(ixfr_query(2026112601), xfr::Transport::Tcp);
+    ASSERT_EQ(current.kind, xfr::Response::Kind::Message);
+    EXPECT_EQ(dns::Message::parse(current.message)->header().ancount, 1);
+    // No SOA in the authority section: FORMERR (RFC 1995 §3).
+    auto no_soa = answer(query("example.com.", RRType::IXFR));
+    EXPECT_EQ(no_soa.msg.header().rcode(), static_cast<uint8_t>(Rcode::FormErr));
+    auto ixfr_refused = ask(ixfr_query(1), xfr::Transport::Udp, "127.0.0.3");
     EXPECT_EQ(dns::Message::parse(ixfr_refused.message)->header().rcode(),
               static_cast<uint8_t>(Rcode::Refused));
 }

@@ -70,23 +70,99 @@ TEST_F(ZoneReloadTest, BrokenFileKeepsTheServedVersion) {
     EXPECT_EQ(*z.status().last_reload, t0_ + std::chrono::seconds(5));
 }
 
-TEST_F(ZoneReloadTest, ChangedContentNeedsANewerSerial) {
+TEST_F(ZoneReloadTest, SerialPolicyKeepRefusesAnUnchangedSerial) {
     write(10);
-    zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
+    zone::Zone z({dns::Name::from_text("example.com.").value(), file_, {}, zone::SerialPolicy::Keep});
     ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
     write(10, "www IN A 192.0.2.80\n");
     auto r = z.reload(t0_);
     EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
     EXPECT_NE(r.error.find("serial is still 10"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 10u);
+}
+
+TEST_F(ZoneReloadTest, PolicyBumpsThenBackwardsIsRefusedUnlessForced) {
+    write(10);
+    zone::Zone z({dns::Name::from_text("example.com.").value(), file_, {}, zone::SerialPolicy::Increment});
+    ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    write(10, "www IN A 192.0.2.80\n");
+    auto r = z.reload(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_NE(r.note.find("serial_policy increment"), std::string::npos) << r.note;
+    // The file still says 10: a further edit under that serial is bumped again, not "backwards".
+    write(10, "www IN A 192.0.2.81\n");
+    r = z.reload(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 12u);
+    // An unchanged file after a bump is unchanged.
+    EXPECT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Unchanged);
+
     write(9, "www IN A 192.0.2.80\n");
     r = z.reload(t0_);
     EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
     EXPECT_NE(r.error.find("backwards"), std::string::npos) << r.error;
-    EXPECT_EQ(z.current()->serial().value(), 10u);
-    // The operator may force it.
+    EXPECT_EQ(z.current()->serial().value(), 12u);
     r = z.reload(t0_, true);
     EXPECT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
     EXPECT_EQ(z.current()->serial().value(), 9u);
+}
+
+TEST_F(ZoneReloadTest, JournalKeepsHistoryAcrossRestarts) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(10);
+    {
+        zone::Zone z(settings);
+        auto r = z.open(t0_);
+        ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+        ASSERT_NE(z.journal(), nullptr);
+        EXPECT_TRUE(z.journal()->empty());
+        write(11, "a IN A 192.0.2.11\n");
+        ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+        write(12, "a IN A 192.0.2.12\n");
+        ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+        ASSERT_EQ(z.journal()->entries().size(), 2u);
+        EXPECT_EQ(z.status().ixfr_from->value(), 10u);
+    }
+    {
+        // Restart with the file unchanged: the same version, the same history.
+        zone::Zone z(settings);
+        auto r = z.open(t0_);
+        EXPECT_EQ(r.outcome, zone::ReloadOutcome::Unchanged) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 12u);
+        ASSERT_EQ(z.journal()->entries().size(), 2u);
+        auto chain = z.journal()->chain(dns::Serial(10), dns::Serial(12));
+        ASSERT_TRUE(chain);
+        EXPECT_EQ(chain->size(), 2u);
+    }
+    // Edited while the server was down, serial untouched: diffed against the last served version and
+    // bumped by the policy.
+    write(12, "a IN A 192.0.2.13\n");
+    {
+        zone::Zone z(settings);
+        auto r = z.open(t0_);
+        ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+        EXPECT_EQ(r.old_serial->value(), 12u);
+        EXPECT_EQ(z.current()->serial().value(), 13u);
+        EXPECT_EQ(z.journal()->entries().size(), 3u);
+    }
+}
+
+TEST_F(ZoneReloadTest, BrokenFileAtStartKeepsTheLastServedVersion) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(10);
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    }
+    write(11, "bad IN A nonsense\n");
+    zone::Zone z(settings);
+    auto r = z.open(t0_);
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    ASSERT_NE(z.current(), nullptr);  // served from the snapshot
+    EXPECT_EQ(z.current()->serial().value(), 10u);
 }
 
 TEST_F(ZoneReloadTest, MissingFileIsAnError) {
