@@ -34,7 +34,10 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
-        zone::ZoneSettings settings{*name, zc.file, config.server.state_dir / "zones"};
+        zone::ZoneSettings settings;
+        settings.name = *name;
+        settings.file = zc.file;
+        settings.state_dir = config.server.state_dir / "zones";
         settings.serial_policy =
             zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
         settings.journal_bounds.max_changesets = zc.journal_max_changesets;

@@ -21,6 +21,15 @@ namespace headwater::zone {
 using Clock = std::chrono::system_clock;
 
 struct ZoneSettings {
+    ZoneSettings() = default;
+    ZoneSettings(dns::Name n, std::filesystem::path f, std::filesystem::path state = {},
+                 SerialPolicy policy = SerialPolicy::Increment, JournalBounds bounds = {})
+        : name(std::move(n)),
+          file(std::move(f)),
+          state_dir(std::move(state)),
+          serial_policy(policy),
+          journal_bounds(bounds) {}
+
     dns::Name name;
     std::filesystem::path file;
     // Where the journal and the snapshot of the served version live; empty: no history (every IXFR is

@@ -12,10 +12,15 @@ Environment:
   HW_KEEP_TMP=1                    keep temporary directories (configs, logs) for inspection
 """
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import random
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -32,9 +37,12 @@ import dns.message
 import dns.name
 import dns.query
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TSIG
 import dns.rrset
+import dns.tsig
 import dns.zone
 
 REPO = Path(__file__).resolve().parents[2]
@@ -397,6 +405,241 @@ class Process:
         return self.proc.returncode
 
 
+# ---- TSIG keys (RFC 8945) -----------------------------------------------------------------------
+TSIG_ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
+# The algorithm names on the wire (RFC 8945 section 6); MD5's is the odd one.
+TSIG_ALGORITHM_NAMES = {
+    "hmac-md5": dns.tsig.HMAC_MD5,
+    "hmac-sha1": dns.tsig.HMAC_SHA1,
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+}
+TSIG_HASH_SIZES = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32, "hmac-sha384": 48,
+                   "hmac-sha512": 64}
+
+
+class TsigKey:
+    """A TSIG key as the tests hand it to Headwater, the peers, dnspython and kdig.
+
+    name: as written in configs ("xfr-key"); algorithm: one of TSIG_ALGORITHMS; secret: base64
+    text (random when None). file: when set, Headwater's config says `file = <path>` (a BIND key
+    file the test wrote) instead of algorithm/secret.
+    """
+
+    def __init__(self, name, algorithm="hmac-sha256", secret=None, file=None):
+        if algorithm not in TSIG_ALGORITHMS:
+            raise ValueError(f"unknown TSIG algorithm {algorithm}")
+        self.name = name.rstrip(".")
+        self.algorithm = algorithm
+        if secret is None:
+            secret = base64.b64encode(os.urandom(TSIG_HASH_SIZES[algorithm])).decode()
+        self.secret = secret
+        self.file = Path(file) if file else None
+
+    @classmethod
+    def keygen(cls, name, algorithm="hmac-sha256"):
+        """A fresh key from `headwaterctl keygen NAME --algorithm A` (parses its TOML block and
+        checks the BIND block says the same)."""
+        p = subprocess.run([headwaterctl_bin(), "keygen", name, "--algorithm", algorithm], capture_output=True,
+                           text=True, timeout=30)
+        if p.returncode != 0:
+            raise AssertionError(f"headwaterctl keygen failed ({p.returncode}): {p.stdout}{p.stderr}")
+        toml_secret = re.search(r'^secret\s*=\s*"([^"]+)"', p.stdout, re.M)
+        toml_alg = re.search(r'^algorithm\s*=\s*"([^"]+)"', p.stdout, re.M)
+        bind = re.search(r'key\s+"([^"]+)"\s*\{\s*algorithm\s+([\w-]+);\s*secret\s+"([^"]+)";\s*\};', p.stdout)
+        if not (toml_secret and toml_alg and bind):
+            raise AssertionError(f"unexpected keygen output:\n{p.stdout}")
+        if (bind.group(1), bind.group(2), bind.group(3)) != (name, toml_alg.group(1), toml_secret.group(1)):
+            raise AssertionError(f"keygen's TOML and BIND blocks disagree:\n{p.stdout}")
+        if toml_alg.group(1) != algorithm:
+            raise AssertionError(f"keygen made {toml_alg.group(1)}, asked for {algorithm}")
+        key = cls(name, algorithm, toml_secret.group(1))
+        key.keygen_output = p.stdout
+        return key
+
+    @property
+    def dns_name(self):
+        return dns.name.from_text(self.name)
+
+    @property
+    def wire_algorithm(self):
+        return TSIG_ALGORITHM_NAMES[self.algorithm]
+
+    def dns_key(self, name=None, secret=None):
+        """A dnspython key; name/secret override the real ones (to play a wrong client)."""
+        return dns.tsig.Key(name or self.name, secret or self.secret, self.wire_algorithm)
+
+    def keyring(self):
+        return {self.dns_name: self.dns_key()}
+
+    def kdig_arg(self):
+        return f"{self.algorithm}:{self.name}:{self.secret}"
+
+    def bind_text(self):
+        """The key in BIND's key-file format (what tsig-keygen prints)."""
+        return f'key "{self.name}" {{\n\talgorithm {self.algorithm};\n\tsecret "{self.secret}";\n}};\n'
+
+    def toml_lines(self):
+        lines = ["[[key]]", f"name = {toml_str(self.name)}"]
+        if self.file:
+            lines.append(f"file = {toml_str(self.file)}")
+        else:
+            lines += [f"algorithm = {toml_str(self.algorithm)}", f"secret = {toml_str(self.secret)}"]
+        return lines
+
+    def __repr__(self):
+        return f"TsigKey({self.name}, {self.algorithm})"
+
+
+class AclConf:
+    """An [[acl]] rule of Headwater's config: networks and/or key names (both must match)."""
+
+    def __init__(self, name, networks=(), keys=()):
+        self.name = name
+        self.networks = list(networks)
+        self.keys = [k.name if isinstance(k, TsigKey) else k for k in keys]
+
+
+# ---- TSIG on the wire: sign requests at a chosen time, take answers apart, check MACs -------------
+# dnspython signs and verifies too (dns.message.use_tsig, from_wire(keyring=...)); these helpers add
+# what it does not offer: a request signed at a fixed time, the TSIG of an error answer (dnspython
+# refuses to verify those), and an independent MAC computation straight from RFC 8945 section 4.3.
+
+_HASHES = {"hmac-md5": hashlib.md5, "hmac-sha1": hashlib.sha1, "hmac-sha224": hashlib.sha224,
+           "hmac-sha256": hashlib.sha256, "hmac-sha384": hashlib.sha384, "hmac-sha512": hashlib.sha512}
+
+
+def sign_wire(wire, key, time_signed, fudge=300, original_id=None, error=0, other=b"", owner=None):
+    """Appends a TSIG RR to an unsigned message: (signed wire, MAC). key: dns.tsig.Key; owner
+    overrides the RR's owner name (the key name otherwise)."""
+    (qid,) = struct.unpack("!H", wire[:2])
+    rd = dns.rdtypes.ANY.TSIG.TSIG(dns.rdataclass.ANY, dns.rdatatype.TSIG, key.algorithm, 0, fudge, b"",
+                                   qid if original_id is None else original_id, error, other)
+    rd, _ = dns.tsig.sign(wire, key, rd, time_signed)
+    rdata = rd.to_wire()
+    name = dns.name.from_text(owner) if isinstance(owner, str) else (owner or key.name)
+    rr = name.to_wire() + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdata)) + rdata
+    (ar,) = struct.unpack("!H", wire[10:12])
+    return wire[:10] + struct.pack("!H", ar + 1) + wire[12:] + rr, rd.mac
+
+
+def split_tsig(wire):
+    """(wire without its last additional RR when that is a TSIG, with ARCOUNT one less; the TSIG
+    owner name; the TSIG rdata) -- or (wire, None, None) when the message carries no TSIG."""
+    qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
+    if ar == 0:
+        return wire, None, None
+    pos = 12
+    for _ in range(qd):
+        pos = _skip_name(wire, pos) + 4
+    for _ in range(an + ns + ar - 1):
+        pos = _skip_name(wire, pos)
+        (rdlen,) = struct.unpack("!H", wire[pos + 8:pos + 10])
+        pos += 10 + rdlen
+    start = pos
+    owner, used = dns.name.from_wire(wire, pos)
+    pos += used
+    rtype, rclass, _ttl, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+    if rtype != dns.rdatatype.TSIG:
+        return wire, None, None
+    rd = dns.rdata.from_wire(rclass, rtype, wire, pos + 10, rdlen)
+    return wire[:10] + struct.pack("!H", ar - 1) + wire[12:start], owner, rd
+
+
+def tsig_mac(key, stripped, owner, rd, prior_mac=b"", timers_only=False):
+    """The MAC of one message, computed from RFC 8945 without dnspython's TSIG code.
+
+    key: TsigKey; stripped: the message without its TSIG (split_tsig); prior_mac: the request MAC
+    (section 4.3.1) or the previous message's MAC (section 5.3.1); timers_only: a later message
+    of a multi-message answer, whose digest covers only the timers of the TSIG variables.
+    """
+    h = hmac.new(base64.b64decode(key.secret), digestmod=_HASHES[key.algorithm])
+    if prior_mac:
+        h.update(struct.pack("!H", len(prior_mac)) + prior_mac)
+    h.update(struct.pack("!H", rd.original_id) + stripped[2:])  # section 4.3.2: the original ID
+    timers = struct.pack("!HIH", (rd.time_signed >> 32) & 0xFFFF, rd.time_signed & 0xFFFFFFFF, rd.fudge)
+    if timers_only:
+        h.update(timers)
+    else:
+        # Section 4.3.3: names in canonical (lower-case, uncompressed) form.
+        h.update(owner.canonicalize().to_wire() + struct.pack("!HI", dns.rdataclass.ANY, 0) +
+                 rd.algorithm.canonicalize().to_wire() + timers +
+                 struct.pack("!HH", rd.error, len(rd.other)) + rd.other)
+    return h.digest()
+
+
+def tsig_other_time(rd):
+    """The 48-bit time in a BADTIME answer's Other Data (RFC 8945 section 5.2.3), or None."""
+    if len(rd.other) != 6:
+        return None
+    hi, lo = struct.unpack("!HI", rd.other)
+    return (hi << 32) | lo
+
+
+def read_signed_xfr(sock, zone, key, rdtype="AXFR", keyname=None, max_messages=100000, qid=None):
+    """Sends one TSIG-signed AXFR on an open TCP socket and reads every answer message,
+    verifying each one with dnspython (dns.message.from_wire with multi=True and the running
+    tsig_ctx, the way dns.query.xfr does) AND checking that each one carries a TSIG: dnspython on
+    its own accepts unsigned messages between signed ones (RFC 8945 section 5.3.1 allows up to 99),
+    so it would not notice a server that signs only some. Stops after the second SOA or an error
+    rcode. Returns (query, [(wire, dns.message.Message)]); raises on any TSIG failure.
+    """
+    q = dns.message.make_query(zone, rdtype)
+    q.flags = 0
+    if qid is not None:
+        q.id = qid
+    q.use_tsig(key.keyring() if keyname is None else {dns.name.from_text(keyname): key.dns_key(name=keyname)},
+               keyname=keyname or key.dns_name)
+    tcp_send(sock, q.to_wire())
+    out = []
+    ctx = None
+    soa_seen = 0
+    while len(out) < max_messages:
+        wire = tcp_recv(sock)
+        keyring = {q.keyname: q.keyring}
+        m = dns.message.from_wire(wire, keyring=keyring, request_mac=q.mac, xfr=True, tsig_ctx=ctx, multi=True,
+                                  one_rr_per_rrset=True)
+        if not m.had_tsig:
+            raise AssertionError(f"message {len(out)} of the transfer is not signed")
+        ctx = m.tsig_ctx
+        out.append((wire, m))
+        if m.rcode() != dns.rcode.NOERROR:
+            break
+        soa_seen += sum(len(rrset) for rrset in m.answer if rrset.rdtype == dns.rdatatype.SOA)
+        if soa_seen >= 2:
+            break
+    return q, out
+
+
+def signed_axfr(port, zone, key, where=ADDR, source=None, timeout=30.0, keyname=None):
+    """A TSIG-signed AXFR over a fresh TCP connection, every message verified: (query, messages)."""
+    with contextlib.closing(tcp_connect(port, where=where, source=source, timeout=timeout)) as s:
+        return read_signed_xfr(s, zone, key, keyname=keyname)
+
+
+def transfer_log(log_text, zone=None, **match):
+    """Headwater's `transfer ...` log lines as dicts (key=value fields, quoted values unquoted),
+    filtered by zone and by any other field=value given (values are regular expressions)."""
+    out = []
+    for line in log_text.splitlines():
+        idx = line.find(" transfer zone=")
+        if idx < 0:
+            continue
+        try:
+            words = shlex.split(line[idx + len(" transfer "):])
+        except ValueError:
+            continue
+        fields = dict(w.split("=", 1) for w in words if "=" in w)
+        fields["_line"] = line
+        if zone is not None and fields.get("zone", "").lower() != zone.lower():
+            continue
+        if all(re.fullmatch(str(v), fields.get(k, "")) for k, v in match.items()):
+            out.append(fields)
+    return out
+
+
 # ---- the server under test ---------------------------------------------------------------------
 class ZoneConf:
     def __init__(self, origin, source, allow_transfer=("providers",)):
@@ -420,14 +663,17 @@ def toml_str(s):
 class Headwater:
     """Headwater (or, with HW_STANDIN=knot, knotd) serving zones on 127.0.0.1:<free port>.
 
-    zones: [ZoneConf]; acl_networks: the 'providers' ACL. The zone files are copied into
+    zones: [ZoneConf]; acl_networks: the 'providers' ACL (left out when empty). keys: [TsigKey]
+    as [[key]] blocks; acls: more [AclConf] rules after 'providers'. The zone files are copied into
     <tmp>/zones/ so a test may edit them (zone_path()).
     """
 
-    def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info"):
+    def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info", keys=(), acls=()):
         self.zones = zones
         self.acl_networks = list(acl_networks)
         self.log_level = log_level
+        self.keys = list(keys)
+        self.acls = list(acls)
         self.kind = standin() or "headwater"
         self.dir = tempdir(self.kind)
         self.port = free_port()
@@ -456,11 +702,18 @@ class Headwater:
             'control_socket = "run/headwater.sock"',
             'state_dir = "state"',
             f"log_level = {toml_str(self.log_level)}",
-            "",
-            "[[acl]]",
-            'name = "providers"',
-            "networks = [" + ", ".join(toml_str(n) for n in self.acl_networks) + "]",
         ]
+        for k in self.keys:
+            lines += [""] + k.toml_lines()
+        if self.acl_networks:
+            lines += ["", "[[acl]]", 'name = "providers"',
+                      "networks = [" + ", ".join(toml_str(n) for n in self.acl_networks) + "]"]
+        for a in self.acls:
+            lines += ["", "[[acl]]", f"name = {toml_str(a.name)}"]
+            if a.networks:
+                lines.append("networks = [" + ", ".join(toml_str(n) for n in a.networks) + "]")
+            if a.keys:
+                lines.append("keys = [" + ", ".join(toml_str(k) for k in a.keys) + "]")
         for z in self.zones:
             lines += ["", "[[zone]]", f"name = {toml_str(z.name)}", f"file = {toml_str('zones/' + z.filename)}"]
             if z.allow_transfer:
@@ -468,7 +721,6 @@ class Headwater:
         return "\n".join(lines) + "\n"
 
     def knot_config_text(self):
-        acl_addrs = ", ".join(self.acl_networks)
         lines = [
             "server:",
             f"    listen: {self.addr}@{self.port}",
@@ -479,10 +731,20 @@ class Headwater:
             "log:",
             "  - target: stderr",
             "    any: info",
-            "acl:",
-            "  - id: providers",
-            f"    address: [{acl_addrs}]",
-            "    action: transfer",
+        ]
+        if self.keys:
+            lines.append("key:")
+            for k in self.keys:
+                lines += [f"  - id: {k.name}", f"    algorithm: {k.algorithm}", f"    secret: {k.secret}"]
+        acls = ([AclConf("providers", self.acl_networks)] if self.acl_networks else []) + self.acls
+        lines.append("acl:")
+        for a in acls:
+            lines += [f"  - id: {a.name}", "    action: transfer"]
+            if a.networks:
+                lines.append(f"    address: [{', '.join(a.networks)}]")
+            if a.keys:
+                lines.append(f"    key: [{', '.join(a.keys)}]")
+        lines += [
             "template:",
             "  - id: default",
             "    zonefile-sync: -1",
@@ -496,7 +758,7 @@ class Headwater:
             knot_compatible_copy(path, z.origin, knot_path)
             lines += [f"  - domain: {z.origin}", f"    file: {knot_path}"]
             if z.allow_transfer:
-                lines.append("    acl: providers")
+                lines.append(f"    acl: [{', '.join(z.allow_transfer)}]")
         return "\n".join(lines) + "\n"
 
     def write_config(self):
@@ -608,13 +870,18 @@ def knot_compatible_copy(src, origin, dst):
 
 # ---- real secondaries ---------------------------------------------------------------------------
 class Secondary:
-    """A real DNS server configured as a secondary of (primary_addr, primary_port) for zones."""
+    """A real DNS server configured as a secondary of (primary_addr, primary_port) for zones.
+
+    keys: {zone: TsigKey} -- those zones are transferred with TSIG, in the peer's own config
+    syntax; the others without.
+    """
 
     kind = "?"
     binary = "?"
 
-    def __init__(self, zones, primary_port, primary_addr=ADDR):
+    def __init__(self, zones, primary_port, primary_addr=ADDR, keys=None):
         self.zones = [z if z.endswith(".") else z + "." for z in zones]
+        self.keys = {(z if z.endswith(".") else z + "."): k for z, k in (keys or {}).items()}
         self.primary_addr = primary_addr
         self.primary_port = primary_port
         self.exe = require_tool(self.binary)
@@ -652,6 +919,18 @@ class Secondary:
         """Asks the secondary to check the primary now (where the peer makes that easy)."""
         raise unittest.SkipTest(f"no refresh command for {self.kind}")
 
+    def key_for(self, zone):
+        return self.keys.get(zone)
+
+    def distinct_keys(self):
+        """The keys the zones use, each once (by name), in zone order."""
+        out = {}
+        for z in self.zones:
+            k = self.keys.get(z)
+            if k and k.name not in out:
+                out[k.name] = k
+        return list(out.values())
+
     def close(self):
         if self.proc:
             self.proc.stop()
@@ -679,10 +958,23 @@ class KnotSecondary(Secondary):
             "log:",
             "  - target: stderr",
             "    any: info",
+        ]
+        keys = self.distinct_keys()
+        if keys:
+            lines.append("key:")
+            for k in keys:
+                lines += [f"  - id: {k.name}", f"    algorithm: {k.algorithm}", f"    secret: {k.secret}"]
+        lines += [
             "remote:",
             "  - id: primary",
             f"    address: {self.primary_addr}@{self.primary_port}",
             f"    via: {ADDR}",
+        ]
+        # One remote per key: knot signs everything it sends to a remote with that remote's key.
+        for k in keys:
+            lines += [f"  - id: primary-{k.name}", f"    address: {self.primary_addr}@{self.primary_port}",
+                      f"    via: {ADDR}", f"    key: {k.name}"]
+        lines += [
             "acl:",
             "  - id: local",
             "    address: 127.0.0.0/8",
@@ -697,7 +989,11 @@ class KnotSecondary(Secondary):
             "    master: primary",
             "    acl: local",
             "zone:",
-        ] + [f"  - domain: {z}" for z in self.zones]
+        ]
+        for z in self.zones:
+            lines.append(f"  - domain: {z}")
+            if self.key_for(z):
+                lines.append(f"    master: primary-{self.key_for(z).name}")
         (d / "knot.conf").write_text("\n".join(lines) + "\n")
 
     def argv(self):
@@ -714,9 +1010,14 @@ class BindSecondary(Secondary):
 
     def write_config(self):
         d = self.dir
+        def primary(z):
+            key = self.key_for(z)
+            return f"{self.primary_addr} key \"{key.name}\";" if key else f"{self.primary_addr};"
+
         zones = "\n".join(
-            f'zone "{z}" {{ type secondary; primaries port {self.primary_port} {{ {self.primary_addr}; }}; '
+            f'zone "{z}" {{ type secondary; primaries port {self.primary_port} {{ {primary(z)} }}; '
             f'file "{z}db"; }};' for z in self.zones)
+        keys = "".join(k.bind_text() for k in self.distinct_keys())
         conf = f"""
 options {{
     directory "{d}";
@@ -736,6 +1037,7 @@ options {{
     check-names secondary ignore;
 }};
 controls {{ }};
+{keys}
 {zones}
 """
         (d / "named.conf").write_text(conf)
@@ -752,11 +1054,16 @@ class NsdSecondary(Secondary):
     def write_config(self):
         d = self.dir
         (d / "xfr").mkdir(exist_ok=True)
+        keys = "".join(f"""key:
+    name: "{k.name}"
+    algorithm: {k.algorithm}
+    secret: "{k.secret}"
+""" for k in self.distinct_keys())
         zones = "".join(
             f"""zone:
     name: "{z}"
     zonefile: "{z}zone"
-    request-xfr: AXFR {self.primary_addr}@{self.primary_port} NOKEY
+    request-xfr: AXFR {self.primary_addr}@{self.primary_port} {self.key_for(z).name if self.key_for(z) else "NOKEY"}
     allow-notify: 127.0.0.0/8 NOKEY
     provide-xfr: 127.0.0.0/8 NOKEY
     outgoing-interface: {ADDR}
@@ -778,7 +1085,7 @@ class NsdSecondary(Secondary):
     xfrd-reload-timeout: 0
 remote-control:
     control-enable: no
-{zones}"""
+{keys}{zones}"""
         (d / "nsd.conf").write_text(conf)
 
     def argv(self):
