@@ -53,7 +53,7 @@ struct Responder::Context {
 
 Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
                      std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options)
-    : store_(store), keys_(std::move(keys)), acls_(std::move(acls)), options_(options) {
+    : store_(store), keys_(std::move(keys)), acls_(std::move(acls)), options_(std::move(options)) {
     if (!keys_) keys_ = std::make_shared<const tsig::KeyStore>();
 }
 

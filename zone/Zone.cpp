@@ -118,7 +118,7 @@ ReloadResult Zone::reload(Clock::time_point now, bool force) {
     return update_locked(std::move(loaded).value(), now, force);
 }
 
-ReloadResult Zone::update_locked(ZoneVersionPtr file_version, Clock::time_point now, bool force) {
+ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force) {
     ReloadResult result;
     const ZoneVersionPtr old = current();
     if (old) result.old_serial = old->serial();
@@ -201,7 +201,7 @@ ReloadResult Zone::update_locked(ZoneVersionPtr file_version, Clock::time_point 
     return result;
 }
 
-dns::Result<void, std::string> Zone::commit_locked(ZoneVersionPtr next, Clock::time_point now) {
+dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
     current_.store(next, std::memory_order_release);
     loaded_at_ = now;
     if (settings_.state_dir.empty()) return {};

@@ -91,8 +91,8 @@ class Zone {
     ZoneStatus status() const;
 
   private:
-    ReloadResult update_locked(ZoneVersionPtr file_version, Clock::time_point now, bool force);
-    dns::Result<void, std::string> commit_locked(ZoneVersionPtr next, Clock::time_point now);
+    ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
+    dns::Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
     std::filesystem::path state_path(std::string_view suffix) const;
     void save_file_serial_locked();
 
