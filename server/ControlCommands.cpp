@@ -52,6 +52,8 @@ json ControlCommands::handle(const json& request) {
     static constexpr std::array kCommands = {
         Entry{"status", &ControlCommands::status},
         Entry{"reload", &ControlCommands::reload},
+        Entry{"bump", &ControlCommands::bump},
+        Entry{"journal", &ControlCommands::journal},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -136,6 +138,81 @@ json ControlCommands::reload(const json& request) {
     json out = {{"ok", all_ok}, {"zones", list}};
     if (!all_ok) out["error"] = "reload failed for some zones; the previous versions are still served";
     return out;
+}
+
+namespace {
+
+// bump and journal act on exactly one zone.
+dns::Result<std::shared_ptr<zone::Zone>, std::string> one_zone(const zone::ZoneStore& store,
+                                                               const json& request) {
+    if (!control::parse_request(request)->zone)
+        return dns::unexpected(std::string("a zone name is required"));
+    auto zones = select_zones(store, request);
+    if (!zones) return dns::unexpected(zones.error());
+    return zones->front();
+}
+
+}  // namespace
+
+json ControlCommands::bump(const json& request) {
+    auto z = one_zone(store_, request);
+    if (!z) return control::error_response(z.error());
+    std::optional<zone::SerialPolicy> policy;
+    std::optional<dns::Serial> set;
+    if (auto it = request.find("policy"); it != request.end() && !it->is_null()) {
+        if (!it->is_string())
+            return control::error_response("malformed request: \"policy\" must be a string");
+        policy = zone::parse_serial_policy(it->get<std::string>());
+        if (!policy)
+            return control::error_response("unknown serial policy \"" + it->get<std::string>() +
+                                           "\" (known: keep, increment, unixtime, dateserial)");
+    }
+    if (auto it = request.find("set"); it != request.end() && !it->is_null()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() > 0xFFFFFFFFu)
+            return control::error_response("malformed request: \"set\" must be a serial (0..4294967295)");
+        set = dns::Serial(static_cast<uint32_t>(it->get<uint64_t>()));
+    }
+    if (policy && set) return control::error_response("give either a policy or a serial to set, not both");
+    const auto r = (*z)->bump(now_(), policy, set);
+    const std::string name = (*z)->settings().name.to_string();
+    json out = {{"ok", r.outcome == zone::ReloadOutcome::Updated},
+                {"name", name},
+                {"old_serial", serial_json(r.old_serial)},
+                {"serial", serial_json(r.serial)}};
+    if (!r.note.empty()) out["note"] = r.note;
+    if (r.outcome == zone::ReloadOutcome::Error) {
+        out["error"] = r.error;
+        spdlog::error("bump zone={} outcome=error error=\"{}\"", name, r.error);
+    } else {
+        spdlog::info("bump zone={} serial={} old_serial={}{}", name, r.serial->value(), r.old_serial->value(),
+                     r.note.empty() ? std::string() : " note=\"" + r.note + "\"");
+    }
+    return out;
+}
+
+json ControlCommands::journal(const json& request) {
+    auto z = one_zone(store_, request);
+    if (!z) return control::error_response(z.error());
+    const zone::Journal* j = (*z)->journal();
+    json entries = json::array();
+    if (j) {
+        for (const auto& e : j->entries()) {
+            entries.push_back(
+                {{"from", e.from.value()},
+                 {"to", e.to.value()},
+                 {"when", format_time(zone::Clock::from_time_t(static_cast<std::time_t>(e.when)))},
+                 {"removed", e.removed},
+                 {"added", e.added},
+                 {"bytes", e.bytes}});
+        }
+    }
+    const auto status = (*z)->status();
+    return {{"ok", true},
+            {"name", (*z)->settings().name.to_string()},
+            {"serial", serial_json(status.serial)},
+            {"ixfr_from", serial_json(status.ixfr_from)},
+            {"journal", j ? json(j->path().string()) : json(nullptr)},
+            {"entries", entries}};
 }
 
 json ControlCommands::reload_all() {

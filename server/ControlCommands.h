@@ -23,6 +23,8 @@ class ControlCommands {
   private:
     nlohmann::json status(const nlohmann::json& request);
     nlohmann::json reload(const nlohmann::json& request);
+    nlohmann::json bump(const nlohmann::json& request);
+    nlohmann::json journal(const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;

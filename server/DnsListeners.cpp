@@ -279,6 +279,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         TransferRecord rec;
         rec.zone = r.transfer->version().apex().to_string();
         rec.type = r.transfer_type;
+        rec.form = r.transfer->incremental() ? "ixfr" : "axfr";
         rec.peer = peer_name;
         rec.key = r.key;
         rec.rule = r.acl_rule;

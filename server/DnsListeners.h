@@ -28,7 +28,8 @@ struct ListenerOptions {
 // One line per transfer with the same fields every time (EXAMPLES.md §9).
 struct TransferRecord {
     std::string zone;
-    std::string type;  // AXFR / IXFR
+    std::string type;  // what was asked: AXFR / IXFR
+    std::string form;  // what was sent: "ixfr" (incremental) or "axfr" (the whole zone)
     std::string peer;  // address#port
     std::string key;   // TSIG key name, "-" when unsigned
     std::string rule;  // the ACL rule that allowed it

@@ -102,10 +102,10 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
 
 void log_transfer(const TransferRecord& r) {
     spdlog::info(
-        "transfer zone={} type={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
+        "transfer zone={} type={} form={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
         "duration_ms={} outcome={}",
-        r.zone, r.type, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes, r.duration.count(),
-        r.outcome);
+        r.zone, r.type, r.form, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes,
+        r.duration.count(), r.outcome);
 }
 
 }  // namespace

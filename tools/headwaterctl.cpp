@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -52,6 +53,8 @@ struct Args {
     bool force = false;
     std::string key_name;                   // keygen
     std::string algorithm = "hmac-sha256";  // keygen
+    std::string policy;                     // bump --policy
+    std::optional<uint32_t> set_serial;     // bump --set
 };
 
 struct Command {
@@ -91,29 +94,14 @@ json zone_request(const char* name, const Args& args) {
                                  args.force);
 }
 
-// ZONE SERIAL RECORDS LOADED FILE, with a "last error:" line under a zone whose last reload failed.
-void print_status(const json& response) {
-    const json& zones = zones_of(response);
-    if (zones.empty()) {
-        std::cout << "no zones\n";
-        return;
-    }
-    const std::vector<const char*> keys = {"name", "serial", "records", "loaded_at", "file"};
-    const std::vector<std::string> headers = {"ZONE", "SERIAL", "RECORDS", "LOADED", "FILE"};
-    std::vector<std::vector<std::string>> rows;
-    rows.reserve(zones.size());
+// Left-aligned columns, two spaces apart.
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows,
+                 const std::function<void(std::size_t)>& after_row = {}) {
     std::vector<std::size_t> widths;
     widths.reserve(headers.size());
     for (const auto& h : headers) widths.push_back(h.size());
-    for (const auto& zone : zones) {
-        std::vector<std::string> row;
-        row.reserve(keys.size());
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            row.push_back(text_of(zone, keys[i]));
-            widths[i] = std::max(widths[i], row.back().size());
-        }
-        rows.push_back(std::move(row));
-    }
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
     const auto print_row = [&](const std::vector<std::string>& row) {
         std::string line;
         for (std::size_t i = 0; i < row.size(); ++i) {
@@ -123,11 +111,62 @@ void print_status(const json& response) {
         std::cout << line << '\n';
     };
     print_row(headers);
-    for (std::size_t z = 0; z < rows.size(); ++z) {
-        print_row(rows[z]);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        print_row(rows[r]);
+        if (after_row) after_row(r);
+    }
+}
+
+std::vector<std::string> row_of(const json& j, const std::vector<const char*>& keys) {
+    std::vector<std::string> row;
+    row.reserve(keys.size());
+    for (const char* k : keys) row.push_back(text_of(j, k));
+    return row;
+}
+
+// ZONE SERIAL RECORDS IXFR-FROM LOADED FILE, with a "last error:" line under a zone whose last reload failed.
+void print_status(const json& response) {
+    const json& zones = zones_of(response);
+    if (zones.empty()) {
+        std::cout << "no zones\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(zones.size());
+    for (const auto& zone : zones)
+        rows.push_back(row_of(zone, {"name", "serial", "records", "ixfr_from", "loaded_at", "file"}));
+    print_table({"ZONE", "SERIAL", "RECORDS", "IXFR-FROM", "LOADED", "FILE"}, rows, [&](std::size_t z) {
         if (has_text(zones[z], "last_error"))
             std::cout << "  last error: " << text_of(zones[z], "last_error") << '\n';
+    });
+}
+
+// FROM TO WHEN REMOVED ADDED BYTES: the IXFR history, oldest first.
+void print_journal(const json& response) {
+    std::cout << text_of(response, "name") << ": serial " << text_of(response, "serial") << ", IXFR from "
+              << text_of(response, "ixfr_from") << '\n';
+    const auto it = response.find("entries");
+    if (it == response.end() || !it->is_array() || it->empty()) {
+        std::cout << "no history" << (has_text(response, "journal") ? "" : " (no journal: no state_dir)")
+                  << '\n';
+        return;
     }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : *it) rows.push_back(row_of(e, {"from", "to", "when", "removed", "added", "bytes"}));
+    print_table({"FROM", "TO", "WHEN", "REMOVED", "ADDED", "BYTES"}, rows);
+}
+
+void print_bump(const json& response) {
+    std::cout << text_of(response, "name") << ": serial " << text_of(response, "old_serial") << " -> "
+              << text_of(response, "serial") << '\n';
+    if (has_text(response, "note")) std::cout << "  note: " << text_of(response, "note") << '\n';
+}
+
+json bump_request(const char* name, const Args& args) {
+    json request = control::make_request(name, args.zone);
+    if (!args.policy.empty()) request["policy"] = args.policy;
+    if (args.set_serial) request["set"] = *args.set_serial;
+    return request;
 }
 
 // One line per zone: "NAME: updated, serial A -> B" / "NAME: unchanged at serial N" / "NAME: error: MSG".
@@ -138,6 +177,7 @@ void print_reload(const json& response) {
         if (outcome == "updated") {
             std::cout << name << ": updated, serial " << text_of(zone, "old_serial") << " -> "
                       << text_of(zone, "serial") << '\n';
+            if (has_text(zone, "note")) std::cout << "  note: " << text_of(zone, "note") << '\n';
         } else if (outcome == "unchanged") {
             std::cout << name << ": unchanged at serial " << text_of(zone, "serial") << '\n';
         } else if (outcome == "error") {
@@ -218,6 +258,19 @@ constexpr Command kCommands[] = {
              ->capture_default_str();
      },
      nullptr, nullptr, run_keygen},
+    {"bump", "serve a new version with the next serial and write it into the zone file",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("zone", args.zone, "zone name")->required();
+         auto* policy =
+             sub.add_option("--policy", args.policy,
+                            "increment, unixtime or dateserial (default: the zone's serial_policy)");
+         sub.add_option("--set", args.set_serial, "this exact serial (must be newer, RFC 1982)")
+             ->excludes(policy);
+     },
+     bump_request, print_bump, nullptr},
+    {"journal", "list a zone's IXFR history: serial from/to, when, records removed/added, bytes",
+     [](CLI::App& sub, Args& args) { sub.add_option("zone", args.zone, "zone name")->required(); },
+     zone_request, print_journal, nullptr},
 };
 
 // ---- the socket -----------------------------------------------------------------------------

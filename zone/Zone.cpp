@@ -4,6 +4,7 @@
 
 #include "zone/Changeset.h"
 #include "zone/MasterFile.h"
+#include "zone/SerialRewrite.h"
 #include "zone/Snapshot.h"
 #include "zone/ZoneBuilder.h"
 
@@ -208,6 +209,65 @@ dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, C
     if (auto w = write_snapshot(state_path(".snapshot"), *next); !w)
         return dns::unexpected("snapshot not written (" + w.error() + "); the journal still has the change");
     return {};
+}
+
+ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> policy,
+                        std::optional<dns::Serial> set) {
+    std::lock_guard lock(mutex_);
+    ReloadResult result;
+    const ZoneVersionPtr old = current();
+    auto fail = [&](std::string message) {
+        result.outcome = ReloadOutcome::Error;
+        result.error = std::move(message);
+        return result;
+    };
+    if (!old) return fail("the zone is not loaded");
+    result.old_serial = result.serial = old->serial();
+
+    dns::Serial next_value;
+    if (set) {
+        if (auto ok = check_serial_advance(old->serial(), *set); !ok) return fail(ok.error());
+        next_value = *set;
+    } else {
+        SerialPolicy p = policy.value_or(settings_.serial_policy);
+        if (p == SerialPolicy::Keep) p = SerialPolicy::Increment;  // a bump is an explicit request
+        auto s = next_serial(old->serial(), p, unix_seconds(now));
+        if (!s) return fail(s.error());
+        next_value = *s;
+    }
+
+    // Where the SOA is written (its file may be an $INCLUDE), found before anything changes.
+    std::optional<std::pair<std::string, std::size_t>> soa_at;
+    (void)load_master_file(settings_.file, settings_.name.to_string(), [&](const RawRecord& rr) {
+        if (rr.type == dns::to_u16(dns::RRType::SOA)) {
+            soa_at.emplace(std::string(rr.file), rr.line);
+            return dns::Result<void, std::string>(dns::unexpected(std::string("found")));  // stop reading
+        }
+        return dns::Result<void, std::string>();
+    });
+
+    const ZoneVersionPtr next = with_serial(*old, next_value);
+    if (journal_) {
+        auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
+        if (!appended) return fail("journal: " + appended.error());
+    }
+    if (auto r = commit_locked(next, now); !r) result.note = r.error();
+    result.outcome = ReloadOutcome::Updated;
+    result.serial = next_value;
+
+    // The file keeps the operator's layout; only the serial token changes. Served either way: if the file
+    // cannot be updated the next reload still works (its serial counts as untouched and the policy applies).
+    auto rewritten = soa_at ? rewrite_soa_serial(soa_at->first, soa_at->second, next_value)
+                            : dns::Result<void, std::string>(dns::unexpected(
+                                  settings_.file.string() + ": no SOA record found to update"));
+    if (rewritten) {
+        file_serial_ = next_value;
+        save_file_serial_locked();
+    } else {
+        result.note +=
+            (result.note.empty() ? "" : "; ") + std::string("zone file not updated: ") + rewritten.error();
+    }
+    return result;
 }
 
 void Zone::install(ZoneVersionPtr version, Clock::time_point now) {

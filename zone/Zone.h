@@ -85,6 +85,12 @@ class Zone {
     // unless `force`, which starts a new history.
     ReloadResult reload(Clock::time_point now, bool force = false);
 
+    // `headwaterctl bump`: a new version that differs only by its serial — the next one by `policy` (the
+    // zone's own when absent; increment when that is keep) or exactly `set` — with its SOA-only change
+    // journaled, and the serial written into the zone file in place so the next reload agrees.
+    ReloadResult bump(Clock::time_point now, std::optional<SerialPolicy> policy,
+                      std::optional<dns::Serial> set);
+
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
 

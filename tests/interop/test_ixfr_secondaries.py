@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""Knot DNS, BIND and NSD secondaries follow Headwater's reloads v1 -> v2 -> v3 by IXFR (RFC 1995).
+
+Each peer gets its own Headwater (so every transfer line in that server's log is the peer's), takes
+v1 by AXFR, then follows two reloads. The zone's SOA says refresh 2, retry 2 (Headwater sends no
+NOTIFY yet); BIND is told to honour such short timers (min-refresh-time), NSD to ask for IXFR (the
+shared helper makes it ask for AXFR only), Knot is also poked with `knotc zone-refresh`.
+
+Checks: the peer serves each serial and, by AXFR from the peer, exactly the primary's records; and
+Headwater's log has, for v2 and v3, `type=IXFR form=ixfr outcome=ok` lines with fewer records than the
+zone (an IXFR answered with the whole zone is logged as type=IXFR form=axfr).
+
+HW_PEERS=knot,bind limits the set; missing peers are skipped.
+"""
+
+import os
+import shutil
+import sys
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import hwtest  # noqa: E402
+
+ZONE = "ixfr.example."
+VERSIONS_DIR = hwtest.DATA / "ixfr-versions"
+VERSIONS = {v: VERSIONS_DIR / f"ixfr.example.zone.v{v}" for v in (1, 2, 3)}
+SERIALS = {v: 2024100100 + v for v in (1, 2, 3)}
+WAIT = 30.0  # per version and peer; the SOA timers make the peers poll every 2 s
+
+
+class BindIxfrSecondary(hwtest.BindSecondary):
+    """BIND clamps SOA refresh/retry to min-refresh-time/min-retry-time (300 s by default)."""
+
+    def write_config(self):
+        super().write_config()
+        conf = self.dir / "named.conf"
+        text = conf.read_text()
+        if "    recursion no;\n" not in text:
+            raise AssertionError("hwtest.BindSecondary config changed: no 'recursion no;' to add options after")
+        extra = "    min-refresh-time 1;\n    min-retry-time 1;\n    request-ixfr yes;\n"
+        text = text.replace("    recursion no;\n", "    recursion no;\n" + extra, 1)
+        conf.write_text(text)
+
+    def refresh(self, zone):
+        pass  # no rndc channel configured; the SOA timers do it
+
+
+class NsdIxfrSecondary(hwtest.NsdSecondary):
+    """`request-xfr: AXFR ...` (the shared helper) makes NSD never try IXFR; without it NSD asks IXFR
+    over TCP first."""
+
+    def write_config(self):
+        super().write_config()
+        conf = self.dir / "nsd.conf"
+        text = conf.read_text()
+        if "request-xfr: AXFR " not in text:
+            raise AssertionError("hwtest.NsdSecondary config changed: no 'request-xfr: AXFR'")
+        conf.write_text(text.replace("request-xfr: AXFR ", "request-xfr: "))
+
+    def refresh(self, zone):
+        pass  # remote-control is off; the SOA timers do it
+
+
+class KnotIxfrSecondary(hwtest.KnotSecondary):
+    def refresh(self, zone):
+        try:
+            super().refresh(zone)
+        except Exception:  # the SOA timers do it anyway
+            pass
+
+
+PEERS = {"knot": KnotIxfrSecondary, "bind": BindIxfrSecondary, "nsd": NsdIxfrSecondary}
+
+
+def wanted_peers():
+    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
+    return [n for n in names if n in PEERS]
+
+
+def version_set(v):
+    return hwtest.canon_set(hwtest.zone_file_rrs(VERSIONS[v], ZONE))
+
+
+class IxfrSecondariesTest(unittest.TestCase):
+    pairs = {}  # peer name -> (Headwater, Secondary)
+    missing = {}
+
+    @classmethod
+    def setUpClass(cls):
+        hwtest.require_headwater("reloads by headwaterctl and Headwater's transfer log")
+        cls.pairs = {}
+        cls.missing = {}
+        try:
+            # Every pair starts at once, so the first AXFRs run in parallel.
+            for name in wanted_peers():
+                try:
+                    hwtest.require_tool(PEERS[name].binary)
+                except unittest.SkipTest as e:
+                    cls.missing[name] = str(e)
+                    continue
+                hw = hwtest.Headwater([hwtest.ZoneConf(ZONE, VERSIONS[1])])
+                cls.pairs[name] = (hw, None)
+                hw.start()
+                peer = PEERS[name]([ZONE], hw.port)
+                cls.pairs[name] = (hw, peer)
+                peer.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for hw, peer in cls.pairs.values():
+            if peer:
+                peer.close()
+            hw.close()
+        cls.pairs = {}
+
+    def peer_set(self, peer):
+        messages = hwtest.axfr(peer.port, ZONE, timeout=10.0)
+        self.assertTrue(messages and messages[0].rcode == 0, f"AXFR from {peer.kind} failed")
+        return hwtest.canon_set(hwtest.xfr_rrs(messages))
+
+    def follow(self, name):
+        if name in self.missing:
+            self.skipTest(self.missing[name])
+        if name not in self.pairs:
+            self.skipTest(f"{name} not selected by HW_PEERS")
+        hw, peer = self.pairs[name]
+        zone_records = len(version_set(1))
+        for v in (1, 2, 3):
+            if v > 1:
+                shutil.copyfile(VERSIONS[v], hw.zone_path(ZONE))
+                rc, doc, out, err = hw.ctl("reload", ZONE)
+                self.assertEqual(rc, 0, f"reload of v{v}: {out}{err}")
+                self.assertEqual(hwtest.soa_serial(hw.port, ZONE), SERIALS[v])
+                peer.refresh(ZONE)
+            try:
+                peer.wait_serial(ZONE, SERIALS[v], timeout=WAIT)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n--- headwater transfer lines ---\n" + "\n".join(
+                    t["_line"] for t in hwtest.transfer_log(hw.log(), ZONE))) from None
+            got = self.peer_set(peer)
+            self.assertEqual(got, version_set(v), f"{name} at v{v}: " + hwtest.describe_diff(version_set(v), got))
+
+        lines = hwtest.transfer_log(hw.log(), ZONE, outcome="ok")
+        summary = "\n".join(t["_line"] for t in hwtest.transfer_log(hw.log(), ZONE))
+        self.assertTrue(lines, f"no transfer lines in headwater's log:\n{hw.log()[-3000:]}")
+        first = [t for t in lines if t.get("serial") == str(SERIALS[1])]
+        self.assertTrue(first, f"no transfer of v1 logged:\n{summary}")
+        for v in (2, 3):
+            with self.subTest(version=v):
+                ixfrs = [t for t in lines if t.get("type") == "IXFR" and t.get("serial") == str(SERIALS[v])]
+                self.assertTrue(ixfrs, f"{name} did not take v{v} by IXFR:\n{summary}")
+                incremental = [t for t in ixfrs
+                               if t.get("form") == "ixfr" and int(t.get("records", "0")) < zone_records]
+                self.assertTrue(incremental, f"{name}'s IXFR of v{v} was answered in AXFR form:\n{summary}")
+                axfrs = [t for t in lines if t.get("type") == "AXFR" and t.get("serial") == str(SERIALS[v])]
+                self.assertFalse(axfrs, f"{name} also took v{v} by AXFR:\n{summary}")
+
+    def test_knot_follows_reloads_by_ixfr(self):
+        self.follow("knot")
+
+    def test_bind_follows_reloads_by_ixfr(self):
+        self.follow("bind")
+
+    def test_nsd_follows_reloads_by_ixfr(self):
+        self.follow("nsd")
+
+
+if __name__ == "__main__":
+    hwtest.main()
