@@ -65,10 +65,6 @@ std::vector<uint8_t> file_header() {
     return h;
 }
 
-std::string errno_text(const std::string& what, const std::filesystem::path& p) {
-    return what + " " + p.string() + ": " + std::strerror(errno);
-}
-
 dns::Result<void, std::string> write_all(int fd, std::span<const uint8_t> data, uint64_t offset,
                                          const std::filesystem::path& p) {
     while (!data.empty()) {
@@ -96,11 +92,6 @@ bool read_exact(int fd, std::span<uint8_t> data, uint64_t offset) {
         offset += static_cast<uint64_t>(n);
     }
     return true;
-}
-
-std::filesystem::path directory_of(const std::filesystem::path& file) {
-    auto dir = file.parent_path();
-    return dir.empty() ? std::filesystem::path(".") : dir;
 }
 
 std::filesystem::path temp_path(const std::filesystem::path& file) {
@@ -132,17 +123,7 @@ dns::Result<void, std::string> replace_file(const std::filesystem::path& file, i
             return fail(w.error());
         done += n;
     }
-    if (::fsync(fd) != 0) return fail(errno_text("cannot fsync", tmp));
-    if (::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return dns::unexpected(errno_text("cannot close", tmp));
-    }
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        const std::string message = errno_text("cannot rename " + tmp.string() + " to", file);
-        ::unlink(tmp.c_str());
-        return dns::unexpected(message);
-    }
-    return sync_directory(directory_of(file));
+    return commit_temp_file(fd, tmp, file);
 }
 
 }  // namespace
@@ -186,19 +167,6 @@ std::string zone_file_stem(dns::NameView apex) {
     }
     // "." and ".." cannot occur (labels are never empty); a leading dot can't either.
     return out;
-}
-
-dns::Result<void, std::string> sync_directory(const std::filesystem::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return dns::unexpected(errno_text("cannot open directory", dir));
-    const int rc = ::fsync(fd);
-    const int saved = errno;
-    ::close(fd);
-    if (rc != 0) {
-        errno = saved;
-        return dns::unexpected(errno_text("cannot fsync directory", dir));
-    }
-    return {};
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "zone/Changeset.h"
+#include "zone/DurableFile.h"
 #include "zone/dns/Result.h"
 #include "zone/dns/Serial.h"
 
@@ -48,9 +49,6 @@ uint32_t crc32c(std::span<const uint8_t> data, uint32_t crc = 0);
 // A file-name stem for a zone's state files (journal, snapshot): the lower-cased name without the final
 // dot, octets outside [a-z0-9-_.] as %XX ("Ex/ample.com." -> "ex%2fample.com", the root -> "root").
 std::string zone_file_stem(dns::NameView apex);
-
-// fsync of a directory, so a rename or a new file in it survives a power loss.
-dns::Result<void, std::string> sync_directory(const std::filesystem::path& dir);
 
 // Bounds suited to a hidden primary: few secondaries, which normally follow every change within seconds;
 // 100 steps cover a secondary that was down for a long while, and 64 MiB bounds the disk used per zone.

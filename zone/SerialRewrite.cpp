@@ -1,6 +1,5 @@
 #include "zone/SerialRewrite.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "zone/Journal.h"  // sync_directory
+#include "zone/DurableFile.h"
 
 namespace headwater::zone {
 
@@ -81,34 +80,13 @@ dns::Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& f
 
     struct stat st {};
     const bool have_mode = ::stat(file.c_str(), &st) == 0;
-    const std::filesystem::path tmp = file.string() + ".headwater-tmp";
-    const int fd =
-        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, have_mode ? st.st_mode & 07777 : 0644);
-    if (fd < 0) return dns::unexpected("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    const std::string& data = *rewritten;
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const std::string err = std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return dns::unexpected("cannot write " + tmp.string() + ": " + err);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return dns::unexpected("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    }
-    if (have_mode) (void)::chown(tmp.c_str(), st.st_uid, st.st_gid);
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        const std::string err = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return dns::unexpected("cannot replace " + file.string() + ": " + err);
-    }
-    (void)sync_directory(file.parent_path().empty() ? "." : file.parent_path());
+    const auto& data = *rewritten;
+    auto written =
+        write_file_atomically(file, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
+                              have_mode ? st.st_mode & 07777 : 0644);
+    if (!written) return dns::unexpected(written.error());
+    // Keep the operator's ownership (the server may run as root while the file belongs to someone else).
+    if (have_mode) (void)::chown(file.c_str(), st.st_uid, st.st_gid);
     return {};
 }
 

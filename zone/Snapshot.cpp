@@ -25,10 +25,6 @@ void put32(std::vector<uint8_t>& out, uint32_t v) {
     for (int k = 3; k >= 0; --k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
 }
 
-std::string errno_text(const std::string& what, const std::filesystem::path& p) {
-    return what + " " + p.string() + ": " + std::strerror(errno);
-}
-
 // Buffered, CRC-accumulating writer on a file descriptor.
 class Writer {
   public:
@@ -119,18 +115,7 @@ dns::Result<void, std::string> write_snapshot(const std::filesystem::path& file,
     put32(trailer, w.crc());
     if (auto r = w.put(trailer); !r) return fail(r.error());
     if (auto r = w.flush(); !r) return fail(r.error());
-    if (::fsync(fd) != 0) return fail(errno_text("cannot fsync", tmp));
-    if (::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return dns::unexpected(errno_text("cannot close", tmp));
-    }
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        const std::string message = errno_text("cannot rename " + tmp.string() + " to", file);
-        ::unlink(tmp.c_str());
-        return dns::unexpected(message);
-    }
-    auto dir = file.parent_path();
-    return sync_directory(dir.empty() ? std::filesystem::path(".") : dir);
+    return commit_temp_file(fd, tmp, file);
 }
 
 dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
