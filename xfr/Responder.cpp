@@ -148,6 +148,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     AclDecision decision = check_acl(rules, peer.address, key);
     if (!decision.allowed) return refuse(Rcode::Refused, zone_name, decision.reason);
 
+    r.zone = zone_name;
     zone::ZoneVersionPtr version = zone->current();
     if (!version) return refuse(Rcode::ServFail, zone_name, "zone not loaded");
 
@@ -184,6 +185,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     IxfrRequest req;
     req.udp = peer.transport == Transport::Udp;
     req.client_serial = ixfr_client_serial(q);
+    r.client_serial = req.client_serial;
     req.served_serial = version->serial();
     const zone::Journal* journal = zone->journal();
     if (journal && req.client_serial)
@@ -198,6 +200,8 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
         case TransferPlan::Kind::FormErr:
             return refuse(Rcode::FormErr, zone_name, "IXFR without an SOA in the authority section");
         case TransferPlan::Kind::SoaOnly:
+            // Equal or newer (RFC 1982): the client already holds what we serve.
+            r.up_to_date = req.client_serial && !(*req.client_serial < req.served_serial);
             return soa_only();
         case TransferPlan::Kind::Axfr:
             return req.udp ? soa_only() : axfr();
@@ -239,6 +243,10 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         return r;
     }
     const ZoneVersion& v = *version;
+    if (question.qtype == RRType::SOA && question.qname.view() == v.apex()) {
+        r.soa_query = true;
+        r.zone = v.apex().to_string();
+    }
 
     std::size_t limit = dns::kMaxTcpMessage;
     if (peer.transport == Transport::Udp)

@@ -46,6 +46,11 @@ struct Response {
     std::string acl_rule;                       // the rule that allowed the transfer
     std::string key;                            // the TSIG key of the request, "-" when unsigned
     std::optional<TransferRefusal> refusal;     // a transfer request answered with an error
+    // What the answer tells about the peer, for the secondaries view.
+    std::string zone;                          // the zone of an apex SOA query or a transfer request
+    bool soa_query = false;                    // an SOA query at a zone apex (what secondaries poll)
+    std::optional<dns::Serial> client_serial;  // IXFR: the serial the client says it holds
+    bool up_to_date = false;  // IXFR answered with the SOA alone: the client holds the served serial
 };
 
 struct ResponderOptions {

@@ -132,6 +132,10 @@ TEST_F(ResponderTest, SoaAtApexIsAuthoritative) {
     EXPECT_EQ(a.msg.question()->qname.to_string(), "EXAMPLE.com.");
     EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::SOA), 1u);
     EXPECT_FALSE(a.msg.edns());  // no OPT without one in the query
+    auto r = ask(query("example.com.", RRType::SOA));
+    EXPECT_TRUE(r.soa_query);
+    EXPECT_EQ(r.zone, "example.com.");
+    EXPECT_FALSE(ask(query("www.example.com.", RRType::SOA)).soa_query);
 }
 
 TEST_F(ResponderTest, ExactMatchNodataAndNxdomain) {
@@ -278,9 +282,13 @@ TEST_F(ResponderTest, TransferRules) {
     auto ixfr_tcp = ask(ixfr_query(2026112500), xfr::Transport::Tcp);
     ASSERT_EQ(ixfr_tcp.kind, xfr::Response::Kind::Transfer);
     EXPECT_FALSE(ixfr_tcp.transfer->incremental());
-    // Up to date: one SOA.
+    EXPECT_EQ(ixfr_tcp.client_serial, dns::Serial(2026112500));
+    EXPECT_FALSE(ixfr_tcp.up_to_date);
+    // Up to date: one SOA, and the secondaries view learns what the client holds.
     auto current = ask(ixfr_query(2026112601), xfr::Transport::Tcp);
     ASSERT_EQ(current.kind, xfr::Response::Kind::Message);
+    EXPECT_TRUE(current.up_to_date);
+    EXPECT_EQ(current.zone, "example.com.");
     EXPECT_EQ(dns::Message::parse(current.message)->header().ancount, 1);
     // No SOA in the authority section: FORMERR (RFC 1995 §3).
     auto no_soa = answer(query("example.com.", RRType::IXFR));
