@@ -6,14 +6,21 @@ v1 by AXFR, then follows two reloads. The zone's SOA says refresh 2, retry 2 (He
 NOTIFY yet); BIND is told to honour such short timers (min-refresh-time), NSD to ask for IXFR (the
 shared helper makes it ask for AXFR only), Knot is also poked with `knotc zone-refresh`.
 
-Checks: the peer serves each serial and, by AXFR from the peer, exactly the primary's records; and
+Checks: the peer serves each serial and, by AXFR from the peer, exactly the primary's records;
 Headwater's log has, for v2 and v3, `type=IXFR form=ixfr outcome=ok` lines with fewer records than the
-zone (an IXFR answered with the whole zone is logged as type=IXFR form=axfr).
+zone (an IXFR answered with the whole zone is logged as type=IXFR form=axfr); and the peer's own log
+(its stderr, <peer dir>/<kind>.log) says it took v2 and v3 incrementally:
+  knot: `[zone] IXFR, incoming, remote ..., finished, ...` then `zone updated, ..., serial A -> B`
+  BIND: `transfer of 'zone/IN' from ...: got incremental response` then `Transfer completed: ...
+        (serial B)` (named runs with -d 3: that line is a debug-3 message)
+  NSD:  4.6 logs no transfer type, only `zone Z received update to serial B ... of N bytes`; the check
+        is N < the wire size of a full AXFR of that version and no "Failed to apply IXFR cleanly".
 
 HW_PEERS=knot,bind limits the set; missing peers are skipped.
 """
 
 import os
+import re
 import shutil
 import sys
 import unittest
@@ -43,6 +50,10 @@ class BindIxfrSecondary(hwtest.BindSecondary):
         text = text.replace("    recursion no;\n", "    recursion no;\n" + extra, 1)
         conf.write_text(text)
 
+    def argv(self):
+        # -g ignores the logging statement; xfrin says "got incremental response" only at debug 3.
+        return super().argv() + ["-d", "3"]
+
     def refresh(self, zone):
         pass  # no rndc channel configured; the SOA timers do it
 
@@ -69,6 +80,49 @@ class KnotIxfrSecondary(hwtest.KnotSecondary):
             super().refresh(zone)
         except Exception:  # the SOA timers do it anyway
             pass
+
+
+def knot_transfers(log):
+    """{serial: ("IXFR"/"AXFR", line)} from Knot's log: the last `<TYPE>, incoming, ... finished` line before
+    each `refresh, ... zone updated, ..., serial A -> B` (a fallback from IXFR logs a new AXFR line)."""
+    out, last = {}, None
+    for line in log.splitlines():
+        m = re.search(r"\] (AXFR|IXFR), incoming, .*, finished", line)
+        if m:
+            last = (m.group(1), line)
+        m = re.search(r"zone updated, .*serial \S+ -> (\d+)", line)
+        if m and last:
+            out[int(m.group(1))] = last
+            last = None
+    return out
+
+
+def bind_transfers(log):
+    """{serial: ("IXFR"/"AXFR", line)} from named's log (-d 3): `got incremental response` or
+    `got nonincremental response`, then `Transfer completed: ... (serial N)`."""
+    out, last = {}, None
+    for line in log.splitlines():
+        m = re.search(r"got (incremental|nonincremental) response", line)
+        if m:
+            last = ("IXFR" if m.group(1) == "incremental" else "AXFR", line)
+        m = re.search(r"Transfer completed: .*\(serial (\d+)\)", line)
+        if m and last:
+            out[int(m.group(1))] = last
+            last = None
+    return out
+
+
+def nsd_received_bytes(log, zone):
+    """{serial: (bytes, line)} from NSD's `zone Z received update to serial N ... of B bytes` lines.
+    NSD 4.6 names neither IXFR nor AXFR for incoming transfers at any verbosity (its xfrd debug
+    messages are compiled out), so the size is the only evidence NSD itself gives."""
+    out = {}
+    pat = re.compile(r"zone " + re.escape(zone) + r" received update to serial (\d+) .* of (\d+) bytes")
+    for line in log.splitlines():
+        m = pat.search(line)
+        if m:
+            out[int(m.group(1))] = (int(m.group(2)), line)
+    return out
 
 
 PEERS = {"knot": KnotIxfrSecondary, "bind": BindIxfrSecondary, "nsd": NsdIxfrSecondary}
@@ -118,9 +172,10 @@ class IxfrSecondariesTest(unittest.TestCase):
             hw.close()
         cls.pairs = {}
 
-    def peer_set(self, peer):
+    def peer_set(self, peer, full_bytes, v):
         messages = hwtest.axfr(peer.port, ZONE, timeout=10.0)
         self.assertTrue(messages and messages[0].rcode == 0, f"AXFR from {peer.kind} failed")
+        full_bytes[v] = sum(len(m.wire) for m in messages)
         return hwtest.canon_set(hwtest.xfr_rrs(messages))
 
     def follow(self, name):
@@ -130,6 +185,7 @@ class IxfrSecondariesTest(unittest.TestCase):
             self.skipTest(f"{name} not selected by HW_PEERS")
         hw, peer = self.pairs[name]
         zone_records = len(version_set(1))
+        full_bytes = {}  # version -> wire bytes of an AXFR of it (from the peer)
         for v in (1, 2, 3):
             if v > 1:
                 shutil.copyfile(VERSIONS[v], hw.zone_path(ZONE))
@@ -142,7 +198,7 @@ class IxfrSecondariesTest(unittest.TestCase):
             except AssertionError as e:
                 raise AssertionError(f"{e}\n--- headwater transfer lines ---\n" + "\n".join(
                     t["_line"] for t in hwtest.transfer_log(hw.log(), ZONE))) from None
-            got = self.peer_set(peer)
+            got = self.peer_set(peer, full_bytes, v)
             self.assertEqual(got, version_set(v), f"{name} at v{v}: " + hwtest.describe_diff(version_set(v), got))
 
         lines = hwtest.transfer_log(hw.log(), ZONE, outcome="ok")
@@ -159,6 +215,35 @@ class IxfrSecondariesTest(unittest.TestCase):
                 self.assertTrue(incremental, f"{name}'s IXFR of v{v} was answered in AXFR form:\n{summary}")
                 axfrs = [t for t in lines if t.get("type") == "AXFR" and t.get("serial") == str(SERIALS[v])]
                 self.assertFalse(axfrs, f"{name} also took v{v} by AXFR:\n{summary}")
+        self.check_peer_log(name, peer, full_bytes)
+
+    def check_peer_log(self, name, peer, full_bytes):
+        """The secondary's own log says it took v2 and v3 incrementally (issue 4)."""
+        log = peer.proc.log()
+
+        def show(pattern):
+            return "\n".join(line for line in log.splitlines() if re.search(pattern, line))[-4000:]
+
+        for v in (2, 3):
+            with self.subTest(peer_log=name, version=v):
+                serial = SERIALS[v]
+                if name == "knot":
+                    got = knot_transfers(log).get(serial)
+                    self.assertTrue(got, f"knot logged no transfer of {serial}:\n"
+                                         + show(r"incoming|zone updated"))
+                    self.assertEqual(got[0], "IXFR", f"knot took {serial} by {got[0]}: {got[1]}")
+                elif name == "bind":
+                    got = bind_transfers(log).get(serial)
+                    self.assertTrue(got, f"named logged no transfer of {serial}:\n"
+                                         + show(r"incremental response|Transfer completed"))
+                    self.assertEqual(got[0], "IXFR", f"named took {serial} by {got[0]}: {got[1]}")
+                elif name == "nsd":
+                    got = nsd_received_bytes(log, ZONE).get(serial)
+                    self.assertTrue(got, f"nsd logged no update to {serial}:\n" + show(r"received update"))
+                    self.assertLess(got[0], full_bytes[v],
+                                    f"nsd received {got[0]} bytes for {serial}, no less than the "
+                                    f"{full_bytes[v]}-byte AXFR of it: {got[1]}")
+                    self.assertNotIn("Failed to apply IXFR cleanly", log)
 
     def test_knot_follows_reloads_by_ixfr(self):
         self.follow("knot")
