@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ struct AclConfig {
     std::vector<std::string> keys;         // TSIG key names normalised like KeyConfig::name; each is defined
 };
 
+// One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
+// NOTIFY-accepting servers from other addresses than the ones that transfer (INTEROP.md).
+struct NotifyTargetConfig {
+    dns::Endpoint address;                 // port 53 unless given
+    std::string key;                       // TSIG key normalised like KeyConfig::name; empty: unsigned
+    std::optional<dns::IpAddress> source;  // local address to send from, same family as `address`
+};
+
 struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
     std::filesystem::path file;               // absolute
@@ -49,6 +58,12 @@ struct ZoneConfig {
     // An IXFR whose changes add up to more than this fraction of the zone is answered as AXFR (as BIND's
     // max-ixfr-ratio).
     double max_ixfr_ratio = 1.0;
+    std::vector<NotifyTargetConfig> notify;  // no duplicates (same address and key)
+    // NOTIFY retransmissions after the first try: a target gets at most notify_retries + 1 messages per
+    // serial; waits start at notify_retry_interval_ms and double each try, capped at 30 s.
+    uint32_t notify_retries = 5;
+    uint32_t notify_retry_interval_ms = 2000;
+    uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
 };
 
 struct Config {

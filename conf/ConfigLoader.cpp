@@ -682,7 +682,8 @@ class Checker {
             const std::string prefix = "zone[" + std::to_string(index) + "]";
             check_known_keys(*table, prefix,
                              {"name", "file", "allow_transfer", "serial_policy", "journal_max_changesets",
-                              "journal_max_bytes", "max_ixfr_ratio"});
+                              "journal_max_bytes", "max_ixfr_ratio", "notify", "notify_retries",
+                              "notify_retry_interval", "notify_delay"});
             ZoneConfig zone;
 
             const toml::node* name_node = nullptr;
@@ -763,7 +764,103 @@ class Checker {
                     zone.max_ixfr_ratio = *v;
                 }
             }
+            if (const auto* node = table->get("notify")) check_notify(*node, prefix + ".notify", zone.notify);
+            if (const auto* node = table->get("notify_retries")) {
+                if (auto v = as_integer_in(*node, prefix + ".notify_retries", 0, 20, ""))
+                    zone.notify_retries = static_cast<uint32_t>(*v);
+            }
+            if (const auto* node = table->get("notify_retry_interval")) {
+                if (auto v = as_integer_in(*node, prefix + ".notify_retry_interval", 1, 30, "seconds"))
+                    zone.notify_retry_interval_ms = static_cast<uint32_t>(*v * 1000);
+            }
+            if (const auto* node = table->get("notify_delay")) {
+                if (auto v = as_integer_in(*node, prefix + ".notify_delay", 0, 60000, "milliseconds"))
+                    zone.notify_delay_ms = static_cast<uint32_t>(*v);
+            }
             out.push_back(std::move(zone));
+        }
+    }
+
+    // zone.notify: "host", "host:port", "[v6]:port" or { address, key, source } per target (RFC 1996).
+    void check_notify(const toml::node& node, const std::string& path, std::vector<NotifyTargetConfig>& out) {
+        const auto* list = as_array(node, path);
+        if (list == nullptr) return;
+        std::vector<size_t> indexes;  // element index of each accepted target, for duplicate messages
+        for (size_t i = 0; i < list->size(); ++i) {
+            const toml::node& element = *list->get(i);
+            const std::string element_path = path + "[" + std::to_string(i) + "]";
+            NotifyTargetConfig target;
+            const toml::node* address_node = &element;
+            std::string address_path = element_path;
+            bool ok = true;
+            if (const auto* t = element.as_table()) {
+                check_known_keys(*t, element_path, {"address", "key", "source"});
+                address_node = t->get("address");
+                address_path = element_path + ".address";
+                if (address_node == nullptr) {
+                    error(t->source(), address_path, "missing required key");
+                    ok = false;
+                }
+                if (const auto* key_node = t->get("key")) {
+                    auto text = as_string(*key_node, element_path + ".key");
+                    if (!text) {
+                        ok = false;
+                    } else if (auto key_name = normalise_key_name(*text); !key_name) {
+                        error(key_node->source(), element_path + ".key", key_name.error());
+                        ok = false;
+                    } else if (key_lines_.count(*key_name) == 0) {
+                        error(key_node->source(), element_path + ".key",
+                              "unknown key " + in_quotes(*key_name) + known_keys());
+                        ok = false;
+                    } else {
+                        target.key = *key_name;
+                    }
+                }
+                if (const auto* source_node = t->get("source")) {
+                    if (auto text = as_string(*source_node, element_path + ".source")) {
+                        target.source = dns::IpAddress::parse(*text);
+                        if (!target.source) {
+                            error(source_node->source(), element_path + ".source",
+                                  "invalid IP address " + in_quotes(*text) + " (no port, no brackets)");
+                            ok = false;
+                        }
+                    } else {
+                        ok = false;
+                    }
+                }
+            } else if (!element.is_string()) {
+                error(element.source(), element_path,
+                      "expected a string or a table ({ address = ..., key = ..., source = ... }), found " +
+                          type_name(element.type()));
+                continue;
+            }
+            if (address_node == nullptr) continue;
+            auto text = as_string(*address_node, address_path);
+            if (!text) continue;
+            auto endpoint = dns::Endpoint::parse(*text, kDefaultDnsPort);
+            if (!endpoint) {
+                error(address_node->source(), address_path, endpoint.error());
+                continue;
+            }
+            target.address = *endpoint;
+            if (!ok) continue;
+            if (target.source && target.source->is_v4() != target.address.address.is_v4()) {
+                error(element.as_table()->get("source")->source(), element_path + ".source",
+                      target.source->to_string() + " is not of the same address family as " +
+                          target.address.to_string());
+                continue;
+            }
+            size_t dup = 0;
+            for (; dup < out.size(); ++dup)
+                if (out[dup].address == target.address && out[dup].key == target.key) break;
+            if (dup < out.size()) {
+                error(address_node->source(), address_path,
+                      "duplicate target " + target.address.to_string() + " (first at " + path + "[" +
+                          std::to_string(indexes[dup]) + "])");
+                continue;
+            }
+            out.push_back(std::move(target));
+            indexes.push_back(i);
         }
     }
 

@@ -286,7 +286,8 @@ alow_transfer = ["x"]
 )");
     EXPECT_EQ(msg, at(6, 1,
                       "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
-                      "journal_max_changesets, journal_max_bytes, max_ixfr_ratio)"));
+                      "journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, notify_retries, "
+                      "notify_retry_interval, notify_delay)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
@@ -948,6 +949,103 @@ max_ixfr_ratio = -1
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().message.find("zone[0].serial_policy: unknown policy"), std::string::npos);
     EXPECT_NE(bad.error().message.find("zone[0].max_ixfr_ratio"), std::string::npos);
+}
+
+
+// ---- NOTIFY targets (RFC 1996) ----
+
+TEST_F(ConfigTest, NotifyTargetsAsStringsAndTables) {
+    auto result = parse(std::string(kMinimal) + R"(
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+notify = ["192.0.2.1", "198.51.100.7:5300", "[2001:db8::1]:53", "2001:db8::2",
+          { address = "192.0.2.9", key = "XFR-Key", source = "192.0.2.53" },
+          { address = "[::1]:5301", source = "::1" }]
+notify_retries = 3
+notify_retry_interval = 1
+notify_delay = 100
+
+[[zone]]
+name = "example.net"
+file = "zones/example.net.zone"
+
+[[key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "c2VjcmV0"
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    const auto& z = result->zones[0];
+    ASSERT_EQ(z.notify.size(), 6u);
+    EXPECT_EQ(z.notify[0].address, endpoint("192.0.2.1"));
+    EXPECT_EQ(z.notify[0].address.port, 53);
+    EXPECT_TRUE(z.notify[0].key.empty());
+    EXPECT_FALSE(z.notify[0].source);
+    EXPECT_EQ(z.notify[1].address, endpoint("198.51.100.7:5300"));
+    EXPECT_EQ(z.notify[2].address, endpoint("[2001:db8::1]:53"));
+    EXPECT_EQ(z.notify[3].address, endpoint("[2001:db8::2]:53"));
+    EXPECT_EQ(z.notify[4].address, endpoint("192.0.2.9:53"));
+    EXPECT_EQ(z.notify[4].key, "xfr-key.");
+    EXPECT_EQ(z.notify[4].source, dns::IpAddress::parse("192.0.2.53"));
+    EXPECT_EQ(z.notify[5].address, endpoint("[::1]:5301"));
+    EXPECT_EQ(z.notify[5].source, dns::IpAddress::parse("::1"));
+    EXPECT_EQ(z.notify_retries, 3u);
+    EXPECT_EQ(z.notify_retry_interval_ms, 1000u);
+    EXPECT_EQ(z.notify_delay_ms, 100u);
+
+    const auto& d = result->zones[1];
+    EXPECT_TRUE(d.notify.empty());
+    EXPECT_EQ(d.notify_retries, 5u);
+    EXPECT_EQ(d.notify_retry_interval_ms, 2000u);
+    EXPECT_EQ(d.notify_delay_ms, 250u);
+}
+
+TEST_F(ConfigTest, NotifyErrorsNameTheKeyPath) {
+    const std::string msg = error_of(std::string(kMinimal) + R"(
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+notify = ["example.org", 7, "192.0.2.1:0",
+          { address = "192.0.2.2", key = "nokey" },
+          { key = "xfr-key" },
+          { address = "192.0.2.3", source = "2001:db8::1" },
+          { address = "192.0.2.4", source = "192.0.2.5:53" },
+          { address = "192.0.2.6", port = 5300 },
+          "192.0.2.7", "192.0.2.7:53"]
+notify_retries = -1
+notify_retry_interval = "2s"
+notify_delay = 60001
+
+[[key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "c2VjcmV0"
+)");
+    EXPECT_CONTAINS(msg, at(7, 11, "zone[0].notify[0]: invalid address \"example.org\""));
+    EXPECT_CONTAINS(msg, at(7, 26, "zone[0].notify[1]: expected a string or a table"));
+    EXPECT_CONTAINS(msg, at(7, 29, "zone[0].notify[2]: invalid port \"0\""));
+    EXPECT_CONTAINS(msg, at(8, 42, "zone[0].notify[3].key: unknown key \"nokey.\" (known: xfr-key.)"));
+    EXPECT_CONTAINS(msg, at(9, 11, "zone[0].notify[4].address: missing required key"));
+    EXPECT_CONTAINS(msg, at(10, 45, "zone[0].notify[5].source: 2001:db8::1 is not of the same address family as "
+                                   "192.0.2.3:53"));
+    EXPECT_CONTAINS(msg, at(11, 45, "zone[0].notify[6].source: invalid IP address \"192.0.2.5:53\""));
+    EXPECT_CONTAINS(msg, at(12, 36, "zone[0].notify[7].port: unknown key (known: address, key, source)"));
+    EXPECT_CONTAINS(msg, at(13, 24, "zone[0].notify[9]: duplicate target 192.0.2.7:53 (first at "
+                                    "zone[0].notify[8])"));
+    EXPECT_CONTAINS(msg, at(14, 18, "zone[0].notify_retries: -1 is out of range 0..20"));
+    EXPECT_CONTAINS(msg, at(15, 25, "zone[0].notify_retry_interval: expected an integer (seconds)"));
+    EXPECT_CONTAINS(msg, at(16, 16, "zone[0].notify_delay: 60001 is out of range 0..60000 milliseconds"));
+}
+
+TEST_F(ConfigTest, NotifyMustBeAnArray) {
+    const std::string msg = error_of(std::string(kMinimal) + R"(
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+notify = "192.0.2.1"
+)");
+    EXPECT_EQ(msg, at(7, 10, "zone[0].notify: expected an array, found a string"));
 }
 
 }  // namespace
