@@ -55,6 +55,7 @@ struct Args {
     std::string algorithm = "hmac-sha256";  // keygen
     std::string policy;                     // bump --policy
     std::optional<uint32_t> set_serial;     // bump --set
+    std::string target;                     // notify: one target only
 };
 
 struct Command {
@@ -188,6 +189,104 @@ void print_reload(const json& response) {
     }
 }
 
+// "75s" -> "1m15s": the largest two units, for the LAG(TIME) column.
+std::string duration_text(const json& seconds) {
+    if (!seconds.is_number_integer()) return "-";
+    long long s = seconds.get<long long>();
+    const char* sign = s < 0 ? "-" : "";
+    if (s < 0) s = -s;
+    struct Unit {
+        long long size;
+        const char* name;
+    };
+    static constexpr Unit kUnits[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+    for (std::size_t i = 0; i < std::size(kUnits); ++i) {
+        if (s < kUnits[i].size && kUnits[i].size != 1) continue;
+        std::string out = sign + std::to_string(s / kUnits[i].size) + kUnits[i].name;
+        if (i + 1 < std::size(kUnits) && s % kUnits[i].size != 0)
+            out += std::to_string(s % kUnits[i].size / kUnits[i + 1].size) + kUnits[i + 1].name;
+        return out;
+    }
+    return "0s";
+}
+
+// "IXFR 5->7 ok 2026-11-26T16:00:00Z"; "IXFR(axfr) …" when an IXFR was answered with the whole zone;
+// "AXFR refused (why) …".
+std::string transfer_text(const json& t) {
+    if (!t.is_object()) return "-";
+    std::string out = text_of(t, "type");
+    const std::string form = text_of(t, "form");
+    if (form != "-") {
+        std::string upper = form;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
+        if (upper != out) out += "(" + form + ")";
+    }
+    if (has_text(t, "to"))
+        out += " " + (has_text(t, "from") ? text_of(t, "from") + "->" : std::string()) + text_of(t, "to");
+    out += " " + text_of(t, "outcome");
+    if (has_text(t, "error")) out += " (" + text_of(t, "error") + ")";
+    if (has_text(t, "at")) out += " " + text_of(t, "at");
+    return out;
+}
+
+// "ZONE: serial N", then SECONDARY KEY HOLDS LAG(SERIALS) LAG(TIME) LAST-TRANSFER LAST-SOA-QUERY, then
+// NOTIFY TARGET KEY SERIAL TRIES ACKED ERROR.
+void print_secondaries(const json& response) {
+    std::cout << text_of(response, "name") << ": serial " << text_of(response, "serial") << '\n';
+    const auto secondaries = response.find("secondaries");
+    if (secondaries == response.end() || !secondaries->is_array() || secondaries->empty()) {
+        std::cout << "no secondaries seen\n";
+    } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& s : *secondaries) {
+            std::vector<std::string> row = row_of(s, {"address", "key", "holds", "lag_serials"});
+            row.push_back(s.is_object() && s.contains("lag_seconds") ? duration_text(s["lag_seconds"]) : "-");
+            row.push_back(s.is_object() && s.contains("last_transfer") ? transfer_text(s["last_transfer"])
+                                                                       : "-");
+            row.push_back(text_of(s, "last_soa_query"));
+            rows.push_back(std::move(row));
+        }
+        print_table(
+            {"SECONDARY", "KEY", "HOLDS", "LAG(SERIALS)", "LAG(TIME)", "LAST-TRANSFER", "LAST-SOA-QUERY"},
+            rows);
+    }
+    std::cout << '\n';
+    const auto notify = response.find("notify");
+    if (notify == response.end() || !notify->is_array() || notify->empty()) {
+        std::cout << "no notify targets\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& n : *notify) {
+        std::vector<std::string> row = row_of(n, {"target", "key", "serial", "tries"});
+        const bool pending =
+            n.is_object() && n.contains("pending") && n["pending"].is_boolean() && n["pending"].get<bool>();
+        row.push_back(has_text(n, "acknowledged_at") ? text_of(n, "acknowledged_at")
+                                                     : (pending ? "pending" : "-"));
+        row.push_back(text_of(n, "error"));
+        rows.push_back(std::move(row));
+    }
+    print_table({"NOTIFY TARGET", "KEY", "SERIAL", "TRIES", "ACKED", "ERROR"}, rows);
+}
+
+json notify_request(const char* name, const Args& args) {
+    json request = control::make_request(name, args.zone);
+    if (!args.target.empty()) request["target"] = args.target;
+    return request;
+}
+
+// One line per target the NOTIFY was (re)sent to.
+void print_notify(const json& response) {
+    const auto targets = response.find("targets");
+    if (targets == response.end() || !targets->is_array() || targets->empty()) {
+        std::cout << "no notify targets\n";
+        return;
+    }
+    for (const auto& t : *targets)
+        std::cout << (t.is_string() ? t.get<std::string>() : text_of(t, "target")) << '\n';
+}
+
 // keygen NAME [--algorithm A]: a fresh random TSIG key, as a [[key]] block for headwater.toml and as a
 // BIND key file (what tsig-keygen prints) for the secondary. Offline: no server needed.
 int run_keygen(const Args& args) {
@@ -271,6 +370,15 @@ constexpr Command kCommands[] = {
     {"journal", "list a zone's IXFR history: serial from/to, when, records removed/added, bytes",
      [](CLI::App& sub, Args& args) { sub.add_option("zone", args.zone, "zone name")->required(); },
      zone_request, print_journal, nullptr},
+    {"secondaries", "show what each secondary holds, its lag, last transfer and SOA query, and NOTIFY state",
+     [](CLI::App& sub, Args& args) { sub.add_option("zone", args.zone, "zone name")->required(); },
+     zone_request, print_secondaries, nullptr},
+    {"notify", "send NOTIFY for a zone again, to every target or one",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("zone", args.zone, "zone name")->required();
+         sub.add_option("target", args.target, "one of the zone's notify targets (default: all)");
+     },
+     notify_request, print_notify, nullptr},
 };
 
 // ---- the socket -----------------------------------------------------------------------------

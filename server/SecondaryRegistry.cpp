@@ -1,0 +1,194 @@
+#include "server/SecondaryRegistry.h"
+
+#include <algorithm>
+
+#include "server/ControlCommands.h"
+
+namespace headwater::server {
+
+using nlohmann::json;
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+    return out;
+}
+
+json serial_json(const std::optional<dns::Serial>& s) {
+    return s ? json(s->value()) : json(nullptr);
+}
+
+json time_json(const std::optional<std::chrono::system_clock::time_point>& t) {
+    return t ? json(format_time(*t)) : json(nullptr);
+}
+
+}  // namespace
+
+std::string_view outcome_text(TransferOutcome o) {
+    switch (o) {
+        case TransferOutcome::Ok:
+            return "ok";
+        case TransferOutcome::Refused:
+            return "refused";
+        case TransferOutcome::Aborted:
+            return "aborted";
+    }
+    return "aborted";
+}
+
+std::pair<TransferOutcome, std::string> parse_outcome(std::string_view text) {
+    const auto colon = text.find(':');
+    const std::string_view head = text.substr(0, colon);
+    std::string detail;
+    if (colon != std::string_view::npos) {
+        std::string_view rest = text.substr(colon + 1);
+        while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+        detail = std::string(rest);
+    }
+    if (head == "ok") return {TransferOutcome::Ok, detail};
+    if (head == "refused") return {TransferOutcome::Refused, detail};
+    // Anything else did not complete: count it as aborted and keep the whole text as the reason.
+    if (head == "aborted") return {TransferOutcome::Aborted, detail};
+    return {TransferOutcome::Aborted, std::string(text)};
+}
+
+json transfer_info_json(const TransferInfo& t) {
+    return {
+        {"type", t.type},
+        {"form", t.form.empty() ? json(nullptr) : json(t.form)},
+        {"from", serial_json(t.serial_from)},
+        {"to", serial_json(t.serial_to)},
+        {"messages", t.messages},
+        {"records", t.records},
+        {"bytes", t.bytes},
+        {"duration_ms", t.duration.count()},
+        {"outcome", outcome_text(t.outcome)},
+        {"error", t.detail.empty() ? json(nullptr) : json(t.detail)},
+        {"rule", t.rule.empty() ? json(nullptr) : json(t.rule)},
+    };
+}
+
+std::optional<int64_t> serial_lag(dns::Serial served, dns::Serial holds) {
+    // RFC 1982 §3.2: the distance is taken modulo 2^32; below 2^31 the peer is behind, above it ahead.
+    const uint32_t d = served.value() - holds.value();
+    if (d == 0x80000000u) return std::nullopt;
+    if (d < 0x80000000u) return static_cast<int64_t>(d);
+    return -static_cast<int64_t>(0x100000000ull - d);
+}
+
+SecondaryRegistry::SecondaryRegistry(std::size_t max_peers_per_zone)
+    : max_peers_(std::max<std::size_t>(1, max_peers_per_zone)) {}
+
+std::string SecondaryRegistry::zone_key(std::string_view zone) {
+    std::string key = lower(zone);
+    if (key.empty() || key.back() != '.') key += '.';
+    return key;
+}
+
+std::string SecondaryRegistry::address_of(std::string_view peer) {
+    return std::string(peer.substr(0, peer.rfind('#')));
+}
+
+SecondaryState& SecondaryRegistry::peer_locked(std::string_view zone, std::string_view address,
+                                               std::string_view key, TimePoint at) {
+    auto& peers = zones_[zone_key(zone)];
+    PeerId id{std::string(address), key.empty() ? std::string("-") : lower(key)};
+    auto it = peers.find(id);
+    if (it == peers.end()) {
+        if (peers.size() >= max_peers_) {
+            auto oldest = std::min_element(peers.begin(), peers.end(), [](const auto& a, const auto& b) {
+                return a.second.last_seen < b.second.last_seen;
+            });
+            peers.erase(oldest);
+        }
+        it = peers.emplace(id, SecondaryState{}).first;
+        it->second.address = id.first;
+        it->second.key = id.second;
+    }
+    it->second.last_seen = std::max(it->second.last_seen, at);
+    return it->second;
+}
+
+void SecondaryRegistry::record_soa_query(std::string_view zone, std::string_view address,
+                                         std::string_view key, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    peer_locked(zone, address, key, at).last_soa_query = at;
+}
+
+void SecondaryRegistry::record_transfer(std::string_view zone, std::string_view address, std::string_view key,
+                                        const TransferInfo& info, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    SecondaryState& p = peer_locked(zone, address, key, at);
+    p.last_transfer = info;
+    p.last_transfer_at = at;
+    if (info.outcome == TransferOutcome::Ok && info.serial_to) {
+        p.holds = info.serial_to;
+        p.holds_at = at;
+    } else if (info.serial_from) {
+        p.holds = info.serial_from;
+        p.holds_at = at;
+    }
+}
+
+void SecondaryRegistry::record_ixfr_up_to_date(std::string_view zone, std::string_view address,
+                                               std::string_view key, dns::Serial serial, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    SecondaryState& p = peer_locked(zone, address, key, at);
+    p.holds = serial;
+    p.holds_at = at;
+}
+
+void SecondaryRegistry::forget_zone(std::string_view zone) {
+    std::lock_guard lock(mutex_);
+    zones_.erase(zone_key(zone));
+}
+
+std::vector<SecondaryState> SecondaryRegistry::snapshot(std::string_view zone) const {
+    std::lock_guard lock(mutex_);
+    std::vector<SecondaryState> out;
+    const auto it = zones_.find(zone_key(zone));
+    if (it == zones_.end()) return out;
+    out.reserve(it->second.size());
+    for (const auto& [id, state] : it->second) out.push_back(state);
+    return out;
+}
+
+json SecondaryRegistry::to_json(std::string_view zone, std::optional<dns::Serial> served,
+                                std::optional<TimePoint> served_since, TimePoint now) const {
+    json list = json::array();
+    for (const SecondaryState& p : snapshot(zone)) {
+        std::optional<int64_t> lag;
+        if (served && p.holds) lag = serial_lag(*served, *p.holds);
+        const bool in_sync = lag && *lag == 0;
+        json lag_seconds = nullptr;
+        if (in_sync) {
+            lag_seconds = 0;
+        } else if (lag && served_since) {
+            // Behind (or ahead, after a forced backwards reload): at least since the served serial came.
+            lag_seconds = std::max<int64_t>(
+                0, std::chrono::duration_cast<std::chrono::seconds>(now - *served_since).count());
+        }
+        json last_transfer = nullptr;
+        if (p.last_transfer) {
+            last_transfer = transfer_info_json(*p.last_transfer);
+            last_transfer["at"] = time_json(p.last_transfer_at);
+        }
+        list.push_back({
+            {"address", p.address},
+            {"key", p.key},
+            {"holds", serial_json(p.holds)},
+            {"holds_at", time_json(p.holds_at)},
+            {"lag_serials", lag ? json(*lag) : json(nullptr)},
+            {"lag_seconds", lag_seconds},
+            {"in_sync", in_sync},
+            {"last_soa_query", time_json(p.last_soa_query)},
+            {"last_transfer", last_transfer},
+        });
+    }
+    return list;
+}
+
+}  // namespace headwater::server

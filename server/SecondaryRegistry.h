@@ -1,0 +1,118 @@
+// What each secondary holds: per zone, per peer (address and TSIG key), the last SOA query, the last
+// transfer and the serial the peer is known to hold, and from that its lag behind the served serial
+// (issue 5). Thread-safe: the DNS listeners record, the control socket reads. No clock of its own: every
+// time is passed in, so tests use fixed times.
+//
+// A peer is its address without the port plus its key: a secondary opens a new source port for every
+// query, and two keys from one address are two configurations (two providers behind one NAT, say).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "zone/dns/Serial.h"
+
+namespace headwater::server {
+
+enum class TransferOutcome : uint8_t { Ok, Refused, Aborted };
+
+std::string_view outcome_text(TransferOutcome o);  // "ok" / "refused" / "aborted"
+
+// "ok", "refused: why", "aborted: why" (TransferRecord::outcome) -> outcome and the text after ": ".
+std::pair<TransferOutcome, std::string> parse_outcome(std::string_view text);
+
+struct TransferInfo {
+    std::string type;                        // what was asked: "AXFR" / "IXFR"
+    std::string form;                        // what was sent: "ixfr" / "axfr"; empty when refused
+    std::optional<dns::Serial> serial_from;  // IXFR: the serial the client said it holds
+    std::optional<dns::Serial> serial_to;    // the serial sent; empty when refused
+    std::size_t messages = 0, records = 0, bytes = 0;
+    std::chrono::milliseconds duration{0};
+    TransferOutcome outcome = TransferOutcome::Ok;
+    std::string detail;  // why refused or aborted; empty when ok
+    std::string rule;    // the ACL rule that allowed it; empty when refused
+};
+
+// {"type","form","from","to","messages","records","bytes","duration_ms","outcome","error","rule"}:
+// the same members in `secondaries` and in the transfer log.
+nlohmann::json transfer_info_json(const TransferInfo& t);
+
+struct SecondaryState {
+    std::string address;  // without the port
+    std::string key;      // TSIG key name (lower case), "-" when unsigned
+    std::optional<dns::Serial> holds;
+    std::optional<std::chrono::system_clock::time_point> holds_at;  // when we last learnt `holds`
+    std::optional<std::chrono::system_clock::time_point> last_soa_query;
+    std::optional<TransferInfo> last_transfer;
+    std::optional<std::chrono::system_clock::time_point> last_transfer_at;
+    std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
+};
+
+// RFC 1982 §3.2 difference served - holds: positive when the peer is behind, negative when it holds a
+// newer serial (after a forced backwards reload), empty at exactly 2^31 where the order is undefined.
+std::optional<int64_t> serial_lag(dns::Serial served, dns::Serial holds);
+
+class SecondaryRegistry {
+  public:
+    using TimePoint = std::chrono::system_clock::time_point;
+
+    // Peers kept per zone: past this, the peer seen least recently is forgotten, so a scan from many
+    // addresses (each refused) cannot grow memory without bound.
+    explicit SecondaryRegistry(std::size_t max_peers_per_zone = 1024);
+
+    // An SOA query at the zone apex. It says nothing reliable about what the peer holds (a secondary
+    // may poll before it has any copy, and a resolver asks the same question), so `holds` is untouched.
+    void record_soa_query(std::string_view zone, std::string_view address, std::string_view key,
+                          TimePoint at);
+
+    // A transfer request, answered (ok or aborted) or refused. An ok transfer means the peer was sent
+    // serial_to: holds = serial_to. Otherwise an IXFR's client serial is what the peer said it holds
+    // (RFC 1995 §3): holds = serial_from. An AXFR that failed tells nothing.
+    void record_transfer(std::string_view zone, std::string_view address, std::string_view key,
+                         const TransferInfo& info, TimePoint at);
+
+    // An IXFR answered with the single current SOA because the client already holds `serial`
+    // (RFC 1995 §2): holds = serial. Not a transfer: last_transfer is untouched.
+    void record_ixfr_up_to_date(std::string_view zone, std::string_view address, std::string_view key,
+                                dns::Serial serial, TimePoint at);
+
+    // Drops a zone no longer served.
+    void forget_zone(std::string_view zone);
+
+    // The peers of a zone, ordered by address then key.
+    std::vector<SecondaryState> snapshot(std::string_view zone) const;
+
+    // The `secondaries` array of the control response (docs/control.md): per peer address, key, holds,
+    // lag_serials, lag_seconds, in_sync, last_soa_query, last_transfer. `served` is the zone's serial
+    // now and `served_since` when that serial started being served (lag_seconds counts from there: the
+    // time the peer has at least been behind). Notify targets are not here: the caller adds a "notify"
+    // member next to "secondaries" in the response.
+    nlohmann::json to_json(std::string_view zone, std::optional<dns::Serial> served,
+                           std::optional<TimePoint> served_since, TimePoint now) const;
+
+    // Zone names compare case-insensitively with or without the final dot: "Example.COM" is "example.com.".
+    static std::string zone_key(std::string_view zone);
+    // "192.0.2.1#5300" -> "192.0.2.1" (DnsListeners' peer text); text without '#' is returned as is.
+    static std::string address_of(std::string_view peer);
+
+  private:
+    using PeerId = std::pair<std::string, std::string>;  // address, key
+    SecondaryState& peer_locked(std::string_view zone, std::string_view address, std::string_view key,
+                                TimePoint at);
+
+    std::size_t max_peers_;
+    mutable std::mutex mutex_;
+    std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
+};
+
+}  // namespace headwater::server

@@ -1,0 +1,319 @@
+#include "server/SecondaryRegistry.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/TransferLog.h"
+
+namespace headwater::server {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+using TimePoint = std::chrono::system_clock::time_point;
+
+const TimePoint kT0 = std::chrono::system_clock::from_time_t(1'800'000'000);  // 2027-01-15T08:00:00Z
+
+TransferInfo ok_transfer(std::string type, std::string form, std::optional<uint32_t> from, uint32_t to) {
+    TransferInfo t;
+    t.type = std::move(type);
+    t.form = std::move(form);
+    if (from) t.serial_from = dns::Serial(*from);
+    t.serial_to = dns::Serial(to);
+    t.messages = 3;
+    t.records = 120;
+    t.bytes = 4096;
+    t.duration = std::chrono::milliseconds(42);
+    t.rule = "secondaries";
+    return t;
+}
+
+TEST(SecondaryRegistryTest, PeerIsAddressAndKeyWhateverThePort) {
+    SecondaryRegistry reg;
+    reg.record_soa_query("example.com.", SecondaryRegistry::address_of("127.0.0.2#40001"), "xfr-key.", kT0);
+    reg.record_transfer("example.com.", SecondaryRegistry::address_of("127.0.0.2#40002"), "XFR-Key.",
+                        ok_transfer("AXFR", "axfr", std::nullopt, 5), kT0 + seconds(1));
+    // Same address, another key (or none): another peer.
+    reg.record_soa_query("example.com.", "127.0.0.2", "-", kT0);
+    reg.record_soa_query("example.com.", "127.0.0.2", "", kT0);
+    const auto peers = reg.snapshot("EXAMPLE.com");  // zone names: any case, dot optional
+    ASSERT_EQ(peers.size(), 2u);
+    EXPECT_EQ(peers[0].key, "-");
+    EXPECT_FALSE(peers[0].holds);
+    EXPECT_EQ(peers[1].address, "127.0.0.2");
+    EXPECT_EQ(peers[1].key, "xfr-key.");
+    ASSERT_TRUE(peers[1].holds);
+    EXPECT_EQ(peers[1].holds->value(), 5u);
+    EXPECT_EQ(peers[1].last_soa_query, kT0);
+    EXPECT_EQ(peers[1].last_transfer_at, kT0 + seconds(1));
+    EXPECT_TRUE(reg.snapshot("example.net.").empty());
+}
+
+TEST(SecondaryRegistryTest, AddressOfStripsOnlyThePort) {
+    EXPECT_EQ(SecondaryRegistry::address_of("::1#5300"), "::1");
+    EXPECT_EQ(SecondaryRegistry::address_of("192.0.2.1"), "192.0.2.1");
+}
+
+TEST(SecondaryRegistryTest, SoaQueryTellsNothingAboutHolds) {
+    SecondaryRegistry reg;
+    reg.record_soa_query("example.com.", "127.0.0.2", "-", kT0);
+    const auto peers = reg.snapshot("example.com.");
+    ASSERT_EQ(peers.size(), 1u);
+    EXPECT_FALSE(peers[0].holds);
+    EXPECT_FALSE(peers[0].last_transfer);
+}
+
+TEST(SecondaryRegistryTest, HoldsFromIxfrAndUpToDate) {
+    SecondaryRegistry reg;
+    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("IXFR", "ixfr", 5, 7), kT0);
+    EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 7u);
+    reg.record_ixfr_up_to_date("example.com.", "127.0.0.3", "-", dns::Serial(9), kT0 + seconds(5));
+    auto p = reg.snapshot("example.com.")[0];
+    EXPECT_EQ(p.holds->value(), 9u);
+    EXPECT_EQ(p.holds_at, kT0 + seconds(5));
+    // The up-to-date answer is not a transfer: the last transfer is still the IXFR 5 -> 7.
+    ASSERT_TRUE(p.last_transfer);
+    EXPECT_EQ(p.last_transfer->serial_to->value(), 7u);
+}
+
+TEST(SecondaryRegistryTest, FailedTransfers) {
+    SecondaryRegistry reg;
+    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("AXFR", "axfr", std::nullopt, 5), kT0);
+    // An aborted AXFR tells nothing new: the peer still holds 5.
+    TransferInfo aborted = ok_transfer("AXFR", "axfr", std::nullopt, 6);
+    std::tie(aborted.outcome, aborted.detail) = parse_outcome("aborted: Connection reset by peer");
+    reg.record_transfer("example.com.", "127.0.0.3", "-", aborted, kT0 + seconds(1));
+    EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 5u);
+    // An aborted IXFR: the client said it holds 4 (it lost data, say).
+    TransferInfo ixfr = ok_transfer("IXFR", "ixfr", 4, 6);
+    ixfr.outcome = TransferOutcome::Aborted;
+    reg.record_transfer("example.com.", "127.0.0.3", "-", ixfr, kT0 + seconds(2));
+    EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 4u);
+
+    TransferInfo refused;
+    refused.type = "AXFR";
+    std::tie(refused.outcome, refused.detail) = parse_outcome("refused: no rule allows 127.0.0.9");
+    reg.record_transfer("example.com.", "127.0.0.9", "-", refused, kT0);
+    const json j = reg.to_json("example.com.", dns::Serial(6), kT0, kT0 + seconds(3));
+    ASSERT_EQ(j.size(), 2u);
+    const json& r = j[1];
+    EXPECT_EQ(r["address"], "127.0.0.9");
+    EXPECT_TRUE(r["holds"].is_null());
+    EXPECT_TRUE(r["lag_serials"].is_null());
+    EXPECT_TRUE(r["lag_seconds"].is_null());
+    EXPECT_EQ(r["in_sync"], false);
+    EXPECT_EQ(r["last_transfer"]["outcome"], "refused");
+    EXPECT_EQ(r["last_transfer"]["error"], "no rule allows 127.0.0.9");
+    EXPECT_TRUE(r["last_transfer"]["to"].is_null());
+    EXPECT_TRUE(r["last_transfer"]["form"].is_null());
+}
+
+TEST(SecondaryRegistryTest, ParseOutcome) {
+    EXPECT_EQ(parse_outcome("ok").first, TransferOutcome::Ok);
+    EXPECT_EQ(parse_outcome("ok").second, "");
+    EXPECT_EQ(parse_outcome("aborted: bug: x").second, "bug: x");
+    EXPECT_EQ(parse_outcome("weird").first, TransferOutcome::Aborted);
+    EXPECT_EQ(parse_outcome("weird").second, "weird");
+}
+
+TEST(SecondaryRegistryTest, SerialLagFollowsRfc1982) {
+    EXPECT_EQ(serial_lag(dns::Serial(10), dns::Serial(10)), 0);
+    EXPECT_EQ(serial_lag(dns::Serial(10), dns::Serial(7)), 3);
+    // Wrap-around: 2 is 5 serials after 4294967293.
+    EXPECT_EQ(serial_lag(dns::Serial(2), dns::Serial(4294967293u)), 5);
+    // The peer holds a newer serial (forced backwards reload): negative.
+    EXPECT_EQ(serial_lag(dns::Serial(4294967293u), dns::Serial(2)), -5);
+    EXPECT_EQ(serial_lag(dns::Serial(7), dns::Serial(10)), -3);
+    // Exactly 2^31 apart: undefined (RFC 1982 §3.2).
+    EXPECT_EQ(serial_lag(dns::Serial(0x80000000u), dns::Serial(0)), std::nullopt);
+    EXPECT_EQ(serial_lag(dns::Serial(0x7fffffffu), dns::Serial(0)), 0x7fffffff);
+}
+
+TEST(SecondaryRegistryTest, JsonShapeAndLag) {
+    SecondaryRegistry reg;
+    reg.record_soa_query("example.com.", "127.0.0.2", "xfr-key.", kT0 - seconds(30));
+    reg.record_transfer("example.com.", "127.0.0.2", "xfr-key.", ok_transfer("IXFR", "ixfr", 4294967295u, 1),
+                        kT0 - seconds(20));
+    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("AXFR", "axfr", std::nullopt, 3),
+                        kT0 - seconds(10));
+
+    // Served serial 3 since kT0 - 15 s; now kT0 + 45 s.
+    const json j = reg.to_json("example.com.", dns::Serial(3), kT0 - seconds(15), kT0 + seconds(45));
+    ASSERT_TRUE(j.is_array());
+    ASSERT_EQ(j.size(), 2u);
+
+    const json& behind = j[0];
+    EXPECT_EQ(behind["address"], "127.0.0.2");
+    EXPECT_EQ(behind["key"], "xfr-key.");
+    EXPECT_EQ(behind["holds"], 1);
+    EXPECT_EQ(behind["lag_serials"], 2);
+    EXPECT_EQ(behind["lag_seconds"], 60);
+    EXPECT_EQ(behind["in_sync"], false);
+    EXPECT_EQ(behind["last_soa_query"], "2027-01-15T07:59:30Z");
+    const json& t = behind["last_transfer"];
+    EXPECT_EQ(t["type"], "IXFR");
+    EXPECT_EQ(t["form"], "ixfr");
+    EXPECT_EQ(t["from"], 4294967295u);
+    EXPECT_EQ(t["to"], 1);
+    EXPECT_EQ(t["messages"], 3);
+    EXPECT_EQ(t["records"], 120);
+    EXPECT_EQ(t["bytes"], 4096);
+    EXPECT_EQ(t["duration_ms"], 42);
+    EXPECT_EQ(t["outcome"], "ok");
+    EXPECT_TRUE(t["error"].is_null());
+    EXPECT_EQ(t["rule"], "secondaries");
+    EXPECT_EQ(t["at"], "2027-01-15T07:59:40Z");
+
+    const json& synced = j[1];
+    EXPECT_EQ(synced["address"], "127.0.0.3");
+    EXPECT_EQ(synced["key"], "-");
+    EXPECT_EQ(synced["holds"], 3);
+    EXPECT_EQ(synced["lag_serials"], 0);
+    EXPECT_EQ(synced["lag_seconds"], 0);
+    EXPECT_EQ(synced["in_sync"], true);
+    EXPECT_TRUE(synced["last_soa_query"].is_null());
+
+    for (const char* member : {"address", "key", "holds", "holds_at", "lag_serials", "lag_seconds", "in_sync",
+                               "last_soa_query", "last_transfer"})
+        EXPECT_TRUE(behind.contains(member)) << member;
+
+    // Nothing served (zone not loaded): lag unknown.
+    const json none = reg.to_json("example.com.", std::nullopt, std::nullopt, kT0);
+    EXPECT_TRUE(none[1]["lag_serials"].is_null());
+    EXPECT_EQ(none[1]["in_sync"], false);
+    EXPECT_TRUE(reg.to_json("example.org.", dns::Serial(1), kT0, kT0).empty());
+}
+
+TEST(SecondaryRegistryTest, PeersPerZoneAreBounded) {
+    SecondaryRegistry reg(3);
+    for (int i = 0; i < 5; ++i)
+        reg.record_soa_query("example.com.", "127.0.0." + std::to_string(10 + i), "-", kT0 + seconds(i));
+    reg.record_soa_query("example.com.", "127.0.0.12", "-", kT0 + seconds(10));  // refresh .12
+    reg.record_soa_query("example.com.", "127.0.0.20", "-", kT0 + seconds(11));  // evicts .13
+    const auto peers = reg.snapshot("example.com.");
+    ASSERT_EQ(peers.size(), 3u);
+    EXPECT_EQ(peers[0].address, "127.0.0.12");
+    EXPECT_EQ(peers[1].address, "127.0.0.14");
+    EXPECT_EQ(peers[2].address, "127.0.0.20");
+    reg.forget_zone("example.com");
+    EXPECT_TRUE(reg.snapshot("example.com.").empty());
+}
+
+TEST(SecondaryRegistryTest, ConcurrentRecordingAndReading) {
+    SecondaryRegistry reg;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&reg, t] {
+            for (uint32_t i = 1; i <= 500; ++i) {
+                reg.record_transfer("example.com.", "127.0.0." + std::to_string(t + 1), "-",
+                                    ok_transfer("IXFR", "ixfr", i - 1, i), kT0);
+                (void)reg.to_json("example.com.", dns::Serial(i), kT0, kT0);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (const auto& p : reg.snapshot("example.com.")) EXPECT_EQ(p.holds->value(), 500u);
+}
+
+// ---- TransferLog ----
+
+class TransferLogTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("hw-transferlog-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    static std::vector<std::string> lines_of(const std::filesystem::path& p) {
+        std::ifstream in(p);
+        std::vector<std::string> out;
+        for (std::string line; std::getline(in, line);) out.push_back(line);
+        return out;
+    }
+    std::filesystem::path dir_;
+};
+
+TEST_F(TransferLogTest, AppendsOneValidJsonObjectPerLine) {
+    const auto path = dir_ / "transfers.jsonl";
+    { std::ofstream(path) << "{\"existing\":true}\n"; }
+    TransferLog log;
+    EXPECT_TRUE(log.write({{"ignored", true}}));  // not open: a no-op
+    ASSERT_TRUE(log.open(path));
+    EXPECT_TRUE(log.is_open());
+
+    json e = log_event("transfer", kT0 + std::chrono::milliseconds(1234));
+    e["zone"] = "example.com.";
+    e["peer"] = "127.0.0.2#40001";
+    e.update(transfer_info_json(ok_transfer("IXFR", "ixfr", 1, 2)));
+    ASSERT_TRUE(log.write(e));
+    ASSERT_TRUE(log.write({{"event", "refusal"}, {"reason", std::string("bad \xff utf-8\nnewline")}}));
+    EXPECT_EQ(log.lines(), 2u);
+
+    const auto lines = lines_of(path);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "{\"existing\":true}");
+    for (const auto& line : lines) EXPECT_TRUE(json::accept(line)) << line;
+    const json first = json::parse(lines[1]);
+    EXPECT_EQ(first["time"], "2027-01-15T08:00:01.234Z");
+    EXPECT_EQ(first["event"], "transfer");
+    EXPECT_EQ(first["to"], 2);
+    EXPECT_EQ(json::parse(lines[2])["event"], "refusal");
+}
+
+TEST_F(TransferLogTest, ContinuesAtTheEndAfterTruncation) {
+    // logrotate copytruncate: the file is cut to zero under us; O_APPEND writes at the new end.
+    const auto path = dir_ / "transfers.jsonl";
+    TransferLog log;
+    ASSERT_TRUE(log.open(path));
+    ASSERT_TRUE(log.write({{"n", 1}}));
+    ASSERT_TRUE(log.write({{"n", 2}}));
+    std::filesystem::resize_file(path, 0);
+    ASSERT_TRUE(log.write({{"n", 3}}));
+    const auto lines = lines_of(path);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0], "{\"n\":3}");
+}
+
+TEST_F(TransferLogTest, ConcurrentWritersNeverInterleave) {
+    const auto path = dir_ / "transfers.jsonl";
+    TransferLog log;
+    ASSERT_TRUE(log.open(path));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&log, t] {
+            for (int i = 0; i < 200; ++i)
+                (void)log.write({{"thread", t}, {"i", i}, {"pad", std::string(500, 'x')}});
+        });
+    }
+    for (auto& th : threads) th.join();
+    const auto lines = lines_of(path);
+    ASSERT_EQ(lines.size(), 800u);
+    for (const auto& line : lines) ASSERT_TRUE(json::accept(line)) << line;
+}
+
+TEST_F(TransferLogTest, OpenFailureIsAValue) {
+    TransferLog log;
+    auto r = log.open(dir_ / "missing-dir" / "t.jsonl");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("cannot open transfer log"), std::string::npos);
+    EXPECT_FALSE(log.is_open());
+}
+
+TEST(TransferLogTimeTest, Milliseconds) {
+    EXPECT_EQ(format_time_ms(kT0), "2027-01-15T08:00:00.000Z");
+    EXPECT_EQ(format_time_ms(kT0 + std::chrono::microseconds(999'999)), "2027-01-15T08:00:00.999Z");
+}
+
+}  // namespace
+}  // namespace headwater::server
