@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/ControlProtocol.h"
+#include "server/SecondaryRegistry.h"
 
 namespace headwater::server {
 
@@ -41,7 +42,9 @@ std::string format_time(zone::Clock::time_point t) {
     return buf;
 }
 
-ControlCommands::ControlCommands(zone::ZoneStore& store, Now now) : store_(store), now_(std::move(now)) {}
+ControlCommands::ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries,
+                                 NotifyControl notify)
+    : store_(store), now_(std::move(now)), secondaries_(secondaries), notify_(std::move(notify)) {}
 
 json ControlCommands::handle(const json& request) {
     using Command = json (ControlCommands::*)(const json&);
@@ -54,6 +57,8 @@ json ControlCommands::handle(const json& request) {
         Entry{"reload", &ControlCommands::reload},
         Entry{"bump", &ControlCommands::bump},
         Entry{"journal", &ControlCommands::journal},
+        Entry{"secondaries", &ControlCommands::secondaries},
+        Entry{"notify", &ControlCommands::notify},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -213,6 +218,31 @@ json ControlCommands::journal(const json& request) {
             {"ixfr_from", serial_json(status.ixfr_from)},
             {"journal", j ? json(j->path().string()) : json(nullptr)},
             {"entries", entries}};
+}
+
+json ControlCommands::secondaries(const json& request) {
+    auto z = one_zone(store_, request);
+    if (!z) return control::error_response(z.error());
+    const std::string name = (*z)->settings().name.to_string();
+    const auto status = (*z)->status();
+    json out = {{"ok", true}, {"name", name}, {"serial", serial_json(status.serial)}};
+    out["secondaries"] =
+        secondaries_ ? secondaries_->to_json(name, status.serial, status.loaded_at, now_()) : json::array();
+    out["notify"] = notify_.targets ? notify_.targets(name) : json::array();
+    return out;
+}
+
+json ControlCommands::notify(const json& request) {
+    auto z = one_zone(store_, request);
+    if (!z) return control::error_response(z.error());
+    std::optional<std::string> target;
+    if (auto it = request.find("target"); it != request.end() && !it->is_null()) {
+        if (!it->is_string())
+            return control::error_response("malformed request: \"target\" must be a string");
+        target = it->get<std::string>();
+    }
+    if (!notify_.send) return control::error_response("NOTIFY is not available");
+    return notify_.send((*z)->settings().name.to_string(), target);
 }
 
 json ControlCommands::reload_all() {

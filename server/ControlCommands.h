@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -10,10 +12,19 @@
 
 namespace headwater::server {
 
+class SecondaryRegistry;
+
+// What the NOTIFY side offers the commands: per-target state of a zone, and sending again on demand.
+struct NotifyControl {
+    std::function<nlohmann::json(const std::string& zone)> targets;  // array of target states
+    std::function<nlohmann::json(const std::string& zone, const std::optional<std::string>& target)> send;
+};
+
 class ControlCommands {
   public:
     using Now = std::function<zone::Clock::time_point()>;
-    ControlCommands(zone::ZoneStore& store, Now now);
+    ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries = nullptr,
+                    NotifyControl notify = {});
 
     nlohmann::json handle(const nlohmann::json& request);
 
@@ -25,9 +36,13 @@ class ControlCommands {
     nlohmann::json reload(const nlohmann::json& request);
     nlohmann::json bump(const nlohmann::json& request);
     nlohmann::json journal(const nlohmann::json& request);
+    nlohmann::json secondaries(const nlohmann::json& request);
+    nlohmann::json notify(const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;
+    const SecondaryRegistry* secondaries_;
+    NotifyControl notify_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

@@ -56,7 +56,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     asio::io_context& io;
     const xfr::Responder& responder;
     ListenerOptions options;
-    TransferLog log;
+    EventSink events;
     std::vector<std::unique_ptr<udp::socket>> udp_sockets;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
@@ -64,8 +64,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     std::mutex mutex;  // guards `connections` (the io_context may run on several threads)
     std::atomic<bool> stopping{false};
 
-    State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, TransferLog l)
-        : io(i), responder(r), options(o), log(std::move(l)) {}
+    State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, EventSink l)
+        : io(i), responder(r), options(o), events(std::move(l)) {}
 
     awaitable<void> udp_loop(udp::socket& socket);
     awaitable<void> accept_loop(tcp::acceptor& acceptor);
@@ -79,8 +79,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
 };
 
 DnsListeners::DnsListeners(asio::io_context& io, const xfr::Responder& responder, ListenerOptions options,
-                           TransferLog log)
-    : state_(std::make_shared<State>(io, responder, options, std::move(log))) {}
+                           EventSink events)
+    : state_(std::make_shared<State>(io, responder, options, std::move(events))) {}
 
 DnsListeners::~DnsListeners() {
     close_all();
@@ -170,7 +170,9 @@ awaitable<void> DnsListeners::State::udp_loop(udp::socket& socket) {
             spdlog::error("bug while answering {}: {}", peer_text(from.address(), from.port()), e.what());
             continue;
         }
-        if (r.refusal) log_refusal(*r.refusal, peer_text(from.address(), from.port()));
+        if (events && (r.refusal || r.soa_query || r.up_to_date))
+            events(
+                PeerEvent{peer_text(from.address(), from.port()), from.address().to_string(), &r, nullptr});
         if (r.kind != xfr::Response::Kind::Message) continue;
         auto [wec, wn] = co_await socket.async_send_to(asio::buffer(r.message), from, kTuple);
         (void)wn;
@@ -256,7 +258,8 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             spdlog::error("bug while answering {}: {}", peer_name, e.what());
             break;
         }
-        if (r.refusal) log_refusal(*r.refusal, peer_name);
+        if (events && (r.refusal || r.soa_query || r.up_to_date))
+            events(PeerEvent{peer_name, remote.address().to_string(), &r, nullptr});
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;
@@ -311,7 +314,8 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         rec.outcome = outcome;
         --transfers;
-        if (log) log(rec);
+        rec.client_serial = r.client_serial;
+        if (events) events(PeerEvent{peer_name, remote.address().to_string(), &r, &rec});
         if (outcome != "ok" || stopping) break;
     }
     boost::system::error_code ignored;

@@ -36,15 +36,26 @@ struct TransferRecord {
     uint32_t serial = 0;
     std::size_t messages = 0, records = 0, bytes = 0;
     std::chrono::milliseconds duration{0};
-    std::string outcome;  // "ok", "refused: ...", "aborted: ..."
+    std::string outcome;                       // "ok", "refused: ...", "aborted: ..."
+    std::optional<dns::Serial> client_serial;  // IXFR: the serial the client said it holds
+};
+
+// What the listeners saw a peer do, for the log and the secondaries view. Exactly one of `transfer`
+// (a transfer ended), `refusal` (a transfer request was answered with an error) or neither (an apex SOA
+// query or an up-to-date IXFR, see `answer`) is set.
+struct PeerEvent {
+    std::string peer;                       // address#port
+    std::string address;                    // address only: a secondary uses many source ports
+    const xfr::Response* answer = nullptr;  // the Responder's facts about the request
+    const TransferRecord* transfer = nullptr;
 };
 
 class DnsListeners {
   public:
-    using TransferLog = std::function<void(const TransferRecord&)>;
+    using EventSink = std::function<void(const PeerEvent&)>;
 
     DnsListeners(boost::asio::io_context& io, const xfr::Responder& responder, ListenerOptions options,
-                 TransferLog log);
+                 EventSink events);
     ~DnsListeners();
 
     // Binds UDP and TCP on every endpoint; on any failure nothing stays bound.

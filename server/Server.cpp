@@ -13,6 +13,8 @@
 #include "server/ControlCommands.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
+#include "server/SecondaryRegistry.h"
+#include "server/TransferLog.h"
 #include "tsig/Hmac.h"
 #include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
@@ -25,7 +27,63 @@ struct Server::Impl {
     conf::Config config;
     zone::ZoneStore store;
     std::unique_ptr<xfr::Responder> responder;
+    SecondaryRegistry secondaries;
+    TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
+
+    // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
+    void on_peer_event(const PeerEvent& e);
 };
+
+void Server::Impl::on_peer_event(const PeerEvent& e) {
+    const auto now = std::chrono::system_clock::now();
+    const xfr::Response& r = *e.answer;
+    if (e.transfer) {
+        const TransferRecord& t = *e.transfer;
+        spdlog::info(
+            "transfer zone={} type={} form={} peer={} key={} rule={} serial={} messages={} records={} "
+            "bytes={} "
+            "duration_ms={} outcome={}",
+            t.zone, t.type, t.form, t.peer, t.key, t.rule, t.serial, t.messages, t.records, t.bytes,
+            t.duration.count(), t.outcome);
+        auto [outcome, detail] = parse_outcome(t.outcome);
+        const TransferInfo info{t.type,     t.form,    t.client_serial, dns::Serial(t.serial),
+                                t.messages, t.records, t.bytes,         t.duration,
+                                outcome,    detail,    t.rule};
+        secondaries.record_transfer(t.zone, e.address, t.key, info, now);
+        auto line = log_event("transfer", now);
+        line["zone"] = t.zone;
+        line["peer"] = t.peer;
+        line["key"] = t.key;
+        line.update(transfer_info_json(info));
+        (void)transfer_log.write(line);
+        return;
+    }
+    if (r.refusal) {
+        const auto& f = *r.refusal;
+        spdlog::info("transfer zone={} type={} peer={} key={} outcome=refused rcode={} reason=\"{}\"", f.zone,
+                     f.type, e.peer, f.key, dns::to_string(f.rcode), f.reason);
+        // Only zones we serve: the name in a refusal comes straight from the query.
+        auto name = dns::Name::from_text(f.zone);
+        if (name && store.find_exact(*name)) {
+            TransferInfo info;
+            info.type = f.type;
+            info.outcome = TransferOutcome::Refused;
+            info.detail = f.reason;
+            secondaries.record_transfer(f.zone, e.address, f.key, info, now);
+            auto line = log_event("transfer", now);
+            line["zone"] = f.zone;
+            line["peer"] = e.peer;
+            line["key"] = f.key;
+            line["rcode"] = dns::to_string(f.rcode);
+            line.update(transfer_info_json(info));
+            (void)transfer_log.write(line);
+        }
+        return;
+    }
+    if (r.up_to_date && r.client_serial)
+        secondaries.record_ixfr_up_to_date(r.zone, e.address, r.key, *r.client_serial, now);
+    if (r.soa_query) secondaries.record_soa_query(r.zone, e.address, r.key, now);
+}
 
 namespace {
 
@@ -100,14 +158,6 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
     return out;
 }
 
-void log_transfer(const TransferRecord& r) {
-    spdlog::info(
-        "transfer zone={} type={} form={} peer={} key={} rule={} serial={} messages={} records={} bytes={} "
-        "duration_ms={} outcome={}",
-        r.zone, r.type, r.form, r.peer, r.key, r.rule, r.serial, r.messages, r.records, r.bytes,
-        r.duration.count(), r.outcome);
-}
-
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -134,13 +184,15 @@ int Server::run() {
     ListenerOptions lo;
     lo.tcp_idle_timeout = std::chrono::milliseconds(cfg.tcp_idle_timeout_ms);
     lo.tcp_max_connections = cfg.tcp_max_connections;
-    DnsListeners listeners(dns_io, *impl_->responder, lo, log_transfer);
+    DnsListeners listeners(dns_io, *impl_->responder, lo,
+                           [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); });
     if (auto opened = listeners.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
     }
 
-    ControlCommands commands(impl_->store, [] { return zone::Clock::now(); });
+    ControlCommands commands(
+        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries);
     auto control =
         ControlServer::open(control_io, cfg.control_socket,
                             [&commands](const nlohmann::json& req) { return commands.handle(req); });

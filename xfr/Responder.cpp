@@ -202,6 +202,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
         case TransferPlan::Kind::SoaOnly:
             // Equal or newer (RFC 1982): the client already holds what we serve.
             r.up_to_date = req.client_serial && !(*req.client_serial < req.served_serial);
+            r.key = ctx.key();
             return soa_only();
         case TransferPlan::Kind::Axfr:
             return req.udp ? soa_only() : axfr();
@@ -246,6 +247,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
     if (question.qtype == RRType::SOA && question.qname.view() == v.apex()) {
         r.soa_query = true;
         r.zone = v.apex().to_string();
+        r.key = ctx.key();
     }
 
     std::size_t limit = dns::kMaxTcpMessage;
