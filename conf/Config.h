@@ -21,6 +21,8 @@ struct ServerConfig {
     uint32_t tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3: idle, not per-transfer
     uint32_t tcp_max_connections = 256;
     uint32_t shutdown_grace_ms = 5000;
+    // JSON lines, one per transfer event, for a lab to analyse afterwards; empty: none.
+    std::filesystem::path transfer_log;
 };
 
 // A TSIG key (RFC 8945), from [[key]] with an inline secret or from a BIND key file. Plain values: the

@@ -342,10 +342,13 @@ class Checker {
         }
         check_known_keys(*server, "server",
                          {"listen", "control_socket", "state_dir", "log_level", "tcp_idle_timeout",
-                          "tcp_max_connections", "shutdown_grace"});
+                          "tcp_max_connections", "shutdown_grace", "transfer_log"});
 
         check_listen(*server, out.listen);
         if (auto p = control_socket(server)) out.control_socket = *p;
+        if (const auto* node = server->get("transfer_log")) {
+            if (auto p = as_path(*node, "server.transfer_log")) out.transfer_log = *p;
+        }
         if (const auto* node = server->get("state_dir")) {
             if (auto p = as_path(*node, "server.state_dir")) out.state_dir = *p;
         }

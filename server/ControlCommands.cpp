@@ -100,6 +100,7 @@ json ControlCommands::status(const json& request) {
             {"last_reload", s.last_reload ? json(format_time(*s.last_reload)) : json(nullptr)},
             {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)},
             {"ixfr_from", serial_json(s.ixfr_from)},
+            {"notify", notify_.targets ? notify_.targets(z->settings().name.to_string()) : json::array()},
         });
     }
     return {{"ok", true}, {"zones", list}};
@@ -123,6 +124,7 @@ json ControlCommands::reload(const json& request) {
         const std::string name = z->settings().name.to_string();
         switch (r.outcome) {
             case zone::ReloadOutcome::Updated:
+                if (notify_.changed) notify_.changed(*z);
                 spdlog::info("reload zone={} outcome=updated serial={} old_serial={}", name,
                              r.serial->value(),
                              r.old_serial ? std::to_string(r.old_serial->value()) : std::string("-"));
@@ -179,6 +181,7 @@ json ControlCommands::bump(const json& request) {
     }
     if (policy && set) return control::error_response("give either a policy or a serial to set, not both");
     const auto r = (*z)->bump(now_(), policy, set);
+    if (r.outcome == zone::ReloadOutcome::Updated && notify_.changed) notify_.changed(**z);
     const std::string name = (*z)->settings().name.to_string();
     json out = {{"ok", r.outcome == zone::ReloadOutcome::Updated},
                 {"name", name},

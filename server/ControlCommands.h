@@ -18,6 +18,7 @@ class SecondaryRegistry;
 struct NotifyControl {
     std::function<nlohmann::json(const std::string& zone)> targets;  // array of target states
     std::function<nlohmann::json(const std::string& zone, const std::optional<std::string>& target)> send;
+    std::function<void(const zone::Zone& zone)> changed;  // a new version is served (reload, bump)
 };
 
 class ControlCommands {

@@ -270,6 +270,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             out.push_back(static_cast<uint8_t>(r.message.size()));
             out.insert(out.end(), r.message.begin(), r.message.end());
             deadline->at = Clock::now() + options.tcp_write_timeout;
+            deadline->timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
             auto [we, wn] = co_await asio::async_write(*socket, asio::buffer(out), kTuple);
             (void)wn;
             if (we) break;
@@ -302,6 +303,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             out[0] = static_cast<uint8_t>(msg_len >> 8);
             out[1] = static_cast<uint8_t>(msg_len);
             deadline->at = Clock::now() + options.tcp_write_timeout;
+            deadline->timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
             auto [we, wn] = co_await asio::async_write(*socket, asio::buffer(out), kTuple);
             if (we) {
                 outcome = "aborted: " + we.message();

@@ -11,8 +11,10 @@
 
 #include "conf/ConfigLoader.h"
 #include "server/ControlCommands.h"
+#include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
+#include "server/Notifier.h"
 #include "server/SecondaryRegistry.h"
 #include "server/TransferLog.h"
 #include "tsig/Hmac.h"
@@ -25,6 +27,7 @@ namespace asio = boost::asio;
 
 struct Server::Impl {
     conf::Config config;
+    std::shared_ptr<const tsig::KeyStore> keys;
     zone::ZoneStore store;
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
@@ -158,6 +161,36 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
     return out;
 }
 
+// The NOTIFY targets of a zone as the control commands show them (status, secondaries, notify).
+nlohmann::json notify_targets_json(const Notifier& notifier, const std::string& zone) {
+    nlohmann::json out = nlohmann::json::array();
+    auto name = dns::Name::from_text(zone);
+    if (!name) return out;
+    auto state = notifier.snapshot(*name);
+    if (!state) return out;
+    auto unix_time = [](const std::optional<uint64_t>& t) {
+        return t ? nlohmann::json(
+                       format_time(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*t))))
+                 : nlohmann::json(nullptr);
+    };
+    for (const auto& t : state->targets) {
+        out.push_back({
+            {"target", t.address.to_string()},
+            {"key", t.key_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.key_name)},
+            {"source", t.source ? nlohmann::json(t.source->to_string()) : nlohmann::json(nullptr)},
+            {"status", std::string(xfr::to_string(t.status))},
+            {"serial", t.serial ? nlohmann::json(t.serial->value()) : nlohmann::json(nullptr)},
+            {"tries", t.tries},
+            {"acknowledged_serial", t.acknowledged_serial ? nlohmann::json(t.acknowledged_serial->value())
+                                                          : nlohmann::json(nullptr)},
+            {"acknowledged_at", unix_time(t.acknowledged_unix)},
+            {"error", t.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.last_error)},
+            {"pending", t.pending()},
+        });
+    }
+    return out;
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -172,7 +205,14 @@ dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Con
     xfr::ResponderOptions options;
     for (const auto& zc : config.zones)
         options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
+    impl->keys = *keys;
     impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys, options);
+    if (!config.server.transfer_log.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(config.server.transfer_log.parent_path(), ec);
+        if (auto opened = impl->transfer_log.open(config.server.transfer_log); !opened)
+            return dns::unexpected("server.transfer_log: " + opened.error());
+    }
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -191,8 +231,37 @@ int Server::run() {
         return 1;
     }
 
+    // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
+    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
+    if (!notify_setup) {
+        spdlog::critical("notify: {}", notify_setup.error());
+        return 1;
+    }
+    Notifier notifier(dns_io, std::move(*notify_setup));
+    if (auto started = notifier.start(); !started) {
+        spdlog::critical("notify: {}", started.error());
+        return 1;
+    }
+    auto announce = [&notifier](const zone::Zone& z) {
+        if (auto v = z.current(); v && notifier.has_zone(v->apex()))
+            notifier.zone_changed(v->apex(), v->serial(), v->soa().wire);
+    };
+    // Secondaries may have missed changes made while we were down: tell them what we serve now.
+    for (const auto& z : impl_->store.zones()) announce(*z);
+    NotifyControl notify_control;
+    notify_control.changed = announce;
+    notify_control.targets = [&notifier](const std::string& zone) {
+        return notify_targets_json(notifier, zone);
+    };
+    notify_control.send = [&notifier](const std::string& zone, const std::optional<std::string>& target) {
+        auto name = dns::Name::from_text(zone);
+        auto sent = notifier.notify(*name, target);
+        if (!sent) return control::error_response(sent.error());
+        return nlohmann::json{{"ok", true}, {"name", zone}, {"targets", notify_targets_json(notifier, zone)}};
+    };
+
     ControlCommands commands(
-        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries);
+        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notify_control);
     auto control =
         ControlServer::open(control_io, cfg.control_socket,
                             [&commands](const nlohmann::json& req) { return commands.handle(req); });
@@ -223,6 +292,7 @@ int Server::run() {
         spdlog::info("signal {}: no new queries; letting {} transfer(s) finish (up to {} ms)", sig,
                      listeners.active_transfers(), cfg.shutdown_grace_ms);
         listeners.stop_accepting();
+        notifier.stop();
         asio::post(control_io, [&] {
             (*control)->stop();
             hup.cancel();

@@ -293,59 +293,67 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         }
     };
 
-    // RFC 1034 §4.3.2 step 3, walking down from the apex: a zone cut above (or at) the name means a
-    // referral; a DNAME above the name redirects it (RFC 6672 §3.2).
+    // RFC 1034 §4.3.2 steps 3a-3c for the query name and for every name a CNAME or DNAME leads to, each
+    // time walking down from the apex first: a zone cut above (or at) the name means a referral (and ends
+    // a chain that reached it); a DNAME above the name redirects it (RFC 6672 §3.2).
     const std::size_t apex_labels = v.apex().label_count();
-    const std::size_t qlabels = question.qname.view().label_count();
     dns::Name current = question.qname;
-    for (std::size_t depth = apex_labels; depth <= qlabels; ++depth) {
-        const dns::NameView cut = question.qname.view().parent(qlabels - depth);
-        // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1), so a DS query at the cut is ours.
-        const bool ds_at_cut = depth == qlabels && question.qtype == RRType::DS;
-        if (depth > apex_labels && !ds_at_cut) {
-            const auto ns = v.find_rrset(cut, RRType::NS);
-            if (!ns.empty()) {
-                push_range(Section::Authority, ns);
-                if (q.edns() && q.edns()->dnssec_ok)
-                    push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
-                push_glue(ns);
-                if (truncated) mb.add_flags(dns::flag::TC);
-                mb.finish();
-                r.message = ctx.seal(std::move(out));
-                return r;
-            }
-        }
-        if (depth == qlabels) break;
-        const auto dname = v.find_rrset(cut, RRType::DNAME);
-        if (dname.empty()) continue;
-        // RFC 6672 §3.2: the DNAME, then a CNAME synthesised from it with the DNAME's TTL.
-        mb.add_flags(dns::flag::AA);
-        push_range(Section::Answer, dname);
-        const RecordView d = v.record(dname.begin);
-        const auto qwire = question.qname.wire();
-        std::vector<uint8_t> target(qwire.begin(), qwire.end() - static_cast<std::ptrdiff_t>(cut.size()));
-        target.insert(target.end(), d.rdata.begin(), d.rdata.end());
-        if (target.size() > dns::kMaxNameLength) {
-            mb.set_rcode(Rcode::YXDomain);  // §2.2: the substituted name would be too long
-            mb.finish();
-            r.message = ctx.seal(std::move(out));
-            return r;
-        }
-        if (mb.push(Section::Answer, question.qname, dns::to_u16(RRType::CNAME), d.rclass, d.ttl, target) ==
-            dns::Pushed::Full)
-            truncated = true;
-        current = dns::Name::from_wire(target).value();
-        if (!dns::is_subdomain(current, v.apex()) || truncated) {
-            if (truncated) mb.add_flags(dns::flag::TC);
-            mb.finish();
-            r.message = ctx.seal(std::move(out));
-            return r;
-        }
-        break;  // go on with the synthesised name inside this zone
-    }
-
-    mb.add_flags(dns::flag::AA);
+    auto finish = [&]() {
+        if (truncated) mb.add_flags(dns::flag::TC);
+        mb.finish();
+        r.message = ctx.seal(std::move(out));
+        return std::move(r);
+    };
+    // Follows a CNAME/DNAME target: false when it leaves the zone (the client resolves the rest).
+    auto follow = [&](dns::NameView target) {
+        if (!dns::is_subdomain(target, v.apex())) return false;
+        current = dns::Name::from_wire(target.wire()).value();
+        return true;
+    };
     for (int chain = 0; chain <= kMaxCnameChain; ++chain) {
+        const std::size_t labels = current.view().label_count();
+        bool redirected = false;
+        for (std::size_t depth = apex_labels; depth <= labels && !redirected; ++depth) {
+            const dns::NameView cut = current.view().parent(labels - depth);
+            // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1), so a DS query at the cut is ours.
+            const bool ds_at_cut = depth == labels && question.qtype == RRType::DS;
+            if (depth > apex_labels && !ds_at_cut) {
+                const auto ns = v.find_rrset(cut, RRType::NS);
+                if (!ns.empty()) {
+                    // Below a cut we are not authoritative: a referral for the query name; a chain that
+                    // leads there ends with what it has (the resolver follows the delegation itself).
+                    if (chain == 0) {
+                        push_range(Section::Authority, ns);
+                        if (q.edns() && q.edns()->dnssec_ok)
+                            push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
+                        push_glue(ns);
+                    }
+                    return finish();
+                }
+            }
+            if (depth == labels) break;
+            const auto dname = v.find_rrset(cut, RRType::DNAME);
+            if (dname.empty()) continue;
+            // RFC 6672 §3.2: the DNAME, then a CNAME synthesised from it with the DNAME's TTL.
+            mb.add_flags(dns::flag::AA);
+            push_range(Section::Answer, dname);
+            const RecordView d = v.record(dname.begin);
+            const auto cwire = current.wire();
+            std::vector<uint8_t> target(cwire.begin(), cwire.end() - static_cast<std::ptrdiff_t>(cut.size()));
+            target.insert(target.end(), d.rdata.begin(), d.rdata.end());
+            if (target.size() > dns::kMaxNameLength) {
+                mb.set_rcode(Rcode::YXDomain);  // §2.2: the substituted name would be too long
+                return finish();
+            }
+            if (mb.push(Section::Answer, current, dns::to_u16(RRType::CNAME), d.rclass, d.ttl, target) ==
+                dns::Pushed::Full)
+                truncated = true;
+            if (truncated || !follow(dns::NameView(target))) return finish();
+            redirected = true;
+        }
+        if (redirected) continue;
+
+        mb.add_flags(dns::flag::AA);
         const auto names = v.find_name(current);
         if (names.empty()) {
             if (!v.name_exists(current)) {
@@ -368,12 +376,10 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
                     const auto cname = v.find_rrset(dns::NameView(wild), RRType::CNAME);
                     if (!cname.empty()) {
                         push_range(Section::Answer, cname, current.view());
-                        const dns::NameView target(v.record(cname.begin).rdata);
-                        if (!dns::is_subdomain(target, v.apex())) break;
-                        current = dns::Name::from_wire(target.wire()).value();
+                        if (!follow(dns::NameView(v.record(cname.begin).rdata))) break;
                         continue;
                     }
-                    if (chain == 0) push_soa_authority();
+                    push_soa_authority();  // NODATA at the wildcard (RFC 2308 §2.2)
                     break;
                 }
                 // RFC 6604 §3: after a CNAME the rcode describes the last name in the chain.
@@ -390,10 +396,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         const auto cname = v.find_rrset(current, RRType::CNAME);
         if (!cname.empty()) {
             push_range(Section::Answer, cname);
-            const dns::NameView target(v.record(cname.begin).rdata);
-            // Chase only inside this zone (RFC 1034 §4.3.2 step 3a); the client resolves the rest.
-            if (!dns::is_subdomain(target, v.apex())) break;
-            current = dns::Name::from_wire(target.wire()).value();
+            if (!follow(dns::NameView(v.record(cname.begin).rdata))) break;
             continue;
         }
         push_soa_authority();  // NODATA (RFC 2308 §2.2)

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "zone/Changeset.h"
+#include "zone/DurableFile.h"
 #include "zone/MasterFile.h"
 #include "zone/SerialRewrite.h"
 #include "zone/Snapshot.h"
@@ -38,8 +39,11 @@ std::filesystem::path Zone::state_path(std::string_view suffix) const {
 
 void Zone::save_file_serial_locked() {
     if (settings_.state_dir.empty() || !file_serial_) return;
-    // Best effort: losing it only means the next start treats an unchanged file serial as a change.
-    std::ofstream(state_path(".file-serial"), std::ios::trunc) << file_serial_->value() << "\n";
+    // Written like the snapshot (temp, fsync, rename): after a policy bump the served serial is ahead of
+    // the file's, and without this record the next start would call the file's serial "backwards".
+    const std::string text = std::to_string(file_serial_->value()) + "\n";
+    (void)write_file_atomically(state_path(".file-serial"),
+                                std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
 
 ReloadResult Zone::open(Clock::time_point now) {

@@ -301,7 +301,7 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
     const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
     EXPECT_CONTAINS(msg, at(3, 1,
                             "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
-                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace)"));
+                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 

@@ -28,6 +28,13 @@ a.b.c   IN TXT  "deep"
 away    IN DNAME elsewhere.example.net.
 here    IN DNAME inside
 h.inside IN A   192.0.2.88
+into-sub IN CNAME host.sub
+to-glue IN CNAME ns.sub
+d1      IN DNAME d2.example.com.
+d2      IN DNAME d3.example.com.
+x.d3    IN TXT  "x.d3"
+via-d1  IN CNAME x.d2
+to-wild-nodata IN CNAME nothing.wild
 sub     IN NS   ns.sub
 sub     IN DS   12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 ns.sub  IN A    192.0.2.99
@@ -439,4 +446,29 @@ TEST_F(ResponderTest, EveryMessageOfASignedTransferVerifies) {
     }
     EXPECT_GT(messages, 2u);
     EXPECT_TRUE(client.complete());
+}
+
+TEST_F(ResponderTest, ChainsStopAtZoneCutsAndFollowDnames) {
+    // A CNAME into a delegated child: not NXDOMAIN, and nothing from below the cut as an answer.
+    auto sub = answer(query("into-sub.example.com.", RRType::A));
+    EXPECT_EQ(sub.msg.header().rcode(), 0);
+    EXPECT_EQ(sub.msg.header().ancount, 1);
+    EXPECT_EQ(sub.msg.records()[0].type, RRType::CNAME);
+    auto glue = answer(query("to-glue.example.com.", RRType::A));
+    EXPECT_EQ(glue.msg.header().ancount, 1);  // the glue A is not authoritative data
+    EXPECT_EQ(count(glue.msg, dns::Section::Answer, RRType::A), 0u);
+
+    // DNAME after DNAME (RFC 6672): x.d1 -> x.d2 -> x.d3.
+    auto two = answer(query("x.d1.example.com.", RRType::TXT));
+    EXPECT_EQ(two.msg.header().rcode(), 0);
+    EXPECT_EQ(count(two.msg, dns::Section::Answer, RRType::DNAME), 2u);
+    EXPECT_EQ(count(two.msg, dns::Section::Answer, RRType::TXT), 1u);
+    // A CNAME whose target sits below a DNAME.
+    auto via = answer(query("via-d1.example.com.", RRType::TXT));
+    EXPECT_EQ(count(via.msg, dns::Section::Answer, RRType::TXT), 1u);
+
+    // A CNAME that lands on a wildcard with no data of the type: NODATA with the SOA (RFC 2308 §2.2).
+    auto nodata = answer(query("to-wild-nodata.example.com.", RRType::MX));
+    EXPECT_EQ(nodata.msg.header().rcode(), 0);
+    EXPECT_EQ(count(nodata.msg, dns::Section::Authority, RRType::SOA), 1u);
 }

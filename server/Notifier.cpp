@@ -1,0 +1,349 @@
+#include "server/Notifier.h"
+
+#include <mutex>
+#include <random>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+
+#include "tsig/Hmac.h"
+
+namespace headwater::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::udp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+dns::IpAddress to_ip(const asio::ip::address& a) {
+    if (a.is_v4()) return dns::IpAddress::from_v4(a.to_v4().to_bytes());
+    return dns::IpAddress::from_v6(a.to_v6().to_bytes());
+}
+
+asio::ip::address to_asio(const dns::IpAddress& a) {
+    if (a.is_v4()) {
+        asio::ip::address_v4::bytes_type b;
+        std::copy_n(a.bytes().begin(), 4, b.begin());
+        return asio::ip::address_v4(b);
+    }
+    asio::ip::address_v6::bytes_type b;
+    std::copy_n(a.bytes().begin(), 16, b.begin());
+    return asio::ip::address_v6(b);
+}
+
+// Seconds since the epoch, for TSIG.
+uint64_t unix_now() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
+uint16_t random_id() {
+    uint8_t b[2];
+    if (tsig::random_bytes(b)) return static_cast<uint16_t>(b[0] << 8 | b[1]);
+    static thread_local std::mt19937 fallback{std::random_device{}()};
+    return static_cast<uint16_t>(fallback());
+}
+
+std::string target_text(const xfr::NotifyTargetState& s) {
+    return s.address.to_string();
+}
+
+}  // namespace
+
+dns::Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
+                                                               const tsig::KeyStore& keys) {
+    std::vector<NotifyZone> out;
+    for (const auto& zc : config.zones) {
+        if (zc.notify.empty()) continue;
+        auto name = dns::Name::from_text(zc.name);
+        if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
+        NotifyZone nz{std::move(*name), {}, {}};
+        nz.options.retries = zc.notify_retries;
+        nz.options.retry_interval = std::chrono::milliseconds(zc.notify_retry_interval_ms);
+        nz.options.delay = std::chrono::milliseconds(zc.notify_delay_ms);
+        for (const auto& t : zc.notify) {
+            xfr::NotifyTarget target{t.address, nullptr, t.source};
+            if (!t.key.empty()) {
+                auto key_name = dns::Name::from_text(t.key);
+                if (key_name) target.key = keys.find(*key_name);
+                if (!target.key)
+                    return dns::unexpected("zone " + zc.name + ": NOTIFY target " + t.address.to_string() +
+                                           ": no key " + t.key);
+            }
+            nz.targets.push_back(std::move(target));
+        }
+        out.push_back(std::move(nz));
+    }
+    return out;
+}
+
+struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
+    struct Zone {
+        std::unique_ptr<xfr::NotifyTracker> tracker;        // touched on the strand only
+        std::vector<std::unique_ptr<udp::socket>> sockets;  // one per target
+        std::vector<dns::Endpoint> addresses;               // immutable copy for notify() lookups
+        std::string name;                                   // "example.com."
+    };
+
+    asio::io_context& io;
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer timer;
+    std::vector<Zone> zones;  // the list is fixed after construction
+    bool started = false;     // strand (and start())
+    bool stopped = false;     // strand
+
+    mutable std::mutex mutex;  // guards the two members below
+    std::vector<NotifyZoneState> snapshot;
+    // The last serial and SOA announced per zone, for notify().
+    std::vector<std::optional<std::pair<dns::Serial, std::vector<uint8_t>>>> announced;
+
+    explicit State(asio::io_context& i) : io(i), strand(asio::make_strand(i)), timer(strand) {}
+
+    std::optional<std::size_t> find(dns::NameView zone) const {
+        for (std::size_t z = 0; z < zones.size(); ++z)
+            if (dns::NameView(zones[z].tracker->zone()) == zone) return z;
+        return std::nullopt;
+    }
+
+    // After every tracker change (on the strand): log the conclusions and publish the state.
+    void publish(std::size_t z) {
+        auto& zone = zones[z];
+        for (const auto& o : zone.tracker->take_outcomes()) {
+            const auto& s = zone.tracker->state(o.target);
+            const std::string key = s.key_name.empty() ? "-" : s.key_name;
+            if (o.acknowledged) {
+                spdlog::info("notify zone={} target={} key={} serial={} tries={} outcome=ack", zone.name,
+                             target_text(s), key, o.serial.value(), o.tries);
+            } else {
+                spdlog::warn("notify zone={} target={} key={} serial={} tries={} outcome=error error=\"{}\"",
+                             zone.name, target_text(s), key, o.serial.value(), o.tries, o.error);
+            }
+        }
+        std::lock_guard lock(mutex);
+        snapshot[z].targets = zone.tracker->states();
+    }
+
+    // A change from outside the timer loop: publish, and wake the loop to recompute the earliest wakeup.
+    void changed(std::size_t z) {
+        publish(z);
+        timer.cancel();
+    }
+
+    void send_due() {
+        const auto now = Clock::now();
+        const uint64_t unix_time = unix_now();
+        for (std::size_t z = 0; z < zones.size(); ++z) {
+            auto& zone = zones[z];
+            auto out = zone.tracker->due(now, unix_time);
+            for (auto& o : out) {
+                auto& socket = zone.sockets[o.target];
+                const auto& t = zone.tracker->target(o.target);
+                spdlog::debug("notify zone={} target={} serial={} try={}", zone.name, t.address.to_string(),
+                              o.serial.value(), o.attempt);
+                if (!socket || !socket->is_open()) continue;
+                auto buf = std::make_shared<std::vector<uint8_t>>(std::move(o.wire));
+                const udp::endpoint to(to_asio(t.address.address), t.address.port);
+                // A UDP send does not wait for the peer; a failure (no route) is retried like a loss.
+                socket->async_send_to(
+                    asio::buffer(*buf), to,
+                    asio::bind_executor(
+                        strand, [buf, name = zone.name, to](boost::system::error_code ec, std::size_t) {
+                            if (ec && ec != asio::error::operation_aborted)
+                                spdlog::debug("notify zone={} send to {} failed: {}", name,
+                                              to.address().to_string(), ec.message());
+                        }));
+            }
+            publish(z);
+        }
+    }
+
+    awaitable<void> timer_loop() {
+        auto self = shared_from_this();
+        while (!stopped) {
+            send_due();
+            std::optional<Clock::time_point> next;
+            for (const auto& zone : zones) {
+                auto w = zone.tracker->next_wakeup();
+                if (w && (!next || *w < *next)) next = w;
+            }
+            // Nothing pending: sleep until poked (changed() cancels the wait).
+            timer.expires_at(next ? *next : Clock::now() + std::chrono::hours(24));
+            co_await timer.async_wait(kTuple);
+        }
+    }
+
+    awaitable<void> receive_loop(std::size_t z, std::size_t i) {
+        auto self = shared_from_this();
+        udp::socket& socket = *zones[z].sockets[i];
+        std::vector<uint8_t> buf(65535);
+        udp::endpoint from;
+        while (!stopped) {
+            auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, kTuple);
+            if (ec == asio::error::operation_aborted || !socket.is_open() || stopped) co_return;
+            if (ec) continue;  // e.g. an ICMP error reported on a later receive
+            const dns::Endpoint peer{to_ip(from.address()), from.port()};
+            auto match = zones[z].tracker->on_response(std::span<const uint8_t>(buf.data(), n), peer,
+                                                       Clock::now(), unix_now());
+            if (match == xfr::NotifyTracker::Match::NotMatched) {
+                spdlog::debug("notify zone={} ignored a datagram from {} (no matching NOTIFY)", zones[z].name,
+                              peer.to_string());
+                continue;
+            }
+            changed(z);
+        }
+    }
+};
+
+Notifier::Notifier(asio::io_context& io, std::vector<NotifyZone> zones, xfr::NotifyTracker::IdGenerator ids)
+    : state_(std::make_shared<State>(io)) {
+    if (!ids) ids = random_id;
+    for (auto& nz : zones) {
+        State::Zone zone;
+        zone.name = nz.zone.to_string();
+        for (const auto& t : nz.targets) zone.addresses.push_back(t.address);
+        zone.sockets.resize(nz.targets.size());
+        zone.tracker =
+            std::make_unique<xfr::NotifyTracker>(std::move(nz.zone), std::move(nz.targets), nz.options, ids);
+        state_->snapshot.push_back(NotifyZoneState{zone.name, zone.tracker->states()});
+        state_->zones.push_back(std::move(zone));
+    }
+    state_->announced.resize(state_->zones.size());
+}
+
+Notifier::~Notifier() {
+    // Close directly: the io_context may no longer run, and nothing else touches the sockets then.
+    auto s = state_;
+    s->stopped = true;
+    boost::system::error_code ec;
+    s->timer.cancel();
+    for (auto& zone : s->zones)
+        for (auto& socket : zone.sockets)
+            if (socket) socket->close(ec);
+}
+
+dns::Result<void, std::string> Notifier::start() {
+    auto s = state_;
+    if (s->started) return {};
+    for (auto& zone : s->zones) {
+        for (std::size_t i = 0; i < zone.tracker->size(); ++i) {
+            const auto& t = zone.tracker->target(i);
+            const auto address = to_asio(t.address.address);
+            auto socket = std::make_unique<udp::socket>(s->strand);
+            const udp::endpoint local(
+                t.source ? to_asio(*t.source)
+                         : (address.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                            : asio::ip::address(asio::ip::address_v6::any())),
+                0);
+            boost::system::error_code ec;
+            socket->open(local.protocol(), ec);
+            if (!ec) socket->bind(local, ec);
+            if (ec) {
+                for (auto& z : s->zones)
+                    for (auto& sock : z.sockets) sock.reset();
+                return dns::unexpected(
+                    "cannot open a NOTIFY socket for zone " + zone.name + " target " + t.address.to_string() +
+                    (t.source ? " from " + t.source->to_string() : std::string()) + ": " + ec.message());
+            }
+            zone.sockets[i] = std::move(socket);
+        }
+    }
+    s->started = true;
+    for (std::size_t z = 0; z < s->zones.size(); ++z)
+        for (std::size_t i = 0; i < s->zones[z].sockets.size(); ++i)
+            asio::co_spawn(
+                s->strand, [s, z, i]() { return s->receive_loop(z, i); }, asio::detached);
+    asio::co_spawn(
+        s->strand, [s]() { return s->timer_loop(); }, asio::detached);
+    return {};
+}
+
+void Notifier::stop() {
+    auto s = state_;
+    asio::dispatch(s->strand, [s] {
+        s->stopped = true;
+        boost::system::error_code ec;
+        s->timer.cancel();
+        for (auto& zone : s->zones)
+            for (auto& socket : zone.sockets)
+                if (socket) socket->close(ec);
+    });
+}
+
+void Notifier::zone_changed(dns::NameView zone, dns::Serial serial, std::span<const uint8_t> soa_record) {
+    auto s = state_;
+    const auto z = s->find(zone);
+    if (!z) return;
+    std::vector<uint8_t> soa(soa_record.begin(), soa_record.end());
+    {
+        std::lock_guard lock(s->mutex);
+        s->announced[*z] = std::pair(serial, soa);
+    }
+    asio::post(s->strand, [s, zi = *z, serial, soa = std::move(soa)] {
+        if (s->stopped) return;
+        s->zones[zi].tracker->zone_changed(serial, soa, Clock::now());
+        s->changed(zi);
+    });
+}
+
+dns::Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
+                                                       const std::optional<std::string>& target) {
+    auto s = state_;
+    const auto z = s->find(zone);
+    if (!z) return dns::unexpected("zone " + zone.to_string() + " has no NOTIFY targets");
+    const auto& addresses = s->zones[*z].addresses;
+    std::vector<std::size_t> indexes;
+    if (!target) {
+        for (std::size_t i = 0; i < addresses.size(); ++i) indexes.push_back(i);
+    } else if (auto ip = dns::IpAddress::parse(*target)) {
+        for (std::size_t i = 0; i < addresses.size(); ++i)
+            if (addresses[i].address == *ip) indexes.push_back(i);
+    } else if (auto ep = dns::Endpoint::parse(*target, 53)) {
+        for (std::size_t i = 0; i < addresses.size(); ++i)
+            if (addresses[i] == *ep) indexes.push_back(i);
+    } else {
+        return dns::unexpected("invalid target " + *target + ": " + ep.error());
+    }
+    if (indexes.empty()) {
+        std::string known;
+        for (const auto& a : addresses) known += (known.empty() ? "" : ", ") + a.to_string();
+        return dns::unexpected("zone " + s->zones[*z].name + " has no NOTIFY target " + *target +
+                               " (targets: " + known + ")");
+    }
+    std::optional<std::pair<dns::Serial, std::vector<uint8_t>>> announced;
+    {
+        std::lock_guard lock(s->mutex);
+        announced = s->announced[*z];
+    }
+    if (!announced) return dns::unexpected("zone " + s->zones[*z].name + " has not been loaded yet");
+    asio::post(s->strand, [s, zi = *z, indexes, a = std::move(*announced)] {
+        if (s->stopped) return;
+        auto& tracker = *s->zones[zi].tracker;
+        for (auto i : indexes)
+            (void)tracker.notify_now(i, a.first, Clock::now(), std::span<const uint8_t>(a.second));
+        s->changed(zi);
+    });
+    return indexes.size();
+}
+
+bool Notifier::has_zone(dns::NameView zone) const {
+    return state_->find(zone).has_value();
+}
+
+std::vector<NotifyZoneState> Notifier::snapshot() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->snapshot;
+}
+
+std::optional<NotifyZoneState> Notifier::snapshot(dns::NameView zone) const {
+    const auto z = state_->find(zone);
+    if (!z) return std::nullopt;
+    std::lock_guard lock(state_->mutex);
+    return state_->snapshot[*z];
+}
+
+}  // namespace headwater::server

@@ -1,0 +1,84 @@
+// NOTIFY out (RFC 1996): drives one xfr::NotifyTracker per zone that has targets with Asio. One UDP
+// socket per target (bound to the target's source address when configured, an ephemeral port otherwise),
+// so an answer is only ever read from the socket of the target it belongs to; one timer wakes at the
+// earliest retry. All tracker work runs on a strand of the DNS io_context and never blocks: a target that
+// never answers only costs its own timer entries.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/Config.h"
+#include "tsig/KeyStore.h"
+#include "xfr/NotifyTracker.h"
+#include "zone/dns/Result.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace headwater::server {
+
+struct NotifyZone {
+    dns::Name zone;
+    std::vector<xfr::NotifyTarget> targets;
+    xfr::NotifyOptions options;
+};
+
+// The zones of `config` that have NOTIFY targets, with their keys taken from `keys` (the store built from
+// the same config). Fails only when a key named by a target is missing from the store.
+dns::Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
+                                                               const tsig::KeyStore& keys);
+
+struct NotifyZoneState {
+    std::string zone;  // "example.com."
+    std::vector<xfr::NotifyTargetState> targets;
+};
+
+class Notifier {
+  public:
+    // `ids` defaults to a random generator (message IDs must be unpredictable: RFC 5452 reasoning applies
+    // to NOTIFY answers as much as to queries).
+    Notifier(boost::asio::io_context& io, std::vector<NotifyZone> zones,
+             xfr::NotifyTracker::IdGenerator ids = nullptr);
+    // Closes the sockets. Destroy it before the io_context it was given.
+    ~Notifier();
+    Notifier(const Notifier&) = delete;
+    Notifier& operator=(const Notifier&) = delete;
+
+    // Opens one socket per target and starts the receive loops and the timer. Call once, before or while
+    // the io_context runs. Fails (and opens nothing) when a socket cannot be opened or bound, e.g. a
+    // source address that is not on this host.
+    dns::Result<void, std::string> start();
+    // Closes everything; pending NOTIFYs are dropped. Any thread.
+    void stop();
+
+    // A new version of `zone` is served (after a reload, a bump, and once at startup so secondaries
+    // catch up with changes made while we were down). `soa_record` is the SOA in uncompressed wire form
+    // (zone::RecordView::wire of version->soa()). Any thread; a zone without targets is ignored.
+    void zone_changed(dns::NameView zone, dns::Serial serial, std::span<const uint8_t> soa_record);
+
+    // `headwaterctl notify ZONE [TARGET]`: sends the last announced serial again now, to every target or
+    // to those matching `target` ("192.0.2.1" matches that address on any port, "192.0.2.1:5300" and
+    // "[2001:db8::1]:53" exactly). Returns the number of targets notified; errors are ready to show.
+    // Any thread.
+    dns::Result<std::size_t, std::string> notify(dns::NameView zone,
+                                                 const std::optional<std::string>& target);
+
+    // Whether `zone` has NOTIFY targets.
+    bool has_zone(dns::NameView zone) const;
+
+    // Every tracker's state, as of the last change (a copy, any thread).
+    std::vector<NotifyZoneState> snapshot() const;
+    // One zone's targets; nullopt when the zone has none.
+    std::optional<NotifyZoneState> snapshot(dns::NameView zone) const;
+
+    struct State;
+
+  private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace headwater::server
