@@ -45,11 +45,6 @@ std::string peer_text(const asio::ip::address& a, uint16_t port) {
     return a.to_string() + "#" + std::to_string(port);
 }
 
-void log_refusal(const xfr::TransferRefusal& r, const std::string& peer) {
-    spdlog::info("transfer zone={} type={} peer={} key={} outcome=refused rcode={} reason=\"{}\"", r.zone,
-                 r.type, peer, r.key, dns::to_string(r.rcode), r.reason);
-}
-
 }  // namespace
 
 struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
