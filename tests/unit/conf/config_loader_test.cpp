@@ -299,9 +299,10 @@ TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
     const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
-    EXPECT_CONTAINS(msg, at(3, 1,
-                            "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
-                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log)"));
+    EXPECT_CONTAINS(msg,
+                    at(3, 1,
+                       "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
+                       "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 
@@ -951,7 +952,6 @@ max_ixfr_ratio = -1
     EXPECT_NE(bad.error().message.find("zone[0].max_ixfr_ratio"), std::string::npos);
 }
 
-
 // ---- NOTIFY targets (RFC 1996) ----
 
 TEST_F(ConfigTest, NotifyTargetsAsStringsAndTables) {
@@ -1027,12 +1027,14 @@ secret = "c2VjcmV0"
     EXPECT_CONTAINS(msg, at(7, 29, "zone[0].notify[2]: invalid port \"0\""));
     EXPECT_CONTAINS(msg, at(8, 42, "zone[0].notify[3].key: unknown key \"nokey.\" (known: xfr-key.)"));
     EXPECT_CONTAINS(msg, at(9, 11, "zone[0].notify[4].address: missing required key"));
-    EXPECT_CONTAINS(msg, at(10, 45, "zone[0].notify[5].source: 2001:db8::1 is not of the same address family as "
-                                   "192.0.2.3:53"));
+    EXPECT_CONTAINS(msg, at(10, 45,
+                            "zone[0].notify[5].source: 2001:db8::1 is not of the same address family as "
+                            "192.0.2.3:53"));
     EXPECT_CONTAINS(msg, at(11, 45, "zone[0].notify[6].source: invalid IP address \"192.0.2.5:53\""));
     EXPECT_CONTAINS(msg, at(12, 36, "zone[0].notify[7].port: unknown key (known: address, key, source)"));
-    EXPECT_CONTAINS(msg, at(13, 24, "zone[0].notify[9]: duplicate target 192.0.2.7:53 (first at "
-                                    "zone[0].notify[8])"));
+    EXPECT_CONTAINS(msg, at(13, 24,
+                            "zone[0].notify[9]: duplicate target 192.0.2.7:53 (first at "
+                            "zone[0].notify[8])"));
     EXPECT_CONTAINS(msg, at(14, 18, "zone[0].notify_retries: -1 is out of range 0..20"));
     EXPECT_CONTAINS(msg, at(15, 25, "zone[0].notify_retry_interval: expected an integer (seconds)"));
     EXPECT_CONTAINS(msg, at(16, 16, "zone[0].notify_delay: 60001 is out of range 0..60000 milliseconds"));
