@@ -220,7 +220,11 @@ Notifier::~Notifier() {
     auto s = state_;
     s->stopped = true;
     boost::system::error_code ec;
-    s->timer.cancel();
+    try {
+        s->timer.cancel();  // may throw (Asio reports a failed cancel as an exception)
+    } catch (const std::exception&) {
+        // nothing left to cancel for: the server is going away
+    }
     for (auto& zone : s->zones)
         for (auto& socket : zone.sockets)
             if (socket) socket->close(ec);
