@@ -253,11 +253,24 @@ int Server::run() {
     notify_control.targets = [&notifier](const std::string& zone) {
         return notify_targets_json(notifier, zone);
     };
-    notify_control.send = [&notifier](const std::string& zone, const std::optional<std::string>& target) {
+    notify_control.send = [&notifier, this](const std::string& zone,
+                                            const std::optional<std::string>& target) {
         auto name = dns::Name::from_text(zone);
         auto sent = notifier.notify(*name, target);
         if (!sent) return control::error_response(sent.error());
-        return nlohmann::json{{"ok", true}, {"name", zone}, {"targets", notify_targets_json(notifier, zone)}};
+        // Where it goes: the target asked for, or every target of the zone (docs/control.md).
+        nlohmann::json targets = nlohmann::json::array();
+        if (target) {
+            targets.push_back(*target);
+        } else if (auto state = notifier.snapshot(*name)) {
+            for (const auto& t : state->targets) targets.push_back(t.address.to_string());
+        }
+        auto z = impl_->store.find_exact(*name);
+        auto v = z ? z->current() : nullptr;
+        return nlohmann::json{{"ok", true},
+                              {"name", zone},
+                              {"serial", v ? nlohmann::json(v->serial().value()) : nlohmann::json(nullptr)},
+                              {"targets", targets}};
     };
 
     ControlCommands commands(

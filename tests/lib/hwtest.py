@@ -640,12 +640,59 @@ def transfer_log(log_text, zone=None, **match):
     return out
 
 
+def notify_log(log_text, zone=None, **match):
+    """Headwater's `notify zone=... target=... serial=... tries=... outcome=ack|error` log lines as dicts,
+    filtered like transfer_log()."""
+    out = []
+    for line in log_text.splitlines():
+        idx = line.find(" notify zone=")
+        if idx < 0:
+            continue
+        try:
+            words = shlex.split(line[idx + len(" notify "):])
+        except ValueError:
+            continue
+        fields = dict(w.split("=", 1) for w in words if "=" in w)
+        fields["_line"] = line
+        if zone is not None and fields.get("zone", "").lower() != zone.lower():
+            continue
+        if all(re.fullmatch(str(v), fields.get(k, "")) for k, v in match.items()):
+            out.append(fields)
+    return out
+
+
 # ---- the server under test ---------------------------------------------------------------------
 class ZoneConf:
-    def __init__(self, origin, source, allow_transfer=("providers",)):
+    """A [[zone]] of Headwater's config. notify: NOTIFY targets, each "host[:port]" or a dict
+    {address, key (name or TsigKey), source}; notify_options: more zone keys written as given
+    (notify_retries, notify_retry_interval, notify_delay, ...)."""
+
+    def __init__(self, origin, source, allow_transfer=("providers",), notify=(), notify_options=None):
         self.origin = origin if origin.endswith(".") else origin + "."
         self.source = Path(source)
         self.allow_transfer = list(allow_transfer)
+        self.notify = list(notify)
+        self.notify_options = dict(notify_options or {})
+
+    def notify_toml(self):
+        """The zone's `notify = [...]` line and its options, or [] when it has no targets."""
+        def target(t):
+            if isinstance(t, str):
+                return toml_str(t)
+            parts = []
+            for k in ("address", "key", "source"):
+                v = t.get(k)
+                if v is None:
+                    continue
+                parts.append(f"{k} = {toml_str(v.name if isinstance(v, TsigKey) else v)}")
+            return "{ " + ", ".join(parts) + " }"
+
+        lines = []
+        if self.notify:
+            lines.append("notify = [" + ", ".join(target(t) for t in self.notify) + "]")
+        for k, v in self.notify_options.items():
+            lines.append(f"{k} = {toml_str(v) if isinstance(v, str) else json.dumps(v)}")
+        return lines
 
     @property
     def name(self):
@@ -668,8 +715,10 @@ class Headwater:
     <tmp>/zones/ so a test may edit them (zone_path()).
     """
 
-    def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info", keys=(), acls=()):
+    def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info", keys=(), acls=(),
+                 transfer_log=None):
         self.zones = zones
+        self.transfer_log = transfer_log  # server.transfer_log (relative to the config's directory)
         self.acl_networks = list(acl_networks)
         self.log_level = log_level
         self.keys = list(keys)
@@ -703,6 +752,8 @@ class Headwater:
             'state_dir = "state"',
             f"log_level = {toml_str(self.log_level)}",
         ]
+        if self.transfer_log:
+            lines.append(f"transfer_log = {toml_str(self.transfer_log)}")
         for k in self.keys:
             lines += [""] + k.toml_lines()
         if self.acl_networks:
@@ -718,6 +769,7 @@ class Headwater:
             lines += ["", "[[zone]]", f"name = {toml_str(z.name)}", f"file = {toml_str('zones/' + z.filename)}"]
             if z.allow_transfer:
                 lines.append("allow_transfer = [" + ", ".join(toml_str(a) for a in z.allow_transfer) + "]")
+            lines += z.notify_toml()
         return "\n".join(lines) + "\n"
 
     def knot_config_text(self):
