@@ -93,9 +93,10 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     asio::io_context& io;
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer timer;
-    std::vector<Zone> zones;  // the list is fixed after construction
-    bool started = false;     // strand (and start())
-    bool stopped = false;     // strand
+    std::vector<Zone> zones;                       // the list is fixed after construction
+    std::function<void(const NotifyEvent&)> sink;  // set before start(), then read on the strand
+    bool started = false;                          // strand (and start())
+    bool stopped = false;                          // strand
 
     mutable std::mutex mutex;  // guards the two members below
     std::vector<NotifyZoneState> snapshot;
@@ -123,6 +124,8 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
                 spdlog::warn("notify zone={} target={} key={} serial={} tries={} outcome=error error=\"{}\"",
                              zone.name, target_text(s), key, o.serial.value(), o.tries, o.error);
             }
+            if (sink)
+                sink(NotifyEvent{zone.name, target_text(s), key, o.serial, o.tries, o.acknowledged, o.error});
         }
         std::lock_guard lock(mutex);
         snapshot[z].targets = zone.tracker->states();
@@ -228,6 +231,10 @@ Notifier::~Notifier() {
     for (auto& zone : s->zones)
         for (auto& socket : zone.sockets)
             if (socket) socket->close(ec);
+}
+
+void Notifier::on_event(std::function<void(const NotifyEvent&)> sink) {
+    state_->sink = std::move(sink);
 }
 
 dns::Result<void, std::string> Notifier::start() {

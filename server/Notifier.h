@@ -5,6 +5,7 @@
 // never answers only costs its own timer entries.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,17 @@ struct NotifyZoneState {
     std::vector<xfr::NotifyTargetState> targets;
 };
 
+// One conclusion about a NOTIFY target (acknowledged, or given up with an error), for the JSON log.
+struct NotifyEvent {
+    std::string zone;
+    std::string target;  // addr:port
+    std::string key;     // "-" when unsigned
+    dns::Serial serial;
+    unsigned tries = 0;
+    bool acknowledged = false;
+    std::string error;
+};
+
 class Notifier {
   public:
     // `ids` defaults to a random generator (message IDs must be unpredictable: RFC 5452 reasoning applies
@@ -45,6 +57,9 @@ class Notifier {
              xfr::NotifyTracker::IdGenerator ids = nullptr);
     // Closes the sockets. Destroy it before the io_context it was given.
     ~Notifier();
+
+    // Called (on the DNS thread) for every conclusion; set before start().
+    void on_event(std::function<void(const NotifyEvent&)> sink);
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
 

@@ -238,6 +238,17 @@ int Server::run() {
         return 1;
     }
     Notifier notifier(dns_io, std::move(*notify_setup));
+    notifier.on_event([impl = impl_.get()](const NotifyEvent& e) {
+        auto line = log_event("notify", std::chrono::system_clock::now());
+        line["zone"] = e.zone;
+        line["target"] = e.target;
+        line["key"] = e.key;
+        line["serial"] = e.serial.value();
+        line["tries"] = e.tries;
+        line["outcome"] = e.acknowledged ? "ack" : "error";
+        line["error"] = e.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.error);
+        (void)impl->transfer_log.write(line);
+    });
     if (auto started = notifier.start(); !started) {
         spdlog::critical("notify: {}", started.error());
         return 1;

@@ -471,6 +471,9 @@ class NotifyInteropTest(unittest.TestCase):
                         and ev.get("outcome") == "ok" and ev.get("to") == BASE_SERIAL + 1]
                 self.assertTrue(ixfr, f"no ok IXFR to {BASE_SERIAL + 1} for {n}: {mine}")
                 self.assertTrue(str(ixfr[0].get("peer", "")).startswith(hwtest.ADDR + "#"), ixfr[0])
+                acks = [ev for ev in events if ev.get("event") == "notify" and ev.get("outcome") == "ack"
+                        and str(ev.get("key", "")).rstrip(".") == self.keys[n].name.rstrip(".")]
+                self.assertTrue(acks, f"no notify ack event for {n}: {events[-5:]}")
 
 
 if __name__ == "__main__":
