@@ -139,6 +139,17 @@ void print_status(const json& response) {
     print_table({"ZONE", "SERIAL", "RECORDS", "IXFR-FROM", "LOADED", "FILE"}, rows, [&](std::size_t z) {
         if (has_text(zones[z], "last_error"))
             std::cout << "  last error: " << text_of(zones[z], "last_error") << '\n';
+        // One line per NOTIFY target: its state for the serial it was last told about.
+        if (const auto it = zones[z].find("notify"); it != zones[z].end() && it->is_array()) {
+            for (const auto& t : *it) {
+                std::cout << "  notify " << text_of(t, "target") << ": " << text_of(t, "status")
+                          << ", serial " << text_of(t, "serial") << ", tries " << text_of(t, "tries");
+                if (has_text(t, "acknowledged_at"))
+                    std::cout << ", acknowledged " << text_of(t, "acknowledged_at");
+                if (has_text(t, "error")) std::cout << ", error: " << text_of(t, "error");
+                std::cout << '\n';
+            }
+        }
     });
 }
 
