@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format clang-tidy
   libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev liblmdb-dev googletest libgtest-dev libgmock-dev
-  knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps
+  knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
 )
 
 missing=()
