@@ -1,4 +1,5 @@
 #include "server/DnsListeners.h"
+#include "server/AsioSupport.h"
 
 #include <list>
 
@@ -15,31 +16,6 @@ using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr auto kTuple = asio::as_tuple(use_awaitable);
-
-dns::IpAddress to_ip(const asio::ip::address& a) {
-    if (a.is_v4()) return dns::IpAddress::from_v4(a.to_v4().to_bytes());
-    return dns::IpAddress::from_v6(a.to_v6().to_bytes());
-}
-
-asio::ip::address to_asio(const dns::IpAddress& a) {
-    if (a.is_v4()) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy_n(a.bytes().begin(), 4, b.begin());
-        return asio::ip::address_v4(b);
-    }
-    asio::ip::address_v6::bytes_type b;
-    std::copy_n(a.bytes().begin(), 16, b.begin());
-    return asio::ip::address_v6(b);
-}
-
-// Seconds since the epoch for TSIG: the one place the DNS path reads the wall clock.
-uint64_t unix_now() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
 
 std::string peer_text(const asio::ip::address& a, uint16_t port) {
     return a.to_string() + "#" + std::to_string(port);

@@ -1,4 +1,5 @@
 #include "server/Notifier.h"
+#include "server/AsioSupport.h"
 
 #include <mutex>
 #include <random>
@@ -16,31 +17,6 @@ using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
-dns::IpAddress to_ip(const asio::ip::address& a) {
-    if (a.is_v4()) return dns::IpAddress::from_v4(a.to_v4().to_bytes());
-    return dns::IpAddress::from_v6(a.to_v6().to_bytes());
-}
-
-asio::ip::address to_asio(const dns::IpAddress& a) {
-    if (a.is_v4()) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy_n(a.bytes().begin(), 4, b.begin());
-        return asio::ip::address_v4(b);
-    }
-    asio::ip::address_v6::bytes_type b;
-    std::copy_n(a.bytes().begin(), 16, b.begin());
-    return asio::ip::address_v6(b);
-}
-
-// Seconds since the epoch, for TSIG.
-uint64_t unix_now() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
 
 uint16_t random_id() {
     uint8_t b[2];
