@@ -39,7 +39,12 @@ import dns.tsig
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "data"))
+sys.path.insert(0, str(REPO / "tests" / "lib"))
 import gen_zone  # noqa: E402
+# The test harness's wire and process helpers (free ports, exact reads, name skipping, children that die
+# with us) serve the benchmark unchanged.
+from hwtest import _die_with_parent, free_port, recv_exact  # noqa: E402
+from hwtest import _skip_name as skip_name  # noqa: E402
 
 ADDR = "127.0.0.1"
 ORIGIN = "bench.example."
@@ -79,24 +84,6 @@ def make_zones(records, workdir):
 
 
 # ---- raw DNS over TCP -----------------------------------------------------------------------------
-def recv_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise BenchError(f"connection closed after {len(buf)} of {n} octets")
-        buf += chunk
-    return bytes(buf)
-
-
-def skip_name(wire, pos):
-    while True:
-        ln = wire[pos]
-        if ln & 0xC0 == 0xC0:
-            return pos + 2
-        if ln == 0:
-            return pos + 1
-        pos += 1 + ln
 
 
 def walk_rrs(wire):
@@ -304,29 +291,6 @@ def rss_mib(root):
         except OSError:
             continue
     return total / 1024
-
-
-def free_port():
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            try:
-                import random
-                port = random.randint(20000, 60999)
-                u.bind((ADDR, port))
-                t.bind((ADDR, port))
-                return port
-            except OSError:
-                continue
-    raise BenchError("no free port")
-
-
-def _die_with_parent():
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
 
 
 def which(name):
@@ -579,7 +543,6 @@ def qps(port, seconds, workdir):
         p = subprocess.run([dnsperf, "-s", ADDR, "-p", str(port), "-d", str(qf), "-l", str(seconds),
                             "-q", "200", "-c", "4"], capture_output=True, text=True, timeout=seconds + 60)
         m = re.search(r"Queries per second:\s+([\d.]+)", p.stdout)
-        lost = re.search(r"Queries lost:\s+(\d+)", p.stdout)
         if not m:
             raise BenchError(f"dnsperf output not understood:\n{p.stdout}{p.stderr}")
         return float(m.group(1)), "dnsperf"
@@ -774,13 +737,13 @@ def main():
             text += "\n\n" + "\n".join([
                 f"- zone: {records} RRs ({v1.stat().st_size / 1e6:.1f} MB master file); next version: new serial, "
                 "1 changed A, 3 added A",
-                f"- reload: " + "; ".join(f"{s}: {SERVERS[s].reload_method}" for s in servers),
+                "- reload: " + "; ".join(f"{s}: {SERVERS[s].reload_method}" for s in servers),
                 f"- QPS tool: {notes.get('qps_tool')}",
-            ] + ([f"- IXFR not served (n/a): " + "; ".join(f"{k}: {v}" for k, v in notes['ixfr_missing'].items())]
+            ] + (["- IXFR not served (n/a): " + "; ".join(f"{k}: {v}" for k, v in notes['ixfr_missing'].items())]
                  if notes.get("ixfr_missing") else []))
             print(text + "\n", flush=True)
             out.append(text)
-    except BenchError as e:
+    except (BenchError, EOFError) as e:
         print(f"BENCHMARK FAILED: {e}", file=sys.stderr)
         rc = 1
     finally:

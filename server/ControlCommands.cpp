@@ -47,7 +47,8 @@ ControlCommands::ControlCommands(zone::ZoneStore& store, Now now, const Secondar
     : store_(store), now_(std::move(now)), secondaries_(secondaries), notify_(std::move(notify)) {}
 
 json ControlCommands::handle(const json& request) {
-    using Command = json (ControlCommands::*)(const json&);
+    // Commands get the envelope parsed once, and the raw object for their own members.
+    using Command = json (ControlCommands::*)(const control::Request&, const json&);
     struct Entry {
         std::string_view name;
         Command run;
@@ -63,7 +64,7 @@ json ControlCommands::handle(const json& request) {
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
     for (const auto& c : kCommands)
-        if (c.name == parsed->command) return (this->*c.run)(request);
+        if (c.name == parsed->command) return (this->*c.run)(*parsed, request);
     std::string known;
     for (const auto& c : kCommands) known += (known.empty() ? "" : ", ") + std::string(c.name);
     return control::error_response("unknown command \"" + parsed->command + "\" (known: " + known + ")");
@@ -73,11 +74,10 @@ namespace {
 
 // The zones a request names: one (by name, any case, trailing dot optional) or all.
 dns::Result<std::vector<std::shared_ptr<zone::Zone>>, std::string> select_zones(const zone::ZoneStore& store,
-                                                                                const json& request) {
-    auto parsed = control::parse_request(request);
-    if (!parsed->zone) return store.zones();
-    auto name = dns::Name::from_text(*parsed->zone);
-    if (!name) return dns::unexpected("bad zone name \"" + *parsed->zone + "\": " + name.error());
+                                                                                const control::Request& req) {
+    if (!req.zone) return store.zones();
+    auto name = dns::Name::from_text(*req.zone);
+    if (!name) return dns::unexpected("bad zone name \"" + *req.zone + "\": " + name.error());
     auto z = store.find_exact(*name);
     if (!z) return dns::unexpected("unknown zone \"" + name->to_string() + "\"");
     return std::vector<std::shared_ptr<zone::Zone>>{z};
@@ -85,8 +85,8 @@ dns::Result<std::vector<std::shared_ptr<zone::Zone>>, std::string> select_zones(
 
 }  // namespace
 
-json ControlCommands::status(const json& request) {
-    auto zones = select_zones(store_, request);
+json ControlCommands::status(const control::Request& req, const json& /*request*/) {
+    auto zones = select_zones(store_, req);
     if (!zones) return control::error_response(zones.error());
     json list = json::array();
     for (const auto& z : *zones) {
@@ -106,10 +106,10 @@ json ControlCommands::status(const json& request) {
     return {{"ok", true}, {"zones", list}};
 }
 
-json ControlCommands::reload(const json& request) {
-    auto zones = select_zones(store_, request);
+json ControlCommands::reload(const control::Request& req, const json& /*request*/) {
+    auto zones = select_zones(store_, req);
     if (!zones) return control::error_response(zones.error());
-    const bool force = control::parse_request(request)->force;
+    const bool force = req.force;
     bool all_ok = true;
     json list = json::array();
     for (const auto& z : *zones) {
@@ -151,18 +151,17 @@ namespace {
 
 // bump and journal act on exactly one zone.
 dns::Result<std::shared_ptr<zone::Zone>, std::string> one_zone(const zone::ZoneStore& store,
-                                                               const json& request) {
-    if (!control::parse_request(request)->zone)
-        return dns::unexpected(std::string("a zone name is required"));
-    auto zones = select_zones(store, request);
+                                                               const control::Request& req) {
+    if (!req.zone) return dns::unexpected(std::string("a zone name is required"));
+    auto zones = select_zones(store, req);
     if (!zones) return dns::unexpected(zones.error());
     return zones->front();
 }
 
 }  // namespace
 
-json ControlCommands::bump(const json& request) {
-    auto z = one_zone(store_, request);
+json ControlCommands::bump(const control::Request& req, const json& request) {
+    auto z = one_zone(store_, req);
     if (!z) return control::error_response(z.error());
     std::optional<zone::SerialPolicy> policy;
     std::optional<dns::Serial> set;
@@ -198,8 +197,8 @@ json ControlCommands::bump(const json& request) {
     return out;
 }
 
-json ControlCommands::journal(const json& request) {
-    auto z = one_zone(store_, request);
+json ControlCommands::journal(const control::Request& req, const json& /*request*/) {
+    auto z = one_zone(store_, req);
     if (!z) return control::error_response(z.error());
     const zone::Journal* j = (*z)->journal();
     json entries = json::array();
@@ -223,8 +222,8 @@ json ControlCommands::journal(const json& request) {
             {"entries", entries}};
 }
 
-json ControlCommands::secondaries(const json& request) {
-    auto z = one_zone(store_, request);
+json ControlCommands::secondaries(const control::Request& req, const json& /*request*/) {
+    auto z = one_zone(store_, req);
     if (!z) return control::error_response(z.error());
     const std::string name = (*z)->settings().name.to_string();
     const auto status = (*z)->status();
@@ -235,8 +234,8 @@ json ControlCommands::secondaries(const json& request) {
     return out;
 }
 
-json ControlCommands::notify(const json& request) {
-    auto z = one_zone(store_, request);
+json ControlCommands::notify(const control::Request& req, const json& request) {
+    auto z = one_zone(store_, req);
     if (!z) return control::error_response(z.error());
     std::optional<std::string> target;
     if (auto it = request.find("target"); it != request.end() && !it->is_null()) {
@@ -249,7 +248,7 @@ json ControlCommands::notify(const json& request) {
 }
 
 json ControlCommands::reload_all() {
-    return reload(json{{"command", "reload"}});
+    return reload(control::Request{"reload", std::nullopt, false}, json());
 }
 
 }  // namespace headwater::server

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/ControlProtocol.h"
 #include "zone/ZoneStore.h"
 
 namespace headwater::server {
@@ -33,12 +34,12 @@ class ControlCommands {
     nlohmann::json reload_all();
 
   private:
-    nlohmann::json status(const nlohmann::json& request);
-    nlohmann::json reload(const nlohmann::json& request);
-    nlohmann::json bump(const nlohmann::json& request);
-    nlohmann::json journal(const nlohmann::json& request);
-    nlohmann::json secondaries(const nlohmann::json& request);
-    nlohmann::json notify(const nlohmann::json& request);
+    nlohmann::json status(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json reload(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json bump(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json journal(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json secondaries(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json notify(const control::Request& req, const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;

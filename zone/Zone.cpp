@@ -21,6 +21,13 @@ std::string serial_text(dns::Serial s) {
     return std::to_string(s.value());
 }
 
+// `r` turned into an error, keeping the serials it already reports (what is still served).
+ReloadResult with_error(ReloadResult r, std::string message) {
+    r.outcome = ReloadOutcome::Error;
+    r.error = std::move(message);
+    return r;
+}
+
 }  // namespace
 
 dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
@@ -52,11 +59,9 @@ ReloadResult Zone::open(Clock::time_point now) {
     ReloadResult result;
     std::string note;
     auto fail = [&](std::string message) {
-        last_error_ = message;
-        result.outcome = ReloadOutcome::Error;
-        result.error = std::move(message);
         result.note = note;
-        return result;
+        last_error_ = message;
+        return with_error(result, std::move(message));
     };
 
     if (!settings_.state_dir.empty()) {
@@ -117,8 +122,8 @@ ReloadResult Zone::reload(Clock::time_point now, bool force) {
     if (!loaded) {
         ReloadResult result;
         if (auto v = current()) result.old_serial = result.serial = v->serial();
-        result.error = last_error_ = loaded.error().to_string();
-        return result;
+        last_error_ = loaded.error().to_string();
+        return with_error(result, last_error_);
     }
     return update_locked(std::move(loaded).value(), now, force);
 }
@@ -130,9 +135,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
     result.serial = result.old_serial;
     auto fail = [&](std::string message) {
         last_error_ = message;
-        result.outcome = ReloadOutcome::Error;
-        result.error = std::move(message);
-        return result;
+        return with_error(result, std::move(message));
     };
     const dns::Serial file_serial = file_version->serial();
     const std::string file = settings_.file.string();
@@ -220,11 +223,8 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     std::lock_guard lock(mutex_);
     ReloadResult result;
     const ZoneVersionPtr old = current();
-    auto fail = [&](std::string message) {
-        result.outcome = ReloadOutcome::Error;
-        result.error = std::move(message);
-        return result;
-    };
+    // A refused bump is the caller's answer, not the zone's last (reload) error.
+    auto fail = [&](std::string message) { return with_error(result, std::move(message)); };
     if (!old) return fail("the zone is not loaded");
     result.old_serial = result.serial = old->serial();
 

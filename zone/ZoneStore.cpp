@@ -21,10 +21,13 @@ std::shared_ptr<Zone> ZoneStore::find_exact(dns::NameView name) const {
 }
 
 std::shared_ptr<Zone> ZoneStore::find_best(dns::NameView qname) const {
-    const std::size_t labels = qname.label_count();
-    for (std::size_t i = 0; i <= labels; ++i)
-        if (auto z = find_exact(qname.parent(i))) return z;
-    return nullptr;
+    const std::string k = key(qname);
+    const std::string_view whole(k);
+    // Longest suffix first: each label start in the wire form begins an ancestor's key, the root last.
+    for (std::size_t pos = 0;; pos += static_cast<uint8_t>(k[pos]) + 1u) {
+        if (auto it = by_name_.find(whole.substr(pos)); it != by_name_.end()) return it->second;
+        if (k[pos] == 0) return nullptr;
+    }
 }
 
 }  // namespace headwater::zone

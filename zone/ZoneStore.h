@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,8 +23,14 @@ class ZoneStore {
     const std::vector<std::shared_ptr<Zone>>& zones() const { return ordered_; }
 
   private:
+    // Lower-cased wire form; the suffixes of one key are the keys of the name's ancestors, so find_best
+    // lowers the query name once and looks up views into it (heterogeneous lookup, no string per label).
     static std::string key(dns::NameView name);
-    std::unordered_map<std::string, std::shared_ptr<Zone>> by_name_;
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+    };
+    std::unordered_map<std::string, std::shared_ptr<Zone>, KeyHash, std::equal_to<>> by_name_;
     std::vector<std::shared_ptr<Zone>> ordered_;
 };
 

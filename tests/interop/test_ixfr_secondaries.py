@@ -19,7 +19,6 @@ zone (an IXFR answered with the whole zone is logged as type=IXFR form=axfr); an
 HW_PEERS=knot,bind limits the set; missing peers are skipped.
 """
 
-import os
 import re
 import shutil
 import sys
@@ -128,11 +127,6 @@ def nsd_received_bytes(log, zone):
 PEERS = {"knot": KnotIxfrSecondary, "bind": BindIxfrSecondary, "nsd": NsdIxfrSecondary}
 
 
-def wanted_peers():
-    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
-    return [n for n in names if n in PEERS]
-
-
 def version_set(v):
     return hwtest.canon_set(hwtest.zone_file_rrs(VERSIONS[v], ZONE))
 
@@ -148,7 +142,7 @@ class IxfrSecondariesTest(unittest.TestCase):
         cls.missing = {}
         try:
             # Every pair starts at once, so the first AXFRs run in parallel.
-            for name in wanted_peers():
+            for name in hwtest.wanted_peers(PEERS):
                 try:
                     hwtest.require_tool(PEERS[name].binary)
                 except unittest.SkipTest as e:

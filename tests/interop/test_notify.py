@@ -26,7 +26,6 @@ are skipped.
 """
 
 import json
-import os
 import re
 import socket
 import sys
@@ -135,11 +134,6 @@ class NsdNotified(hwtest.NsdSecondary):
 PEERS = {"knot": KnotNotified, "bind": BindNotified, "nsd": NsdNotified}
 
 
-def wanted_peers():
-    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
-    return [n for n in names if n in PEERS]
-
-
 class BlackHole:
     """A UDP socket on loopback that reads and never answers; counts what arrives."""
 
@@ -196,7 +190,7 @@ class NotifyInteropTest(unittest.TestCase):
         cls.serial = BASE_SERIAL
         try:
             names = []
-            for name in wanted_peers():
+            for name in hwtest.wanted_peers(PEERS):
                 try:
                     hwtest.require_tool(PEERS[name].binary)
                     names.append(name)
@@ -232,18 +226,8 @@ class NotifyInteropTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.peers.values():
-            p.close()
-        cls.peers = {}
-        if cls.hw:
-            cls.hw.close()
-            cls.hw = None
-        if cls.hole:
-            cls.hole.close()
-            cls.hole = None
-        if cls.tmp:
-            hwtest.cleanup_dir(cls.tmp)
-            cls.tmp = None
+        hwtest.close_class_fixture(cls, cls.hole)
+        cls.hole = None
 
     # -- helpers --
     def change_and_reload(self, www):

@@ -9,7 +9,6 @@ giving back, by AXFR, the same record set as the source file.
 Peers missing on this machine are skipped with a message; HW_PEERS=knot,bind limits the set.
 """
 
-import os
 import sys
 import time
 import unittest
@@ -27,11 +26,6 @@ BIG = "big.example."
 BIG_RECORDS = 20000
 BIG_SERIAL = 3
 WAIT = 60.0
-
-
-def wanted_peers():
-    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
-    return [n for n in names if n in hwtest.SECONDARIES]
 
 
 class SecondariesTest(unittest.TestCase):
@@ -56,7 +50,7 @@ class SecondariesTest(unittest.TestCase):
             for z, (_, serial) in cls.sources.items():
                 hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, z) == serial, 30, what=f"primary {z}")
             # Start every peer at once; they transfer in parallel.
-            for name in wanted_peers():
+            for name in hwtest.wanted_peers():
                 try:
                     cls.peers[name] = hwtest.SECONDARIES[name](list(cls.sources), cls.hw.port).start()
                 except unittest.SkipTest as e:
@@ -67,13 +61,7 @@ class SecondariesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.peers.values():
-            p.close()
-        cls.peers = {}
-        if cls.hw:
-            cls.hw.close()
-            cls.hw = None
-        hwtest.cleanup_dir(cls.tmp)
+        hwtest.close_class_fixture(cls)
 
     def peer(self, name):
         if name in self.missing:

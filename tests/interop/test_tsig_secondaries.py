@@ -13,7 +13,6 @@ the source zone's records.
 Peers missing on this machine are skipped; HW_PEERS=knot,bind limits the set.
 """
 
-import os
 import re
 import sys
 import time
@@ -40,11 +39,6 @@ WAIT = 60.0
 # hmac-md5/sha1/sha224/sha256/sha384/sha512 through OpenSSL).
 SECOND_ALGORITHM = {"knot": "hmac-sha512", "bind": "hmac-sha384", "nsd": "hmac-md5"}
 SHA256_ZONES = (ALL, BIG)
-
-
-def wanted_peers():
-    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
-    return [n for n in names if n in hwtest.SECONDARIES]
 
 
 def key_name(peer, algorithm):
@@ -75,7 +69,7 @@ class TsigSecondariesTest(unittest.TestCase):
             cls.peer_keys = {}  # peer -> {zone: TsigKey}
             keys, acls = [], []
             allow = {z: [] for z in cls.sources}
-            for peer in wanted_peers():
+            for peer in hwtest.wanted_peers():
                 sha256 = hwtest.TsigKey.keygen(key_name(peer, "hmac-sha256"), "hmac-sha256")
                 second = hwtest.TsigKey.keygen(key_name(peer, SECOND_ALGORITHM[peer]), SECOND_ALGORITHM[peer])
                 keys += [sha256, second]
@@ -93,7 +87,7 @@ class TsigSecondariesTest(unittest.TestCase):
             for z, (_, serial) in cls.sources.items():
                 hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, z) == serial, 30, what=f"primary {z}")
             # Start every peer at once; they transfer in parallel.
-            for name in wanted_peers():
+            for name in hwtest.wanted_peers():
                 try:
                     cls.peers[name] = hwtest.SECONDARIES[name](list(cls.sources), cls.hw.port,
                                                                keys=cls.peer_keys[name]).start()
@@ -105,14 +99,7 @@ class TsigSecondariesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.peers.values():
-            p.close()
-        cls.peers = {}
-        if cls.hw:
-            cls.hw.close()
-            cls.hw = None
-        if cls.tmp:
-            hwtest.cleanup_dir(cls.tmp)
+        hwtest.close_class_fixture(cls)
 
     def peer(self, name):
         if name in self.missing:

@@ -619,16 +619,17 @@ def signed_axfr(port, zone, key, where=ADDR, source=None, timeout=30.0, keyname=
         return read_signed_xfr(s, zone, key, keyname=keyname)
 
 
-def transfer_log(log_text, zone=None, **match):
-    """Headwater's `transfer ...` log lines as dicts (key=value fields, quoted values unquoted),
-    filtered by zone and by any other field=value given (values are regular expressions)."""
+def _event_log(word, log_text, zone=None, **match):
+    """Headwater's `<word> zone=... key=value ...` log lines as dicts (quoted values unquoted), filtered by
+    zone and by any other field=value given (values are regular expressions)."""
+    marker = f" {word} zone="
     out = []
     for line in log_text.splitlines():
-        idx = line.find(" transfer zone=")
+        idx = line.find(marker)
         if idx < 0:
             continue
         try:
-            words = shlex.split(line[idx + len(" transfer "):])
+            words = shlex.split(line[idx + len(word) + 2:])
         except ValueError:
             continue
         fields = dict(w.split("=", 1) for w in words if "=" in w)
@@ -638,27 +639,40 @@ def transfer_log(log_text, zone=None, **match):
         if all(re.fullmatch(str(v), fields.get(k, "")) for k, v in match.items()):
             out.append(fields)
     return out
+
+
+def transfer_log(log_text, zone=None, **match):
+    """The `transfer zone=... type=... form=... peer=... outcome=...` lines, see _event_log()."""
+    return _event_log("transfer", log_text, zone, **match)
 
 
 def notify_log(log_text, zone=None, **match):
-    """Headwater's `notify zone=... target=... serial=... tries=... outcome=ack|error` log lines as dicts,
-    filtered like transfer_log()."""
-    out = []
-    for line in log_text.splitlines():
-        idx = line.find(" notify zone=")
-        if idx < 0:
-            continue
-        try:
-            words = shlex.split(line[idx + len(" notify "):])
-        except ValueError:
-            continue
-        fields = dict(w.split("=", 1) for w in words if "=" in w)
-        fields["_line"] = line
-        if zone is not None and fields.get("zone", "").lower() != zone.lower():
-            continue
-        if all(re.fullmatch(str(v), fields.get(k, "")) for k, v in match.items()):
-            out.append(fields)
-    return out
+    """The `notify zone=... target=... serial=... tries=... outcome=ack|error` lines, see _event_log()."""
+    return _event_log("notify", log_text, zone, **match)
+
+
+def wanted_peers(available=None):
+    """The secondaries HW_PEERS selects (default knot,bind,nsd), among `available` (default SECONDARIES)."""
+    available = SECONDARIES if available is None else available
+    names = [p.strip() for p in os.environ.get("HW_PEERS", "knot,bind,nsd").split(",") if p.strip()]
+    return [n for n in names if n in available]
+
+
+def close_class_fixture(cls, *extras):
+    """The tearDownClass shared by the interop suites: closes cls.peers, cls.hw and `extras` (objects
+    with close()), then removes cls.tmp; safe on a half-built fixture."""
+    for p in getattr(cls, "peers", {}).values():
+        p.close()
+    cls.peers = {}
+    if getattr(cls, "hw", None):
+        cls.hw.close()
+        cls.hw = None
+    for e in extras:
+        if e:
+            e.close()
+    if getattr(cls, "tmp", None):
+        cleanup_dir(cls.tmp)
+        cls.tmp = None
 
 
 # ---- the server under test ---------------------------------------------------------------------

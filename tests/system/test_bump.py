@@ -3,7 +3,6 @@
 records an SOA-only change that an IXFR delivers, and writes the serial into the zone file in place (only
 that token changes), so a later reload of the file is consistent. The journal lists the history."""
 
-import re
 import sys
 import unittest
 from pathlib import Path
