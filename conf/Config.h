@@ -20,7 +20,25 @@ struct ServerConfig {
     std::string log_level = "info";        // trace|debug|info|warn|error|critical|off (spdlog names)
     uint32_t tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3: idle, not per-transfer
     uint32_t tcp_max_connections = 256;
+    uint32_t udp_threads =
+        0;  // threads answering UDP (SO_REUSEPORT sockets each); 0: one per core, at most 8
+    // Limits (README "Limits"): a client address holds at most tcp_max_per_client connections, so one
+    // flooding address cannot take the whole tcp_max_connections pool; a peer taking no data for
+    // tcp_write_timeout_ms while an answer is written is cut off (progress, never a whole transfer); at most
+    // max_transfers AXFR/IXFR streams run at once (counted only after the ACL and TSIG let a request
+    // through); a query longer than max_query_size octets is not read (TCP: the connection is closed; UDP:
+    // dropped); at most notify_max_in_flight NOTIFY targets wait for an answer at once, the others wait their
+    // turn.
+    uint32_t tcp_max_per_client = 16;
+    uint32_t tcp_write_timeout_ms = 30000;
+    uint32_t max_transfers = 64;
+    uint32_t max_query_size = 16384;
+    uint32_t notify_max_in_flight = 64;
     uint32_t shutdown_grace_ms = 5000;
+    // Least privilege: after binding every socket the server switches to this user (and group, default the
+    // user's primary group). Empty: keep the identity it was started with.
+    std::string user;
+    std::string group;
     // JSON lines, one per transfer event, for a lab to analyse afterwards; empty: none.
     std::filesystem::path transfer_log;
 };
@@ -66,6 +84,12 @@ struct ZoneConfig {
     uint32_t notify_retries = 5;
     uint32_t notify_retry_interval_ms = 2000;
     uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
+    // The zone's public secondaries (issue 8): what `headwaterctl verify` checks by default and what the
+    // server checks every verify_interval_s seconds (0: never). Port 53 unless given.
+    std::vector<dns::Endpoint> secondaries;
+    uint32_t verify_interval_s = 0;
+    std::string verify_key;        // TSIG key for the verification transfer; empty: unsigned
+    uint32_t verify_sample = 100;  // random RRsets asked when a secondary refuses the transfer
 };
 
 struct Config {

@@ -123,6 +123,38 @@ std::optional<std::string> unreadable_reason(const fs::path& file) {
     return std::nullopt;
 }
 
+// "90", "90s", "5m", "1h", "1d" -> seconds (BIND-style units, one unit per value).
+dns::Result<int64_t, std::string> parse_duration(std::string_view text) {
+    if (text.empty()) return dns::unexpected(std::string("empty duration"));
+    int64_t unit = 1;
+    std::string_view digits = text;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            break;
+    }
+    // A letter that is not one of the units above leaves `digits` non-numeric, so "5x" is refused.
+    if (unit != 1 || text.back() == 's') digits.remove_suffix(1);
+    if (digits.empty() || digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return dns::unexpected("invalid duration " + in_quotes(text) +
+                               " (expected e.g. \"90s\", \"5m\", \"1h\")");
+    int64_t value = 0;
+    for (char c : digits) value = value * 10 + (c - '0');
+    return value * unit;
+}
+
 // "example.com" / "Example.COM." -> "example.com."; errors say what is wrong with the name.
 dns::Result<std::string, std::string> normalise_zone_name(std::string_view text) {
     if (text.empty()) return dns::unexpected(std::string("zone name is empty"));
@@ -340,9 +372,11 @@ class Checker {
             }
             return;
         }
-        check_known_keys(*server, "server",
-                         {"listen", "control_socket", "state_dir", "log_level", "tcp_idle_timeout",
-                          "tcp_max_connections", "shutdown_grace", "transfer_log"});
+        check_known_keys(
+            *server, "server",
+            {"listen", "control_socket", "state_dir", "log_level", "tcp_idle_timeout", "tcp_max_connections",
+             "shutdown_grace", "transfer_log", "tcp_max_per_client", "tcp_write_timeout", "max_transfers",
+             "max_query_size", "notify_max_in_flight", "user", "group", "udp_threads"});
 
         check_listen(*server, out.listen);
         if (auto p = control_socket(server)) out.control_socket = *p;
@@ -376,6 +410,52 @@ class Checker {
             if (auto v = as_integer_in(*node, "server.shutdown_grace", 0, 3600, "seconds")) {
                 out.shutdown_grace_ms = static_cast<uint32_t>(*v * 1000);
             }
+        }
+        check_server_limits(*server, out);
+    }
+
+    // The resource limits and the identity to run as (README "Limits", "Running as a service").
+    void check_server_limits(const toml::table& server, ServerConfig& out) {
+        auto integer = [&](const char* key, int64_t lo, int64_t hi, std::string_view unit, uint32_t& field,
+                           uint32_t scale) {
+            const toml::node* node = server.get(key);
+            if (node == nullptr) return;
+            if (auto v = as_integer_in(*node, std::string("server.") + key, lo, hi, unit))
+                field = static_cast<uint32_t>(*v) * scale;
+        };
+        integer("tcp_max_per_client", 1, 65535, "", out.tcp_max_per_client, 1);
+        integer("tcp_write_timeout", 1, 3600, "seconds", out.tcp_write_timeout_ms, 1000);
+        integer("max_transfers", 1, 65535, "", out.max_transfers, 1);
+        // 512: every classic DNS message fits; 65535: the most a TCP length prefix can announce.
+        integer("max_query_size", 512, 65535, "octets", out.max_query_size, 1);
+        integer("notify_max_in_flight", 1, 65535, "", out.notify_max_in_flight, 1);
+        integer("udp_threads", 0, 64, "", out.udp_threads, 1);
+        auto identity = [&](const char* key, std::string& field) {
+            const toml::node* node = server.get(key);
+            if (node == nullptr) return;
+            const std::string path = std::string("server.") + key;
+            auto text = as_string(*node, path);
+            if (!text) return;
+            // Names as useradd accepts them, or a numeric id: nothing that could surprise getpwnam().
+            const bool ok = !text->empty() && text->size() <= 32 &&
+                            std::all_of(text->begin(), text->end(),
+                                        [](char c) {
+                                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                                   (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+                                        }) &&
+                            (*text)[0] != '-';
+            if (!ok) {
+                error(node->source(), path,
+                      "invalid name " + in_quotes(*text) +
+                          " (a user or group name: letters, digits, '_', '-', '.', at most 32)");
+                return;
+            }
+            field = *text;
+        };
+        identity("user", out.user);
+        identity("group", out.group);
+        if (!out.group.empty() && out.user.empty()) {
+            error(server.get("group")->source(), "server.group", "needs server.user (the user to run as)");
         }
     }
 
@@ -683,10 +763,11 @@ class Checker {
     void check_zones(const toml::table& root, std::vector<ZoneConfig>& out) {
         for (const auto& [index, table] : tables_of(root, "zone")) {
             const std::string prefix = "zone[" + std::to_string(index) + "]";
-            check_known_keys(*table, prefix,
-                             {"name", "file", "allow_transfer", "serial_policy", "journal_max_changesets",
-                              "journal_max_bytes", "max_ixfr_ratio", "notify", "notify_retries",
-                              "notify_retry_interval", "notify_delay"});
+            check_known_keys(
+                *table, prefix,
+                {"name", "file", "allow_transfer", "serial_policy", "journal_max_changesets",
+                 "journal_max_bytes", "max_ixfr_ratio", "notify", "notify_retries", "notify_retry_interval",
+                 "notify_delay", "secondaries", "verify_interval", "verify_key", "verify_sample"});
             ZoneConfig zone;
 
             const toml::node* name_node = nullptr;
@@ -780,7 +861,62 @@ class Checker {
                 if (auto v = as_integer_in(*node, prefix + ".notify_delay", 0, 60000, "milliseconds"))
                     zone.notify_delay_ms = static_cast<uint32_t>(*v);
             }
+            check_verification(*table, prefix, zone);
             out.push_back(std::move(zone));
+        }
+    }
+
+    // zone.secondaries, verify_interval, verify_key, verify_sample (issue 8).
+    void check_verification(const toml::table& table, const std::string& prefix, ZoneConfig& zone) {
+        if (const auto* node = table.get("secondaries")) {
+            if (const auto* list = as_array(*node, prefix + ".secondaries")) {
+                for (size_t i = 0; i < list->size(); ++i) {
+                    const std::string path = prefix + ".secondaries[" + std::to_string(i) + "]";
+                    auto text = as_string(*list->get(i), path);
+                    if (!text) continue;
+                    auto endpoint = dns::Endpoint::parse(*text, kDefaultDnsPort);
+                    if (!endpoint) {
+                        error(list->get(i)->source(), path, endpoint.error());
+                    } else if (std::find(zone.secondaries.begin(), zone.secondaries.end(), *endpoint) !=
+                               zone.secondaries.end()) {
+                        error(list->get(i)->source(), path, "duplicate secondary " + endpoint->to_string());
+                    } else {
+                        zone.secondaries.push_back(*endpoint);
+                    }
+                }
+            }
+        }
+        if (const auto* node = table.get("verify_interval")) {
+            if (auto text = as_string(*node, prefix + ".verify_interval")) {
+                auto seconds = parse_duration(*text);
+                if (!seconds) {
+                    error(node->source(), prefix + ".verify_interval", seconds.error());
+                } else if (*seconds < 1 || *seconds > 7 * 86400) {
+                    error(node->source(), prefix + ".verify_interval", "must be between 1s and 7d");
+                } else {
+                    zone.verify_interval_s = static_cast<uint32_t>(*seconds);
+                }
+            }
+        }
+        if (const auto* node = table.get("verify_key")) {
+            if (auto text = as_string(*node, prefix + ".verify_key")) {
+                if (auto key_name = normalise_key_name(*text); !key_name) {
+                    error(node->source(), prefix + ".verify_key", key_name.error());
+                } else if (key_lines_.count(*key_name) == 0) {
+                    error(node->source(), prefix + ".verify_key",
+                          "unknown key " + in_quotes(*key_name) + known_keys());
+                } else {
+                    zone.verify_key = *key_name;
+                }
+            }
+        }
+        if (const auto* node = table.get("verify_sample")) {
+            if (auto v = as_integer_in(*node, prefix + ".verify_sample", 0, 100000, ""))
+                zone.verify_sample = static_cast<uint32_t>(*v);
+        }
+        if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
+            error(table.source(), prefix + ".verify_interval",
+                  "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");
         }
     }
 

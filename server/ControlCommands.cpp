@@ -43,8 +43,12 @@ std::string format_time(zone::Clock::time_point t) {
 }
 
 ControlCommands::ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries,
-                                 NotifyControl notify)
-    : store_(store), now_(std::move(now)), secondaries_(secondaries), notify_(std::move(notify)) {}
+                                 NotifyControl notify, VerifyControl verify)
+    : store_(store),
+      now_(std::move(now)),
+      secondaries_(secondaries),
+      notify_(std::move(notify)),
+      verify_(std::move(verify)) {}
 
 json ControlCommands::handle(const json& request) {
     // Commands get the envelope parsed once, and the raw object for their own members.
@@ -60,6 +64,7 @@ json ControlCommands::handle(const json& request) {
         Entry{"journal", &ControlCommands::journal},
         Entry{"secondaries", &ControlCommands::secondaries},
         Entry{"notify", &ControlCommands::notify},
+        Entry{"verify", &ControlCommands::verify},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -231,7 +236,15 @@ json ControlCommands::secondaries(const control::Request& req, const json& /*req
     out["secondaries"] =
         secondaries_ ? secondaries_->to_json(name, status.serial, status.loaded_at, now_()) : json::array();
     out["notify"] = notify_.targets ? notify_.targets(name) : json::array();
+    out["verification"] = secondaries_ ? secondaries_->verifications_json(name) : json::array();
     return out;
+}
+
+json ControlCommands::verify(const control::Request& req, const json& request) {
+    auto z = one_zone(store_, req);
+    if (!z) return control::error_response(z.error());
+    if (!verify_) return control::error_response("verification is not available");
+    return verify_((*z)->settings().name.to_string(), request);
 }
 
 json ControlCommands::notify(const control::Request& req, const json& request) {

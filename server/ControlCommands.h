@@ -22,11 +22,14 @@ struct NotifyControl {
     std::function<void(const zone::Zone& zone)> changed;  // a new version is served (reload, bump)
 };
 
+// Verification of the secondaries (VerifyService::verify): zone name, raw request -> response.
+using VerifyControl = std::function<nlohmann::json(const std::string& zone, const nlohmann::json& request)>;
+
 class ControlCommands {
   public:
     using Now = std::function<zone::Clock::time_point()>;
     ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries = nullptr,
-                    NotifyControl notify = {});
+                    NotifyControl notify = {}, VerifyControl verify = {});
 
     nlohmann::json handle(const nlohmann::json& request);
 
@@ -40,11 +43,13 @@ class ControlCommands {
     nlohmann::json journal(const control::Request& req, const nlohmann::json& request);
     nlohmann::json secondaries(const control::Request& req, const nlohmann::json& request);
     nlohmann::json notify(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;
     const SecondaryRegistry* secondaries_;
     NotifyControl notify_;
+    VerifyControl verify_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

@@ -5,11 +5,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -18,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,6 +42,8 @@ namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 // After a failed accept (EMFILE and the like), wait before trying again instead of spinning.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// What is read and dropped after a line too long to answer, before the connection is closed anyway.
+constexpr std::size_t kMaxDiscard = std::size_t{1} << 20;
 
 struct Connection {
     explicit Connection(Protocol::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
@@ -74,9 +82,19 @@ Probe probe_socket(const std::filesystem::path& path) {
 
 }  // namespace
 
+// Offloaded commands still running; the server's destructor waits for them (their handler refers to
+// objects the caller destroys after the server).
+struct Offloads {
+    std::mutex mutex;
+    std::condition_variable idle;
+    std::size_t running = 0;
+};
+
 struct ControlServer::State {
     State(asio::io_context& io, Handler h, ControlServerOptions o)
-        : acceptor(io), handler(std::move(h)), options(o) {}
+        : acceptor(io), handler(std::move(h)), options(std::move(o)) {}
+
+    std::shared_ptr<Offloads> offloads = std::make_shared<Offloads>();
 
     Protocol::acceptor acceptor;
     Handler handler;
@@ -104,18 +122,23 @@ void arm_timer(const std::shared_ptr<Connection>& conn, std::chrono::millisecond
     });
 }
 
-nlohmann::json answer(State& state, std::string_view line) {
+// The request of a line, or the error response for it.
+dns::Result<nlohmann::json, nlohmann::json> parse_line(std::string_view line) {
     nlohmann::json request;
     try {
         request = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
-        return control::error_response(std::string("malformed request: ") + e.what());
+        return dns::unexpected(control::error_response(std::string("malformed request: ") + e.what()));
     }
     if (auto envelope = control::parse_request(request); !envelope) {
-        return control::error_response("malformed request: " + envelope.error());
+        return dns::unexpected(control::error_response("malformed request: " + envelope.error()));
     }
+    return request;
+}
+
+nlohmann::json answer(const ControlServer::Handler& handler, const nlohmann::json& request) {
     try {
-        return state.handler(request);
+        return handler(request);
     } catch (const std::exception& e) {
         spdlog::error("control: command {} failed: {}", request["command"].get<std::string>(), e.what());
         return control::error_response(std::string("internal error: ") + e.what());
@@ -147,6 +170,17 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
                                         std::to_string(control::kMaxRequestLine) + " bytes"));
             arm_timer(conn, timeout);
             co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
+            // The client may still be sending the rest of that line. Closing with input unread resets the
+            // connection, and the client could lose the answer: stop writing, then discard what still
+            // comes (bounded in octets, and by the timer armed above) until the client closes.
+            error_code ignored;
+            conn->socket.shutdown(Protocol::socket::shutdown_send, ignored);
+            std::array<char, 4096> sink{};
+            for (std::size_t discarded = 0; discarded < kMaxDiscard;) {
+                auto [drain_ec, got] = co_await conn->socket.async_read_some(asio::buffer(sink), kAwait);
+                if (drain_ec) break;
+                discarded += got;
+            }
             break;
         } else if (read_ec == asio::error::eof && !buffer.empty()) {
             // The client shut down its side after a last request without '\n': still answer it.
@@ -163,7 +197,40 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
             continue;  // blank lines are tolerated (handy with nc)
         }
 
-        const std::string out = control::encode_line(answer(*state, line));
+        auto request = parse_line(line);
+        nlohmann::json response;
+        if (!request) {
+            response = request.error();
+        } else if (const auto& command = (*request)["command"].get_ref<const std::string&>();
+                   std::find(state->options.offloaded_commands.begin(),
+                             state->options.offloaded_commands.end(),
+                             command) != state->options.offloaded_commands.end()) {
+            // On a thread of its own; this connection waits for it, the others go on.
+            auto signal = std::make_shared<asio::steady_timer>(conn->socket.get_executor(),
+                                                               asio::steady_timer::time_point::max());
+            auto result = std::make_shared<nlohmann::json>();
+            auto offloads = state->offloads;
+            {
+                std::lock_guard lock(offloads->mutex);
+                ++offloads->running;
+            }
+            std::thread([handler = state->handler, req = std::move(*request), wake = signal, result,
+                         offloads]() mutable {
+                *result = answer(handler, req);
+                // The timer belongs to the io_context's thread: cancel (and release) it there, never here,
+                // where the io_context may be gone once `running` drops to 0.
+                auto ex = wake->get_executor();
+                asio::post(ex, [wake = std::move(wake)] { wake->cancel(); });
+                std::lock_guard lock(offloads->mutex);
+                --offloads->running;
+                offloads->idle.notify_all();
+            }).detach();
+            co_await signal->async_wait(kAwait);
+            response = std::move(*result);
+        } else {
+            response = answer(state->handler, *request);
+        }
+        const std::string out = control::encode_line(response);
         if (state->stopped) break;  // the handler may have stopped the server
         arm_timer(conn, timeout);
         auto [write_ec, written] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
@@ -244,7 +311,7 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
         }
     }
 
-    auto state = std::make_shared<State>(io, std::move(handler), options);
+    auto state = std::make_shared<State>(io, std::move(handler), std::move(options));
     error_code ec = bind_socket(state->acceptor, socket_path);
     if (ec == asio::error::address_in_use) {
         struct stat st {};
@@ -308,6 +375,10 @@ void ControlServer::stop() {
 ControlServer::~ControlServer() {
     try {
         stop();
+        {
+            std::unique_lock lock(state_->offloads->mutex);
+            state_->offloads->idle.wait(lock, [&] { return state_->offloads->running == 0; });
+        }
         // Remove the file only if it is still ours. Inode numbers are reused as soon as a file is deleted,
         // so a file with our inode could be a newer server's socket (after our stop()): it would answer.
         struct stat st {};

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,9 @@ struct ControlServerOptions {
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
     // Further connections are closed at once: the socket is the owner's only, this just bounds fds.
     std::size_t max_connections = 64;
+    // Commands whose handler runs on a thread of its own (verify: seconds of network I/O), so the socket
+    // keeps answering other commands meanwhile. The handler must then be safe to call from that thread.
+    std::vector<std::string> offloaded_commands;
 };
 
 class ControlServer {
@@ -45,7 +49,8 @@ class ControlServer {
     // Closes the acceptor and every connection; idempotent.
     void stop();
 
-    // Stops, then removes the socket file if it is still the one this server bound.
+    // Stops, waits for offloaded commands still running, then removes the socket file if it is still the
+    // one this server bound.
     ~ControlServer();
 
     const std::filesystem::path& socket_path() const { return socket_path_; }

@@ -1,7 +1,12 @@
 #include "server/DnsListeners.h"
 #include "server/AsioSupport.h"
+#include "server/WarningThrottle.h"
+
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include <list>
+#include <map>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -12,13 +17,29 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 std::string peer_text(const asio::ip::address& a, uint16_t port) {
     return a.to_string() + "#" + std::to_string(port);
+}
+
+// Octets of what we wrote (`handed` to the kernel so far) that the peer has acknowledged: handed minus
+// what is still in the send queue (SIOCOUTQ: unsent and unacknowledged). Grows exactly when the peer
+// takes data; nullopt when the kernel cannot tell.
+std::optional<uint64_t> acked_octets(tcp::socket& socket, uint64_t handed) {
+    int queued = 0;
+    if (::ioctl(socket.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return std::nullopt;
+    const auto q = static_cast<uint64_t>(queued);
+    return handed >= q ? handed - q : 0;
+}
+
+// Refuses a connection as cheaply as possible: RST instead of FIN, so not even a TIME_WAIT is left.
+void reset(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
 }
 
 }  // namespace
@@ -28,25 +49,34 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     const xfr::Responder& responder;
     ListenerOptions options;
     EventSink events;
-    std::vector<std::unique_ptr<udp::socket>> udp_sockets;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
+    std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
     std::atomic<std::size_t> transfers{0};
-    std::mutex mutex;  // guards `connections` (the io_context may run on several threads)
+    std::mutex mutex;  // guards `connections` and `per_client` (the io_context may run on several threads)
     std::atomic<bool> stopping{false};
+    WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings;
 
     State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, EventSink l)
         : io(i), responder(r), options(o), events(std::move(l)) {}
 
-    awaitable<void> udp_loop(udp::socket& socket);
     awaitable<void> accept_loop(tcp::acceptor& acceptor);
-    awaitable<void> serve_connection(std::shared_ptr<tcp::socket> socket);
+    awaitable<void> serve_connection(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote);
     struct Deadline {
         explicit Deadline(asio::io_context& io) : timer(io) {}
         asio::steady_timer timer;
         Clock::time_point at;
+        bool fired = false;       // the watchdog closed the connection
+        bool writing = false;     // `at` is a write deadline (tcp_write_timeout), not the idle timeout
+        uint64_t handed = 0;      // octets the kernel took from us on this connection
+        uint64_t acked_mark = 0;  // octets the peer had acknowledged when `at` was last set
     };
     awaitable<void> watchdog(std::shared_ptr<tcp::socket> socket, std::shared_ptr<Deadline> deadline);
+    // Writes `data` whole, under the write timeout (see watchdog()).
+    awaitable<boost::system::error_code> write_message(tcp::socket& socket, Deadline& deadline,
+                                                       std::span<const uint8_t> data);
+    // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
+    std::string admit_transfer(const xfr::Peer& peer);
 };
 
 DnsListeners::DnsListeners(asio::io_context& io, const xfr::Responder& responder, ListenerOptions options,
@@ -61,35 +91,20 @@ dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoin
     for (const auto& ep : endpoints) {
         const auto address = to_asio(ep.address);
         boost::system::error_code ec;
-        auto u = std::make_unique<udp::socket>(state_->io);
-        const udp::endpoint uep(address, ep.port);
-        u->open(uep.protocol(), ec);
-        // An IPv6 socket serves IPv6 only, so "[::]:53" and "0.0.0.0:53" can both be configured.
-        if (!ec && address.is_v6()) u->set_option(asio::ip::v6_only(true), ec);
-        if (!ec) u->bind(uep, ec);
-        if (ec) {
-            state_->udp_sockets.clear();
-            state_->acceptors.clear();
-            return dns::unexpected("cannot listen on UDP " + ep.to_string() + ": " + ec.message());
-        }
         auto t = std::make_unique<tcp::acceptor>(state_->io);
         const tcp::endpoint tep(address, ep.port);
         t->open(tep.protocol(), ec);
         if (!ec) t->set_option(asio::socket_base::reuse_address(true), ec);
+        // An IPv6 socket serves IPv6 only, so "[::]:53" and "0.0.0.0:53" can both be configured.
         if (!ec && address.is_v6()) t->set_option(asio::ip::v6_only(true), ec);
         if (!ec) t->bind(tep, ec);
         if (!ec) t->listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
-            state_->udp_sockets.clear();
             state_->acceptors.clear();
             return dns::unexpected("cannot listen on TCP " + ep.to_string() + ": " + ec.message());
         }
-        state_->udp_sockets.push_back(std::move(u));
         state_->acceptors.push_back(std::move(t));
     }
-    for (auto& u : state_->udp_sockets)
-        asio::co_spawn(
-            state_->io, [s = state_, &sock = *u]() { return s->udp_loop(sock); }, asio::detached);
     for (auto& a : state_->acceptors)
         asio::co_spawn(
             state_->io, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
@@ -101,7 +116,6 @@ void DnsListeners::stop_accepting() {
     asio::dispatch(s->io, [s] {
         s->stopping = true;
         boost::system::error_code ec;
-        for (auto& u : s->udp_sockets) u->close(ec);
         for (auto& a : s->acceptors) a->close(ec);
         // Idle connections go now; one busy with a transfer closes itself when the transfer ends.
         std::lock_guard lock(s->mutex);
@@ -125,32 +139,6 @@ std::size_t DnsListeners::connections() const {
     return state_->connections.size();
 }
 
-awaitable<void> DnsListeners::State::udp_loop(udp::socket& socket) {
-    auto self = shared_from_this();
-    std::vector<uint8_t> buf(65535);
-    udp::endpoint from;
-    while (!stopping) {
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, kTuple);
-        if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
-        if (ec) continue;  // e.g. ICMP port unreachable reported on a later receive
-        xfr::Peer peer{to_ip(from.address()), from.port(), xfr::Transport::Udp};
-        xfr::Response r;
-        try {
-            r = responder.respond(std::span<const uint8_t>(buf.data(), n), peer, unix_now());
-        } catch (const std::exception& e) {
-            spdlog::error("bug while answering {}: {}", peer_text(from.address(), from.port()), e.what());
-            continue;
-        }
-        if (events && (r.refusal || r.soa_query || r.up_to_date))
-            events(
-                PeerEvent{peer_text(from.address(), from.port()), from.address().to_string(), &r, nullptr});
-        if (r.kind != xfr::Response::Kind::Message) continue;
-        auto [wec, wn] = co_await socket.async_send_to(asio::buffer(r.message), from, kTuple);
-        (void)wn;
-        if (wec == asio::error::operation_aborted) co_return;
-    }
-}
-
 awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
     auto self = shared_from_this();
     while (!stopping) {
@@ -163,21 +151,38 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             co_await t.async_wait(kTuple);
             continue;
         }
+        boost::system::error_code rec;
+        const auto remote = socket.remote_endpoint(rec);
+        if (rec) {  // already gone (reset before we got to it)
+            reset(socket);
+            continue;
+        }
         auto conn = std::make_shared<tcp::socket>(std::move(socket));
         {
             std::lock_guard lock(mutex);
-            if (connections.size() >= options.tcp_max_connections) {
-                boost::system::error_code ignored;
-                spdlog::warn("TCP connection limit ({}) reached, closing connection from {}",
-                             options.tcp_max_connections,
-                             peer_text(conn->remote_endpoint(ignored).address(),
-                                       conn->remote_endpoint(ignored).port()));
-                conn->close(ignored);
+            // The per-client bound first: an address flooding us with idle connections is turned away
+            // here and never takes a place in the global pool that other peers (a secondary about to
+            // transfer) need. Either way the new connection goes at once; none in progress is displaced.
+            std::size_t& mine = per_client[remote.address()];
+            if (mine >= options.tcp_max_per_client) {
+                per_client_warnings.warn(
+                    "closing a TCP connection from {}: it has {} open (tcp_max_per_client)",
+                    peer_text(remote.address(), remote.port()), mine);
+                reset(*conn);
                 continue;
             }
+            if (connections.size() >= options.tcp_max_connections) {
+                if (mine == 0) per_client.erase(remote.address());
+                pool_warnings.warn(
+                    "closing a TCP connection from {}: {} connections open (tcp_max_connections)",
+                    peer_text(remote.address(), remote.port()), connections.size());
+                reset(*conn);
+                continue;
+            }
+            ++mine;
             connections.push_back(conn);
         }
-        asio::co_spawn(io, serve_connection(conn), asio::detached);
+        asio::co_spawn(io, serve_connection(conn, remote), asio::detached);
     }
 }
 
@@ -187,7 +192,23 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
     // cancels the timer when it ends.
     while (socket->is_open()) {
         if (deadline->at <= Clock::now()) {
+            // A write deadline passed: cut the peer only if it took nothing meanwhile. The kernel wakes a
+            // blocked writer only once half its (autotuned, megabytes large) send buffer drained, so a
+            // slow reader can leave one message's write pending for long while it keeps reading; what
+            // counts is that it acknowledges data (INTEROP.md: never cut an active transfer for being long).
+            if (deadline->writing) {
+                // A write completion already queued must count first (it updates `handed`).
+                co_await asio::post(io, use_awaitable);
+                if (!socket->is_open() || !deadline->writing || deadline->at > Clock::now()) continue;
+                if (auto acked = acked_octets(*socket, deadline->handed);
+                    acked && *acked > deadline->acked_mark) {
+                    deadline->acked_mark = *acked;
+                    deadline->at = Clock::now() + options.tcp_write_timeout;
+                    continue;
+                }
+            }
             boost::system::error_code ec;
+            deadline->fired = true;
             socket->close(ec);
             co_return;
         }
@@ -197,10 +218,9 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
     }
 }
 
-awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socket> socket) {
+awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socket> socket,
+                                                      tcp::endpoint remote) {
     auto self = shared_from_this();
-    boost::system::error_code ec;
-    const auto remote = socket->remote_endpoint(ec);
     const std::string peer_name = peer_text(remote.address(), remote.port());
     const xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tcp};
     auto deadline = std::make_shared<Deadline>(io);
@@ -216,6 +236,13 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         auto [e1, n1] = co_await asio::async_read(*socket, asio::buffer(len_buf), kTuple);
         if (e1) break;
         const std::size_t len = (std::size_t{len_buf[0]} << 8) | len_buf[1];
+        if (len > options.max_query_size) {
+            // Not even read, nothing allocated for it: no query to a primary is that long.
+            size_warnings.warn(
+                "closing TCP connection from {}: {}-octet query announced (max_query_size = {})", peer_name,
+                len, options.max_query_size);
+            break;
+        }
         query.resize(len);
         auto [e2, n2] = co_await asio::async_read(*socket, asio::buffer(query), kTuple);
         if (e2) break;
@@ -224,7 +251,8 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
 
         xfr::Response r;
         try {
-            r = responder.respond(query, peer, unix_now());
+            r = responder.respond(query, peer, unix_now(),
+                                  [this](const xfr::Peer& p) { return admit_transfer(p); });
         } catch (const std::exception& e) {
             spdlog::error("bug while answering {}: {}", peer_name, e.what());
             break;
@@ -240,17 +268,12 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             out.push_back(static_cast<uint8_t>(r.message.size() >> 8));
             out.push_back(static_cast<uint8_t>(r.message.size()));
             out.insert(out.end(), r.message.begin(), r.message.end());
-            deadline->at = Clock::now() + options.tcp_write_timeout;
-            deadline->timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
-            auto [we, wn] = co_await asio::async_write(*socket, asio::buffer(out), kTuple);
-            (void)wn;
-            if (we) break;
+            if (auto we = co_await write_message(*socket, *deadline, out)) break;
             continue;
         }
 
         // A transfer: one message at a time, each with its own write deadline (INTEROP.md: never cut an
-        // active transfer for being long).
-        ++transfers;
+        // active transfer for being long). admit_transfer() took its slot; it is given back below.
         TransferRecord rec;
         rec.zone = r.transfer->version().apex().to_string();
         rec.type = r.transfer_type;
@@ -273,14 +296,14 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             const std::size_t msg_len = out.size() - 2;
             out[0] = static_cast<uint8_t>(msg_len >> 8);
             out[1] = static_cast<uint8_t>(msg_len);
-            deadline->at = Clock::now() + options.tcp_write_timeout;
-            deadline->timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
-            auto [we, wn] = co_await asio::async_write(*socket, asio::buffer(out), kTuple);
-            if (we) {
-                outcome = "aborted: " + we.message();
+            if (auto we = co_await write_message(*socket, *deadline, out)) {
+                outcome = deadline->fired ? "aborted: the peer took nothing for " +
+                                                std::to_string(options.tcp_write_timeout.count()) +
+                                                " ms (tcp_write_timeout)"
+                                          : "aborted: " + we.message();
                 break;
             }
-            rec.bytes += wn;
+            rec.bytes += out.size();
         }
         rec.messages = r.transfer->messages();
         rec.records = r.transfer->records();
@@ -296,6 +319,40 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
     deadline->timer.cancel();
     std::lock_guard lock(mutex);
     connections.remove(socket);
+    if (auto it = per_client.find(remote.address()); it != per_client.end() && --it->second == 0)
+        per_client.erase(it);
+}
+
+awaitable<boost::system::error_code> DnsListeners::State::write_message(tcp::socket& socket,
+                                                                        Deadline& deadline,
+                                                                        std::span<const uint8_t> data) {
+    deadline.at = Clock::now() + options.tcp_write_timeout;
+    deadline.acked_mark = acked_octets(socket, deadline.handed).value_or(0);
+    deadline.writing = true;
+    deadline.timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
+    boost::system::error_code result;
+    while (!data.empty()) {
+        auto [ec, n] = co_await socket.async_write_some(asio::buffer(data.data(), data.size()), kTuple);
+        if (ec) {
+            result = ec;
+            break;
+        }
+        deadline.handed += n;
+        data = data.subspan(n);
+    }
+    deadline.writing = false;
+    co_return result;
+}
+
+std::string DnsListeners::State::admit_transfer(const xfr::Peer& peer) {
+    std::size_t running = transfers.load();
+    while (running < options.max_transfers) {
+        if (transfers.compare_exchange_weak(running, running + 1)) return {};
+    }
+    transfer_warnings.warn("transfer limit reached: {} running (max_transfers); answering {} SERVFAIL",
+                           running, peer.address.to_string());
+    return "transfer limit reached: " + std::to_string(running) +
+           " running (max_transfers = " + std::to_string(options.max_transfers) + ")";
 }
 
 }  // namespace headwater::server

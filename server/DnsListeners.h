@@ -1,6 +1,7 @@
-// UDP and TCP listeners on every configured address: they read queries, hand them to the Responder and
-// write its answers back. TCP follows RFC 7766: several queries per connection, an idle timeout between
-// queries (never a deadline on a whole transfer), and a bound on concurrent connections.
+// TCP listeners on every configured address: they read queries, hand them to the Responder and write its
+// answers back, following RFC 7766: several queries per connection, an idle timeout between queries
+// (never a deadline on a whole transfer), and bounds on concurrent connections. UDP is UdpWorkers' (its
+// own threads, batched system calls); both report to the same EventSink.
 #pragma once
 
 #include <atomic>
@@ -18,11 +19,24 @@
 
 namespace headwater::server {
 
+// The limits of README "Limits" (server.* in the config), with the same defaults.
 struct ListenerOptions {
+    // RFC 7766 §6.2.3: how long a connection may wait for its next query (or its first).
     std::chrono::milliseconds tcp_idle_timeout{10000};
-    // A peer that does not take a message of an answer within this long is cut off.
+    // While an answer is being written, a peer that acknowledges no data for this long is cut off. It
+    // measures progress, never a whole transfer: a long transfer to a live reader goes on.
     std::chrono::milliseconds tcp_write_timeout{30000};
     std::size_t tcp_max_connections = 256;
+    // Connections from one client address. Checked before the global bound, so an address holding its
+    // share of idle connections cannot take the pool from everybody else.
+    std::size_t tcp_max_per_client = 16;
+    // AXFR/IXFR streams at once, counted once the ACL and TSIG allowed them (xfr::TransferAdmission);
+    // one more is answered SERVFAIL and reported as a refused transfer.
+    std::size_t max_transfers = 64;
+    // Longest query read: a TCP length prefix above it closes the connection before anything is
+    // allocated for it (UdpWorkers drops a longer datagram). Queries to a primary (SOA, IXFR, AXFR, all with
+    // TSIG) are a few hundred octets.
+    std::size_t max_query_size = 16384;
 };
 
 // One line per transfer with the same fields every time (EXAMPLES.md §9).
@@ -58,7 +72,7 @@ class DnsListeners {
                  EventSink events);
     ~DnsListeners();
 
-    // Binds UDP and TCP on every endpoint; on any failure nothing stays bound.
+    // Binds TCP on every endpoint; on any failure nothing stays bound.
     dns::Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
     // Stops accepting and reading new queries; transfers in flight go on until they finish.
     void stop_accepting();

@@ -1,6 +1,7 @@
 #include "server/Notifier.h"
 #include "server/AsioSupport.h"
 
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -73,6 +74,8 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     std::function<void(const NotifyEvent&)> sink;  // set before start(), then read on the strand
     bool started = false;                          // strand (and start())
     bool stopped = false;                          // strand
+    std::size_t max_in_flight = std::numeric_limits<std::size_t>::max();  // set before start()
+    std::size_t first_zone = 0;  // strand: where send_due() starts, so no zone always goes first
 
     mutable std::mutex mutex;  // guards the two members below
     std::vector<NotifyZoneState> snapshot;
@@ -113,12 +116,25 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
         timer.cancel();
     }
 
+    std::size_t in_flight() const {
+        std::size_t n = 0;
+        for (const auto& zone : zones) n += zone.tracker->in_flight();
+        return n;
+    }
+
     void send_due() {
         const auto now = Clock::now();
         const uint64_t unix_time = unix_now();
-        for (std::size_t z = 0; z < zones.size(); ++z) {
+        // Room for targets to start (server.notify_max_in_flight); retries in flight always go.
+        const std::size_t busy = in_flight();
+        std::size_t room = busy < max_in_flight ? max_in_flight - busy : 0;
+        if (!zones.empty()) first_zone = (first_zone + 1) % zones.size();
+        for (std::size_t k = 0; k < zones.size(); ++k) {
+            const std::size_t z = (first_zone + k) % zones.size();
             auto& zone = zones[z];
-            auto out = zone.tracker->due(now, unix_time);
+            auto out = zone.tracker->due(now, unix_time, room);
+            for (const auto& o : out)
+                if (o.attempt == 1 && room > 0) --room;
             for (auto& o : out) {
                 auto& socket = zone.sockets[o.target];
                 const auto& t = zone.tracker->target(o.target);
@@ -146,8 +162,11 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
         while (!stopped) {
             send_due();
             std::optional<Clock::time_point> next;
+            // Without room, targets waiting to start must not wake us (they are due already): an answer
+            // (changed()) or the next retry or give-up does.
+            const bool can_start = in_flight() < max_in_flight;
             for (const auto& zone : zones) {
-                auto w = zone.tracker->next_wakeup();
+                auto w = zone.tracker->next_wakeup(can_start);
                 if (w && (!next || *w < *next)) next = w;
             }
             // Nothing pending: sleep until poked (changed() cancels the wait).
@@ -211,6 +230,10 @@ Notifier::~Notifier() {
 
 void Notifier::on_event(std::function<void(const NotifyEvent&)> sink) {
     state_->sink = std::move(sink);
+}
+
+void Notifier::limit_in_flight(std::size_t n) {
+    state_->max_in_flight = n == 0 ? std::numeric_limits<std::size_t>::max() : n;
 }
 
 dns::Result<void, std::string> Notifier::start() {

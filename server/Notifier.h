@@ -60,6 +60,10 @@ class Notifier {
 
     // Called (on the DNS thread) for every conclusion; set before start().
     void on_event(std::function<void(const NotifyEvent&)> sink);
+    // At most `n` targets (over all zones) wait for an answer at once (server.notify_max_in_flight); the
+    // others stay scheduled and start, zone by zone in turn, as answers or give-ups make room. A burst
+    // of changes to many zones then never opens more than `n` exchanges. Set before start().
+    void limit_in_flight(std::size_t n);
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
 

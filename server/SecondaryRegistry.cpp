@@ -144,6 +144,36 @@ void SecondaryRegistry::record_ixfr_up_to_date(std::string_view zone, std::strin
 void SecondaryRegistry::forget_zone(std::string_view zone) {
     std::lock_guard lock(mutex_);
     zones_.erase(zone_key(zone));
+    verified_.erase(zone_key(zone));
+}
+
+void SecondaryRegistry::record_verification(std::string_view zone, std::string_view address,
+                                            const VerificationInfo& info, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    auto& peers = verified_[zone_key(zone)];
+    // Bounded like the peers: addresses come from the config or from an operator's command line.
+    if (peers.size() >= max_peers_ && peers.find(std::string(address)) == peers.end()) return;
+    peers[std::string(address)] = {info, at};
+}
+
+json SecondaryRegistry::verifications_json(std::string_view zone) const {
+    std::lock_guard lock(mutex_);
+    json out = json::array();
+    const auto z = verified_.find(zone_key(zone));
+    if (z == verified_.end()) return out;
+    for (const auto& [address, entry] : z->second) {
+        const auto& [v, at] = entry;
+        out.push_back({{"address", address},
+                       {"at", format_time(at)},
+                       {"status", v.status},
+                       {"in_sync", v.in_sync},
+                       {"summary", v.summary},
+                       {"serial", v.serial ? json(v.serial->value()) : json(nullptr)},
+                       {"lag_serials", v.lag ? json(*v.lag) : json(nullptr)},
+                       {"method", v.method.empty() ? json(nullptr) : json(v.method)},
+                       {"differences", v.differences}});
+    }
+    return out;
 }
 
 std::vector<SecondaryState> SecondaryRegistry::snapshot(std::string_view zone) const {

@@ -58,6 +58,17 @@ struct SecondaryState {
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
 };
 
+// The last verification of one public secondary (issue 8, VerifyService).
+struct VerificationInfo {
+    std::string status;  // "in-sync", "behind", "ahead", "differs", "unreachable", "broken"
+    bool in_sync = false;
+    std::string summary;
+    std::optional<dns::Serial> serial;
+    std::optional<int64_t> lag;
+    std::string method;  // "axfr", "sample" or empty
+    std::size_t differences = 0;
+};
+
 // RFC 1982 §3.2 difference served - holds: positive when the peer is behind, negative when it holds a
 // newer serial (after a forced backwards reload), empty at exactly 2^31 where the order is undefined.
 std::optional<int64_t> serial_lag(dns::Serial served, dns::Serial holds);
@@ -86,6 +97,13 @@ class SecondaryRegistry {
     void record_ixfr_up_to_date(std::string_view zone, std::string_view address, std::string_view key,
                                 dns::Serial serial, TimePoint at);
 
+    // The result of checking the secondary at `address` ("addr:port"): replaces the previous one.
+    void record_verification(std::string_view zone, std::string_view address, const VerificationInfo& info,
+                             TimePoint at);
+    // {"address","at","status","in_sync","summary","serial","lag_serials","method","differences"} per
+    // checked secondary, ordered by address.
+    nlohmann::json verifications_json(std::string_view zone) const;
+
     // Drops a zone no longer served.
     void forget_zone(std::string_view zone);
 
@@ -113,6 +131,8 @@ class SecondaryRegistry {
     std::size_t max_peers_;
     mutable std::mutex mutex_;
     std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
+    std::map<std::string, std::map<std::string, std::pair<VerificationInfo, TimePoint>>, std::less<>>
+        verified_;
 };
 
 }  // namespace headwater::server

@@ -15,8 +15,11 @@
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
 #include "server/Notifier.h"
+#include "server/Privileges.h"
 #include "server/SecondaryRegistry.h"
 #include "server/TransferLog.h"
+#include "server/UdpWorkers.h"
+#include "server/VerifyService.h"
 #include "tsig/Hmac.h"
 #include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
@@ -191,6 +194,22 @@ nlohmann::json notify_targets_json(const Notifier& notifier, const std::string& 
     return out;
 }
 
+// The verification settings of every zone, with their keys resolved in `keys` (built from the same config).
+std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::KeyStore& keys) {
+    std::vector<VerifyZone> out;
+    for (const auto& zc : config.zones) {
+        VerifyZone vz;
+        vz.zone = dns::Name::from_text(zc.name).value();
+        vz.secondaries = zc.secondaries;
+        for (const auto& t : zc.notify) vz.notify_targets.push_back(t.address);
+        if (!zc.verify_key.empty()) vz.key = keys.find(dns::Name::from_text(zc.verify_key).value());
+        vz.interval = std::chrono::seconds(zc.verify_interval_s);
+        vz.sample = zc.verify_sample;
+        out.push_back(std::move(vz));
+    }
+    return out;
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -224,8 +243,19 @@ int Server::run() {
     ListenerOptions lo;
     lo.tcp_idle_timeout = std::chrono::milliseconds(cfg.tcp_idle_timeout_ms);
     lo.tcp_max_connections = cfg.tcp_max_connections;
-    DnsListeners listeners(dns_io, *impl_->responder, lo,
-                           [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); });
+    lo.tcp_max_per_client = cfg.tcp_max_per_client;
+    lo.tcp_write_timeout = std::chrono::milliseconds(cfg.tcp_write_timeout_ms);
+    lo.max_transfers = cfg.max_transfers;
+    lo.max_query_size = cfg.max_query_size;
+    // on_peer_event is called from the UDP threads and the DNS thread alike: everything it touches
+    // (registry, transfer log, spdlog) is thread-safe.
+    auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
+    UdpWorkers udp(*impl_->responder, peer_events, udp_thread_count(cfg.udp_threads), cfg.max_query_size);
+    if (auto opened = udp.open(cfg.listen); !opened) {
+        spdlog::critical("{}", opened.error());
+        return 1;
+    }
+    DnsListeners listeners(dns_io, *impl_->responder, lo, peer_events);
     if (auto opened = listeners.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
@@ -238,6 +268,7 @@ int Server::run() {
         return 1;
     }
     Notifier notifier(dns_io, std::move(*notify_setup));
+    notifier.limit_in_flight(cfg.notify_max_in_flight);
     notifier.on_event([impl = impl_.get()](const NotifyEvent& e) {
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
@@ -284,13 +315,37 @@ int Server::run() {
                               {"targets", targets}};
     };
 
+    // Verification of the secondaries (issue 8): its own thread, so a silent secondary delays nothing else.
+    VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
+                           impl_->secondaries,
+                           [impl = impl_.get()](const VerifyReport& report, bool scheduled) {
+                               for (const auto& s : report.secondaries) {
+                                   auto line = log_event("verify", std::chrono::system_clock::now());
+                                   line["zone"] = report.zone;
+                                   line["served"] = report.served.value();
+                                   line["scheduled"] = scheduled;
+                                   line.update(to_json(s));
+                                   (void)impl->transfer_log.write(line);
+                               }
+                           });
+    verifier.start();
     ControlCommands commands(
-        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notify_control);
-    auto control =
-        ControlServer::open(control_io, cfg.control_socket,
-                            [&commands](const nlohmann::json& req) { return commands.handle(req); });
+        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notify_control,
+        [&verifier](const std::string& zone, const nlohmann::json& request) {
+            return verifier.verify(zone, request);
+        });
+    ControlServerOptions control_options;
+    control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
+    auto control = ControlServer::open(
+        control_io, cfg.control_socket,
+        [&commands](const nlohmann::json& req) { return commands.handle(req); }, control_options);
     if (!control) {
         spdlog::critical("control socket: {}", control.error());
+        return 1;
+    }
+    // Least privilege (server.user): every socket is bound now; nothing after this needs root.
+    if (auto dropped = drop_privileges(cfg); !dropped) {
+        spdlog::critical("{}", dropped.error());
         return 1;
     }
 
@@ -316,6 +371,7 @@ int Server::run() {
         spdlog::info("signal {}: no new queries; letting {} transfer(s) finish (up to {} ms)", sig,
                      listeners.active_transfers(), cfg.shutdown_grace_ms);
         listeners.stop_accepting();
+        udp.stop();
         notifier.stop();
         asio::post(control_io, [&] {
             (*control)->stop();
@@ -339,8 +395,9 @@ int Server::run() {
 
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
-    spdlog::info("headwater serving {} zone(s) on {} (UDP and TCP); control socket {}",
-                 impl_->store.zones().size(), listening, cfg.control_socket.string());
+    udp.start();
+    spdlog::info("headwater serving {} zone(s) on {} (UDP on {} thread(s), TCP); control socket {}",
+                 impl_->store.zones().size(), listening, udp.threads(), cfg.control_socket.string());
 
     std::thread control_thread([&] { control_io.run(); });
     dns_io.run();

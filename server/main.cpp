@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "conf/ConfigLoader.h"
+#include "server/Privileges.h"
 #include "server/Server.h"
 
 namespace {
@@ -25,7 +26,18 @@ int run(int argc, char** argv) {
         std::printf("headwater 0.1.0\n");
         return 0;
     }
-    if (!check_file.empty()) return headwater::server::check_config(check_file);
+    if (!check_file.empty()) {
+        const int status = headwater::server::check_config(check_file);
+        if (status != 0) return status;
+        // server.user must exist here too: a unit file is checked before it is started.
+        auto cfg = headwater::conf::load_config(check_file);
+        if (!cfg) return 1;
+        if (auto id = headwater::server::resolve_identity(cfg->server); !id) {
+            std::fprintf(stderr, "%s: %s\n", check_file.string().c_str(), id.error().c_str());
+            return 1;
+        }
+        return 0;
+    }
     if (config_file.empty()) {
         std::fprintf(stderr, "headwater: --config FILE is required (or --check-config FILE)\n%s",
                      app.help().c_str());
@@ -42,6 +54,16 @@ int run(int argc, char** argv) {
         return 1;
     }
     spdlog::set_level(spdlog::level::from_str(cfg->server.log_level));
+    // Before anything is loaded or bound: a user that does not exist (or cannot be switched to) is a
+    // configuration error, not something to find out after binding port 53.
+    if (auto id = headwater::server::resolve_identity(cfg->server); !id) {
+        spdlog::critical("{}", id.error());
+        return 1;
+    }
+    const uint64_t fds = headwater::server::prepare_process();
+    if (fds < uint64_t{cfg->server.tcp_max_connections} + 64)
+        spdlog::warn("only {} file descriptors allowed (ulimit -n); tcp_max_connections = {} needs more", fds,
+                     cfg->server.tcp_max_connections);
     auto server = headwater::server::Server::create(*cfg);
     if (!server) {
         spdlog::critical("{}", server.error());

@@ -56,6 +56,11 @@ struct Args {
     std::string policy;                     // bump --policy
     std::optional<uint32_t> set_serial;     // bump --set
     std::string target;                     // notify: one target only
+    std::vector<std::string> secondaries;   // verify --secondary
+    std::string verify_key;                 // verify --key
+    std::optional<uint32_t> sample;         // verify --sample
+    std::optional<uint32_t> query_timeout;  // verify --query-timeout (milliseconds)
+    bool no_transfer = false;               // verify --no-transfer
 };
 
 struct Command {
@@ -65,6 +70,8 @@ struct Command {
     json (*build_request)(const char* name, const Args& args);
     void (*print)(const json& response);  // human output of the body; errors are printed by the caller
     int (*run_local)(const Args& args);   // offline commands: runs instead of sending a request
+    // When set, decides success from an "ok" response (verify: every secondary in sync).
+    bool (*succeeded)(const json& response) = nullptr;
 };
 
 std::string text_of(const json& j, const char* key) {
@@ -241,6 +248,17 @@ std::string transfer_text(const json& t) {
     return out;
 }
 
+// The last check of each public secondary (verify_interval or `headwaterctl verify`).
+void print_verification(const json& response) {
+    const auto verification = response.find("verification");
+    if (verification == response.end() || !verification->is_array() || verification->empty()) return;
+    std::cout << '\n';
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& v : *verification)
+        rows.push_back(row_of(v, {"address", "at", "status", "serial", "lag_serials", "summary"}));
+    print_table({"VERIFIED", "AT", "STATUS", "SERIAL", "LAG", "SUMMARY"}, rows);
+}
+
 // "ZONE: serial N", then SECONDARY KEY HOLDS LAG(SERIALS) LAG(TIME) LAST-TRANSFER LAST-SOA-QUERY, then
 // NOTIFY TARGET KEY SERIAL TRIES ACKED ERROR.
 void print_secondaries(const json& response) {
@@ -266,6 +284,7 @@ void print_secondaries(const json& response) {
     const auto notify = response.find("notify");
     if (notify == response.end() || !notify->is_array() || notify->empty()) {
         std::cout << "no notify targets\n";
+        print_verification(response);
         return;
     }
     std::vector<std::vector<std::string>> rows;
@@ -279,6 +298,7 @@ void print_secondaries(const json& response) {
         rows.push_back(std::move(row));
     }
     print_table({"NOTIFY TARGET", "KEY", "SERIAL", "TRIES", "ACKED", "ERROR"}, rows);
+    print_verification(response);
 }
 
 json notify_request(const char* name, const Args& args) {
@@ -350,6 +370,73 @@ int run_keygen(const Args& args) {
     return std::cout ? kExitOk : kExitFailed;
 }
 
+json verify_request(const char* name, const Args& args) {
+    json request = control::make_request(name, args.zone);
+    if (!args.secondaries.empty()) request["secondaries"] = args.secondaries;
+    if (!args.verify_key.empty()) request["key"] = args.verify_key;
+    if (args.sample) request["sample"] = *args.sample;
+    if (args.query_timeout) request["timeout_ms"] = *args.query_timeout;
+    if (args.no_transfer) request["transfer"] = false;
+    return request;
+}
+
+std::string rtt_text(const json& probe) {
+    if (!probe.is_object() || !probe.value("answered", false)) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fms", probe.value("rtt_ms", 0.0));
+    return buf;
+}
+
+void print_records(const char* label, const json& records) {
+    if (!records.is_array()) return;
+    for (const auto& r : records) std::cout << "      " << label << r.get<std::string>() << '\n';
+}
+
+// SECONDARY STATUS SERIAL LAG UDP TCP CHECKED SUMMARY, then what differs under each secondary.
+void print_verify(const json& response) {
+    std::cout << text_of(response, "zone") << ": serving serial " << text_of(response, "serial") << '\n';
+    const auto secondaries = response.find("secondaries");
+    if (secondaries == response.end() || !secondaries->is_array()) return;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : *secondaries) {
+        std::vector<std::string> row = row_of(s, {"address", "status", "serial", "lag_serials"});
+        row.push_back(s.is_object() && s.contains("udp") ? rtt_text(s["udp"]) : "-");
+        row.push_back(s.is_object() && s.contains("tcp") ? rtt_text(s["tcp"]) : "-");
+        row.push_back(has_text(s, "method") ? text_of(s, "method") + " " + text_of(s, "checked") : "-");
+        row.push_back(text_of(s, "differences"));
+        rows.push_back(std::move(row));
+    }
+    print_table({"SECONDARY", "STATUS", "SERIAL", "LAG", "UDP", "TCP", "CHECKED", "DIFFERS"}, rows);
+    for (const auto& s : *secondaries) {
+        if (!s.is_object()) continue;
+        std::cout << '\n' << text_of(s, "address") << ": " << text_of(s, "summary") << '\n';
+        if (has_text(s, "transfer_error"))
+            std::cout << "  no transfer (" << text_of(s, "transfer_error") << "): checked by sample\n";
+        for (const auto& d : s.value("rrsets", json::array())) {
+            std::cout << "  " << text_of(d, "kind") << " " << text_of(d, "owner") << " " << text_of(d, "type")
+                      << '\n';
+            print_records("served: ", d.value("served", json::array()));
+            print_records("theirs: ", d.value("theirs", json::array()));
+        }
+        for (const auto& a : s.value("answers", json::array())) {
+            std::cout << "  " << text_of(a, "name") << " " << text_of(a, "type") << " ("
+                      << text_of(a, "reason") << ", expected " << text_of(a, "expect")
+                      << "): " << text_of(a, "detail") << '\n';
+            print_records("served: ", a.value("served", json::array()));
+            print_records("theirs: ", a.value("theirs", json::array()));
+        }
+        const auto differences = s.value("differences", std::size_t{0});
+        const auto listed =
+            s.value("rrsets", json::array()).size() + s.value("answers", json::array()).size();
+        if (differences > listed) std::cout << "  ... and " << differences - listed << " more\n";
+    }
+}
+
+bool verify_in_sync(const json& response) {
+    const auto it = response.find("in_sync");
+    return it != response.end() && it->is_boolean() && it->get<bool>();
+}
+
 constexpr Command kCommands[] = {
     {"status", "show the zones served: serial, records, load time, file, last error",
      [](CLI::App& sub, Args& args) { add_zone_argument(sub, args); }, zone_request, print_status, nullptr},
@@ -390,6 +477,22 @@ constexpr Command kCommands[] = {
          sub.add_option("target", args.target, "one of the zone's notify targets (default: all)");
      },
      notify_request, print_notify, nullptr},
+    {"verify",
+     "check that the secondaries serve what we serve (SOA, then AXFR diff or sampled answers); exit status 0 "
+     "only when every one is in sync",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("zone", args.zone, "zone name")->required();
+         sub.add_option(
+             "--secondary,-s", args.secondaries,
+             "address[:port] to check, repeatable (default: the zone's secondaries, else its NOTIFY "
+             "targets)");
+         sub.add_option("--key,-k", args.verify_key, "TSIG key (configured in the server) for the AXFR");
+         sub.add_option("--sample", args.sample,
+                        "random RRsets asked when the transfer is refused (default 100)");
+         sub.add_option("--query-timeout", args.query_timeout, "milliseconds per query (default 3000)");
+         sub.add_flag("--no-transfer", args.no_transfer, "compare answers to sampled questions only");
+     },
+     verify_request, print_verify, nullptr, verify_in_sync},
 };
 
 // ---- the socket -----------------------------------------------------------------------------
@@ -603,6 +706,7 @@ int run(int argc, char** argv) {
         }
     }
     std::cout.flush();
+    if (ok && command->succeeded != nullptr) return command->succeeded(response) ? kExitOk : kExitFailed;
     return ok ? kExitOk : kExitFailed;
 }
 

@@ -9,6 +9,8 @@ PACKAGES=(
   libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev liblmdb-dev googletest libgtest-dev libgmock-dev
   knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
+  # tools/fuzz.sh: clang++, libFuzzer and clang's sanitizer runtimes; llvm-symbolizer for sanitizer traces.
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

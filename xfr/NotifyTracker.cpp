@@ -132,12 +132,17 @@ void NotifyTracker::conclude(std::size_t i, bool acknowledged, std::string error
         NotifyOutcome{i, s.serial.value_or(dns::Serial()), s.tries, acknowledged, std::move(error)});
 }
 
-std::vector<NotifyTracker::Outgoing> NotifyTracker::due(TimePoint now, uint64_t unix_now) {
+std::vector<NotifyTracker::Outgoing> NotifyTracker::due(TimePoint now, uint64_t unix_now,
+                                                        std::size_t max_new) {
     std::vector<Outgoing> out;
     for (std::size_t i = 0; i < targets_.size(); ++i) {
         auto& w = work_[i];
         auto& s = states_[i];
         if (!w.next_at || *w.next_at > now || !s.serial) continue;
+        if (s.status == NotifyStatus::Scheduled) {
+            if (max_new == 0) continue;  // waits its turn, still due
+            --max_new;
+        }
         if (s.tries >= options_.retries + 1) {
             // The tries stay known: a very late answer still records the acknowledgement.
             conclude(i, false, "no answer after " + std::to_string(s.tries) + " tries", now, unix_now);
@@ -152,11 +157,20 @@ std::vector<NotifyTracker::Outgoing> NotifyTracker::due(TimePoint now, uint64_t 
     return out;
 }
 
-std::optional<NotifyTracker::TimePoint> NotifyTracker::next_wakeup() const {
+std::optional<NotifyTracker::TimePoint> NotifyTracker::next_wakeup(bool can_start) const {
     std::optional<TimePoint> earliest;
-    for (const auto& w : work_)
+    for (std::size_t i = 0; i < work_.size(); ++i) {
+        const auto& w = work_[i];
+        if (!can_start && states_[i].status == NotifyStatus::Scheduled) continue;
         if (w.next_at && (!earliest || *w.next_at < *earliest)) earliest = w.next_at;
+    }
     return earliest;
+}
+
+std::size_t NotifyTracker::in_flight() const {
+    return static_cast<std::size_t>(
+        std::count_if(states_.begin(), states_.end(),
+                      [](const NotifyTargetState& s) { return s.status == NotifyStatus::Sending; }));
 }
 
 NotifyTracker::Match NotifyTracker::on_response(std::span<const uint8_t> wire, const dns::Endpoint& from,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -108,11 +109,19 @@ class NotifyTracker {
     bool notify_now(std::optional<std::size_t> target, dns::Serial serial, TimePoint now,
                     std::optional<std::span<const uint8_t>> soa_record = std::nullopt);
 
-    // The messages to send now; also concludes targets whose last try went unanswered.
-    std::vector<Outgoing> due(TimePoint now, uint64_t unix_now);
+    // The messages to send now; also concludes targets whose last try went unanswered. At most `max_new`
+    // targets start (send their first try) in this call: the others stay Scheduled, due, and start in a
+    // later call (server.notify_max_in_flight bounds the targets in flight across all zones). Retries of
+    // targets already in flight are never held back.
+    std::vector<Outgoing> due(TimePoint now, uint64_t unix_now,
+                              std::size_t max_new = std::numeric_limits<std::size_t>::max());
 
-    // When due() next has something to do.
-    std::optional<TimePoint> next_wakeup() const;
+    // When due() next has something to do; with `can_start` false, targets waiting to start are left out
+    // (the driver has no room for them: an answer or a give-up makes room and wakes it).
+    std::optional<TimePoint> next_wakeup(bool can_start = true) const;
+
+    // Targets in flight: tries sent for the current serial, no conclusion yet (NotifyStatus::Sending).
+    std::size_t in_flight() const;
 
     // An answer received from `from`. It counts only when QR is set, the opcode is NOTIFY, the ID is one
     // of the tries of the target's current serial, the question is (zone, SOA, IN) and `from` is the

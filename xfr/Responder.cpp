@@ -57,7 +57,8 @@ Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::strin
     if (!keys_) keys_ = std::make_shared<const tsig::KeyStore>();
 }
 
-Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now) const {
+Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
+                            const TransferAdmission& admit) const {
     Response r;
     auto parsed = dns::Message::parse(query);
     if (!parsed) {
@@ -105,7 +106,7 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
         return r;
     }
     const RRType qtype = question->qtype;
-    if (qtype == RRType::AXFR || qtype == RRType::IXFR) return answer_transfer(q, peer, ctx);
+    if (qtype == RRType::AXFR || qtype == RRType::IXFR) return answer_transfer(q, peer, ctx, admit);
     if (qtype == RRType::OPT || qtype == RRType::TSIG || qtype == RRType::TKEY || qtype == RRType::MAILA ||
         qtype == RRType::MAILB) {
         r.message = ctx.seal(error_response(q.header(), question, Rcode::FormErr, edns, ctx.reserve()));
@@ -114,7 +115,8 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
     return answer_query(q, peer, ctx);
 }
 
-Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx) const {
+Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,
+                                    const TransferAdmission& admit) const {
     Response r;
     r.kind = Response::Kind::Message;
     const dns::Question& question = *q.question();
@@ -169,6 +171,10 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
         return std::move(r);
     };
     auto stream = [&](TransferSession::Source source, std::string kind) {
+        // The last check before a stream starts: ACL and TSIG have passed, so only allowed peers count.
+        if (admit) {
+            if (std::string why = admit(peer); !why.empty()) return refuse(Rcode::ServFail, zone_name, why);
+        }
         r.kind = Response::Kind::Transfer;
         r.transfer_type = std::move(kind);
         r.acl_rule = decision.rule->name;

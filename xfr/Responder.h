@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -60,6 +61,13 @@ struct ResponderOptions {
     std::unordered_map<std::string, double> max_ixfr_ratio;
 };
 
+// Whether one more outgoing transfer (an AXFR or IXFR stream) may start for `peer`. Asked only once the
+// ACL and TSIG have let the request through (INTEROP.md: BIND once let refused clients use up its
+// transfer quota), so a refused peer never takes a slot. Returns an empty string to admit, taking a slot
+// the caller gives back when the stream ends, or why it is not admitted: the request is then answered
+// SERVFAIL, as BIND does past transfers-out (a temporary condition the secondary retries later).
+using TransferAdmission = std::function<std::string(const Peer&)>;
+
 class Responder {
   public:
     // `acls` maps a zone's key (Name::key()) to its allow_transfer rules; `keys` are the TSIG keys.
@@ -67,12 +75,15 @@ class Responder {
               std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options = {});
 
     // `now` (seconds since the epoch) is the time TSIG checks and signs with.
-    Response respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now) const;
+    // `admit`, when given, is asked before a transfer stream starts (see TransferAdmission).
+    Response respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
+                     const TransferAdmission& admit = {}) const;
 
   private:
     struct Context;
     Response answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const;
-    Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,
+                             const TransferAdmission& admit) const;
 
     const zone::ZoneStore& store_;
     std::shared_ptr<const tsig::KeyStore> keys_;

@@ -190,6 +190,10 @@ struct Journal::State {
     std::size_t dead_entries = 0;  // dropped entries still in the file, before live.front()
     uint64_t dead_bytes = 0;
     bool broken = false;  // the file's state is unknown after a failed fsync: refuse appends
+    // A failed append whose partial entry could not be cut off yet (the file was read-only, say): the
+    // next append cuts it first, and is refused while that still fails. The entries before `end` are
+    // intact (nothing was written there), so unlike `broken` this heals once the file is writable.
+    bool cut_pending = false;
     std::string recovery;
 
     ~State() {
@@ -400,6 +404,11 @@ dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes
     if (st.broken)
         return R(dns::unexpected("journal " + st.path.string() +
                                  " is in an unknown state after a failed write; reopen it"));
+    if (st.cut_pending) {
+        if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0)
+            return R(dns::unexpected(errno_text("cannot cut a failed entry off", st.path)));
+        st.cut_pending = false;
+    }
     if (!st.live.empty() && !(changes.from() == st.live.back().entry.to))
         return R(dns::unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
                                  " but the journal ends at serial " +
@@ -429,7 +438,7 @@ dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes
 
     if (auto w = write_all(st.fd, entry, st.end, st.path); !w) {
         // Take the partial entry back so a later append does not follow garbage.
-        if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.broken = true;
+        if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.cut_pending = true;
         return R(dns::unexpected(w.error()));
     }
     if (::fdatasync(st.fd) != 0) {

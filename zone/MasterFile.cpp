@@ -9,7 +9,14 @@
 // default-TTL rules).
 #include "zone/MasterFile.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -20,6 +27,9 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "zone/dns/Name.h"
+#include "zone/dns/RRType.h"
 
 // ldns/common.h defines the macros `bool`, `true` and `false` unless stdbool.h was seen first, which
 // breaks C++ headers included after it (e.g. <optional>'s operator<=>). Hence stdbool.h, and ldns last.
@@ -57,6 +67,31 @@ struct FileClose {
     void operator()(FILE* f) const noexcept { std::fclose(f); }
 };
 using File = std::unique_ptr<FILE, FileClose>;
+
+// Opens a master file for reading. Regular files only: a FIFO put in a zone file's place would block
+// the reload (and with it the control thread and shutdown) until something writes to it, and a device
+// may never end. O_NONBLOCK keeps the open itself from waiting on a FIFO; reads block again after it.
+File open_master_file(const std::filesystem::path& path, std::string& error) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        error = std::strerror(errno);
+        return nullptr;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        error = S_ISDIR(st.st_mode) ? std::strerror(EISDIR) : "not a regular file";
+        ::close(fd);
+        return nullptr;
+    }
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags != -1) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    FILE* f = ::fdopen(fd, "r");
+    if (f == nullptr) {
+        error = std::strerror(errno);
+        ::close(fd);
+    }
+    return File(f);
+}
 
 Rdf clone(const ldns_rdf* r) {
     return Rdf(r != nullptr ? ldns_rdf_clone(r) : nullptr);
@@ -114,6 +149,17 @@ void trim_trailing_blanks(std::string& s) {
     }
 }
 
+// Characters with a meaning to read_logical (inside and outside quotes) and to next_token.
+using SpecialTable = std::array<bool, 256>;
+constexpr SpecialTable special_table(std::string_view chars) {
+    SpecialTable t{};
+    for (char c : chars) t[static_cast<uint8_t>(c)] = true;
+    return t;
+}
+constexpr SpecialTable kSpecialUnquoted = special_table(std::string_view("\0\\\";()\t\r", 8));
+constexpr SpecialTable kSpecialQuoted = special_table(std::string_view("\0\\\"", 3));
+constexpr SpecialTable kTokenEnd = special_table(" \t\\\"");
+
 // Splits the next blank-separated token off `rest`. Backslash escapes and quoted strings do not end a
 // token. Comments and parentheses are already gone (see Loader::read_logical).
 std::string_view next_token(std::string_view& rest) {
@@ -122,16 +168,19 @@ std::string_view next_token(std::string_view& rest) {
     const size_t start = i;
     bool quoted = false;
     while (i < rest.size()) {
+        if (quoted) {
+            while (i < rest.size() && rest[i] != '"' && rest[i] != '\\') ++i;
+        } else {
+            while (i < rest.size() && !kTokenEnd[static_cast<uint8_t>(rest[i])]) ++i;
+        }
+        if (i >= rest.size()) break;
         const char c = rest[i];
         if (c == '\\') {
             i += 2;
             continue;
         }
-        if (c == '"') {
-            quoted = !quoted;
-        } else if (!quoted && is_blank(c)) {
-            break;
-        }
+        if (c != '"') break;  // a blank outside quotes
+        quoted = !quoted;
         ++i;
     }
     i = std::min(i, rest.size());
@@ -199,8 +248,28 @@ dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
 }
 
 // A class token, or nullopt when `tok` is not a class (then it is the type). RFC 3597 §5: CLASSnnn.
+// The mnemonics of the types most zones consist of, looked up before asking ldns (whose lookup compares
+// against every type it knows, for every record). Same numbers as ldns's table (IANA's).
+std::optional<uint16_t> common_type(std::string_view tok) {
+    struct Mnemonic {
+        std::string_view name;
+        uint16_t type;
+    };
+    static constexpr Mnemonic kCommon[] = {
+        {"A", 1},      {"NS", 2},    {"CNAME", 5},  {"SOA", 6},   {"PTR", 12},
+        {"MX", 15},    {"TXT", 16},  {"AAAA", 28},  {"SRV", 33},  {"NAPTR", 35},
+        {"DNAME", 39}, {"DS", 43},   {"RRSIG", 46}, {"NSEC", 47}, {"DNSKEY", 48},
+        {"NSEC3", 50}, {"TLSA", 52}, {"HTTPS", 65}, {"SVCB", 64}, {"CAA", 257},
+    };
+    for (const Mnemonic& m : kCommon)
+        if (iequals(tok, m.name)) return m.type;
+    return std::nullopt;
+}
+
 dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view tok) {
     uint32_t value = 0;
+    if (iequals(tok, "IN")) return std::optional<uint16_t>{LDNS_RR_CLASS_IN};
+    if (common_type(tok)) return std::optional<uint16_t>{};  // a type, not a class
     if (istarts_with(tok, "CLASS") && tok.size() > 5) {
         auto v = parse_u16_suffix(tok.substr(5));
         if (!v) {
@@ -229,6 +298,7 @@ bool is_meta_type(uint32_t t) {
 
 dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
     uint32_t value = 0;
+    if (auto common = common_type(tok)) return *common;
     if (istarts_with(tok, "TYPE") && tok.size() > 4) {
         auto v = parse_u16_suffix(tok.substr(4));  // RFC 3597 §5: TYPEnnn
         if (!v) return dns::unexpected("invalid type " + quote(tok));
@@ -244,6 +314,184 @@ dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
     }
     if (is_meta_type(value)) return dns::unexpected("type " + quote(tok) + " is not allowed in zone data");
     return static_cast<uint16_t>(value);
+}
+
+// ---- The fast path: the common record types in plain syntax, without ldns ----------------------------
+//
+// ldns spends most of a large zone's load time (its tokenizer reads one character at a time and each
+// record costs several allocations), so records of the types most zones are made of, written in plain
+// syntax, are turned into wire form here. "Plain" is deliberately narrow: anything else (escapes, other
+// characters, unusual number forms, extra fields...) goes to ldns as before, so what is accepted and the
+// bytes it produces do not change (the unit tests parse the same text both ways and compare).
+
+std::atomic<bool> fast_path_enabled{true};
+
+// A plain name: "@" (the origin), or labels of 1..63 letters, digits, '-' and '_' (or a lone '*')
+// separated by '.', absolute with a final '.', else completed with `origin`. Appends the wire form to
+// `out`; false (and `out` in any state) when the text is not plain or the name is longer than 255 octets.
+bool plain_name(std::string_view text, std::span<const uint8_t> origin, std::vector<uint8_t>& out) {
+    if (text.empty()) return false;
+    if (text == "@") {
+        out.insert(out.end(), origin.begin(), origin.end());
+        return true;
+    }
+    const std::size_t begin = out.size();
+    std::size_t label_start = out.size();
+    out.push_back(0);
+    bool absolute = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '.') {
+            const std::size_t len = out.size() - label_start - 1;
+            if (len == 0) return false;
+            out[label_start] = static_cast<uint8_t>(len);
+            if (i + 1 == text.size()) {
+                absolute = true;
+                break;
+            }
+            label_start = out.size();
+            out.push_back(0);
+            continue;
+        }
+        const bool plain =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_';
+        const bool wildcard =
+            c == '*' && out.size() == label_start + 1 && (i + 1 == text.size() || text[i + 1] == '.');
+        if (!plain && !wildcard) return false;
+        out.push_back(static_cast<uint8_t>(c));
+        if (out.size() - label_start - 1 > dns::kMaxLabelLength) return false;
+    }
+    if (absolute) {
+        out.push_back(0);
+    } else {
+        out[label_start] = static_cast<uint8_t>(out.size() - label_start - 1);
+        out.insert(out.end(), origin.begin(), origin.end());
+    }
+    return out.size() - begin <= dns::kMaxNameLength;
+}
+
+// Decimal digits only, at most `max`.
+std::optional<uint32_t> plain_number(std::string_view tok, uint32_t max) {
+    if (tok.empty() || tok.size() > 10) return std::nullopt;
+    uint64_t v = 0;
+    for (char c : tok) {
+        if (!is_digit(c)) return std::nullopt;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (v > max) return std::nullopt;
+    return static_cast<uint32_t>(v);
+}
+
+void put16(std::vector<uint8_t>& out, uint32_t v) {
+    out.push_back(static_cast<uint8_t>(v >> 8));
+    out.push_back(static_cast<uint8_t>(v));
+}
+
+// A character-string (RFC 1035 §5.1): a quoted string whose escapes are \X (X itself, X not a digit) and
+// \DDD (a decimal octet value up to 255), or a bare word without quotes or backslashes; at most 255
+// octets. Appended to `out`, after a length octet when `length_octet`.
+bool plain_string(std::string_view tok, std::vector<uint8_t>& out, bool length_octet) {
+    const std::size_t at = out.size();
+    if (length_octet) out.push_back(0);
+    if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
+        tok = tok.substr(1, tok.size() - 2);
+        for (std::size_t i = 0; i < tok.size(); ++i) {
+            char c = tok[i];
+            if (c == '"') return false;
+            if (c == '\\') {
+                if (++i == tok.size()) return false;
+                if (is_digit(tok[i])) {  // \DDD, a decimal octet; other digit forms are left to ldns
+                    if (i + 2 >= tok.size() || !is_digit(tok[i + 1]) || !is_digit(tok[i + 2])) return false;
+                    const int v = (tok[i] - '0') * 100 + (tok[i + 1] - '0') * 10 + (tok[i + 2] - '0');
+                    if (v > 255) return false;
+                    c = static_cast<char>(v);
+                    i += 2;
+                } else {
+                    c = tok[i];
+                }
+            }
+            out.push_back(static_cast<uint8_t>(c));
+        }
+    } else {
+        if (tok.empty() || tok.find_first_of("\\\"") != std::string_view::npos) return false;
+        out.insert(out.end(), tok.begin(), tok.end());
+    }
+    const std::size_t size = out.size() - at - (length_octet ? 1 : 0);
+    if (size > 255) return false;
+    if (length_octet) out[at] = static_cast<uint8_t>(size);
+    return true;
+}
+
+bool plain_address(std::string_view tok, int family, std::size_t size, std::vector<uint8_t>& out) {
+    char buf[64];
+    if (tok.empty() || tok.size() >= sizeof buf) return false;
+    std::memcpy(buf, tok.data(), tok.size());
+    buf[tok.size()] = '\0';
+    uint8_t addr[16];
+    if (::inet_pton(family, buf, addr) != 1) return false;
+    out.insert(out.end(), addr, addr + size);
+    return true;
+}
+
+// The RDATA of a record of a fast-path type in plain syntax, appended to `out`; false to leave the record
+// to ldns.
+bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> origin,
+                 std::vector<uint8_t>& out) {
+    auto name = [&]() { return plain_name(next_token(rest), origin, out); };
+    auto number = [&](uint32_t max, int octets) {
+        auto v = plain_number(next_token(rest), max);
+        if (!v) return false;
+        if (octets == 1)
+            out.push_back(static_cast<uint8_t>(*v));
+        else
+            put16(out, *v);
+        return true;
+    };
+    bool ok = false;
+    switch (type) {
+        case LDNS_RR_TYPE_A:
+            ok = plain_address(next_token(rest), AF_INET, 4, out);
+            break;
+        case LDNS_RR_TYPE_AAAA:
+            ok = plain_address(next_token(rest), AF_INET6, 16, out);
+            break;
+        case LDNS_RR_TYPE_NS:
+        case LDNS_RR_TYPE_CNAME:
+        case LDNS_RR_TYPE_PTR:
+        case LDNS_RR_TYPE_DNAME:
+            ok = name();
+            break;
+        case LDNS_RR_TYPE_MX:
+            ok = number(0xFFFF, 2) && name();
+            break;
+        case LDNS_RR_TYPE_SRV:
+            ok = number(0xFFFF, 2) && number(0xFFFF, 2) && number(0xFFFF, 2) && name();
+            break;
+        case LDNS_RR_TYPE_TXT:
+            for (std::string_view tok = next_token(rest); !tok.empty(); tok = next_token(rest)) {
+                if (!plain_string(tok, out, true)) return false;
+                ok = true;
+            }
+            break;
+        case LDNS_RR_TYPE_CAA: {
+            // RFC 8659 §4.1: flags, tag (letters and digits), value (the rest, no length octet).
+            if (!number(0xFF, 1)) return false;
+            const std::string_view tag = next_token(rest);
+            if (tag.empty() || tag.size() > 255 || !std::all_of(tag.begin(), tag.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+                }))
+                return false;
+            out.push_back(static_cast<uint8_t>(tag.size()));
+            out.insert(out.end(), tag.begin(), tag.end());
+            // Quoted only: ldns refuses a bare value.
+            const std::string_view value = next_token(rest);
+            ok = value.size() >= 2 && value.front() == '"' && plain_string(value, out, false);
+            break;
+        }
+        default:
+            return false;
+    }
+    return ok && next_token(rest).empty() && out.size() <= kMaxRdata;
 }
 
 // A name from a directive: "@" is `base`, a relative name is appended to `base` (RFC 1035 §5.1).
@@ -301,7 +549,7 @@ struct FileState {
     std::string display;  // name used in errors and RawRecord::file
     fs::path dir;         // base for relative $INCLUDE paths (empty: current directory)
     Rdf origin;
-    Rdf prev;                             // last owner, for lines starting with whitespace
+    std::vector<uint8_t> prev;            // last owner (wire), for lines starting with whitespace
     std::optional<uint32_t> default_ttl;  // $TTL (RFC 2308 §4)
     std::optional<uint32_t> last_ttl;     // last TTL stated (RFC 1035 §5.1)
     uint16_t last_class = LDNS_RR_CLASS_IN;
@@ -360,20 +608,29 @@ class Loader {
             const size_t base = logical_.size();
             logical_.resize(base + phys.size());
             char* out = logical_.data() + base;
-            for (const char c : phys) {
+            const char* p = phys.data();
+            const char* const end = p + phys.size();
+            while (p < end) {
+                // Runs of characters without a meaning here are copied as they are.
+                const SpecialTable& special = quoted ? kSpecialQuoted : kSpecialUnquoted;
+                const char* const run = p;
+                while (p < end && !special[static_cast<uint8_t>(*p)]) ++p;
+                std::memcpy(out, run, static_cast<size_t>(p - run));
+                out += p - run;
+                if (p == end) break;
+                const char c = *p++;
                 if (c == '\0') return fail(st, line_no, "NUL byte in line");
-                if (escaped) {
+                if (c == '\\') {  // the escaped character is copied whatever it is
                     *out++ = c;
-                    escaped = false;
-                } else if (c == '\\') {
-                    *out++ = c;
-                    escaped = true;
-                } else if (quoted) {
-                    *out++ = c;
-                    quoted = c != '"';
+                    if (p == end) {
+                        escaped = true;
+                        break;
+                    }
+                    if (*p == '\0') return fail(st, line_no, "NUL byte in line");
+                    *out++ = *p++;
                 } else if (c == '"') {
                     *out++ = c;
-                    quoted = true;
+                    quoted = !quoted;
                 } else if (c == ';') {
                     break;
                 } else if (c == '(') {
@@ -383,10 +640,8 @@ class Loader {
                     if (depth == 0) return fail(st, line_no, "')' without matching '('");
                     --depth;
                     *out++ = ' ';
-                } else if (c == '\t' || c == '\r') {
+                } else {  // '\t', '\r'
                     *out++ = ' ';
-                } else {
-                    *out++ = c;
                 }
             }
             logical_.resize(static_cast<size_t>(out - logical_.data()));
@@ -453,12 +708,10 @@ class Loader {
         }
         fs::path path(name);
         if (path.is_relative() && !st.dir.empty()) path = st.dir / path;
-        File fp(std::fopen(path.c_str(), "r"));
-        if (!fp) {
-            const int err = errno;
-            return fail(st, line,
-                        "cannot open $INCLUDE file " + quote(path.string()) + ": " + std::strerror(err));
-        }
+        std::string open_error;
+        File fp = open_master_file(path, open_error);
+        if (!fp)
+            return fail(st, line, "cannot open $INCLUDE file " + quote(path.string()) + ": " + open_error);
         std::error_code ec;
         fs::path canonical = fs::canonical(path, ec);
         if (ec) canonical = fs::absolute(path, ec).lexically_normal();
@@ -475,7 +728,7 @@ class Loader {
         child.dir = path.parent_path();
         child.origin = origin_text.empty() ? clone(st.origin.get()) : make_name(origin_text, st.origin.get());
         if (!child.origin) return fail(st, line, "invalid origin in $INCLUDE: " + quote(origin_text));
-        child.prev = clone(st.prev.get());
+        child.prev = st.prev;
         child.default_ttl = st.default_ttl;
         child.last_ttl = st.last_ttl;
         child.last_class = st.last_class;
@@ -499,7 +752,8 @@ class Loader {
         const bool blank_owner = logical_[0] == ' ';
         std::string_view owner;
         if (blank_owner) {
-            if (!st.prev) return fail(st, line, "line starts with whitespace but there is no previous owner");
+            if (st.prev.empty())
+                return fail(st, line, "line starts with whitespace but there is no previous owner");
         } else {
             owner = next_token(rest);
         }
@@ -551,6 +805,28 @@ class Loader {
         const uint16_t class_value = rclass ? *rclass : st.last_class;
         st.last_class = class_value;
 
+        if (!ttl_from_soa && fast_path_enabled.load(std::memory_order_relaxed)) {
+            const std::span<const uint8_t> origin(ldns_rdf_data(st.origin.get()),
+                                                  ldns_rdf_size(st.origin.get()));
+            fast_rdata_.clear();
+            fast_owner_.clear();
+            if (plain_rdata(*type, std::string_view(rest), origin, fast_rdata_) &&
+                (blank_owner || plain_name(owner, origin, fast_owner_))) {
+                if (!blank_owner) st.prev = fast_owner_;
+                RawRecord rec;
+                rec.owner = st.prev;
+                rec.type = *type;
+                rec.rclass = class_value;
+                rec.ttl = ttl_value;
+                rec.rdata = fast_rdata_;
+                rec.file = st.display;
+                rec.line = line;
+                auto accepted = sink_(rec);
+                if (!accepted) return fail(st, line, accepted.error());
+                return {};
+            }
+        }
+
         // ldns gets "<owner> <ttl> CLASS<n> <type> <rdata>"; a leading space means "previous owner".
         normalized_.clear();
         normalized_.append(owner);
@@ -564,9 +840,12 @@ class Loader {
                            static_cast<size_t>(logical_.data() + logical_.size() - type_token.data()));
 
         ldns_rr* raw = nullptr;
-        ldns_rdf* prev = st.prev.release();  // ldns replaces it when the record names an owner
+        // ldns replaces `prev` when the record names an owner; we take the owner from the record below.
+        ldns_rdf* prev = st.prev.empty()
+                             ? nullptr
+                             : ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, st.prev.size(), st.prev.data());
         const ldns_status status = ldns_rr_new_frm_str(&raw, normalized_.c_str(), 0, st.origin.get(), &prev);
-        st.prev.reset(prev);
+        Rdf prev_owner(prev);
         Rr rr(raw);
         if (status != LDNS_STATUS_OK || !rr) {
             return fail(
@@ -591,6 +870,7 @@ class Loader {
             ldns_rdf_data(owner_rdf)[owner_size - 1] != 0) {
             return fail(st, line, "invalid owner name in " + quote(excerpt(logical_)));
         }
+        st.prev.assign(ldns_rdf_data(owner_rdf), ldns_rdf_data(owner_rdf) + owner_size);
 
         ldns_buffer_clear(rdata_.get());
         for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
@@ -615,9 +895,11 @@ class Loader {
     }
 
     const RecordSink& sink_;
-    Buffer rdata_;            // RDATA of the current record, reused
-    std::string logical_;     // current logical line, reused
-    std::string normalized_;  // what ldns parses, reused
+    Buffer rdata_;                     // RDATA of the current record, reused
+    std::string logical_;              // current logical line, reused
+    std::string normalized_;           // what ldns parses, reused
+    std::vector<uint8_t> fast_owner_;  // the fast path's owner and RDATA, reused
+    std::vector<uint8_t> fast_rdata_;
     std::vector<OpenFile> open_files_;
     size_t include_depth_ = 0;
 };
@@ -631,7 +913,26 @@ dns::Result<Rdf, LoadError> parse_origin(std::string_view origin, const std::str
     return name;
 }
 
+// RFC 3597 §5: TYPEnnn and \# with the RDATA in hex, which any loader (ours included) reads back.
+std::string generic_record_text(dns::NameView owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                                std::span<const uint8_t> rdata) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = owner.to_string() + " " + std::to_string(ttl) + " " +
+                      dns::to_string(static_cast<dns::RRClass>(rclass)) + " TYPE" + std::to_string(type) +
+                      " \\# " + std::to_string(rdata.size());
+    if (!rdata.empty()) out += ' ';
+    for (const uint8_t b : rdata) {
+        out += kHex[b >> 4];
+        out += kHex[b & 0xF];
+    }
+    return out;
+}
+
 }  // namespace
+
+void set_master_file_fast_path(bool enabled) {
+    fast_path_enabled.store(enabled, std::memory_order_relaxed);
+}
 
 dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
                                               const RecordSink& sink) {
@@ -642,11 +943,9 @@ dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file,
     if (!name) return dns::unexpected(name.error());
     st.origin = std::move(name).value();
 
-    File fp(std::fopen(file.c_str(), "r"));
-    if (!fp) {
-        const int err = errno;
-        return fail(st, 0, std::string("cannot open: ") + std::strerror(err));
-    }
+    std::string open_error;
+    File fp = open_master_file(file, open_error);
+    if (!fp) return fail(st, 0, "cannot open: " + open_error);
     std::error_code ec;
     fs::path canonical = fs::canonical(file, ec);
     if (ec) canonical = fs::absolute(file, ec).lexically_normal();
@@ -668,6 +967,57 @@ dns::Result<void, LoadError> load_master_text(std::string_view text, std::string
     Loader loader(sink);
     LineSource src(text);
     return loader.load(src, st);
+}
+
+std::string record_to_text(std::span<const uint8_t> wire) {
+    const std::size_t owner_len = dns::wire_name_length(wire);
+    if (owner_len == 0 || wire.size() < owner_len + 10) return {};
+    const uint8_t* p = wire.data() + owner_len;
+    const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
+    const auto rclass = static_cast<uint16_t>((p[2] << 8) | p[3]);
+    const uint32_t ttl =
+        (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | uint32_t{p[7]};
+    const std::size_t rdlen = static_cast<std::size_t>((p[8] << 8) | p[9]);
+    if (wire.size() != owner_len + 10 + rdlen) return {};
+    const dns::NameView owner(wire.first(owner_len));
+    const auto rdata = wire.subspan(owner_len + 10);
+
+    // ldns reads empty RDATA as "no RDATA fields" and would print a bare "owner TTL class type".
+    if (!rdata.empty()) {
+        ldns_rr* raw = nullptr;
+        size_t pos = 0;
+        const ldns_status status = ldns_wire2rr(&raw, wire.data(), wire.size(), &pos, LDNS_SECTION_ANSWER);
+        const Rr rr(raw);
+        if (status == LDNS_STATUS_OK && rr && pos == wire.size()) {
+            char* text = ldns_rr2str_fmt(ldns_output_format_nocomments, rr.get());
+            if (text != nullptr) {
+                const std::string_view printed(text);
+                std::string out;
+                out.reserve(printed.size());
+                // ldns separates owner, TTL, class, type and RDATA with tabs, but prints control characters
+                // inside character-strings as they are: those become \DDD (RFC 1035 §5.1), the line stays
+                // one.
+                int separators = 0;
+                for (const char c : printed.substr(0, printed.find_last_not_of("\n ") + 1)) {
+                    const auto u = static_cast<unsigned char>(c);
+                    if (c == '\t' && separators < 4) {
+                        ++separators;
+                        out += ' ';
+                    } else if (u < 0x20 || u == 0x7F) {
+                        out += '\\';
+                        out += static_cast<char>('0' + u / 100);
+                        out += static_cast<char>('0' + u / 10 % 10);
+                        out += static_cast<char>('0' + u % 10);
+                    } else {
+                        out += c;
+                    }
+                }
+                std::free(text);  // NOLINT(cppcoreguidelines-no-malloc): ldns allocates with malloc
+                if (separators == 4) return out;
+            }
+        }
+    }
+    return generic_record_text(owner, type, rclass, ttl, rdata);
 }
 
 }  // namespace headwater::zone

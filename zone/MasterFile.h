@@ -65,4 +65,15 @@ dns::Result<void, LoadError> load_master_text(std::string_view text, std::string
                                               const RecordSink& sink,
                                               std::string_view display_name = "<text>");
 
+// The loader turns the common types (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV, TXT, CAA) written in plain
+// syntax into wire form itself and leaves everything else to ldns; both give the same bytes. Switching the
+// fast path off (process-wide) sends every record to ldns: for tests that compare the two, and diagnosis.
+void set_master_file_fast_path(bool enabled);
+
+// One record in uncompressed wire form (RecordView::wire) in presentation format on one line, "owner TTL
+// class type rdata" separated by single spaces, as ldns prints it (names keep their case; DNSKEY gets no
+// key-id comment). When ldns cannot print it (RDATA that does not parse as its type, or empty RDATA), the
+// RFC 3597 §5 generic form "TYPEnnn \# len hex". Empty when `wire` is not exactly one well-formed record.
+std::string record_to_text(std::span<const uint8_t> wire);
+
 }  // namespace headwater::zone

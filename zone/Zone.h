@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
@@ -65,6 +66,9 @@ struct ZoneStatus {
 class Zone {
   public:
     explicit Zone(ZoneSettings settings) : settings_(std::move(settings)) {}
+    ~Zone();  // waits for a snapshot still being written
+    Zone(const Zone&) = delete;
+    Zone& operator=(const Zone&) = delete;
 
     const ZoneSettings& settings() const { return settings_; }
     // The served version, or null before the first successful load. A caller keeps its snapshot for as
@@ -99,6 +103,8 @@ class Zone {
   private:
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
     dns::Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
+    bool snapshot_can_wait_locked() const;
+    void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;
     void save_file_serial_locked();
 
@@ -110,6 +116,17 @@ class Zone {
     std::optional<Clock::time_point> loaded_at_;
     std::optional<Clock::time_point> last_reload_;
     std::string last_error_;
+    // The snapshot on disk (the state open() starts from) and its writer. A new version's snapshot is
+    // written after the swap, so it never delays serving the version; a reload returns once it is on disk
+    // (and reports a failure at once; the journal, written before the swap, still has the change, and
+    // open() replays it onto the older snapshot). Only the very first load, with no snapshot and no
+    // history on disk, leaves it to a background thread: a crash before it is written loses nothing (the
+    // zone file alone gives the same start), and the server can start serving meanwhile. A failure there
+    // is reported by the next commit. Anything that appends to the journal joins the writer first, so the
+    // history never runs ahead of a snapshot that is not on disk yet.
+    std::optional<dns::Serial> snapshot_serial_;  // absent: no valid snapshot on disk
+    std::string snapshot_error_;                  // a background write that failed, for the next result
+    std::thread snapshot_writer_;
 };
 
 }  // namespace headwater::zone

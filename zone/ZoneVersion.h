@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
@@ -37,6 +38,8 @@ class ZoneVersion {
 
     ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<uint32_t> offsets,
                 std::size_t soa_index);
+    ZoneVersion(const ZoneVersion&) = delete;
+    ZoneVersion& operator=(const ZoneVersion&) = delete;
 
     dns::NameView apex() const { return apex_; }
     dns::Serial serial() const { return serial_; }
@@ -60,6 +63,18 @@ class ZoneVersion {
     std::size_t wire_bytes() const { return data_.size(); }
     std::size_t memory_bytes() const { return data_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
 
+    // One object a higher layer derives from this version and shares between all its users: xfr/ keeps
+    // the version's pre-rendered AXFR messages here. The first caller constructs it from `args` (others
+    // wait for that), every caller gets the same object, and it is freed with the version, so it lives
+    // exactly as long as someone can still transfer this version. Only one type T may be used per
+    // program, and T must be safe to use from several threads itself (the version stays immutable; T is a
+    // cache). Nothing is built for a version nobody asks for.
+    template <class T, class... Args>
+    T& derived(Args&&... args) const {
+        std::call_once(derived_once_, [&] { derived_ = std::make_shared<T>(std::forward<Args>(args)...); });
+        return *static_cast<T*>(derived_.get());
+    }
+
   private:
     std::size_t lower_bound(dns::NameView name) const;
 
@@ -68,6 +83,8 @@ class ZoneVersion {
     std::vector<uint32_t> offsets_;
     std::size_t soa_index_;
     dns::Serial serial_;
+    mutable std::once_flag derived_once_;
+    mutable std::shared_ptr<void> derived_;
 };
 
 using ZoneVersionPtr = std::shared_ptr<const ZoneVersion>;

@@ -351,6 +351,19 @@ def describe_diff(expected, got, limit=10):
 
 
 # ---- processes -------------------------------------------------------------------------------
+# A sanitized build (tools/test-sanitizers.sh: ASan, LSan, UBSan) reports to stderr, which Process sends
+# to the server's log; a report there fails the test even when the server kept running.
+_SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|: runtime error: ")
+
+
+def check_sanitizer_log(log_text, what):
+    """Raises AssertionError with the report when log_text holds a sanitizer report."""
+    m = _SANITIZER_REPORT.search(log_text)
+    if m:
+        start = log_text.rfind("\n", 0, m.start()) + 1
+        raise AssertionError(f"sanitizer report in the {what} log:\n{log_text[start:start + 6000]}")
+
+
 def _die_with_parent():
     """In the child: get SIGKILL when the test process dies (a CTest timeout, a crash), so no
     server is left behind holding ports (Linux prctl PR_SET_PDEATHSIG)."""
@@ -872,6 +885,8 @@ class Headwater:
         rc = None
         if self.proc:
             rc = self.proc.stop()
+            if self.kind == "headwater":
+                check_sanitizer_log(self.proc.log(), "headwater")
         return rc
 
     def close(self):
@@ -1159,6 +1174,161 @@ remote-control:
 
 
 SECONDARIES = {"knot": KnotSecondary, "bind": BindSecondary, "nsd": NsdSecondary}
+
+
+class KnotPrimary:
+    """knotd as a primary of its own, serving given master files on 127.0.0.1:<free port>: a server
+    posing as a secondary (it serves whatever copy of a zone the test hands it, edited or not).
+
+    zones: {origin: master file}; each file is copied (in knot_compatible_copy form) into the
+    instance's directory, so the test may change the original. allow_transfer: False makes it refuse
+    every zone transfer (no transfer ACL at all), so only its answers to queries can be checked.
+    key: a TsigKey that every transfer must be signed with (unsigned ones are refused).
+    """
+
+    def __init__(self, zones, allow_transfer=True, key=None):
+        self.exe = require_tool("knotd")
+        self.dir = tempdir("knot-primary")
+        self.port = free_port()
+        self.allow_transfer = allow_transfer
+        self.key = key
+        self.proc = None
+        (self.dir / "zones").mkdir()
+        self.zones = {}
+        for origin, src in zones.items():
+            origin = origin if origin.endswith(".") else origin + "."
+            self.zones[origin] = self.dir / "zones" / f"{origin}zone"
+            knot_compatible_copy(src, origin, self.zones[origin])
+
+    @property
+    def address(self):
+        """"127.0.0.1:<port>", as Headwater's config and headwaterctl write a secondary."""
+        return f"{ADDR}:{self.port}"
+
+    def write_config(self):
+        d = self.dir
+        lines = [
+            "server:",
+            f"    listen: {ADDR}@{self.port}",
+            f"    rundir: {d}",
+            f"    pidfile: {d / 'knot.pid'}",
+            "    udp-workers: 1",
+            "    tcp-workers: 1",
+            "    background-workers: 1",
+            "database:",
+            f"    storage: {d / 'db'}",
+            "control:",
+            f"    listen: {d / 'knot.sock'}",
+            "log:",
+            "  - target: stderr",
+            "    any: info",
+        ]
+        if self.key:
+            lines += ["key:", f"  - id: {self.key.name}", f"    algorithm: {self.key.algorithm}",
+                      f"    secret: {self.key.secret}"]
+        if self.allow_transfer:
+            lines += ["acl:", "  - id: local", "    address: 127.0.0.0/8", "    action: transfer"]
+            if self.key:
+                lines.append(f"    key: {self.key.name}")
+        lines += [
+            "template:",
+            "  - id: default",
+            "    zonefile-sync: -1",
+            "    zonefile-load: whole",
+            "    journal-content: none",
+            "    semantic-checks: off",
+        ]
+        if self.allow_transfer:
+            lines.append("    acl: local")
+        lines.append("zone:")
+        for origin, path in self.zones.items():
+            lines += [f"  - domain: {origin}", f"    file: {path}"]
+        (d / "knot.conf").write_text("\n".join(lines) + "\n")
+
+    def start(self, wait=True, timeout=15.0):
+        self.write_config()
+        self.proc = Process([self.exe, "-c", self.dir / "knot.conf"], self.dir / "knot.log", cwd=self.dir)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=15.0):
+        def ready():
+            if not self.proc.alive():
+                raise AssertionError(f"knotd exited with {self.proc.proc.returncode}:\n{self.proc.log_tail()}")
+            return all(soa_serial(self.port, z, timeout=0.5) is not None for z in self.zones)
+
+        try:
+            wait_for(ready, timeout, what=f"knotd (primary) to serve {list(self.zones)}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n--- knotd log ---\n{self.proc.log_tail()}") from None
+
+    def serve(self, origin, src):
+        """Serves the master file src for origin from now on (knotc zone-reload; same serial or not)."""
+        origin = origin if origin.endswith(".") else origin + "."
+        knot_compatible_copy(src, origin, self.zones[origin])
+        subprocess.run([require_tool("knotc"), "-c", self.dir / "knot.conf", "zone-reload", origin], check=True,
+                       capture_output=True, timeout=10)
+
+    def stop(self):
+        return self.proc.stop() if self.proc else None
+
+    def close(self):
+        self.stop()
+        cleanup_dir(self.dir)
+
+
+class SilentUdp:
+    """A UDP socket on loopback that reads every datagram and never answers (nothing listens on TCP at
+    that port): a server that has gone quiet. count: datagrams received."""
+
+    def __init__(self):
+        import threading
+
+        self.port = free_port()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ADDR, self.port))
+        self.sock.settimeout(0.2)
+        self.count = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self):
+        return f"{ADDR}:{self.port}"
+
+    def _run(self):
+        while self.running:
+            try:
+                self.sock.recvfrom(65535)
+                self.count += 1
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def verify_log(log_text, zone=None, **match):
+    """The server's `verify zone=Z secondary=A drift starts|ends: summary` warnings as dicts with zone,
+    secondary, edge ("starts"/"ends"), summary and _line; filtered by zone and field=regex."""
+    out = []
+    for line in log_text.splitlines():
+        m = re.search(r"\bverify zone=(\S+) secondary=(\S+) drift (starts|ends): (.*)$", line)
+        if not m:
+            continue
+        fields = {"zone": m.group(1), "secondary": m.group(2), "edge": m.group(3), "summary": m.group(4),
+                  "_line": line}
+        if zone is not None and fields["zone"].lower().rstrip(".") != zone.lower().rstrip("."):
+            continue
+        if all(re.fullmatch(str(v), fields.get(k, "")) for k, v in match.items()):
+            out.append(fields)
+    return out
 
 
 # ---- running a test file --------------------------------------------------------------------------

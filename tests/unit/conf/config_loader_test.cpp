@@ -287,7 +287,8 @@ alow_transfer = ["x"]
     EXPECT_EQ(msg, at(6, 1,
                       "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
                       "journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, notify_retries, "
-                      "notify_retry_interval, notify_delay)"));
+                      "notify_retry_interval, notify_delay, secondaries, verify_interval, verify_key, "
+                      "verify_sample)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
@@ -299,10 +300,11 @@ TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
     const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
-    EXPECT_CONTAINS(msg,
-                    at(3, 1,
-                       "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
-                       "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log)"));
+    EXPECT_CONTAINS(msg, at(3, 1,
+                            "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
+                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
+                            "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
+                            "notify_max_in_flight, user, group, udp_threads)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 

@@ -18,7 +18,8 @@ TEST(Name, ParsesAbsoluteAndRelative) {
     EXPECT_EQ(Name::from_text("@", origin)->to_string(), "example.com.");
     EXPECT_EQ(n(".").to_string(), ".");
     EXPECT_TRUE(n(".").view().is_root());
-    const auto w = n("ab.c.").wire();
+    const Name ab = n("ab.c.");  // wire() is a view: the Name must outlive it
+    const auto w = ab.wire();
     EXPECT_EQ(std::vector<uint8_t>(w.begin(), w.end()), (std::vector<uint8_t>{2, 'a', 'b', 1, 'c', 0}));
 }
 

@@ -287,10 +287,43 @@ TEST_F(ControlServerTest, TooLongPathIsAnError) {
 }
 
 TEST_F(ControlServerTest, IdleConnectionIsClosed) {
-    ASSERT_TRUE(open(socket_, echo_handler, {.idle_timeout = std::chrono::milliseconds(100)}));
+    ControlServerOptions options;
+    options.idle_timeout = std::chrono::milliseconds(100);
+    ASSERT_TRUE(open(socket_, echo_handler, options));
     Client client(socket_);
     EXPECT_EQ(client.request(control::make_request("status"))["ok"], true);
     EXPECT_TRUE(client.closed_by_peer());
+}
+
+TEST_F(ControlServerTest, OffloadedCommandDoesNotHoldUpOthers) {
+    // "slow" waits until a later "status" on another connection has been answered: it can only finish
+    // when it runs off the io_context's thread.
+    std::promise<void> status_answered;
+    auto answered = status_answered.get_future().share();
+    ControlServerOptions options;
+    options.offloaded_commands = {"slow"};
+    ASSERT_TRUE(open(
+        socket_,
+        [answered](const json& request) {
+            if (request["command"] == "slow") {
+                const bool in_time = answered.wait_for(std::chrono::seconds(3)) == std::future_status::ready;
+                json r = control::ok_response();
+                r["others_went_on"] = in_time;
+                return r;
+            }
+            return echo_handler(request);
+        },
+        options));
+    Client slow(socket_);
+    slow.send(control::encode_line(control::make_request("slow")));
+    Client other(socket_);
+    EXPECT_EQ(other.request(control::make_request("status"))["ok"], true);
+    status_answered.set_value();
+    const auto line = slow.read_line();
+    ASSERT_TRUE(line);
+    EXPECT_EQ(json::parse(*line)["others_went_on"], true);
+    // The connection stays usable after an offloaded command.
+    EXPECT_EQ(slow.request(control::make_request("status"))["ok"], true);
 }
 
 TEST_F(ControlServerTest, StopClosesConnectionsAndDestructorRemovesSocket) {

@@ -317,3 +317,63 @@ TEST(TransferLogTimeTest, Milliseconds) {
 
 }  // namespace
 }  // namespace headwater::server
+
+namespace headwater::server {
+namespace {
+
+VerificationInfo verification(std::string status, bool in_sync, std::optional<uint32_t> serial,
+                              std::optional<int64_t> lag) {
+    VerificationInfo v;
+    v.status = std::move(status);
+    v.in_sync = in_sync;
+    v.summary = "summary of " + v.status;
+    if (serial) v.serial = dns::Serial(*serial);
+    v.lag = lag;
+    v.method = "axfr";
+    v.differences = in_sync ? 0 : 2;
+    return v;
+}
+
+TEST(SecondaryRegistryVerificationTest, LastResultPerAddressReplacesTheOlderOne) {
+    SecondaryRegistry reg;
+    reg.record_verification("Example.COM", "198.51.100.10:53", verification("behind", false, 5, 2), kT0);
+    reg.record_verification("example.com.", "203.0.113.53:53", verification("in-sync", true, 7, 0), kT0);
+    reg.record_verification("example.com.", "198.51.100.10:53", verification("in-sync", true, 7, 0),
+                            kT0 + seconds(300));
+    const json v = reg.verifications_json("example.com");
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[0]["address"], "198.51.100.10:53");  // ordered by address
+    EXPECT_EQ(v[0]["status"], "in-sync");
+    EXPECT_EQ(v[0]["at"], "2027-01-15T08:05:00Z");
+    EXPECT_EQ(v[0]["serial"], 7);
+    EXPECT_EQ(v[0]["lag_serials"], 0);
+    EXPECT_EQ(v[1]["address"], "203.0.113.53:53");
+    EXPECT_TRUE(v[1]["in_sync"].get<bool>());
+}
+
+TEST(SecondaryRegistryVerificationTest, UnreachableHasNoSerialAndForgetZoneDropsIt) {
+    SecondaryRegistry reg;
+    reg.record_verification("example.com.", "192.0.2.1:53", verification("unreachable", false, {}, {}), kT0);
+    json v = reg.verifications_json("example.com.");
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_TRUE(v[0]["serial"].is_null());
+    EXPECT_TRUE(v[0]["lag_serials"].is_null());
+    EXPECT_FALSE(v[0]["in_sync"].get<bool>());
+    EXPECT_TRUE(reg.verifications_json("other.example.").empty());
+    reg.forget_zone("example.com.");
+    EXPECT_TRUE(reg.verifications_json("example.com.").empty());
+}
+
+TEST(SecondaryRegistryVerificationTest, BoundedPerZone) {
+    SecondaryRegistry reg(2);
+    for (int i = 1; i <= 5; ++i)
+        reg.record_verification("example.com.", "192.0.2." + std::to_string(i) + ":53",
+                                verification("in-sync", true, 1, 0), kT0);
+    EXPECT_EQ(reg.verifications_json("example.com.").size(), 2u);
+    // An address already listed is still updated.
+    reg.record_verification("example.com.", "192.0.2.1:53", verification("behind", false, 1, 3), kT0);
+    EXPECT_EQ(reg.verifications_json("example.com.")[0]["status"], "behind");
+}
+
+}  // namespace
+}  // namespace headwater::server

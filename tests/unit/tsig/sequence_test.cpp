@@ -343,7 +343,8 @@ TEST_P(RequestErrors, KnownNameWithAnotherAlgorithmIsBadKey) {
     EXPECT_NE(v.reason.find("does not match the key's " + std::string(algorithm_text(alg()))),
               std::string::npos)
         << v.reason;
-    const auto a = parse(error_answer(parsed, v, kNow));
+    const auto error_wire = error_answer(parsed, v, kNow);
+    const auto a = parse(error_wire);
     EXPECT_EQ(a.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
     EXPECT_EQ(tsig_of(a).error, static_cast<uint16_t>(Rcode::BadKey));
     EXPECT_TRUE(tsig_of(a).mac.empty());
@@ -357,7 +358,8 @@ TEST_P(RequestErrors, WrongSecretIsBadSigAnsweredUnsigned) {
     ASSERT_EQ(v.status, RequestStatus::BadSig);
     EXPECT_EQ(v.reason, "MAC does not verify");
     EXPECT_FALSE(v.signer);
-    const auto a = parse(error_answer(parsed, v, kNow));
+    const auto error_wire = error_answer(parsed, v, kNow);
+    const auto a = parse(error_wire);
     EXPECT_EQ(a.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
     EXPECT_FALSE(a.edns());
     EXPECT_EQ(tsig_of(a).error, static_cast<uint16_t>(Rcode::BadSig));
@@ -474,7 +476,8 @@ TEST_P(RequestErrors, TruncatedMacs) {
         ASSERT_EQ(v.status, RequestStatus::FormErr);
         EXPECT_NE(v.reason.find("below the minimum of " + std::to_string(minimum)), std::string::npos)
             << v.reason;
-        const auto a = parse(error_answer(parsed, v, kNow));
+        const auto error_wire = error_answer(parsed, v, kNow);
+        const auto a = parse(error_wire);
         EXPECT_EQ(a.header().rcode(), static_cast<uint8_t>(Rcode::FormErr));
         EXPECT_EQ(a.tsig(), nullptr);
         EXPECT_EQ(a.header().arcount, 0);
@@ -501,7 +504,8 @@ TEST_P(RequestErrors, TruncatedMacs) {
         const auto parsed = parse(q);
         auto v = verify_request(q, parsed, store_, kNow, digest_size(alg()));
         ASSERT_EQ(v.status, RequestStatus::BadTrunc) << v.reason;
-        const auto a = parse(error_answer(parsed, v, kNow));
+        const auto error_wire = error_answer(parsed, v, kNow);
+        const auto a = parse(error_wire);
         EXPECT_EQ(a.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
         EXPECT_EQ(tsig_of(a).error, static_cast<uint16_t>(Rcode::BadTrunc));
         EXPECT_EQ(tsig_of(a).mac.size(), digest_size(alg()));
@@ -560,7 +564,8 @@ TEST_F(Malformed, TrailingOctetInRdataIsFormErr) {
     auto v = verify_request(q, parsed, store_, kNow);
     ASSERT_EQ(v.status, RequestStatus::FormErr);
     EXPECT_EQ(v.reason, "malformed TSIG record");
-    const auto a = parse(error_answer(parsed, v, kNow));
+    const auto error_wire = error_answer(parsed, v, kNow);
+    const auto a = parse(error_wire);
     EXPECT_EQ(a.header().rcode(), static_cast<uint8_t>(Rcode::FormErr));
     EXPECT_EQ(a.tsig(), nullptr);
 }

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "zone/Snapshot.h"
 #include "zone/Zone.h"
 #include "zone/ZoneStore.h"
 
@@ -147,6 +148,82 @@ TEST_F(ZoneReloadTest, JournalKeepsHistoryAcrossRestarts) {
         EXPECT_EQ(z.current()->serial().value(), 13u);
         EXPECT_EQ(z.journal()->entries().size(), 3u);
     }
+}
+
+// The snapshot of a new version is written after the swap, possibly in the background: a kill -9 before
+// it is on disk leaves the previous snapshot, and the journal (written before the swap) must bring the
+// version and its history back.
+TEST_F(ZoneReloadTest, ASnapshotNotWrittenYetIsRebuiltFromTheJournal) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    const auto snapshot = state / "example.com.snapshot";
+    write(10);
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    }
+    ASSERT_TRUE(std::filesystem::exists(snapshot));
+    const auto saved = dir_ / "snapshot-10";
+    std::filesystem::copy_file(snapshot, saved);
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Unchanged);
+        write(11, "a IN A 192.0.2.11\n");
+        ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+        write(12, "a IN A 192.0.2.12\n");
+        ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    }
+    // As if killed before the snapshots of 11 and 12 reached the disk.
+    std::filesystem::copy_file(saved, snapshot, std::filesystem::copy_options::overwrite_existing);
+    {
+        zone::Zone z(settings);
+        auto r = z.open(t0_);
+        EXPECT_EQ(r.outcome, zone::ReloadOutcome::Unchanged) << r.error << r.note;
+        ASSERT_NE(z.current(), nullptr);
+        EXPECT_EQ(z.current()->serial().value(), 12u);
+        auto chain = z.journal()->chain(dns::Serial(10), dns::Serial(12));
+        ASSERT_TRUE(chain) << chain.error();
+        EXPECT_EQ(chain->size(), 2u);
+        // The next change is journaled after 12 and its snapshot written.
+        write(13, "a IN A 192.0.2.13\n");
+        ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    }
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Unchanged);
+        EXPECT_EQ(z.current()->serial().value(), 13u);
+        EXPECT_EQ(z.journal()->entries().size(), 3u);
+    }
+    // The very first load writes its snapshot in the background too: killed before it, the next start
+    // simply reads the file again.
+    std::filesystem::remove_all(state);
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    }
+    std::filesystem::remove(snapshot);
+    {
+        zone::Zone z(settings);
+        auto r = z.open(t0_);
+        EXPECT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 13u);
+    }
+    EXPECT_TRUE(std::filesystem::exists(snapshot));
+}
+
+TEST_F(ZoneReloadTest, AForcedNewHistoryWritesItsSnapshotAtOnce) {
+    // A serial forced backwards resets the journal: the old snapshot could not be brought forward, so the
+    // new one must be on disk before reload() returns.
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(20);
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    write(5, "b IN A 192.0.2.5\n");
+    ASSERT_EQ(z.reload(t0_, true).outcome, zone::ReloadOutcome::Updated);
+    auto snap = zone::read_snapshot(state / "example.com.snapshot");
+    ASSERT_TRUE(snap) << snap.error();
+    EXPECT_EQ((*snap)->serial().value(), 5u);
 }
 
 TEST_F(ZoneReloadTest, BrokenFileAtStartKeepsTheLastServedVersion) {

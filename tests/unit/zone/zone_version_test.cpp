@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "zone/Changeset.h"
 #include "zone/MasterFile.h"
 #include "zone/ZoneBuilder.h"
 
@@ -133,4 +138,103 @@ TEST(ZoneBuilder, RejectsOtherClasses) {
     auto v = build(std::string(kHead) + "txt CH TXT hello\n");
     ASSERT_FALSE(v);
     EXPECT_EQ(v.error().line, 4u);
+}
+
+namespace {
+
+// Owner names below example.com. from arbitrary octets: labels of 1..12 octets drawn from a small
+// alphabet that includes 0x00, 0x01, 0x02, '.', upper and lower case, 0x7f and 0xff, 1..4 labels deep.
+std::vector<uint8_t> random_owner(std::mt19937& rng) {
+    static constexpr uint8_t kAlphabet[] = {0x00, 0x01, 0x02, '-', '.', '0',  '9', 'A',
+                                            'a',  'B',  'b',  'Z', 'z', 0x7f, 0xff};
+    std::vector<uint8_t> w;
+    const int labels = 1 + static_cast<int>(rng() % 4);
+    for (int l = 0; l < labels; ++l) {
+        const int len = 1 + static_cast<int>(rng() % 12);
+        w.push_back(static_cast<uint8_t>(len));
+        for (int k = 0; k < len; ++k) w.push_back(kAlphabet[rng() % sizeof kAlphabet]);
+    }
+    const Name apex = n("example.com.");
+    w.insert(w.end(), apex.wire().begin(), apex.wire().end());
+    return w;
+}
+
+void add_apex(zone::ZoneBuilder& b) {
+    const auto apex = n("example.com.");
+    const Name ns1 = n("ns1.example.com.");
+    const auto soa = ns1.wire();
+    std::vector<uint8_t> soa_rdata(soa.begin(), soa.end());
+    soa_rdata.insert(soa_rdata.end(), soa.begin(), soa.end());
+    soa_rdata.resize(soa_rdata.size() + 20, 1);
+    ASSERT_TRUE(b.add(apex.wire(), dns::to_u16(RRType::SOA), 1, 300, soa_rdata, "t", 1));
+    ASSERT_TRUE(b.add(apex.wire(), dns::to_u16(RRType::NS), 1, 300, soa, "t", 2));
+}
+
+}  // namespace
+
+TEST(ZoneBuilder, SortsAnyOctetsInCanonicalOrder) {
+    // Enough records for the two-threaded paths; names with octets 0 and 1 (escaped in the sort key),
+    // upper and lower case, shared prefixes longer than the key's inline 16 octets, duplicates.
+    for (const std::size_t count : {std::size_t{300}, std::size_t{60000}}) {
+        std::mt19937 rng(static_cast<unsigned>(count));
+        zone::ZoneBuilder b(n("example.com."));
+        add_apex(b);
+        std::vector<std::vector<uint8_t>> owners;
+        const std::vector<uint8_t> long_label(40, 'q');
+        for (std::size_t i = 0; i < count; ++i) {
+            std::vector<uint8_t> owner;
+            if (i % 5 == 0 && !owners.empty()) {
+                owner = owners[rng() % owners.size()];  // another record at a known name
+            } else if (i % 7 == 0) {
+                owner = {static_cast<uint8_t>(long_label.size())};
+                owner.insert(owner.end(), long_label.begin(), long_label.end());
+                const auto rest = random_owner(rng);
+                owner.insert(owner.end(), rest.begin(), rest.end());
+            } else {
+                owner = random_owner(rng);
+            }
+            owners.push_back(owner);
+            const uint8_t rdata[4] = {10, 0, static_cast<uint8_t>(rng() % 3),
+                                      static_cast<uint8_t>(rng() % 3)};
+            const uint16_t type = (rng() % 2) ? dns::to_u16(RRType::A) : dns::to_u16(RRType::TXT);
+            const auto added = b.add(owner, type, 1, 300, rdata, "t", i + 3);
+            ASSERT_TRUE(added) << added.error();
+        }
+        auto v = b.build();
+        ASSERT_TRUE(v) << v.error().to_string();
+        const auto& z = **v;
+        for (std::size_t i = 1; i < z.size(); ++i)
+            ASSERT_LT(zone::compare_records(z.record(i - 1), z.record(i)), 0)
+                << "records " << i - 1 << ", " << i;
+        // Every distinct record is there once.
+        std::set<std::tuple<std::string, uint16_t, std::vector<uint8_t>>> distinct;
+        for (std::size_t i = 0; i < z.size(); ++i) {
+            const auto r = z.record(i);
+            std::string key;
+            for (uint8_t c : r.owner.wire()) key.push_back(static_cast<char>(dns::ascii_lower(c)));
+            distinct.emplace(key, dns::to_u16(r.type), std::vector<uint8_t>(r.rdata.begin(), r.rdata.end()));
+        }
+        EXPECT_EQ(distinct.size(), z.size());
+    }
+}
+
+TEST(ZoneBuilder, KeepsTheFirstOfTwoDuplicates) {
+    // Same owner (in another case), type and RDATA: the later one is dropped, TTL and spelling included.
+    auto v = build(std::string(kHead) + "Dup IN A 192.0.2.1\nother IN A 192.0.2.2\n" +
+                   "$TTL 60\ndup IN A 192.0.2.1\n");
+    ASSERT_TRUE(v);
+    const auto r = (*v)->find_rrset(n("dup.example.com."), RRType::A);
+    ASSERT_EQ(r.end - r.begin, 1u);
+    EXPECT_EQ((*v)->record(r.begin).ttl, 300u);
+    EXPECT_EQ((*v)->record(r.begin).owner.to_string(), "Dup.example.com.");
+}
+
+TEST(ZoneBuilder, RejectsMalformedOwnerNames) {
+    zone::ZoneBuilder b(n("example.com."));
+    const uint8_t rdata[4] = {192, 0, 2, 1};
+    const std::vector<uint8_t> unterminated = {3, 'w', 'w', 'w'};
+    const std::vector<uint8_t> long_label = {64, 'a'};
+    EXPECT_FALSE(b.add(unterminated, 1, 1, 300, rdata, "t", 1));
+    EXPECT_FALSE(b.add(long_label, 1, 1, 300, rdata, "t", 2));
+    EXPECT_FALSE(b.add({}, 1, 1, 300, rdata, "t", 3));
 }

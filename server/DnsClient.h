@@ -1,0 +1,54 @@
+// The client side the verifier needs (issue 8): one query over UDP or TCP, and a TCP stream of messages
+// for a zone transfer, every step bounded by a timeout. Plain bytes in and out; parsing and TSIG are the
+// caller's. Runs on whatever executor the coroutine runs on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "zone/dns/IpNetwork.h"
+#include "zone/dns/Result.h"
+
+namespace headwater::server {
+
+struct ClientFailure {
+    enum class Kind : uint8_t { Timeout, Network, Closed };
+    Kind kind = Kind::Network;
+    std::string message;  // "timeout after 2000 ms", "connection refused", ...
+};
+
+// Sends `query` over UDP and returns the first datagram from `server` whose ID matches (others are
+// dropped: a late answer to an earlier try must not be taken for this one).
+boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(
+    dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
+
+// A TCP connection carrying RFC 1035 §4.2.2 length-prefixed messages.
+class TcpClient {
+  public:
+    static boost::asio::awaitable<dns::Result<std::unique_ptr<TcpClient>, ClientFailure>> connect(
+        dns::Endpoint server, std::chrono::milliseconds timeout);
+
+    boost::asio::awaitable<dns::Result<void, ClientFailure>> send(std::span<const uint8_t> message,
+                                                                  std::chrono::milliseconds timeout);
+    // The next message; Closed when the peer closed the connection between messages.
+    boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> receive(
+        std::chrono::milliseconds timeout);
+
+    explicit TcpClient(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
+  private:
+    boost::asio::ip::tcp::socket socket_;
+};
+
+// One query over TCP on a fresh connection.
+boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(
+    dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
+
+}  // namespace headwater::server

@@ -1,0 +1,198 @@
+#include "server/UdpWorkers.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+#include "server/AsioSupport.h"
+#include "server/WarningThrottle.h"
+
+namespace headwater::server {
+
+namespace {
+
+constexpr std::size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t kMaxDatagram = 65535;  // UDP payload limit (EDNS buffers never exceed it)
+constexpr int kPollMs = 200;                 // how soon a thread notices stop()
+
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
+
+socklen_t to_sockaddr(const dns::Endpoint& ep, sockaddr_storage& out) {
+    std::memset(&out, 0, sizeof out);
+    const auto bytes = ep.address.bytes();
+    if (ep.address.is_v4()) {
+        auto& a = reinterpret_cast<sockaddr_in&>(out);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(ep.port);
+        std::memcpy(&a.sin_addr, bytes.data(), 4);
+        return sizeof(sockaddr_in);
+    }
+    auto& a = reinterpret_cast<sockaddr_in6&>(out);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(ep.port);
+    std::memcpy(&a.sin6_addr, bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+}
+
+xfr::Peer peer_of(const sockaddr_storage& from) {
+    xfr::Peer p;
+    p.transport = xfr::Transport::Udp;
+    if (from.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(from);
+        std::array<uint8_t, 4> b{};
+        std::memcpy(b.data(), &a.sin_addr, 4);
+        p.address = dns::IpAddress::from_v4(b);
+        p.port = ntohs(a.sin_port);
+    } else {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
+        std::array<uint8_t, 16> b{};
+        std::memcpy(b.data(), &a.sin6_addr, 16);
+        p.address = dns::IpAddress::from_v6(b);
+        p.port = ntohs(a.sin6_port);
+    }
+    return p;
+}
+
+}  // namespace
+
+std::size_t udp_thread_count(std::size_t configured) {
+    if (configured > 0) return configured;
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+}
+
+UdpWorkers::UdpWorkers(const xfr::Responder& responder, DnsListeners::EventSink events, std::size_t threads,
+                       std::size_t max_query_size)
+    : responder_(responder),
+      events_(std::move(events)),
+      threads_(std::max<std::size_t>(threads, 1)),
+      max_query_size_(max_query_size) {}
+
+UdpWorkers::~UdpWorkers() {
+    stop();
+    for (auto& list : sockets_)
+        for (int fd : list) ::close(fd);
+}
+
+dns::Result<void, std::string> UdpWorkers::open(const std::vector<dns::Endpoint>& endpoints) {
+    std::vector<std::vector<int>> sockets(threads_);
+    auto fail = [&sockets](std::string message) {
+        for (auto& list : sockets)
+            for (int fd : list) ::close(fd);
+        return dns::unexpected(std::move(message));
+    };
+    for (const auto& ep : endpoints) {
+        sockaddr_storage addr{};
+        const socklen_t len = to_sockaddr(ep, addr);
+        for (std::size_t t = 0; t < threads_; ++t) {
+            const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) return fail("cannot listen on UDP " + ep.to_string() + ": " + errno_text(errno));
+            sockets[t].push_back(fd);
+            const int one = 1;
+            // SO_REUSEPORT: the kernel hashes each client's flow to one of the sockets (same port). Only
+            // sockets of the same user may join, so another user cannot steal our queries.
+            if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+                (ep.address.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+                ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0)
+                return fail("cannot listen on UDP " + ep.to_string() + ": " + errno_text(errno));
+        }
+    }
+    sockets_ = std::move(sockets);
+    return {};
+}
+
+void UdpWorkers::start() {
+    for (std::size_t t = 0; t < sockets_.size(); ++t) workers_.emplace_back([this, t] { run(sockets_[t]); });
+}
+
+void UdpWorkers::stop() {
+    stopping_ = true;
+    for (auto& w : workers_)
+        if (w.joinable()) w.join();
+    workers_.clear();
+}
+
+void UdpWorkers::run(std::vector<int> sockets) {
+    std::vector<uint8_t> buffers(kBatch * kMaxDatagram);
+    std::array<iovec, kBatch> in_iov{};
+    std::array<sockaddr_storage, kBatch> from{};
+    std::array<mmsghdr, kBatch> in{};
+    std::array<xfr::Response, kBatch> answers;
+    std::array<iovec, kBatch> out_iov{};
+    std::array<mmsghdr, kBatch> out{};
+    WarningThrottle size_warnings;
+    std::vector<pollfd> polls;
+    for (int fd : sockets) polls.push_back({fd, POLLIN, 0});
+
+    while (!stopping_.load(std::memory_order_relaxed)) {
+        const int ready = ::poll(polls.data(), polls.size(), kPollMs);
+        if (ready <= 0) continue;
+        for (auto& p : polls) {
+            if ((p.revents & POLLIN) == 0) continue;
+            for (std::size_t i = 0; i < kBatch; ++i) {
+                in_iov[i] = {buffers.data() + i * kMaxDatagram, kMaxDatagram};
+                in[i].msg_hdr = {};
+                in[i].msg_hdr.msg_name = &from[i];
+                in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                in[i].msg_hdr.msg_iov = &in_iov[i];
+                in[i].msg_hdr.msg_iovlen = 1;
+            }
+            const int got = ::recvmmsg(p.fd, in.data(), kBatch, MSG_DONTWAIT, nullptr);
+            if (got <= 0) continue;  // EAGAIN (another thread was faster) or a queued ICMP error
+            const uint64_t now = unix_now();
+            unsigned replies = 0;
+            for (int i = 0; i < got; ++i) {
+                const xfr::Peer peer = peer_of(from[i]);
+                if (in[i].msg_len > max_query_size_) {
+                    size_warnings.warn("dropped a {}-octet UDP query from {}#{} (max_query_size = {})",
+                                       in[i].msg_len, peer.address.to_string(), peer.port, max_query_size_);
+                    continue;
+                }
+                xfr::Response& r = answers[replies];
+                try {
+                    r = responder_.respond(
+                        std::span<const uint8_t>(buffers.data() + i * kMaxDatagram, in[i].msg_len), peer,
+                        now);
+                } catch (const std::exception& e) {
+                    spdlog::error("bug while answering {}#{}: {}", peer.address.to_string(), peer.port,
+                                  e.what());
+                    continue;
+                }
+                if (events_ && (r.refusal || r.soa_query || r.up_to_date)) {
+                    const std::string address = peer.address.to_string();
+                    events_(PeerEvent{address + "#" + std::to_string(peer.port), address, &r, nullptr});
+                }
+                if (r.kind != xfr::Response::Kind::Message) continue;
+                out_iov[replies] = {r.message.data(), r.message.size()};
+                out[replies].msg_hdr = {};
+                out[replies].msg_hdr.msg_name = &from[i];
+                out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+                out[replies].msg_hdr.msg_iov = &out_iov[replies];
+                out[replies].msg_hdr.msg_iovlen = 1;
+                ++replies;
+            }
+            for (unsigned sent = 0; sent < replies;) {
+                const int n = ::sendmmsg(p.fd, out.data() + sent, replies - sent, 0);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    ++sent;  // this datagram failed (e.g. unreachable): skip it, send the rest
+                    continue;
+                }
+                sent += static_cast<unsigned>(n);
+            }
+        }
+    }
+}
+
+}  // namespace headwater::server

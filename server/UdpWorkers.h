@@ -1,0 +1,58 @@
+// UDP queries on several threads (issue 6): each thread owns one SO_REUSEPORT socket per listen address
+// and moves datagrams in batches (recvmmsg/sendmmsg), so the kernel spreads queries over the cores and a
+// query costs one pass through the Responder rather than two system calls. No Asio: this is a tight loop
+// over blocking sockets with a receive timeout that lets a thread notice stop(). TCP stays on the DNS
+// listeners' io_context (transfers are long-lived and few).
+//
+// The Responder is const and its zone lookups are lock-free, so the threads share it; the event sink is
+// called from every worker thread and must be thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/DnsListeners.h"
+#include "xfr/Responder.h"
+#include "zone/dns/IpNetwork.h"
+#include "zone/dns/Result.h"
+
+namespace headwater::server {
+
+class UdpWorkers {
+  public:
+    // Datagrams longer than max_query_size are dropped (ListenerOptions::max_query_size).
+    UdpWorkers(const xfr::Responder& responder, DnsListeners::EventSink events, std::size_t threads,
+               std::size_t max_query_size = 16384);
+    ~UdpWorkers();  // stops and closes
+
+    UdpWorkers(const UdpWorkers&) = delete;
+    UdpWorkers& operator=(const UdpWorkers&) = delete;
+
+    // Binds `threads` sockets on every endpoint; on any failure nothing stays bound.
+    dns::Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
+    void start();
+    // No new queries are read; returns when every thread has finished its batch.
+    void stop();
+
+    std::size_t threads() const { return threads_; }
+
+  private:
+    void run(std::vector<int> sockets);
+
+    const xfr::Responder& responder_;
+    DnsListeners::EventSink events_;
+    std::size_t threads_;
+    std::size_t max_query_size_;
+    std::vector<std::vector<int>> sockets_;  // per thread: one socket per endpoint
+    std::vector<std::thread> workers_;
+    std::atomic<bool> stopping_{false};
+};
+
+// The number of UDP threads for `configured` (0: one per core, at most 8).
+std::size_t udp_thread_count(std::size_t configured);
+
+}  // namespace headwater::server

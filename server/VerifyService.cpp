@@ -1,0 +1,186 @@
+#include "server/VerifyService.h"
+
+#include <future>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+
+#include "server/AsioSupport.h"
+#include "server/ControlProtocol.h"
+#include "server/SecondaryRegistry.h"
+
+namespace headwater::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kRecentChangesets = 10;  // journal entries whose names are sampled as "changed"
+constexpr std::chrono::seconds kFirstCheckDelay{5};
+
+// The journal's newest changesets, oldest first, leading to the served serial.
+std::vector<zone::Changeset> recent_changes(const zone::Zone& z, dns::Serial served) {
+    const auto* journal = z.journal();
+    if (journal == nullptr) return {};
+    auto entries = journal->entries();
+    if (entries.empty() || entries.back().to != served) return {};
+    const std::size_t first = entries.size() > kRecentChangesets ? entries.size() - kRecentChangesets : 0;
+    auto chain = journal->chain(entries[first].from, served);
+    return chain ? std::move(*chain) : std::vector<zone::Changeset>{};
+}
+
+}  // namespace
+
+VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
+                             std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink)
+    : store_(store),
+      keys_(std::move(keys)),
+      zones_(std::move(zones)),
+      registry_(registry),
+      sink_(std::move(sink)) {}
+
+VerifyService::~VerifyService() {
+    stop();
+}
+
+void VerifyService::start() {
+    if (thread_.joinable()) return;
+    work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());
+    for (const auto& z : zones_) {
+        if (z.interval.count() > 0 && !z.secondaries.empty())
+            asio::co_spawn(io_, schedule(z), asio::detached);
+    }
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+void VerifyService::stop() {
+    if (!thread_.joinable()) return;
+    work_.reset();
+    io_.stop();
+    thread_.join();
+}
+
+dns::Result<VerifyRequest, std::string> VerifyService::prepare(const VerifyZone& vz) const {
+    auto z = store_.find_exact(vz.zone);
+    if (!z) return dns::unexpected("unknown zone \"" + vz.zone.to_string() + "\"");
+    VerifyRequest req;
+    req.served = z->current();
+    if (!req.served) return dns::unexpected(std::string("the zone is not loaded"));
+    req.recent = recent_changes(*z, req.served->serial());
+    req.secondaries = vz.secondaries.empty() ? vz.notify_targets : vz.secondaries;
+    req.key = vz.key;
+    req.options.sample = vz.sample;
+    return req;
+}
+
+void VerifyService::record(const VerifyReport& report, bool scheduled) {
+    for (const auto& s : report.secondaries) {
+        VerificationInfo info;
+        info.status = std::string(to_string(s.status));
+        info.in_sync = s.in_sync();
+        info.summary = s.summary;
+        const SoaCheck& soa = s.udp.serial ? s.udp : s.tcp;
+        info.serial = soa.serial;
+        info.lag = soa.lag;
+        info.method = s.method;
+        info.differences = s.differences;
+        registry_.record_verification(report.zone, s.address.to_string(), info, report.at);
+
+        // A drift is news twice: when it starts and when it ends (not at every check in between).
+        std::lock_guard lock(drift_mutex_);
+        const auto key = std::make_pair(report.zone, s.address.to_string());
+        const auto before = in_sync_.find(key);
+        const bool was_in_sync = before == in_sync_.end() || before->second;
+        if (was_in_sync && !s.in_sync()) {
+            spdlog::warn("verify zone={} secondary={} drift starts: {}", report.zone, key.second, s.summary);
+        } else if (!was_in_sync && s.in_sync()) {
+            spdlog::warn("verify zone={} secondary={} drift ends: {}", report.zone, key.second, s.summary);
+        } else {
+            spdlog::debug("verify zone={} secondary={} {}", report.zone, key.second, s.summary);
+        }
+        in_sync_[key] = s.in_sync();
+    }
+    if (sink_) sink_(report, scheduled);
+}
+
+asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    // The first check soon after start-up (the secondaries may have missed changes while we were down),
+    // then one per interval.
+    auto wait = std::min<std::chrono::seconds>(vz.interval, kFirstCheckDelay);
+    for (;;) {
+        timer.expires_after(wait);
+        if (auto [ec] = co_await timer.async_wait(kTuple); ec) co_return;
+        wait = vz.interval;
+        auto req = prepare(vz);
+        if (!req) {
+            spdlog::warn("verify zone={}: {}", vz.zone.to_string(), req.error());
+            continue;
+        }
+        try {
+            auto report = co_await verify_secondaries(std::move(*req));
+            record(report, true);
+        } catch (const std::exception& e) {  // a bug: keep checking the other zones and later
+            spdlog::error("verify zone={}: internal error: {}", vz.zone.to_string(), e.what());
+        }
+    }
+}
+
+nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::json& request) {
+    auto name = dns::Name::from_text(zone);
+    if (!name) return control::error_response("bad zone name \"" + zone + "\"");
+    VerifyZone vz;
+    vz.zone = *name;
+    for (const auto& z : zones_)
+        if (z.zone == *name) vz = z;
+    if (auto it = request.find("secondaries"); it != request.end() && !it->is_null()) {
+        if (!it->is_array())
+            return control::error_response("malformed request: \"secondaries\" must be an array");
+        vz.secondaries.clear();
+        for (const auto& s : *it) {
+            if (!s.is_string())
+                return control::error_response("malformed request: \"secondaries\" must hold strings");
+            auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
+            if (!ep)
+                return control::error_response("secondary \"" + s.get<std::string>() + "\": " + ep.error());
+            vz.secondaries.push_back(*ep);
+        }
+    }
+    if (auto it = request.find("key"); it != request.end() && !it->is_null()) {
+        if (!it->is_string()) return control::error_response("malformed request: \"key\" must be a string");
+        auto key_name = dns::Name::from_text(it->get<std::string>());
+        vz.key = key_name ? keys_->find(*key_name) : nullptr;
+        if (!vz.key) return control::error_response("unknown key \"" + it->get<std::string>() + "\"");
+    }
+    auto req = prepare(vz);
+    if (!req) return control::error_response(req.error());
+    if (req->secondaries.empty())
+        return control::error_response(
+            "no secondaries to check: configure the zone's secondaries (or NOTIFY "
+            "targets), or name them with --secondary");
+    if (auto it = request.find("sample"); it != request.end() && !it->is_null()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() > 100000)
+            return control::error_response(
+                "malformed request: \"sample\" must be an integer from 0 to 100000");
+        req->options.sample = it->get<std::size_t>();
+    }
+    if (auto it = request.find("timeout_ms"); it != request.end() && !it->is_null()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() < 10 || it->get<uint64_t>() > 600000)
+            return control::error_response("malformed request: \"timeout_ms\" must be from 10 to 600000");
+        req->options.timeout = std::chrono::milliseconds(it->get<uint64_t>());
+    }
+    if (auto it = request.find("transfer"); it != request.end() && !it->is_null()) {
+        if (!it->is_boolean())
+            return control::error_response("malformed request: \"transfer\" must be a boolean");
+        req->options.transfer = it->get<bool>();
+    }
+    if (!thread_.joinable()) return control::error_response("verification is not running");
+    auto future = asio::co_spawn(io_, verify_secondaries(std::move(*req)), asio::use_future);
+    const VerifyReport report = future.get();
+    record(report, false);
+    auto out = to_json(report);
+    out["ok"] = true;
+    return out;
+}
+
+}  // namespace headwater::server

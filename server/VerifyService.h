@@ -1,0 +1,75 @@
+// Verification of the secondaries as a service (issue 8): on demand for `headwaterctl verify`, and every
+// verify_interval for the zones that configure one. It owns its own thread and io_context, so a slow or
+// silent secondary never delays queries, transfers or control commands other than the verify itself.
+// Each result goes to the secondaries registry and to the report sink (the transfer log); a drift is
+// logged as a warning once when it starts and once when it ends.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "server/SecondaryVerifier.h"
+#include "tsig/KeyStore.h"
+#include "zone/ZoneStore.h"
+
+namespace headwater::server {
+
+class SecondaryRegistry;
+
+struct VerifyZone {
+    dns::Name zone;
+    std::vector<dns::Endpoint> secondaries;  // configured; empty: the NOTIFY targets are checked on demand
+    std::vector<dns::Endpoint> notify_targets;
+    std::shared_ptr<const tsig::Key> key;  // verify_key; null: unsigned
+    std::chrono::seconds interval{0};      // 0: only on demand
+    std::size_t sample = 100;
+};
+
+class VerifyService {
+  public:
+    using ReportSink = std::function<void(const VerifyReport&, bool scheduled)>;
+
+    VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
+                  std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink);
+    ~VerifyService();  // stops
+
+    VerifyService(const VerifyService&) = delete;
+    VerifyService& operator=(const VerifyService&) = delete;
+
+    // Starts the thread and the periodic checks.
+    void start();
+    void stop();
+
+    // The `verify` control command (docs/control.md): blocks the caller until done. Members of `request`:
+    // "secondaries" (array of "addr[:port]"), "key" (a configured key name), "sample", "timeout_ms",
+    // "transfer" (bool).
+    nlohmann::json verify(const std::string& zone, const nlohmann::json& request);
+
+  private:
+    boost::asio::awaitable<void> schedule(VerifyZone zone);
+    dns::Result<VerifyRequest, std::string> prepare(const VerifyZone& zone) const;
+    void record(const VerifyReport& report, bool scheduled);
+
+    const zone::ZoneStore& store_;
+    std::shared_ptr<const tsig::KeyStore> keys_;
+    std::vector<VerifyZone> zones_;
+    SecondaryRegistry& registry_;
+    ReportSink sink_;
+    boost::asio::io_context io_;
+    std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    std::thread thread_;
+    std::mutex drift_mutex_;
+    std::map<std::pair<std::string, std::string>, bool> in_sync_;  // (zone, secondary) -> last result
+};
+
+}  // namespace headwater::server
