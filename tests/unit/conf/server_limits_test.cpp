@@ -148,3 +148,22 @@ TEST_F(ServerLimitsTest, UserAndGroupNamesAreChecked) {
 
 }  // namespace
 }  // namespace headwater::conf
+
+namespace headwater::conf {
+namespace {
+
+class UdpThreadsTest : public ServerLimitsTest {};
+
+TEST_F(UdpThreadsTest, DefaultIsPerCoreAndValuesAreBounded) {
+    auto r = parse("");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.udp_threads, 0u);  // 0: one per core (server::udp_thread_count)
+    r = parse("udp_threads = 4\n");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.udp_threads, 4u);
+    EXPECT_CONTAINS(error_of("udp_threads = 65\n"), at(3, 15, "server.udp_threads: "));
+    EXPECT_CONTAINS(error_of("udp_threads = \"2\"\n"), at(3, 15, "server.udp_threads: expected an integer"));
+}
+
+}  // namespace
+}  // namespace headwater::conf
