@@ -123,7 +123,7 @@ void UdpWorkers::stop() {
     workers_.clear();
 }
 
-void UdpWorkers::run(std::vector<int> sockets) {
+void UdpWorkers::run(const std::vector<int>& sockets) {
     std::vector<uint8_t> buffers(kBatch * kMaxDatagram);
     std::array<iovec, kBatch> in_iov{};
     std::array<sockaddr_storage, kBatch> from{};
@@ -133,6 +133,7 @@ void UdpWorkers::run(std::vector<int> sockets) {
     std::array<mmsghdr, kBatch> out{};
     WarningThrottle size_warnings;
     std::vector<pollfd> polls;
+    polls.reserve(sockets.size());
     for (int fd : sockets) polls.push_back({fd, POLLIN, 0});
 
     while (!stopping_.load(std::memory_order_relaxed)) {

@@ -41,7 +41,7 @@ class UdpWorkers {
     std::size_t threads() const { return threads_; }
 
   private:
-    void run(std::vector<int> sockets);
+    void run(const std::vector<int>& sockets);
 
     const xfr::Responder& responder_;
     DnsListeners::EventSink events_;
