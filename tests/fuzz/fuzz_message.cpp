@@ -95,6 +95,7 @@ void answer(const Fixture& f, std::span<const uint8_t> query, xfr::Transport tra
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the entry point libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const Fixture fixture;
     const std::span<const uint8_t> wire(data, size);

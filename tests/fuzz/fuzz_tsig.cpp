@@ -71,8 +71,9 @@ struct Fixture {
     }
 };
 
-const xfr::Peer kTcpPeer{*dns::IpAddress::parse("127.0.0.1"), 5353, xfr::Transport::Tcp};
-const xfr::Peer kUdpPeer{*dns::IpAddress::parse("127.0.0.1"), 5353, xfr::Transport::Udp};
+xfr::Peer local_peer(xfr::Transport transport) {
+    return xfr::Peer{*dns::IpAddress::parse("127.0.0.1"), 5353, transport};
+}
 
 // All the messages of the Responder's answer (none when it drops the query).
 std::vector<std::vector<uint8_t>> respond(const Fixture& f, std::span<const uint8_t> query,
@@ -125,8 +126,8 @@ void as_received(const Fixture& f, std::span<const uint8_t> wire) {
             }
         }
     }
-    respond(f, wire, kTcpPeer, fuzz::kNow);
-    respond(f, wire, kUdpPeer, fuzz::kNow);
+    respond(f, wire, local_peer(xfr::Transport::Tcp), fuzz::kNow);
+    respond(f, wire, local_peer(xfr::Transport::Udp), fuzz::kNow);
 }
 
 // Step 2: the harness signs the message as a client, then checks the answer as that client.
@@ -149,7 +150,7 @@ void signed_by_harness(const Fixture& f, std::span<const uint8_t> wire) {
     if (skewed && status == tsig::RequestStatus::Verified)
         fuzz::fuzz_fail("a request outside the fudge verified");
 
-    const auto answer = respond(f, request, kTcpPeer, server_now);
+    const auto answer = respond(f, request, local_peer(xfr::Transport::Tcp), server_now);
     if (status != tsig::RequestStatus::Verified) return;
     if (answer.empty()) fuzz::fuzz_fail("no answer to a verified request");
     for (const auto& m : answer) {
@@ -165,6 +166,7 @@ void signed_by_harness(const Fixture& f, std::span<const uint8_t> wire) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the entry point libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const Fixture fixture;
     const std::span<const uint8_t> wire(data, size);
