@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -63,6 +64,24 @@ xfr::Peer peer_of(const sockaddr_storage& from) {
         p.port = ntohs(a.sin6_port);
     }
     return p;
+}
+
+// When each address last had an SOA query reported (unix seconds), per thread; cleared when it grows past
+// kMaxSeen so a spoofed flood from many addresses cannot grow it without bound.
+using SeenAddresses = std::unordered_map<std::string, uint64_t>;
+constexpr std::size_t kMaxSeen = 4096;
+
+bool recently_reported(SeenAddresses& seen, const dns::IpAddress& address, uint64_t now) {
+    const auto bytes = address.bytes();
+    std::string key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (const auto it = seen.find(key); it != seen.end()) {
+        if (it->second == now) return true;
+        it->second = now;
+        return false;
+    }
+    if (seen.size() >= kMaxSeen) seen.clear();
+    seen.emplace(std::move(key), now);
+    return false;
 }
 
 }  // namespace
@@ -132,6 +151,7 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
     std::array<iovec, kBatch> out_iov{};
     std::array<mmsghdr, kBatch> out{};
     WarningThrottle size_warnings;
+    SeenAddresses soa_seen;
     std::vector<pollfd> polls;
     polls.reserve(sockets.size());
     for (int fd : sockets) polls.push_back({fd, POLLIN, 0});
@@ -170,7 +190,13 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
                                   e.what());
                     continue;
                 }
-                if (events_ && (r.refusal || r.soa_query || r.up_to_date)) {
+                // An apex SOA query only refreshes the peer's "last SOA query" time; a secondary polling
+                // (or a benchmark) sends thousands a second. Report it at most once a second per address
+                // and thread: the registry's mutex and strings stay off the hot path.
+                const bool soa_only = r.soa_query && !r.refusal && !r.up_to_date;
+                const bool report = events_ && (r.refusal || r.soa_query || r.up_to_date) &&
+                                    !(soa_only && recently_reported(soa_seen, peer.address, now));
+                if (report) {
                     const std::string address = peer.address.to_string();
                     events_(PeerEvent{address + "#" + std::to_string(peer.port), address, &r, nullptr});
                 }
