@@ -1,5 +1,9 @@
 #include "zone/Zone.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <fstream>
 
@@ -256,6 +260,10 @@ dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, C
             } catch (const std::exception& e) {
                 snapshot_error_ = e.what();
             }
+#if defined(__GLIBC__)
+            // The write buffer came from this thread's own arena, which glibc would keep resident.
+            malloc_trim(0);
+#endif
         });
         if (!earlier.empty()) return dns::unexpected(earlier);
         return {};
