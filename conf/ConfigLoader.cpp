@@ -606,16 +606,8 @@ class Checker {
                         const auto* s = list->get(i)->as_string();
                         if (s == nullptr || s->get().empty()) continue;
                         const std::string path = prefix + ".keys[" + std::to_string(i) + "]";
-                        auto key_name = normalise_key_name(s->get());
-                        if (!key_name) {
-                            error(s->source(), path, key_name.error());
-                            continue;
-                        }
-                        if (key_lines_.count(*key_name) == 0) {
-                            error(s->source(), path, "unknown key " + in_quotes(*key_name) + known_keys());
-                            continue;
-                        }
-                        acl.keys.push_back(std::move(*key_name));
+                        if (auto key_name = key_reference(s->source(), path, s->get()))
+                            acl.keys.push_back(std::move(*key_name));
                     }
                 }
             }
@@ -746,6 +738,22 @@ class Checker {
             wipe(*bytes);
         }
         key.file = path;
+    }
+
+    // A reference to a [[key]] (compared like key names are): the key's name, or nothing once the reason
+    // is reported.
+    std::optional<std::string> key_reference(const toml::source_region& where, const std::string& path,
+                                             std::string_view text) {
+        auto key_name = normalise_key_name(text);
+        if (!key_name) {
+            error(where, path, key_name.error());
+            return std::nullopt;
+        }
+        if (key_lines_.count(*key_name) == 0) {
+            error(where, path, "unknown key " + in_quotes(*key_name) + known_keys());
+            return std::nullopt;
+        }
+        return std::move(*key_name);
     }
 
     std::string known_keys() const {
@@ -900,14 +908,8 @@ class Checker {
         }
         if (const auto* node = table.get("verify_key")) {
             if (auto text = as_string(*node, prefix + ".verify_key")) {
-                if (auto key_name = normalise_key_name(*text); !key_name) {
-                    error(node->source(), prefix + ".verify_key", key_name.error());
-                } else if (key_lines_.count(*key_name) == 0) {
-                    error(node->source(), prefix + ".verify_key",
-                          "unknown key " + in_quotes(*key_name) + known_keys());
-                } else {
-                    zone.verify_key = *key_name;
-                }
+                if (auto key_name = key_reference(node->source(), prefix + ".verify_key", *text))
+                    zone.verify_key = std::move(*key_name);
             }
         }
         if (const auto* node = table.get("verify_sample")) {
@@ -942,18 +944,12 @@ class Checker {
                 }
                 if (const auto* key_node = t->get("key")) {
                     auto text = as_string(*key_node, element_path + ".key");
-                    if (!text) {
+                    auto key_name =
+                        text ? key_reference(key_node->source(), element_path + ".key", *text) : std::nullopt;
+                    if (key_name)
+                        target.key = std::move(*key_name);
+                    else
                         ok = false;
-                    } else if (auto key_name = normalise_key_name(*text); !key_name) {
-                        error(key_node->source(), element_path + ".key", key_name.error());
-                        ok = false;
-                    } else if (key_lines_.count(*key_name) == 0) {
-                        error(key_node->source(), element_path + ".key",
-                              "unknown key " + in_quotes(*key_name) + known_keys());
-                        ok = false;
-                    } else {
-                        target.key = *key_name;
-                    }
                 }
                 if (const auto* source_node = t->get("source")) {
                     if (auto text = as_string(*source_node, element_path + ".source")) {

@@ -1,5 +1,5 @@
 // Conversions between Asio and the project's own address type, and the wall clock for TSIG: shared by
-// the DNS listeners and the notifier (the only Asio users besides the control socket).
+// the server's socket code (listeners, UDP workers, notifier, DNS client).
 #pragma once
 
 #include <algorithm>

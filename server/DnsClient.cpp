@@ -1,11 +1,13 @@
 #include "server/DnsClient.h"
 
 #include <array>
+#include <random>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "server/AsioSupport.h"
+#include "tsig/Hmac.h"
 
 namespace headwater::server {
 
@@ -29,6 +31,13 @@ uint16_t message_id(std::span<const uint8_t> m) {
 }
 
 }  // namespace
+
+uint16_t random_query_id() {
+    uint8_t b[2];
+    if (tsig::random_bytes(b)) return static_cast<uint16_t>(b[0] << 8 | b[1]);
+    static thread_local std::mt19937 fallback{std::random_device{}()};
+    return static_cast<uint16_t>(fallback());
+}
 
 asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(
     dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout) {

@@ -24,6 +24,10 @@ struct ClientFailure {
     std::string message;  // "timeout after 2000 ms", "connection refused", ...
 };
 
+// A DNS message ID for a query of ours: from the CSPRNG (tsig::random_bytes), so an off-path attacker
+// cannot guess it and answer first (RFC 5452 §4.3); a seeded PRNG if OpenSSL's is not available.
+uint16_t random_query_id();
+
 // Sends `query` over UDP and returns the first datagram from `server` whose ID matches (others are
 // dropped: a late answer to an earlier try must not be taken for this one).
 boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(

@@ -19,11 +19,11 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-std::string peer_text(const asio::ip::address& a, uint16_t port) {
-    return a.to_string() + "#" + std::to_string(port);
+std::string peer_text(const dns::IpAddress& address, uint16_t port) {
+    return address.to_string() + "#" + std::to_string(port);
 }
+
+namespace {
 
 // Octets of what we wrote (`handed` to the kernel so far) that the peer has acknowledged: handed minus
 // what is still in the send queue (SIOCOUTQ: unsent and unacknowledged). Grows exactly when the peer
@@ -167,7 +167,7 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             if (mine >= options.tcp_max_per_client) {
                 per_client_warnings.warn(
                     "closing a TCP connection from {}: it has {} open (tcp_max_per_client)",
-                    peer_text(remote.address(), remote.port()), mine);
+                    peer_text(to_ip(remote.address()), remote.port()), mine);
                 reset(*conn);
                 continue;
             }
@@ -175,7 +175,7 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
                 if (mine == 0) per_client.erase(remote.address());
                 pool_warnings.warn(
                     "closing a TCP connection from {}: {} connections open (tcp_max_connections)",
-                    peer_text(remote.address(), remote.port()), connections.size());
+                    peer_text(to_ip(remote.address()), remote.port()), connections.size());
                 reset(*conn);
                 continue;
             }
@@ -221,8 +221,9 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
 awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socket> socket,
                                                       tcp::endpoint remote) {
     auto self = shared_from_this();
-    const std::string peer_name = peer_text(remote.address(), remote.port());
     const xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tcp};
+    const std::string address = peer.address.to_string();
+    const std::string peer_name = peer_text(peer.address, peer.port);
     auto deadline = std::make_shared<Deadline>(io);
     deadline->at = Clock::now() + options.tcp_idle_timeout;
     asio::co_spawn(io, watchdog(socket, deadline), asio::detached);
@@ -258,7 +259,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             break;
         }
         if (events && (r.refusal || r.soa_query || r.up_to_date))
-            events(PeerEvent{peer_name, remote.address().to_string(), &r, nullptr});
+            events(PeerEvent{peer_name, address, &r, nullptr});
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;
@@ -311,7 +312,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         rec.outcome = outcome;
         --transfers;
         rec.client_serial = r.client_serial;
-        if (events) events(PeerEvent{peer_name, remote.address().to_string(), &r, &rec});
+        if (events) events(PeerEvent{peer_name, address, &r, &rec});
         if (outcome != "ok" || stopping) break;
     }
     boost::system::error_code ignored;

@@ -64,6 +64,9 @@ struct PeerEvent {
     const TransferRecord* transfer = nullptr;
 };
 
+// "192.0.2.1#53", "2001:db8::1#53": a peer as the log lines and PeerEvent::peer show it.
+std::string peer_text(const dns::IpAddress& address, uint16_t port);
+
 class DnsListeners {
   public:
     using EventSink = std::function<void(const PeerEvent&)>;

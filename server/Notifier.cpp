@@ -1,14 +1,12 @@
 #include "server/Notifier.h"
 #include "server/AsioSupport.h"
+#include "server/DnsClient.h"
 
 #include <limits>
 #include <mutex>
-#include <random>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
-
-#include "tsig/Hmac.h"
 
 namespace headwater::server {
 
@@ -18,13 +16,6 @@ using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-uint16_t random_id() {
-    uint8_t b[2];
-    if (tsig::random_bytes(b)) return static_cast<uint16_t>(b[0] << 8 | b[1]);
-    static thread_local std::mt19937 fallback{std::random_device{}()};
-    return static_cast<uint16_t>(fallback());
-}
 
 std::string target_text(const xfr::NotifyTargetState& s) {
     return s.address.to_string();
@@ -199,7 +190,7 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
 
 Notifier::Notifier(asio::io_context& io, std::vector<NotifyZone> zones, xfr::NotifyTracker::IdGenerator ids)
     : state_(std::make_shared<State>(io)) {
-    if (!ids) ids = random_id;
+    if (!ids) ids = random_query_id;
     for (auto& nz : zones) {
         State::Zone zone;
         zone.name = nz.zone.to_string();

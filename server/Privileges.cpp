@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -29,6 +30,21 @@ bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// The id written in `digits` (all_digits); nullopt beyond the id type, never truncated ("4294967297"
+// must not become uid 1, nor 21 digits an exception).
+template <class Id>
+std::optional<Id> numeric_id(const std::string& digits) {
+    Id id{};
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+    return id;
+}
+
+// Already running as the identity (real and effective ids): nothing to switch.
+bool runs_as(const Identity& id) {
+    return ::getuid() == id.uid && ::geteuid() == id.uid && ::getgid() == id.gid && ::getegid() == id.gid;
+}
+
 // getpwnam_r/getgrnam_r want a caller buffer; sysconf may say "no limit" (-1).
 std::vector<char> lookup_buffer(int which) {
     const long n = ::sysconf(which);
@@ -39,10 +55,13 @@ std::optional<passwd> find_user(const std::string& name, std::vector<char>& buf)
     passwd pw{};
     passwd* found = nullptr;
     int rc = 0;
-    if (all_digits(name))
-        rc = ::getpwuid_r(static_cast<uid_t>(std::stoul(name)), &pw, buf.data(), buf.size(), &found);
-    else
+    if (all_digits(name)) {
+        const auto uid = numeric_id<uid_t>(name);
+        if (!uid) return std::nullopt;
+        rc = ::getpwuid_r(*uid, &pw, buf.data(), buf.size(), &found);
+    } else {
         rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    }
     if (rc != 0 || found == nullptr) return std::nullopt;
     return pw;
 }
@@ -51,10 +70,13 @@ std::optional<group> find_group(const std::string& name, std::vector<char>& buf)
     group gr{};
     group* found = nullptr;
     int rc = 0;
-    if (all_digits(name))
-        rc = ::getgrgid_r(static_cast<gid_t>(std::stoul(name)), &gr, buf.data(), buf.size(), &found);
-    else
+    if (all_digits(name)) {
+        const auto gid = numeric_id<gid_t>(name);
+        if (!gid) return std::nullopt;
+        rc = ::getgrgid_r(*gid, &gr, buf.data(), buf.size(), &found);
+    } else {
         rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+    }
     if (rc != 0 || found == nullptr) return std::nullopt;
     return gr;
 }
@@ -192,9 +214,7 @@ dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::S
     if (id.uid == 0)
         return dns::unexpected("server.user: \"" + server.user +
                                "\" is root; name an unprivileged user (or leave server.user out)");
-    const bool already =
-        ::getuid() == id.uid && ::geteuid() == id.uid && ::getgid() == id.gid && ::getegid() == id.gid;
-    if (!already && ::geteuid() != 0)
+    if (!runs_as(id) && ::geteuid() != 0)
         return dns::unexpected("server.user: cannot switch to " + id.user + " (uid " +
                                std::to_string(id.uid) + "): running as uid " + std::to_string(::geteuid()) +
                                ", and only root can switch; start as root or as " + id.user);
@@ -220,7 +240,7 @@ dns::Result<void, std::string> drop_privileges(const conf::ServerConfig& server)
     if (!resolved) return dns::unexpected(resolved.error());
     if (!*resolved) return {};
     const Identity& id = **resolved;
-    if (::getuid() == id.uid && ::geteuid() == id.uid && ::getgid() == id.gid && ::getegid() == id.gid) {
+    if (runs_as(id)) {
         spdlog::info("running as user {} (uid {}) and group {} (gid {}) already", id.user, id.uid, id.group,
                      id.gid);
         return {};

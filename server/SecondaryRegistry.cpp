@@ -147,13 +147,19 @@ void SecondaryRegistry::forget_zone(std::string_view zone) {
     verified_.erase(zone_key(zone));
 }
 
-void SecondaryRegistry::record_verification(std::string_view zone, std::string_view address,
-                                            const VerificationInfo& info, TimePoint at) {
+std::optional<bool> SecondaryRegistry::record_verification(std::string_view zone, std::string_view address,
+                                                           const VerificationInfo& info, TimePoint at) {
     std::lock_guard lock(mutex_);
     auto& peers = verified_[zone_key(zone)];
-    // Bounded like the peers: addresses come from the config or from an operator's command line.
-    if (peers.size() >= max_peers_ && peers.find(std::string(address)) == peers.end()) return;
-    peers[std::string(address)] = {info, at};
+    const auto it = peers.find(std::string(address));
+    if (it == peers.end()) {
+        // Bounded like the peers: addresses come from the config or from an operator's command line.
+        if (peers.size() < max_peers_) peers.emplace(std::string(address), std::make_pair(info, at));
+        return std::nullopt;
+    }
+    const bool was_in_sync = it->second.first.in_sync;
+    it->second = {info, at};
+    return was_in_sync;
 }
 
 json SecondaryRegistry::verifications_json(std::string_view zone) const {

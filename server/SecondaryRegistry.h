@@ -97,9 +97,11 @@ class SecondaryRegistry {
     void record_ixfr_up_to_date(std::string_view zone, std::string_view address, std::string_view key,
                                 dns::Serial serial, TimePoint at);
 
-    // The result of checking the secondary at `address` ("addr:port"): replaces the previous one.
-    void record_verification(std::string_view zone, std::string_view address, const VerificationInfo& info,
-                             TimePoint at);
+    // The result of checking the secondary at `address` ("addr:port"): replaces the previous one. Returns
+    // whether the previous one was in sync (nullopt: none recorded), so the caller can tell when a drift
+    // starts or ends.
+    std::optional<bool> record_verification(std::string_view zone, std::string_view address,
+                                            const VerificationInfo& info, TimePoint at);
     // {"address","at","status","in_sync","summary","serial","lag_serials","method","differences"} per
     // checked secondary, ordered by address.
     nlohmann::json verifications_json(std::string_view zone) const;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
-#include <random>
 
 #include <boost/asio.hpp>
 
@@ -57,17 +56,14 @@ asio::awaitable<void> run_all(std::vector<asio::awaitable<void>> tasks) {
     if (pending > 0) co_await done.async_wait(kTuple);
 }
 
-uint16_t random_id() {
-    thread_local std::mt19937 rng{std::random_device{}()};
-    return static_cast<uint16_t>(rng());
-}
-
-std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns) {
+// `reserve`: room kept for a TSIG record appended after (tsig::ClientSequence::reserve_size()).
+std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns, std::size_t reserve = 0) {
     std::vector<uint8_t> buf;
     dns::MessageBuilder b(buf, 512);
-    b.header(random_id(), 0);  // RD clear: we ask the authority itself
+    b.header(random_query_id(), 0);  // RD clear: we ask the authority itself
     b.question(name, static_cast<uint16_t>(type), 1);
     if (edns) b.set_edns(1232, false);
+    b.reserve(reserve);
     b.finish();
     return buf;
 }
@@ -147,18 +143,9 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
         out.error = client.error().message;
         co_return out;
     }
-    std::vector<uint8_t> query;
     std::optional<tsig::ClientSequence> tsig;
-    {
-        dns::MessageBuilder b(query, 512);
-        b.header(random_id(), 0);
-        b.question(req.served->apex(), static_cast<uint16_t>(dns::RRType::AXFR), 1);
-        if (req.key) {
-            tsig.emplace(req.key);
-            b.reserve(tsig->reserve_size());
-        }
-        b.finish();
-    }
+    if (req.key) tsig.emplace(req.key);
+    auto query = build_query(req.served->apex(), dns::RRType::AXFR, false, tsig ? tsig->reserve_size() : 0);
     if (tsig) tsig->sign_request(query, 0, unix_now());
     if (auto sent = co_await (*client)->send(query, timeout); !sent) {
         out.error = sent.error().message;
@@ -258,7 +245,7 @@ void conclude(SecondaryReport& r, const zone::ZoneVersion& served) {
     const std::string content =
         r.method.empty() ? std::string()
         : r.differences == 0
-            ? " (" + r.method + ", " + std::to_string(r.records) +
+            ? " (" + r.method + ", " + std::to_string(r.checked) +
                   (r.method == "axfr" ? " records)" : " questions)")
             : "; " +
                   plural(r.differences, r.method == "axfr" ? "RRset differs" : "answer differs",
@@ -316,7 +303,7 @@ asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to
                 auto diffs = xfr::compare_zone(served, t.records);
                 r.method = "axfr";
                 r.content_serial = t.serial;
-                r.records = t.records.size();
+                r.checked = t.records.size();
                 r.differences = diffs.size();
                 if (diffs.size() > req.options.max_listed) diffs.resize(req.options.max_listed);
                 r.rrsets = std::move(diffs);
@@ -342,7 +329,7 @@ asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to
             co_await run_all(std::move(workers));
             r.method = "sample";
             r.content_serial = r.udp.serial ? r.udp.serial : r.tcp.serial;
-            r.records = sample.size();
+            r.checked = sample.size();
             for (auto& m : results) {
                 if (!m) continue;
                 ++r.differences;
@@ -436,7 +423,7 @@ nlohmann::json to_json(const SecondaryReport& r) {
              r.transfer_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.transfer_error)},
             {"content_serial",
              r.content_serial ? nlohmann::json(r.content_serial->value()) : nlohmann::json(nullptr)},
-            {"checked", r.records},
+            {"checked", r.checked},
             {"differences", r.differences},
             {"rrsets", rrsets},
             {"answers", answers},

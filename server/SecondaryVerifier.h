@@ -70,7 +70,7 @@ struct SecondaryReport {
     std::string method;          // "axfr", "sample" or "" (content not checked)
     std::string transfer_error;  // why AXFR was not used ("REFUSED", "TSIG: BADKEY", timeout...)
     std::optional<dns::Serial> content_serial;  // the SOA serial of the copy compared
-    std::size_t records = 0;                    // records transferred, or questions asked
+    std::size_t checked = 0;                    // records transferred (axfr), or questions asked (sample)
     std::size_t differences = 0;                // RRsets (axfr) or answers (sample) that differ
     std::vector<xfr::RRsetDifference> rrsets;   // the first max_listed of them (axfr)
     std::vector<SampleMismatch> answers;        // the first max_listed of them (sample)

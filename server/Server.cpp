@@ -364,10 +364,8 @@ int Server::run() {
 
     asio::signal_set term(dns_io, SIGTERM, SIGINT);
     asio::steady_timer grace(dns_io);
-    bool stopping = false;
     term.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
-        stopping = true;
         spdlog::info("signal {}: no new queries; letting {} transfer(s) finish (up to {} ms)", sig,
                      listeners.active_transfers(), cfg.shutdown_grace_ms);
         listeners.stop_accepting();
@@ -406,7 +404,6 @@ int Server::run() {
     listeners.close_all();
     control->reset();
     spdlog::info("headwater stopped");
-    (void)stopping;
     return 0;
 }
 
@@ -427,6 +424,13 @@ int check_config(const std::filesystem::path& file) {
         }
         std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), (*v)->serial().value(),
                     (*v)->size());
+    }
+    // server.user must exist here too: a unit file is checked before it is started.
+    if (status == 0) {
+        if (auto id = resolve_identity(cfg->server); !id) {
+            std::fprintf(stderr, "%s: %s\n", file.string().c_str(), id.error().c_str());
+            status = 1;
+        }
     }
     if (status == 0) std::printf("%s: OK\n", file.string().c_str());
     return status;

@@ -27,7 +27,8 @@ class Server {
     std::unique_ptr<Impl> impl_;
 };
 
-// Checks the config and loads every zone without serving; prints findings. Returns the exit status.
+// Checks the config (server.user and server.group included) and loads every zone without serving; prints
+// findings. Returns the exit status.
 int check_config(const std::filesystem::path& file);
 
 }  // namespace headwater::server

@@ -1,6 +1,5 @@
 #include "server/UdpWorkers.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,12 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <system_error>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/udp.hpp>
 
 #include "server/AsioSupport.h"
 #include "server/WarningThrottle.h"
@@ -23,48 +22,15 @@ namespace headwater::server {
 
 namespace {
 
+// Only for its sockaddr storage and the conversions (AsioSupport.h): no Asio I/O runs here.
+using SocketAddress = boost::asio::ip::udp::endpoint;
+
 constexpr std::size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
 constexpr std::size_t kMaxDatagram = 65535;  // UDP payload limit (EDNS buffers never exceed it)
 constexpr int kPollMs = 200;                 // how soon a thread notices stop()
 
 std::string errno_text(int err) {
     return std::error_code(err, std::generic_category()).message();
-}
-
-socklen_t to_sockaddr(const dns::Endpoint& ep, sockaddr_storage& out) {
-    std::memset(&out, 0, sizeof out);
-    const auto bytes = ep.address.bytes();
-    if (ep.address.is_v4()) {
-        auto& a = reinterpret_cast<sockaddr_in&>(out);
-        a.sin_family = AF_INET;
-        a.sin_port = htons(ep.port);
-        std::memcpy(&a.sin_addr, bytes.data(), 4);
-        return sizeof(sockaddr_in);
-    }
-    auto& a = reinterpret_cast<sockaddr_in6&>(out);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(ep.port);
-    std::memcpy(&a.sin6_addr, bytes.data(), 16);
-    return sizeof(sockaddr_in6);
-}
-
-xfr::Peer peer_of(const sockaddr_storage& from) {
-    xfr::Peer p;
-    p.transport = xfr::Transport::Udp;
-    if (from.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(from);
-        std::array<uint8_t, 4> b{};
-        std::memcpy(b.data(), &a.sin_addr, 4);
-        p.address = dns::IpAddress::from_v4(b);
-        p.port = ntohs(a.sin_port);
-    } else {
-        const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
-        std::array<uint8_t, 16> b{};
-        std::memcpy(b.data(), &a.sin6_addr, 16);
-        p.address = dns::IpAddress::from_v6(b);
-        p.port = ntohs(a.sin6_port);
-    }
-    return p;
 }
 
 // When each address last had an SOA query reported (unix seconds), per thread; cleared when it grows past
@@ -113,10 +79,9 @@ dns::Result<void, std::string> UdpWorkers::open(const std::vector<dns::Endpoint>
         return dns::unexpected(std::move(message));
     };
     for (const auto& ep : endpoints) {
-        sockaddr_storage addr{};
-        const socklen_t len = to_sockaddr(ep, addr);
+        const SocketAddress addr(to_asio(ep.address), ep.port);
         for (std::size_t t = 0; t < threads_; ++t) {
-            const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            const int fd = ::socket(addr.protocol().family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
             if (fd < 0) return fail("cannot listen on UDP " + ep.to_string() + ": " + errno_text(errno));
             sockets[t].push_back(fd);
             const int one = 1;
@@ -124,7 +89,7 @@ dns::Result<void, std::string> UdpWorkers::open(const std::vector<dns::Endpoint>
             // sockets of the same user may join, so another user cannot steal our queries.
             if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
                 (ep.address.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
-                ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0)
+                ::bind(fd, addr.data(), static_cast<socklen_t>(addr.size())) != 0)
                 return fail("cannot listen on UDP " + ep.to_string() + ": " + errno_text(errno));
         }
     }
@@ -148,7 +113,7 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
     // thread costs only what queries actually touch.
     const std::unique_ptr<uint8_t[]> buffers(new uint8_t[kBatch * kMaxDatagram]);
     std::array<iovec, kBatch> in_iov{};
-    std::array<sockaddr_storage, kBatch> from{};
+    std::array<SocketAddress, kBatch> from{};
     std::array<mmsghdr, kBatch> in{};
     std::array<xfr::Response, kBatch> answers;
     std::array<iovec, kBatch> out_iov{};
@@ -167,8 +132,8 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
             for (std::size_t i = 0; i < kBatch; ++i) {
                 in_iov[i] = {buffers.get() + i * kMaxDatagram, kMaxDatagram};
                 in[i].msg_hdr = {};
-                in[i].msg_hdr.msg_name = &from[i];
-                in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                in[i].msg_hdr.msg_name = from[i].data();
+                in[i].msg_hdr.msg_namelen = static_cast<socklen_t>(from[i].capacity());
                 in[i].msg_hdr.msg_iov = &in_iov[i];
                 in[i].msg_hdr.msg_iovlen = 1;
             }
@@ -177,10 +142,11 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
             const uint64_t now = unix_now();
             unsigned replies = 0;
             for (int i = 0; i < got; ++i) {
-                const xfr::Peer peer = peer_of(from[i]);
+                from[i].resize(in[i].msg_hdr.msg_namelen);
+                const xfr::Peer peer{to_ip(from[i].address()), from[i].port(), xfr::Transport::Udp};
                 if (in[i].msg_len > max_query_size_) {
-                    size_warnings.warn("dropped a {}-octet UDP query from {}#{} (max_query_size = {})",
-                                       in[i].msg_len, peer.address.to_string(), peer.port, max_query_size_);
+                    size_warnings.warn("dropped a {}-octet UDP query from {} (max_query_size = {})",
+                                       in[i].msg_len, peer_text(peer.address, peer.port), max_query_size_);
                     continue;
                 }
                 xfr::Response& r = answers[replies];
@@ -188,8 +154,7 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
                     r = responder_.respond(
                         std::span<const uint8_t>(buffers.get() + i * kMaxDatagram, in[i].msg_len), peer, now);
                 } catch (const std::exception& e) {
-                    spdlog::error("bug while answering {}#{}: {}", peer.address.to_string(), peer.port,
-                                  e.what());
+                    spdlog::error("bug while answering {}: {}", peer_text(peer.address, peer.port), e.what());
                     continue;
                 }
                 // An apex SOA query only refreshes the peer's "last SOA query" time; a secondary polling
@@ -198,14 +163,13 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
                 const bool soa_only = r.soa_query && !r.refusal && !r.up_to_date;
                 const bool report = events_ && (r.refusal || r.soa_query || r.up_to_date) &&
                                     !(soa_only && recently_reported(soa_seen, peer.address, now));
-                if (report) {
-                    const std::string address = peer.address.to_string();
-                    events_(PeerEvent{address + "#" + std::to_string(peer.port), address, &r, nullptr});
-                }
+                if (report)
+                    events_(
+                        PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r, nullptr});
                 if (r.kind != xfr::Response::Kind::Message) continue;
                 out_iov[replies] = {r.message.data(), r.message.size()};
                 out[replies].msg_hdr = {};
-                out[replies].msg_hdr.msg_name = &from[i];
+                out[replies].msg_hdr.msg_name = from[i].data();
                 out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
                 out[replies].msg_hdr.msg_iov = &out_iov[replies];
                 out[replies].msg_hdr.msg_iovlen = 1;

@@ -84,21 +84,18 @@ void VerifyService::record(const VerifyReport& report, bool scheduled) {
         info.lag = soa.lag;
         info.method = s.method;
         info.differences = s.differences;
-        registry_.record_verification(report.zone, s.address.to_string(), info, report.at);
-
-        // A drift is news twice: when it starts and when it ends (not at every check in between).
-        std::lock_guard lock(drift_mutex_);
-        const auto key = std::make_pair(report.zone, s.address.to_string());
-        const auto before = in_sync_.find(key);
-        const bool was_in_sync = before == in_sync_.end() || before->second;
+        const std::string address = s.address.to_string();
+        // A drift is news twice: when it starts and when it ends (not at every check in between). The
+        // registry holds the previous result: the first one counts as coming after an in-sync one.
+        const bool was_in_sync =
+            registry_.record_verification(report.zone, address, info, report.at).value_or(true);
         if (was_in_sync && !s.in_sync()) {
-            spdlog::warn("verify zone={} secondary={} drift starts: {}", report.zone, key.second, s.summary);
+            spdlog::warn("verify zone={} secondary={} drift starts: {}", report.zone, address, s.summary);
         } else if (!was_in_sync && s.in_sync()) {
-            spdlog::warn("verify zone={} secondary={} drift ends: {}", report.zone, key.second, s.summary);
+            spdlog::warn("verify zone={} secondary={} drift ends: {}", report.zone, address, s.summary);
         } else {
-            spdlog::debug("verify zone={} secondary={} {}", report.zone, key.second, s.summary);
+            spdlog::debug("verify zone={} secondary={} {}", report.zone, address, s.summary);
         }
-        in_sync_[key] = s.in_sync();
     }
     if (sink_) sink_(report, scheduled);
 }

@@ -7,9 +7,7 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,8 +66,6 @@ class VerifyService {
     boost::asio::io_context io_;
     std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     std::thread thread_;
-    std::mutex drift_mutex_;
-    std::map<std::pair<std::string, std::string>, bool> in_sync_;  // (zone, secondary) -> last result
 };
 
 }  // namespace headwater::server

@@ -26,18 +26,7 @@ int run(int argc, char** argv) {
         std::printf("headwater 0.1.0\n");
         return 0;
     }
-    if (!check_file.empty()) {
-        const int status = headwater::server::check_config(check_file);
-        if (status != 0) return status;
-        // server.user must exist here too: a unit file is checked before it is started.
-        auto cfg = headwater::conf::load_config(check_file);
-        if (!cfg) return 1;
-        if (auto id = headwater::server::resolve_identity(cfg->server); !id) {
-            std::fprintf(stderr, "%s: %s\n", check_file.string().c_str(), id.error().c_str());
-            return 1;
-        }
-        return 0;
-    }
+    if (!check_file.empty()) return headwater::server::check_config(check_file);
     if (config_file.empty()) {
         std::fprintf(stderr, "headwater: --config FILE is required (or --check-config FILE)\n%s",
                      app.help().c_str());

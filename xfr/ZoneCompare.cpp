@@ -1,7 +1,6 @@
 #include "xfr/ZoneCompare.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <optional>
 
@@ -115,30 +114,6 @@ int compare_full(const RecordView& a, const RecordView& b) {
     return 0;
 }
 
-// Appends the canonical-order key of `name` (RFC 4034 §6.1) to `out`: the labels from the rightmost,
-// lower-cased, each ended by 0; octets 0 and 1 escaped as 1,1 and 1,2 so that 0 only ends a label. Keys
-// compare as octet strings (a shorter one first) exactly as the names compare canonically, as in
-// ZoneBuilder.
-void append_name_key(dns::NameView name, std::vector<uint8_t>& out) {
-    const auto w = name.wire();
-    std::array<uint8_t, 128> at{};  // label starts; a 255-octet name has at most 127 labels
-    std::size_t labels = 0;
-    for (std::size_t pos = 0; w[pos] != 0; pos += w[pos] + 1u) at[labels++] = static_cast<uint8_t>(pos);
-    for (std::size_t i = labels; i-- > 0;) {
-        const std::size_t p = at[i];
-        for (std::size_t k = 1; k <= w[p]; ++k) {
-            const uint8_t c = dns::ascii_lower(w[p + k]);
-            if (c <= 1) {
-                out.push_back(1);
-                out.push_back(static_cast<uint8_t>(c + 1));
-            } else {
-                out.push_back(c);
-            }
-        }
-        out.push_back(0);
-    }
-}
-
 // The indexes of the well-formed records of `theirs`, sorted by RRset (owner in canonical order, type,
 // class; then index, so the order is total). Owners are turned into keys once, and the first eight octets
 // past the apex's part of an in-zone key decide most comparisons without touching the records: a
@@ -155,7 +130,7 @@ std::vector<uint32_t> rrset_order(std::span<const WireRecord> theirs, dns::NameV
         bool in_zone = false;
     };
     std::vector<uint8_t> apex_key;
-    append_name_key(apex, apex_key);
+    dns::append_canonical_key(apex, apex.label_count(), apex_key);
     std::vector<uint8_t> keys;
     std::vector<uint32_t> key_at = {0};
     std::vector<Entry> entries;
@@ -176,7 +151,7 @@ std::vector<uint32_t> rrset_order(std::span<const WireRecord> theirs, dns::NameV
             e.in_zone = entries.back().in_zone;
         } else {
             const std::size_t start = keys.size();
-            append_name_key(r.owner, keys);
+            dns::append_canonical_key(r.owner, r.owner.label_count(), keys);
             e.key = static_cast<uint32_t>(key_at.size() - 1);
             key_at.push_back(static_cast<uint32_t>(keys.size()));
             e.in_zone = keys.size() - start >= apex_key.size() &&

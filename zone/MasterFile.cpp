@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "zone/Changeset.h"  // record_wire_length, decode_record
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
 
@@ -247,7 +248,6 @@ dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
     return static_cast<uint32_t>(total);
 }
 
-// A class token, or nullopt when `tok` is not a class (then it is the type). RFC 3597 §5: CLASSnnn.
 // The mnemonics of the types most zones consist of, looked up before asking ldns (whose lookup compares
 // against every type it knows, for every record). Same numbers as ldns's table (IANA's).
 std::optional<uint16_t> common_type(std::string_view tok) {
@@ -266,6 +266,7 @@ std::optional<uint16_t> common_type(std::string_view tok) {
     return std::nullopt;
 }
 
+// A class token, or nullopt when `tok` is not a class (then it is the type). RFC 3597 §5: CLASSnnn.
 dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view tok) {
     uint32_t value = 0;
     if (iequals(tok, "IN")) return std::optional<uint16_t>{LDNS_RR_CLASS_IN};
@@ -970,17 +971,9 @@ dns::Result<void, LoadError> load_master_text(std::string_view text, std::string
 }
 
 std::string record_to_text(std::span<const uint8_t> wire) {
-    const std::size_t owner_len = dns::wire_name_length(wire);
-    if (owner_len == 0 || wire.size() < owner_len + 10) return {};
-    const uint8_t* p = wire.data() + owner_len;
-    const auto type = static_cast<uint16_t>((p[0] << 8) | p[1]);
-    const auto rclass = static_cast<uint16_t>((p[2] << 8) | p[3]);
-    const uint32_t ttl =
-        (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | uint32_t{p[7]};
-    const std::size_t rdlen = static_cast<std::size_t>((p[8] << 8) | p[9]);
-    if (wire.size() != owner_len + 10 + rdlen) return {};
-    const dns::NameView owner(wire.first(owner_len));
-    const auto rdata = wire.subspan(owner_len + 10);
+    if (wire.empty() || record_wire_length(wire) != wire.size()) return {};
+    const RecordView record = decode_record(wire);
+    const auto rdata = record.rdata;
 
     // ldns reads empty RDATA as "no RDATA fields" and would print a bare "owner TTL class type".
     if (!rdata.empty()) {
@@ -1017,7 +1010,7 @@ std::string record_to_text(std::span<const uint8_t> wire) {
             }
         }
     }
-    return generic_record_text(owner, type, rclass, ttl, rdata);
+    return generic_record_text(record.owner, dns::to_u16(record.type), record.rclass, record.ttl, rdata);
 }
 
 }  // namespace headwater::zone

@@ -98,7 +98,7 @@ ReloadResult Zone::open(Clock::time_point now) {
         auto snapshot = read_snapshot(state_path(".snapshot"), settings_.name.view());
         if (snapshot) {
             ZoneVersionPtr last = *snapshot;
-            snapshot_serial_ = last->serial();
+            snapshot_on_disk_ = true;
             const auto newest = journal_->last_serial();
             if (newest && !(*newest == last->serial())) {
                 auto chain = journal_->chain(last->serial(), *newest);
@@ -234,7 +234,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
 
 bool Zone::snapshot_can_wait_locked() const {
     std::error_code ec;
-    return journal_ && !snapshot_serial_ && journal_->empty() &&
+    return journal_ && !snapshot_on_disk_ && journal_->empty() &&
            !std::filesystem::exists(state_path(".snapshot"), ec) && !ec;
 }
 
@@ -254,7 +254,7 @@ dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, C
         snapshot_writer_ = std::thread([this, next, file = state_path(".snapshot")] {
             try {
                 if (auto w = write_snapshot(file, *next); w)
-                    snapshot_serial_ = next->serial();
+                    snapshot_on_disk_ = true;
                 else
                     snapshot_error_ = w.error();
             } catch (const std::exception& e) {
@@ -271,7 +271,7 @@ dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, C
     if (auto w = write_snapshot(state_path(".snapshot"), *next); !w)
         return dns::unexpected((earlier.empty() ? "" : earlier + "; ") + "snapshot not written (" +
                                w.error() + "); the journal still has the change");
-    snapshot_serial_ = next->serial();
+    snapshot_on_disk_ = true;
     if (!earlier.empty()) return dns::unexpected(earlier);
     return {};
 }

@@ -124,8 +124,8 @@ class Zone {
     // zone file alone gives the same start), and the server can start serving meanwhile. A failure there
     // is reported by the next commit. Anything that appends to the journal joins the writer first, so the
     // history never runs ahead of a snapshot that is not on disk yet.
-    std::optional<dns::Serial> snapshot_serial_;  // absent: no valid snapshot on disk
-    std::string snapshot_error_;                  // a background write that failed, for the next result
+    bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
+    std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
 };
 

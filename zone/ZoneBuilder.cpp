@@ -5,7 +5,6 @@
 #endif
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <thread>
 
@@ -42,21 +41,14 @@ ZoneBuilder::ZoneBuilder(dns::Name apex) : apex_(std::move(apex)), apex_labels_(
 dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint16_t type,
                                                 uint16_t rclass, uint32_t ttl, std::span<const uint8_t> rdata,
                                                 std::string_view file, std::size_t line) {
-    // The owner's labels (the name is checked here too: a transfer-in hands over what a peer sent).
-    std::array<uint8_t, 128> label_at{};
-    std::size_t labels = 0;
-    std::size_t pos = 0;
-    while (pos < owner.size() && owner[pos] != 0 && owner[pos] <= dns::kMaxLabelLength) {
-        label_at[labels++] = static_cast<uint8_t>(pos);
-        pos += owner[pos] + 1u;
-    }
-    if (pos + 1 != owner.size() || owner.size() > dns::kMaxNameLength || owner[pos] != 0)
+    // The name is checked here too: a transfer-in hands over what a peer sent.
+    if (owner.empty() || dns::wire_name_length(owner) != owner.size())
         return dns::unexpected(std::string("invalid owner name"));
     const dns::NameView owner_name(owner);
+    const std::size_t labels = owner_name.label_count();
     // In the zone: the last labels are the apex's (RFC 4343: case-insensitively).
     const std::size_t below = labels >= apex_labels_ ? labels - apex_labels_ : 0;
-    if (labels < apex_labels_ ||
-        !(dns::NameView(owner.subspan(below < labels ? label_at[below] : pos)) == apex_))
+    if (labels < apex_labels_ || !(owner_name.parent(below) == apex_))
         return dns::unexpected("out-of-zone data: " + owner_name.to_string() + " is not in zone " +
                                apex_.to_string());
     if (rclass != dns::to_u16(dns::RRClass::IN))
@@ -87,19 +79,7 @@ dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, 
         entries_.push_back(e);
     } else {
         const std::size_t start = keys_.size();
-        for (std::size_t i = below; i-- > 0;) {
-            const uint8_t* label = owner.data() + label_at[i];
-            for (std::size_t k = 1; k <= label[0]; ++k) {
-                const uint8_t c = dns::ascii_lower(label[k]);
-                if (c <= 1) {
-                    keys_.push_back(1);
-                    keys_.push_back(static_cast<uint8_t>(c + 1));
-                } else {
-                    keys_.push_back(c);
-                }
-            }
-            keys_.push_back(0);
-        }
+        dns::append_canonical_key(owner_name, below, keys_);  // the labels below the apex
         Entry e{{0, 0},
                 static_cast<uint32_t>(key_offsets_.size() - 1),
                 index,

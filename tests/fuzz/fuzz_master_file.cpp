@@ -42,8 +42,10 @@ void check_version(const zone::ZoneVersionPtr& version) {
         if (r.type == dns::RRType::SOA) ++soas;
         if (i > 0 && dns::canonical_compare(v.record(i - 1).owner, r.owner) > 0)
             fuzz::fuzz_fail("records not in canonical order");
-        (void)v.find_rrset(r.owner, r.type);
-        (void)v.name_exists(r.owner);
+        const auto rrset = v.find_rrset(r.owner, r.type);
+        if (i < rrset.begin || i >= rrset.end)
+            fuzz::fuzz_fail("find_rrset misses a record:", r.owner.to_string());
+        if (!v.name_exists(r.owner)) fuzz::fuzz_fail("name_exists denies an owner:", r.owner.to_string());
     }
     if (soas != 1) fuzz::fuzz_fail("zone with more than one SOA");
 

@@ -108,10 +108,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         tsig::TsigRecordView view;
         if (parsed->tsig() && tsig::parse_tsig(*parsed, view)) {
             // The decoded RDATA views must stay inside the message.
+            if (!fuzz::inside(view.rdata.mac, parsed->wire()) ||
+                !fuzz::inside(view.rdata.other, parsed->wire()))
+                fuzz::fuzz_fail("TSIG MAC or other data outside the message");
             unsigned sum = 0;
             for (uint8_t b : view.rdata.mac) sum += b;
             for (uint8_t b : view.rdata.other) sum += b;
-            (void)sum;
+            fuzz::keep(sum);
             (void)view.rdata.algorithm.to_string();
         }
         (void)xfr::ixfr_client_serial(*parsed);

@@ -26,10 +26,7 @@ are skipped.
 """
 
 import json
-import re
-import socket
 import sys
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -73,17 +70,11 @@ class KnotNotified(hwtest.KnotSecondary):
 
     def write_config(self):
         super().write_config()
-        conf = self.dir / "knot.conf"
-        text = conf.read_text()
         key = self.distinct_keys()[0].name
-        for old in ("    action: [transfer, notify]\n", "    acl: local\n"):
-            if old not in text:
-                raise AssertionError(f"hwtest.KnotSecondary config changed: no {old.strip()!r}")
-        text = text.replace("    action: [transfer, notify]\n",
-                            "    action: transfer\n"
-                            f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n", 1)
-        text = text.replace("    acl: local\n", "    acl: [local, notify-key]\n", 1)
-        conf.write_text(text)
+        self.edit_config(("    action: [transfer, notify]\n",
+                          "    action: transfer\n"
+                          f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n"),
+                         ("    acl: local\n", "    acl: [local, notify-key]\n"))
 
 
 class BindNotified(hwtest.BindSecondary):
@@ -91,14 +82,9 @@ class BindNotified(hwtest.BindSecondary):
 
     def write_config(self):
         super().write_config()
-        conf = self.dir / "named.conf"
-        text = conf.read_text()
-        old = "    allow-notify { 127.0.0.0/8; };\n"
-        if old not in text:
-            raise AssertionError("hwtest.BindSecondary config changed: no allow-notify line")
         key = self.distinct_keys()[0].name
-        text = text.replace(old, f'    allow-notify {{ key "{key}"; }};\n    request-ixfr yes;\n', 1)
-        conf.write_text(text)
+        self.edit_config(("    allow-notify { 127.0.0.0/8; };\n",
+                          f'    allow-notify {{ key "{key}"; }};\n    request-ixfr yes;\n'))
 
 
 class NsdNotified(hwtest.NsdSecondary):
@@ -108,59 +94,17 @@ class NsdNotified(hwtest.NsdSecondary):
 
     def write_config(self):
         super().write_config()
-        conf = self.dir / "nsd.conf"
-        text = conf.read_text()
         key = self.distinct_keys()[0].name
-        for old in ("request-xfr: AXFR ", "allow-notify: 127.0.0.0/8 NOKEY"):
-            if old not in text:
-                raise AssertionError(f"hwtest.NsdSecondary config changed: no {old!r}")
-        text = text.replace("request-xfr: AXFR ", "request-xfr: ")
-        text = text.replace("allow-notify: 127.0.0.0/8 NOKEY", f"allow-notify: 127.0.0.1 {key}")
-        if "    xfrd-reload-timeout: 0\n" not in text:
-            raise AssertionError("hwtest.NsdSecondary config changed: no xfrd-reload-timeout")
-        text = text.replace("    xfrd-reload-timeout: 0\n", "    xfrd-reload-timeout: 0\n    zonefiles-write: 1\n")
-        conf.write_text(text)
+        self.edit_config(("request-xfr: AXFR ", "request-xfr: "),
+                         ("allow-notify: 127.0.0.0/8 NOKEY", f"allow-notify: 127.0.0.1 {key}"),
+                         ("    xfrd-reload-timeout: 0\n", "    xfrd-reload-timeout: 0\n    zonefiles-write: 1\n"))
 
     def file_serial(self, zone):
         """The serial of the zone file NSD wrote, or None."""
-        try:
-            text = (self.dir / f"{zone}zone").read_text()
-        except OSError:
-            return None
-        m = re.search(r"\sSOA\s+\S+\s+\S+\s+\(?\s*(\d+)", text)
-        return int(m.group(1)) if m else None
+        return hwtest.zone_file_serial(self.dir / f"{zone}zone")
 
 
 PEERS = {"knot": KnotNotified, "bind": BindNotified, "nsd": NsdNotified}
-
-
-class BlackHole:
-    """A UDP socket on loopback that reads and never answers; counts what arrives."""
-
-    def __init__(self):
-        self.port = hwtest.free_port()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((hwtest.ADDR, self.port))
-        self.sock.settimeout(0.2)
-        self.count = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while self.running:
-            try:
-                self.sock.recvfrom(65535)
-                self.count += 1
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-
-    def close(self):
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 def answers(port):
@@ -186,16 +130,9 @@ class NotifyInteropTest(unittest.TestCase):
     def setUpClass(cls):
         hwtest.require_headwater("NOTIFY targets, secondaries view and transfer log are Headwater's")
         cls.peers = {}
-        cls.missing = {}
         cls.serial = BASE_SERIAL
         try:
-            names = []
-            for name in hwtest.wanted_peers(PEERS):
-                try:
-                    hwtest.require_tool(PEERS[name].binary)
-                    names.append(name)
-                except unittest.SkipTest as e:
-                    cls.missing[name] = str(e)
+            names, cls.missing = hwtest.available_peers(PEERS)
             if not names:
                 raise unittest.SkipTest(f"no peer available: {cls.missing or 'HW_PEERS selects none'}")
             cls.tmp = hwtest.tempdir("notify-data")
@@ -209,9 +146,9 @@ class NotifyInteropTest(unittest.TestCase):
                                       transfer_log="transfers.jsonl")
             for n in names:
                 cls.peers[n] = PEERS[n]([ZONE], cls.hw.port, keys={ZONE: cls.keys[n]})
-            cls.hole = BlackHole()
+            cls.hole = hwtest.SilentUdp()
             cls.unused = f"{hwtest.ADDR}:{hwtest.free_port()}"  # nothing ever binds it
-            cls.dead_targets = [cls.unused, f"{hwtest.ADDR}:{cls.hole.port}"]
+            cls.dead_targets = [cls.unused, cls.hole.address]
             cls.targets = {n: f"{hwtest.ADDR}:{p.port}" for n, p in cls.peers.items()}
             cls.zone.notify = list(cls.dead_targets) + [
                 {"address": cls.targets[n], "key": cls.keys[n], "source": hwtest.ADDR} for n in names]

@@ -112,16 +112,11 @@ class KnotKeeping(hwtest.KnotSecondary):
 
     def write_config(self):
         super().write_config()
-        conf = self.dir / "knot.conf"
-        text = conf.read_text()
-        old = "    zonefile-sync: -1\n    zonefile-load: none\n"
-        if old not in text:
-            raise AssertionError("hwtest.KnotSecondary config changed: no zonefile-sync/zonefile-load lines")
-        conf.write_text(text.replace(old, "    zonefile-sync: 0\n    zonefile-load: whole\n", 1))
+        self.edit_config(("    zonefile-sync: -1\n    zonefile-load: none\n",
+                          "    zonefile-sync: 0\n    zonefile-load: whole\n"))
 
     def file_serial(self, zone):
-        path = self.dir / "zones" / f"{zone.rstrip('.')}.zone"
-        return _file_serial(path)
+        return hwtest.zone_file_serial(self.dir / "zones" / f"{zone.rstrip('.')}.zone")
 
 
 class BindKeeping(hwtest.BindSecondary):
@@ -129,39 +124,13 @@ class BindKeeping(hwtest.BindSecondary):
 
     def write_config(self):
         super().write_config()
-        conf = self.dir / "named.conf"
-        text = conf.read_text()
-        old = "    recursion no;\n"
-        if old not in text:
-            raise AssertionError("hwtest.BindSecondary config changed: no recursion line")
-        conf.write_text(text.replace(old, old + "    masterfile-format text;\n", 1))
+        self.edit_config(("    recursion no;\n", "    recursion no;\n    masterfile-format text;\n"))
 
     def file_serial(self, zone):
-        return _file_serial(self.dir / f"{zone}db")
-
-
-def _file_serial(path):
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return None
-    m = re.search(r"\sSOA\s+\S+\s+\S+\s+\(?\s*(\d+)", text)
-    return int(m.group(1)) if m else None
+        return hwtest.zone_file_serial(self.dir / f"{zone}db")
 
 
 PEERS = {"knot": KnotKeeping, "bind": BindKeeping}
-
-
-def available_peers():
-    """The wanted peers that are installed (a missing one is skipped, or fails under CI)."""
-    names, missing = [], {}
-    for name in hwtest.wanted_peers(PEERS):
-        try:
-            hwtest.require_tool(PEERS[name].binary)
-            names.append(name)
-        except unittest.SkipTest as e:
-            missing[name] = str(e)
-    return names, missing
 
 
 def address(peer):
@@ -205,7 +174,7 @@ class VerifyTest(VerifyMixin, unittest.TestCase):
         hwtest.require_headwater("verification is Headwater's")
         cls.peers = {}
         try:
-            names, cls.missing = available_peers()
+            names, cls.missing = hwtest.available_peers(PEERS)
             if not names:
                 raise unittest.SkipTest(f"no secondary available: {cls.missing or 'HW_PEERS selects none'}")
             hwtest.require_tool("knotd")  # the posing servers, whatever HW_PEERS says
@@ -308,9 +277,13 @@ class VerifyTest(VerifyMixin, unittest.TestCase):
         self.assertIn("not an address", doc.get("error", ""))
         rc, doc, out, err, _ = self.verify("--secondary", address(self.posing), "--key", "no-such-key")
         self.assertEqual(rc, 1, out + err)
+        self.assertFalse(doc.get("ok"), out)
         self.assertIn("no-such-key", doc.get("error", ""))
+        # Exit 1 alone would also be a secondary out of sync: the answer must be the error.
         rc, doc, out, err, _ = self.verify(zone="nowhere.example.")
         self.assertEqual(rc, 1, out + err)
+        self.assertFalse(doc.get("ok"), out)
+        self.assertIn("unknown zone", doc.get("error", ""), out)
 
     def test_1e_tsig(self):
         """--key signs the AXFR (and checks every answer's TSIG); without the right key the transfer is
@@ -485,7 +458,7 @@ class IntervalTest(VerifyMixin, unittest.TestCase):
         cls.peers = {}
         cls.posing = None
         try:
-            names, missing = available_peers()
+            names, missing = hwtest.available_peers(PEERS)
             if not names:
                 raise unittest.SkipTest(f"no secondary available: {missing or 'HW_PEERS selects none'}")
             hwtest.require_tool("knotd")
@@ -543,8 +516,8 @@ class IntervalTest(VerifyMixin, unittest.TestCase):
     def test_continuous_verification(self):
         bad = self.posing.address
         # The first check comes one interval after start-up, then one per interval.
-        v = hwtest.wait_for(lambda: (lambda d: d if self.good in d and bad in d else None)(self.verification()),
-                            3 * self.INTERVAL + 5, interval=0.2, what="a verification entry per secondary")
+        hwtest.wait_for(lambda: (lambda d: d if self.good in d and bad in d else None)(self.verification()),
+                        3 * self.INTERVAL + 5, interval=0.2, what="a verification entry per secondary")
         print(f"\n  first verification after {time.monotonic() - self.started:.1f} s", flush=True)
         # The good one may be caught mid-transfer by the very first check; it is in sync from then on.
         v = hwtest.wait_for(lambda: (lambda d: d if d[self.good].get("in_sync") else None)(self.verification()),

@@ -1,6 +1,7 @@
 """Helpers shared by the limits, faults and privilege tests (tests/system/test_limits.py,
-test_faults.py, test_privileges.py): a Headwater with extra [server] settings, a fast wire-level
-reader for big transfers, and process and permission utilities.
+test_faults.py, test_faults_storage.py, test_privileges.py): a Headwater with extra [server] settings,
+TCP peers that hold or stall connections, a fast wire-level reader for big transfers, and process and
+permission utilities.
 
 Big zones (100k+ records) are compared with the wire reader below instead of dnspython: dnspython
 needs seconds per 100k records, this needs a fraction, and both sides of every comparison are
@@ -11,10 +12,11 @@ test_axfr.py), so the exact same byte form is compared.
 import os
 import pwd
 import resource
+import select
 import shutil
 import socket
 import struct
-import sys
+import unittest
 from pathlib import Path
 
 import hwtest
@@ -28,6 +30,14 @@ _TWO_NAMES = {6, 14}  # SOA (then 20 octets), MINFO
 
 def is_root():
     return os.geteuid() == 0
+
+
+def cannot_run(reason):
+    """Skips the test for a missing privilege or system feature; under CI=true fails instead: CI runs as
+    root on a machine that has them (tools/setup-deps.sh), so there a skip would hide a broken set-up."""
+    if os.environ.get("CI"):
+        raise AssertionError(f"{reason} (CI must run this test)")
+    raise unittest.SkipTest(reason)
 
 
 def raise_nofile(want):
@@ -58,31 +68,11 @@ class Headwater(hwtest.Headwater):
         super().__init__(zones, **kw)
         self.server_options = dict(server_options or {})
         if control_socket:
-            self.control_socket_rel = control_socket
             self.socket_path = self.dir / control_socket
 
     def config_text(self):
-        text = super().config_text()
-        if getattr(self, "control_socket_rel", None):
-            text = text.replace('control_socket = "run/headwater.sock"',
-                                f"control_socket = {hwtest.toml_str(self.control_socket_rel)}", 1)
         extra = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.server_options.items())
-        return text.replace("[server]\n", "[server]\n" + extra, 1)
-
-    def wait_ready(self, timeout=30.0):
-        """As hwtest's, but asking the address the server listens on (which may not be 127.0.0.1)."""
-        first = self.zones[0].origin
-
-        def ready():
-            if not self.proc.alive():
-                raise AssertionError(f"headwater exited with {self.proc.proc.returncode}:\n{self.proc.log_tail()}")
-            return self.socket_path.exists() and \
-                hwtest.soa_serial(self.port, first, where=self.addr, timeout=0.5) is not None
-
-        try:
-            hwtest.wait_for(ready, timeout, what=f"headwater to answer SOA {first}")
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n--- log ---\n{self.proc.log_tail()}") from None
+        return super().config_text().replace("[server]\n", "[server]\n" + extra, 1)
 
     def restart(self, wait=True, timeout=60.0):
         """Starts the server again on the same directory (after stop() or a kill)."""
@@ -98,6 +88,55 @@ class Headwater(hwtest.Headwater):
             self.proc.proc.kill()
         if self.proc:
             self.proc.proc.wait(10)
+
+
+# ---- TCP peers ---------------------------------------------------------------------------------------
+def connect(port, source, rcvbuf=None, timeout=10, where=hwtest.ADDR):
+    """A TCP connection from `source` to the server; one the server closed at once (a limit) is returned
+    as it is, for closed_by_peer() to tell."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.bind((source, 0))
+    s.settimeout(timeout)
+    try:
+        s.connect((where, port))
+    except ConnectionResetError:
+        pass  # refused at once (Python connects non-blocking and reads SO_ERROR afterwards)
+    return s
+
+
+def closed_by_peer(sock, wait=0.0):
+    """True when the server closed (FIN or RST) this idle connection within `wait` seconds; False while
+    it stays open."""
+    r, _, _ = select.select([sock], [], [], wait)
+    if not r:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True  # ECONNRESET
+
+
+def start_stalled_axfr(port, zone, source=hwtest.ADDR):
+    """An AXFR whose reader takes the first message (checked NOERROR) and then stops reading, with a
+    small receive window so that the server's writes block soon."""
+    import dns.message
+
+    s = connect(port, source, rcvbuf=4096)
+    hwtest.tcp_send(s, dns.message.make_query(zone, "AXFR").to_wire())
+    first = hwtest.tcp_recv(s)
+    rcode = struct.unpack("!H", first[2:4])[0] & 0xF
+    if rcode != 0:
+        s.close()
+        raise AssertionError(f"the first message of the AXFR of {zone} has rcode {rcode}")
+    return s
+
+
+def close_all(objs):
+    """Closes every object of the list (sockets held by a test), for addCleanup."""
+    for o in objs:
+        o.close()
 
 
 # ---- a fast reader of transfer messages -----------------------------------------------------------
@@ -255,6 +294,11 @@ def apply_ixfr(start, rrs):
     return state
 
 
+def bare_soa(serial):
+    """An SOA rr tuple for ixfr() that carries only `serial`: all an IXFR request needs of the client's SOA."""
+    return with_serial((b"\0", SOA, 1, 0, bytes(20)), serial)
+
+
 def ixfr(port, zone, client_soa, where=hwtest.ADDR, timeout=60.0):
     with socket.create_connection((where, port), timeout=timeout) as s:
         return read_xfr(s, zone, "IXFR", client_soa=client_soa, timeout=timeout)
@@ -298,7 +342,3 @@ def open_to_all(path):
             break
         mode = d.stat().st_mode & 0o7777
         d.chmod(mode | 0o755)
-
-
-def python():
-    return sys.executable if sys.executable else hwtest.PYTHON

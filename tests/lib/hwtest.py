@@ -775,7 +775,7 @@ class Headwater:
         lines = [
             "[server]",
             f"listen = [{toml_str(f'{self.addr}:{self.port}')}]",
-            'control_socket = "run/headwater.sock"',
+            f"control_socket = {toml_str(self.socket_path.relative_to(self.dir).as_posix())}",
             'state_dir = "state"',
             f"log_level = {toml_str(self.log_level)}",
         ]
@@ -864,7 +864,7 @@ class Headwater:
                 raise AssertionError(f"{self.kind} exited with {self.proc.proc.returncode}:\n{self.proc.log_tail()}")
             if self.kind == "headwater" and not self.socket_path.exists():
                 return False
-            return soa_serial(self.port, first, timeout=0.5) is not None
+            return soa_serial(self.port, first, where=self.addr, timeout=0.5) is not None
 
         try:
             wait_for(ready, timeout, what=f"{self.kind} to answer SOA {first}")
@@ -950,6 +950,50 @@ def knot_compatible_copy(src, origin, dst):
 
 
 # ---- real secondaries ---------------------------------------------------------------------------
+def knot_server_lines(d, port):
+    """The server, database, control and log sections of a knotd instance of its own in directory d,
+    listening on 127.0.0.1@port (KnotSecondary, KnotPrimary)."""
+    return [
+        "server:",
+        f"    listen: {ADDR}@{port}",
+        f"    rundir: {d}",
+        f"    pidfile: {d / 'knot.pid'}",
+        "    udp-workers: 1",
+        "    tcp-workers: 1",
+        "    background-workers: 1",
+        "database:",
+        f"    storage: {d / 'db'}",
+        "control:",
+        f"    listen: {d / 'knot.sock'}",
+        "log:",
+        "  - target: stderr",
+        "    any: info",
+    ]
+
+
+def zone_file_serial(path):
+    """The SOA serial in a master file a secondary wrote, or None (no file yet, no SOA)."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"\sSOA\s+\S+\s+\S+\s+\(?\s*(\d+)", text)
+    return int(m.group(1)) if m else None
+
+
+def available_peers(peers):
+    """The peers HW_PEERS selects among `peers` ({name: Secondary class}) whose binary is installed:
+    (names, {missing name: reason}). Under CI=true a missing binary raises (require_tool)."""
+    names, missing = [], {}
+    for name in wanted_peers(peers):
+        try:
+            require_tool(peers[name].binary)
+            names.append(name)
+        except unittest.SkipTest as e:
+            missing[name] = str(e)
+    return names, missing
+
+
 class Secondary:
     """A real DNS server configured as a secondary of (primary_addr, primary_port) for zones.
 
@@ -959,6 +1003,7 @@ class Secondary:
 
     kind = "?"
     binary = "?"
+    config_name = "?"  # the file write_config() writes in self.dir
 
     def __init__(self, zones, primary_port, primary_addr=ADDR, keys=None):
         self.zones = [z if z.endswith(".") else z + "." for z in zones]
@@ -975,6 +1020,18 @@ class Secondary:
 
     def write_config(self):
         raise NotImplementedError
+
+    def edit_config(self, *replacements):
+        """For subclasses that change the config write_config() wrote: replaces each (old, new) text,
+        every occurrence; raises when an old text is not there (the base config changed under them)."""
+        conf = self.dir / self.config_name
+        text = conf.read_text()
+        for old, new in replacements:
+            if old not in text:
+                base = next(c.__name__ for c in type(self).__mro__ if c.__module__ == __name__)
+                raise AssertionError(f"hwtest.{base} config changed: no {old.strip()!r}")
+            text = text.replace(old, new)
+        conf.write_text(text)
 
     def start(self):
         self.write_config()
@@ -1021,25 +1078,11 @@ class Secondary:
 class KnotSecondary(Secondary):
     kind = "knot"
     binary = "knotd"
+    config_name = "knot.conf"
 
     def write_config(self):
         d = self.dir
-        lines = [
-            "server:",
-            f"    listen: {ADDR}@{self.port}",
-            f"    rundir: {d}",
-            f"    pidfile: {d / 'knot.pid'}",
-            "    udp-workers: 1",
-            "    tcp-workers: 1",
-            "    background-workers: 1",
-            "database:",
-            f"    storage: {d / 'db'}",
-            "control:",
-            f"    listen: {d / 'knot.sock'}",
-            "log:",
-            "  - target: stderr",
-            "    any: info",
-        ]
+        lines = knot_server_lines(d, self.port)
         keys = self.distinct_keys()
         if keys:
             lines.append("key:")
@@ -1075,19 +1118,20 @@ class KnotSecondary(Secondary):
             lines.append(f"  - domain: {z}")
             if self.key_for(z):
                 lines.append(f"    master: primary-{self.key_for(z).name}")
-        (d / "knot.conf").write_text("\n".join(lines) + "\n")
+        (d / self.config_name).write_text("\n".join(lines) + "\n")
 
     def argv(self):
-        return [self.exe, "-c", self.dir / "knot.conf"]
+        return [self.exe, "-c", self.dir / self.config_name]
 
     def refresh(self, zone):
-        subprocess.run([require_tool("knotc"), "-c", self.dir / "knot.conf", "zone-refresh", zone],
+        subprocess.run([require_tool("knotc"), "-c", self.dir / self.config_name, "zone-refresh", zone],
                        check=True, capture_output=True, timeout=10)
 
 
 class BindSecondary(Secondary):
     kind = "bind"
     binary = "named"
+    config_name = "named.conf"
 
     def write_config(self):
         d = self.dir
@@ -1121,16 +1165,17 @@ controls {{ }};
 {keys}
 {zones}
 """
-        (d / "named.conf").write_text(conf)
+        (d / self.config_name).write_text(conf)
 
     def argv(self):
         # -g: foreground, log to stderr; no -u: stay the current user; -4: loopback IPv4 only.
-        return [self.exe, "-g", "-4", "-n", "1", "-c", self.dir / "named.conf"]
+        return [self.exe, "-g", "-4", "-n", "1", "-c", self.dir / self.config_name]
 
 
 class NsdSecondary(Secondary):
     kind = "nsd"
     binary = "nsd"
+    config_name = "nsd.conf"
 
     def write_config(self):
         d = self.dir
@@ -1167,10 +1212,10 @@ class NsdSecondary(Secondary):
 remote-control:
     control-enable: no
 {keys}{zones}"""
-        (d / "nsd.conf").write_text(conf)
+        (d / self.config_name).write_text(conf)
 
     def argv(self):
-        return [self.exe, "-d", "-c", self.dir / "nsd.conf"]
+        return [self.exe, "-d", "-c", self.dir / self.config_name]
 
 
 SECONDARIES = {"knot": KnotSecondary, "bind": BindSecondary, "nsd": NsdSecondary}
@@ -1207,22 +1252,7 @@ class KnotPrimary:
 
     def write_config(self):
         d = self.dir
-        lines = [
-            "server:",
-            f"    listen: {ADDR}@{self.port}",
-            f"    rundir: {d}",
-            f"    pidfile: {d / 'knot.pid'}",
-            "    udp-workers: 1",
-            "    tcp-workers: 1",
-            "    background-workers: 1",
-            "database:",
-            f"    storage: {d / 'db'}",
-            "control:",
-            f"    listen: {d / 'knot.sock'}",
-            "log:",
-            "  - target: stderr",
-            "    any: info",
-        ]
+        lines = knot_server_lines(d, self.port)
         if self.key:
             lines += ["key:", f"  - id: {self.key.name}", f"    algorithm: {self.key.algorithm}",
                       f"    secret: {self.key.secret}"]

@@ -7,7 +7,6 @@ server must keep answering correctly; nothing else may wait on the bad peer."""
 import json
 import os
 import random
-import select
 import socket
 import stat
 import struct
@@ -38,17 +37,6 @@ EXAMPLE = "example.com."
 FLOODER = "127.0.0.2"
 
 
-def closed_by_peer(sock):
-    """True when the server closed (FIN or RST) this idle connection; False while it stays open."""
-    r, _, _ = select.select([sock], [], [], 0)
-    if not r:
-        return False
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True  # ECONNRESET
-
-
 def expected_soa():
     z = dns.zone.from_file(str(hwtest.EXAMPLE_ZONE), origin=EXAMPLE, relativize=False)
     return z.find_rrset(EXAMPLE, "SOA")
@@ -75,25 +63,17 @@ class IdleFloodTest(unittest.TestCase):
         hwtest.require_headwater("connection limits are Headwater's")
         hwfaults.raise_nofile(self.FLOOD + 200)
         self.tmp = hwtest.tempdir("flood")
+        self.addCleanup(hwtest.cleanup_dir, self.tmp)
         big = hwtest.generate_zone(self.tmp / "flood.zone", "flood.example.", 20000, 3)
         # A global pool far smaller than the flood: only the per-client bound keeps room for others.
         self.hw = hwfaults.Headwater(
             [hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE), hwtest.ZoneConf("flood.example.", big)],
             server_options={"tcp_max_connections": 64, "tcp_max_per_client": self.PER_CLIENT,
                             "tcp_idle_timeout": 3})
+        self.addCleanup(self.hw.close)
         self.flood = []
-        try:
-            self.hw.start()
-        except BaseException:
-            self.tearDown()
-            raise
-
-    def tearDown(self):
-        for s in self.flood:
-            s.close()
-        if getattr(self, "hw", None):
-            self.hw.close()
-        hwtest.cleanup_dir(self.tmp)
+        self.addCleanup(hwfaults.close_all, self.flood)
+        self.hw.start()
 
     def test_flood_from_one_address_does_not_block_axfr(self):
         expected = hwfaults.axfr_set(self.hw.port, "flood.example.")
@@ -125,7 +105,7 @@ class IdleFloodTest(unittest.TestCase):
 
         # The server closed every connection past the per-client bound at once.
         def open_count():
-            return sum(1 for s in self.flood if not closed_by_peer(s))
+            return sum(1 for s in self.flood if not hwfaults.closed_by_peer(s))
 
         hwtest.wait_for(lambda: open_count() <= self.PER_CLIENT, 5, what="excess flood connections closed")
         still_open = open_count()
@@ -154,34 +134,20 @@ class SlowReaderTest(unittest.TestCase):
     def setUpClass(cls):
         hwtest.require_headwater("write timeouts and the secondaries view are Headwater's")
         cls.tmp = hwtest.tempdir("stall")
+        cls.addClassCleanup(hwtest.cleanup_dir, cls.tmp)
         path = hwtest.generate_zone(cls.tmp / "stall.zone", cls.ZONE, cls.RECORDS, 11)
         cls.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE), hwtest.ZoneConf(cls.ZONE, path)],
                                     acl_networks=("127.0.0.0/8",), transfer_log="log/transfers.jsonl",
                                     server_options={"tcp_write_timeout": cls.WRITE_TIMEOUT})
-        try:
-            cls.hw.start(timeout=60)
-            hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, cls.ZONE) == 11, 60, what="the big zone")
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.hw.close()
-        hwtest.cleanup_dir(cls.tmp)
+        cls.addClassCleanup(cls.hw.close)
+        cls.hw.start(timeout=60)
+        hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, cls.ZONE) == 11, 60, what="the big zone")
 
     def test_stalled_reader_is_dropped_and_nothing_waits_on_it(self):
         soa = expected_soa()
-        staller = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A small receive window, so the server's writes block soon.
-        staller.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        staller.bind((self.STALLER, 0))
-        staller.settimeout(10)
-        staller.connect((hwtest.ADDR, self.hw.port))
-        q = dns.message.make_query(self.ZONE, "AXFR")
-        hwtest.tcp_send(staller, q.to_wire())
-        first = hwtest.tcp_recv(staller)  # the first message arrives; then this peer stops reading
-        self.assertEqual(struct.unpack("!H", first[2:4])[0] & 0xF, 0)
+        # The first message arrives (NOERROR); then this peer stops reading.
+        staller = hwfaults.start_stalled_axfr(self.hw.port, self.ZONE, source=self.STALLER)
+        self.addCleanup(staller.close)
         stalled_at = time.monotonic()
 
         # Meanwhile: SOA over UDP and TCP, and a whole AXFR of the big zone from another peer.
@@ -206,17 +172,17 @@ class SlowReaderTest(unittest.TestCase):
               file=sys.stderr)
         self.assertLess(int(lines[0]["records"]), self.RECORDS)
 
-        # The peer's side sees the connection end once it drains what was buffered.
+        # The peer's side sees the connection end (FIN or RST) once it drains what was buffered; still open
+        # after 10 s of silence means the server kept it. (socket.timeout is an OSError: caught first.)
         staller.settimeout(10)
-        ended = False
         try:
             while staller.recv(65536):
                 pass
-            ended = True
-        except (ConnectionResetError, OSError):
-            ended = True
+        except socket.timeout:
+            self.fail("the aborted transfer's connection stayed open")
+        except ConnectionResetError:
+            pass
         staller.close()
-        self.assertTrue(ended)
 
         rc, doc, out, err = self.hw.ctl("secondaries", self.ZONE)
         self.assertEqual(rc, 0, out + err)
@@ -315,14 +281,8 @@ class GarbageTest(unittest.TestCase):
         self.key = hwtest.TsigKey("fuzz-key")
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE)], keys=[self.key],
                                      server_options={"max_query_size": 4096})
-        try:
-            self.hw.start()
-        except BaseException:
-            self.hw.close()
-            raise
-
-    def tearDown(self):
-        self.hw.close()
+        self.addCleanup(self.hw.close)
+        self.hw.start()
 
     def test_random_and_mutated_packets(self):
         seed = int(os.environ.get("HW_FUZZ_SEED", random.randrange(1 << 30)))
@@ -414,6 +374,10 @@ class GarbageTest(unittest.TestCase):
               file=sys.stderr)
         self.assertNotIn("bug while answering", self.hw.log())
         self.assertLess(elapsed, 90)
+        # Send errors are ignored above; answers show the packets reached the server (a tenth of them are
+        # unmodified queries).
+        self.assertGreater(answered, 0, "no UDP packet of the flood was answered")
+        self.assertGreater(tcp_answer_octets, 0, "no TCP message of the flood was answered")
 
 
 # ---- the control socket -------------------------------------------------------------------------------
@@ -425,14 +389,8 @@ class ControlSocketTest(unittest.TestCase):
         hwtest.require_headwater("the control socket is Headwater's")
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE)],
                                      control_socket="ctl/private/headwater.sock")
-        try:
-            self.hw.start()
-        except BaseException:
-            self.hw.close()
-            raise
-
-    def tearDown(self):
-        self.hw.close()
+        self.addCleanup(self.hw.close)
+        self.hw.start()
 
     def raw(self, payload, timeout=5):
         """Sends raw bytes on a fresh connection; returns the answer lines as parsed JSON."""
@@ -457,13 +415,13 @@ class ControlSocketTest(unittest.TestCase):
 
     def test_other_users_are_refused(self):
         if not hwfaults.is_root():
-            self.skipTest("needs root to act as another user (setpriv/runuser)")
+            hwfaults.cannot_run("needs root to act as another user (setpriv/runuser)")
         probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
                  "try:\n  s.connect(sys.argv[1]); print('connected')\n"
                  "except PermissionError: print('denied')\nexcept OSError as e: print('error', e)\n")
         argv = hwfaults.as_user_argv("nobody", [hwtest.PYTHON, "-c", probe, str(self.hw.socket_path)])
         if argv is None:
-            self.skipTest("neither setpriv nor runuser is installed")
+            hwfaults.cannot_run("neither setpriv nor runuser is installed")
         hwfaults.open_to_all(self.hw.dir)
         # Through the 0700 directory: refused.
         p = subprocess.run(argv, capture_output=True, text=True, timeout=30)

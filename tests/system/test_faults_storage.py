@@ -94,13 +94,11 @@ class ZoneFileFaultTest(unittest.TestCase):
     def setUp(self):
         hwtest.require_headwater("reload outcomes are Headwater's")
         self.tmp = hwtest.tempdir("zonefile-faults")
+        self.addCleanup(hwtest.cleanup_dir, self.tmp)
         gen = hwtest.generate_zone(self.tmp / "gen.zone", GEN, 300, GEN_SERIAL)
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(GEN, gen)])
-        try:
-            self.hw.start()
-        except BaseException:
-            self.tearDown()
-            raise
+        self.addCleanup(self.hw.close)
+        self.hw.start()
         self.path = self.hw.zone_path(GEN)
         # One good change first, so the journal has an entry to keep intact.
         self.good = hwtest.set_soa_serial(self.path.read_text(), GEN_SERIAL + 1) + \
@@ -108,11 +106,6 @@ class ZoneFileFaultTest(unittest.TestCase):
         replace_file(self.path, self.good)
         rc, doc, out, err = self.hw.ctl("reload", GEN)
         self.assertEqual(rc, 0, out + err)
-
-    def tearDown(self):
-        if getattr(self, "hw", None):
-            self.hw.close()
-        hwtest.cleanup_dir(self.tmp)
 
     def reload_fails(self, *reason_parts):
         t0 = time.monotonic()
@@ -179,6 +172,7 @@ class ZoneFileFaultTest(unittest.TestCase):
             self.hw.close()
             self.hw = hwfaults.Headwater([hwtest.ZoneConf(GEN, self.tmp / "gen.zone")],
                                          control_socket="ctl/headwater.sock", server_options={"user": "nobody"})
+            self.addCleanup(self.hw.close)
             hwfaults.open_to_all(self.hw.dir)
             self.hw.start()
             self.path = self.hw.zone_path(GEN)
@@ -210,27 +204,20 @@ class KillTest(unittest.TestCase):
     def setUp(self):
         hwtest.require_headwater("journal recovery is Headwater's")
         self.tmp = hwtest.tempdir("kill")
+        self.addCleanup(hwtest.cleanup_dir, self.tmp)
         self.base_text = hwtest.generate_zone(self.tmp / "kill.zone", self.ZONE, self.RECORDS,
                                               self.BASE_SERIAL).read_text()
         # serial_policy keep: the older file put back after a kill (below) must be refused, not given a
         # bumped serial, so that what is served after the restart is exactly what was committed.
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(self.ZONE, self.tmp / "kill.zone",
                                                       notify_options={"serial_policy": "keep"})])
+        self.addCleanup(self.hw.close)
         self.extras = {self.BASE_SERIAL: 0}  # serial -> number of bulk records in that version
-        try:
-            self.hw.start(timeout=60)
-        except BaseException:
-            self.tearDown()
-            raise
+        self.hw.start(timeout=60)
         self.path = self.hw.zone_path(self.ZONE)
         soa, content = hwfaults.axfr_set(self.hw.port, self.ZONE)
         self.base_soa = soa
         self.base = content - {soa}
-
-    def tearDown(self):
-        if getattr(self, "hw", None):
-            self.hw.close()
-        hwtest.cleanup_dir(self.tmp)
 
     def bulk(self, serial, i):
         return f"bulk-{serial}-{i}.{self.ZONE}"
@@ -287,6 +274,7 @@ class KillTest(unittest.TestCase):
             while journal.stat().st_size == size_before and time.monotonic() < deadline:
                 pass
             grew = journal.stat().st_size - size_before
+            self.assertGreater(grew, 0, "the reload wrote nothing to the journal within 20 s: no kill during a write")
         elif how == "committed":
             # Right after the reload answered: the journal has the change, the snapshot of the new
             # version is still being written in the background (or not even started).
@@ -408,6 +396,14 @@ class StateDirFaultTest(unittest.TestCase):
     def journal_file(self):
         return Path(self.hw.ctl("journal", GEN)[1]["journal"])
 
+    def assert_ixfr_from(self, before):
+        """IXFR from the version `before` recorded, applied to its content, gives what is served now."""
+        _, content = hwfaults.axfr_set(self.hw.port, GEN)
+        rcode, rrs = hwfaults.ixfr(self.hw.port, GEN, before.soa)
+        self.assertEqual(rcode, 0)
+        self.assertEqual(hwfaults.apply_ixfr(before.content, rrs), content)
+        return content
+
     def test_file_size_limit(self):
         """RLIMIT_FSIZE set on the running server (prlimit): writes past it fail with EFBIG instead of
         killing the server with SIGXFSZ."""
@@ -425,19 +421,17 @@ class StateDirFaultTest(unittest.TestCase):
             resource.prlimit(self.hw.proc.pid, resource.RLIMIT_FSIZE,
                              (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         self.change(True)
-        served, content = hwfaults.axfr_set(self.hw.port, GEN)
-        rcode, rrs = hwfaults.ixfr(self.hw.port, GEN, before.soa)
-        self.assertEqual(hwfaults.apply_ixfr(before.content, rrs), content)
+        self.assert_ixfr_from(before)
 
     def test_full_tmpfs(self):
         if not hwfaults.is_root():
-            self.skipTest("mounting a small tmpfs needs root")
+            hwfaults.cannot_run("mounting a small tmpfs needs root")
 
         def mount(state):
             p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(state)],
                                capture_output=True, text=True)
             if p.returncode != 0:
-                self.skipTest(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+                hwfaults.cannot_run(f"cannot mount a tmpfs here: {p.stderr.strip()}")
             self.mounted = state
 
         self.start(state_mount=mount)
@@ -455,15 +449,13 @@ class StateDirFaultTest(unittest.TestCase):
         before.assert_unchanged(self)
         filler.unlink()
         self.change(True)
-        served, content = hwfaults.axfr_set(self.hw.port, GEN)
-        rcode, rrs = hwfaults.ixfr(self.hw.port, GEN, before.soa)
-        self.assertEqual(hwfaults.apply_ixfr(before.content, rrs), content)
+        self.assert_ixfr_from(before)
 
     def chattr(self, path):
         p = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
         if p.returncode != 0:
-            self.skipTest(f"chattr +i does not work here ({p.stderr.strip() or 'no root?'}); "
-                          "a read-only state directory cannot be made")
+            hwfaults.cannot_run(f"chattr +i does not work here ({p.stderr.strip() or 'no root?'}); "
+                                "a read-only state directory cannot be made")
         self.immutable.append(path)
 
     def unchattr(self):
@@ -473,7 +465,7 @@ class StateDirFaultTest(unittest.TestCase):
 
     def test_read_only(self):
         if shutil.which("chattr") is None:
-            self.skipTest("chattr is not installed")
+            hwfaults.cannot_run("chattr is not installed")
         self.start()
         zones_dir = self.hw.dir / "state" / "zones"
         before = StateSnapshot(self.hw, GEN)
@@ -500,8 +492,7 @@ class StateDirFaultTest(unittest.TestCase):
         self.unchattr()
         self.hw.restart()
         self.assertEqual(hwfaults.axfr_set(self.hw.port, GEN), (served, content))
-        rcode, rrs = hwfaults.ixfr(self.hw.port, GEN, before.soa)
-        self.assertEqual(hwfaults.apply_ixfr(before.content, rrs), content)
+        self.assert_ixfr_from(before)
 
 
 if __name__ == "__main__":

@@ -27,38 +27,6 @@ BIG = "big.example."
 BIG_RECORDS = 200000
 
 
-def closed_by_peer(sock, wait=0.0):
-    r, _, _ = select.select([sock], [], [], wait)
-    if not r:
-        return False
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
-
-
-def connect(port, source, rcvbuf=None, timeout=10):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.bind((source, 0))
-    s.settimeout(timeout)
-    try:
-        s.connect((hwtest.ADDR, port))
-    except ConnectionResetError:
-        pass  # refused at once; closed_by_peer() says so
-    return s
-
-
-def start_stalled_axfr(port, zone, source=hwtest.ADDR):
-    """An AXFR whose reader takes the first message and then stops reading (the transfer blocks)."""
-    s = connect(port, source, rcvbuf=4096)
-    hwtest.tcp_send(s, dns.message.make_query(zone, "AXFR").to_wire())
-    first = hwtest.tcp_recv(s)
-    assert struct.unpack("!H", first[2:4])[0] & 0xF == 0
-    return s
-
-
 class ConnectionLimitTest(unittest.TestCase):
     """tcp_max_per_client is checked before tcp_max_connections; both close the new connection at
     once and never one in progress."""
@@ -68,33 +36,26 @@ class ConnectionLimitTest(unittest.TestCase):
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE)],
                                      server_options={"tcp_max_connections": 8, "tcp_max_per_client": 4,
                                                      "tcp_idle_timeout": 2})
+        self.addCleanup(self.hw.close)
         self.socks = []
-        try:
-            self.hw.start()
-        except BaseException:
-            self.tearDown()
-            raise
-
-    def tearDown(self):
-        for s in self.socks:
-            s.close()
-        self.hw.close()
+        self.addCleanup(hwfaults.close_all, self.socks)
+        self.hw.start()
 
     def open_from(self, source, n):
-        out = [connect(self.hw.port, source) for _ in range(n)]
+        out = [hwfaults.connect(self.hw.port, source) for _ in range(n)]
         self.socks += out
         time.sleep(0.3)
         return out
 
     def test_per_client_then_total(self):
         a = self.open_from("127.0.0.2", 6)
-        self.assertEqual([closed_by_peer(s) for s in a], [False] * 4 + [True] * 2)
+        self.assertEqual([hwfaults.closed_by_peer(s) for s in a], [False] * 4 + [True] * 2)
         b = self.open_from("127.0.0.3", 4)
-        self.assertFalse(any(closed_by_peer(s) for s in b))
+        self.assertFalse(any(hwfaults.closed_by_peer(s) for s in b))
         # The pool (8) is full: a third address is turned away, and nobody already in is displaced.
         c = self.open_from("127.0.0.4", 1)
-        self.assertTrue(closed_by_peer(c[0]))
-        self.assertFalse(any(closed_by_peer(s) for s in a[:4] + b))
+        self.assertTrue(hwfaults.closed_by_peer(c[0]))
+        self.assertFalse(any(hwfaults.closed_by_peer(s) for s in a[:4] + b))
         log = self.hw.log()
         self.assertIn("tcp_max_per_client", log)
         self.assertIn("tcp_max_connections", log)
@@ -115,8 +76,8 @@ class ConnectionLimitTest(unittest.TestCase):
         slow, = self.open_from("127.0.0.6", 1)
         slow.sendall(b"\x00")
         t0 = time.monotonic()
-        self.assertFalse(closed_by_peer(silent))
-        hwtest.wait_for(lambda: closed_by_peer(silent) and closed_by_peer(slow), 6, interval=0.05,
+        self.assertFalse(hwfaults.closed_by_peer(silent))
+        hwtest.wait_for(lambda: hwfaults.closed_by_peer(silent) and hwfaults.closed_by_peer(slow), 6, interval=0.05,
                         what="idle connections closed")
         waited = time.monotonic() - t0
         self.assertGreater(waited, 1.0)
@@ -133,14 +94,8 @@ class QuerySizeTest(unittest.TestCase):
         hwtest.require_headwater("max_query_size is Headwater's")
         self.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE)],
                                      server_options={"max_query_size": self.LIMIT, "tcp_idle_timeout": 30})
-        try:
-            self.hw.start()
-        except BaseException:
-            self.hw.close()
-            raise
-
-    def tearDown(self):
-        self.hw.close()
+        self.addCleanup(self.hw.close)
+        self.hw.start()
 
     def padded_query(self, size):
         """An SOA query padded (EDNS option 12, RFC 7830) to exactly `size` octets."""
@@ -161,12 +116,12 @@ class QuerySizeTest(unittest.TestCase):
         big = socket.create_connection((hwtest.ADDR, self.hw.port), timeout=5)
         big.sendall(struct.pack("!H", 65535) + b"\0" * 100)
         t0 = time.monotonic()
-        self.assertTrue(closed_by_peer(big, wait=3))
+        self.assertTrue(hwfaults.closed_by_peer(big, wait=3))
         self.assertLess(time.monotonic() - t0, 2)
         big.close()
         over = socket.create_connection((hwtest.ADDR, self.hw.port), timeout=5)
         hwtest.tcp_send(over, self.padded_query(self.LIMIT + 1))
-        self.assertTrue(closed_by_peer(over, wait=3))
+        self.assertTrue(hwfaults.closed_by_peer(over, wait=3))
         over.close()
         self.assertIn("max_query_size", self.hw.log())
 
@@ -191,21 +146,14 @@ class TransferLimitTest(unittest.TestCase):
     def setUpClass(cls):
         hwtest.require_headwater("transfer limits are Headwater's")
         cls.tmp = hwtest.tempdir("xfr-limit")
+        cls.addClassCleanup(hwtest.cleanup_dir, cls.tmp)
         path = hwtest.generate_zone(cls.tmp / "big.zone", BIG, BIG_RECORDS, 5)
         cls.hw = hwfaults.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE), hwtest.ZoneConf(BIG, path)],
                                     acl_networks=("127.0.0.1/32", "127.0.0.4/32"),
                                     server_options={"max_transfers": 2, "tcp_write_timeout": cls.WRITE_TIMEOUT})
-        try:
-            cls.hw.start(timeout=60)
-            hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, BIG) == 5, 60, what="the big zone")
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.hw.close()
-        hwtest.cleanup_dir(cls.tmp)
+        cls.addClassCleanup(cls.hw.close)
+        cls.hw.start(timeout=60)
+        hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, BIG) == 5, 60, what="the big zone")
 
     def axfr_rcode(self, zone, source):
         with socket.create_connection((hwtest.ADDR, self.hw.port), timeout=10,
@@ -217,7 +165,7 @@ class TransferLimitTest(unittest.TestCase):
     def test_limit_servfail_and_release(self):
         # Two slow transfers hold both slots: their readers take one message every 0.2 s, well within the
         # write timeout, so they stay alive as long as this test needs them.
-        holders = [start_stalled_axfr(self.hw.port, BIG), start_stalled_axfr(self.hw.port, BIG)]
+        holders = [hwfaults.start_stalled_axfr(self.hw.port, BIG), hwfaults.start_stalled_axfr(self.hw.port, BIG)]
         stop = threading.Event()
 
         def trickle(sock):
@@ -236,8 +184,13 @@ class TransferLimitTest(unittest.TestCase):
             self.assertEqual(str(m.question[0].name), EXAMPLE)  # the question is echoed
             # A peer the ACL refuses gets REFUSED, not SERVFAIL: it never competes for a slot.
             self.assertEqual(self.axfr_rcode(EXAMPLE, "127.0.0.9").rcode(), dns.rcode.REFUSED)
-            # Answers that need no slot go on: SOA, and an IXFR from a client already up to date.
+            # Answers that need no slot go on: SOA, and an IXFR from a client already up to date (the
+            # single SOA, RFC 1995 section 2).
             self.assertEqual(hwtest.soa_serial(self.hw.port, EXAMPLE, tcp=True), hwtest.EXAMPLE_SERIAL)
+            rcode, rrs = hwfaults.ixfr(self.hw.port, EXAMPLE, hwfaults.bare_soa(hwtest.EXAMPLE_SERIAL), timeout=10)
+            self.assertEqual(rcode, dns.rcode.NOERROR)
+            self.assertEqual([(rr[1], hwfaults.soa_serial_of(rr)) for rr in rrs],
+                             [(hwfaults.SOA, hwtest.EXAMPLE_SERIAL)])
             rc, doc, out, err = self.hw.ctl("secondaries", EXAMPLE)
             self.assertEqual(rc, 0, out + err)
             last = {p["address"]: p for p in doc["secondaries"]}[hwtest.ADDR]["last_transfer"]
@@ -262,7 +215,7 @@ class TransferLimitTest(unittest.TestCase):
     def test_slow_live_reader_is_never_cut(self):
         # A reader that takes one message every 40 ms with a small window: the whole transfer lasts
         # several write timeouts, but every single message is taken well within one.
-        s = connect(self.hw.port, "127.0.0.4", rcvbuf=16384, timeout=30)
+        s = hwfaults.connect(self.hw.port, "127.0.0.4", rcvbuf=16384, timeout=30)
         started = time.monotonic()
         hwtest.tcp_send(s, dns.message.make_query(BIG, "AXFR").to_wire())
         records = 0
@@ -299,6 +252,7 @@ class NotifyInFlightTest(unittest.TestCase):
     def setUp(self):
         hwtest.require_headwater("notify_max_in_flight is Headwater's")
         self.targets = []
+        self.addCleanup(hwfaults.close_all, self.targets)
         for _ in range(self.TARGETS):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((hwtest.ADDR, 0))
@@ -309,16 +263,8 @@ class NotifyInFlightTest(unittest.TestCase):
                                notify_options={"notify_retries": 10, "notify_retry_interval": 2,
                                                "notify_delay": 0})
         self.hw = hwfaults.Headwater([zone], server_options={"notify_max_in_flight": self.LIMIT})
-        try:
-            self.hw.start()
-        except BaseException:
-            self.tearDown()
-            raise
-
-    def tearDown(self):
-        for s in self.targets:
-            s.close()
-        self.hw.close()
+        self.addCleanup(self.hw.close)
+        self.hw.start()
 
     def receive(self, wait):
         """{target index: [NOTIFY messages]} received within `wait` seconds."""

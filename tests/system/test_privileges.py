@@ -42,7 +42,7 @@ class DropTest(unittest.TestCase):
     def setUp(self):
         hwtest.require_headwater("server.user is Headwater's")
         if not hwfaults.is_root():
-            self.skipTest("binding port 53 and switching users needs root")
+            hwfaults.cannot_run("binding port 53 and switching users needs root")
         self.uid, self.gid, self.user, self.group = hwfaults.nobody()
         self.hw = None
 
@@ -135,7 +135,7 @@ class DropTest(unittest.TestCase):
         # Started as nobody, asked to become daemon: refused, with the reason.
         prefix = hwfaults.as_user_argv(self.user, [])
         if prefix is None:
-            self.skipTest("neither setpriv nor runuser is installed")
+            hwfaults.cannot_run("neither setpriv nor runuser is installed")
         err = self.run_fail(argv_prefix=prefix, user="daemon")
         self.assertIn("only root can switch", err)
 
@@ -143,7 +143,7 @@ class DropTest(unittest.TestCase):
         # systemd's User= with the same user in the config: nothing to switch, it just runs.
         prefix = hwfaults.as_user_argv(self.user, [])
         if prefix is None:
-            self.skipTest("neither setpriv nor runuser is installed")
+            hwfaults.cannot_run("neither setpriv nor runuser is installed")
         self.hw = self.make(user=self.user)
         subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", str(self.hw.dir)], check=True)
         self.hw.write_config()

@@ -117,6 +117,24 @@ bool is_subdomain(NameView name, NameView ancestor) {
     return name.parent(n - m) == ancestor;
 }
 
+void append_canonical_key(NameView name, std::size_t labels, std::vector<uint8_t>& out) {
+    const auto w = name.wire();
+    const LabelOffsets lo = label_offsets(w);
+    for (std::size_t i = std::min(labels, lo.count); i-- > 0;) {
+        const uint8_t* label = &w[lo.at[i]];
+        for (std::size_t k = 1; k <= label[0]; ++k) {
+            const uint8_t c = ascii_lower(label[k]);
+            if (c <= 1) {
+                out.push_back(1);
+                out.push_back(static_cast<uint8_t>(c + 1));
+            } else {
+                out.push_back(c);
+            }
+        }
+        out.push_back(0);
+    }
+}
+
 std::size_t wire_name_length(std::span<const uint8_t> data) {
     std::size_t pos = 0;
     while (pos < data.size()) {

@@ -49,6 +49,11 @@ bool operator==(NameView a, NameView b);
 int canonical_compare(NameView a, NameView b);
 // True when `name` equals `ancestor` or lies below it.
 bool is_subdomain(NameView name, NameView ancestor);
+// Appends a sort key for the name made of the first `labels` labels of `name` (all: label_count()) whose
+// plain octet order (a key that is a prefix of another first) is the canonical order above: the labels
+// from the rightmost, lower-cased, each ended by a 0 octet, octets 0 and 1 inside a label escaped as 1,1
+// and 1,2 so that 0 only ends a label. Sorting many names by keys made once beats canonical_compare.
+void append_canonical_key(NameView name, std::size_t labels, std::vector<uint8_t>& out);
 
 // An owned name (at most 255 octets).
 class Name {

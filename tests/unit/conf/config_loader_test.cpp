@@ -1,64 +1,15 @@
 #include "conf/ConfigLoader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <fstream>
-#include <random>
+#include "config_test_support.h"
 
 namespace headwater::conf {
 namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory per test holding the config's zone files; removed afterwards.
-class ConfigTest : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        static std::atomic<unsigned> counter{0};
-        dir_ = fs::temp_directory_path() /
-               ("headwater-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(std::random_device{}()));
-        fs::create_directories(dir_ / "zones");
-        write("zones/example.com.zone", "; zone data is not read by the config loader\n");
-        write("zones/example.net.zone", "");
-        config_path_ = dir_ / "headwater.toml";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    void write(const fs::path& relative, std::string_view text) {
-        std::ofstream out(dir_ / relative, std::ios::binary);
-        out << text;
-    }
-
-    dns::Result<Config, ConfigError> parse(std::string_view text) { return parse_config(text, config_path_); }
-
-    // The error message for text that must not load.
-    std::string error_of(std::string_view text) {
-        auto result = parse(text);
-        EXPECT_FALSE(result.has_value()) << "loaded:\n" << text;
-        return result ? std::string() : result.error().message;
-    }
-
-    // "<config path>:<line>:<column>: <rest>"
-    std::string at(int line, int column, std::string_view rest) const {
-        return config_path_.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-               std::string(rest);
-    }
-
-    fs::path dir_;
-    fs::path config_path_;
-};
-
-#define EXPECT_CONTAINS(haystack, needle)                                                              \
-    do {                                                                                               \
-        const std::string h_ = (haystack);                                                             \
-        const std::string n_ = (needle);                                                               \
-        EXPECT_NE(h_.find(n_), std::string::npos) << "expected to find\n  " << n_ << "\nin\n  " << h_; \
-    } while (0)
+class ConfigTest : public test_support::ConfigFileTest {};
 
 constexpr std::string_view kMinimal = R"([server]
 listen = ["127.0.0.1:5353"]

@@ -1,57 +1,19 @@
 // [server] limits and identity (README "Limits", "Running as a service"): defaults, good values, and a
 // clear error with position for every bad one.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <fstream>
-#include <random>
-
-#include "conf/ConfigLoader.h"
+#include "config_test_support.h"
 
 namespace headwater::conf {
 namespace {
-namespace fs = std::filesystem;
 
-class ServerLimitsTest : public ::testing::Test {
+class ServerLimitsTest : public test_support::ConfigFileTest {
   protected:
-    void SetUp() override {
-        static std::atomic<unsigned> counter{0};
-        dir_ = fs::temp_directory_path() /
-               ("headwater-limits-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-                "-" + std::to_string(std::random_device{}()));
-        fs::create_directories(dir_);
-        path_ = dir_ / "headwater.toml";
+    // [server] with listen on line 2 and the test's lines from line 3 on.
+    std::string document(std::string_view extra) const override {
+        return "[server]\nlisten = [\"127.0.0.1:5353\"]\n" + std::string(extra);
     }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    // [server] with listen on line 2 and `extra` from line 3 on.
-    dns::Result<Config, ConfigError> parse(std::string_view extra) {
-        return parse_config("[server]\nlisten = [\"127.0.0.1:5353\"]\n" + std::string(extra), path_);
-    }
-    std::string error_of(std::string_view extra) {
-        auto r = parse(extra);
-        EXPECT_FALSE(r.has_value()) << extra;
-        return r ? std::string() : r.error().message;
-    }
-    std::string at(int line, int column, std::string_view rest) const {
-        return path_.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-               std::string(rest);
-    }
-
-    fs::path dir_;
-    fs::path path_;
 };
-
-#define EXPECT_CONTAINS(haystack, needle)                                                              \
-    do {                                                                                               \
-        const std::string h_ = (haystack);                                                             \
-        const std::string n_ = (needle);                                                               \
-        EXPECT_NE(h_.find(n_), std::string::npos) << "expected to find\n  " << n_ << "\nin\n  " << h_; \
-    } while (0)
 
 TEST_F(ServerLimitsTest, DefaultsAsDocumented) {
     auto r = parse("");
@@ -93,14 +55,21 @@ TEST_F(ServerLimitsTest, BoundsAreInclusive) {
         "tcp_max_per_client = 1\ntcp_write_timeout = 1\nmax_transfers = 1\nmax_query_size = 512\n"
         "notify_max_in_flight = 1\n");
     ASSERT_TRUE(lo) << lo.error().message;
+    EXPECT_EQ(lo->server.tcp_max_per_client, 1u);
+    EXPECT_EQ(lo->server.tcp_write_timeout_ms, 1000u);
+    EXPECT_EQ(lo->server.max_transfers, 1u);
     EXPECT_EQ(lo->server.max_query_size, 512u);
+    EXPECT_EQ(lo->server.notify_max_in_flight, 1u);
     auto hi = parse(
         "tcp_max_per_client = 65535\ntcp_write_timeout = 3600\nmax_transfers = 65535\nmax_query_size = "
         "65535\n"
         "notify_max_in_flight = 65535\n");
     ASSERT_TRUE(hi) << hi.error().message;
+    EXPECT_EQ(hi->server.tcp_max_per_client, 65535u);
     EXPECT_EQ(hi->server.tcp_write_timeout_ms, 3600000u);
+    EXPECT_EQ(hi->server.max_transfers, 65535u);
     EXPECT_EQ(hi->server.max_query_size, 65535u);
+    EXPECT_EQ(hi->server.notify_max_in_flight, 65535u);
 }
 
 TEST_F(ServerLimitsTest, OutOfRangeValuesAreErrorsWithTheirRange) {
@@ -146,12 +115,6 @@ TEST_F(ServerLimitsTest, UserAndGroupNamesAreChecked) {
     EXPECT_EQ(r->server.user, "65534");
 }
 
-}  // namespace
-}  // namespace headwater::conf
-
-namespace headwater::conf {
-namespace {
-
 class UdpThreadsTest : public ServerLimitsTest {};
 
 TEST_F(UdpThreadsTest, DefaultIsPerCoreAndValuesAreBounded) {
@@ -161,7 +124,12 @@ TEST_F(UdpThreadsTest, DefaultIsPerCoreAndValuesAreBounded) {
     r = parse("udp_threads = 4\n");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->server.udp_threads, 4u);
+    r = parse("udp_threads = 64\n");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.udp_threads, 64u);
     EXPECT_CONTAINS(error_of("udp_threads = 65\n"), at(3, 15, "server.udp_threads: "));
+    EXPECT_CONTAINS(error_of("udp_threads = 65\n"),
+                    at(3, 15, "server.udp_threads: 65 is out of range 0..64"));
     EXPECT_CONTAINS(error_of("udp_threads = \"2\"\n"), at(3, 15, "server.udp_threads: expected an integer"));
 }
 

@@ -1,36 +1,16 @@
 // The zone keys of the secondaries' verification (issue 8): secondaries, verify_interval, verify_key,
 // verify_sample — what they load into, and the errors an operator gets.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <fstream>
-#include <random>
-
-#include "conf/ConfigLoader.h"
+#include "config_test_support.h"
 
 namespace headwater::conf {
 namespace {
-namespace fs = std::filesystem;
 
-class VerifyConfigTest : public ::testing::Test {
+class VerifyConfigTest : public test_support::ConfigFileTest {
   protected:
-    void SetUp() override {
-        static std::atomic<unsigned> counter{0};
-        dir_ = fs::temp_directory_path() /
-               ("headwater-verify-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-                "-" + std::to_string(std::random_device{}()));
-        fs::create_directories(dir_ / "zones");
-        std::ofstream(dir_ / "zones" / "example.com.zone") << "; not read by the config loader\n";
-        config_path_ = dir_ / "headwater.toml";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
     // A config with one key ("verify-key") and one zone whose extra lines are `zone_lines`.
-    static std::string config(std::string_view zone_lines) {
+    std::string document(std::string_view zone_lines) const override {
         return std::string(R"([server]
 listen = ["127.0.0.1:5353"]
 
@@ -44,35 +24,10 @@ name = "example.com"
 file = "zones/example.com.zone"
 )") + std::string(zone_lines);
     }
-
-    dns::Result<Config, ConfigError> parse(std::string_view zone_lines) {
-        return parse_config(config(zone_lines), config_path_);
-    }
-
-    std::string error_of(std::string_view zone_lines) {
-        auto result = parse(zone_lines);
-        EXPECT_FALSE(result.has_value()) << "loaded:\n" << zone_lines;
-        return result ? std::string() : result.error().message;
-    }
-
-    // "<config path>:<line>:<column>: <rest>"
-    std::string at(int line, int column, std::string_view rest) const {
-        return config_path_.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-               std::string(rest);
-    }
-
-    fs::path dir_;
-    fs::path config_path_;
 };
 
-// The zone lines start at line 12 of config().
+// The zone lines start at line 12 of document().
 constexpr int kFirstZoneLine = 12;
-
-::testing::AssertionResult contains(std::string_view haystack, std::string_view needle) {
-    if (haystack.find(needle) != std::string_view::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "expected to find\n  " << needle << "\nin\n  " << haystack;
-}
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(contains((haystack), (needle)))
 
 TEST_F(VerifyConfigTest, DefaultsWhenAbsent) {
     auto c = parse("");
@@ -152,7 +107,12 @@ TEST_F(VerifyConfigTest, BadSecondaries) {
 }
 
 TEST_F(VerifyConfigTest, SampleRange) {
-    EXPECT_TRUE(parse("verify_sample = 0\n"));
+    auto c = parse("verify_sample = 0\n");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).verify_sample, 0u);
+    c = parse("verify_sample = 100000\n");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).verify_sample, 100000u);
     EXPECT_CONTAINS(error_of("verify_sample = -1\n"), "zone[0].verify_sample");
     EXPECT_CONTAINS(error_of("verify_sample = 100001\n"), "zone[0].verify_sample");
 }

@@ -64,6 +64,44 @@ TEST(Name, CanonicalOrderFollowsRfc4034Section61) {
     EXPECT_EQ(canonical_compare(n("Z.a.example."), n("z.A.EXAMPLE.")), 0);
 }
 
+TEST(Name, CanonicalKeysSortAsCanonicalCompare) {
+    // RFC 4034 §6.1's list plus octets 0, 1 and 2 (escaped in the key) and a label that is a prefix.
+    const std::vector<std::string> ordered = {"example.",
+                                              "a.example.",
+                                              "yljkjljk.a.example.",
+                                              "Z.a.example.",
+                                              "zABC.a.EXAMPLE.",
+                                              "z.example.",
+                                              "\\000.z.example.",
+                                              "\\000\\000.z.example.",
+                                              "\\000\\001.z.example.",
+                                              "\\001.z.example.",
+                                              "\\002.z.example.",
+                                              "*.z.example.",
+                                              "\\200.z.example.",
+                                              "zz.example."};
+    auto key = [](std::string_view text) {
+        const Name name = n(text);
+        std::vector<uint8_t> k;
+        append_canonical_key(name, name.view().label_count(), k);
+        return k;
+    };
+    for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
+        ASSERT_LT(canonical_compare(n(ordered[i]), n(ordered[i + 1])), 0) << ordered[i];
+        EXPECT_LT(key(ordered[i]), key(ordered[i + 1])) << ordered[i] << " < " << ordered[i + 1];
+    }
+    EXPECT_EQ(key("Z.a.example."), key("z.A.EXAMPLE."));
+    EXPECT_EQ(key("."), std::vector<uint8_t>{});
+    // The first `labels` labels only: the key of www.example. below example.
+    const Name www = n("WWW.Example.");
+    std::vector<uint8_t> below;
+    append_canonical_key(www, 1, below);
+    EXPECT_EQ(below, (std::vector<uint8_t>{'w', 'w', 'w', 0}));
+    std::vector<uint8_t> appended = {9};
+    append_canonical_key(www, 2, appended);
+    EXPECT_EQ(appended, (std::vector<uint8_t>{9, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 'w', 'w', 'w', 0}));
+}
+
 TEST(Name, SubdomainAndParent) {
     EXPECT_TRUE(is_subdomain(n("a.b.example.com."), n("example.com.")));
     EXPECT_TRUE(is_subdomain(n("example.com."), n("EXAMPLE.com.")));

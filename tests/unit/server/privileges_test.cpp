@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <string>
 
 namespace headwater::server {
 namespace {
@@ -37,6 +38,19 @@ TEST(PrivilegesTest, UnknownUserOrGroupIsAClearError) {
     id = resolve_identity(with_user("nobody", "hw-no-such-group-x"));
     ASSERT_FALSE(id);
     EXPECT_EQ(id.error(), "server.group: no group \"hw-no-such-group-x\" on this system");
+}
+
+TEST(PrivilegesTest, NumericIdsBeyondTheIdTypeAreNoUser) {
+    // 2^32 + 1 must not wrap to uid 1 (daemon), and 23 digits must not throw.
+    for (const std::string user : {"4294967297", "99999999999999999999999"}) {
+        auto id = resolve_identity(with_user(user));
+        ASSERT_FALSE(id) << user;
+        EXPECT_EQ(id.error(), "server.user: no user \"" + user + "\" on this system");
+    }
+    if (!have_nobody()) GTEST_SKIP() << "no 'nobody' account";
+    auto id = resolve_identity(with_user("nobody", "4294967296"));  // would wrap to gid 0
+    ASSERT_FALSE(id);
+    EXPECT_EQ(id.error(), "server.group: no group \"4294967296\" on this system");
 }
 
 TEST(PrivilegesTest, RootIsNotAnUnprivilegedUser) {

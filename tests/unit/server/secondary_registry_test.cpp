@@ -336,10 +336,19 @@ VerificationInfo verification(std::string status, bool in_sync, std::optional<ui
 
 TEST(SecondaryRegistryVerificationTest, LastResultPerAddressReplacesTheOlderOne) {
     SecondaryRegistry reg;
-    reg.record_verification("Example.COM", "198.51.100.10:53", verification("behind", false, 5, 2), kT0);
-    reg.record_verification("example.com.", "203.0.113.53:53", verification("in-sync", true, 7, 0), kT0);
-    reg.record_verification("example.com.", "198.51.100.10:53", verification("in-sync", true, 7, 0),
-                            kT0 + seconds(300));
+    // The return value is the previous result's in_sync (VerifyService logs drift starts and ends by it).
+    EXPECT_EQ(
+        reg.record_verification("Example.COM", "198.51.100.10:53", verification("behind", false, 5, 2), kT0),
+        std::nullopt);
+    EXPECT_EQ(
+        reg.record_verification("example.com.", "203.0.113.53:53", verification("in-sync", true, 7, 0), kT0),
+        std::nullopt);
+    EXPECT_EQ(reg.record_verification("example.com.", "198.51.100.10:53", verification("in-sync", true, 7, 0),
+                                      kT0 + seconds(300)),
+              std::optional<bool>(false));
+    EXPECT_EQ(reg.record_verification("example.com.", "203.0.113.53:53", verification("in-sync", true, 7, 0),
+                                      kT0 + seconds(300)),
+              std::optional<bool>(true));
     const json v = reg.verifications_json("example.com");
     ASSERT_EQ(v.size(), 2u);
     EXPECT_EQ(v[0]["address"], "198.51.100.10:53");  // ordered by address
@@ -347,6 +356,9 @@ TEST(SecondaryRegistryVerificationTest, LastResultPerAddressReplacesTheOlderOne)
     EXPECT_EQ(v[0]["at"], "2027-01-15T08:05:00Z");
     EXPECT_EQ(v[0]["serial"], 7);
     EXPECT_EQ(v[0]["lag_serials"], 0);
+    EXPECT_EQ(v[0]["summary"], "summary of in-sync");
+    EXPECT_EQ(v[0]["method"], "axfr");
+    EXPECT_EQ(v[0]["differences"], 0);
     EXPECT_EQ(v[1]["address"], "203.0.113.53:53");
     EXPECT_TRUE(v[1]["in_sync"].get<bool>());
 }
@@ -370,9 +382,21 @@ TEST(SecondaryRegistryVerificationTest, BoundedPerZone) {
         reg.record_verification("example.com.", "192.0.2." + std::to_string(i) + ":53",
                                 verification("in-sync", true, 1, 0), kT0);
     EXPECT_EQ(reg.verifications_json("example.com.").size(), 2u);
+    // The first two addresses are kept; later ones are not listed.
+    const json kept = reg.verifications_json("example.com.");
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_EQ(kept[0]["address"], "192.0.2.1:53");
+    EXPECT_EQ(kept[1]["address"], "192.0.2.2:53");
+    // An address turned away has no previous result, however often it is checked.
+    EXPECT_EQ(
+        reg.record_verification("example.com.", "192.0.2.5:53", verification("in-sync", true, 1, 0), kT0),
+        std::nullopt);
     // An address already listed is still updated.
-    reg.record_verification("example.com.", "192.0.2.1:53", verification("behind", false, 1, 3), kT0);
+    EXPECT_EQ(
+        reg.record_verification("example.com.", "192.0.2.1:53", verification("behind", false, 1, 3), kT0),
+        std::optional<bool>(true));
     EXPECT_EQ(reg.verifications_json("example.com.")[0]["status"], "behind");
+    EXPECT_EQ(reg.verifications_json("example.com.")[0]["differences"], 2);
 }
 
 }  // namespace

@@ -127,19 +127,7 @@ xfr::SampleResult check(const SampleQuery& q, const std::vector<uint8_t>& wire) 
 
 // A record in wire form from text, e.g. "mail.example.com. 3600 IN A 192.0.2.1".
 WireRecord record(std::string_view line) {
-    WireRecord out;
-    auto loaded = zone::load_master_text(line, "example.com.", [&](const zone::RawRecord& rr) {
-        out.assign(rr.owner.begin(), rr.owner.end());
-        for (const uint16_t v : {rr.type, rr.rclass, static_cast<uint16_t>(rr.ttl >> 16),
-                                 static_cast<uint16_t>(rr.ttl), static_cast<uint16_t>(rr.rdata.size())}) {
-            out.push_back(static_cast<uint8_t>(v >> 8));
-            out.push_back(static_cast<uint8_t>(v));
-        }
-        out.insert(out.end(), rr.rdata.begin(), rr.rdata.end());
-        return dns::Result<void, std::string>{};
-    });
-    EXPECT_TRUE(loaded) << loaded.error().to_string();
-    return out;
+    return headwater::testing::wire_records(line).at(0);
 }
 
 class VerifySampleTest : public ::testing::Test {

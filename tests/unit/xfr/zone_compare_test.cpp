@@ -35,27 +35,9 @@ sub     IN NS   ns.sub
 ns.sub  IN A    192.0.2.99
 )";
 
-// The records of a master text as a secondary's transfer would hand them over: no sorting, no
-// duplicate removal, any class.
+// The records of a master text as a secondary's transfer would hand them over.
 std::vector<WireRecord> records(std::string_view text, std::string_view origin = "example.com.") {
-    std::vector<WireRecord> out;
-    auto loaded = zone::load_master_text(text, origin, [&](const zone::RawRecord& rr) {
-        WireRecord w(rr.owner.begin(), rr.owner.end());
-        auto put16 = [&](uint16_t v) {
-            w.push_back(static_cast<uint8_t>(v >> 8));
-            w.push_back(static_cast<uint8_t>(v));
-        };
-        put16(rr.type);
-        put16(rr.rclass);
-        put16(static_cast<uint16_t>(rr.ttl >> 16));
-        put16(static_cast<uint16_t>(rr.ttl));
-        put16(static_cast<uint16_t>(rr.rdata.size()));
-        w.insert(w.end(), rr.rdata.begin(), rr.rdata.end());
-        out.push_back(std::move(w));
-        return dns::Result<void, std::string>{};
-    });
-    EXPECT_TRUE(loaded) << loaded.error().to_string();
-    return out;
+    return headwater::testing::wire_records(text, origin);
 }
 
 // The served version's records, as a faithful secondary would transfer them.
@@ -205,10 +187,15 @@ TEST(ZoneCompare, EmptyAndMalformedRecordsAreSkipped) {
     auto theirs = copy_of(*served);
     theirs.emplace_back();                                 // what uncompressed_record gives for a bad record
     theirs.push_back(WireRecord{3, 'f', 'o', 'o', 0, 0});  // truncated
-    WireRecord longer = theirs.front();
-    longer.push_back(0);  // trailing octet: not exactly one record
+    // Trailing octet: not exactly one record. A record the zone lacks, so that reading it anyway would
+    // show as a difference.
+    WireRecord longer = records("extra 3600 IN TXT \"not ours\"").at(0);
+    longer.push_back(0);
     theirs.push_back(longer);
     EXPECT_TRUE(xfr::compare_zone(*served, theirs).empty());
+    longer.pop_back();  // the same record whole is compared
+    theirs.push_back(longer);
+    EXPECT_EQ(describe(xfr::compare_zone(*served, theirs)), (Strings{"extra extra.example.com. TXT"}));
 }
 
 TEST(ZoneCompare, EmptyTransferMissesEverything) {

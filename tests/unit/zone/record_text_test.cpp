@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -9,24 +10,7 @@ using namespace headwater;
 
 namespace {
 
-// The wire form (RecordView::wire) of the single record in `line`.
-std::vector<uint8_t> wire_of(std::string_view line) {
-    std::vector<uint8_t> out;
-    auto loaded = zone::load_master_text(line, "example.com.", [&](const zone::RawRecord& rr) {
-        out.assign(rr.owner.begin(), rr.owner.end());
-        for (const uint16_t v : {rr.type, rr.rclass, static_cast<uint16_t>(rr.ttl >> 16),
-                                 static_cast<uint16_t>(rr.ttl), static_cast<uint16_t>(rr.rdata.size())}) {
-            out.push_back(static_cast<uint8_t>(v >> 8));
-            out.push_back(static_cast<uint8_t>(v));
-        }
-        out.insert(out.end(), rr.rdata.begin(), rr.rdata.end());
-        return dns::Result<void, std::string>{};
-    });
-    EXPECT_TRUE(loaded) << loaded.error().to_string();
-    return out;
-}
-
-std::vector<uint8_t> raw(std::string_view owner_wire, uint16_t type, uint16_t rclass, uint32_t ttl,
+std::vector<uint8_t> raw(std::span<const uint8_t> owner_wire, uint16_t type, uint16_t rclass, uint32_t ttl,
                          std::vector<uint8_t> rdata) {
     std::vector<uint8_t> out(owner_wire.begin(), owner_wire.end());
     for (const uint16_t v : {type, rclass, static_cast<uint16_t>(ttl >> 16), static_cast<uint16_t>(ttl),
@@ -38,11 +22,18 @@ std::vector<uint8_t> raw(std::string_view owner_wire, uint16_t type, uint16_t rc
     return out;
 }
 
-constexpr std::string_view kWww(
-    "\x03www\x07"
-    "example\x03"
-    "com\0",
-    17);
+// The wire form (RecordView::wire) of the single record in `line`.
+std::vector<uint8_t> wire_of(std::string_view line) {
+    std::vector<uint8_t> out;
+    auto loaded = zone::load_master_text(line, "example.com.", [&](const zone::RawRecord& rr) {
+        out = raw(rr.owner, rr.type, rr.rclass, rr.ttl, {rr.rdata.begin(), rr.rdata.end()});
+        return dns::Result<void, std::string>{};
+    });
+    EXPECT_TRUE(loaded) << loaded.error().to_string();
+    return out;
+}
+
+constexpr uint8_t kWww[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
 
 }  // namespace
 

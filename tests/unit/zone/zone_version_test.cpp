@@ -180,6 +180,8 @@ TEST(ZoneBuilder, SortsAnyOctetsInCanonicalOrder) {
         zone::ZoneBuilder b(n("example.com."));
         add_apex(b);
         std::vector<std::vector<uint8_t>> owners;
+        // What was added (owner case folded), besides the apex SOA and NS.
+        std::set<std::tuple<std::string, uint16_t, std::vector<uint8_t>>> added_records;
         const std::vector<uint8_t> long_label(40, 'q');
         for (std::size_t i = 0; i < count; ++i) {
             std::vector<uint8_t> owner;
@@ -199,6 +201,9 @@ TEST(ZoneBuilder, SortsAnyOctetsInCanonicalOrder) {
             const uint16_t type = (rng() % 2) ? dns::to_u16(RRType::A) : dns::to_u16(RRType::TXT);
             const auto added = b.add(owner, type, 1, 300, rdata, "t", i + 3);
             ASSERT_TRUE(added) << added.error();
+            std::string key;
+            for (uint8_t c : owner) key.push_back(static_cast<char>(dns::ascii_lower(c)));
+            added_records.emplace(key, type, std::vector<uint8_t>(std::begin(rdata), std::end(rdata)));
         }
         auto v = b.build();
         ASSERT_TRUE(v) << v.error().to_string();
@@ -215,6 +220,9 @@ TEST(ZoneBuilder, SortsAnyOctetsInCanonicalOrder) {
             distinct.emplace(key, dns::to_u16(r.type), std::vector<uint8_t>(r.rdata.begin(), r.rdata.end()));
         }
         EXPECT_EQ(distinct.size(), z.size());
+        // ... and nothing added is lost: the zone is the apex SOA and NS plus the distinct records added.
+        EXPECT_EQ(distinct.size(), added_records.size() + 2);
+        for (const auto& record : added_records) EXPECT_EQ(distinct.count(record), 1u);
     }
 }
 
@@ -237,4 +245,12 @@ TEST(ZoneBuilder, RejectsMalformedOwnerNames) {
     EXPECT_FALSE(b.add(unterminated, 1, 1, 300, rdata, "t", 1));
     EXPECT_FALSE(b.add(long_label, 1, 1, 300, rdata, "t", 2));
     EXPECT_FALSE(b.add({}, 1, 1, 300, rdata, "t", 3));
+    // More labels than a 255-octet name can hold, ending in the apex: refused before anything is indexed.
+    std::vector<uint8_t> too_long;
+    for (int i = 0; i < 150; ++i) too_long.insert(too_long.end(), {1, 'a'});
+    const Name apex = n("example.com.");  // wire() is a view: the Name must outlive it
+    too_long.insert(too_long.end(), apex.wire().begin(), apex.wire().end());
+    const auto refused = b.add(too_long, 1, 1, 300, rdata, "t", 4);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), "invalid owner name");
 }
