@@ -376,7 +376,7 @@ class Checker {
             *server, "server",
             {"listen", "control_socket", "state_dir", "log_level", "tcp_idle_timeout", "tcp_max_connections",
              "shutdown_grace", "transfer_log", "tcp_max_per_client", "tcp_write_timeout", "max_transfers",
-             "max_query_size", "notify_max_in_flight", "user", "group", "udp_threads"});
+             "max_query_size", "notify_max_in_flight", "user", "group", "udp_threads", "tcp_threads"});
 
         check_listen(*server, out.listen);
         if (auto p = control_socket(server)) out.control_socket = *p;
@@ -430,6 +430,7 @@ class Checker {
         integer("max_query_size", 512, 65535, "octets", out.max_query_size, 1);
         integer("notify_max_in_flight", 1, 65535, "", out.notify_max_in_flight, 1);
         integer("udp_threads", 0, 64, "", out.udp_threads, 1);
+        integer("tcp_threads", 0, 64, "", out.tcp_threads, 1);
         auto identity = [&](const char* key, std::string& field) {
             const toml::node* node = server.get(key);
             if (node == nullptr) return;

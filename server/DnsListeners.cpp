@@ -49,6 +49,9 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     const xfr::Responder& responder;
     ListenerOptions options;
     EventSink events;
+    // The accept loops and stop_accepting() (the acceptors are not thread-safe); each connection runs on
+    // a strand of its own, so connections spread over the io_context's threads (server.tcp_threads).
+    asio::strand<asio::io_context::executor_type> accept_strand;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
     std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
@@ -58,7 +61,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings;
 
     State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, EventSink l)
-        : io(i), responder(r), options(o), events(std::move(l)) {}
+        : io(i), responder(r), options(o), events(std::move(l)), accept_strand(asio::make_strand(i)) {}
 
     awaitable<void> accept_loop(tcp::acceptor& acceptor);
     awaitable<void> serve_connection(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote);
@@ -107,13 +110,13 @@ dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoin
     }
     for (auto& a : state_->acceptors)
         asio::co_spawn(
-            state_->io, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
+            state_->accept_strand, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
     return {};
 }
 
 void DnsListeners::stop_accepting() {
     auto s = state_;
-    asio::dispatch(s->io, [s] {
+    asio::dispatch(s->accept_strand, [s] {
         s->stopping = true;
         boost::system::error_code ec;
         for (auto& a : s->acceptors) a->close(ec);
@@ -182,7 +185,7 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             ++mine;
             connections.push_back(conn);
         }
-        asio::co_spawn(io, serve_connection(conn, remote), asio::detached);
+        asio::co_spawn(asio::make_strand(io), serve_connection(conn, remote), asio::detached);
     }
 }
 
@@ -198,7 +201,8 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
             // counts is that it acknowledges data (INTEROP.md: never cut an active transfer for being long).
             if (deadline->writing) {
                 // A write completion already queued must count first (it updates `handed`).
-                co_await asio::post(io, use_awaitable);
+                const auto strand = co_await asio::this_coro::executor;
+                co_await asio::post(strand, use_awaitable);
                 if (!socket->is_open() || !deadline->writing || deadline->at > Clock::now()) continue;
                 if (auto acked = acked_octets(*socket, deadline->handed);
                     acked && *acked > deadline->acked_mark) {
@@ -226,7 +230,8 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
     const std::string peer_name = peer_text(peer.address, peer.port);
     auto deadline = std::make_shared<Deadline>(io);
     deadline->at = Clock::now() + options.tcp_idle_timeout;
-    asio::co_spawn(io, watchdog(socket, deadline), asio::detached);
+    // On this connection's strand: the watchdog and the connection share the socket and the deadline.
+    asio::co_spawn(co_await asio::this_coro::executor, watchdog(socket, deadline), asio::detached);
 
     std::vector<uint8_t> query;
     std::vector<uint8_t> out;

@@ -1,6 +1,7 @@
 // TCP listeners on every configured address: they read queries, hand them to the Responder and write its
 // answers back, following RFC 7766: several queries per connection, an idle timeout between queries
-// (never a deadline on a whole transfer), and bounds on concurrent connections. UDP is UdpWorkers' (its
+// (never a deadline on a whole transfer), and bounds on concurrent connections. Each connection runs on a
+// strand of the io_context, which the server runs on server.tcp_threads threads. UDP is UdpWorkers' (its
 // own threads, batched system calls); both report to the same EventSink.
 #pragma once
 

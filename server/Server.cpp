@@ -239,6 +239,10 @@ int Server::run() {
     const auto& cfg = impl_->config.server;
     asio::io_context dns_io(1);
     asio::io_context control_io(1);
+    // TCP connections on threads of their own (server.tcp_threads), each connection on a strand: several
+    // transfers at once use several cores (the HMAC pass over each stream is most of a transfer's CPU).
+    const std::size_t tcp_threads = thread_count(cfg.tcp_threads);
+    asio::io_context tcp_io(static_cast<int>(tcp_threads));
 
     ListenerOptions lo;
     lo.tcp_idle_timeout = std::chrono::milliseconds(cfg.tcp_idle_timeout_ms);
@@ -250,12 +254,12 @@ int Server::run() {
     // on_peer_event is called from the UDP threads and the DNS thread alike: everything it touches
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
-    UdpWorkers udp(*impl_->responder, peer_events, udp_thread_count(cfg.udp_threads), cfg.max_query_size);
+    UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
     if (auto opened = udp.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
     }
-    DnsListeners listeners(dns_io, *impl_->responder, lo, peer_events);
+    DnsListeners listeners(tcp_io, *impl_->responder, lo, peer_events);
     if (auto opened = listeners.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
@@ -394,11 +398,17 @@ int Server::run() {
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
     udp.start();
-    spdlog::info("headwater serving {} zone(s) on {} (UDP on {} thread(s), TCP); control socket {}",
-                 impl_->store.zones().size(), listening, udp.threads(), cfg.control_socket.string());
+    spdlog::info("headwater serving {} zone(s) on {} (UDP on {} thread(s), TCP on {}); control socket {}",
+                 impl_->store.zones().size(), listening, udp.threads(), tcp_threads,
+                 cfg.control_socket.string());
 
     std::thread control_thread([&] { control_io.run(); });
+    std::vector<std::thread> tcp_workers;
+    for (std::size_t i = 0; i < tcp_threads; ++i) tcp_workers.emplace_back([&tcp_io] { tcp_io.run(); });
     dns_io.run();
+    // The transfers have finished or had their grace period: whatever is left on TCP goes.
+    tcp_io.stop();
+    for (auto& t : tcp_workers) t.join();
     control_io.stop();
     control_thread.join();
     listeners.close_all();

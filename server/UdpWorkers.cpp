@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 
@@ -34,26 +35,36 @@ std::string errno_text(int err) {
 }
 
 // When each address last had an SOA query reported (unix seconds), per thread; cleared when it grows past
-// kMaxSeen so a spoofed flood from many addresses cannot grow it without bound.
-using SeenAddresses = std::unordered_map<std::string, uint64_t>;
+// kMaxSeen so a spoofed flood from many addresses cannot grow it without bound. Keyed by the address's
+// octets and their count (4 or 16), so a lookup at query rate allocates nothing.
+using AddressKey = std::array<uint8_t, 17>;
+struct AddressKeyHash {
+    std::size_t operator()(const AddressKey& k) const noexcept {
+        return std::hash<std::string_view>{}(
+            std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+    }
+};
+using SeenAddresses = std::unordered_map<AddressKey, uint64_t, AddressKeyHash>;
 constexpr std::size_t kMaxSeen = 4096;
 
 bool recently_reported(SeenAddresses& seen, const dns::IpAddress& address, uint64_t now) {
     const auto bytes = address.bytes();
-    std::string key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    AddressKey key{};
+    std::copy(bytes.begin(), bytes.end(), key.begin());
+    key.back() = static_cast<uint8_t>(bytes.size());
     if (const auto it = seen.find(key); it != seen.end()) {
         if (it->second == now) return true;
         it->second = now;
         return false;
     }
     if (seen.size() >= kMaxSeen) seen.clear();
-    seen.emplace(std::move(key), now);
+    seen.emplace(key, now);
     return false;
 }
 
 }  // namespace
 
-std::size_t udp_thread_count(std::size_t configured) {
+std::size_t thread_count(std::size_t configured) {
     if (configured > 0) return configured;
     return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
 }
@@ -108,10 +119,11 @@ void UdpWorkers::stop() {
     workers_.clear();
 }
 
-void UdpWorkers::run(const std::vector<int>& sockets) {
+// One thread's buffers: a batch of datagrams in, their answers out.
+struct UdpWorkers::Batch {
     // Not zero-filled (new[] without ()): pages the kernel never writes to stay unmapped, so 2 MiB per
     // thread costs only what queries actually touch.
-    const std::unique_ptr<uint8_t[]> buffers(new uint8_t[kBatch * kMaxDatagram]);
+    std::unique_ptr<uint8_t[]> buffers{new uint8_t[kBatch * kMaxDatagram]};
     std::array<iovec, kBatch> in_iov{};
     std::array<SocketAddress, kBatch> from{};
     std::array<mmsghdr, kBatch> in{};
@@ -120,71 +132,88 @@ void UdpWorkers::run(const std::vector<int>& sockets) {
     std::array<mmsghdr, kBatch> out{};
     WarningThrottle size_warnings;
     SeenAddresses soa_seen;
+};
+
+// Reads one batch from `fd` (flags: MSG_DONTWAIT, or MSG_WAITFORONE to block for the first datagram up to
+// the socket's receive timeout), answers it and sends the answers. Returns the datagrams read (0: none).
+std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+        b.in_iov[i] = {b.buffers.get() + i * kMaxDatagram, kMaxDatagram};
+        b.in[i].msg_hdr = {};
+        b.in[i].msg_hdr.msg_name = b.from[i].data();
+        b.in[i].msg_hdr.msg_namelen = static_cast<socklen_t>(b.from[i].capacity());
+        b.in[i].msg_hdr.msg_iov = &b.in_iov[i];
+        b.in[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = ::recvmmsg(fd, b.in.data(), kBatch, flags, nullptr);
+    if (got <= 0) return 0;  // EAGAIN (timeout, or another thread was faster) or a queued ICMP error
+    const uint64_t now = unix_now();
+    unsigned replies = 0;
+    for (int i = 0; i < got; ++i) {
+        b.from[i].resize(b.in[i].msg_hdr.msg_namelen);
+        const xfr::Peer peer{to_ip(b.from[i].address()), b.from[i].port(), xfr::Transport::Udp};
+        if (b.in[i].msg_len > max_query_size_) {
+            b.size_warnings.warn("dropped a {}-octet UDP query from {} (max_query_size = {})",
+                                 b.in[i].msg_len, peer_text(peer.address, peer.port), max_query_size_);
+            continue;
+        }
+        xfr::Response& r = b.answers[replies];
+        try {
+            r = responder_.respond(
+                std::span<const uint8_t>(b.buffers.get() + i * kMaxDatagram, b.in[i].msg_len), peer, now);
+        } catch (const std::exception& e) {
+            spdlog::error("bug while answering {}: {}", peer_text(peer.address, peer.port), e.what());
+            continue;
+        }
+        // An apex SOA query only refreshes the peer's "last SOA query" time; a secondary polling (or a
+        // benchmark) sends thousands a second. Report it at most once a second per address and thread:
+        // the registry's mutex and strings stay off the hot path.
+        const bool soa_only = r.soa_query && !r.refusal && !r.up_to_date;
+        const bool report = events_ && (r.refusal || r.soa_query || r.up_to_date) &&
+                            !(soa_only && recently_reported(b.soa_seen, peer.address, now));
+        if (report)
+            events_(PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r, nullptr});
+        if (r.kind != xfr::Response::Kind::Message) continue;
+        b.out_iov[replies] = {r.message.data(), r.message.size()};
+        b.out[replies].msg_hdr = {};
+        b.out[replies].msg_hdr.msg_name = b.from[i].data();
+        b.out[replies].msg_hdr.msg_namelen = b.in[i].msg_hdr.msg_namelen;
+        b.out[replies].msg_hdr.msg_iov = &b.out_iov[replies];
+        b.out[replies].msg_hdr.msg_iovlen = 1;
+        ++replies;
+    }
+    for (unsigned sent = 0; sent < replies;) {
+        const int n = ::sendmmsg(fd, b.out.data() + sent, replies - sent, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ++sent;  // this datagram failed (e.g. unreachable): skip it, send the rest
+            continue;
+        }
+        sent += static_cast<unsigned>(n);
+    }
+    return static_cast<std::size_t>(got);
+}
+
+void UdpWorkers::run(const std::vector<int>& sockets) {
+    const auto batch = std::make_unique<Batch>();
+    if (sockets.size() == 1) {
+        // The usual case, one listen address: block in recvmmsg itself (MSG_WAITFORONE returns as soon as
+        // one datagram is there, with whatever else is queued), one system call per batch in and one out.
+        // The receive timeout bounds how long stop() waits.
+        const timeval timeout{0, kPollMs * 1000};
+        (void)::setsockopt(sockets[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        while (!stopping_.load(std::memory_order_relaxed)) serve_batch(*batch, sockets[0], MSG_WAITFORONE);
+        return;
+    }
+    // Several addresses: read every socket without blocking while any has datagrams, and sleep in poll
+    // only once all of them are empty (no poll call per batch under load).
     std::vector<pollfd> polls;
     polls.reserve(sockets.size());
     for (int fd : sockets) polls.push_back({fd, POLLIN, 0});
-
     while (!stopping_.load(std::memory_order_relaxed)) {
-        const int ready = ::poll(polls.data(), polls.size(), kPollMs);
-        if (ready <= 0) continue;
-        for (auto& p : polls) {
-            if ((p.revents & POLLIN) == 0) continue;
-            for (std::size_t i = 0; i < kBatch; ++i) {
-                in_iov[i] = {buffers.get() + i * kMaxDatagram, kMaxDatagram};
-                in[i].msg_hdr = {};
-                in[i].msg_hdr.msg_name = from[i].data();
-                in[i].msg_hdr.msg_namelen = static_cast<socklen_t>(from[i].capacity());
-                in[i].msg_hdr.msg_iov = &in_iov[i];
-                in[i].msg_hdr.msg_iovlen = 1;
-            }
-            const int got = ::recvmmsg(p.fd, in.data(), kBatch, MSG_DONTWAIT, nullptr);
-            if (got <= 0) continue;  // EAGAIN (another thread was faster) or a queued ICMP error
-            const uint64_t now = unix_now();
-            unsigned replies = 0;
-            for (int i = 0; i < got; ++i) {
-                from[i].resize(in[i].msg_hdr.msg_namelen);
-                const xfr::Peer peer{to_ip(from[i].address()), from[i].port(), xfr::Transport::Udp};
-                if (in[i].msg_len > max_query_size_) {
-                    size_warnings.warn("dropped a {}-octet UDP query from {} (max_query_size = {})",
-                                       in[i].msg_len, peer_text(peer.address, peer.port), max_query_size_);
-                    continue;
-                }
-                xfr::Response& r = answers[replies];
-                try {
-                    r = responder_.respond(
-                        std::span<const uint8_t>(buffers.get() + i * kMaxDatagram, in[i].msg_len), peer, now);
-                } catch (const std::exception& e) {
-                    spdlog::error("bug while answering {}: {}", peer_text(peer.address, peer.port), e.what());
-                    continue;
-                }
-                // An apex SOA query only refreshes the peer's "last SOA query" time; a secondary polling
-                // (or a benchmark) sends thousands a second. Report it at most once a second per address
-                // and thread: the registry's mutex and strings stay off the hot path.
-                const bool soa_only = r.soa_query && !r.refusal && !r.up_to_date;
-                const bool report = events_ && (r.refusal || r.soa_query || r.up_to_date) &&
-                                    !(soa_only && recently_reported(soa_seen, peer.address, now));
-                if (report)
-                    events_(
-                        PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r, nullptr});
-                if (r.kind != xfr::Response::Kind::Message) continue;
-                out_iov[replies] = {r.message.data(), r.message.size()};
-                out[replies].msg_hdr = {};
-                out[replies].msg_hdr.msg_name = from[i].data();
-                out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
-                out[replies].msg_hdr.msg_iov = &out_iov[replies];
-                out[replies].msg_hdr.msg_iovlen = 1;
-                ++replies;
-            }
-            for (unsigned sent = 0; sent < replies;) {
-                const int n = ::sendmmsg(p.fd, out.data() + sent, replies - sent, 0);
-                if (n < 0) {
-                    if (errno == EINTR) continue;
-                    ++sent;  // this datagram failed (e.g. unreachable): skip it, send the rest
-                    continue;
-                }
-                sent += static_cast<unsigned>(n);
-            }
-        }
+        std::size_t read = 0;
+        for (int fd : sockets) read += serve_batch(*batch, fd, MSG_DONTWAIT);
+        if (read == 0) (void)::poll(polls.data(), polls.size(), kPollMs);
     }
 }
 

@@ -41,7 +41,9 @@ class UdpWorkers {
     std::size_t threads() const { return threads_; }
 
   private:
+    struct Batch;
     void run(const std::vector<int>& sockets);
+    std::size_t serve_batch(Batch& batch, int fd, int flags);
 
     const xfr::Responder& responder_;
     DnsListeners::EventSink events_;
@@ -52,7 +54,8 @@ class UdpWorkers {
     std::atomic<bool> stopping_{false};
 };
 
-// The number of UDP threads for `configured` (0: one per core, at most 8).
-std::size_t udp_thread_count(std::size_t configured);
+// The number of UDP or TCP threads for `configured` (server.udp_threads, server.tcp_threads; 0: one per
+// core, at most 8).
+std::size_t thread_count(std::size_t configured);
 
 }  // namespace headwater::server

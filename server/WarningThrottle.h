@@ -1,10 +1,11 @@
 // A warning that a flood would repeat thousands of times (oversized queries, connections over a limit):
-// logged at once, then at most every 10 s with the number of times it happened in between. Not
-// thread-safe: one per thread or per listener.
+// logged at once, then at most every 10 s with the number of times it happened in between. Thread-safe:
+// the TCP listeners' connections share one per kind of warning across their threads.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,7 @@ class WarningThrottle {
     template <class... Args>
     void warn(spdlog::format_string_t<Args...> fmt, Args&&... args) {
         const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
         if (last_ != std::chrono::steady_clock::time_point() && now - last_ < std::chrono::seconds(10)) {
             ++suppressed_;
             return;
@@ -33,6 +35,7 @@ class WarningThrottle {
     }
 
   private:
+    std::mutex mutex_;
     std::chrono::steady_clock::time_point last_{};
     std::size_t suppressed_ = 0;
 };

@@ -250,9 +250,10 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         return r;
     }
     const ZoneVersion& v = *version;
-    if (question.qtype == RRType::SOA && question.qname.view() == v.apex()) {
+    const bool apex_soa = question.qtype == RRType::SOA && question.qname.view() == v.apex();
+    if (apex_soa) {
         r.soa_query = true;
-        r.zone = v.apex().to_string();
+        r.zone = zone->name_text();
         r.key = ctx.key();
     }
 
@@ -298,6 +299,19 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
             push_range(Section::Additional, v.find_rrset(target, RRType::AAAA));
         }
     };
+
+    if (apex_soa) {
+        // What secondaries poll, thousands of times a second: the apex is never below a cut or a DNAME
+        // and holds exactly one SOA (ZoneBuilder), so the walk below would find just this record.
+        mb.add_flags(dns::flag::AA);
+        const RecordView soa = v.soa();
+        if (mb.push(Section::Answer, soa.owner, dns::to_u16(RRType::SOA), soa.rclass, soa.ttl, soa.rdata) ==
+            dns::Pushed::Full)
+            mb.add_flags(dns::flag::TC);
+        mb.finish();
+        r.message = ctx.seal(std::move(out));
+        return r;
+    }
 
     // RFC 1034 §4.3.2 steps 3a-3c for the query name and for every name a CNAME or DNAME leads to, each
     // time walking down from the apex first: a zone cut above (or at) the name means a referral (and ends

@@ -65,12 +65,16 @@ struct ZoneStatus {
 
 class Zone {
   public:
-    explicit Zone(ZoneSettings settings) : settings_(std::move(settings)) {}
+    explicit Zone(ZoneSettings settings)
+        : settings_(std::move(settings)), name_text_(settings_.name.to_string()) {}
     ~Zone();  // waits for a snapshot still being written
     Zone(const Zone&) = delete;
     Zone& operator=(const Zone&) = delete;
 
     const ZoneSettings& settings() const { return settings_; }
+    // The apex as text ("example.com"), computed once: answers name their zone for the secondaries view
+    // at query rate.
+    const std::string& name_text() const { return name_text_; }
     // The served version, or null before the first successful load. A caller keeps its snapshot for as
     // long as it needs (a transfer in flight finishes on the version it started with).
     ZoneVersionPtr current() const { return current_.load(std::memory_order_acquire); }
@@ -109,6 +113,7 @@ class Zone {
     void save_file_serial_locked();
 
     ZoneSettings settings_;
+    std::string name_text_;
     std::atomic<ZoneVersionPtr> current_;
     std::optional<Journal> journal_;
     mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below

@@ -6,7 +6,6 @@ namespace headwater::dns {
 
 namespace {
 
-constexpr std::size_t kInitialSlots = 64;
 constexpr std::size_t kMaxPointerOffset = 0x3FFF;
 
 // FNV-1a over the octets, chained from the root towards the first label so every suffix of a
@@ -21,10 +20,9 @@ uint32_t hash_label(uint32_t h, std::span<const uint8_t> label_with_length) {
 
 }  // namespace
 
-NameCompressor::NameCompressor() : slots_(kInitialSlots) {}
-
 void NameCompressor::clear() {
-    std::fill(slots_.begin(), slots_.end(), Slot{});
+    const auto t = table();
+    std::fill(t.begin(), t.end(), Slot{});
     used_ = 0;
 }
 
@@ -50,11 +48,12 @@ bool NameCompressor::matches(const std::vector<uint8_t>& buf, std::size_t messag
 }
 
 void NameCompressor::insert(uint32_t hash, uint16_t offset) {
-    if ((used_ + 1) * 2 > slots_.size()) grow();
-    const std::size_t mask = slots_.size() - 1;
+    if ((used_ + 1) * 2 > size_) grow();
+    Slot* const slots = this->slots();
+    const std::size_t mask = size_ - 1;
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-        if (slots_[i].state != 1) {
-            slots_[i] = Slot{hash, offset, 1};
+        if (slots[i].state != 1) {
+            slots[i] = Slot{hash, offset, 1};
             ++used_;
             return;
         }
@@ -62,15 +61,17 @@ void NameCompressor::insert(uint32_t hash, uint16_t offset) {
 }
 
 void NameCompressor::grow() {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
+    const auto old_table = table();
+    std::vector<Slot> old(old_table.begin(), old_table.end());
+    std::vector<Slot>(size_ * 2).swap(heap_);
+    size_ *= 2;
     used_ = 0;
     for (const Slot& s : old)
         if (s.state == 1) insert(s.hash, s.offset);
 }
 
 void NameCompressor::forget_from(std::size_t offset) {
-    for (Slot& s : slots_)
+    for (Slot& s : table())
         if (s.state == 1 && s.offset >= offset) {
             s.state = 2;
             --used_;
@@ -79,8 +80,10 @@ void NameCompressor::forget_from(std::size_t offset) {
 
 void NameCompressor::write(std::vector<uint8_t>& buf, std::size_t message_start, NameView name) {
     const auto w = name.wire();
-    std::array<uint8_t, 128> label_at{};
-    std::array<uint32_t, 128> suffix_hash{};
+    // Not value-initialised (only the first `labels` entries are read): zeroing 640 octets for every name
+    // was the largest cost of a small answer.
+    std::array<uint8_t, 128> label_at;      // NOLINT(cppcoreguidelines-pro-type-member-init)
+    std::array<uint32_t, 128> suffix_hash;  // NOLINT(cppcoreguidelines-pro-type-member-init)
     std::size_t labels = 0;
     for (std::size_t pos = 0; w[pos] != 0; pos += w[pos] + 1u) label_at[labels++] = static_cast<uint8_t>(pos);
     uint32_t h = 2166136261u;
@@ -92,13 +95,14 @@ void NameCompressor::write(std::vector<uint8_t>& buf, std::size_t message_start,
     // Longest known suffix first: the first hit is the best pointer.
     std::size_t match_label = labels;
     uint16_t match_offset = 0;
-    const std::size_t mask = slots_.size() - 1;
+    const Slot* const slots = this->slots();
+    const std::size_t mask = size_ - 1;
     for (std::size_t i = 0; i < labels && match_label == labels; ++i) {
-        for (std::size_t s = suffix_hash[i] & mask; slots_[s].state != 0; s = (s + 1) & mask) {
-            if (slots_[s].state == 1 && slots_[s].hash == suffix_hash[i] &&
-                matches(buf, message_start, slots_[s].offset, w.subspan(label_at[i]))) {
+        for (std::size_t s = suffix_hash[i] & mask; slots[s].state != 0; s = (s + 1) & mask) {
+            if (slots[s].state == 1 && slots[s].hash == suffix_hash[i] &&
+                matches(buf, message_start, slots[s].offset, w.subspan(label_at[i]))) {
                 match_label = i;
-                match_offset = slots_[s].offset;
+                match_offset = slots[s].offset;
                 break;
             }
         }

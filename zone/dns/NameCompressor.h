@@ -5,7 +5,9 @@
 // (a pre-signed zone transfers byte for byte), at the cost of a little compression when cases differ.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "zone/dns/Name.h"
@@ -14,7 +16,7 @@ namespace headwater::dns {
 
 class NameCompressor {
   public:
-    NameCompressor();
+    NameCompressor() = default;
 
     // Writes `name` at the end of `buf` (the message starts at `message_start`), compressed against
     // earlier names, and records its suffixes for later ones. Pointers reach the first 16 KiB only.
@@ -29,12 +31,21 @@ class NameCompressor {
         uint16_t offset = 0;
         uint8_t state = 0;  // 0 empty, 1 used, 2 deleted
     };
+    // A small answer (a few names, at most half of kInlineSlots suffixes) never allocates: the table
+    // starts inline and moves to the heap only when it grows. One compressor per message built, so this
+    // is per query.
+    static constexpr std::size_t kInlineSlots = 32;
+
     bool matches(const std::vector<uint8_t>& buf, std::size_t message_start, std::size_t offset,
                  std::span<const uint8_t> suffix) const;
     void insert(uint32_t hash, uint16_t offset);
     void grow();
+    Slot* slots() { return heap_.empty() ? inline_.data() : heap_.data(); }
+    std::span<Slot> table() { return {slots(), size_}; }
 
-    std::vector<Slot> slots_;
+    std::array<Slot, kInlineSlots> inline_{};
+    std::vector<Slot> heap_;
+    std::size_t size_ = kInlineSlots;  // slots in the table in use (inline_ or heap_), a power of two
     std::size_t used_ = 0;
 };
 

@@ -255,7 +255,7 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
                             "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
                             "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
                             "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
-                            "notify_max_in_flight, user, group, udp_threads)"));
+                            "notify_max_in_flight, user, group, udp_threads, tcp_threads)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 

@@ -115,12 +115,12 @@ TEST_F(ServerLimitsTest, UserAndGroupNamesAreChecked) {
     EXPECT_EQ(r->server.user, "65534");
 }
 
-class UdpThreadsTest : public ServerLimitsTest {};
+class ThreadsTest : public ServerLimitsTest {};
 
-TEST_F(UdpThreadsTest, DefaultIsPerCoreAndValuesAreBounded) {
+TEST_F(ThreadsTest, UdpDefaultIsPerCoreAndValuesAreBounded) {
     auto r = parse("");
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->server.udp_threads, 0u);  // 0: one per core (server::udp_thread_count)
+    EXPECT_EQ(r->server.udp_threads, 0u);  // 0: one per core (server::thread_count)
     r = parse("udp_threads = 4\n");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->server.udp_threads, 4u);
@@ -131,6 +131,24 @@ TEST_F(UdpThreadsTest, DefaultIsPerCoreAndValuesAreBounded) {
     EXPECT_CONTAINS(error_of("udp_threads = 65\n"),
                     at(3, 15, "server.udp_threads: 65 is out of range 0..64"));
     EXPECT_CONTAINS(error_of("udp_threads = \"2\"\n"), at(3, 15, "server.udp_threads: expected an integer"));
+}
+
+TEST_F(ThreadsTest, TcpDefaultIsPerCoreAndValuesAreBounded) {
+    auto r = parse("");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.tcp_threads, 0u);
+    r = parse("tcp_threads = 1\nudp_threads = 3\n");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.tcp_threads, 1u);
+    EXPECT_EQ(r->server.udp_threads, 3u);  // independent of each other
+    r = parse("tcp_threads = 64\n");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->server.tcp_threads, 64u);
+    EXPECT_CONTAINS(error_of("tcp_threads = 65\n"),
+                    at(3, 15, "server.tcp_threads: 65 is out of range 0..64"));
+    EXPECT_CONTAINS(error_of("tcp_threads = -1\n"),
+                    at(3, 15, "server.tcp_threads: -1 is out of range 0..64"));
+    EXPECT_CONTAINS(error_of("tcp_threads = 2.5\n"), at(3, 15, "server.tcp_threads: expected an integer"));
 }
 
 }  // namespace
