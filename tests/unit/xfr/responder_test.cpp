@@ -138,7 +138,8 @@ TEST_F(ResponderTest, SoaAtApexIsAuthoritative) {
     EXPECT_EQ(a.msg.header().rcode(), 0);
     EXPECT_EQ(a.msg.question()->qname.to_string(), "EXAMPLE.com.");
     EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::SOA), 1u);
-    EXPECT_FALSE(a.msg.edns());  // no OPT without one in the query
+    EXPECT_EQ(a.msg.records().size(), 1u);  // the SOA alone: no authority or additional data
+    EXPECT_FALSE(a.msg.edns());             // no OPT without one in the query
     auto r = ask(query("example.com.", RRType::SOA));
     EXPECT_TRUE(r.soa_query);
     EXPECT_EQ(r.zone, "example.com.");
