@@ -120,9 +120,14 @@ void DnsListeners::stop_accepting() {
         s->stopping = true;
         boost::system::error_code ec;
         for (auto& a : s->acceptors) a->close(ec);
-        // Idle connections go now; one busy with a transfer closes itself when the transfer ends.
+        // Idle connections go now; one busy with a transfer closes itself when the transfer ends. On each
+        // connection's own strand: the connection may be closing its socket on another thread right now.
         std::lock_guard lock(s->mutex);
-        for (auto& c : s->connections) c->shutdown(tcp::socket::shutdown_receive, ec);
+        for (auto& c : s->connections)
+            asio::post(c->get_executor(), [c] {
+                boost::system::error_code ignored;
+                c->shutdown(tcp::socket::shutdown_receive, ignored);
+            });
     });
 }
 
@@ -145,7 +150,10 @@ std::size_t DnsListeners::connections() const {
 awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
     auto self = shared_from_this();
     while (!stopping) {
-        auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+        // Each connection on a strand of its own: the socket's executor, so its coroutines, its watchdog
+        // and stop_accepting() all reach it through that strand.
+        tcp::socket socket(asio::make_strand(io));
+        auto [ec] = co_await acceptor.async_accept(socket, kTuple);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // Out of descriptors and the like: back off briefly instead of spinning.
@@ -185,7 +193,7 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             ++mine;
             connections.push_back(conn);
         }
-        asio::co_spawn(asio::make_strand(io), serve_connection(conn, remote), asio::detached);
+        asio::co_spawn(conn->get_executor(), serve_connection(conn, remote), asio::detached);
     }
 }
 

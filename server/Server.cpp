@@ -251,7 +251,7 @@ int Server::run() {
     lo.tcp_write_timeout = std::chrono::milliseconds(cfg.tcp_write_timeout_ms);
     lo.max_transfers = cfg.max_transfers;
     lo.max_query_size = cfg.max_query_size;
-    // on_peer_event is called from the UDP threads and the DNS thread alike: everything it touches
+    // on_peer_event is called from the UDP and the TCP threads alike: everything it touches
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);

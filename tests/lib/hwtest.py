@@ -353,7 +353,7 @@ def describe_diff(expected, got, limit=10):
 # ---- processes -------------------------------------------------------------------------------
 # A sanitized build (tools/test-sanitizers.sh: ASan, LSan, UBSan) reports to stderr, which Process sends
 # to the server's log; a report there fails the test even when the server kept running.
-_SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|: runtime error: ")
+_SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|: runtime error: ")
 
 
 def check_sanitizer_log(log_text, what):
