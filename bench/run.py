@@ -538,7 +538,7 @@ SERVERS = {"headwater": Headwater, "knot": Knot, "nsd": Nsd, "bind": Bind}
 
 # ---- QPS ----------------------------------------------------------------------------------------------
 def qps(port, seconds, workdir):
-    """(queries per second, tool)."""
+    """(queries per second, queries answered, tool)."""
     dnsperf = which("dnsperf")
     if dnsperf:
         qf = workdir / "soa.queries"
@@ -546,9 +546,10 @@ def qps(port, seconds, workdir):
         p = subprocess.run([dnsperf, "-s", ADDR, "-p", str(port), "-d", str(qf), "-l", str(seconds),
                             "-q", "200", "-c", "4"], capture_output=True, text=True, timeout=seconds + 60)
         m = re.search(r"Queries per second:\s+([\d.]+)", p.stdout)
-        if not m:
+        done = re.search(r"Queries completed:\s+(\d+)", p.stdout)
+        if not m or not done:
             raise BenchError(f"dnsperf output not understood:\n{p.stdout}{p.stderr}")
-        return float(m.group(1)), "dnsperf"
+        return float(m.group(1)), int(done.group(1)), "dnsperf"
     # Fallback: one python process keeping 64 queries in flight.
     q = dns.message.make_query(ORIGIN, "SOA", use_edns=False)
     wire = bytearray(q.to_wire())
@@ -569,7 +570,7 @@ def qps(port, seconds, workdir):
             for _ in range(64):
                 s.send(wire)
     s.close()
-    return answered / (time.perf_counter() - t0), "python UDP loop"
+    return answered / (time.perf_counter() - t0), answered, "python UDP loop"
 
 
 # ---- one run -------------------------------------------------------------------------------------------
@@ -623,7 +624,11 @@ def measure(kind, v1, v2, count1, key, args, workdir, notes):
             raise BenchError(f"{kind}: concurrent AXFR failed: {errors[0]}")
 
         # SOA queries per second.
-        r["qps"], notes["qps_tool"] = qps(srv.port, args.qps_seconds, workdir)
+        # The client shares the machine's CPUs with the server, so queries/s is capped by what both
+        # need together; the server's own CPU per answered query shows its cost without that cap.
+        n0 = cpu_ns_seconds(srv.proc.pid)
+        r["qps"], answered, notes["qps_tool"] = qps(srv.port, args.qps_seconds, workdir)
+        r["qps_cpu_us"] = (cpu_ns_seconds(srv.proc.pid) - n0) / max(answered, 1)
 
         # Reload of the changed file until the new serial is served.
         shutil.copyfile(v2, srv.zone_path)
@@ -671,6 +676,7 @@ METRICS = [
     ("rss_after_reload", "RSS after reload", "MiB", 1, "low"),
     ("ixfr", "IXFR response (from old serial)", "ms", 1000, "low"),
     ("qps", "SOA queries/s over UDP", "q/s", 1, "high"),
+    ("qps_cpu_us", "server CPU per SOA query answered (schedstat)", "µs", 1e6, "low"),
 ]
 
 

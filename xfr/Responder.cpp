@@ -304,10 +304,15 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         // What secondaries poll, thousands of times a second: the apex is never below a cut or a DNAME
         // and holds exactly one SOA (ZoneBuilder), so the walk below would find just this record.
         mb.add_flags(dns::flag::AA);
+        // The usual question spells the apex as the zone does: then the record is rendered already.
+        const auto qwire = question.qname.wire();
+        const auto awire = v.apex().wire();
         const RecordView soa = v.soa();
-        if (mb.push(Section::Answer, soa.owner, dns::to_u16(RRType::SOA), soa.rclass, soa.ttl, soa.rdata) ==
-            dns::Pushed::Full)
-            mb.add_flags(dns::flag::TC);
+        const dns::Pushed pushed = std::equal(qwire.begin(), qwire.end(), awire.begin(), awire.end())
+                                       ? mb.push_rendered(Section::Answer, v.soa_answer(), 1)
+                                       : mb.push(Section::Answer, soa.owner, dns::to_u16(RRType::SOA),
+                                                 soa.rclass, soa.ttl, soa.rdata);
+        if (pushed == dns::Pushed::Full) mb.add_flags(dns::flag::TC);
         mb.finish();
         r.message = ctx.seal(std::move(out));
         return r;

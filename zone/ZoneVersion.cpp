@@ -1,5 +1,7 @@
 #include "zone/ZoneVersion.h"
 
+#include "zone/dns/MessageBuilder.h"
+
 #include <algorithm>
 
 namespace headwater::zone {
@@ -35,6 +37,14 @@ ZoneVersion::ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<
     std::size_t pos = dns::wire_name_length(soa_rdata);
     pos += dns::wire_name_length(soa_rdata.subspan(pos));
     serial_ = dns::Serial(rd32(soa_rdata.data() + pos));
+
+    const RecordView s = soa();
+    std::vector<uint8_t> message;
+    dns::MessageBuilder mb(message, dns::kMaxTcpMessage);
+    mb.question(apex_, dns::to_u16(dns::RRType::SOA), s.rclass);
+    const std::size_t answer_at = message.size();
+    (void)mb.push(dns::Section::Answer, s.owner, dns::to_u16(dns::RRType::SOA), s.rclass, s.ttl, s.rdata);
+    soa_answer_.assign(message.begin() + static_cast<std::ptrdiff_t>(answer_at), message.end());
 }
 
 uint32_t ZoneVersion::negative_ttl() const {

@@ -47,6 +47,10 @@ class ZoneVersion {
     RecordView record(std::size_t i) const { return decode_record(std::span(data_).subspan(offsets_[i])); }
     std::size_t soa_index() const { return soa_index_; }
     RecordView soa() const { return record(soa_index_); }
+    // The SOA as the answer record of a response whose question (at offset 12) is the apex written
+    // exactly as apex() is, compression included: what the Responder sends to the SOA polls of
+    // secondaries without compressing the same three names again for every query.
+    std::span<const uint8_t> soa_answer() const { return soa_answer_; }
     // SOA MINIMUM, the negative-caching TTL (RFC 2308 §4), capped by the SOA's own TTL (§5).
     uint32_t negative_ttl() const;
 
@@ -83,6 +87,7 @@ class ZoneVersion {
     std::vector<uint32_t> offsets_;
     std::size_t soa_index_;
     dns::Serial serial_;
+    std::vector<uint8_t> soa_answer_;
     mutable std::once_flag derived_once_;
     mutable std::shared_ptr<void> derived_;
 };

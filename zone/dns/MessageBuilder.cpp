@@ -1,9 +1,14 @@
 #include "zone/dns/MessageBuilder.h"
 
+#include <algorithm>
+
 namespace headwater::dns {
 
 MessageBuilder::MessageBuilder(std::vector<uint8_t>& buf, std::size_t max_size)
     : buf_(buf), start_(buf.size()), max_size_(max_size) {
+    // Room for a typical answer at once: growing from 12 octets by doubling cost a query four
+    // reallocations (most answers are a few hundred octets; larger ones still grow as needed).
+    buf_.reserve(start_ + std::min<std::size_t>(max_size, 512));
     buf_.resize(start_ + kHeaderSize, 0);
 }
 
@@ -80,6 +85,15 @@ Pushed MessageBuilder::push_wire(Section section, std::span<const uint8_t> recor
     const uint32_t ttl = (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7];
     return push(section, NameView(record.subspan(0, owner_len)), type, rclass, ttl,
                 record.subspan(owner_len + 10));
+}
+
+Pushed MessageBuilder::push_rendered(Section section, std::span<const uint8_t> records, uint16_t count) {
+    if (buf_.size() - start_ + records.size() + reserved_ > max_size_) return Pushed::Full;
+    const int s = static_cast<int>(section) + 1;
+    section_ = std::max(section_, s);
+    buf_.insert(buf_.end(), records.begin(), records.end());
+    counts_[s] = static_cast<uint16_t>(counts_[s] + count);
+    return Pushed::Ok;
 }
 
 std::size_t MessageBuilder::finish() {

@@ -39,6 +39,10 @@ class MessageBuilder {
                 std::span<const uint8_t> rdata);
     // Same for a record already in wire form: owner (uncompressed), type, class, ttl, rdlen, rdata.
     Pushed push_wire(Section section, std::span<const uint8_t> record);
+    // Appends `count` records rendered beforehand, verbatim. Their compression pointers must be valid in
+    // this message (ZoneVersion::soa_answer: they point into the question); their names are not offered
+    // to later records for compression.
+    Pushed push_rendered(Section section, std::span<const uint8_t> records, uint16_t count);
 
     uint16_t count(Section s) const { return counts_[static_cast<int>(s) + 1]; }
     std::size_t size() const { return buf_.size() - start_; }

@@ -7,6 +7,8 @@
 #include "zone/Changeset.h"
 #include "zone/MasterFile.h"
 #include "zone/ZoneBuilder.h"
+#include "zone/dns/Message.h"
+#include "zone/dns/MessageBuilder.h"
 
 using namespace headwater;
 using dns::Name;
@@ -52,6 +54,38 @@ TEST(ZoneVersion, SortsCanonicallyAndReadsTheSerial) {
     EXPECT_EQ(z.record(3).owner.to_string(), "B.example.com.");  // case kept, ordered case-insensitively
     EXPECT_EQ(z.record(5).owner.to_string(), "zz.example.com.");
     EXPECT_EQ(z.negative_ttl(), 60u);
+}
+
+TEST(ZoneVersion, RenderedSoaAnswerIsWhatTheBuilderWrites) {
+    // Mixed case in the apex and names in and out of the zone: the rendered record must be byte for byte
+    // what MessageBuilder::push gives after the same question, compression pointers included.
+    auto v = build(
+        "$TTL 300\n"
+        "@ IN SOA NS1 hostmaster.other.example. 7 3600 900 86400 60\n"
+        "@ IN NS NS1\n",
+        "Example.COM.");
+    ASSERT_TRUE(v) << v.error().to_string();
+    const auto& z = **v;
+    const zone::RecordView soa = z.soa();
+    auto render = [&](bool rendered) {
+        std::vector<uint8_t> out;
+        dns::MessageBuilder mb(out, 512);
+        mb.header(0x1234, dns::flag::QR | dns::flag::AA);
+        mb.question(z.apex(), dns::to_u16(RRType::SOA), 1);
+        const dns::Pushed p = rendered ? mb.push_rendered(dns::Section::Answer, z.soa_answer(), 1)
+                                       : mb.push(dns::Section::Answer, soa.owner, dns::to_u16(RRType::SOA),
+                                                 soa.rclass, soa.ttl, soa.rdata);
+        EXPECT_EQ(p, dns::Pushed::Ok);
+        mb.finish();
+        return out;
+    };
+    const auto expected = render(false);
+    EXPECT_EQ(render(true), expected);
+    EXPECT_LT(z.soa_answer().size(), soa.wire.size());  // owner and NS1 point into the question
+    auto parsed = dns::Message::parse(expected);
+    ASSERT_TRUE(parsed);
+    ASSERT_EQ(parsed->records().size(), 1u);
+    EXPECT_EQ(parsed->records()[0].type, RRType::SOA);
 }
 
 TEST(ZoneVersion, DropsExactDuplicates) {
