@@ -35,6 +35,10 @@ std::optional<uint64_t> acked_octets(tcp::socket& socket, uint64_t handed) {
     return handed >= q ? handed - q : 0;
 }
 
+// How long the watchdog waits before taking a second look at a write deadline that passed without
+// progress (see watchdog()).
+constexpr std::chrono::milliseconds kStallConfirmation{50};
+
 // Refuses a connection as cheaply as possible: RST instead of FIN, so not even a TIME_WAIT is left.
 void reset(tcp::socket& socket) {
     boost::system::error_code ignored;
@@ -73,6 +77,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
         bool writing = false;     // `at` is a write deadline (tcp_write_timeout), not the idle timeout
         uint64_t handed = 0;      // octets the kernel took from us on this connection
         uint64_t acked_mark = 0;  // octets the peer had acknowledged when `at` was last set
+        bool confirming = false;  // the write deadline passed without progress once; looking again
     };
     awaitable<void> watchdog(std::shared_ptr<tcp::socket> socket, std::shared_ptr<Deadline> deadline);
     // Writes `data` whole, under the write timeout (see watchdog()).
@@ -215,7 +220,16 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
                 if (auto acked = acked_octets(*socket, deadline->handed);
                     acked && *acked > deadline->acked_mark) {
                     deadline->acked_mark = *acked;
+                    deadline->confirming = false;
                     deadline->at = Clock::now() + options.tcp_write_timeout;
+                    continue;
+                }
+                // With several TCP threads a completed write can still be on its way to this strand
+                // (another thread took it from the reactor), leaving `handed` behind what the kernel
+                // took: look once more a moment later before calling the peer stalled.
+                if (!deadline->confirming) {
+                    deadline->confirming = true;
+                    deadline->at = Clock::now() + kStallConfirmation;
                     continue;
                 }
             }
@@ -342,6 +356,7 @@ awaitable<boost::system::error_code> DnsListeners::State::write_message(tcp::soc
                                                                         std::span<const uint8_t> data) {
     deadline.at = Clock::now() + options.tcp_write_timeout;
     deadline.acked_mark = acked_octets(socket, deadline.handed).value_or(0);
+    deadline.confirming = false;
     deadline.writing = true;
     deadline.timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
     boost::system::error_code result;

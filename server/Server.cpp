@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -403,14 +405,28 @@ int Server::run() {
                  cfg.control_socket.string());
 
     std::thread control_thread([&] { control_io.run(); });
+    // A bug escaping a TCP handler must end the server the way one on the DNS thread does (main()
+    // reports it, exit 70), not std::terminate on a worker thread: the first one is kept and rethrown here.
+    std::mutex tcp_failure_mutex;
+    std::exception_ptr tcp_failure;
     std::vector<std::thread> tcp_workers;
-    for (std::size_t i = 0; i < tcp_threads; ++i) tcp_workers.emplace_back([&tcp_io] { tcp_io.run(); });
+    for (std::size_t i = 0; i < tcp_threads; ++i)
+        tcp_workers.emplace_back([&] {
+            try {
+                tcp_io.run();
+            } catch (...) {
+                std::lock_guard lock(tcp_failure_mutex);
+                if (!tcp_failure) tcp_failure = std::current_exception();
+                asio::post(dns_io, [&dns_io] { dns_io.stop(); });
+            }
+        });
     dns_io.run();
     // The transfers have finished or had their grace period: whatever is left on TCP goes.
     tcp_io.stop();
     for (auto& t : tcp_workers) t.join();
     control_io.stop();
     control_thread.join();
+    if (tcp_failure) std::rethrow_exception(tcp_failure);
     listeners.close_all();
     control->reset();
     spdlog::info("headwater stopped");

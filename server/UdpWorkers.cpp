@@ -131,6 +131,7 @@ struct UdpWorkers::Batch {
     std::array<iovec, kBatch> out_iov{};
     std::array<mmsghdr, kBatch> out{};
     WarningThrottle size_warnings;
+    WarningThrottle receive_warnings;
     SeenAddresses soa_seen;
 };
 
@@ -146,7 +147,13 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
         b.in[i].msg_hdr.msg_iovlen = 1;
     }
     const int got = ::recvmmsg(fd, b.in.data(), kBatch, flags, nullptr);
-    if (got <= 0) return 0;  // EAGAIN (timeout, or another thread was faster) or a queued ICMP error
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // Not "nothing there" (timeout, or another thread was faster): report it, and pause briefly so an
+        // error that keeps coming back cannot turn the loop into a busy spin.
+        b.receive_warnings.warn("UDP receive failed: {}", errno_text(errno));
+        (void)::poll(nullptr, 0, 10);
+    }
+    if (got <= 0) return 0;
     const uint64_t now = unix_now();
     unsigned replies = 0;
     for (int i = 0; i < got; ++i) {
@@ -196,12 +203,12 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
 
 void UdpWorkers::run(const std::vector<int>& sockets) {
     const auto batch = std::make_unique<Batch>();
-    if (sockets.size() == 1) {
+    const timeval timeout{0, kPollMs * 1000};
+    if (sockets.size() == 1 &&
+        ::setsockopt(sockets[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) == 0) {
         // The usual case, one listen address: block in recvmmsg itself (MSG_WAITFORONE returns as soon as
         // one datagram is there, with whatever else is queued), one system call per batch in and one out.
-        // The receive timeout bounds how long stop() waits.
-        const timeval timeout{0, kPollMs * 1000};
-        (void)::setsockopt(sockets[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        // The receive timeout bounds how long stop() waits (without it, the poll loop below serves).
         while (!stopping_.load(std::memory_order_relaxed)) serve_batch(*batch, sockets[0], MSG_WAITFORONE);
         return;
     }

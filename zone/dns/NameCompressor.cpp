@@ -24,6 +24,7 @@ void NameCompressor::clear() {
     const auto t = table();
     std::fill(t.begin(), t.end(), Slot{});
     used_ = 0;
+    deleted_ = 0;
 }
 
 bool NameCompressor::matches(const std::vector<uint8_t>& buf, std::size_t message_start, std::size_t offset,
@@ -48,11 +49,14 @@ bool NameCompressor::matches(const std::vector<uint8_t>& buf, std::size_t messag
 }
 
 void NameCompressor::insert(uint32_t hash, uint16_t offset) {
-    if ((used_ + 1) * 2 > size_) grow();
+    // Tombstones count towards the load: a lookup probes until an empty slot, so a table full of used
+    // and deleted slots would never end one.
+    if ((used_ + deleted_ + 1) * 2 > size_) grow();
     Slot* const slots = this->slots();
     const std::size_t mask = size_ - 1;
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
         if (slots[i].state != 1) {
+            if (slots[i].state == 2) --deleted_;
             slots[i] = Slot{hash, offset, 1};
             ++used_;
             return;
@@ -63,9 +67,16 @@ void NameCompressor::insert(uint32_t hash, uint16_t offset) {
 void NameCompressor::grow() {
     const auto old_table = table();
     std::vector<Slot> old(old_table.begin(), old_table.end());
-    std::vector<Slot>(size_ * 2).swap(heap_);
-    size_ *= 2;
+    // Double when the live names need it; otherwise rebuild at the same size, which drops the tombstones
+    // (a builder that keeps failing pushes must not keep growing).
+    const std::size_t new_size = (used_ + 1) * 4 > size_ ? size_ * 2 : size_;
+    if (new_size == kInlineSlots && heap_.empty())
+        inline_.fill(Slot{});
+    else
+        heap_.assign(new_size, Slot{});
+    size_ = new_size;
     used_ = 0;
+    deleted_ = 0;
     for (const Slot& s : old)
         if (s.state == 1) insert(s.hash, s.offset);
 }

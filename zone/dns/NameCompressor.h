@@ -17,6 +17,9 @@ namespace headwater::dns {
 class NameCompressor {
   public:
     NameCompressor() = default;
+    // Not copied or moved: a moved-from heap table would leave size_ pointing past inline_.
+    NameCompressor(const NameCompressor&) = delete;
+    NameCompressor& operator=(const NameCompressor&) = delete;
 
     // Writes `name` at the end of `buf` (the message starts at `message_start`), compressed against
     // earlier names, and records its suffixes for later ones. Pointers reach the first 16 KiB only.
@@ -47,6 +50,7 @@ class NameCompressor {
     std::vector<Slot> heap_;
     std::size_t size_ = kInlineSlots;  // slots in the table in use (inline_ or heap_), a power of two
     std::size_t used_ = 0;
+    std::size_t deleted_ = 0;  // tombstones left by forget_from(); probing stops only at empty slots
 };
 
 }  // namespace headwater::dns

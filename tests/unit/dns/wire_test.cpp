@@ -200,6 +200,26 @@ TEST(NameCompressor, RoundTripsManyNamesAndShrinksThem) {
     EXPECT_LT(out.size(), uncompressed * 3 / 4);
 }
 
+TEST(NameCompressor, ManyRollbacksNeitherHangNorGrowWithoutBound) {
+    // Every failed push leaves tombstones; lookups probe until an empty slot, so they must not fill the
+    // table (this hung after a few dozen pushes when only live names counted towards the load).
+    std::vector<uint8_t> out;
+    MessageBuilder mb(out, 70);
+    mb.header(1, flag::QR);
+    const std::vector<uint8_t> a = {192, 0, 2, 1};
+    ASSERT_EQ(mb.push(Section::Answer, n("x.example.com."), to_u16(RRType::A), 1, 60, a), Pushed::Ok);
+    for (int i = 0; i < 5000; ++i) {
+        const std::string owner = "a" + std::to_string(i) + ".b.c.d.e.f.g.h.i.j.k.example.org.";
+        ASSERT_EQ(mb.push(Section::Answer, n(owner), to_u16(RRType::A), 1, 60, a), Pushed::Full) << owner;
+    }
+    ASSERT_EQ(mb.push(Section::Answer, n("y.example.com."), to_u16(RRType::A), 1, 60, a), Pushed::Ok);
+    mb.finish();
+    auto m = Message::parse(out);
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->records().size(), 2u);
+    EXPECT_EQ(m->records()[1].owner.to_string(), "y.example.com.");
+}
+
 TEST(NameCompressor, ForgetsNamesAfterARollback) {
     std::vector<uint8_t> out;
     MessageBuilder mb(out, 60);
