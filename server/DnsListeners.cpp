@@ -15,7 +15,6 @@ namespace headwater::server {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -213,10 +212,6 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
             // slow reader can leave one message's write pending for long while it keeps reading; what
             // counts is that it acknowledges data (INTEROP.md: never cut an active transfer for being long).
             if (deadline->writing) {
-                // A write completion already queued must count first (it updates `handed`).
-                const auto strand = co_await asio::this_coro::executor;
-                co_await asio::post(strand, use_awaitable);
-                if (!socket->is_open() || !deadline->writing || deadline->at > Clock::now()) continue;
                 if (auto acked = acked_octets(*socket, deadline->handed);
                     acked && *acked > deadline->acked_mark) {
                     deadline->acked_mark = *acked;
@@ -224,9 +219,9 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
                     deadline->at = Clock::now() + options.tcp_write_timeout;
                     continue;
                 }
-                // With several TCP threads a completed write can still be on its way to this strand
-                // (another thread took it from the reactor), leaving `handed` behind what the kernel
-                // took: look once more a moment later before calling the peer stalled.
+                // A completed write can still be on its way to this strand (queued behind us, or taken from
+                // the reactor by another TCP thread), leaving `handed` behind what the kernel took: look
+                // once more a moment later, when it has counted, before calling the peer stalled.
                 if (!deadline->confirming) {
                     deadline->confirming = true;
                     deadline->at = Clock::now() + kStallConfirmation;

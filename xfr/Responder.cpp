@@ -138,7 +138,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     // RFC 5936 §2.2.1: the question names the zone apex; anything else is not a zone of ours.
     auto zone = store_.find_exact(question.qname);
     if (!zone) return refuse(Rcode::NotAuth, question.qname.to_string(), "not a zone served here");
-    const std::string zone_name = zone->settings().name.to_string();
+    const std::string& zone_name = zone->name_text();
 
     // ACL before anything else costs a resource (INTEROP.md: BIND once let refused clients use its quota).
     static const std::vector<AclRule> no_rules;
