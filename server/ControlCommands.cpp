@@ -127,6 +127,8 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
         };
         if (!r.note.empty()) entry["note"] = r.note;
         const std::string name = z->settings().name.to_string();
+        if (!r.warnings.empty()) entry["warnings"] = r.warnings;
+        for (const std::string& w : r.warnings) spdlog::warn("reload zone={} {}", name, w);
         switch (r.outcome) {
             case zone::ReloadOutcome::Updated:
                 if (notify_.changed) notify_.changed(*z);

@@ -111,6 +111,7 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
         auto z = std::make_shared<zone::Zone>(std::move(settings));
         const auto r = z->open(zone::Clock::now());
         if (!r.note.empty()) spdlog::warn("zone={} {}", zc.name, r.note);
+        for (const std::string& w : r.warnings) spdlog::warn("zone={} {}", zc.name, w);
         if (r.outcome == zone::ReloadOutcome::Error) {
             // With the version served before the restart at hand, a broken file is a reload error, not
             // a reason to stop serving the zone.
@@ -448,8 +449,10 @@ int check_config(const std::filesystem::path& file) {
             status = 1;
             continue;
         }
-        std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), (*v)->serial().value(),
-                    (*v)->size());
+        for (const std::string& w : v->warning_lines())
+            std::fprintf(stderr, "zone %s: warning: %s\n", zc.name.c_str(), w.c_str());
+        std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), v->version->serial().value(),
+                    v->version->size());
     }
     // server.user must exist here too: a unit file is checked before it is started.
     if (status == 0) {

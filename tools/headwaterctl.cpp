@@ -204,6 +204,10 @@ void print_reload(const json& response) {
         } else {
             std::cout << name << ": " << outcome << '\n';
         }
+        // What loading the file changed (a duplicate dropped, an RRset's TTLs made one), "file:line: ...".
+        if (auto it = zone.find("warnings"); it != zone.end() && it->is_array())
+            for (const auto& w : *it)
+                if (w.is_string()) std::cout << "  warning: " << w.get<std::string>() << '\n';
     }
 }
 

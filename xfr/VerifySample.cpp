@@ -5,7 +5,7 @@
 #include <set>
 #include <utility>
 
-#include "xfr/RdataNames.h"
+#include "zone/dns/RdataNames.h"
 #include "zone/dns/WireReader.h"
 
 namespace headwater::xfr {
@@ -164,7 +164,7 @@ std::vector<RecordView> touched(const zone::Changeset& cs) {
     return out;
 }
 
-// Reads possibly compressed RDATA from a message for rdata_names::walk and writes it uncompressed. The
+// Reads possibly compressed RDATA from a message for dns::rdata_names::walk and writes it uncompressed. The
 // reader's message ends where the RDATA ends: compression pointers point backwards (WireReader checks),
 // so nothing past it is ever needed, and no field can run past it.
 class Expander {
@@ -308,9 +308,9 @@ WireRecord uncompressed_record(const dns::Message& message, const dns::RecordRef
     const std::size_t rdlen_at = out.size();
     put16(out, 0);
     const auto rtype = static_cast<RRType>(type);
-    if (rdata_names::has_names(rtype)) {
+    if (dns::rdata_names::has_names(rtype)) {
         Expander x(wire.first(rdata_begin + rdlen), rdata_begin, out);
-        if (!rdata_names::walk(rtype, x) || !x.done()) return {};
+        if (!dns::rdata_names::walk(rtype, x) || !x.done()) return {};
     } else {
         const auto rdata = wire.subspan(rdata_begin, rdlen);
         out.insert(out.end(), rdata.begin(), rdata.end());

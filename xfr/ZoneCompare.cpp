@@ -4,55 +4,14 @@
 #include <cstring>
 #include <optional>
 
-#include "xfr/RdataNames.h"
 #include "zone/Changeset.h"
+#include "zone/dns/CanonicalRdata.h"
 
 namespace headwater::xfr {
 
 namespace {
 
 using zone::RecordView;
-
-// Reads uncompressed RDATA for rdata_names::walk and copies it with the names lower-cased.
-class CanonicalWriter {
-  public:
-    CanonicalWriter(std::span<const uint8_t> in, std::vector<uint8_t>& out) : in_(in), out_(out) {}
-
-    bool fixed(std::size_t n) {
-        if (in_.size() - pos_ < n) return false;
-        out_.insert(out_.end(), in_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                    in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
-        pos_ += n;
-        return true;
-    }
-    bool name() {
-        const std::size_t len = dns::wire_name_length(in_.subspan(pos_));
-        if (len == 0) return false;
-        // Length octets are at most 63, below 'A': lower-casing the whole wire form touches only letters.
-        for (std::size_t k = 0; k < len; ++k) out_.push_back(dns::ascii_lower(in_[pos_ + k]));
-        pos_ += len;
-        return true;
-    }
-    bool string() { return pos_ < in_.size() && fixed(1u + in_[pos_]); }
-    bool rest() { return fixed(in_.size() - pos_); }
-    int peek() const { return pos_ < in_.size() ? in_[pos_] : -1; }
-    bool done() const { return pos_ == in_.size(); }
-
-  private:
-    std::span<const uint8_t> in_;
-    std::vector<uint8_t>& out_;
-    std::size_t pos_ = 0;
-};
-
-void append_canonical_rdata(dns::RRType type, std::span<const uint8_t> rdata, std::vector<uint8_t>& out) {
-    const std::size_t start = out.size();
-    if (rdata_names::has_names(type)) {
-        CanonicalWriter w(rdata, out);
-        if (rdata_names::walk(type, w) && w.done()) return;
-        out.resize(start);  // does not parse as its type: compare it as it is
-    }
-    out.insert(out.end(), rdata.begin(), rdata.end());
-}
 
 // The RDATA and TTL of one record of an RRset, in the form compared (class kept in case a group mixes).
 struct Canonical {
@@ -79,7 +38,7 @@ std::vector<Canonical> canonical_set(std::span<const RecordView> group) {
         out[k].rclass = group[k].rclass;
         out[k].ttl = group[k].ttl;
         out[k].index = k;
-        append_canonical_rdata(group[k].type, group[k].rdata, out[k].rdata);
+        dns::append_case_folded_rdata(group[k].type, group[k].rdata, out[k].rdata);
     }
     std::sort(out.begin(), out.end(), canonical_less);
     out.erase(std::unique(out.begin(), out.end(), canonical_equal), out.end());
@@ -249,7 +208,7 @@ std::vector<uint8_t> record_key(const WireRecord& w) {
     const std::size_t owner_len = r.owner.size();
     key.insert(key.end(), w.begin() + static_cast<std::ptrdiff_t>(owner_len),
                w.begin() + static_cast<std::ptrdiff_t>(owner_len + 8));  // type, class, TTL
-    append_canonical_rdata(r.type, r.rdata, key);
+    dns::append_case_folded_rdata(r.type, r.rdata, key);
     return key;
 }
 
@@ -270,7 +229,7 @@ std::string_view to_string(RRsetDifference::Kind kind) {
 std::vector<uint8_t> canonical_rdata(dns::RRType type, std::span<const uint8_t> rdata) {
     std::vector<uint8_t> out;
     out.reserve(rdata.size());
-    append_canonical_rdata(type, rdata, out);
+    dns::append_case_folded_rdata(type, rdata, out);
     return out;
 }
 

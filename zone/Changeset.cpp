@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "zone/dns/CanonicalRdata.h"
+
 namespace headwater::zone {
 
 using dns::RRType;
@@ -26,14 +28,8 @@ bool same_wire(const RecordView& a, const RecordView& b) {
     return a.wire.size() == b.wire.size() && std::memcmp(a.wire.data(), b.wire.data(), a.wire.size()) == 0;
 }
 
-// A total order on distinct records: the zone order, then the wire octets (TTL and owner case), so two
-// records are equivalent exactly when their wire forms are equal.
 int compare_exact(const RecordView& a, const RecordView& b) {
-    if (const int c = compare_records(a, b); c != 0) return c;
-    const std::size_t n = std::min(a.wire.size(), b.wire.size());
-    if (const int c = std::memcmp(a.wire.data(), b.wire.data(), n); c != 0) return c < 0 ? -1 : 1;
-    if (a.wire.size() != b.wire.size()) return a.wire.size() < b.wire.size() ? -1 : 1;
-    return 0;
+    return compare_records_exact(a, b);
 }
 
 std::string describe(const RecordView& r) {
@@ -88,13 +84,23 @@ List merge(const List& a, const List& b) {
 
 }  // namespace
 
-int compare_records(const RecordView& a, const RecordView& b) {
+int compare_rrsets(const RecordView& a, const RecordView& b) {
     if (const int c = dns::canonical_compare(a.owner, b.owner); c != 0) return c;
     if (a.type != b.type) return dns::to_u16(a.type) < dns::to_u16(b.type) ? -1 : 1;
-    // RFC 4034 §6.3: RDATA as left-justified octet strings, a missing octet sorts first.
-    const std::size_t n = std::min(a.rdata.size(), b.rdata.size());
-    if (const int c = n ? std::memcmp(a.rdata.data(), b.rdata.data(), n) : 0; c != 0) return c < 0 ? -1 : 1;
-    if (a.rdata.size() != b.rdata.size()) return a.rdata.size() < b.rdata.size() ? -1 : 1;
+    return 0;
+}
+
+int compare_records(const RecordView& a, const RecordView& b) {
+    if (const int c = compare_rrsets(a, b); c != 0) return c;
+    // RFC 4034 §6.3: RDATA in canonical form as left-justified octet strings, a missing octet first.
+    return dns::compare_canonical_rdata(a.type, a.rdata, b.rdata);
+}
+
+int compare_records_exact(const RecordView& a, const RecordView& b) {
+    if (const int c = compare_records(a, b); c != 0) return c;
+    const std::size_t n = std::min(a.wire.size(), b.wire.size());
+    if (const int c = std::memcmp(a.wire.data(), b.wire.data(), n); c != 0) return c < 0 ? -1 : 1;
+    if (a.wire.size() != b.wire.size()) return a.wire.size() < b.wire.size() ? -1 : 1;
     return 0;
 }
 
@@ -194,6 +200,7 @@ dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> d
     for (uint32_t list = 0; list < 2; ++list) {
         const uint32_t count = list == 0 ? removed : added;
         std::span<const uint8_t> prev;
+        bool resort = false;
         for (uint32_t i = 0; i < count; ++i) {
             std::span<const uint8_t> rec;
             if (!next(rec)) return R(dns::unexpected("changeset: malformed record " + std::to_string(i)));
@@ -201,13 +208,26 @@ dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> d
             if (v.type == RRType::SOA) return R(dns::unexpected(std::string("changeset: SOA inside a list")));
             if (!dns::is_subdomain(v.owner, o.owner))
                 return R(dns::unexpected("changeset: out-of-zone record " + v.owner.to_string()));
-            if (!prev.empty() && compare_records(decode_record(prev), v) >= 0)
-                return R(dns::unexpected(std::string("changeset: records out of canonical order")));
+            if (!prev.empty()) {
+                const RecordView p = decode_record(prev);
+                if (compare_rrsets(p, v) > 0)
+                    return R(dns::unexpected(std::string("changeset: records out of canonical order")));
+                // Within an RRset, entries written before RDATA was ordered in canonical form (names
+                // lower-cased) may be in octet order: sorted again below rather than refused.
+                const int c = compare_records_exact(p, v);
+                if (c == 0) return R(dns::unexpected(std::string("changeset: a record listed twice")));
+                if (c > 0) resort = true;
+            }
             prev = rec;
             if (list == 0)
                 cs.add_removed(rec);
             else
                 cs.add_added(rec);
+        }
+        if (resort) {
+            auto& offsets = list == 0 ? cs.removed_ : cs.added_;
+            std::sort(offsets.begin(), offsets.end(),
+                      [&](uint32_t a, uint32_t b) { return compare_exact(cs.at(a), cs.at(b)) < 0; });
         }
     }
     if (pos != data.size()) return dns::unexpected(std::string("changeset: trailing octets"));

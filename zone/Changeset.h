@@ -22,9 +22,16 @@
 
 namespace headwater::zone {
 
-// The record order of a zone version: owner (canonical, case-insensitive), then type, then RDATA as
-// left-justified octet strings (RFC 4034 §6.3). TTL and owner case are not part of it. Returns <0, 0, >0.
+// The record order of a zone version: owner (canonical, case-insensitive), then type, then RDATA in
+// canonical form (names of the RFC 4034 §6.2 types lower-cased) as left-justified octet strings (RFC 4034
+// §6.3). TTL and the case of names are not part of it: records equal under it are duplicates (RFC 2181
+// §5), of which a version holds one. Returns <0, 0, >0.
 int compare_records(const RecordView& a, const RecordView& b);
+// The first two keys of compare_records: owner, then type.
+int compare_rrsets(const RecordView& a, const RecordView& b);
+// A total order on distinct records: compare_records, then the wire octets (TTL and case), so two records
+// are equivalent exactly when their wire forms are equal.
+int compare_records_exact(const RecordView& a, const RecordView& b);
 
 // The length of the well-formed record (uncompressed owner, type, class, TTL, RDLENGTH, RDATA) starting at
 // at[0], or 0 when `at` does not start with one. Used to validate data read back from disk.
@@ -67,8 +74,9 @@ class Changeset {
     // old SOA, the new SOA, the removed and the added records in wire form.
     void encode_to(std::vector<uint8_t>& out) const;
     std::size_t encoded_size() const { return 8 + data_.size(); }
-    // Validates everything: record framing, SOAs (type, RDATA, same owner), no SOA in the lists, strict
-    // canonical order in each list, exact length.
+    // Validates everything: record framing, SOAs (type, RDATA, same owner), no SOA in the lists, canonical
+    // order of the RRsets in each list and no record twice, exact length. (Within an RRset a list written
+    // when RDATA was ordered octet by octet is sorted into today's order.)
     static dns::Result<Changeset, std::string> decode(std::span<const uint8_t> data);
 
   private:

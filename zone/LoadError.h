@@ -1,4 +1,4 @@
-// Why a zone could not be loaded, located in its master file.
+// Why a zone could not be loaded (or what its loading changed), located in its master file.
 #pragma once
 
 #include <cstddef>
@@ -18,5 +18,9 @@ struct LoadError {
         return file + ":" + std::to_string(line) + ": " + message;
     }
 };
+
+// Something the loader changed or let pass with a remark (a duplicate dropped, a TTL made one per RRset):
+// the same shape, located in the master file.
+using LoadWarning = LoadError;
 
 }  // namespace headwater::zone

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "zone/Changeset.h"  // record_wire_length, decode_record
+#include "zone/PresentationRdata.h"
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
 
@@ -304,6 +305,8 @@ dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
         auto v = parse_u16_suffix(tok.substr(4));  // RFC 3597 §5: TYPEnnn
         if (!v) return dns::unexpected("invalid type " + quote(tok));
         value = *v;
+    } else if (auto ours = presentation_type(tok)) {
+        value = *ours;
     } else {
         char buf[32];
         if (tok.size() < sizeof buf) {
@@ -828,6 +831,14 @@ class Loader {
             }
         }
 
+        // RFC 3597 §5 generic RDATA, and the types ldns reads wrongly: read here (PresentationRdata.h).
+        if (std::string_view after = rest; next_token(after) == "\\#")
+            return own_rdata(st, line, owner, blank_owner, *type, class_value, ttl_from_soa, ttl_value, after,
+                             true);
+        if (reads_presentation_rdata(*type))
+            return own_rdata(st, line, owner, blank_owner, *type, class_value, ttl_from_soa, ttl_value, rest,
+                             false);
+
         // ldns gets "<owner> <ttl> CLASS<n> <type> <rdata>"; a leading space means "previous owner".
         normalized_.clear();
         normalized_.append(owner);
@@ -888,6 +899,50 @@ class Loader {
         rec.rclass = class_value;
         rec.ttl = ttl_value;
         rec.rdata = std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size);
+        rec.file = st.display;
+        rec.line = line;
+        auto accepted = sink_(rec);
+        if (!accepted) return fail(st, line, accepted.error());
+        return {};
+    }
+
+    // A record whose RDATA PresentationRdata reads (generic, or a type ldns would get wrong): the owner
+    // and the names in the RDATA completed with the origin here.
+    dns::Result<void, LoadError> own_rdata(FileState& st, size_t line, std::string_view owner,
+                                           bool blank_owner, uint16_t type, uint16_t rclass,
+                                           bool ttl_from_soa, uint32_t ttl, std::string_view rest,
+                                           bool generic) {
+        auto parse_name = [&](std::string_view text) -> dns::Result<std::vector<uint8_t>, std::string> {
+            const Rdf name = make_name(text, st.origin.get());
+            if (!name) return dns::unexpected("invalid domain name " + quote(text));
+            return std::vector<uint8_t>(ldns_rdf_data(name.get()),
+                                        ldns_rdf_data(name.get()) + ldns_rdf_size(name.get()));
+        };
+        if (!blank_owner) {
+            auto wire = parse_name(owner);
+            if (!wire) return fail(st, line, "invalid owner name in " + quote(excerpt(logical_)));
+            st.prev = std::move(wire).value();
+        }
+        std::vector<std::string_view> tokens;
+        for (std::string_view tok = next_token(rest); !tok.empty(); tok = next_token(rest))
+            tokens.push_back(tok);
+        fast_rdata_.clear();
+        auto read = generic ? read_generic_rdata(type, tokens, fast_rdata_)
+                            : read_presentation_rdata(type, tokens, parse_name, fast_rdata_);
+        if (!read) return fail(st, line, "invalid record " + quote(excerpt(logical_)) + ": " + read.error());
+        if (fast_rdata_.size() > kMaxRdata) return fail(st, line, "RDATA longer than 65535 octets");
+        if (ttl_from_soa) {  // an SOA in generic form without a TTL: its MINIMUM (validated as an SOA above)
+            const uint8_t* m = fast_rdata_.data() + fast_rdata_.size() - 4;
+            ttl = std::min((uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) | (uint32_t{m[2]} << 8) | m[3],
+                           kMaxTtl);
+            st.last_ttl = ttl;
+        }
+        RawRecord rec;
+        rec.owner = st.prev;
+        rec.type = type;
+        rec.rclass = rclass;
+        rec.ttl = ttl;
+        rec.rdata = fast_rdata_;
         rec.file = st.display;
         rec.line = line;
         auto accepted = sink_(rec);
@@ -975,8 +1030,10 @@ std::string record_to_text(std::span<const uint8_t> wire) {
     const RecordView record = decode_record(wire);
     const auto rdata = record.rdata;
 
-    // ldns reads empty RDATA as "no RDATA fields" and would print a bare "owner TTL class type".
-    if (!rdata.empty()) {
+    // ldns reads empty RDATA as "no RDATA fields" and would print a bare "owner TTL class type"; the types
+    // it reads wrongly (PresentationRdata) it would print wrongly too (IPSECKEY only misses the origin).
+    if (!rdata.empty() &&
+        (!reads_presentation_rdata(dns::to_u16(record.type)) || record.type == dns::RRType::IPSECKEY)) {
         ldns_rr* raw = nullptr;
         size_t pos = 0;
         const ldns_status status = ldns_wire2rr(&raw, wire.data(), wire.size(), &pos, LDNS_SECTION_ANSWER);

@@ -24,8 +24,9 @@
 // - Names keep the case they were written with (owner and RDATA); nothing is canonicalised here.
 // - Directives start in column 1. A quoted string must end on the line where it starts (inside
 //   parentheses too). ';' starts a comment except inside quotes or after a backslash.
-// - ldns 1.8.3 limits: mnemonics it lacks (AMTRELAY, TA, AVC, DOA, RESINFO, WALLET, NINFO, RKEY, ...)
-//   are "unknown RR type" errors; write them as TYPEnnn \# len hex (RFC 3597), which always works.
+// - The types ldns 1.8.3 reads wrongly (IPSECKEY's relative gateway, NSAP-PTR, A6) or lacks (AMTRELAY,
+//   TALINK) are read by PresentationRdata.h. Other mnemonics ldns lacks (TA, AVC, DOA, RESINFO, WALLET,
+//   NINFO, RKEY, ...) are "unknown RR type" errors; write them as TYPEnnn \# len hex (RFC 3597).
 #pragma once
 
 #include <cstddef>

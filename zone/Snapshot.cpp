@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -166,18 +167,26 @@ dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::pa
     if (expected_apex && !(apex_name == *expected_apex))
         return bad("holds zone " + apex_name.to_string() + ", not " + expected_apex->to_string());
 
-    // The structure, record by record: framing, zone membership, strict canonical order, one SOA.
+    // The structure, record by record: framing, zone membership, canonical order, one SOA.
     std::vector<uint32_t> offsets;
     offsets.reserve(count);
     std::size_t pos = 0;
     std::size_t soa_count = 0;
+    bool resort = false;
     RecordView prev;
     for (uint32_t i = 0; i < count; ++i) {
         const std::size_t len = record_wire_length(std::span(data).subspan(pos));
         if (len == 0) return bad("malformed record " + std::to_string(i));
         const RecordView r = decode_record(std::span(data).subspan(pos, len));
         if (!dns::is_subdomain(r.owner, apex_name)) return bad("out-of-zone record " + r.owner.to_string());
-        if (i > 0 && compare_records(prev, r) >= 0) return bad("records out of canonical order");
+        if (i > 0) {
+            if (compare_rrsets(prev, r) > 0) return bad("records out of canonical order");
+            // A snapshot written when RDATA was ordered octet by octet (names not lower-cased) may hold an
+            // RRset in another order: sorted again below. The next load drops what are now duplicates.
+            const int c = compare_records_exact(prev, r);
+            if (c == 0) return bad("a record stored twice");
+            if (c > 0) resort = true;
+        }
         if (r.type == dns::RRType::SOA) {
             ++soa_count;
             if (i != soa_index || !(r.owner == apex_name) || !soa_rdata_serial(r.rdata))
@@ -189,6 +198,23 @@ dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::pa
     }
     if (pos != data.size()) return bad("trailing octets after the records");
     if (soa_count != 1) return bad("no SOA record at the index given");
+    if (resort) {
+        // Only records of one RRset move, so the SOA (alone in its set) keeps its index.
+        std::stable_sort(offsets.begin(), offsets.end(), [&](uint32_t a, uint32_t b) {
+            return compare_records_exact(decode_record(std::span(data).subspan(a)),
+                                         decode_record(std::span(data).subspan(b))) < 0;
+        });
+        std::vector<uint8_t> sorted;
+        sorted.reserve(data.size());
+        for (uint32_t& off : offsets) {
+            const std::size_t len = record_wire_length(std::span(data).subspan(off));
+            const auto at = static_cast<uint32_t>(sorted.size());
+            sorted.insert(sorted.end(), data.begin() + off,
+                          data.begin() + static_cast<std::ptrdiff_t>(off + len));
+            off = at;
+        }
+        data.swap(sorted);
+    }
     return R(std::make_shared<const ZoneVersion>(dns::Name::from_wire(apex).value(), std::move(data),
                                                  std::move(offsets), soa_index));
 }

@@ -35,8 +35,15 @@ ReloadResult with_error(ReloadResult r, std::string message) {
 
 }  // namespace
 
-dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
-                                                      const std::filesystem::path& file) {
+std::vector<std::string> LoadedZone::warning_lines() const {
+    std::vector<std::string> out;
+    out.reserve(warnings.size() + 1);
+    for (const LoadWarning& w : warnings) out.push_back(w.to_string());
+    if (suppressed_warnings > 0) out.push_back("... and " + std::to_string(suppressed_warnings) + " more");
+    return out;
+}
+
+dns::Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
     ZoneBuilder builder(apex);
     // A master file line makes about 25 to 100 octets of wire form (the owner is written out in full).
     std::error_code ec;
@@ -49,7 +56,9 @@ dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
         return builder.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
     });
     if (!loaded) return dns::unexpected(loaded.error());
-    return builder.build();
+    auto version = builder.build();
+    if (!version) return dns::unexpected(version.error());
+    return LoadedZone{std::move(version).value(), builder.warnings(), builder.suppressed_warnings()};
 }
 
 Zone::~Zone() {
@@ -131,7 +140,8 @@ ReloadResult Zone::open(Clock::time_point now) {
 
     auto loaded = load_zone_file(settings_.name, settings_.file);
     if (!loaded) return fail(loaded.error().to_string());
-    result = update_locked(std::move(loaded).value(), now, false);
+    result = update_locked(loaded->version, now, false);
+    result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
     return result;
 }
@@ -146,7 +156,9 @@ ReloadResult Zone::reload(Clock::time_point now, bool force) {
         last_error_ = loaded.error().to_string();
         return with_error(result, last_error_);
     }
-    return update_locked(std::move(loaded).value(), now, force);
+    ReloadResult result = update_locked(loaded->version, now, force);
+    result.warnings = loaded->warning_lines();
+    return result;
 }
 
 ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
@@ -40,9 +41,18 @@ struct ZoneSettings {
     JournalBounds journal_bounds;
 };
 
+// A master file turned into a version, with what the loader changed on the way (ZoneBuilder).
+struct LoadedZone {
+    ZoneVersionPtr version;
+    std::vector<LoadWarning> warnings;
+    std::size_t suppressed_warnings = 0;  // more warnings, counted but not kept
+
+    // The warnings as "file:line: message" lines, the count of the rest last ("... and N more").
+    std::vector<std::string> warning_lines() const;
+};
+
 // Loads and checks a master file into a new version (nothing is served from it yet).
-dns::Result<ZoneVersionPtr, LoadError> load_zone_file(const dns::Name& apex,
-                                                      const std::filesystem::path& file);
+dns::Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file);
 
 enum class ReloadOutcome : uint8_t { Updated, Unchanged, Error };
 
@@ -52,6 +62,7 @@ struct ReloadResult {
     std::optional<dns::Serial> serial;      // what is served after the reload
     std::string error;                      // "file:line: message" when outcome is Error
     std::string note;                       // what else happened: serial bumped by policy, history reset...
+    std::vector<std::string> warnings;      // what loading the file changed ("file:line: message")
 };
 
 struct ZoneStatus {

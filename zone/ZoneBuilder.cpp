@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include "zone/dns/CanonicalRdata.h"
+
 namespace headwater::zone {
 
 using dns::RRType;
@@ -92,8 +94,9 @@ dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, 
         entries_.push_back(e);
     }
 
+    if (!same_owner) ++run_;
     offsets_.push_back(static_cast<uint32_t>(data_.size()));
-    locations_.push_back({current_file_, static_cast<uint32_t>(line)});
+    locations_.push_back({current_file_, static_cast<uint32_t>(line), run_});
     data_.insert(data_.end(), owner.begin(), owner.end());
     const uint8_t fixed[10] = {static_cast<uint8_t>(type >> 8),         static_cast<uint8_t>(type),
                                static_cast<uint8_t>(rclass >> 8),       static_cast<uint8_t>(rclass),
@@ -135,14 +138,105 @@ int ZoneBuilder::compare_owner(const Entry& a, const Entry& b) const {
 int ZoneBuilder::compare(const Entry& a, const Entry& b) const {
     if (const int c = compare_owner(a, b); c != 0) return c;
     if (a.type != b.type) return a.type < b.type ? -1 : 1;
-    // RDATA as left-justified octet strings, a missing octet first (RFC 4034 §6.3).
-    const std::size_t la = a.rdlength;
-    const std::size_t lb = b.rdlength;
-    const uint8_t* pa = data_.data() + offsets_[a.index] + a.owner_length + 10;
-    const uint8_t* pb = data_.data() + offsets_[b.index] + b.owner_length + 10;
-    if (const int c = std::min(la, lb) ? std::memcmp(pa, pb, std::min(la, lb)) : 0; c != 0) return c;
-    if (la != lb) return la < lb ? -1 : 1;
-    return 0;
+    // RDATA in canonical form (names of the RFC 4034 §6.2 types lower-cased) as left-justified octet
+    // strings, a missing octet first (RFC 4034 §6.3).
+    return dns::compare_canonical_rdata(static_cast<RRType>(a.type), rdata(a), rdata(b));
+}
+
+uint32_t ZoneBuilder::ttl(const Entry& e) const {
+    const uint8_t* p = data_.data() + offsets_[e.index] + e.owner_length + 4;
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+void ZoneBuilder::set_ttl(const Entry& e, uint32_t value) {
+    uint8_t* p = data_.data() + offsets_[e.index] + e.owner_length + 4;
+    p[0] = static_cast<uint8_t>(value >> 24);
+    p[1] = static_cast<uint8_t>(value >> 16);
+    p[2] = static_cast<uint8_t>(value >> 8);
+    p[3] = static_cast<uint8_t>(value);
+}
+
+std::string ZoneBuilder::describe(const Entry& e) const {
+    return dns::NameView(std::span(data_).subspan(offsets_[e.index], e.owner_length)).to_string() + " " +
+           dns::to_string(static_cast<RRType>(e.type));
+}
+
+std::string ZoneBuilder::where(const Entry& e) const {
+    const Location& loc = locations_[e.index];
+    return files_[loc.file] + ":" + std::to_string(loc.line);
+}
+
+void ZoneBuilder::warn(const Entry& e, std::string message) {
+    if (warnings_.size() < kMaxWarnings) {
+        warnings_.push_back(error_at(e.index, std::move(message)));
+        warning_order_.push_back(e.index);
+    } else {
+        ++suppressed_warnings_;
+    }
+}
+
+void ZoneBuilder::normalise_rrsets() {
+    // RFC 2181 §5: an RRset holds no duplicate records. Duplicates compare equal in canonical form (a name
+    // in the RDATA of an RFC 4034 §6.2 type matches whatever its case, RFC 4343) and sort next to each
+    // other, the first in the file first: that one is kept, as BIND and Knot keep it.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (kept > 0 && compare(entries_[kept - 1], entries_[i]) == 0) {
+            warn(entries_[i], "duplicate record " + describe(entries_[i]) + " dropped (the same as " +
+                                  where(entries_[kept - 1]) + "; RFC 2181 §5)");
+            continue;
+        }
+        entries_[kept++] = entries_[i];
+    }
+    entries_.resize(kept);
+
+    // RFC 2181 §5.2: the records of an RRset have one TTL; so no IXFR ever adds a record whose TTL differs
+    // from its set's (a secondary refuses that), and a TTL change is the removal and re-addition of the
+    // whole set. A set written with several TTLs gets the one BIND gives it, so that a zone file moved
+    // from BIND serves what it served there: within a run of consecutive lines with the same owner the
+    // first TTL of the set holds, and a later run of the set replaces it (measured on BIND 9.18; Knot
+    // takes the last record's TTL). RRSIGs form one set per covered type (RFC 4034 §3: each carries its
+    // covered set's TTL); the covered type leads the RDATA, so they are adjacent.
+    auto same_set = [&](const Entry& a, const Entry& b) {
+        if (compare_owner(a, b) != 0 || a.type != b.type) return false;
+        if (static_cast<RRType>(a.type) != RRType::RRSIG) return true;
+        const auto ra = rdata(a);
+        const auto rb = rdata(b);
+        return ra.size() >= 2 && rb.size() >= 2 && ra[0] == rb[0] && ra[1] == rb[1];
+    };
+    for (std::size_t i = 0; i < entries_.size();) {
+        std::size_t j = i + 1;
+        std::size_t first = i;  // the set's first record in its last run
+        auto later = [&](const Entry& a, const Entry& b) {
+            const uint32_t ra = locations_[a.index].run;
+            const uint32_t rb = locations_[b.index].run;
+            return ra != rb ? ra > rb : a.index < b.index;
+        };
+        while (j < entries_.size() && same_set(entries_[i], entries_[j])) {
+            if (later(entries_[j], entries_[first])) first = j;
+            ++j;
+        }
+        const uint32_t first_ttl = ttl(entries_[first]);
+        for (std::size_t k = i; k < j; ++k) {
+            if (ttl(entries_[k]) == first_ttl) continue;
+            warn(entries_[k], "TTL " + std::to_string(ttl(entries_[k])) + " of " + describe(entries_[k]) +
+                                  " set to " + std::to_string(first_ttl) + ", the TTL of its RRset at " +
+                                  where(entries_[first]) + " (RFC 2181 §5.2)");
+            set_ttl(entries_[k], first_ttl);
+        }
+        i = j;
+    }
+
+    // Reported in file order, as an operator reads them.
+    std::vector<std::size_t> by_line(warnings_.size());
+    for (std::size_t k = 0; k < by_line.size(); ++k) by_line[k] = k;
+    std::stable_sort(by_line.begin(), by_line.end(),
+                     [&](std::size_t a, std::size_t b) { return warning_order_[a] < warning_order_[b]; });
+    std::vector<LoadWarning> sorted;
+    sorted.reserve(warnings_.size());
+    for (const std::size_t k : by_line) sorted.push_back(std::move(warnings_[k]));
+    warnings_ = std::move(sorted);
+    release(warning_order_);
 }
 
 dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
@@ -177,10 +271,7 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
                     std::sort(entries_.begin() + starts[b], entries_.begin() + starts[b + 1], less);
         });
     release(starts);
-    // RFC 2181 §5: an RRset holds no duplicates; keep the first occurrence.
-    entries_.erase(std::unique(entries_.begin(), entries_.end(),
-                               [&](const Entry& a, const Entry& b) { return compare(a, b) == 0; }),
-                   entries_.end());
+    normalise_rrsets();
     const std::vector<Entry>& order = entries_;
 
     // Whole-zone checks, in one linear pass over the sorted records.

@@ -1,5 +1,7 @@
 // Collects the records of a zone (from the master-file loader or a transfer), sorts them into canonical
-// order, drops exact duplicates (RFC 2181 §5) and checks the zone's shape before it may be served.
+// order, makes each RRset what RFC 2181 §5 says it is (no duplicates, compared in canonical form; one
+// TTL, chosen as BIND chooses it) and checks the zone's shape before it may be served. What it changed is
+// reported as warnings that name the file and line.
 //
 // Sorting a million records by comparing decoded names label by label from the right costs seconds, so
 // add() turns each owner, once per run of records with the same owner, into a sort key whose plain byte
@@ -36,13 +38,22 @@ class ZoneBuilder {
     void reserve(std::size_t records, std::size_t bytes);
 
     // Sorts and checks the zone as a whole: exactly one SOA at the apex, NS at the apex, CNAME exclusive
-    // (RFC 1034 §3.6.2, RFC 2181 §10.1; DNSSEC records may share the name, RFC 4035 §2.5).
+    // (RFC 1034 §3.6.2, RFC 2181 §10.1; DNSSEC records may share the name, RFC 4035 §2.5). Before the
+    // checks, every RRset is normalised: duplicates dropped (the first in the file kept), and one TTL: the
+    // first of the set's last run of lines with the same owner (BIND's choice, see normalise_rrsets).
     dns::Result<ZoneVersionPtr, LoadError> build();
+
+    // What build() changed, one warning per record, in file order; at most kMaxWarnings of them, the rest
+    // only counted (a generated zone can repeat one mistake a million times).
+    static constexpr std::size_t kMaxWarnings = 100;
+    const std::vector<LoadWarning>& warnings() const { return warnings_; }
+    std::size_t suppressed_warnings() const { return suppressed_warnings_; }
 
   private:
     struct Location {
         uint32_t file;
         uint32_t line;
+        uint32_t run;  // a run is a sequence of records with the same owner, spelled alike (the TTL rule)
     };
     // One record in sort order terms: the first 16 octets of its owner's key (big-endian, zero-padded:
     // no key has a 0 octet where another key that shares its first octets goes on), the key, the type and
@@ -61,7 +72,16 @@ class ZoneBuilder {
         return std::span(keys_).subspan(key_offsets_[k], key_offsets_[k + 1] - key_offsets_[k]);
     }
     int compare_owner(const Entry& a, const Entry& b) const;
-    int compare(const Entry& a, const Entry& b) const;  // owner, type, RDATA; not the index
+    int compare(const Entry& a, const Entry& b) const;  // owner, type, canonical RDATA; not the index
+    std::span<const uint8_t> rdata(const Entry& e) const {
+        return std::span(data_).subspan(offsets_[e.index] + e.owner_length + 10u, e.rdlength);
+    }
+    uint32_t ttl(const Entry& e) const;
+    void set_ttl(const Entry& e, uint32_t value);
+    std::string describe(const Entry& e) const;  // "owner TYPE"
+    std::string where(const Entry& e) const;     // "file:line"
+    void warn(const Entry& e, std::string message);
+    void normalise_rrsets();  // duplicates and TTLs, over the sorted entries
 
     dns::Name apex_;
     std::size_t apex_labels_;
@@ -73,6 +93,10 @@ class ZoneBuilder {
     std::vector<Location> locations_;
     std::vector<std::string> files_;
     uint32_t current_file_ = 0;
+    uint32_t run_ = 0;
+    std::vector<LoadWarning> warnings_;
+    std::vector<uint32_t> warning_order_;  // the insertion index of each warning's record
+    std::size_t suppressed_warnings_ = 0;
 };
 
 }  // namespace headwater::zone

@@ -31,6 +31,7 @@ enum class RRType : uint16_t {
     DNAME = 39,
     OPT = 41,
     DS = 43,
+    IPSECKEY = 45,
     RRSIG = 46,
     NSEC = 47,
     DNSKEY = 48,

@@ -1,6 +1,6 @@
-// Where the domain names are inside the RDATA of the types that hold them (issue 8): shared by the
-// comparison (names compared without regard to case, RFC 4034 §6.2) and by the expansion of compressed
-// names in a secondary's answers (RFC 3597 §4). Internal to xfr.
+// Where the domain names are inside the RDATA of the types RFC 4034 §6.2 lists: shared by the canonical
+// form of RDATA (names lower-cased: the order and duplicate rules of a zone, and the comparison of what a
+// secondary serves) and by the expansion of compressed names in a secondary's answers (RFC 3597 §4).
 #pragma once
 
 #include <cstddef>
@@ -8,7 +8,7 @@
 
 #include "zone/dns/RRType.h"
 
-namespace headwater::xfr::rdata_names {
+namespace headwater::dns::rdata_names {
 
 // Types absent from dns::RRType, by number.
 inline constexpr uint16_t kRP = 17, kAFSDB = 18, kRT = 21, kSIG = 24, kPX = 26, kNXT = 30, kNAPTR = 35,
@@ -94,4 +94,4 @@ inline bool has_names(dns::RRType type) {
     return probe.named;
 }
 
-}  // namespace headwater::xfr::rdata_names
+}  // namespace headwater::dns::rdata_names
