@@ -81,34 +81,8 @@ class KnotIxfrSecondary(hwtest.KnotSecondary):
             pass
 
 
-def knot_transfers(log):
-    """{serial: ("IXFR"/"AXFR", line)} from Knot's log: the last `<TYPE>, incoming, ... finished` line before
-    each `refresh, ... zone updated, ..., serial A -> B` (a fallback from IXFR logs a new AXFR line)."""
-    out, last = {}, None
-    for line in log.splitlines():
-        m = re.search(r"\] (AXFR|IXFR), incoming, .*, finished", line)
-        if m:
-            last = (m.group(1), line)
-        m = re.search(r"zone updated, .*serial \S+ -> (\d+)", line)
-        if m and last:
-            out[int(m.group(1))] = last
-            last = None
-    return out
-
-
-def bind_transfers(log):
-    """{serial: ("IXFR"/"AXFR", line)} from named's log (-d 3): `got incremental response` or
-    `got nonincremental response`, then `Transfer completed: ... (serial N)`."""
-    out, last = {}, None
-    for line in log.splitlines():
-        m = re.search(r"got (incremental|nonincremental) response", line)
-        if m:
-            last = ("IXFR" if m.group(1) == "incremental" else "AXFR", line)
-        m = re.search(r"Transfer completed: .*\(serial (\d+)\)", line)
-        if m and last:
-            out[int(m.group(1))] = last
-            last = None
-    return out
+knot_transfers = hwtest.knot_transfers
+bind_transfers = hwtest.bind_transfers
 
 
 def nsd_received_bytes(log, zone):

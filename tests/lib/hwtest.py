@@ -1229,20 +1229,29 @@ class KnotPrimary:
     instance's directory, so the test may change the original. allow_transfer: False makes it refuse
     every zone transfer (no transfer ACL at all), so only its answers to queries can be checked.
     key: a TsigKey that every transfer must be signed with (unsigned ones are refused).
+    verbatim: copy each file as it is, for knotd's own zone parser to read (the differential test),
+    instead of the knot_compatible_copy form.
     """
 
-    def __init__(self, zones, allow_transfer=True, key=None):
+    def __init__(self, zones, allow_transfer=True, key=None, verbatim=False):
         self.exe = require_tool("knotd")
         self.dir = tempdir("knot-primary")
         self.port = free_port()
         self.allow_transfer = allow_transfer
         self.key = key
+        self.verbatim = verbatim
         self.proc = None
         (self.dir / "zones").mkdir()
         self.zones = {}
         for origin, src in zones.items():
             origin = origin if origin.endswith(".") else origin + "."
             self.zones[origin] = self.dir / "zones" / f"{origin}zone"
+            self._copy(src, origin)
+
+    def _copy(self, src, origin):
+        if self.verbatim:
+            shutil.copyfile(src, self.zones[origin])
+        else:
             knot_compatible_copy(src, origin, self.zones[origin])
 
     @property
@@ -1296,9 +1305,90 @@ class KnotPrimary:
     def serve(self, origin, src):
         """Serves the master file src for origin from now on (knotc zone-reload; same serial or not)."""
         origin = origin if origin.endswith(".") else origin + "."
-        knot_compatible_copy(src, origin, self.zones[origin])
+        self._copy(src, origin)
         subprocess.run([require_tool("knotc"), "-c", self.dir / "knot.conf", "zone-reload", origin], check=True,
                        capture_output=True, timeout=10)
+
+    def stop(self):
+        return self.proc.stop() if self.proc else None
+
+    def close(self):
+        self.stop()
+        cleanup_dir(self.dir)
+
+
+class BindPrimary:
+    """named as a primary of its own, serving master files as named itself reads them, on
+    127.0.0.1:<free port>; zone transfers allowed from loopback, no NOTIFY.
+
+    zones: {origin: master file}, each copied as it is into the instance's directory. The checks that
+    only warn or refuse (check-names, check-integrity, ...) are off, so a file loads whenever named's
+    parser accepts it; what named says about the files (TTL set to prior TTL, ...) is in log().
+    """
+
+    def __init__(self, zones):
+        self.exe = require_tool("named")
+        self.dir = tempdir("bind-primary")
+        self.port = free_port()
+        self.proc = None
+        (self.dir / "zones").mkdir()
+        self.zones = {}
+        for origin, src in zones.items():
+            origin = origin if origin.endswith(".") else origin + "."
+            self.zones[origin] = self.dir / "zones" / f"{origin}zone"
+            shutil.copyfile(src, self.zones[origin])
+
+    def write_config(self):
+        d = self.dir
+        zones = "\n".join(f'zone "{z}" {{ type primary; file "{path}"; }};' for z, path in self.zones.items())
+        conf = f"""
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    managed-keys-directory "{d}";
+    listen-on port {self.port} {{ {ADDR}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    notify no;
+    dnssec-validation no;
+    allow-transfer {{ 127.0.0.0/8; }};
+    check-names primary ignore;
+    check-integrity no;
+    check-mx ignore;
+    check-mx-cname ignore;
+    check-srv-cname ignore;
+    check-wildcard no;
+    check-sibling no;
+}};
+controls {{ }};
+{zones}
+"""
+        (d / "named.conf").write_text(conf)
+
+    def start(self, wait=True, timeout=20.0):
+        self.write_config()
+        # -g: foreground, log to stderr; no -u: stay the current user; -4: loopback IPv4 only.
+        self.proc = Process([self.exe, "-g", "-4", "-n", "1", "-c", self.dir / "named.conf"],
+                            self.dir / "named.log", cwd=self.dir)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=20.0):
+        """Until every zone answers SOA; raises with named's log when one is not loaded."""
+        def ready():
+            if not self.proc.alive():
+                raise AssertionError(f"named exited with {self.proc.proc.returncode}:\n{self.proc.log_tail()}")
+            failed = re.findall(r"zone (\S+)/IN: not loaded due to errors", self.proc.log())
+            if failed:
+                raise AssertionError(f"named (primary) did not load {failed}:\n{self.proc.log_tail(60)}")
+            return all(soa_serial(self.port, z, timeout=0.5) is not None for z in self.zones)
+
+        wait_for(ready, timeout, what=f"named (primary) to serve {list(self.zones)}")
+
+    def log(self):
+        return self.proc.log() if self.proc else ""
 
     def stop(self):
         return self.proc.stop() if self.proc else None
@@ -1342,6 +1432,38 @@ class SilentUdp:
         self.running = False
         self.thread.join(2)
         self.sock.close()
+
+
+def knot_transfers(log):
+    """{serial: ("IXFR"/"AXFR", line)} from a Knot secondary's log: the last `<TYPE>, incoming, ... finished`
+    line before each `refresh, ... zone updated, ..., serial A -> B` (a fallback from IXFR logs a new AXFR
+    line). One zone per log, or pass the zone's lines only."""
+    out, last = {}, None
+    for line in log.splitlines():
+        m = re.search(r"\] (AXFR|IXFR), incoming, .*, finished", line)
+        if m:
+            last = (m.group(1), line)
+        m = re.search(r"zone updated, .*serial \S+ -> (\d+)", line)
+        if m and last:
+            out[int(m.group(1))] = last
+            last = None
+    return out
+
+
+def bind_transfers(log):
+    """{serial: ("IXFR"/"AXFR", line)} from a BIND secondary's log (named -d 3): `got incremental response`
+    or `got nonincremental response`, then `Transfer completed: ... (serial N)`. One zone per log, or pass
+    the zone's lines only."""
+    out, last = {}, None
+    for line in log.splitlines():
+        m = re.search(r"got (incremental|nonincremental) response", line)
+        if m:
+            last = ("IXFR" if m.group(1) == "incremental" else "AXFR", line)
+        m = re.search(r"Transfer completed: .*\(serial (\d+)\)", line)
+        if m and last:
+            out[int(m.group(1))] = last
+            last = None
+    return out
 
 
 def verify_log(log_text, zone=None, **match):
