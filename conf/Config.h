@@ -1,6 +1,7 @@
 // The server configuration as plain values. The loader (ConfigLoader.h) has already validated everything
-// here: addresses parse, names are normalised, ACL and key references resolve, zone and key files were
-// readable at load time, and all paths are absolute.
+// here: addresses parse, names are normalised, ACL and key references resolve, key files were readable at
+// load time, and all paths are absolute. Zone files are not looked at: a zone that cannot be loaded is the
+// zone's problem (the server starts without it), not a config error.
 #pragma once
 
 #include <cstdint>

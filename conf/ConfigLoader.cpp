@@ -108,21 +108,6 @@ dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
     return text;
 }
 
-// Whether the file can be opened and read (one byte is enough to tell a directory from a file).
-std::optional<std::string> unreadable_reason(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno_message(errno);
-    char byte;
-    ssize_t n;
-    do {
-        n = ::read(fd, &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    const int err = errno;
-    ::close(fd);
-    if (n < 0) return errno_message(err);
-    return std::nullopt;
-}
-
 // "90", "90s", "5m", "1h", "1d" -> seconds (BIND-style units, one unit per value).
 dns::Result<int64_t, std::string> parse_duration(std::string_view text) {
     if (text.empty()) return dns::unexpected(std::string("empty duration"));
@@ -800,10 +785,9 @@ class Checker {
             if (file_node == nullptr) {
                 error(table->source(), prefix + ".file", "missing required key");
             } else if (auto file = as_path(*file_node, prefix + ".file")) {
-                if (auto reason = unreadable_reason(*file)) {
-                    error(file_node->source(), prefix + ".file",
-                          "cannot read " + file->string() + ": " + *reason);
-                }
+                // Whether the file can be read is the zone's problem, not the config's: one zone file
+                // missing or unreadable must not keep the other zones off the air (the server starts
+                // without it; --check-config reports it by zone when it loads the zones).
                 zone.file = *file;
             }
 

@@ -96,9 +96,14 @@ json ControlCommands::status(const control::Request& req, const json& /*request*
     json list = json::array();
     for (const auto& z : *zones) {
         const zone::ZoneStatus s = z->status();
+        // Where what is served came from: its file, or the state directory because the file has not
+        // loaded since start-up; null when nothing is (queries and transfers get SERVFAIL).
+        json served_from = nullptr;
+        if (s.serial) served_from = s.file_loaded ? "file" : "state";
         list.push_back({
             {"name", z->settings().name.to_string()},
             {"serial", serial_json(s.serial)},
+            {"served_from", served_from},
             {"records", s.records},
             {"file", z->settings().file.string()},
             {"loaded_at", s.loaded_at ? json(format_time(*s.loaded_at)) : json(nullptr)},
@@ -150,7 +155,10 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
         list.push_back(std::move(entry));
     }
     json out = {{"ok", all_ok}, {"zones", list}};
-    if (!all_ok) out["error"] = "reload failed for some zones; the previous versions are still served";
+    if (!all_ok)
+        out["error"] =
+            "reload failed for some zones; the previous versions are still served (a zone that never "
+            "loaded stays unserved)";
     return out;
 }
 

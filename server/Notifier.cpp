@@ -320,7 +320,9 @@ dns::Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
         std::lock_guard lock(s->mutex);
         announced = s->announced[*z];
     }
-    if (!announced) return dns::unexpected("zone " + s->zones[*z].name + " has not been loaded yet");
+    if (!announced)
+        return dns::unexpected("zone " + s->zones[*z].name +
+                               " is not served (its file has not loaded): nothing to announce");
     asio::post(s->strand, [s, zi = *z, indexes, a = std::move(*announced)] {
         if (s->stopped) return;
         auto& tracker = *s->zones[zi].tracker;

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -34,6 +35,7 @@ struct Server::Impl {
     conf::Config config;
     std::shared_ptr<const tsig::KeyStore> keys;
     zone::ZoneStore store;
+    std::string zones_not_loaded;  // the start-up summary of the zones whose files did not load, or empty
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
     TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
@@ -95,8 +97,17 @@ void Server::Impl::on_peer_event(const PeerEvent& e) {
 
 namespace {
 
-// Loads every configured zone into a fresh store; the first error wins.
-dns::Result<void, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
+// Loads every configured zone into a fresh store. A zone whose file does not load (missing, unreadable,
+// a syntax error, data outside the zone) does not keep the others off the air: it is served from the
+// state directory when the version served before the restart is there, and is otherwise in the store
+// with no version (queries and transfers get SERVFAIL) until a reload loads it. Like BIND and Knot, the
+// server starts even when no zone loads: the control socket is what an operator fixes it through, and
+// `--check-config` is the gate for a deploy that must not start broken. Only a config error (here a zone
+// name the config loader let through) stops start-up. Returns the summary of the zones not loaded, for
+// the log once the server is up; empty when every zone loaded.
+dns::Result<std::string, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
+    std::vector<std::string> not_served;
+    std::vector<std::string> from_state;
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
@@ -110,29 +121,51 @@ dns::Result<void, std::string> load_zones(const conf::Config& config, zone::Zone
         settings.journal_bounds.max_bytes = zc.journal_max_bytes;
         auto z = std::make_shared<zone::Zone>(std::move(settings));
         const auto r = z->open(zone::Clock::now());
-        if (!r.note.empty()) spdlog::warn("zone={} {}", zc.name, r.note);
-        for (const std::string& w : r.warnings) spdlog::warn("zone={} {}", zc.name, w);
+        const std::string& zone_name = z->name_text();
+        if (!r.note.empty()) spdlog::warn("zone={} {}", zone_name, r.note);
+        for (const std::string& w : r.warnings) spdlog::warn("zone={} {}", zone_name, w);
         if (r.outcome == zone::ReloadOutcome::Error) {
-            // With the version served before the restart at hand, a broken file is a reload error, not
-            // a reason to stop serving the zone.
-            if (!z->current()) return dns::unexpected("zone " + zc.name + ": " + r.error);
-            spdlog::error(
-                "zone={} serving serial={} from the state directory; the zone file is not loaded: {}",
-                zc.name, z->current()->serial().value(), r.error);
+            if (auto v = z->current()) {
+                // The version served before the restart is at hand: a broken file is a reload error,
+                // not a reason to stop serving the zone.
+                spdlog::error(
+                    "zone={} serving serial={} from the state directory; the zone file is not loaded: {}",
+                    zone_name, v->serial().value(), r.error);
+                from_state.push_back(zone_name + " (serial " + std::to_string(v->serial().value()) + ")");
+            } else {
+                spdlog::error("zone={} not served (SERVFAIL until a reload loads it): {}", zone_name,
+                              r.error);
+                not_served.push_back(zone_name);
+            }
         } else {
-            spdlog::info("zone={} loaded serial={} records={} wire_bytes={} ixfr_from={} file={}", zc.name,
+            spdlog::info("zone={} loaded serial={} records={} wire_bytes={} ixfr_from={} file={}", zone_name,
                          z->current()->serial().value(), z->current()->size(), z->current()->wire_bytes(),
                          z->journal() && z->journal()->first_serial()
                              ? std::to_string(z->journal()->first_serial()->value())
                              : std::string("-"),
                          zc.file.string());
         }
-        store.add(std::move(z));
+        if (!store.add(std::move(z))) return dns::unexpected("zone " + zc.name + ": configured twice");
     }
     // Building a version briefly needs the records twice (parsed order and canonical order); hand the
     // freed half back to the system instead of keeping it as heap slack for the server's lifetime.
     malloc_trim(0);
-    return {};
+
+    if (not_served.empty() && from_state.empty()) return std::string();
+    // With hundreds of zones the names are in the lines above and in `headwaterctl status`; a few suffice.
+    auto some = [](const std::vector<std::string>& names) {
+        constexpr std::size_t kShown = 10;
+        std::string out;
+        for (std::size_t i = 0; i < names.size() && i < kShown; ++i) out += (i ? ", " : "") + names[i];
+        if (names.size() > kShown) out += ", and " + std::to_string(names.size() - kShown) + " more";
+        return out;
+    };
+    std::string summary = "started with " + std::to_string(not_served.size() + from_state.size()) + " of " +
+                          std::to_string(config.zones.size()) + " zones not loaded from their files";
+    if (!not_served.empty()) summary += "; not served: " + some(not_served);
+    if (!from_state.empty()) summary += "; served from the state directory: " + some(from_state);
+    summary += "; fix the files and run `headwaterctl reload` (details: `headwaterctl status`)";
+    return summary;
 }
 
 // Turns the configured keys into the TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS
@@ -221,7 +254,9 @@ Server::~Server() = default;
 dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
     auto impl = std::make_unique<Impl>();
     impl->config = config;
-    if (auto loaded = load_zones(config, impl->store); !loaded) return dns::unexpected(loaded.error());
+    auto loaded = load_zones(config, impl->store);
+    if (!loaded) return dns::unexpected(loaded.error());
+    impl->zones_not_loaded = std::move(*loaded);
     auto keys = build_keys(config);
     if (!keys) return dns::unexpected(keys.error());
     xfr::ResponderOptions options;
@@ -401,9 +436,18 @@ int Server::run() {
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
     udp.start();
-    spdlog::info("headwater serving {} zone(s) on {} (UDP on {} thread(s), TCP on {}); control socket {}",
-                 impl_->store.zones().size(), listening, udp.threads(), tcp_threads,
-                 cfg.control_socket.string());
+    const auto& zones = impl_->store.zones();
+    const auto served =
+        std::count_if(zones.begin(), zones.end(), [](const auto& z) { return z->current() != nullptr; });
+    spdlog::info(
+        "headwater serving {} of {} zone(s) on {} (UDP on {} thread(s), TCP on {}); control socket {}",
+        served, zones.size(), listening, udp.threads(), tcp_threads, cfg.control_socket.string());
+    if (!impl_->zones_not_loaded.empty()) {
+        if (served == 0)
+            spdlog::error("no zone is served: {}", impl_->zones_not_loaded);
+        else
+            spdlog::error("{}", impl_->zones_not_loaded);
+    }
 
     std::thread control_thread([&] { control_io.run(); });
     // A bug escaping a TCP handler must end the server the way one on the DNS thread does (main()
@@ -441,19 +485,34 @@ int check_config(const std::filesystem::path& file) {
         return 1;
     }
     int status = 0;
+    std::size_t broken = 0;
     for (const auto& zc : cfg->zones) {
         auto name = dns::Name::from_text(zc.name);
+        if (!name) {
+            std::fprintf(stderr, "zone %s: %s\n", zc.name.c_str(), name.error().c_str());
+            status = 1;
+            ++broken;
+            continue;
+        }
+        // Every zone is checked; each broken one is named, since its error names only the file (which
+        // may be an $INCLUDE shared by several zones).
         auto v = zone::load_zone_file(*name, zc.file);
         if (!v) {
-            std::fprintf(stderr, "%s\n", v.error().to_string().c_str());
+            std::fprintf(stderr, "zone %s: %s\n", name->to_string().c_str(), v.error().to_string().c_str());
             status = 1;
+            ++broken;
             continue;
         }
         for (const std::string& w : v->warning_lines())
-            std::fprintf(stderr, "zone %s: warning: %s\n", zc.name.c_str(), w.c_str());
+            std::fprintf(stderr, "zone %s: warning: %s\n", name->to_string().c_str(), w.c_str());
         std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), v->version->serial().value(),
                     v->version->size());
     }
+    if (broken > 0)
+        std::fprintf(stderr,
+                     "%zu of %zu zone(s) broken: the server would start without them (each served from the "
+                     "state directory if it was served before, else not at all)\n",
+                     broken, cfg->zones.size());
     // server.user must exist here too: a unit file is checked before it is started.
     if (status == 0) {
         if (auto id = resolve_identity(cfg->server); !id) {

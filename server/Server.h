@@ -12,7 +12,9 @@ namespace headwater::server {
 
 class Server {
   public:
-    // Loads every zone; any error (file:line) is returned before anything is bound.
+    // Loads every zone. A zone whose file does not load is kept unserved (or served from the state
+    // directory) and logged with its file:line error; only config errors are returned, before anything is
+    // bound.
     static dns::Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
     ~Server();
 
@@ -28,7 +30,7 @@ class Server {
 };
 
 // Checks the config (server.user and server.group included) and loads every zone without serving; prints
-// findings. Returns the exit status.
+// findings, each broken zone by name. Returns the exit status: non-zero when anything is broken.
 int check_config(const std::filesystem::path& file);
 
 }  // namespace headwater::server

@@ -65,7 +65,12 @@ dns::Result<VerifyRequest, std::string> VerifyService::prepare(const VerifyZone&
     if (!z) return dns::unexpected("unknown zone \"" + vz.zone.to_string() + "\"");
     VerifyRequest req;
     req.served = z->current();
-    if (!req.served) return dns::unexpected(std::string("the zone is not loaded"));
+    if (!req.served) {
+        // Nothing to compare the secondaries with: the zone's file has not loaded since start-up.
+        const std::string why = z->status().last_error;
+        return dns::unexpected("the zone is not served (its file has not loaded" +
+                               (why.empty() ? std::string(")") : "): " + why));
+    }
     req.recent = recent_changes(*z, req.served->serial());
     req.secondaries = vz.secondaries.empty() ? vz.notify_targets : vz.secondaries;
     req.key = vz.key;

@@ -132,7 +132,8 @@ std::vector<std::string> row_of(const json& j, const std::vector<const char*>& k
     return row;
 }
 
-// ZONE SERIAL RECORDS IXFR-FROM LOADED FILE, with a "last error:" line under a zone whose last reload failed.
+// ZONE SERIAL RECORDS IXFR-FROM LOADED FILE, with a line under a zone that is not served, or served from the
+// state directory, or whose last reload failed: what is served and the error.
 void print_status(const json& response) {
     const json& zones = zones_of(response);
     if (zones.empty()) {
@@ -144,10 +145,20 @@ void print_status(const json& response) {
     for (const auto& zone : zones)
         rows.push_back(row_of(zone, {"name", "serial", "records", "ixfr_from", "loaded_at", "file"}));
     print_table({"ZONE", "SERIAL", "RECORDS", "IXFR-FROM", "LOADED", "FILE"}, rows, [&](std::size_t z) {
-        if (has_text(zones[z], "last_error"))
-            std::cout << "  last error: " << text_of(zones[z], "last_error") << '\n';
+        const json& zone = zones[z];
+        const std::string error = text_of(zone, "last_error");
+        if (!has_text(zone, "serial")) {
+            std::cout << "  NOT SERVED (SERVFAIL): "
+                      << (has_text(zone, "last_error") ? error : "not loaded yet") << '\n';
+        } else if (text_of(zone, "served_from") == "state") {
+            std::cout << "  served from the state directory at serial " << text_of(zone, "serial")
+                      << "; the zone file did not load: " << error << '\n';
+        } else if (has_text(zone, "last_error")) {
+            std::cout << "  last error: " << error << " (serial " << text_of(zone, "serial")
+                      << " still served)\n";
+        }
         // One line per NOTIFY target: its state for the serial it was last told about.
-        if (const auto it = zones[z].find("notify"); it != zones[z].end() && it->is_array()) {
+        if (const auto it = zone.find("notify"); it != zone.end() && it->is_array()) {
             for (const auto& t : *it) {
                 std::cout << "  notify " << text_of(t, "target") << ": " << text_of(t, "status")
                           << ", serial " << text_of(t, "serial") << ", tries " << text_of(t, "tries");

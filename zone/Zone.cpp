@@ -82,82 +82,91 @@ void Zone::save_file_serial_locked() {
                                 std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
 
+dns::Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::string& note) {
+    if (state_open_) return {};
+    if (settings_.state_dir.empty()) {
+        state_open_ = true;
+        return {};
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(settings_.state_dir, ec);
+    if (ec)
+        return dns::unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " +
+                               ec.message());
+    auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
+    if (!journal) return dns::unexpected(journal.error());
+    // Nothing below fails: once the journal is open the state counts as open, and a later reload does
+    // not read the snapshot again over a version served since.
+    journal_.emplace(std::move(*journal));
+    journal_view_.store(&*journal_, std::memory_order_release);
+    state_open_ = true;
+    if (!journal_->recovery().empty()) note += "journal recovered: " + journal_->recovery() + "; ";
+
+    // The version served before the restart: the snapshot, brought up to the journal's last entry if
+    // the process stopped between journaling a change and writing its snapshot.
+    auto snapshot = read_snapshot(state_path(".snapshot"), settings_.name.view());
+    if (snapshot) {
+        ZoneVersionPtr last = *snapshot;
+        snapshot_on_disk_ = true;
+        const auto newest = journal_->last_serial();
+        if (newest && !(*newest == last->serial())) {
+            auto chain = journal_->chain(last->serial(), *newest);
+            if (chain) {
+                for (const auto& c : *chain) {
+                    auto next = apply(*last, c);
+                    if (!next) {
+                        chain = dns::unexpected(next.error());
+                        break;
+                    }
+                    last = *next;
+                }
+            }
+            if (!chain) {
+                (void)journal_->reset();
+                note += "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
+            }
+        }
+        current_.store(last, std::memory_order_release);
+        loaded_at_ = now;
+    } else if (!journal_->empty()) {
+        (void)journal_->reset();
+        note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
+    }
+    std::ifstream serial_file(state_path(".file-serial"));
+    uint32_t v = 0;
+    if (serial_file >> v) file_serial_ = dns::Serial(v);
+    return {};
+}
+
 ReloadResult Zone::open(Clock::time_point now) {
     std::lock_guard lock(mutex_);
+    return reload_locked(now, false);
+}
+
+ReloadResult Zone::reload(Clock::time_point now, bool force) {
+    std::lock_guard lock(mutex_);
+    return reload_locked(now, force);
+}
+
+ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     last_reload_ = now;
-    ReloadResult result;
     std::string note;
+    // A zone whose state could not be opened at start-up (state_dir not writable then, say) opens it now:
+    // served without it, its changes would have no history and its next start would not find them.
+    auto state = open_state_locked(now, note);
+    ReloadResult result;
+    if (auto v = current()) result.old_serial = result.serial = v->serial();
     auto fail = [&](std::string message) {
         result.note = note;
         last_error_ = message;
         return with_error(result, std::move(message));
     };
-
-    if (!settings_.state_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(settings_.state_dir, ec);
-        if (ec) return fail("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
-        auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
-        if (!journal) return fail(journal.error());
-        journal_.emplace(std::move(*journal));
-        if (!journal_->recovery().empty()) note += "journal recovered: " + journal_->recovery() + "; ";
-
-        // The version served before the restart: the snapshot, brought up to the journal's last entry if
-        // the process stopped between journaling a change and writing its snapshot.
-        auto snapshot = read_snapshot(state_path(".snapshot"), settings_.name.view());
-        if (snapshot) {
-            ZoneVersionPtr last = *snapshot;
-            snapshot_on_disk_ = true;
-            const auto newest = journal_->last_serial();
-            if (newest && !(*newest == last->serial())) {
-                auto chain = journal_->chain(last->serial(), *newest);
-                if (chain) {
-                    for (const auto& c : *chain) {
-                        auto next = apply(*last, c);
-                        if (!next) {
-                            chain = dns::unexpected(next.error());
-                            break;
-                        }
-                        last = *next;
-                    }
-                }
-                if (!chain) {
-                    (void)journal_->reset();
-                    note +=
-                        "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
-                }
-            }
-            current_.store(last, std::memory_order_release);
-            loaded_at_ = now;
-        } else if (!journal_->empty()) {
-            (void)journal_->reset();
-            note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
-        }
-        std::ifstream serial_file(state_path(".file-serial"));
-        uint32_t v = 0;
-        if (serial_file >> v) file_serial_ = dns::Serial(v);
-    }
-
+    if (!state) return fail(state.error());
     auto loaded = load_zone_file(settings_.name, settings_.file);
     if (!loaded) return fail(loaded.error().to_string());
-    result = update_locked(loaded->version, now, false);
+    result = update_locked(loaded->version, now, force);
     result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
-    return result;
-}
-
-ReloadResult Zone::reload(Clock::time_point now, bool force) {
-    std::lock_guard lock(mutex_);
-    last_reload_ = now;
-    auto loaded = load_zone_file(settings_.name, settings_.file);
-    if (!loaded) {
-        ReloadResult result;
-        if (auto v = current()) result.old_serial = result.serial = v->serial();
-        last_error_ = loaded.error().to_string();
-        return with_error(result, last_error_);
-    }
-    ReloadResult result = update_locked(loaded->version, now, force);
-    result.warnings = loaded->warning_lines();
     return result;
 }
 
@@ -181,6 +190,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
             file_serial_ = file_serial;
             save_file_serial_locked();
             last_error_.clear();
+            file_loaded_ = true;
             result.outcome = ReloadOutcome::Unchanged;
             return result;
         }
@@ -193,6 +203,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
                 file_serial_ = file_serial;
                 save_file_serial_locked();
                 last_error_.clear();
+                file_loaded_ = true;
                 result.outcome = ReloadOutcome::Unchanged;
                 return result;
             }
@@ -239,6 +250,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
     file_serial_ = file_serial;
     save_file_serial_locked();
     last_error_.clear();
+    file_loaded_ = true;
     result.outcome = ReloadOutcome::Updated;
     result.serial = next->serial();
     return result;
@@ -295,7 +307,7 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     const ZoneVersionPtr old = current();
     // A refused bump is the caller's answer, not the zone's last (reload) error.
     auto fail = [&](std::string message) { return with_error(result, std::move(message)); };
-    if (!old) return fail("the zone is not loaded");
+    if (!old) return fail("the zone is not served (its file has not loaded): nothing to bump");
     result.old_serial = result.serial = old->serial();
 
     dns::Serial next_value;
@@ -361,6 +373,7 @@ ZoneStatus Zone::status() const {
     s.loaded_at = loaded_at_;
     s.last_reload = last_reload_;
     s.last_error = last_error_;
+    s.file_loaded = file_loaded_;
     if (journal_) s.ixfr_from = journal_->first_serial();
     return s;
 }

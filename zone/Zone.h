@@ -72,6 +72,10 @@ struct ZoneStatus {
     std::optional<Clock::time_point> last_reload;  // last reload attempt, whatever its outcome
     std::string last_error;                        // empty when the last attempt succeeded
     std::optional<dns::Serial> ixfr_from;          // the oldest serial an IXFR can start from
+    // The zone file has loaded (or been found unchanged) since start-up. False with a serial: what is
+    // served came from the state directory (the version served before the restart) because the file
+    // did not load; false without one: nothing is served.
+    bool file_loaded = false;
 };
 
 class Zone {
@@ -89,19 +93,22 @@ class Zone {
     // The served version, or null before the first successful load. A caller keeps its snapshot for as
     // long as it needs (a transfer in flight finishes on the version it started with).
     ZoneVersionPtr current() const { return current_.load(std::memory_order_acquire); }
-    // The IXFR history, or null when the zone keeps none. Thread-safe.
-    const Journal* journal() const { return journal_ ? &*journal_ : nullptr; }
+    // The IXFR history, or null when the zone keeps none (or its state directory is not open yet).
+    // Thread-safe.
+    const Journal* journal() const { return journal_view_.load(std::memory_order_acquire); }
 
     // First load at start-up: opens the journal and the snapshot of the version served before the
     // restart, then reads the zone file against it (a file edited while the server was down is diffed
-    // against that version). Returns what a reload returns.
+    // against that version). Returns what a reload returns. On an error the zone stays usable: it serves
+    // the snapshot's version if there was one (else nothing), and a later reload tries again.
     ReloadResult open(Clock::time_point now);
 
     // Reads the file and, if it is good and differs, journals the change and swaps the new version in.
-    // Any error leaves the served version and the history untouched. Serial rules (RFC 1982 arithmetic):
-    // a newer serial in the file is taken as is; content changed under the same file serial gets the next
-    // serial by the zone's policy (or is refused with `keep`); a serial that went backwards is refused
-    // unless `force`, which starts a new history.
+    // The state directory is opened first if open() could not open it (so a zone that failed at start-up
+    // gets its history once it loads). Any error leaves the served version and the history untouched.
+    // Serial rules (RFC 1982 arithmetic): a newer serial in the file is taken as is; content changed under
+    // the same file serial gets the next serial by the zone's policy (or is refused with `keep`); a serial
+    // that went backwards is refused unless `force`, which starts a new history.
     ReloadResult reload(Clock::time_point now, bool force = false);
 
     // `headwaterctl bump`: a new version that differs only by its serial — the next one by `policy` (the
@@ -116,6 +123,8 @@ class Zone {
     ZoneStatus status() const;
 
   private:
+    dns::Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
+    ReloadResult reload_locked(Clock::time_point now, bool force);
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
     dns::Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
     bool snapshot_can_wait_locked() const;
@@ -127,11 +136,16 @@ class Zone {
     std::string name_text_;
     std::atomic<ZoneVersionPtr> current_;
     std::optional<Journal> journal_;
+    // journal_ as other threads see it: set once, when the state directory opens, which is at start-up
+    // or, for a zone whose state could not be opened then, by a reload while queries are answered.
+    std::atomic<const Journal*> journal_view_{nullptr};
     mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below
     std::optional<dns::Serial> file_serial_;  // the serial written in the zone file at the last load
     std::optional<Clock::time_point> loaded_at_;
     std::optional<Clock::time_point> last_reload_;
     std::string last_error_;
+    bool state_open_ = false;   // the state directory (journal, snapshot) has been opened, or there is none
+    bool file_loaded_ = false;  // see ZoneStatus::file_loaded
     // The snapshot on disk (the state open() starts from) and its writer. A new version's snapshot is
     // written after the swap, so it never delays serving the version; a reload returns once it is on disk
     // (and reports a failure at once; the journal, written before the swap, still has the change, and

@@ -242,6 +242,118 @@ TEST_F(ZoneReloadTest, BrokenFileAtStartKeepsTheLastServedVersion) {
     EXPECT_EQ(z.current()->serial().value(), 10u);
 }
 
+TEST_F(ZoneReloadTest, BrokenFileAtStartThenFixedContinuesTheHistory) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(10);
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        EXPECT_TRUE(z.status().file_loaded);
+    }
+    write(11, "bad IN A nonsense\n");
+    zone::Zone z(settings);
+    const auto r = z.open(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find(file_.string() + ":5:"), std::string::npos) << r.error;
+    ASSERT_TRUE(r.serial);  // what is served: the snapshot's version
+    EXPECT_EQ(r.serial->value(), 10u);
+    auto s = z.status();
+    EXPECT_EQ(s.serial->value(), 10u);
+    EXPECT_FALSE(s.file_loaded);  // served from the state directory
+    EXPECT_EQ(s.last_error, r.error);
+
+    write(11, "good IN A 192.0.2.11\n");
+    const auto fixed = z.reload(t0_ + std::chrono::seconds(1));
+    ASSERT_EQ(fixed.outcome, zone::ReloadOutcome::Updated) << fixed.error;
+    EXPECT_EQ(fixed.old_serial->value(), 10u);
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    s = z.status();
+    EXPECT_TRUE(s.file_loaded);
+    EXPECT_TRUE(s.last_error.empty()) << s.last_error;
+    // The change from the version served before the restart is journaled: IXFR from 10 still works.
+    ASSERT_NE(z.journal(), nullptr);
+    auto chain = z.journal()->chain(dns::Serial(10), dns::Serial(11));
+    ASSERT_TRUE(chain) << chain.error();
+    EXPECT_EQ(chain->size(), 1u);
+}
+
+// No state and a broken file: nothing is served, and a reload once the file is fixed serves it with its
+// history started, as open() would have.
+TEST_F(ZoneReloadTest, BrokenFileAtFirstStartIsServedByTheReloadThatFindsItFixed) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(10, "$ORIGIN other.example.\nwww IN A 192.0.2.1\n");  // out-of-zone data
+    {
+        zone::Zone z(settings);
+        const auto r = z.open(t0_);
+        ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+        EXPECT_NE(r.error.find(file_.string() + ":"), std::string::npos) << r.error;
+        EXPECT_FALSE(r.serial);
+        EXPECT_EQ(z.current(), nullptr);
+        const auto s = z.status();
+        EXPECT_FALSE(s.serial);
+        EXPECT_FALSE(s.file_loaded);
+        EXPECT_FALSE(s.loaded_at);
+        EXPECT_EQ(s.last_error, r.error);
+        EXPECT_EQ(*s.last_reload, t0_);
+        // Still broken: still nothing, and bump has nothing to bump.
+        EXPECT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Error);
+        EXPECT_EQ(z.current(), nullptr);
+        EXPECT_EQ(z.bump(t0_, std::nullopt, std::nullopt).outcome, zone::ReloadOutcome::Error);
+
+        write(10);
+        const auto fixed = z.reload(t0_ + std::chrono::seconds(1));
+        ASSERT_EQ(fixed.outcome, zone::ReloadOutcome::Updated) << fixed.error;
+        EXPECT_FALSE(fixed.old_serial);
+        EXPECT_EQ(z.current()->serial().value(), 10u);
+        EXPECT_TRUE(z.status().file_loaded);
+        EXPECT_TRUE(z.status().last_error.empty());
+        write(11, "a IN A 192.0.2.11\n");
+        ASSERT_EQ(z.reload(t0_ + std::chrono::seconds(2)).outcome, zone::ReloadOutcome::Updated);
+        ASSERT_NE(z.journal(), nullptr);
+        EXPECT_EQ(z.journal()->entries().size(), 1u);
+    }
+    // The next start finds that version and its history.
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_EQ(z.journal()->entries().size(), 1u);
+}
+
+// open() can fail before the journal is open (the state directory cannot be made). The zone is then not
+// served, and the reload that finds things fixed must open the state first: served without a journal,
+// its changes would have no IXFR history and the next start would not know them.
+TEST_F(ZoneReloadTest, AStateDirThatFailedAtStartIsOpenedByTheNextReload) {
+    const auto state = dir_ / "state";
+    const zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_, state};
+    write(10);
+    std::ofstream(state) << "not a directory\n";
+    zone::Zone z(settings);
+    auto r = z.open(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("state_dir"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current(), nullptr);
+    EXPECT_EQ(z.journal(), nullptr);
+    // Still in the way: the reload fails the same way and serves nothing.
+    r = z.reload(t0_);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("state_dir"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current(), nullptr);
+
+    std::filesystem::remove(state);
+    r = z.reload(t0_ + std::chrono::seconds(1));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    ASSERT_NE(z.journal(), nullptr);
+    write(11, "a IN A 192.0.2.11\n");
+    ASSERT_EQ(z.reload(t0_ + std::chrono::seconds(2)).outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(z.journal()->entries().size(), 1u);
+    EXPECT_EQ(z.status().ixfr_from->value(), 10u);
+    auto snap = zone::read_snapshot(state / "example.com.snapshot");
+    ASSERT_TRUE(snap) << snap.error();
+    EXPECT_EQ((*snap)->serial().value(), 11u);
+}
+
 TEST_F(ZoneReloadTest, MissingFileIsAnError) {
     zone::Zone z({dns::Name::from_text("example.com.").value(), dir_ / "absent.zone"});
     const auto r = z.reload(t0_);
