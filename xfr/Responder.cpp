@@ -319,8 +319,8 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
     }
 
     // RFC 1034 §4.3.2 steps 3a-3c for the query name and for every name a CNAME or DNAME leads to, each
-    // time walking down from the apex first: a zone cut above (or at) the name means a referral (and ends
-    // a chain that reached it); a DNAME above the name redirects it (RFC 6672 §3.2).
+    // time walking down from the apex first: a zone cut above (or at) the name means a referral (which also
+    // ends a chain that reached it); a DNAME above the name redirects it (RFC 6672 §3.2).
     const std::size_t apex_labels = v.apex().label_count();
     dns::Name current = question.qname;
     auto finish = [&]() {
@@ -345,14 +345,13 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
             if (depth > apex_labels && !ds_at_cut) {
                 const auto ns = v.find_rrset(cut, RRType::NS);
                 if (!ns.empty()) {
-                    // Below a cut we are not authoritative: a referral for the query name; a chain that
-                    // leads there ends with what it has (the resolver follows the delegation itself).
-                    if (chain == 0) {
-                        push_range(Section::Authority, ns);
-                        if (q.edns() && q.edns()->dnssec_ok)
-                            push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
-                        push_glue(ns);
-                    }
+                    // Below a cut we are not authoritative: a referral. A chain that leads there keeps its
+                    // CNAMEs (authoritative data, so AA stays) and adds the referral for the name it
+                    // reached (RFC 1034 §4.3.2 step 3b), as Knot and BIND do.
+                    push_range(Section::Authority, ns);
+                    if (q.edns() && q.edns()->dnssec_ok)
+                        push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
+                    push_glue(ns);
                     return finish();
                 }
             }

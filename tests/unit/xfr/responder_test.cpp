@@ -30,6 +30,8 @@ here    IN DNAME inside
 h.inside IN A   192.0.2.88
 into-sub IN CNAME host.sub
 to-glue IN CNAME ns.sub
+cname-ns IN CNAME sub
+dname-sub IN DNAME sub.example.com.
 d1      IN DNAME d2.example.com.
 d2      IN DNAME d3.example.com.
 x.d3    IN TXT  "x.d3"
@@ -458,6 +460,8 @@ TEST_F(ResponderTest, ChainsStopAtZoneCutsAndFollowDnames) {
     auto glue = answer(query("to-glue.example.com.", RRType::A));
     EXPECT_EQ(glue.msg.header().ancount, 1);  // the glue A is not authoritative data
     EXPECT_EQ(count(glue.msg, dns::Section::Answer, RRType::A), 0u);
+    EXPECT_EQ(count(glue.msg, dns::Section::Authority, RRType::NS), 1u);
+    EXPECT_EQ(count(glue.msg, dns::Section::Additional, RRType::A), 1u);
 
     // DNAME after DNAME (RFC 6672): x.d1 -> x.d2 -> x.d3.
     auto two = answer(query("x.d1.example.com.", RRType::TXT));
@@ -472,4 +476,45 @@ TEST_F(ResponderTest, ChainsStopAtZoneCutsAndFollowDnames) {
     auto nodata = answer(query("to-wild-nodata.example.com.", RRType::MX));
     EXPECT_EQ(nodata.msg.header().rcode(), 0);
     EXPECT_EQ(count(nodata.msg, dns::Section::Authority, RRType::SOA), 1u);
+}
+
+TEST_F(ResponderTest, ChainReachingAZoneCutEndsWithTheReferral) {
+    // RFC 1034 §4.3.2 step 3b for a name the chain reached: the CNAME (authoritative, so AA), then the
+    // referral of the cut in the authority section and its glue, as Knot and BIND answer.
+    for (const char* qname : {"cname-ns.example.com.", "into-sub.example.com."}) {
+        SCOPED_TRACE(qname);
+        auto a = answer(query(qname, RRType::A));
+        EXPECT_EQ(a.msg.header().rcode(), 0);
+        EXPECT_TRUE(a.msg.header().flags & dns::flag::AA);
+        EXPECT_EQ(a.msg.header().ancount, 1);
+        EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::CNAME), 1u);
+        ASSERT_EQ(count(a.msg, dns::Section::Authority, RRType::NS), 1u);
+        EXPECT_EQ(a.msg.header().nscount, 1);  // no DS without DO
+        EXPECT_EQ(count(a.msg, dns::Section::Additional, RRType::A), 1u);
+        for (const auto& rec : a.msg.records()) {
+            if (rec.section == dns::Section::Authority) {
+                EXPECT_EQ(rec.owner.to_string(), "sub.example.com.");
+            }
+        }
+    }
+
+    // A DS query whose chain reaches the cut: DS is parent-side data, answered from this zone.
+    auto ds = answer(query("cname-ns.example.com.", RRType::DS));
+    EXPECT_TRUE(ds.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(ds.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(count(ds.msg, dns::Section::Answer, RRType::DS), 1u);
+    EXPECT_EQ(ds.msg.header().nscount, 0);
+
+    // A DNAME whose substituted name lies below the cut: DNAME, synthesised CNAME, then the referral.
+    auto dname = answer(query("host.dname-sub.example.com.", RRType::A));
+    EXPECT_TRUE(dname.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(dname.msg, dns::Section::Answer, RRType::DNAME), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Authority, RRType::NS), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Additional, RRType::A), 1u);
+
+    // The CNAME itself asked for: no referral (the chain is not followed).
+    auto self = answer(query("cname-ns.example.com.", RRType::CNAME));
+    EXPECT_EQ(self.msg.header().ancount, 1);
+    EXPECT_EQ(self.msg.header().nscount, 0);
 }
