@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Headwater, its tests and its benchmarks need. Idempotent: re-running it
-# installs only what is missing. The DNS servers used as test peers (knot, bind9, nsd) must never be left
-# running on port 53, so their init scripts are blocked while installing and stopped afterwards.
+# installs only what is missing. The DNS servers used as test peers (knot, bind9, nsd) and the validating
+# resolver (unbound) must never be left running on port 53, so their init scripts are blocked while
+# installing and stopped afterwards.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,8 @@ PACKAGES=(
   libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev liblmdb-dev googletest libgtest-dev libgmock-dev
   knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
+  # tests/system/test_dnssec_answers.py: a validating resolver that checks Headwater's DNSSEC answers.
+  unbound
   # tools/fuzz.sh: clang++, libFuzzer and clang's sanitizer runtimes; llvm-symbolizer for sanitizer traces.
   clang libclang-rt-14-dev llvm
 )
@@ -43,12 +46,12 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # Belt and braces: whatever a package started anyway, stop it and keep it from starting at boot.
-for svc in knot named bind9 nsd; do
+for svc in knot named bind9 nsd unbound unbound-resolvconf; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi
 done
-for bin in knotd named nsd; do
+for bin in knotd named nsd unbound; do
   $SUDO pkill -x "$bin" >/dev/null 2>&1 || true
 done
 echo "setup-deps: done"

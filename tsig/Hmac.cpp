@@ -1,4 +1,4 @@
-// The only file that includes OpenSSL (ARCHITECTURE.md): EVP_MAC "HMAC" (OpenSSL 3), CRYPTO_memcmp,
+// The only tsig/ file that includes OpenSSL: EVP_MAC "HMAC" (OpenSSL 3), CRYPTO_memcmp,
 // OPENSSL_cleanse and RAND_bytes.
 #include "tsig/Hmac.h"
 

@@ -1,4 +1,4 @@
-// HMAC and the few other primitives TSIG needs. Hmac.cpp is the only file that includes OpenSSL.
+// HMAC and the few other primitives TSIG needs. Hmac.cpp is the only tsig/ file that includes OpenSSL.
 #pragma once
 
 #include <array>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "xfr/QueryAnswer.h"
 #include "zone/dns/MessageBuilder.h"
 
 namespace headwater::xfr {
@@ -15,7 +16,6 @@ using zone::ZoneVersion;
 namespace {
 
 constexpr uint16_t kOurUdpPayload = 1232;
-constexpr int kMaxCnameChain = 8;
 
 uint16_t response_flags(const dns::Header& q) {
     // Echo opcode and RD (RFC 1035 §4.1.1); we never recurse, so RA stays clear.
@@ -261,48 +261,18 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
     if (peer.transport == Transport::Udp)
         limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, options_.max_udp_payload) : 512;
 
+    // RFC 3225 §3: the DO bit is copied into the answer's OPT.
+    const bool dnssec_ok = edns && q.edns()->dnssec_ok;
     std::vector<uint8_t> out;
     dns::MessageBuilder mb(out, limit);
-    uint16_t flags = response_flags(q.header());
-    mb.header(q.header().id, flags);
+    mb.header(q.header().id, response_flags(q.header()));
     mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
-    if (edns) mb.set_edns(kOurUdpPayload, q.edns()->dnssec_ok);
+    if (edns) mb.set_edns(kOurUdpPayload, dnssec_ok);
     mb.reserve(ctx.reserve());
 
-    bool truncated = false;
-    auto push_range = [&](Section s, ZoneVersion::Range range,
-                          std::optional<dns::NameView> owner = std::nullopt) {
-        for (std::size_t i = range.begin; i < range.end && !truncated; ++i) {
-            const RecordView rec = v.record(i);
-            if (mb.push(s, owner ? *owner : rec.owner, dns::to_u16(rec.type), rec.rclass, rec.ttl,
-                        rec.rdata) == dns::Pushed::Full) {
-                // RFC 2181 §9: a partial answer or authority section is flagged TC; additional data is
-                // optional.
-                if (s != Section::Additional) truncated = true;
-                return false;
-            }
-        }
-        return true;
-    };
-    auto push_soa_authority = [&]() {
-        // RFC 2308 §3: the SOA goes in the authority section, its TTL capped by MINIMUM.
-        const RecordView soa = v.soa();
-        if (mb.push(Section::Authority, soa.owner, dns::to_u16(RRType::SOA), soa.rclass, v.negative_ttl(),
-                    soa.rdata) == dns::Pushed::Full)
-            truncated = true;
-    };
-    auto push_glue = [&](ZoneVersion::Range ns_range) {
-        for (std::size_t i = ns_range.begin; i < ns_range.end; ++i) {
-            const dns::NameView target(v.record(i).rdata);
-            if (!dns::is_subdomain(target, v.apex())) continue;
-            push_range(Section::Additional, v.find_rrset(target, RRType::A));
-            push_range(Section::Additional, v.find_rrset(target, RRType::AAAA));
-        }
-    };
-
-    if (apex_soa) {
+    if (apex_soa && !(dnssec_ok && v.is_signed())) {
         // What secondaries poll, thousands of times a second: the apex is never below a cut or a DNAME
-        // and holds exactly one SOA (ZoneBuilder), so the walk below would find just this record.
+        // and holds exactly one SOA (ZoneBuilder), so QueryAnswer would find just this record.
         mb.add_flags(dns::flag::AA);
         // The usual question spells the apex as the zone does: then the record is rendered already.
         const auto qwire = question.qname.wire();
@@ -313,121 +283,10 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
                                        : mb.push(Section::Answer, soa.owner, dns::to_u16(RRType::SOA),
                                                  soa.rclass, soa.ttl, soa.rdata);
         if (pushed == dns::Pushed::Full) mb.add_flags(dns::flag::TC);
-        mb.finish();
-        r.message = ctx.seal(std::move(out));
-        return r;
+    } else {
+        QueryAnswer answer(v, mb, dnssec_ok);
+        if (answer.build(question.qname, question.qtype)) mb.add_flags(dns::flag::TC);
     }
-
-    // RFC 1034 §4.3.2 steps 3a-3c for the query name and for every name a CNAME or DNAME leads to, each
-    // time walking down from the apex first: a zone cut above (or at) the name means a referral (and ends
-    // a chain that reached it); a DNAME above the name redirects it (RFC 6672 §3.2).
-    const std::size_t apex_labels = v.apex().label_count();
-    dns::Name current = question.qname;
-    auto finish = [&]() {
-        if (truncated) mb.add_flags(dns::flag::TC);
-        mb.finish();
-        r.message = ctx.seal(std::move(out));
-        return std::move(r);
-    };
-    // Follows a CNAME/DNAME target: false when it leaves the zone (the client resolves the rest).
-    auto follow = [&](dns::NameView target) {
-        if (!dns::is_subdomain(target, v.apex())) return false;
-        current = dns::Name::from_wire(target.wire()).value();
-        return true;
-    };
-    for (int chain = 0; chain <= kMaxCnameChain; ++chain) {
-        const std::size_t labels = current.view().label_count();
-        bool redirected = false;
-        for (std::size_t depth = apex_labels; depth <= labels && !redirected; ++depth) {
-            const dns::NameView cut = current.view().parent(labels - depth);
-            // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1), so a DS query at the cut is ours.
-            const bool ds_at_cut = depth == labels && question.qtype == RRType::DS;
-            if (depth > apex_labels && !ds_at_cut) {
-                const auto ns = v.find_rrset(cut, RRType::NS);
-                if (!ns.empty()) {
-                    // Below a cut we are not authoritative: a referral for the query name; a chain that
-                    // leads there ends with what it has (the resolver follows the delegation itself).
-                    if (chain == 0) {
-                        push_range(Section::Authority, ns);
-                        if (q.edns() && q.edns()->dnssec_ok)
-                            push_range(Section::Authority, v.find_rrset(cut, RRType::DS));
-                        push_glue(ns);
-                    }
-                    return finish();
-                }
-            }
-            if (depth == labels) break;
-            const auto dname = v.find_rrset(cut, RRType::DNAME);
-            if (dname.empty()) continue;
-            // RFC 6672 §3.2: the DNAME, then a CNAME synthesised from it with the DNAME's TTL.
-            mb.add_flags(dns::flag::AA);
-            push_range(Section::Answer, dname);
-            const RecordView d = v.record(dname.begin);
-            const auto cwire = current.wire();
-            std::vector<uint8_t> target(cwire.begin(), cwire.end() - static_cast<std::ptrdiff_t>(cut.size()));
-            target.insert(target.end(), d.rdata.begin(), d.rdata.end());
-            if (target.size() > dns::kMaxNameLength) {
-                mb.set_rcode(Rcode::YXDomain);  // §2.2: the substituted name would be too long
-                return finish();
-            }
-            if (mb.push(Section::Answer, current, dns::to_u16(RRType::CNAME), d.rclass, d.ttl, target) ==
-                dns::Pushed::Full)
-                truncated = true;
-            if (truncated || !follow(dns::NameView(target))) return finish();
-            redirected = true;
-        }
-        if (redirected) continue;
-
-        mb.add_flags(dns::flag::AA);
-        const auto names = v.find_name(current);
-        if (names.empty()) {
-            if (!v.name_exists(current)) {
-                // RFC 4592 §3.3.1: a wildcard at the closest encloser answers for names that do not exist.
-                dns::NameView encloser = current.view();
-                while (!(encloser == v.apex()) && !v.name_exists(encloser)) encloser = encloser.parent();
-                std::vector<uint8_t> wild{1, '*'};
-                const auto ew = encloser.wire();
-                wild.insert(wild.end(), ew.begin(), ew.end());
-                const auto wild_names = wild.size() <= dns::kMaxNameLength ? v.find_name(dns::NameView(wild))
-                                                                           : ZoneVersion::Range{};
-                if (!wild_names.empty()) {
-                    const auto rrset = question.qtype == RRType::ANY
-                                           ? wild_names
-                                           : v.find_rrset(dns::NameView(wild), question.qtype);
-                    if (!rrset.empty()) {
-                        push_range(Section::Answer, rrset, current.view());
-                        break;
-                    }
-                    const auto cname = v.find_rrset(dns::NameView(wild), RRType::CNAME);
-                    if (!cname.empty()) {
-                        push_range(Section::Answer, cname, current.view());
-                        if (!follow(dns::NameView(v.record(cname.begin).rdata))) break;
-                        continue;
-                    }
-                    push_soa_authority();  // NODATA at the wildcard (RFC 2308 §2.2)
-                    break;
-                }
-                // RFC 6604 §3: after a CNAME the rcode describes the last name in the chain.
-                mb.set_rcode(Rcode::NXDomain);
-            }
-            push_soa_authority();  // NXDOMAIN, or NODATA for an empty non-terminal (RFC 8020)
-            break;
-        }
-        const auto rrset = question.qtype == RRType::ANY ? names : v.find_rrset(current, question.qtype);
-        if (!rrset.empty()) {
-            push_range(Section::Answer, rrset);
-            break;
-        }
-        const auto cname = v.find_rrset(current, RRType::CNAME);
-        if (!cname.empty()) {
-            push_range(Section::Answer, cname);
-            if (!follow(dns::NameView(v.record(cname.begin).rdata))) break;
-            continue;
-        }
-        push_soa_authority();  // NODATA (RFC 2308 §2.2)
-        break;
-    }
-    if (truncated) mb.add_flags(dns::flag::TC);
     mb.finish();
     r.message = ctx.seal(std::move(out));
     return r;

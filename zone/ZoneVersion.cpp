@@ -45,6 +45,45 @@ ZoneVersion::ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<
     const std::size_t answer_at = message.size();
     (void)mb.push(dns::Section::Answer, s.owner, dns::to_u16(dns::RRType::SOA), s.rclass, s.ttl, s.rdata);
     soa_answer_.assign(message.begin() + static_cast<std::ptrdiff_t>(answer_at), message.end());
+
+    signed_ =
+        !find_rrset(apex_, dns::RRType::DNSKEY).empty() && !find_rrset(apex_, dns::RRType::RRSIG).empty();
+    if (signed_) index_dnssec();
+}
+
+void ZoneVersion::index_dnssec() {
+    // RFC 5155 §4: the NSEC3PARAM at the apex names the chain authoritative servers answer from; one with
+    // flags other than 0 or an unknown hash algorithm is not for us (§4.1.2, §4.2).
+    const Range params = find_rrset(apex_, dns::RRType::NSEC3PARAM);
+    for (std::size_t i = params.begin; i < params.end && !nsec3_params_; ++i) {
+        const auto rd = record(i).rdata;
+        if (rd.size() < 5 || rd[0] != 1 || rd[1] != 0 || rd.size() != 5u + rd[4]) continue;
+        nsec3_params_ = Nsec3Params{rd[0], rd16(rd.data() + 2), rd.subspan(5)};
+    }
+    for (std::size_t i = 0; i < offsets_.size(); ++i) {
+        const RecordView r = record(i);
+        if (r.type == dns::RRType::NSEC) {
+            nsec_.push_back(static_cast<uint32_t>(i));
+        } else if (r.type == dns::RRType::NSEC3 && nsec3_params_) {
+            // Same algorithm, iterations and salt as the NSEC3PARAM (the flags may carry Opt-Out).
+            const auto rd = r.rdata;
+            const auto& p = *nsec3_params_;
+            if (rd.size() < 5 || rd[0] != p.algorithm || rd16(rd.data() + 2) != p.iterations ||
+                rd.size() < 5u + rd[4] || !std::ranges::equal(rd.subspan(5, rd[4]), p.salt))
+                continue;
+            // Only hashed owners one label below the apex (RFC 5155 §3) sort like their hashes.
+            if (r.owner.label_count() != apex_.view().label_count() + 1 || !dns::is_subdomain(r.owner, apex_))
+                continue;
+            nsec3_.push_back(static_cast<uint32_t>(i));
+        }
+    }
+    nsec_.shrink_to_fit();
+    nsec3_.shrink_to_fit();
+}
+
+dns::NameView ZoneVersion::owner_at(uint32_t record) const {
+    const auto w = std::span(data_).subspan(offsets_[record]);
+    return dns::NameView(w.subspan(0, dns::wire_name_length(w)));
 }
 
 uint32_t ZoneVersion::negative_ttl() const {
@@ -81,6 +120,36 @@ bool ZoneVersion::name_exists(dns::NameView name) const {
     const std::size_t i = lower_bound(name);
     // In canonical order a name's descendants follow it directly.
     return i < offsets_.size() && dns::is_subdomain(record(i).owner, name);
+}
+
+ZoneVersion::Range ZoneVersion::find_rrsigs(dns::NameView name, dns::RRType covered) const {
+    const Range sigs = find_rrset(name, dns::RRType::RRSIG);
+    const auto covers = [&](std::size_t i) {
+        const auto rd = record(i).rdata;
+        return rd.size() >= 2 && static_cast<dns::RRType>(rd16(rd.data())) == covered;
+    };
+    Range r{sigs.begin, sigs.begin};
+    while (r.begin < sigs.end && !covers(r.begin)) ++r.begin;
+    r.end = r.begin;
+    while (r.end < sigs.end && covers(r.end)) ++r.end;
+    return r;
+}
+
+std::optional<std::size_t> ZoneVersion::at_or_before(const std::vector<uint32_t>& index,
+                                                     dns::NameView name) const {
+    if (index.empty()) return std::nullopt;
+    const auto it = std::partition_point(index.begin(), index.end(), [&](uint32_t rec) {
+        return dns::canonical_compare(owner_at(rec), name) <= 0;
+    });
+    return it == index.begin() ? index.back() : *(it - 1);
+}
+
+std::optional<std::size_t> ZoneVersion::nsec_at_or_before(dns::NameView name) const {
+    return at_or_before(nsec_, name);
+}
+
+std::optional<std::size_t> ZoneVersion::nsec3_at_or_before(dns::NameView hashed_owner) const {
+    return at_or_before(nsec3_, hashed_owner);
 }
 
 }  // namespace headwater::zone

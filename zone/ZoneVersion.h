@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -62,10 +63,33 @@ class ZoneVersion {
     // empty non-terminal: RFC 8020, NODATA rather than NXDOMAIN).
     bool name_exists(dns::NameView name) const;
 
+    // DNSSEC, for answers to queries with the DO bit (RFC 4035 §3.1). The zone counts as signed when its
+    // apex holds a DNSKEY RRset and RRSIGs; an unsigned zone has none of the indexes below.
+    bool is_signed() const { return signed_; }
+    // The RRSIGs at `name` covering `covered`. RRSIG RDATA begins with the type covered (RFC 4034 §3.1),
+    // so in canonical order they are next to each other.
+    Range find_rrsigs(dns::NameView name, dns::RRType covered) const;
+    // The NSEC record whose owner is the last one at or before `name` in canonical order (the NSEC that
+    // matches or covers it), or, for a name before every NSEC owner, the last NSEC (the chain wraps).
+    std::optional<std::size_t> nsec_at_or_before(dns::NameView name) const;
+    // The NSEC3 chain named by the apex NSEC3PARAM (RFC 5155 §4; SHA-1, flags 0): its hash parameters,
+    // and the NSEC3 record of that chain whose owner is the last at or before `hashed_owner` (its own
+    // label is the base32hex hash under the apex), wrapping to the last one as above.
+    struct Nsec3Params {
+        uint8_t algorithm = 0;
+        uint16_t iterations = 0;
+        std::span<const uint8_t> salt;  // inside the version's data
+    };
+    const std::optional<Nsec3Params>& nsec3_params() const { return nsec3_params_; }
+    std::optional<std::size_t> nsec3_at_or_before(dns::NameView hashed_owner) const;
+
     // Whole-content equality (same records, same order, same bytes).
     bool same_content(const ZoneVersion& other) const { return data_ == other.data_; }
     std::size_t wire_bytes() const { return data_.size(); }
-    std::size_t memory_bytes() const { return data_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
+    std::size_t memory_bytes() const {
+        return data_.capacity() +
+               (offsets_.capacity() + nsec_.capacity() + nsec3_.capacity()) * sizeof(uint32_t);
+    }
 
     // One object a higher layer derives from this version and shares between all its users: xfr/ keeps
     // the version's pre-rendered AXFR messages here. The first caller constructs it from `args` (others
@@ -81,6 +105,9 @@ class ZoneVersion {
 
   private:
     std::size_t lower_bound(dns::NameView name) const;
+    dns::NameView owner_at(uint32_t record) const;
+    void index_dnssec();
+    std::optional<std::size_t> at_or_before(const std::vector<uint32_t>& index, dns::NameView name) const;
 
     dns::Name apex_;
     std::vector<uint8_t> data_;
@@ -88,6 +115,12 @@ class ZoneVersion {
     std::size_t soa_index_;
     dns::Serial serial_;
     std::vector<uint8_t> soa_answer_;
+    bool signed_ = false;
+    // Record numbers of the NSEC records and of the NSEC3 records of the chosen chain, in canonical
+    // order (4 octets per record; built once, only for signed zones).
+    std::vector<uint32_t> nsec_;
+    std::vector<uint32_t> nsec3_;
+    std::optional<Nsec3Params> nsec3_params_;
     mutable std::once_flag derived_once_;
     mutable std::shared_ptr<void> derived_;
 };

@@ -36,6 +36,7 @@ enum class RRType : uint16_t {
     NSEC = 47,
     DNSKEY = 48,
     NSEC3 = 50,
+    NSEC3PARAM = 51,
     TKEY = 249,
     TSIG = 250,
     IXFR = 251,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
 #include "test_zone.h"
 #include "tsig/ClientSequence.h"
 #include "zone/dns/MessageBuilder.h"
@@ -30,6 +35,8 @@ here    IN DNAME inside
 h.inside IN A   192.0.2.88
 into-sub IN CNAME host.sub
 to-glue IN CNAME ns.sub
+cname-ns IN CNAME sub
+dname-sub IN DNAME sub.example.com.
 d1      IN DNAME d2.example.com.
 d2      IN DNAME d3.example.com.
 x.d3    IN TXT  "x.d3"
@@ -458,6 +465,8 @@ TEST_F(ResponderTest, ChainsStopAtZoneCutsAndFollowDnames) {
     auto glue = answer(query("to-glue.example.com.", RRType::A));
     EXPECT_EQ(glue.msg.header().ancount, 1);  // the glue A is not authoritative data
     EXPECT_EQ(count(glue.msg, dns::Section::Answer, RRType::A), 0u);
+    EXPECT_EQ(count(glue.msg, dns::Section::Authority, RRType::NS), 1u);
+    EXPECT_EQ(count(glue.msg, dns::Section::Additional, RRType::A), 1u);
 
     // DNAME after DNAME (RFC 6672): x.d1 -> x.d2 -> x.d3.
     auto two = answer(query("x.d1.example.com.", RRType::TXT));
@@ -472,4 +481,395 @@ TEST_F(ResponderTest, ChainsStopAtZoneCutsAndFollowDnames) {
     auto nodata = answer(query("to-wild-nodata.example.com.", RRType::MX));
     EXPECT_EQ(nodata.msg.header().rcode(), 0);
     EXPECT_EQ(count(nodata.msg, dns::Section::Authority, RRType::SOA), 1u);
+}
+
+TEST_F(ResponderTest, ChainReachingAZoneCutEndsWithTheReferral) {
+    // RFC 1034 §4.3.2 step 3b for a name the chain reached: the CNAME (authoritative, so AA), then the
+    // referral of the cut in the authority section and its glue, as Knot and BIND answer.
+    for (const char* qname : {"cname-ns.example.com.", "into-sub.example.com."}) {
+        SCOPED_TRACE(qname);
+        auto a = answer(query(qname, RRType::A));
+        EXPECT_EQ(a.msg.header().rcode(), 0);
+        EXPECT_TRUE(a.msg.header().flags & dns::flag::AA);
+        EXPECT_EQ(a.msg.header().ancount, 1);
+        EXPECT_EQ(count(a.msg, dns::Section::Answer, RRType::CNAME), 1u);
+        ASSERT_EQ(count(a.msg, dns::Section::Authority, RRType::NS), 1u);
+        EXPECT_EQ(a.msg.header().nscount, 1);  // no DS without DO
+        EXPECT_EQ(count(a.msg, dns::Section::Additional, RRType::A), 1u);
+        for (const auto& rec : a.msg.records()) {
+            if (rec.section == dns::Section::Authority) {
+                EXPECT_EQ(rec.owner.to_string(), "sub.example.com.");
+            }
+        }
+    }
+
+    // A DS query whose chain reaches the cut: DS is parent-side data, answered from this zone.
+    auto ds = answer(query("cname-ns.example.com.", RRType::DS));
+    EXPECT_TRUE(ds.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(ds.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(count(ds.msg, dns::Section::Answer, RRType::DS), 1u);
+    EXPECT_EQ(ds.msg.header().nscount, 0);
+
+    // A DNAME whose substituted name lies below the cut: DNAME, synthesised CNAME, then the referral.
+    auto dname = answer(query("host.dname-sub.example.com.", RRType::A));
+    EXPECT_TRUE(dname.msg.header().flags & dns::flag::AA);
+    EXPECT_EQ(count(dname.msg, dns::Section::Answer, RRType::DNAME), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Answer, RRType::CNAME), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Authority, RRType::NS), 1u);
+    EXPECT_EQ(count(dname.msg, dns::Section::Additional, RRType::A), 1u);
+
+    // The CNAME itself asked for: no referral (the chain is not followed).
+    auto self = answer(query("cname-ns.example.com.", RRType::CNAME));
+    EXPECT_EQ(self.msg.header().ancount, 1);
+    EXPECT_EQ(self.msg.header().nscount, 0);
+}
+
+// ---- DNSSEC answers (RFC 4035 §3.1, RFC 5155 §7.2) ----------------------------------------------------
+// tests/data/dnssec/{nsec,nsec3}.zone: the same zone with an NSEC chain and with an Opt-Out NSEC3 chain
+// (salt aabbccdd, 2 iterations) in which the unsigned delegation usub has no NSEC3; placeholder RRSIGs.
+namespace {
+
+std::string read_data(const std::string& file) {
+    std::ifstream f(std::string(HEADWATER_TEST_DATA) + "/dnssec/" + file);
+    EXPECT_TRUE(f) << file;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// NSEC3 owners of tests/data/dnssec/nsec3.zone (dnspython's nsec3_hash, salt aabbccdd, 2 iterations).
+constexpr const char* kApexHash = "rd273ciq2d7fkf7s7hvgfs4irs5vinlu.example.com.";      // matches example.com
+constexpr const char* kWwwHash = "fk29vpd51h1rdbq98pnku1mt44hge6cu.example.com.";       // matches www
+constexpr const char* kBcHash = "kvnig01c5c29qophjpg46f1julhom4vn.example.com.";        // matches b.c (ENT)
+constexpr const char* kCHash = "hluvggdg1j1k1b7f56mdgucfi592t1qj.example.com.";         // matches c (ENT)
+constexpr const char* kWildHash = "14vtk8h0rfqcpkvfov5ghtcggccd7e0f.example.com.";      // matches wild (ENT)
+constexpr const char* kStarWildHash = "qutmad2ctrsc8nr21tughd9d5i34hu79.example.com.";  // matches *.wild
+constexpr const char* kLastHash = "so9gdjbiddo6hbv11oa3uio61qao1s6c.example.com.";      // covers nope, *.c
+constexpr const char* kCoversStarHash =
+    "5jr540crhc8vtljv10h8tts005gi691s.example.com.";  // covers *.example.com
+constexpr const char* kCoversXWildHash =
+    "7hj2u1pudk6vltnqbtqm6ieacsju22md.example.com.";  // covers x.wild, x.c
+constexpr const char* kCoversUsubHash = "6kimj70hj745sr9ljtffipm06s37qu8j.example.com.";    // covers usub
+constexpr const char* kCoversZzBcHash = "14vtk8h0rfqcpkvfov5ghtcggccd7e0f.example.com.";    // covers zz.b.c
+constexpr const char* kCoversStarBcHash = "18qc97f8d042fetsfuo2363ko7mo212q.example.com.";  // covers *.b.c
+
+class DnssecAnswerTest : public ::testing::Test {
+  protected:
+    DnssecAnswerTest() {
+        nsec_store_.add(headwater::testing::make_zone(read_data("nsec.zone"), "example.com."));
+        nsec3_store_.add(headwater::testing::make_zone(read_data("nsec3.zone"), "example.com."));
+        nsec_ = std::make_unique<xfr::Responder>(
+            nsec_store_, std::unordered_map<std::string, std::vector<xfr::AclRule>>{}, nullptr);
+        nsec3_ = std::make_unique<xfr::Responder>(
+            nsec3_store_, std::unordered_map<std::string, std::vector<xfr::AclRule>>{}, nullptr);
+    }
+
+    static std::vector<uint8_t> query(std::string_view qname, RRType type, bool dnssec_ok = true,
+                                      uint16_t payload = 4096) {
+        std::vector<uint8_t> out;
+        dns::MessageBuilder mb(out, 512);
+        mb.header(0x1234, 0);
+        mb.question(name(qname), dns::to_u16(type), 1);
+        mb.set_edns(payload, dnssec_ok);
+        mb.finish();
+        return out;
+    }
+
+    struct Answer {
+        std::vector<uint8_t> wire;
+        dns::Message msg;
+        bool soa_query = false;
+        // One line per record of a section, sorted: "owner TYPE", RRSIGs as "owner RRSIG/COVERED".
+        std::vector<std::string> section(dns::Section s) const {
+            std::vector<std::string> out;
+            for (const auto& r : msg.records()) {
+                if (r.section != s || r.type == RRType::OPT) continue;
+                std::string line = r.owner.to_string() + " " + dns::to_string(r.type);
+                if (r.type == RRType::RRSIG)
+                    line += "/" + dns::to_string(static_cast<RRType>((r.rdata[0] << 8) | r.rdata[1]));
+                for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                out.push_back(line);
+            }
+            std::sort(out.begin(), out.end());
+            return out;
+        }
+        uint8_t rcode() const { return msg.header().rcode(); }
+        bool aa() const { return (msg.header().flags & dns::flag::AA) != 0; }
+        bool tc() const { return (msg.header().flags & dns::flag::TC) != 0; }
+    };
+
+    static Answer ask(const xfr::Responder& responder, const std::vector<uint8_t>& q,
+                      xfr::Transport t = xfr::Transport::Udp) {
+        auto r = responder.respond(q, xfr::Peer{*dns::IpAddress::parse("127.0.0.1"), 5555, t}, 0);
+        EXPECT_EQ(r.kind, xfr::Response::Kind::Message);
+        Answer a{std::move(r.message), {}, r.soa_query};
+        auto m = dns::Message::parse(a.wire);
+        EXPECT_TRUE(m);
+        if (m) a.msg = *m;
+        return a;
+    }
+    Answer nsec(std::string_view qname, RRType type, bool dnssec_ok = true) {
+        return ask(*nsec_, query(qname, type, dnssec_ok));
+    }
+    Answer nsec3(std::string_view qname, RRType type, bool dnssec_ok = true) {
+        return ask(*nsec3_, query(qname, type, dnssec_ok));
+    }
+
+    using Lines = std::vector<std::string>;
+    static Lines sorted(Lines l) {
+        std::sort(l.begin(), l.end());
+        return l;
+    }
+    // An RRset line and its RRSIG line.
+    static Lines signed_set(const std::string& owner, const std::string& type) {
+        return sorted({owner + " " + type, owner + " rrsig/" + type});
+    }
+    static Lines join(std::initializer_list<Lines> parts) {
+        Lines out;
+        for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+        return sorted(out);
+    }
+    static Lines soa() { return signed_set("example.com.", "soa"); }
+
+    zone::ZoneStore nsec_store_, nsec3_store_;
+    std::unique_ptr<xfr::Responder> nsec_, nsec3_;
+};
+
+using dns::Section;
+
+}  // namespace
+
+TEST_F(DnssecAnswerTest, PositiveAnswersCarryTheirRrsigs) {
+    for (auto* responder : {nsec_.get(), nsec3_.get()}) {
+        auto a = ask(*responder, query("www.example.com.", RRType::A));
+        EXPECT_TRUE(a.aa());
+        EXPECT_EQ(a.section(Section::Answer), signed_set("www.example.com.", "a"));
+        EXPECT_TRUE(a.section(Section::Authority).empty());
+        ASSERT_TRUE(a.msg.edns());
+        EXPECT_TRUE(a.msg.edns()->dnssec_ok);  // RFC 3225 §3: DO copied
+    }
+}
+
+TEST_F(DnssecAnswerTest, WithoutDoNothingIsAdded) {
+    auto a = nsec("www.example.com.", RRType::A, false);
+    EXPECT_EQ(a.section(Section::Answer), Lines{"www.example.com. a"});
+    auto nx = nsec("nope.example.com.", RRType::A, false);
+    EXPECT_EQ(nx.rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_EQ(nx.section(Section::Authority), Lines{"example.com. soa"});
+    auto ref = nsec3("host.usub.example.com.", RRType::A, false);
+    EXPECT_EQ(ref.section(Section::Authority), Lines{"usub.example.com. ns"});
+    auto soa = nsec("example.com.", RRType::SOA, false);
+    EXPECT_EQ(soa.section(Section::Answer), Lines{"example.com. soa"});
+    EXPECT_TRUE(soa.soa_query);
+}
+
+TEST_F(DnssecAnswerTest, UnsignedZoneAnswersAsBeforeWithDo) {
+    // The same zone without DNSKEY is not signed: its RRSIGs and NSECs are data, not proofs.
+    std::string text = read_data("nsec.zone");
+    const auto key = text.find("DNSKEY 257");
+    ASSERT_NE(key, std::string::npos);
+    text.replace(key, 6, "TXT \"");
+    text.insert(text.find('\n', key), "\"");
+    zone::ZoneStore store;
+    store.add(headwater::testing::make_zone(text, "example.com."));
+    xfr::Responder responder(store, {}, nullptr);
+    auto a = ask(responder, query("www.example.com.", RRType::A));
+    EXPECT_EQ(a.section(Section::Answer), Lines{"www.example.com. a"});
+    auto nx = ask(responder, query("nope.example.com.", RRType::A));
+    EXPECT_EQ(nx.section(Section::Authority), Lines{"example.com. soa"});
+}
+
+TEST_F(DnssecAnswerTest, ApexSoaWithDoIsSigned) {
+    auto a = nsec("example.com.", RRType::SOA);
+    EXPECT_TRUE(a.soa_query);
+    EXPECT_EQ(a.section(Section::Answer), soa());
+}
+
+TEST_F(DnssecAnswerTest, NsecNameError) {
+    // RFC 4035 §3.1.3.2: the NSEC covering nope (dn -> ns1) and the one covering *.example.com (the apex's).
+    auto a = nsec("nope.example.com.", RRType::A);
+    EXPECT_EQ(a.rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_TRUE(a.aa());
+    EXPECT_TRUE(a.section(Section::Answer).empty());
+    EXPECT_EQ(a.section(Section::Authority),
+              join({soa(), signed_set("dn.example.com.", "nsec"), signed_set("example.com.", "nsec")}));
+    // The SOA's RRSIG gets the SOA's negative TTL (as Knot sends it).
+    for (const auto& r : a.msg.records()) {
+        if (r.type == RRType::SOA || (r.type == RRType::RRSIG && r.rdata[1] == 6)) {
+            EXPECT_EQ(r.ttl, 300u);
+        }
+    }
+}
+
+TEST_F(DnssecAnswerTest, NsecNoDataAndEmptyNonTerminal) {
+    auto a = nsec("www.example.com.", RRType::MX);
+    EXPECT_EQ(a.rcode(), 0);
+    EXPECT_EQ(a.section(Section::Authority), join({soa(), signed_set("www.example.com.", "nsec")}));
+    // b.c exists only as the parent of a.b.c: the apex NSEC (next name a.b.c) covers it.
+    auto ent = nsec("b.c.example.com.", RRType::TXT);
+    EXPECT_EQ(ent.rcode(), 0);
+    EXPECT_EQ(ent.section(Section::Authority), join({soa(), signed_set("example.com.", "nsec")}));
+}
+
+TEST_F(DnssecAnswerTest, NsecWildcardAnswerAndNoData) {
+    // RFC 4035 §3.1.3.3: the expanded RRSIG as stored (labels 3), and the NSEC proving x.wild is absent.
+    auto a = nsec("x.wild.example.com.", RRType::A);
+    EXPECT_EQ(a.section(Section::Answer), signed_set("x.wild.example.com.", "a"));
+    for (const auto& r : a.msg.records()) {
+        if (r.type == RRType::RRSIG && r.section == Section::Answer) {
+            EXPECT_EQ(r.rdata[3], 3);  // labels of *.wild.example.com., the wildcard not counted
+        }
+    }
+    EXPECT_EQ(a.section(Section::Authority), signed_set("*.wild.example.com.", "nsec"));
+    // §3.1.3.4: x.wild is covered by, and the wildcard matched by, the same NSEC.
+    auto nodata = nsec("x.wild.example.com.", RRType::MX);
+    EXPECT_EQ(nodata.rcode(), 0);
+    EXPECT_TRUE(nodata.section(Section::Answer).empty());
+    EXPECT_EQ(nodata.section(Section::Authority), join({soa(), signed_set("*.wild.example.com.", "nsec")}));
+    // ANY at a wildcard: the wildcard's NSEC is not synthesised for the query name.
+    auto any = nsec("x.wild.example.com.", RRType::ANY);
+    EXPECT_EQ(any.section(Section::Answer), signed_set("x.wild.example.com.", "a"));
+}
+
+TEST_F(DnssecAnswerTest, NsecReferrals) {
+    // A signed delegation: NS, DS and its RRSIG; no AA (RFC 4035 §3.1.4).
+    auto sub = nsec("host.sub.example.com.", RRType::A);
+    EXPECT_FALSE(sub.aa());
+    EXPECT_EQ(sub.section(Section::Authority),
+              join({{"sub.example.com. ns"}, signed_set("sub.example.com.", "ds")}));
+    EXPECT_EQ(sub.section(Section::Additional), Lines{"ns.sub.example.com. a"});
+    // An unsigned one: the cut's NSEC (NS, no DS) proves there is no DS.
+    auto usub = nsec("host.usub.example.com.", RRType::A);
+    EXPECT_EQ(usub.section(Section::Authority),
+              join({{"usub.example.com. ns"}, signed_set("usub.example.com.", "nsec")}));
+    EXPECT_EQ(usub.section(Section::Additional), Lines{"ns.usub.example.com. a"});
+    // The DS query at the unsigned cut: NODATA from the parent side.
+    auto ds = nsec("usub.example.com.", RRType::DS);
+    EXPECT_TRUE(ds.aa());
+    EXPECT_EQ(ds.section(Section::Authority), join({soa(), signed_set("usub.example.com.", "nsec")}));
+    auto signed_ds = nsec("sub.example.com.", RRType::DS);
+    EXPECT_EQ(signed_ds.section(Section::Answer), signed_set("sub.example.com.", "ds"));
+}
+
+TEST_F(DnssecAnswerTest, ChainsAreSignedStepByStep) {
+    auto a = nsec("chain.example.com.", RRType::A);
+    EXPECT_EQ(a.section(Section::Answer),
+              join({signed_set("chain.example.com.", "cname"), signed_set("cname.example.com.", "cname"),
+                    signed_set("www.example.com.", "a")}));
+    // A CNAME to an unsigned delegation: the signed CNAME (AA), then the referral with its NSEC.
+    auto ref = nsec("cname-usub.example.com.", RRType::A);
+    EXPECT_TRUE(ref.aa());
+    EXPECT_EQ(ref.section(Section::Answer), signed_set("cname-usub.example.com.", "cname"));
+    EXPECT_EQ(ref.section(Section::Authority),
+              join({{"usub.example.com. ns"}, signed_set("usub.example.com.", "nsec")}));
+    // A CNAME to a signed delegation: DS and its RRSIG in the referral.
+    auto sref = nsec3("cname-ns.example.com.", RRType::A);
+    EXPECT_EQ(sref.section(Section::Authority),
+              join({{"sub.example.com. ns"}, signed_set("sub.example.com.", "ds")}));
+    // A CNAME to a name that does not exist: the proof is for the target (RFC 6604 §3).
+    auto nx = nsec("cnx.example.com.", RRType::A);
+    EXPECT_EQ(nx.rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_EQ(nx.section(Section::Answer), signed_set("cnx.example.com.", "cname"));
+    EXPECT_EQ(nx.section(Section::Authority),
+              join({soa(), signed_set("dn.example.com.", "nsec"), signed_set("example.com.", "nsec")}));
+    // A CNAME to a wildcard: the proof that x.wild does not exist goes with the expansion.
+    auto cw = nsec("cw.example.com.", RRType::A);
+    EXPECT_EQ(cw.section(Section::Answer),
+              join({signed_set("cw.example.com.", "cname"), signed_set("x.wild.example.com.", "a")}));
+    EXPECT_EQ(cw.section(Section::Authority), signed_set("*.wild.example.com.", "nsec"));
+    // DNAME: the DNAME is signed, the synthesised CNAME is not (RFC 6672 §5.3.1).
+    auto dn = nsec("x.dn.example.com.", RRType::A);
+    EXPECT_EQ(dn.section(Section::Answer), join({signed_set("dn.example.com.", "dname"),
+                                                 {"x.dn.example.com. cname"},
+                                                 signed_set("x.d.example.com.", "a")}));
+}
+
+TEST_F(DnssecAnswerTest, ExplicitDnssecTypes) {
+    auto nsec_rr = nsec("www.example.com.", RRType::NSEC);
+    EXPECT_EQ(nsec_rr.section(Section::Answer), signed_set("www.example.com.", "nsec"));
+    auto sigs = nsec("www.example.com.", RRType::RRSIG);
+    EXPECT_EQ(sigs.section(Section::Answer), sorted({"www.example.com. rrsig/a", "www.example.com. rrsig/txt",
+                                                     "www.example.com. rrsig/nsec"}));
+    auto key = nsec3("example.com.", RRType::DNSKEY);
+    EXPECT_EQ(key.section(Section::Answer), signed_set("example.com.", "dnskey"));
+}
+
+TEST_F(DnssecAnswerTest, Nsec3NameError) {
+    // RFC 5155 §7.2.2: the closest encloser (the apex) matched, nope.example.com covered, *.example.com
+    // covered.
+    auto a = nsec3("nope.example.com.", RRType::A);
+    EXPECT_EQ(a.rcode(), static_cast<uint8_t>(Rcode::NXDomain));
+    EXPECT_EQ(a.section(Section::Authority),
+              join({soa(), signed_set(kApexHash, "nsec3"), signed_set(kLastHash, "nsec3"),
+                    signed_set(kCoversStarHash, "nsec3")}));
+    // Below an empty non-terminal: b.c is the closest encloser.
+    auto deep = nsec3("zz.b.c.example.com.", RRType::A);
+    EXPECT_EQ(deep.section(Section::Authority),
+              join({soa(), signed_set(kBcHash, "nsec3"), signed_set(kCoversZzBcHash, "nsec3"),
+                    signed_set(kCoversStarBcHash, "nsec3")}));
+    // *.c hashes after the last NSEC3 owner: the last NSEC3 covers it (the chain wraps).
+    auto wrap = nsec3("x.c.example.com.", RRType::A);
+    EXPECT_EQ(wrap.section(Section::Authority),
+              join({soa(), signed_set(kCHash, "nsec3"), signed_set(kCoversXWildHash, "nsec3"),
+                    signed_set(kLastHash, "nsec3")}));
+}
+
+TEST_F(DnssecAnswerTest, Nsec3NoData) {
+    auto a = nsec3("www.example.com.", RRType::MX);
+    EXPECT_EQ(a.section(Section::Authority), join({soa(), signed_set(kWwwHash, "nsec3")}));
+    auto ent = nsec3("b.c.example.com.", RRType::TXT);
+    EXPECT_EQ(ent.section(Section::Authority), join({soa(), signed_set(kBcHash, "nsec3")}));
+}
+
+TEST_F(DnssecAnswerTest, Nsec3Wildcards) {
+    // RFC 5155 §7.2.6: the next closer name (x.wild) covered.
+    auto a = nsec3("x.wild.example.com.", RRType::A);
+    EXPECT_EQ(a.section(Section::Answer), signed_set("x.wild.example.com.", "a"));
+    EXPECT_EQ(a.section(Section::Authority), signed_set(kCoversXWildHash, "nsec3"));
+    // §7.2.5: closest encloser matched, next closer covered, wildcard matched.
+    auto nodata = nsec3("x.wild.example.com.", RRType::MX);
+    EXPECT_EQ(nodata.section(Section::Authority),
+              join({soa(), signed_set(kWildHash, "nsec3"), signed_set(kCoversXWildHash, "nsec3"),
+                    signed_set(kStarWildHash, "nsec3")}));
+}
+
+TEST_F(DnssecAnswerTest, Nsec3Referrals) {
+    auto sub = nsec3("host.sub.example.com.", RRType::A);
+    EXPECT_EQ(sub.section(Section::Authority),
+              join({{"sub.example.com. ns"}, signed_set("sub.example.com.", "ds")}));
+    // RFC 5155 §7.2.7 with Opt-Out: usub has no NSEC3, so the closest provable encloser (the apex) and the
+    // Opt-Out NSEC3 covering usub.
+    auto usub = nsec3("host.usub.example.com.", RRType::A);
+    EXPECT_FALSE(usub.aa());
+    EXPECT_EQ(usub.section(Section::Authority), join({{"usub.example.com. ns"},
+                                                      signed_set(kApexHash, "nsec3"),
+                                                      signed_set(kCoversUsubHash, "nsec3")}));
+    EXPECT_EQ(usub.section(Section::Additional), Lines{"ns.usub.example.com. a"});
+    // §7.2.4: the DS query at that cut.
+    auto ds = nsec3("usub.example.com.", RRType::DS);
+    EXPECT_EQ(ds.section(Section::Authority),
+              join({soa(), signed_set(kApexHash, "nsec3"), signed_set(kCoversUsubHash, "nsec3")}));
+    // §7.2.3 at a signed cut: DS present, answered.
+    auto sub_ds = nsec3("sub.example.com.", RRType::DS);
+    EXPECT_EQ(sub_ds.section(Section::Answer), signed_set("sub.example.com.", "ds"));
+}
+
+TEST_F(DnssecAnswerTest, RrsigsThatDoNotFitSetTc) {
+    // RFC 4035 §3.1.1: an answer whose RRSIG does not fit is truncated, never sent without it.
+    std::string text = read_data("nsec.zone");
+    text += "big.example.com. 3600 IN A 192.0.2.1\n";
+    text += "big.example.com. 3600 IN RRSIG A 13 3 3600 20300101000000 20200101000000 12345 example.com. " +
+            std::string(800, 'A') + "\n";
+    zone::ZoneStore store;
+    store.add(headwater::testing::make_zone(text, "example.com."));
+    xfr::Responder responder(store, {}, nullptr);
+    auto small = ask(responder, query("big.example.com.", RRType::A, true, 512));
+    EXPECT_TRUE(small.tc());
+    EXPECT_LE(small.wire.size(), 512u);
+    auto no_do = ask(responder, query("big.example.com.", RRType::A, false, 512));
+    EXPECT_FALSE(no_do.tc());
+    EXPECT_EQ(no_do.section(Section::Answer), Lines{"big.example.com. a"});
+    auto tcp = ask(responder, query("big.example.com.", RRType::A, true, 512), xfr::Transport::Tcp);
+    EXPECT_FALSE(tcp.tc());
+    EXPECT_EQ(tcp.section(Section::Answer), signed_set("big.example.com.", "a"));
 }

@@ -288,3 +288,45 @@ TEST(ZoneBuilder, RejectsMalformedOwnerNames) {
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), "invalid owner name");
 }
+
+TEST(ZoneVersion, DnssecLookups) {
+    // Placeholder signatures: the version never checks them.
+    const std::string text = std::string(kHead) +
+                             "@ IN DNSKEY 257 3 13 AAAA\n"
+                             "@ IN RRSIG SOA 13 2 300 20300101000000 20200101000000 1 example.com. AAAA\n"
+                             "@ IN RRSIG NS 13 2 300 20300101000000 20200101000000 1 example.com. AAAA\n"
+                             "@ IN NSEC b.example.com. NS SOA RRSIG NSEC DNSKEY\n"
+                             "b IN A 192.0.2.1\n"
+                             "b IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.com. AAAA\n"
+                             "b IN RRSIG A 13 3 300 20300101000000 20200101000000 2 example.com. AAAA\n"
+                             "b IN RRSIG NSEC 13 3 300 20300101000000 20200101000000 1 example.com. AAAA\n"
+                             "b IN NSEC example.com. A RRSIG NSEC\n"
+                             "ns1 IN A 192.0.2.53\n";
+    auto v = build(text);
+    ASSERT_TRUE(v) << v.error().to_string();
+    const auto& z = **v;
+    EXPECT_TRUE(z.is_signed());
+    EXPECT_EQ(z.find_rrsigs(n("b.example.com."), RRType::A).end -
+                  z.find_rrsigs(n("b.example.com."), RRType::A).begin,
+              2u);
+    const auto nsec_sig = z.find_rrsigs(n("b.example.com."), RRType::NSEC);
+    ASSERT_EQ(nsec_sig.end - nsec_sig.begin, 1u);
+    EXPECT_TRUE(z.find_rrsigs(n("b.example.com."), RRType::TXT).empty());
+    // The NSEC at or before a name: its own, the one covering it, and none before the apex (wraps).
+    const auto owner_of = [&](std::string_view name) {
+        const auto i = z.nsec_at_or_before(n(name));
+        return i ? z.record(*i).owner.to_string() : std::string("-");
+    };
+    EXPECT_EQ(owner_of("b.example.com."), "b.example.com.");
+    EXPECT_EQ(owner_of("a.example.com."), "example.com.");
+    EXPECT_EQ(owner_of("zzz.example.com."), "b.example.com.");  // ns1 has no NSEC here: b's is the last
+    EXPECT_EQ(owner_of("com."), "b.example.com.");
+    EXPECT_FALSE(z.nsec3_params());
+    EXPECT_FALSE(z.nsec3_at_or_before(n("example.com.")));
+
+    // Without a DNSKEY at the apex the same records are plain data.
+    auto unsigned_zone = build(std::string(kHead) + "@ IN NSEC example.com. NS SOA NSEC\n");
+    ASSERT_TRUE(unsigned_zone);
+    EXPECT_FALSE((*unsigned_zone)->is_signed());
+    EXPECT_FALSE((*unsigned_zone)->nsec_at_or_before(n("example.com.")));
+}
