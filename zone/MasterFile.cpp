@@ -817,17 +817,7 @@ class Loader {
             if (plain_rdata(*type, std::string_view(rest), origin, fast_rdata_) &&
                 (blank_owner || plain_name(owner, origin, fast_owner_))) {
                 if (!blank_owner) st.prev = fast_owner_;
-                RawRecord rec;
-                rec.owner = st.prev;
-                rec.type = *type;
-                rec.rclass = class_value;
-                rec.ttl = ttl_value;
-                rec.rdata = fast_rdata_;
-                rec.file = st.display;
-                rec.line = line;
-                auto accepted = sink_(rec);
-                if (!accepted) return fail(st, line, accepted.error());
-                return {};
+                return emit(st, line, st.prev, *type, class_value, ttl_value, fast_rdata_);
             }
         }
 
@@ -893,12 +883,21 @@ class Loader {
         const size_t rdata_size = ldns_buffer_position(rdata_.get());
         if (rdata_size > kMaxRdata) return fail(st, line, "RDATA longer than 65535 octets");
 
+        return emit(st, line, std::span<const uint8_t>(ldns_rdf_data(owner_rdf), owner_size), *type,
+                    class_value, ttl_value,
+                    std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size));
+    }
+
+    // Hands one record to the sink; its refusal becomes an error at this line.
+    dns::Result<void, LoadError> emit(const FileState& st, size_t line, std::span<const uint8_t> owner,
+                                      uint16_t type, uint16_t rclass, uint32_t ttl,
+                                      std::span<const uint8_t> rdata) {
         RawRecord rec;
-        rec.owner = std::span<const uint8_t>(ldns_rdf_data(owner_rdf), owner_size);
-        rec.type = *type;
-        rec.rclass = class_value;
-        rec.ttl = ttl_value;
-        rec.rdata = std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size);
+        rec.owner = owner;
+        rec.type = type;
+        rec.rclass = rclass;
+        rec.ttl = ttl;
+        rec.rdata = rdata;
         rec.file = st.display;
         rec.line = line;
         auto accepted = sink_(rec);
@@ -937,17 +936,7 @@ class Loader {
                            kMaxTtl);
             st.last_ttl = ttl;
         }
-        RawRecord rec;
-        rec.owner = st.prev;
-        rec.type = type;
-        rec.rclass = rclass;
-        rec.ttl = ttl;
-        rec.rdata = fast_rdata_;
-        rec.file = st.display;
-        rec.line = line;
-        auto accepted = sink_(rec);
-        if (!accepted) return fail(st, line, accepted.error());
-        return {};
+        return emit(st, line, st.prev, type, rclass, ttl, fast_rdata_);
     }
 
     const RecordSink& sink_;
