@@ -88,9 +88,9 @@ std::string type_name(toml::node_type type) {
 }
 
 // Reads a whole file, reporting failures the way the shell would ("No such file or directory").
-dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
+Result<std::string, std::string> read_whole_file(const fs::path& file) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return dns::unexpected(errno_message(errno));
+    if (fd < 0) return unexpected(errno_message(errno));
     std::string text;
     char buf[65536];
     for (;;) {
@@ -99,7 +99,7 @@ dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
             if (errno == EINTR) continue;
             const int err = errno;
             ::close(fd);
-            return dns::unexpected(errno_message(err));
+            return unexpected(errno_message(err));
         }
         if (n == 0) break;
         text.append(buf, static_cast<size_t>(n));
@@ -109,8 +109,8 @@ dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
 }
 
 // "90", "90s", "5m", "1h", "1d" -> seconds (BIND-style units, one unit per value).
-dns::Result<int64_t, std::string> parse_duration(std::string_view text) {
-    if (text.empty()) return dns::unexpected(std::string("empty duration"));
+Result<int64_t, std::string> parse_duration(std::string_view text) {
+    if (text.empty()) return unexpected(std::string("empty duration"));
     int64_t unit = 1;
     std::string_view digits = text;
     switch (text.back()) {
@@ -133,16 +133,15 @@ dns::Result<int64_t, std::string> parse_duration(std::string_view text) {
     if (unit != 1 || text.back() == 's') digits.remove_suffix(1);
     if (digits.empty() || digits.size() > 9 ||
         !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return dns::unexpected("invalid duration " + in_quotes(text) +
-                               " (expected e.g. \"90s\", \"5m\", \"1h\")");
+        return unexpected("invalid duration " + in_quotes(text) + " (expected e.g. \"90s\", \"5m\", \"1h\")");
     int64_t value = 0;
     for (char c : digits) value = value * 10 + (c - '0');
     return value * unit;
 }
 
 // "example.com" / "Example.COM." -> "example.com."; errors say what is wrong with the name.
-dns::Result<std::string, std::string> normalise_zone_name(std::string_view text) {
-    if (text.empty()) return dns::unexpected(std::string("zone name is empty"));
+Result<std::string, std::string> normalise_zone_name(std::string_view text) {
+    if (text.empty()) return unexpected(std::string("zone name is empty"));
     if (text == ".") return std::string(".");
     std::string_view body = text;
     if (body.back() == '.') body.remove_suffix(1);
@@ -153,11 +152,11 @@ dns::Result<std::string, std::string> normalise_zone_name(std::string_view text)
     for (;;) {
         const size_t dot = body.find('.', start);
         const std::string_view label = body.substr(start, dot == std::string_view::npos ? dot : dot - start);
-        if (label.empty()) return dns::unexpected("empty label in " + in_quotes(text));
+        if (label.empty()) return unexpected("empty label in " + in_quotes(text));
         // RFC 1035 section 2.3.4: labels of at most 63 octets, names of at most 255 in wire form.
         if (label.size() > 63) {
-            return dns::unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
-                                   " characters long, the limit is 63");
+            return unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
+                              " characters long, the limit is 63");
         }
         for (char c : label) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -166,8 +165,8 @@ dns::Result<std::string, std::string> normalise_zone_name(std::string_view text)
                 const auto byte = static_cast<unsigned char>(c);
                 std::string shown = (byte >= 0x21 && byte < 0x7f) ? std::string("'") + c + "'"
                                                                   : "byte " + std::to_string(byte);
-                return dns::unexpected("invalid character " + shown + " in " + in_quotes(text) +
-                                       " (zone names use letters, digits, '-' and '_')");
+                return unexpected("invalid character " + shown + " in " + in_quotes(text) +
+                                  " (zone names use letters, digits, '-' and '_')");
             }
             out += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
         }
@@ -177,8 +176,8 @@ dns::Result<std::string, std::string> normalise_zone_name(std::string_view text)
         start = dot + 1;
     }
     if (wire_length > 255) {
-        return dns::unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
-                               " octets in wire form, the limit is 255");
+        return unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
+                          " octets in wire form, the limit is 255");
     }
     return out;
 }
@@ -205,10 +204,10 @@ std::string unknown_algorithm(std::string_view text) {
 }
 
 // A TSIG key name: any valid domain name, compared case-insensitively, so "XFR-Key" -> "xfr-key.".
-dns::Result<std::string, std::string> normalise_key_name(std::string_view text) {
-    if (text.empty()) return dns::unexpected(std::string("key name is empty"));
+Result<std::string, std::string> normalise_key_name(std::string_view text) {
+    if (text.empty()) return unexpected(std::string("key name is empty"));
     auto name = dns::Name::from_text(text);
-    if (!name) return dns::unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
+    if (!name) return unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
     return lower_ascii(name->to_string());
 }
 
@@ -1012,23 +1011,22 @@ fs::path absolute_path(const fs::path& p) {
 }
 
 // Parses TOML text; a syntax error becomes the single line of a ConfigError.
-dns::Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::string& display_path) {
+Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::string& display_path) {
     try {
         return toml::parse(text, std::string(display_path));
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
-        return dns::unexpected(ConfigError{display_path + ":" + std::to_string(where.line) + ":" +
-                                           std::to_string(where.column) + ": " +
-                                           std::string(e.description())});
+        return unexpected(ConfigError{display_path + ":" + std::to_string(where.line) + ":" +
+                                      std::to_string(where.column) + ": " + std::string(e.description())});
     }
 }
 
 }  // namespace
 
-dns::Result<Config, ConfigError> parse_config(std::string_view toml_text, const fs::path& assumed_path) {
+Result<Config, ConfigError> parse_config(std::string_view toml_text, const fs::path& assumed_path) {
     const std::string display_path = assumed_path.string();
     auto document = parse_toml(toml_text, display_path);
-    if (!document) return dns::unexpected(document.error());
+    if (!document) return unexpected(document.error());
     const toml::table& root = *document;
 
     Config config;
@@ -1039,26 +1037,26 @@ dns::Result<Config, ConfigError> parse_config(std::string_view toml_text, const 
     checker.check_keys(root, config.keys);  // before ACLs: an ACL may name a key defined later
     checker.check_acls(root, config.acls);  // before zones: allow_transfer may name an ACL defined later
     checker.check_zones(root, config.zones);
-    if (!checker.ok()) return dns::unexpected(checker.failure());
+    if (!checker.ok()) return unexpected(checker.failure());
     return config;
 }
 
-dns::Result<Config, ConfigError> load_config(const fs::path& file) {
+Result<Config, ConfigError> load_config(const fs::path& file) {
     auto text = read_whole_file(file);
-    if (!text) return dns::unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
+    if (!text) return unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
     return parse_config(*text, file);
 }
 
-dns::Result<fs::path, ConfigError> read_control_socket(const fs::path& file) {
+Result<fs::path, ConfigError> read_control_socket(const fs::path& file) {
     auto text = read_whole_file(file);
-    if (!text) return dns::unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
+    if (!text) return unexpected(ConfigError{"cannot read " + file.string() + ": " + text.error()});
     const std::string display_path = file.string();
     auto document = parse_toml(*text, display_path);
-    if (!document) return dns::unexpected(document.error());
+    if (!document) return unexpected(document.error());
 
     Checker checker(display_path, absolute_path(file).parent_path());
     auto socket = checker.control_socket(checker.server_table(*document));
-    if (!socket || !checker.ok()) return dns::unexpected(checker.failure());
+    if (!socket || !checker.ok()) return unexpected(checker.failure());
     return *socket;
 }
 

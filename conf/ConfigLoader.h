@@ -45,21 +45,21 @@
 #include <string_view>
 
 #include "conf/Config.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::conf {
 
 // Reads and validates the file. Relative paths inside resolve against the file's directory.
-dns::Result<Config, ConfigError> load_config(const std::filesystem::path& file);
+Result<Config, ConfigError> load_config(const std::filesystem::path& file);
 
 // The same from text already in memory (for tests): relative paths resolve against assumed_path's
 // directory, error lines name assumed_path, and zone files must still exist on disk.
-dns::Result<Config, ConfigError> parse_config(std::string_view toml_text,
-                                              const std::filesystem::path& assumed_path);
+Result<Config, ConfigError> parse_config(std::string_view toml_text,
+                                         const std::filesystem::path& assumed_path);
 
 // Only server.control_socket (absolute; the default when absent), for headwaterctl: it must find the
 // socket even when the rest of the configuration is broken. Fails only when the file cannot be read, is
 // not valid TOML, or that one setting (or [server] itself) has the wrong type or is empty.
-dns::Result<std::filesystem::path, ConfigError> read_control_socket(const std::filesystem::path& file);
+Result<std::filesystem::path, ConfigError> read_control_socket(const std::filesystem::path& file);
 
 }  // namespace headwater::conf

@@ -78,13 +78,13 @@ json ControlCommands::handle(const json& request) {
 namespace {
 
 // The zones a request names: one (by name, any case, trailing dot optional) or all.
-dns::Result<std::vector<std::shared_ptr<zone::Zone>>, std::string> select_zones(const zone::ZoneStore& store,
-                                                                                const control::Request& req) {
+Result<std::vector<std::shared_ptr<zone::Zone>>, std::string> select_zones(const zone::ZoneStore& store,
+                                                                           const control::Request& req) {
     if (!req.zone) return store.zones();
     auto name = dns::Name::from_text(*req.zone);
-    if (!name) return dns::unexpected("bad zone name \"" + *req.zone + "\": " + name.error());
+    if (!name) return unexpected("bad zone name \"" + *req.zone + "\": " + name.error());
     auto z = store.find_exact(*name);
-    if (!z) return dns::unexpected("unknown zone \"" + name->to_string() + "\"");
+    if (!z) return unexpected("unknown zone \"" + name->to_string() + "\"");
     return std::vector<std::shared_ptr<zone::Zone>>{z};
 }
 
@@ -165,11 +165,11 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
 namespace {
 
 // bump and journal act on exactly one zone.
-dns::Result<std::shared_ptr<zone::Zone>, std::string> one_zone(const zone::ZoneStore& store,
-                                                               const control::Request& req) {
-    if (!req.zone) return dns::unexpected(std::string("a zone name is required"));
+Result<std::shared_ptr<zone::Zone>, std::string> one_zone(const zone::ZoneStore& store,
+                                                          const control::Request& req) {
+    if (!req.zone) return unexpected(std::string("a zone name is required"));
     auto zones = select_zones(store, req);
-    if (!zones) return dns::unexpected(zones.error());
+    if (!zones) return unexpected(zones.error());
     return zones->front();
 }
 

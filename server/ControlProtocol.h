@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::server::control {
 
@@ -55,20 +55,20 @@ inline bool is_ok(const nlohmann::json& response) {
 }
 
 // Checks the envelope; unknown members are allowed (later commands add their own).
-inline dns::Result<Request, std::string> parse_request(const nlohmann::json& json) {
-    if (!json.is_object()) return dns::unexpected(std::string("expected a JSON object"));
+inline Result<Request, std::string> parse_request(const nlohmann::json& json) {
+    if (!json.is_object()) return unexpected(std::string("expected a JSON object"));
     Request request;
     const auto command = json.find("command");
     if (command == json.end() || !command->is_string() || command->get_ref<const std::string&>().empty()) {
-        return dns::unexpected(std::string("\"command\" must be a non-empty string"));
+        return unexpected(std::string("\"command\" must be a non-empty string"));
     }
     request.command = command->get<std::string>();
     if (const auto zone = json.find("zone"); zone != json.end() && !zone->is_null()) {
-        if (!zone->is_string()) return dns::unexpected(std::string("\"zone\" must be a string"));
+        if (!zone->is_string()) return unexpected(std::string("\"zone\" must be a string"));
         request.zone = zone->get<std::string>();
     }
     if (const auto force = json.find("force"); force != json.end() && !force->is_null()) {
-        if (!force->is_boolean()) return dns::unexpected(std::string("\"force\" must be a boolean"));
+        if (!force->is_boolean()) return unexpected(std::string("\"force\" must be a boolean"));
         request.force = force->get<bool>();
     }
     return request;

@@ -30,6 +30,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/ControlProtocol.h"
+#include "zone/base/ErrnoText.h"
 
 namespace headwater::server {
 
@@ -57,10 +58,6 @@ struct Connection {
     Protocol::socket socket;
     asio::steady_timer timer;  // bounds each read and each write
 };
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 // What answers on an existing socket file: a live server, nobody (a stale file), or nothing is there.
 enum class Probe { Live, Stale, Gone };
@@ -123,15 +120,15 @@ void arm_timer(const std::shared_ptr<Connection>& conn, std::chrono::millisecond
 }
 
 // The request of a line, or the error response for it.
-dns::Result<nlohmann::json, nlohmann::json> parse_line(std::string_view line) {
+Result<nlohmann::json, nlohmann::json> parse_line(std::string_view line) {
     nlohmann::json request;
     try {
         request = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
-        return dns::unexpected(control::error_response(std::string("malformed request: ") + e.what()));
+        return unexpected(control::error_response(std::string("malformed request: ") + e.what()));
     }
     if (auto envelope = control::parse_request(request); !envelope) {
-        return dns::unexpected(control::error_response("malformed request: " + envelope.error()));
+        return unexpected(control::error_response("malformed request: " + envelope.error()));
     }
     return request;
 }
@@ -290,14 +287,14 @@ error_code bind_socket(Protocol::acceptor& acceptor, const std::filesystem::path
 
 }  // namespace
 
-dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
+Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
     asio::io_context& io, const std::filesystem::path& socket_path, Handler handler,
     ControlServerOptions options) {
     const std::string shown = socket_path.string();
-    if (shown.empty()) return dns::unexpected(std::string("control socket path is empty"));
+    if (shown.empty()) return unexpected(std::string("control socket path is empty"));
     if (shown.size() >= sizeof(sockaddr_un{}.sun_path)) {
-        return dns::unexpected("control socket path " + shown + " is too long (at most " +
-                               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)");
+        return unexpected("control socket path " + shown + " is too long (at most " +
+                          std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)");
     }
 
     const auto parent = socket_path.parent_path();
@@ -306,8 +303,7 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
         if (!std::filesystem::exists(parent, fec)) {
             std::filesystem::create_directories(parent, fec);
             if (!fec) std::filesystem::permissions(parent, std::filesystem::perms::owner_all, fec);
-            if (fec)
-                return dns::unexpected("cannot create directory " + parent.string() + ": " + fec.message());
+            if (fec) return unexpected("cannot create directory " + parent.string() + ": " + fec.message());
         }
     }
 
@@ -316,16 +312,16 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
     if (ec == asio::error::address_in_use) {
         struct stat st {};
         if (::lstat(shown.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-            return dns::unexpected(shown + " exists and is not a socket; refusing to replace it");
+            return unexpected(shown + " exists and is not a socket; refusing to replace it");
         }
         switch (probe_socket(socket_path)) {
             case Probe::Live:
-                return dns::unexpected("another headwater is already listening on " + shown);
+                return unexpected("another headwater is already listening on " + shown);
             case Probe::Stale:
                 // Left by a server that did not exit cleanly.
                 spdlog::info("control: removing stale socket {}", shown);
                 if (::unlink(shown.c_str()) != 0 && errno != ENOENT) {
-                    return dns::unexpected("cannot remove stale socket " + shown + ": " + errno_text(errno));
+                    return unexpected("cannot remove stale socket " + shown + ": " + errno_text(errno));
                 }
                 break;
             case Probe::Gone:
@@ -333,13 +329,13 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
         }
         ec = bind_socket(state->acceptor, socket_path);
     }
-    if (ec) return dns::unexpected("cannot bind control socket " + shown + ": " + ec.message());
+    if (ec) return unexpected("cannot bind control socket " + shown + ": " + ec.message());
 
     // Only the owner may control the server; fchmod() before bind already did this on Linux.
     if (::chmod(shown.c_str(), S_IRUSR | S_IWUSR) != 0) {
         const int err = errno;
         ::unlink(shown.c_str());
-        return dns::unexpected("cannot set mode 0600 on " + shown + ": " + errno_text(err));
+        return unexpected("cannot set mode 0600 on " + shown + ": " + errno_text(err));
     }
     struct stat st {};
     if (::stat(shown.c_str(), &st) == 0) {
@@ -349,7 +345,7 @@ dns::Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
     state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         ::unlink(shown.c_str());
-        return dns::unexpected("cannot listen on control socket " + shown + ": " + ec.message());
+        return unexpected("cannot listen on control socket " + shown + ": " + ec.message());
     }
 
     asio::co_spawn(io, accept_loop(state),

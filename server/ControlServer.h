@@ -16,7 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::server {
 
@@ -39,9 +39,10 @@ class ControlServer {
 
     // Creates the parent directory if missing (mode 0700), refuses when another server answers on
     // socket_path, replaces a stale socket file, binds with mode 0600 and starts accepting.
-    static dns::Result<std::unique_ptr<ControlServer>, std::string> open(
-        boost::asio::io_context& io, const std::filesystem::path& socket_path, Handler handler,
-        ControlServerOptions options = {});
+    static Result<std::unique_ptr<ControlServer>, std::string> open(boost::asio::io_context& io,
+                                                                    const std::filesystem::path& socket_path,
+                                                                    Handler handler,
+                                                                    ControlServerOptions options = {});
 
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

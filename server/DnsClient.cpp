@@ -39,46 +39,47 @@ uint16_t random_query_id() {
     return static_cast<uint16_t>(fallback());
 }
 
-asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(
-    dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout) {
+asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(dns::Endpoint server,
+                                                                          std::span<const uint8_t> query,
+                                                                          std::chrono::milliseconds timeout) {
     auto ex = co_await asio::this_coro::executor;
     const asio::ip::udp::endpoint to(to_asio(server.address), server.port);
     asio::ip::udp::socket socket(ex);
     boost::system::error_code ec;
     socket.open(to.protocol(), ec);
     if (!ec) socket.connect(to, ec);  // connected: the kernel drops datagrams from other sources
-    if (ec) co_return dns::unexpected(network_failure(ec));
+    if (ec) co_return unexpected(network_failure(ec));
     const std::vector<uint8_t> request(query.begin(), query.end());
     if (auto [sec, n] = co_await socket.async_send(asio::buffer(request), kTuple); sec)
-        co_return dns::unexpected(network_failure(sec));
+        co_return unexpected(network_failure(sec));
 
     asio::steady_timer timer(ex, timeout);
     std::vector<uint8_t> buf(65535);
     for (;;) {
         auto r = co_await (socket.async_receive(asio::buffer(buf), kTuple) || timer.async_wait(kTuple));
-        if (r.index() == 1) co_return dns::unexpected(timeout_failure(timeout));
+        if (r.index() == 1) co_return unexpected(timeout_failure(timeout));
         auto [rec, n] = std::get<0>(r);
-        if (rec) co_return dns::unexpected(network_failure(rec));
+        if (rec) co_return unexpected(network_failure(rec));
         if (n < 12 || message_id(buf) != message_id(request)) continue;
         buf.resize(n);
         co_return buf;
     }
 }
 
-asio::awaitable<dns::Result<std::unique_ptr<TcpClient>, ClientFailure>> TcpClient::connect(
+asio::awaitable<Result<std::unique_ptr<TcpClient>, ClientFailure>> TcpClient::connect(
     dns::Endpoint server, std::chrono::milliseconds timeout) {
     auto ex = co_await asio::this_coro::executor;
     asio::ip::tcp::socket socket(ex);
     asio::steady_timer timer(ex, timeout);
     const asio::ip::tcp::endpoint to(to_asio(server.address), server.port);
     auto r = co_await (socket.async_connect(to, kTuple) || timer.async_wait(kTuple));
-    if (r.index() == 1) co_return dns::unexpected(timeout_failure(timeout));
-    if (auto [ec] = std::get<0>(r); ec) co_return dns::unexpected(network_failure(ec));
+    if (r.index() == 1) co_return unexpected(timeout_failure(timeout));
+    if (auto [ec] = std::get<0>(r); ec) co_return unexpected(network_failure(ec));
     co_return std::make_unique<TcpClient>(std::move(socket));
 }
 
-asio::awaitable<dns::Result<void, ClientFailure>> TcpClient::send(std::span<const uint8_t> message,
-                                                                  std::chrono::milliseconds timeout) {
+asio::awaitable<Result<void, ClientFailure>> TcpClient::send(std::span<const uint8_t> message,
+                                                             std::chrono::milliseconds timeout) {
     std::vector<uint8_t> framed;
     framed.reserve(message.size() + 2);
     framed.push_back(static_cast<uint8_t>(message.size() >> 8));
@@ -86,31 +87,32 @@ asio::awaitable<dns::Result<void, ClientFailure>> TcpClient::send(std::span<cons
     framed.insert(framed.end(), message.begin(), message.end());
     asio::steady_timer timer(socket_.get_executor(), timeout);
     auto r = co_await (asio::async_write(socket_, asio::buffer(framed), kTuple) || timer.async_wait(kTuple));
-    if (r.index() == 1) co_return dns::unexpected(timeout_failure(timeout));
-    if (auto [ec, n] = std::get<0>(r); ec) co_return dns::unexpected(network_failure(ec));
-    co_return dns::Result<void, ClientFailure>{};
+    if (r.index() == 1) co_return unexpected(timeout_failure(timeout));
+    if (auto [ec, n] = std::get<0>(r); ec) co_return unexpected(network_failure(ec));
+    co_return Result<void, ClientFailure>{};
 }
 
-asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> TcpClient::receive(
+asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> TcpClient::receive(
     std::chrono::milliseconds timeout) {
     asio::steady_timer timer(socket_.get_executor(), timeout);
     std::array<uint8_t, 2> length{};
     auto r = co_await (asio::async_read(socket_, asio::buffer(length), kTuple) || timer.async_wait(kTuple));
-    if (r.index() == 1) co_return dns::unexpected(timeout_failure(timeout));
-    if (auto [ec, n] = std::get<0>(r); ec) co_return dns::unexpected(network_failure(ec));
+    if (r.index() == 1) co_return unexpected(timeout_failure(timeout));
+    if (auto [ec, n] = std::get<0>(r); ec) co_return unexpected(network_failure(ec));
     std::vector<uint8_t> message(static_cast<std::size_t>((length[0] << 8) | length[1]));
     auto body =
         co_await (asio::async_read(socket_, asio::buffer(message), kTuple) || timer.async_wait(kTuple));
-    if (body.index() == 1) co_return dns::unexpected(timeout_failure(timeout));
-    if (auto [ec, n] = std::get<0>(body); ec) co_return dns::unexpected(network_failure(ec));
+    if (body.index() == 1) co_return unexpected(timeout_failure(timeout));
+    if (auto [ec, n] = std::get<0>(body); ec) co_return unexpected(network_failure(ec));
     co_return message;
 }
 
-asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(
-    dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout) {
+asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(dns::Endpoint server,
+                                                                          std::span<const uint8_t> query,
+                                                                          std::chrono::milliseconds timeout) {
     auto client = co_await TcpClient::connect(server, timeout);
-    if (!client) co_return dns::unexpected(client.error());
-    if (auto sent = co_await (*client)->send(query, timeout); !sent) co_return dns::unexpected(sent.error());
+    if (!client) co_return unexpected(client.error());
+    if (auto sent = co_await (*client)->send(query, timeout); !sent) co_return unexpected(sent.error());
     for (;;) {
         auto answer = co_await (*client)->receive(timeout);
         if (!answer || message_id(*answer) == message_id(query)) co_return answer;

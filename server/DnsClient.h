@@ -13,8 +13,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::server {
 
@@ -30,19 +30,19 @@ uint16_t random_query_id();
 
 // Sends `query` over UDP and returns the first datagram from `server` whose ID matches (others are
 // dropped: a late answer to an earlier try must not be taken for this one).
-boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(
+boost::asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> udp_exchange(
     dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
 
 // A TCP connection carrying RFC 1035 §4.2.2 length-prefixed messages.
 class TcpClient {
   public:
-    static boost::asio::awaitable<dns::Result<std::unique_ptr<TcpClient>, ClientFailure>> connect(
+    static boost::asio::awaitable<Result<std::unique_ptr<TcpClient>, ClientFailure>> connect(
         dns::Endpoint server, std::chrono::milliseconds timeout);
 
-    boost::asio::awaitable<dns::Result<void, ClientFailure>> send(std::span<const uint8_t> message,
-                                                                  std::chrono::milliseconds timeout);
+    boost::asio::awaitable<Result<void, ClientFailure>> send(std::span<const uint8_t> message,
+                                                             std::chrono::milliseconds timeout);
     // The next message; Closed when the peer closed the connection between messages.
-    boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> receive(
+    boost::asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> receive(
         std::chrono::milliseconds timeout);
 
     explicit TcpClient(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
@@ -52,7 +52,7 @@ class TcpClient {
 };
 
 // One query over TCP on a fresh connection.
-boost::asio::awaitable<dns::Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(
+boost::asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(
     dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
 
 }  // namespace headwater::server

@@ -94,7 +94,7 @@ DnsListeners::~DnsListeners() {
     close_all();
 }
 
-dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoint>& endpoints) {
+Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoint>& endpoints) {
     for (const auto& ep : endpoints) {
         const auto address = to_asio(ep.address);
         boost::system::error_code ec;
@@ -108,7 +108,7 @@ dns::Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoin
         if (!ec) t->listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
             state_->acceptors.clear();
-            return dns::unexpected("cannot listen on TCP " + ep.to_string() + ": " + ec.message());
+            return unexpected("cannot listen on TCP " + ep.to_string() + ": " + ec.message());
         }
         state_->acceptors.push_back(std::move(t));
     }

@@ -15,8 +15,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "xfr/Responder.h"
+#include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::server {
 
@@ -77,7 +77,7 @@ class DnsListeners {
     ~DnsListeners();
 
     // Binds TCP on every endpoint; on any failure nothing stays bound.
-    dns::Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
+    Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
     // Stops accepting and reading new queries; transfers in flight go on until they finish.
     void stop_accepting();
     // Closes every connection, transfers included.

@@ -23,13 +23,13 @@ std::string target_text(const xfr::NotifyTargetState& s) {
 
 }  // namespace
 
-dns::Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
-                                                               const tsig::KeyStore& keys) {
+Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
+                                                          const tsig::KeyStore& keys) {
     std::vector<NotifyZone> out;
     for (const auto& zc : config.zones) {
         if (zc.notify.empty()) continue;
         auto name = dns::Name::from_text(zc.name);
-        if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
+        if (!name) return unexpected("zone " + zc.name + ": " + name.error());
         NotifyZone nz{std::move(*name), {}, {}};
         nz.options.retries = zc.notify_retries;
         nz.options.retry_interval = std::chrono::milliseconds(zc.notify_retry_interval_ms);
@@ -40,8 +40,8 @@ dns::Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Confi
                 auto key_name = dns::Name::from_text(t.key);
                 if (key_name) target.key = keys.find(*key_name);
                 if (!target.key)
-                    return dns::unexpected("zone " + zc.name + ": NOTIFY target " + t.address.to_string() +
-                                           ": no key " + t.key);
+                    return unexpected("zone " + zc.name + ": NOTIFY target " + t.address.to_string() +
+                                      ": no key " + t.key);
             }
             nz.targets.push_back(std::move(target));
         }
@@ -227,7 +227,7 @@ void Notifier::limit_in_flight(std::size_t n) {
     state_->max_in_flight = n == 0 ? std::numeric_limits<std::size_t>::max() : n;
 }
 
-dns::Result<void, std::string> Notifier::start() {
+Result<void, std::string> Notifier::start() {
     auto s = state_;
     if (s->started) return {};
     for (auto& zone : s->zones) {
@@ -246,7 +246,7 @@ dns::Result<void, std::string> Notifier::start() {
             if (ec) {
                 for (auto& z : s->zones)
                     for (auto& sock : z.sockets) sock.reset();
-                return dns::unexpected(
+                return unexpected(
                     "cannot open a NOTIFY socket for zone " + zone.name + " target " + t.address.to_string() +
                     (t.source ? " from " + t.source->to_string() : std::string()) + ": " + ec.message());
             }
@@ -291,11 +291,11 @@ void Notifier::zone_changed(dns::NameView zone, dns::Serial serial, std::span<co
     });
 }
 
-dns::Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
-                                                       const std::optional<std::string>& target) {
+Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
+                                                  const std::optional<std::string>& target) {
     auto s = state_;
     const auto z = s->find(zone);
-    if (!z) return dns::unexpected("zone " + zone.to_string() + " has no NOTIFY targets");
+    if (!z) return unexpected("zone " + zone.to_string() + " has no NOTIFY targets");
     const auto& addresses = s->zones[*z].addresses;
     std::vector<std::size_t> indexes;
     if (!target) {
@@ -307,13 +307,13 @@ dns::Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
         for (std::size_t i = 0; i < addresses.size(); ++i)
             if (addresses[i] == *ep) indexes.push_back(i);
     } else {
-        return dns::unexpected("invalid target " + *target + ": " + ep.error());
+        return unexpected("invalid target " + *target + ": " + ep.error());
     }
     if (indexes.empty()) {
         std::string known;
         for (const auto& a : addresses) known += (known.empty() ? "" : ", ") + a.to_string();
-        return dns::unexpected("zone " + s->zones[*z].name + " has no NOTIFY target " + *target +
-                               " (targets: " + known + ")");
+        return unexpected("zone " + s->zones[*z].name + " has no NOTIFY target " + *target +
+                          " (targets: " + known + ")");
     }
     std::optional<std::pair<dns::Serial, std::vector<uint8_t>>> announced;
     {
@@ -321,8 +321,8 @@ dns::Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
         announced = s->announced[*z];
     }
     if (!announced)
-        return dns::unexpected("zone " + s->zones[*z].name +
-                               " is not served (its file has not loaded): nothing to announce");
+        return unexpected("zone " + s->zones[*z].name +
+                          " is not served (its file has not loaded): nothing to announce");
     asio::post(s->strand, [s, zi = *z, indexes, a = std::move(*announced)] {
         if (s->stopped) return;
         auto& tracker = *s->zones[zi].tracker;

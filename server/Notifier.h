@@ -14,7 +14,7 @@
 #include "conf/Config.h"
 #include "tsig/KeyStore.h"
 #include "xfr/NotifyTracker.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace boost::asio {
 class io_context;
@@ -30,8 +30,8 @@ struct NotifyZone {
 
 // The zones of `config` that have NOTIFY targets, with their keys taken from `keys` (the store built from
 // the same config). Fails only when a key named by a target is missing from the store.
-dns::Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
-                                                               const tsig::KeyStore& keys);
+Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& config,
+                                                          const tsig::KeyStore& keys);
 
 struct NotifyZoneState {
     std::string zone;  // "example.com."
@@ -70,7 +70,7 @@ class Notifier {
     // Opens one socket per target and starts the receive loops and the timer. Call once, before or while
     // the io_context runs. Fails (and opens nothing) when a socket cannot be opened or bound, e.g. a
     // source address that is not on this host.
-    dns::Result<void, std::string> start();
+    Result<void, std::string> start();
     // Closes everything; pending NOTIFYs are dropped. Any thread.
     void stop();
 
@@ -83,8 +83,7 @@ class Notifier {
     // to those matching `target` ("192.0.2.1" matches that address on any port, "192.0.2.1:5300" and
     // "[2001:db8::1]:53" exactly). Returns the number of targets notified; errors are ready to show.
     // Any thread.
-    dns::Result<std::size_t, std::string> notify(dns::NameView zone,
-                                                 const std::optional<std::string>& target);
+    Result<std::size_t, std::string> notify(dns::NameView zone, const std::optional<std::string>& target);
 
     // Whether `zone` has NOTIFY targets.
     bool has_zone(dns::NameView zone) const;

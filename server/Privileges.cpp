@@ -1,4 +1,5 @@
 #include "server/Privileges.h"
+#include "zone/base/ErrnoText.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,10 +22,6 @@
 namespace headwater::server {
 
 namespace {
-
-std::string errno_text(int err) {
-    return std::strerror(err);
-}
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -82,11 +79,10 @@ std::optional<group> find_group(const std::string& name, std::vector<char>& buf)
 }
 
 // Gives the open file `fd` to the identity unless it already has it.
-dns::Result<void, std::string> give(int fd, const struct stat& st, const Identity& id,
-                                    const std::string& shown) {
+Result<void, std::string> give(int fd, const struct stat& st, const Identity& id, const std::string& shown) {
     if (st.st_uid == id.uid && st.st_gid == id.gid) return {};
     if (::fchown(fd, id.uid, id.gid) != 0)
-        return dns::unexpected("cannot give " + shown + " to " + id.user + ": " + errno_text(errno));
+        return unexpected("cannot give " + shown + " to " + id.user + ": " + errno_text(errno));
     return {};
 }
 
@@ -94,19 +90,19 @@ dns::Result<void, std::string> give(int fd, const struct stat& st, const Identit
 // fchown on what was opened: a symbolic link planted in the state directory (which the unprivileged user
 // can write) never makes root chown its target; a file with several hard links may be a link to a file
 // elsewhere, so it is left alone (and reported).
-dns::Result<void, std::string> give_tree(int dir, const std::string& shown, const Identity& id, int depth) {
+Result<void, std::string> give_tree(int dir, const std::string& shown, const Identity& id, int depth) {
     struct stat st {};
-    if (::fstat(dir, &st) != 0) return dns::unexpected("cannot stat " + shown + ": " + errno_text(errno));
+    if (::fstat(dir, &st) != 0) return unexpected("cannot stat " + shown + ": " + errno_text(errno));
     if (auto r = give(dir, st, id, shown); !r) return r;
     if (depth > 16) return {};  // the server makes state_dir/zones only; deeper is not ours
     const int list_fd = ::dup(dir);
-    if (list_fd < 0) return dns::unexpected("cannot read " + shown + ": " + errno_text(errno));
+    if (list_fd < 0) return unexpected("cannot read " + shown + ": " + errno_text(errno));
     DIR* d = ::fdopendir(list_fd);
     if (d == nullptr) {
         ::close(list_fd);
-        return dns::unexpected("cannot read " + shown + ": " + errno_text(errno));
+        return unexpected("cannot read " + shown + ": " + errno_text(errno));
     }
-    dns::Result<void, std::string> result;
+    Result<void, std::string> result;
     while (const dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
         if (name == "." || name == "..") continue;
@@ -137,12 +133,12 @@ dns::Result<void, std::string> give_tree(int dir, const std::string& shown, cons
     return result;
 }
 
-dns::Result<void, std::string> give_state_dir(const std::filesystem::path& dir, const Identity& id) {
+Result<void, std::string> give_state_dir(const std::filesystem::path& dir, const Identity& id) {
     // The directory itself is the operator's choice (it may be a link); below it nothing is followed.
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) return {};  // made later by the zones, as the user
-        return dns::unexpected("cannot open state_dir " + dir.string() + ": " + errno_text(errno));
+        return unexpected("cannot open state_dir " + dir.string() + ": " + errno_text(errno));
     }
     auto r = give_tree(fd, dir.string(), id, 0);
     ::close(fd);
@@ -152,25 +148,24 @@ dns::Result<void, std::string> give_state_dir(const std::filesystem::path& dir, 
 // The control socket, and its directory when that is the private one ControlServer makes (root's, mode
 // 0700): the user must be able to remove the socket at exit and its headwaterctl to connect. A shared
 // directory such as /run is never touched.
-dns::Result<void, std::string> give_control_socket(const std::filesystem::path& socket, const Identity& id) {
+Result<void, std::string> give_control_socket(const std::filesystem::path& socket, const Identity& id) {
     if (::fchownat(AT_FDCWD, socket.c_str(), id.uid, id.gid, AT_SYMLINK_NOFOLLOW) != 0)
-        return dns::unexpected("cannot give control socket " + socket.string() + " to " + id.user + ": " +
-                               errno_text(errno));
+        return unexpected("cannot give control socket " + socket.string() + " to " + id.user + ": " +
+                          errno_text(errno));
     const auto parent = socket.parent_path();
     struct stat st {};
     if (parent.empty() || ::lstat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return {};
     if (st.st_uid == 0 && (st.st_mode & 07777) == S_IRWXU &&
         ::fchownat(AT_FDCWD, parent.c_str(), id.uid, id.gid, AT_SYMLINK_NOFOLLOW) != 0)
-        return dns::unexpected("cannot give " + parent.string() + " to " + id.user + ": " +
-                               errno_text(errno));
+        return unexpected("cannot give " + parent.string() + " to " + id.user + ": " + errno_text(errno));
     return {};
 }
 
-dns::Result<void, std::string> give_file(const std::filesystem::path& file, const Identity& id) {
+Result<void, std::string> give_file(const std::filesystem::path& file, const Identity& id) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return {};  // not there (yet), or a link: left alone
     struct stat st {};
-    dns::Result<void, std::string> r;
+    Result<void, std::string> r;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) r = give(fd, st, id, file.string());
     ::close(fd);
     return r;
@@ -191,11 +186,11 @@ uint64_t prepare_process() {
     return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(rl.rlim_cur);
 }
 
-dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::ServerConfig& server) {
+Result<std::optional<Identity>, std::string> resolve_identity(const conf::ServerConfig& server) {
     if (server.user.empty()) return std::optional<Identity>();
     auto pw_buf = lookup_buffer(_SC_GETPW_R_SIZE_MAX);
     auto user = find_user(server.user, pw_buf);
-    if (!user) return dns::unexpected("server.user: no user \"" + server.user + "\" on this system");
+    if (!user) return unexpected("server.user: no user \"" + server.user + "\" on this system");
     Identity id;
     id.user = user->pw_name;
     id.uid = user->pw_uid;
@@ -203,7 +198,7 @@ dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::S
     auto gr_buf = lookup_buffer(_SC_GETGR_R_SIZE_MAX);
     if (!server.group.empty()) {
         auto gr = find_group(server.group, gr_buf);
-        if (!gr) return dns::unexpected("server.group: no group \"" + server.group + "\" on this system");
+        if (!gr) return unexpected("server.group: no group \"" + server.group + "\" on this system");
         id.gid = gr->gr_gid;
         id.group = gr->gr_name;
     } else if (auto gr = find_group(std::to_string(id.gid), gr_buf)) {
@@ -212,12 +207,12 @@ dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::S
         id.group = std::to_string(id.gid);
     }
     if (id.uid == 0)
-        return dns::unexpected("server.user: \"" + server.user +
-                               "\" is root; name an unprivileged user (or leave server.user out)");
+        return unexpected("server.user: \"" + server.user +
+                          "\" is root; name an unprivileged user (or leave server.user out)");
     if (!runs_as(id) && ::geteuid() != 0)
-        return dns::unexpected("server.user: cannot switch to " + id.user + " (uid " +
-                               std::to_string(id.uid) + "): running as uid " + std::to_string(::geteuid()) +
-                               ", and only root can switch; start as root or as " + id.user);
+        return unexpected("server.user: cannot switch to " + id.user + " (uid " + std::to_string(id.uid) +
+                          "): running as uid " + std::to_string(::geteuid()) +
+                          ", and only root can switch; start as root or as " + id.user);
     return std::optional<Identity>(std::move(id));
 }
 
@@ -235,9 +230,9 @@ uint64_t effective_capabilities() {
     return UINT64_MAX;  // unknown counts as "not dropped"
 }
 
-dns::Result<void, std::string> drop_privileges(const conf::ServerConfig& server) {
+Result<void, std::string> drop_privileges(const conf::ServerConfig& server) {
     auto resolved = resolve_identity(server);
-    if (!resolved) return dns::unexpected(resolved.error());
+    if (!resolved) return unexpected(resolved.error());
     if (!*resolved) return {};
     const Identity& id = **resolved;
     if (runs_as(id)) {
@@ -255,11 +250,11 @@ dns::Result<void, std::string> drop_privileges(const conf::ServerConfig& server)
 
     // Groups before the user: once the uid is not 0, the groups cannot be changed any more.
     const gid_t groups[] = {id.gid};
-    if (::setgroups(1, groups) != 0) return dns::unexpected("setgroups: " + errno_text(errno));
+    if (::setgroups(1, groups) != 0) return unexpected("setgroups: " + errno_text(errno));
     if (::setresgid(id.gid, id.gid, id.gid) != 0)
-        return dns::unexpected("cannot switch to group " + id.group + ": " + errno_text(errno));
+        return unexpected("cannot switch to group " + id.group + ": " + errno_text(errno));
     if (::setresuid(id.uid, id.uid, id.uid) != 0)
-        return dns::unexpected("cannot switch to user " + id.user + ": " + errno_text(errno));
+        return unexpected("cannot switch to user " + id.user + ": " + errno_text(errno));
     (void)::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 
     // Trust, but verify: a partial switch would be worse than none.
@@ -267,15 +262,13 @@ dns::Result<void, std::string> drop_privileges(const conf::ServerConfig& server)
     gid_t rg = 0, eg = 0, sg = 0;
     if (::getresuid(&ru, &eu, &su) != 0 || ::getresgid(&rg, &eg, &sg) != 0 || ru != id.uid || eu != id.uid ||
         su != id.uid || rg != id.gid || eg != id.gid || sg != id.gid)
-        return dns::unexpected("the switch to " + id.user + " did not take");
-    if (::setuid(0) == 0 || ::seteuid(0) == 0)
-        return dns::unexpected("root could be regained after the switch");
+        return unexpected("the switch to " + id.user + " did not take");
+    if (::setuid(0) == 0 || ::seteuid(0) == 0) return unexpected("root could be regained after the switch");
     if (const uint64_t caps = effective_capabilities(); caps != 0)
-        return dns::unexpected("capabilities left after the switch (CapEff " + std::to_string(caps) + ")");
+        return unexpected("capabilities left after the switch (CapEff " + std::to_string(caps) + ")");
     if (::access(server.state_dir.c_str(), W_OK | X_OK) != 0 && errno != ENOENT)
-        return dns::unexpected("state_dir " + server.state_dir.string() + " is not writable by " + id.user +
-                               ": " + errno_text(errno) + " (its parent directories must let " + id.user +
-                               " through)");
+        return unexpected("state_dir " + server.state_dir.string() + " is not writable by " + id.user + ": " +
+                          errno_text(errno) + " (its parent directories must let " + id.user + " through)");
     spdlog::info("running as user {} (uid {}) and group {} (gid {}); root cannot be regained", id.user,
                  id.uid, id.group, id.gid);
     return {};

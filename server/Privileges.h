@@ -10,7 +10,7 @@
 #include <string>
 
 #include "conf/Config.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::server {
 
@@ -31,7 +31,7 @@ struct Identity {
 // checked against what this process can do: switching needs root, unless the process already runs as
 // that user and group (systemd's User= with the same name in the config). nullopt when no user is set.
 // Errors are ready to print ("server.user: no user \"headwater\" on this system").
-dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::ServerConfig& server);
+Result<std::optional<Identity>, std::string> resolve_identity(const conf::ServerConfig& server);
 
 // After every socket (DNS, NOTIFY, control) is bound: gives the state directory (recursively, never
 // following symbolic links, skipping files with several hard links), the control socket, its directory
@@ -40,7 +40,7 @@ dns::Result<std::optional<Identity>, std::string> resolve_identity(const conf::S
 // gaining privileges again (PR_SET_NO_NEW_PRIVS) and checks that it worked: root cannot be regained
 // (setuid(0) fails), no capability is left, and the state directory is writable. A no-op (Ok) when no
 // user is configured or the process already is the identity.
-dns::Result<void, std::string> drop_privileges(const conf::ServerConfig& server);
+Result<void, std::string> drop_privileges(const conf::ServerConfig& server);
 
 // The process's effective capabilities from /proc/self/status (CapEff), 0 when none; for the checks
 // above and the tests.

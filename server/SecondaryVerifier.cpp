@@ -69,8 +69,8 @@ std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns
 }
 
 // What a secondary says the apex SOA is.
-SoaCheck read_soa(const dns::Result<std::vector<uint8_t>, ClientFailure>& answer,
-                  const zone::ZoneVersion& served, Clock::duration rtt) {
+SoaCheck read_soa(const Result<std::vector<uint8_t>, ClientFailure>& answer, const zone::ZoneVersion& served,
+                  Clock::duration rtt) {
     SoaCheck out;
     if (!answer) {
         out.error = answer.error().message;
@@ -93,7 +93,7 @@ SoaCheck read_soa(const dns::Result<std::vector<uint8_t>, ClientFailure>& answer
         if (rr.section != dns::Section::Answer || rr.type != dns::RRType::SOA ||
             !(rr.owner.view() == served.apex()))
             continue;
-        auto wire = xfr::uncompressed_record(*parsed, rr);
+        auto wire = verify::uncompressed_record(*parsed, rr);
         if (wire.empty()) break;
         out.serial = zone::soa_rdata_serial(zone::decode_record(wire).rdata);
         break;
@@ -129,7 +129,7 @@ asio::awaitable<SoaCheck> soa_over(const Context& ctx, dns::Endpoint to, bool tc
 
 // AXFR (RFC 5936) of the zone from the secondary; the records without the closing SOA, or why not.
 struct TransferResult {
-    std::vector<xfr::WireRecord> records;
+    std::vector<verify::WireRecord> records;
     std::optional<dns::Serial> serial;
     std::string error;  // empty: complete
 };
@@ -183,7 +183,7 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
                 out.error = "the transfer does not start with an SOA (RFC 5936 §2.2)";
                 co_return out;
             }
-            auto record = xfr::uncompressed_record(*parsed, rr);
+            auto record = verify::uncompressed_record(*parsed, rr);
             if (record.empty()) {
                 out.error = "malformed record in the transfer";
                 co_return out;
@@ -208,7 +208,7 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
 
 // One sample question: UDP, then TCP when truncated or unanswered.
 asio::awaitable<std::optional<SampleMismatch>> ask(const Context& ctx, dns::Endpoint to,
-                                                   const xfr::SampleQuery& q) {
+                                                   const verify::SampleQuery& q) {
     const auto timeout = ctx.request.options.timeout;
     const auto query = build_query(q.name.view(), q.type, true);
     auto answer = co_await udp_exchange(to, query, timeout);
@@ -231,7 +231,7 @@ asio::awaitable<std::optional<SampleMismatch>> ask(const Context& ctx, dns::Endp
         m.result.detail = "malformed answer";
         co_return m;
     }
-    m.result = xfr::check_answer(q, *parsed);
+    m.result = verify::check_answer(q, *parsed);
     if (m.result.match) co_return std::nullopt;
     co_return m;
 }
@@ -300,7 +300,7 @@ asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to
         if (req.options.transfer) {
             auto t = co_await transfer(ctx, to);
             if (t.error.empty()) {
-                auto diffs = xfr::compare_zone(served, t.records);
+                auto diffs = verify::compare_zone(served, t.records);
                 r.method = "axfr";
                 r.content_serial = t.serial;
                 r.checked = t.records.size();
@@ -313,7 +313,7 @@ asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to
             }
         }
         if (!checked) {
-            const auto sample = xfr::select_sample(served, req.recent, req.options.sample, ctx.seed);
+            const auto sample = verify::select_sample(served, req.recent, req.options.sample, ctx.seed);
             std::vector<std::optional<SampleMismatch>> results(sample.size());
             std::size_t next = 0;
             auto worker = [&]() -> asio::awaitable<void> {
@@ -364,7 +364,7 @@ nlohmann::json soa_json(const SoaCheck& s) {
             {"error", s.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.error)}};
 }
 
-nlohmann::json texts(const std::vector<xfr::WireRecord>& records) {
+nlohmann::json texts(const std::vector<verify::WireRecord>& records) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : records) out.push_back(zone::record_to_text(r));
     return out;
@@ -394,7 +394,7 @@ nlohmann::json to_json(const SecondaryReport& r) {
     const SoaCheck& soa = r.udp.serial ? r.udp : r.tcp;
     nlohmann::json rrsets = nlohmann::json::array();
     for (const auto& d : r.rrsets) {
-        rrsets.push_back({{"kind", std::string(xfr::to_string(d.kind))},
+        rrsets.push_back({{"kind", std::string(verify::to_string(d.kind))},
                           {"owner", d.owner.to_string()},
                           {"type", dns::to_string(d.type)},
                           {"served", texts(d.served)},
@@ -405,7 +405,7 @@ nlohmann::json to_json(const SecondaryReport& r) {
         answers.push_back({{"name", m.query.name.to_string()},
                            {"type", dns::to_string(m.query.type)},
                            {"reason", m.query.reason},
-                           {"expect", std::string(xfr::to_string(m.query.expect))},
+                           {"expect", std::string(verify::to_string(m.query.expect))},
                            {"detail", m.result.detail},
                            {"served", texts(m.query.records)},
                            {"theirs", texts(m.result.theirs)}});

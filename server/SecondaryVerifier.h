@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tsig/Key.h"
-#include "xfr/VerifySample.h"
-#include "xfr/ZoneCompare.h"
+#include "xfr/verify/VerifySample.h"
+#include "xfr/verify/ZoneCompare.h"
 #include "zone/Changeset.h"
 #include "zone/ZoneVersion.h"
 #include "zone/dns/IpNetwork.h"
@@ -47,8 +47,8 @@ struct SoaCheck {
 };
 
 struct SampleMismatch {
-    xfr::SampleQuery query;
-    xfr::SampleResult result;
+    verify::SampleQuery query;
+    verify::SampleResult result;
 };
 
 enum class VerifyStatus : uint8_t {
@@ -69,11 +69,11 @@ struct SecondaryReport {
     SoaCheck udp, tcp;
     std::string method;          // "axfr", "sample" or "" (content not checked)
     std::string transfer_error;  // why AXFR was not used ("REFUSED", "TSIG: BADKEY", timeout...)
-    std::optional<dns::Serial> content_serial;  // the SOA serial of the copy compared
-    std::size_t checked = 0;                    // records transferred (axfr), or questions asked (sample)
-    std::size_t differences = 0;                // RRsets (axfr) or answers (sample) that differ
-    std::vector<xfr::RRsetDifference> rrsets;   // the first max_listed of them (axfr)
-    std::vector<SampleMismatch> answers;        // the first max_listed of them (sample)
+    std::optional<dns::Serial> content_serial;    // the SOA serial of the copy compared
+    std::size_t checked = 0;                      // records transferred (axfr), or questions asked (sample)
+    std::size_t differences = 0;                  // RRsets (axfr) or answers (sample) that differ
+    std::vector<verify::RRsetDifference> rrsets;  // the first max_listed of them (axfr)
+    std::vector<SampleMismatch> answers;          // the first max_listed of them (sample)
     std::chrono::milliseconds duration{0};
 
     bool in_sync() const { return status == VerifyStatus::InSync; }

@@ -105,12 +105,12 @@ namespace {
 // `--check-config` is the gate for a deploy that must not start broken. Only a config error (here a zone
 // name the config loader let through) stops start-up. Returns the summary of the zones not loaded, for
 // the log once the server is up; empty when every zone loaded.
-dns::Result<std::string, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
+Result<std::string, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
     std::vector<std::string> not_served;
     std::vector<std::string> from_state;
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
-        if (!name) return dns::unexpected("zone " + zc.name + ": " + name.error());
+        if (!name) return unexpected("zone " + zc.name + ": " + name.error());
         zone::ZoneSettings settings;
         settings.name = *name;
         settings.file = zc.file;
@@ -145,7 +145,7 @@ dns::Result<std::string, std::string> load_zones(const conf::Config& config, zon
                              : std::string("-"),
                          zc.file.string());
         }
-        if (!store.add(std::move(z))) return dns::unexpected("zone " + zc.name + ": configured twice");
+        if (!store.add(std::move(z))) return unexpected("zone " + zc.name + ": configured twice");
     }
     // Building a version briefly needs the records twice (parsed order and canonical order); hand the
     // freed half back to the system instead of keeping it as heap slack for the server's lifetime.
@@ -170,17 +170,16 @@ dns::Result<std::string, std::string> load_zones(const conf::Config& config, zon
 
 // Turns the configured keys into the TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS
 // policy) is a start-up error rather than a failure at the first signed request.
-dns::Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf::Config& config) {
+Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf::Config& config) {
     auto keys = std::make_shared<tsig::KeyStore>();
     for (const auto& kc : config.keys) {
         auto key = tsig::Key::create(kc.name, kc.algorithm,
                                      {reinterpret_cast<const uint8_t*>(kc.secret.data()), kc.secret.size()});
-        if (!key) return dns::unexpected("key " + kc.name + ": " + key.error());
+        if (!key) return unexpected("key " + kc.name + ": " + key.error());
         if (!tsig::hmac_available(key->algorithm()))
-            return dns::unexpected("key " + kc.name + ": " + kc.algorithm +
-                                   " is not available in this OpenSSL");
+            return unexpected("key " + kc.name + ": " + kc.algorithm + " is not available in this OpenSSL");
         if (auto added = keys->add(std::move(*key)); !added)
-            return dns::unexpected("key " + kc.name + ": " + added.error());
+            return unexpected("key " + kc.name + ": " + added.error());
     }
     return std::shared_ptr<const tsig::KeyStore>(std::move(keys));
 }
@@ -251,14 +250,14 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
-dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
+Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
     auto impl = std::make_unique<Impl>();
     impl->config = config;
     auto loaded = load_zones(config, impl->store);
-    if (!loaded) return dns::unexpected(loaded.error());
+    if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
     auto keys = build_keys(config);
-    if (!keys) return dns::unexpected(keys.error());
+    if (!keys) return unexpected(keys.error());
     xfr::ResponderOptions options;
     for (const auto& zc : config.zones)
         options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
@@ -268,7 +267,7 @@ dns::Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Con
         std::error_code ec;
         std::filesystem::create_directories(config.server.transfer_log.parent_path(), ec);
         if (auto opened = impl->transfer_log.open(config.server.transfer_log); !opened)
-            return dns::unexpected("server.transfer_log: " + opened.error());
+            return unexpected("server.transfer_log: " + opened.error());
     }
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "conf/Config.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::server {
 
@@ -15,7 +15,7 @@ class Server {
     // Loads every zone. A zone whose file does not load is kept unserved (or served from the state
     // directory) and logged with its file:line error; only config errors are returned, before anything is
     // bound.
-    static dns::Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
+    static Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
     ~Server();
 
     // Binds every socket, serves until SIGTERM/SIGINT, then lets transfers finish within the grace

@@ -1,4 +1,5 @@
 #include "server/TransferLog.h"
+#include "zone/base/ErrnoText.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,22 +11,15 @@
 
 namespace headwater::server {
 
-namespace {
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TransferLog::~TransferLog() {
     close();
 }
 
-dns::Result<void, std::string> TransferLog::open(const std::filesystem::path& path) {
+Result<void, std::string> TransferLog::open(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return dns::unexpected("cannot open transfer log " + path.string() + ": " + errno_text(errno));
+    if (fd < 0) return unexpected("cannot open transfer log " + path.string() + ": " + errno_text(errno));
     std::lock_guard lock(mutex_);
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -46,7 +40,7 @@ bool TransferLog::is_open() const {
     return fd_ >= 0;
 }
 
-dns::Result<void, std::string> TransferLog::write(const nlohmann::json& event) {
+Result<void, std::string> TransferLog::write(const nlohmann::json& event) {
     std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line += '\n';
     std::lock_guard lock(mutex_);
@@ -62,8 +56,8 @@ dns::Result<void, std::string> TransferLog::write(const nlohmann::json& event) {
             continue;
         } else {
             ++errors_;
-            return dns::unexpected("cannot write transfer log " + path_.string() + ": " +
-                                   (n < 0 ? errno_text(errno) : std::string("nothing written")));
+            return unexpected("cannot write transfer log " + path_.string() + ": " +
+                              (n < 0 ? errno_text(errno) : std::string("nothing written")));
         }
     }
     ++lines_;

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::server {
 
@@ -25,13 +25,13 @@ class TransferLog {
     TransferLog& operator=(const TransferLog&) = delete;
 
     // Opens (creating with mode 0640) `path` for appending; replaces a file opened before.
-    dns::Result<void, std::string> open(const std::filesystem::path& path);
+    Result<void, std::string> open(const std::filesystem::path& path);
     void close();
     bool is_open() const;
 
     // Appends `event` as one compact line. A no-op (success) when no file is open. Thread-safe.
     // Invalid UTF-8 in strings is replaced, so encoding cannot fail; a failed write(2) is returned.
-    dns::Result<void, std::string> write(const nlohmann::json& event);
+    Result<void, std::string> write(const nlohmann::json& event);
 
     // Lines written since open, and writes that failed (for status and tests).
     std::size_t lines() const;

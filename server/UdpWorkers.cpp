@@ -18,6 +18,7 @@
 
 #include "server/AsioSupport.h"
 #include "server/WarningThrottle.h"
+#include "zone/base/ErrnoText.h"
 
 namespace headwater::server {
 
@@ -29,10 +30,6 @@ using SocketAddress = boost::asio::ip::udp::endpoint;
 constexpr std::size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
 constexpr std::size_t kMaxDatagram = 65535;  // UDP payload limit (EDNS buffers never exceed it)
 constexpr int kPollMs = 200;                 // how soon a thread notices stop()
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 // When each address last had an SOA query reported (unix seconds), per thread; cleared when it grows past
 // kMaxSeen so a spoofed flood from many addresses cannot grow it without bound. Keyed by the address's
@@ -82,12 +79,12 @@ UdpWorkers::~UdpWorkers() {
         for (int fd : list) ::close(fd);
 }
 
-dns::Result<void, std::string> UdpWorkers::open(const std::vector<dns::Endpoint>& endpoints) {
+Result<void, std::string> UdpWorkers::open(const std::vector<dns::Endpoint>& endpoints) {
     std::vector<std::vector<int>> sockets(threads_);
     auto fail = [&sockets](std::string message) {
         for (auto& list : sockets)
             for (int fd : list) ::close(fd);
-        return dns::unexpected(std::move(message));
+        return unexpected(std::move(message));
     };
     for (const auto& ep : endpoints) {
         const SocketAddress addr(to_asio(ep.address), ep.port);

@@ -17,8 +17,8 @@
 
 #include "server/DnsListeners.h"
 #include "xfr/Responder.h"
+#include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::server {
 
@@ -33,7 +33,7 @@ class UdpWorkers {
     UdpWorkers& operator=(const UdpWorkers&) = delete;
 
     // Binds `threads` sockets on every endpoint; on any failure nothing stays bound.
-    dns::Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
+    Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
     void start();
     // No new queries are read; returns when every thread has finished its batch.
     void stop();

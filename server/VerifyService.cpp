@@ -60,16 +60,16 @@ void VerifyService::stop() {
     thread_.join();
 }
 
-dns::Result<VerifyRequest, std::string> VerifyService::prepare(const VerifyZone& vz) const {
+Result<VerifyRequest, std::string> VerifyService::prepare(const VerifyZone& vz) const {
     auto z = store_.find_exact(vz.zone);
-    if (!z) return dns::unexpected("unknown zone \"" + vz.zone.to_string() + "\"");
+    if (!z) return unexpected("unknown zone \"" + vz.zone.to_string() + "\"");
     VerifyRequest req;
     req.served = z->current();
     if (!req.served) {
         // Nothing to compare the secondaries with: the zone's file has not loaded since start-up.
         const std::string why = z->status().last_error;
-        return dns::unexpected("the zone is not served (its file has not loaded" +
-                               (why.empty() ? std::string(")") : "): " + why));
+        return unexpected("the zone is not served (its file has not loaded" +
+                          (why.empty() ? std::string(")") : "): " + why));
     }
     req.recent = recent_changes(*z, req.served->serial());
     req.secondaries = vz.secondaries.empty() ? vz.notify_targets : vz.secondaries;

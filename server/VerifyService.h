@@ -55,7 +55,7 @@ class VerifyService {
 
   private:
     boost::asio::awaitable<void> schedule(VerifyZone zone);
-    dns::Result<VerifyRequest, std::string> prepare(const VerifyZone& zone) const;
+    Result<VerifyRequest, std::string> prepare(const VerifyZone& zone) const;
     void record(const VerifyReport& report, bool scheduled);
 
     const zone::ZoneStore& store_;

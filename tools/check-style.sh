@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a C++ file is not formatted with .clang-format, when clang-tidy (.clang-tidy) reports
-# anything, or when a module includes a folder it must not (ARCHITECTURE.md dependency direction).
+# anything, or when a module includes a folder it must not (docs/architecture.md, dependency direction).
 # Usage: tools/check-style.sh BUILD_DIR (for compile_commands.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,20 +11,25 @@ echo "check-style: clang-format on ${#files[@]} files"
 clang-format --dry-run --Werror "${files[@]}"
 
 echo "check-style: include direction"
+# docs/architecture.md: zone/base <- zone/dns <- zone, tsig, conf <- zone/answer <- xfr, xfr/verify <- server;
+# tools -> conf, zone and the control protocol.
 fail=0
-check_dir() {  # folder, forbidden include prefixes...
+forbid() {  # folder (its files, not its subfolders'), forbidden include prefixes...
   local dir=$1; shift
   for bad in "$@"; do
-    if grep -rnE "#include [\"<]$bad/" "$dir" --include='*.h' --include='*.cpp' | grep -v "^$dir/dns/" ; then
-      echo "  $dir must not include $bad/"; fail=1
+    if grep -nE "#include [\"<]$bad" "$dir"/*.h "$dir"/*.cpp 2>/dev/null; then
+      echo "  $dir must not include $bad"; fail=1
     fi
   done
 }
-grep -rnE '#include ["<](zone/[A-Z]|xfr|tsig|conf|server|tools)/' zone/dns && { echo "  zone/dns is a leaf"; fail=1; }
-check_dir zone xfr tsig conf server tools
-check_dir tsig xfr conf server tools
-check_dir conf xfr tsig server tools
-check_dir xfr conf server tools
+forbid zone/base zone/dns/ 'zone/[A-Z]' zone/answer/ xfr tsig conf server tools
+forbid zone/dns 'zone/[A-Z]' zone/answer/ xfr tsig conf server tools
+forbid zone zone/answer/ xfr tsig conf server tools
+forbid zone/answer xfr tsig conf server tools
+forbid tsig zone/answer/ xfr conf server tools
+forbid conf zone/answer/ xfr tsig server tools
+forbid xfr conf server tools
+forbid xfr/verify zone/answer/ 'xfr/[A-Z]' tsig conf server tools
 grep -rln --include='*.h' --include='*.cpp' 'boost/asio' zone tsig conf xfr tools && { echo "  only server/ may use Asio"; fail=1; }
 grep -rln '<ldns/' --include='*.cpp' --include='*.h' . | grep -v '^./zone/MasterFile.cpp$' | grep -v '^./build' | grep -v '^./tests/' \
   && { echo "  only zone/MasterFile.cpp may use ldns"; fail=1; }

@@ -32,12 +32,16 @@
 #include "server/ControlProtocol.h"
 #include "tsig/Hmac.h"
 #include "tsig/Key.h"
+#include "zone/base/ErrnoText.h"
 #include "zone/dns/Base64.h"
 
 namespace {
 
 namespace control = headwater::server::control;
 namespace dns = headwater::dns;
+using headwater::errno_text;
+using headwater::Result;
+using headwater::unexpected;
 using nlohmann::json;
 
 enum ExitCode : int { kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitUnreachable = 3 };
@@ -545,24 +549,24 @@ bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadli
 }
 
 // Sends one request line and reads one response line.
-dns::Result<std::string, ExchangeError> exchange(const std::string& socket_path, const std::string& request,
-                                                 std::chrono::seconds timeout) {
+Result<std::string, ExchangeError> exchange(const std::string& socket_path, const std::string& request,
+                                            std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (socket_path.size() >= sizeof(addr.sun_path)) {
-        return dns::unexpected(ExchangeError{true, ENAMETOOLONG, {}});
+        return unexpected(ExchangeError{true, ENAMETOOLONG, {}});
     }
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
 
     Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (sock.fd < 0) return dns::unexpected(ExchangeError{true, errno, {}});
+    if (sock.fd < 0) return unexpected(ExchangeError{true, errno, {}});
     // A Unix socket connects at once, or fails with EAGAIN when the server's backlog is full.
     while (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
         if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EINPROGRESS) return dns::unexpected(ExchangeError{true, errno, {}});
+        if (errno != EAGAIN && errno != EINPROGRESS) return unexpected(ExchangeError{true, errno, {}});
         if (std::chrono::steady_clock::now() >= deadline) {
-            return dns::unexpected(ExchangeError{true, ETIMEDOUT, {}});
+            return unexpected(ExchangeError{true, ETIMEDOUT, {}});
         }
         ::usleep(50'000);
     }
@@ -573,10 +577,10 @@ dns::Result<std::string, ExchangeError> exchange(const std::string& socket_path,
             sent += static_cast<std::size_t>(n);
         } else if (errno == EAGAIN || errno == EINTR) {
             if (!wait_for(sock.fd, POLLOUT, deadline)) {
-                return dns::unexpected(ExchangeError{false, errno, "sending the request"});
+                return unexpected(ExchangeError{false, errno, "sending the request"});
             }
         } else {
-            return dns::unexpected(ExchangeError{false, errno, "sending the request"});
+            return unexpected(ExchangeError{false, errno, "sending the request"});
         }
     }
 
@@ -588,30 +592,25 @@ dns::Result<std::string, ExchangeError> exchange(const std::string& socket_path,
             return response;
         }
         if (response.size() > kMaxResponse) {
-            return dns::unexpected(ExchangeError{false, 0, "response larger than 256 MiB"});
+            return unexpected(ExchangeError{false, 0, "response larger than 256 MiB"});
         }
         const ssize_t n = ::recv(sock.fd, chunk, sizeof(chunk), 0);
         if (n > 0) {
             response.append(chunk, static_cast<std::size_t>(n));
         } else if (n == 0) {
-            return dns::unexpected(
-                ExchangeError{false, 0, "the server closed the connection without answering"});
+            return unexpected(ExchangeError{false, 0, "the server closed the connection without answering"});
         } else if (errno == EAGAIN || errno == EINTR) {
             if (!wait_for(sock.fd, POLLIN, deadline)) {
                 if (errno == ETIMEDOUT) {
-                    return dns::unexpected(
+                    return unexpected(
                         ExchangeError{false, 0, "timed out after " + std::to_string(timeout.count()) + " s"});
                 }
-                return dns::unexpected(ExchangeError{false, errno, "waiting for the answer"});
+                return unexpected(ExchangeError{false, errno, "waiting for the answer"});
             }
         } else {
-            return dns::unexpected(ExchangeError{false, errno, "reading the answer"});
+            return unexpected(ExchangeError{false, errno, "reading the answer"});
         }
     }
-}
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
 }
 
 void report_exchange_error(const std::string& socket_path, const ExchangeError& e,

@@ -41,15 +41,15 @@ void ClientSequence::sign_request(std::vector<uint8_t>& buf, std::size_t message
     failed_ = false;
 }
 
-dns::Result<Verified, ClientError> ClientSequence::fail(ClientError e) {
+Result<Verified, ClientError> ClientSequence::fail(ClientError e) {
     failed_ = true;
     running_.reset();
-    return dns::unexpected(std::move(e));
+    return unexpected(std::move(e));
 }
 
-dns::Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_t> wire,
-                                                          const dns::Message& parsed, uint64_t now) {
-    if (failed_) return dns::unexpected(error(ClientError::Kind::NotSigned, "the exchange already failed"));
+Result<Verified, ClientError> ClientSequence::verify(std::span<const uint8_t> wire,
+                                                     const dns::Message& parsed, uint64_t now) {
+    if (failed_) return unexpected(error(ClientError::Kind::NotSigned, "the exchange already failed"));
     const bool first = !signed_seen_;
 
     if (parsed.tsig() == nullptr) {

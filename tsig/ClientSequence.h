@@ -50,14 +50,14 @@ class ClientSequence {
     // Verifies the next message of the answer, `wire` being what `parsed` was parsed from. The first must
     // be signed; later ones may be unsigned, up to 99 in a row (§5.3.1), and are then covered by the next
     // signed one. After an error the exchange is over: every later call fails.
-    dns::Result<Verified, ClientError> verify(std::span<const uint8_t> wire, const dns::Message& parsed,
-                                              uint64_t now);
+    Result<Verified, ClientError> verify(std::span<const uint8_t> wire, const dns::Message& parsed,
+                                         uint64_t now);
 
     // True when the last message verified was signed: a multi-message answer must end with a signed one.
     bool complete() const { return !failed_ && signed_seen_ && unsigned_run_ == 0; }
 
   private:
-    dns::Result<Verified, ClientError> fail(ClientError e);
+    Result<Verified, ClientError> fail(ClientError e);
 
     std::shared_ptr<const Key> key_;
     uint16_t fudge_;

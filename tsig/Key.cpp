@@ -17,21 +17,21 @@ Key::Key(dns::Name name, Algorithm algorithm, SecretBytes secret)
 Key::Key(dns::Name name, Algorithm algorithm, std::span<const uint8_t> secret)
     : name_(std::move(name)), algorithm_(algorithm), secret_(secret.begin(), secret.end()) {}
 
-dns::Result<Key, std::string> Key::create(std::string_view name, std::string_view algorithm,
-                                          std::span<const uint8_t> secret) {
+Result<Key, std::string> Key::create(std::string_view name, std::string_view algorithm,
+                                     std::span<const uint8_t> secret) {
     auto n = dns::Name::from_text(name);
-    if (!n) return dns::unexpected("invalid key name \"" + std::string(name) + "\": " + n.error());
+    if (!n) return unexpected("invalid key name \"" + std::string(name) + "\": " + n.error());
     auto alg = algorithm_from_text(algorithm);
     if (!alg)
-        return dns::unexpected("unknown algorithm \"" + std::string(algorithm) +
-                               "\" (known: " + std::string(algorithm_list()) + ")");
-    if (secret.empty()) return dns::unexpected(std::string("the secret is empty"));
+        return unexpected("unknown algorithm \"" + std::string(algorithm) +
+                          "\" (known: " + std::string(algorithm_list()) + ")");
+    if (secret.empty()) return unexpected(std::string("the secret is empty"));
     return Key(std::move(n).value(), *alg, secret);
 }
 
-dns::Result<Key, std::string> Key::generate(dns::Name name, Algorithm algorithm) {
+Result<Key, std::string> Key::generate(dns::Name name, Algorithm algorithm) {
     SecretBytes secret(digest_size(algorithm));
-    if (!random_bytes(secret)) return dns::unexpected(std::string("the random number generator failed"));
+    if (!random_bytes(secret)) return unexpected(std::string("the random number generator failed"));
     return Key(std::move(name), algorithm, std::move(secret));
 }
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "tsig/Algorithm.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Name.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::tsig {
 
@@ -47,11 +47,11 @@ class Key {
 
     // From configuration values: a name in presentation form ("xfr-key" is taken as absolute), an algorithm
     // as algorithm_from_text() reads it, and the raw secret.
-    static dns::Result<Key, std::string> create(std::string_view name, std::string_view algorithm,
-                                                std::span<const uint8_t> secret);
+    static Result<Key, std::string> create(std::string_view name, std::string_view algorithm,
+                                           std::span<const uint8_t> secret);
     // A fresh random key whose secret is as long as the algorithm's digest (RFC 8945 §6: the secret should
     // be at least as long as the HMAC output), for `headwaterctl keygen`.
-    static dns::Result<Key, std::string> generate(dns::Name name, Algorithm algorithm);
+    static Result<Key, std::string> generate(dns::Name name, Algorithm algorithm);
 
     Key(const Key&) = delete;
     Key& operator=(const Key&) = delete;

@@ -12,9 +12,9 @@ std::string lower_wire(dns::NameView name) {
 
 }  // namespace
 
-dns::Result<void, std::string> KeyStore::add(Key key) {
+Result<void, std::string> KeyStore::add(Key key) {
     std::string k = lower_wire(key.name());
-    if (keys_.count(k) != 0) return dns::unexpected("duplicate key \"" + key.name().to_string() + "\"");
+    if (keys_.count(k) != 0) return unexpected("duplicate key \"" + key.name().to_string() + "\"");
     keys_.emplace(std::move(k), std::make_shared<const Key>(std::move(key)));
     return {};
 }

@@ -13,7 +13,7 @@ namespace headwater::tsig {
 class KeyStore {
   public:
     // Refuses a second key with the same name (names compare case-insensitively).
-    dns::Result<void, std::string> add(Key key);
+    Result<void, std::string> add(Key key);
     // nullptr when no key has that name.
     std::shared_ptr<const Key> find(dns::NameView name) const;
     std::size_t size() const { return keys_.size(); }

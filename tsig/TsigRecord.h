@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "tsig/Hmac.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Message.h"
 #include "zone/dns/Name.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::tsig {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "xfr/QueryAnswer.h"
+#include "zone/answer/QueryAnswer.h"
 #include "zone/dns/MessageBuilder.h"
 
 namespace headwater::xfr {
@@ -284,7 +284,7 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
                                                  soa.rclass, soa.ttl, soa.rdata);
         if (pushed == dns::Pushed::Full) mb.add_flags(dns::flag::TC);
     } else {
-        QueryAnswer answer(v, mb, dnssec_ok);
+        answer::QueryAnswer answer(v, mb, dnssec_ok);
         if (answer.build(question.qname, question.qtype)) mb.add_flags(dns::flag::TC);
     }
     mb.finish();

@@ -167,16 +167,16 @@ void Changeset::encode_to(std::vector<uint8_t>& out) const {
     for (std::size_t i = 0; i < added_.size(); ++i) put(added(i));
 }
 
-dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> data) {
-    using R = dns::Result<Changeset, std::string>;
-    if (data.size() < 8) return dns::unexpected(std::string("changeset: shorter than its counts"));
+Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> data) {
+    using R = Result<Changeset, std::string>;
+    if (data.size() < 8) return unexpected(std::string("changeset: shorter than its counts"));
     const uint32_t removed = rd32(data.data());
     const uint32_t added = rd32(data.data() + 4);
     std::size_t pos = 8;
     // Every record takes at least 11 octets (root owner + fixed fields); reject impossible counts before
     // trusting them for a reservation.
     if ((uint64_t{removed} + added + 2) * 11 > data.size() - 8)
-        return dns::unexpected(std::string("changeset: record counts exceed its size"));
+        return unexpected(std::string("changeset: record counts exceed its size"));
 
     auto next = [&](std::span<const uint8_t>& out) {
         const std::size_t len = record_wire_length(data.subspan(pos));
@@ -186,12 +186,12 @@ dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> d
         return true;
     };
     std::span<const uint8_t> old_soa, new_soa;
-    if (!next(old_soa) || !next(new_soa)) return dns::unexpected(std::string("changeset: malformed SOA"));
+    if (!next(old_soa) || !next(new_soa)) return unexpected(std::string("changeset: malformed SOA"));
     const RecordView o = decode_record(old_soa);
     const RecordView n = decode_record(new_soa);
     if (o.type != RRType::SOA || n.type != RRType::SOA || !soa_rdata_serial(o.rdata) ||
         !soa_rdata_serial(n.rdata) || !(o.owner == n.owner))
-        return dns::unexpected(std::string("changeset: the old and new SOA are not SOA records of one zone"));
+        return unexpected(std::string("changeset: the old and new SOA are not SOA records of one zone"));
 
     Changeset cs(old_soa, new_soa);
     cs.removed_.reserve(removed);
@@ -203,19 +203,19 @@ dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> d
         bool resort = false;
         for (uint32_t i = 0; i < count; ++i) {
             std::span<const uint8_t> rec;
-            if (!next(rec)) return R(dns::unexpected("changeset: malformed record " + std::to_string(i)));
+            if (!next(rec)) return R(unexpected("changeset: malformed record " + std::to_string(i)));
             const RecordView v = decode_record(rec);
-            if (v.type == RRType::SOA) return R(dns::unexpected(std::string("changeset: SOA inside a list")));
+            if (v.type == RRType::SOA) return R(unexpected(std::string("changeset: SOA inside a list")));
             if (!dns::is_subdomain(v.owner, o.owner))
-                return R(dns::unexpected("changeset: out-of-zone record " + v.owner.to_string()));
+                return R(unexpected("changeset: out-of-zone record " + v.owner.to_string()));
             if (!prev.empty()) {
                 const RecordView p = decode_record(prev);
                 if (compare_rrsets(p, v) > 0)
-                    return R(dns::unexpected(std::string("changeset: records out of canonical order")));
+                    return R(unexpected(std::string("changeset: records out of canonical order")));
                 // Within an RRset, entries written before RDATA was ordered in canonical form (names
                 // lower-cased) may be in octet order: sorted again below rather than refused.
                 const int c = compare_records_exact(p, v);
-                if (c == 0) return R(dns::unexpected(std::string("changeset: a record listed twice")));
+                if (c == 0) return R(unexpected(std::string("changeset: a record listed twice")));
                 if (c > 0) resort = true;
             }
             prev = rec;
@@ -230,7 +230,7 @@ dns::Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> d
                       [&](uint32_t a, uint32_t b) { return compare_exact(cs.at(a), cs.at(b)) < 0; });
         }
     }
-    if (pos != data.size()) return dns::unexpected(std::string("changeset: trailing octets"));
+    if (pos != data.size()) return unexpected(std::string("changeset: trailing octets"));
     return cs;
 }
 
@@ -287,20 +287,20 @@ Changeset diff(const ZoneVersion& from, const ZoneVersion& to) {
     return cs;
 }
 
-dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes) {
-    using R = dns::Result<ZoneVersionPtr, std::string>;
+Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes) {
+    using R = Result<ZoneVersionPtr, std::string>;
     const RecordView base_soa = base.soa();
     if (!same_wire(base_soa, changes.old_soa())) {
         if (base.serial() == changes.from())
-            return R(dns::unexpected("changeset from serial " + std::to_string(changes.from().value()) +
-                                     " does not match the version's SOA record"));
-        return R(dns::unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
-                                 " but the version is at serial " + std::to_string(base.serial().value())));
+            return R(unexpected("changeset from serial " + std::to_string(changes.from().value()) +
+                                " does not match the version's SOA record"));
+        return R(unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
+                            " but the version is at serial " + std::to_string(base.serial().value())));
     }
     const RecordView new_soa = changes.new_soa();
     if (!(new_soa.owner == base.apex()))
-        return R(dns::unexpected("changeset's new SOA is owned by " + new_soa.owner.to_string() +
-                                 ", not the zone apex " + base.apex().to_string()));
+        return R(unexpected("changeset's new SOA is owned by " + new_soa.owner.to_string() +
+                            ", not the zone apex " + base.apex().to_string()));
 
     const std::size_t n = base.size();
     const std::size_t nr = changes.removed_count();
@@ -353,7 +353,7 @@ dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Ch
             const RecordView del = changes.removed(r);
             const int c = compare_records(del, b);
             if (c < 0 || (c == 0 && !same_wire(del, b)))
-                return R(dns::unexpected("record to delete is not in the zone: " + describe(del)));
+                return R(unexpected("record to delete is not in the zone: " + describe(del)));
             if (c == 0) {
                 ++r;
                 ++i;
@@ -362,7 +362,7 @@ dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Ch
         }
         if (add) {
             const int c = compare_records(*add, b);
-            if (c == 0) return R(dns::unexpected("record to add is already in the zone: " + describe(*add)));
+            if (c == 0) return R(unexpected("record to add is already in the zone: " + describe(*add)));
             if (c < 0) {
                 take_addition(*add);
                 continue;
@@ -371,18 +371,17 @@ dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Ch
         emit(b);
         ++i;
     }
-    if (r < nr)
-        return R(dns::unexpected("record to delete is not in the zone: " + describe(changes.removed(r))));
-    if (data.size() > 0xFFFFFFFFu) return R(dns::unexpected(std::string("zone larger than 4 GiB")));
+    if (r < nr) return R(unexpected("record to delete is not in the zone: " + describe(changes.removed(r))));
+    if (data.size() > 0xFFFFFFFFu) return R(unexpected(std::string("zone larger than 4 GiB")));
     return R(std::make_shared<const ZoneVersion>(dns::Name::from_wire(base.apex().wire()).value(),
                                                  std::move(data), std::move(offsets), soa_index));
 }
 
-dns::Result<Changeset, std::string> compose(const Changeset& first, const Changeset& second) {
-    using R = dns::Result<Changeset, std::string>;
+Result<Changeset, std::string> compose(const Changeset& first, const Changeset& second) {
+    using R = Result<Changeset, std::string>;
     if (!same_wire(first.new_soa(), second.old_soa()))
-        return R(dns::unexpected("changesets are not consecutive: " + std::to_string(first.to().value()) +
-                                 " then " + std::to_string(second.from().value())));
+        return R(unexpected("changesets are not consecutive: " + std::to_string(first.to().value()) +
+                            " then " + std::to_string(second.from().value())));
     const List first_removed = removed_list(first);
     const List first_added = added_list(first);
     const List second_removed = removed_list(second);
@@ -398,12 +397,12 @@ dns::Result<Changeset, std::string> compose(const Changeset& first, const Change
     return out;
 }
 
-dns::Result<Changeset, std::string> condense(std::span<const Changeset> chain) {
-    if (chain.empty()) return dns::unexpected(std::string("no changesets to condense"));
+Result<Changeset, std::string> condense(std::span<const Changeset> chain) {
+    if (chain.empty()) return unexpected(std::string("no changesets to condense"));
     Changeset acc = chain.front();
     for (std::size_t k = 1; k < chain.size(); ++k) {
         auto next = compose(acc, chain[k]);
-        if (!next) return dns::unexpected(next.error());
+        if (!next) return unexpected(next.error());
         acc = std::move(next).value();
     }
     return acc;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "zone/ZoneVersion.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Serial.h"
 
 namespace headwater::zone {
@@ -77,7 +77,7 @@ class Changeset {
     // Validates everything: record framing, SOAs (type, RDATA, same owner), no SOA in the lists, canonical
     // order of the RRsets in each list and no record twice, exact length. (Within an RRset a list written
     // when RDATA was ordered octet by octet is sorted into today's order.)
-    static dns::Result<Changeset, std::string> decode(std::span<const uint8_t> data);
+    static Result<Changeset, std::string> decode(std::span<const uint8_t> data);
 
   private:
     RecordView at(uint32_t offset) const { return decode_record(std::span(data_).subspan(offset)); }
@@ -98,13 +98,13 @@ Changeset diff(const ZoneVersion& from, const ZoneVersion& to);
 // record, when base's SOA is not the changeset's old SOA, a record to remove is not in `base`, or a record
 // to add is already there (RFC 1995 §4 asks a client to treat such a transfer as an error too). The zone
 // checks of ZoneBuilder (CNAME exclusivity, NS at the apex) are not repeated.
-dns::Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes);
+Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes);
 
 // One changeset equivalent to `first` followed by `second` (first.to() == second.from()): what RFC 1995
 // §4 calls condensing. A record added by the first and removed by the second disappears; one removed and
 // then added back unchanged disappears too.
-dns::Result<Changeset, std::string> compose(const Changeset& first, const Changeset& second);
+Result<Changeset, std::string> compose(const Changeset& first, const Changeset& second);
 // The whole chain condensed into one step (the chain must be consecutive and not empty).
-dns::Result<Changeset, std::string> condense(std::span<const Changeset> chain);
+Result<Changeset, std::string> condense(std::span<const Changeset> chain);
 
 }  // namespace headwater::zone

@@ -6,61 +6,63 @@
 #include <cerrno>
 #include <cstring>
 
+#include "zone/base/ErrnoText.h"
+
 namespace headwater::zone {
 
-std::string errno_text(const std::string& what, const std::filesystem::path& p) {
-    return what + " " + p.string() + ": " + std::strerror(errno);
+std::string io_error_text(const std::string& what, const std::filesystem::path& p) {
+    return what + " " + p.string() + ": " + errno_text(errno);
 }
 
-dns::Result<void, std::string> sync_directory(const std::filesystem::path& dir) {
+Result<void, std::string> sync_directory(const std::filesystem::path& dir) {
     const std::filesystem::path d = dir.empty() ? std::filesystem::path(".") : dir;
     const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return dns::unexpected(errno_text("cannot open directory", d));
+    if (fd < 0) return unexpected(io_error_text("cannot open directory", d));
     const int rc = ::fsync(fd);
     const int saved = errno;
     ::close(fd);
     if (rc != 0) {
         errno = saved;
-        return dns::unexpected(errno_text("cannot fsync directory", d));
+        return unexpected(io_error_text("cannot fsync directory", d));
     }
     return {};
 }
 
-dns::Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
-                                                const std::filesystem::path& target) {
+Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
+                                           const std::filesystem::path& target) {
     if (::fsync(fd) != 0) {
-        const std::string message = errno_text("cannot fsync", tmp);
+        const std::string message = io_error_text("cannot fsync", tmp);
         ::close(fd);
         ::unlink(tmp.c_str());
-        return dns::unexpected(message);
+        return unexpected(message);
     }
     if (::close(fd) != 0) {
-        const std::string message = errno_text("cannot close", tmp);
+        const std::string message = io_error_text("cannot close", tmp);
         ::unlink(tmp.c_str());
-        return dns::unexpected(message);
+        return unexpected(message);
     }
     if (::rename(tmp.c_str(), target.c_str()) != 0) {
-        const std::string message = errno_text("cannot rename " + tmp.string() + " to", target);
+        const std::string message = io_error_text("cannot rename " + tmp.string() + " to", target);
         ::unlink(tmp.c_str());
-        return dns::unexpected(message);
+        return unexpected(message);
     }
     return sync_directory(target.parent_path());
 }
 
-dns::Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
-                                                     std::span<const uint8_t> data, unsigned mode) {
+Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
+                                                std::span<const uint8_t> data, unsigned mode) {
     const std::filesystem::path tmp = target.string() + ".headwater-tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) return dns::unexpected(errno_text("cannot create", tmp));
+    if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
     std::size_t done = 0;
     while (done < data.size()) {
         const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            const std::string message = errno_text("cannot write", tmp);
+            const std::string message = io_error_text("cannot write", tmp);
             ::close(fd);
             ::unlink(tmp.c_str());
-            return dns::unexpected(message);
+            return unexpected(message);
         }
         done += static_cast<std::size_t>(n);
     }

@@ -8,24 +8,24 @@
 #include <span>
 #include <string>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
-// "what path: strerror(errno)".
-std::string errno_text(const std::string& what, const std::filesystem::path& p);
+// "what path: <errno as text>" (errno_text).
+std::string io_error_text(const std::string& what, const std::filesystem::path& p);
 
 // fsync of a directory, so a rename or a new file in it survives a power loss.
-dns::Result<void, std::string> sync_directory(const std::filesystem::path& dir);
+Result<void, std::string> sync_directory(const std::filesystem::path& dir);
 
 // Commits `tmp` (open as `fd`, fully written) as `target`: fsync, close, rename, directory fsync. On any
 // failure the temporary file is removed and `target` is untouched. `fd` is closed in every case.
-dns::Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
-                                                const std::filesystem::path& target);
+Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
+                                           const std::filesystem::path& target);
 
 // Writes `data` to `target` through a temporary file in the same directory, committed as above; the new
 // file takes `mode`.
-dns::Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
-                                                     std::span<const uint8_t> data, unsigned mode);
+Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
+                                                std::span<const uint8_t> data, unsigned mode);
 
 }  // namespace headwater::zone

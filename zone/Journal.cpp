@@ -65,13 +65,13 @@ std::vector<uint8_t> file_header() {
     return h;
 }
 
-dns::Result<void, std::string> write_all(int fd, std::span<const uint8_t> data, uint64_t offset,
-                                         const std::filesystem::path& p) {
+Result<void, std::string> write_all(int fd, std::span<const uint8_t> data, uint64_t offset,
+                                    const std::filesystem::path& p) {
     while (!data.empty()) {
         const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
         if (n < 0) {
             if (errno == EINTR) continue;
-            return dns::unexpected(errno_text("cannot write", p));
+            return unexpected(io_error_text("cannot write", p));
         }
         data = data.subspan(static_cast<std::size_t>(n));
         offset += static_cast<uint64_t>(n);
@@ -102,15 +102,15 @@ std::filesystem::path temp_path(const std::filesystem::path& file) {
 
 // Writes a new journal file holding the header and `copy_len` octets copied from `src_fd` at `copy_from`,
 // then fsyncs and renames it over `file` and fsyncs the directory.
-dns::Result<void, std::string> replace_file(const std::filesystem::path& file, int src_fd, uint64_t copy_from,
-                                            uint64_t copy_len) {
+Result<void, std::string> replace_file(const std::filesystem::path& file, int src_fd, uint64_t copy_from,
+                                       uint64_t copy_len) {
     const auto tmp = temp_path(file);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return dns::unexpected(errno_text("cannot create", tmp));
+    if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
     auto fail = [&](std::string message) {
         ::close(fd);
         ::unlink(tmp.c_str());
-        return dns::Result<void, std::string>(dns::unexpected(std::move(message)));
+        return Result<void, std::string>(unexpected(std::move(message)));
     };
     if (auto w = write_all(fd, file_header(), 0, tmp); !w) return fail(w.error());
     std::vector<uint8_t> buf(std::min<uint64_t>(copy_len, 1u << 20));
@@ -118,7 +118,7 @@ dns::Result<void, std::string> replace_file(const std::filesystem::path& file, i
     while (done < copy_len) {
         const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), copy_len - done));
         if (!read_exact(src_fd, std::span(buf).first(n), copy_from + done))
-            return fail(errno_text("cannot read", file));
+            return fail(io_error_text("cannot read", file));
         if (auto w = write_all(fd, std::span(buf).first(n), kFileHeader + done, tmp); !w)
             return fail(w.error());
         done += n;
@@ -200,11 +200,11 @@ struct Journal::State {
         if (fd >= 0) ::close(fd);
     }
 
-    dns::Result<void, std::string> reopen() {
+    Result<void, std::string> reopen() {
         const int nfd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
         if (nfd < 0) {
             broken = true;
-            return dns::unexpected(errno_text("cannot open", path));
+            return unexpected(io_error_text("cannot open", path));
         }
         if (fd >= 0) ::close(fd);
         fd = nfd;
@@ -212,7 +212,7 @@ struct Journal::State {
     }
 
     // A new, empty history.
-    dns::Result<void, std::string> reset() {
+    Result<void, std::string> reset() {
         if (auto r = replace_file(path, fd, 0, 0); !r) return r;
         if (auto r = reopen(); !r) return r;
         live.clear();
@@ -236,7 +236,7 @@ struct Journal::State {
     }
 
     // Rewrites the file without the dropped entries.
-    dns::Result<void, std::string> compact() {
+    Result<void, std::string> compact() {
         const uint64_t first = live.empty() ? end : live.front().offset;
         if (auto r = replace_file(path, fd, first, end - first); !r) return r;
         if (auto r = reopen(); !r) return r;
@@ -249,19 +249,19 @@ struct Journal::State {
     }
 
     // Reads and checks the entry at `slot`.
-    dns::Result<Changeset, std::string> read(const Slot& slot) const {
+    Result<Changeset, std::string> read(const Slot& slot) const {
         std::vector<uint8_t> buf(slot.entry.bytes);
         if (!read_exact(fd, buf, slot.offset))
-            return dns::unexpected(errno ? errno_text("cannot read", path)
-                                         : "journal " + path.string() + " is shorter than its index");
+            return unexpected(errno ? io_error_text("cannot read", path)
+                                    : "journal " + path.string() + " is shorter than its index");
         const uint32_t want =
             crc32c(std::span(buf).subspan(kEntryHeader), crc32c(std::span(buf).subspan(4, 4)));
         if (rd32(buf.data()) != kEntryMagic || rd32(buf.data() + 4) != buf.size() - kEntryHeader ||
             rd32(buf.data() + 8) != want)
-            return dns::unexpected("journal " + path.string() + ": entry at offset " +
-                                   std::to_string(slot.offset) + " changed on disk (checksum)");
+            return unexpected("journal " + path.string() + ": entry at offset " +
+                              std::to_string(slot.offset) + " changed on disk (checksum)");
         auto cs = Changeset::decode(std::span(buf).subspan(kEntryHeader + 8));
-        if (!cs) return dns::unexpected("journal " + path.string() + ": " + cs.error());
+        if (!cs) return unexpected("journal " + path.string() + ": " + cs.error());
         return cs;
     }
 
@@ -283,8 +283,8 @@ Journal::Journal(Journal&&) noexcept = default;
 Journal& Journal::operator=(Journal&&) noexcept = default;
 Journal::~Journal() = default;
 
-dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
-    using R = dns::Result<Journal, std::string>;
+Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
+    using R = Result<Journal, std::string>;
     auto st = std::make_unique<State>();
     st->path = std::move(file);
     st->bounds = bounds;
@@ -296,14 +296,14 @@ dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, Jour
 
     st->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (st->fd < 0) {
-        if (errno != ENOENT) return R(dns::unexpected(errno_text("cannot open", path)));
-        if (auto r = replace_file(path, -1, 0, 0); !r) return R(dns::unexpected(r.error()));
-        if (auto r = st->reopen(); !r) return R(dns::unexpected(r.error()));
+        if (errno != ENOENT) return R(unexpected(io_error_text("cannot open", path)));
+        if (auto r = replace_file(path, -1, 0, 0); !r) return R(unexpected(r.error()));
+        if (auto r = st->reopen(); !r) return R(unexpected(r.error()));
         return Journal(std::move(st));
     }
 
     struct stat sb {};
-    if (::fstat(st->fd, &sb) != 0) return R(dns::unexpected(errno_text("cannot stat", path)));
+    if (::fstat(st->fd, &sb) != 0) return R(unexpected(io_error_text("cannot stat", path)));
     const auto size = static_cast<uint64_t>(sb.st_size);
 
     uint8_t header[kFileHeader];
@@ -311,9 +311,9 @@ dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, Jour
                            std::memcmp(header, kFileMagic, 8) == 0 &&
                            rd32(header + 12) == crc32c(std::span(header, 12));
     if (header_ok && rd32(header + 8) != kFormatVersion)
-        return R(dns::unexpected("journal " + path.string() + " has format version " +
-                                 std::to_string(rd32(header + 8)) + ", this server reads version " +
-                                 std::to_string(kFormatVersion)));
+        return R(unexpected("journal " + path.string() + " has format version " +
+                            std::to_string(rd32(header + 8)) + ", this server reads version " +
+                            std::to_string(kFormatVersion)));
     if (!header_ok) {
         // Not a journal (or its header is damaged): keep it for inspection, start a new history.
         auto aside = path;
@@ -321,9 +321,9 @@ dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, Jour
         ::close(st->fd);
         st->fd = -1;
         if (::rename(path.c_str(), aside.c_str()) != 0)
-            return R(dns::unexpected(errno_text("cannot move the damaged journal aside:", path)));
-        if (auto r = replace_file(path, -1, 0, 0); !r) return R(dns::unexpected(r.error()));
-        if (auto r = st->reopen(); !r) return R(dns::unexpected(r.error()));
+            return R(unexpected(io_error_text("cannot move the damaged journal aside:", path)));
+        if (auto r = replace_file(path, -1, 0, 0); !r) return R(unexpected(r.error()));
+        if (auto r = st->reopen(); !r) return R(unexpected(r.error()));
         st->recovery = "journal " + path.string() + ": header unreadable, moved to " + aside.string() +
                        "; the history starts anew";
         return Journal(std::move(st));
@@ -385,7 +385,7 @@ dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, Jour
     if (pos < size) {
         // Cut the damaged tail so the next append follows the last good entry.
         if (::ftruncate(st->fd, static_cast<off_t>(pos)) != 0 || ::fdatasync(st->fd) != 0)
-            return R(dns::unexpected(errno_text("cannot cut the damaged tail of", path)));
+            return R(unexpected(io_error_text("cannot cut the damaged tail of", path)));
         st->recovery = "journal " + path.string() + ": dropped " + std::to_string(size - pos) +
                        " octets at offset " + std::to_string(pos) + " (" + problem + "); kept " +
                        std::to_string(all.size()) + " entries";
@@ -397,32 +397,32 @@ dns::Result<Journal, std::string> Journal::open(std::filesystem::path file, Jour
     return Journal(std::move(st));
 }
 
-dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int64_t when) {
-    using R = dns::Result<AppendOutcome, std::string>;
+Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int64_t when) {
+    using R = Result<AppendOutcome, std::string>;
     State& st = *state_;
     std::lock_guard lock(st.mutex);
     if (st.broken)
-        return R(dns::unexpected("journal " + st.path.string() +
-                                 " is in an unknown state after a failed write; reopen it"));
+        return R(unexpected("journal " + st.path.string() +
+                            " is in an unknown state after a failed write; reopen it"));
     if (st.cut_pending) {
         if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0)
-            return R(dns::unexpected(errno_text("cannot cut a failed entry off", st.path)));
+            return R(unexpected(io_error_text("cannot cut a failed entry off", st.path)));
         st.cut_pending = false;
     }
     if (!st.live.empty() && !(changes.from() == st.live.back().entry.to))
-        return R(dns::unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
-                                 " but the journal ends at serial " +
-                                 std::to_string(st.live.back().entry.to.value())));
+        return R(unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
+                            " but the journal ends at serial " +
+                            std::to_string(st.live.back().entry.to.value())));
     if (!(changes.from() < changes.to()))
-        return R(dns::unexpected("changeset does not advance the serial (" +
-                                 std::to_string(changes.from().value()) + " -> " +
-                                 std::to_string(changes.to().value()) + ")"));
+        return R(unexpected("changeset does not advance the serial (" +
+                            std::to_string(changes.from().value()) + " -> " +
+                            std::to_string(changes.to().value()) + ")"));
 
     AppendOutcome outcome;
     const std::size_t payload = 8 + changes.encoded_size();
     if (payload > kMaxPayload || kEntryHeader + payload > st.bounds.max_bytes) {
         // Keeping it would break the bound; without it the history has a hole, so it starts over.
-        if (auto r = st.reset(); !r) return R(dns::unexpected(r.error()));
+        if (auto r = st.reset(); !r) return R(unexpected(r.error()));
         outcome.restarted = true;
         return outcome;
     }
@@ -439,13 +439,13 @@ dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes
     if (auto w = write_all(st.fd, entry, st.end, st.path); !w) {
         // Take the partial entry back so a later append does not follow garbage.
         if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.cut_pending = true;
-        return R(dns::unexpected(w.error()));
+        return R(unexpected(w.error()));
     }
     if (::fdatasync(st.fd) != 0) {
         // After a failed fsync the kernel may have dropped the dirty pages: nothing is known any more.
-        const std::string message = errno_text("cannot fdatasync", st.path);
+        const std::string message = io_error_text("cannot fdatasync", st.path);
         st.broken = true;
-        return R(dns::unexpected(message));
+        return R(unexpected(message));
     }
     Slot slot;
     slot.offset = st.end;
@@ -463,7 +463,7 @@ dns::Result<AppendOutcome, std::string> Journal::append(const Changeset& changes
     return outcome;
 }
 
-dns::Result<void, std::string> Journal::reset() {
+Result<void, std::string> Journal::reset() {
     std::lock_guard lock(state_->mutex);
     return state_->reset();
 }
@@ -495,19 +495,19 @@ std::optional<ChainInfo> Journal::find_chain(dns::Serial from, dns::Serial to) c
     return info;
 }
 
-dns::Result<std::vector<Changeset>, std::string> Journal::chain(dns::Serial from, dns::Serial to) const {
-    using R = dns::Result<std::vector<Changeset>, std::string>;
+Result<std::vector<Changeset>, std::string> Journal::chain(dns::Serial from, dns::Serial to) const {
+    using R = Result<std::vector<Changeset>, std::string>;
     std::lock_guard lock(state_->mutex);
     std::vector<Changeset> out;
     if (from == to) return out;
     const auto range = state_->find(from, to);
     if (!range)
-        return R(dns::unexpected("serial " + std::to_string(from.value()) + " to " +
-                                 std::to_string(to.value()) + " is not in the history"));
+        return R(unexpected("serial " + std::to_string(from.value()) + " to " + std::to_string(to.value()) +
+                            " is not in the history"));
     out.reserve(range->second - range->first + 1);
     for (std::size_t k = range->first; k <= range->second; ++k) {
         auto cs = state_->read(state_->live[k]);
-        if (!cs) return R(dns::unexpected(cs.error()));
+        if (!cs) return R(unexpected(cs.error()));
         out.push_back(std::move(cs).value());
     }
     return out;

@@ -38,7 +38,7 @@
 
 #include "zone/Changeset.h"
 #include "zone/DurableFile.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Serial.h"
 
 namespace headwater::zone {
@@ -85,7 +85,7 @@ class Journal {
     // Opens (or creates, with its directory's entry fsync'ed) the journal file at `file`. The directory
     // must exist. A damaged tail is cut off and described by recovery(); a file whose header is not a
     // journal's is renamed to "<file>.corrupt" and a new history begins (also reported).
-    static dns::Result<Journal, std::string> open(std::filesystem::path file, JournalBounds bounds = {});
+    static Result<Journal, std::string> open(std::filesystem::path file, JournalBounds bounds = {});
 
     Journal(Journal&&) noexcept;
     Journal& operator=(Journal&&) noexcept;
@@ -94,10 +94,10 @@ class Journal {
     // Durably appends one changeset (on disk before this returns). It must continue the history:
     // changes.from() == last_serial() unless the journal is empty, and to() newer than from() (RFC 1982).
     // `when` is the unix time recorded with it. Then drops the oldest entries beyond the bounds.
-    dns::Result<AppendOutcome, std::string> append(const Changeset& changes, int64_t when);
+    Result<AppendOutcome, std::string> append(const Changeset& changes, int64_t when);
 
     // Forgets the whole history (a forced reload to an older serial starts a new one), durably.
-    dns::Result<void, std::string> reset();
+    Result<void, std::string> reset();
 
     // The oldest serial an IXFR can start from, and the serial the history ends at (absent when empty).
     std::optional<dns::Serial> first_serial() const;
@@ -110,7 +110,7 @@ class Journal {
     std::optional<ChainInfo> find_chain(dns::Serial from, dns::Serial to) const;
     // The same entries, read from the file (CRC re-checked). The error says "not in history" or why the
     // read failed; either way the answer is an AXFR.
-    dns::Result<std::vector<Changeset>, std::string> chain(dns::Serial from, dns::Serial to) const;
+    Result<std::vector<Changeset>, std::string> chain(dns::Serial from, dns::Serial to) const;
 
     std::vector<JournalEntry> entries() const;
     std::size_t bytes() const;  // file octets of the kept entries

@@ -204,7 +204,7 @@ std::optional<uint32_t> parse_u16_suffix(std::string_view digits) {
 
 // A TTL: decimal seconds or BIND-style units (1w2d3h4m5s, any order, case-insensitive; trailing digits
 // without a unit are seconds). RFC 2181 §8 caps TTLs at 2^31-1.
-dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
+Result<uint32_t, std::string> parse_ttl(std::string_view s) {
     uint64_t total = 0;
     uint64_t current = 0;
     bool have_digits = false;
@@ -213,7 +213,7 @@ dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
             current = current * 10 + static_cast<uint64_t>(c - '0');
             have_digits = true;
             if (current > kMaxTtl) {
-                return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+                return unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
             }
             continue;
         }
@@ -235,17 +235,17 @@ dns::Result<uint32_t, std::string> parse_ttl(std::string_view s) {
                 unit = 604800;
                 break;
             default:
-                return dns::unexpected("invalid TTL " + quote(s));
+                return unexpected("invalid TTL " + quote(s));
         }
-        if (!have_digits) return dns::unexpected("invalid TTL " + quote(s));
+        if (!have_digits) return unexpected("invalid TTL " + quote(s));
         total += current * unit;
-        if (total > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+        if (total > kMaxTtl) return unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
         current = 0;
         have_digits = false;
     }
-    if (s.empty()) return dns::unexpected(std::string("missing TTL"));
+    if (s.empty()) return unexpected(std::string("missing TTL"));
     total += current;
-    if (total > kMaxTtl) return dns::unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
+    if (total > kMaxTtl) return unexpected("TTL " + quote(s) + " exceeds 2147483647 (RFC 2181 §8)");
     return static_cast<uint32_t>(total);
 }
 
@@ -268,14 +268,14 @@ std::optional<uint16_t> common_type(std::string_view tok) {
 }
 
 // A class token, or nullopt when `tok` is not a class (then it is the type). RFC 3597 §5: CLASSnnn.
-dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view tok) {
+Result<std::optional<uint16_t>, std::string> parse_class(std::string_view tok) {
     uint32_t value = 0;
     if (iequals(tok, "IN")) return std::optional<uint16_t>{LDNS_RR_CLASS_IN};
     if (common_type(tok)) return std::optional<uint16_t>{};  // a type, not a class
     if (istarts_with(tok, "CLASS") && tok.size() > 5) {
         auto v = parse_u16_suffix(tok.substr(5));
         if (!v) {
-            return dns::unexpected("invalid class " + quote(tok));
+            return unexpected("invalid class " + quote(tok));
         }
         value = *v;
     } else {
@@ -287,7 +287,7 @@ dns::Result<std::optional<uint16_t>, std::string> parse_class(std::string_view t
         if (value == 0) return std::optional<uint16_t>{};
     }
     if (value == LDNS_RR_CLASS_NONE || value == LDNS_RR_CLASS_ANY || value == 0) {
-        return dns::unexpected("class " + quote(tok) + " is not allowed in zone data");
+        return unexpected("class " + quote(tok) + " is not allowed in zone data");
     }
     return std::optional<uint16_t>{static_cast<uint16_t>(value)};
 }
@@ -298,12 +298,12 @@ bool is_meta_type(uint32_t t) {
     return t == 0 || t == LDNS_RR_TYPE_OPT || (t >= 249 && t <= 255);
 }
 
-dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
+Result<uint16_t, std::string> parse_type(std::string_view tok) {
     uint32_t value = 0;
     if (auto common = common_type(tok)) return *common;
     if (istarts_with(tok, "TYPE") && tok.size() > 4) {
         auto v = parse_u16_suffix(tok.substr(4));  // RFC 3597 §5: TYPEnnn
-        if (!v) return dns::unexpected("invalid type " + quote(tok));
+        if (!v) return unexpected("invalid type " + quote(tok));
         value = *v;
     } else if (auto ours = presentation_type(tok)) {
         value = *ours;
@@ -314,9 +314,9 @@ dns::Result<uint16_t, std::string> parse_type(std::string_view tok) {
             buf[tok.size()] = '\0';
             value = static_cast<uint32_t>(ldns_get_rr_type_by_name(buf));
         }
-        if (value == 0 || value > 0xffff) return dns::unexpected("unknown RR type " + quote(tok));
+        if (value == 0 || value > 0xffff) return unexpected("unknown RR type " + quote(tok));
     }
-    if (is_meta_type(value)) return dns::unexpected("type " + quote(tok) + " is not allowed in zone data");
+    if (is_meta_type(value)) return unexpected("type " + quote(tok) + " is not allowed in zone data");
     return static_cast<uint16_t>(value);
 }
 
@@ -559,8 +559,8 @@ struct FileState {
     uint16_t last_class = LDNS_RR_CLASS_IN;
 };
 
-dns::Unexpected<LoadError> fail(const FileState& st, size_t line, std::string message) {
-    return dns::unexpected(LoadError{st.display, line, std::move(message)});
+Unexpected<LoadError> fail(const FileState& st, size_t line, std::string message) {
+    return unexpected(LoadError{st.display, line, std::move(message)});
 }
 
 class Loader {
@@ -575,13 +575,13 @@ class Loader {
         open_files_.push_back({std::move(canonical), std::move(display)});
     }
 
-    dns::Result<void, LoadError> load(LineSource& src, FileState& st) {
+    Result<void, LoadError> load(LineSource& src, FileState& st) {
         if (!rdata_) return fail(st, 0, "out of memory");
         size_t line_no = 0;
         for (;;) {
             size_t start = 0;
             auto more = read_logical(src, st, line_no, start);
-            if (!more) return dns::unexpected(more.error());
+            if (!more) return unexpected(more.error());
             if (!*more) return {};
             auto done = logical_[0] == '$' ? directive(st, start) : record(st, start);
             if (!done) return done;
@@ -597,8 +597,8 @@ class Loader {
     // Reads the next non-empty logical line into logical_: parentheses joined (RFC 1035 §5.1), comments
     // removed (';' outside quotes and not escaped), tabs and CRs turned into spaces outside quotes.
     // `start` receives the line where it begins. False at end of input.
-    dns::Result<bool, LoadError> read_logical(LineSource& src, const FileState& st, size_t& line_no,
-                                              size_t& start) {
+    Result<bool, LoadError> read_logical(LineSource& src, const FileState& st, size_t& line_no,
+                                         size_t& start) {
         logical_.clear();
         int depth = 0;
         size_t open_line = 0;
@@ -669,7 +669,7 @@ class Loader {
         return false;
     }
 
-    dns::Result<void, LoadError> directive(FileState& st, size_t line) {
+    Result<void, LoadError> directive(FileState& st, size_t line) {
         std::string_view rest = logical_;
         const std::string_view word = next_token(rest);
         if (iequals(word, "$ORIGIN")) {
@@ -704,8 +704,8 @@ class Loader {
         return fail(st, line, "unknown directive " + quote(word));
     }
 
-    dns::Result<void, LoadError> include(FileState& st, size_t line, const std::string& name,
-                                         const std::string& origin_text) {
+    Result<void, LoadError> include(FileState& st, size_t line, const std::string& name,
+                                    const std::string& origin_text) {
         if (include_depth_ >= kMaxIncludeDepth) {
             return fail(st, line,
                         "$INCLUDE nested deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
@@ -746,12 +746,12 @@ class Loader {
         if (!loaded) {
             LoadError e = loaded.error();
             e.message += " (included from " + st.display + ":" + std::to_string(line) + ")";
-            return dns::unexpected(std::move(e));
+            return unexpected(std::move(e));
         }
         return {};
     }
 
-    dns::Result<void, LoadError> record(FileState& st, size_t line) {
+    Result<void, LoadError> record(FileState& st, size_t line) {
         std::string_view rest = logical_;
         const bool blank_owner = logical_[0] == ' ';
         std::string_view owner;
@@ -889,9 +889,9 @@ class Loader {
     }
 
     // Hands one record to the sink; its refusal becomes an error at this line.
-    dns::Result<void, LoadError> emit(const FileState& st, size_t line, std::span<const uint8_t> owner,
-                                      uint16_t type, uint16_t rclass, uint32_t ttl,
-                                      std::span<const uint8_t> rdata) {
+    Result<void, LoadError> emit(const FileState& st, size_t line, std::span<const uint8_t> owner,
+                                 uint16_t type, uint16_t rclass, uint32_t ttl,
+                                 std::span<const uint8_t> rdata) {
         RawRecord rec;
         rec.owner = owner;
         rec.type = type;
@@ -907,13 +907,12 @@ class Loader {
 
     // A record whose RDATA PresentationRdata reads (generic, or a type ldns would get wrong): the owner
     // and the names in the RDATA completed with the origin here.
-    dns::Result<void, LoadError> own_rdata(FileState& st, size_t line, std::string_view owner,
-                                           bool blank_owner, uint16_t type, uint16_t rclass,
-                                           bool ttl_from_soa, uint32_t ttl, std::string_view rest,
-                                           bool generic) {
-        auto parse_name = [&](std::string_view text) -> dns::Result<std::vector<uint8_t>, std::string> {
+    Result<void, LoadError> own_rdata(FileState& st, size_t line, std::string_view owner, bool blank_owner,
+                                      uint16_t type, uint16_t rclass, bool ttl_from_soa, uint32_t ttl,
+                                      std::string_view rest, bool generic) {
+        auto parse_name = [&](std::string_view text) -> Result<std::vector<uint8_t>, std::string> {
             const Rdf name = make_name(text, st.origin.get());
-            if (!name) return dns::unexpected("invalid domain name " + quote(text));
+            if (!name) return unexpected("invalid domain name " + quote(text));
             return std::vector<uint8_t>(ldns_rdf_data(name.get()),
                                         ldns_rdf_data(name.get()) + ldns_rdf_size(name.get()));
         };
@@ -949,12 +948,12 @@ class Loader {
     size_t include_depth_ = 0;
 };
 
-dns::Result<Rdf, LoadError> parse_origin(std::string_view origin, const std::string& display) {
+Result<Rdf, LoadError> parse_origin(std::string_view origin, const std::string& display) {
     if (origin.empty() || origin == "@") {
-        return dns::unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
+        return unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
     }
     Rdf name = make_name(origin, nullptr);  // always absolute, with or without the final dot
-    if (!name) return dns::unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
+    if (!name) return unexpected(LoadError{display, 0, "invalid zone origin " + quote(origin)});
     return name;
 }
 
@@ -979,13 +978,13 @@ void set_master_file_fast_path(bool enabled) {
     fast_path_enabled.store(enabled, std::memory_order_relaxed);
 }
 
-dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
-                                              const RecordSink& sink) {
+Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
+                                         const RecordSink& sink) {
     FileState st;
     st.display = file.string();
     st.dir = file.parent_path();
     auto name = parse_origin(origin, st.display);
-    if (!name) return dns::unexpected(name.error());
+    if (!name) return unexpected(name.error());
     st.origin = std::move(name).value();
 
     std::string open_error;
@@ -1001,12 +1000,12 @@ dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file,
     return loader.load(src, st);
 }
 
-dns::Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
-                                              const RecordSink& sink, std::string_view display_name) {
+Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
+                                         const RecordSink& sink, std::string_view display_name) {
     FileState st;
     st.display = std::string(display_name);
     auto name = parse_origin(origin, st.display);
-    if (!name) return dns::unexpected(name.error());
+    if (!name) return unexpected(name.error());
     st.origin = std::move(name).value();
 
     Loader loader(sink);

@@ -38,7 +38,7 @@
 #include <string_view>
 
 #include "zone/LoadError.h"  // LoadError {file, line, message}: std only
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
@@ -54,17 +54,16 @@ struct RawRecord {
 };
 
 // Receives each record; an error aborts loading and is reported with the record's file:line.
-using RecordSink = std::function<dns::Result<void, std::string>(const RawRecord&)>;
+using RecordSink = std::function<Result<void, std::string>(const RawRecord&)>;
 
 // Loads `file` with the zone name `origin` ("example.com." or "example.com"; always taken as absolute).
-dns::Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
-                                              const RecordSink& sink);
+Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
+                                         const RecordSink& sink);
 
 // Same, from text in memory (unit tests, tools). Relative $INCLUDE paths resolve against the current
 // directory; errors name `display_name`.
-dns::Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
-                                              const RecordSink& sink,
-                                              std::string_view display_name = "<text>");
+Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
+                                         const RecordSink& sink, std::string_view display_name = "<text>");
 
 // The loader turns the common types (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV, TXT, CAA) written in plain
 // syntax into wire form itself and leaves everything else to ldns; both give the same bytes. Switching the

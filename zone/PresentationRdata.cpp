@@ -20,10 +20,10 @@ constexpr uint16_t kIpseckey = 45;
 constexpr uint16_t kTalink = 58;
 constexpr uint16_t kAmtrelay = 260;
 
-using R = dns::Result<void, std::string>;
+using R = Result<void, std::string>;
 
 R error(std::string message) {
-    return dns::unexpected(std::move(message));
+    return unexpected(std::move(message));
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -240,8 +240,8 @@ bool reads_presentation_rdata(uint16_t type) {
            type == kAmtrelay;
 }
 
-dns::Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const std::string_view> tokens,
-                                                  std::vector<uint8_t>& out) {
+Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const std::string_view> tokens,
+                                             std::vector<uint8_t>& out) {
     if (tokens.empty()) return error("missing RDATA length after \\# (RFC 3597 §5)");
     const auto length = number(tokens[0], 65535);
     if (!length) return error("invalid RDATA length '" + std::string(tokens[0]) + "' after \\#");
@@ -278,10 +278,8 @@ dns::Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const
     return {};
 }
 
-dns::Result<void, std::string> read_presentation_rdata(uint16_t type,
-                                                       std::span<const std::string_view> tokens,
-                                                       const NameParser& parse_name,
-                                                       std::vector<uint8_t>& out) {
+Result<void, std::string> read_presentation_rdata(uint16_t type, std::span<const std::string_view> tokens,
+                                                  const NameParser& parse_name, std::vector<uint8_t>& out) {
     switch (type) {
         case kNsapPtr:  // RFC 1706 §6: one domain name
             return names(1, tokens, parse_name, out);

@@ -21,12 +21,12 @@
 #include <string_view>
 #include <vector>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
 // Turns one name token into uncompressed absolute wire form, or an error message.
-using NameParser = std::function<dns::Result<std::vector<uint8_t>, std::string>(std::string_view)>;
+using NameParser = std::function<Result<std::vector<uint8_t>, std::string>(std::string_view)>;
 
 // The numbers of the mnemonics above that ldns does not know (AMTRELAY, TALINK), for the type token.
 std::optional<uint16_t> presentation_type(std::string_view mnemonic);
@@ -38,13 +38,11 @@ bool reads_presentation_rdata(uint16_t type);
 // length, then hex in any number of tokens). The octets must be valid RDATA of a known type where that
 // can be checked (the names of the types rdata_names lists, well-formed and uncompressed; the length of
 // A and AAAA), as RFC 3597 §5 asks.
-dns::Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const std::string_view> tokens,
-                                                  std::vector<uint8_t>& out);
+Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const std::string_view> tokens,
+                                             std::vector<uint8_t>& out);
 
 // Appends the wire RDATA of `type` read from `tokens` (every token after the type) to `out`.
-dns::Result<void, std::string> read_presentation_rdata(uint16_t type,
-                                                       std::span<const std::string_view> tokens,
-                                                       const NameParser& parse_name,
-                                                       std::vector<uint8_t>& out);
+Result<void, std::string> read_presentation_rdata(uint16_t type, std::span<const std::string_view> tokens,
+                                                  const NameParser& parse_name, std::vector<uint8_t>& out);
 
 }  // namespace headwater::zone

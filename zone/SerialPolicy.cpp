@@ -62,14 +62,12 @@ std::string_view to_string(SerialPolicy policy) {
     return "unknown";
 }
 
-dns::Result<dns::Serial, std::string> next_serial(dns::Serial current, SerialPolicy policy,
-                                                  int64_t unix_now) {
+Result<dns::Serial, std::string> next_serial(dns::Serial current, SerialPolicy policy, int64_t unix_now) {
     switch (policy) {
         case SerialPolicy::Keep:
-            return dns::unexpected(
-                "serial_policy keep: the zone content changed but the SOA serial is still " +
-                std::to_string(current.value()) +
-                "; raise the serial in the zone file (secondaries only fetch a newer one)");
+            return unexpected("serial_policy keep: the zone content changed but the SOA serial is still " +
+                              std::to_string(current.value()) +
+                              "; raise the serial in the zone file (secondaries only fetch a newer one)");
         case SerialPolicy::Increment:
             return plus_one(current);
         case SerialPolicy::UnixTime:
@@ -83,15 +81,15 @@ dns::Result<dns::Serial, std::string> next_serial(dns::Serial current, SerialPol
             return newer_or_increment(current, date * 100);  // beyond 2^32 (year 4295): plain + 1
         }
     }
-    return dns::unexpected(std::string("unknown serial policy"));
+    return unexpected(std::string("unknown serial policy"));
 }
 
-dns::Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial next) {
-    if (next.value() == 0) return dns::unexpected(std::string("serial 0 is not allowed"));
+Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial next) {
+    if (next.value() == 0) return unexpected(std::string("serial 0 is not allowed"));
     if (!(current < next))
-        return dns::unexpected("serial " + std::to_string(next.value()) + " is not newer than " +
-                               std::to_string(current.value()) +
-                               " in RFC 1982 serial arithmetic (a new serial must be ahead by 1 to 2^31-1)");
+        return unexpected("serial " + std::to_string(next.value()) + " is not newer than " +
+                          std::to_string(current.value()) +
+                          " in RFC 1982 serial arithmetic (a new serial must be ahead by 1 to 2^31-1)");
     return {};
 }
 

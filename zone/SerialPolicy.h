@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "zone/ZoneVersion.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Serial.h"
 
 namespace headwater::zone {
@@ -34,11 +34,11 @@ std::string_view to_string(SerialPolicy policy);
 //   the next day's numbers, as BIND does); the serial still only moves forward.
 // - Keep: an error ("serial_policy keep: ...").
 // Whatever the policy, 0 is skipped (0xFFFFFFFF + 1 gives 1).
-dns::Result<dns::Serial, std::string> next_serial(dns::Serial current, SerialPolicy policy, int64_t unix_now);
+Result<dns::Serial, std::string> next_serial(dns::Serial current, SerialPolicy policy, int64_t unix_now);
 
 // Checks an explicit new serial (`headwaterctl bump --set N`): it must be newer than `current` (RFC 1982
 // §3.2, so at most 2^31 - 1 ahead) and not 0.
-dns::Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial next);
+Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial next);
 
 // `version` with only its SOA serial replaced (a bump): same records, same order, new SOA RDATA.
 ZoneVersionPtr with_serial(const ZoneVersion& version, dns::Serial serial);

@@ -13,14 +13,14 @@
 
 namespace headwater::zone {
 
-dns::Result<std::string, std::string> rewrite_soa_serial_text(std::string_view text, std::size_t line,
-                                                              dns::Serial serial) {
+Result<std::string, std::string> rewrite_soa_serial_text(std::string_view text, std::size_t line,
+                                                         dns::Serial serial) {
     // Find the start of `line`.
     std::size_t pos = 0;
     for (std::size_t l = 1; l < line; ++l) {
         pos = text.find('\n', pos);
         if (pos == std::string_view::npos)
-            return dns::unexpected("line " + std::to_string(line) + " not in the file");
+            return unexpected("line " + std::to_string(line) + " not in the file");
         ++pos;
     }
     // RFC 1035 §5.1 tokens: whitespace and parentheses separate, ';' starts a comment, quotes group.
@@ -57,8 +57,8 @@ dns::Result<std::string, std::string> rewrite_soa_serial_text(std::string_view t
         } else if (++after_soa == 3) {
             for (char d : token)
                 if (!std::isdigit(static_cast<unsigned char>(d)))
-                    return dns::unexpected("the SOA serial on line " + std::to_string(line) + " is \"" +
-                                           std::string(token) + "\", not a plain number");
+                    return unexpected("the SOA serial on line " + std::to_string(line) + " is \"" +
+                                      std::string(token) + "\", not a plain number");
             std::string out(text.substr(0, pos));
             out += std::to_string(serial.value());
             out += text.substr(end);
@@ -66,17 +66,17 @@ dns::Result<std::string, std::string> rewrite_soa_serial_text(std::string_view t
         }
         pos = end;
     }
-    return dns::unexpected("no SOA serial found from line " + std::to_string(line));
+    return unexpected("no SOA serial found from line " + std::to_string(line));
 }
 
-dns::Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& file, std::size_t line,
-                                                  dns::Serial serial) {
+Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& file, std::size_t line,
+                                             dns::Serial serial) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) return dns::unexpected("cannot read " + file.string() + ": " + std::strerror(errno));
+    if (!in) return unexpected("cannot read " + file.string() + ": " + std::strerror(errno));
     std::stringstream buffer;
     buffer << in.rdbuf();
     auto rewritten = rewrite_soa_serial_text(buffer.str(), line, serial);
-    if (!rewritten) return dns::unexpected(file.string() + ": " + rewritten.error());
+    if (!rewritten) return unexpected(file.string() + ": " + rewritten.error());
 
     struct stat st {};
     const bool have_mode = ::stat(file.c_str(), &st) == 0;
@@ -84,7 +84,7 @@ dns::Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& f
     auto written =
         write_file_atomically(file, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
                               have_mode ? st.st_mode & 07777 : 0644);
-    if (!written) return dns::unexpected(written.error());
+    if (!written) return unexpected(written.error());
     // Keep the operator's ownership (the server may run as root while the file belongs to someone else).
     if (have_mode) (void)::chown(file.c_str(), st.st_uid, st.st_gid);
     return {};

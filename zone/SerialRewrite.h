@@ -6,18 +6,18 @@
 #include <cstddef>
 #include <filesystem>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 #include "zone/dns/Serial.h"
 
 namespace headwater::zone {
 
 // The SOA record starts on `line` (1-based) of `file` (as the loader reported it; it may be an
 // $INCLUDE'd file). Fails with a clear message when the serial is not a plain decimal token there.
-dns::Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& file, std::size_t line,
-                                                  dns::Serial serial);
+Result<void, std::string> rewrite_soa_serial(const std::filesystem::path& file, std::size_t line,
+                                             dns::Serial serial);
 
 // Same on text, for tests: returns the rewritten text.
-dns::Result<std::string, std::string> rewrite_soa_serial_text(std::string_view text, std::size_t line,
-                                                              dns::Serial serial);
+Result<std::string, std::string> rewrite_soa_serial_text(std::string_view text, std::size_t line,
+                                                         dns::Serial serial);
 
 }  // namespace headwater::zone

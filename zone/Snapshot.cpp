@@ -31,7 +31,7 @@ class Writer {
   public:
     Writer(int fd, const std::filesystem::path& p) : fd_(fd), path_(p) { buf_.reserve(kChunk); }
 
-    dns::Result<void, std::string> put(std::span<const uint8_t> data) {
+    Result<void, std::string> put(std::span<const uint8_t> data) {
         crc_ = crc32c(data, crc_);
         while (!data.empty()) {
             const std::size_t n = std::min(kChunk - buf_.size(), data.size());
@@ -42,12 +42,12 @@ class Writer {
         }
         return {};
     }
-    dns::Result<void, std::string> flush() {
+    Result<void, std::string> flush() {
         std::span<const uint8_t> d(buf_);
         while (!d.empty()) {
             const ssize_t n = ::write(fd_, d.data(), d.size());
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return dns::unexpected(errno_text("cannot write", path_));
+            if (n < 0) return unexpected(io_error_text("cannot write", path_));
             d = d.subspan(static_cast<std::size_t>(n));
         }
         buf_.clear();
@@ -67,12 +67,12 @@ class Reader {
   public:
     Reader(int fd, const std::filesystem::path& p) : fd_(fd), path_(p) {}
     // Reads exactly out.size() octets.
-    dns::Result<void, std::string> get(std::span<uint8_t> out) {
+    Result<void, std::string> get(std::span<uint8_t> out) {
         while (!out.empty()) {
             const ssize_t n = ::read(fd_, out.data(), out.size());
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return dns::unexpected(errno_text("cannot read", path_));
-            if (n == 0) return dns::unexpected("snapshot " + path_.string() + " is truncated");
+            if (n < 0) return unexpected(io_error_text("cannot read", path_));
+            if (n == 0) return unexpected("snapshot " + path_.string() + " is truncated");
             out = out.subspan(static_cast<std::size_t>(n));
         }
         return {};
@@ -85,15 +85,15 @@ class Reader {
 
 }  // namespace
 
-dns::Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version) {
+Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version) {
     auto tmp = file;
     tmp += ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return dns::unexpected(errno_text("cannot create", tmp));
+    if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
     auto fail = [&](std::string message) {
         ::close(fd);
         ::unlink(tmp.c_str());
-        return dns::Result<void, std::string>(dns::unexpected(std::move(message)));
+        return Result<void, std::string>(unexpected(std::move(message)));
     };
 
     const auto apex = version.apex().wire();
@@ -119,27 +119,27 @@ dns::Result<void, std::string> write_snapshot(const std::filesystem::path& file,
     return commit_temp_file(fd, tmp, file);
 }
 
-dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
-                                                       std::optional<dns::NameView> expected_apex) {
-    using R = dns::Result<ZoneVersionPtr, std::string>;
+Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
+                                                  std::optional<dns::NameView> expected_apex) {
+    using R = Result<ZoneVersionPtr, std::string>;
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return R(dns::unexpected(errno_text("cannot open", file)));
+    if (fd < 0) return R(unexpected(io_error_text("cannot open", file)));
     struct Closer {
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
     auto bad = [&](const std::string& why) {
-        return R(dns::unexpected("snapshot " + file.string() + ": " + why));
+        return R(unexpected("snapshot " + file.string() + ": " + why));
     };
 
     struct stat sb {};
-    if (::fstat(fd, &sb) != 0) return R(dns::unexpected(errno_text("cannot stat", file)));
+    if (::fstat(fd, &sb) != 0) return R(unexpected(io_error_text("cannot stat", file)));
     const auto size = static_cast<uint64_t>(sb.st_size);
 
     Reader rd(fd, file);
     uint8_t header[kHeader];
     if (size < kHeader + 4) return bad("too short");
-    if (auto r = rd.get(header); !r) return R(dns::unexpected(r.error()));
+    if (auto r = rd.get(header); !r) return R(unexpected(r.error()));
     if (std::memcmp(header, kMagic, 8) != 0) return bad("not a snapshot file");
     if (rd32(header + 8) != kFormatVersion)
         return bad("format version " + std::to_string(rd32(header + 8)) + " is not supported");
@@ -156,9 +156,9 @@ dns::Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::pa
     std::vector<uint8_t> apex(apex_len);
     std::vector<uint8_t> data(static_cast<std::size_t>(data_len));
     uint8_t trailer[4];
-    if (auto r = rd.get(apex); !r) return R(dns::unexpected(r.error()));
-    if (auto r = rd.get(data); !r) return R(dns::unexpected(r.error()));
-    if (auto r = rd.get(trailer); !r) return R(dns::unexpected(r.error()));
+    if (auto r = rd.get(apex); !r) return R(unexpected(r.error()));
+    if (auto r = rd.get(data); !r) return R(unexpected(r.error()));
+    if (auto r = rd.get(trailer); !r) return R(unexpected(r.error()));
     const uint32_t crc = crc32c(data, crc32c(apex, crc32c(std::span(header, kHeader))));
     if (crc != rd32(trailer)) return bad("checksum mismatch");
 

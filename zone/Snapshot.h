@@ -18,14 +18,14 @@
 #include <string>
 
 #include "zone/ZoneVersion.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
-dns::Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version);
+Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version);
 
 // `expected_apex`, when given, must match the snapshot's apex (a file of another zone is an error).
-dns::Result<ZoneVersionPtr, std::string> read_snapshot(
-    const std::filesystem::path& file, std::optional<dns::NameView> expected_apex = std::nullopt);
+Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
+                                                  std::optional<dns::NameView> expected_apex = std::nullopt);
 
 }  // namespace headwater::zone

@@ -43,7 +43,7 @@ std::vector<std::string> LoadedZone::warning_lines() const {
     return out;
 }
 
-dns::Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
+Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
     ZoneBuilder builder(apex);
     // A master file line makes about 25 to 100 octets of wire form (the owner is written out in full).
     std::error_code ec;
@@ -55,9 +55,9 @@ dns::Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const s
     auto loaded = load_master_file(file, apex.to_string(), [&](const RawRecord& rr) {
         return builder.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
     });
-    if (!loaded) return dns::unexpected(loaded.error());
+    if (!loaded) return unexpected(loaded.error());
     auto version = builder.build();
-    if (!version) return dns::unexpected(version.error());
+    if (!version) return unexpected(version.error());
     return LoadedZone{std::move(version).value(), builder.warnings(), builder.suppressed_warnings()};
 }
 
@@ -82,7 +82,7 @@ void Zone::save_file_serial_locked() {
                                 std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
 
-dns::Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::string& note) {
+Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::string& note) {
     if (state_open_) return {};
     if (settings_.state_dir.empty()) {
         state_open_ = true;
@@ -91,10 +91,9 @@ dns::Result<void, std::string> Zone::open_state_locked(Clock::time_point now, st
     std::error_code ec;
     std::filesystem::create_directories(settings_.state_dir, ec);
     if (ec)
-        return dns::unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " +
-                               ec.message());
+        return unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
     auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
-    if (!journal) return dns::unexpected(journal.error());
+    if (!journal) return unexpected(journal.error());
     // Nothing below fails: once the journal is open the state counts as open, and a later reload does
     // not read the snapshot again over a version served since.
     journal_.emplace(std::move(*journal));
@@ -115,7 +114,7 @@ dns::Result<void, std::string> Zone::open_state_locked(Clock::time_point now, st
                 for (const auto& c : *chain) {
                     auto next = apply(*last, c);
                     if (!next) {
-                        chain = dns::unexpected(next.error());
+                        chain = unexpected(next.error());
                         break;
                     }
                     last = *next;
@@ -262,7 +261,7 @@ bool Zone::snapshot_can_wait_locked() const {
            !std::filesystem::exists(state_path(".snapshot"), ec) && !ec;
 }
 
-dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
+Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
     current_.store(next, std::memory_order_release);
     loaded_at_ = now;
     if (settings_.state_dir.empty()) return {};
@@ -289,14 +288,14 @@ dns::Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, C
             malloc_trim(0);
 #endif
         });
-        if (!earlier.empty()) return dns::unexpected(earlier);
+        if (!earlier.empty()) return unexpected(earlier);
         return {};
     }
     if (auto w = write_snapshot(state_path(".snapshot"), *next); !w)
-        return dns::unexpected((earlier.empty() ? "" : earlier + "; ") + "snapshot not written (" +
-                               w.error() + "); the journal still has the change");
+        return unexpected((earlier.empty() ? "" : earlier + "; ") + "snapshot not written (" + w.error() +
+                          "); the journal still has the change");
     snapshot_on_disk_ = true;
-    if (!earlier.empty()) return dns::unexpected(earlier);
+    if (!earlier.empty()) return unexpected(earlier);
     return {};
 }
 
@@ -327,9 +326,9 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     (void)load_master_file(settings_.file, settings_.name.to_string(), [&](const RawRecord& rr) {
         if (rr.type == dns::to_u16(dns::RRType::SOA)) {
             soa_at.emplace(std::string(rr.file), rr.line);
-            return dns::Result<void, std::string>(dns::unexpected(std::string("found")));  // stop reading
+            return Result<void, std::string>(unexpected(std::string("found")));  // stop reading
         }
-        return dns::Result<void, std::string>();
+        return Result<void, std::string>();
     });
 
     const ZoneVersionPtr next = with_serial(*old, next_value);
@@ -345,8 +344,8 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     // The file keeps the operator's layout; only the serial token changes. Served either way: if the file
     // cannot be updated the next reload still works (its serial counts as untouched and the policy applies).
     auto rewritten = soa_at ? rewrite_soa_serial(soa_at->first, soa_at->second, next_value)
-                            : dns::Result<void, std::string>(dns::unexpected(
-                                  settings_.file.string() + ": no SOA record found to update"));
+                            : Result<void, std::string>(
+                                  unexpected(settings_.file.string() + ": no SOA record found to update"));
     if (rewritten) {
         file_serial_ = next_value;
         save_file_serial_locked();

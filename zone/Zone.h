@@ -16,7 +16,7 @@
 #include "zone/LoadError.h"
 #include "zone/SerialPolicy.h"
 #include "zone/ZoneVersion.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
@@ -52,7 +52,7 @@ struct LoadedZone {
 };
 
 // Loads and checks a master file into a new version (nothing is served from it yet).
-dns::Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file);
+Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file);
 
 enum class ReloadOutcome : uint8_t { Updated, Unchanged, Error };
 
@@ -123,10 +123,10 @@ class Zone {
     ZoneStatus status() const;
 
   private:
-    dns::Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
+    Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
     ReloadResult reload_locked(Clock::time_point now, bool force);
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
-    dns::Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
+    Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;

@@ -40,27 +40,27 @@ void two_ways(std::size_t n, Split split, Fn fn) {
 
 ZoneBuilder::ZoneBuilder(dns::Name apex) : apex_(std::move(apex)), apex_labels_(apex_.view().label_count()) {}
 
-dns::Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint16_t type,
-                                                uint16_t rclass, uint32_t ttl, std::span<const uint8_t> rdata,
-                                                std::string_view file, std::size_t line) {
+Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass,
+                                           uint32_t ttl, std::span<const uint8_t> rdata,
+                                           std::string_view file, std::size_t line) {
     // The name is checked here too: a transfer-in hands over what a peer sent.
     if (owner.empty() || dns::wire_name_length(owner) != owner.size())
-        return dns::unexpected(std::string("invalid owner name"));
+        return unexpected(std::string("invalid owner name"));
     const dns::NameView owner_name(owner);
     const std::size_t labels = owner_name.label_count();
     // In the zone: the last labels are the apex's (RFC 4343: case-insensitively).
     const std::size_t below = labels >= apex_labels_ ? labels - apex_labels_ : 0;
     if (labels < apex_labels_ || !(owner_name.parent(below) == apex_))
-        return dns::unexpected("out-of-zone data: " + owner_name.to_string() + " is not in zone " +
-                               apex_.to_string());
+        return unexpected("out-of-zone data: " + owner_name.to_string() + " is not in zone " +
+                          apex_.to_string());
     if (rclass != dns::to_u16(dns::RRClass::IN))
-        return dns::unexpected("class " + dns::to_string(static_cast<dns::RRClass>(rclass)) +
-                               " is not supported (only IN)");
+        return unexpected("class " + dns::to_string(static_cast<dns::RRClass>(rclass)) +
+                          " is not supported (only IN)");
     if (type == dns::to_u16(RRType::SOA) && below != 0)
-        return dns::unexpected("SOA record at " + owner_name.to_string() + ", which is not the zone apex " +
-                               apex_.to_string());
-    if (rdata.size() > 0xFFFF) return dns::unexpected(std::string("RDATA longer than 65535 octets"));
-    if (data_.size() > 0xFFFF0000u) return dns::unexpected(std::string("zone larger than 4 GiB"));
+        return unexpected("SOA record at " + owner_name.to_string() + ", which is not the zone apex " +
+                          apex_.to_string());
+    if (rdata.size() > 0xFFFF) return unexpected(std::string("RDATA longer than 65535 octets"));
+    if (data_.size() > 0xFFFF0000u) return unexpected(std::string("zone larger than 4 GiB"));
 
     // Files are few ($INCLUDE); remember the last one so the common case is one comparison.
     if (files_.empty() || files_[current_file_] != file) {
@@ -239,7 +239,7 @@ void ZoneBuilder::normalise_rrsets() {
     release(warning_order_);
 }
 
-dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
+Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
     // The insertion index breaks ties, so the order is total and the same as a stable sort's.
     const auto less = [&](const Entry& a, const Entry& b) {
         if (a.prefix[0] != b.prefix[0]) return a.prefix[0] < b.prefix[0];
@@ -297,27 +297,27 @@ dns::Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
                 ++soa_count;
                 soa_pos = j;
                 if (soa_count > 1)  // report the line that came second in the file
-                    return dns::unexpected(error_at(std::max(order[j - 1].index, order[j].index),
-                                                    "more than one SOA record at the zone apex"));
+                    return unexpected(error_at(std::max(order[j - 1].index, order[j].index),
+                                               "more than one SOA record at the zone apex"));
             }
             if (t == RRType::NS && at_apex) apex_ns = true;
         }
         if (cname > 1)
-            return dns::unexpected(
+            return unexpected(
                 error_at(order[cname_at + 1].index, "more than one CNAME at " + owner_text(order[i])));
         if (cname == 1 && other > 0) {
             // report the later of the two lines
             const auto at = std::max(order[cname_at].index, order[other_at].index);
-            return dns::unexpected(error_at(at, "CNAME and other data at " + owner_text(order[i]) +
-                                                    " (RFC 1034 §3.6.2: a CNAME must be alone at its name)"));
+            return unexpected(error_at(at, "CNAME and other data at " + owner_text(order[i]) +
+                                               " (RFC 1034 §3.6.2: a CNAME must be alone at its name)"));
         }
         i = j;
     }
     const std::string file = files_.empty() ? std::string() : files_.front();
     if (soa_count == 0)
-        return dns::unexpected(LoadError{file, 0, "no SOA record at the zone apex " + apex_.to_string()});
+        return unexpected(LoadError{file, 0, "no SOA record at the zone apex " + apex_.to_string()});
     if (!apex_ns)
-        return dns::unexpected(LoadError{file, 0, "no NS records at the zone apex " + apex_.to_string()});
+        return unexpected(LoadError{file, 0, "no NS records at the zone apex " + apex_.to_string()});
 
     // Lay the records out in canonical order in one exactly sized buffer (two threads copying halves).
     std::vector<uint32_t> offsets(order.size());

@@ -19,7 +19,7 @@
 
 #include "zone/LoadError.h"
 #include "zone/ZoneVersion.h"
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::zone {
 
@@ -29,9 +29,9 @@ class ZoneBuilder {
 
     // Adds one record; checks what can be checked alone (in-zone owner, class IN, SOA only at the apex).
     // `file` and `line` locate the record for error messages.
-    dns::Result<void, std::string> add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass,
-                                       uint32_t ttl, std::span<const uint8_t> rdata, std::string_view file,
-                                       std::size_t line);
+    Result<void, std::string> add(std::span<const uint8_t> owner, uint16_t type, uint16_t rclass,
+                                  uint32_t ttl, std::span<const uint8_t> rdata, std::string_view file,
+                                  std::size_t line);
 
     // Room for about `records` records of `bytes` wire octets in all, so that a large zone is not copied
     // again each time a buffer doubles. A hint: more simply grows, less costs only address space.
@@ -41,7 +41,7 @@ class ZoneBuilder {
     // (RFC 1034 §3.6.2, RFC 2181 §10.1; DNSSEC records may share the name, RFC 4035 §2.5). Before the
     // checks, every RRset is normalised: duplicates dropped (the first in the file kept), and one TTL: the
     // first of the set's last run of lines with the same owner (BIND's choice, see normalise_rrsets).
-    dns::Result<ZoneVersionPtr, LoadError> build();
+    Result<ZoneVersionPtr, LoadError> build();
 
     // What build() changed, one warning per record, in file order; at most kMaxWarnings of them, the rest
     // only counted (a generated zone can repeat one mistake a million times).

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::dns {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "zone/dns/Result.h"
+#include "zone/base/Result.h"
 
 namespace headwater::dns {
 

@@ -7,9 +7,9 @@
 #include <span>
 #include <vector>
 
+#include "zone/base/Result.h"
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
-#include "zone/dns/Result.h"
 
 namespace headwater::dns {
 

@@ -42,7 +42,7 @@ class ConfigFileTest : public ::testing::Test {
     // The whole config file for a test's `text`; a fixture whose tests give only part of it wraps it here.
     virtual std::string document(std::string_view text) const { return std::string(text); }
 
-    dns::Result<Config, ConfigError> parse(std::string_view text) {
+    Result<Config, ConfigError> parse(std::string_view text) {
         return parse_config(document(text), config_path_);
     }
 

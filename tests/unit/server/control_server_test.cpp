@@ -125,12 +125,12 @@ class ControlServerTest : public ::testing::Test {
         return result.get();
     }
 
-    dns::Result<ControlServer*, std::string> open(const fs::path& path,
-                                                  ControlServer::Handler handler = echo_handler,
-                                                  ControlServerOptions options = {}) {
-        return on_io([&]() -> dns::Result<ControlServer*, std::string> {
+    Result<ControlServer*, std::string> open(const fs::path& path,
+                                             ControlServer::Handler handler = echo_handler,
+                                             ControlServerOptions options = {}) {
+        return on_io([&]() -> Result<ControlServer*, std::string> {
             auto server = ControlServer::open(io_, path, std::move(handler), options);
-            if (!server) return dns::unexpected(server.error());
+            if (!server) return unexpected(server.error());
             servers_.push_back(std::move(*server));
             return servers_.back().get();
         });

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 #include "zone/dns/WireReader.h"
 
 using namespace headwater;

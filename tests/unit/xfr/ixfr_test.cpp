@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 #include "xfr/IxfrSource.h"
 #include "xfr/TransferPlan.h"
 #include "zone/Changeset.h"

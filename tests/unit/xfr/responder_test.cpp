@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 #include "tsig/ClientSequence.h"
 #include "zone/dns/MessageBuilder.h"
 

@@ -2,7 +2,7 @@
 // TSIG let a request through, answered SERVFAIL (signed when the request was) with a reason when full.
 #include <gtest/gtest.h>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 #include "tsig/ClientSequence.h"
 #include "xfr/Responder.h"
 #include "zone/dns/MessageBuilder.h"

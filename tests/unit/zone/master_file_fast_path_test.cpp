@@ -28,7 +28,7 @@ Outcome load(const std::string& text, bool fast) {
                  std::to_string(rr.ttl) + "|" + std::to_string(rr.line) + "|";
             s.append(reinterpret_cast<const char*>(rr.rdata.data()), rr.rdata.size());
             o.records.push_back(std::move(s));
-            return dns::Result<void, std::string>();
+            return Result<void, std::string>();
         },
         "fast.zone");
     set_master_file_fast_path(true);
@@ -175,7 +175,7 @@ TEST(MasterFileFastPath, TheSampleZonesLoadTheSame) {
                 s += "|" + std::to_string(rr.type) + "|" + std::to_string(rr.ttl) + "|";
                 s.append(reinterpret_cast<const char*>(rr.rdata.data()), rr.rdata.size());
                 both[fast].records.push_back(std::move(s));
-                return dns::Result<void, std::string>();
+                return Result<void, std::string>();
             });
             if (!r) both[fast].error = r.error().to_string();
         }

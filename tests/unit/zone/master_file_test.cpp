@@ -35,7 +35,7 @@ struct Loaded {
 };
 
 RecordSink collect(std::vector<Rec>& out) {
-    return [&out](const RawRecord& r) -> dns::Result<void, std::string> {
+    return [&out](const RawRecord& r) -> Result<void, std::string> {
         out.push_back(Rec{Bytes(r.owner.begin(), r.owner.end()), r.type, r.rclass, r.ttl,
                           Bytes(r.rdata.begin(), r.rdata.end()), std::string(r.file), r.line});
         return {};
@@ -790,9 +790,9 @@ TEST(MasterFile, SinkErrorAbortsWithLocation) {
     int calls = 0;
     auto r = load_master_text(
         "$TTL 1\na A 192.0.2.1\nb A 192.0.2.2\nc A 192.0.2.3\n", "example.com.",
-        [&](const RawRecord& rec) -> dns::Result<void, std::string> {
+        [&](const RawRecord& rec) -> Result<void, std::string> {
             ++calls;
-            if (rec.line == 3) return dns::unexpected(std::string("CNAME and other data"));
+            if (rec.line == 3) return unexpected(std::string("CNAME and other data"));
             return {};
         },
         "z.db");

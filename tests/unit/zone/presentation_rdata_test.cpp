@@ -27,7 +27,7 @@ One load_last(const std::string& text) {
     One out;
     auto r = load_master_text(
         "$ORIGIN rel.example.\n$TTL 300\n" + text, "example.",
-        [&](const RawRecord& rr) -> dns::Result<void, std::string> {
+        [&](const RawRecord& rr) -> Result<void, std::string> {
             out.owner.assign(rr.owner.begin(), rr.owner.end());
             out.type = rr.type;
             out.rdata.assign(rr.rdata.begin(), rr.rdata.end());
@@ -171,7 +171,7 @@ TEST(PresentationRdata, GenericFormOfAKnownTypeMustBeValid) {
 
 TEST(PresentationRdata, GenericSoaWithoutTtlTakesItsMinimum) {
     auto r = load_master_text("@ SOA \\# 22 00 00 00000001 00000e10 00000384 00093a80 0000012c\n", "example.",
-                              [&](const RawRecord& rr) -> dns::Result<void, std::string> {
+                              [&](const RawRecord& rr) -> Result<void, std::string> {
                                   EXPECT_EQ(rr.ttl, 300u);
                                   return {};
                               });

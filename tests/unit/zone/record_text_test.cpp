@@ -27,7 +27,7 @@ std::vector<uint8_t> wire_of(std::string_view line) {
     std::vector<uint8_t> out;
     auto loaded = zone::load_master_text(line, "example.com.", [&](const zone::RawRecord& rr) {
         out = raw(rr.owner, rr.type, rr.rclass, rr.ttl, {rr.rdata.begin(), rr.rdata.end()});
-        return dns::Result<void, std::string>{};
+        return Result<void, std::string>{};
     });
     EXPECT_TRUE(loaded) << loaded.error().to_string();
     return out;

@@ -20,13 +20,13 @@ Name n(std::string_view t) {
     return Name::from_text(t).value();
 }
 
-dns::Result<zone::ZoneVersionPtr, zone::LoadError> build(std::string_view text,
-                                                         std::string_view origin = "example.com.") {
+Result<zone::ZoneVersionPtr, zone::LoadError> build(std::string_view text,
+                                                    std::string_view origin = "example.com.") {
     zone::ZoneBuilder b(n(origin));
     auto loaded = zone::load_master_text(text, origin, [&](const zone::RawRecord& rr) {
         return b.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
     });
-    if (!loaded) return dns::unexpected(loaded.error());
+    if (!loaded) return unexpected(loaded.error());
     return b.build();
 }
 

@@ -11,7 +11,7 @@
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
 
-namespace headwater::xfr {
+namespace headwater::verify {
 
 // A record in uncompressed wire form: owner, type, class, TTL, RDLENGTH, RDATA (zone::RecordView::wire).
 using WireRecord = std::vector<uint8_t>;
@@ -53,4 +53,4 @@ std::vector<uint8_t> canonical_rdata(dns::RRType type, std::span<const uint8_t> 
 // a well-formed record; a malformed one makes the sets differ unless the same bytes are on both sides.
 bool same_records(std::span<const WireRecord> a, std::span<const WireRecord> b);
 
-}  // namespace headwater::xfr
+}  // namespace headwater::verify

@@ -10,14 +10,14 @@
 #include <string_view>
 #include <vector>
 
-#include "xfr/ZoneCompare.h"
+#include "xfr/verify/ZoneCompare.h"
 #include "zone/Changeset.h"
 #include "zone/ZoneVersion.h"
 #include "zone/dns/Message.h"
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
 
-namespace headwater::xfr {
+namespace headwater::verify {
 
 struct SampleQuery {
     enum class Expect : uint8_t {
@@ -83,4 +83,4 @@ SampleResult check_answer(const SampleQuery& q, const dns::Message& response);
 // octets left over, an expanded RDATA over 65535 octets, or a `record` that is not at its offset.
 WireRecord uncompressed_record(const dns::Message& message, const dns::RecordRef& record);
 
-}  // namespace headwater::xfr
+}  // namespace headwater::verify

@@ -1,4 +1,4 @@
-#include "xfr/ZoneCompare.h"
+#include "xfr/verify/ZoneCompare.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include "zone/Changeset.h"
 #include "zone/dns/CanonicalRdata.h"
 
-namespace headwater::xfr {
+namespace headwater::verify {
 
 namespace {
 
@@ -304,4 +304,4 @@ std::vector<RRsetDifference> compare_zone(const zone::ZoneVersion& served,
     return out;
 }
 
-}  // namespace headwater::xfr
+}  // namespace headwater::verify

@@ -1,10 +1,10 @@
-#include "xfr/DenialProof.h"
+#include "zone/answer/DenialProof.h"
 
 #include <algorithm>
 
-#include "xfr/Nsec3Hash.h"
+#include "zone/answer/Nsec3Hash.h"
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 std::vector<uint8_t> wildcard_of(dns::NameView name) {
     if (name.size() + 2 > dns::kMaxNameLength) return {};
@@ -115,4 +115,4 @@ void DenialProof::wildcard_no_data(dns::NameView qname, dns::NameView encloser) 
     }
 }
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

@@ -1,5 +1,5 @@
 // Result<T, E>: expected failures are values, not exceptions (a small stand-in for C++23 std::expected,
-// which GCC 12's libstdc++ only offers in C++23 mode).
+// which GCC 12's libstdc++ only offers in C++23 mode). In the project's namespace: every library uses it.
 #pragma once
 
 #include <cassert>
@@ -7,7 +7,7 @@
 #include <utility>
 #include <variant>
 
-namespace headwater::dns {
+namespace headwater {
 
 template <class E>
 struct Unexpected {
@@ -75,4 +75,4 @@ class [[nodiscard]] Result<void, E> {
     bool ok_ = true;
 };
 
-}  // namespace headwater::dns
+}  // namespace headwater

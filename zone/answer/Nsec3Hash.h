@@ -10,7 +10,7 @@
 
 #include "zone/dns/Name.h"
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 // Hash algorithm 1, SHA-1 (RFC 5155 §11), the only one defined.
 inline constexpr uint8_t kNsec3Sha1 = 1;
@@ -28,4 +28,4 @@ std::string base32hex(std::span<const uint8_t> data);
 std::vector<uint8_t> nsec3_owner(dns::NameView name, dns::NameView apex, uint16_t iterations,
                                  std::span<const uint8_t> salt);
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

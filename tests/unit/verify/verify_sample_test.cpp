@@ -1,11 +1,11 @@
-#include "xfr/VerifySample.h"
+#include "xfr/verify/VerifySample.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 #include "zone/Changeset.h"
 #include "zone/dns/MessageBuilder.h"
 
@@ -15,8 +15,8 @@ using dns::RRType;
 using dns::Section;
 using headwater::testing::build_zone;
 using headwater::testing::name;
-using xfr::SampleQuery;
-using xfr::WireRecord;
+using verify::SampleQuery;
+using verify::WireRecord;
 using Expect = SampleQuery::Expect;
 
 namespace {
@@ -64,8 +64,8 @@ std::string v2_text() {
 }
 
 std::string describe(const SampleQuery& q) {
-    return q.name.to_string() + " " + dns::to_string(q.type) + " " + std::string(xfr::to_string(q.expect)) +
-           " " + q.reason;
+    return q.name.to_string() + " " + dns::to_string(q.type) + " " +
+           std::string(verify::to_string(q.expect)) + " " + q.reason;
 }
 
 std::vector<std::string> describe(const std::vector<SampleQuery>& qs) {
@@ -118,11 +118,11 @@ std::vector<uint8_t> respond(const SampleQuery& q, uint16_t flags, Rcode rcode,
     return out;
 }
 
-xfr::SampleResult check(const SampleQuery& q, const std::vector<uint8_t>& wire) {
+verify::SampleResult check(const SampleQuery& q, const std::vector<uint8_t>& wire) {
     auto m = dns::Message::parse(wire);
     EXPECT_TRUE(m.has_value());
     if (!m) return {};
-    return xfr::check_answer(q, *m);
+    return verify::check_answer(q, *m);
 }
 
 // A record in wire form from text, e.g. "mail.example.com. 3600 IN A 192.0.2.1".
@@ -134,7 +134,7 @@ class VerifySampleTest : public ::testing::Test {
   protected:
     VerifySampleTest() : v1_(build_zone(kV1, "example.com.")), v2_(build_zone(v2_text(), "example.com.")) {
         recent_.push_back(zone::diff(*v1_, *v2_));
-        sample_ = xfr::select_sample(*v2_, recent_, 0, 1);
+        sample_ = verify::select_sample(*v2_, recent_, 0, 1);
     }
     const SampleQuery& query(std::string_view qname, RRType type) {
         const SampleQuery* q = find(sample_, qname, type);
@@ -151,10 +151,10 @@ class VerifySampleTest : public ::testing::Test {
 }  // namespace
 
 TEST(VerifySample, ExpectNames) {
-    EXPECT_EQ(xfr::to_string(Expect::Answer), "answer");
-    EXPECT_EQ(xfr::to_string(Expect::NoData), "nodata");
-    EXPECT_EQ(xfr::to_string(Expect::NxDomain), "nxdomain");
-    EXPECT_EQ(xfr::to_string(Expect::Referral), "referral");
+    EXPECT_EQ(verify::to_string(Expect::Answer), "answer");
+    EXPECT_EQ(verify::to_string(Expect::NoData), "nodata");
+    EXPECT_EQ(verify::to_string(Expect::NxDomain), "nxdomain");
+    EXPECT_EQ(verify::to_string(Expect::Referral), "referral");
 }
 
 TEST_F(VerifySampleTest, ApexRRsetsThenChangedNamesNewestFirst) {
@@ -190,19 +190,19 @@ TEST_F(VerifySampleTest, ChangedNamesAreCappedNewestFirst) {
         }(),
         "example.com.");
     recent_.push_back(zone::diff(*v2_, *v3));
-    const auto s = xfr::select_sample(*v3, recent_, 0, 1, 1);
+    const auto s = verify::select_sample(*v3, recent_, 0, 1, 1);
     EXPECT_EQ(describe(s),
               (Strings{"example.com. NS answer apex", "example.com. SOA answer apex",
                        "example.com. MX answer apex", "newest.example.com. TXT answer changed"}));
-    const auto none = xfr::select_sample(*v3, recent_, 0, 1, 0);
+    const auto none = verify::select_sample(*v3, recent_, 0, 1, 0);
     EXPECT_EQ(none.size(), 3U);
 }
 
 TEST_F(VerifySampleTest, SameSeedSameSampleOtherSeedOtherSample) {
     const auto big = build_zone(big_zone(), "example.com.");
-    const auto a = xfr::select_sample(*big, {}, 20, 42);
-    const auto b = xfr::select_sample(*big, {}, 20, 42);
-    const auto c = xfr::select_sample(*big, {}, 20, 43);
+    const auto a = verify::select_sample(*big, {}, 20, 42);
+    const auto b = verify::select_sample(*big, {}, 20, 42);
+    const auto c = verify::select_sample(*big, {}, 20, 43);
     EXPECT_EQ(describe(a), describe(b));
     EXPECT_NE(describe(a), describe(c));
     EXPECT_EQ(a.size(), 3U + 20U);
@@ -213,7 +213,7 @@ TEST_F(VerifySampleTest, SameSeedSameSampleOtherSeedOtherSample) {
 }
 
 TEST_F(VerifySampleTest, SmallZoneIsCoveredWholeWithoutGlue) {
-    const auto s = xfr::select_sample(*v2_, {}, 1000, 7);
+    const auto s = verify::select_sample(*v2_, {}, 1000, 7);
     std::vector<std::string> got = describe(s);
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, (Strings{
@@ -241,7 +241,7 @@ TEST_F(VerifySampleTest, SmallZoneIsCoveredWholeWithoutGlue) {
 
 TEST_F(VerifySampleTest, ApexAlwaysPresentWhateverTheSeed) {
     for (uint64_t seed = 0; seed < 5; ++seed) {
-        const auto s = xfr::select_sample(*v2_, {}, 3, seed);
+        const auto s = verify::select_sample(*v2_, {}, 3, seed);
         ASSERT_GE(s.size(), 3U);
         EXPECT_EQ(describe(s[0]), "example.com. NS answer apex");
         EXPECT_EQ(describe(s[1]), "example.com. SOA answer apex");
@@ -252,7 +252,7 @@ TEST_F(VerifySampleTest, ApexAlwaysPresentWhateverTheSeed) {
 
 TEST(VerifySample, DataBelowADnameIsNotAsked) {
     const auto v = build_zone(std::string(kV1) + "x.away IN A 192.0.2.1\n", "example.com.");
-    const auto s = xfr::select_sample(*v, {}, 1000, 1);
+    const auto s = verify::select_sample(*v, {}, 1000, 1);
     EXPECT_EQ(find(s, "x.away.example.com.", RRType::A), nullptr);
     EXPECT_NE(find(s, "away.example.com.", RRType::DNAME), nullptr);
 }
@@ -263,7 +263,7 @@ TEST(VerifySample, SignedZoneDoesNotAskForSignaturesOrHashes) {
          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
     t += "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom IN NSEC3 1 0 0 - 0p9mhaveqvm6t7vbl5lop2u3t2rp3ton A\n";
     const auto v = build_zone(t, "example.com.");
-    const auto s = xfr::select_sample(*v, {}, 1000, 1);
+    const auto s = verify::select_sample(*v, {}, 1000, 1);
     for (const auto& q : s) {
         EXPECT_NE(q.type, RRType::RRSIG) << describe(q);
         EXPECT_NE(q.type, RRType::NSEC3) << describe(q);
@@ -287,7 +287,7 @@ TEST_F(VerifySampleTest, AnswerWithCompressedRdataMatches) {
             stored += zone::decode_record(q.records[k]).rdata.size();
         }
         EXPECT_LT(sent, stored) << dns::to_string(type);
-        const auto r = xfr::check_answer(q, m);
+        const auto r = verify::check_answer(q, m);
         EXPECT_TRUE(r.match) << dns::to_string(type) << ": " << r.detail;
         EXPECT_TRUE(r.detail.empty());
         EXPECT_EQ(r.theirs, q.records);
@@ -305,7 +305,7 @@ TEST_F(VerifySampleTest, CompressedSrvTargetIsExpanded) {
     // _sip._tcp.example.com. SRV 0 5 5060 sip.example.com. by hand, the target "sip" + a pointer to the
     // question's "example.com." (RFC 2052 servers compressed it).
     const SampleQuery q = [&] {
-        const auto s = xfr::select_sample(*v2_, {}, 1000, 7);
+        const auto s = verify::select_sample(*v2_, {}, 1000, 7);
         return *find(s, "_sip._tcp.example.com.", RRType::SRV);
     }();
     std::vector<uint8_t> wire = {0x12, 0x34, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0};
@@ -322,8 +322,8 @@ TEST_F(VerifySampleTest, CompressedSrvTargetIsExpanded) {
     wire.insert(wire.end(), answer.begin(), answer.end());
     const auto m = dns::Message::parse(wire).value();
     ASSERT_EQ(m.records().size(), 1U);
-    EXPECT_EQ(xfr::uncompressed_record(m, m.records()[0]), q.records.at(0));
-    const auto r = xfr::check_answer(q, m);
+    EXPECT_EQ(verify::uncompressed_record(m, m.records()[0]), q.records.at(0));
+    const auto r = verify::check_answer(q, m);
     EXPECT_TRUE(r.match) << r.detail;
 }
 
@@ -422,7 +422,7 @@ TEST_F(VerifySampleTest, Referrals) {
 TEST_F(VerifySampleTest, WildcardAnswerIsSynthesisedForTheName) {
     // A removed name below *.wild: a TXT question is NODATA (the wildcard has no TXT), an A question
     // gets the wildcard's A owned by the name (RFC 4592 §4.1).
-    const auto s = xfr::select_sample(*v2_, recent_, 0, 1);
+    const auto s = verify::select_sample(*v2_, recent_, 0, 1);
     const auto* q = find(s, "gone.wild.example.com.", RRType::TXT);
     ASSERT_NE(q, nullptr);
     EXPECT_EQ(q->expect, Expect::NoData);
@@ -435,7 +435,7 @@ TEST_F(VerifySampleTest, WildcardAnswerIsSynthesisedForTheName) {
         }(),
         "example.com.");
     std::vector<zone::Changeset> back = {zone::diff(*v3, *v2_)};
-    const auto s2 = xfr::select_sample(*v2_, back, 0, 1);
+    const auto s2 = verify::select_sample(*v2_, back, 0, 1);
     const auto* a = find(s2, "gone2.wild.example.com.", RRType::A);
     ASSERT_NE(a, nullptr);
     EXPECT_EQ(a->expect, Expect::Answer);
@@ -476,13 +476,13 @@ TEST(UncompressedRecord, ExpandsOwnerAndRdataNames) {
     const auto wire = crafted(15, {0, 10, 4, 'm', 'a', 'i', 'l', 0xC0, 16});
     const auto m = dns::Message::parse(wire).value();
     ASSERT_EQ(m.records().size(), 1U);
-    EXPECT_EQ(xfr::uncompressed_record(m, m.records()[0]), record("www 3600 IN MX 10 mail"));
+    EXPECT_EQ(verify::uncompressed_record(m, m.records()[0]), record("www 3600 IN MX 10 mail"));
     // SOA: both names compressed, then the five numbers.
     const std::vector<uint8_t> soa = {3, 'n', 's', '1', 0xC0, 16, 0xC0, 16, 0, 0, 0, 1, 0, 0,
                                       0, 2,   0,   0,   0,    3,  0,    0,  0, 4, 0, 0, 0, 5};
     const auto w2 = crafted(6, soa);
     const auto m2 = dns::Message::parse(w2).value();
-    EXPECT_EQ(xfr::uncompressed_record(m2, m2.records()[0]),
+    EXPECT_EQ(verify::uncompressed_record(m2, m2.records()[0]),
               record("www 3600 IN SOA ns1 example.com. 1 2 3 4 5"));
 }
 
@@ -490,7 +490,7 @@ TEST(UncompressedRecord, OtherTypesAreCopied) {
     // TXT: a 0xC0 octet in it is data, not a pointer.
     const auto wire = crafted(16, {2, 0xC0, 16});
     const auto m = dns::Message::parse(wire).value();
-    const auto w = xfr::uncompressed_record(m, m.records()[0]);
+    const auto w = verify::uncompressed_record(m, m.records()[0]);
     ASSERT_FALSE(w.empty());
     const auto v = zone::decode_record(w);
     EXPECT_EQ(v.type, RRType::TXT);
@@ -504,7 +504,7 @@ TEST(UncompressedRecord, MalformedIsEmpty) {
         const auto m = dns::Message::parse(wire);
         EXPECT_TRUE(m.has_value());
         if (!m) return false;
-        return xfr::uncompressed_record(*m, m->records()[0]).empty();
+        return verify::uncompressed_record(*m, m->records()[0]).empty();
     };
     // The answer's RDATA starts at offset 45.
     EXPECT_TRUE(empty_for(5, {0xC0, 45}));                  // CNAME pointing at itself
@@ -523,7 +523,7 @@ TEST(UncompressedRecord, MalformedIsEmpty) {
     const auto m = dns::Message::parse(wire).value();
     dns::RecordRef stray = m.records()[0];
     stray.offset = wire.size() + 3;
-    EXPECT_TRUE(xfr::uncompressed_record(m, stray).empty());
+    EXPECT_TRUE(verify::uncompressed_record(m, stray).empty());
     stray.offset = 12;  // the question: its "type" is A, not CNAME
-    EXPECT_TRUE(xfr::uncompressed_record(m, stray).empty());
+    EXPECT_TRUE(verify::uncompressed_record(m, stray).empty());
 }

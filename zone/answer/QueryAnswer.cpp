@@ -1,6 +1,6 @@
-#include "xfr/QueryAnswer.h"
+#include "zone/answer/QueryAnswer.h"
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 using dns::Rcode;
 using dns::RRType;
@@ -216,4 +216,4 @@ void QueryAnswer::finish_sections() {
     if (cut_) push_glue(cut_ns_);
 }
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

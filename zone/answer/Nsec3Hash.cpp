@@ -1,4 +1,4 @@
-#include "xfr/Nsec3Hash.h"
+#include "zone/answer/Nsec3Hash.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 Nsec3Digest nsec3_hash(dns::NameView name, uint16_t iterations, std::span<const uint8_t> salt) {
     // RFC 5155 §5: the owner name in canonical form, i.e. with its letters lower-cased.
@@ -59,4 +59,4 @@ std::vector<uint8_t> nsec3_owner(dns::NameView name, dns::NameView apex, uint16_
     return owner;
 }
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

@@ -1,4 +1,4 @@
-// Builds zones from inline master-file text for the xfr tests.
+// Builds zones from inline master-file text: shared by the unit tests of several modules.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ inline std::vector<std::vector<uint8_t>> wire_records(std::string_view text,
         }
         w.insert(w.end(), rr.rdata.begin(), rr.rdata.end());
         out.push_back(std::move(w));
-        return dns::Result<void, std::string>{};
+        return Result<void, std::string>{};
     });
     EXPECT_TRUE(loaded) << loaded.error().to_string();
     return out;

@@ -9,7 +9,7 @@
 
 #include "zone/ZoneVersion.h"
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 class DenialProof {
   public:
@@ -55,4 +55,4 @@ std::vector<uint8_t> wildcard_of(dns::NameView name);
 // `encloser` must be a proper ancestor of `qname`.
 dns::NameView next_closer(dns::NameView qname, dns::NameView encloser);
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

@@ -1,4 +1,4 @@
-#include "xfr/Nsec3Hash.h"
+#include "zone/answer/Nsec3Hash.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@ dns::Name name(std::string_view t) {
 }
 
 std::string hash_text(std::string_view owner, uint16_t iterations, const std::vector<uint8_t>& salt) {
-    return xfr::base32hex(xfr::nsec3_hash(name(owner), iterations, salt));
+    return answer::base32hex(answer::nsec3_hash(name(owner), iterations, salt));
 }
 
 }  // namespace
@@ -32,7 +32,7 @@ TEST(Nsec3Hash, Base32HexFollowsRfc4648) {
     };
     for (const auto& [in, out] : vectors) {
         const std::vector<uint8_t> bytes(in.begin(), in.end());
-        EXPECT_EQ(xfr::base32hex(bytes), out) << in;
+        EXPECT_EQ(answer::base32hex(bytes), out) << in;
     }
 }
 
@@ -63,11 +63,11 @@ TEST(Nsec3Hash, NoSaltNoIterations) {
 
 TEST(Nsec3Hash, OwnerIsOneLabelUnderTheApex) {
     const std::vector<uint8_t> salt = {0xaa, 0xbb, 0xcc, 0xdd};
-    const auto owner = xfr::nsec3_owner(name("x.w.example."), name("example."), 12, salt);
+    const auto owner = answer::nsec3_owner(name("x.w.example."), name("example."), 12, salt);
     ASSERT_FALSE(owner.empty());
     EXPECT_EQ(dns::NameView(owner).to_string(), "b4um86eghhds6nea196smvmlo4ors995.example.");
     // A 33-octet label under a 225-octet apex would pass 255 octets.
     std::string long_apex;
     for (int i = 0; i < 4; ++i) long_apex += std::string(55, 'a') + ".";
-    EXPECT_TRUE(xfr::nsec3_owner(name("x." + long_apex), name(long_apex), 0, {}).empty());
+    EXPECT_TRUE(answer::nsec3_owner(name("x." + long_apex), name(long_apex), 0, {}).empty());
 }

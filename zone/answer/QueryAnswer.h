@@ -6,11 +6,11 @@
 
 #include <optional>
 
-#include "xfr/DenialProof.h"
 #include "zone/ZoneVersion.h"
+#include "zone/answer/DenialProof.h"
 #include "zone/dns/MessageBuilder.h"
 
-namespace headwater::xfr {
+namespace headwater::answer {
 
 class QueryAnswer {
   public:
@@ -56,4 +56,4 @@ class QueryAnswer {
     zone::ZoneVersion::Range cut_ns_;
 };
 
-}  // namespace headwater::xfr
+}  // namespace headwater::answer

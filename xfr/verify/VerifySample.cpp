@@ -1,4 +1,4 @@
-#include "xfr/VerifySample.h"
+#include "xfr/verify/VerifySample.h"
 
 #include <algorithm>
 #include <optional>
@@ -8,7 +8,7 @@
 #include "zone/dns/RdataNames.h"
 #include "zone/dns/WireReader.h"
 
-namespace headwater::xfr {
+namespace headwater::verify {
 
 namespace {
 
@@ -419,4 +419,4 @@ SampleResult check_answer(const SampleQuery& q, const dns::Message& response) {
     return res;
 }
 
-}  // namespace headwater::xfr
+}  // namespace headwater::verify

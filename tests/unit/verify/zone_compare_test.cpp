@@ -1,18 +1,18 @@
-#include "xfr/ZoneCompare.h"
+#include "xfr/verify/ZoneCompare.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <random>
 
-#include "test_zone.h"
+#include "support/test_zone.h"
 
 using namespace headwater;
 using dns::RRType;
 using headwater::testing::build_zone;
 using headwater::testing::name;
-using xfr::RRsetDifference;
-using xfr::WireRecord;
+using verify::RRsetDifference;
+using verify::WireRecord;
 
 namespace {
 
@@ -58,7 +58,7 @@ std::string replace(std::string text, std::string_view from, std::string_view to
 }
 
 std::string describe(const RRsetDifference& d) {
-    return std::string(xfr::to_string(d.kind)) + " " + d.owner.to_string() + " " + dns::to_string(d.type);
+    return std::string(verify::to_string(d.kind)) + " " + d.owner.to_string() + " " + dns::to_string(d.type);
 }
 
 std::vector<std::string> describe(const std::vector<RRsetDifference>& diffs) {
@@ -73,20 +73,20 @@ using Strings = std::vector<std::string>;
 }  // namespace
 
 TEST(ZoneCompare, KindNames) {
-    EXPECT_EQ(xfr::to_string(RRsetDifference::Kind::Missing), "missing");
-    EXPECT_EQ(xfr::to_string(RRsetDifference::Kind::Extra), "extra");
-    EXPECT_EQ(xfr::to_string(RRsetDifference::Kind::Different), "different");
+    EXPECT_EQ(verify::to_string(RRsetDifference::Kind::Missing), "missing");
+    EXPECT_EQ(verify::to_string(RRsetDifference::Kind::Extra), "extra");
+    EXPECT_EQ(verify::to_string(RRsetDifference::Kind::Different), "different");
 }
 
 TEST(ZoneCompare, IdenticalZonesHaveNoDifferences) {
     const auto served = build_zone(kZone, "example.com.");
     auto theirs = copy_of(*served);
-    EXPECT_TRUE(xfr::compare_zone(*served, theirs).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, theirs).empty());
     // In any order (a transfer's order is the sender's), and from the master text unsorted.
     std::mt19937 rng(7);
     std::shuffle(theirs.begin(), theirs.end(), rng);
-    EXPECT_TRUE(xfr::compare_zone(*served, theirs).empty());
-    EXPECT_TRUE(xfr::compare_zone(*served, records(kZone)).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, theirs).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, records(kZone)).empty());
 }
 
 TEST(ZoneCompare, AlteredRemovedAndExtraRRsets) {
@@ -95,7 +95,7 @@ TEST(ZoneCompare, AlteredRemovedAndExtraRRsets) {
     text = replace(text, "mail2   IN A    192.0.2.26", "mail2   IN A    192.0.2.27");  // altered
     text = replace(text, "        IN AAAA 2001:db8::60\n", "");                        // removed
     text += "extra   IN TXT  \"not ours\"\n";                                          // extra
-    const auto diffs = xfr::compare_zone(*served, records(text));
+    const auto diffs = verify::compare_zone(*served, records(text));
     EXPECT_EQ(describe(diffs), (Strings{"extra extra.example.com. TXT", "different mail2.example.com. A",
                                         "missing sip.example.com. AAAA"}));
     ASSERT_EQ(diffs.size(), 3U);
@@ -117,7 +117,7 @@ TEST(ZoneCompare, AlteredRemovedAndExtraRRsets) {
 TEST(ZoneCompare, OneRecordMissingFromALargerRRsetMakesItDifferent) {
     const auto served = build_zone(kZone, "example.com.");
     const auto text = replace(std::string(kZone), "        IN MX   20 mail2\n", "");
-    const auto diffs = xfr::compare_zone(*served, records(text));
+    const auto diffs = verify::compare_zone(*served, records(text));
     EXPECT_EQ(describe(diffs), (Strings{"different example.com. MX"}));
     ASSERT_EQ(diffs.size(), 1U);
     EXPECT_EQ(diffs[0].served.size(), 2U);
@@ -127,7 +127,7 @@ TEST(ZoneCompare, OneRecordMissingFromALargerRRsetMakesItDifferent) {
 TEST(ZoneCompare, TtlOnlyChangeIsDifferent) {
     const auto served = build_zone(kZone, "example.com.");
     const auto text = replace(std::string(kZone), "ns1     IN A    192.0.2.53", "ns1  60 IN A    192.0.2.53");
-    const auto diffs = xfr::compare_zone(*served, records(text));
+    const auto diffs = verify::compare_zone(*served, records(text));
     EXPECT_EQ(describe(diffs), (Strings{"different ns1.example.com. A"}));
     ASSERT_EQ(diffs.size(), 1U);
     EXPECT_EQ(zone::decode_record(diffs[0].served[0]).ttl, 3600U);
@@ -144,13 +144,14 @@ TEST(ZoneCompare, CaseOfOwnersAndRdataNamesIsNotADifference) {
     text = replace(text, "IN SRV 0 5 5060 sip", "IN SRV 0 5 5060 SIP");
     text = replace(text, "ns1 hostmaster", "NS1 HostMaster");
     text = replace(text, "www     IN CNAME @", "WWW     IN CNAME Example.COM.");
-    EXPECT_TRUE(xfr::compare_zone(*served, records(text, "EXAMPLE.Com.")).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, records(text, "EXAMPLE.Com.")).empty());
 }
 
 TEST(ZoneCompare, CaseInTextRdataIsADifference) {
     const auto served = build_zone(kZone, "example.com.");
     const auto text = replace(std::string(kZone), "\"v=spf1 -all\"", "\"V=SPF1 -all\"");
-    EXPECT_EQ(describe(xfr::compare_zone(*served, records(text))), (Strings{"different example.com. TXT"}));
+    EXPECT_EQ(describe(verify::compare_zone(*served, records(text))),
+              (Strings{"different example.com. TXT"}));
 }
 
 TEST(ZoneCompare, DuplicatesInTheirsCountOnce) {
@@ -159,11 +160,11 @@ TEST(ZoneCompare, DuplicatesInTheirsCountOnce) {
     text += "mail2   IN A    192.0.2.26\n";  // an exact duplicate
     text += "MAIL2   IN A    192.0.2.26\n";  // a duplicate but for the owner's case
     text += "@       IN MX   10 Mail\n";     // a duplicate but for the case of a name in RDATA
-    EXPECT_TRUE(xfr::compare_zone(*served, records(text)).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, records(text)).empty());
 
     // Listed once when the RRset differs for another reason.
     text += "mail2   IN A    192.0.2.29\n";
-    const auto diffs = xfr::compare_zone(*served, records(text));
+    const auto diffs = verify::compare_zone(*served, records(text));
     EXPECT_EQ(describe(diffs), (Strings{"different mail2.example.com. A"}));
     ASSERT_EQ(diffs.size(), 1U);
     ASSERT_EQ(diffs[0].theirs.size(), 2U);
@@ -176,7 +177,7 @@ TEST(ZoneCompare, OtherClassIsExtra) {
     std::string text(kZone);
     text += "mail2   CH TXT  \"chaos\"\n";
     text += "mail2   CH A    192.0.2.26\n";
-    const auto diffs = xfr::compare_zone(*served, records(text));
+    const auto diffs = verify::compare_zone(*served, records(text));
     EXPECT_EQ(describe(diffs), (Strings{"extra mail2.example.com. A", "extra mail2.example.com. TXT"}));
     ASSERT_EQ(diffs.size(), 2U);
     EXPECT_EQ(zone::decode_record(diffs[0].theirs.at(0)).rclass, 3U);
@@ -192,15 +193,15 @@ TEST(ZoneCompare, EmptyAndMalformedRecordsAreSkipped) {
     WireRecord longer = records("extra 3600 IN TXT \"not ours\"").at(0);
     longer.push_back(0);
     theirs.push_back(longer);
-    EXPECT_TRUE(xfr::compare_zone(*served, theirs).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, theirs).empty());
     longer.pop_back();  // the same record whole is compared
     theirs.push_back(longer);
-    EXPECT_EQ(describe(xfr::compare_zone(*served, theirs)), (Strings{"extra extra.example.com. TXT"}));
+    EXPECT_EQ(describe(verify::compare_zone(*served, theirs)), (Strings{"extra extra.example.com. TXT"}));
 }
 
 TEST(ZoneCompare, EmptyTransferMissesEverything) {
     const auto served = build_zone(kZone, "example.com.");
-    const auto diffs = xfr::compare_zone(*served, {});
+    const auto diffs = verify::compare_zone(*served, {});
     // One per RRset, in canonical order, all missing.
     ASSERT_FALSE(diffs.empty());
     EXPECT_EQ(describe(diffs.front()), "missing example.com. NS");
@@ -219,7 +220,8 @@ TEST(ZoneCompare, EmptyTransferMissesEverything) {
 TEST(ZoneCompare, DifferentSerialShowsAsDifferentSoa) {
     const auto served = build_zone(kZone, "example.com.");
     const auto text = replace(std::string(kZone), "2026112601", "2026112600");
-    EXPECT_EQ(describe(xfr::compare_zone(*served, records(text))), (Strings{"different example.com. SOA"}));
+    EXPECT_EQ(describe(verify::compare_zone(*served, records(text))),
+              (Strings{"different example.com. SOA"}));
 }
 
 TEST(ZoneCompare, CanonicalRdataLowersNamesOnlyWhereRfc4034Says) {
@@ -228,7 +230,7 @@ TEST(ZoneCompare, CanonicalRdataLowersNamesOnlyWhereRfc4034Says) {
         "@ 300 IN NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _SIP._UDP.EXAMPLE.COM.\n");
     ASSERT_EQ(mx.size(), 3U);
     const auto view = zone::decode_record(mx[0]);
-    const auto canon = xfr::canonical_rdata(RRType::MX, view.rdata);
+    const auto canon = verify::canonical_rdata(RRType::MX, view.rdata);
     EXPECT_EQ(canon.size(), view.rdata.size());
     EXPECT_EQ(std::string(canon.begin() + 2, canon.end()), std::string("\x04mail\x07") +
                                                                "example\x03"
@@ -236,11 +238,11 @@ TEST(ZoneCompare, CanonicalRdataLowersNamesOnlyWhereRfc4034Says) {
                                                                '\0');
     // TXT holds no names: unchanged.
     const auto txt = zone::decode_record(mx[1]);
-    const auto same = xfr::canonical_rdata(RRType::TXT, txt.rdata);
+    const auto same = verify::canonical_rdata(RRType::TXT, txt.rdata);
     EXPECT_TRUE(std::equal(same.begin(), same.end(), txt.rdata.begin(), txt.rdata.end()));
     // NAPTR: the flags/services strings keep their case, the replacement name does not.
     const auto naptr = zone::decode_record(mx[2]);
-    const auto n = xfr::canonical_rdata(naptr.type, naptr.rdata);
+    const auto n = verify::canonical_rdata(naptr.type, naptr.rdata);
     const std::string s(n.begin(), n.end());
     EXPECT_NE(s.find("SIP+D2U"), std::string::npos);
     EXPECT_NE(s.find("\x04_sip\x04_udp\x07"
@@ -248,21 +250,21 @@ TEST(ZoneCompare, CanonicalRdataLowersNamesOnlyWhereRfc4034Says) {
               std::string::npos);
     // RDATA that does not parse as its type is compared as it is.
     const std::vector<uint8_t> bad = {0, 10, 0xC0, 0x0C};  // MX with a compression pointer
-    EXPECT_EQ(xfr::canonical_rdata(RRType::MX, bad), bad);
+    EXPECT_EQ(verify::canonical_rdata(RRType::MX, bad), bad);
 }
 
 TEST(ZoneCompare, SameRecordsIgnoresOrderCaseAndDuplicates) {
     const auto a = records("www 300 IN CNAME Host.example.com.\nwww 300 IN A 192.0.2.1\n");
     const auto b =
         records("WWW 300 IN A 192.0.2.1\nwww 300 IN CNAME host.EXAMPLE.com.\nwww 300 IN A 192.0.2.1\n");
-    EXPECT_TRUE(xfr::same_records(a, b));
+    EXPECT_TRUE(verify::same_records(a, b));
     const auto c = records("www 301 IN A 192.0.2.1\nwww 300 IN CNAME host.example.com.\n");
-    EXPECT_FALSE(xfr::same_records(a, c));
-    EXPECT_FALSE(xfr::same_records(a, std::span(a).first(1)));
+    EXPECT_FALSE(verify::same_records(a, c));
+    EXPECT_FALSE(verify::same_records(a, std::span(a).first(1)));
     // Malformed bytes compare as bytes.
     const std::vector<WireRecord> bad = {WireRecord{1, 2, 3}};
-    EXPECT_TRUE(xfr::same_records(bad, bad));
-    EXPECT_FALSE(xfr::same_records(bad, a));
+    EXPECT_TRUE(verify::same_records(bad, bad));
+    EXPECT_FALSE(verify::same_records(bad, a));
 }
 
 TEST(ZoneCompare, LargeZoneLinearWalk) {
@@ -273,8 +275,8 @@ TEST(ZoneCompare, LargeZoneLinearWalk) {
     const auto served = build_zone(text, "example.com.");
     auto theirs = copy_of(*served);
     std::reverse(theirs.begin(), theirs.end());
-    EXPECT_TRUE(xfr::compare_zone(*served, theirs).empty());
+    EXPECT_TRUE(verify::compare_zone(*served, theirs).empty());
     const auto altered = replace(text, "h19999 IN A 198.51.100.249", "h19999 IN A 198.51.100.1");
-    EXPECT_EQ(describe(xfr::compare_zone(*served, records(altered))),
+    EXPECT_EQ(describe(verify::compare_zone(*served, records(altered))),
               (Strings{"different h19999.example.com. A"}));
 }
