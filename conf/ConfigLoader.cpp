@@ -599,7 +599,7 @@ class Checker {
             }
             if (!has_networks && !has_keys) {
                 // An ACL that can match nothing is almost certainly a mistake (xfr::Acl requires both
-                // networks and keys to match when both are given, see INTEROP.md).
+                // networks and keys to match when both are given, see docs/interop.md).
                 error(table->source(), prefix, "names neither networks nor keys, so it would match nobody");
             }
             if (keep) out.push_back(std::move(acl));
@@ -859,7 +859,7 @@ class Checker {
         }
     }
 
-    // zone.secondaries, verify_interval, verify_key, verify_sample (issue 8).
+    // zone.secondaries, verify_interval, verify_key, verify_sample: the verification of the secondaries.
     void check_verification(const toml::table& table, const std::string& prefix, ZoneConfig& zone) {
         if (const auto* node = table.get("secondaries")) {
             if (const auto* list = as_array(*node, prefix + ".secondaries")) {

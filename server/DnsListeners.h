@@ -40,7 +40,7 @@ struct ListenerOptions {
     std::size_t max_query_size = 16384;
 };
 
-// One line per transfer with the same fields every time (EXAMPLES.md §9).
+// One line per transfer with the same fields every time (the transfer log, docs/operations.md).
 struct TransferRecord {
     std::string zone;
     std::string type;  // what was asked: AXFR / IXFR

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a C++ file is not formatted with .clang-format, when clang-tidy (.clang-tidy) reports
-# anything, or when a module includes a folder it must not (ARCHITECTURE.md dependency direction).
+# anything, or when a module includes a folder it must not (docs/architecture.md, dependency rule).
 # Usage: tools/check-style.sh BUILD_DIR (for compile_commands.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
