@@ -24,7 +24,7 @@ struct ServerConfig {
     uint32_t udp_threads =
         0;  // threads answering UDP (SO_REUSEPORT sockets each); 0: one per core, at most 8
     uint32_t tcp_threads = 0;  // threads serving TCP connections (transfers); 0: one per core, at most 8
-    // Limits (README "Limits"): a client address holds at most tcp_max_per_client connections, so one
+    // Limits (docs/operations.md): a client address holds at most tcp_max_per_client connections, so one
     // flooding address cannot take the whole tcp_max_connections pool; a peer taking no data for
     // tcp_write_timeout_ms while an answer is written is cut off (progress, never a whole transfer); at most
     // max_transfers AXFR/IXFR streams run at once (counted only after the ACL and TSIG let a request

@@ -399,7 +399,7 @@ class Checker {
         check_server_limits(*server, out);
     }
 
-    // The resource limits and the identity to run as (README "Limits", "Running as a service").
+    // The resource limits and the identity to run as (docs/operations.md).
     void check_server_limits(const toml::table& server, ServerConfig& out) {
         auto integer = [&](const char* key, int64_t lo, int64_t hi, std::string_view unit, uint32_t& field,
                            uint32_t scale) {

@@ -20,7 +20,7 @@
 
 namespace headwater::server {
 
-// The limits of README "Limits" (server.* in the config), with the same defaults.
+// The limits in docs/operations.md, "Limits and fault handling" (server.* in the config), same defaults.
 struct ListenerOptions {
     // RFC 7766 §6.2.3: how long a connection may wait for its next query (or its first).
     std::chrono::milliseconds tcp_idle_timeout{10000};
