@@ -24,7 +24,7 @@ struct ServerConfig {
     uint32_t udp_threads =
         0;  // threads answering UDP (SO_REUSEPORT sockets each); 0: one per core, at most 8
     uint32_t tcp_threads = 0;  // threads serving TCP connections (transfers); 0: one per core, at most 8
-    // Limits (README "Limits"): a client address holds at most tcp_max_per_client connections, so one
+    // Limits (docs/operations.md): a client address holds at most tcp_max_per_client connections, so one
     // flooding address cannot take the whole tcp_max_connections pool; a peer taking no data for
     // tcp_write_timeout_ms while an answer is written is cut off (progress, never a whole transfer); at most
     // max_transfers AXFR/IXFR streams run at once (counted only after the ACL and TSIG let a request
@@ -61,7 +61,7 @@ struct AclConfig {
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
-// NOTIFY-accepting servers from other addresses than the ones that transfer (INTEROP.md).
+// NOTIFY-accepting servers from other addresses than the ones that transfer (docs/interop.md).
 struct NotifyTargetConfig {
     dns::Endpoint address;                 // port 53 unless given
     std::string key;                       // TSIG key normalised like KeyConfig::name; empty: unsigned
@@ -86,7 +86,7 @@ struct ZoneConfig {
     uint32_t notify_retries = 5;
     uint32_t notify_retry_interval_ms = 2000;
     uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
-    // The zone's public secondaries (issue 8): what `headwaterctl verify` checks by default and what the
+    // The zone's public secondaries: what `headwaterctl verify` checks by default and what the
     // server checks every verify_interval_s seconds (0: never). Port 53 unless given.
     std::vector<dns::Endpoint> secondaries;
     uint32_t verify_interval_s = 0;

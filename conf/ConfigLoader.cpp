@@ -398,7 +398,7 @@ class Checker {
         check_server_limits(*server, out);
     }
 
-    // The resource limits and the identity to run as (README "Limits", "Running as a service").
+    // The resource limits and the identity to run as (docs/operations.md).
     void check_server_limits(const toml::table& server, ServerConfig& out) {
         auto integer = [&](const char* key, int64_t lo, int64_t hi, std::string_view unit, uint32_t& field,
                            uint32_t scale) {
@@ -598,7 +598,7 @@ class Checker {
             }
             if (!has_networks && !has_keys) {
                 // An ACL that can match nothing is almost certainly a mistake (xfr::Acl requires both
-                // networks and keys to match when both are given, see INTEROP.md).
+                // networks and keys to match when both are given, see docs/interop.md).
                 error(table->source(), prefix, "names neither networks nor keys, so it would match nobody");
             }
             if (keep) out.push_back(std::move(acl));
@@ -858,7 +858,7 @@ class Checker {
         }
     }
 
-    // zone.secondaries, verify_interval, verify_key, verify_sample (issue 8).
+    // zone.secondaries, verify_interval, verify_key, verify_sample: the verification of the secondaries.
     void check_verification(const toml::table& table, const std::string& prefix, ZoneConfig& zone) {
         if (const auto* node = table.get("secondaries")) {
             if (const auto* list = as_array(*node, prefix + ".secondaries")) {

@@ -8,7 +8,7 @@
 //   tcp_idle_timeout = 10                       # seconds, 1..86400
 //   tcp_max_connections = 256                   # 1..65535
 //   shutdown_grace = 5                          # seconds, 0..3600
-//   tcp_max_per_client = 16                     # 1..65535 (README "Limits" for these five)
+//   tcp_max_per_client = 16                     # 1..65535 (docs/operations.md, "Limits and fault handling")
 //   tcp_write_timeout = 30                      # seconds, 1..3600, without progress
 //   max_transfers = 64                          # 1..65535
 //   max_query_size = 16384                      # octets, 512..65535

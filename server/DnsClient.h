@@ -1,4 +1,4 @@
-// The client side the verifier needs (issue 8): one query over UDP or TCP, and a TCP stream of messages
+// The client side the verifier needs: one query over UDP or TCP, and a TCP stream of messages
 // for a zone transfer, every step bounded by a timeout. Plain bytes in and out; parsing and TSIG are the
 // caller's. Runs on whatever executor the coroutine runs on.
 #pragma once

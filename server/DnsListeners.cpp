@@ -210,7 +210,8 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
             // A write deadline passed: cut the peer only if it took nothing meanwhile. The kernel wakes a
             // blocked writer only once half its (autotuned, megabytes large) send buffer drained, so a
             // slow reader can leave one message's write pending for long while it keeps reading; what
-            // counts is that it acknowledges data (INTEROP.md: never cut an active transfer for being long).
+            // counts is that it acknowledges data (docs/interop.md: never cut an active transfer for being
+            // long).
             if (deadline->writing) {
                 if (auto acked = acked_octets(*socket, deadline->handed);
                     acked && *acked > deadline->acked_mark) {
@@ -295,7 +296,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             continue;
         }
 
-        // A transfer: one message at a time, each with its own write deadline (INTEROP.md: never cut an
+        // A transfer: one message at a time, each with its own write deadline (docs/interop.md: never cut an
         // active transfer for being long). admit_transfer() took its slot; it is given back below.
         TransferRecord rec;
         rec.zone = r.transfer->version().apex().to_string();

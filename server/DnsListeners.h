@@ -20,7 +20,7 @@
 
 namespace headwater::server {
 
-// The limits of README "Limits" (server.* in the config), with the same defaults.
+// The limits in docs/operations.md, "Limits and fault handling" (server.* in the config), same defaults.
 struct ListenerOptions {
     // RFC 7766 §6.2.3: how long a connection may wait for its next query (or its first).
     std::chrono::milliseconds tcp_idle_timeout{10000};
@@ -40,7 +40,7 @@ struct ListenerOptions {
     std::size_t max_query_size = 16384;
 };
 
-// One line per transfer with the same fields every time (EXAMPLES.md §9).
+// One line per transfer with the same fields every time (the transfer log, docs/operations.md).
 struct TransferRecord {
     std::string zone;
     std::string type;  // what was asked: AXFR / IXFR

@@ -1,6 +1,6 @@
 // The process around the server: signals and limits set at start-up, and least privilege (server.user):
 // started as root so it can bind port 53, the server hands its state to the unprivileged user and
-// becomes that user once every socket is bound. README "Running as a service" says how to set it up.
+// becomes that user once every socket is bound. docs/operations.md says how to set it up.
 #pragma once
 
 #include <sys/types.h>

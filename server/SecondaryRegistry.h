@@ -1,7 +1,7 @@
 // What each secondary holds: per zone, per peer (address and TSIG key), the last SOA query, the last
 // transfer and the serial the peer is known to hold, and from that its lag behind the served serial
-// (issue 5). Thread-safe: the DNS listeners record, the control socket reads. No clock of its own: every
-// time is passed in, so tests use fixed times.
+// (what `headwaterctl secondaries` shows). Thread-safe: the DNS listeners record, the control socket
+// reads. No clock of its own: every time is passed in, so tests use fixed times.
 //
 // A peer is its address without the port plus its key: a secondary opens a new source port for every
 // query, and two keys from one address are two configurations (two providers behind one NAT, say).
@@ -58,7 +58,7 @@ struct SecondaryState {
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
 };
 
-// The last verification of one public secondary (issue 8, VerifyService).
+// The last verification of one public secondary (written by VerifyService).
 struct VerificationInfo {
     std::string status;  // "in-sync", "behind", "ahead", "differs", "unreachable", "broken"
     bool in_sync = false;

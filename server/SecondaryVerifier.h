@@ -1,4 +1,4 @@
-// Checks that a zone's secondaries serve what we serve (issue 8): per secondary, its SOA over UDP and
+// Checks that a zone's secondaries serve what we serve: per secondary, its SOA over UDP and
 // TCP, then its content — by AXFR diffed against the served version where it allows a transfer, else by
 // a sample of questions answered one by one. The comparisons are xfr/ZoneCompare and xfr/VerifySample;
 // this file does the talking. Secondaries are checked in parallel on the caller's executor; nothing here

@@ -356,7 +356,7 @@ int Server::run() {
                               {"targets", targets}};
     };
 
-    // Verification of the secondaries (issue 8): its own thread, so a silent secondary delays nothing else.
+    // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
     VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
                            impl_->secondaries,
                            [impl = impl_.get()](const VerifyReport& report, bool scheduled) {

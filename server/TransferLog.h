@@ -1,5 +1,5 @@
 // The transfer log: an optional JSON-lines file, one object per event (a transfer, a refusal, an SOA
-// query, a NOTIFY sent or answered), for a lab to analyse afterwards (issue 5). Each line is written with
+// query, a NOTIFY sent or answered), for a lab to analyse afterwards. Each line is written with
 // one write(2) on a descriptor opened with O_APPEND, so lines from several threads never interleave and
 // logrotate's copytruncate works (the next line lands at the new end of the file, not at the old offset).
 #pragma once

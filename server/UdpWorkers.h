@@ -1,4 +1,4 @@
-// UDP queries on several threads (issue 6): each thread owns one SO_REUSEPORT socket per listen address
+// UDP queries on several threads: each thread owns one SO_REUSEPORT socket per listen address
 // and moves datagrams in batches (recvmmsg/sendmmsg), so the kernel spreads queries over the cores and a
 // query costs one pass through the Responder rather than two system calls. No Asio: this is a tight loop
 // over blocking sockets with a receive timeout that lets a thread notice stop(). TCP stays on the DNS

@@ -1,4 +1,4 @@
-// Verification of the secondaries as a service (issue 8): on demand for `headwaterctl verify`, and every
+// Verification of the secondaries as a service: on demand for `headwaterctl verify`, and every
 // verify_interval for the zones that configure one. It owns its own thread and io_context, so a slow or
 // silent secondary never delays queries, transfers or control commands other than the verify itself.
 // Each result goes to the secondaries registry and to the report sink (the transfer log); a drift is

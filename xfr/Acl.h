@@ -1,5 +1,5 @@
 // Transfer access control. A rule may name networks, keys, or both; when it names both, BOTH must
-// match (INTEROP.md: PowerDNS once let a valid key bypass the address list). A zone lists its rules;
+// match (docs/interop.md: PowerDNS once let a valid key bypass the address list). A zone lists its rules;
 // the first rule that matches allows the transfer, no match refuses it.
 #pragma once
 

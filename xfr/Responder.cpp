@@ -140,7 +140,8 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     if (!zone) return refuse(Rcode::NotAuth, question.qname.to_string(), "not a zone served here");
     const std::string& zone_name = zone->name_text();
 
-    // ACL before anything else costs a resource (INTEROP.md: BIND once let refused clients use its quota).
+    // ACL before anything else costs a resource (docs/interop.md: BIND once let refused clients use its
+    // quota).
     static const std::vector<AclRule> no_rules;
     auto it = acls_.find(zone->settings().name.key());
     const auto& rules = it == acls_.end() ? no_rules : it->second;

@@ -62,7 +62,7 @@ struct ResponderOptions {
 };
 
 // Whether one more outgoing transfer (an AXFR or IXFR stream) may start for `peer`. Asked only once the
-// ACL and TSIG have let the request through (INTEROP.md: BIND once let refused clients use up its
+// ACL and TSIG have let the request through (docs/interop.md: BIND once let refused clients use up its
 // transfer quota), so a refused peer never takes a slot. Returns an empty string to admit, taking a slot
 // the caller gives back when the stream ends, or why it is not admitted: the request is then answered
 // SERVFAIL, as BIND does past transfers-out (a temporary condition the secondary retries later).

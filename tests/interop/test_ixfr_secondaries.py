@@ -186,7 +186,7 @@ class IxfrSecondariesTest(unittest.TestCase):
         self.check_peer_log(name, peer, full_bytes)
 
     def check_peer_log(self, name, peer, full_bytes):
-        """The secondary's own log says it took v2 and v3 incrementally (issue 4)."""
+        """The secondary's own log says it took v2 and v3 incrementally (IXFR, not a fallback to AXFR)."""
         log = peer.proc.log()
 
         def show(pattern):

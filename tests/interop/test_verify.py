@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Verification of the secondaries (issue 8) against real servers on loopback.
+"""Verification of the secondaries (headwaterctl verify, verify_interval) against real servers on loopback.
 
 One Headwater serves verify.example. (62 records: SOA, NS, MX, SRV, TXT, A/AAAA, a CNAME, a delegation
 with glue; SOA refresh and retry 3600, so no secondary refreshes on its own during the test); Knot and

@@ -171,7 +171,7 @@ class AxfrTest(unittest.TestCase):
                 self.assertEqual(hwtest.canon_set(rrs[:-1]), exp)
 
     def test_slow_reader_gets_the_whole_transfer(self):
-        # INTEROP.md / RFC 7766: a long transfer to a slow reader is not cut.
+        # docs/interop.md / RFC 7766: a long transfer to a slow reader is not cut.
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.settimeout(30)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Hostile and broken peers (issue 7, part 4): an address flooding idle TCP connections, a secondary
+"""Hostile and broken peers (fault handling): an address flooding idle TCP connections, a secondary
 that stops reading in the middle of an AXFR, 100k random and mutated packets over UDP and TCP, and a
 control socket that refuses other users and answers malformed commands with an error. After each the
 server must keep answering correctly; nothing else may wait on the bad peer."""

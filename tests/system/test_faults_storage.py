@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Broken files and storage (issue 7, part 4): a zone file replaced by garbage or by something that
+"""Broken files and storage (fault handling): a zone file replaced by garbage or by something that
 cannot be read, kill -9 during reloads and journal writes, and a state directory that is full or
 read-only. The served version, the journal and the IXFR history must never be wrong: a failed reload
 changes nothing, and after a crash the last committed version and its whole history are served."""

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The resource limits of [server] (README "Limits"): connections per client and in total, the idle
+"""The resource limits of [server] (docs/operations.md): connections per client and in total, the idle
 and the per-message write timeouts, the largest query read, concurrent transfers, and NOTIFY targets
 in flight."""
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Least privilege (issue 7, part 5): started as root, Headwater binds port 53 and its control socket,
+"""Least privilege (server.user): started as root, Headwater binds port 53 and its control socket,
 then runs as server.user; a user that does not exist, root itself, or a switch without root are clear
 errors before anything is bound."""
 

@@ -1,4 +1,4 @@
-// Verification by sample (issue 8), for secondaries that refuse transfers: the questions to ask, chosen
+// Verification by sample, for secondaries that refuse transfers: the questions to ask, chosen
 // from what we serve and from the journal, and the check of each answer against the served version.
 // Pure code: the caller sends the queries.
 #pragma once

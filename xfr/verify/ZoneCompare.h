@@ -1,4 +1,4 @@
-// Compares what we serve with what a secondary serves (issue 8): by RRset, from a full copy of the
+// Compares what we serve with what a secondary serves: by RRset, from a full copy of the
 // secondary's zone (AXFR). Pure code: the records come in as bytes, the differences go out as values.
 #pragma once
 

@@ -1,4 +1,4 @@
-// [server] limits and identity (README "Limits", "Running as a service"): defaults, good values, and a
+// [server] limits and identity (docs/operations.md): defaults, good values, and a
 // clear error with position for every bad one.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The zone keys of the secondaries' verification (issue 8): secondaries, verify_interval, verify_key,
+// The zone keys of the secondaries' verification: secondaries, verify_interval, verify_key,
 // verify_sample — what they load into, and the errors an operator gets.
 #include <gtest/gtest.h>
 
