@@ -1,7 +1,8 @@
-// The server configuration as plain values. The loader (ConfigLoader.h) has already validated everything
-// here: addresses parse, names are normalised, ACL and key references resolve, key files were readable at
-// load time, and all paths are absolute. Zone files are not looked at: a zone that cannot be loaded is the
-// zone's problem (the server starts without it), not a config error.
+// The server configuration as plain values, one field per key of the file (conf/Schema.cpp lists the keys
+// with their ranges and defaults; docs/configuration.md explains them). The loader (ConfigLoader.h) has
+// already validated everything here: addresses parse, names are normalised, ACL and key references
+// resolve, key files were readable at load time, and all paths are absolute. Zone files are not looked at:
+// a zone that cannot be loaded is the zone's problem (the server starts without it), not a config error.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +62,7 @@ struct AclConfig {
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
-// NOTIFY-accepting servers from other addresses than the ones that transfer (INTEROP.md).
+// NOTIFY-accepting servers from other addresses than the ones that transfer.
 struct NotifyTargetConfig {
     dns::Endpoint address;                 // port 53 unless given
     std::string key;                       // TSIG key normalised like KeyConfig::name; empty: unsigned
@@ -86,7 +87,7 @@ struct ZoneConfig {
     uint32_t notify_retries = 5;
     uint32_t notify_retry_interval_ms = 2000;
     uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
-    // The zone's public secondaries (issue 8): what `headwaterctl verify` checks by default and what the
+    // The zone's public secondaries: what `headwaterctl verify` checks by default and what the
     // server checks every verify_interval_s seconds (0: never). Port 53 unless given.
     std::vector<dns::Endpoint> secondaries;
     uint32_t verify_interval_s = 0;
