@@ -19,8 +19,8 @@
 
 #include "conf/KeyFile.h"
 #include "conf/Schema.h"
+#include "conf/Values.h"
 #include "zone/dns/Base64.h"
-#include "zone/dns/Name.h"
 
 #if !TOML_EXCEPTIONS
 #error "ConfigLoader expects toml++ with exceptions: toml::parse_error is the one exception boundary"
@@ -103,16 +103,6 @@ dns::Result<std::string, std::string> read_whole_file(const fs::path& file) {
     return text;
 }
 
-// A duration in milliseconds the shortest way: 90000 -> "90s", 3600000 -> "1h", 0 -> "0".
-std::string short_duration(int64_t ms) {
-    static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    if (ms == 0) return "0";
-    for (const auto& [name, size] : kUnits)
-        if (ms % size == 0) return std::to_string(ms / size) + std::string(name);
-    return std::to_string(ms) + "ms";
-}
-
 // "1..86400 seconds"; for durations also the short form when it reads differently: " (1s..1d)".
 std::string range_text(const SchemaKey& key) {
     std::string out = std::to_string(key.min) + ".." + std::to_string(key.max);
@@ -120,61 +110,11 @@ std::string range_text(const SchemaKey& key) {
     if (key.reader == Reader::Duration) {
         const int64_t scale = key.unit == Unit::Seconds ? 1000 : 1;
         const std::string suffix = key.unit == Unit::Seconds ? "s" : "ms";
-        const std::string plain =
-            std::to_string(key.min) + suffix + ".." + std::to_string(key.max) + suffix;
-        const std::string short_form = short_duration(key.min * scale) + ".." + short_duration(key.max * scale);
+        const std::string plain = std::to_string(key.min) + suffix + ".." + std::to_string(key.max) + suffix;
+        const std::string short_form =
+            format_duration(key.min * scale) + ".." + format_duration(key.max * scale);
         if (short_form != plain) out += " (" + short_form + ")";
     }
-    return out;
-}
-
-// "example.com" / "Example.COM." -> "example.com."; errors say what is wrong with the name.
-dns::Result<std::string, std::string> normalise_zone_name(std::string_view text) {
-    if (text.empty()) return dns::unexpected(std::string("zone name is empty"));
-    if (text == ".") return std::string(".");
-    std::string_view body = text;
-    if (body.back() == '.') body.remove_suffix(1);
-
-    std::string out;
-    size_t wire_length = 1;  // the root label
-    size_t start = 0;
-    for (;;) {
-        const size_t dot = body.find('.', start);
-        const std::string_view label = body.substr(start, dot == std::string_view::npos ? dot : dot - start);
-        if (label.empty()) return dns::unexpected("empty label in " + in_quotes(text));
-        // RFC 1035 section 2.3.4: labels of at most 63 octets, names of at most 255 in wire form.
-        if (label.size() > 63) {
-            return dns::unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
-                                   " characters long, the limit is 63");
-        }
-        for (char c : label) {
-            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '_';
-            if (!ok) {
-                const auto byte = static_cast<unsigned char>(c);
-                std::string shown = (byte >= 0x21 && byte < 0x7f) ? std::string("'") + c + "'"
-                                                                  : "byte " + std::to_string(byte);
-                return dns::unexpected("invalid character " + shown + " in " + in_quotes(text) +
-                                       " (zone names use letters, digits, '-' and '_')");
-            }
-            out += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-        }
-        out += '.';
-        wire_length += label.size() + 1;
-        if (dot == std::string_view::npos) break;
-        start = dot + 1;
-    }
-    if (wire_length > 255) {
-        return dns::unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
-                               " octets in wire form, the limit is 255");
-    }
-    return out;
-}
-
-std::string lower_ascii(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -184,30 +124,12 @@ const SchemaKey& schema_key(std::string_view path) {
     std::abort();  // a path this file names is missing from the schema: a programming error
 }
 
-// "HMAC-SHA256." -> "hmac-sha256"; MD5's name on the wire, "hmac-md5.sig-alg.reg.int", -> "hmac-md5".
-std::optional<std::string> normalise_algorithm(std::string_view text) {
-    std::string t = lower_ascii(text);
-    if (!t.empty() && t.back() == '.') t.pop_back();
-    if (t == "hmac-md5.sig-alg.reg.int") return std::string("hmac-md5");
-    for (auto a : schema_key("key[].algorithm").choices)
-        if (t == a) return std::string(a);
-    return std::nullopt;
-}
-
 std::string known_algorithms() {
     return "(known: " + join(schema_key("key[].algorithm").choices) + ")";
 }
 
 std::string unknown_algorithm(std::string_view text) {
     return "unknown algorithm " + in_quotes(text) + " " + known_algorithms();
-}
-
-// A TSIG key name: any valid domain name, compared case-insensitively, so "XFR-Key" -> "xfr-key.".
-dns::Result<std::string, std::string> normalise_key_name(std::string_view text) {
-    if (text.empty()) return dns::unexpected(std::string("key name is empty"));
-    auto name = dns::Name::from_text(text);
-    if (!name) return dns::unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
-    return lower_ascii(name->to_string());
 }
 
 // Decoded secrets pass through plain vectors here; overwrite them before they are freed.
@@ -294,9 +216,9 @@ class Loader {
                 read({*key, *node, path, table, record});
             } else if (key->required) {
                 error(table.source(), path,
-                      key->reader == Reader::Server ? "missing [server] table (server.listen is required)"
-                                                    : "missing required key (e.g. " + std::string(key->example) +
-                                                          ")");
+                      key->reader == Reader::Server
+                          ? "missing [server] table (server.listen is required)"
+                          : "missing required key (e.g. " + std::string(key->example) + ")");
             } else if (const toml::node* fallback = default_of(*key)) {
                 read({*key, *fallback, path, table, record});
             }
@@ -308,7 +230,8 @@ class Loader {
         static const toml::table empty;
         const toml::node* server = root.get("server");
         if (server != nullptr && !server->is_table()) {
-            error(server->source(), "server", "expected a table ([server]), found " + type_name(server->type()));
+            error(server->source(), "server",
+                  "expected a table ([server]), found " + type_name(server->type()));
             return std::nullopt;
         }
         const toml::table& table = server != nullptr ? *server->as_table() : empty;
@@ -369,20 +292,21 @@ class Loader {
             case Reader::Address:
                 return read_address(f);
             case Reader::Networks:
-                for_each_string(f, false, [&](const std::string& text, const toml::node& element,
-                                              const std::string& path) {
-                    auto network = dns::IpNetwork::parse(text);
-                    if (network)
-                        slot_of<std::vector<dns::IpNetwork>>(f).push_back(*network);
-                    else
-                        error(element.source(), path, network.error());
-                });
+                for_each_string(
+                    f, false,
+                    [&](const std::string& text, const toml::node& element, const std::string& path) {
+                        auto network = dns::IpNetwork::parse(text);
+                        if (network)
+                            slot_of<std::vector<dns::IpNetwork>>(f).push_back(*network);
+                        else
+                            error(element.source(), path, network.error());
+                    });
                 return;
             case Reader::KeyName:
                 return read_key_name(f);
             case Reader::Algorithm:
                 if (auto text = as_string(f.node, f.path)) {
-                    if (auto algorithm = normalise_algorithm(*text))
+                    if (auto algorithm = normalise_algorithm(*text, f.key.choices))
                         slot_of<std::string>(f) = *algorithm;
                     else
                         error(f, unknown_algorithm(*text));
@@ -400,22 +324,24 @@ class Loader {
                 return;
             case Reader::KeyRefs:
                 // Each name must be a [[key]] (anywhere in the file), compared like key names are.
-                for_each_string(f, true, [&](const std::string& text, const toml::node& element,
-                                             const std::string& path) {
-                    if (auto name = key_reference(element.source(), path, text))
-                        slot_of<std::vector<std::string>>(f).push_back(std::move(*name));
-                });
+                for_each_string(
+                    f, true,
+                    [&](const std::string& text, const toml::node& element, const std::string& path) {
+                        if (auto name = key_reference(element.source(), path, text))
+                            slot_of<std::vector<std::string>>(f).push_back(std::move(*name));
+                    });
                 return;
             case Reader::AclName:
                 return read_acl_name(f);
             case Reader::AclRefs:
                 // Each name must be an [[acl]], wherever it appears in the file.
-                for_each_string(f, true, [&](const std::string& text, const toml::node& element,
-                                             const std::string& path) {
-                    slot_of<std::vector<std::string>>(f).push_back(text);
-                    if (acl_lines_.count(text) == 0)
-                        error(element.source(), path, "unknown ACL " + in_quotes(text) + known_acls());
-                });
+                for_each_string(
+                    f, true,
+                    [&](const std::string& text, const toml::node& element, const std::string& path) {
+                        slot_of<std::vector<std::string>>(f).push_back(text);
+                        if (acl_lines_.count(text) == 0)
+                            error(element.source(), path, "unknown ACL " + in_quotes(text) + known_acls());
+                    });
                 return;
             case Reader::ZoneName:
                 return read_zone_name(f);
@@ -529,8 +455,9 @@ class Loader {
             shown = in_quotes(s->get());
             ms = *parsed;
         } else {
-            return error(f, "expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a number of " +
-                                std::string(unit_name(f.key.unit)) + "), found " + type_name(f.node.type()));
+            return error(f,
+                         "expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a number of " +
+                             std::string(unit_name(f.key.unit)) + "), found " + type_name(f.node.type()));
         }
         if (ms < f.key.min * scale || ms > f.key.max * scale)
             return error(f, shown + " is out of range " + range_text(f.key));
@@ -568,7 +495,8 @@ class Loader {
         if (!p) return;
         if (p->native().size() > kMaxSocketPath) {
             return error(f, p->native() + " is " + std::to_string(p->native().size()) +
-                                " bytes long, a Unix socket path may have at most " + std::to_string(kMaxSocketPath));
+                                " bytes long, a Unix socket path may have at most " +
+                                std::to_string(kMaxSocketPath));
         }
         slot_of<fs::path>(f) = *p;
     }
@@ -579,8 +507,8 @@ class Loader {
         // Names as useradd accepts them, or a numeric id: nothing that could surprise getpwnam().
         const bool ok = !text->empty() && text->size() <= 32 && (*text)[0] != '-' &&
                         std::all_of(text->begin(), text->end(), [](char c) {
-                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                                   c == '_' || c == '-' || c == '.';
+                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                   (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
                         });
         if (!ok) {
             return error(f, "invalid name " + in_quotes(*text) +
@@ -593,8 +521,9 @@ class Loader {
         const auto* list = as_array(f.node, f.path);
         if (list == nullptr) return;
         if (list->size() < static_cast<size_t>(f.key.min)) {
-            return error(f, f.key.min == 1 ? std::string("must name at least one address")
-                                           : "must name at least " + std::to_string(f.key.min) + " addresses");
+            return error(f, f.key.min == 1
+                                ? std::string("must name at least one address")
+                                : "must name at least " + std::to_string(f.key.min) + " addresses");
         }
         auto& out = slot_of<std::vector<dns::Endpoint>>(f);
         std::vector<size_t> indexes;  // element index of each accepted endpoint, for duplicate messages
@@ -606,7 +535,8 @@ class Loader {
             if (dup != out.end()) {
                 error(list->get(i)->source(), path,
                       "duplicate " + std::string(f.key.noun) + " " + endpoint->to_string() + " (first at " +
-                          f.path + "[" + std::to_string(indexes[static_cast<size_t>(dup - out.begin())]) + "])");
+                          f.path + "[" + std::to_string(indexes[static_cast<size_t>(dup - out.begin())]) +
+                          "])");
                 continue;
             }
             out.push_back(*endpoint);
@@ -725,13 +655,14 @@ class Loader {
                                                : " (it defines: " + join(names) + ")"));
         }
         const std::string at_line = path->string() + " line " + std::to_string(entry->line);
-        auto file_algorithm = normalise_algorithm(entry->algorithm);
+        auto file_algorithm = normalise_algorithm(entry->algorithm, schema_key("key[].algorithm").choices);
         const toml::node* algorithm_node = f.table.get("algorithm");
         if (!file_algorithm) {
             error(f, at_line + ": " + unknown_algorithm(entry->algorithm));
         } else if (algorithm_node != nullptr && !key.algorithm.empty() && key.algorithm != *file_algorithm) {
-            error(algorithm_node->source(), join_path(f.path.substr(0, f.path.rfind('.')), "algorithm"),
-                  in_quotes(key.algorithm) + " differs from " + in_quotes(*file_algorithm) + " in " + at_line);
+            error(
+                algorithm_node->source(), join_path(f.path.substr(0, f.path.rfind('.')), "algorithm"),
+                in_quotes(key.algorithm) + " differs from " + in_quotes(*file_algorithm) + " in " + at_line);
         } else {
             key.algorithm = *file_algorithm;
         }
@@ -751,7 +682,8 @@ class Loader {
 
     void read_server(const Field& f) {
         const auto* table = f.node.as_table();
-        if (table == nullptr) return error(f, "expected a table ([server]), found " + type_name(f.node.type()));
+        if (table == nullptr)
+            return error(f, "expected a table ([server]), found " + type_name(f.node.type()));
         auto& server = slot_of<ServerConfig>(f);
         walk(*table, "server", "server", &server);
         if (!server.group.empty() && server.user.empty())
@@ -763,7 +695,8 @@ class Loader {
     void read_tables(const Field& f) {
         const auto* list = f.node.as_array();
         if (list == nullptr) {
-            return error(f, "expected an array of tables ([[" + f.path + "]]), found " + type_name(f.node.type()));
+            return error(
+                f, "expected an array of tables ([[" + f.path + "]]), found " + type_name(f.node.type()));
         }
         const std::string section = std::string(f.key.path) + "[]";
         for (size_t i = 0; i < list->size(); ++i) {
@@ -848,7 +781,8 @@ class Loader {
                 continue;
             }
             size_t dup = 0;
-            while (dup < out.size() && !(out[dup].address == target.address && out[dup].key == target.key)) ++dup;
+            while (dup < out.size() && !(out[dup].address == target.address && out[dup].key == target.key))
+                ++dup;
             if (dup < out.size()) {
                 const toml::node& address = table != nullptr ? *table->get("address") : element;
                 error(address.source(), table != nullptr ? element_path + ".address" : element_path,

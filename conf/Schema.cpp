@@ -44,7 +44,8 @@ constexpr SchemaKey kSchema[] = {
      .reader = Reader::Keys,
      .slot = slot<&Config::keys>,
      .example = "[[key]]",
-     .description = "A TSIG key (RFC 8945), inline or from a BIND key file; ACLs and NOTIFY targets name it."},
+     .description =
+         "A TSIG key (RFC 8945), inline or from a BIND key file; ACLs and NOTIFY targets name it."},
     {.path = "acl",
      .reader = Reader::Acls,
      .slot = slot<&Config::acls>,
@@ -176,7 +177,8 @@ constexpr SchemaKey kSchema[] = {
      .max = 64,
      .default_value = "0",
      .example = "udp_threads = 4",
-     .description = "Threads answering UDP, each with its own SO_REUSEPORT socket; 0: one per core, at most 8."},
+     .description =
+         "Threads answering UDP, each with its own SO_REUSEPORT socket; 0: one per core, at most 8."},
     {.path = "server.tcp_threads",
      .reader = Reader::Integer,
      .slot = slot<&ServerConfig::tcp_threads>,
@@ -355,7 +357,8 @@ constexpr SchemaKey kSchema[] = {
      .reader = Reader::Address,
      .slot = slot<&NotifyTargetConfig::source>,
      .example = R"(source = "192.0.2.53")",
-     .description = "Local address to send from, of the target's address family; the system's choice when absent."},
+     .description =
+         "Local address to send from, of the target's address family; the system's choice when absent."},
 };
 
 }  // namespace
@@ -393,44 +396,6 @@ std::vector<const SchemaKey*> keys_of(std::string_view table) {
         if (parent == table) out.push_back(&key);
     }
     return out;
-}
-
-dns::Result<int64_t, std::string> parse_duration(std::string_view text, Unit bare_unit) {
-    auto not_a_duration = [&] {
-        return dns::unexpected("\"" + std::string(text) + "\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)");
-    };
-    // Units from the largest down; a value names each at most once, in this order ("1h30m", not "30m1h").
-    static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-    int64_t total = 0;
-    size_t next_unit = 0;  // index into kUnits of the largest unit still allowed
-    size_t pos = 0;
-    while (pos < text.size()) {
-        const size_t digits_start = pos;
-        while (pos < text.size() && is_digit(text[pos])) ++pos;
-        const size_t digits = pos - digits_start;
-        // Nine digits keep even nine digits of days far from int64_t overflow.
-        if (digits == 0 || digits > 9) return not_a_duration();
-        int64_t number = 0;
-        for (size_t i = digits_start; i < pos; ++i) number = number * 10 + (text[i] - '0');
-        const size_t unit_start = pos;
-        while (pos < text.size() && !is_digit(text[pos])) ++pos;
-        const std::string_view unit = text.substr(unit_start, pos - unit_start);
-        if (unit.empty()) {
-            // A bare number: only on its own ("90"), never after a unit ("1h30").
-            if (digits_start != 0) return not_a_duration();
-            const int64_t scale = bare_unit == Unit::Seconds ? 1000 : 1;
-            return number * scale;
-        }
-        size_t u = next_unit;
-        while (u < std::size(kUnits) && kUnits[u].first != unit) ++u;
-        if (u == std::size(kUnits)) return not_a_duration();
-        total += number * kUnits[u].second;
-        next_unit = u + 1;
-    }
-    if (text.empty()) return not_a_duration();
-    return total;
 }
 
 }  // namespace headwater::conf

@@ -75,12 +75,12 @@ struct SchemaKey {
     int64_t min = 0;  // Integer, Duration: inclusive, in `unit`; Ratio: exclusive; Endpoints: fewest elements
     int64_t max = 0;
     Unit unit = Unit::None;
-    Unit stored = Unit::Milliseconds;                 // Duration: the unit of the struct field
+    Unit stored = Unit::Milliseconds;                // Duration: the unit of the struct field
     std::span<const std::string_view> choices = {};  // Choice, Algorithm
-    std::string_view noun = {};                       // in messages: "unknown level ...", "duplicate endpoint ..."
+    std::string_view noun = {};           // in messages: "unknown level ...", "duplicate endpoint ..."
     std::string_view default_value = {};  // a TOML value read as if written when the key is absent; "": none
     std::string_view example = {};        // a TOML line setting the key
-    std::string_view description = {};   // one line: what it does (docs/configuration.md says more)
+    std::string_view description = {};    // one line: what it does (docs/configuration.md says more)
 };
 
 // Every key, tables before their keys, in the order the loader reads them (and lists them in messages).
@@ -91,9 +91,5 @@ std::vector<const SchemaKey*> keys_of(std::string_view table);
 
 // The part of a path after its table: "zone[].notify_delay" -> "notify_delay".
 std::string_view key_name(const SchemaKey& key);
-
-// "250ms", "2s", "5m", "1h", "1d", combinations from the largest unit down ("1h30m", "1d12h"), or a bare
-// number of `bare_unit`s ("90") -> milliseconds. Errors read "\"5x\" is not a duration (use ...)".
-dns::Result<int64_t, std::string> parse_duration(std::string_view text, Unit bare_unit);
 
 }  // namespace headwater::conf

@@ -334,8 +334,7 @@ TEST_F(ConfigTest, MissingServer) {
 TEST_F(ConfigTest, MissingListen) {
     EXPECT_EQ(
         error_of("\n[server]\nlog_level = \"info\"\n"),
-        at(2, 1,
-           "server.listen: missing required key (e.g. listen = [\"127.0.0.1:5353\", \"[::1]:5353\"])"));
+        at(2, 1, "server.listen: missing required key (e.g. listen = [\"127.0.0.1:5353\", \"[::1]:5353\"])"));
 }
 
 TEST_F(ConfigTest, EmptyListen) {

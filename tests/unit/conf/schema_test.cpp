@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "conf/Values.h"
 #include "config_test_support.h"
 
 namespace headwater::conf {
@@ -37,9 +38,18 @@ std::string join_names(std::string_view table) {
 
 TEST(Duration, EveryUnitAndCombinations) {
     const std::pair<std::string_view, int64_t> cases[] = {
-        {"250ms", 250},       {"2s", 2000},          {"5m", 300000},       {"1h", 3600000},
-        {"1d", 86400000},     {"0s", 0},             {"1h30m", 5400000},   {"1d12h", 129600000},
-        {"1m30s", 90000},     {"2s500ms", 2500},     {"1d1h1m1s1ms", 90061001}, {"007s", 7000},
+        {"250ms", 250},
+        {"2s", 2000},
+        {"5m", 300000},
+        {"1h", 3600000},
+        {"1d", 86400000},
+        {"0s", 0},
+        {"1h30m", 5400000},
+        {"1d12h", 129600000},
+        {"1m30s", 90000},
+        {"2s500ms", 2500},
+        {"1d1h1m1s1ms", 90061001},
+        {"007s", 7000},
     };
     for (const auto& [text, ms] : cases) {
         auto r = parse_duration(text, Unit::Seconds);
@@ -55,9 +65,10 @@ TEST(Duration, BareNumberIsInTheKeysUnit) {
 }
 
 TEST(Duration, NotADuration) {
-    EXPECT_EQ(parse_duration("5x", Unit::Seconds).error(), "\"5x\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)");
-    for (std::string_view bad : {"", "m", "5mm", "-5m", "1.5h", "five", "5 m", " 5m", "s5", "5M", "5S", "1h1h",
-                                 "30m1h", "1s1m", "1h30", "5min", "5sec", "1234567890s", "5ms5s"}) {
+    EXPECT_EQ(parse_duration("5x", Unit::Seconds).error(),
+              "\"5x\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)");
+    for (std::string_view bad : {"", "m", "5mm", "-5m", "1.5h", "five", "5 m", " 5m", "s5", "5M", "5S",
+                                 "1h1h", "30m1h", "1s1m", "1h30", "5min", "5sec", "1234567890s", "5ms5s"}) {
         auto r = parse_duration(bad, Unit::Seconds);
         ASSERT_FALSE(r) << bad << " gave " << *r;
         EXPECT_EQ(r.error(), "\"" + std::string(bad) + "\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)");
@@ -80,8 +91,9 @@ class DurationKeysTest : public test_support::ConfigFileTest {
     static uint32_t value_of(const Config& c, std::string_view path) {
         for (const auto& key : config_schema()) {
             if (key.path != path) continue;
-            void* record = path.starts_with("server.") ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
-                                                       : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
+            void* record = path.starts_with("server.")
+                               ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
+                               : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
             return *std::get<uint32_t*>(key.slot(record));
         }
         ADD_FAILURE() << "no key " << path;
@@ -89,7 +101,8 @@ class DurationKeysTest : public test_support::ConfigFileTest {
     }
 
     dns::Result<Config, ConfigError> load_one(std::string_view path, std::string_view value) {
-        const std::string line = std::string(path.substr(path.rfind('.') + 1)) + " = " + std::string(value) + "\n";
+        const std::string line =
+            std::string(path.substr(path.rfind('.') + 1)) + " = " + std::string(value) + "\n";
         return path.starts_with("server.") ? load(line) : load("", line);
     }
 };
@@ -118,20 +131,28 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
     // Every duration key of the schema is covered above: a new one must say what its bare number means.
     for (const auto& key : config_schema()) {
         if (key.reader != Reader::Duration) continue;
-        EXPECT_TRUE(std::any_of(std::begin(cases), std::end(cases), [&](const Case& c) { return c.path == key.path; }))
-            << key.path;
+        EXPECT_TRUE(std::any_of(std::begin(cases), std::end(cases), [&](const Case& c) {
+            return c.path == key.path;
+        })) << key.path;
     }
 }
 
 TEST_F(DurationKeysTest, UnitsAreConverted) {
     const std::tuple<std::string_view, std::string_view, uint32_t> cases[] = {
-        {"server.tcp_idle_timeout", "\"1500ms\"", 1500},    {"server.tcp_idle_timeout", "\"2m\"", 120000},
-        {"server.tcp_idle_timeout", "\"1d\"", 86400000},    {"server.shutdown_grace", "\"0s\"", 0},
-        {"server.shutdown_grace", "\"1h\"", 3600000},        {"server.tcp_write_timeout", "\"1m30s\"", 90000},
-        {"zone[].notify_retry_interval", "\"1500ms\"", 1500}, {"zone[].notify_retry_interval", "\"30s\"", 30000},
-        {"zone[].notify_delay", "\"1s\"", 1000},            {"zone[].notify_delay", "\"1m\"", 60000},
-        {"zone[].notify_delay", "\"0ms\"", 0},              {"zone[].verify_interval", "\"1h30m\"", 5400},
-        {"zone[].verify_interval", "\"7d\"", 604800},       {"zone[].verify_interval", "\"2000ms\"", 2},
+        {"server.tcp_idle_timeout", "\"1500ms\"", 1500},
+        {"server.tcp_idle_timeout", "\"2m\"", 120000},
+        {"server.tcp_idle_timeout", "\"1d\"", 86400000},
+        {"server.shutdown_grace", "\"0s\"", 0},
+        {"server.shutdown_grace", "\"1h\"", 3600000},
+        {"server.tcp_write_timeout", "\"1m30s\"", 90000},
+        {"zone[].notify_retry_interval", "\"1500ms\"", 1500},
+        {"zone[].notify_retry_interval", "\"30s\"", 30000},
+        {"zone[].notify_delay", "\"1s\"", 1000},
+        {"zone[].notify_delay", "\"1m\"", 60000},
+        {"zone[].notify_delay", "\"0ms\"", 0},
+        {"zone[].verify_interval", "\"1h30m\"", 5400},
+        {"zone[].verify_interval", "\"7d\"", 604800},
+        {"zone[].verify_interval", "\"2000ms\"", 2},
     };
     for (const auto& [path, written, expected] : cases) {
         auto r = load_one(path, written);
@@ -151,28 +172,29 @@ TEST_F(DurationKeysTest, NotADurationNamesTheKeyAndTheSyntax) {
               at(7, 16, "zone[0].notify_delay: \"1.5s\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)"));
     r = load("shutdown_grace = 1.5\n");
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().message,
-              at(3, 18,
-                 "server.shutdown_grace: expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a "
-                 "number of seconds), found a floating-point number"));
+    EXPECT_EQ(
+        r.error().message,
+        at(3, 18,
+           "server.shutdown_grace: expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a "
+           "number of seconds), found a floating-point number"));
     r = load("", "notify_delay = true\n");
     ASSERT_FALSE(r);
     EXPECT_CONTAINS(r.error().message, "or a number of milliseconds), found a boolean");
 }
 
 TEST_F(DurationKeysTest, RangesAreInTheKeysOwnUnit) {
-    auto r = load(
-        "tcp_idle_timeout = \"500ms\"\nshutdown_grace = \"2h\"\ntcp_write_timeout = 0\n",
-        "notify_retry_interval = 31\nnotify_delay = \"2m\"\nverify_interval = \"8d\"\n");
+    auto r = load("tcp_idle_timeout = \"500ms\"\nshutdown_grace = \"2h\"\ntcp_write_timeout = 0\n",
+                  "notify_retry_interval = 31\nnotify_delay = \"2m\"\nverify_interval = \"8d\"\n");
     ASSERT_FALSE(r);
     // Every problem is reported, in file order; durations with a unit are quoted as written.
-    EXPECT_EQ(r.error().message,
-              at(3, 20, "server.tcp_idle_timeout: \"500ms\" is out of range 1..86400 seconds (1s..1d)") + "\n" +
-                  at(4, 18, "server.shutdown_grace: \"2h\" is out of range 0..3600 seconds (0..1h)") + "\n" +
-                  at(5, 21, "server.tcp_write_timeout: 0 is out of range 1..3600 seconds (1s..1h)") + "\n" +
-                  at(10, 25, "zone[0].notify_retry_interval: 31 is out of range 1..30 seconds") + "\n" +
-                  at(11, 16, "zone[0].notify_delay: \"2m\" is out of range 0..60000 milliseconds (0..1m)") +
-                  "\n" + at(12, 19, "zone[0].verify_interval: \"8d\" is out of range 1..604800 seconds (1s..7d)"));
+    EXPECT_EQ(
+        r.error().message,
+        at(3, 20, "server.tcp_idle_timeout: \"500ms\" is out of range 1..86400 seconds (1s..1d)") + "\n" +
+            at(4, 18, "server.shutdown_grace: \"2h\" is out of range 0..3600 seconds (0..1h)") + "\n" +
+            at(5, 21, "server.tcp_write_timeout: 0 is out of range 1..3600 seconds (1s..1h)") + "\n" +
+            at(10, 25, "zone[0].notify_retry_interval: 31 is out of range 1..30 seconds") + "\n" +
+            at(11, 16, "zone[0].notify_delay: \"2m\" is out of range 0..60000 milliseconds (0..1m)") + "\n" +
+            at(12, 19, "zone[0].verify_interval: \"8d\" is out of range 1..604800 seconds (1s..7d)"));
     // The edges are inclusive, whatever the unit they are written in.
     EXPECT_TRUE(load("tcp_idle_timeout = \"1s\"\n"));
     EXPECT_TRUE(load("tcp_idle_timeout = \"24h\"\n"));
@@ -208,14 +230,15 @@ notify = [{ address = "192.0.2.1", typo_notify = 1 }]
 )");
     ASSERT_FALSE(r);
     const std::string& msg = r.error().message;
-    EXPECT_EQ(msg, at(1, 1, "typo_top: unknown key (known: " + join_names("") + ")") + "\n" +
-                       at(4, 1, "server.typo_server: unknown key (known: " + join_names("server") + ")") + "\n" +
-                       at(9, 1, "key[0].typo_key: unknown key (known: " + join_names("key[]") + ")") + "\n" +
-                       at(13, 1, "acl[0].typo_acl: unknown key (known: " + join_names("acl[]") + ")") + "\n" +
-                       at(17, 1, "zone[0].typo_zone: unknown key (known: " + join_names("zone[]") + ")") + "\n" +
-                       at(18, 36,
-                          "zone[0].notify[0].typo_notify: unknown key (known: " + join_names("zone[].notify[]") +
-                              ")"));
+    EXPECT_EQ(
+        msg,
+        at(1, 1, "typo_top: unknown key (known: " + join_names("") + ")") + "\n" +
+            at(4, 1, "server.typo_server: unknown key (known: " + join_names("server") + ")") + "\n" +
+            at(9, 1, "key[0].typo_key: unknown key (known: " + join_names("key[]") + ")") + "\n" +
+            at(13, 1, "acl[0].typo_acl: unknown key (known: " + join_names("acl[]") + ")") + "\n" +
+            at(17, 1, "zone[0].typo_zone: unknown key (known: " + join_names("zone[]") + ")") + "\n" +
+            at(18, 36,
+               "zone[0].notify[0].typo_notify: unknown key (known: " + join_names("zone[].notify[]") + ")"));
     // The lists are the schema's, in its order.
     EXPECT_CONTAINS(msg, "key[0].typo_key: unknown key (known: name, algorithm, secret, file)");
     EXPECT_CONTAINS(msg, "acl[0].typo_acl: unknown key (known: name, networks, keys)");
@@ -250,13 +273,15 @@ TEST(Schema, PathsAreUniqueAndEveryTableIsDescribed) {
 // The schema's defaults are what the loader applies, and they agree with conf::Config's initialisers (which
 // code that builds a Config by hand, like the server tests, relies on).
 TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
-    auto r = parse("[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\nname = \"example.com\"\n"
-                   "file = \"zones/example.com.zone\"\n");
+    auto r = parse(
+        "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\nname = \"example.com\"\n"
+        "file = \"zones/example.com.zone\"\n");
     ASSERT_TRUE(r) << r.error().message;
     ServerConfig server;
     ZoneConfig zone;
     for (const auto& key : config_schema()) {
-        if (key.default_value.empty() || key.reader == Reader::Path || key.reader == Reader::ControlSocket) continue;
+        if (key.default_value.empty() || key.reader == Reader::Path || key.reader == Reader::ControlSocket)
+            continue;
         void* loaded = nullptr;
         void* initial = nullptr;
         if (key.path.starts_with("server.")) {
@@ -280,7 +305,8 @@ TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
                 return false;
             },
             key.slot(loaded));
-        EXPECT_TRUE(same) << key.path << " = " << key.default_value << " differs from the struct's initialiser";
+        EXPECT_TRUE(same) << key.path << " = " << key.default_value
+                          << " differs from the struct's initialiser";
     }
     EXPECT_EQ(r->server.control_socket, dir_ / "run/headwater.sock");
     EXPECT_EQ(r->server.state_dir, dir_ / "state");
@@ -345,7 +371,8 @@ TEST_F(UnknownKeysTest, ConfigurationPageExamplesUseKnownKeys) {
             continue;
         }
         if (r) continue;
-        for (std::string_view bad : {"unknown key", "unknown table", "is not a duration", "expected", "out of range"})
+        for (std::string_view bad :
+             {"unknown key", "unknown table", "is not a duration", "expected", "out of range"})
             EXPECT_EQ(r.error().message.find(bad), std::string::npos) << block << "\n" << r.error().message;
     }
     EXPECT_GT(blocks, 1);
