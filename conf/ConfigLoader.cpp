@@ -202,9 +202,11 @@ class Loader {
     void walk(const toml::table& table, std::string_view section, const std::string& prefix, void* record) {
         const auto keys = keys_of(section);
         for (auto&& [name, node] : table) {
-            if (std::any_of(keys.begin(), keys.end(), [&](auto* k) { return key_name(*k) == name.str(); }))
+            const std::string_view written = name.str();
+            if (std::any_of(keys.begin(), keys.end(), [&](auto* k) { return key_name(*k) == written; }))
                 continue;
             std::vector<std::string_view> known;
+            known.reserve(keys.size());
             for (const auto* k : keys) known.push_back(key_name(*k));
             const bool is_table = node.is_table() || (node.is_array_of_tables() && !node.as_array()->empty());
             error(name.source(), join_path(prefix, name.str()),
@@ -614,6 +616,7 @@ class Loader {
     static std::string known_of(const std::map<std::string, uint32_t>& names, std::string_view table) {
         if (names.empty()) return " (no " + std::string(table) + " is defined)";
         std::vector<std::string_view> list;
+        list.reserve(names.size());
         for (const auto& [name, line] : names) list.push_back(name);
         return " (known: " + join(list) + ")";
     }
