@@ -1,7 +1,8 @@
-// The server configuration as plain values. The loader (ConfigLoader.h) has already validated everything
-// here: addresses parse, names are normalised, ACL and key references resolve, key files were readable at
-// load time, and all paths are absolute. Zone files are not looked at: a zone that cannot be loaded is the
-// zone's problem (the server starts without it), not a config error.
+// The server configuration as plain values, one field per key of the file (conf/Schema.cpp lists the keys
+// with their ranges and defaults; docs/configuration.md explains them). The loader (ConfigLoader.h) has
+// already validated everything here: addresses parse, names are normalised, ACL and key references
+// resolve, key files were readable at load time, and all paths are absolute. Zone files are not looked at:
+// a zone that cannot be loaded is the zone's problem (the server starts without it), not a config error.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ struct ServerConfig {
     uint32_t udp_threads =
         0;  // threads answering UDP (SO_REUSEPORT sockets each); 0: one per core, at most 8
     uint32_t tcp_threads = 0;  // threads serving TCP connections (transfers); 0: one per core, at most 8
-    // Limits (docs/operations.md): a client address holds at most tcp_max_per_client connections, so one
+    // Limits (README "Limits"): a client address holds at most tcp_max_per_client connections, so one
     // flooding address cannot take the whole tcp_max_connections pool; a peer taking no data for
     // tcp_write_timeout_ms while an answer is written is cut off (progress, never a whole transfer); at most
     // max_transfers AXFR/IXFR streams run at once (counted only after the ACL and TSIG let a request
@@ -61,7 +62,7 @@ struct AclConfig {
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
-// NOTIFY-accepting servers from other addresses than the ones that transfer (docs/interop.md).
+// NOTIFY-accepting servers from other addresses than the ones that transfer.
 struct NotifyTargetConfig {
     dns::Endpoint address;                 // port 53 unless given
     std::string key;                       // TSIG key normalised like KeyConfig::name; empty: unsigned

@@ -280,7 +280,9 @@ state_dir = ["a"]
     EXPECT_CONTAINS(msg, at(3, 13, "server.log_level: expected a string, found an integer"));
     EXPECT_CONTAINS(
         msg,
-        at(4, 20, "server.tcp_idle_timeout: expected an integer (seconds), found a floating-point number"));
+        at(4, 20,
+           "server.tcp_idle_timeout: expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a "
+           "number of seconds), found a floating-point number"));
     EXPECT_CONTAINS(msg, at(5, 23, "server.tcp_max_connections: expected an integer, found a string"));
     EXPECT_CONTAINS(msg, at(6, 18, "server.control_socket: expected a string, found an integer"));
     EXPECT_CONTAINS(msg, at(7, 13, "server.state_dir: expected a string, found an array"));
@@ -332,8 +334,7 @@ TEST_F(ConfigTest, MissingServer) {
 TEST_F(ConfigTest, MissingListen) {
     EXPECT_EQ(
         error_of("\n[server]\nlog_level = \"info\"\n"),
-        at(2, 1,
-           "server.listen: missing required key (the addresses to serve on, e.g. [\"127.0.0.1:5353\"])"));
+        at(2, 1, "server.listen: missing required key (e.g. listen = [\"127.0.0.1:5353\", \"[::1]:5353\"])"));
 }
 
 TEST_F(ConfigTest, EmptyListen) {
@@ -955,7 +956,7 @@ notify = ["example.org", 7, "192.0.2.1:0",
           { address = "192.0.2.6", port = 5300 },
           "192.0.2.7", "192.0.2.7:53"]
 notify_retries = -1
-notify_retry_interval = "2s"
+notify_retry_interval = "2x"
 notify_delay = 60001
 
 [[key]]
@@ -977,7 +978,9 @@ secret = "c2VjcmV0"
                             "zone[0].notify[9]: duplicate target 192.0.2.7:53 (first at "
                             "zone[0].notify[8])"));
     EXPECT_CONTAINS(msg, at(14, 18, "zone[0].notify_retries: -1 is out of range 0..20"));
-    EXPECT_CONTAINS(msg, at(15, 25, "zone[0].notify_retry_interval: expected an integer (seconds)"));
+    EXPECT_CONTAINS(msg, at(15, 25,
+                            "zone[0].notify_retry_interval: \"2x\" is not a duration (use 250ms, 2s, 5m, 1h, "
+                            "1d)"));
     EXPECT_CONTAINS(msg, at(16, 16, "zone[0].notify_delay: 60001 is out of range 0..60000 milliseconds"));
 }
 

@@ -90,7 +90,9 @@ TEST_F(ServerLimitsTest, WrongTypesAreErrors) {
     EXPECT_CONTAINS(msg, at(3, 22, "server.tcp_max_per_client: expected an integer, found a string"));
     EXPECT_CONTAINS(
         msg,
-        at(4, 21, "server.tcp_write_timeout: expected an integer (seconds), found a floating-point number"));
+        at(4, 21,
+           "server.tcp_write_timeout: expected a duration (\"250ms\", \"2s\", \"5m\", \"1h\", \"1d\", or a "
+           "number of seconds), found a floating-point number"));
     EXPECT_CONTAINS(msg, at(5, 17, "server.max_transfers: expected an integer, found a boolean"));
     EXPECT_CONTAINS(msg, at(6, 18, "server.max_query_size: expected an integer (octets), found an array"));
     EXPECT_CONTAINS(msg, at(7, 24, "server.notify_max_in_flight: expected an integer, found a string"));

@@ -68,7 +68,8 @@ TEST_F(VerifyConfigTest, IntervalUnits) {
 
 TEST_F(VerifyConfigTest, UnknownUnitIsAnError) {
     const auto e = error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = \"5x\"\n");
-    EXPECT_CONTAINS(e, at(kFirstZoneLine + 1, 19, "zone[0].verify_interval: invalid duration \"5x\""));
+    EXPECT_CONTAINS(e, at(kFirstZoneLine + 1, 19,
+                          "zone[0].verify_interval: \"5x\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)"));
     for (std::string_view bad : {"", "m", "5mm", "-5m", "1.5h", "five", "5 m", "s5"}) {
         const auto msg =
             error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = \"" + std::string(bad) + "\"\n");
@@ -78,11 +79,20 @@ TEST_F(VerifyConfigTest, UnknownUnitIsAnError) {
 
 TEST_F(VerifyConfigTest, IntervalOutOfRange) {
     EXPECT_CONTAINS(error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = \"0s\"\n"),
-                    "zone[0].verify_interval: must be between 1s and 7d");
+                    "zone[0].verify_interval: \"0s\" is out of range 1..604800 seconds (1s..7d)");
     EXPECT_CONTAINS(error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = \"8d\"\n"),
-                    "zone[0].verify_interval: must be between 1s and 7d");
-    EXPECT_CONTAINS(error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = 300\n"),
-                    "zone[0].verify_interval");
+                    "zone[0].verify_interval: \"8d\" is out of range 1..604800 seconds (1s..7d)");
+    EXPECT_CONTAINS(error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = 0\n"),
+                    "zone[0].verify_interval: 0 is out of range 1..604800 seconds (1s..7d)");
+    // The field holds whole seconds.
+    EXPECT_CONTAINS(error_of("secondaries = [\"192.0.2.1\"]\nverify_interval = \"1500ms\"\n"),
+                    "zone[0].verify_interval: \"1500ms\" is not a whole number of seconds");
+}
+
+TEST_F(VerifyConfigTest, BareIntervalIsSeconds) {
+    auto c = parse("secondaries = [\"192.0.2.1\"]\nverify_interval = 300\n");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->zones.at(0).verify_interval_s, 300u);
 }
 
 TEST_F(VerifyConfigTest, IntervalNeedsSecondaries) {

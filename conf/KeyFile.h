@@ -7,8 +7,8 @@
 //   };
 //
 // Comments: `# ...`, `// ...` and `/* ... */`. Several keys per file. Names and values may be quoted or
-// not. Only text is checked here (std only, shared by conf/ and tsig/); whether the algorithm is known
-// and the secret is valid base64 is for the caller, which can then name the line.
+// not. Only text is checked here; whether the algorithm is known and the secret is valid base64 is for the
+// caller (the config loader), which can then name the line.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@
 
 #include "zone/base/Result.h"
 
-namespace headwater::dns {
+namespace headwater::conf {
 
 struct KeyFileEntry {
     std::string name;       // as written: "xfr-key", "Transfer.Key."
@@ -31,4 +31,4 @@ struct KeyFileEntry {
 // dot insensitive) are an error, as in BIND.
 Result<std::vector<KeyFileEntry>, std::string> parse_key_file(std::string_view text);
 
-}  // namespace headwater::dns
+}  // namespace headwater::conf

@@ -1,11 +1,12 @@
-#include "zone/dns/KeyFile.h"
+#include "conf/KeyFile.h"
 
 #include <map>
 #include <optional>
 
-namespace headwater::dns {
+namespace headwater::conf {
 
 namespace {
+
 
 struct Token {
     enum class Kind : uint8_t { Word, Quoted, Punct, End };
@@ -201,4 +202,4 @@ Result<std::vector<KeyFileEntry>, std::string> parse_key_file(std::string_view t
     return out;
 }
 
-}  // namespace headwater::dns
+}  // namespace headwater::conf

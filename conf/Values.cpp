@@ -1,0 +1,129 @@
+// The syntax of single values, apart from the TOML around them: durations, zone and key names, TSIG
+// algorithm names. No toml++ here, so tests can check them directly.
+#include "conf/Values.h"
+
+#include "zone/dns/Name.h"
+
+namespace headwater::conf {
+
+namespace {
+
+std::string in_quotes(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+std::string lower_ascii(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// Units from the largest down; a duration names each at most once, in this order ("1h30m", not "30m1h").
+constexpr std::pair<std::string_view, int64_t> kDurationUnits[] = {
+    {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+
+}  // namespace
+
+Result<int64_t, std::string> parse_duration(std::string_view text, Unit bare_unit) {
+    auto not_a_duration = [&] {
+        return unexpected("\"" + std::string(text) + "\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)");
+    };
+    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    int64_t total = 0;
+    size_t next_unit = 0;  // index into kDurationUnits of the largest unit still allowed
+    size_t pos = 0;
+    while (pos < text.size()) {
+        const size_t digits_start = pos;
+        while (pos < text.size() && is_digit(text[pos])) ++pos;
+        const size_t digits = pos - digits_start;
+        // Nine digits keep even nine digits of days far from int64_t overflow.
+        if (digits == 0 || digits > 9) return not_a_duration();
+        int64_t number = 0;
+        for (size_t i = digits_start; i < pos; ++i) number = number * 10 + (text[i] - '0');
+        const size_t unit_start = pos;
+        while (pos < text.size() && !is_digit(text[pos])) ++pos;
+        const std::string_view unit = text.substr(unit_start, pos - unit_start);
+        if (unit.empty()) {
+            // A bare number: only on its own ("90"), never after a unit ("1h30").
+            if (digits_start != 0) return not_a_duration();
+            const int64_t scale = bare_unit == Unit::Seconds ? 1000 : 1;
+            return number * scale;
+        }
+        size_t u = next_unit;
+        while (u < std::size(kDurationUnits) && kDurationUnits[u].first != unit) ++u;
+        if (u == std::size(kDurationUnits)) return not_a_duration();
+        total += number * kDurationUnits[u].second;
+        next_unit = u + 1;
+    }
+    if (text.empty()) return not_a_duration();
+    return total;
+}
+
+std::string format_duration(int64_t ms) {
+    if (ms == 0) return "0";
+    for (const auto& [name, size] : kDurationUnits)
+        if (ms % size == 0) return std::to_string(ms / size) + std::string(name);
+    return std::to_string(ms) + "ms";
+}
+
+Result<std::string, std::string> normalise_zone_name(std::string_view text) {
+    if (text.empty()) return unexpected(std::string("zone name is empty"));
+    if (text == ".") return std::string(".");
+    std::string_view body = text;
+    if (body.back() == '.') body.remove_suffix(1);
+
+    std::string out;
+    size_t wire_length = 1;  // the root label
+    size_t start = 0;
+    for (;;) {
+        const size_t dot = body.find('.', start);
+        const std::string_view label = body.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        if (label.empty()) return unexpected("empty label in " + in_quotes(text));
+        // RFC 1035 section 2.3.4: labels of at most 63 octets, names of at most 255 in wire form.
+        if (label.size() > 63) {
+            return unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
+                                   " characters long, the limit is 63");
+        }
+        for (char c : label) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '_';
+            if (!ok) {
+                const auto byte = static_cast<unsigned char>(c);
+                std::string shown = (byte >= 0x21 && byte < 0x7f) ? std::string("'") + c + "'"
+                                                                  : "byte " + std::to_string(byte);
+                return unexpected("invalid character " + shown + " in " + in_quotes(text) +
+                                       " (zone names use letters, digits, '-' and '_')");
+            }
+            out += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+        }
+        out += '.';
+        wire_length += label.size() + 1;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    if (wire_length > 255) {
+        return unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
+                               " octets in wire form, the limit is 255");
+    }
+    return out;
+}
+
+std::optional<std::string> normalise_algorithm(std::string_view text,
+                                               std::span<const std::string_view> known) {
+    std::string t = lower_ascii(text);
+    if (!t.empty() && t.back() == '.') t.pop_back();
+    if (t == "hmac-md5.sig-alg.reg.int") return std::string("hmac-md5");
+    for (auto a : known)
+        if (t == a) return std::string(a);
+    return std::nullopt;
+}
+
+Result<std::string, std::string> normalise_key_name(std::string_view text) {
+    if (text.empty()) return unexpected(std::string("key name is empty"));
+    auto name = dns::Name::from_text(text);
+    if (!name) return unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
+    return lower_ascii(name->to_string());
+}
+
+}  // namespace headwater::conf
