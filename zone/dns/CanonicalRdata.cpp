@@ -73,11 +73,9 @@ void append_case_folded_rdata(RRType type, std::span<const uint8_t> rdata, std::
     append_lowered_names(type, rdata_names::has_names(type), rdata, out);
 }
 
-int compare_canonical_rdata(RRType type, std::span<const uint8_t> a, std::span<const uint8_t> b) {
-    const int raw = compare_octets(a, b);
-    if (raw == 0 || !has_canonical_names(type)) return raw;
-    // Only records of one RRset get here (owner and type compared equal first), and only those whose
-    // octets differ: the copies are small and rare next to the sort's other work.
+int compare_canonical_rdata_by_copy(RRType type, std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    if (!has_canonical_names(type)) return compare_octets(a, b);
+    // Rare: the copies are small (one RDATA each).
     thread_local std::vector<uint8_t> ca, cb;
     ca.clear();
     cb.clear();
