@@ -819,8 +819,7 @@ Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::st
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
         return unexpected(ConfigError{display_path + ":" + std::to_string(where.line) + ":" +
-                                           std::to_string(where.column) + ": " +
-                                           std::string(e.description())});
+                                      std::to_string(where.column) + ": " + std::string(e.description())});
     }
 }
 

@@ -31,7 +31,7 @@ Result<Config, ConfigError> load_config(const std::filesystem::path& file);
 // The same from text already in memory (for tests): relative paths resolve against assumed_path's
 // directory, error lines name assumed_path, and zone files must still exist on disk.
 Result<Config, ConfigError> parse_config(std::string_view toml_text,
-                                              const std::filesystem::path& assumed_path);
+                                         const std::filesystem::path& assumed_path);
 
 // Only server.control_socket (absolute; the default when absent), for headwaterctl: it must find the
 // socket even when the rest of the configuration is broken. Fails only when the file cannot be read, is

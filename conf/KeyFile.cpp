@@ -7,7 +7,6 @@ namespace headwater::conf {
 
 namespace {
 
-
 struct Token {
     enum class Kind : uint8_t { Word, Quoted, Punct, End };
     Kind kind = Kind::End;

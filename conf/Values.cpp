@@ -83,7 +83,7 @@ Result<std::string, std::string> normalise_zone_name(std::string_view text) {
         // RFC 1035 section 2.3.4: labels of at most 63 octets, names of at most 255 in wire form.
         if (label.size() > 63) {
             return unexpected("label " + in_quotes(label) + " is " + std::to_string(label.size()) +
-                                   " characters long, the limit is 63");
+                              " characters long, the limit is 63");
         }
         for (char c : label) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -93,7 +93,7 @@ Result<std::string, std::string> normalise_zone_name(std::string_view text) {
                 std::string shown = (byte >= 0x21 && byte < 0x7f) ? std::string("'") + c + "'"
                                                                   : "byte " + std::to_string(byte);
                 return unexpected("invalid character " + shown + " in " + in_quotes(text) +
-                                       " (zone names use letters, digits, '-' and '_')");
+                                  " (zone names use letters, digits, '-' and '_')");
             }
             out += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
         }
@@ -104,7 +104,7 @@ Result<std::string, std::string> normalise_zone_name(std::string_view text) {
     }
     if (wire_length > 255) {
         return unexpected(in_quotes(text) + " is " + std::to_string(wire_length) +
-                               " octets in wire form, the limit is 255");
+                          " octets in wire form, the limit is 255");
     }
     return out;
 }
