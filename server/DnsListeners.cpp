@@ -38,6 +38,18 @@ std::optional<uint64_t> acked_octets(tcp::socket& socket, uint64_t handed) {
 // progress (see watchdog()).
 constexpr std::chrono::milliseconds kStallConfirmation{50};
 
+// How a transfer's write failed. The watchdog closing the socket is a timeout; close_all() closing it is
+// the shutdown; the peer going away shows as a reset or a broken pipe.
+xfr::TransferOutcome write_outcome(const boost::system::error_code& ec, bool timed_out, bool stopping) {
+    if (timed_out) return xfr::TransferOutcome::TimedOut;
+    if (stopping && (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor))
+        return xfr::TransferOutcome::Shutdown;
+    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::eof ||
+        ec == asio::error::connection_aborted)
+        return xfr::TransferOutcome::PeerClosed;
+    return xfr::TransferOutcome::WriteError;
+}
+
 // Refuses a connection as cheaply as possible: RST instead of FIN, so not even a TIME_WAIT is left.
 void reset(tcp::socket& socket) {
     boost::system::error_code ignored;
@@ -281,8 +293,8 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             spdlog::error("bug while answering {}: {}", peer_name, e.what());
             break;
         }
-        if (events && (r.refusal || r.soa_query || r.up_to_date))
-            events(PeerEvent{peer_name, address, &r, nullptr});
+        if (events && (r.refused() || r.soa_query || r.up_to_date))
+            events(PeerEvent{peer_name, address, &r, r.refused() ? &*r.event : nullptr});
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;
@@ -298,45 +310,37 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
 
         // A transfer: one message at a time, each with its own write deadline (docs/interop.md: never cut an
         // active transfer for being long). admit_transfer() took its slot; it is given back below.
-        TransferRecord rec;
-        rec.zone = r.transfer->version().apex().to_string();
-        rec.type = r.transfer_type;
-        rec.form = r.transfer->incremental() ? "ixfr" : "axfr";
-        rec.peer = peer_name;
-        rec.key = r.key;
-        rec.rule = r.acl_rule;
-        rec.serial = r.transfer->version().serial().value();
+        xfr::TransferEvent& event = *r.event;
         const auto started = Clock::now();
-        std::string outcome = "ok";
         xfr::Step step = xfr::Step::More;
         while (step == xfr::Step::More) {
             out.assign(2, 0);
             try {
                 step = r.transfer->next(out, unix_now());
             } catch (const std::exception& e) {
-                outcome = std::string("aborted: bug: ") + e.what();
+                event.outcome = xfr::TransferOutcome::InternalError;
+                event.detail = std::string("bug: ") + e.what();
                 break;
             }
             const std::size_t msg_len = out.size() - 2;
             out[0] = static_cast<uint8_t>(msg_len >> 8);
             out[1] = static_cast<uint8_t>(msg_len);
             if (auto we = co_await write_message(*socket, *deadline, out)) {
-                outcome = deadline->fired ? "aborted: the peer took nothing for " +
-                                                std::to_string(options.tcp_write_timeout.count()) +
-                                                " ms (tcp_write_timeout)"
-                                          : "aborted: " + we.message();
+                event.outcome = write_outcome(we, deadline->fired, stopping);
+                event.detail = deadline->fired ? "the peer took nothing for " +
+                                                     std::to_string(options.tcp_write_timeout.count()) +
+                                                     " ms (tcp_write_timeout)"
+                                               : we.message();
                 break;
             }
-            rec.bytes += out.size();
+            event.bytes += out.size();
         }
-        rec.messages = r.transfer->messages();
-        rec.records = r.transfer->records();
-        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-        rec.outcome = outcome;
+        event.messages = r.transfer->messages();
+        event.records = r.transfer->records();
+        event.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         --transfers;
-        rec.client_serial = r.client_serial;
-        if (events) events(PeerEvent{peer_name, address, &r, &rec});
-        if (outcome != "ok" || stopping) break;
+        if (events) events(PeerEvent{peer_name, address, &r, &event});
+        if (event.outcome != xfr::TransferOutcome::Ok || stopping) break;
     }
     boost::system::error_code ignored;
     socket->close(ignored);

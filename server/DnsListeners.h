@@ -40,29 +40,14 @@ struct ListenerOptions {
     std::size_t max_query_size = 16384;
 };
 
-// One line per transfer with the same fields every time (the transfer log, docs/operations.md).
-struct TransferRecord {
-    std::string zone;
-    std::string type;  // what was asked: AXFR / IXFR
-    std::string form;  // what was sent: "ixfr" (incremental) or "axfr" (the whole zone)
-    std::string peer;  // address#port
-    std::string key;   // TSIG key name, "-" when unsigned
-    std::string rule;  // the ACL rule that allowed it
-    uint32_t serial = 0;
-    std::size_t messages = 0, records = 0, bytes = 0;
-    std::chrono::milliseconds duration{0};
-    std::string outcome;                       // "ok", "refused: ...", "aborted: ..."
-    std::optional<dns::Serial> client_serial;  // IXFR: the serial the client said it holds
-};
-
-// What the listeners saw a peer do, for the log and the secondaries view. Exactly one of `transfer`
-// (a transfer ended), `refusal` (a transfer request was answered with an error) or neither (an apex SOA
-// query or an up-to-date IXFR, see `answer`) is set.
+// What the listeners saw a peer do, for the log and the secondaries view. `transfer` is set when a
+// transfer ended (its stream finished or broke off) or a transfer request was refused (the Responder's
+// event, complete); otherwise the answer was an apex SOA query or an up-to-date IXFR (see `answer`).
 struct PeerEvent {
     std::string peer;                       // address#port
     std::string address;                    // address only: a secondary uses many source ports
     const xfr::Response* answer = nullptr;  // the Responder's facts about the request
-    const TransferRecord* transfer = nullptr;
+    const xfr::TransferEvent* transfer = nullptr;
 };
 
 // "192.0.2.1#53", "2001:db8::1#53": a peer as the log lines and PeerEvent::peer show it.

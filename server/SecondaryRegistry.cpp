@@ -27,50 +27,6 @@ json time_json(const std::optional<std::chrono::system_clock::time_point>& t) {
 
 }  // namespace
 
-std::string_view outcome_text(TransferOutcome o) {
-    switch (o) {
-        case TransferOutcome::Ok:
-            return "ok";
-        case TransferOutcome::Refused:
-            return "refused";
-        case TransferOutcome::Aborted:
-            return "aborted";
-    }
-    return "aborted";
-}
-
-std::pair<TransferOutcome, std::string> parse_outcome(std::string_view text) {
-    const auto colon = text.find(':');
-    const std::string_view head = text.substr(0, colon);
-    std::string detail;
-    if (colon != std::string_view::npos) {
-        std::string_view rest = text.substr(colon + 1);
-        while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-        detail = std::string(rest);
-    }
-    if (head == "ok") return {TransferOutcome::Ok, detail};
-    if (head == "refused") return {TransferOutcome::Refused, detail};
-    // Anything else did not complete: count it as aborted and keep the whole text as the reason.
-    if (head == "aborted") return {TransferOutcome::Aborted, detail};
-    return {TransferOutcome::Aborted, std::string(text)};
-}
-
-json transfer_info_json(const TransferInfo& t) {
-    return {
-        {"type", t.type},
-        {"form", t.form.empty() ? json(nullptr) : json(t.form)},
-        {"from", serial_json(t.serial_from)},
-        {"to", serial_json(t.serial_to)},
-        {"messages", t.messages},
-        {"records", t.records},
-        {"bytes", t.bytes},
-        {"duration_ms", t.duration.count()},
-        {"outcome", outcome_text(t.outcome)},
-        {"error", t.detail.empty() ? json(nullptr) : json(t.detail)},
-        {"rule", t.rule.empty() ? json(nullptr) : json(t.rule)},
-    };
-}
-
 std::optional<int64_t> serial_lag(dns::Serial served, dns::Serial holds) {
     // RFC 1982 §3.2: the distance is taken modulo 2^32; below 2^31 the peer is behind, above it ahead.
     const uint32_t d = served.value() - holds.value();
@@ -118,17 +74,16 @@ void SecondaryRegistry::record_soa_query(std::string_view zone, std::string_view
     peer_locked(zone, address, key, at).last_soa_query = at;
 }
 
-void SecondaryRegistry::record_transfer(std::string_view zone, std::string_view address, std::string_view key,
-                                        const TransferInfo& info, TimePoint at) {
+void SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoint at) {
     std::lock_guard lock(mutex_);
-    SecondaryState& p = peer_locked(zone, address, key, at);
-    p.last_transfer = info;
+    SecondaryState& p = peer_locked(event.zone, event.address.to_string(), event.key, at);
+    p.last_transfer = event;
     p.last_transfer_at = at;
-    if (info.outcome == TransferOutcome::Ok && info.serial_to) {
-        p.holds = info.serial_to;
+    if (event.outcome == xfr::TransferOutcome::Ok && event.served_serial) {
+        p.holds = event.served_serial;
         p.holds_at = at;
-    } else if (info.serial_from) {
-        p.holds = info.serial_from;
+    } else if (xfr::is_abort(event.outcome) && event.client_serial) {
+        p.holds = event.client_serial;
         p.holds_at = at;
     }
 }
@@ -209,7 +164,7 @@ json SecondaryRegistry::to_json(std::string_view zone, std::optional<dns::Serial
         }
         json last_transfer = nullptr;
         if (p.last_transfer) {
-            last_transfer = transfer_info_json(*p.last_transfer);
+            last_transfer = xfr::transfer_json(*p.last_transfer);
             last_transfer["at"] = time_json(p.last_transfer_at);
         }
         list.push_back({

@@ -20,32 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xfr/TransferEvent.h"
 #include "zone/dns/Serial.h"
 
 namespace headwater::server {
-
-enum class TransferOutcome : uint8_t { Ok, Refused, Aborted };
-
-std::string_view outcome_text(TransferOutcome o);  // "ok" / "refused" / "aborted"
-
-// "ok", "refused: why", "aborted: why" (TransferRecord::outcome) -> outcome and the text after ": ".
-std::pair<TransferOutcome, std::string> parse_outcome(std::string_view text);
-
-struct TransferInfo {
-    std::string type;                        // what was asked: "AXFR" / "IXFR"
-    std::string form;                        // what was sent: "ixfr" / "axfr"; empty when refused
-    std::optional<dns::Serial> serial_from;  // IXFR: the serial the client said it holds
-    std::optional<dns::Serial> serial_to;    // the serial sent; empty when refused
-    std::size_t messages = 0, records = 0, bytes = 0;
-    std::chrono::milliseconds duration{0};
-    TransferOutcome outcome = TransferOutcome::Ok;
-    std::string detail;  // why refused or aborted; empty when ok
-    std::string rule;    // the ACL rule that allowed it; empty when refused
-};
-
-// {"type","form","from","to","messages","records","bytes","duration_ms","outcome","error","rule"}:
-// the same members in `secondaries` and in the transfer log.
-nlohmann::json transfer_info_json(const TransferInfo& t);
 
 struct SecondaryState {
     std::string address;  // without the port
@@ -53,7 +31,7 @@ struct SecondaryState {
     std::optional<dns::Serial> holds;
     std::optional<std::chrono::system_clock::time_point> holds_at;  // when we last learnt `holds`
     std::optional<std::chrono::system_clock::time_point> last_soa_query;
-    std::optional<TransferInfo> last_transfer;
+    std::optional<xfr::TransferEvent> last_transfer;
     std::optional<std::chrono::system_clock::time_point> last_transfer_at;
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
 };
@@ -86,11 +64,11 @@ class SecondaryRegistry {
     void record_soa_query(std::string_view zone, std::string_view address, std::string_view key,
                           TimePoint at);
 
-    // A transfer request, answered (ok or aborted) or refused. An ok transfer means the peer was sent
-    // serial_to: holds = serial_to. Otherwise an IXFR's client serial is what the peer said it holds
-    // (RFC 1995 §3): holds = serial_from. An AXFR that failed tells nothing.
-    void record_transfer(std::string_view zone, std::string_view address, std::string_view key,
-                         const TransferInfo& info, TimePoint at);
+    // A transfer request, answered (ok or aborted) or refused, under its zone, address and key. An ok
+    // transfer means the peer was sent the served serial: holds = served_serial. An aborted IXFR's client
+    // serial is what the peer said it holds (RFC 1995 §3): holds = client_serial. An AXFR that failed and
+    // a refused request tell nothing.
+    void record_transfer(const xfr::TransferEvent& event, TimePoint at);
 
     // An IXFR answered with the single current SOA because the client already holds `serial`
     // (RFC 1995 §2): holds = serial. Not a transfer: last_transfer is untouched.

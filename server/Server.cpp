@@ -42,57 +42,34 @@ struct Server::Impl {
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
     void on_peer_event(const PeerEvent& e);
+    // A transfer that ended or was refused: its log line, the secondaries view, the transfer log.
+    void on_transfer(const xfr::TransferEvent& t, std::chrono::system_clock::time_point now);
 };
 
 void Server::Impl::on_peer_event(const PeerEvent& e) {
     const auto now = std::chrono::system_clock::now();
     const xfr::Response& r = *e.answer;
     if (e.transfer) {
-        const TransferRecord& t = *e.transfer;
-        spdlog::info(
-            "transfer zone={} type={} form={} peer={} key={} rule={} serial={} messages={} records={} "
-            "bytes={} "
-            "duration_ms={} outcome={}",
-            t.zone, t.type, t.form, t.peer, t.key, t.rule, t.serial, t.messages, t.records, t.bytes,
-            t.duration.count(), t.outcome);
-        auto [outcome, detail] = parse_outcome(t.outcome);
-        const TransferInfo info{t.type,     t.form,    t.client_serial, dns::Serial(t.serial),
-                                t.messages, t.records, t.bytes,         t.duration,
-                                outcome,    detail,    t.rule};
-        secondaries.record_transfer(t.zone, e.address, t.key, info, now);
-        auto line = log_event("transfer", now);
-        line["zone"] = t.zone;
-        line["peer"] = t.peer;
-        line["key"] = t.key;
-        line.update(transfer_info_json(info));
-        (void)transfer_log.write(line);
+        on_transfer(*e.transfer, now);
         return;
     }
-    if (r.refusal) {
-        const auto& f = *r.refusal;
-        spdlog::info("transfer zone={} type={} peer={} key={} outcome=refused rcode={} reason=\"{}\"", f.zone,
-                     f.type, e.peer, f.key, dns::to_string(f.rcode), f.reason);
-        // Only zones we serve: the name in a refusal comes straight from the query.
-        auto name = dns::Name::from_text(f.zone);
-        if (name && store.find_exact(*name)) {
-            TransferInfo info;
-            info.type = f.type;
-            info.outcome = TransferOutcome::Refused;
-            info.detail = f.reason;
-            secondaries.record_transfer(f.zone, e.address, f.key, info, now);
-            auto line = log_event("transfer", now);
-            line["zone"] = f.zone;
-            line["peer"] = e.peer;
-            line["key"] = f.key;
-            line["rcode"] = dns::to_string(f.rcode);
-            line.update(transfer_info_json(info));
-            (void)transfer_log.write(line);
-        }
-        return;
-    }
-    if (r.up_to_date && r.client_serial)
-        secondaries.record_ixfr_up_to_date(r.zone, e.address, r.key, *r.client_serial, now);
+    if (r.up_to_date && r.event && r.event->client_serial)
+        secondaries.record_ixfr_up_to_date(r.event->zone, e.address, r.event->key, *r.event->client_serial,
+                                           now);
     if (r.soa_query) secondaries.record_soa_query(r.zone, e.address, r.key, now);
+}
+
+void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_clock::time_point now) {
+    spdlog::info("{}", xfr::transfer_log_line(t));
+    if (xfr::is_refusal(t.outcome)) {
+        // Only zones we serve: the name in a refusal may come straight from the query.
+        auto name = dns::Name::from_text(t.zone);
+        if (!name || !store.find_exact(*name)) return;
+    }
+    secondaries.record_transfer(t, now);
+    auto line = log_event("transfer", now);
+    line.update(xfr::transfer_json(t));
+    (void)transfer_log.write(line);
 }
 
 namespace {

@@ -172,11 +172,12 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
         // An apex SOA query only refreshes the peer's "last SOA query" time; a secondary polling (or a
         // benchmark) sends thousands a second. Report it at most once a second per address and thread:
         // the registry's mutex and strings stay off the hot path.
-        const bool soa_only = r.soa_query && !r.refusal && !r.up_to_date;
-        const bool report = events_ && (r.refusal || r.soa_query || r.up_to_date) &&
+        const bool soa_only = r.soa_query && !r.refused() && !r.up_to_date;
+        const bool report = events_ && (r.refused() || r.soa_query || r.up_to_date) &&
                             !(soa_only && recently_reported(b.soa_seen, peer.address, now));
         if (report)
-            events_(PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r, nullptr});
+            events_(PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r,
+                              r.refused() ? &*r.event : nullptr});
         if (r.kind != xfr::Response::Kind::Message) continue;
         b.out_iov[replies] = {r.message.data(), r.message.size()};
         b.out[replies].msg_hdr = {};

@@ -22,6 +22,28 @@ uint16_t response_flags(const dns::Header& q) {
     return static_cast<uint16_t>(dns::flag::QR | (q.flags & 0x7800) | (q.flags & dns::flag::RD));
 }
 
+// A transfer request as its question and peer describe it, before any rule looked at it.
+TransferEvent new_event(const dns::Question& question, const Peer& peer) {
+    TransferEvent e;
+    e.zone = question.qname.to_string();
+    e.type = question.qtype;
+    e.address = peer.address;
+    e.port = peer.port;
+    return e;
+}
+
+// A transfer request whose TSIG did not verify (RFC 8945 §5.2), answered by tsig::error_answer. The key
+// is named as the request names it: it did not verify, so no ACL rule saw it.
+TransferEvent tsig_refusal(const dns::Question& question, const Peer& peer,
+                           const tsig::RequestVerification& v) {
+    TransferEvent e = new_event(question, peer);
+    e.key = v.key_text().empty() ? "-" : v.key_text();
+    e.outcome = TransferOutcome::TsigFailed;
+    e.rcode = tsig::error_rcode(v.status);
+    e.detail = "TSIG " + std::string(tsig::to_string(v.status)) + ": " + v.reason;
+    return e;
+}
+
 }  // namespace
 
 std::vector<uint8_t> error_response(const dns::Header& query, const dns::Question* question, Rcode rcode,
@@ -84,11 +106,7 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
         if (!ctx.tsig.verified()) {
             r.message = tsig::error_answer(q, ctx.tsig, now);
             if (question && (question->qtype == RRType::AXFR || question->qtype == RRType::IXFR))
-                r.refusal = TransferRefusal{
-                    question->qname.to_string(), question->qtype == RRType::AXFR ? "AXFR" : "IXFR",
-                    ctx.tsig.key_text().empty() ? "-" : ctx.tsig.key_text(),
-                    tsig::error_rcode(ctx.tsig.status),
-                    "TSIG " + std::string(tsig::to_string(ctx.tsig.status)) + ": " + ctx.tsig.reason};
+                r.event = tsig_refusal(*question, peer, ctx.tsig);
             return r;
         }
     }
@@ -115,123 +133,186 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
     return answer_query(q, peer, ctx);
 }
 
+// One AXFR/IXFR request on its way through the steps of answer_transfer.
+struct Responder::TransferRequest {
+    TransferRequest(const dns::Message& query, const Peer& from, Context& context)
+        : q(query), question(*query.question()), peer(from), ctx(context), edns(query.edns().has_value()) {
+        r.kind = Response::Kind::Message;
+        r.event = new_event(question, peer);
+        r.event->key = ctx.key();
+    }
+
+    const dns::Message& q;
+    const dns::Question& question;
+    const Peer& peer;
+    Context& ctx;
+    const bool edns;
+    Response r;  // r.event: the transfer so far
+    // Set by check_transfer once the request may have the zone.
+    std::shared_ptr<zone::Zone> zone;
+    zone::ZoneVersionPtr version;
+    const zone::Journal* journal = nullptr;
+
+    TransferEvent& event() { return *r.event; }
+    uint16_t answer_flags() const {
+        return static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA);
+    }
+    // The UDP answer's size limit: the client's EDNS size up to our own cap, 512 without EDNS.
+    std::size_t udp_limit(uint16_t max_udp_payload) const {
+        return edns ? std::min(q.edns()->udp_size, max_udp_payload) : 512;
+    }
+};
+
 Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,
                                     const TransferAdmission& admit) const {
-    Response r;
-    r.kind = Response::Kind::Message;
-    const dns::Question& question = *q.question();
-    const bool edns = q.edns().has_value();
-    const bool is_axfr = question.qtype == RRType::AXFR;
-    const std::string type = is_axfr ? "AXFR" : "IXFR";
+    TransferRequest t(q, peer, ctx);
+    if (auto checked = check_transfer(t); !checked) return refuse(t, checked.error());
+    if (t.question.qtype == RRType::AXFR) return start_axfr(t, admit);
+    return answer_ixfr(t, admit);
+}
 
-    auto refuse = [&](Rcode rcode, std::string zone_name, std::string reason) {
-        r.message = ctx.seal(error_response(q.header(), &question, rcode, edns, ctx.reserve()));
-        r.refusal = TransferRefusal{std::move(zone_name), type, ctx.key(), rcode, std::move(reason)};
-        return std::move(r);
-    };
-
+// Whether the request may have the zone at all: the transport, the zone, then the ACL and the TSIG key,
+// before anything costs a resource (docs/interop.md: BIND once let refused clients use its quota).
+Result<void, Responder::Refusal> Responder::check_transfer(TransferRequest& t) const {
+    const dns::Question& question = t.question;
     // RFC 5936 §4.2: AXFR is a TCP-only exchange.
-    if (is_axfr && peer.transport == Transport::Udp)
-        return refuse(Rcode::FormErr, question.qname.to_string(), "AXFR over UDP");
+    if (question.qtype == RRType::AXFR && t.peer.transport == Transport::Udp)
+        return unexpected(Refusal{TransferOutcome::FormErr, Rcode::FormErr, "AXFR over UDP"});
     if (question.qclass != dns::to_u16(dns::RRClass::IN))
-        return refuse(Rcode::NotAuth, question.qname.to_string(), "class not served");
+        return unexpected(Refusal{TransferOutcome::NotAuth, Rcode::NotAuth, "class not served"});
     // RFC 5936 §2.2.1: the question names the zone apex; anything else is not a zone of ours.
-    auto zone = store_.find_exact(question.qname);
-    if (!zone) return refuse(Rcode::NotAuth, question.qname.to_string(), "not a zone served here");
-    const std::string& zone_name = zone->name_text();
+    t.zone = store_.find_exact(question.qname);
+    if (!t.zone)
+        return unexpected(Refusal{TransferOutcome::NotAuth, Rcode::NotAuth, "not a zone served here"});
+    t.event().zone = t.zone->name_text();
 
-    // ACL before anything else costs a resource (docs/interop.md: BIND once let refused clients use its
-    // quota).
+    // RFC 5936 §6: the ACL decides, on the address and the key. The key counts only once its MAC and
+    // time verified (RFC 8945 §5.2); an unsigned request has none.
     static const std::vector<AclRule> no_rules;
-    auto it = acls_.find(zone->settings().name.key());
+    auto it = acls_.find(t.zone->settings().name.key());
     const auto& rules = it == acls_.end() ? no_rules : it->second;
-    // The key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
     const std::optional<std::string> key =
-        ctx.tsig.verified() ? std::optional<std::string>(ctx.tsig.key->name().to_string()) : std::nullopt;
-    AclDecision decision = check_acl(rules, peer.address, key);
-    if (!decision.allowed) return refuse(Rcode::Refused, zone_name, decision.reason);
+        t.ctx.tsig.verified() ? std::optional<std::string>(t.ctx.tsig.key->name().to_string()) : std::nullopt;
+    const AclDecision decision = check_acl(rules, t.peer.address, key);
+    if (!decision.allowed)
+        return unexpected(Refusal{TransferOutcome::Refused, Rcode::Refused, decision.reason});
+    t.event().rule = decision.rule->name;
 
-    r.zone = zone_name;
-    zone::ZoneVersionPtr version = zone->current();
-    if (!version) return refuse(Rcode::ServFail, zone_name, "zone not loaded");
+    t.version = t.zone->current();
+    if (!t.version)
+        return unexpected(Refusal{TransferOutcome::NotLoaded, Rcode::ServFail, "zone not loaded"});
+    t.journal = t.zone->journal();
+    return {};
+}
 
-    // The SOA-only answer: an up-to-date client, or an IXFR over UDP that does not fit (RFC 1995 §2).
-    auto soa_only = [&]() {
-        std::vector<uint8_t> out;
-        const std::size_t limit = peer.transport == Transport::Tcp
-                                      ? dns::kMaxTcpMessage
-                                      : (edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512);
-        dns::MessageBuilder mb(out, limit);
-        mb.header(q.header().id, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA));
-        mb.question(question.qname, dns::to_u16(question.qtype), question.qclass);
-        if (edns) mb.set_edns(kOurUdpPayload, false);
-        mb.reserve(ctx.reserve());
-        (void)mb.push_wire(Section::Answer, version->soa().wire);
-        mb.finish();
-        r.message = ctx.seal(std::move(out));
-        return std::move(r);
-    };
-    auto stream = [&](TransferSession::Source source, std::string kind) {
-        // The last check before a stream starts: ACL and TSIG have passed, so only allowed peers count.
-        if (admit) {
-            if (std::string why = admit(peer); !why.empty()) return refuse(Rcode::ServFail, zone_name, why);
-        }
-        r.kind = Response::Kind::Transfer;
-        r.transfer_type = std::move(kind);
-        r.acl_rule = decision.rule->name;
-        r.key = ctx.key();
-        r.transfer = std::make_unique<TransferSession>(std::move(source), std::move(ctx.tsig.signer));
-        return std::move(r);
-    };
-    auto axfr = [&]() {
-        return stream(std::make_unique<AxfrSource>(version, question, q.header().id), type);
-    };
-    if (is_axfr) return axfr();
-
-    // IXFR (RFC 1995): the decision is a pure function of what we know; see TransferPlan.
-    IxfrRequest req;
-    req.udp = peer.transport == Transport::Udp;
-    req.client_serial = ixfr_client_serial(q);
-    r.client_serial = req.client_serial;
-    req.served_serial = version->serial();
-    const zone::Journal* journal = zone->journal();
-    if (journal && req.client_serial)
-        req.history = journal->find_chain(*req.client_serial, req.served_serial);
-    req.zone_bytes = version->wire_bytes();
-    if (auto ratio = options_.max_ixfr_ratio.find(zone->settings().name.key());
-        ratio != options_.max_ixfr_ratio.end())
-        req.max_ixfr_ratio = ratio->second;
-    req.udp_limit = edns ? std::min(q.edns()->udp_size, options_.max_udp_payload) : 512;
-    const TransferPlan plan = plan_ixfr(req);
-    switch (plan.kind) {
+// IXFR (RFC 1995): the decision is a pure function of what we know (TransferPlan); here it is carried
+// out.
+Response Responder::answer_ixfr(TransferRequest& t, const TransferAdmission& admit) const {
+    const IxfrRequest req = ixfr_request(t);
+    t.event().client_serial = req.client_serial;
+    switch (plan_ixfr(req).kind) {
         case TransferPlan::Kind::FormErr:
-            return refuse(Rcode::FormErr, zone_name, "IXFR without an SOA in the authority section");
+            return refuse(t, {TransferOutcome::FormErr, Rcode::FormErr,
+                              "IXFR without an SOA in the authority section"});
         case TransferPlan::Kind::SoaOnly:
             // Equal or newer (RFC 1982): the client already holds what we serve.
-            r.up_to_date = req.client_serial && !(*req.client_serial < req.served_serial);
-            r.key = ctx.key();
-            return soa_only();
+            t.r.up_to_date = req.client_serial && !(*req.client_serial < req.served_serial);
+            return answer_soa_only(t);
         case TransferPlan::Kind::Axfr:
-            return req.udp ? soa_only() : axfr();
+            // RFC 1995 §2: over UDP, the SOA alone tells the client to come back over TCP.
+            return req.udp ? answer_soa_only(t) : start_axfr(t, admit);
         case TransferPlan::Kind::Ixfr:
             break;
     }
-    auto chain = journal->chain(*req.client_serial, req.served_serial);
-    if (!chain) return req.udp ? soa_only() : axfr();  // the history went away meanwhile: still an answer
-    if (req.udp) {
-        IxfrOptions opts;
-        opts.max_message = req.udp_limit - ctx.reserve();
-        if (edns) opts.edns_payload = kOurUdpPayload;
-        opts.flags = static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA);
-        auto one = IxfrSource::single_message(version, std::move(*chain), question, q.header().id, opts);
-        if (!one) return soa_only();
-        r.message = ctx.seal(std::move(*one));
-        return r;
+    auto chain = t.journal->chain(*req.client_serial, req.served_serial);
+    if (!chain) {
+        // The history went away meanwhile: still an answer.
+        return req.udp ? answer_soa_only(t) : start_axfr(t, admit);
     }
+    if (req.udp) return answer_ixfr_udp(t, std::move(*chain), req.udp_limit);
     IxfrOptions opts;
-    opts.flags = static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA);
-    return stream(std::make_unique<IxfrSource>(version, std::move(*chain), question, q.header().id, opts),
-                  "IXFR");
+    opts.flags = t.answer_flags();
+    return start_stream(
+        t, std::make_unique<IxfrSource>(t.version, std::move(*chain), t.question, t.q.header().id, opts),
+        TransferForm::Ixfr, admit);
+}
+
+IxfrRequest Responder::ixfr_request(const TransferRequest& t) const {
+    IxfrRequest req;
+    req.udp = t.peer.transport == Transport::Udp;
+    req.client_serial = ixfr_client_serial(t.q);
+    req.served_serial = t.version->serial();
+    if (t.journal && req.client_serial)
+        req.history = t.journal->find_chain(*req.client_serial, req.served_serial);
+    req.zone_bytes = t.version->wire_bytes();
+    const auto ratio = options_.max_ixfr_ratio.find(t.zone->settings().name.key());
+    if (ratio != options_.max_ixfr_ratio.end()) req.max_ixfr_ratio = ratio->second;
+    req.udp_limit = t.udp_limit(options_.max_udp_payload);
+    return req;
+}
+
+// RFC 1995 §2: over UDP the increments go in one message when they fit; otherwise the SOA alone.
+Response Responder::answer_ixfr_udp(TransferRequest& t, std::vector<zone::Changeset> chain,
+                                    std::size_t udp_limit) const {
+    IxfrOptions opts;
+    opts.max_message = udp_limit - t.ctx.reserve();
+    if (t.edns) opts.edns_payload = kOurUdpPayload;
+    opts.flags = t.answer_flags();
+    auto one = IxfrSource::single_message(t.version, std::move(chain), t.question, t.q.header().id, opts);
+    if (!one) return answer_soa_only(t);
+    t.event().form = TransferForm::Ixfr;
+    t.event().served_serial = t.version->serial();
+    t.r.message = t.ctx.seal(std::move(*one));
+    return std::move(t.r);
+}
+
+// The SOA-only answer: an up-to-date client, or an IXFR over UDP that does not fit (RFC 1995 §2).
+Response Responder::answer_soa_only(TransferRequest& t) const {
+    std::vector<uint8_t> out;
+    const std::size_t limit =
+        t.peer.transport == Transport::Tcp ? dns::kMaxTcpMessage : t.udp_limit(options_.max_udp_payload);
+    dns::MessageBuilder mb(out, limit);
+    mb.header(t.q.header().id, t.answer_flags());
+    mb.question(t.question.qname, dns::to_u16(t.question.qtype), t.question.qclass);
+    if (t.edns) mb.set_edns(kOurUdpPayload, false);
+    mb.reserve(t.ctx.reserve());
+    (void)mb.push_wire(Section::Answer, t.version->soa().wire);
+    mb.finish();
+    t.event().form = TransferForm::SoaOnly;
+    t.event().served_serial = t.version->serial();
+    t.r.message = t.ctx.seal(std::move(out));
+    return std::move(t.r);
+}
+
+Response Responder::start_axfr(TransferRequest& t, const TransferAdmission& admit) const {
+    return start_stream(t, std::make_unique<AxfrSource>(t.version, t.question, t.q.header().id),
+                        TransferForm::Axfr, admit);
+}
+
+Response Responder::start_stream(TransferRequest& t, TransferSession::Source source, TransferForm form,
+                                 const TransferAdmission& admit) const {
+    // The last check before a stream starts: ACL and TSIG have passed, so only allowed peers take a
+    // slot. Past the limit: SERVFAIL, a temporary condition the secondary retries (as BIND does).
+    if (admit) {
+        if (std::string why = admit(t.peer); !why.empty())
+            return refuse(t, {TransferOutcome::NotAdmitted, Rcode::ServFail, std::move(why)});
+    }
+    // The zone as the version names it: what the stream's SOA records say.
+    t.event().zone = t.version->apex().to_string();
+    t.event().form = form;
+    t.event().served_serial = t.version->serial();
+    t.r.kind = Response::Kind::Transfer;
+    t.r.transfer = std::make_unique<TransferSession>(std::move(source), std::move(t.ctx.tsig.signer));
+    return std::move(t.r);
+}
+
+// The error answer to a transfer request, and the event that says why.
+Response Responder::refuse(TransferRequest& t, Refusal why) {
+    t.r.message = t.ctx.seal(error_response(t.q.header(), &t.question, why.rcode, t.edns, t.ctx.reserve()));
+    t.event().outcome = why.outcome;
+    t.event().rcode = why.rcode;
+    t.event().detail = std::move(why.reason);
+    return std::move(t.r);
 }
 
 Response Responder::answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const {

@@ -15,9 +15,11 @@
 #include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/TransferEvent.h"
 #include "xfr/TransferPlan.h"
 #include "xfr/TransferSession.h"
 #include "zone/ZoneStore.h"
+#include "zone/base/Result.h"
 
 namespace headwater::xfr {
 
@@ -29,29 +31,24 @@ struct Peer {
     Transport transport = Transport::Udp;
 };
 
-// What the server logs about a transfer request that did not start (refused, unknown zone, ...).
-struct TransferRefusal {
-    std::string zone;
-    std::string type;  // "AXFR" / "IXFR"
-    std::string key;   // the TSIG key of the request, "-" when unsigned
-    dns::Rcode rcode = dns::Rcode::Refused;
-    std::string reason;
-};
-
 struct Response {
     enum class Kind : uint8_t { Drop, Message, Transfer };
     Kind kind = Kind::Drop;
     std::vector<uint8_t> message;               // Kind::Message
     std::unique_ptr<TransferSession> transfer;  // Kind::Transfer
-    std::string transfer_type;                  // "AXFR", or "IXFR" answered in AXFR form
-    std::string acl_rule;                       // the rule that allowed the transfer
-    std::string key;                            // the TSIG key of the request, "-" when unsigned
-    std::optional<TransferRefusal> refusal;     // a transfer request answered with an error
+    // Every AXFR/IXFR request that got as far as its question: the transfer as far as it is known when the
+    // answer leaves here. A refusal (answered in `message`) is complete; a stream's event gets its
+    // counts, duration and outcome from the server once the stream ends.
+    std::optional<TransferEvent> event;
     // What the answer tells about the peer, for the secondaries view.
-    std::string zone;                          // the zone of an apex SOA query or a transfer request
-    bool soa_query = false;                    // an SOA query at a zone apex (what secondaries poll)
-    std::optional<dns::Serial> client_serial;  // IXFR: the serial the client says it holds
+    bool soa_query = false;  // an SOA query at a zone apex (what secondaries poll), in `zone`, with `key`
+    std::string zone;
+    std::string key;          // the TSIG key of the request, "-" when unsigned
     bool up_to_date = false;  // IXFR answered with the SOA alone: the client holds the served serial
+                              // (event->client_serial)
+
+    // A transfer request answered with an error.
+    bool refused() const { return event && is_refusal(event->outcome); }
 };
 
 struct ResponderOptions {
@@ -81,9 +78,29 @@ class Responder {
 
   private:
     struct Context;
+    struct TransferRequest;
+    // Why a transfer request is answered with an error instead of the zone.
+    struct Refusal {
+        TransferOutcome outcome = TransferOutcome::Refused;
+        dns::Rcode rcode = dns::Rcode::Refused;
+        std::string reason;
+    };
+
     Response answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    // AXFR and IXFR, one step per function: check_transfer (zone, ACL, TSIG), then an AXFR stream, or
+    // answer_ixfr (the plan, the UDP answer or the stream).
     Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,
                              const TransferAdmission& admit) const;
+    Result<void, Refusal> check_transfer(TransferRequest& t) const;
+    Response answer_ixfr(TransferRequest& t, const TransferAdmission& admit) const;
+    IxfrRequest ixfr_request(const TransferRequest& t) const;
+    Response answer_ixfr_udp(TransferRequest& t, std::vector<zone::Changeset> chain,
+                             std::size_t udp_limit) const;
+    Response answer_soa_only(TransferRequest& t) const;
+    Response start_axfr(TransferRequest& t, const TransferAdmission& admit) const;
+    Response start_stream(TransferRequest& t, TransferSession::Source source, TransferForm form,
+                          const TransferAdmission& admit) const;
+    static Response refuse(TransferRequest& t, Refusal why);
 
     const zone::ZoneStore& store_;
     std::shared_ptr<const tsig::KeyStore> keys_;

@@ -21,12 +21,18 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 const TimePoint kT0 = std::chrono::system_clock::from_time_t(1'800'000'000);  // 2027-01-15T08:00:00Z
 
-TransferInfo ok_transfer(std::string type, std::string form, std::optional<uint32_t> from, uint32_t to) {
-    TransferInfo t;
-    t.type = std::move(type);
-    t.form = std::move(form);
-    if (from) t.serial_from = dns::Serial(*from);
-    t.serial_to = dns::Serial(to);
+// A transfer that completed: `from` is the IXFR client serial, `to` the serial sent.
+xfr::TransferEvent ok_transfer(std::string_view address, std::string_view key, dns::RRType type,
+                               xfr::TransferForm form, std::optional<uint32_t> from, uint32_t to) {
+    xfr::TransferEvent t;
+    t.zone = "example.com.";
+    t.type = type;
+    t.form = form;
+    t.address = dns::IpAddress::parse(address).value();
+    t.port = 40002;
+    t.key = std::string(key);
+    if (from) t.client_serial = dns::Serial(*from);
+    t.served_serial = dns::Serial(to);
     t.messages = 3;
     t.records = 120;
     t.bytes = 4096;
@@ -35,11 +41,18 @@ TransferInfo ok_transfer(std::string type, std::string form, std::optional<uint3
     return t;
 }
 
+xfr::TransferEvent ok_axfr(std::string_view address, std::string_view key, uint32_t to) {
+    return ok_transfer(address, key, dns::RRType::AXFR, xfr::TransferForm::Axfr, std::nullopt, to);
+}
+
+xfr::TransferEvent ok_ixfr(std::string_view address, uint32_t from, uint32_t to) {
+    return ok_transfer(address, "-", dns::RRType::IXFR, xfr::TransferForm::Ixfr, from, to);
+}
+
 TEST(SecondaryRegistryTest, PeerIsAddressAndKeyWhateverThePort) {
     SecondaryRegistry reg;
     reg.record_soa_query("example.com.", SecondaryRegistry::address_of("127.0.0.2#40001"), "xfr-key.", kT0);
-    reg.record_transfer("example.com.", SecondaryRegistry::address_of("127.0.0.2#40002"), "XFR-Key.",
-                        ok_transfer("AXFR", "axfr", std::nullopt, 5), kT0 + seconds(1));
+    reg.record_transfer(ok_axfr("127.0.0.2", "XFR-Key.", 5), kT0 + seconds(1));
     // Same address, another key (or none): another peer.
     reg.record_soa_query("example.com.", "127.0.0.2", "-", kT0);
     reg.record_soa_query("example.com.", "127.0.0.2", "", kT0);
@@ -72,7 +85,7 @@ TEST(SecondaryRegistryTest, SoaQueryTellsNothingAboutHolds) {
 
 TEST(SecondaryRegistryTest, HoldsFromIxfrAndUpToDate) {
     SecondaryRegistry reg;
-    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("IXFR", "ixfr", 5, 7), kT0);
+    reg.record_transfer(ok_ixfr("127.0.0.3", 5, 7), kT0);
     EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 7u);
     reg.record_ixfr_up_to_date("example.com.", "127.0.0.3", "-", dns::Serial(9), kT0 + seconds(5));
     auto p = reg.snapshot("example.com.")[0];
@@ -80,27 +93,39 @@ TEST(SecondaryRegistryTest, HoldsFromIxfrAndUpToDate) {
     EXPECT_EQ(p.holds_at, kT0 + seconds(5));
     // The up-to-date answer is not a transfer: the last transfer is still the IXFR 5 -> 7.
     ASSERT_TRUE(p.last_transfer);
-    EXPECT_EQ(p.last_transfer->serial_to->value(), 7u);
+    EXPECT_EQ(p.last_transfer->served_serial->value(), 7u);
 }
 
 TEST(SecondaryRegistryTest, FailedTransfers) {
     SecondaryRegistry reg;
-    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("AXFR", "axfr", std::nullopt, 5), kT0);
+    reg.record_transfer(ok_axfr("127.0.0.3", "-", 5), kT0);
     // An aborted AXFR tells nothing new: the peer still holds 5.
-    TransferInfo aborted = ok_transfer("AXFR", "axfr", std::nullopt, 6);
-    std::tie(aborted.outcome, aborted.detail) = parse_outcome("aborted: Connection reset by peer");
-    reg.record_transfer("example.com.", "127.0.0.3", "-", aborted, kT0 + seconds(1));
+    xfr::TransferEvent aborted = ok_axfr("127.0.0.3", "-", 6);
+    aborted.outcome = xfr::TransferOutcome::PeerClosed;
+    aborted.detail = "Connection reset by peer";
+    reg.record_transfer(aborted, kT0 + seconds(1));
     EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 5u);
     // An aborted IXFR: the client said it holds 4 (it lost data, say).
-    TransferInfo ixfr = ok_transfer("IXFR", "ixfr", 4, 6);
-    ixfr.outcome = TransferOutcome::Aborted;
-    reg.record_transfer("example.com.", "127.0.0.3", "-", ixfr, kT0 + seconds(2));
+    xfr::TransferEvent ixfr = ok_ixfr("127.0.0.3", 4, 6);
+    ixfr.outcome = xfr::TransferOutcome::TimedOut;
+    reg.record_transfer(ixfr, kT0 + seconds(2));
+    EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 4u);
+    // A refused IXFR tells nothing, even with a client serial: the peer may be no secondary of ours.
+    xfr::TransferEvent not_admitted = ok_ixfr("127.0.0.3", 3, 6);
+    not_admitted.form = xfr::TransferForm::None;
+    not_admitted.served_serial.reset();
+    not_admitted.outcome = xfr::TransferOutcome::NotAdmitted;
+    not_admitted.rcode = dns::Rcode::ServFail;
+    reg.record_transfer(not_admitted, kT0 + seconds(3));
     EXPECT_EQ(reg.snapshot("example.com.")[0].holds->value(), 4u);
 
-    TransferInfo refused;
-    refused.type = "AXFR";
-    std::tie(refused.outcome, refused.detail) = parse_outcome("refused: no rule allows 127.0.0.9");
-    reg.record_transfer("example.com.", "127.0.0.9", "-", refused, kT0);
+    xfr::TransferEvent refused;
+    refused.zone = "example.com.";
+    refused.address = dns::IpAddress::parse("127.0.0.9").value();
+    refused.outcome = xfr::TransferOutcome::Refused;
+    refused.rcode = dns::Rcode::Refused;
+    refused.detail = "no rule allows 127.0.0.9";
+    reg.record_transfer(refused, kT0);
     const json j = reg.to_json("example.com.", dns::Serial(6), kT0, kT0 + seconds(3));
     ASSERT_EQ(j.size(), 2u);
     const json& r = j[1];
@@ -110,17 +135,40 @@ TEST(SecondaryRegistryTest, FailedTransfers) {
     EXPECT_TRUE(r["lag_seconds"].is_null());
     EXPECT_EQ(r["in_sync"], false);
     EXPECT_EQ(r["last_transfer"]["outcome"], "refused");
+    EXPECT_EQ(r["last_transfer"]["cause"], "refused");
+    EXPECT_EQ(r["last_transfer"]["rcode"], "REFUSED");
     EXPECT_EQ(r["last_transfer"]["error"], "no rule allows 127.0.0.9");
     EXPECT_TRUE(r["last_transfer"]["to"].is_null());
     EXPECT_TRUE(r["last_transfer"]["form"].is_null());
+    EXPECT_EQ(j[0]["last_transfer"]["outcome"], "refused");
+    EXPECT_EQ(j[0]["last_transfer"]["cause"], "not-admitted");
 }
 
-TEST(SecondaryRegistryTest, ParseOutcome) {
-    EXPECT_EQ(parse_outcome("ok").first, TransferOutcome::Ok);
-    EXPECT_EQ(parse_outcome("ok").second, "");
-    EXPECT_EQ(parse_outcome("aborted: bug: x").second, "bug: x");
-    EXPECT_EQ(parse_outcome("weird").first, TransferOutcome::Aborted);
-    EXPECT_EQ(parse_outcome("weird").second, "weird");
+// The registry keeps the event itself: the last transfer of a peer is the event as recorded, and its
+// JSON in the secondaries view is the event's JSON plus when it happened.
+TEST(SecondaryRegistryTest, RecordsTheEventAsItCame) {
+    SecondaryRegistry reg;
+    const xfr::TransferEvent e = ok_ixfr("192.0.2.7", 5, 7);
+    reg.record_transfer(e, kT0);
+    const auto peers = reg.snapshot("example.com.");
+    ASSERT_EQ(peers.size(), 1u);
+    EXPECT_EQ(peers[0].address, "192.0.2.7");
+    EXPECT_EQ(peers[0].key, "-");
+    ASSERT_TRUE(peers[0].last_transfer);
+    const xfr::TransferEvent& kept = *peers[0].last_transfer;
+    EXPECT_EQ(kept.type, dns::RRType::IXFR);
+    EXPECT_EQ(kept.form, xfr::TransferForm::Ixfr);
+    EXPECT_EQ(kept.client_serial, dns::Serial(5));
+    EXPECT_EQ(kept.served_serial, dns::Serial(7));
+    EXPECT_EQ(kept.records, 120u);
+    EXPECT_EQ(kept.rule, "secondaries");
+    EXPECT_EQ(kept.outcome, xfr::TransferOutcome::Ok);
+
+    json expected = xfr::transfer_json(e);
+    expected["at"] = "2027-01-15T08:00:00Z";
+    const json view = reg.to_json("example.com.", dns::Serial(7), kT0, kT0);
+    EXPECT_EQ(view[0]["last_transfer"], expected);
+    EXPECT_EQ(view[0]["in_sync"], true);
 }
 
 TEST(SecondaryRegistryTest, SerialLagFollowsRfc1982) {
@@ -139,10 +187,10 @@ TEST(SecondaryRegistryTest, SerialLagFollowsRfc1982) {
 TEST(SecondaryRegistryTest, JsonShapeAndLag) {
     SecondaryRegistry reg;
     reg.record_soa_query("example.com.", "127.0.0.2", "xfr-key.", kT0 - seconds(30));
-    reg.record_transfer("example.com.", "127.0.0.2", "xfr-key.", ok_transfer("IXFR", "ixfr", 4294967295u, 1),
-                        kT0 - seconds(20));
-    reg.record_transfer("example.com.", "127.0.0.3", "-", ok_transfer("AXFR", "axfr", std::nullopt, 3),
-                        kT0 - seconds(10));
+    reg.record_transfer(
+        ok_transfer("127.0.0.2", "xfr-key.", dns::RRType::IXFR, xfr::TransferForm::Ixfr, 4294967295u, 1),
+        kT0 - seconds(20));
+    reg.record_transfer(ok_axfr("127.0.0.3", "-", 3), kT0 - seconds(10));
 
     // Served serial 3 since kT0 - 15 s; now kT0 + 45 s.
     const json j = reg.to_json("example.com.", dns::Serial(3), kT0 - seconds(15), kT0 + seconds(45));
@@ -212,8 +260,7 @@ TEST(SecondaryRegistryTest, ConcurrentRecordingAndReading) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&reg, t] {
             for (uint32_t i = 1; i <= 500; ++i) {
-                reg.record_transfer("example.com.", "127.0.0." + std::to_string(t + 1), "-",
-                                    ok_transfer("IXFR", "ixfr", i - 1, i), kT0);
+                reg.record_transfer(ok_ixfr("127.0.0." + std::to_string(t + 1), i - 1, i), kT0);
                 (void)reg.to_json("example.com.", dns::Serial(i), kT0, kT0);
             }
         });
@@ -253,9 +300,7 @@ TEST_F(TransferLogTest, AppendsOneValidJsonObjectPerLine) {
     EXPECT_TRUE(log.is_open());
 
     json e = log_event("transfer", kT0 + std::chrono::milliseconds(1234));
-    e["zone"] = "example.com.";
-    e["peer"] = "127.0.0.2#40001";
-    e.update(transfer_info_json(ok_transfer("IXFR", "ixfr", 1, 2)));
+    e.update(xfr::transfer_json(ok_ixfr("127.0.0.2", 1, 2)));
     ASSERT_TRUE(log.write(e));
     ASSERT_TRUE(log.write({{"event", "refusal"}, {"reason", std::string("bad \xff utf-8\nnewline")}}));
     EXPECT_EQ(log.lines(), 2u);

@@ -281,12 +281,12 @@ TEST_F(ResponderTest, TransferRules) {
     auto refused = ask(query("example.com.", RRType::AXFR), xfr::Transport::Tcp, "127.0.0.2");
     ASSERT_EQ(refused.kind, xfr::Response::Kind::Message);
     EXPECT_EQ(dns::Message::parse(refused.message)->header().rcode(), static_cast<uint8_t>(Rcode::Refused));
-    ASSERT_TRUE(refused.refusal);
-    EXPECT_NE(refused.refusal->reason.find("127.0.0.2"), std::string::npos);
+    ASSERT_TRUE(refused.refused());
+    EXPECT_NE(refused.event->detail.find("127.0.0.2"), std::string::npos);
 
     auto ok = ask(query("example.com.", RRType::AXFR), xfr::Transport::Tcp);
     ASSERT_EQ(ok.kind, xfr::Response::Kind::Transfer);
-    EXPECT_EQ(ok.acl_rule, "providers");
+    EXPECT_EQ(ok.event->rule, "providers");
 
     // IXFR over UDP with no history: the SOA alone sends the client to TCP (RFC 1995 §2).
     auto ixfr_udp = answer(ixfr_query(2026112500));
@@ -297,13 +297,13 @@ TEST_F(ResponderTest, TransferRules) {
     auto ixfr_tcp = ask(ixfr_query(2026112500), xfr::Transport::Tcp);
     ASSERT_EQ(ixfr_tcp.kind, xfr::Response::Kind::Transfer);
     EXPECT_FALSE(ixfr_tcp.transfer->incremental());
-    EXPECT_EQ(ixfr_tcp.client_serial, dns::Serial(2026112500));
+    EXPECT_EQ(ixfr_tcp.event->client_serial, dns::Serial(2026112500));
     EXPECT_FALSE(ixfr_tcp.up_to_date);
     // Up to date: one SOA, and the secondaries view learns what the client holds.
     auto current = ask(ixfr_query(2026112601), xfr::Transport::Tcp);
     ASSERT_EQ(current.kind, xfr::Response::Kind::Message);
     EXPECT_TRUE(current.up_to_date);
-    EXPECT_EQ(current.zone, "example.com.");
+    EXPECT_EQ(current.event->zone, "example.com.");
     EXPECT_EQ(dns::Message::parse(current.message)->header().ancount, 1);
     // No SOA in the authority section: FORMERR (RFC 1995 §3).
     auto no_soa = answer(query("example.com.", RRType::IXFR));
@@ -395,15 +395,15 @@ TEST_F(ResponderTest, AclNeedsBothAddressAndKey) {
     // 127.0.0.5 is in the "keyed" rule, which also names xfr-key.
     auto unsigned_q = query("example.com.", RRType::AXFR);
     auto r = ask(unsigned_q, xfr::Transport::Tcp, "127.0.0.5");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
-    EXPECT_NE(r.refusal->reason.find("requires a TSIG key"), std::string::npos) << r.refusal->reason;
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::Refused);
+    EXPECT_NE(r.event->detail.find("requires a TSIG key"), std::string::npos) << r.event->detail;
 
     auto wrong_key = query("example.com.", RRType::AXFR);
     sign(wrong_key, keys_->find(name("other-key.")), kNow);
     r = ask(wrong_key, xfr::Transport::Tcp, "127.0.0.5");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->key, "other-key.");
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->key, "other-key.");
     ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
     EXPECT_NE(dns::Message::parse(r.message)->tsig(), nullptr);  // a refusal to a signed request is signed
 
@@ -411,16 +411,16 @@ TEST_F(ResponderTest, AclNeedsBothAddressAndKey) {
     auto elsewhere = query("example.com.", RRType::AXFR);
     sign(elsewhere, keys_->find(name("xfr-key.")), kNow);
     r = ask(elsewhere, xfr::Transport::Tcp, "127.0.0.9");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::Refused);
 
     // Both factors.
     auto good = query("example.com.", RRType::AXFR);
     auto client = sign(good, keys_->find(name("xfr-key.")), kNow);
     r = ask(good, xfr::Transport::Tcp, "127.0.0.5");
     ASSERT_EQ(r.kind, xfr::Response::Kind::Transfer);
-    EXPECT_EQ(r.acl_rule, "keyed");
-    EXPECT_EQ(r.key, "xfr-key.");
+    EXPECT_EQ(r.event->rule, "keyed");
+    EXPECT_EQ(r.event->key, "xfr-key.");
     EXPECT_TRUE(r.transfer->signed_transfer());
 }
 

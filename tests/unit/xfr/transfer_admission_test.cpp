@@ -83,7 +83,7 @@ TEST_F(TransferAdmissionTest, AnAllowedPeerIsAskedForOnceAndGetsTheStream) {
     ASSERT_EQ(r.kind, xfr::Response::Kind::Transfer);
     EXPECT_EQ(asked_, 1);
     EXPECT_EQ(last_peer_, "127.0.0.1");
-    EXPECT_FALSE(r.refusal);
+    EXPECT_FALSE(r.refused());
 }
 
 TEST_F(TransferAdmissionTest, OverTheLimitIsServfailWithTheReason) {
@@ -91,11 +91,11 @@ TEST_F(TransferAdmissionTest, OverTheLimitIsServfailWithTheReason) {
     auto r = ask(query(RRType::AXFR), "127.0.0.1");
     ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
     EXPECT_EQ(r.transfer, nullptr);
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::ServFail);
-    EXPECT_EQ(r.refusal->reason, verdict_);
-    EXPECT_EQ(r.refusal->zone, "example.com.");
-    EXPECT_EQ(r.refusal->type, "AXFR");
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::ServFail);
+    EXPECT_EQ(r.event->detail, verdict_);
+    EXPECT_EQ(r.event->zone, "example.com.");
+    EXPECT_EQ(r.event->type, RRType::AXFR);
     auto m = dns::Message::parse(r.message);
     ASSERT_TRUE(m);
     EXPECT_EQ(m->header().rcode(), static_cast<uint8_t>(Rcode::ServFail));
@@ -108,20 +108,20 @@ TEST_F(TransferAdmissionTest, RefusedPeersNeverTakeASlot) {
     verdict_ = "must not be asked";
     // Outside every ACL rule.
     auto r = ask(query(RRType::AXFR), "127.0.0.9");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::Refused);
     // In the keyed rule but unsigned.
     r = ask(query(RRType::AXFR), "127.0.0.5");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::Refused);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::Refused);
     // A bad MAC.
     auto q = query(RRType::AXFR);
     auto impostor = std::make_shared<const tsig::Key>(
         tsig::Key::create("xfr-key", "hmac-sha256", std::vector<uint8_t>(32, 7)).value());
     tsig::ClientSequence(impostor).sign_request(q, 0, kNow);
     r = ask(q, "127.0.0.5");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::NotAuth);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::NotAuth);
     // Not our zone, and AXFR over UDP.
     std::vector<uint8_t> other;
     dns::MessageBuilder mb(other, 512);
@@ -129,11 +129,11 @@ TEST_F(TransferAdmissionTest, RefusedPeersNeverTakeASlot) {
     mb.question(name("example.org."), dns::to_u16(RRType::AXFR), 1);
     mb.finish();
     r = ask(other, "127.0.0.1");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::NotAuth);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::NotAuth);
     r = ask(query(RRType::AXFR), "127.0.0.1", xfr::Transport::Udp);
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::FormErr);
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::FormErr);
     EXPECT_EQ(asked_, 0);
 }
 
@@ -143,17 +143,17 @@ TEST_F(TransferAdmissionTest, AnswersThatAreNoStreamNeedNoSlot) {
     auto r = ask(query(RRType::IXFR, 2026112601), "127.0.0.1");
     ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
     EXPECT_TRUE(r.up_to_date);
-    EXPECT_FALSE(r.refusal);
+    EXPECT_FALSE(r.refused());
     // IXFR over UDP from an unknown serial: the SOA alone, so the client retries over TCP.
     r = ask(query(RRType::IXFR, 2026112500), "127.0.0.1", xfr::Transport::Udp);
     ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
-    EXPECT_FALSE(r.refusal);
+    EXPECT_FALSE(r.refused());
     EXPECT_EQ(asked_, 0);
     // The same IXFR over TCP is a stream (AXFR form here: no history) and so is asked for.
     r = ask(query(RRType::IXFR, 2026112500), "127.0.0.1");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->rcode, Rcode::ServFail);
-    EXPECT_EQ(r.refusal->type, "IXFR");
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->rcode, Rcode::ServFail);
+    EXPECT_EQ(r.event->type, RRType::IXFR);
     EXPECT_EQ(asked_, 1);
 }
 
@@ -163,8 +163,8 @@ TEST_F(TransferAdmissionTest, TheServfailToASignedRequestIsSigned) {
     tsig::ClientSequence client(keys_->find(name("xfr-key.")));
     client.sign_request(q, 0, kNow);
     auto r = ask(q, "127.0.0.5");
-    ASSERT_TRUE(r.refusal);
-    EXPECT_EQ(r.refusal->key, "xfr-key.");
+    ASSERT_TRUE(r.refused());
+    EXPECT_EQ(r.event->key, "xfr-key.");
     EXPECT_EQ(asked_, 1);
     auto m = dns::Message::parse(r.message);
     ASSERT_TRUE(m);
@@ -181,3 +181,51 @@ TEST_F(TransferAdmissionTest, WithoutAnAdmissionEveryAllowedRequestStreams) {
 }
 
 }  // namespace
+
+// Each refusal and each stream carries its event: the outcome names the step that decided, the rest is
+// what the log line and the secondaries view show.
+TEST_F(TransferAdmissionTest, EachAnswerCarriesItsEvent) {
+    auto outcome = [](const xfr::Response& r) {
+        return r.event ? r.event->outcome : xfr::TransferOutcome::Ok;
+    };
+    auto r = ask(query(RRType::AXFR), "127.0.0.9");  // no rule
+    EXPECT_EQ(outcome(r), xfr::TransferOutcome::Refused);
+    EXPECT_TRUE(r.event->rule.empty());
+    r = ask(query(RRType::AXFR), "127.0.0.1", xfr::Transport::Udp);
+    EXPECT_EQ(outcome(r), xfr::TransferOutcome::FormErr);
+    auto q = query(RRType::AXFR);
+    auto impostor = std::make_shared<const tsig::Key>(
+        tsig::Key::create("xfr-key", "hmac-sha256", std::vector<uint8_t>(32, 7)).value());
+    tsig::ClientSequence(impostor).sign_request(q, 0, kNow);
+    r = ask(q, "127.0.0.5");
+    EXPECT_EQ(outcome(r), xfr::TransferOutcome::TsigFailed);
+    EXPECT_EQ(r.event->key, "xfr-key.");
+    EXPECT_EQ(r.event->rcode, Rcode::NotAuth);
+    EXPECT_NE(r.event->detail.find("BADSIG"), std::string::npos) << r.event->detail;
+
+    verdict_ = "full";
+    r = ask(query(RRType::IXFR, 2026112500), "127.0.0.1");
+    EXPECT_EQ(outcome(r), xfr::TransferOutcome::NotAdmitted);
+    EXPECT_EQ(r.event->rcode, Rcode::ServFail);
+    EXPECT_EQ(r.event->client_serial, dns::Serial(2026112500));
+    EXPECT_FALSE(r.event->served_serial);  // nothing was sent
+    EXPECT_EQ(r.event->form, xfr::TransferForm::None);
+
+    verdict_.clear();
+    r = ask(query(RRType::IXFR, 2026112500), "127.0.0.1");
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Transfer);
+    ASSERT_TRUE(r.event);
+    EXPECT_EQ(r.event->outcome, xfr::TransferOutcome::Ok);
+    EXPECT_EQ(r.event->zone, "example.com.");
+    EXPECT_EQ(r.event->type, RRType::IXFR);
+    EXPECT_EQ(r.event->form, xfr::TransferForm::Axfr);  // no history: the whole zone (RFC 1995 §4)
+    EXPECT_EQ(r.event->peer(), "127.0.0.1#4321");
+    EXPECT_EQ(r.event->key, "-");
+    EXPECT_EQ(r.event->rule, "providers");
+    EXPECT_EQ(r.event->served_serial, dns::Serial(2026112601));
+
+    r = ask(query(RRType::IXFR, 2026112601), "127.0.0.1");  // up to date
+    ASSERT_TRUE(r.event);
+    EXPECT_FALSE(r.refused());
+    EXPECT_EQ(r.event->form, xfr::TransferForm::SoaOnly);
+}
