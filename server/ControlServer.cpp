@@ -146,6 +146,52 @@ nlohmann::json answer(const ControlServer::Handler& handler, const nlohmann::jso
     }
 }
 
+// No '\n' within the limit: answers, then the connection goes, since the rest of that line cannot be framed.
+asio::awaitable<void> refuse_long_line(std::shared_ptr<Connection> conn, std::chrono::milliseconds timeout) {
+    const std::string out = control::encode_line(control::error_response(
+        "malformed request: line longer than " + std::to_string(control::kMaxRequestLine) + " bytes"));
+    arm_timer(conn, timeout);
+    co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
+    // The client may still be sending the rest of that line. Closing with input unread resets the
+    // connection, and the client could lose the answer: stop writing, then discard what still
+    // comes (bounded in octets, and by the timer armed above) until the client closes.
+    error_code ignored;
+    conn->socket.shutdown(Protocol::socket::shutdown_send, ignored);
+    std::array<char, 4096> sink{};
+    for (std::size_t discarded = 0; discarded < kMaxDiscard;) {
+        auto [drain_ec, got] = co_await conn->socket.async_read_some(asio::buffer(sink), kAwait);
+        if (drain_ec) break;
+        discarded += got;
+    }
+}
+
+// A command that takes long (ControlServerOptions::offloaded_commands), answered on a thread of its own;
+// this connection waits for it, the others go on.
+asio::awaitable<nlohmann::json> answer_offloaded(std::shared_ptr<State> state,
+                                                 std::shared_ptr<Connection> conn, nlohmann::json request) {
+    auto signal = std::make_shared<asio::steady_timer>(conn->socket.get_executor(),
+                                                       asio::steady_timer::time_point::max());
+    auto result = std::make_shared<nlohmann::json>();
+    auto offloads = state->offloads;
+    {
+        std::lock_guard lock(offloads->mutex);
+        ++offloads->running;
+    }
+    std::thread([handler = state->handler, req = std::move(request), wake = signal, result,
+                 offloads]() mutable {
+        *result = answer(handler, req);
+        // The timer belongs to the io_context's thread: cancel (and release) it there, never here,
+        // where the io_context may be gone once `running` drops to 0.
+        auto ex = wake->get_executor();
+        asio::post(ex, [wake = std::move(wake)] { wake->cancel(); });
+        std::lock_guard lock(offloads->mutex);
+        --offloads->running;
+        offloads->idle.notify_all();
+    }).detach();
+    co_await signal->async_wait(kAwait);
+    co_return std::move(*result);
+}
+
 asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connection> conn) {
     const auto timeout = state->options.idle_timeout;
     std::string buffer;
@@ -161,23 +207,7 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
             line.assign(buffer, 0, n - 1);
             buffer.erase(0, n);
         } else if (read_ec == asio::error::not_found) {
-            // No '\n' within the limit: answer, then close, since the rest of that line cannot be framed.
-            const std::string out = control::encode_line(
-                control::error_response("malformed request: line longer than " +
-                                        std::to_string(control::kMaxRequestLine) + " bytes"));
-            arm_timer(conn, timeout);
-            co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
-            // The client may still be sending the rest of that line. Closing with input unread resets the
-            // connection, and the client could lose the answer: stop writing, then discard what still
-            // comes (bounded in octets, and by the timer armed above) until the client closes.
-            error_code ignored;
-            conn->socket.shutdown(Protocol::socket::shutdown_send, ignored);
-            std::array<char, 4096> sink{};
-            for (std::size_t discarded = 0; discarded < kMaxDiscard;) {
-                auto [drain_ec, got] = co_await conn->socket.async_read_some(asio::buffer(sink), kAwait);
-                if (drain_ec) break;
-                discarded += got;
-            }
+            co_await refuse_long_line(conn, timeout);
             break;
         } else if (read_ec == asio::error::eof && !buffer.empty()) {
             // The client shut down its side after a last request without '\n': still answer it.
@@ -202,28 +232,7 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
                    std::find(state->options.offloaded_commands.begin(),
                              state->options.offloaded_commands.end(),
                              command) != state->options.offloaded_commands.end()) {
-            // On a thread of its own; this connection waits for it, the others go on.
-            auto signal = std::make_shared<asio::steady_timer>(conn->socket.get_executor(),
-                                                               asio::steady_timer::time_point::max());
-            auto result = std::make_shared<nlohmann::json>();
-            auto offloads = state->offloads;
-            {
-                std::lock_guard lock(offloads->mutex);
-                ++offloads->running;
-            }
-            std::thread([handler = state->handler, req = std::move(*request), wake = signal, result,
-                         offloads]() mutable {
-                *result = answer(handler, req);
-                // The timer belongs to the io_context's thread: cancel (and release) it there, never here,
-                // where the io_context may be gone once `running` drops to 0.
-                auto ex = wake->get_executor();
-                asio::post(ex, [wake = std::move(wake)] { wake->cancel(); });
-                std::lock_guard lock(offloads->mutex);
-                --offloads->running;
-                offloads->idle.notify_all();
-            }).detach();
-            co_await signal->async_wait(kAwait);
-            response = std::move(*result);
+            response = co_await answer_offloaded(state, conn, std::move(*request));
         } else {
             response = answer(state->handler, *request);
         }

@@ -7,6 +7,7 @@
 
 #include <list>
 #include <map>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -71,6 +72,10 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
     std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
     std::atomic<std::size_t> transfers{0};
+    // when_transfers_done(): called by the connection that ends the last transfer. Checked and set under
+    // `idle_mutex` on both sides, so a transfer ending while it is being registered is never missed.
+    std::mutex idle_mutex;
+    std::function<void()> transfers_done;
     std::mutex mutex;  // guards `connections` and `per_client` (the io_context may run on several threads)
     std::atomic<bool> stopping{false};
     WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings;
@@ -91,11 +96,20 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
         bool confirming = false;  // the write deadline passed without progress once; looking again
     };
     awaitable<void> watchdog(std::shared_ptr<tcp::socket> socket, std::shared_ptr<Deadline> deadline);
+    // serve_connection()'s steps: read one query (false: the connection is done), stream one transfer
+    // (false: it did not finish, the connection goes).
+    awaitable<bool> read_query(tcp::socket& socket, Deadline& deadline, const std::string& peer_name,
+                               std::vector<uint8_t>& query);
+    awaitable<bool> stream_transfer(tcp::socket& socket, Deadline& deadline, xfr::Response& r,
+                                    const std::string& peer_name, const std::string& address,
+                                    std::vector<uint8_t>& out);
     // Writes `data` whole, under the write timeout (see watchdog()).
     awaitable<boost::system::error_code> write_message(tcp::socket& socket, Deadline& deadline,
                                                        std::span<const uint8_t> data);
     // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
     std::string admit_transfer(const xfr::Peer& peer);
+    // Gives back the slot admit_transfer() took; the last one out tells when_transfers_done().
+    void end_transfer();
 };
 
 DnsListeners::DnsListeners(asio::io_context& io, const xfr::Responder& responder, ListenerOptions options,
@@ -156,6 +170,17 @@ void DnsListeners::close_all() {
 
 std::size_t DnsListeners::active_transfers() const {
     return state_->transfers.load();
+}
+
+void DnsListeners::when_transfers_done(std::function<void()> done) {
+    std::unique_lock lock(state_->idle_mutex);
+    if (state_->transfers.load() != 0) {
+        state_->transfers_done = std::move(done);
+        return;
+    }
+    state_->transfers_done = nullptr;
+    lock.unlock();
+    if (done) done();
 }
 
 std::size_t DnsListeners::connections() const {
@@ -266,24 +291,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
     std::vector<uint8_t> query;
     std::vector<uint8_t> out;
     while (socket->is_open()) {
-        // RFC 7766 §6.2.3: the idle timeout applies while waiting for the next query.
-        deadline->at = Clock::now() + options.tcp_idle_timeout;
-        uint8_t len_buf[2];
-        auto [e1, n1] = co_await asio::async_read(*socket, asio::buffer(len_buf), kTuple);
-        if (e1) break;
-        const std::size_t len = (std::size_t{len_buf[0]} << 8) | len_buf[1];
-        if (len > options.max_query_size) {
-            // Not even read, nothing allocated for it: no query to a primary is that long.
-            size_warnings.warn(
-                "closing TCP connection from {}: {}-octet query announced (max_query_size = {})", peer_name,
-                len, options.max_query_size);
-            break;
-        }
-        query.resize(len);
-        auto [e2, n2] = co_await asio::async_read(*socket, asio::buffer(query), kTuple);
-        if (e2) break;
-        (void)n1;
-        (void)n2;
+        if (!co_await read_query(*socket, *deadline, peer_name, query)) break;
 
         xfr::Response r;
         try {
@@ -308,39 +316,7 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             continue;
         }
 
-        // A transfer: one message at a time, each with its own write deadline (docs/interop.md: never cut an
-        // active transfer for being long). admit_transfer() took its slot; it is given back below.
-        xfr::TransferEvent& event = *r.event;
-        const auto started = Clock::now();
-        xfr::Step step = xfr::Step::More;
-        while (step == xfr::Step::More) {
-            out.assign(2, 0);
-            try {
-                step = r.transfer->next(out, unix_now());
-            } catch (const std::exception& e) {
-                event.outcome = xfr::TransferOutcome::InternalError;
-                event.detail = std::string("bug: ") + e.what();
-                break;
-            }
-            const std::size_t msg_len = out.size() - 2;
-            out[0] = static_cast<uint8_t>(msg_len >> 8);
-            out[1] = static_cast<uint8_t>(msg_len);
-            if (auto we = co_await write_message(*socket, *deadline, out)) {
-                event.outcome = write_outcome(we, deadline->fired, stopping);
-                event.detail = deadline->fired ? "the peer took nothing for " +
-                                                     std::to_string(options.tcp_write_timeout.count()) +
-                                                     " ms (tcp_write_timeout)"
-                                               : we.message();
-                break;
-            }
-            event.bytes += out.size();
-        }
-        event.messages = r.transfer->messages();
-        event.records = r.transfer->records();
-        event.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-        --transfers;
-        if (events) events(PeerEvent{peer_name, address, &r, &event});
-        if (event.outcome != xfr::TransferOutcome::Ok || stopping) break;
+        if (!co_await stream_transfer(*socket, *deadline, r, peer_name, address, out) || stopping) break;
     }
     boost::system::error_code ignored;
     socket->close(ignored);
@@ -349,6 +325,66 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
     connections.remove(socket);
     if (auto it = per_client.find(remote.address()); it != per_client.end() && --it->second == 0)
         per_client.erase(it);
+}
+
+awaitable<bool> DnsListeners::State::read_query(tcp::socket& socket, Deadline& deadline,
+                                                const std::string& peer_name, std::vector<uint8_t>& query) {
+    // RFC 7766 §6.2.3: the idle timeout applies while waiting for the next query.
+    deadline.at = Clock::now() + options.tcp_idle_timeout;
+    // RFC 1035 §4.2.2: each message is preceded by its length in two octets.
+    uint8_t len_buf[2];
+    auto [len_error, len_read] = co_await asio::async_read(socket, asio::buffer(len_buf), kTuple);
+    (void)len_read;
+    if (len_error) co_return false;
+    const std::size_t len = (std::size_t{len_buf[0]} << 8) | len_buf[1];
+    if (len > options.max_query_size) {
+        // Not even read, nothing allocated for it: no query to a primary is that long.
+        size_warnings.warn("closing TCP connection from {}: {}-octet query announced (max_query_size = {})",
+                           peer_name, len, options.max_query_size);
+        co_return false;
+    }
+    query.resize(len);
+    auto [query_error, query_read] = co_await asio::async_read(socket, asio::buffer(query), kTuple);
+    (void)query_read;
+    co_return !query_error;
+}
+
+awaitable<bool> DnsListeners::State::stream_transfer(tcp::socket& socket, Deadline& deadline,
+                                                     xfr::Response& r, const std::string& peer_name,
+                                                     const std::string& address, std::vector<uint8_t>& out) {
+    // One message at a time, each with its own write deadline (docs/interop.md: never cut an active
+    // transfer for being long). admit_transfer() took its slot; it is given back below.
+    xfr::TransferEvent& event = *r.event;
+    const auto started = Clock::now();
+    xfr::Step step = xfr::Step::More;
+    while (step == xfr::Step::More) {
+        out.assign(2, 0);
+        try {
+            step = r.transfer->next(out, unix_now());
+        } catch (const std::exception& e) {
+            event.outcome = xfr::TransferOutcome::InternalError;
+            event.detail = std::string("bug: ") + e.what();
+            break;
+        }
+        const std::size_t msg_len = out.size() - 2;
+        out[0] = static_cast<uint8_t>(msg_len >> 8);
+        out[1] = static_cast<uint8_t>(msg_len);
+        if (auto we = co_await write_message(socket, deadline, out)) {
+            event.outcome = write_outcome(we, deadline.fired, stopping);
+            event.detail = deadline.fired ? "the peer took nothing for " +
+                                                std::to_string(options.tcp_write_timeout.count()) +
+                                                " ms (tcp_write_timeout)"
+                                          : we.message();
+            break;
+        }
+        event.bytes += out.size();
+    }
+    event.messages = r.transfer->messages();
+    event.records = r.transfer->records();
+    event.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    end_transfer();
+    if (events) events(PeerEvent{peer_name, address, &r, &event});
+    co_return event.outcome == xfr::TransferOutcome::Ok;
 }
 
 awaitable<boost::system::error_code> DnsListeners::State::write_message(tcp::socket& socket,
@@ -382,6 +418,16 @@ std::string DnsListeners::State::admit_transfer(const xfr::Peer& peer) {
                            running, peer.address.to_string());
     return "transfer limit reached: " + std::to_string(running) +
            " running (max_transfers = " + std::to_string(options.max_transfers) + ")";
+}
+
+void DnsListeners::State::end_transfer() {
+    if (--transfers != 0) return;
+    std::function<void()> done;
+    {
+        std::lock_guard lock(idle_mutex);
+        done.swap(transfers_done);
+    }
+    if (done) done();
 }
 
 }  // namespace headwater::server

@@ -68,6 +68,10 @@ class DnsListeners {
     // Closes every connection, transfers included.
     void close_all();
     std::size_t active_transfers() const;
+    // Calls `done` once, when no transfer is running: at once if none is, otherwise on the TCP thread that
+    // ends the last one (so `done` must only hand off, e.g. post to another io_context). Replaces an
+    // earlier `done` that has not been called. The shutdown waits on this instead of polling.
+    void when_transfers_done(std::function<void()> done);
     std::size_t connections() const;
 
     struct State;

@@ -249,15 +249,9 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
-int Server::run() {
-    const auto& cfg = impl_->config.server;
-    asio::io_context dns_io(1);
-    asio::io_context control_io(1);
-    // TCP connections on threads of their own (server.tcp_threads), each connection on a strand: several
-    // transfers at once use several cores (the HMAC pass over each stream is most of a transfer's CPU).
-    const std::size_t tcp_threads = thread_count(cfg.tcp_threads);
-    asio::io_context tcp_io(static_cast<int>(tcp_threads));
+namespace {
 
+ListenerOptions listener_options(const conf::ServerConfig& cfg) {
     ListenerOptions lo;
     lo.tcp_idle_timeout = std::chrono::milliseconds(cfg.tcp_idle_timeout_ms);
     lo.tcp_max_connections = cfg.tcp_max_connections;
@@ -265,29 +259,12 @@ int Server::run() {
     lo.tcp_write_timeout = std::chrono::milliseconds(cfg.tcp_write_timeout_ms);
     lo.max_transfers = cfg.max_transfers;
     lo.max_query_size = cfg.max_query_size;
-    // on_peer_event is called from the UDP and the TCP threads alike: everything it touches
-    // (registry, transfer log, spdlog) is thread-safe.
-    auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
-    UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    if (auto opened = udp.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
-    DnsListeners listeners(tcp_io, *impl_->responder, lo, peer_events);
-    if (auto opened = listeners.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
+    return lo;
+}
 
-    // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
-    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
-    if (!notify_setup) {
-        spdlog::critical("notify: {}", notify_setup.error());
-        return 1;
-    }
-    Notifier notifier(dns_io, std::move(*notify_setup));
-    notifier.limit_in_flight(cfg.notify_max_in_flight);
-    notifier.on_event([impl = impl_.get()](const NotifyEvent& e) {
+// Each NOTIFY conclusion as a line of the transfer log (docs/operations.md).
+void log_notify_events(Notifier& notifier, TransferLog& transfer_log) {
+    notifier.on_event([&transfer_log](const NotifyEvent& e) {
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
@@ -296,25 +273,19 @@ int Server::run() {
         line["tries"] = e.tries;
         line["outcome"] = e.acknowledged ? "ack" : "error";
         line["error"] = e.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.error);
-        (void)impl->transfer_log.write(line);
+        (void)transfer_log.write(line);
     });
-    if (auto started = notifier.start(); !started) {
-        spdlog::critical("notify: {}", started.error());
-        return 1;
-    }
-    auto announce = [&notifier](const zone::Zone& z) {
+}
+
+// What the control commands need of the Notifier: announce a new version, show and send NOTIFYs.
+NotifyControl notify_control(Notifier& notifier, const zone::ZoneStore& store) {
+    NotifyControl control;
+    control.changed = [&notifier](const zone::Zone& z) {
         if (auto v = z.current(); v && notifier.has_zone(v->apex()))
             notifier.zone_changed(v->apex(), v->serial(), v->soa().wire);
     };
-    // Secondaries may have missed changes made while we were down: tell them what we serve now.
-    for (const auto& z : impl_->store.zones()) announce(*z);
-    NotifyControl notify_control;
-    notify_control.changed = announce;
-    notify_control.targets = [&notifier](const std::string& zone) {
-        return notify_targets_json(notifier, zone);
-    };
-    notify_control.send = [&notifier, this](const std::string& zone,
-                                            const std::optional<std::string>& target) {
+    control.targets = [&notifier](const std::string& zone) { return notify_targets_json(notifier, zone); };
+    control.send = [&notifier, &store](const std::string& zone, const std::optional<std::string>& target) {
         auto name = dns::Name::from_text(zone);
         auto sent = notifier.notify(*name, target);
         if (!sent) return control::error_response(sent.error());
@@ -325,109 +296,104 @@ int Server::run() {
         } else if (auto state = notifier.snapshot(*name)) {
             for (const auto& t : state->targets) targets.push_back(t.address.to_string());
         }
-        auto z = impl_->store.find_exact(*name);
+        auto z = store.find_exact(*name);
         auto v = z ? z->current() : nullptr;
         return nlohmann::json{{"ok", true},
                               {"name", zone},
                               {"serial", v ? nlohmann::json(v->serial().value()) : nlohmann::json(nullptr)},
                               {"targets", targets}};
     };
+    return control;
+}
 
-    // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
-    VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
-                           impl_->secondaries,
-                           [impl = impl_.get()](const VerifyReport& report, bool scheduled) {
-                               for (const auto& s : report.secondaries) {
-                                   auto line = log_event("verify", std::chrono::system_clock::now());
-                                   line["zone"] = report.zone;
-                                   line["served"] = report.served.value();
-                                   line["scheduled"] = scheduled;
-                                   line.update(to_json(s));
-                                   (void)impl->transfer_log.write(line);
-                               }
-                           });
-    verifier.start();
-    ControlCommands commands(
-        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notify_control,
-        [&verifier](const std::string& zone, const nlohmann::json& request) {
-            return verifier.verify(zone, request);
-        });
-    ControlServerOptions control_options;
-    control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
-    auto control = ControlServer::open(
-        control_io, cfg.control_socket,
-        [&commands](const nlohmann::json& req) { return commands.handle(req); }, control_options);
-    if (!control) {
-        spdlog::critical("control socket: {}", control.error());
-        return 1;
-    }
-    // Least privilege (server.user): every socket is bound now; nothing after this needs root.
-    if (auto dropped = drop_privileges(cfg); !dropped) {
-        spdlog::critical("{}", dropped.error());
-        return 1;
-    }
-
-    // Signals are handled on the control thread: SIGHUP reloads there, like the reload command.
-    asio::signal_set hup(control_io, SIGHUP);
-    std::function<void()> wait_hup = [&] {
-        hup.async_wait([&](const boost::system::error_code& ec, int) {
-            if (ec) return;
-            spdlog::info("SIGHUP: reloading every zone");
-            (void)commands.reload_all();
-            malloc_trim(0);
-            wait_hup();
-        });
+// Each verified secondary as a line of the transfer log.
+VerifyService::ReportSink log_verify_reports(TransferLog& transfer_log) {
+    return [&transfer_log](const VerifyReport& report, bool scheduled) {
+        for (const auto& s : report.secondaries) {
+            auto line = log_event("verify", std::chrono::system_clock::now());
+            line["zone"] = report.zone;
+            line["served"] = report.served.value();
+            line["scheduled"] = scheduled;
+            line.update(to_json(s));
+            (void)transfer_log.write(line);
+        }
     };
-    wait_hup();
+}
 
-    asio::signal_set term(dns_io, SIGTERM, SIGINT);
-    asio::steady_timer grace(dns_io);
-    term.async_wait([&](const boost::system::error_code& ec, int sig) {
+// SIGHUP reloads every zone, on the control thread like the reload command.
+void reload_on_sighup(asio::signal_set& hup, ControlCommands& commands) {
+    hup.async_wait([&hup, &commands](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        spdlog::info("SIGHUP: reloading every zone");
+        (void)commands.reload_all();
+        malloc_trim(0);
+        reload_on_sighup(hup, commands);
+    });
+}
+
+// The parts a SIGTERM/SIGINT stops; the main io_context (`dns_io`) is stopped once the transfers in
+// flight are done or shutdown_grace is over.
+struct Stoppable {
+    asio::io_context& dns_io;
+    asio::io_context& control_io;
+    DnsListeners& listeners;
+    UdpWorkers& udp;
+    Notifier& notifier;
+    ControlServer& control;
+    asio::signal_set& hup;
+    std::chrono::milliseconds grace_period;
+};
+
+// Stops taking queries, then waits for the transfers in flight: the grace timer runs for the whole grace
+// period unless the last transfer to end cancels it first. DnsListeners calls back on whichever TCP
+// thread ends that transfer, so the callback only posts the cancel to `dns_io` (the timer's only thread).
+void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Stoppable& parts) {
+    term.async_wait([&grace, parts](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         spdlog::info("signal {}: no new queries; letting {} transfer(s) finish (up to {} ms)", sig,
-                     listeners.active_transfers(), cfg.shutdown_grace_ms);
-        listeners.stop_accepting();
-        udp.stop();
-        notifier.stop();
-        asio::post(control_io, [&] {
-            (*control)->stop();
-            hup.cancel();
+                     parts.listeners.active_transfers(), parts.grace_period.count());
+        parts.listeners.stop_accepting();
+        parts.udp.stop();
+        parts.notifier.stop();
+        asio::post(parts.control_io, [parts] {
+            parts.control.stop();
+            parts.hup.cancel();
         });
-        // Poll until the transfers are done or the grace period is over.
-        const auto until =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms);
-        std::function<void()> poll = [&, until] {
-            if (listeners.active_transfers() == 0 || std::chrono::steady_clock::now() >= until) {
-                if (listeners.active_transfers() > 0)
-                    spdlog::warn("grace period over, cutting {} transfer(s)", listeners.active_transfers());
-                dns_io.stop();
-                return;
-            }
-            grace.expires_after(std::chrono::milliseconds(50));
-            grace.async_wait([&](const boost::system::error_code&) { poll(); });
-        };
-        poll();
+        grace.expires_after(parts.grace_period);
+        grace.async_wait([parts](const boost::system::error_code&) {
+            if (const std::size_t left = parts.listeners.active_transfers(); left > 0)
+                spdlog::warn("grace period over, cutting {} transfer(s)", left);
+            parts.dns_io.stop();
+        });
+        parts.listeners.when_transfers_done(
+            [&grace, &dns_io = parts.dns_io] { asio::post(dns_io, [&grace] { grace.cancel(); }); });
     });
+}
 
+void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, std::size_t udp_threads,
+                 std::size_t tcp_threads, const std::string& zones_not_loaded) {
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
-    udp.start();
-    const auto& zones = impl_->store.zones();
+    const auto& zones = store.zones();
     const auto served =
         std::count_if(zones.begin(), zones.end(), [](const auto& z) { return z->current() != nullptr; });
     spdlog::info(
         "headwater serving {} of {} zone(s) on {} (UDP on {} thread(s), TCP on {}); control socket {}",
-        served, zones.size(), listening, udp.threads(), tcp_threads, cfg.control_socket.string());
-    if (!impl_->zones_not_loaded.empty()) {
+        served, zones.size(), listening, udp_threads, tcp_threads, cfg.control_socket.string());
+    if (!zones_not_loaded.empty()) {
         if (served == 0)
-            spdlog::error("no zone is served: {}", impl_->zones_not_loaded);
+            spdlog::error("no zone is served: {}", zones_not_loaded);
         else
-            spdlog::error("{}", impl_->zones_not_loaded);
+            spdlog::error("{}", zones_not_loaded);
     }
+}
 
+// Runs the control thread and the TCP threads around `dns_io` (this thread) until the shutdown stops it.
+// A bug escaping a TCP handler must end the server the way one on the DNS thread does (main() reports
+// it, exit 70), not std::terminate on a worker thread: the first one is kept and rethrown here.
+void run_threads(asio::io_context& dns_io, asio::io_context& tcp_io, std::size_t tcp_threads,
+                 asio::io_context& control_io) {
     std::thread control_thread([&] { control_io.run(); });
-    // A bug escaping a TCP handler must end the server the way one on the DNS thread does (main()
-    // reports it, exit 70), not std::terminate on a worker thread: the first one is kept and rethrown here.
     std::mutex tcp_failure_mutex;
     std::exception_ptr tcp_failure;
     std::vector<std::thread> tcp_workers;
@@ -448,6 +414,86 @@ int Server::run() {
     control_io.stop();
     control_thread.join();
     if (tcp_failure) std::rethrow_exception(tcp_failure);
+}
+
+}  // namespace
+
+int Server::run() {
+    const auto& cfg = impl_->config.server;
+    asio::io_context dns_io(1);
+    asio::io_context control_io(1);
+    // TCP connections on threads of their own (server.tcp_threads), each connection on a strand: several
+    // transfers at once use several cores (the HMAC pass over each stream is most of a transfer's CPU).
+    const std::size_t tcp_threads = thread_count(cfg.tcp_threads);
+    asio::io_context tcp_io(static_cast<int>(tcp_threads));
+
+    // on_peer_event is called from the UDP and the TCP threads alike: everything it touches
+    // (registry, transfer log, spdlog) is thread-safe.
+    auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
+    UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
+    if (auto opened = udp.open(cfg.listen); !opened) {
+        spdlog::critical("{}", opened.error());
+        return 1;
+    }
+    DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
+    if (auto opened = listeners.open(cfg.listen); !opened) {
+        spdlog::critical("{}", opened.error());
+        return 1;
+    }
+
+    // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
+    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
+    if (!notify_setup) {
+        spdlog::critical("notify: {}", notify_setup.error());
+        return 1;
+    }
+    Notifier notifier(dns_io, std::move(*notify_setup));
+    notifier.limit_in_flight(cfg.notify_max_in_flight);
+    log_notify_events(notifier, impl_->transfer_log);
+    if (auto started = notifier.start(); !started) {
+        spdlog::critical("notify: {}", started.error());
+        return 1;
+    }
+    const NotifyControl notifications = notify_control(notifier, impl_->store);
+    // Secondaries may have missed changes made while we were down: tell them what we serve now.
+    for (const auto& z : impl_->store.zones()) notifications.changed(*z);
+
+    // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
+    VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
+                           impl_->secondaries, log_verify_reports(impl_->transfer_log));
+    verifier.start();
+    ControlCommands commands(
+        impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
+        [&verifier](const std::string& zone, const nlohmann::json& request) {
+            return verifier.verify(zone, request);
+        });
+    ControlServerOptions control_options;
+    control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
+    auto control = ControlServer::open(
+        control_io, cfg.control_socket,
+        [&commands](const nlohmann::json& req) { return commands.handle(req); }, control_options);
+    if (!control) {
+        spdlog::critical("control socket: {}", control.error());
+        return 1;
+    }
+    // Least privilege (server.user): every socket is bound now; nothing after this needs root.
+    if (auto dropped = drop_privileges(cfg); !dropped) {
+        spdlog::critical("{}", dropped.error());
+        return 1;
+    }
+
+    // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
+    asio::signal_set hup(control_io, SIGHUP);
+    reload_on_sighup(hup, commands);
+    asio::signal_set term(dns_io, SIGTERM, SIGINT);
+    asio::steady_timer grace(dns_io);
+    stop_on_signal(term, grace,
+                   Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup,
+                             std::chrono::milliseconds(cfg.shutdown_grace_ms)});
+
+    udp.start();
+    log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
+    run_threads(dns_io, tcp_io, tcp_threads, control_io);
     listeners.close_all();
     control->reset();
     spdlog::info("headwater stopped");

@@ -635,6 +635,41 @@ std::string pretty(const json& j) {
     return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
+// The socket to talk to: --socket, else the config's server.control_socket (--config), else the
+// environment, else the default. False (reported) when the config cannot be read.
+bool resolve_socket(const std::string& config_file, std::string& socket_path) {
+    if (!config_file.empty()) {
+        auto path = headwater::conf::read_control_socket(config_file);
+        if (!path) {
+            std::cerr << "headwaterctl: " << path.error().message << '\n';
+            return false;
+        }
+        socket_path = path->string();
+    } else if (socket_path.empty()) {
+        const char* env = std::getenv(control::kSocketEnvVar);
+        socket_path = env != nullptr && *env != '\0' ? env : control::kDefaultSocketPath;
+    }
+    return true;
+}
+
+// The answer as the operator reads it (or as JSON with --json); a refusal's error on stderr.
+void print_response(const Command& command, const json& response, bool ok, bool json_output) {
+    if (json_output) {
+        std::cout << pretty(response) << '\n';
+    } else {
+        // A refused command may still report per-zone results (reload); a plain refusal has only "error".
+        if (ok || !zones_of(response).empty()) command.print(response);
+        if (!ok) {
+            const auto error = response.find("error");
+            if (error != response.end() && error->is_string()) {
+                std::cerr << "headwaterctl: " << command.name << ": " << error->get<std::string>() << '\n';
+            } else if (zones_of(response).empty()) {
+                std::cerr << "headwaterctl: " << command.name << " failed: " << pretty(response) << '\n';
+            }
+        }
+    }
+}
+
 int run(int argc, char** argv) {
     CLI::App app{"Control a running headwater server over its control socket."};
     app.name("headwaterctl");
@@ -677,17 +712,7 @@ int run(int argc, char** argv) {
     if (command == nullptr) return kExitUsage;  // require_subcommand(1) makes this unreachable
     if (command->run_local != nullptr) return command->run_local(args);
 
-    if (!config_file.empty()) {
-        auto path = headwater::conf::read_control_socket(config_file);
-        if (!path) {
-            std::cerr << "headwaterctl: " << path.error().message << '\n';
-            return kExitUsage;
-        }
-        socket_path = path->string();
-    } else if (socket_path.empty()) {
-        const char* env = std::getenv(control::kSocketEnvVar);
-        socket_path = env != nullptr && *env != '\0' ? env : control::kDefaultSocketPath;
-    }
+    if (!resolve_socket(config_file, socket_path)) return kExitUsage;
 
     const json request = command->build_request(command->name, args);
     auto answer = exchange(socket_path, control::encode_line(request), std::chrono::seconds(timeout_seconds));
@@ -705,20 +730,7 @@ int run(int argc, char** argv) {
     }
 
     const bool ok = control::is_ok(response);
-    if (json_output) {
-        std::cout << pretty(response) << '\n';
-    } else {
-        // A refused command may still report per-zone results (reload); a plain refusal has only "error".
-        if (ok || !zones_of(response).empty()) command->print(response);
-        if (!ok) {
-            const auto error = response.find("error");
-            if (error != response.end() && error->is_string()) {
-                std::cerr << "headwaterctl: " << command->name << ": " << error->get<std::string>() << '\n';
-            } else if (zones_of(response).empty()) {
-                std::cerr << "headwaterctl: " << command->name << " failed: " << pretty(response) << '\n';
-            }
-        }
-    }
+    print_response(*command, response, ok, json_output);
     std::cout.flush();
     if (ok && command->succeeded != nullptr) return command->succeeded(response) ? kExitOk : kExitFailed;
     return ok ? kExitOk : kExitFailed;

@@ -107,6 +107,51 @@ void ServerSequence::sign(std::vector<uint8_t>& buf, std::size_t message_start, 
 
 // Builds RequestVerification values; a friend of both types.
 struct RequestVerifier {
+    static void refuse(RequestVerification& v, RequestStatus status, std::string reason) {
+        v.status = status;
+        v.reason = std::move(reason);
+    }
+
+    // RFC 8945 §5.2.1: an unknown key, or a known key used with another algorithm, is BADKEY.
+    static bool check_key(RequestVerification& v, const Key* key, const TsigRdata& rd) {
+        if (key == nullptr) {
+            refuse(v, RequestStatus::BadKey, "unknown key");
+            return false;
+        }
+        const auto alg = algorithm_from_name(rd.algorithm);
+        if (!alg || *alg != key->algorithm()) {
+            refuse(v, RequestStatus::BadKey,
+                   "algorithm " + rd.algorithm.to_string() + " does not match the key's " +
+                       std::string(algorithm_text(key->algorithm())));
+            return false;
+        }
+        return true;
+    }
+
+    // RFC 8945 §5.2.2.1: longer than the hash, or shorter than max(10, hash/2), is FORMERR.
+    // An empty MAC is only for unsigned error answers; in a request it simply does not verify.
+    static bool check_mac_size(RequestVerification& v, Algorithm alg, const TsigRdata& rd) {
+        const std::size_t full = digest_size(alg);
+        const std::size_t shortest = min_mac_size(alg);
+        if (rd.mac.size() > full) {
+            refuse(v, RequestStatus::FormErr,
+                   "MAC of " + std::to_string(rd.mac.size()) + " octets is longer than the " +
+                       std::to_string(full) + "-octet hash");
+            return false;
+        }
+        if (rd.mac.empty()) {
+            refuse(v, RequestStatus::BadSig, "empty MAC");
+            return false;
+        }
+        if (rd.mac.size() < shortest) {
+            refuse(v, RequestStatus::FormErr,
+                   "MAC truncated to " + std::to_string(rd.mac.size()) + " octets, below the minimum of " +
+                       std::to_string(shortest));
+            return false;
+        }
+        return true;
+    }
+
     static RequestVerification run(std::span<const uint8_t> wire, const dns::Message& parsed,
                                    const KeyStore& keys, uint64_t now, std::size_t required_mac_size) {
         RequestVerification v;
@@ -122,41 +167,10 @@ struct RequestVerifier {
         const TsigRdata& rd = tsig.rdata;
         v.algorithm_name_ = rd.algorithm;
 
-        // §5.2.1: an unknown key, or a known key used with another algorithm, is BADKEY.
+        // §5.2.1: the key; §5.2.2.1: the MAC's length.
         auto key = keys.find(v.key_name);
-        if (!key) {
-            v.status = RequestStatus::BadKey;
-            v.reason = "unknown key";
-            return v;
-        }
-        const auto alg = algorithm_from_name(rd.algorithm);
-        if (!alg || *alg != key->algorithm()) {
-            v.status = RequestStatus::BadKey;
-            v.reason = "algorithm " + rd.algorithm.to_string() + " does not match the key's " +
-                       std::string(algorithm_text(key->algorithm()));
-            return v;
-        }
-
-        // §5.2.2.1: longer than the hash, or shorter than max(10, hash/2), is FORMERR. An empty MAC is only
-        // for unsigned error answers; in a request it simply does not verify.
-        const std::size_t full = digest_size(*alg);
-        if (rd.mac.size() > full) {
-            v.status = RequestStatus::FormErr;
-            v.reason = "MAC of " + std::to_string(rd.mac.size()) + " octets is longer than the " +
-                       std::to_string(full) + "-octet hash";
-            return v;
-        }
-        if (rd.mac.empty()) {
-            v.status = RequestStatus::BadSig;
-            v.reason = "empty MAC";
-            return v;
-        }
-        if (rd.mac.size() < min_mac_size(*alg)) {
-            v.status = RequestStatus::FormErr;
-            v.reason = "MAC truncated to " + std::to_string(rd.mac.size()) +
-                       " octets, below the minimum of " + std::to_string(min_mac_size(*alg));
-            return v;
-        }
+        if (!check_key(v, key.get(), rd) || !check_mac_size(v, key->algorithm(), rd)) return v;
+        const std::size_t full = digest_size(key->algorithm());
 
         // §4.3.1 / §5.2: the request as it was before the TSIG RR was added.
         Hmac h(key->algorithm(), key->secret());

@@ -287,20 +287,32 @@ Changeset diff(const ZoneVersion& from, const ZoneVersion& to) {
     return cs;
 }
 
-Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes) {
-    using R = Result<ZoneVersionPtr, std::string>;
-    const RecordView base_soa = base.soa();
-    if (!same_wire(base_soa, changes.old_soa())) {
+namespace {
+
+// A changeset applies to `base` only if it starts at base's SOA record (RFC 1995 §4: the old SOA opens
+// each difference sequence) and its new SOA is at the apex.
+Result<void, std::string> check_applies(const ZoneVersion& base, const Changeset& changes) {
+    if (!same_wire(base.soa(), changes.old_soa())) {
         if (base.serial() == changes.from())
-            return R(unexpected("changeset from serial " + std::to_string(changes.from().value()) +
-                                " does not match the version's SOA record"));
-        return R(unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
-                            " but the version is at serial " + std::to_string(base.serial().value())));
+            return unexpected("changeset from serial " + std::to_string(changes.from().value()) +
+                              " does not match the version's SOA record");
+        return unexpected("changeset starts at serial " + std::to_string(changes.from().value()) +
+                          " but the version is at serial " + std::to_string(base.serial().value()));
     }
     const RecordView new_soa = changes.new_soa();
     if (!(new_soa.owner == base.apex()))
-        return R(unexpected("changeset's new SOA is owned by " + new_soa.owner.to_string() +
-                            ", not the zone apex " + base.apex().to_string()));
+        return unexpected("changeset's new SOA is owned by " + new_soa.owner.to_string() +
+                          ", not the zone apex " + base.apex().to_string());
+    return {};
+}
+
+}  // namespace
+
+Result<ZoneVersionPtr, std::string> apply(const ZoneVersion& base, const Changeset& changes) {
+    using R = Result<ZoneVersionPtr, std::string>;
+    if (auto applies = check_applies(base, changes); !applies) return R(unexpected(applies.error()));
+    const RecordView base_soa = base.soa();
+    const RecordView new_soa = changes.new_soa();
 
     const std::size_t n = base.size();
     const std::size_t nr = changes.removed_count();

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "zone/base/ErrnoText.h"
 
@@ -49,24 +50,44 @@ Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& 
     return sync_directory(target.parent_path());
 }
 
-Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
-                                                std::span<const uint8_t> data, unsigned mode) {
-    const std::filesystem::path tmp = target.string() + ".headwater-tmp";
+TempFile::TempFile(int fd, std::filesystem::path tmp, std::filesystem::path target)
+    : fd_(fd), tmp_(std::move(tmp)), target_(std::move(target)) {}
+
+TempFile::TempFile(TempFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), tmp_(std::move(other.tmp_)), target_(std::move(other.target_)) {}
+
+TempFile::~TempFile() {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+}
+
+Result<TempFile, std::string> TempFile::create(std::filesystem::path target, const std::string& suffix,
+                                               unsigned mode) {
+    std::filesystem::path tmp = target;
+    tmp += suffix;
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
+    return TempFile(fd, std::move(tmp), std::move(target));
+}
+
+Result<void, std::string> TempFile::commit() {
+    // commit_temp_file closes the descriptor and removes the file on failure: nothing is left to discard.
+    return commit_temp_file(std::exchange(fd_, -1), tmp_, target_);
+}
+
+Result<void, std::string> write_file_atomically(const std::filesystem::path& target,
+                                                std::span<const uint8_t> data, unsigned mode) {
+    auto tmp = TempFile::create(target, ".headwater-tmp", mode);
+    if (!tmp) return unexpected(tmp.error());
     std::size_t done = 0;
     while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        const ssize_t n = ::write(tmp->fd(), data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const std::string message = io_error_text("cannot write", tmp);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return unexpected(message);
-        }
+        if (n < 0) return unexpected(io_error_text("cannot write", tmp->path()));
         done += static_cast<std::size_t>(n);
     }
-    return commit_temp_file(fd, tmp, target);
+    return tmp->commit();
 }
 
 }  // namespace headwater::zone

@@ -23,6 +23,31 @@ Result<void, std::string> sync_directory(const std::filesystem::path& dir);
 Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
                                            const std::filesystem::path& target);
 
+// A temporary file next to `target`, being written: commit() makes it `target` (commit_temp_file); one
+// dropped without a commit is closed and removed, so a failed write leaves `target` as it was.
+class TempFile {
+  public:
+    // Creates (truncates) `target` + `suffix` with `mode`.
+    static Result<TempFile, std::string> create(std::filesystem::path target, const std::string& suffix,
+                                                unsigned mode);
+    TempFile(TempFile&& other) noexcept;
+    TempFile& operator=(TempFile&&) = delete;
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    ~TempFile();
+
+    int fd() const { return fd_; }
+    const std::filesystem::path& path() const { return tmp_; }
+    // commit_temp_file() on this file; afterwards the object holds nothing, whatever the outcome.
+    Result<void, std::string> commit();
+
+  private:
+    TempFile(int fd, std::filesystem::path tmp, std::filesystem::path target);
+    int fd_;
+    std::filesystem::path tmp_;
+    std::filesystem::path target_;
+};
+
 // Writes `data` to `target` through a temporary file in the same directory, committed as above; the new
 // file takes `mode`.
 Result<void, std::string> write_file_atomically(const std::filesystem::path& target,

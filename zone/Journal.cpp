@@ -94,36 +94,33 @@ bool read_exact(int fd, std::span<uint8_t> data, uint64_t offset) {
     return true;
 }
 
+// A compaction or reset writes the new file under this suffix before it replaces the journal.
+constexpr char kTempSuffix[] = ".tmp";
+
 std::filesystem::path temp_path(const std::filesystem::path& file) {
     auto tmp = file;
-    tmp += ".tmp";
+    tmp += kTempSuffix;
     return tmp;
 }
 
 // Writes a new journal file holding the header and `copy_len` octets copied from `src_fd` at `copy_from`,
-// then fsyncs and renames it over `file` and fsyncs the directory.
+// and commits it over `file` (DurableFile: fsync, rename, directory fsync).
 Result<void, std::string> replace_file(const std::filesystem::path& file, int src_fd, uint64_t copy_from,
                                        uint64_t copy_len) {
-    const auto tmp = temp_path(file);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
-    auto fail = [&](std::string message) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Result<void, std::string>(unexpected(std::move(message)));
-    };
-    if (auto w = write_all(fd, file_header(), 0, tmp); !w) return fail(w.error());
+    auto tmp = TempFile::create(file, kTempSuffix, 0644);
+    if (!tmp) return unexpected(tmp.error());
+    if (auto w = write_all(tmp->fd(), file_header(), 0, tmp->path()); !w) return w;
     std::vector<uint8_t> buf(std::min<uint64_t>(copy_len, 1u << 20));
     uint64_t done = 0;
     while (done < copy_len) {
         const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), copy_len - done));
         if (!read_exact(src_fd, std::span(buf).first(n), copy_from + done))
-            return fail(io_error_text("cannot read", file));
-        if (auto w = write_all(fd, std::span(buf).first(n), kFileHeader + done, tmp); !w)
-            return fail(w.error());
+            return unexpected(io_error_text("cannot read", file));
+        if (auto w = write_all(tmp->fd(), std::span(buf).first(n), kFileHeader + done, tmp->path()); !w)
+            return w;
         done += n;
     }
-    return commit_temp_file(fd, tmp, file);
+    return tmp->commit();
 }
 
 }  // namespace
@@ -211,6 +208,12 @@ struct Journal::State {
         return {};
     }
 
+    // Journal::open's steps: an empty journal file where there was none; a damaged one moved aside and
+    // replaced by an empty one; the entries of a readable one indexed, a damaged tail cut off.
+    Result<void, std::string> start_new();
+    Result<void, std::string> set_damaged_aside();
+    Result<void, std::string> load_entries(uint64_t size);
+
     // A new, empty history.
     Result<void, std::string> reset() {
         if (auto r = replace_file(path, fd, 0, 0); !r) return r;
@@ -283,6 +286,131 @@ Journal::Journal(Journal&&) noexcept = default;
 Journal& Journal::operator=(Journal&&) noexcept = default;
 Journal::~Journal() = default;
 
+namespace {
+
+// What scan_entries() found: the usable history and where it ends.
+struct Scan {
+    std::deque<Slot> entries;
+    uint64_t end = kFileHeader;  // just past the last usable entry
+    std::string problem;         // why the scan stopped before the end of the file, if it did
+};
+
+// Reads and checks the entry at `pos` (header, length, CRC32C, changeset) into `buf`; nullopt, with
+// `problem` saying why, when it is not usable.
+std::optional<Changeset> read_entry(int fd, uint64_t pos, uint64_t size, std::vector<uint8_t>& buf,
+                                    std::string& problem) {
+    uint8_t eh[kEntryHeader];
+    if (size - pos < kEntryHeader || !read_exact(fd, eh, pos)) {
+        problem = "incomplete entry header";
+        return std::nullopt;
+    }
+    const uint32_t len = rd32(eh + 4);
+    if (rd32(eh) != kEntryMagic || len < 8 || len > kMaxPayload) {
+        problem = "not an entry header";
+        return std::nullopt;
+    }
+    if (size - pos - kEntryHeader < len) {
+        problem = "incomplete entry";
+        return std::nullopt;
+    }
+    buf.resize(len);
+    if (!read_exact(fd, buf, pos + kEntryHeader)) {
+        problem = errno ? std::string("read error: ") + std::strerror(errno) : "incomplete entry";
+        return std::nullopt;
+    }
+    if (rd32(eh + 8) != crc32c(buf, crc32c(std::span(eh + 4, 4)))) {
+        problem = "checksum mismatch";
+        return std::nullopt;
+    }
+    auto cs = Changeset::decode(std::span(buf).subspan(8));
+    if (!cs) {
+        problem = cs.error();
+        return std::nullopt;
+    }
+    return std::move(*cs);
+}
+
+// Scans every entry after the file header; the first one that is incomplete, damaged or does not
+// continue the chain ends the usable history.
+Scan scan_entries(int fd, uint64_t size) {
+    Scan scan;
+    std::vector<uint8_t> buf;
+    while (scan.end < size) {
+        auto cs = read_entry(fd, scan.end, size, buf, scan.problem);
+        if (!cs) break;
+        if (!scan.entries.empty() && !(cs->from() == scan.entries.back().entry.to)) {
+            scan.problem = "entry does not continue the history (serial " +
+                           std::to_string(cs->from().value()) + " after " +
+                           std::to_string(scan.entries.back().entry.to.value()) + ")";
+            break;
+        }
+        Slot slot;
+        slot.offset = scan.end;
+        slot.entry.from = cs->from();
+        slot.entry.to = cs->to();
+        uint64_t when = 0;
+        for (int k = 0; k < 8; ++k) when = (when << 8) | buf[static_cast<std::size_t>(k)];
+        slot.entry.when = static_cast<int64_t>(when);
+        slot.entry.removed = cs->removed_count();
+        slot.entry.added = cs->added_count();
+        slot.entry.bytes = kEntryHeader + buf.size();
+        scan.entries.push_back(slot);
+        scan.end += slot.entry.bytes;
+    }
+    return scan;
+}
+
+enum class HeaderCheck { Ok, Damaged, OtherVersion };
+
+// The file header: magic, format version, CRC32C (the layout is described in zone/Journal.h).
+HeaderCheck check_header(int fd, uint64_t size, uint32_t& version) {
+    uint8_t header[kFileHeader];
+    const bool header_ok = size >= kFileHeader && read_exact(fd, header, 0) &&
+                           std::memcmp(header, kFileMagic, 8) == 0 &&
+                           rd32(header + 12) == crc32c(std::span(header, 12));
+    if (!header_ok) return HeaderCheck::Damaged;
+    version = rd32(header + 8);
+    return version == kFormatVersion ? HeaderCheck::Ok : HeaderCheck::OtherVersion;
+}
+
+}  // namespace
+
+Result<void, std::string> Journal::State::start_new() {
+    if (auto r = replace_file(path, -1, 0, 0); !r) return r;
+    return reopen();
+}
+
+Result<void, std::string> Journal::State::set_damaged_aside() {
+    // Not a journal (or its header is damaged): keep it for inspection, start a new history.
+    auto aside = path;
+    aside += ".corrupt";
+    ::close(fd);
+    fd = -1;
+    if (::rename(path.c_str(), aside.c_str()) != 0)
+        return unexpected(io_error_text("cannot move the damaged journal aside:", path));
+    if (auto r = start_new(); !r) return r;
+    recovery = "journal " + path.string() + ": header unreadable, moved to " + aside.string() +
+               "; the history starts anew";
+    return {};
+}
+
+Result<void, std::string> Journal::State::load_entries(uint64_t size) {
+    Scan scan = scan_entries(fd, size);
+    if (scan.end < size) {
+        // Cut the damaged tail so the next append follows the last good entry.
+        if (::ftruncate(fd, static_cast<off_t>(scan.end)) != 0 || ::fdatasync(fd) != 0)
+            return unexpected(io_error_text("cannot cut the damaged tail of", path));
+        recovery = "journal " + path.string() + ": dropped " + std::to_string(size - scan.end) +
+                   " octets at offset " + std::to_string(scan.end) + " (" + scan.problem + "); kept " +
+                   std::to_string(scan.entries.size()) + " entries";
+    }
+    end = scan.end;
+    live = std::move(scan.entries);
+    for (const Slot& s : live) live_bytes += s.entry.bytes;
+    drop_to_bounds();
+    return {};
+}
+
 Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
     using R = Result<Journal, std::string>;
     auto st = std::make_unique<State>();
@@ -297,103 +425,26 @@ Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBo
     st->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (st->fd < 0) {
         if (errno != ENOENT) return R(unexpected(io_error_text("cannot open", path)));
-        if (auto r = replace_file(path, -1, 0, 0); !r) return R(unexpected(r.error()));
-        if (auto r = st->reopen(); !r) return R(unexpected(r.error()));
+        if (auto r = st->start_new(); !r) return R(unexpected(r.error()));
         return Journal(std::move(st));
     }
-
     struct stat sb {};
     if (::fstat(st->fd, &sb) != 0) return R(unexpected(io_error_text("cannot stat", path)));
     const auto size = static_cast<uint64_t>(sb.st_size);
 
-    uint8_t header[kFileHeader];
-    const bool header_ok = size >= kFileHeader && read_exact(st->fd, header, 0) &&
-                           std::memcmp(header, kFileMagic, 8) == 0 &&
-                           rd32(header + 12) == crc32c(std::span(header, 12));
-    if (header_ok && rd32(header + 8) != kFormatVersion)
-        return R(unexpected("journal " + path.string() + " has format version " +
-                            std::to_string(rd32(header + 8)) + ", this server reads version " +
-                            std::to_string(kFormatVersion)));
-    if (!header_ok) {
-        // Not a journal (or its header is damaged): keep it for inspection, start a new history.
-        auto aside = path;
-        aside += ".corrupt";
-        ::close(st->fd);
-        st->fd = -1;
-        if (::rename(path.c_str(), aside.c_str()) != 0)
-            return R(unexpected(io_error_text("cannot move the damaged journal aside:", path)));
-        if (auto r = replace_file(path, -1, 0, 0); !r) return R(unexpected(r.error()));
-        if (auto r = st->reopen(); !r) return R(unexpected(r.error()));
-        st->recovery = "journal " + path.string() + ": header unreadable, moved to " + aside.string() +
-                       "; the history starts anew";
-        return Journal(std::move(st));
+    uint32_t version = 0;
+    switch (check_header(st->fd, size, version)) {
+        case HeaderCheck::OtherVersion:
+            return R(unexpected("journal " + path.string() + " has format version " +
+                                std::to_string(version) + ", this server reads version " +
+                                std::to_string(kFormatVersion)));
+        case HeaderCheck::Damaged:
+            if (auto r = st->set_damaged_aside(); !r) return R(unexpected(r.error()));
+            return Journal(std::move(st));
+        case HeaderCheck::Ok:
+            break;
     }
-
-    // Scan every entry; the first one that is incomplete, damaged or does not continue the chain ends the
-    // usable history.
-    uint64_t pos = kFileHeader;
-    std::string problem;
-    std::vector<uint8_t> buf;
-    std::deque<Slot> all;
-    while (pos < size) {
-        uint8_t eh[kEntryHeader];
-        if (size - pos < kEntryHeader || !read_exact(st->fd, eh, pos)) {
-            problem = "incomplete entry header";
-            break;
-        }
-        const uint32_t len = rd32(eh + 4);
-        if (rd32(eh) != kEntryMagic || len < 8 || len > kMaxPayload) {
-            problem = "not an entry header";
-            break;
-        }
-        if (size - pos - kEntryHeader < len) {
-            problem = "incomplete entry";
-            break;
-        }
-        buf.resize(len);
-        if (!read_exact(st->fd, buf, pos + kEntryHeader)) {
-            problem = errno ? std::string("read error: ") + std::strerror(errno) : "incomplete entry";
-            break;
-        }
-        if (rd32(eh + 8) != crc32c(buf, crc32c(std::span(eh + 4, 4)))) {
-            problem = "checksum mismatch";
-            break;
-        }
-        auto cs = Changeset::decode(std::span(buf).subspan(8));
-        if (!cs) {
-            problem = cs.error();
-            break;
-        }
-        if (!all.empty() && !(cs->from() == all.back().entry.to)) {
-            problem = "entry does not continue the history (serial " + std::to_string(cs->from().value()) +
-                      " after " + std::to_string(all.back().entry.to.value()) + ")";
-            break;
-        }
-        Slot slot;
-        slot.offset = pos;
-        slot.entry.from = cs->from();
-        slot.entry.to = cs->to();
-        uint64_t when = 0;
-        for (int k = 0; k < 8; ++k) when = (when << 8) | buf[static_cast<std::size_t>(k)];
-        slot.entry.when = static_cast<int64_t>(when);
-        slot.entry.removed = cs->removed_count();
-        slot.entry.added = cs->added_count();
-        slot.entry.bytes = kEntryHeader + len;
-        all.push_back(slot);
-        pos += kEntryHeader + len;
-    }
-    if (pos < size) {
-        // Cut the damaged tail so the next append follows the last good entry.
-        if (::ftruncate(st->fd, static_cast<off_t>(pos)) != 0 || ::fdatasync(st->fd) != 0)
-            return R(unexpected(io_error_text("cannot cut the damaged tail of", path)));
-        st->recovery = "journal " + path.string() + ": dropped " + std::to_string(size - pos) +
-                       " octets at offset " + std::to_string(pos) + " (" + problem + "); kept " +
-                       std::to_string(all.size()) + " entries";
-    }
-    st->end = pos;
-    st->live = std::move(all);
-    for (const Slot& s : st->live) st->live_bytes += s.entry.bytes;
-    st->drop_to_bounds();
+    if (auto r = st->load_entries(size); !r) return R(unexpected(r.error()));
     return Journal(std::move(st));
 }
 

@@ -751,95 +751,126 @@ class Loader {
         return {};
     }
 
-    Result<void, LoadError> record(FileState& st, size_t line) {
-        std::string_view rest = logical_;
-        const bool blank_owner = logical_[0] == ' ';
-        std::string_view owner;
-        if (blank_owner) {
-            if (st.prev.empty())
-                return fail(st, line, "line starts with whitespace but there is no previous owner");
-        } else {
-            owner = next_token(rest);
-        }
-
-        // RFC 1035 §5.1: [<TTL>] [<class>] in either order, then the type.
+    // What precedes the RDATA of a record line (RFC 1035 §5.1).
+    struct Head {
+        std::string_view owner;  // empty when blank_owner: the previous owner
+        bool blank_owner = false;
         std::optional<uint32_t> ttl;
         std::optional<uint16_t> rclass;
         std::string_view type_token;
+        uint16_t type = 0;
+        std::string_view rest;  // the RDATA text
+    };
+    // The TTL a record gets; `from_soa`: the SOA's MINIMUM, known once its RDATA is read.
+    struct Ttl {
+        uint32_t value = 0;
+        bool from_soa = false;
+    };
+
+    // One record line: its head, its TTL and class, then the RDATA by the first reader that takes it
+    // (the fast path, PresentationRdata, ldns).
+    Result<void, LoadError> record(FileState& st, size_t line) {
+        auto head = read_head(st, line);
+        if (!head) return unexpected(head.error());
+        auto ttl = record_ttl(st, line, *head);
+        if (!ttl) return unexpected(ttl.error());
+        const uint16_t class_value = head->rclass ? *head->rclass : st.last_class;
+        st.last_class = class_value;
+
+        if (!ttl->from_soa && fast_path_enabled.load(std::memory_order_relaxed)) {
+            const std::span<const uint8_t> origin(ldns_rdf_data(st.origin.get()),
+                                                  ldns_rdf_size(st.origin.get()));
+            fast_rdata_.clear();
+            fast_owner_.clear();
+            if (plain_rdata(head->type, head->rest, origin, fast_rdata_) &&
+                (head->blank_owner || plain_name(head->owner, origin, fast_owner_))) {
+                if (!head->blank_owner) st.prev = fast_owner_;
+                return emit(st, line, st.prev, head->type, class_value, ttl->value, fast_rdata_);
+            }
+        }
+
+        // RFC 3597 §5 generic RDATA, and the types ldns reads wrongly: read here (PresentationRdata.h).
+        if (std::string_view after = head->rest; next_token(after) == "\\#")
+            return own_rdata(st, line, head->owner, head->blank_owner, head->type, class_value, ttl->from_soa,
+                             ttl->value, after, true);
+        if (reads_presentation_rdata(head->type))
+            return own_rdata(st, line, head->owner, head->blank_owner, head->type, class_value, ttl->from_soa,
+                             ttl->value, head->rest, false);
+        return ldns_record(st, line, *head, class_value, *ttl);
+    }
+
+    // RFC 1035 §5.1: <owner> (or blank: the previous one), then [<TTL>] [<class>] in either order, then
+    // the type.
+    Result<Head, LoadError> read_head(const FileState& st, size_t line) const {
+        Head head;
+        head.rest = logical_;
+        head.blank_owner = logical_[0] == ' ';
+        if (head.blank_owner) {
+            if (st.prev.empty())
+                return fail(st, line, "line starts with whitespace but there is no previous owner");
+        } else {
+            head.owner = next_token(head.rest);
+        }
         for (;;) {
-            const std::string_view tok = next_token(rest);
+            const std::string_view tok = next_token(head.rest);
             if (tok.empty()) return fail(st, line, "missing RR type in " + quote(excerpt(logical_)));
             if (is_digit(tok[0])) {
-                if (ttl) return fail(st, line, "two TTLs in " + quote(excerpt(logical_)));
+                if (head.ttl) return fail(st, line, "two TTLs in " + quote(excerpt(logical_)));
                 auto v = parse_ttl(tok);
                 if (!v) return fail(st, line, v.error());
-                ttl = *v;
+                head.ttl = *v;
                 continue;
             }
             auto c = parse_class(tok);
             if (!c) return fail(st, line, c.error());
             if (*c) {
-                if (rclass) return fail(st, line, "two classes in " + quote(excerpt(logical_)));
-                rclass = **c;
+                if (head.rclass) return fail(st, line, "two classes in " + quote(excerpt(logical_)));
+                head.rclass = **c;
                 continue;
             }
-            type_token = tok;
+            head.type_token = tok;
             break;
         }
-        auto type = parse_type(type_token);
+        auto type = parse_type(head.type_token);
         if (!type) return fail(st, line, type.error());
+        head.type = *type;
+        return head;
+    }
 
-        // TTL defaults: $TTL (RFC 2308 §4), else the last TTL stated (RFC 1035 §5.1), else for an SOA its
-        // MINIMUM field (BIND's choice), else an error.
-        bool ttl_from_soa = false;
-        uint32_t ttl_value = 0;
-        if (ttl) {
-            ttl_value = *ttl;
-            st.last_ttl = ttl_value;
+    // TTL defaults: $TTL (RFC 2308 §4), else the last TTL stated (RFC 1035 §5.1), else for an SOA its
+    // MINIMUM field (BIND's choice), else an error.
+    static Result<Ttl, LoadError> record_ttl(FileState& st, size_t line, const Head& head) {
+        Ttl ttl;
+        if (head.ttl) {
+            ttl.value = *head.ttl;
+            st.last_ttl = ttl.value;
         } else if (st.default_ttl) {
-            ttl_value = *st.default_ttl;
+            ttl.value = *st.default_ttl;
         } else if (st.last_ttl) {
-            ttl_value = *st.last_ttl;
-        } else if (*type == LDNS_RR_TYPE_SOA) {
-            ttl_from_soa = true;
+            ttl.value = *st.last_ttl;
+        } else if (head.type == LDNS_RR_TYPE_SOA) {
+            ttl.from_soa = true;
         } else {
             return fail(st, line,
                         "no TTL given and no default: add a $TTL directive or a TTL to this record");
         }
-        const uint16_t class_value = rclass ? *rclass : st.last_class;
-        st.last_class = class_value;
+        return ttl;
+    }
 
-        if (!ttl_from_soa && fast_path_enabled.load(std::memory_order_relaxed)) {
-            const std::span<const uint8_t> origin(ldns_rdf_data(st.origin.get()),
-                                                  ldns_rdf_size(st.origin.get()));
-            fast_rdata_.clear();
-            fast_owner_.clear();
-            if (plain_rdata(*type, std::string_view(rest), origin, fast_rdata_) &&
-                (blank_owner || plain_name(owner, origin, fast_owner_))) {
-                if (!blank_owner) st.prev = fast_owner_;
-                return emit(st, line, st.prev, *type, class_value, ttl_value, fast_rdata_);
-            }
-        }
-
-        // RFC 3597 §5 generic RDATA, and the types ldns reads wrongly: read here (PresentationRdata.h).
-        if (std::string_view after = rest; next_token(after) == "\\#")
-            return own_rdata(st, line, owner, blank_owner, *type, class_value, ttl_from_soa, ttl_value, after,
-                             true);
-        if (reads_presentation_rdata(*type))
-            return own_rdata(st, line, owner, blank_owner, *type, class_value, ttl_from_soa, ttl_value, rest,
-                             false);
-
-        // ldns gets "<owner> <ttl> CLASS<n> <type> <rdata>"; a leading space means "previous owner".
+    // A record whose RDATA ldns reads: ldns gets "<owner> <ttl> CLASS<n> <type> <rdata>"; a leading space
+    // means "previous owner".
+    Result<void, LoadError> ldns_record(FileState& st, size_t line, const Head& head, uint16_t class_value,
+                                        Ttl ttl) {
         normalized_.clear();
-        normalized_.append(owner);
+        normalized_.append(head.owner);
         char num[16];
         normalized_.push_back(' ');
-        normalized_.append(num, std::to_chars(num, num + sizeof num, ttl_value).ptr);
+        normalized_.append(num, std::to_chars(num, num + sizeof num, ttl.value).ptr);
         normalized_.append(" CLASS");
         normalized_.append(num, std::to_chars(num, num + sizeof num, class_value).ptr);
         normalized_.push_back(' ');
-        normalized_.append(type_token.data(),
-                           static_cast<size_t>(logical_.data() + logical_.size() - type_token.data()));
+        normalized_.append(head.type_token.data(),
+                           static_cast<size_t>(logical_.data() + logical_.size() - head.type_token.data()));
 
         ldns_rr* raw = nullptr;
         // ldns replaces `prev` when the record names an owner; we take the owner from the record below.
@@ -854,19 +885,24 @@ class Loader {
                 st, line,
                 "invalid record " + quote(excerpt(logical_)) + ": " + ldns_get_errorstr_by_id(status));
         }
-        if (ldns_rr_get_type(rr.get()) != *type) {
+        if (ldns_rr_get_type(rr.get()) != head.type) {
             return fail(st, line, "type mismatch while parsing " + quote(excerpt(logical_)));
         }
-        if (ttl_from_soa) {
+        if (ttl.from_soa) {
             const ldns_rdf* minimum = ldns_rr_rdf(rr.get(), 6);
             if (minimum == nullptr || ldns_rdf_size(minimum) != 4) {
                 return fail(st, line, "no TTL given and no default: add a $TTL directive");
             }
-            ttl_value = std::min(ldns_rdf2native_int32(minimum), kMaxTtl);
-            st.last_ttl = ttl_value;
+            ttl.value = std::min(ldns_rdf2native_int32(minimum), kMaxTtl);
+            st.last_ttl = ttl.value;
         }
+        return emit_ldns_rr(st, line, rr.get(), head.type, class_value, ttl.value);
+    }
 
-        const ldns_rdf* owner_rdf = ldns_rr_owner(rr.get());
+    // The owner and RDATA of a record ldns read, in wire form, to the sink.
+    Result<void, LoadError> emit_ldns_rr(FileState& st, size_t line, const ldns_rr* rr, uint16_t type,
+                                         uint16_t class_value, uint32_t ttl) {
+        const ldns_rdf* owner_rdf = ldns_rr_owner(rr);
         const size_t owner_size = owner_rdf != nullptr ? ldns_rdf_size(owner_rdf) : 0;
         if (owner_size == 0 || owner_size > LDNS_MAX_DOMAINLEN ||
             ldns_rdf_data(owner_rdf)[owner_size - 1] != 0) {
@@ -875,17 +911,16 @@ class Loader {
         st.prev.assign(ldns_rdf_data(owner_rdf), ldns_rdf_data(owner_rdf) + owner_size);
 
         ldns_buffer_clear(rdata_.get());
-        for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
-            if (ldns_rdf2buffer_wire(rdata_.get(), ldns_rr_rdf(rr.get(), i)) != LDNS_STATUS_OK) {
+        for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+            if (ldns_rdf2buffer_wire(rdata_.get(), ldns_rr_rdf(rr, i)) != LDNS_STATUS_OK) {
                 return fail(st, line, "out of memory");
             }
         }
         const size_t rdata_size = ldns_buffer_position(rdata_.get());
         if (rdata_size > kMaxRdata) return fail(st, line, "RDATA longer than 65535 octets");
 
-        return emit(st, line, std::span<const uint8_t>(ldns_rdf_data(owner_rdf), owner_size), *type,
-                    class_value, ttl_value,
-                    std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size));
+        return emit(st, line, std::span<const uint8_t>(ldns_rdf_data(owner_rdf), owner_size), type,
+                    class_value, ttl, std::span<const uint8_t>(ldns_buffer_begin(rdata_.get()), rdata_size));
     }
 
     // Hands one record to the sink; its refusal becomes an error at this line.

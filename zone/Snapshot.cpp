@@ -9,7 +9,8 @@
 #include <cstring>
 
 #include "zone/Changeset.h"
-#include "zone/Journal.h"  // crc32c, sync_directory
+#include "zone/DurableFile.h"
+#include "zone/Journal.h"  // crc32c
 
 namespace headwater::zone {
 
@@ -86,15 +87,8 @@ class Reader {
 }  // namespace
 
 Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version) {
-    auto tmp = file;
-    tmp += ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return unexpected(io_error_text("cannot create", tmp));
-    auto fail = [&](std::string message) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Result<void, std::string>(unexpected(std::move(message)));
-    };
+    auto tmp = TempFile::create(file, ".tmp", 0644);
+    if (!tmp) return unexpected(tmp.error());
 
     const auto apex = version.apex().wire();
     std::vector<uint8_t> header(kMagic, kMagic + 8);
@@ -106,18 +100,106 @@ Result<void, std::string> write_snapshot(const std::filesystem::path& file, cons
     put32(header, static_cast<uint32_t>(data_len >> 32));
     put32(header, static_cast<uint32_t>(data_len));
 
-    Writer w(fd, tmp);
-    if (auto r = w.put(header); !r) return fail(r.error());
-    if (auto r = w.put(apex); !r) return fail(r.error());
+    Writer w(tmp->fd(), tmp->path());
+    if (auto r = w.put(header); !r) return r;
+    if (auto r = w.put(apex); !r) return r;
     // The records are packed back to back in the version, so writing them in order reproduces its data.
     for (std::size_t i = 0; i < version.size(); ++i)
-        if (auto r = w.put(version.record(i).wire); !r) return fail(r.error());
+        if (auto r = w.put(version.record(i).wire); !r) return r;
     std::vector<uint8_t> trailer;
     put32(trailer, w.crc());
-    if (auto r = w.put(trailer); !r) return fail(r.error());
-    if (auto r = w.flush(); !r) return fail(r.error());
-    return commit_temp_file(fd, tmp, file);
+    if (auto r = w.put(trailer); !r) return r;
+    if (auto r = w.flush(); !r) return r;
+    return tmp->commit();
 }
+
+namespace {
+
+// The fixed-size header's fields (layout above write_snapshot's).
+struct SnapshotHeader {
+    uint8_t raw[kHeader];
+    uint32_t count = 0;
+    uint32_t soa_index = 0;
+    uint32_t apex_len = 0;
+    uint64_t data_len = 0;
+};
+
+// Reads the fields of `h.raw` and checks its sizes against the file's `size` before anything they ask
+// for is allocated.
+Result<void, std::string> parse_header(SnapshotHeader& h, uint64_t size) {
+    if (std::memcmp(h.raw, kMagic, 8) != 0) return unexpected(std::string("not a snapshot file"));
+    if (rd32(h.raw + 8) != kFormatVersion)
+        return unexpected("format version " + std::to_string(rd32(h.raw + 8)) + " is not supported");
+    h.count = rd32(h.raw + 12);
+    h.soa_index = rd32(h.raw + 16);
+    h.apex_len = rd32(h.raw + 20);
+    h.data_len = (uint64_t{rd32(h.raw + 24)} << 32) | rd32(h.raw + 28);
+    if (h.apex_len == 0 || h.apex_len > dns::kMaxNameLength || h.data_len > 0xFFFFFFFFu ||
+        size != kHeader + h.apex_len + h.data_len + 4)
+        return unexpected(std::string("sizes do not match the file"));
+    if (h.count == 0 || uint64_t{h.count} * 11 > h.data_len || h.soa_index >= h.count)
+        return unexpected(std::string("bad record count"));
+    return {};
+}
+
+// The offset of each record in `data`, after checking the structure record by record: framing, zone
+// membership, canonical order, one SOA at `soa_index`. `resort`: an RRset is out of the current order.
+Result<std::vector<uint32_t>, std::string> index_records(std::span<const uint8_t> data,
+                                                         const SnapshotHeader& h, dns::NameView apex,
+                                                         bool& resort) {
+    std::vector<uint32_t> offsets;
+    offsets.reserve(h.count);
+    std::size_t pos = 0;
+    std::size_t soa_count = 0;
+    RecordView prev;
+    for (uint32_t i = 0; i < h.count; ++i) {
+        const std::size_t len = record_wire_length(data.subspan(pos));
+        if (len == 0) return unexpected("malformed record " + std::to_string(i));
+        const RecordView r = decode_record(data.subspan(pos, len));
+        if (!dns::is_subdomain(r.owner, apex)) return unexpected("out-of-zone record " + r.owner.to_string());
+        if (i > 0) {
+            if (compare_rrsets(prev, r) > 0) return unexpected(std::string("records out of canonical order"));
+            // A snapshot written when RDATA was ordered octet by octet (names not lower-cased) may hold an
+            // RRset in another order: sorted again by the caller. The next load drops what are now
+            // duplicates.
+            const int c = compare_records_exact(prev, r);
+            if (c == 0) return unexpected(std::string("a record stored twice"));
+            if (c > 0) resort = true;
+        }
+        if (r.type == dns::RRType::SOA) {
+            ++soa_count;
+            if (i != h.soa_index || !(r.owner == apex) || !soa_rdata_serial(r.rdata))
+                return unexpected(std::string("misplaced or malformed SOA record"));
+        }
+        offsets.push_back(static_cast<uint32_t>(pos));
+        prev = r;
+        pos += len;
+    }
+    if (pos != data.size()) return unexpected(std::string("trailing octets after the records"));
+    if (soa_count != 1) return unexpected(std::string("no SOA record at the index given"));
+    return offsets;
+}
+
+// Puts the records of each RRset back in canonical order (RFC 4034 §6.3), `offsets` following them.
+void resort_records(std::vector<uint8_t>& data, std::vector<uint32_t>& offsets) {
+    // Only records of one RRset move, so the SOA (alone in its set) keeps its index.
+    std::stable_sort(offsets.begin(), offsets.end(), [&](uint32_t a, uint32_t b) {
+        return compare_records_exact(decode_record(std::span(data).subspan(a)),
+                                     decode_record(std::span(data).subspan(b))) < 0;
+    });
+    std::vector<uint8_t> sorted;
+    sorted.reserve(data.size());
+    for (uint32_t& off : offsets) {
+        const std::size_t len = record_wire_length(std::span(data).subspan(off));
+        const auto at = static_cast<uint32_t>(sorted.size());
+        sorted.insert(sorted.end(), data.begin() + off,
+                      data.begin() + static_cast<std::ptrdiff_t>(off + len));
+        off = at;
+    }
+    data.swap(sorted);
+}
+
+}  // namespace
 
 Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& file,
                                                   std::optional<dns::NameView> expected_apex) {
@@ -135,88 +217,32 @@ Result<ZoneVersionPtr, std::string> read_snapshot(const std::filesystem::path& f
     struct stat sb {};
     if (::fstat(fd, &sb) != 0) return R(unexpected(io_error_text("cannot stat", file)));
     const auto size = static_cast<uint64_t>(sb.st_size);
-
     Reader rd(fd, file);
-    uint8_t header[kHeader];
     if (size < kHeader + 4) return bad("too short");
-    if (auto r = rd.get(header); !r) return R(unexpected(r.error()));
-    if (std::memcmp(header, kMagic, 8) != 0) return bad("not a snapshot file");
-    if (rd32(header + 8) != kFormatVersion)
-        return bad("format version " + std::to_string(rd32(header + 8)) + " is not supported");
-    const uint32_t count = rd32(header + 12);
-    const uint32_t soa_index = rd32(header + 16);
-    const uint32_t apex_len = rd32(header + 20);
-    const uint64_t data_len = (uint64_t{rd32(header + 24)} << 32) | rd32(header + 28);
-    // Check the sizes against the file before allocating anything they ask for.
-    if (apex_len == 0 || apex_len > dns::kMaxNameLength || data_len > 0xFFFFFFFFu ||
-        size != kHeader + apex_len + data_len + 4)
-        return bad("sizes do not match the file");
-    if (count == 0 || uint64_t{count} * 11 > data_len || soa_index >= count) return bad("bad record count");
+    SnapshotHeader header;
+    if (auto r = rd.get(header.raw); !r) return R(unexpected(r.error()));
+    if (auto parsed = parse_header(header, size); !parsed) return bad(parsed.error());
 
-    std::vector<uint8_t> apex(apex_len);
-    std::vector<uint8_t> data(static_cast<std::size_t>(data_len));
+    std::vector<uint8_t> apex(header.apex_len);
+    std::vector<uint8_t> data(static_cast<std::size_t>(header.data_len));
     uint8_t trailer[4];
     if (auto r = rd.get(apex); !r) return R(unexpected(r.error()));
     if (auto r = rd.get(data); !r) return R(unexpected(r.error()));
     if (auto r = rd.get(trailer); !r) return R(unexpected(r.error()));
-    const uint32_t crc = crc32c(data, crc32c(apex, crc32c(std::span(header, kHeader))));
+    const uint32_t crc = crc32c(data, crc32c(apex, crc32c(std::span(header.raw, kHeader))));
     if (crc != rd32(trailer)) return bad("checksum mismatch");
 
-    if (dns::wire_name_length(apex) != apex_len) return bad("invalid apex name");
+    if (dns::wire_name_length(apex) != header.apex_len) return bad("invalid apex name");
     const dns::NameView apex_name(apex);
     if (expected_apex && !(apex_name == *expected_apex))
         return bad("holds zone " + apex_name.to_string() + ", not " + expected_apex->to_string());
 
-    // The structure, record by record: framing, zone membership, canonical order, one SOA.
-    std::vector<uint32_t> offsets;
-    offsets.reserve(count);
-    std::size_t pos = 0;
-    std::size_t soa_count = 0;
     bool resort = false;
-    RecordView prev;
-    for (uint32_t i = 0; i < count; ++i) {
-        const std::size_t len = record_wire_length(std::span(data).subspan(pos));
-        if (len == 0) return bad("malformed record " + std::to_string(i));
-        const RecordView r = decode_record(std::span(data).subspan(pos, len));
-        if (!dns::is_subdomain(r.owner, apex_name)) return bad("out-of-zone record " + r.owner.to_string());
-        if (i > 0) {
-            if (compare_rrsets(prev, r) > 0) return bad("records out of canonical order");
-            // A snapshot written when RDATA was ordered octet by octet (names not lower-cased) may hold an
-            // RRset in another order: sorted again below. The next load drops what are now duplicates.
-            const int c = compare_records_exact(prev, r);
-            if (c == 0) return bad("a record stored twice");
-            if (c > 0) resort = true;
-        }
-        if (r.type == dns::RRType::SOA) {
-            ++soa_count;
-            if (i != soa_index || !(r.owner == apex_name) || !soa_rdata_serial(r.rdata))
-                return bad("misplaced or malformed SOA record");
-        }
-        offsets.push_back(static_cast<uint32_t>(pos));
-        prev = r;
-        pos += len;
-    }
-    if (pos != data.size()) return bad("trailing octets after the records");
-    if (soa_count != 1) return bad("no SOA record at the index given");
-    if (resort) {
-        // Only records of one RRset move, so the SOA (alone in its set) keeps its index.
-        std::stable_sort(offsets.begin(), offsets.end(), [&](uint32_t a, uint32_t b) {
-            return compare_records_exact(decode_record(std::span(data).subspan(a)),
-                                         decode_record(std::span(data).subspan(b))) < 0;
-        });
-        std::vector<uint8_t> sorted;
-        sorted.reserve(data.size());
-        for (uint32_t& off : offsets) {
-            const std::size_t len = record_wire_length(std::span(data).subspan(off));
-            const auto at = static_cast<uint32_t>(sorted.size());
-            sorted.insert(sorted.end(), data.begin() + off,
-                          data.begin() + static_cast<std::ptrdiff_t>(off + len));
-            off = at;
-        }
-        data.swap(sorted);
-    }
+    auto offsets = index_records(data, header, apex_name, resort);
+    if (!offsets) return bad(offsets.error());
+    if (resort) resort_records(data, *offsets);
     return R(std::make_shared<const ZoneVersion>(dns::Name::from_wire(apex).value(), std::move(data),
-                                                 std::move(offsets), soa_index));
+                                                 std::move(*offsets), header.soa_index));
 }
 
 }  // namespace headwater::zone

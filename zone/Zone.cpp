@@ -169,6 +169,33 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     return result;
 }
 
+void Zone::file_loaded_locked(dns::Serial file_serial) {
+    file_serial_ = file_serial;
+    save_file_serial_locked();
+    last_error_.clear();
+    file_loaded_ = true;
+}
+
+Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                      bool new_history, Clock::time_point now,
+                                                      std::string& note) {
+    // The first snapshot must be on disk before the history grows past it (open() replays onto it).
+    join_snapshot_writer_locked();
+    // The history is written (durably) before the new version is served: a crash in between leaves a
+    // journal one step ahead of the snapshot, which open() replays.
+    if (!journal_) return {};
+    if (new_history) {
+        if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
+        return {};
+    }
+    auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
+    if (!appended) return unexpected("journal: " + appended.error());
+    if (appended->dropped > 0)
+        note += (note.empty() ? "" : "; ") + std::to_string(appended->dropped) + " old changeset(s) dropped";
+    if (!appended->warning.empty()) note += (note.empty() ? "" : "; ") + appended->warning;
+    return {};
+}
+
 ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force) {
     ReloadResult result;
     const ZoneVersionPtr old = current();
@@ -186,10 +213,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
     if (old) {
         const dns::Serial served = old->serial();
         if (file_version->same_content(*old)) {
-            file_serial_ = file_serial;
-            save_file_serial_locked();
-            last_error_.clear();
-            file_loaded_ = true;
+            file_loaded_locked(file_serial);
             result.outcome = ReloadOutcome::Unchanged;
             return result;
         }
@@ -199,10 +223,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
         } else if (serial_untouched) {
             // The operator changed records but not the serial (or the serial is one we bumped before).
             if (with_serial(*file_version, served)->same_content(*old)) {
-                file_serial_ = file_serial;
-                save_file_serial_locked();
-                last_error_.clear();
-                file_loaded_ = true;
+                file_loaded_locked(file_serial);
                 result.outcome = ReloadOutcome::Unchanged;
                 return result;
             }
@@ -228,28 +249,9 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
         }
     }
 
-    // The first snapshot must be on disk before the history grows past it (open() replays onto it).
-    join_snapshot_writer_locked();
-    // The history is written (durably) before the new version is served: a crash in between leaves a
-    // journal one step ahead of the snapshot, which open() replays.
-    if (journal_) {
-        if (new_history) {
-            if (auto r = journal_->reset(); !r) return fail("journal: " + r.error());
-        } else {
-            auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
-            if (!appended) return fail("journal: " + appended.error());
-            if (appended->dropped > 0)
-                result.note += (result.note.empty() ? "" : "; ") + std::to_string(appended->dropped) +
-                               " old changeset(s) dropped";
-            if (!appended->warning.empty())
-                result.note += (result.note.empty() ? "" : "; ") + appended->warning;
-        }
-    }
+    if (auto r = record_history_locked(old, next, new_history, now, result.note); !r) return fail(r.error());
     if (auto r = commit_locked(next, now); !r) result.note += (result.note.empty() ? "" : "; ") + r.error();
-    file_serial_ = file_serial;
-    save_file_serial_locked();
-    last_error_.clear();
-    file_loaded_ = true;
+    file_loaded_locked(file_serial);
     result.outcome = ReloadOutcome::Updated;
     result.serial = next->serial();
     return result;

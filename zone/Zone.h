@@ -126,6 +126,12 @@ class Zone {
     Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
     ReloadResult reload_locked(Clock::time_point now, bool force);
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
+    // update_locked()'s steps: the change to `next` in the journal (a new history when `new_history`),
+    // notes added to `note`; the zone file's serial recorded as loaded.
+    Result<void, std::string> record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                    bool new_history, Clock::time_point now,
+                                                    std::string& note);
+    void file_loaded_locked(dns::Serial file_serial);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();

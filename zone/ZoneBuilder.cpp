@@ -239,7 +239,7 @@ void ZoneBuilder::normalise_rrsets() {
     release(warning_order_);
 }
 
-Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
+void ZoneBuilder::sort_canonical() {
     // The insertion index breaks ties, so the order is total and the same as a stable sort's.
     const auto less = [&](const Entry& a, const Entry& b) {
         if (a.prefix[0] != b.prefix[0]) return a.prefix[0] < b.prefix[0];
@@ -270,29 +270,46 @@ Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
                 if (starts[b + 1] - starts[b] > 1)
                     std::sort(entries_.begin() + starts[b], entries_.begin() + starts[b + 1], less);
         });
-    release(starts);
-    normalise_rrsets();
-    const std::vector<Entry>& order = entries_;
+}
 
-    // Whole-zone checks, in one linear pass over the sorted records.
-    auto owner_text = [&](const Entry& e) {
+Result<void, LoadError> ZoneBuilder::check_cname(std::size_t first, std::size_t last) const {
+    std::size_t cname = 0, other = 0;
+    std::size_t cname_at = first, other_at = first;
+    for (std::size_t j = first; j < last; ++j) {
+        const auto t = static_cast<RRType>(entries_[j].type);
+        if (t == RRType::CNAME) {
+            if (cname++ == 0) cname_at = j;
+        } else if (t != RRType::RRSIG && t != RRType::NSEC) {
+            if (other++ == 0) other_at = j;
+        }
+    }
+    if (cname == 0) return {};
+    const auto owner = [&] {
+        const Entry& e = entries_[first];
         return dns::NameView(std::span(data_).subspan(offsets_[e.index], e.owner_length)).to_string();
     };
+    if (cname > 1)
+        return unexpected(error_at(entries_[cname_at + 1].index, "more than one CNAME at " + owner()));
+    if (other > 0) {
+        // report the later of the two lines
+        const auto at = std::max(entries_[cname_at].index, entries_[other_at].index);
+        return unexpected(error_at(at, "CNAME and other data at " + owner() +
+                                           " (RFC 1034 §3.6.2: a CNAME must be alone at its name)"));
+    }
+    return {};
+}
+
+Result<std::size_t, LoadError> ZoneBuilder::check_zone() const {
+    // One linear pass over the sorted records, one owner name at a time.
+    const std::vector<Entry>& order = entries_;
     std::size_t soa_count = 0;
     std::size_t soa_pos = 0;
     bool apex_ns = false;
     for (std::size_t i = 0; i < order.size();) {
         const bool at_apex = key(order[i].key).empty();
         std::size_t j = i;
-        std::size_t cname = 0, other = 0;
-        std::size_t cname_at = i, other_at = i;
         for (; j < order.size() && compare_owner(order[j], order[i]) == 0; ++j) {
             const auto t = static_cast<RRType>(order[j].type);
-            if (t == RRType::CNAME) {
-                if (cname++ == 0) cname_at = j;
-            } else if (t != RRType::RRSIG && t != RRType::NSEC) {
-                if (other++ == 0) other_at = j;
-            }
             if (t == RRType::SOA) {
                 ++soa_count;
                 soa_pos = j;
@@ -302,15 +319,7 @@ Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
             }
             if (t == RRType::NS && at_apex) apex_ns = true;
         }
-        if (cname > 1)
-            return unexpected(
-                error_at(order[cname_at + 1].index, "more than one CNAME at " + owner_text(order[i])));
-        if (cname == 1 && other > 0) {
-            // report the later of the two lines
-            const auto at = std::max(order[cname_at].index, order[other_at].index);
-            return unexpected(error_at(at, "CNAME and other data at " + owner_text(order[i]) +
-                                               " (RFC 1034 §3.6.2: a CNAME must be alone at its name)"));
-        }
+        if (auto alone = check_cname(i, j); !alone) return unexpected(alone.error());
         i = j;
     }
     const std::string file = files_.empty() ? std::string() : files_.front();
@@ -318,8 +327,12 @@ Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
         return unexpected(LoadError{file, 0, "no SOA record at the zone apex " + apex_.to_string()});
     if (!apex_ns)
         return unexpected(LoadError{file, 0, "no NS records at the zone apex " + apex_.to_string()});
+    return soa_pos;
+}
 
+ZoneVersionPtr ZoneBuilder::pack(std::size_t soa_pos) {
     // Lay the records out in canonical order in one exactly sized buffer (two threads copying halves).
+    const std::vector<Entry>& order = entries_;
     std::vector<uint32_t> offsets(order.size());
     std::size_t total = 0;
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -351,6 +364,14 @@ Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
     malloc_trim(0);
 #endif
     return std::make_shared<const ZoneVersion>(apex_, std::move(packed), std::move(offsets), soa_pos);
+}
+
+Result<ZoneVersionPtr, LoadError> ZoneBuilder::build() {
+    sort_canonical();    // RFC 4034 §6.3 order
+    normalise_rrsets();  // RFC 2181 §5: duplicates dropped, one TTL per RRset
+    auto soa_pos = check_zone();
+    if (!soa_pos) return unexpected(soa_pos.error());
+    return pack(*soa_pos);
 }
 
 }  // namespace headwater::zone

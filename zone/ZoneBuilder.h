@@ -81,7 +81,13 @@ class ZoneBuilder {
     std::string describe(const Entry& e) const;  // "owner TYPE"
     std::string where(const Entry& e) const;     // "file:line"
     void warn(const Entry& e, std::string message);
+    // build()'s steps, in order.
+    void sort_canonical();    // entries_ in canonical order (RFC 4034 §6.3), ties in insertion order
     void normalise_rrsets();  // duplicates and TTLs, over the sorted entries
+    // The whole-zone checks (one SOA and NS records at the apex, a CNAME alone); the SOA's position.
+    Result<std::size_t, LoadError> check_zone() const;
+    Result<void, LoadError> check_cname(std::size_t first, std::size_t last) const;  // one owner's records
+    ZoneVersionPtr pack(std::size_t soa_pos);  // the version; the builder's buffers are released
 
     dns::Name apex_;
     std::size_t apex_labels_;

@@ -322,40 +322,58 @@ WireRecord uncompressed_record(const dns::Message& message, const dns::RecordRef
     return out;
 }
 
-SampleResult check_answer(const SampleQuery& q, const dns::Message& response) {
-    using Expect = SampleQuery::Expect;
-    SampleResult res;
-    const dns::Header& h = response.header();
+namespace {
 
-    // Pick out the records compared: the RRset asked for, a CNAME in its place, the referral's NS RRset.
+// The records of a response that check_answer() compares.
+struct Picked {
+    std::vector<WireRecord> answer;    // the RRset asked for
+    std::vector<WireRecord> cname;     // a CNAME in its place
+    std::vector<WireRecord> referral;  // the referral's NS RRset
+    bool malformed = false;
+    bool soa_in_authority = false;
+};
+
+// Picks out the records compared: the RRset asked for, a CNAME in its place, the referral's NS RRset;
+// each uncompressed and sorted.
+Picked pick_records(const SampleQuery& q, const dns::Message& response) {
     std::optional<dns::NameView> cut;  // the delegation the referral should name
-    if (q.expect == Expect::Referral && !q.records.empty()) {
+    if (q.expect == SampleQuery::Expect::Referral && !q.records.empty()) {
         const auto& first = q.records.front();
         if (zone::record_wire_length(first) == first.size()) cut = zone::decode_record(first).owner;
     }
-    std::vector<WireRecord> answer, cname, referral;
-    bool malformed = false, soa_in_authority = false;
+    Picked p;
     for (const dns::RecordRef& rec : response.records()) {
         std::vector<WireRecord>* into = nullptr;
         if (rec.section == dns::Section::Answer && rec.owner.view() == q.name.view()) {
             if (rec.type == q.type)
-                into = &answer;
+                into = &p.answer;
             else if (rec.type == RRType::CNAME)
-                into = &cname;
+                into = &p.cname;
         } else if (rec.section == dns::Section::Authority) {
-            if (rec.type == RRType::SOA) soa_in_authority = true;
-            if (rec.type == RRType::NS && (!cut || rec.owner.view() == *cut)) into = &referral;
+            if (rec.type == RRType::SOA) p.soa_in_authority = true;
+            if (rec.type == RRType::NS && (!cut || rec.owner.view() == *cut)) into = &p.referral;
         }
         if (into == nullptr) continue;
         WireRecord w = uncompressed_record(response, rec);
         if (w.empty())
-            malformed = true;
+            p.malformed = true;
         else
             into->push_back(std::move(w));
     }
-    sort_records(answer);
-    sort_records(cname);
-    sort_records(referral);
+    sort_records(p.answer);
+    sort_records(p.cname);
+    sort_records(p.referral);
+    return p;
+}
+
+}  // namespace
+
+SampleResult check_answer(const SampleQuery& q, const dns::Message& response) {
+    using Expect = SampleQuery::Expect;
+    SampleResult res;
+    const dns::Header& h = response.header();
+    Picked picked = pick_records(q, response);
+    auto& [answer, cname, referral, malformed, soa_in_authority] = picked;
 
     auto fail = [&](std::string detail, std::vector<WireRecord> theirs) {
         res.match = false;
