@@ -40,7 +40,7 @@ from hwwire import (  # noqa: F401  (re-exported)
     recv_exact, soa_serial, tcp_connect, tcp_recv, tcp_send, xfr_rrs, zone_file_rrs)
 
 DATA = REPO / "tests" / "data"
-EXAMPLE_ZONE = DATA / "example.com.zone"
+EXAMPLE_ZONE = DATA / "example.com.zone.v1"
 EXAMPLE_SERIAL = 2024060101
 
 sys.path.insert(0, str(DATA))
