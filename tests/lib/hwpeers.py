@@ -353,6 +353,14 @@ class _OwnPrimary:
     def _copy(self, src, origin):
         shutil.copyfile(src, self.zones[origin])
 
+    def start(self, wait=True, timeout=None):
+        """Writes the config and starts the server; with wait, until it serves every zone (wait_ready)."""
+        self.write_config()
+        self.proc = Process(self.argv(), self.dir / self.log_name, cwd=self.dir)
+        if wait:
+            self.wait_ready(self.start_timeout if timeout is None else timeout)
+        return self
+
     def log(self):
         return self.proc.log() if self.proc else ""
 
@@ -375,6 +383,9 @@ class KnotPrimary(_OwnPrimary):
     verbatim: copy each file as it is, for knotd's own zone parser to read (the differential test),
     instead of the knot_compatible_copy form.
     """
+
+    log_name = "knot.log"
+    start_timeout = 15.0
 
     def __init__(self, zones, allow_transfer=True, key=None, verbatim=False):
         self.allow_transfer = allow_transfer
@@ -418,12 +429,8 @@ class KnotPrimary(_OwnPrimary):
             lines += [f"  - domain: {origin}", f"    file: {path}"]
         (d / "knot.conf").write_text("\n".join(lines) + "\n")
 
-    def start(self, wait=True, timeout=15.0):
-        self.write_config()
-        self.proc = Process([self.exe, "-c", self.dir / "knot.conf"], self.dir / "knot.log", cwd=self.dir)
-        if wait:
-            self.wait_ready(timeout)
-        return self
+    def argv(self):
+        return [self.exe, "-c", self.dir / "knot.conf"]
 
     def wait_ready(self, timeout=15.0):
         def ready():
@@ -453,6 +460,9 @@ class BindPrimary(_OwnPrimary):
     parser accepts it; what named says about the files (TTL set to prior TTL, ...) is in log().
     """
 
+    log_name = "named.log"
+    start_timeout = 20.0
+
     def __init__(self, zones):
         super().__init__("named", "bind-primary", zones)
 
@@ -463,12 +473,8 @@ class BindPrimary(_OwnPrimary):
                    "check-mx-cname ignore;", "check-srv-cname ignore;", "check-wildcard no;", "check-sibling no;"]
         (d / "named.conf").write_text(named_conf(d, self.port, options, zones))
 
-    def start(self, wait=True, timeout=20.0):
-        self.write_config()
-        self.proc = Process(named_argv(self.exe, self.dir / "named.conf"), self.dir / "named.log", cwd=self.dir)
-        if wait:
-            self.wait_ready(timeout)
-        return self
+    def argv(self):
+        return named_argv(self.exe, self.dir / "named.conf")
 
     def wait_ready(self, timeout=20.0):
         """Until every zone answers SOA; raises with named's log when one is not loaded."""
