@@ -2,13 +2,14 @@
 # Installs every Debian package Headwater, its tests and its benchmarks need. Idempotent: re-running it
 # installs only what is missing. The DNS servers used as test peers (knot, bind9, nsd) and the validating
 # resolver (unbound) must never be left running on port 53, so their init scripts are blocked while
-# installing and stopped afterwards.
+# installing, and those this run installed are stopped afterwards. When nothing is missing it changes
+# nothing (and stops nothing: a running test's peers are safe).
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format clang-tidy
   libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libcli11-dev nlohmann-json3-dev liblmdb-dev googletest libgtest-dev libgmock-dev
+  libcli11-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   knot knot-dnsutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
   # tests/system/test_dnssec_answers.py: a validating resolver that checks Headwater's DNSSEC answers.
   unbound
@@ -45,13 +46,24 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
-# Belt and braces: whatever a package started anyway, stop it and keep it from starting at boot.
-for svc in knot named bind9 nsd unbound unbound-resolvconf; do
+# Belt and braces: whatever a package installed just now started anyway, stop it and keep it from
+# starting at boot. Only those: a daemon that was installed before may be a test's peer running now.
+stop_daemon() {  # binary, then its systemd units
+  local bin=$1
+  shift
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    for svc in "$@"; do
+      $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    done
   fi
-done
-for bin in knotd named nsd unbound; do
   $SUDO pkill -x "$bin" >/dev/null 2>&1 || true
+}
+for p in "${missing[@]}"; do
+  case "$p" in
+    knot) stop_daemon knotd knot ;;
+    bind9) stop_daemon named named bind9 ;;
+    nsd) stop_daemon nsd nsd ;;
+    unbound) stop_daemon unbound unbound unbound-resolvconf ;;
+  esac
 done
 echo "setup-deps: done"

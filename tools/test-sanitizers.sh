@@ -4,7 +4,7 @@
 # against the sanitized headwater binary, and the interop tests with Knot, BIND and NSD.
 #
 # Any sanitizer report fails: the options below make ASan/UBSan abort the process, and the python harness
-# (tests/lib/hwtest.py, check_sanitizer_log) fails a test whose server log holds a report.
+# (tests/lib/hwproc.py, check_sanitizer_log) fails a test whose server log holds a report.
 #
 # Usage: tools/test-sanitizers.sh [extra ctest arguments, e.g. -R system]
 # Environment: ASAN_BUILD_DIR (default build-asan), JOBS (build and ctest parallelism, default 2).

@@ -246,9 +246,8 @@ $TTL 99999999999
 
 def master_seeds():
     s = dict(MASTER_TRICKY)
-    s["example.com.zone"] = (REPO / "tests" / "data" / "example.com.zone").read_text()
-    s["example.com.zone.2"] = (REPO / "tests" / "data" / "example.com.zone.2").read_text()
-    s["example.com.zone.broken"] = (REPO / "tests" / "data" / "example.com.zone.broken").read_text()
+    for name in ("example.com.zone.v1", "example.com.zone.v2", "example.com.zone.broken"):
+        s[name] = (REPO / "tests" / "data" / name).read_text()
     for name, text in s.items():
         assert "$include" not in text.lower(), name
     return s

@@ -105,7 +105,7 @@ class SecondariesTest(unittest.TestCase):
         peer = self.peer("knot")
         peer.wait_serial("example.com.", hwtest.EXAMPLE_SERIAL, WAIT)
         path = self.hw.zone_path("example.com")
-        path.write_text((hwtest.DATA / "example.com.zone.2").read_text())
+        path.write_text((hwtest.DATA / "example.com.zone.v2").read_text())
         if self.hw.kind == "knot":
             self.hw.reload_signal()
         else:
@@ -116,7 +116,7 @@ class SecondariesTest(unittest.TestCase):
         peer.refresh("example.com.")
         peer.wait_serial("example.com.", 2024060102, WAIT)
         got = hwtest.canon_set(hwtest.xfr_rrs(hwtest.axfr(peer.port, "example.com.")))
-        exp = hwtest.canon_set(hwtest.zone_file_rrs(hwtest.DATA / "example.com.zone.2", "example.com."))
+        exp = hwtest.canon_set(hwtest.zone_file_rrs(hwtest.DATA / "example.com.zone.v2", "example.com."))
         self.assertEqual(got, exp, hwtest.describe_diff(exp, got))
 
 

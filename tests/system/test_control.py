@@ -20,7 +20,7 @@ import dns.message  # noqa: E402
 import dns.rcode  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
-ZONE_V2 = hwtest.DATA / "example.com.zone.2"
+ZONE_V2 = hwtest.DATA / "example.com.zone.v2"
 ZONE_BROKEN = hwtest.DATA / "example.com.zone.broken"
 SERIAL_V2 = 2024060102
 GEN = "gen.example"

@@ -93,7 +93,7 @@ class GenZoneTest(unittest.TestCase):
         self.named_checkzone("mix.example", self.mix_path)
 
     def test_bundled_example_zones(self):
-        for name in ("example.com.zone", "example.com.zone.2"):
+        for name in ("example.com.zone.v1", "example.com.zone.v2"):
             with self.subTest(file=name):
                 path = hwtest.DATA / name
                 self.named_checkzone("example.com", path)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Queries against a running Headwater serving tests/data/example.com.zone (RFC 1034 section 4.3.2)."""
+"""Queries against a running Headwater serving tests/data/example.com.zone.v1 (RFC 1034 section 4.3.2)."""
 
 import random
 import socket

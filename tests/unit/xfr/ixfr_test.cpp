@@ -31,7 +31,7 @@ std::string read_text(const std::string& file) {
 }
 
 zone::ZoneVersionPtr jain(int generation) {
-    return headwater::testing::build_zone(read_text("jain.ad.jp.zone." + std::to_string(generation)),
+    return headwater::testing::build_zone(read_text("jain.ad.jp.zone.v" + std::to_string(generation)),
                                           "jain.ad.jp.");
 }
 

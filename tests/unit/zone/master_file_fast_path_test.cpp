@@ -165,7 +165,7 @@ TEST(MasterFileFastPath, OwnersClassesAndTtlsAsBefore) {
 }
 
 TEST(MasterFileFastPath, TheSampleZonesLoadTheSame) {
-    for (const char* file : {"example.com.zone", "example.com.zone.2"}) {
+    for (const char* file : {"example.com.zone.v1", "example.com.zone.v2"}) {
         const std::string path = std::string(HEADWATER_TEST_DATA) + "/" + file;
         Outcome both[2];
         for (int fast = 0; fast < 2; ++fast) {
