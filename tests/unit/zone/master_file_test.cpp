@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/wire_name.h"
+
 namespace headwater::zone {
 namespace {
 
@@ -56,19 +58,8 @@ Loaded load_file(const fs::path& file, std::string_view origin = "example.com.")
     return l;
 }
 
-// "www.Example.com." -> wire labels (test names have no escapes).
 Bytes wire(std::string_view name) {
-    Bytes out;
-    while (!name.empty() && name != ".") {
-        const size_t dot = name.find('.');
-        const std::string_view label = name.substr(0, dot);
-        out.push_back(static_cast<uint8_t>(label.size()));
-        out.insert(out.end(), label.begin(), label.end());
-        if (dot == std::string_view::npos) break;
-        name.remove_prefix(dot + 1);
-    }
-    out.push_back(0);
-    return out;
+    return testing::wire_name(name);
 }
 
 Bytes hex(std::string_view h) {

@@ -10,6 +10,8 @@
 
 #include "zone/MasterFile.h"
 
+#include "support/wire_name.h"
+
 namespace headwater::zone {
 namespace {
 
@@ -39,17 +41,7 @@ One load_last(const std::string& text) {
 }
 
 Bytes wire(std::string_view name) {
-    Bytes out;
-    while (!name.empty() && name != ".") {
-        const size_t dot = name.find('.');
-        const std::string_view label = name.substr(0, dot);
-        out.push_back(static_cast<uint8_t>(label.size()));
-        out.insert(out.end(), label.begin(), label.end());
-        if (dot == std::string_view::npos) break;
-        name.remove_prefix(dot + 1);
-    }
-    out.push_back(0);
-    return out;
+    return testing::wire_name(name);
 }
 
 Bytes cat(std::initializer_list<Bytes> parts) {
