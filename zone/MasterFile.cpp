@@ -9,7 +9,6 @@
 // default-TTL rules).
 #include "zone/MasterFile.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -426,17 +425,6 @@ bool plain_string(std::string_view tok, std::vector<uint8_t>& out, bool length_o
     return true;
 }
 
-bool plain_address(std::string_view tok, int family, std::size_t size, std::vector<uint8_t>& out) {
-    char buf[64];
-    if (tok.empty() || tok.size() >= sizeof buf) return false;
-    std::memcpy(buf, tok.data(), tok.size());
-    buf[tok.size()] = '\0';
-    uint8_t addr[16];
-    if (::inet_pton(family, buf, addr) != 1) return false;
-    out.insert(out.end(), addr, addr + size);
-    return true;
-}
-
 // The RDATA of a record of a fast-path type in plain syntax, appended to `out`; false to leave the record
 // to ldns.
 bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> origin,
@@ -454,10 +442,10 @@ bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> 
     bool ok = false;
     switch (type) {
         case LDNS_RR_TYPE_A:
-            ok = plain_address(next_token(rest), AF_INET, 4, out);
+            ok = read_address(next_token(rest), false, out);
             break;
         case LDNS_RR_TYPE_AAAA:
-            ok = plain_address(next_token(rest), AF_INET6, 16, out);
+            ok = read_address(next_token(rest), true, out);
             break;
         case LDNS_RR_TYPE_NS:
         case LDNS_RR_TYPE_CNAME:

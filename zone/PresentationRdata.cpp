@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "zone/dns/Base64.h"
+#include "zone/dns/CanonicalRdata.h"
 #include "zone/dns/Name.h"
-#include "zone/dns/RdataNames.h"
 
 namespace headwater::zone {
 
@@ -51,17 +51,6 @@ std::optional<uint32_t> number(std::string_view tok, uint32_t max) {
     return static_cast<uint32_t>(v);
 }
 
-bool address(std::string_view tok, int family, std::vector<uint8_t>& out) {
-    char buf[64];
-    if (tok.empty() || tok.size() >= sizeof buf) return false;
-    std::memcpy(buf, tok.data(), tok.size());
-    buf[tok.size()] = '\0';
-    uint8_t addr[16];
-    if (::inet_pton(family, buf, addr) != 1) return false;
-    out.insert(out.end(), addr, addr + (family == AF_INET ? 4 : 16));
-    return true;
-}
-
 R name(std::string_view tok, const NameParser& parse_name, std::vector<uint8_t>& out) {
     auto wire = parse_name(tok);
     if (!wire) return error(wire.error());
@@ -77,10 +66,12 @@ R gateway(uint32_t type, std::string_view tok, const NameParser& parse_name, std
             if (tok != ".") return error("a gateway of type 0 is written '.'");
             return {};
         case 1:
-            if (!address(tok, AF_INET, out)) return error("invalid IPv4 gateway '" + std::string(tok) + "'");
+            if (!read_address(tok, false, out))
+                return error("invalid IPv4 gateway '" + std::string(tok) + "'");
             return {};
         case 2:
-            if (!address(tok, AF_INET6, out)) return error("invalid IPv6 gateway '" + std::string(tok) + "'");
+            if (!read_address(tok, true, out))
+                return error("invalid IPv6 gateway '" + std::string(tok) + "'");
             return {};
         case 3:
             return name(tok, parse_name, out);
@@ -145,7 +136,7 @@ R a6(std::span<const std::string_view> t, const NameParser& parse_name, std::vec
     if (*prefix < 128) {
         if (auto r = need(t, 2, "A6 address suffix"); !r) return r;
         std::vector<uint8_t> addr;
-        if (!address(t[1], AF_INET6, addr))
+        if (!read_address(t[1], true, addr))
             return error("invalid A6 address suffix '" + std::string(t[1]) + "'");
         const std::size_t octets = (128 - *prefix + 7) / 8;
         const std::size_t first = 16 - octets;
@@ -195,30 +186,6 @@ R atma(std::span<const std::string_view> t, std::vector<uint8_t>& out) {
     return {};
 }
 
-// Walks RDATA for rdata_names::walk, only to validate it.
-class Validator {
-  public:
-    explicit Validator(std::span<const uint8_t> in) : in_(in) {}
-    bool fixed(std::size_t n) {
-        if (in_.size() - pos_ < n) return false;
-        pos_ += n;
-        return true;
-    }
-    bool name() {
-        const std::size_t len = dns::wire_name_length(in_.subspan(pos_));  // no compression pointers
-        pos_ += len;
-        return len != 0;
-    }
-    bool string() { return pos_ < in_.size() && fixed(1u + in_[pos_]); }
-    bool rest() { return fixed(in_.size() - pos_); }
-    int peek() const { return pos_ < in_.size() ? in_[pos_] : -1; }
-    bool done() const { return pos_ == in_.size(); }
-
-  private:
-    std::span<const uint8_t> in_;
-    std::size_t pos_ = 0;
-};
-
 R names(std::size_t n, std::span<const std::string_view> t, const NameParser& parse_name,
         std::vector<uint8_t>& out) {
     if (auto r = need(t, n, n == 1 ? "domain name" : "domain names"); !r) return r;
@@ -228,6 +195,17 @@ R names(std::size_t n, std::span<const std::string_view> t, const NameParser& pa
 }
 
 }  // namespace
+
+bool read_address(std::string_view text, bool v6, std::vector<uint8_t>& out) {
+    char buf[64];
+    if (text.empty() || text.size() >= sizeof buf) return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    uint8_t addr[16];
+    if (::inet_pton(v6 ? AF_INET6 : AF_INET, buf, addr) != 1) return false;
+    out.insert(out.end(), addr, addr + (v6 ? 16 : 4));
+    return true;
+}
 
 std::optional<uint16_t> presentation_type(std::string_view mnemonic) {
     if (iequals(mnemonic, "AMTRELAY")) return kAmtrelay;
@@ -269,12 +247,9 @@ Result<void, std::string> read_generic_rdata(uint16_t type, std::span<const std:
     if ((t == dns::RRType::A && got != 4) || (t == dns::RRType::AAAA && got != 16))
         return error("\\# RDATA of " + dns::to_string(t) + " must be " + (t == dns::RRType::A ? "4" : "16") +
                      " octets");
-    if (dns::rdata_names::has_names(t)) {
-        Validator v(rdata);
-        if (!dns::rdata_names::walk(t, v) || !v.done())
-            return error("\\# RDATA is not a valid " + dns::to_string(t) +
-                         " (its domain names must be complete and uncompressed, RFC 3597 §5)");
-    }
+    if (!dns::names_well_formed(t, rdata))
+        return error("\\# RDATA is not a valid " + dns::to_string(t) +
+                     " (its domain names must be complete and uncompressed, RFC 3597 §5)");
     return {};
 }
 

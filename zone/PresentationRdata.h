@@ -28,6 +28,9 @@ namespace headwater::zone {
 // Turns one name token into uncompressed absolute wire form, or an error message.
 using NameParser = std::function<Result<std::vector<uint8_t>, std::string>(std::string_view)>;
 
+// An IPv4 or IPv6 address in text (inet_pton's syntax) appended in wire form (4 or 16 octets).
+bool read_address(std::string_view text, bool v6, std::vector<uint8_t>& out);
+
 // The numbers of the mnemonics above that ldns does not know (AMTRELAY, TALINK), for the type token.
 std::optional<uint16_t> presentation_type(std::string_view mnemonic);
 

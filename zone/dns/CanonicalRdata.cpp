@@ -10,23 +10,25 @@ namespace headwater::dns {
 
 namespace {
 
-// Reads uncompressed RDATA for rdata_names::walk and copies it with the names lower-cased.
-class CanonicalWriter {
+// Reads uncompressed RDATA for rdata_names::walk; with an output, copies it with the names lower-cased.
+class RdataWalker {
   public:
-    CanonicalWriter(std::span<const uint8_t> in, std::vector<uint8_t>& out) : in_(in), out_(out) {}
+    RdataWalker(std::span<const uint8_t> in, std::vector<uint8_t>* out) : in_(in), out_(out) {}
 
     bool fixed(std::size_t n) {
         if (in_.size() - pos_ < n) return false;
-        out_.insert(out_.end(), in_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                    in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+        if (out_ != nullptr)
+            out_->insert(out_->end(), in_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                         in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
         pos_ += n;
         return true;
     }
     bool name() {
-        const std::size_t len = wire_name_length(in_.subspan(pos_));
+        const std::size_t len = wire_name_length(in_.subspan(pos_));  // 0 for a compression pointer
         if (len == 0) return false;
         // Length octets are at most 63, below 'A': lower-casing the whole wire form touches only letters.
-        for (std::size_t k = 0; k < len; ++k) out_.push_back(ascii_lower(in_[pos_ + k]));
+        if (out_ != nullptr)
+            for (std::size_t k = 0; k < len; ++k) out_->push_back(ascii_lower(in_[pos_ + k]));
         pos_ += len;
         return true;
     }
@@ -37,7 +39,7 @@ class CanonicalWriter {
 
   private:
     std::span<const uint8_t> in_;
-    std::vector<uint8_t>& out_;
+    std::vector<uint8_t>* out_;
     std::size_t pos_ = 0;
 };
 
@@ -45,7 +47,7 @@ void append_lowered_names(RRType type, bool lower, std::span<const uint8_t> rdat
                           std::vector<uint8_t>& out) {
     const std::size_t start = out.size();
     if (lower) {
-        CanonicalWriter w(rdata, out);
+        RdataWalker w(rdata, &out);
         if (rdata_names::walk(type, w) && w.done()) return;
         out.resize(start);  // does not parse as its type: compare it as it is
     }
@@ -63,6 +65,12 @@ int compare_octets(std::span<const uint8_t> a, std::span<const uint8_t> b) {
 
 bool has_canonical_names(RRType type) {
     return type != RRType::NSEC && rdata_names::has_names(type);
+}
+
+bool names_well_formed(RRType type, std::span<const uint8_t> rdata) {
+    if (!rdata_names::has_names(type)) return true;
+    RdataWalker w(rdata, nullptr);
+    return rdata_names::walk(type, w) && w.done();
 }
 
 void append_canonical_rdata(RRType type, std::span<const uint8_t> rdata, std::vector<uint8_t>& out) {

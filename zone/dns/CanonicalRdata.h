@@ -40,6 +40,10 @@ inline int compare_canonical_rdata(RRType type, std::span<const uint8_t> a, std:
     return compare_canonical_rdata_by_copy(type, a, b);
 }
 
+// Whether RDATA of a type whose names rdata_names::walk finds has the type's layout, every name complete
+// and uncompressed (true for the other types).
+bool names_well_formed(RRType type, std::span<const uint8_t> rdata);
+
 // Whether the RDATA of `type` can differ from its canonical form (the type holds names RFC 4034 §6.2
 // lower-cases, NSEC excepted).
 bool has_canonical_names(RRType type);
