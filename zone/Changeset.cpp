@@ -28,10 +28,6 @@ bool same_wire(const RecordView& a, const RecordView& b) {
     return a.wire.size() == b.wire.size() && std::memcmp(a.wire.data(), b.wire.data(), a.wire.size()) == 0;
 }
 
-int compare_exact(const RecordView& a, const RecordView& b) {
-    return compare_records_exact(a, b);
-}
-
 std::string describe(const RecordView& r) {
     return r.owner.to_string() + " " + std::to_string(r.ttl) + " " + dns::to_string(r.type);
 }
@@ -52,13 +48,13 @@ List added_list(const Changeset& c) {
     return out;
 }
 
-// Sorted-list set operations under compare_exact, each one linear pass.
+// Sorted-list set operations under compare_records_exact, each one linear pass.
 List minus(const List& a, const List& b) {
     List out;
     std::size_t j = 0;
     for (const RecordView& r : a) {
-        while (j < b.size() && compare_exact(b[j], r) < 0) ++j;
-        if (j < b.size() && compare_exact(b[j], r) == 0) continue;
+        while (j < b.size() && compare_records_exact(b[j], r) < 0) ++j;
+        if (j < b.size() && compare_records_exact(b[j], r) == 0) continue;
         out.push_back(r);
     }
     return out;
@@ -73,7 +69,7 @@ List merge(const List& a, const List& b) {
         } else if (i == a.size()) {
             out.push_back(b[j++]);
         } else {
-            const int c = compare_exact(a[i], b[j]);
+            const int c = compare_records_exact(a[i], b[j]);
             if (c <= 0) out.push_back(a[i++]);
             if (c == 0) ++j;  // the same record in both: keep one
             if (c > 0) out.push_back(b[j++]);
@@ -227,7 +223,7 @@ Result<Changeset, std::string> Changeset::decode(std::span<const uint8_t> data) 
         if (resort) {
             auto& offsets = list == 0 ? cs.removed_ : cs.added_;
             std::sort(offsets.begin(), offsets.end(),
-                      [&](uint32_t a, uint32_t b) { return compare_exact(cs.at(a), cs.at(b)) < 0; });
+                      [&](uint32_t a, uint32_t b) { return compare_records_exact(cs.at(a), cs.at(b)) < 0; });
         }
     }
     if (pos != data.size()) return unexpected(std::string("changeset: trailing octets"));

@@ -226,13 +226,6 @@ std::string_view to_string(RRsetDifference::Kind kind) {
     return "different";
 }
 
-std::vector<uint8_t> canonical_rdata(dns::RRType type, std::span<const uint8_t> rdata) {
-    std::vector<uint8_t> out;
-    out.reserve(rdata.size());
-    dns::append_case_folded_rdata(type, rdata, out);
-    return out;
-}
-
 bool same_records(std::span<const WireRecord> a, std::span<const WireRecord> b) {
     auto keys = [](std::span<const WireRecord> records) {
         std::vector<std::vector<uint8_t>> out;

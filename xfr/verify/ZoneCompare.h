@@ -43,11 +43,6 @@ std::string_view to_string(RRsetDifference::Kind kind);  // "missing" / "extra" 
 std::vector<RRsetDifference> compare_zone(const zone::ZoneVersion& served,
                                           std::span<const WireRecord> theirs);
 
-// The RDATA of `type` with the names inside it lower-cased, for the types of RFC 4034 §6.2 (HINFO aside:
-// it holds no name); a copy of `rdata` for other types and for RDATA that does not parse as its type
-// (such RDATA is then compared octet for octet).
-std::vector<uint8_t> canonical_rdata(dns::RRType type, std::span<const uint8_t> rdata);
-
 // True when `a` and `b` hold the same records under compare_zone's rules (owner, class, type, TTL and
 // RDATA; names compared without regard to case; order and duplicates ignored). Every element must be
 // a well-formed record; a malformed one makes the sets differ unless the same bytes are on both sides.
