@@ -772,7 +772,7 @@ class Loader {
             fast_owner_.clear();
             if (plain_rdata(head->type, head->rest, origin, fast_rdata_) &&
                 (head->blank_owner || plain_name(head->owner, origin, fast_owner_))) {
-                if (!head->blank_owner) st.prev = fast_owner_;
+                if (!head->blank_owner) st.prev.swap(fast_owner_);  // fast_owner_ is cleared before reuse
                 return emit(st, line, st.prev, head->type, class_value, ttl->value, fast_rdata_);
             }
         }

@@ -175,57 +175,63 @@ void ZoneBuilder::warn(const Entry& e, std::string message) {
     }
 }
 
-void ZoneBuilder::normalise_rrsets() {
-    // RFC 2181 §5: an RRset holds no duplicate records. Duplicates compare equal in canonical form (a name
-    // in the RDATA of an RFC 4034 §6.2 type matches whatever its case, RFC 4343) and sort next to each
-    // other, the first in the file first: that one is kept, as BIND and Knot keep it.
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        if (kept > 0 && compare(entries_[kept - 1], entries_[i]) == 0) {
-            warn(entries_[i], "duplicate record " + describe(entries_[i]) + " dropped (the same as " +
-                                  where(entries_[kept - 1]) + "; RFC 2181 §5)");
-            continue;
-        }
-        entries_[kept++] = entries_[i];
-    }
-    entries_.resize(kept);
-
+void ZoneBuilder::unify_ttl(std::size_t begin, std::size_t end) {
     // RFC 2181 §5.2: the records of an RRset have one TTL; so no IXFR ever adds a record whose TTL differs
     // from its set's (a secondary refuses that), and a TTL change is the removal and re-addition of the
     // whole set. A set written with several TTLs gets the one BIND gives it, so that a zone file moved
     // from BIND serves what it served there: within a run of consecutive lines with the same owner the
     // first TTL of the set holds, and a later run of the set replaces it (measured on BIND 9.18; Knot
-    // takes the last record's TTL). RRSIGs form one set per covered type (RFC 4034 §3: each carries its
-    // covered set's TTL); the covered type leads the RDATA, so they are adjacent.
+    // takes the last record's TTL).
+    const auto later = [&](const Entry& a, const Entry& b) {
+        const uint32_t ra = locations_[a.index].run;
+        const uint32_t rb = locations_[b.index].run;
+        return ra != rb ? ra > rb : a.index < b.index;
+    };
+    std::size_t first = begin;  // the set's first record in its last run
+    for (std::size_t k = begin + 1; k < end; ++k)
+        if (later(entries_[k], entries_[first])) first = k;
+    const uint32_t first_ttl = ttl(entries_[first]);
+    for (std::size_t k = begin; k < end; ++k) {
+        if (ttl(entries_[k]) == first_ttl) continue;
+        warn(entries_[k], "TTL " + std::to_string(ttl(entries_[k])) + " of " + describe(entries_[k]) +
+                              " set to " + std::to_string(first_ttl) + ", the TTL of its RRset at " +
+                              where(entries_[first]) + " (RFC 2181 §5.2)");
+        set_ttl(entries_[k], first_ttl);
+    }
+}
+
+void ZoneBuilder::normalise_rrsets() {
+    // One pass over the sorted entries, one RRset at a time. RFC 2181 §5: an RRset holds no duplicate
+    // records. Duplicates compare equal in canonical form (a name in the RDATA of an RFC 4034 §6.2 type
+    // matches whatever its case, RFC 4343) and sort next to each other, the first in the file first: that
+    // one is kept, as BIND and Knot keep it. RRSIGs form one set per covered type (RFC 4034 §3: each
+    // carries its covered set's TTL); the covered type leads the RDATA, so they are adjacent.
     auto same_set = [&](const Entry& a, const Entry& b) {
-        if (compare_owner(a, b) != 0 || a.type != b.type) return false;
+        if (a.type != b.type || compare_owner(a, b) != 0) return false;
         if (static_cast<RRType>(a.type) != RRType::RRSIG) return true;
         const auto ra = rdata(a);
         const auto rb = rdata(b);
         return ra.size() >= 2 && rb.size() >= 2 && ra[0] == rb[0] && ra[1] == rb[1];
     };
-    for (std::size_t i = 0; i < entries_.size();) {
-        std::size_t j = i + 1;
-        std::size_t first = i;  // the set's first record in its last run
-        auto later = [&](const Entry& a, const Entry& b) {
-            const uint32_t ra = locations_[a.index].run;
-            const uint32_t rb = locations_[b.index].run;
-            return ra != rb ? ra > rb : a.index < b.index;
-        };
-        while (j < entries_.size() && same_set(entries_[i], entries_[j])) {
-            if (later(entries_[j], entries_[first])) first = j;
-            ++j;
+    std::size_t kept = 0;
+    std::size_t set_begin = 0;  // the current set is entries_[set_begin, kept)
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        const Entry& e = entries_[i];
+        if (kept > 0 && same_set(entries_[kept - 1], e)) {
+            const Entry& prev = entries_[kept - 1];
+            if (dns::compare_canonical_rdata(static_cast<RRType>(e.type), rdata(prev), rdata(e)) == 0) {
+                warn(e, "duplicate record " + describe(e) + " dropped (the same as " + where(prev) +
+                            "; RFC 2181 §5)");
+                continue;
+            }
+        } else {
+            if (kept - set_begin > 1) unify_ttl(set_begin, kept);
+            set_begin = kept;
         }
-        const uint32_t first_ttl = ttl(entries_[first]);
-        for (std::size_t k = i; k < j; ++k) {
-            if (ttl(entries_[k]) == first_ttl) continue;
-            warn(entries_[k], "TTL " + std::to_string(ttl(entries_[k])) + " of " + describe(entries_[k]) +
-                                  " set to " + std::to_string(first_ttl) + ", the TTL of its RRset at " +
-                                  where(entries_[first]) + " (RFC 2181 §5.2)");
-            set_ttl(entries_[k], first_ttl);
-        }
-        i = j;
+        entries_[kept++] = e;
     }
+    if (kept - set_begin > 1) unify_ttl(set_begin, kept);
+    entries_.resize(kept);
 
     // Reported in file order, as an operator reads them.
     std::vector<std::size_t> by_line(warnings_.size());
@@ -241,9 +247,17 @@ void ZoneBuilder::normalise_rrsets() {
 
 void ZoneBuilder::sort_canonical() {
     // The insertion index breaks ties, so the order is total and the same as a stable sort's.
+    // Most comparisons are decided by the key's first 16 octets or the type; RDATA is read only inside
+    // an RRset.
     const auto less = [&](const Entry& a, const Entry& b) {
         if (a.prefix[0] != b.prefix[0]) return a.prefix[0] < b.prefix[0];
-        if (const int c = compare(a, b); c != 0) return c < 0;
+        if (a.prefix[1] != b.prefix[1]) return a.prefix[1] < b.prefix[1];
+        if (a.key != b.key)
+            if (const int c = compare_owner(a, b); c != 0) return c < 0;
+        if (a.type != b.type) return a.type < b.type;
+        if (const int c = dns::compare_canonical_rdata(static_cast<RRType>(a.type), rdata(a), rdata(b));
+            c != 0)
+            return c < 0;
         return a.index < b.index;
     };
     // One radix pass on the key's first two octets, then each bucket sorted on its own: fewer comparisons
@@ -308,8 +322,10 @@ Result<std::size_t, LoadError> ZoneBuilder::check_zone() const {
     for (std::size_t i = 0; i < order.size();) {
         const bool at_apex = key(order[i].key).empty();
         std::size_t j = i;
+        bool cname = false;
         for (; j < order.size() && compare_owner(order[j], order[i]) == 0; ++j) {
             const auto t = static_cast<RRType>(order[j].type);
+            cname = cname || t == RRType::CNAME;
             if (t == RRType::SOA) {
                 ++soa_count;
                 soa_pos = j;
@@ -319,7 +335,8 @@ Result<std::size_t, LoadError> ZoneBuilder::check_zone() const {
             }
             if (t == RRType::NS && at_apex) apex_ns = true;
         }
-        if (auto alone = check_cname(i, j); !alone) return unexpected(alone.error());
+        if (cname)
+            if (auto alone = check_cname(i, j); !alone) return unexpected(alone.error());
         i = j;
     }
     const std::string file = files_.empty() ? std::string() : files_.front();

@@ -84,6 +84,7 @@ class ZoneBuilder {
     // build()'s steps, in order.
     void sort_canonical();    // entries_ in canonical order (RFC 4034 §6.3), ties in insertion order
     void normalise_rrsets();  // duplicates and TTLs, over the sorted entries
+    void unify_ttl(std::size_t begin, std::size_t end);  // one TTL for the set entries_[begin, end)
     // The whole-zone checks (one SOA and NS records at the apex, a CNAME alone); the SOA's position.
     Result<std::size_t, LoadError> check_zone() const;
     Result<void, LoadError> check_cname(std::size_t first, std::size_t last) const;  // one owner's records

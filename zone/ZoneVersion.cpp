@@ -48,37 +48,54 @@ ZoneVersion::ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<
 
     signed_ =
         !find_rrset(apex_, dns::RRType::DNSKEY).empty() && !find_rrset(apex_, dns::RRType::RRSIG).empty();
-    if (signed_) index_dnssec();
 }
 
-void ZoneVersion::index_dnssec() {
+std::size_t ZoneVersion::memory_bytes() const {
+    std::size_t bytes = data_.capacity() + offsets_.capacity() * sizeof(uint32_t);
+    if (const DnssecIndex* index = dnssec_.load(std::memory_order_acquire))
+        bytes += (index->nsec.capacity() + index->nsec3.capacity()) * sizeof(uint32_t);
+    return bytes;
+}
+
+const ZoneVersion::DnssecIndex& ZoneVersion::dnssec_index() const {
+    std::call_once(dnssec_once_, [&] {
+        dnssec_owned_ = std::make_unique<const DnssecIndex>(build_dnssec_index());
+        dnssec_.store(dnssec_owned_.get(), std::memory_order_release);
+    });
+    return *dnssec_owned_;
+}
+
+ZoneVersion::DnssecIndex ZoneVersion::build_dnssec_index() const {
+    DnssecIndex index;
+    if (!signed_) return index;
     // RFC 5155 §4: the NSEC3PARAM at the apex names the chain authoritative servers answer from; one with
     // flags other than 0 or an unknown hash algorithm is not for us (§4.1.2, §4.2).
     const Range params = find_rrset(apex_, dns::RRType::NSEC3PARAM);
-    for (std::size_t i = params.begin; i < params.end && !nsec3_params_; ++i) {
+    for (std::size_t i = params.begin; i < params.end && !index.nsec3_params; ++i) {
         const auto rd = record(i).rdata;
         if (rd.size() < 5 || rd[0] != 1 || rd[1] != 0 || rd.size() != 5u + rd[4]) continue;
-        nsec3_params_ = Nsec3Params{rd[0], rd16(rd.data() + 2), rd.subspan(5)};
+        index.nsec3_params = Nsec3Params{rd[0], rd16(rd.data() + 2), rd.subspan(5)};
     }
     for (std::size_t i = 0; i < offsets_.size(); ++i) {
         const RecordView r = record(i);
         if (r.type == dns::RRType::NSEC) {
-            nsec_.push_back(static_cast<uint32_t>(i));
-        } else if (r.type == dns::RRType::NSEC3 && nsec3_params_) {
+            index.nsec.push_back(static_cast<uint32_t>(i));
+        } else if (r.type == dns::RRType::NSEC3 && index.nsec3_params) {
             // Same algorithm, iterations and salt as the NSEC3PARAM (the flags may carry Opt-Out).
             const auto rd = r.rdata;
-            const auto& p = *nsec3_params_;
+            const auto& p = *index.nsec3_params;
             if (rd.size() < 5 || rd[0] != p.algorithm || rd16(rd.data() + 2) != p.iterations ||
                 rd.size() < 5u + rd[4] || !std::ranges::equal(rd.subspan(5, rd[4]), p.salt))
                 continue;
             // Only hashed owners one label below the apex (RFC 5155 §3) sort like their hashes.
             if (r.owner.label_count() != apex_.view().label_count() + 1 || !dns::is_subdomain(r.owner, apex_))
                 continue;
-            nsec3_.push_back(static_cast<uint32_t>(i));
+            index.nsec3.push_back(static_cast<uint32_t>(i));
         }
     }
-    nsec_.shrink_to_fit();
-    nsec3_.shrink_to_fit();
+    index.nsec.shrink_to_fit();
+    index.nsec3.shrink_to_fit();
+    return index;
 }
 
 dns::NameView ZoneVersion::owner_at(uint32_t record) const {
@@ -145,11 +162,11 @@ std::optional<std::size_t> ZoneVersion::at_or_before(const std::vector<uint32_t>
 }
 
 std::optional<std::size_t> ZoneVersion::nsec_at_or_before(dns::NameView name) const {
-    return at_or_before(nsec_, name);
+    return at_or_before(dnssec_index().nsec, name);
 }
 
 std::optional<std::size_t> ZoneVersion::nsec3_at_or_before(dns::NameView hashed_owner) const {
-    return at_or_before(nsec3_, hashed_owner);
+    return at_or_before(dnssec_index().nsec3, hashed_owner);
 }
 
 }  // namespace headwater::zone

@@ -3,6 +3,7 @@
 // any number of readers (queries, transfers) use it without locks while a reload builds the next one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -64,7 +65,9 @@ class ZoneVersion {
     bool name_exists(dns::NameView name) const;
 
     // DNSSEC, for answers to queries with the DO bit (RFC 4035 §3.1). The zone counts as signed when its
-    // apex holds a DNSKEY RRset and RRSIGs; an unsigned zone has none of the indexes below.
+    // apex holds a DNSKEY RRset and RRSIGs; an unsigned zone has none of the indexes below. They are built
+    // on the first query that needs a denial proof, not with the version: a hidden primary mostly serves
+    // transfers, and a reload should not walk a million records for an index nobody may use.
     bool is_signed() const { return signed_; }
     // The RRSIGs at `name` covering `covered`. RRSIG RDATA begins with the type covered (RFC 4034 §3.1),
     // so in canonical order they are next to each other.
@@ -80,16 +83,13 @@ class ZoneVersion {
         uint16_t iterations = 0;
         std::span<const uint8_t> salt;  // inside the version's data
     };
-    const std::optional<Nsec3Params>& nsec3_params() const { return nsec3_params_; }
+    const std::optional<Nsec3Params>& nsec3_params() const { return dnssec_index().nsec3_params; }
     std::optional<std::size_t> nsec3_at_or_before(dns::NameView hashed_owner) const;
 
     // Whole-content equality (same records, same order, same bytes).
     bool same_content(const ZoneVersion& other) const { return data_ == other.data_; }
     std::size_t wire_bytes() const { return data_.size(); }
-    std::size_t memory_bytes() const {
-        return data_.capacity() +
-               (offsets_.capacity() + nsec_.capacity() + nsec3_.capacity()) * sizeof(uint32_t);
-    }
+    std::size_t memory_bytes() const;
 
     // One object a higher layer derives from this version and shares between all its users: xfr/ keeps
     // the version's pre-rendered AXFR messages here. The first caller constructs it from `args` (others
@@ -106,7 +106,15 @@ class ZoneVersion {
   private:
     std::size_t lower_bound(dns::NameView name) const;
     dns::NameView owner_at(uint32_t record) const;
-    void index_dnssec();
+    // Record numbers of the NSEC records and of the NSEC3 records of the chosen chain, in canonical
+    // order (4 octets per record).
+    struct DnssecIndex {
+        std::vector<uint32_t> nsec;
+        std::vector<uint32_t> nsec3;
+        std::optional<Nsec3Params> nsec3_params;
+    };
+    const DnssecIndex& dnssec_index() const;  // built on first use (empty for an unsigned zone)
+    DnssecIndex build_dnssec_index() const;
     std::optional<std::size_t> at_or_before(const std::vector<uint32_t>& index, dns::NameView name) const;
 
     dns::Name apex_;
@@ -116,11 +124,9 @@ class ZoneVersion {
     dns::Serial serial_;
     std::vector<uint8_t> soa_answer_;
     bool signed_ = false;
-    // Record numbers of the NSEC records and of the NSEC3 records of the chosen chain, in canonical
-    // order (4 octets per record; built once, only for signed zones).
-    std::vector<uint32_t> nsec_;
-    std::vector<uint32_t> nsec3_;
-    std::optional<Nsec3Params> nsec3_params_;
+    mutable std::once_flag dnssec_once_;
+    mutable std::unique_ptr<const DnssecIndex> dnssec_owned_;
+    mutable std::atomic<const DnssecIndex*> dnssec_{nullptr};  // set once built, for memory_bytes()
     mutable std::once_flag derived_once_;
     mutable std::shared_ptr<void> derived_;
 };

@@ -3,6 +3,7 @@
 // bytes BIND and Knot produce for the same text.
 #include "zone/PresentationRdata.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -194,6 +195,25 @@ TEST(PresentationRdata, RecordToTextUsesTheGenericFormWhereLdnsWouldMisprint) {
     rr.insert(rr.end(), std::begin(fixed), std::end(fixed));
     rr.insert(rr.end(), rdata.begin(), rdata.end());
     EXPECT_EQ(record_to_text(rr), "x.example. 300 IN TYPE23 \\# 14 04686f7374076578616d706c6500");
+}
+
+// IPv4 addresses are read by the loader's own dotted-quad reader where it can, by inet_pton otherwise:
+// both must agree on every text, accepted or not.
+TEST(ReadAddress, AgreesWithInetPtonOnIpv4) {
+    const char* texts[] = {"192.0.2.1",  "0.0.0.0",  "255.255.255.255", "256.0.0.1", "1.2.3",
+                           "1.2.3.4.5",  "01.2.3.4", "1.2.3.04",        "1.2.3.0",   "1..2.3",
+                           "",           "1.2.3.4 ", "1.2.3.1234",      "a.b.c.d",   "1.2.3.4x",
+                           "10.0.0.255", "1.2.3.-4", "999.1.1.1",       "00.1.1.1",  "1.2.3.4."};
+    for (const char* text : texts) {
+        std::vector<uint8_t> ours;
+        const bool ok = read_address(text, false, ours);
+        uint8_t addr[4];
+        const bool libc = ::inet_pton(AF_INET, text, addr) == 1;
+        EXPECT_EQ(ok, libc) << text;
+        if (ok && libc) {
+            EXPECT_EQ(ours, std::vector<uint8_t>(addr, addr + 4)) << text;
+        }
+    }
 }
 
 }  // namespace
