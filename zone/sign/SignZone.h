@@ -1,0 +1,77 @@
+// Signing a zone version (RFC 4035 §2): from the unsigned version the operator's file gave, the version
+// secondaries receive, with the DNSKEY RRset, the NSEC or NSEC3 chain and an RRSIG per key over every
+// RRset the zone is authoritative for. Pure: the keys, the time and the randomness are parameters.
+//
+// Incremental by construction: given the previous signed version, an RRset that is the same as there keeps
+// its signatures while they are good for longer than the refresh window, so a one-record change makes a
+// few new signatures (the changed set, the SOA, the NSEC records around it) and the IXFR stays that small.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "zone/ZoneVersion.h"
+#include "zone/base/Result.h"
+#include "zone/sign/DenialChain.h"
+#include "zone/sign/DnssecKey.h"
+
+namespace headwater::sign {
+
+enum class Denial : uint8_t { Nsec, Nsec3 };
+
+// A [[dnssec_policy]] as the signer uses it (times in seconds).
+struct SigningPolicy {
+    std::string name = "default";
+    DnssecAlgorithm algorithm = DnssecAlgorithm::EcdsaP256Sha256;
+    bool split_keys = false;  // "ksk+zsk": the KSK signs the DNSKEY RRset, the ZSK everything else
+    Denial denial = Denial::Nsec;
+    Nsec3Settings nsec3;
+    uint32_t signature_validity = 14 * 86400;
+    uint32_t signature_refresh = 7 * 86400;  // re-sign a signature this long before it expires
+    uint32_t signature_jitter = 12 * 3600;  // expirations spread over this much, so refreshes come in batches
+    uint32_t dnskey_ttl = 3600;
+    uint32_t inception_offset = 3600;  // inception this far in the past, for validators with a slow clock
+};
+
+// One key as the signer uses it: published in the DNSKEY RRset, and signing the DNSKEY RRset (a KSK or
+// CSK), the rest of the zone (a ZSK or CSK), both, or neither (published only).
+struct SigningKey {
+    DnssecKey key;
+    bool signs_keys = true;
+    bool signs_zone = true;
+};
+
+struct SignOptions {
+    uint32_t now = 0;      // seconds since 1970
+    uint64_t seed = 0;     // for the expiration jitter
+    unsigned threads = 1;  // signing threads
+    bool reuse = true;     // false: every signature made anew (`headwaterctl dnssec sign`)
+};
+
+struct SignedZone {
+    zone::ZoneVersionPtr version;
+    std::size_t signatures_made = 0;
+    std::size_t signatures_kept = 0;
+    std::size_t signatures = 0;        // in the version
+    uint32_t earliest_expiration = 0;  // of every signature in the version
+    uint32_t next_refresh = 0;         // when the earliest ones are due (earliest_expiration - refresh)
+};
+
+// The window past the refresh time within which signatures are renewed together (so that jittered
+// expirations make batches, not one new version per signature).
+uint32_t refresh_batch(const SigningPolicy& p);
+
+// The first DNSSEC record of `source` (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS, CDNSKEY) as an error
+// message: a zone the server signs is edited unsigned.
+Result<void, std::string> check_unsigned(const zone::ZoneVersion& source);
+
+// The unsigned version a signed one was made from: the same records without the DNSSEC ones above.
+zone::ZoneVersionPtr strip_dnssec(const zone::ZoneVersion& signed_version);
+
+Result<SignedZone, std::string> sign_zone(const zone::ZoneVersion& source, const zone::ZoneVersion* previous,
+                                          std::span<const SigningKey> keys, const SigningPolicy& policy,
+                                          const SignOptions& options);
+
+}  // namespace headwater::sign
