@@ -69,6 +69,21 @@ struct NotifyTargetConfig {
     std::optional<dns::IpAddress> source;  // local address to send from, same family as `address`
 };
 
+// A DNSSEC signing policy ([[dnssec_policy]]); zones name it. Times in seconds.
+struct DnssecPolicyConfig {
+    std::string name;                           // unique, case-sensitive
+    std::string algorithm = "ecdsap256sha256";  // ecdsap256sha256 | ecdsap384sha384 | ed25519 | rsasha256
+    std::string keys = "csk";                   // csk | ksk+zsk: what is generated when the zone has no keys
+    std::string denial = "nsec";                // nsec | nsec3
+    uint32_t nsec3_iterations = 0;              // RFC 9276 §3.1: 0
+    std::string nsec3_salt;                     // hex; empty (RFC 9276 §3.1)
+    bool nsec3_opt_out = false;
+    uint32_t signature_validity_s = 14 * 86400;
+    uint32_t signature_refresh_s = 7 * 86400;
+    uint32_t signature_jitter_s = 12 * 3600;
+    uint32_t dnskey_ttl_s = 3600;
+};
+
 struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
     std::filesystem::path file;               // absolute
@@ -93,14 +108,20 @@ struct ZoneConfig {
     uint32_t verify_interval_s = 0;
     std::string verify_key;        // TSIG key for the verification transfer; empty: unsigned
     uint32_t verify_sample = 100;  // random RRsets asked when a secondary refuses the transfer
+    // The [[dnssec_policy]] that signs the zone; empty: served as written (pre-signed or unsigned).
+    std::string dnssec_policy;
+    // A served signature expiring within this long (or expired) is warned about: for zones signed
+    // elsewhere, the warning is the operator's only notice before validators fail.
+    uint32_t signature_warn_s = 7 * 86400;
 };
 
 struct Config {
     std::filesystem::path path;  // absolute path of the config file
     ServerConfig server;
-    std::vector<KeyConfig> keys;    // in file order
-    std::vector<AclConfig> acls;    // in file order
-    std::vector<ZoneConfig> zones;  // in file order
+    std::vector<KeyConfig> keys;                      // in file order
+    std::vector<AclConfig> acls;                      // in file order
+    std::vector<DnssecPolicyConfig> dnssec_policies;  // in file order
+    std::vector<ZoneConfig> zones;                    // in file order
 };
 
 struct ConfigError {

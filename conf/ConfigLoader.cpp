@@ -268,6 +268,8 @@ class Loader {
                 return read_tables<KeyConfig>(f);
             case Reader::Acls:
                 return read_tables<AclConfig>(f);
+            case Reader::Policies:
+                return read_tables<DnssecPolicyConfig>(f);
             case Reader::Zones:
                 return read_tables<ZoneConfig>(f);
             case Reader::NotifyTargets:
@@ -283,6 +285,12 @@ class Loader {
                 return;
             case Reader::Ratio:
                 return read_ratio(f);
+            case Reader::Boolean:
+                if (const auto* b = f.node.as_boolean())
+                    slot_of<bool>(f) = b->get();
+                else
+                    error(f, "expected true or false, found " + type_name(f.node.type()));
+                return;
             case Reader::ControlSocket:
                 return read_control_socket(f);
             case Reader::Identity:
@@ -348,6 +356,18 @@ class Loader {
                 return;
             case Reader::ZoneName:
                 return read_zone_name(f);
+            case Reader::PolicyName:
+                return read_policy_name(f);
+            case Reader::PolicyRef:
+                if (auto text = as_name(f)) {
+                    if (policy_lines_.count(*text) == 0)
+                        return error(f, "unknown DNSSEC policy " + in_quotes(*text) +
+                                            known_of(policy_lines_, "[[dnssec_policy]]"));
+                    slot_of<std::string>(f) = *text;
+                }
+                return;
+            case Reader::Salt:
+                return read_salt(f);
         }
     }
 
@@ -583,6 +603,31 @@ class Loader {
         slot_of<std::string>(f) = *name;
     }
 
+    void read_policy_name(const Field& f) {
+        auto name = as_name(f);
+        if (!name) return;
+        const auto [first, inserted] = policy_lines_.emplace(*name, f.node.source().begin.line);
+        if (!inserted) {
+            return error(f, "duplicate DNSSEC policy " + in_quotes(*name) + " (first at line " +
+                                std::to_string(first->second) + ")");
+        }
+        slot_of<std::string>(f) = *name;
+    }
+
+    // RFC 5155 §3.3: the salt in hex, "-" for none.
+    void read_salt(const Field& f) {
+        auto text = as_string(f.node, f.path);
+        if (!text) return;
+        if (*text == "-") text->clear();
+        const bool hex = std::all_of(text->begin(), text->end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        });
+        if (!hex || text->size() % 2 != 0 || text->size() > 510)
+            return error(
+                f, in_quotes(*text) + " is not a salt (an even number of hex digits, at most 255 octets)");
+        slot_of<std::string>(f) = *text;
+    }
+
     void read_zone_name(const Field& f) {
         auto name = as_name(f);
         if (!name) return;
@@ -747,6 +792,19 @@ class Loader {
         return !acl.name.empty();  // a duplicate (or broken) name is reported and left out
     }
 
+    bool finish(const toml::table& table, const std::string& prefix, DnssecPolicyConfig& p, size_t) {
+        // The refresh must come before the expiration, with the jitter inside what is left, or a served
+        // signature could expire before it is made anew.
+        if (p.signature_refresh_s >= p.signature_validity_s) {
+            error(table.source(), prefix + ".signature_refresh",
+                  "must be shorter than signature_validity (a signature is renewed before it expires)");
+        } else if (p.signature_jitter_s >= p.signature_validity_s - p.signature_refresh_s) {
+            error(table.source(), prefix + ".signature_jitter",
+                  "must be shorter than signature_validity minus signature_refresh");
+        }
+        return !p.name.empty();
+    }
+
     bool finish(const toml::table& table, const std::string& prefix, ZoneConfig& zone, size_t) {
         if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
             error(table.source(), prefix + ".verify_interval",
@@ -802,9 +860,10 @@ class Loader {
     std::string display_path_;
     fs::path base_dir_;
     std::vector<Problem> problems_;
-    std::map<std::string, uint32_t> key_lines_;   // normalised key name -> line of its first definition
-    std::map<std::string, uint32_t> acl_lines_;   // ACL name -> line of its first definition
-    std::map<std::string, uint32_t> zone_lines_;  // normalised zone name -> line of its first definition
+    std::map<std::string, uint32_t> key_lines_;     // normalised key name -> line of its first definition
+    std::map<std::string, uint32_t> acl_lines_;     // ACL name -> line of its first definition
+    std::map<std::string, uint32_t> zone_lines_;    // normalised zone name -> line of its first definition
+    std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
 };
 
 fs::path absolute_path(const fs::path& p) {

@@ -28,6 +28,7 @@ enum class Reader : uint8_t {
     Server,         // [server]
     Keys,           // [[key]]
     Acls,           // [[acl]]
+    Policies,       // [[dnssec_policy]]
     Zones,          // [[zone]]
     NotifyTargets,  // zone.notify: an array of "addr[:port]" strings or { address, key, source } tables
     // Generic values.
@@ -36,6 +37,7 @@ enum class Reader : uint8_t {
     Choice,    // one of `choices`
     Path,      // a non-empty path; relative ones are relative to the config file's directory
     Ratio,     // a number above min and at most max
+    Boolean,   // true or false
     // Values with their own syntax or checks.
     ControlSocket,  // a Path short enough for a Unix socket address
     Identity,       // a user or group name, or a numeric id
@@ -52,6 +54,9 @@ enum class Reader : uint8_t {
     AclName,        // a string, unique
     AclRefs,        // an array of [[acl]] names
     ZoneName,       // a domain name, unique
+    PolicyName,     // a string, unique among [[dnssec_policy]]
+    PolicyRef,      // the name of a [[dnssec_policy]]
+    Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
 };
 
 // What a number counts. For durations: what a bare number means, and what the range is given in.
@@ -60,11 +65,12 @@ enum class Unit : uint8_t { None, Milliseconds, Seconds, Octets, Bytes };
 std::string_view unit_name(Unit unit);  // "milliseconds", "seconds", "octets", "bytes", ""
 
 // Where a reader stores a value: a field of the struct the key's table is read into.
-using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
-                          std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
-                          std::optional<dns::IpAddress>*, std::vector<dns::IpNetwork>*,
-                          std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
-                          std::vector<AclConfig>*, std::vector<ZoneConfig>*>;
+using Slot =
+    std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
+                 std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
+                 std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
+                 std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
+                 std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

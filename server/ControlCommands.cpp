@@ -8,6 +8,7 @@
 
 #include "server/ControlProtocol.h"
 #include "server/SecondaryRegistry.h"
+#include "zone/sign/ZoneSigner.h"
 
 namespace headwater::server {
 
@@ -65,6 +66,7 @@ json ControlCommands::handle(const json& request) {
         Entry{"secondaries", &ControlCommands::secondaries},
         Entry{"notify", &ControlCommands::notify},
         Entry{"verify", &ControlCommands::verify},
+        Entry{"dnssec", &ControlCommands::dnssec},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -272,6 +274,93 @@ json ControlCommands::notify(const control::Request& req, const json& request) {
 
 json ControlCommands::reload_all() {
     return reload(control::Request{"reload", std::nullopt, false}, json());
+}
+
+namespace {
+
+json time_json(const std::optional<zone::Clock::time_point>& t) {
+    return t ? json(format_time(*t)) : json(nullptr);
+}
+
+json key_json(const sign::ZoneSigner::KeyInfo& k) {
+    return {
+        {"tag", k.tag},
+        {"algorithm", std::string(sign::config_name(k.algorithm))},
+        {"flags", k.flags},
+        {"role", k.role},
+        {"state", "active"},
+        {"created", k.created != 0 ? json(format_time(zone::Clock::from_time_t(k.created))) : json(nullptr)},
+        {"file", k.file},
+        {"dnskey", k.dnskey},
+        {"ds", k.ds.empty() ? json(nullptr) : json(k.ds)}};
+}
+
+}  // namespace
+
+// `dnssec status|sign|ds|import`: a zone's keys and signatures, a full re-signing, the records for the
+// parent, a key pair taken over from BIND or ldns files (docs/control.md).
+json ControlCommands::dnssec(const control::Request& req, const json& request) {
+    auto z = one_zone(store_, req);
+    if (!z) return control::error_response(z.error());
+    const auto action_it = request.find("action");
+    const std::string action =
+        action_it != request.end() && action_it->is_string() ? action_it->get<std::string>() : "";
+    const std::string name = (*z)->settings().name.to_string();
+    auto signer = std::dynamic_pointer_cast<sign::ZoneSigner>((*z)->settings().signer);
+    const zone::ZoneStatus st = (*z)->status();
+    if (action == "status") {
+        json out = {
+            {"ok", true},
+            {"name", name},
+            {"serial", serial_json(st.serial)},
+            {"signed_by", signer ? "headwater" : (st.earliest_signature_expiration ? "elsewhere" : nullptr)},
+            {"earliest_expiration", time_json(st.earliest_signature_expiration)}};
+        if (!signer) return out;
+        const auto& p = signer->policy();
+        out["policy"] = p.name;
+        out["denial"] = p.denial == sign::Denial::Nsec3 ? "nsec3" : "nsec";
+        out["signatures"] = {{"made", st.signatures_made},
+                             {"kept", st.signatures_kept},
+                             {"next_refresh", time_json(st.next_signature_refresh)}};
+        auto keys = signer->keys(now_());
+        if (!keys) return control::error_response(keys.error());
+        json list = json::array();
+        for (const auto& k : *keys) list.push_back(key_json(k));
+        out["keys"] = list;
+        return out;
+    }
+    if (!signer) return control::error_response(name + " has no dnssec_policy: Headwater does not sign it");
+    if (action == "ds") {
+        auto keys = signer->keys(now_());
+        if (!keys) return control::error_response(keys.error());
+        json ds = json::array(), dnskey = json::array();
+        for (const auto& k : *keys) {
+            if (!k.ds.empty()) ds.push_back(k.ds);
+            if (k.role != "zsk") dnskey.push_back(k.dnskey);
+        }
+        return {{"ok", true}, {"name", name}, {"ds", ds}, {"dnskey", dnskey}};
+    }
+    json out = {{"ok", true}, {"name", name}};
+    if (action == "import") {
+        const auto file = request.find("file");
+        if (file == request.end() || !file->is_string())
+            return control::error_response("dnssec import needs the key file (\"file\")");
+        auto imported = signer->import(file->get<std::string>(), now_());
+        if (!imported) return control::error_response(imported.error());
+        out["key"] = key_json(*imported);
+    } else if (action != "sign") {
+        return control::error_response("unknown dnssec action \"" + action +
+                                       "\" (known: status, sign, ds, import)");
+    }
+    // sign: every signature made anew; import: the new key's signatures made, the others kept.
+    const auto r = (*z)->resign(now_(), action == "sign");
+    if (r.outcome == zone::ReloadOutcome::Error) return control::error_response(r.error);
+    if (r.outcome == zone::ReloadOutcome::Updated && notify_.changed) notify_.changed(**z);
+    spdlog::info("dnssec {} zone={} serial={} {}", action, name, r.serial ? r.serial->value() : 0u, r.note);
+    out["old_serial"] = serial_json(r.old_serial);
+    out["serial"] = serial_json(r.serial);
+    if (!r.note.empty()) out["note"] = r.note;
+    return out;
 }
 
 }  // namespace headwater::server

@@ -44,6 +44,7 @@ class ControlCommands {
     nlohmann::json secondaries(const control::Request& req, const nlohmann::json& request);
     nlohmann::json notify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json dnssec(const control::Request& req, const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;

@@ -17,6 +17,7 @@
 #include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
+#include "server/DnssecSigning.h"
 #include "server/Notifier.h"
 #include "server/Privileges.h"
 #include "server/SecondaryRegistry.h"
@@ -96,6 +97,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
             zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
         settings.journal_bounds.max_changesets = zc.journal_max_changesets;
         settings.journal_bounds.max_bytes = zc.journal_max_bytes;
+        settings.signer = make_zone_signer(config, zc, *name);
         auto z = std::make_shared<zone::Zone>(std::move(settings));
         const auto r = z->open(zone::Clock::now());
         const std::string& zone_name = z->name_text();
@@ -341,6 +343,7 @@ struct Stoppable {
     Notifier& notifier;
     ControlServer& control;
     asio::signal_set& hup;
+    SignatureWatch& signatures;
     std::chrono::milliseconds grace_period;
 };
 
@@ -358,6 +361,7 @@ void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Sto
         asio::post(parts.control_io, [parts] {
             parts.control.stop();
             parts.hup.cancel();
+            parts.signatures.stop();
         });
         grace.expires_after(parts.grace_period);
         grace.async_wait([parts](const boost::system::error_code&) {
@@ -420,6 +424,10 @@ void run_threads(asio::io_context& dns_io, asio::io_context& tcp_io, std::size_t
 
 int Server::run() {
     const auto& cfg = impl_->config.server;
+    const auto fail = [](std::string_view what, const std::string& why) {
+        spdlog::critical("{}{}", what, why);
+        return 1;
+    };
     asio::io_context dns_io(1);
     asio::io_context control_io(1);
     // TCP connections on threads of their own (server.tcp_threads), each connection on a strand: several
@@ -431,29 +439,17 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    if (auto opened = udp.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
+    if (auto opened = udp.open(cfg.listen); !opened) return fail("", opened.error());
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
-    if (auto opened = listeners.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
+    if (auto opened = listeners.open(cfg.listen); !opened) return fail("", opened.error());
 
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
     auto notify_setup = notify_zones(impl_->config, *impl_->keys);
-    if (!notify_setup) {
-        spdlog::critical("notify: {}", notify_setup.error());
-        return 1;
-    }
+    if (!notify_setup) return fail("notify: ", notify_setup.error());
     Notifier notifier(dns_io, std::move(*notify_setup));
     notifier.limit_in_flight(cfg.notify_max_in_flight);
     log_notify_events(notifier, impl_->transfer_log);
-    if (auto started = notifier.start(); !started) {
-        spdlog::critical("notify: {}", started.error());
-        return 1;
-    }
+    if (auto started = notifier.start(); !started) return fail("notify: ", started.error());
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
@@ -472,15 +468,13 @@ int Server::run() {
     auto control = ControlServer::open(
         control_io, cfg.control_socket,
         [&commands](const nlohmann::json& req) { return commands.handle(req); }, control_options);
-    if (!control) {
-        spdlog::critical("control socket: {}", control.error());
-        return 1;
-    }
+    if (!control) return fail("control socket: ", control.error());
     // Least privilege (server.user): every socket is bound now; nothing after this needs root.
-    if (auto dropped = drop_privileges(cfg); !dropped) {
-        spdlog::critical("{}", dropped.error());
-        return 1;
-    }
+    if (auto dropped = drop_privileges(cfg); !dropped) return fail("", dropped.error());
+
+    // DNSSEC: signatures due for refresh re-signed, expiring ones warned about, on the control thread.
+    SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed);
+    asio::post(control_io, [&signatures] { signatures.start(); });
 
     // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
     asio::signal_set hup(control_io, SIGHUP);
@@ -488,7 +482,7 @@ int Server::run() {
     asio::signal_set term(dns_io, SIGTERM, SIGINT);
     asio::steady_timer grace(dns_io);
     stop_on_signal(term, grace,
-                   Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup,
+                   Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup, signatures,
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
 
     udp.start();

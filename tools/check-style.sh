@@ -11,7 +11,8 @@ echo "check-style: clang-format on ${#files[@]} files"
 clang-format --dry-run --Werror "${files[@]}"
 
 echo "check-style: include direction"
-# docs/architecture.md: zone/base <- zone/dns <- zone, tsig, conf <- zone/answer <- xfr, xfr/verify <- server;
+# docs/architecture.md: zone/base <- zone/dns <- zone, tsig, conf <- zone/answer <- zone/sign, xfr, xfr/verify
+# <- server;
 # tools -> conf, zone and the control protocol.
 fail=0
 forbid() {  # folder (its files, not its subfolders'), forbidden include prefixes...
@@ -24,11 +25,12 @@ forbid() {  # folder (its files, not its subfolders'), forbidden include prefixe
 }
 forbid zone/base zone/dns/ 'zone/[A-Z]' zone/answer/ xfr tsig conf server tools
 forbid zone/dns 'zone/[A-Z]' zone/answer/ xfr tsig conf server tools
-forbid zone zone/answer/ xfr tsig conf server tools
-forbid zone/answer xfr tsig conf server tools
+forbid zone zone/answer/ zone/sign/ xfr tsig conf server tools
+forbid zone/answer zone/sign/ xfr tsig conf server tools
+forbid zone/sign xfr tsig conf server tools
 forbid tsig zone/answer/ xfr conf server tools
 forbid conf zone/answer/ xfr tsig server tools
-forbid xfr conf server tools
+forbid xfr zone/sign/ conf server tools
 forbid xfr/verify zone/answer/ 'xfr/[A-Z]' tsig conf server tools
 grep -rln --include='*.h' --include='*.cpp' 'boost/asio' zone tsig conf xfr tools && { echo "  only server/ may use Asio"; fail=1; }
 grep -rln '<ldns/' --include='*.cpp' --include='*.h' . | grep -v '^./zone/MasterFile.cpp$' | grep -v '^./build' | grep -v '^./tests/' \

@@ -65,6 +65,8 @@ struct Args {
     std::optional<uint32_t> sample;         // verify --sample
     std::optional<uint32_t> query_timeout;  // verify --query-timeout (milliseconds)
     bool no_transfer = false;               // verify --no-transfer
+    std::string action;                     // dnssec: status, sign, ds, import
+    std::string key_file;                   // dnssec import
 };
 
 struct Command {
@@ -451,6 +453,53 @@ void print_verify(const json& response) {
     }
 }
 
+json dnssec_request(const char* name, const Args& args) {
+    json request = control::make_request(name, args.zone);
+    request["action"] = args.action;
+    if (!args.key_file.empty()) {
+        // The server resolves nothing against our directory: send it absolute.
+        std::error_code ec;
+        const auto absolute = std::filesystem::absolute(args.key_file, ec);
+        request["file"] = (ec ? std::filesystem::path(args.key_file) : absolute).string();
+    }
+    return request;
+}
+
+void print_dnssec(const json& response) {
+    const std::string name = text_of(response, "name");
+    if (response.contains("ds") && response["ds"].is_array() && !response.contains("keys")) {
+        std::cout << "; give these to the registrar (DS), or the DNSKEY where it asks for keys\n";
+        for (const auto& l : response["ds"]) std::cout << l.get<std::string>() << '\n';
+        for (const auto& l : response.value("dnskey", json::array()))
+            std::cout << l.get<std::string>() << '\n';
+        return;
+    }
+    if (response.contains("keys") || response.contains("signed_by")) {
+        std::cout << name << ": serial " << text_of(response, "serial") << ", signed by "
+                  << text_of(response, "signed_by") << ", earliest signature expiry "
+                  << text_of(response, "earliest_expiration") << '\n';
+        if (!response.contains("keys")) return;
+        std::cout << "policy " << text_of(response, "policy") << ", " << text_of(response, "denial") << '\n';
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& k : response["keys"])
+            rows.push_back({text_of(k, "tag"), text_of(k, "algorithm"), text_of(k, "role"),
+                            text_of(k, "state"), text_of(k, "created"), text_of(k, "file")});
+        print_table({"TAG", "ALGORITHM", "ROLE", "STATE", "CREATED", "FILE"}, rows);
+        const auto& sigs = response.value("signatures", json::object());
+        std::cout << "signatures: last signing made " << text_of(sigs, "made") << ", kept "
+                  << text_of(sigs, "kept") << "; next refresh " << text_of(sigs, "next_refresh") << '\n';
+        for (const auto& k : response["keys"])
+            if (has_text(k, "ds")) std::cout << text_of(k, "ds") << '\n';
+        return;
+    }
+    if (response.contains("key"))
+        std::cout << name << ": imported key " << text_of(response["key"], "tag") << " ("
+                  << text_of(response["key"], "role") << ")\n";
+    std::cout << name << ": serial " << text_of(response, "old_serial") << " -> "
+              << text_of(response, "serial") << '\n';
+    if (has_text(response, "note")) std::cout << "  note: " << text_of(response, "note") << '\n';
+}
+
 bool verify_in_sync(const json& response) {
     const auto it = response.find("in_sync");
     return it != response.end() && it->is_boolean() && it->get<bool>();
@@ -512,6 +561,17 @@ constexpr Command kCommands[] = {
          sub.add_flag("--no-transfer", args.no_transfer, "compare answers to sampled questions only");
      },
      verify_request, print_verify, nullptr, verify_in_sync},
+    {"dnssec",
+     "DNSSEC of a zone: status (keys, signatures), sign (every signature anew), ds (records for the parent), "
+     "import KEYFILE (a BIND/ldns key pair)",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("action", args.action, "status, sign, ds or import")
+             ->required()
+             ->check(CLI::IsMember({"status", "sign", "ds", "import"}));
+         sub.add_option("zone", args.zone, "zone name")->required();
+         sub.add_option("keyfile", args.key_file, "import: the key's .key or .private file (Kzone.+alg+tag)");
+     },
+     dnssec_request, print_dnssec, nullptr},
 };
 
 // ---- the socket -----------------------------------------------------------------------------

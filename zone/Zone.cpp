@@ -161,8 +161,14 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
         return with_error(result, std::move(message));
     };
     if (!state) return fail(state.error());
+    // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
+    if (settings_.signer && !source_)
+        if (const auto v = current()) source_ = settings_.signer->source_of(*v);
     auto loaded = load_zone_file(settings_.name, settings_.file);
     if (!loaded) return fail(loaded.error().to_string());
+    if (settings_.signer)
+        if (auto ok = settings_.signer->check_source(*loaded->version); !ok)
+            return fail(settings_.file.string() + ": " + ok.error());
     result = update_locked(loaded->version, now, force);
     result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
@@ -207,26 +213,26 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
     };
     const dns::Serial file_serial = file_version->serial();
     const std::string file = settings_.file.string();
+    // A signed zone's file is compared with the source of the served version, not with the signed one.
+    const ZoneVersionPtr base = settings_.signer ? source_ : old;
+    auto unchanged = [&] {
+        file_loaded_locked(file_serial);
+        if (settings_.signer) return resign_locked(now, false);  // signatures may be due all the same
+        result.outcome = ReloadOutcome::Unchanged;
+        return result;
+    };
 
     ZoneVersionPtr next = file_version;
     bool new_history = !old;
-    if (old) {
+    if (old && base) {
         const dns::Serial served = old->serial();
-        if (file_version->same_content(*old)) {
-            file_loaded_locked(file_serial);
-            result.outcome = ReloadOutcome::Unchanged;
-            return result;
-        }
+        if (file_version->same_content(*base)) return unchanged();
         const bool serial_untouched = file_serial == served || (file_serial_ && file_serial == *file_serial_);
         if (served < file_serial) {
             // A newer serial in the file: taken as written.
         } else if (serial_untouched) {
             // The operator changed records but not the serial (or the serial is one we bumped before).
-            if (with_serial(*file_version, served)->same_content(*old)) {
-                file_loaded_locked(file_serial);
-                result.outcome = ReloadOutcome::Unchanged;
-                return result;
-            }
+            if (with_serial(*file_version, base->serial())->same_content(*base)) return unchanged();
             if (settings_.serial_policy == SerialPolicy::Keep)
                 return fail(
                     file + ": zone content changed but the serial is still " + serial_text(file_serial) +
@@ -249,12 +255,81 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
         }
     }
 
-    if (auto r = record_history_locked(old, next, new_history, now, result.note); !r) return fail(r.error());
-    if (auto r = commit_locked(next, now); !r) result.note += (result.note.empty() ? "" : "; ") + r.error();
+    ZoneVersionPtr served = next;
+    if (settings_.signer) {
+        auto signed_version = sign_locked(next, now, false);
+        if (!signed_version) return fail(file + ": signing failed: " + signed_version.error());
+        served = *signed_version;
+    }
+    if (auto r = publish_locked(old, served, next, new_history, now, result.note); !r) return fail(r.error());
     file_loaded_locked(file_serial);
     result.outcome = ReloadOutcome::Updated;
-    result.serial = next->serial();
+    result.serial = served->serial();
     return result;
+}
+
+Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                               const ZoneVersionPtr& source, bool new_history,
+                                               Clock::time_point now, std::string& note) {
+    if (auto r = record_history_locked(old, next, new_history, now, note); !r) return r;
+    if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+    source_ = settings_.signer ? source : nullptr;
+    return {};
+}
+
+Result<ZoneVersionPtr, std::string> Zone::sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
+                                                      bool all) {
+    const ZoneVersionPtr old = current();
+    auto s = settings_.signer->sign(*source, old.get(), now, all);
+    if (!s) return unexpected(s.error());
+    next_refresh_ = s->next_refresh;
+    signatures_made_ = s->made;
+    signatures_kept_ = s->kept;
+    return s->version;
+}
+
+ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
+    ReloadResult result;
+    const ZoneVersionPtr old = current();
+    if (old) result.old_serial = result.serial = old->serial();
+    if (!settings_.signer) return with_error(result, "the zone has no dnssec_policy: nothing to sign");
+    if (!old || !source_) return with_error(result, "the zone is not served (its file has not loaded)");
+    // First with the served serial: if that gives the served version back, nothing is due.
+    if (!all) {
+        auto same = sign_locked(with_serial(*source_, old->serial()), now, false);
+        if (!same) return with_error(result, "signing failed: " + same.error());
+        if ((*same)->same_content(*old)) {
+            result.outcome = ReloadOutcome::Unchanged;
+            return result;
+        }
+    }
+    // Something is re-signed: that is a new version, and secondaries only take it with a new serial.
+    SerialPolicy p =
+        settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
+    auto bumped = next_serial(old->serial(), p, unix_seconds(now));
+    if (!bumped) return with_error(result, bumped.error());
+    const ZoneVersionPtr source = with_serial(*source_, *bumped);
+    auto next = sign_locked(source, now, all);
+    if (!next) return with_error(result, "signing failed: " + next.error());
+    if (auto r = publish_locked(old, *next, source, false, now, result.note); !r)
+        return with_error(result, r.error());
+    result.outcome = ReloadOutcome::Updated;
+    result.serial = (*next)->serial();
+    result.note += (result.note.empty() ? "" : "; ") + std::string("re-signed: ") +
+                   std::to_string(signatures_made_) + " signature(s) made, " +
+                   std::to_string(signatures_kept_) + " kept";
+    return result;
+}
+
+ReloadResult Zone::resign(Clock::time_point now, bool all) {
+    std::lock_guard lock(mutex_);
+    return resign_locked(now, all);
+}
+
+std::optional<Clock::time_point> Zone::next_signature_refresh() const {
+    std::lock_guard lock(mutex_);
+    if (!settings_.signer || !current()) return std::nullopt;
+    return next_refresh_;
 }
 
 bool Zone::snapshot_can_wait_locked() const {
@@ -333,13 +408,16 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
         return Result<void, std::string>();
     });
 
-    const ZoneVersionPtr next = with_serial(*old, next_value);
-    join_snapshot_writer_locked();  // the first snapshot is on disk before the history grows past it
-    if (journal_) {
-        auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
-        if (!appended) return fail("journal: " + appended.error());
+    ZoneVersionPtr next = with_serial(*old, next_value);
+    ZoneVersionPtr source;
+    if (settings_.signer && source_) {
+        // A signed zone: the SOA with the new serial is signed anew (and whatever else is due).
+        source = with_serial(*source_, next_value);
+        auto signed_version = sign_locked(source, now, false);
+        if (!signed_version) return fail("signing failed: " + signed_version.error());
+        next = *signed_version;
     }
-    if (auto r = commit_locked(next, now); !r) result.note = r.error();
+    if (auto r = publish_locked(old, next, source, false, now, result.note); !r) return fail(r.error());
     result.outcome = ReloadOutcome::Updated;
     result.serial = next_value;
 
@@ -376,6 +454,15 @@ ZoneStatus Zone::status() const {
     s.last_error = last_error_;
     s.file_loaded = file_loaded_;
     if (journal_) s.ixfr_from = journal_->first_serial();
+    if (auto v = current(); v && v->is_signed()) {
+        if (auto e = v->earliest_signature_expiration())
+            s.earliest_signature_expiration = Clock::from_time_t(*e);
+    }
+    if (settings_.signer) {
+        s.next_signature_refresh = next_refresh_;
+        s.signatures_made = signatures_made_;
+        s.signatures_kept = signatures_kept_;
+    }
     return s;
 }
 

@@ -15,6 +15,7 @@
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
 #include "zone/SerialPolicy.h"
+#include "zone/ZoneSigning.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
 
@@ -39,6 +40,8 @@ struct ZoneSettings {
     std::filesystem::path state_dir;
     SerialPolicy serial_policy = SerialPolicy::Increment;
     JournalBounds journal_bounds;
+    // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
+    std::shared_ptr<ZoneSigning> signer;
 };
 
 // A master file turned into a version, with what the loader changed on the way (ZoneBuilder).
@@ -76,6 +79,12 @@ struct ZoneStatus {
     // served came from the state directory (the version served before the restart) because the file
     // did not load; false without one: nothing is served.
     bool file_loaded = false;
+    // DNSSEC: the earliest expiration of a served RRSIG (signed zones, ours or pre-signed ones); for zones
+    // we sign, when the next refresh is due and what the last signing did.
+    std::optional<Clock::time_point> earliest_signature_expiration;
+    std::optional<Clock::time_point> next_signature_refresh;
+    std::size_t signatures_made = 0;
+    std::size_t signatures_kept = 0;
 };
 
 class Zone {
@@ -117,6 +126,13 @@ class Zone {
     ReloadResult bump(Clock::time_point now, std::optional<SerialPolicy> policy,
                       std::optional<dns::Serial> set);
 
+    // Signed zones: signatures due for refresh (all of them with `all`) made anew, as a new version with
+    // the next serial by the zone's policy (increment under keep), journaled like a reload. Unchanged when
+    // nothing is due. An error for a zone without a signer or not served yet.
+    ReloadResult resign(Clock::time_point now, bool all);
+    // When resign() next has something to do (signed zones that are served).
+    std::optional<Clock::time_point> next_signature_refresh() const;
+
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
 
@@ -132,6 +148,15 @@ class Zone {
                                                     bool new_history, Clock::time_point now,
                                                     std::string& note);
     void file_loaded_locked(dns::Serial file_serial);
+    // Signed zones: `source` signed against the served version (kept signatures), or an error message.
+    Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
+                                                    bool all);
+    // The served source re-signed: unchanged if nothing is due (and not `all`), else a new serial.
+    ReloadResult resign_locked(Clock::time_point now, bool all);
+    // Journals and serves `next` (signed when the zone is), `source` its unsigned source.
+    Result<void, std::string> publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                             const ZoneVersionPtr& source, bool new_history,
+                                             Clock::time_point now, std::string& note);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();
@@ -163,6 +188,11 @@ class Zone {
     bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
     std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
+    // Signed zones: the unsigned version the served one was signed from, and what signing reported.
+    ZoneVersionPtr source_;
+    std::optional<Clock::time_point> next_refresh_;
+    std::size_t signatures_made_ = 0;
+    std::size_t signatures_kept_ = 0;
 };
 
 }  // namespace headwater::zone

@@ -78,7 +78,11 @@ ZoneVersion::DnssecIndex ZoneVersion::build_dnssec_index() const {
     }
     for (std::size_t i = 0; i < offsets_.size(); ++i) {
         const RecordView r = record(i);
-        if (r.type == dns::RRType::NSEC) {
+        if (r.type == dns::RRType::RRSIG && r.rdata.size() >= 12) {
+            // RFC 4034 §3.1.5: the expiration, after type covered, algorithm, labels and original TTL.
+            const uint32_t e = rd32(r.rdata.data() + 8);
+            if (!index.earliest_expiration || e < *index.earliest_expiration) index.earliest_expiration = e;
+        } else if (r.type == dns::RRType::NSEC) {
             index.nsec.push_back(static_cast<uint32_t>(i));
         } else if (r.type == dns::RRType::NSEC3 && index.nsec3_params) {
             // Same algorithm, iterations and salt as the NSEC3PARAM (the flags may carry Opt-Out).

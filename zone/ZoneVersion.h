@@ -84,6 +84,11 @@ class ZoneVersion {
         std::span<const uint8_t> salt;  // inside the version's data
     };
     const std::optional<Nsec3Params>& nsec3_params() const { return dnssec_index().nsec3_params; }
+    // The earliest expiration (seconds since 1970) of the RRSIGs of a signed zone; nothing for an unsigned
+    // one or one without RRSIGs.
+    std::optional<uint32_t> earliest_signature_expiration() const {
+        return dnssec_index().earliest_expiration;
+    }
     std::optional<std::size_t> nsec3_at_or_before(dns::NameView hashed_owner) const;
 
     // Whole-content equality (same records, same order, same bytes).
@@ -112,6 +117,7 @@ class ZoneVersion {
         std::vector<uint32_t> nsec;
         std::vector<uint32_t> nsec3;
         std::optional<Nsec3Params> nsec3_params;
+        std::optional<uint32_t> earliest_expiration;
     };
     const DnssecIndex& dnssec_index() const;  // built on first use (empty for an unsigned zone)
     DnssecIndex build_dnssec_index() const;

@@ -102,11 +102,19 @@ struct Ancestor {
 
 }  // namespace
 
-Result<void, std::string> add_nsec3_chain(const zone::ZoneVersion& v, const std::vector<Node>& nodes,
-                                          std::span<const uint16_t> apex_types, uint32_t ttl,
-                                          const Nsec3Settings& settings, RecordList& out) {
+namespace {
+
+// The names the NSEC3 chain covers, hashed, with their types (RFC 5155 §7.1).
+struct ChainNames {
     std::vector<HashedName> names;
-    std::vector<uint16_t> all_types;
+    std::vector<uint16_t> all_types;  // HashedName::types_at indexes here
+};
+
+ChainNames chain_names(const zone::ZoneVersion& v, const std::vector<Node>& nodes,
+                       std::span<const uint16_t> apex_types, const Nsec3Settings& settings) {
+    ChainNames chain;
+    auto& names = chain.names;
+    auto& all_types = chain.all_types;
     auto emit = [&](dns::NameView name, const std::vector<uint16_t>& types) {
         names.push_back(
             {answer::nsec3_hash(name, settings.iterations, settings.salt), all_types.size(), types.size()});
@@ -151,6 +159,15 @@ Result<void, std::string> add_nsec3_chain(const zone::ZoneVersion& v, const std:
         }
         stack.push_back({owner, false, true});
     }
+    return chain;
+}
+
+}  // namespace
+
+Result<void, std::string> add_nsec3_chain(const zone::ZoneVersion& v, const std::vector<Node>& nodes,
+                                          std::span<const uint16_t> apex_types, uint32_t ttl,
+                                          const Nsec3Settings& settings, RecordList& out) {
+    auto [names, all_types] = chain_names(v, nodes, apex_types, settings);
     if (names.empty()) return {};
 
     std::sort(names.begin(), names.end(),

@@ -1,0 +1,124 @@
+#include "server/DnssecSigning.h"
+
+#include <spdlog/spdlog.h>
+
+#include "zone/Journal.h"
+
+namespace headwater::server {
+
+namespace {
+
+std::vector<uint8_t> from_hex(const std::string& text) {
+    std::vector<uint8_t> out;
+    for (std::size_t i = 0; i + 1 < text.size(); i += 2)
+        out.push_back(static_cast<uint8_t>(std::stoul(text.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+sign::SigningPolicy signing_policy(const conf::DnssecPolicyConfig& c) {
+    sign::SigningPolicy p;
+    p.name = c.name;
+    p.algorithm = sign::parse_algorithm(c.algorithm).value_or(sign::DnssecAlgorithm::EcdsaP256Sha256);
+    p.split_keys = c.keys == "ksk+zsk";
+    p.denial = c.denial == "nsec3" ? sign::Denial::Nsec3 : sign::Denial::Nsec;
+    p.nsec3.iterations = static_cast<uint16_t>(c.nsec3_iterations);
+    p.nsec3.salt = from_hex(c.nsec3_salt);  // checked by the config loader
+    p.nsec3.opt_out = c.nsec3_opt_out;
+    p.signature_validity = c.signature_validity_s;
+    p.signature_refresh = c.signature_refresh_s;
+    p.signature_jitter = c.signature_jitter_s;
+    p.dnskey_ttl = c.dnskey_ttl_s;
+    return p;
+}
+
+std::string time_text(zone::Clock::time_point t) {
+    const std::time_t s = zone::Clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+std::filesystem::path key_directory(const conf::Config& config, const dns::Name& name) {
+    return config.server.state_dir / "keys" / zone::zone_file_stem(name);
+}
+
+std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, const conf::ZoneConfig& zone,
+                                                   const dns::Name& name) {
+    if (zone.dnssec_policy.empty()) return nullptr;
+    for (const auto& p : config.dnssec_policies) {
+        if (p.name != zone.dnssec_policy) continue;
+        return std::make_shared<sign::ZoneSigner>(name, signing_policy(p), p.keys == "csk",
+                                                  key_directory(config, name),
+                                                  [](const std::string& line) { spdlog::info("{}", line); });
+    }
+    return nullptr;  // the config loader has checked the reference
+}
+
+SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store,
+                               const conf::Config& config, Changed changed)
+    : timer_(io), store_(store), changed_(std::move(changed)) {
+    for (const auto& z : config.zones) warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
+}
+
+void SignatureWatch::start() {
+    check(zone::Clock::now());
+}
+
+void SignatureWatch::stop() {
+    timer_.cancel();
+}
+
+void SignatureWatch::check(zone::Clock::time_point now) {
+    for (const auto& z : store_.zones()) {
+        const std::string& name = z->name_text();
+        if (auto due = z->next_signature_refresh(); due && *due <= now) {
+            const auto r = z->resign(now, false);
+            if (r.outcome == zone::ReloadOutcome::Updated) {
+                spdlog::info("zone={} dnssec refresh: serial {} -> {} ({})", name, r.old_serial->value(),
+                             r.serial->value(), r.note);
+                if (changed_) changed_(*z);
+            } else if (r.outcome == zone::ReloadOutcome::Error) {
+                spdlog::error("zone={} dnssec refresh failed: {}", name, r.error);
+            }
+        }
+        // A served signature that expires soon (or has): at start-up and then once a day.
+        const auto status = z->status();
+        if (!status.earliest_signature_expiration) continue;
+        const auto it = warn_within_.find(name);
+        const auto within = it != warn_within_.end() ? it->second : std::chrono::seconds(7 * 86400);
+        const auto expires = *status.earliest_signature_expiration;
+        if (expires - now > within) continue;
+        auto& last = warned_[name];
+        if (last != zone::Clock::time_point() && now - last < std::chrono::hours(24)) continue;
+        last = now;
+        if (expires <= now)
+            spdlog::error(
+                "zone={} serves an RRSIG that expired at {}: validating resolvers fail on it; re-sign the "
+                "zone",
+                name, time_text(expires));
+        else
+            spdlog::warn(
+                "zone={} serves an RRSIG that expires at {} (within signature_warn); re-sign before then",
+                name, time_text(expires));
+    }
+    schedule(now);
+}
+
+void SignatureWatch::schedule(zone::Clock::time_point now) {
+    // At least once a minute (the daily warnings, a refresh moved by a reload); sooner when a refresh is.
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::minutes(1));
+    for (const auto& z : store_.zones())
+        if (auto due = z->next_signature_refresh())
+            wait = std::min(wait, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::max(*due - now, zone::Clock::duration::zero())));
+    timer_.expires_after(wait);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) check(zone::Clock::now());
+    });
+}
+
+}  // namespace headwater::server

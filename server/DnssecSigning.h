@@ -1,0 +1,50 @@
+// The server's side of DNSSEC: a signer for each zone that names a [[dnssec_policy]] (its keys in
+// state_dir/keys/<zone>/), and the watch on the control thread that re-signs what is due and warns about
+// served signatures close to expiry (zones signed elsewhere included: an expired RRSIG at a provider is an
+// outage for every validating resolver, and nothing else would say so beforehand).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "conf/Config.h"
+#include "zone/ZoneStore.h"
+#include "zone/sign/ZoneSigner.h"
+
+namespace headwater::server {
+
+// The signer of `zone`, or null when it names no policy.
+std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, const conf::ZoneConfig& zone,
+                                                   const dns::Name& name);
+
+// Where a zone's keys live.
+std::filesystem::path key_directory(const conf::Config& config, const dns::Name& name);
+
+class SignatureWatch {
+  public:
+    using Changed = std::function<void(const zone::Zone&)>;  // a new version is served: NOTIFY
+    SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store, const conf::Config& config,
+                   Changed changed);
+    void start();
+    void stop();
+
+    // One pass now (for tests and start-up): re-sign what is due, warn about expiring signatures.
+    void check(zone::Clock::time_point now);
+
+  private:
+    void schedule(zone::Clock::time_point now);
+
+    boost::asio::steady_timer timer_;
+    zone::ZoneStore& store_;
+    std::map<std::string, std::chrono::seconds> warn_within_;  // zone name -> signature_warn
+    std::map<std::string, zone::Clock::time_point> warned_;    // zone name -> last warning
+    Changed changed_;
+};
+
+}  // namespace headwater::server

@@ -1,0 +1,203 @@
+#include "zone/sign/ZoneSigner.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "zone/dns/Base64.h"
+
+namespace headwater::sign {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hex(std::span<const uint8_t> data) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (const uint8_t b : data) {
+        out.push_back(kDigits[b >> 4]);
+        out.push_back(kDigits[b & 15]);
+    }
+    return out;
+}
+
+uint32_t unix_now(ZoneSigner::Clock::time_point t) {
+    return static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+}
+
+// The files of this zone's key pairs in `dir`: "K<zone>.+<alg>+<tag>.private".
+std::vector<fs::path> key_pairs(const fs::path& dir, const std::string& prefix) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+            entry.path().extension() == ".private")
+            out.push_back(entry.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> ds_rdata(dns::NameView zone, const DnssecKey& key) {
+    std::vector<uint8_t> input;
+    for (const uint8_t c : zone.wire()) input.push_back(dns::ascii_lower(c));
+    const auto rdata = key.dnskey_rdata();
+    input.insert(input.end(), rdata.begin(), rdata.end());
+    std::vector<uint8_t> out{static_cast<uint8_t>(key.tag() >> 8), static_cast<uint8_t>(key.tag()),
+                             static_cast<uint8_t>(key.algorithm()), 2};
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) == 1)
+        out.insert(out.end(), digest, digest + len);
+    return out;
+}
+
+ZoneSigner::ZoneSigner(dns::Name apex, SigningPolicy policy, bool generate_csk, fs::path key_dir,
+                       std::function<void(const std::string&)> log)
+    : apex_(std::move(apex)),
+      policy_(std::move(policy)),
+      generate_csk_(generate_csk),
+      key_dir_(std::move(key_dir)),
+      log_(std::move(log)) {}
+
+Result<void, std::string> ZoneSigner::check_source(const zone::ZoneVersion& source) const {
+    return check_unsigned(source);
+}
+
+zone::ZoneVersionPtr ZoneSigner::source_of(const zone::ZoneVersion& signed_version) const {
+    return strip_dnssec(signed_version);
+}
+
+Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
+    if (loaded_) return {};
+    std::error_code ec;
+    fs::create_directories(key_dir_, ec);
+    if (ec) return unexpected("cannot create the key directory " + key_dir_.string() + ": " + ec.message());
+    fs::permissions(key_dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
+    std::vector<LoadedKey> keys;
+    std::vector<std::string> files;
+    for (const fs::path& p : key_pairs(key_dir_, "K" + apex_.to_string() + "+")) {
+        auto k = read_key_files(apex_, p);
+        if (!k) return unexpected("key " + p.string() + ": " + k.error());
+        files.push_back(p.stem().string());
+        keys.push_back(std::move(*k));
+    }
+    if (keys.empty()) {
+        // First use: the policy's keys, written before they sign anything (so a crash cannot leave a
+        // zone signed with a key that is not on disk).
+        std::vector<uint16_t> flags{kKskFlags};
+        if (!generate_csk_) flags.push_back(kZskFlags);
+        const std::time_t created = Clock::to_time_t(now);
+        for (const uint16_t f : flags) {
+            auto k = DnssecKey::generate(policy_.algorithm, f);
+            if (!k) return unexpected(k.error());
+            auto written = write_key_files(key_dir_, apex_, *k, policy_.dnskey_ttl, created);
+            if (!written) return unexpected(written.error());
+            files.push_back(written->filename().string());
+            keys.push_back({std::move(*k), created});
+            if (log_)
+                log_("dnssec: generated " +
+                     std::string(f == kKskFlags ? (generate_csk_ ? "csk" : "ksk") : "zsk") + " " +
+                     std::string(config_name(policy_.algorithm)) + " key " +
+                     std::to_string(keys.back().key.tag()) + " for " + apex_.to_string() + " in " +
+                     key_dir_.string());
+        }
+    }
+    keys_ = std::move(keys);
+    files_ = std::move(files);
+    loaded_ = true;
+    return {};
+}
+
+std::vector<SigningKey> ZoneSigner::signing_keys_locked() const {
+    const bool any_zsk = std::ranges::any_of(keys_, [](const LoadedKey& k) { return !k.key.is_sep(); });
+    std::vector<SigningKey> out;
+    for (const LoadedKey& k : keys_) out.push_back({k.key, k.key.is_sep(), !k.key.is_sep() || !any_zsk});
+    return out;
+}
+
+ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k) const {
+    const bool any_zsk = std::ranges::any_of(keys_, [](const LoadedKey& x) { return !x.key.is_sep(); });
+    KeyInfo info;
+    info.tag = k.key.tag();
+    info.algorithm = k.key.algorithm();
+    info.flags = k.key.flags();
+    info.role = !k.key.is_sep() ? "zsk" : (any_zsk ? "ksk" : "csk");
+    info.created = k.created;
+    for (std::size_t i = 0; i < keys_.size(); ++i)
+        if (&keys_[i] == &k && i < files_.size()) info.file = files_[i];
+    const std::string zone = apex_.to_string();
+    info.dnskey = zone + " " + std::to_string(policy_.dnskey_ttl) + " IN DNSKEY " +
+                  std::to_string(k.key.flags()) + " 3 " +
+                  std::to_string(static_cast<unsigned>(k.key.algorithm())) + " " +
+                  dns::base64_encode(k.key.public_key());
+    if (k.key.is_sep()) {
+        const auto ds = ds_rdata(apex_, k.key);
+        info.ds = zone + " IN DS " + std::to_string(k.key.tag()) + " " +
+                  std::to_string(static_cast<unsigned>(k.key.algorithm())) + " 2 " +
+                  hex(std::span(ds).subspan(4));
+    }
+    return info;
+}
+
+Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::ZoneVersion& source,
+                                                                const zone::ZoneVersion* previous,
+                                                                Clock::time_point now, bool all) {
+    std::vector<SigningKey> keys;
+    {
+        const std::lock_guard lock(mutex_);
+        if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+        keys = signing_keys_locked();
+    }
+    SignOptions o;
+    o.now = unix_now(now);
+    o.seed = std::random_device{}();
+    o.threads = std::max(1u, std::thread::hardware_concurrency());
+    o.reuse = !all;
+    auto s = sign_zone(source, previous, keys, policy_, o);
+    if (!s) return unexpected(s.error());
+    Signed out;
+    out.version = s->version;
+    out.made = s->signatures_made;
+    out.kept = s->signatures_kept;
+    if (s->signatures > 0) out.next_refresh = Clock::from_time_t(static_cast<std::time_t>(s->next_refresh));
+    return out;
+}
+
+Result<std::vector<ZoneSigner::KeyInfo>, std::string> ZoneSigner::keys(Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    std::vector<KeyInfo> out;
+    for (const LoadedKey& k : keys_) out.push_back(info_locked(k));
+    return out;
+}
+
+Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file, Clock::time_point now) {
+    auto k = read_key_files(apex_, file);
+    if (!k) return unexpected(k.error());
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    for (const LoadedKey& have : keys_)
+        if (have.key.tag() == k->key.tag() && have.key.algorithm() == k->key.algorithm())
+            return unexpected("key " + std::to_string(k->key.tag()) + " is already a key of " +
+                              apex_.to_string());
+    const std::time_t created = k->created != 0 ? k->created : Clock::to_time_t(now);
+    auto written = write_key_files(key_dir_, apex_, k->key, policy_.dnskey_ttl, created);
+    if (!written) return unexpected(written.error());
+    keys_.push_back({k->key, created});
+    files_.push_back(written->filename().string());
+    const KeyInfo info = info_locked(keys_.back());
+    if (log_)
+        log_("dnssec: imported " + info.role + " key " + std::to_string(info.tag) + " for " +
+             apex_.to_string() + " from " + file.string());
+    return info;
+}
+
+}  // namespace headwater::sign

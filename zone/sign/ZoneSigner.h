@@ -1,0 +1,74 @@
+// The signer of one zone: its policy and its keys, kept in BIND's file format in a directory of their own
+// (generated there on first use; a key pair copied there, or imported, is used as it is), signing the
+// versions its Zone asks for (zone::ZoneSigning).
+//
+// Key roles follow the keys' flags: a key with the SEP flag (257) signs the DNSKEY RRset; the others (256)
+// sign the rest of the zone; with no key without SEP, the SEP keys sign everything (a combined signing key,
+// CSK). So a KSK/ZSK pair imported from BIND keeps working as such whatever the policy's `keys` says, which
+// only decides what is generated for a zone that has no key yet.
+#pragma once
+
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "zone/ZoneSigning.h"
+#include "zone/sign/KeyFiles.h"
+#include "zone/sign/SignZone.h"
+
+namespace headwater::sign {
+
+class ZoneSigner final : public zone::ZoneSigning {
+  public:
+    // `log` receives one line per event worth an operator's attention (a key generated or imported).
+    ZoneSigner(dns::Name apex, SigningPolicy policy, bool generate_csk, std::filesystem::path key_dir,
+               std::function<void(const std::string&)> log = {});
+
+    Result<void, std::string> check_source(const zone::ZoneVersion& source) const override;
+    zone::ZoneVersionPtr source_of(const zone::ZoneVersion& signed_version) const override;
+    Result<Signed, std::string> sign(const zone::ZoneVersion& source, const zone::ZoneVersion* previous,
+                                     Clock::time_point now, bool all) override;
+
+    const SigningPolicy& policy() const { return policy_; }
+    const std::filesystem::path& key_dir() const { return key_dir_; }
+
+    struct KeyInfo {
+        uint16_t tag = 0;
+        DnssecAlgorithm algorithm{};
+        uint16_t flags = 0;
+        std::string role;  // "csk", "ksk" or "zsk"
+        std::time_t created = 0;
+        std::string file;    // the key pair's base name
+        std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
+        std::string ds;      // "<zone>. IN DS <tag> <alg> 2 <sha-256>" (SEP keys only, RFC 4509)
+    };
+    // The zone's keys (loaded, or generated, first if need be).
+    Result<std::vector<KeyInfo>, std::string> keys(Clock::time_point now);
+
+    // Copies the key pair `file` (either of its two files) into the key directory after checking it is
+    // a key of this zone; the next signing uses it.
+    Result<KeyInfo, std::string> import(const std::filesystem::path& file, Clock::time_point now);
+
+  private:
+    Result<void, std::string> load_keys_locked(Clock::time_point now);
+    std::vector<SigningKey> signing_keys_locked() const;
+    KeyInfo info_locked(const LoadedKey& k) const;
+
+    dns::Name apex_;
+    SigningPolicy policy_;
+    bool generate_csk_;
+    std::filesystem::path key_dir_;
+    std::function<void(const std::string&)> log_;
+    std::mutex mutex_;
+    bool loaded_ = false;
+    std::vector<LoadedKey> keys_;
+    std::vector<std::string> files_;  // base name of each key's files
+};
+
+// The DS RDATA for a key (digest type 2, SHA-256 over the owner name and the DNSKEY RDATA, RFC 4509 §2.1).
+std::vector<uint8_t> ds_rdata(dns::NameView zone, const DnssecKey& key);
+
+}  // namespace headwater::sign
