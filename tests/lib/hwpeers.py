@@ -1,6 +1,7 @@
 """Real DNS servers as peers of Headwater in the black-box tests: Knot, BIND and NSD as secondaries
 (configs, runners, their transfer logs), knotd and named as primaries of their own, a UDP server that
-never answers, and the interop suites' peer selection (HW_PEERS) and fixture teardown.
+never answers, unbound as a validating resolver, and the interop suites' peer selection (HW_PEERS) and
+fixture teardown.
 """
 
 import os
@@ -556,3 +557,59 @@ def bind_transfers(log):
             out[int(m.group(1))] = last
             last = None
     return out
+
+
+# ---- unbound, a validating resolver ---------------------------------------------------------------
+class Unbound:
+    """unbound as a validating resolver on 127.0.0.1:<free port>: `zone` is a stub zone at `servers` (a list
+    of ports on 127.0.0.1: Headwater, or the secondaries that serve what it signed), the trust anchor is the
+    zone's DS (or DNSKEY) record text, and every other name goes to a dead loopback port (nothing leaves
+    loopback; outgoing queries are sent from 127.0.0.1)."""
+
+    def __init__(self, d, zone, servers, anchor):
+        import dns.message
+        import dns.query
+        self.exe = require_tool("unbound")
+        self.dir = Path(d)
+        self.zone = zone if zone.endswith(".") else zone + "."
+        self.port = free_port()
+        dead = free_port()
+        (self.dir / "anchor.ds").write_text(anchor + "\n")
+        conf = self.dir / "unbound.conf"
+        lines = ["server:", "    interface: 127.0.0.1", f"    port: {self.port}", "    outgoing-interface: 127.0.0.1",
+                 "    do-ip6: no", "    do-not-query-localhost: no", "    use-syslog: no", '    logfile: ""',
+                 '    chroot: ""', '    username: ""', f'    directory: "{self.dir}"',
+                 f'    pidfile: "{self.dir / "unbound.pid"}"', "    num-threads: 1",
+                 '    module-config: "validator iterator"', f'    trust-anchor-file: "{self.dir / "anchor.ds"}"',
+                 "    trust-anchor-signaling: no", "    root-key-sentinel: no", "    aggressive-nsec: no",
+                 "    prefetch: no", "    qname-minimisation: no", "    val-log-level: 2", "    verbosity: 1",
+                 "    access-control: 127.0.0.0/8 allow", "stub-zone:", f'    name: "{self.zone}"']
+        lines += [f"    stub-addr: 127.0.0.1@{p}" for p in servers]
+        lines += ["stub-zone:", '    name: "."', f"    stub-addr: 127.0.0.1@{dead}", ""]
+        conf.write_text("\n".join(lines))
+        checker = shutil.which("unbound-checkconf") or "/usr/sbin/unbound-checkconf"
+        if os.access(checker, os.X_OK):
+            subprocess.run([checker, str(conf)], check=True, capture_output=True, cwd=self.dir)
+        self.proc = Process([self.exe, "-d", "-c", conf], self.dir / "unbound.log", cwd=self.dir)
+
+        def ready():
+            if not self.proc.alive():
+                raise AssertionError(f"unbound exited:\n{self.proc.log_tail()}")
+            try:
+                dns.query.udp(dns.message.make_query(self.zone, "SOA"), ADDR, port=self.port, timeout=1)
+                return True
+            except Exception:
+                return False
+
+        wait_for(ready, 15, what="unbound to answer")
+
+    def resolve(self, name, rdtype):
+        """`name` relative to the zone ("@" for the apex), asked with DO; the whole response."""
+        import dns.message
+        import dns.query
+        qname = self.zone if name == "@" else f"{name}.{self.zone}"
+        q = dns.message.make_query(qname, rdtype, use_edns=0, want_dnssec=True)
+        return dns.query.udp(q, ADDR, port=self.port, timeout=10)
+
+    def close(self):
+        self.proc.stop()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hwpeers import (  # noqa: F401  (re-exported)
     KNOT_UNPARSED, SECONDARIES, BindPrimary, BindSecondary, KnotPrimary, KnotSecondary, NsdSecondary, Secondary,
-    SilentUdp, available_peers, bind_transfers, close_class_fixture, knot_compatible_copy, knot_server_lines,
+    SilentUdp, Unbound, available_peers, bind_transfers, close_class_fixture, knot_compatible_copy, knot_server_lines,
     knot_transfers, wanted_peers, zone_file_serial)
 from hwproc import (  # noqa: F401  (re-exported)
     ADDR, OTHER_ADDR, PYTHON, REPO, Process, _die_with_parent, check_sanitizer_log, cleanup_dir, free_port,
@@ -125,8 +125,9 @@ class Headwater:
     """
 
     def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info", keys=(), acls=(),
-                 transfer_log=None):
+                 transfer_log=None, extra_toml=""):
         self.zones = zones
+        self.extra_toml = extra_toml  # more tables ([[dnssec_policy]]...), appended as written
         self.transfer_log = transfer_log  # server.transfer_log (relative to the config's directory)
         self.acl_networks = list(acl_networks)
         self.log_level = log_level
@@ -179,6 +180,8 @@ class Headwater:
             if z.allow_transfer:
                 lines.append("allow_transfer = [" + ", ".join(toml_str(a) for a in z.allow_transfer) + "]")
             lines += z.notify_toml()
+        if self.extra_toml:
+            lines += ["", self.extra_toml.strip()]
         return "\n".join(lines) + "\n"
 
     def knot_config_text(self):

@@ -192,73 +192,6 @@ class SignedZone:
         z.to_file(str(self.path), relativize=False, want_origin=True)
 
 
-class Unbound:
-    """unbound as a validating resolver on 127.0.0.1:<free port>: example.com is a stub zone at Headwater,
-    the trust anchor is the zone's DS, and every other name goes to a dead loopback port (nothing leaves
-    loopback; outgoing queries are sent from 127.0.0.1)."""
-
-    def __init__(self, d, hw_port, ds):
-        self.exe = hwtest.require_tool("unbound")
-        self.dir = d
-        self.port = hwtest.free_port()
-        dead = hwtest.free_port()
-        (d / "anchor.ds").write_text(ds + "\n")
-        conf = d / "unbound.conf"
-        conf.write_text("\n".join([
-            "server:",
-            "    interface: 127.0.0.1",
-            f"    port: {self.port}",
-            "    outgoing-interface: 127.0.0.1",
-            "    do-ip6: no",
-            "    do-not-query-localhost: no",
-            "    use-syslog: no",
-            '    logfile: ""',
-            '    chroot: ""',
-            '    username: ""',
-            f'    directory: "{d}"',
-            f'    pidfile: "{d / "unbound.pid"}"',
-            "    num-threads: 1",
-            '    module-config: "validator iterator"',
-            f'    trust-anchor-file: "{d / "anchor.ds"}"',
-            "    trust-anchor-signaling: no",
-            "    root-key-sentinel: no",
-            "    aggressive-nsec: no",
-            "    prefetch: no",
-            "    qname-minimisation: no",
-            "    val-log-level: 2",
-            "    verbosity: 1",
-            "    access-control: 127.0.0.0/8 allow",
-            "stub-zone:",
-            f'    name: "{ORIGIN}"',
-            f"    stub-addr: 127.0.0.1@{hw_port}",
-            "stub-zone:",
-            '    name: "."',
-            f"    stub-addr: 127.0.0.1@{dead}",
-            "",
-        ]))
-        checker = shutil.which("unbound-checkconf") or "/usr/sbin/unbound-checkconf"
-        if os.access(checker, os.X_OK):
-            run([checker, conf], d)
-        self.proc = hwtest.Process([self.exe, "-d", "-c", conf], d / "unbound.log", cwd=d)
-        hwtest.wait_for(self._ready, 15, what="unbound to answer")
-
-    def _ready(self):
-        if not self.proc.alive():
-            raise AssertionError(f"unbound exited:\n{self.proc.log_tail()}")
-        try:
-            dns.query.udp(dns.message.make_query(ORIGIN, "SOA"), hwtest.ADDR, port=self.port, timeout=1)
-            return True
-        except Exception:
-            return False
-
-    def resolve(self, name, rdtype):
-        q = dns.message.make_query(absolute(name), rdtype, use_edns=0, want_dnssec=True)
-        return dns.query.udp(q, hwtest.ADDR, port=self.port, timeout=10)
-
-    def close(self):
-        self.proc.stop()
-
-
 class DnssecAnswers:
     """The checks for one signing variant (subclassed per variant below)."""
 
@@ -314,7 +247,7 @@ class DnssecAnswers:
     def test_a_validator_accepts_the_answers(self):
         cls = type(self)
         if cls.unbound is None:
-            cls.unbound = Unbound(self.dir, self.hw.port, self.zone.ds)
+            cls.unbound = hwtest.Unbound(self.dir, ORIGIN, [self.hw.port], self.zone.ds)
         secure = 0
         for name, rdtype, rcode in VALIDATED:
             with self.subTest(query=f"{name} {rdtype}"):
