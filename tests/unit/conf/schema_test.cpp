@@ -120,6 +120,7 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
         {"zone[].notify_retry_interval", 3000},  // seconds
         {"zone[].notify_delay", 3},              // milliseconds
         {"zone[].verify_interval", 3},           // seconds, stored in seconds
+        {"zone[].signature_warn", 3},            // seconds, stored in seconds
     };
     for (const auto& c : cases) {
         for (std::string_view written : {"3", "\"3\""}) {
@@ -130,11 +131,31 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
     }
     // Every duration key of the schema is covered above: a new one must say what its bare number means.
     for (const auto& key : config_schema()) {
-        if (key.reader != Reader::Duration) continue;
+        if (key.reader != Reader::Duration || key.path.starts_with("dnssec_policy[].")) continue;  // below
         EXPECT_TRUE(std::any_of(std::begin(cases), std::end(cases), [&](const Case& c) {
             return c.path == key.path;
         })) << key.path;
     }
+}
+
+// A policy's durations are seconds, bare or with a unit.
+TEST_F(DurationKeysTest, PolicyDurationsAreSeconds) {
+    auto r =
+        load("",
+             "[[dnssec_policy]]\nname = \"p\"\nsignature_validity = 1209600\nsignature_refresh = \"5d\"\n"
+             "signature_jitter = \"90m\"\ndnskey_ttl = 300\n");
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->dnssec_policies.size(), 1u);
+    EXPECT_EQ(r->dnssec_policies[0].signature_validity_s, 1209600u);
+    EXPECT_EQ(r->dnssec_policies[0].signature_refresh_s, 5u * 86400);
+    EXPECT_EQ(r->dnssec_policies[0].signature_jitter_s, 5400u);
+    EXPECT_EQ(r->dnssec_policies[0].dnskey_ttl_s, 300u);
+    // A refresh at or past the validity could let a signature expire before it is renewed.
+    auto bad = load(
+        "", "[[dnssec_policy]]\nname = \"p\"\nsignature_validity = \"7d\"\nsignature_refresh = \"7d\"\n");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("must be shorter than signature_validity"), std::string::npos)
+        << bad.error().message;
 }
 
 TEST_F(DurationKeysTest, UnitsAreConverted) {
@@ -275,10 +296,11 @@ TEST(Schema, PathsAreUniqueAndEveryTableIsDescribed) {
 TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
     auto r = parse(
         "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\nname = \"example.com\"\n"
-        "file = \"zones/example.com.zone\"\n");
+        "file = \"zones/example.com.zone\"\n[[dnssec_policy]]\nname = \"p\"\n");
     ASSERT_TRUE(r) << r.error().message;
     ServerConfig server;
     ZoneConfig zone;
+    DnssecPolicyConfig policy;
     for (const auto& key : config_schema()) {
         if (key.default_value.empty() || key.reader == Reader::Path || key.reader == Reader::ControlSocket)
             continue;
@@ -290,6 +312,9 @@ TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
         } else if (key.path.starts_with("zone[].")) {
             loaded = &r->zones.at(0);
             initial = &zone;
+        } else if (key.path.starts_with("dnssec_policy[].")) {
+            loaded = &r->dnssec_policies.at(0);
+            initial = &policy;
         } else {
             ADD_FAILURE() << "a default outside [server] and [[zone]]: " << key.path;
             continue;
@@ -299,7 +324,8 @@ TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
                 using A = decltype(a);
                 // Defaults are numbers and strings (paths are checked below).
                 if constexpr (std::is_same_v<A, uint32_t*> || std::is_same_v<A, uint64_t*> ||
-                              std::is_same_v<A, double*> || std::is_same_v<A, std::string*>) {
+                              std::is_same_v<A, double*> || std::is_same_v<A, std::string*> ||
+                              std::is_same_v<A, bool*>) {
                     return *a == *std::get<A>(key.slot(initial));
                 }
                 return false;
@@ -321,6 +347,8 @@ secret = "c2VjcmV0"
 [[acl]]
 name = "providers"
 networks = ["::1"]
+[[dnssec_policy]]
+name = "default"
 )";
     for (const auto& key : config_schema()) {
         const std::string name(key_name(key));
@@ -335,6 +363,10 @@ networks = ["::1"]
                 if (!base.starts_with(name + " ")) document += std::string(base) + "\n";
             }
             document += std::string(key.example) + "\n";
+        } else if (key.path.starts_with("dnssec_policy[].")) {
+            if (name == "name") continue;  // the prelude's policy is that example
+            document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[dnssec_policy]]\n" +
+                       (name == "name" ? "" : "name = \"other\"\n") + std::string(key.example) + "\n";
         } else {
             continue;  // tables, and keys that make sense only with their neighbours (see the docs' example)
         }
