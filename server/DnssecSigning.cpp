@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/ControlCommands.h"  // format_time
 #include "zone/Journal.h"
 
 namespace headwater::server {
@@ -29,15 +30,6 @@ sign::SigningPolicy signing_policy(const conf::DnssecPolicyConfig& c) {
     p.signature_jitter = c.signature_jitter_s;
     p.dnskey_ttl = c.dnskey_ttl_s;
     return p;
-}
-
-std::string time_text(zone::Clock::time_point t) {
-    const std::time_t s = zone::Clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&s, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 }  // namespace
@@ -99,11 +91,11 @@ void SignatureWatch::check(zone::Clock::time_point now) {
             spdlog::error(
                 "zone={} serves an RRSIG that expired at {}: validating resolvers fail on it; re-sign the "
                 "zone",
-                name, time_text(expires));
+                name, format_time(expires));
         else
             spdlog::warn(
                 "zone={} serves an RRSIG that expires at {} (within signature_warn); re-sign before then",
-                name, time_text(expires));
+                name, format_time(expires));
     }
     schedule(now);
 }

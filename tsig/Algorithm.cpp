@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "zone/base/AsciiText.h"
+
 namespace headwater::tsig {
 
 namespace {
@@ -24,14 +26,6 @@ constexpr std::array<AlgorithmInfo, 6> kInfo = {{
 
 const AlgorithmInfo& info(Algorithm alg) {
     return kInfo[static_cast<std::size_t>(alg)];
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (dns::ascii_lower(static_cast<uint8_t>(a[i])) != dns::ascii_lower(static_cast<uint8_t>(b[i])))
-            return false;
-    return true;
 }
 
 }  // namespace

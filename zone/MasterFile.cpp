@@ -29,6 +29,7 @@
 
 #include "zone/Changeset.h"  // record_wire_length, decode_record
 #include "zone/PresentationRdata.h"
+#include "zone/base/AsciiText.h"
 #include "zone/dns/Name.h"
 #include "zone/dns/RRType.h"
 
@@ -106,11 +107,6 @@ bool is_digit(char c) {
 }
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {

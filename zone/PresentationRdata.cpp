@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "zone/base/AsciiText.h"
 #include "zone/dns/Base64.h"
 #include "zone/dns/CanonicalRdata.h"
 #include "zone/dns/Name.h"
@@ -24,12 +25,6 @@ using R = Result<void, std::string>;
 
 R error(std::string message) {
     return unexpected(std::move(message));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 int hex_value(char c) {

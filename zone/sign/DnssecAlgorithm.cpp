@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "zone/base/AsciiText.h"
+
 namespace headwater::sign {
 
 namespace {
@@ -18,14 +20,6 @@ constexpr std::array<Entry, 4> kAlgorithms{{
     {DnssecAlgorithm::Ed25519, "ed25519", "ED25519"},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
 }  // namespace
 
 std::optional<DnssecAlgorithm> parse_algorithm(std::string_view text) {

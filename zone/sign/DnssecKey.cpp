@@ -38,6 +38,18 @@ std::string openssl_error(std::string_view what) {
     return text;
 }
 
+// The RSA private fields of BIND's .private files (v1.3) and OpenSSL's names for them, in BIND's order.
+constexpr std::array<std::pair<const char*, const char*>, 8> kRsaFields{{
+    {"Modulus", OSSL_PKEY_PARAM_RSA_N},
+    {"PublicExponent", OSSL_PKEY_PARAM_RSA_E},
+    {"PrivateExponent", OSSL_PKEY_PARAM_RSA_D},
+    {"Prime1", OSSL_PKEY_PARAM_RSA_FACTOR1},
+    {"Prime2", OSSL_PKEY_PARAM_RSA_FACTOR2},
+    {"Exponent1", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+    {"Exponent2", OSSL_PKEY_PARAM_RSA_EXPONENT2},
+    {"Coefficient", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
+}};
+
 bool is_ecdsa(DnssecAlgorithm a) {
     return a == DnssecAlgorithm::EcdsaP256Sha256 || a == DnssecAlgorithm::EcdsaP384Sha384;
 }
@@ -158,20 +170,10 @@ Result<PkeyPtr, std::string> ed25519_from_parts(std::span<const uint8_t> public_
 
 Result<PkeyPtr, std::string> rsa_from_parts(std::span<const uint8_t> public_key,
                                             const DnssecKey::PrivateFields& f) {
-    static constexpr std::array<std::pair<const char*, const char*>, 8> kFields{{
-        {"Modulus", OSSL_PKEY_PARAM_RSA_N},
-        {"PublicExponent", OSSL_PKEY_PARAM_RSA_E},
-        {"PrivateExponent", OSSL_PKEY_PARAM_RSA_D},
-        {"Prime1", OSSL_PKEY_PARAM_RSA_FACTOR1},
-        {"Prime2", OSSL_PKEY_PARAM_RSA_FACTOR2},
-        {"Exponent1", OSSL_PKEY_PARAM_RSA_EXPONENT1},
-        {"Exponent2", OSSL_PKEY_PARAM_RSA_EXPONENT2},
-        {"Coefficient", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
-    }};
     std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
                                                                         &OSSL_PARAM_BLD_free);
     std::vector<BnPtr> numbers;
-    for (const auto& [field, param] : kFields) {
+    for (const auto& [field, param] : kRsaFields) {
         const auto* value = f.find(field);
         if (value == nullptr) return unexpected(std::string(field) + " missing");
         numbers.push_back(bn_from(*value));
@@ -255,17 +257,7 @@ DnssecKey::PrivateFields DnssecKey::private_fields() const {
         if (EVP_PKEY_get_raw_private_key(pkey_.get(), seed.data(), &len) == 1 && len == 32)
             out.fields.emplace_back("PrivateKey", std::move(seed));
     } else {
-        static constexpr std::array<std::pair<const char*, const char*>, 8> kFields{{
-            {"Modulus", OSSL_PKEY_PARAM_RSA_N},
-            {"PublicExponent", OSSL_PKEY_PARAM_RSA_E},
-            {"PrivateExponent", OSSL_PKEY_PARAM_RSA_D},
-            {"Prime1", OSSL_PKEY_PARAM_RSA_FACTOR1},
-            {"Prime2", OSSL_PKEY_PARAM_RSA_FACTOR2},
-            {"Exponent1", OSSL_PKEY_PARAM_RSA_EXPONENT1},
-            {"Exponent2", OSSL_PKEY_PARAM_RSA_EXPONENT2},
-            {"Coefficient", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
-        }};
-        for (const auto& [field, param] : kFields)
+        for (const auto& [field, param] : kRsaFields)
             if (const BnPtr v = bn_param(pkey_.get(), param))
                 out.fields.emplace_back(field, bn_bytes(v.get()));
     }

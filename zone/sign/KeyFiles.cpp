@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "zone/DurableFile.h"
+#include "zone/base/AsciiText.h"
 #include "zone/dns/Base64.h"
 
 namespace headwater::sign {
@@ -65,14 +66,6 @@ bool all_digits(std::string_view s) {
     if (s.empty()) return false;
     for (const char c : s)
         if (c < '0' || c > '9') return false;
-    return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (dns::ascii_lower(static_cast<uint8_t>(a[i])) != dns::ascii_lower(static_cast<uint8_t>(b[i])))
-            return false;
     return true;
 }
 
