@@ -211,6 +211,11 @@ class SigningOperationsTest(unittest.TestCase):
             expires = time.mktime(time.strptime(r[8], "%Y%m%d%H%M%S")) - time.timezone
             self.assertGreater(expires - now, 7 * 86400, " ".join(r))
 
+    def test_validity_shorter_than_expire_plus_ttl_is_warned_about(self):
+        # The zone's SOA EXPIRE is 14 days and its largest TTL an hour: the default 14-day validity is short.
+        self.assertRegex(self.hw.log(), r"signature_validity \(1209600 s\) is shorter than the SOA EXPIRE plus "
+                                        r"the largest TTL \(1209600 \+ 3600 s\)")
+
     def test_zone_file_with_dnssec_records_is_refused(self):
         serial = self.serial()
         self.path.write_text(self.path.read_text().replace("2026120501", "2026120509") +

@@ -151,6 +151,25 @@ ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k) const {
     return info;
 }
 
+void ZoneSigner::warn_short_validity_locked(const zone::ZoneVersion& source) {
+    // A secondary cut off from the primary keeps serving until the SOA EXPIRE is over, and resolvers keep
+    // what they cached for a TTL more: signatures that run out before then make the zone bogus.
+    if (warned_validity_ || !log_) return;
+    uint32_t max_ttl = 0;
+    for (std::size_t i = 0; i < source.size(); ++i) max_ttl = std::max(max_ttl, source.record(i).ttl);
+    const auto soa = source.soa().rdata;
+    const std::size_t at = soa.size() - 8;  // EXPIRE, then MINIMUM (RFC 1035 §3.3.13)
+    const uint32_t expire = (uint32_t{soa[at]} << 24) | (uint32_t{soa[at + 1]} << 16) |
+                            (uint32_t{soa[at + 2]} << 8) | soa[at + 3];
+    if (uint64_t{policy_.signature_validity} >= uint64_t{expire} + max_ttl) return;
+    warned_validity_ = true;
+    log_("dnssec: " + apex_.to_string() + ": signature_validity (" +
+         std::to_string(policy_.signature_validity) +
+         " s) is shorter than the SOA EXPIRE plus the largest TTL (" + std::to_string(expire) + " + " +
+         std::to_string(max_ttl) +
+         " s): a secondary cut off from the primary could serve expired signatures");
+}
+
 Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::ZoneVersion& source,
                                                                 const zone::ZoneVersion* previous,
                                                                 Clock::time_point now, bool all) {
@@ -159,6 +178,7 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
         const std::lock_guard lock(mutex_);
         if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
         keys = signing_keys_locked();
+        warn_short_validity_locked(source);
     }
     SignOptions o;
     o.now = unix_now(now);

@@ -56,6 +56,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     Result<void, std::string> load_keys_locked(Clock::time_point now);
     std::vector<SigningKey> signing_keys_locked() const;
     KeyInfo info_locked(const LoadedKey& k) const;
+    void warn_short_validity_locked(const zone::ZoneVersion& source);  // once per signer
 
     dns::Name apex_;
     SigningPolicy policy_;
@@ -64,6 +65,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::function<void(const std::string&)> log_;
     std::mutex mutex_;
     bool loaded_ = false;
+    bool warned_validity_ = false;
     std::vector<LoadedKey> keys_;
     std::vector<std::string> files_;  // base name of each key's files
 };
