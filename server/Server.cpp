@@ -521,6 +521,16 @@ int check_config(const std::filesystem::path& file) {
         }
         for (const std::string& w : v->warning_lines())
             std::fprintf(stderr, "zone %s: warning: %s\n", name->to_string().c_str(), w.c_str());
+        // A zone Headwater signs must come unsigned (the server would refuse the file).
+        if (auto unsigned_source =
+                zc.dnssec_policy.empty() ? Result<void, std::string>() : sign::check_unsigned(*v->version);
+            !unsigned_source) {
+            std::fprintf(stderr, "zone %s: %s: %s\n", name->to_string().c_str(), zc.file.string().c_str(),
+                         unsigned_source.error().c_str());
+            status = 1;
+            ++broken;
+            continue;
+        }
         std::printf("zone %s: serial %u, %zu records, OK\n", zc.name.c_str(), v->version->serial().value(),
                     v->version->size());
     }

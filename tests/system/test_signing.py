@@ -225,6 +225,11 @@ class SigningOperationsTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("must be unsigned", out["zones"][0]["error"])
         self.assertEqual(self.serial(), serial)
+        # --check-config, the gate before a deploy, says the same.
+        r = subprocess.run([hwtest.headwater_bin(), "--check-config", str(self.hw.config_path)], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("DNSKEY: the zone is signed by Headwater", r.stderr)
 
 
 class GeneratedZoneTest(unittest.TestCase):
