@@ -328,6 +328,13 @@ networks = ["::1"]
         if (key.path.starts_with("server.")) {
             document = prelude + "[server]\n" + (name == "listen" ? "" : "listen = [\"127.0.0.1:5353\"]\n") +
                        (name == "group" ? "user = \"headwater\"\n" : "") + std::string(key.example) + "\n";
+            // The TLS keys come together: a listener needs a certificate and key, and they a listener.
+            if (name == "listen_tls" || name.starts_with("tls_")) {
+                for (std::string_view tls : {R"(listen_tls = ["127.0.0.1:8853"])", R"(tls_certificate = "c.pem")",
+                                             R"(tls_key = "k.pem")"}) {
+                    if (!tls.starts_with(name + " ")) document += std::string(tls) + "\n";
+                }
+            }
         } else if (key.path.starts_with("zone[]") && key.path.find("notify[]") == std::string_view::npos) {
             document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\n";
             for (std::string_view base : {"name = \"example.com\"", "file = \"zones/example.com.zone\"",

@@ -33,7 +33,8 @@ TransferEvent ixfr_event() {
 // The log line's field names, in order (docs/operations.md); what operators grep and the tests parse.
 const std::vector<std::string> kLineFields = {"zone",        "type",    "form",     "peer",    "key",
                                               "rule",        "serial",  "messages", "records", "bytes",
-                                              "duration_ms", "outcome", "cause",    "rcode",   "reason"};
+                                              "duration_ms", "outcome", "cause",    "rcode",   "transport",
+                                              "reason"};
 
 std::vector<std::string> field_names(const std::string& line) {
     std::vector<std::string> names;
@@ -132,8 +133,20 @@ TEST(TransferEventTest, JsonOfATransfer) {
         {"duration_ms", 12},      {"outcome", "ok"},
         {"cause", "ok"},          {"rcode", "NOERROR"},
         {"error", nullptr},       {"rule", "providers"},
+        {"transport", "tcp"},     {"ktls", nullptr},
     };
     EXPECT_EQ(j, expected) << j.dump();
+}
+
+TEST(TransferEventTest, TlsTransfersSayWhetherTheKernelEncrypted) {
+    TransferEvent e = ixfr_event();
+    e.transport = Transport::Tls;
+    EXPECT_NE(transfer_log_line(e).find(" transport=tls reason="), std::string::npos) << transfer_log_line(e);
+    EXPECT_EQ(transfer_json(e)["transport"], "tls");
+    EXPECT_EQ(transfer_json(e)["ktls"], false);
+    e.ktls = true;
+    EXPECT_NE(transfer_log_line(e).find(" transport=tls+ktls "), std::string::npos) << transfer_log_line(e);
+    EXPECT_EQ(transfer_json(e)["ktls"], true);
 }
 
 TEST(TransferEventTest, JsonHasTheSameMembersForEveryOutcome) {
