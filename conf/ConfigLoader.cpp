@@ -543,8 +543,9 @@ class Loader {
         std::vector<size_t> indexes;  // element index of each accepted endpoint, for duplicate messages
         for (size_t i = 0; i < list->size(); ++i) {
             const std::string path = f.path + "[" + std::to_string(i) + "]";
-            auto endpoint = as_endpoint(*list->get(i), path,
-                                        f.key.reader == Reader::TlsEndpoints ? kDefaultTlsPort : kDefaultDnsPort);
+            auto endpoint =
+                as_endpoint(*list->get(i), path,
+                            f.key.reader == Reader::TlsEndpoints ? kDefaultTlsPort : kDefaultDnsPort);
             if (!endpoint) continue;
             const auto dup = std::find(out.begin(), out.end(), *endpoint);
             if (dup != out.end()) {
@@ -561,55 +562,63 @@ class Loader {
 
     void read_choices(const Field& f) {
         auto& out = slot_of<std::vector<std::string>>(f);
-        for_each_string(f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
-            if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end())
-                return error(element.source(), path,
-                             "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
-                                 " (known: " + join(f.key.choices) + ")");
-            if (std::find(out.begin(), out.end(), text) != out.end())
-                return error(element.source(), path, "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
-            out.push_back(text);
-        });
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end())
+                    return error(element.source(), path,
+                                 "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
+                                     " (known: " + join(f.key.choices) + ")");
+                if (std::find(out.begin(), out.end(), text) != out.end())
+                    return error(element.source(), path,
+                                 "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
+                out.push_back(text);
+            });
     }
 
     // RFC 7858 §4.2 pins: base64 of a SHA-256 digest, kept in the one canonical spelling the server
     // computes, so comparing them is comparing strings.
     void read_pins(const Field& f) {
         auto& out = slot_of<std::vector<std::string>>(f);
-        for_each_string(f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
-            auto bytes = dns::base64_decode(text);
-            if (!bytes) return error(element.source(), path, "invalid base64: " + bytes.error());
-            if (bytes->size() != kPinOctets)
-                return error(element.source(), path,
-                             "a pin is the base64 of a SHA-256 digest (32 octets), this is " +
-                                 std::to_string(bytes->size()) +
-                                 " (openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl "
-                                 "dgst -sha256 -binary | base64)");
-            out.push_back(dns::base64_encode(*bytes));
-        });
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                auto bytes = dns::base64_decode(text);
+                if (!bytes) return error(element.source(), path, "invalid base64: " + bytes.error());
+                if (bytes->size() != kPinOctets)
+                    return error(
+                        element.source(), path,
+                        "a pin is the base64 of a SHA-256 digest (32 octets), this is " +
+                            std::to_string(bytes->size()) +
+                            " (openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl "
+                            "dgst -sha256 -binary | base64)");
+                out.push_back(dns::base64_encode(*bytes));
+            });
     }
 
     // Names as a certificate carries them (subjectAltName dNSName): letters, digits, '-', '.', '_', and
     // "*." as the first label only (RFC 6125 §6.4.3).
     void read_cert_names(const Field& f) {
         auto& out = slot_of<std::vector<std::string>>(f);
-        for_each_string(f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
-            std::string name = text;
-            if (name.size() > 1 && name.back() == '.') name.pop_back();
-            const std::string_view rest = name.starts_with("*.") ? std::string_view(name).substr(2) : name;
-            const bool ok = !rest.empty() && rest.front() != '.' && rest.find("..") == std::string_view::npos &&
-                            std::all_of(rest.begin(), rest.end(), [](char c) {
-                                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-                                       c == '_';
+        for_each_string(f, true,
+                        [&](const std::string& text, const toml::node& element, const std::string& path) {
+                            std::string name = text;
+                            if (name.size() > 1 && name.back() == '.') name.pop_back();
+                            const std::string_view rest =
+                                name.starts_with("*.") ? std::string_view(name).substr(2) : name;
+                            const bool ok = !rest.empty() && rest.front() != '.' &&
+                                            rest.find("..") == std::string_view::npos &&
+                                            std::all_of(rest.begin(), rest.end(), [](char c) {
+                                                return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                       c == '-' || c == '.' || c == '_';
+                                            });
+                            if (!ok)
+                                return error(element.source(), path,
+                                             "invalid certificate name " + in_quotes(text) +
+                                                 " (a domain name, optionally starting with \"*.\")");
+                            std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+                                return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
                             });
-            if (!ok)
-                return error(element.source(), path,
-                             "invalid certificate name " + in_quotes(text) +
-                                 " (a domain name, optionally starting with \"*.\")");
-            std::transform(name.begin(), name.end(), name.begin(),
-                           [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
-            out.push_back(std::move(name));
-        });
+                            out.push_back(std::move(name));
+                        });
     }
 
     void read_address(const Field& f) {
@@ -827,7 +836,8 @@ class Loader {
             const toml::node* node = table.get(key);
             return node != nullptr && (!node->is_array() || !node->as_array()->empty());
         };
-        if (!names_some("networks") && !names_some("keys") && !names_some("tls_pins") && !names_some("tls_names")) {
+        if (!names_some("networks") && !names_some("keys") && !names_some("tls_pins") &&
+            !names_some("tls_names")) {
             // An ACL that can match nothing is almost certainly a mistake (an ACL with both networks and
             // keys needs both to match, so neither cannot mean "anyone").
             error(table.source(), prefix,
@@ -842,9 +852,11 @@ class Loader {
         const bool tls_only = acl.transports.size() == 1 && acl.transports.front() == "tls";
         const bool certificate = !acl.tls_pins.empty() || !acl.tls_names.empty();
         if ((tls_only || certificate) && !tls_listening_) {
-            error(table.get(certificate ? (acl.tls_pins.empty() ? "tls_names" : "tls_pins") : "transports")->source(),
-                  prefix + (certificate ? (acl.tls_pins.empty() ? ".tls_names" : ".tls_pins") : ".transports"),
-                  "needs TLS, but server.listen_tls is empty");
+            error(
+                table.get(certificate ? (acl.tls_pins.empty() ? "tls_names" : "tls_pins") : "transports")
+                    ->source(),
+                prefix + (certificate ? (acl.tls_pins.empty() ? ".tls_names" : ".tls_pins") : ".transports"),
+                "needs TLS, but server.listen_tls is empty");
         }
         if (certificate && !acl.transports.empty() &&
             std::find(acl.transports.begin(), acl.transports.end(), "tls") == acl.transports.end()) {

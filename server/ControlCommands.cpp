@@ -280,7 +280,8 @@ json ControlCommands::reload_tls(const control::Request&, const json&) {
     if (!tls_reload_) return control::error_response("no TLS listener (server.listen_tls is empty)");
     auto reloaded = tls_reload_();
     if (!reloaded)
-        return control::error_response(reloaded.error() + "; TLS connections still use the previous certificate");
+        return control::error_response(reloaded.error() +
+                                       "; TLS connections still use the previous certificate");
     json out = control::ok_response();
     out["certificate"] = *reloaded;
     return out;

@@ -77,8 +77,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     asio::strand<asio::io_context::executor_type> accept_strand;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // plain TCP (open), then TLS (open_tls)
     const TlsContext* tls = nullptr;                        // open_tls(): the context of new connections
-    std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
-    std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
+    std::list<std::shared_ptr<tcp::socket>> connections;    // every open TCP connection
+    std::map<asio::ip::address, std::size_t> per_client;    // open connections per client address
     std::atomic<std::size_t> transfers{0};
     // when_transfers_done(): called by the connection that ends the last transfer. Checked and set under
     // `idle_mutex` on both sides, so a transfer ending while it is being registered is never missed.
@@ -103,7 +103,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     // Reads queries and writes answers until the peer goes; `socket` is the TCP socket under `stream`.
     template <class Stream>
     awaitable<void> serve_connection(std::shared_ptr<Stream> stream, std::shared_ptr<tcp::socket> socket,
-                                     tcp::endpoint remote, std::shared_ptr<Deadline> deadline, xfr::Peer peer);
+                                     tcp::endpoint remote, std::shared_ptr<Deadline> deadline,
+                                     xfr::Peer peer);
     // The deadline of a new connection (the idle timeout), and its watchdog started.
     std::shared_ptr<Deadline> start_watchdog(const std::shared_ptr<tcp::socket>& socket, bool tls_connection);
     // The end of a connection: closed, its watchdog stopped, forgotten, its client's count decreased.
@@ -132,8 +133,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
                                     std::vector<uint8_t>& out);
     // Writes `data` whole, under the write timeout (see watchdog()).
     template <class Stream>
-    awaitable<boost::system::error_code> write_message(Stream& stream, tcp::socket& socket, Deadline& deadline,
-                                                       std::span<const uint8_t> data);
+    awaitable<boost::system::error_code> write_message(Stream& stream, tcp::socket& socket,
+                                                       Deadline& deadline, std::span<const uint8_t> data);
     // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
     std::string admit_transfer(const xfr::Peer& peer);
     // Gives back the slot admit_transfer() took; the last one out tells when_transfers_done().
@@ -151,7 +152,8 @@ DnsListeners::~DnsListeners() {
 namespace {
 
 // Binds one listening TCP socket, or says why it cannot.
-Result<std::unique_ptr<tcp::acceptor>, std::string> bind_acceptor(asio::io_context& io, const dns::Endpoint& ep,
+Result<std::unique_ptr<tcp::acceptor>, std::string> bind_acceptor(asio::io_context& io,
+                                                                  const dns::Endpoint& ep,
                                                                   std::string_view what) {
     const auto address = to_asio(ep.address);
     boost::system::error_code ec;
@@ -163,13 +165,16 @@ Result<std::unique_ptr<tcp::acceptor>, std::string> bind_acceptor(asio::io_conte
     if (!ec && address.is_v6()) t->set_option(asio::ip::v6_only(true), ec);
     if (!ec) t->bind(tep, ec);
     if (!ec) t->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return unexpected("cannot listen on " + std::string(what) + " " + ep.to_string() + ": " + ec.message());
+    if (ec)
+        return unexpected("cannot listen on " + std::string(what) + " " + ep.to_string() + ": " +
+                          ec.message());
     return t;
 }
 
 }  // namespace
 
-Result<void, std::string> DnsListeners::open_tls(const std::vector<dns::Endpoint>& endpoints, const TlsContext& tls) {
+Result<void, std::string> DnsListeners::open_tls(const std::vector<dns::Endpoint>& endpoints,
+                                                 const TlsContext& tls) {
     std::vector<std::unique_ptr<tcp::acceptor>> bound;
     for (const auto& ep : endpoints) {
         auto t = bind_acceptor(state_->io, ep, "TLS");
@@ -179,7 +184,8 @@ Result<void, std::string> DnsListeners::open_tls(const std::vector<dns::Endpoint
     state_->tls = &tls;
     for (auto& t : bound) {
         asio::co_spawn(
-            state_->accept_strand, [s = state_, &acc = *t]() { return s->accept_loop(acc, true); }, asio::detached);
+            state_->accept_strand, [s = state_, &acc = *t]() { return s->accept_loop(acc, true); },
+            asio::detached);
         state_->acceptors.push_back(std::move(t));
     }
     return {};
@@ -311,7 +317,8 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor, bool t
     }
 }
 
-bool DnsListeners::State::admit_connection(const std::shared_ptr<tcp::socket>& conn, const tcp::endpoint& remote) {
+bool DnsListeners::State::admit_connection(const std::shared_ptr<tcp::socket>& conn,
+                                           const tcp::endpoint& remote) {
     std::lock_guard lock(mutex);
     // The per-client bound first: an address flooding us with idle connections is turned away here and
     // never takes a place in the global pool that other peers (a secondary about to transfer) need.
@@ -397,15 +404,16 @@ awaitable<void> DnsListeners::State::serve_tls(std::shared_ptr<TlsStream> stream
     auto deadline = start_watchdog(socket, true);
     const std::string peer_name = peer_text(to_ip(remote.address()), remote.port());
     if (auto ec = co_await stream->handshake()) {
-        const std::string why = deadline->fired           ? "no handshake within tcp_idle_timeout"
+        const std::string why = deadline->fired             ? "no handshake within tcp_idle_timeout"
                                 : stream->failure().empty() ? ec.message()
                                                             : stream->failure();
         if (!stopping) {
             // What a misconfigured secondary shows (no ALPN "dot", TLS 1.2 only) apart from the rest (port
             // scans, clients that gave up), so one kind does not hide another.
-            WarningThrottle& throttle = why.find("ALPN") != std::string::npos                   ? alpn_warnings
-                                        : why.find("unsupported protocol") != std::string::npos ? version_warnings
-                                                                                                : tls_warnings;
+            WarningThrottle& throttle = why.find("ALPN") != std::string::npos ? alpn_warnings
+                                        : why.find("unsupported protocol") != std::string::npos
+                                            ? version_warnings
+                                            : tls_warnings;
             throttle.warn("TLS handshake with {} failed: {}", peer_name, why);
         }
         end_connection(socket, remote, *deadline);
@@ -413,15 +421,16 @@ awaitable<void> DnsListeners::State::serve_tls(std::shared_ptr<TlsStream> stream
     }
     xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tls, stream->client_certificate(),
                    stream->ktls_send()};
-    spdlog::debug("TLS connection from {}: {} alpn=dot ktls={} client_certificate={}", peer_name, stream->cipher(),
-                  peer.ktls ? "on (the kernel encrypts)" : "off (OpenSSL encrypts)",
+    spdlog::debug("TLS connection from {}: {} alpn=dot ktls={} client_certificate={}", peer_name,
+                  stream->cipher(), peer.ktls ? "on (the kernel encrypts)" : "off (OpenSSL encrypts)",
                   certificate_text(peer.certificate.get()));
     co_await serve_connection(stream, socket, remote, deadline, std::move(peer));
 }
 
 template <class Stream>
 awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> stream,
-                                                      std::shared_ptr<tcp::socket> socket, tcp::endpoint remote,
+                                                      std::shared_ptr<tcp::socket> socket,
+                                                      tcp::endpoint remote,
                                                       std::shared_ptr<Deadline> deadline, xfr::Peer peer) {
     auto self = shared_from_this();
     const std::string address = peer.address.to_string();
@@ -454,14 +463,15 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
             continue;
         }
 
-        if (!co_await stream_transfer(*stream, *socket, *deadline, r, peer_name, address, out) || stopping) break;
+        if (!co_await stream_transfer(*stream, *socket, *deadline, r, peer_name, address, out) || stopping)
+            break;
     }
     if constexpr (std::is_same_v<Stream, TlsStream>) stream->shutdown();
     end_connection(socket, remote, *deadline);
 }
 
-void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& socket, const tcp::endpoint& remote,
-                                         Deadline& deadline) {
+void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& socket,
+                                         const tcp::endpoint& remote, Deadline& deadline) {
     boost::system::error_code ignored;
     socket->close(ignored);
     deadline.timer.cancel();
@@ -472,8 +482,8 @@ void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& soc
 }
 
 template <class Stream>
-awaitable<bool> DnsListeners::State::read_query(Stream& stream, Deadline& deadline, const std::string& peer_name,
-                                                std::vector<uint8_t>& query) {
+awaitable<bool> DnsListeners::State::read_query(Stream& stream, Deadline& deadline,
+                                                const std::string& peer_name, std::vector<uint8_t>& query) {
     // RFC 7766 §6.2.3: the idle timeout applies while waiting for the next query.
     deadline.at = Clock::now() + options.tcp_idle_timeout;
     // RFC 1035 §4.2.2: each message is preceded by its length in two octets.

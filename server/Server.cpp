@@ -39,7 +39,7 @@ struct Server::Impl {
     std::string zones_not_loaded;  // the start-up summary of the zones whose files did not load, or empty
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
-    TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
+    TransferLog transfer_log;         // JSON lines, when server.transfer_log is set
     std::unique_ptr<TlsContext> tls;  // when server.listen_tls is set
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
@@ -172,7 +172,7 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
                 if (acl.name != acl_name) continue;
                 xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names};
                 for (const auto& t : acl.transports)
-                    rule.transports.push_back(t == "udp" ? xfr::Transport::Udp
+                    rule.transports.push_back(t == "udp"   ? xfr::Transport::Udp
                                               : t == "tcp" ? xfr::Transport::Tcp
                                                            : xfr::Transport::Tls);
                 rules.push_back(std::move(rule));
@@ -191,9 +191,9 @@ TlsSettings tls_settings(const conf::Config& config) {
     s.key = config.server.tls_key;
     s.client_ca = config.server.tls_client_ca;
     s.request_client_certificate =
-        !s.client_ca.empty() || std::any_of(config.acls.begin(), config.acls.end(), [](const conf::AclConfig& a) {
-            return !a.tls_pins.empty() || !a.tls_names.empty();
-        });
+        !s.client_ca.empty() ||
+        std::any_of(config.acls.begin(), config.acls.end(),
+                    [](const conf::AclConfig& a) { return !a.tls_pins.empty() || !a.tls_names.empty(); });
     return s;
 }
 
@@ -367,7 +367,8 @@ TlsReload tls_reload(TlsContext* tls) {
         if (reloaded)
             spdlog::info("reload-tls: new TLS connections use {}", *reloaded);
         else
-            spdlog::error("reload-tls failed, TLS connections still use {}: {}", tls->description(), reloaded.error());
+            spdlog::error("reload-tls failed, TLS connections still use {}: {}", tls->description(),
+                          reloaded.error());
         return reloaded;
     };
 }
@@ -430,6 +431,15 @@ void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, st
     }
 }
 
+// Binds UDP and TCP on server.listen, and TLS on server.listen_tls when there is a TLS context.
+Result<void, std::string> open_listeners(const conf::ServerConfig& cfg, UdpWorkers& udp,
+                                         DnsListeners& listeners, const TlsContext* tls) {
+    if (auto opened = udp.open(cfg.listen); !opened) return opened;
+    if (auto opened = listeners.open(cfg.listen); !opened) return opened;
+    if (tls != nullptr) return listeners.open_tls(cfg.listen_tls, *tls);
+    return {};
+}
+
 // Runs the control thread and the TCP threads around `dns_io` (this thread) until the shutdown stops it.
 // A bug escaping a TCP handler must end the server the way one on the DNS thread does (main() reports
 // it, exit 70), not std::terminate on a worker thread: the first one is kept and rethrown here.
@@ -473,20 +483,10 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    if (auto opened = udp.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
-    if (auto opened = listeners.open(cfg.listen); !opened) {
+    if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get()); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
-    }
-    if (impl_->tls) {
-        if (auto opened = listeners.open_tls(cfg.listen_tls, *impl_->tls); !opened) {
-            spdlog::critical("{}", opened.error());
-            return 1;
-        }
     }
 
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.

@@ -13,6 +13,8 @@ namespace {
 
 // RFC 7858 §3.2 / RFC 9103 §7.1: the ALPN protocol of DNS over TLS, in wire form (length, name).
 constexpr std::array<unsigned char, 4> kAlpnDot = {3, 'd', 'o', 't'};
+constexpr const char* kCipherSuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 // The OpenSSL error queue as one line (it is emptied).
 std::string openssl_errors() {
@@ -84,16 +86,17 @@ Result<void, std::string> load_files(SSL_CTX* ctx, const TlsSettings& s) {
     if (SSL_CTX_use_PrivateKey_file(ctx, s.key.c_str(), SSL_FILETYPE_PEM) != 1) {
         const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
         return unexpected("server.tls_key " + s.key.string() +
-                          (mismatch ? " does not belong to " + s.certificate.string() : std::string()) + ": " +
-                          openssl_errors());
+                          (mismatch ? " does not belong to " + s.certificate.string() : std::string()) +
+                          ": " + openssl_errors());
     }
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return unexpected("server.tls_key " + s.key.string() + " does not belong to " + s.certificate.string() +
-                          ": " + openssl_errors());
+        return unexpected("server.tls_key " + s.key.string() + " does not belong to " +
+                          s.certificate.string() + ": " + openssl_errors());
     if (!s.client_ca.empty()) {
         if (SSL_CTX_load_verify_locations(ctx, s.client_ca.c_str(), nullptr) != 1)
             return unexpected("server.tls_client_ca " + s.client_ca.string() + ": " + openssl_errors());
-        // The CAs named in the CertificateRequest (RFC 8446 §4.2.4), so a client picks a matching certificate.
+        // The CAs named in the CertificateRequest (RFC 8446 §4.2.4), so a client picks a matching
+        // certificate.
         STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(s.client_ca.c_str());
         if (names == nullptr)
             return unexpected("server.tls_client_ca " + s.client_ca.string() + ": " + openssl_errors());
@@ -112,7 +115,11 @@ Result<std::shared_ptr<SSL_CTX>, std::string> build(const TlsSettings& s) {
     // Kernel TLS where the kernel and OpenSSL have it: records are then encrypted in the kernel and the
     // transfer's messages go from our buffers to the socket in one write each. Without it OpenSSL
     // encrypts in user space, silently (TlsStream reports which one a connection got).
-    SSL_CTX_set_options(c, SSL_OP_ENABLE_KTLS | SSL_OP_NO_TICKET);
+    SSL_CTX_set_options(c, SSL_OP_ENABLE_KTLS | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // AES-128-GCM first: the cheapest of the three per octet with AES instructions (a transfer is
+    // mostly bulk encryption), and one the kernel's TLS offers; every TLS 1.3 client has it
+    // (RFC 8446 §9.1).
+    SSL_CTX_set_ciphersuites(c, kCipherSuites);
     // RFC 9103 §9: no 0-RTT (early data could be replayed). No session tickets and no session cache
     // either, so no resumption (which 0-RTT would need, and which would skip a reloaded client CA).
     SSL_CTX_set_max_early_data(c, 0);
@@ -120,7 +127,8 @@ Result<std::shared_ptr<SSL_CTX>, std::string> build(const TlsSettings& s) {
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_client_hello_cb(c, require_alpn_extension, nullptr);
     SSL_CTX_set_alpn_select_cb(c, select_dot, nullptr);
-    if (s.request_client_certificate) SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
+    if (s.request_client_certificate)
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
     if (auto loaded = load_files(c, s); !loaded) return unexpected(loaded.error());
     return ctx;
 }

@@ -12,6 +12,7 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 
 #include "server/AsioSupport.h"
 #include "zone/dns/Base64.h"
@@ -64,14 +65,16 @@ std::vector<std::string> certificate_names(X509* cert) {
         for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
             const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
             if (g->type == GEN_DNS)
-                names.push_back(normalised_name(ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName)));
+                names.push_back(
+                    normalised_name(ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName)));
         }
         GENERAL_NAMES_free(sans);
     }
     X509_NAME* subject = X509_get_subject_name(cert);
     if (const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); at >= 0) {
         unsigned char* utf8 = nullptr;
-        const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at)));
+        const int len =
+            ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at)));
         if (len > 0) names.push_back(normalised_name(utf8, len));
         OPENSSL_free(utf8);
     }
@@ -80,7 +83,7 @@ std::vector<std::string> certificate_names(X509* cert) {
 
 }  // namespace
 
-TlsStream::TlsStream(asio::ip::tcp::socket socket, std::shared_ptr<SSL_CTX> ctx)
+TlsStream::TlsStream(asio::ip::tcp::socket socket, const std::shared_ptr<SSL_CTX>& ctx)
     : socket_(std::move(socket)), ssl_(SSL_new(ctx.get())) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -106,11 +109,15 @@ asio::awaitable<std::tuple<error_code, int>> TlsStream::drive(Op op) {
         ERR_clear_error();
         errno = 0;
         const int r = op();
+        const int saved_errno = errno;
+        // Whatever OpenSSL wrote (records, alerts, a KeyUpdate answer) leaves before anything else.
+        if (auto ec = co_await flush()) co_return std::tuple{ec, 0};
+        errno = saved_errno;
         if (r > 0) co_return std::tuple{error_code(), r};
         const int err = SSL_get_error(ssl_, r);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
             const auto wait = err == SSL_ERROR_WANT_READ ? asio::ip::tcp::socket::wait_read
-                                                           : asio::ip::tcp::socket::wait_write;
+                                                         : asio::ip::tcp::socket::wait_write;
             auto [ec] = co_await socket_.async_wait(wait, kTuple);
             if (ec) co_return std::tuple{ec, 0};
             continue;
@@ -131,6 +138,28 @@ asio::awaitable<std::tuple<error_code, int>> TlsStream::drive(Op op) {
 asio::awaitable<error_code> TlsStream::handshake() {
     auto [ec, r] = co_await drive([this] { return SSL_accept(ssl_); });
     (void)r;
+    if (!ec && !ktls_send()) {
+        // No kTLS: OpenSSL encrypts, and would hand each 16 KiB record to the kernel in a write of its
+        // own. Records collect in memory instead, and each message's go out in one write, as over TCP.
+        if (BIO* out = BIO_new(BIO_s_mem())) {
+            SSL_set0_wbio(ssl_, out);  // the SSL owns it (and drops its reference to the socket BIO)
+            out_ = out;
+            SSL_clear_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE);  // a memory BIO takes every record
+        }
+    }
+    co_return ec;
+}
+
+asio::awaitable<error_code> TlsStream::flush() {
+    if (out_ == nullptr) co_return error_code();
+    char* data = nullptr;
+    const long pending = BIO_get_mem_data(out_, &data);
+    if (pending <= 0) co_return error_code();
+    if (!socket_.is_open()) co_return error_code(asio::error::operation_aborted);
+    auto [ec, n] =
+        co_await asio::async_write(socket_, asio::buffer(data, static_cast<std::size_t>(pending)), kTuple);
+    (void)n;
+    (void)BIO_reset(out_);  // a read-write memory BIO is emptied by a reset
     co_return ec;
 }
 
@@ -158,6 +187,12 @@ void TlsStream::shutdown() {
         ERR_clear_error();
         (void)SSL_shutdown(ssl_);  // non-blocking: sent if the socket takes it now, otherwise not at all
         ERR_clear_error();
+        char* data = nullptr;
+        if (const long pending = out_ != nullptr ? BIO_get_mem_data(out_, &data) : 0; pending > 0) {
+            error_code ignored;
+            (void)socket_.write_some(asio::buffer(data, static_cast<std::size_t>(pending)), ignored);
+            (void)BIO_reset(out_);
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 // One accepted TCP connection inside TLS, for the DNS listeners (DnsListeners.cpp). OpenSSL works on the
 // socket itself (a socket BIO on the non-blocking descriptor) and Asio only waits for readiness: that is
 // what lets OpenSSL hand the connection to the kernel (kTLS), which Asio's ssl::stream (memory BIOs)
-// cannot. Every operation runs on the connection's strand, and none touches the descriptor once the
-// socket was closed (the listeners' watchdog closes it to cut a connection; the number may be reused).
+// cannot. When the kernel does not take it, what OpenSSL encrypts goes through a memory BIO instead, so
+// a message's records leave in one write rather than one per record. Every operation runs on the connection's
+// strand, and none touches the descriptor once the socket was closed (the listeners' watchdog closes it to
+// cut a connection; the number may be reused).
 #pragma once
 
 #include <cstddef>
@@ -21,7 +23,7 @@ namespace headwater::server {
 
 class TlsStream {
   public:
-    TlsStream(boost::asio::ip::tcp::socket socket, std::shared_ptr<SSL_CTX> ctx);
+    TlsStream(boost::asio::ip::tcp::socket socket, const std::shared_ptr<SSL_CTX>& ctx);
     ~TlsStream();
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;
@@ -52,9 +54,14 @@ class TlsStream {
     // when OpenSSL wants to read or write. Returns the error, or none and op's positive result.
     template <class Op>
     boost::asio::awaitable<std::tuple<boost::system::error_code, int>> drive(Op op);
+    // Writes what OpenSSL left in out_ (nothing when the kernel encrypts).
+    boost::asio::awaitable<boost::system::error_code> flush();
 
     boost::asio::ip::tcp::socket socket_;
     SSL* ssl_ = nullptr;
+    // Without kTLS, OpenSSL's output after the handshake (a memory BIO the SSL owns): the records of
+    // one write leave in one system call. Null with kTLS, and during the handshake.
+    BIO* out_ = nullptr;
     std::string failure_;
 };
 

@@ -20,7 +20,9 @@ namespace {
 
 bool equal_no_case(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+               auto lower = [](char c) {
+                   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+               };
                return lower(x) == lower(y);
            });
 }
@@ -40,7 +42,8 @@ std::string certificate_failure(const AclRule& rule, const Peer& peer) {
                std::string(transport_name(peer.transport)) + ")";
     if (!peer.certificate) return at + "the rule requires a client certificate and none was presented";
     const ClientCertificate& cert = *peer.certificate;
-    if (std::find(rule.tls_pins.begin(), rule.tls_pins.end(), cert.spki_pin) != rule.tls_pins.end()) return {};
+    if (std::find(rule.tls_pins.begin(), rule.tls_pins.end(), cert.spki_pin) != rule.tls_pins.end())
+        return {};
     const auto named = std::find_if(cert.names.begin(), cert.names.end(), [&](const std::string& n) {
         return std::any_of(rule.tls_names.begin(), rule.tls_names.end(),
                            [&](const std::string& p) { return certificate_name_matches(p, n); });
@@ -64,7 +67,8 @@ std::string rule_failure(const AclRule& rule, const Peer& peer, const std::optio
     if (rule.needs_certificate()) {
         if (std::string why = certificate_failure(rule, peer); !why.empty()) return why;
     }
-    if (!rule.keys.empty() && !(key && std::find(rule.keys.begin(), rule.keys.end(), *key) != rule.keys.end()))
+    if (!rule.keys.empty() &&
+        !(key && std::find(rule.keys.begin(), rule.keys.end(), *key) != rule.keys.end()))
         return key ? "key " + *key + " not allowed for address " + peer.address.to_string()
                    : "address " + peer.address.to_string() + " matches, but the rule requires a TSIG key";
     return {};
@@ -80,7 +84,8 @@ bool certificate_name_matches(std::string_view pattern, std::string_view name) {
     return equal_no_case(pattern, name);
 }
 
-AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer, const std::optional<std::string>& key) {
+AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer,
+                      const std::optional<std::string>& key) {
     AclDecision d;
     if (rules.empty()) {
         d.reason = "no allow_transfer rule for this zone";
@@ -91,8 +96,9 @@ AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer, const st
     std::optional<std::string> first_failure;
     for (const AclRule& rule : rules) {
         const bool address_ok =
-            rule.networks.empty() || std::any_of(rule.networks.begin(), rule.networks.end(),
-                                                 [&](const dns::IpNetwork& n) { return n.contains(peer.address); });
+            rule.networks.empty() ||
+            std::any_of(rule.networks.begin(), rule.networks.end(),
+                        [&](const dns::IpNetwork& n) { return n.contains(peer.address); });
         if (!address_ok) continue;
         std::string why = rule_failure(rule, peer, key);
         if (why.empty()) {

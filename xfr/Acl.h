@@ -34,7 +34,8 @@ struct AclDecision {
 };
 
 // `key` is the name of the TSIG key that verified the request, if any.
-AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer, const std::optional<std::string>& key);
+AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer,
+                      const std::optional<std::string>& key);
 
 // Whether a certificate name matches a rule's name: equal without case, or a "*." pattern standing
 // for exactly one leftmost label (RFC 6125 §6.4.3, the only wildcard form we accept).

@@ -188,8 +188,8 @@ Result<void, Responder::Refusal> Responder::check_transfer(TransferRequest& t) c
         return unexpected(Refusal{TransferOutcome::NotAuth, Rcode::NotAuth, "not a zone served here"});
     t.event().zone = t.zone->name_text();
 
-    // RFC 5936 §6: the ACL decides, on the address, the transport, the client certificate and the key. The key counts only once its MAC and
-    // time verified (RFC 8945 §5.2); an unsigned request has none.
+    // RFC 5936 §6: the ACL decides, on the address, the transport, the client certificate and the key. The
+    // key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
     static const std::vector<AclRule> no_rules;
     auto it = acls_.find(t.zone->settings().name.key());
     const auto& rules = it == acls_.end() ? no_rules : it->second;

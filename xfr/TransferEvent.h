@@ -95,8 +95,8 @@ struct TransferEvent {
 std::string transfer_log_line(const TransferEvent& e);
 
 // {"zone","peer","key","type","form","from","to","messages","records","bytes","duration_ms","outcome",
-// "cause","rcode","error","rule","transport","ktls"}: a transfer-log line's members (after "time" and "event") and the
-// secondaries view's last_transfer (plus "at"). Absent values are null.
+// "cause","rcode","error","rule","transport","ktls"}: a transfer-log line's members (after "time" and
+// "event") and the secondaries view's last_transfer (plus "at"). Absent values are null.
 nlohmann::json transfer_json(const TransferEvent& e);
 
 }  // namespace headwater::xfr

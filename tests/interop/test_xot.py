@@ -77,9 +77,9 @@ class BindXot(hwtest.BindSecondary):
         for z in self.zones:
             key = self.key_for(z).name
             which = "mutual" if z == MUTUAL else "strict"
-            replacements.append((f'{{ type secondary; primaries port {self.primary_port} '
+            replacements.append((f'zone "{z}" {{ type secondary; primaries port {self.primary_port} '
                                  f'{{ {self.primary_addr} key "{key}"; }};',
-                                 f'{{ type secondary; primaries port {self.primary_port} '
+                                 f'zone "{z}" {{ type secondary; primaries port {self.primary_port} '
                                  f'{{ {self.primary_addr} key "{key}" tls {which}; }};'))
         self.edit_config(*replacements, ("\ncontrols { };\n", "\ncontrols { };\n" + blocks))
 

@@ -170,7 +170,7 @@ class Headwater:
         if self.transfer_log:
             lines.append(f"transfer_log = {toml_str(self.transfer_log)}")
         for k, v in self.server_options.items():
-            lines.append(f"{k} = {json.dumps(v)}")
+            lines.append(f"{k} = {json.dumps(v if isinstance(v, (bool, int, float, list, tuple)) else str(v))}")
         for k in self.keys:
             lines += [""] + k.toml_lines()
         if self.acl_networks:

@@ -277,6 +277,15 @@ class XotTest(unittest.TestCase):
                 self.assertEqual(self.hw.ctl("reload-tls")[0], 0)
 
 
+    def test_sighup_reloads_tls_too(self):
+        before = self.hw.log().count("reload-tls: new TLS connections use")
+        self.hw.reload_signal()
+        hwtest.wait_for(lambda: self.hw.log().count("reload-tls: new TLS connections use") > before, 10,
+                        what="the TLS reload after SIGHUP")
+        p = self.kdig(f"+tls-pin={self.server_cert.pin}", EXAMPLE, "SOA")
+        self.assertRegex(p.stdout, r"status: NOERROR", p.stdout + p.stderr)
+
+
 class XotRefusalLogTest(unittest.TestCase):
     """The warnings a refused handshake leaves, each kind once (they are throttled per kind)."""
 

@@ -255,14 +255,15 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
                             "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
                             "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
                             "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
-                            "notify_max_in_flight, user, group, udp_threads, tcp_threads)"));
+                            "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
+                              "tls_key, tls_client_ca)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 
 TEST_F(ConfigTest, UnknownAclKey) {
     const std::string msg =
         error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nnetwork = [\"::1\"]\nkeys = [\"k\"]\n");
-    EXPECT_CONTAINS(msg, at(5, 1, "acl[0].network: unknown key (known: name, networks, keys)"));
+    EXPECT_CONTAINS(msg, at(5, 1, "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)"));
 }
 
 // ---- wrong types ----
@@ -362,7 +363,10 @@ file = ""
 
 TEST_F(ConfigTest, AclWithoutNetworksOrKeys) {
     const std::string msg = error_of(std::string(kMinimal) + "[[acl]]\nname = \"empty\"\nnetworks = []\n");
-    EXPECT_EQ(msg, at(3, 1, "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody"));
+    EXPECT_EQ(
+        msg,
+        at(3, 1,
+           "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody"));
 }
 
 // ---- TLS: listeners, and the ACL's transport and certificate factors ----
@@ -412,14 +416,16 @@ TEST_F(ConfigTest, NoTlsByDefault) {
 }
 
 TEST_F(ConfigTest, TlsListenerNeedsCertificateAndKey) {
-    const std::string msg = error_of("[server]\nlisten = [\"127.0.0.1:5353\"]\nlisten_tls = [\"127.0.0.1:853\"]\n");
+    const std::string msg =
+        error_of("[server]\nlisten = [\"127.0.0.1:5353\"]\nlisten_tls = [\"127.0.0.1:853\"]\n");
     EXPECT_CONTAINS(msg, at(3, 14, "server.tls_certificate: needed with server.listen_tls (PEM file)"));
     EXPECT_CONTAINS(msg, at(3, 14, "server.tls_key: needed with server.listen_tls (PEM file)"));
 }
 
 TEST_F(ConfigTest, TlsFilesWithoutListener) {
     const std::string msg = error_of(std::string(kMinimal) + "tls_key = \"k.pem\"\n");
-    EXPECT_EQ(msg, at(3, 11, "server.tls_key: set, but server.listen_tls is empty (no TLS listener would use it)"));
+    EXPECT_EQ(
+        msg, at(3, 11, "server.tls_key: set, but server.listen_tls is empty (no TLS listener would use it)"));
 }
 
 TEST_F(ConfigTest, TlsListenerOnAPlainPort) {
@@ -429,7 +435,10 @@ listen_tls = ["127.0.0.1"]
 tls_certificate = "c.pem"
 tls_key = "k.pem"
 )");
-    EXPECT_EQ(msg, at(3, 14, "server.listen_tls: 127.0.0.1:853 is also in server.listen (one port serves plain DNS or TLS)"));
+    EXPECT_EQ(
+        msg,
+        at(3, 14,
+           "server.listen_tls: 127.0.0.1:853 is also in server.listen (one port serves plain DNS or TLS)"));
 }
 
 TEST_F(ConfigTest, BadTransportsPinsAndNames) {
@@ -442,7 +451,8 @@ tls_names = ["bad name", "a..b", "*.ok.example"]
 )");
     EXPECT_CONTAINS(msg, "acl[0].transports[1]: unknown transport \"quic\" (known: udp, tcp, tls)");
     EXPECT_CONTAINS(msg, "acl[0].transports[2]: duplicate transport \"tls\"");
-    EXPECT_CONTAINS(msg, "acl[0].tls_pins[0]: a pin is the base64 of a SHA-256 digest (32 octets), this is 6");
+    EXPECT_CONTAINS(msg,
+                    "acl[0].tls_pins[0]: a pin is the base64 of a SHA-256 digest (32 octets), this is 6");
     EXPECT_CONTAINS(msg, "acl[0].tls_pins[1]: invalid base64");
     EXPECT_CONTAINS(msg, "acl[0].tls_names[0]: invalid certificate name \"bad name\"");
     EXPECT_CONTAINS(msg, "acl[0].tls_names[1]: invalid certificate name \"a..b\"");
@@ -474,8 +484,12 @@ name = "n"
 tls_names = ["xfr.example.net"]
 transports = ["tcp"]
 )");
-    EXPECT_CONTAINS(msg, at(9, 13, "acl[0].tls_names: needs server.tls_client_ca (names are trusted only in a certificate it verifies)"));
-    EXPECT_CONTAINS(msg, at(10, 14, "acl[0].transports: leaves out tls, but a client certificate (tls_pins, tls_names) only comes over TLS"));
+    EXPECT_CONTAINS(msg, at(9, 13,
+                            "acl[0].tls_names: needs server.tls_client_ca (names are trusted only in a "
+                            "certificate it verifies)"));
+    EXPECT_CONTAINS(msg, at(10, 14,
+                            "acl[0].transports: leaves out tls, but a client certificate (tls_pins, "
+                            "tls_names) only comes over TLS"));
 }
 
 // ---- addresses, networks, ports ----
@@ -709,7 +723,9 @@ name = "a"
         at(6, 13,
            "server.log_level: unknown level \"loud\" (known: trace, debug, info, warn, error, critical, "
            "off)") +
-        "\n" + at(7, 1, "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody");
+        "\n" +
+        at(7, 1,
+           "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody");
     EXPECT_EQ(msg, expected);
 }
 

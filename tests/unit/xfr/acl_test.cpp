@@ -11,8 +11,10 @@ Peer peer(const char* address, Transport transport, std::shared_ptr<const Client
     return Peer{dns::IpAddress::parse(address).value(), 4242, transport, std::move(cert)};
 }
 
-std::shared_ptr<const ClientCertificate> cert(std::string pin, std::vector<std::string> names, bool verified) {
-    return std::make_shared<const ClientCertificate>(ClientCertificate{std::move(pin), std::move(names), verified});
+std::shared_ptr<const ClientCertificate> cert(std::string pin, std::vector<std::string> names,
+                                              bool verified) {
+    return std::make_shared<const ClientCertificate>(
+        ClientCertificate{std::move(pin), std::move(names), verified});
 }
 
 AclRule rule(std::string name) {
@@ -49,9 +51,11 @@ TEST(AclTest, TransportIsAFactor) {
     EXPECT_TRUE(check_acl(rules, peer("192.0.2.7", Transport::Tls), key).allowed);
     auto d = check_acl(rules, peer("192.0.2.7", Transport::Tcp), key);
     EXPECT_FALSE(d.allowed);
-    EXPECT_EQ(d.reason, "address 192.0.2.7 matches, but the rule allows tls only (the request came over tcp)");
+    EXPECT_EQ(d.reason,
+              "address 192.0.2.7 matches, but the rule allows tls only (the request came over tcp)");
     d = check_acl(rules, peer("192.0.2.7", Transport::Udp), key);
-    EXPECT_EQ(d.reason, "address 192.0.2.7 matches, but the rule allows tls only (the request came over udp)");
+    EXPECT_EQ(d.reason,
+              "address 192.0.2.7 matches, but the rule allows tls only (the request came over udp)");
     // The transport is checked before the key: over TCP the key does not matter.
     d = check_acl(rules, peer("192.0.2.7", Transport::Tcp), std::nullopt);
     EXPECT_NE(d.reason.find("allows tls only"), std::string::npos) << d.reason;
@@ -80,17 +84,22 @@ TEST(AclTest, CertificatePin) {
     r.tls_pins = {kPin};
     const std::vector<AclRule> rules = {r};
     // A pin needs no CA: the handshake proved the client holds the key.
-    EXPECT_TRUE(check_acl(rules, peer("192.0.2.7", Transport::Tls, cert(kPin, {}, false)), std::nullopt).allowed);
+    EXPECT_TRUE(
+        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert(kPin, {}, false)), std::nullopt).allowed);
     auto d = check_acl(rules, peer("192.0.2.7", Transport::Tls), std::nullopt);
-    EXPECT_EQ(d.reason, "address 192.0.2.7 matches, but the rule requires a client certificate and none was presented");
+    EXPECT_EQ(d.reason,
+              "address 192.0.2.7 matches, but the rule requires a client certificate and none was presented");
     d = check_acl(rules, peer("192.0.2.7", Transport::Tcp), std::nullopt);
-    EXPECT_EQ(d.reason,
-              "address 192.0.2.7 matches, but the rule requires a client certificate, which only TLS carries (the "
-              "request came over tcp)");
-    d = check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("AAAA", {"xfr.example.net"}, true)), std::nullopt);
-    EXPECT_EQ(d.reason,
-              "address 192.0.2.7 matches, but the client certificate (pin AAAA, name xfr.example.net) matches "
-              "neither tls_pins nor tls_names of the rule");
+    EXPECT_EQ(
+        d.reason,
+        "address 192.0.2.7 matches, but the rule requires a client certificate, which only TLS carries (the "
+        "request came over tcp)");
+    d = check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("AAAA", {"xfr.example.net"}, true)),
+                  std::nullopt);
+    EXPECT_EQ(
+        d.reason,
+        "address 192.0.2.7 matches, but the client certificate (pin AAAA, name xfr.example.net) matches "
+        "neither tls_pins nor tls_names of the rule");
 }
 
 TEST(AclTest, CertificateNameNeedsAVerifiedChain) {
@@ -99,19 +108,26 @@ TEST(AclTest, CertificateNameNeedsAVerifiedChain) {
     r.keys = {"xfr-key."};
     const std::vector<AclRule> rules = {r};
     const std::optional<std::string> key("xfr-key.");
-    EXPECT_TRUE(check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"xfr.example.net"}, true)), key).allowed);
+    EXPECT_TRUE(check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"xfr.example.net"}, true)), key)
+                    .allowed);
     EXPECT_TRUE(
-        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"Ns1.Provider.Example"}, true)), key).allowed);
+        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"Ns1.Provider.Example"}, true)), key)
+            .allowed);
     auto d = check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"xfr.example.net"}, false)), key);
-    EXPECT_EQ(d.reason,
-              "address 192.0.2.7 matches, but the client certificate for xfr.example.net did not verify against "
-              "server.tls_client_ca");
+    EXPECT_EQ(
+        d.reason,
+        "address 192.0.2.7 matches, but the client certificate for xfr.example.net did not verify against "
+        "server.tls_client_ca");
     // The wildcard stands for one label, never more, never none.
     EXPECT_FALSE(
-        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"a.b.provider.example"}, true)), key).allowed);
-    EXPECT_FALSE(check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"provider.example"}, true)), key).allowed);
+        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"a.b.provider.example"}, true)), key)
+            .allowed);
+    EXPECT_FALSE(
+        check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"provider.example"}, true)), key)
+            .allowed);
     // Certificate and key: both.
-    d = check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"xfr.example.net"}, true)), std::nullopt);
+    d = check_acl(rules, peer("192.0.2.7", Transport::Tls, cert("P", {"xfr.example.net"}, true)),
+                  std::nullopt);
     EXPECT_EQ(d.reason, "address 192.0.2.7 matches, but the rule requires a TSIG key");
 }
 

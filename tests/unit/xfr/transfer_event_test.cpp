@@ -31,10 +31,9 @@ TransferEvent ixfr_event() {
 }
 
 // The log line's field names, in order (docs/operations.md); what operators grep and the tests parse.
-const std::vector<std::string> kLineFields = {"zone",        "type",    "form",     "peer",    "key",
-                                              "rule",        "serial",  "messages", "records", "bytes",
-                                              "duration_ms", "outcome", "cause",    "rcode",   "transport",
-                                              "reason"};
+const std::vector<std::string> kLineFields = {
+    "zone",    "type",  "form",        "peer",    "key",   "rule",  "serial",    "messages",
+    "records", "bytes", "duration_ms", "outcome", "cause", "rcode", "transport", "reason"};
 
 std::vector<std::string> field_names(const std::string& line) {
     std::vector<std::string> names;
@@ -77,7 +76,7 @@ TEST(TransferEventTest, LogLineOfATransfer) {
     EXPECT_EQ(transfer_log_line(ixfr_event()),
               "transfer zone=example.com. type=IXFR form=ixfr peer=2001:db8::7#41234 key=xfr-key. "
               "rule=providers serial=2026112601 messages=2 records=17 bytes=467 duration_ms=12 outcome=ok "
-              "cause=ok rcode=NOERROR reason=\"\"");
+              "cause=ok rcode=NOERROR transport=tcp reason=\"\"");
 }
 
 TEST(TransferEventTest, LogLineOfARefusal) {
@@ -91,7 +90,7 @@ TEST(TransferEventTest, LogLineOfARefusal) {
     EXPECT_EQ(
         transfer_log_line(e),
         "transfer zone=example.com. type=AXFR form=- peer=127.0.0.9#5300 key=- rule=- serial=- messages=0 "
-        "records=0 bytes=0 duration_ms=0 outcome=refused cause=refused rcode=REFUSED "
+        "records=0 bytes=0 duration_ms=0 outcome=refused cause=refused rcode=REFUSED transport=tcp "
         "reason=\"address 127.0.0.9 not in any allow_transfer rule\"");
 }
 
