@@ -126,9 +126,20 @@ def client_context(ca=None, alpn=("dot",), tls12_only=False, cert=None, verify=T
     return ctx
 
 
-def tls_connect(port, ctx, where=ADDR, server_name=SERVER_NAME, timeout=10.0):
-    """A TLS connection (handshake done) to where:port; raises ssl.SSLError when it is refused."""
-    raw = socket.create_connection((where, port), timeout=timeout)
+def tls_connect(port, ctx, where=ADDR, server_name=SERVER_NAME, timeout=10.0, source=None, rcvbuf=None):
+    """A TLS connection (handshake done) to where:port, from `source` when given, with a receive buffer of
+    `rcvbuf` octets when given; raises ssl.SSLError when it is refused."""
+    raw = socket.socket(socket.AF_INET6 if ":" in where else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            raw.bind((source, 0))
+        raw.settimeout(timeout)
+        raw.connect((where, port))
+    except Exception:
+        raw.close()
+        raise
     try:
         return ctx.wrap_socket(raw, server_hostname=server_name)
     except Exception:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import hwfaults  # noqa: E402
 import hwtest  # noqa: E402
 import hwtls  # noqa: E402
 
@@ -312,9 +313,95 @@ class XotRefusalLogTest(unittest.TestCase):
             answer = dns.message.from_wire(hwtls.tls_exchange(port, hwtest.make_query(EXAMPLE).to_wire(),
                                                               hwtls.client_context(ca=pki.ca)))
             self.assertEqual(answer.rcode(), dns.rcode.NOERROR)
+            # SIGTERM with a TLS connection open (idle): a clean, quick stop.
+            with contextlib.closing(hwtls.tls_connect(port, hwtls.client_context(ca=pki.ca))):
+                t = time.monotonic()
+                self.assertEqual(hw.stop(), 0, hw.log()[-2000:])
+                self.assertLess(time.monotonic() - t, 5)
         finally:
             hw.close()
             hwtest.cleanup_dir(tmp)
+
+
+class XotLimitsTest(unittest.TestCase):
+    """A TLS connection is a TCP connection to the limits: the per-client bound (TLS and TCP counted
+    together), the idle timeout (the handshake included), and the write timeout for a reader that stops
+    in the middle of a transfer (progress measured by the kernel's count of acknowledged octets)."""
+
+    ZONE = "stall-tls.example."
+    RECORDS = 200000
+    WRITE_TIMEOUT = 2
+    HOLDER = "127.0.0.5"
+    STALLER = "127.0.0.3"
+
+    @classmethod
+    def setUpClass(cls):
+        hwtest.require_headwater("TLS listeners are Headwater's")
+        cls.tmp = hwtest.tempdir("xot-limits")
+        cls.addClassCleanup(hwtest.cleanup_dir, cls.tmp)
+        cls.pki = hwtls.Pki(cls.tmp / "pki")
+        cert = cls.pki.server()
+        path = hwtest.generate_zone(cls.tmp / "stall.zone", cls.ZONE, cls.RECORDS, 11)
+        cls.tls_port = hwtest.free_port()
+        cls.hw = hwtest.Headwater([hwtest.ZoneConf(EXAMPLE, hwtest.EXAMPLE_ZONE), hwtest.ZoneConf(cls.ZONE, path)],
+                                  acl_networks=("127.0.0.0/8",), server_options={
+                                      "listen_tls": [f"{hwtest.ADDR}:{cls.tls_port}"],
+                                      "tls_certificate": str(cert.cert_path), "tls_key": str(cert.key_path),
+                                      "tcp_max_per_client": 2, "tcp_idle_timeout": "1s",
+                                      "tcp_write_timeout": f"{cls.WRITE_TIMEOUT}s"})
+        cls.addClassCleanup(cls.hw.close)
+        cls.hw.start(timeout=60)
+        hwtest.wait_for(lambda: hwtest.soa_serial(cls.hw.port, cls.ZONE) == 11, 60, what="the big zone")
+
+    def ctx(self):
+        return hwtls.client_context(ca=self.pki.ca)
+
+    def test_idle_timeout_and_handshake_timeout(self):
+        s = hwtls.tls_connect(self.tls_port, self.ctx())
+        self.addCleanup(s.close)
+        t = time.monotonic()
+        s.settimeout(5)
+        try:
+            self.assertEqual(s.recv(1), b"", "the server sent data on an idle connection")
+        except socket.timeout:
+            self.fail("an idle TLS connection stayed open")
+        except (ssl.SSLError, ConnectionError):
+            pass  # closed without close_notify, or reset: closed all the same
+        self.assertLess(time.monotonic() - t, 4)
+        # A client that connects and never says hello is gone after the idle timeout as well.
+        raw = hwfaults.connect(self.tls_port, hwtest.ADDR)
+        self.addCleanup(raw.close)
+        self.assertTrue(hwfaults.closed_by_peer(raw, wait=5), "a silent TLS client stayed connected")
+
+    def test_per_client_bound_counts_tls_and_tcp(self):
+        held = [hwtls.tls_connect(self.tls_port, self.ctx(), source=self.HOLDER) for _ in range(2)]
+        self.addCleanup(hwfaults.close_all, held)
+        extra = hwfaults.connect(self.hw.port, self.HOLDER)  # plain TCP, the same address
+        self.addCleanup(extra.close)
+        self.assertTrue(hwfaults.closed_by_peer(extra, wait=1), "a third connection from one address was kept")
+        self.assertRegex(self.hw.log(), rf"closing a TCP connection from {re.escape(self.HOLDER)}#\d+: it has 2 open")
+        # The ones held still work.
+        hwtest.tcp_send(held[0], hwtest.make_query(EXAMPLE).to_wire())
+        self.assertEqual(dns.message.from_wire(hwtest.tcp_recv(held[0])).rcode(), dns.rcode.NOERROR)
+
+    def test_stalled_tls_reader_is_cut_after_the_write_timeout(self):
+        s = hwtls.tls_connect(self.tls_port, self.ctx(), source=self.STALLER, rcvbuf=4096)
+        self.addCleanup(s.close)
+        hwtest.tcp_send(s, dns.message.make_query(self.ZONE, "AXFR").to_wire())
+        self.assertEqual(dns.message.from_wire(hwtest.tcp_recv(s), one_rr_per_rrset=True).rcode(), dns.rcode.NOERROR)
+        stalled_at = time.monotonic()  # and nothing more is read
+
+        def aborted():
+            return hwtest.transfer_log(self.hw.log(), self.ZONE, peer=rf"{re.escape(self.STALLER)}#\d+",
+                                       outcome="aborted", cause="timed-out")
+
+        lines = hwtest.wait_for(aborted, self.WRITE_TIMEOUT + 15, what="the stalled TLS transfer to be cut")
+        self.assertGreaterEqual(time.monotonic() - stalled_at, self.WRITE_TIMEOUT - 0.5)
+        self.assertLess(int(lines[0]["records"]), self.RECORDS)
+        self.assertEqual(lines[0]["transport"].split("+")[0], "tls")
+        # A reader that keeps reading gets the whole zone over TLS meanwhile.
+        msgs = hwtls.tls_axfr(self.tls_port, self.ZONE, self.ctx(), timeout=60)
+        self.assertEqual(len(hwtest.xfr_rrs(msgs)), self.RECORDS)
 
 
 class XotConfigTest(unittest.TestCase):
