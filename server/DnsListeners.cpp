@@ -77,8 +77,8 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     asio::strand<asio::io_context::executor_type> accept_strand;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // plain TCP (open), then TLS (open_tls)
     const TlsContext* tls = nullptr;                        // open_tls(): the context of new connections
-    std::list<std::shared_ptr<tcp::socket>> connections;    // every open TCP connection
-    std::map<asio::ip::address, std::size_t> per_client;    // open connections per client address
+    std::list<std::shared_ptr<tcp::socket>> connections;  // every open connection (TLS: the socket under it)
+    std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
     std::atomic<std::size_t> transfers{0};
     // when_transfers_done(): called by the connection that ends the last transfer. Checked and set under
     // `idle_mutex` on both sides, so a transfer ending while it is being registered is never missed.
@@ -392,6 +392,7 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
 }
 
 awaitable<void> DnsListeners::State::serve_tcp(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote) {
+    auto self = shared_from_this();
     auto deadline = start_watchdog(socket, false);
     xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tcp};
     co_await serve_connection(socket, socket, remote, deadline, std::move(peer));

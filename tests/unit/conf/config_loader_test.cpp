@@ -251,19 +251,23 @@ TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
     const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
-    EXPECT_CONTAINS(msg, at(3, 1,
-                            "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
-                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
-                            "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
-                            "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
-                              "tls_key, tls_client_ca)"));
+    EXPECT_CONTAINS(
+        msg, at(3, 1,
+                "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
+                "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
+                "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
+                "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
+                "tls_key, tls_client_ca)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 
 TEST_F(ConfigTest, UnknownAclKey) {
     const std::string msg =
         error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nnetwork = [\"::1\"]\nkeys = [\"k\"]\n");
-    EXPECT_CONTAINS(msg, at(5, 1, "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)"));
+    EXPECT_CONTAINS(
+        msg,
+        at(5, 1,
+           "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)"));
 }
 
 // ---- wrong types ----

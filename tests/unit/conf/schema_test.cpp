@@ -241,7 +241,8 @@ notify = [{ address = "192.0.2.1", typo_notify = 1 }]
                "zone[0].notify[0].typo_notify: unknown key (known: " + join_names("zone[].notify[]") + ")"));
     // The lists are the schema's, in its order.
     EXPECT_CONTAINS(msg, "key[0].typo_key: unknown key (known: name, algorithm, secret, file)");
-    EXPECT_CONTAINS(msg, "acl[0].typo_acl: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)");
+    EXPECT_CONTAINS(
+        msg, "acl[0].typo_acl: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)");
     EXPECT_CONTAINS(msg, "zone[0].notify[0].typo_notify: unknown key (known: address, key, source)");
 }
 
