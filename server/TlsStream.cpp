@@ -109,12 +109,16 @@ asio::awaitable<std::tuple<error_code, int>> TlsStream::drive(Op op) {
         ERR_clear_error();
         errno = 0;
         const int r = op();
+        // Read OpenSSL's verdict now: its error queue and errno belong to this thread, and the strand
+        // may resume this coroutine on another one after the flush below.
+        const int err = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
         const int saved_errno = errno;
+        const unsigned long code = ERR_peek_error();
+        const std::string errors = openssl_errors();
+        if ((err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) && failure_.empty()) failure_ = errors;
         // Whatever OpenSSL wrote (records, alerts, a KeyUpdate answer) leaves before anything else.
         if (auto ec = co_await flush()) co_return std::tuple{ec, 0};
-        errno = saved_errno;
-        if (r > 0) co_return std::tuple{error_code(), r};
-        const int err = SSL_get_error(ssl_, r);
+        if (err == SSL_ERROR_NONE) co_return std::tuple{error_code(), r};
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
             const auto wait = err == SSL_ERROR_WANT_READ ? asio::ip::tcp::socket::wait_read
                                                          : asio::ip::tcp::socket::wait_write;
@@ -124,13 +128,10 @@ asio::awaitable<std::tuple<error_code, int>> TlsStream::drive(Op op) {
         }
         if (err == SSL_ERROR_ZERO_RETURN) co_return std::tuple{error_code(asio::error::eof), 0};
         if (err == SSL_ERROR_SYSCALL) {
-            const int saved = errno;
-            if (std::string e = openssl_errors(); !e.empty() && failure_.empty()) failure_ = e;
-            if (saved == 0) co_return std::tuple{error_code(asio::error::eof), 0};
-            co_return std::tuple{error_code(saved, boost::system::system_category()), 0};
+            if (saved_errno == 0) co_return std::tuple{error_code(asio::error::eof), 0};
+            co_return std::tuple{error_code(saved_errno, boost::system::system_category()), 0};
         }
-        const unsigned long code = ERR_peek_error();
-        if (std::string e = openssl_errors(); failure_.empty()) failure_ = e.empty() ? "TLS error" : e;
+        if (failure_.empty()) failure_ = "TLS error";
         co_return std::tuple{error_code(static_cast<int>(code), asio::error::get_ssl_category()), 0};
     }
 }
