@@ -13,6 +13,8 @@ that serves a new serial within seconds of `headwaterctl reload`; the transfer t
 be over TLS (the zone refuses plain TCP).
 
 NSD 4.6's XoT (request-xfr ... tls-auth) is checked the same way; HW_PEERS=bind or nsd limits the set.
+Last, a BIND secondary told to expect another name in the certificate must get nothing: the strict
+configuration is really strict.
 """
 
 import re
@@ -108,6 +110,14 @@ class NsdXot(hwtest.NsdSecondary):
         self.edit_config(*replacements)
 
 
+class BindWrongName(BindXot):
+    """BindXot told to expect another name in Headwater's certificate: strict TLS must stop it."""
+
+    def write_config(self):
+        super().write_config()
+        self.edit_config((f'remote-hostname "{self.tls.name}"', 'remote-hostname "not-the-primary.headwater.test"'))
+
+
 PEERS = {"bind": BindXot, "nsd": NsdXot}
 
 
@@ -200,6 +210,20 @@ class XotSecondariesTest(unittest.TestCase):
                     self.assertTrue(lines, self.hw.log()[-3000:])
                     self.assertTrue(all(ln["transport"].startswith("tls") for ln in lines), lines)
                     self.assertTrue(hwtest.notify_log(self.hw.log(), z, outcome="ack", serial=str(new_serial)))
+
+    def test_3_strict_tls_refuses_the_wrong_name(self):
+        # The other side of strict TLS: a secondary expecting another name never gets the zone (it checks
+        # our certificate before it sends the request), so the configuration above is really strict.
+        if "bind" not in self.peers:
+            self.skipTest("needs BIND")
+        peer = BindWrongName([STRICT], self.tls_port, keys={STRICT: self.keys["bind"]})
+        self.addCleanup(peer.close)
+        peer.start()
+        before = len(hwtest.transfer_log(self.hw.log(), STRICT))
+        hwtest.wait_for(lambda: re.search(r"(?i)(certificate|tls).*(fail|error|verif)", peer.proc.log()), 30,
+                        what="BIND to report the TLS verification failure")
+        self.assertIsNone(peer.serial(STRICT))
+        self.assertEqual(len(hwtest.transfer_log(self.hw.log(), STRICT)), before, "a request got through")
 
 
 if __name__ == "__main__":
