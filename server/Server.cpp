@@ -183,6 +183,16 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
     return out;
 }
 
+// The certificate in use: info, or a warning when it has expired or expires within two weeks (a
+// secondary checking it strictly would stop transferring).
+void log_tls_certificate(const TlsContext& tls, std::string_view what) {
+    constexpr int kWarnDays = 14;
+    if (tls.days_left() < kWarnDays)
+        spdlog::warn("{} {}: renew it, then `headwaterctl reload-tls`", what, tls.description());
+    else
+        spdlog::info("{} {}", what, tls.description());
+}
+
 // The TLS listeners' settings: a client certificate is asked for when some ACL looks at one, or when a
 // client CA is configured (mutual TLS).
 TlsSettings tls_settings(const conf::Config& config) {
@@ -264,6 +274,7 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
         auto tls = TlsContext::create(tls_settings(config));
         if (!tls) return unexpected(tls.error());
         impl->tls = std::move(*tls);
+        log_tls_certificate(*impl->tls, "TLS certificate");
     }
     impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys, options);
     if (!config.server.transfer_log.empty()) {
@@ -365,7 +376,7 @@ TlsReload tls_reload(TlsContext* tls) {
     return [tls]() -> Result<std::string, std::string> {
         auto reloaded = tls->reload();
         if (reloaded)
-            spdlog::info("reload-tls: new TLS connections use {}", *reloaded);
+            log_tls_certificate(*tls, "reload-tls: new TLS connections use");
         else
             spdlog::error("reload-tls failed, TLS connections still use {}: {}", tls->description(),
                           reloaded.error());

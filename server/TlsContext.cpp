@@ -63,6 +63,14 @@ int accept_any_chain(int, X509_STORE_CTX*) {
     return 1;
 }
 
+// Whole days from now until the certificate's notAfter (negative once it has expired).
+int days_left(X509* cert) {
+    int days = 0;
+    int seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) != 1) return 0;
+    return days - (seconds < 0 ? 1 : 0);
+}
+
 std::string describe(SSL_CTX* ctx) {
     X509* cert = SSL_CTX_get0_certificate(ctx);
     if (cert == nullptr) return "no certificate";
@@ -77,6 +85,8 @@ std::string describe(SSL_CTX* ctx) {
         }
         BIO_free(bio);
     }
+    const int left = days_left(cert);
+    out += left < 0 ? std::string(" (EXPIRED)") : " (" + std::to_string(left) + " days left)";
     return out;
 }
 
@@ -158,6 +168,12 @@ Result<std::string, std::string> TlsContext::reload() {
     ctx_ = std::move(*ctx);
     description_ = text;
     return text;
+}
+
+int TlsContext::days_left() const {
+    auto ctx = current();
+    X509* cert = SSL_CTX_get0_certificate(ctx.get());
+    return cert != nullptr ? server::days_left(cert) : 0;
 }
 
 std::string TlsContext::description() const {

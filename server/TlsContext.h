@@ -31,10 +31,13 @@ class TlsContext {
     // The context new connections use.
     std::shared_ptr<SSL_CTX> current() const;
     // Re-reads the files. On success new connections use them and the certificate is described ("subject
-    // CN=..., expires ..."); on failure the previous context stays and the error says why.
+    // /CN=..., expires ... GMT (N days left)"); on failure the previous context stays and the error says
+    // why.
     Result<std::string, std::string> reload();
     // The certificate in use, as reload() describes it.
     std::string description() const;
+    // Whole days until the certificate in use expires; negative once it has.
+    int days_left() const;
 
   private:
     TlsContext(TlsSettings settings, std::shared_ptr<SSL_CTX> ctx, std::string description);

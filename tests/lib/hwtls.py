@@ -56,13 +56,13 @@ def spki_pin(cert):
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-def _issue(directory, stem, name, issuer=None, ca=False, server=False, dns_names=(), ips=()):
+def _issue(directory, stem, name, issuer=None, ca=False, server=False, dns_names=(), ips=(), days=30):
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
     issuer_name = issuer.cert.subject if issuer else _name(name)
     b = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(issuer_name)
          .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+         .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=days))
          .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     sans = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     if sans:
@@ -91,9 +91,10 @@ class Pki:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ca = _issue(self.dir, "ca", ca_name, ca=True)
 
-    def server(self, stem="server", name=SERVER_NAME, ips=(ADDR,)):
-        """A server certificate for `name` and the addresses (what a secondary checks, strict TLS)."""
-        return _issue(self.dir, stem, name, issuer=self.ca, server=True, dns_names=[name], ips=ips)
+    def server(self, stem="server", name=SERVER_NAME, ips=(ADDR,), days=30):
+        """A server certificate for `name` and the addresses (what a secondary checks, strict TLS), valid
+        from five minutes ago for `days` days."""
+        return _issue(self.dir, stem, name, issuer=self.ca, server=True, dns_names=[name], ips=ips, days=days)
 
     def client(self, stem, name):
         """A client certificate naming `name` (subjectAltName and CN), signed by this CA."""

@@ -251,7 +251,7 @@ class XotTest(unittest.TestCase):
         old = hwtls.tls_connect(self.tls_port, self.ctx())
         with contextlib.closing(old):
             self.assertEqual(hwtls.spki_pin(self.server_cert.cert), self.server_cert.pin)
-            new_cert = self.pki.server("renewed")
+            new_cert = self.pki.server("renewed", days=3)  # about to expire: the reload warns
             try:
                 shutil.copyfile(new_cert.cert_path, self.cert_file)
                 shutil.copyfile(new_cert.key_path, self.key_file)
@@ -259,6 +259,9 @@ class XotTest(unittest.TestCase):
                 self.assertEqual(rc, 0, stdout + stderr)
                 self.assertTrue(out["ok"], out)
                 self.assertIn(hwtls.SERVER_NAME, out["certificate"])
+                self.assertRegex(out["certificate"], r"expires .* \(2 days left\)")
+                self.assertRegex(self.hw.log(), r"warning reload-tls: new TLS connections use subject \S+ .*"
+                                                r"\(2 days left\): renew it")
                 # New connections get the new key (kdig checks the pin).
                 p = self.kdig(f"+tls-pin={new_cert.pin}", EXAMPLE, "SOA")
                 self.assertRegex(p.stdout, r"status: NOERROR", p.stdout + p.stderr)
