@@ -12,6 +12,10 @@ stops the run with an error (exit status 1).
 
 Binaries: HEADWATER_BIN / HEADWATERCTL_BIN, default build-bench/server/headwater and
 build-bench/tools/headwaterctl (see BENCHMARKS.md for the build command).
+
+Headwater and BIND also serve the zone over TLS (XoT, RFC 9103: TLS 1.3, ALPN "dot") on a second port
+with a throw-away certificate; the "AXFR over TLS" rows measure the same signed AXFR through python's
+ssl (n/a for Knot 3.2 and NSD 4.6, which cannot serve XoT).
 """
 
 import argparse
@@ -41,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "data"))
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 import gen_zone  # noqa: E402
+import hwtls  # noqa: E402  (throw-away certificates, the DNS-over-TLS client context)
 # The test harness's wire and process helpers (free ports, exact reads, name skipping, children that die
 # with us) serve the benchmark unchanged.
 from hwtest import _die_with_parent, free_port, recv_exact  # noqa: E402
@@ -118,7 +123,7 @@ def signed_query(rdtype, key, serial=None):
     return q.to_wire()
 
 
-def axfr(port, key, expected, timeout=120.0, idle=15.0):
+def axfr(port, key, expected, timeout=120.0, idle=15.0, tls=None):
     """One TSIG-signed AXFR: (seconds, records without the closing SOA, messages).
 
     Reads the stream raw and counts ANCOUNT per message, so the client costs little next to the
@@ -126,11 +131,13 @@ def axfr(port, key, expected, timeout=120.0, idle=15.0):
     that the first RR is the SOA and the last one is the SOA (RFC 5936 section 2.2) and that exactly
     `expected` records came (BenchError otherwise). A short transfer shows as a stall (idle seconds
     without data) and fails. The answers' TSIGs are not verified (this is timing, not conformance;
-    tests/interop checks them)."""
+    tests/interop checks them). With `tls` (an ssl.SSLContext) the connection is DNS over TLS; the time
+    includes the handshake."""
     wire = signed_query("AXFR", key)
     t0 = time.perf_counter()
-    with socket.create_connection((ADDR, port), timeout=timeout) as s:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with socket.create_connection((ADDR, port), timeout=timeout) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s = tls.wrap_socket(raw, server_hostname=hwtls.SERVER_NAME) if tls else raw
         s.settimeout(idle)
         s.sendall(struct.pack("!H", len(wire)) + wire)
         records = messages = 0
@@ -308,9 +315,13 @@ class Server:
     name = "?"
     reload_method = "?"
 
-    def __init__(self, zone_file, key, keep=False):
+    tls = False  # serves XoT on tls_port with cert (an hwtls.Cert) when set
+
+    def __init__(self, zone_file, key, keep=False, cert=None):
         self.dir = Path(tempfile.mkdtemp(prefix=f"hwbench-{self.name}-"))
         self.port = free_port()
+        self.tls_port = free_port() if self.tls else None
+        self.cert = cert
         self.key = key
         self.zone_path = self.dir / "bench.zone"
         shutil.copyfile(zone_file, self.zone_path)
@@ -372,6 +383,7 @@ class Server:
 class Headwater(Server):
     name = "headwater"
     reload_method = "headwaterctl reload"
+    tls = True
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -386,6 +398,9 @@ listen = ["{ADDR}:{self.port}"]
 control_socket = "run/headwater.sock"
 state_dir = "state"
 log_level = "warn"
+listen_tls = ["{ADDR}:{self.tls_port}"]
+tls_certificate = "{self.cert.cert_path}"
+tls_key = "{self.cert.key_path}"
 
 [[key]]
 name = "{KEY_NAME}"
@@ -506,15 +521,18 @@ zone:
 class Bind(Server):
     name = "bind"
     reload_method = "kill -HUP (rndc needs a control key)"
+    tls = True
 
     def write_config(self):
         d = self.dir
-        (d / "named.conf").write_text(f"""options {{
+        (d / "named.conf").write_text(f"""tls bench-tls {{ cert-file "{self.cert.cert_path}"; key-file "{self.cert.key_path}"; }};
+options {{
     directory "{d}";
     pid-file "{d}/named.pid";
     session-keyfile "{d}/session.key";
     managed-keys-directory "{d}";
     listen-on port {self.port} {{ {ADDR}; }};
+    listen-on port {self.tls_port} tls bench-tls {{ {ADDR}; }};
     listen-on-v6 {{ none; }};
     recursion no;
     notify no;
@@ -574,9 +592,21 @@ def qps(port, seconds, workdir):
 
 
 # ---- one run -------------------------------------------------------------------------------------------
+def measure_tls(srv, key, count1, r):
+    """The AXFR over TLS (after the TCP ones, so the version's messages are rendered): wall and server
+    CPU, the handshake included."""
+    ctx = hwtls.client_context(ca=srv.cert_ca)
+    axfr(srv.tls_port, key, count1, tls=ctx)  # warm-up: the TLS path's first use
+    n0 = cpu_ns_seconds(srv.proc.pid)
+    secs, _, _ = axfr(srv.tls_port, key, count1, tls=ctx)
+    r["axfr_tls_cpu_ns"] = cpu_ns_seconds(srv.proc.pid) - n0
+    r["axfr_tls"] = secs
+
+
 def measure(kind, v1, v2, count1, key, args, workdir, notes):
     """One fresh instance of a server: {metric: value}."""
-    srv = SERVERS[kind](v1, key, keep=args.keep)
+    srv = SERVERS[kind](v1, key, keep=args.keep, cert=notes["cert"])
+    srv.cert_ca = notes["ca"]
     r = {}
     try:
         t0 = time.perf_counter()
@@ -600,6 +630,8 @@ def measure(kind, v1, v2, count1, key, args, workdir, notes):
         r["axfr_cpu"] = c1 - c0
         r["axfr_msgs"] = msgs
         r["rss_after_axfr"] = rss_mib(srv.proc.pid)
+        if srv.tls:
+            measure_tls(srv, key, count1, r)
 
         # 4 concurrent AXFRs (threads; the client mostly waits in recv).
         errors = []
@@ -667,6 +699,8 @@ METRICS = [
     ("axfr_cpu", "AXFR server CPU, /proc stat utime+stime (10 ms ticks)", "ms", 1000, "low"),
     ("axfr_cpu_ns", "AXFR server CPU, schedstat (ns)", "ms", 1000, "low"),
     ("axfr_msgs", "AXFR messages", "", 1, "low"),
+    ("axfr_tls", "AXFR over TLS wall, 1 client (handshake included)", "ms", 1000, "low"),
+    ("axfr_tls_cpu_ns", "AXFR over TLS server CPU, schedstat", "ms", 1000, "low"),
     ("rss_after_axfr", "RSS after the AXFRs", "MiB", 1, "low"),
     ("axfr4", "4 concurrent AXFRs wall", "ms", 1000, "low"),
     ("axfr4_cpu", "4 concurrent AXFRs server CPU, stat", "ms", 1000, "low"),
@@ -732,6 +766,8 @@ def main():
             p.error(f"unknown server {s} (known: {', '.join(SERVERS)})")
     key = base64.b64encode(os.urandom(32)).decode()
     workdir = Path(tempfile.mkdtemp(prefix="hwbench-"))
+    pki = hwtls.Pki(workdir / "pki")
+    cert = pki.server()
     out = []
     rc = 0
     try:
@@ -739,7 +775,7 @@ def main():
             log(f"generating {records}-record zone")
             v1, v2, count1, _ = make_zones(records, workdir)
             results = {s: [] for s in servers}
-            notes = {}
+            notes = {"cert": cert, "ca": pki.ca}
             for rep in range(args.repeat):
                 for s in servers:
                     log(f"{records} records, repeat {rep + 1}/{args.repeat}: {s}")
@@ -750,6 +786,8 @@ def main():
                 "1 changed A, 3 added A",
                 "- reload: " + "; ".join(f"{s}: {SERVERS[s].reload_method}" for s in servers),
                 f"- QPS tool: {notes.get('qps_tool')}",
+                "- AXFR over TLS: TLS 1.3, ALPN dot, P-256 certificate, python ssl client; Headwater and BIND "
+                "only (Knot 3.2 and NSD 4.6 do not serve XoT)",
             ] + (["- IXFR not served (n/a): " + "; ".join(f"{k}: {v}" for k, v in notes['ixfr_missing'].items())]
                  if notes.get("ixfr_missing") else []))
             print(text + "\n", flush=True)

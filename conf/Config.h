@@ -44,6 +44,13 @@ struct ServerConfig {
     std::string group;
     // JSON lines, one per transfer event, for a lab to analyse afterwards; empty: none.
     std::filesystem::path transfer_log;
+    // DNS over TLS (RFC 7858), for zone transfers over TLS (RFC 9103): TCP+TLS on each of listen_tls
+    // (port 853 unless given; none by default), with this certificate chain and key (PEM, absolute; both
+    // set whenever listen_tls is), and the CAs a client certificate is verified against (empty: none).
+    std::vector<dns::Endpoint> listen_tls;
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_key;
+    std::filesystem::path tls_client_ca;
 };
 
 // A TSIG key (RFC 8945), from [[key]] with an inline secret or from a BIND key file. Plain values: the
@@ -59,6 +66,13 @@ struct AclConfig {
     std::string name;                      // unique, case-sensitive
     std::vector<dns::IpNetwork> networks;  // may be empty when keys are given
     std::vector<std::string> keys;         // TSIG key names normalised like KeyConfig::name; each is defined
+    std::vector<std::string> transports;   // "udp", "tcp", "tls", no duplicates; empty: any
+    // A client certificate whose key has one of these pins (base64 SHA-256 of the SubjectPublicKeyInfo,
+    // 32 octets, re-encoded canonically), or verified against server.tls_client_ca (then set) and naming one
+    // of these names (lower case, no trailing dot, "*." allowed as the first label). Either one set: the
+    // rule needs a certificate, so TLS, and server.listen_tls is set.
+    std::vector<std::string> tls_pins;
+    std::vector<std::string> tls_names;
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their

@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <map>
@@ -32,6 +33,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint16_t kDefaultDnsPort = 53;
+constexpr uint16_t kDefaultTlsPort = 853;  // RFC 7858 §3.1
+constexpr std::size_t kPinOctets = 32;     // SHA-256
 // sun_path holds the socket path including its terminating NUL.
 constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
 
@@ -299,6 +302,7 @@ class Loader {
                 if (auto endpoint = as_endpoint(f.node, f.path)) slot_of<dns::Endpoint>(f) = *endpoint;
                 return;
             case Reader::Endpoints:
+            case Reader::TlsEndpoints:
                 return read_endpoints(f);
             case Reader::Address:
                 return read_address(f);
@@ -368,6 +372,12 @@ class Loader {
                 return;
             case Reader::Salt:
                 return read_salt(f);
+            case Reader::Choices:
+                return read_choices(f);
+            case Reader::Pins:
+                return read_pins(f);
+            case Reader::CertNames:
+                return read_cert_names(f);
         }
     }
 
@@ -432,10 +442,11 @@ class Loader {
         return p.lexically_normal();
     }
 
-    std::optional<dns::Endpoint> as_endpoint(const toml::node& node, const std::string& path) {
+    std::optional<dns::Endpoint> as_endpoint(const toml::node& node, const std::string& path,
+                                             uint16_t default_port = kDefaultDnsPort) {
         auto text = as_string(node, path);
         if (!text) return std::nullopt;
-        auto endpoint = dns::Endpoint::parse(*text, kDefaultDnsPort);
+        auto endpoint = dns::Endpoint::parse(*text, default_port);
         if (!endpoint) {
             error(node.source(), path, endpoint.error());
             return std::nullopt;
@@ -552,7 +563,9 @@ class Loader {
         std::vector<size_t> indexes;  // element index of each accepted endpoint, for duplicate messages
         for (size_t i = 0; i < list->size(); ++i) {
             const std::string path = f.path + "[" + std::to_string(i) + "]";
-            auto endpoint = as_endpoint(*list->get(i), path);
+            auto endpoint =
+                as_endpoint(*list->get(i), path,
+                            f.key.reader == Reader::TlsEndpoints ? kDefaultTlsPort : kDefaultDnsPort);
             if (!endpoint) continue;
             const auto dup = std::find(out.begin(), out.end(), *endpoint);
             if (dup != out.end()) {
@@ -565,6 +578,67 @@ class Loader {
             out.push_back(*endpoint);
             indexes.push_back(i);
         }
+    }
+
+    void read_choices(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end())
+                    return error(element.source(), path,
+                                 "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
+                                     " (known: " + join(f.key.choices) + ")");
+                if (std::find(out.begin(), out.end(), text) != out.end())
+                    return error(element.source(), path,
+                                 "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
+                out.push_back(text);
+            });
+    }
+
+    // RFC 7858 §4.2 pins: base64 of a SHA-256 digest, kept in the one canonical spelling the server
+    // computes, so comparing them is comparing strings.
+    void read_pins(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                auto bytes = dns::base64_decode(text);
+                if (!bytes) return error(element.source(), path, "invalid base64: " + bytes.error());
+                if (bytes->size() != kPinOctets)
+                    return error(
+                        element.source(), path,
+                        "a pin is the base64 of a SHA-256 digest (32 octets), this is " +
+                            std::to_string(bytes->size()) +
+                            " (openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl "
+                            "dgst -sha256 -binary | base64)");
+                out.push_back(dns::base64_encode(*bytes));
+            });
+    }
+
+    // Names as a certificate carries them (subjectAltName dNSName): letters, digits, '-', '.', '_', and
+    // "*." as the first label only (RFC 6125 §6.4.3).
+    void read_cert_names(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        for_each_string(f, true,
+                        [&](const std::string& text, const toml::node& element, const std::string& path) {
+                            std::string name = text;
+                            if (name.size() > 1 && name.back() == '.') name.pop_back();
+                            const std::string_view rest =
+                                name.starts_with("*.") ? std::string_view(name).substr(2) : name;
+                            const bool ok = !rest.empty() && rest.front() != '.' &&
+                                            rest.find("..") == std::string_view::npos &&
+                                            std::all_of(rest.begin(), rest.end(), [](char c) {
+                                                return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                       c == '-' || c == '.' || c == '_';
+                                            });
+                            if (!ok)
+                                return error(element.source(), path,
+                                             "invalid certificate name " + in_quotes(text) +
+                                                 " (a domain name, optionally starting with \"*.\")");
+                            std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+                                return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                            });
+                            out.push_back(std::move(name));
+                        });
     }
 
     void read_address(const Field& f) {
@@ -737,6 +811,29 @@ class Loader {
         walk(*table, "server", "server", &server);
         if (!server.group.empty() && server.user.empty())
             error(table->get("group")->source(), "server.group", "needs server.user (the user to run as)");
+        check_tls(*table, server);
+    }
+
+    // listen_tls needs a certificate and its key; an address cannot be both a plain TCP listener and a
+    // TLS one.
+    void check_tls(const toml::table& table, const ServerConfig& server) {
+        tls_listening_ = !server.listen_tls.empty();
+        tls_client_ca_ = !server.tls_client_ca.empty();
+        if (tls_listening_) {
+            for (const char* key : {"tls_certificate", "tls_key"})
+                if (table.get(key) == nullptr)
+                    error(table.get("listen_tls")->source(), std::string("server.") + key,
+                          "needed with server.listen_tls (PEM file)");
+            for (const auto& ep : server.listen_tls)
+                if (std::find(server.listen.begin(), server.listen.end(), ep) != server.listen.end())
+                    error(table.get("listen_tls")->source(), "server.listen_tls",
+                          ep.to_string() + " is also in server.listen (one port serves plain DNS or TLS)");
+        } else {
+            for (const char* key : {"tls_certificate", "tls_key", "tls_client_ca"})
+                if (const toml::node* node = table.get(key))
+                    error(node->source(), std::string("server.") + key,
+                          "set, but server.listen_tls is empty (no TLS listener would use it)");
+        }
     }
 
     // [[key]], [[acl]], [[zone]]: each element walked along the schema, then checked as a whole (finish).
@@ -784,12 +881,37 @@ class Loader {
             const toml::node* node = table.get(key);
             return node != nullptr && (!node->is_array() || !node->as_array()->empty());
         };
-        if (!names_some("networks") && !names_some("keys")) {
+        if (!names_some("networks") && !names_some("keys") && !names_some("tls_pins") &&
+            !names_some("tls_names")) {
             // An ACL that can match nothing is almost certainly a mistake (an ACL with both networks and
             // keys needs both to match, so neither cannot mean "anyone").
-            error(table.source(), prefix, "names neither networks nor keys, so it would match nobody");
+            error(table.source(), prefix,
+                  "names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody");
         }
+        check_acl_tls(table, prefix, acl);
         return !acl.name.empty();  // a duplicate (or broken) name is reported and left out
+    }
+
+    // What an ACL asks of TLS must be there: a TLS listener, and for names the CA that verifies them.
+    void check_acl_tls(const toml::table& table, const std::string& prefix, const AclConfig& acl) {
+        const bool tls_only = acl.transports.size() == 1 && acl.transports.front() == "tls";
+        const bool certificate = !acl.tls_pins.empty() || !acl.tls_names.empty();
+        if ((tls_only || certificate) && !tls_listening_) {
+            error(
+                table.get(certificate ? (acl.tls_pins.empty() ? "tls_names" : "tls_pins") : "transports")
+                    ->source(),
+                prefix + (certificate ? (acl.tls_pins.empty() ? ".tls_names" : ".tls_pins") : ".transports"),
+                "needs TLS, but server.listen_tls is empty");
+        }
+        if (certificate && !acl.transports.empty() &&
+            std::find(acl.transports.begin(), acl.transports.end(), "tls") == acl.transports.end()) {
+            error(table.get("transports")->source(), prefix + ".transports",
+                  "leaves out tls, but a client certificate (tls_pins, tls_names) only comes over TLS");
+        }
+        if (!acl.tls_names.empty() && !tls_client_ca_) {
+            error(table.get("tls_names")->source(), prefix + ".tls_names",
+                  "needs server.tls_client_ca (names are trusted only in a certificate it verifies)");
+        }
     }
 
     bool finish(const toml::table& table, const std::string& prefix, DnssecPolicyConfig& p, size_t) {
@@ -864,6 +986,9 @@ class Loader {
     std::map<std::string, uint32_t> acl_lines_;     // ACL name -> line of its first definition
     std::map<std::string, uint32_t> zone_lines_;    // normalised zone name -> line of its first definition
     std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
+    // From [server], read before any [[acl]] (the schema's order): what the ACLs' TLS factors need.
+    bool tls_listening_ = false;
+    bool tls_client_ca_ = false;
 };
 
 fs::path absolute_path(const fs::path& p) {

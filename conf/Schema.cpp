@@ -34,6 +34,7 @@ constexpr std::array<std::string_view, 4> kDnssecAlgorithms = {"ecdsap256sha256"
                                                                "ed25519", "rsasha256"};
 constexpr std::array<std::string_view, 2> kKeyLayouts = {"csk", "ksk+zsk"};
 constexpr std::array<std::string_view, 2> kDenials = {"nsec", "nsec3"};
+constexpr std::array<std::string_view, 3> kTransports = {"udp", "tcp", "tls"};
 constexpr int64_t kDay = 86400;
 
 constexpr SchemaKey kSchema[] = {
@@ -197,6 +198,28 @@ constexpr SchemaKey kSchema[] = {
      .example = "tcp_threads = 2",
      .description = "Threads serving TCP connections (transfers); 0: one per core, at most 8."},
 
+    {.path = "server.listen_tls",
+     .reader = Reader::TlsEndpoints,
+     .slot = slot<&ServerConfig::listen_tls>,
+     .noun = "endpoint",
+     .example = R"(listen_tls = ["192.0.2.53:853", "[2001:db8::53]:853"])",
+     .description = "Addresses to serve DNS over TLS on (zone transfers over TLS); port 853 when omitted."},
+    {.path = "server.tls_certificate",
+     .reader = Reader::Path,
+     .slot = slot<&ServerConfig::tls_certificate>,
+     .example = R"(tls_certificate = "tls/primary.crt")",
+     .description = "PEM certificate chain presented on listen_tls, leaf first; needed with listen_tls."},
+    {.path = "server.tls_key",
+     .reader = Reader::Path,
+     .slot = slot<&ServerConfig::tls_key>,
+     .example = R"(tls_key = "tls/primary.key")",
+     .description = "PEM private key of tls_certificate; needed with listen_tls."},
+    {.path = "server.tls_client_ca",
+     .reader = Reader::Path,
+     .slot = slot<&ServerConfig::tls_client_ca>,
+     .example = R"(tls_client_ca = "tls/secondaries-ca.crt")",
+     .description = "PEM CA certificates a client certificate is verified against (for acl tls_names)."},
+
     // ---- [[key]] ----
     {.path = "key[].name",
      .reader = Reader::KeyName,
@@ -330,6 +353,23 @@ constexpr SchemaKey kSchema[] = {
      .default_value = R"("1h")",
      .example = R"(dnskey_ttl = "1h")",
      .description = "TTL of the DNSKEY RRset."},
+    {.path = "acl[].transports",
+     .reader = Reader::Choices,
+     .slot = slot<&AclConfig::transports>,
+     .choices = kTransports,
+     .noun = "transport",
+     .example = R"(transports = ["tls"])",
+     .description = "Transports the rule admits (udp, tcp, tls); any when absent."},
+    {.path = "acl[].tls_pins",
+     .reader = Reader::Pins,
+     .slot = slot<&AclConfig::tls_pins>,
+     .example = R"(tls_pins = ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="])",
+     .description = "Client certificate key pins (base64 SHA-256 of the SPKI) the rule admits, over TLS."},
+    {.path = "acl[].tls_names",
+     .reader = Reader::CertNames,
+     .slot = slot<&AclConfig::tls_names>,
+     .example = R"(tls_names = ["xfr.provider.example", "*.xfr.provider.example"])",
+     .description = "Client certificate names the rule admits, the certificate verified by tls_client_ca."},
 
     // ---- [[zone]] ----
     {.path = "zone[].name",

@@ -43,6 +43,7 @@ enum class Reader : uint8_t {
     Identity,       // a user or group name, or a numeric id
     Endpoint,       // "addr", "addr:port" or "[v6]:port"; port 53 when omitted
     Endpoints,      // an array of Endpoint, at least `min`, no duplicates
+    TlsEndpoints,   // as Endpoints, port 853 when omitted (DNS over TLS, RFC 7858 §3.1)
     Address,        // an IP address without a port
     Networks,       // an array of CIDR networks or bare addresses
     KeyName,        // a TSIG key name (a domain name), unique
@@ -53,6 +54,9 @@ enum class Reader : uint8_t {
     KeyRefs,        // an array of KeyRef
     AclName,        // a string, unique
     AclRefs,        // an array of [[acl]] names
+    Choices,        // an array of `choices`, no duplicates
+    Pins,           // an array of base64 SHA-256 digests (32 octets)
+    CertNames,      // an array of certificate names: a domain name, "*." allowed as its first label
     ZoneName,       // a domain name, unique
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]

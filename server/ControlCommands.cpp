@@ -44,12 +44,13 @@ std::string format_time(zone::Clock::time_point t) {
 }
 
 ControlCommands::ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries,
-                                 NotifyControl notify, VerifyControl verify)
+                                 NotifyControl notify, VerifyControl verify, TlsReload tls_reload)
     : store_(store),
       now_(std::move(now)),
       secondaries_(secondaries),
       notify_(std::move(notify)),
-      verify_(std::move(verify)) {}
+      verify_(std::move(verify)),
+      tls_reload_(std::move(tls_reload)) {}
 
 json ControlCommands::handle(const json& request) {
     // Commands get the envelope parsed once, and the raw object for their own members.
@@ -67,6 +68,7 @@ json ControlCommands::handle(const json& request) {
         Entry{"notify", &ControlCommands::notify},
         Entry{"verify", &ControlCommands::verify},
         Entry{"dnssec", &ControlCommands::dnssec},
+        Entry{"reload-tls", &ControlCommands::reload_tls},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -361,6 +363,22 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
     out["serial"] = serial_json(r.serial);
     if (!r.note.empty()) out["note"] = r.note;
     return out;
+}
+
+json ControlCommands::reload_tls(const control::Request&, const json&) {
+    if (!tls_reload_) return control::error_response("no TLS listener (server.listen_tls is empty)");
+    auto reloaded = tls_reload_();
+    if (!reloaded)
+        return control::error_response(reloaded.error() +
+                                       "; TLS connections still use the previous certificate");
+    json out = control::ok_response();
+    out["certificate"] = *reloaded;
+    return out;
+}
+
+json ControlCommands::reload_tls_now() {
+    if (!tls_reload_) return control::ok_response();
+    return reload_tls(control::Request{"reload-tls", std::nullopt, false}, json());
 }
 
 }  // namespace headwater::server

@@ -25,16 +25,21 @@ struct NotifyControl {
 // Verification of the secondaries (VerifyService::verify): zone name, raw request -> response.
 using VerifyControl = std::function<nlohmann::json(const std::string& zone, const nlohmann::json& request)>;
 
+// Reloading the TLS certificate (TlsContext::reload): its description, or why it failed. Unset: no TLS.
+using TlsReload = std::function<Result<std::string, std::string>()>;
+
 class ControlCommands {
   public:
     using Now = std::function<zone::Clock::time_point()>;
     ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries = nullptr,
-                    NotifyControl notify = {}, VerifyControl verify = {});
+                    NotifyControl notify = {}, VerifyControl verify = {}, TlsReload tls_reload = {});
 
     nlohmann::json handle(const nlohmann::json& request);
 
     // Reloads every zone (SIGHUP); returns the same JSON as the reload command.
     nlohmann::json reload_all();
+    // Reloads the TLS certificate when there are TLS listeners (SIGHUP); the reload-tls command's JSON.
+    nlohmann::json reload_tls_now();
 
   private:
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
@@ -45,12 +50,14 @@ class ControlCommands {
     nlohmann::json notify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json dnssec(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json reload_tls(const control::Request& req, const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;
     const SecondaryRegistry* secondaries_;
     NotifyControl notify_;
     VerifyControl verify_;
+    TlsReload tls_reload_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

@@ -1,5 +1,8 @@
 #include "server/DnsListeners.h"
 #include "server/AsioSupport.h"
+#include "server/TcpInfo.h"
+#include "server/TlsContext.h"
+#include "server/TlsStream.h"
 #include "server/WarningThrottle.h"
 
 #include <linux/sockios.h>
@@ -8,6 +11,8 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <tuple>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -27,8 +32,10 @@ namespace {
 
 // Octets of what we wrote (`handed` to the kernel so far) that the peer has acknowledged: handed minus
 // what is still in the send queue (SIOCOUTQ: unsent and unacknowledged). Grows exactly when the peer
-// takes data; nullopt when the kernel cannot tell.
-std::optional<uint64_t> acked_octets(tcp::socket& socket, uint64_t handed) {
+// takes data; nullopt when the kernel cannot tell. Over TLS we hand over plaintext and the kernel queues
+// records, so there the kernel's own count of acknowledged octets is the measure.
+std::optional<uint64_t> acked_octets(tcp::socket& socket, uint64_t handed, bool tls) {
+    if (tls) return tcp_bytes_acked(socket.native_handle());
     int queued = 0;
     if (::ioctl(socket.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return std::nullopt;
     const auto q = static_cast<uint64_t>(queued);
@@ -68,8 +75,9 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     // The accept loops and stop_accepting() (the acceptors are not thread-safe); each connection runs on
     // a strand of its own, so connections spread over the io_context's threads (server.tcp_threads).
     asio::strand<asio::io_context::executor_type> accept_strand;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-    std::list<std::shared_ptr<tcp::socket>> connections;  // every open TCP connection
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // plain TCP (open), then TLS (open_tls)
+    const TlsContext* tls = nullptr;                        // open_tls(): the context of new connections
+    std::list<std::shared_ptr<tcp::socket>> connections;  // every open connection (TLS: the socket under it)
     std::map<asio::ip::address, std::size_t> per_client;  // open connections per client address
     std::atomic<std::size_t> transfers{0};
     // when_transfers_done(): called by the connection that ends the last transfer. Checked and set under
@@ -78,13 +86,30 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     std::function<void()> transfers_done;
     std::mutex mutex;  // guards `connections` and `per_client` (the io_context may run on several threads)
     std::atomic<bool> stopping{false};
-    WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings;
+    WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings, tls_warnings,
+        alpn_warnings, version_warnings;
 
     State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, EventSink l)
         : io(i), responder(r), options(o), events(std::move(l)), accept_strand(asio::make_strand(i)) {}
 
-    awaitable<void> accept_loop(tcp::acceptor& acceptor);
-    awaitable<void> serve_connection(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote);
+    awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls_listener);
+    // Admits a new connection under tcp_max_per_client and tcp_max_connections (false: it was reset).
+    bool admit_connection(const std::shared_ptr<tcp::socket>& conn, const tcp::endpoint& remote);
+    struct Deadline;
+    // serve_connection over plain TCP.
+    awaitable<void> serve_tcp(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote);
+    // The TLS handshake under the idle timeout, then serve_connection inside TLS.
+    awaitable<void> serve_tls(std::shared_ptr<TlsStream> stream, tcp::endpoint remote);
+    // Reads queries and writes answers until the peer goes; `socket` is the TCP socket under `stream`.
+    template <class Stream>
+    awaitable<void> serve_connection(std::shared_ptr<Stream> stream, std::shared_ptr<tcp::socket> socket,
+                                     tcp::endpoint remote, std::shared_ptr<Deadline> deadline,
+                                     xfr::Peer peer);
+    // The deadline of a new connection (the idle timeout), and its watchdog started.
+    std::shared_ptr<Deadline> start_watchdog(const std::shared_ptr<tcp::socket>& socket, bool tls_connection);
+    // The end of a connection: closed, its watchdog stopped, forgotten, its client's count decreased.
+    void end_connection(const std::shared_ptr<tcp::socket>& socket, const tcp::endpoint& remote,
+                        Deadline& deadline);
     struct Deadline {
         explicit Deadline(asio::io_context& io) : timer(io) {}
         asio::steady_timer timer;
@@ -94,18 +119,22 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
         uint64_t handed = 0;      // octets the kernel took from us on this connection
         uint64_t acked_mark = 0;  // octets the peer had acknowledged when `at` was last set
         bool confirming = false;  // the write deadline passed without progress once; looking again
+        bool tls = false;         // a TLS connection: progress is counted by the kernel (acked_octets)
     };
     awaitable<void> watchdog(std::shared_ptr<tcp::socket> socket, std::shared_ptr<Deadline> deadline);
     // serve_connection()'s steps: read one query (false: the connection is done), stream one transfer
     // (false: it did not finish, the connection goes).
-    awaitable<bool> read_query(tcp::socket& socket, Deadline& deadline, const std::string& peer_name,
+    template <class Stream>
+    awaitable<bool> read_query(Stream& stream, Deadline& deadline, const std::string& peer_name,
                                std::vector<uint8_t>& query);
-    awaitable<bool> stream_transfer(tcp::socket& socket, Deadline& deadline, xfr::Response& r,
+    template <class Stream>
+    awaitable<bool> stream_transfer(Stream& stream, tcp::socket& socket, Deadline& deadline, xfr::Response& r,
                                     const std::string& peer_name, const std::string& address,
                                     std::vector<uint8_t>& out);
     // Writes `data` whole, under the write timeout (see watchdog()).
-    awaitable<boost::system::error_code> write_message(tcp::socket& socket, Deadline& deadline,
-                                                       std::span<const uint8_t> data);
+    template <class Stream>
+    awaitable<boost::system::error_code> write_message(Stream& stream, tcp::socket& socket,
+                                                       Deadline& deadline, std::span<const uint8_t> data);
     // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
     std::string admit_transfer(const xfr::Peer& peer);
     // Gives back the slot admit_transfer() took; the last one out tells when_transfers_done().
@@ -120,27 +149,61 @@ DnsListeners::~DnsListeners() {
     close_all();
 }
 
+namespace {
+
+// Binds one listening TCP socket, or says why it cannot.
+Result<std::unique_ptr<tcp::acceptor>, std::string> bind_acceptor(asio::io_context& io,
+                                                                  const dns::Endpoint& ep,
+                                                                  std::string_view what) {
+    const auto address = to_asio(ep.address);
+    boost::system::error_code ec;
+    auto t = std::make_unique<tcp::acceptor>(io);
+    const tcp::endpoint tep(address, ep.port);
+    t->open(tep.protocol(), ec);
+    if (!ec) t->set_option(asio::socket_base::reuse_address(true), ec);
+    // An IPv6 socket serves IPv6 only, so "[::]:53" and "0.0.0.0:53" can both be configured.
+    if (!ec && address.is_v6()) t->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) t->bind(tep, ec);
+    if (!ec) t->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return unexpected("cannot listen on " + std::string(what) + " " + ep.to_string() + ": " +
+                          ec.message());
+    return t;
+}
+
+}  // namespace
+
+Result<void, std::string> DnsListeners::open_tls(const std::vector<dns::Endpoint>& endpoints,
+                                                 const TlsContext& tls) {
+    std::vector<std::unique_ptr<tcp::acceptor>> bound;
+    for (const auto& ep : endpoints) {
+        auto t = bind_acceptor(state_->io, ep, "TLS");
+        if (!t) return unexpected(t.error());
+        bound.push_back(std::move(*t));
+    }
+    state_->tls = &tls;
+    for (auto& t : bound) {
+        asio::co_spawn(
+            state_->accept_strand, [s = state_, &acc = *t]() { return s->accept_loop(acc, true); },
+            asio::detached);
+        state_->acceptors.push_back(std::move(t));
+    }
+    return {};
+}
+
 Result<void, std::string> DnsListeners::open(const std::vector<dns::Endpoint>& endpoints) {
     for (const auto& ep : endpoints) {
-        const auto address = to_asio(ep.address);
-        boost::system::error_code ec;
-        auto t = std::make_unique<tcp::acceptor>(state_->io);
-        const tcp::endpoint tep(address, ep.port);
-        t->open(tep.protocol(), ec);
-        if (!ec) t->set_option(asio::socket_base::reuse_address(true), ec);
-        // An IPv6 socket serves IPv6 only, so "[::]:53" and "0.0.0.0:53" can both be configured.
-        if (!ec && address.is_v6()) t->set_option(asio::ip::v6_only(true), ec);
-        if (!ec) t->bind(tep, ec);
-        if (!ec) t->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
+        auto t = bind_acceptor(state_->io, ep, "TCP");
+        if (!t) {
             state_->acceptors.clear();
-            return unexpected("cannot listen on TCP " + ep.to_string() + ": " + ec.message());
+            return unexpected(t.error());
         }
-        state_->acceptors.push_back(std::move(t));
+        state_->acceptors.push_back(std::move(*t));
     }
     for (auto& a : state_->acceptors)
         asio::co_spawn(
-            state_->accept_strand, [s = state_, &acc = *a]() { return s->accept_loop(acc); }, asio::detached);
+            state_->accept_strand, [s = state_, &acc = *a]() { return s->accept_loop(acc, false); },
+            asio::detached);
     return {};
 }
 
@@ -188,7 +251,38 @@ std::size_t DnsListeners::connections() const {
     return state_->connections.size();
 }
 
-awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
+namespace {
+
+// The two kinds of stream a connection reads and writes: plain TCP, and TCP inside TLS.
+awaitable<boost::system::error_code> read_exact(tcp::socket& socket, asio::mutable_buffer buffer) {
+    auto [ec, n] = co_await asio::async_read(socket, buffer, kTuple);
+    (void)n;
+    co_return ec;
+}
+
+awaitable<boost::system::error_code> read_exact(TlsStream& stream, asio::mutable_buffer buffer) {
+    co_return co_await stream.read_exact(buffer);
+}
+
+awaitable<std::tuple<boost::system::error_code, std::size_t>> write_some(tcp::socket& socket,
+                                                                         asio::const_buffer buffer) {
+    co_return co_await socket.async_write_some(buffer, kTuple);
+}
+
+awaitable<std::tuple<boost::system::error_code, std::size_t>> write_some(TlsStream& stream,
+                                                                         asio::const_buffer buffer) {
+    co_return co_await stream.write_some(buffer);
+}
+
+std::string certificate_text(const xfr::ClientCertificate* cert) {
+    if (cert == nullptr) return "none";
+    return "pin " + cert->spki_pin + (cert->names.empty() ? std::string() : " name " + cert->names.front()) +
+           (cert->verified ? " (verified)" : " (not verified by tls_client_ca)");
+}
+
+}  // namespace
+
+awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor, bool tls_listener) {
     auto self = shared_from_this();
     while (!stopping) {
         // Each connection on a strand of its own: the socket's executor, so its coroutines, its watchdog
@@ -209,33 +303,53 @@ awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
             reset(socket);
             continue;
         }
-        auto conn = std::make_shared<tcp::socket>(std::move(socket));
-        {
-            std::lock_guard lock(mutex);
-            // The per-client bound first: an address flooding us with idle connections is turned away
-            // here and never takes a place in the global pool that other peers (a secondary about to
-            // transfer) need. Either way the new connection goes at once; none in progress is displaced.
-            std::size_t& mine = per_client[remote.address()];
-            if (mine >= options.tcp_max_per_client) {
-                per_client_warnings.warn(
-                    "closing a TCP connection from {}: it has {} open (tcp_max_per_client)",
-                    peer_text(to_ip(remote.address()), remote.port()), mine);
-                reset(*conn);
-                continue;
-            }
-            if (connections.size() >= options.tcp_max_connections) {
-                if (mine == 0) per_client.erase(remote.address());
-                pool_warnings.warn(
-                    "closing a TCP connection from {}: {} connections open (tcp_max_connections)",
-                    peer_text(to_ip(remote.address()), remote.port()), connections.size());
-                reset(*conn);
-                continue;
-            }
-            ++mine;
-            connections.push_back(conn);
+        if (!tls_listener) {
+            auto conn = std::make_shared<tcp::socket>(std::move(socket));
+            if (admit_connection(conn, remote))
+                asio::co_spawn(conn->get_executor(), serve_tcp(conn, remote), asio::detached);
+            continue;
         }
-        asio::co_spawn(conn->get_executor(), serve_connection(conn, remote), asio::detached);
+        // The context of this moment: a reload-tls later does not change this connection's.
+        auto stream = std::make_shared<TlsStream>(std::move(socket), tls->current());
+        std::shared_ptr<tcp::socket> conn(stream, &stream->socket());
+        if (admit_connection(conn, remote))
+            asio::co_spawn(conn->get_executor(), serve_tls(stream, remote), asio::detached);
     }
+}
+
+bool DnsListeners::State::admit_connection(const std::shared_ptr<tcp::socket>& conn,
+                                           const tcp::endpoint& remote) {
+    std::lock_guard lock(mutex);
+    // The per-client bound first: an address flooding us with idle connections is turned away here and
+    // never takes a place in the global pool that other peers (a secondary about to transfer) need.
+    // Either way the new connection goes at once; none in progress is displaced. TCP and TLS count alike.
+    std::size_t& mine = per_client[remote.address()];
+    if (mine >= options.tcp_max_per_client) {
+        per_client_warnings.warn("closing a TCP connection from {}: it has {} open (tcp_max_per_client)",
+                                 peer_text(to_ip(remote.address()), remote.port()), mine);
+        reset(*conn);
+        return false;
+    }
+    if (connections.size() >= options.tcp_max_connections) {
+        if (mine == 0) per_client.erase(remote.address());
+        pool_warnings.warn("closing a TCP connection from {}: {} connections open (tcp_max_connections)",
+                           peer_text(to_ip(remote.address()), remote.port()), connections.size());
+        reset(*conn);
+        return false;
+    }
+    ++mine;
+    connections.push_back(conn);
+    return true;
+}
+
+std::shared_ptr<DnsListeners::State::Deadline> DnsListeners::State::start_watchdog(
+    const std::shared_ptr<tcp::socket>& socket, bool tls_connection) {
+    auto deadline = std::make_shared<Deadline>(io);
+    deadline->tls = tls_connection;
+    deadline->at = Clock::now() + options.tcp_idle_timeout;
+    // On this connection's strand: the watchdog and the connection share the socket and the deadline.
+    asio::co_spawn(socket->get_executor(), watchdog(socket, deadline), asio::detached);
+    return deadline;
 }
 
 awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socket,
@@ -250,7 +364,7 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
             // counts is that it acknowledges data (docs/interop.md: never cut an active transfer for being
             // long).
             if (deadline->writing) {
-                if (auto acked = acked_octets(*socket, deadline->handed);
+                if (auto acked = acked_octets(*socket, deadline->handed, deadline->tls);
                     acked && *acked > deadline->acked_mark) {
                     deadline->acked_mark = *acked;
                     deadline->confirming = false;
@@ -277,21 +391,55 @@ awaitable<void> DnsListeners::State::watchdog(std::shared_ptr<tcp::socket> socke
     }
 }
 
-awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socket> socket,
-                                                      tcp::endpoint remote) {
+awaitable<void> DnsListeners::State::serve_tcp(std::shared_ptr<tcp::socket> socket, tcp::endpoint remote) {
     auto self = shared_from_this();
-    const xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tcp};
+    auto deadline = start_watchdog(socket, false);
+    xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tcp};
+    co_await serve_connection(socket, socket, remote, deadline, std::move(peer));
+}
+
+awaitable<void> DnsListeners::State::serve_tls(std::shared_ptr<TlsStream> stream, tcp::endpoint remote) {
+    auto self = shared_from_this();
+    std::shared_ptr<tcp::socket> socket(stream, &stream->socket());
+    // The handshake is under the idle timeout, like waiting for a first query.
+    auto deadline = start_watchdog(socket, true);
+    const std::string peer_name = peer_text(to_ip(remote.address()), remote.port());
+    if (auto ec = co_await stream->handshake()) {
+        const std::string why = deadline->fired             ? "no handshake within tcp_idle_timeout"
+                                : stream->failure().empty() ? ec.message()
+                                                            : stream->failure();
+        if (!stopping) {
+            // What a misconfigured secondary shows (no ALPN "dot", TLS 1.2 only) apart from the rest (port
+            // scans, clients that gave up), so one kind does not hide another.
+            WarningThrottle& throttle = why.find("ALPN") != std::string::npos ? alpn_warnings
+                                        : why.find("unsupported protocol") != std::string::npos
+                                            ? version_warnings
+                                            : tls_warnings;
+            throttle.warn("TLS handshake with {} failed: {}", peer_name, why);
+        }
+        end_connection(socket, remote, *deadline);
+        co_return;
+    }
+    xfr::Peer peer{to_ip(remote.address()), remote.port(), xfr::Transport::Tls, stream->client_certificate(),
+                   stream->ktls_send()};
+    spdlog::debug("TLS connection from {}: {} alpn=dot ktls={} client_certificate={}", peer_name,
+                  stream->cipher(), peer.ktls ? "on (the kernel encrypts)" : "off (OpenSSL encrypts)",
+                  certificate_text(peer.certificate.get()));
+    co_await serve_connection(stream, socket, remote, deadline, std::move(peer));
+}
+
+template <class Stream>
+awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> stream,
+                                                      std::shared_ptr<tcp::socket> socket,
+                                                      tcp::endpoint remote,
+                                                      std::shared_ptr<Deadline> deadline, xfr::Peer peer) {
+    auto self = shared_from_this();
     const std::string address = peer.address.to_string();
     const std::string peer_name = peer_text(peer.address, peer.port);
-    auto deadline = std::make_shared<Deadline>(io);
-    deadline->at = Clock::now() + options.tcp_idle_timeout;
-    // On this connection's strand: the watchdog and the connection share the socket and the deadline.
-    asio::co_spawn(co_await asio::this_coro::executor, watchdog(socket, deadline), asio::detached);
-
     std::vector<uint8_t> query;
     std::vector<uint8_t> out;
     while (socket->is_open()) {
-        if (!co_await read_query(*socket, *deadline, peer_name, query)) break;
+        if (!co_await read_query(*stream, *deadline, peer_name, query)) break;
 
         xfr::Response r;
         try {
@@ -312,30 +460,36 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
             out.push_back(static_cast<uint8_t>(r.message.size() >> 8));
             out.push_back(static_cast<uint8_t>(r.message.size()));
             out.insert(out.end(), r.message.begin(), r.message.end());
-            if (auto we = co_await write_message(*socket, *deadline, out)) break;
+            if (auto we = co_await write_message(*stream, *socket, *deadline, out)) break;
             continue;
         }
 
-        if (!co_await stream_transfer(*socket, *deadline, r, peer_name, address, out) || stopping) break;
+        if (!co_await stream_transfer(*stream, *socket, *deadline, r, peer_name, address, out) || stopping)
+            break;
     }
+    if constexpr (std::is_same_v<Stream, TlsStream>) stream->shutdown();
+    end_connection(socket, remote, *deadline);
+}
+
+void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& socket,
+                                         const tcp::endpoint& remote, Deadline& deadline) {
     boost::system::error_code ignored;
     socket->close(ignored);
-    deadline->timer.cancel();
+    deadline.timer.cancel();
     std::lock_guard lock(mutex);
     connections.remove(socket);
     if (auto it = per_client.find(remote.address()); it != per_client.end() && --it->second == 0)
         per_client.erase(it);
 }
 
-awaitable<bool> DnsListeners::State::read_query(tcp::socket& socket, Deadline& deadline,
+template <class Stream>
+awaitable<bool> DnsListeners::State::read_query(Stream& stream, Deadline& deadline,
                                                 const std::string& peer_name, std::vector<uint8_t>& query) {
     // RFC 7766 §6.2.3: the idle timeout applies while waiting for the next query.
     deadline.at = Clock::now() + options.tcp_idle_timeout;
     // RFC 1035 §4.2.2: each message is preceded by its length in two octets.
     uint8_t len_buf[2];
-    auto [len_error, len_read] = co_await asio::async_read(socket, asio::buffer(len_buf), kTuple);
-    (void)len_read;
-    if (len_error) co_return false;
+    if (auto len_error = co_await read_exact(stream, asio::buffer(len_buf))) co_return false;
     const std::size_t len = (std::size_t{len_buf[0]} << 8) | len_buf[1];
     if (len > options.max_query_size) {
         // Not even read, nothing allocated for it: no query to a primary is that long.
@@ -344,12 +498,11 @@ awaitable<bool> DnsListeners::State::read_query(tcp::socket& socket, Deadline& d
         co_return false;
     }
     query.resize(len);
-    auto [query_error, query_read] = co_await asio::async_read(socket, asio::buffer(query), kTuple);
-    (void)query_read;
-    co_return !query_error;
+    co_return !co_await read_exact(stream, asio::buffer(query));
 }
 
-awaitable<bool> DnsListeners::State::stream_transfer(tcp::socket& socket, Deadline& deadline,
+template <class Stream>
+awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket& socket, Deadline& deadline,
                                                      xfr::Response& r, const std::string& peer_name,
                                                      const std::string& address, std::vector<uint8_t>& out) {
     // One message at a time, each with its own write deadline (docs/interop.md: never cut an active
@@ -369,7 +522,7 @@ awaitable<bool> DnsListeners::State::stream_transfer(tcp::socket& socket, Deadli
         const std::size_t msg_len = out.size() - 2;
         out[0] = static_cast<uint8_t>(msg_len >> 8);
         out[1] = static_cast<uint8_t>(msg_len);
-        if (auto we = co_await write_message(socket, deadline, out)) {
+        if (auto we = co_await write_message(stream, socket, deadline, out)) {
             event.outcome = write_outcome(we, deadline.fired, stopping);
             event.detail = deadline.fired ? "the peer took nothing for " +
                                                 std::to_string(options.tcp_write_timeout.count()) +
@@ -387,17 +540,18 @@ awaitable<bool> DnsListeners::State::stream_transfer(tcp::socket& socket, Deadli
     co_return event.outcome == xfr::TransferOutcome::Ok;
 }
 
-awaitable<boost::system::error_code> DnsListeners::State::write_message(tcp::socket& socket,
+template <class Stream>
+awaitable<boost::system::error_code> DnsListeners::State::write_message(Stream& stream, tcp::socket& socket,
                                                                         Deadline& deadline,
                                                                         std::span<const uint8_t> data) {
     deadline.at = Clock::now() + options.tcp_write_timeout;
-    deadline.acked_mark = acked_octets(socket, deadline.handed).value_or(0);
+    deadline.acked_mark = acked_octets(socket, deadline.handed, deadline.tls).value_or(0);
     deadline.confirming = false;
     deadline.writing = true;
     deadline.timer.cancel();  // the watchdog re-arms at the (possibly earlier) new deadline
     boost::system::error_code result;
     while (!data.empty()) {
-        auto [ec, n] = co_await socket.async_write_some(asio::buffer(data.data(), data.size()), kTuple);
+        auto [ec, n] = co_await write_some(stream, asio::buffer(data.data(), data.size()));
         if (ec) {
             result = ec;
             break;

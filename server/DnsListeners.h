@@ -1,6 +1,8 @@
 // TCP listeners on every configured address: they read queries, hand them to the Responder and write its
 // answers back, following RFC 7766: several queries per connection, an idle timeout between queries
-// (never a deadline on a whole transfer), and bounds on concurrent connections. Each connection runs on a
+// (never a deadline on a whole transfer), and bounds on concurrent connections. TLS listeners (DNS over
+// TLS, RFC 7858, for zone transfers over TLS, RFC 9103) serve the same way inside TLS (TlsStream), under
+// the same limits: the handshake first, under the idle timeout, then the same loop. Each connection runs on a
 // strand of the io_context, which the server runs on server.tcp_threads threads. UDP is UdpWorkers' (its
 // own threads, batched system calls); both report to the same EventSink.
 #pragma once
@@ -19,6 +21,8 @@
 #include "zone/dns/IpNetwork.h"
 
 namespace headwater::server {
+
+class TlsContext;
 
 // The limits in docs/operations.md, "Limits and fault handling" (server.* in the config), same defaults.
 struct ListenerOptions {
@@ -63,6 +67,10 @@ class DnsListeners {
 
     // Binds TCP on every endpoint; on any failure nothing stays bound.
     Result<void, std::string> open(const std::vector<dns::Endpoint>& endpoints);
+    // Binds TCP on every endpoint and serves TLS there, each connection with the context `tls` has when
+    // it is accepted (so a reload applies to new connections). `tls` must outlive the listeners. On any
+    // failure no TLS endpoint stays bound. Call after open().
+    Result<void, std::string> open_tls(const std::vector<dns::Endpoint>& endpoints, const TlsContext& tls);
     // Stops accepting and reading new queries; transfers in flight go on until they finish.
     void stop_accepting();
     // Closes every connection, transfers included.

@@ -21,6 +21,7 @@
 #include "server/Notifier.h"
 #include "server/Privileges.h"
 #include "server/SecondaryRegistry.h"
+#include "server/TlsContext.h"
 #include "server/TransferLog.h"
 #include "server/UdpWorkers.h"
 #include "server/VerifyService.h"
@@ -39,7 +40,8 @@ struct Server::Impl {
     std::string zones_not_loaded;  // the start-up summary of the zones whose files did not load, or empty
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
-    TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
+    TransferLog transfer_log;         // JSON lines, when server.transfer_log is set
+    std::unique_ptr<TlsContext> tls;  // when server.listen_tls is set
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
     void on_peer_event(const PeerEvent& e);
@@ -170,12 +172,41 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
         for (const auto& acl_name : zc.allow_transfer) {
             for (const auto& acl : config.acls) {
                 if (acl.name != acl_name) continue;
-                rules.push_back(xfr::AclRule{acl.name, acl.networks, acl.keys});
+                xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names};
+                for (const auto& t : acl.transports)
+                    rule.transports.push_back(t == "udp"   ? xfr::Transport::Udp
+                                              : t == "tcp" ? xfr::Transport::Tcp
+                                                           : xfr::Transport::Tls);
+                rules.push_back(std::move(rule));
             }
         }
         out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
     }
     return out;
+}
+
+// The certificate in use: info, or a warning when it has expired or expires within two weeks (a
+// secondary checking it strictly would stop transferring).
+void log_tls_certificate(const TlsContext& tls, std::string_view what) {
+    constexpr int kWarnDays = 14;
+    if (tls.days_left() < kWarnDays)
+        spdlog::warn("{} {}: renew it, then `headwaterctl reload-tls`", what, tls.description());
+    else
+        spdlog::info("{} {}", what, tls.description());
+}
+
+// The TLS listeners' settings: a client certificate is asked for when some ACL looks at one, or when a
+// client CA is configured (mutual TLS).
+TlsSettings tls_settings(const conf::Config& config) {
+    TlsSettings s;
+    s.certificate = config.server.tls_certificate;
+    s.key = config.server.tls_key;
+    s.client_ca = config.server.tls_client_ca;
+    s.request_client_certificate =
+        !s.client_ca.empty() ||
+        std::any_of(config.acls.begin(), config.acls.end(),
+                    [](const conf::AclConfig& a) { return !a.tls_pins.empty() || !a.tls_names.empty(); });
+    return s;
 }
 
 // The NOTIFY targets of a zone as the control commands show them (status, secondaries, notify).
@@ -241,6 +272,12 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     for (const auto& zc : config.zones)
         options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
     impl->keys = *keys;
+    if (!config.server.listen_tls.empty()) {
+        auto tls = TlsContext::create(tls_settings(config));
+        if (!tls) return unexpected(tls.error());
+        impl->tls = std::move(*tls);
+        log_tls_certificate(*impl->tls, "TLS certificate");
+    }
     impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys, options);
     if (!config.server.transfer_log.empty()) {
         std::error_code ec;
@@ -322,15 +359,31 @@ VerifyService::ReportSink log_verify_reports(TransferLog& transfer_log) {
     };
 }
 
-// SIGHUP reloads every zone, on the control thread like the reload command.
+// SIGHUP reloads every zone and, with TLS listeners, the certificate and key (what a certificate
+// renewal's `systemctl reload` expects), on the control thread like the reload commands.
 void reload_on_sighup(asio::signal_set& hup, ControlCommands& commands) {
     hup.async_wait([&hup, &commands](const boost::system::error_code& ec, int) {
         if (ec) return;
-        spdlog::info("SIGHUP: reloading every zone");
+        spdlog::info("SIGHUP: reloading every zone and the TLS certificate");
         (void)commands.reload_all();
+        (void)commands.reload_tls_now();
         malloc_trim(0);
         reload_on_sighup(hup, commands);
     });
+}
+
+// `headwaterctl reload-tls`: the certificate, key and client CA read again; new connections use them.
+TlsReload tls_reload(TlsContext* tls) {
+    if (tls == nullptr) return {};
+    return [tls]() -> Result<std::string, std::string> {
+        auto reloaded = tls->reload();
+        if (reloaded)
+            log_tls_certificate(*tls, "reload-tls: new TLS connections use");
+        else
+            spdlog::error("reload-tls failed, TLS connections still use {}: {}", tls->description(),
+                          reloaded.error());
+        return reloaded;
+    };
 }
 
 // The parts a SIGTERM/SIGINT stops; the main io_context (`dns_io`) is stopped once the transfers in
@@ -378,6 +431,7 @@ void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, st
                  std::size_t tcp_threads, const std::string& zones_not_loaded) {
     std::string listening;
     for (const auto& ep : cfg.listen) listening += (listening.empty() ? "" : ", ") + ep.to_string();
+    for (const auto& ep : cfg.listen_tls) listening += ", TLS " + ep.to_string();
     const auto& zones = store.zones();
     const auto served =
         std::count_if(zones.begin(), zones.end(), [](const auto& z) { return z->current() != nullptr; });
@@ -390,6 +444,15 @@ void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, st
         else
             spdlog::error("{}", zones_not_loaded);
     }
+}
+
+// Binds UDP and TCP on server.listen, and TLS on server.listen_tls when there is a TLS context.
+Result<void, std::string> open_listeners(const conf::ServerConfig& cfg, UdpWorkers& udp,
+                                         DnsListeners& listeners, const TlsContext* tls) {
+    if (auto opened = udp.open(cfg.listen); !opened) return opened;
+    if (auto opened = listeners.open(cfg.listen); !opened) return opened;
+    if (tls != nullptr) return listeners.open_tls(cfg.listen_tls, *tls);
+    return {};
 }
 
 // Runs the control thread and the TCP threads around `dns_io` (this thread) until the shutdown stops it.
@@ -439,9 +502,9 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    if (auto opened = udp.open(cfg.listen); !opened) return fail("", opened.error());
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
-    if (auto opened = listeners.open(cfg.listen); !opened) return fail("", opened.error());
+    if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get()); !opened)
+        return fail("", opened.error());
 
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
     auto notify_setup = notify_zones(impl_->config, *impl_->keys);
@@ -462,7 +525,8 @@ int Server::run() {
         impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
         [&verifier](const std::string& zone, const nlohmann::json& request) {
             return verifier.verify(zone, request);
-        });
+        },
+        tls_reload(impl_->tls.get()));
     ControlServerOptions control_options;
     control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
     auto control = ControlServer::open(
@@ -539,6 +603,13 @@ int check_config(const std::filesystem::path& file) {
                      "%zu of %zu zone(s) broken: the server would start without them (each served from the "
                      "state directory if it was served before, else not at all)\n",
                      broken, cfg->zones.size());
+    // The TLS files must load as the server would load them.
+    if (status == 0 && !cfg->server.listen_tls.empty()) {
+        if (auto tls = TlsContext::create(tls_settings(*cfg)); !tls) {
+            std::fprintf(stderr, "%s: %s\n", file.string().c_str(), tls.error().c_str());
+            status = 1;
+        }
+    }
     // server.user must exist here too: a unit file is checked before it is started.
     if (status == 0) {
         if (auto id = resolve_identity(cfg->server); !id) {

@@ -339,6 +339,14 @@ void print_notify(const json& response) {
         std::cout << (t.is_string() ? t.get<std::string>() : text_of(t, "target")) << '\n';
 }
 
+json plain_request(const char* name, const Args&) {
+    return control::make_request(name);
+}
+
+void print_reload_tls(const json& response) {
+    std::cout << "new TLS connections use " << text_of(response, "certificate") << '\n';
+}
+
 // keygen NAME [--algorithm A]: a fresh random TSIG key, as a [[key]] block for headwater.toml and as a
 // BIND key file (what tsig-keygen prints) for the secondary. Offline: no server needed.
 int run_keygen(const Args& args) {
@@ -515,6 +523,9 @@ constexpr Command kCommands[] = {
                       "accept a serial that went backwards (secondaries then need a full transfer)");
      },
      zone_request, print_reload, nullptr},
+    {"reload-tls",
+     "read the TLS certificate, key and client CA again; new TLS connections use them, open ones keep theirs",
+     [](CLI::App&, Args&) {}, plain_request, print_reload_tls, nullptr},
     {"keygen", "print a new random TSIG key as a TOML [[key]] block and in BIND format (offline)",
      [](CLI::App& sub, Args& args) {
          sub.add_option("name", args.key_name, "key name, e.g. xfr-key")->required();

@@ -13,6 +13,8 @@ PACKAGES=(
   knot knot-dnsutils knot-dnssecutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
   # tests/system/test_dnssec_answers.py: a validating resolver that checks Headwater's DNSSEC answers.
   unbound
+  # Zone transfers over TLS (tests/lib/hwtls.py, bench/run.py): throw-away certificates; openssl s_client.
+  python3-cryptography openssl
   # tools/fuzz.sh: clang++, libFuzzer and clang's sanitizer runtimes; llvm-symbolizer for sanitizer traces.
   clang libclang-rt-14-dev llvm
 )

@@ -1,6 +1,7 @@
-// Transfer access control. A rule may name networks, keys, or both; when it names both, BOTH must
-// match (docs/interop.md: PowerDNS once let a valid key bypass the address list). A zone lists its rules;
-// the first rule that matches allows the transfer, no match refuses it.
+// Transfer access control. A rule may name networks, keys, transports and client certificates; every
+// factor it names must match (docs/interop.md: PowerDNS once let a valid key bypass the address list).
+// A zone lists its rules; the first rule that matches allows the transfer, no match refuses it, and the
+// refusal names the factor that failed.
 #pragma once
 
 #include <optional>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "xfr/Peer.h"
 #include "zone/dns/IpNetwork.h"
 
 namespace headwater::xfr {
@@ -16,6 +18,13 @@ struct AclRule {
     std::string name;
     std::vector<dns::IpNetwork> networks;  // empty: any address
     std::vector<std::string> keys;         // TSIG key names (lower case, absolute); empty: no key needed
+    std::vector<Transport> transports;     // empty: any transport
+    // A client certificate (so TLS) whose key has one of these pins, or, verified against
+    // server.tls_client_ca, one of these names. Both empty: no certificate needed.
+    std::vector<std::string> tls_pins;   // base64 SHA-256 of the SubjectPublicKeyInfo (RFC 7858 §4.2)
+    std::vector<std::string> tls_names;  // lower case, no trailing dot; "*.example.net" matches one label
+
+    bool needs_certificate() const { return !tls_pins.empty() || !tls_names.empty(); }
 };
 
 struct AclDecision {
@@ -25,7 +34,11 @@ struct AclDecision {
 };
 
 // `key` is the name of the TSIG key that verified the request, if any.
-AclDecision check_acl(std::span<const AclRule> rules, const dns::IpAddress& peer,
+AclDecision check_acl(std::span<const AclRule> rules, const Peer& peer,
                       const std::optional<std::string>& key);
+
+// Whether a certificate name matches a rule's name: equal without case, or a "*." pattern standing
+// for exactly one leftmost label (RFC 6125 §6.4.3, the only wildcard form we accept).
+bool certificate_name_matches(std::string_view pattern, std::string_view name);
 
 }  // namespace headwater::xfr

@@ -29,6 +29,8 @@ TransferEvent new_event(const dns::Question& question, const Peer& peer) {
     e.type = question.qtype;
     e.address = peer.address;
     e.port = peer.port;
+    e.transport = peer.transport;
+    e.ktls = peer.ktls;
     return e;
 }
 
@@ -186,14 +188,14 @@ Result<void, Responder::Refusal> Responder::check_transfer(TransferRequest& t) c
         return unexpected(Refusal{TransferOutcome::NotAuth, Rcode::NotAuth, "not a zone served here"});
     t.event().zone = t.zone->name_text();
 
-    // RFC 5936 §6: the ACL decides, on the address and the key. The key counts only once its MAC and
-    // time verified (RFC 8945 §5.2); an unsigned request has none.
+    // RFC 5936 §6: the ACL decides, on the address, the transport, the client certificate and the key. The
+    // key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
     static const std::vector<AclRule> no_rules;
     auto it = acls_.find(t.zone->settings().name.key());
     const auto& rules = it == acls_.end() ? no_rules : it->second;
     const std::optional<std::string> key =
         t.ctx.tsig.verified() ? std::optional<std::string>(t.ctx.tsig.key->name().to_string()) : std::nullopt;
-    const AclDecision decision = check_acl(rules, t.peer.address, key);
+    const AclDecision decision = check_acl(rules, t.peer, key);
     if (!decision.allowed)
         return unexpected(Refusal{TransferOutcome::Refused, Rcode::Refused, decision.reason});
     t.event().rule = decision.rule->name;
@@ -270,7 +272,7 @@ Response Responder::answer_ixfr_udp(TransferRequest& t, std::vector<zone::Change
 Response Responder::answer_soa_only(TransferRequest& t) const {
     std::vector<uint8_t> out;
     const std::size_t limit =
-        t.peer.transport == Transport::Tcp ? dns::kMaxTcpMessage : t.udp_limit(options_.max_udp_payload);
+        t.peer.transport != Transport::Udp ? dns::kMaxTcpMessage : t.udp_limit(options_.max_udp_payload);
     dns::MessageBuilder mb(out, limit);
     mb.header(t.q.header().id, t.answer_flags());
     mb.question(t.question.qname, dns::to_u16(t.question.qtype), t.question.qclass);

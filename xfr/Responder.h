@@ -15,6 +15,7 @@
 #include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/Peer.h"
 #include "xfr/TransferEvent.h"
 #include "xfr/TransferPlan.h"
 #include "xfr/TransferSession.h"
@@ -22,14 +23,6 @@
 #include "zone/base/Result.h"
 
 namespace headwater::xfr {
-
-enum class Transport : uint8_t { Udp, Tcp };
-
-struct Peer {
-    dns::IpAddress address;
-    uint16_t port = 0;
-    Transport transport = Transport::Udp;
-};
 
 struct Response {
     enum class Kind : uint8_t { Drop, Message, Transfer };

@@ -100,6 +100,13 @@ std::string quoted_word(std::string_view s) {
     return out;
 }
 
+// "tls+ktls" when the kernel encrypted the stream: which path a TLS transfer took, in one word.
+std::string transport_text(const TransferEvent& e) {
+    std::string out(transport_name(e.transport));
+    if (e.transport == Transport::Tls && e.ktls) out += "+ktls";
+    return out;
+}
+
 }  // namespace
 
 std::string transfer_log_line(const TransferEvent& e) {
@@ -124,6 +131,7 @@ std::string transfer_log_line(const TransferEvent& e) {
     field("outcome", outcome_kind(e.outcome));
     field("cause", outcome_name(e.outcome));
     field("rcode", dns::to_string(e.rcode));
+    field("transport", transport_text(e));
     field("reason", quoted_word(e.detail));
     return line;
 }
@@ -148,6 +156,8 @@ json transfer_json(const TransferEvent& e) {
         {"rcode", dns::to_string(e.rcode)},
         {"error", text(e.detail)},
         {"rule", text(e.rule)},
+        {"transport", transport_name(e.transport)},
+        {"ktls", e.transport == Transport::Tls ? json(e.ktls) : json(nullptr)},
     };
 }
 

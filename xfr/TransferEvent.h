@@ -14,6 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "xfr/Peer.h"
 #include "zone/dns/IpNetwork.h"
 #include "zone/dns/RRType.h"
 #include "zone/dns/Serial.h"
@@ -69,6 +70,8 @@ struct TransferEvent {
     TransferForm form = TransferForm::None;    // what was sent
     dns::IpAddress address;                    // the peer
     uint16_t port = 0;                         //
+    Transport transport = Transport::Tcp;      // what the request came over
+    bool ktls = false;                         // over TLS: the kernel encrypted what we sent (kTLS)
     std::string key = "-";                     // the request's TSIG key, "-" when unsigned
     std::string rule;                          // the ACL rule that allowed it; empty when refused
     std::optional<dns::Serial> client_serial;  // IXFR: the serial the client says it holds
@@ -85,14 +88,15 @@ struct TransferEvent {
 
 // The log line (docs/operations.md), the same fields in the same order every time:
 // transfer zone=Z type=T form=F peer=A#P key=K rule=R serial=N messages=M records=R bytes=B
-// duration_ms=D outcome=ok|refused|aborted cause=NAME rcode=RCODE reason="DETAIL"
+// duration_ms=D outcome=ok|refused|aborted cause=NAME rcode=RCODE transport=udp|tcp|tls|tls+ktls
+// reason="DETAIL"
 // An absent value is "-"; the reason is quoted with `"` and `\` escaped, so the line splits like a shell
 // command line.
 std::string transfer_log_line(const TransferEvent& e);
 
 // {"zone","peer","key","type","form","from","to","messages","records","bytes","duration_ms","outcome",
-// "cause","rcode","error","rule"}: a transfer-log line's members (after "time" and "event") and the
-// secondaries view's last_transfer (plus "at"). Absent values are null.
+// "cause","rcode","error","rule","transport","ktls"}: a transfer-log line's members (after "time" and
+// "event") and the secondaries view's last_transfer (plus "at"). Absent values are null.
 nlohmann::json transfer_json(const TransferEvent& e);
 
 }  // namespace headwater::xfr

@@ -70,7 +70,7 @@ struct Fixture {
         (void)keys->add(tsig::Key::create("xfr-key", "hmac-sha256", secret).value());
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
         acls[fuzz::name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}}};
+            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}}};
         responder = std::make_unique<xfr::Responder>(store, std::move(acls), keys);
     }
 };

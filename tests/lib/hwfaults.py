@@ -50,29 +50,14 @@ def raise_nofile(want):
     return soft
 
 
-def toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return str(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    return hwtest.toml_str(v)
-
-
 class Headwater(hwtest.Headwater):
-    """hwtest.Headwater with more [server] settings (server_options: {key: value}) and, optionally, the
-    control socket somewhere else (control_socket: a path relative to the instance directory)."""
+    """hwtest.Headwater (whose server_options are more [server] settings) with, optionally, the control
+    socket somewhere else (control_socket: a path relative to the instance directory)."""
 
     def __init__(self, zones, server_options=None, control_socket=None, **kw):
-        super().__init__(zones, **kw)
-        self.server_options = dict(server_options or {})
+        super().__init__(zones, server_options=server_options, **kw)
         if control_socket:
             self.socket_path = self.dir / control_socket
-
-    def config_text(self):
-        extra = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.server_options.items())
-        return super().config_text().replace("[server]\n", "[server]\n" + extra, 1)
 
     def restart(self, wait=True, timeout=60.0):
         """Starts the server again on the same directory (after stop() or a kill)."""

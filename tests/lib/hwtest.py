@@ -66,12 +66,16 @@ def set_soa_serial(text, new_serial):
 
 
 class AclConf:
-    """An [[acl]] rule of Headwater's config: networks and/or key names (both must match)."""
+    """An [[acl]] rule of Headwater's config: networks, key names, transports ("udp", "tcp", "tls") and
+    client certificate pins and names (every factor given must match)."""
 
-    def __init__(self, name, networks=(), keys=()):
+    def __init__(self, name, networks=(), keys=(), transports=(), tls_pins=(), tls_names=()):
         self.name = name
         self.networks = list(networks)
         self.keys = [k.name if isinstance(k, TsigKey) else k for k in keys]
+        self.transports = list(transports)
+        self.tls_pins = list(tls_pins)
+        self.tls_names = list(tls_names)
 
 
 # ---- the server under test ---------------------------------------------------------------------
@@ -125,8 +129,10 @@ class Headwater:
     """
 
     def __init__(self, zones, acl_networks=("127.0.0.1/32",), log_level="info", keys=(), acls=(),
-                 transfer_log=None, extra_toml=""):
+                 transfer_log=None, server_options=None, extra_toml=""):
         self.zones = zones
+        # More [server] keys, written as given: {"listen_tls": ["127.0.0.1:8853"], "tls_key": "..."}.
+        self.server_options = dict(server_options or {})
         self.extra_toml = extra_toml  # more tables ([[dnssec_policy]]...), appended as written
         self.transfer_log = transfer_log  # server.transfer_log (relative to the config's directory)
         self.acl_networks = list(acl_networks)
@@ -164,6 +170,8 @@ class Headwater:
         ]
         if self.transfer_log:
             lines.append(f"transfer_log = {toml_str(self.transfer_log)}")
+        for k, v in self.server_options.items():
+            lines.append(f"{k} = {json.dumps(v if isinstance(v, (bool, int, float, list, tuple)) else str(v))}")
         for k in self.keys:
             lines += [""] + k.toml_lines()
         if self.acl_networks:
@@ -175,6 +183,9 @@ class Headwater:
                 lines.append("networks = [" + ", ".join(toml_str(n) for n in a.networks) + "]")
             if a.keys:
                 lines.append("keys = [" + ", ".join(toml_str(k) for k in a.keys) + "]")
+            for field in ("transports", "tls_pins", "tls_names"):
+                if getattr(a, field):
+                    lines.append(f"{field} = " + json.dumps(getattr(a, field)))
         for z in self.zones:
             lines += ["", "[[zone]]", f"name = {toml_str(z.name)}", f"file = {toml_str('zones/' + z.filename)}"]
             if z.allow_transfer:

@@ -251,18 +251,23 @@ TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
     const std::string msg = error_of(std::string(kMinimal) + "listen_tcp = 1\n[server.extra]\nx = 1\n");
-    EXPECT_CONTAINS(msg, at(3, 1,
-                            "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
-                            "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
-                            "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
-                            "notify_max_in_flight, user, group, udp_threads, tcp_threads)"));
+    EXPECT_CONTAINS(
+        msg, at(3, 1,
+                "server.listen_tcp: unknown key (known: listen, control_socket, state_dir, "
+                "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
+                "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
+                "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
+                "tls_key, tls_client_ca)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 
 TEST_F(ConfigTest, UnknownAclKey) {
     const std::string msg =
         error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nnetwork = [\"::1\"]\nkeys = [\"k\"]\n");
-    EXPECT_CONTAINS(msg, at(5, 1, "acl[0].network: unknown key (known: name, networks, keys)"));
+    EXPECT_CONTAINS(
+        msg,
+        at(5, 1,
+           "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)"));
 }
 
 // ---- wrong types ----
@@ -362,7 +367,133 @@ file = ""
 
 TEST_F(ConfigTest, AclWithoutNetworksOrKeys) {
     const std::string msg = error_of(std::string(kMinimal) + "[[acl]]\nname = \"empty\"\nnetworks = []\n");
-    EXPECT_EQ(msg, at(3, 1, "acl[0]: names neither networks nor keys, so it would match nobody"));
+    EXPECT_EQ(
+        msg,
+        at(3, 1,
+           "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody"));
+}
+
+// ---- TLS: listeners, and the ACL's transport and certificate factors ----
+
+constexpr std::string_view kTlsServer = R"([server]
+listen = ["127.0.0.1:5353"]
+listen_tls = ["127.0.0.1", "[::1]:8853"]
+tls_certificate = "tls/server.crt"
+tls_key = "tls/server.key"
+tls_client_ca = "/etc/headwater/ca.crt"
+)";
+
+TEST_F(ConfigTest, TlsListenersAndAcl) {
+    auto result = parse(std::string(kTlsServer) + R"(
+[[key]]
+name = "xfr-key"
+algorithm = "hmac-sha256"
+secret = "c2VjcmV0"
+
+[[acl]]
+name = "xot"
+networks = ["192.0.2.0/24"]
+keys = ["xfr-key"]
+transports = ["tls"]
+tls_pins = ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]
+tls_names = ["XFR.Provider.Example.", "*.xfr.provider.example"]
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    const ServerConfig& s = result->server;
+    ASSERT_EQ(s.listen_tls.size(), 2u);
+    EXPECT_EQ(s.listen_tls[0], endpoint("127.0.0.1:853"));  // RFC 7858's port when none is given
+    EXPECT_EQ(s.listen_tls[1], endpoint("[::1]:8853"));
+    EXPECT_EQ(s.tls_certificate, dir_ / "tls/server.crt");
+    EXPECT_EQ(s.tls_key, dir_ / "tls/server.key");
+    EXPECT_EQ(s.tls_client_ca, fs::path("/etc/headwater/ca.crt"));
+    const AclConfig& acl = result->acls.at(0);
+    EXPECT_EQ(acl.transports, std::vector<std::string>{"tls"});
+    EXPECT_EQ(acl.tls_pins, std::vector<std::string>{"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="});
+    EXPECT_EQ(acl.tls_names, (std::vector<std::string>{"xfr.provider.example", "*.xfr.provider.example"}));
+}
+
+TEST_F(ConfigTest, NoTlsByDefault) {
+    auto result = parse(kMinimal);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_TRUE(result->server.listen_tls.empty());
+    EXPECT_TRUE(result->server.tls_certificate.empty());
+}
+
+TEST_F(ConfigTest, TlsListenerNeedsCertificateAndKey) {
+    const std::string msg =
+        error_of("[server]\nlisten = [\"127.0.0.1:5353\"]\nlisten_tls = [\"127.0.0.1:853\"]\n");
+    EXPECT_CONTAINS(msg, at(3, 14, "server.tls_certificate: needed with server.listen_tls (PEM file)"));
+    EXPECT_CONTAINS(msg, at(3, 14, "server.tls_key: needed with server.listen_tls (PEM file)"));
+}
+
+TEST_F(ConfigTest, TlsFilesWithoutListener) {
+    const std::string msg = error_of(std::string(kMinimal) + "tls_key = \"k.pem\"\n");
+    EXPECT_EQ(
+        msg, at(3, 11, "server.tls_key: set, but server.listen_tls is empty (no TLS listener would use it)"));
+}
+
+TEST_F(ConfigTest, TlsListenerOnAPlainPort) {
+    const std::string msg = error_of(R"([server]
+listen = ["127.0.0.1:853"]
+listen_tls = ["127.0.0.1"]
+tls_certificate = "c.pem"
+tls_key = "k.pem"
+)");
+    EXPECT_EQ(
+        msg,
+        at(3, 14,
+           "server.listen_tls: 127.0.0.1:853 is also in server.listen (one port serves plain DNS or TLS)"));
+}
+
+TEST_F(ConfigTest, BadTransportsPinsAndNames) {
+    const std::string msg = error_of(std::string(kTlsServer) + R"([[acl]]
+name = "x"
+networks = ["192.0.2.1"]
+transports = ["tls", "quic", "tls"]
+tls_pins = ["c2VjcmV0", "!"]
+tls_names = ["bad name", "a..b", "*.ok.example"]
+)");
+    EXPECT_CONTAINS(msg, "acl[0].transports[1]: unknown transport \"quic\" (known: udp, tcp, tls)");
+    EXPECT_CONTAINS(msg, "acl[0].transports[2]: duplicate transport \"tls\"");
+    EXPECT_CONTAINS(msg,
+                    "acl[0].tls_pins[0]: a pin is the base64 of a SHA-256 digest (32 octets), this is 6");
+    EXPECT_CONTAINS(msg, "acl[0].tls_pins[1]: invalid base64");
+    EXPECT_CONTAINS(msg, "acl[0].tls_names[0]: invalid certificate name \"bad name\"");
+    EXPECT_CONTAINS(msg, "acl[0].tls_names[1]: invalid certificate name \"a..b\"");
+    EXPECT_EQ(msg.find("tls_names[2]"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, AclTlsFactorsNeedWhatTheyRelyOn) {
+    // A TLS-only rule or a certificate without any TLS listener; names without a CA; a certificate
+    // rule that leaves TLS out.
+    std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
+name = "a"
+networks = ["192.0.2.1"]
+transports = ["tls"]
+
+[[acl]]
+name = "b"
+tls_pins = ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]
+)");
+    EXPECT_CONTAINS(msg, at(6, 14, "acl[0].transports: needs TLS, but server.listen_tls is empty"));
+    EXPECT_CONTAINS(msg, at(10, 12, "acl[1].tls_pins: needs TLS, but server.listen_tls is empty"));
+    msg = error_of(R"([server]
+listen = ["127.0.0.1:5353"]
+listen_tls = ["127.0.0.1"]
+tls_certificate = "c.pem"
+tls_key = "k.pem"
+
+[[acl]]
+name = "n"
+tls_names = ["xfr.example.net"]
+transports = ["tcp"]
+)");
+    EXPECT_CONTAINS(msg, at(9, 13,
+                            "acl[0].tls_names: needs server.tls_client_ca (names are trusted only in a "
+                            "certificate it verifies)"));
+    EXPECT_CONTAINS(msg, at(10, 14,
+                            "acl[0].transports: leaves out tls, but a client certificate (tls_pins, "
+                            "tls_names) only comes over TLS"));
 }
 
 // ---- addresses, networks, ports ----
@@ -596,7 +727,9 @@ name = "a"
         at(6, 13,
            "server.log_level: unknown level \"loud\" (known: trace, debug, info, warn, error, critical, "
            "off)") +
-        "\n" + at(7, 1, "acl[0]: names neither networks nor keys, so it would match nobody");
+        "\n" +
+        at(7, 1,
+           "acl[0]: names neither networks nor keys (nor tls_pins, tls_names), so it would match nobody");
     EXPECT_EQ(msg, expected);
 }
 

@@ -262,7 +262,8 @@ notify = [{ address = "192.0.2.1", typo_notify = 1 }]
                "zone[0].notify[0].typo_notify: unknown key (known: " + join_names("zone[].notify[]") + ")"));
     // The lists are the schema's, in its order.
     EXPECT_CONTAINS(msg, "key[0].typo_key: unknown key (known: name, algorithm, secret, file)");
-    EXPECT_CONTAINS(msg, "acl[0].typo_acl: unknown key (known: name, networks, keys)");
+    EXPECT_CONTAINS(
+        msg, "acl[0].typo_acl: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)");
     EXPECT_CONTAINS(msg, "zone[0].notify[0].typo_notify: unknown key (known: address, key, source)");
 }
 
@@ -356,6 +357,13 @@ name = "default"
         if (key.path.starts_with("server.")) {
             document = prelude + "[server]\n" + (name == "listen" ? "" : "listen = [\"127.0.0.1:5353\"]\n") +
                        (name == "group" ? "user = \"headwater\"\n" : "") + std::string(key.example) + "\n";
+            // The TLS keys come together: a listener needs a certificate and key, and they a listener.
+            if (name == "listen_tls" || name.starts_with("tls_")) {
+                for (std::string_view tls : {R"(listen_tls = ["127.0.0.1:8853"])",
+                                             R"(tls_certificate = "c.pem")", R"(tls_key = "k.pem")"}) {
+                    if (!tls.starts_with(name + " ")) document += std::string(tls) + "\n";
+                }
+            }
         } else if (key.path.starts_with("zone[]") && key.path.find("notify[]") == std::string_view::npos) {
             document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\n";
             for (std::string_view base : {"name = \"example.com\"", "file = \"zones/example.com.zone\"",

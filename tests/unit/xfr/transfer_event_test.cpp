@@ -31,9 +31,9 @@ TransferEvent ixfr_event() {
 }
 
 // The log line's field names, in order (docs/operations.md); what operators grep and the tests parse.
-const std::vector<std::string> kLineFields = {"zone",        "type",    "form",     "peer",    "key",
-                                              "rule",        "serial",  "messages", "records", "bytes",
-                                              "duration_ms", "outcome", "cause",    "rcode",   "reason"};
+const std::vector<std::string> kLineFields = {
+    "zone",    "type",  "form",        "peer",    "key",   "rule",  "serial",    "messages",
+    "records", "bytes", "duration_ms", "outcome", "cause", "rcode", "transport", "reason"};
 
 std::vector<std::string> field_names(const std::string& line) {
     std::vector<std::string> names;
@@ -76,7 +76,7 @@ TEST(TransferEventTest, LogLineOfATransfer) {
     EXPECT_EQ(transfer_log_line(ixfr_event()),
               "transfer zone=example.com. type=IXFR form=ixfr peer=2001:db8::7#41234 key=xfr-key. "
               "rule=providers serial=2026112601 messages=2 records=17 bytes=467 duration_ms=12 outcome=ok "
-              "cause=ok rcode=NOERROR reason=\"\"");
+              "cause=ok rcode=NOERROR transport=tcp reason=\"\"");
 }
 
 TEST(TransferEventTest, LogLineOfARefusal) {
@@ -90,7 +90,7 @@ TEST(TransferEventTest, LogLineOfARefusal) {
     EXPECT_EQ(
         transfer_log_line(e),
         "transfer zone=example.com. type=AXFR form=- peer=127.0.0.9#5300 key=- rule=- serial=- messages=0 "
-        "records=0 bytes=0 duration_ms=0 outcome=refused cause=refused rcode=REFUSED "
+        "records=0 bytes=0 duration_ms=0 outcome=refused cause=refused rcode=REFUSED transport=tcp "
         "reason=\"address 127.0.0.9 not in any allow_transfer rule\"");
 }
 
@@ -132,8 +132,20 @@ TEST(TransferEventTest, JsonOfATransfer) {
         {"duration_ms", 12},      {"outcome", "ok"},
         {"cause", "ok"},          {"rcode", "NOERROR"},
         {"error", nullptr},       {"rule", "providers"},
+        {"transport", "tcp"},     {"ktls", nullptr},
     };
     EXPECT_EQ(j, expected) << j.dump();
+}
+
+TEST(TransferEventTest, TlsTransfersSayWhetherTheKernelEncrypted) {
+    TransferEvent e = ixfr_event();
+    e.transport = Transport::Tls;
+    EXPECT_NE(transfer_log_line(e).find(" transport=tls reason="), std::string::npos) << transfer_log_line(e);
+    EXPECT_EQ(transfer_json(e)["transport"], "tls");
+    EXPECT_EQ(transfer_json(e)["ktls"], false);
+    e.ktls = true;
+    EXPECT_NE(transfer_log_line(e).find(" transport=tls+ktls "), std::string::npos) << transfer_log_line(e);
+    EXPECT_EQ(transfer_json(e)["ktls"], true);
 }
 
 TEST(TransferEventTest, JsonHasTheSameMembersForEveryOutcome) {
