@@ -84,9 +84,7 @@ class XotTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.hw:
-            cls.hw.close()
-        hwtest.cleanup_dir(cls.tmp)
+        hwtest.close_class_fixture(cls)
 
     # -- helpers --
     def expected(self, zone):

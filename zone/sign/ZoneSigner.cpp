@@ -2,10 +2,6 @@
 
 #include <openssl/evp.h>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include <algorithm>
 #include <random>
 #include <thread>
@@ -186,11 +182,6 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
     o.threads = std::max(1u, std::thread::hardware_concurrency());
     o.reuse = !all;
     auto s = sign_zone(source, previous, keys, policy_, o);
-#if defined(__GLIBC__)
-    // The signing threads' buffers and the unsigned-with-denial version were freed, but glibc keeps freed
-    // memory in its arenas (one per thread): hand it back, or a signed zone costs twice its size for good.
-    malloc_trim(0);
-#endif
     if (!s) return unexpected(s.error());
     Signed out;
     out.version = s->version;
