@@ -57,7 +57,9 @@ struct Fixture {
         auto z = std::make_shared<zone::Zone>(zone::ZoneSettings{fuzz::name("example.com."), "/unused"});
         z->install(fuzz::build_version(kZone, "example.com."), zone::Clock::time_point());
         store.add(z);
-        xfr::AclRule keyed{"keyed", {dns::IpNetwork::parse("127.0.0.0/8").value()}, {}};
+        xfr::AclRule keyed;
+        keyed.name = "keyed";
+        keyed.networks = {dns::IpNetwork::parse("127.0.0.0/8").value()};
         for (const auto& spec : kKeys) {
             const std::vector<uint8_t> secret(spec.length, spec.fill);
             auto key = tsig::Key::create(spec.name, spec.algorithm, secret);
