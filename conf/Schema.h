@@ -29,6 +29,7 @@ enum class Reader : uint8_t {
     Keys,           // [[key]]
     Acls,           // [[acl]]
     Zones,          // [[zone]]
+    Alerts,         // [[alert]]
     NotifyTargets,  // zone.notify: an array of "addr[:port]" strings or { address, key, source } tables
     // Generic values.
     Integer,   // an integer in min..max `unit`s
@@ -41,6 +42,9 @@ enum class Reader : uint8_t {
     Identity,       // a user or group name, or a numeric id
     Endpoint,       // "addr", "addr:port" or "[v6]:port"; port 53 when omitted
     Endpoints,      // an array of Endpoint, at least `min`, no duplicates
+    HttpListen,     // "addr:port" or "[v6]:port" for an HTTP listener; port 9153 when omitted; optional slot
+    Url,            // an http:// or https:// URL (parse_http_url)
+    Choices,        // an array of distinct `choices`, at least one
     Address,        // an IP address without a port
     Networks,       // an array of CIDR networks or bare addresses
     KeyName,        // a TSIG key name (a domain name), unique
@@ -64,7 +68,8 @@ using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::st
                           std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
                           std::optional<dns::IpAddress>*, std::vector<dns::IpNetwork>*,
                           std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
-                          std::vector<AclConfig>*, std::vector<ZoneConfig>*>;
+                          std::vector<AclConfig>*, std::vector<ZoneConfig>*, std::optional<dns::Endpoint>*,
+                          std::vector<AlertConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

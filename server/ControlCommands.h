@@ -36,6 +36,10 @@ class ControlCommands {
     // Reloads every zone (SIGHUP); returns the same JSON as the reload command.
     nlohmann::json reload_all();
 
+    // Called after every zone reload with its result (the alerts); set before the first command.
+    using ReloadObserver = std::function<void(const zone::Zone&, const zone::ReloadResult&)>;
+    void on_reload(ReloadObserver observer) { reload_observer_ = std::move(observer); }
+
   private:
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reload(const control::Request& req, const nlohmann::json& request);
@@ -50,6 +54,7 @@ class ControlCommands {
     const SecondaryRegistry* secondaries_;
     NotifyControl notify_;
     VerifyControl verify_;
+    ReloadObserver reload_observer_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

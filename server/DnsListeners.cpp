@@ -65,6 +65,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     const xfr::Responder& responder;
     ListenerOptions options;
     EventSink events;
+    QueryCounters* counters = nullptr;  // set before open(), read by the connections
     // The accept loops and stop_accepting() (the acceptors are not thread-safe); each connection runs on
     // a strand of its own, so connections spread over the io_context's threads (server.tcp_threads).
     asio::strand<asio::io_context::executor_type> accept_strand;
@@ -188,6 +189,10 @@ std::size_t DnsListeners::connections() const {
     return state_->connections.size();
 }
 
+void DnsListeners::count_queries(QueryCounters* counters) {
+    state_->counters = counters;
+}
+
 awaitable<void> DnsListeners::State::accept_loop(tcp::acceptor& acceptor) {
     auto self = shared_from_this();
     while (!stopping) {
@@ -303,6 +308,12 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<tcp::socke
         }
         if (events && (r.refused() || r.soa_query || r.up_to_date))
             events(PeerEvent{peer_name, address, &r, r.refused() ? &*r.event : nullptr});
+        if (counters != nullptr) {
+            if (r.kind == xfr::Response::Kind::Message)
+                counters->count_answer(QueryTransport::Tcp, r.message);
+            else if (r.kind == xfr::Response::Kind::Drop)
+                counters->count_dropped(QueryTransport::Tcp);
+        }
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;

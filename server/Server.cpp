@@ -13,13 +13,16 @@
 #include <boost/asio.hpp>
 
 #include "conf/ConfigLoader.h"
+#include "server/AlertService.h"
 #include "server/ControlCommands.h"
 #include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
+#include "server/MetricsServer.h"
 #include "server/Notifier.h"
 #include "server/Privileges.h"
 #include "server/SecondaryRegistry.h"
+#include "server/ServerMetrics.h"
 #include "server/TransferLog.h"
 #include "server/UdpWorkers.h"
 #include "server/VerifyService.h"
@@ -39,6 +42,8 @@ struct Server::Impl {
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
     TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
+    ServerMetrics metrics;     // GET /metrics, when server.metrics_listen is set
+    std::unique_ptr<AlertService> alerts;  // the [[alert]] webhooks (none: alerts go nowhere)
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
     void on_peer_event(const PeerEvent& e);
@@ -66,7 +71,10 @@ void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_
         auto name = dns::Name::from_text(t.zone);
         if (!name || !store.find_exact(*name)) return;
     }
-    secondaries.record_transfer(t, now);
+    const std::size_t failures = secondaries.record_transfer(t, now);
+    metrics.count_transfer(t);
+    alerts->transfer_result(t.zone, t.address.to_string(), t.key, failures,
+                            std::string(xfr::outcome_name(t.outcome)) + (t.detail.empty() ? "" : ": " + t.detail));
     auto line = log_event("transfer", now);
     line.update(xfr::transfer_json(t));
     (void)transfer_log.write(line);
@@ -217,6 +225,13 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         if (!zc.verify_key.empty()) vz.key = keys.find(dns::Name::from_text(zc.verify_key).value());
         vz.interval = std::chrono::seconds(zc.verify_interval_s);
         vz.sample = zc.verify_sample;
+        vz.parents = zc.parent;
+        for (const auto& ep : config.server.listen) {
+            const auto b = ep.address.bytes();
+            // A wildcard listen address (0.0.0.0, ::) names no address a parent could list.
+            if (std::any_of(b.begin(), b.end(), [](uint8_t x) { return x != 0; }))
+                vz.own_addresses.push_back(ep.address);
+        }
         out.push_back(std::move(vz));
     }
     return out;
@@ -233,6 +248,7 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     auto loaded = load_zones(config, impl->store);
     if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
+    impl->alerts = std::make_unique<AlertService>(config.alerts);
     auto keys = build_keys(config);
     if (!keys) return unexpected(keys.error());
     xfr::ResponderOptions options;
@@ -263,8 +279,11 @@ ListenerOptions listener_options(const conf::ServerConfig& cfg) {
 }
 
 // Each NOTIFY conclusion as a line of the transfer log (docs/operations.md).
-void log_notify_events(Notifier& notifier, TransferLog& transfer_log) {
-    notifier.on_event([&transfer_log](const NotifyEvent& e) {
+void log_notify_events(Notifier& notifier, TransferLog& transfer_log, ServerMetrics& metrics,
+                       AlertService& alerts) {
+    notifier.on_event([&transfer_log, &metrics, &alerts](const NotifyEvent& e) {
+        metrics.count_notify(e);
+        alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
@@ -370,6 +389,32 @@ void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Sto
     });
 }
 
+// The webhooks: drifts from the verifier, reload results from the commands (and the zones whose files did
+// not load at start-up, a failed reload like any other); transfers and NOTIFYs report in on_transfer and
+// log_notify_events.
+void start_alerts(AlertService& alerts, const zone::ZoneStore& store, VerifyService& verifier,
+                  ControlCommands& commands) {
+    alerts.start();
+    verifier.on_drift([&alerts](const std::string& zone, const std::string& secondary, bool starts,
+                                const std::string& summary) { alerts.drift(zone, secondary, starts, summary); });
+    commands.on_reload([&alerts](const zone::Zone& z, const zone::ReloadResult& r) {
+        alerts.reload_result(z.name_text(), r.outcome == zone::ReloadOutcome::Error ? r.error : std::string());
+    });
+    for (const auto& z : store.zones()) {
+        if (auto error = z->status().last_error; !error.empty()) alerts.reload_result(z->name_text(), error);
+    }
+}
+
+// GET /metrics when server.metrics_listen is set: bound now (before the privileges are dropped), served on
+// its own thread.
+Result<void, std::string> start_metrics(MetricsServer& http, const conf::ServerConfig& cfg) {
+    if (!cfg.metrics_listen) return {};
+    if (auto opened = http.open(*cfg.metrics_listen); !opened) return opened;
+    http.start();
+    spdlog::info("metrics on http://{}/metrics", cfg.metrics_listen->to_string());
+    return {};
+}
+
 void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, std::size_t udp_threads,
                  std::size_t tcp_threads, const std::string& zones_not_loaded) {
     std::string listening;
@@ -431,11 +476,13 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
+    udp.count_queries(&impl_->metrics.queries());
     if (auto opened = udp.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
     }
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
+    listeners.count_queries(&impl_->metrics.queries());
     if (auto opened = listeners.open(cfg.listen); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
@@ -449,7 +496,7 @@ int Server::run() {
     }
     Notifier notifier(dns_io, std::move(*notify_setup));
     notifier.limit_in_flight(cfg.notify_max_in_flight);
-    log_notify_events(notifier, impl_->transfer_log);
+    log_notify_events(notifier, impl_->transfer_log, impl_->metrics, *impl_->alerts);
     if (auto started = notifier.start(); !started) {
         spdlog::critical("notify: {}", started.error());
         return 1;
@@ -461,12 +508,22 @@ int Server::run() {
     // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
     VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
                            impl_->secondaries, log_verify_reports(impl_->transfer_log));
-    verifier.start();
     ControlCommands commands(
         impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
         [&verifier](const std::string& zone, const nlohmann::json& request) {
             return verifier.verify(zone, request);
         });
+    start_alerts(*impl_->alerts, impl_->store, verifier, commands);
+    verifier.start();
+    // GET /metrics on a thread of its own; rendering reads the zones and the registry one zone at a time.
+    MetricsServer metrics_http([impl = impl_.get(), &notifier] {
+        return impl->metrics.render(impl->store, impl->secondaries, notifier.snapshot(),
+                                    std::chrono::system_clock::now());
+    });
+    if (auto started = start_metrics(metrics_http, cfg); !started) {
+        spdlog::critical("{}", started.error());
+        return 1;
+    }
     ControlServerOptions control_options;
     control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
     auto control = ControlServer::open(
@@ -495,6 +552,8 @@ int Server::run() {
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
     run_threads(dns_io, tcp_io, tcp_threads, control_io);
     listeners.close_all();
+    metrics_http.stop();
+    impl_->alerts->stop();
     control->reset();
     spdlog::info("headwater stopped");
     return 0;
