@@ -116,9 +116,9 @@ struct AlertConfig {
 struct Config {
     std::filesystem::path path;  // absolute path of the config file
     ServerConfig server;
-    std::vector<KeyConfig> keys;    // in file order
-    std::vector<AclConfig> acls;    // in file order
-    std::vector<ZoneConfig> zones;  // in file order
+    std::vector<KeyConfig> keys;      // in file order
+    std::vector<AclConfig> acls;      // in file order
+    std::vector<ZoneConfig> zones;    // in file order
     std::vector<AlertConfig> alerts;  // in file order
 };
 

@@ -499,17 +499,20 @@ class Loader {
     void read_choices(const Field& f) {
         auto& out = slot_of<std::vector<std::string>>(f);
         const auto* list = as_array(f.node, f.path);
-        if (list != nullptr && list->empty()) return error(f, "must name at least one " + std::string(f.key.noun));
-        for_each_string(f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
-            if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end()) {
-                return error(element.source(), path,
-                             "unknown " + std::string(f.key.noun) + " " + in_quotes(text) + " (known: " +
-                                 join(f.key.choices) + ")");
-            }
-            if (std::find(out.begin(), out.end(), text) != out.end())
-                return error(element.source(), path, "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
-            out.push_back(text);
-        });
+        if (list != nullptr && list->empty())
+            return error(f, "must name at least one " + std::string(f.key.noun));
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end()) {
+                    return error(element.source(), path,
+                                 "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
+                                     " (known: " + join(f.key.choices) + ")");
+                }
+                if (std::find(out.begin(), out.end(), text) != out.end())
+                    return error(element.source(), path,
+                                 "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
+                out.push_back(text);
+            });
     }
 
     // An HTTP listener: "addr:port", "[v6]:port", or an address alone for the default port.

@@ -31,7 +31,7 @@ constexpr std::array<std::string_view, 6> kTsigAlgorithms = {"hmac-md5",    "hma
                                                              "hmac-sha256", "hmac-sha384", "hmac-sha512"};
 constexpr std::array<std::string_view, 4> kSerialPolicies = {"keep", "increment", "unixtime", "dateserial"};
 constexpr std::array<std::string_view, 5> kAlertEvents = {"drift_start", "drift_end", "transfer_failures",
-                                                           "notify_giveup", "reload_failed"};
+                                                          "notify_giveup", "reload_failed"};
 constexpr std::array<std::string_view, 2> kAlertFormats = {"json", "text"};
 constexpr int64_t kDay = 86400;
 
@@ -376,7 +376,8 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&AlertConfig::events>,
      .choices = kAlertEvents,
      .noun = "event",
-     .default_value = R"(["drift_start", "drift_end", "transfer_failures", "notify_giveup", "reload_failed"])",
+     .default_value =
+         R"(["drift_start", "drift_end", "transfer_failures", "notify_giveup", "reload_failed"])",
      .example = R"(events = ["drift_start", "drift_end"])",
      .description = "Which events to send; every one when absent."},
     {.path = "alert[].format",

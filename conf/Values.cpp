@@ -159,7 +159,8 @@ Result<HttpUrl, std::string> parse_http_url(std::string_view text) {
     bool has_port = false;
     if (!authority.empty() && authority.front() == '[') {
         const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return unexpected(in_quotes(text) + ": unclosed '[' in the host");
+        if (close == std::string_view::npos)
+            return unexpected(in_quotes(text) + ": unclosed '[' in the host");
         url.host = std::string(authority.substr(1, close - 1));
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty() && after.front() != ':') return unexpected(in_quotes(text) + ": junk after ']'");

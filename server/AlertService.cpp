@@ -120,11 +120,12 @@ std::string text_line(const Alert& a) {
 
 std::string alert_body(const Alert& alert, const std::string& format) {
     if (format == "text") return nlohmann::json{{"text", text_line(alert)}}.dump();
-    nlohmann::json body = {{"event", alert.event},
-                           {"zone", alert.zone},
-                           {"subject", alert.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(alert.subject)},
-                           {"summary", alert.summary},
-                           {"time", format_time_ms(alert.at)}};
+    nlohmann::json body = {
+        {"event", alert.event},
+        {"zone", alert.zone},
+        {"subject", alert.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(alert.subject)},
+        {"summary", alert.summary},
+        {"time", format_time_ms(alert.at)}};
     body.update(alert.details);
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -201,6 +202,10 @@ uint64_t AlertService::failed() const {
 }
 
 void AlertService::send(const Alert& alert, std::size_t only_hook) {
+    if (observer_) {
+        for (std::size_t h = 0; h < state_->hooks.size(); ++h)
+            if ((only_hook == SIZE_MAX || h == only_hook) && wants(state_->hooks[h], alert.event)) observer_(alert);
+    }
     if (!state_->running.load()) return;
     const std::string what = "alert " + alert.event + " zone=" + alert.zone +
                              (alert.subject.empty() ? std::string() : " " + alert.subject);
@@ -208,33 +213,42 @@ void AlertService::send(const Alert& alert, std::size_t only_hook) {
         if (only_hook != SIZE_MAX && h != only_hook) continue;
         if (!wants(state_->hooks[h], alert.event)) continue;
         std::string body = alert_body(alert, state_->hooks[h].config.format);
-        asio::post(state_->io, [s = state_.get(), h, body = std::move(body), what]() mutable {
-            Hook& hook = s->hooks[h];
-            if (hook.pending >= kMaxPending) {
-                spdlog::warn("{} dropped: {} alerts for {} are still being sent", what, hook.pending, hook.name);
-                s->failed.fetch_add(1, std::memory_order_relaxed);
-                return;
-            }
-            ++hook.pending;
-            asio::co_spawn(s->io, s->deliver(h, std::move(body), std::move(what)), asio::detached);
-        });
+        asio::post(state_->io,
+                   [s = state_.get(), h, body = std::move(body), what = std::string(what)]() mutable {
+                       Hook& hook = s->hooks[h];
+                       if (hook.pending >= kMaxPending) {
+                           spdlog::warn("{} dropped: {} alerts for {} are still being sent", what,
+                                        hook.pending, hook.name);
+                           s->failed.fetch_add(1, std::memory_order_relaxed);
+                           return;
+                       }
+                       ++hook.pending;
+                       asio::co_spawn(s->io, s->deliver(h, std::move(body), std::move(what)), asio::detached);
+                   });
     }
 }
 
 void AlertService::drift(const std::string& zone, const std::string& secondary, bool starts,
                          const std::string& summary) {
     // VerifyService already reports a drift only when it starts and when it ends.
-    send(Alert{starts ? "drift_start" : "drift_end", zone, secondary, summary, std::chrono::system_clock::now(),
+    send(Alert{starts ? "drift_start" : "drift_end",
+               zone,
+               secondary,
+               summary,
+               std::chrono::system_clock::now(),
                {{"secondary", secondary}, {"in_sync", !starts}}});
 }
 
-void AlertService::transfer_result(const std::string& zone, const std::string& secondary, const std::string& key,
-                                   std::size_t failures_in_a_row, const std::string& detail) {
+void AlertService::transfer_result(const std::string& zone, const std::string& secondary,
+                                   const std::string& key, std::size_t failures_in_a_row,
+                                   const std::string& detail) {
     if (failures_in_a_row == 0) return;
     // Each webhook has its own threshold; the count passes it once per run of failures.
     for (std::size_t h = 0; h < state_->hooks.size(); ++h) {
         if (failures_in_a_row != state_->hooks[h].config.transfer_failures) continue;
-        send(Alert{"transfer_failures", zone, secondary,
+        send(Alert{"transfer_failures",
+                   zone,
+                   secondary,
                    std::to_string(failures_in_a_row) + " transfers in a row failed; last: " + detail,
                    std::chrono::system_clock::now(),
                    {{"secondary", secondary}, {"key", key}, {"failures_in_a_row", failures_in_a_row}}},
@@ -254,7 +268,10 @@ void AlertService::notify_result(const std::string& zone, const std::string& tar
         // Given up again before an acknowledgement: the same incident.
         if (!notify_failing_.insert(id).second) return;
     }
-    send(Alert{"notify_giveup", zone, target, "NOTIFY for serial " + std::to_string(serial) + " given up: " + error,
+    send(Alert{"notify_giveup",
+               zone,
+               target,
+               "NOTIFY for serial " + std::to_string(serial) + " given up: " + error,
                std::chrono::system_clock::now(),
                {{"target", target}, {"key", key}, {"serial", serial}, {"error", error}}});
 }
@@ -268,8 +285,12 @@ void AlertService::reload_result(const std::string& zone, const std::string& err
         }
         if (!reload_failing_.insert(zone).second) return;  // still failing: the same incident
     }
-    send(Alert{"reload_failed", zone, "", "reload failed, the previous version is still served: " + error,
-               std::chrono::system_clock::now(), {{"error", error}}});
+    send(Alert{"reload_failed",
+               zone,
+               "",
+               "reload failed, the previous version is still served: " + error,
+               std::chrono::system_clock::now(),
+               {{"error", error}}});
 }
 
 }  // namespace headwater::server

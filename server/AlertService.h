@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,7 +54,8 @@ class AlertService {
     void stop();
 
     // The incidents. Any thread; none blocks.
-    void drift(const std::string& zone, const std::string& secondary, bool starts, const std::string& summary);
+    void drift(const std::string& zone, const std::string& secondary, bool starts,
+               const std::string& summary);
     // After each transfer of a served zone: `failures_in_a_row` as the registry counts them.
     void transfer_result(const std::string& zone, const std::string& secondary, const std::string& key,
                          std::size_t failures_in_a_row, const std::string& detail);
@@ -61,6 +63,10 @@ class AlertService {
                        bool acknowledged, uint32_t serial, const std::string& error);
     // After each reload (and the start-up load) of a zone: `error` empty when it did not fail.
     void reload_result(const std::string& zone, const std::string& error);
+
+    // Called with every alert as it is raised, once per webhook that wants it, before it is queued (the
+    // unit tests check the incident rules with it; no network needed). Set before the first incident.
+    void on_alert(std::function<void(const Alert&)> observer) { observer_ = std::move(observer); }
 
     // Alerts delivered (2xx) and given up on, over all webhooks (for the metrics and tests).
     uint64_t delivered() const;
@@ -72,7 +78,8 @@ class AlertService {
     void send(const Alert& alert, std::size_t only_hook = SIZE_MAX);
 
     std::shared_ptr<State> state_;
-    std::mutex mutex_;  // the incident state below
+    std::function<void(const Alert&)> observer_;
+    std::mutex mutex_;                                                            // the incident state below
     std::set<std::tuple<std::string, std::string, std::string>> notify_failing_;  // zone, target, key
     std::set<std::string> reload_failing_;                                        // zones
 };

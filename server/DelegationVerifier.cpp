@@ -15,10 +15,12 @@ namespace {
 
 // UDP (once more after a lost datagram), TCP when truncated or unanswered.
 asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> ask(dns::Endpoint to, dns::NameView name,
-                                                                 dns::RRType type, std::chrono::milliseconds timeout) {
+                                                                 dns::RRType type,
+                                                                 std::chrono::milliseconds timeout) {
     const auto query = build_query(name, type, true);
     auto answer = co_await udp_exchange(to, query, timeout);
-    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout) answer = co_await udp_exchange(to, query, timeout);
+    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout)
+        answer = co_await udp_exchange(to, query, timeout);
     bool retry_tcp = !answer;
     if (answer) {
         auto header = dns::Message::parse_header(*answer);
@@ -60,7 +62,8 @@ asio::awaitable<std::vector<std::string>> resolve_at_providers(const DelegationR
 }  // namespace
 
 bool DelegationReport::ok() const {
-    return !parents.empty() && std::all_of(parents.begin(), parents.end(), [](const auto& p) { return p.result.ok; });
+    return !parents.empty() &&
+           std::all_of(parents.begin(), parents.end(), [](const auto& p) { return p.result.ok; });
 }
 
 asio::awaitable<DelegationReport> verify_delegation(DelegationRequest req) {

@@ -21,7 +21,7 @@ namespace headwater::server {
 struct DelegationRequest {
     zone::ZoneVersionPtr served;
     std::vector<dns::Endpoint> parents;
-    std::vector<dns::Endpoint> providers;      // asked for the addresses of NS names outside the zone
+    std::vector<dns::Endpoint> providers;       // asked for the addresses of NS names outside the zone
     std::vector<dns::IpAddress> own_addresses;  // the server's listen addresses (not wildcards)
     std::chrono::milliseconds timeout{3000};    // per query
 };

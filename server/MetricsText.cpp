@@ -63,13 +63,15 @@ void MetricFamily::add(MetricLabels labels, double value) {
 
 void MetricFamily::add(MetricLabels labels, int64_t value) {
     start_sample(labels);
-    samples_ += std::to_string(value);
+    char buf[24];
+    samples_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
     samples_ += '\n';
 }
 
 void MetricFamily::add(MetricLabels labels, uint64_t value) {
     start_sample(labels);
-    samples_ += std::to_string(value);
+    char buf[24];
+    samples_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
     samples_ += '\n';
 }
 

@@ -173,6 +173,25 @@ std::vector<SecondaryRegistry::Verification> SecondaryRegistry::verifications(st
     return out;
 }
 
+SecondaryRegistry::ZoneView SecondaryRegistry::view(std::string_view zone) const {
+    const std::string key = zone_key(zone);
+    ZoneView out;
+    std::lock_guard lock(mutex_);
+    if (const auto z = zones_.find(key); z != zones_.end()) {
+        out.peers.reserve(z->second.size());
+        for (const auto& [id, state] : z->second) out.peers.push_back(state);
+    }
+    if (const auto z = verified_.find(key); z != verified_.end()) {
+        for (const auto& [address, entry] : z->second)
+            out.verifications.push_back({address, entry.first, entry.second});
+    }
+    if (const auto z = delegations_.find(key); z != delegations_.end()) {
+        for (const auto& [parent, entry] : z->second)
+            out.delegations.push_back({parent, entry.first, entry.second});
+    }
+    return out;
+}
+
 std::vector<SecondaryState> SecondaryRegistry::snapshot(std::string_view zone) const {
     std::lock_guard lock(mutex_);
     std::vector<SecondaryState> out;
@@ -213,6 +232,7 @@ json SecondaryRegistry::to_json(std::string_view zone, std::optional<dns::Serial
             {"in_sync", in_sync},
             {"last_soa_query", time_json(p.last_soa_query)},
             {"last_transfer", last_transfer},
+            {"failures_in_a_row", p.failures_in_a_row},
         });
     }
     return list;

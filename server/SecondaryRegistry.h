@@ -103,14 +103,22 @@ class SecondaryRegistry {
 
     // The result of checking the delegation at the parent server `parent` ("addr:port"): replaces the
     // previous one; returns whether that one was ok (nullopt: none), like record_verification.
-    std::optional<bool> record_delegation(std::string_view zone, std::string_view parent, const DelegationInfo& info,
-                                          TimePoint at);
+    std::optional<bool> record_delegation(std::string_view zone, std::string_view parent,
+                                          const DelegationInfo& info, TimePoint at);
     struct Delegation {
         std::string parent;
         DelegationInfo info;
         TimePoint at;
     };
     std::vector<Delegation> delegations(std::string_view zone) const;
+
+    // Everything above about one zone, copied under one lock (a metrics scrape, zone by zone).
+    struct ZoneView {
+        std::vector<SecondaryState> peers;  // ordered by address then key
+        std::vector<Verification> verifications;
+        std::vector<Delegation> delegations;
+    };
+    ZoneView view(std::string_view zone) const;
 
     // Drops a zone no longer served.
     void forget_zone(std::string_view zone);
@@ -141,7 +149,8 @@ class SecondaryRegistry {
     std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
     std::map<std::string, std::map<std::string, std::pair<VerificationInfo, TimePoint>>, std::less<>>
         verified_;
-    std::map<std::string, std::map<std::string, std::pair<DelegationInfo, TimePoint>>, std::less<>> delegations_;
+    std::map<std::string, std::map<std::string, std::pair<DelegationInfo, TimePoint>>, std::less<>>
+        delegations_;
 };
 
 }  // namespace headwater::server

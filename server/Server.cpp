@@ -41,8 +41,8 @@ struct Server::Impl {
     std::string zones_not_loaded;  // the start-up summary of the zones whose files did not load, or empty
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
-    TransferLog transfer_log;  // JSON lines, when server.transfer_log is set
-    ServerMetrics metrics;     // GET /metrics, when server.metrics_listen is set
+    TransferLog transfer_log;              // JSON lines, when server.transfer_log is set
+    ServerMetrics metrics;                 // GET /metrics, when server.metrics_listen is set
     std::unique_ptr<AlertService> alerts;  // the [[alert]] webhooks (none: alerts go nowhere)
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
@@ -73,8 +73,9 @@ void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_
     }
     const std::size_t failures = secondaries.record_transfer(t, now);
     metrics.count_transfer(t);
-    alerts->transfer_result(t.zone, t.address.to_string(), t.key, failures,
-                            std::string(xfr::outcome_name(t.outcome)) + (t.detail.empty() ? "" : ": " + t.detail));
+    alerts->transfer_result(
+        t.zone, t.address.to_string(), t.key, failures,
+        std::string(xfr::outcome_name(t.outcome)) + (t.detail.empty() ? "" : ": " + t.detail));
     auto line = log_event("transfer", now);
     line.update(xfr::transfer_json(t));
     (void)transfer_log.write(line);
@@ -249,6 +250,7 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
     impl->alerts = std::make_unique<AlertService>(config.alerts);
+    if (!config.alerts.empty()) impl->metrics.count_alerts(impl->alerts.get());
     auto keys = build_keys(config);
     if (!keys) return unexpected(keys.error());
     xfr::ResponderOptions options;
@@ -389,16 +391,38 @@ void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Sto
     });
 }
 
+// Binds UDP and TCP on every listen address; both count queries for the metrics.
+Result<void, std::string> open_listeners(UdpWorkers& udp, DnsListeners& listeners,
+                                         const conf::ServerConfig& cfg, ServerMetrics& metrics) {
+    udp.count_queries(&metrics.queries());
+    listeners.count_queries(&metrics.queries());
+    if (auto opened = udp.open(cfg.listen); !opened) return opened;
+    return listeners.open(cfg.listen);
+}
+
+// The Notifier on `dns_io`, its conclusions going to the transfer log, the metrics and the alerts.
+Result<std::unique_ptr<Notifier>, std::string> start_notifier(asio::io_context& dns_io, Server::Impl& impl) {
+    auto setup = notify_zones(impl.config, *impl.keys);
+    if (!setup) return unexpected(setup.error());
+    auto notifier = std::make_unique<Notifier>(dns_io, std::move(*setup));
+    notifier->limit_in_flight(impl.config.server.notify_max_in_flight);
+    log_notify_events(*notifier, impl.transfer_log, impl.metrics, *impl.alerts);
+    if (auto started = notifier->start(); !started) return unexpected(started.error());
+    return notifier;
+}
+
 // The webhooks: drifts from the verifier, reload results from the commands (and the zones whose files did
 // not load at start-up, a failed reload like any other); transfers and NOTIFYs report in on_transfer and
 // log_notify_events.
 void start_alerts(AlertService& alerts, const zone::ZoneStore& store, VerifyService& verifier,
                   ControlCommands& commands) {
     alerts.start();
-    verifier.on_drift([&alerts](const std::string& zone, const std::string& secondary, bool starts,
-                                const std::string& summary) { alerts.drift(zone, secondary, starts, summary); });
+    verifier.on_drift(
+        [&alerts](const std::string& zone, const std::string& secondary, bool starts,
+                  const std::string& summary) { alerts.drift(zone, secondary, starts, summary); });
     commands.on_reload([&alerts](const zone::Zone& z, const zone::ReloadResult& r) {
-        alerts.reload_result(z.name_text(), r.outcome == zone::ReloadOutcome::Error ? r.error : std::string());
+        alerts.reload_result(z.name_text(),
+                             r.outcome == zone::ReloadOutcome::Error ? r.error : std::string());
     });
     for (const auto& z : store.zones()) {
         if (auto error = z->status().last_error; !error.empty()) alerts.reload_result(z->name_text(), error);
@@ -476,31 +500,18 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    udp.count_queries(&impl_->metrics.queries());
-    if (auto opened = udp.open(cfg.listen); !opened) {
-        spdlog::critical("{}", opened.error());
-        return 1;
-    }
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
-    listeners.count_queries(&impl_->metrics.queries());
-    if (auto opened = listeners.open(cfg.listen); !opened) {
+    if (auto opened = open_listeners(udp, listeners, cfg, impl_->metrics); !opened) {
         spdlog::critical("{}", opened.error());
         return 1;
     }
-
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
-    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
-    if (!notify_setup) {
-        spdlog::critical("notify: {}", notify_setup.error());
+    auto started_notifier = start_notifier(dns_io, *impl_);
+    if (!started_notifier) {
+        spdlog::critical("notify: {}", started_notifier.error());
         return 1;
     }
-    Notifier notifier(dns_io, std::move(*notify_setup));
-    notifier.limit_in_flight(cfg.notify_max_in_flight);
-    log_notify_events(notifier, impl_->transfer_log, impl_->metrics, *impl_->alerts);
-    if (auto started = notifier.start(); !started) {
-        spdlog::critical("notify: {}", started.error());
-        return 1;
-    }
+    Notifier& notifier = **started_notifier;
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
@@ -538,7 +549,6 @@ int Server::run() {
         spdlog::critical("{}", dropped.error());
         return 1;
     }
-
     // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
     asio::signal_set hup(control_io, SIGHUP);
     reload_on_sighup(hup, commands);
@@ -552,8 +562,6 @@ int Server::run() {
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
     run_threads(dns_io, tcp_io, tcp_threads, control_io);
     listeners.close_all();
-    metrics_http.stop();
-    impl_->alerts->stop();
     control->reset();
     spdlog::info("headwater stopped");
     return 0;

@@ -28,9 +28,9 @@ std::string lower(std::string_view s) {
 
 // The header RCODE names (RFC 6895 §2.3); the unassigned ones by number.
 std::string rcode_label(std::size_t slot) {
-    static constexpr std::array<std::string_view, 11> kNames = {
-        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-        "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+    static constexpr std::array<std::string_view, 11> kNames = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                                                "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                                                "NXRRSET", "NOTAUTH", "NOTZONE"};
     if (slot < kNames.size()) return std::string(kNames[slot]);
     return "RCODE" + std::to_string(slot);
 }
@@ -120,20 +120,22 @@ void render_zone(const zone::Zone& z, ZoneFamilies& f) {
     if (const auto* j = z.journal()) f.journal.add(labels, uint64_t{j->bytes()});
 }
 
-void render_peers(const zone::Zone& z, const SecondaryRegistry& registry, PeerFamilies& f,
+void render_peers(const zone::Zone& z, const std::vector<SecondaryState>& peers, PeerFamilies& f,
                   std::chrono::system_clock::time_point now) {
     const std::string& name = z.name_text();
     const auto v = z.current();
     const int64_t since_ms = z.counters().loaded_at_ms;
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    for (const SecondaryState& p : registry.snapshot(name)) {
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    for (const SecondaryState& p : peers) {
         const MetricLabels labels = {{"zone", name}, {"secondary", p.address}, {"key", p.key}};
         if (p.holds) {
             f.serial.add(labels, uint64_t{p.holds->value()});
             if (v) {
                 if (auto lag = serial_lag(v->serial(), *p.holds)) {
                     f.lag.add(labels, *lag);
-                    const int64_t behind_ms = *lag == 0 || since_ms == 0 ? 0 : std::max<int64_t>(0, now_ms - since_ms);
+                    const int64_t behind_ms =
+                        *lag == 0 || since_ms == 0 ? 0 : std::max<int64_t>(0, now_ms - since_ms);
                     f.lag_seconds.add(labels, ms_to_seconds(behind_ms));
                 }
             }
@@ -155,9 +157,9 @@ void render_peers(const zone::Zone& z, const SecondaryRegistry& registry, PeerFa
     }
 }
 
-void render_verifications(const zone::Zone& z, const SecondaryRegistry& registry, VerifyFamilies& f) {
+void render_verifications(const zone::Zone& z, const SecondaryRegistry::ZoneView& view, VerifyFamilies& f) {
     const std::string& name = z.name_text();
-    for (const auto& ver : registry.verifications(name)) {
+    for (const auto& ver : view.verifications) {
         const MetricLabels labels = {{"zone", name}, {"secondary", ver.address}};
         f.at.add(labels, unix_seconds(ver.at));
         f.in_sync.add(labels, int64_t{ver.info.in_sync ? 1 : 0});
@@ -166,7 +168,7 @@ void render_verifications(const zone::Zone& z, const SecondaryRegistry& registry
         if (ver.info.lag) f.lag.add(labels, *ver.info.lag);
         f.differences.add(labels, uint64_t{ver.info.differences});
     }
-    for (const auto& d : registry.delegations(name)) {
+    for (const auto& d : view.delegations) {
         const MetricLabels labels = {{"zone", name}, {"parent", d.parent}};
         f.delegation_ok.add(labels, int64_t{d.info.ok ? 1 : 0});
         f.delegation_at.add(labels, unix_seconds(d.at));
@@ -218,8 +220,9 @@ void ServerMetrics::render_state(const zone::ZoneStore& store, const SecondaryRe
     VerifyFamilies verified;
     for (const auto& z : store.zones()) {
         render_zone(*z, zones);
-        render_peers(*z, secondaries, peers, now);
-        render_verifications(*z, secondaries, verified);
+        const auto view = secondaries.view(z->name_text());
+        render_peers(*z, view.peers, peers, now);
+        render_verifications(*z, view, verified);
     }
     write_all(out, {&zones.served, &zones.serial, &zones.records, &zones.loaded, &zones.reload_ok,
                     &zones.reload_failures, &zones.journal});
@@ -282,9 +285,16 @@ void ServerMetrics::render_traffic(std::string& out) const {
         }
         dropped.add({{"transport", tname}}, queries_.total(transport, QueryCounters::kDropped));
     }
+    MetricFamily alerts{"headwater_alerts_total", Type::Counter,
+                        "Webhook alerts delivered (a 2xx answer) and failed (given up after every retry, or "
+                        "dropped)."};
+    if (alerts_ != nullptr) {
+        alerts.add({{"outcome", "delivered"}}, alerts_->delivered());
+        alerts.add({{"outcome", "failed"}}, alerts_->failed());
+    }
     MetricFamily start{"headwater_start_time_seconds", Type::Gauge, "When the server started (Unix time)."};
     start.add({}, unix_seconds(started_));
-    write_all(out, {&transfers, &transfer_bytes, &queries, &dropped, &start});
+    write_all(out, {&transfers, &transfer_bytes, &queries, &dropped, &alerts, &start});
 }
 
 }  // namespace headwater::server

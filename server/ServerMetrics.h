@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "server/AlertService.h"
 #include "server/Notifier.h"
 #include "server/QueryCounters.h"
 #include "server/SecondaryRegistry.h"
@@ -36,14 +37,16 @@ class ServerMetrics {
     void count_transfer(const xfr::TransferEvent& event);
     // Every NOTIFY conclusion (acknowledged or given up).
     void count_notify(const NotifyEvent& event);
+    // Alerts delivered and given up on, read at each scrape (null: none configured). Set before serving.
+    void count_alerts(const AlertService* alerts) { alerts_ = alerts; }
 
     // The whole exposition. `notify` is Notifier::snapshot() (empty when nothing is notified).
     std::string render(const zone::ZoneStore& store, const SecondaryRegistry& secondaries,
                        const std::vector<NotifyZoneState>& notify, TimePoint now) const;
 
   private:
-    static void render_state(const zone::ZoneStore& store, const SecondaryRegistry& secondaries, TimePoint now,
-                             std::string& out);
+    static void render_state(const zone::ZoneStore& store, const SecondaryRegistry& secondaries,
+                             TimePoint now, std::string& out);
     void render_notify(const std::vector<NotifyZoneState>& notify, std::string& out) const;
     void render_traffic(std::string& out) const;
 
@@ -59,6 +62,7 @@ class ServerMetrics {
     using NotifyKey = std::tuple<std::string, std::string, std::string>;
 
     TimePoint started_;
+    const AlertService* alerts_ = nullptr;
     QueryCounters queries_;
     mutable std::mutex mutex_;  // the maps below: transfers and NOTIFYs are few, a mutex is cheap there
     std::map<TransferKey, TransferCounts> transfers_;

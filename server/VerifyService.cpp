@@ -111,13 +111,14 @@ void VerifyService::record(const VerifyReport& report, bool scheduled) {
 void VerifyService::record(const DelegationReport& report) {
     for (const auto& p : report.parents) {
         DelegationInfo info{p.result.status, p.result.ok, {}};
-        for (const auto& problem : p.result.problems) info.summary += (info.summary.empty() ? "" : "; ") + problem;
+        for (const auto& problem : p.result.problems)
+            info.summary += (info.summary.empty() ? "" : "; ") + problem;
         const std::string parent = p.address.to_string();
         // Like a drift: news when a problem starts and when it ends, not at every check.
         const bool was_ok = registry_.record_delegation(report.zone, parent, info, report.at).value_or(true);
         if (was_ok && !info.ok)
-            spdlog::warn("delegation zone={} parent={} problem starts: {}: {}", report.zone, parent, info.status,
-                         info.summary);
+            spdlog::warn("delegation zone={} parent={} problem starts: {}: {}", report.zone, parent,
+                         info.status, info.summary);
         else if (!was_ok && info.ok)
             spdlog::warn("delegation zone={} parent={} problem ends: ok", report.zone, parent);
         else
@@ -127,17 +128,20 @@ void VerifyService::record(const DelegationReport& report) {
 
 nlohmann::json VerifyService::verify_delegation_now(VerifyZone vz, const nlohmann::json& request) {
     if (auto it = request.find("parents"); it != request.end() && !it->is_null()) {
-        if (!it->is_array()) return control::error_response("malformed request: \"parents\" must be an array");
+        if (!it->is_array())
+            return control::error_response("malformed request: \"parents\" must be an array");
         vz.parents.clear();
         for (const auto& s : *it) {
-            if (!s.is_string()) return control::error_response("malformed request: \"parents\" must hold strings");
+            if (!s.is_string())
+                return control::error_response("malformed request: \"parents\" must hold strings");
             auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
             if (!ep) return control::error_response("parent \"" + s.get<std::string>() + "\": " + ep.error());
             vz.parents.push_back(*ep);
         }
     }
     if (vz.parents.empty())
-        return control::error_response("no parent servers to ask: configure the zone's parent, or name them with --parent");
+        return control::error_response(
+            "no parent servers to ask: configure the zone's parent, or name them with --parent");
     auto req = prepare(vz);
     if (!req) return control::error_response(req.error());
     DelegationRequest dreq{req->served, vz.parents, req->secondaries, vz.own_addresses};

@@ -40,8 +40,8 @@ class VerifyService {
   public:
     using ReportSink = std::function<void(const VerifyReport&, bool scheduled)>;
     // A drift that starts (starts = true) or ends, once each: zone, secondary ("addr:port"), summary.
-    using DriftSink =
-        std::function<void(const std::string& zone, const std::string& secondary, bool starts, const std::string&)>;
+    using DriftSink = std::function<void(const std::string& zone, const std::string& secondary, bool starts,
+                                         const std::string&)>;
 
     VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
                   std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink);

@@ -41,6 +41,6 @@ for f in "$stage"/*.deb "$stage"/*.ddeb "$stage"/*.buildinfo "$stage"/*.changes;
 done
 deb=$(ls "$OUT_DIR"/headwater_"$version"_*.deb)
 echo "build-deb: $deb"
-# Tags we accept are listed with the reason in tools/debian/lintian-overrides-explained.md; anything
-# else fails the build.
+# The tags we accept are overridden, each with its reason, in tools/debian/headwater.lintian-overrides;
+# any other error or warning fails the build.
 lintian --fail-on error,warning "$deb"

@@ -407,8 +407,8 @@ json verify_request(const char* name, const Args& args) {
 void print_delegation(const json& d) {
     std::string ns;
     for (const auto& n : d.value("ns", json::array())) ns += (ns.empty() ? "" : " ") + n.get<std::string>();
-    std::cout << text_of(d, "zone") << ": apex NS " << ns << "; hidden primary " << text_of(d, "hidden_primary")
-              << '\n';
+    std::cout << text_of(d, "zone") << ": apex NS " << ns << "; hidden primary "
+              << text_of(d, "hidden_primary") << '\n';
     for (const auto& n : d.value("unresolved", json::array()))
         std::cout << "  no provider answered for " << n.get<std::string>() << ": its glue is not compared\n";
     std::vector<std::vector<std::string>> rows;
@@ -539,8 +539,9 @@ constexpr Command kCommands[] = {
          sub.add_flag("--delegation", args.delegation,
                       "check the delegation instead: the parent servers' referral lists exactly the apex NS "
                       "names, with matching glue, and not the hidden primary");
-         sub.add_option("--parent,-p", args.parents,
-                        "parent server address[:port] for --delegation, repeatable (default: the zone's parent)");
+         sub.add_option(
+             "--parent,-p", args.parents,
+             "parent server address[:port] for --delegation, repeatable (default: the zone's parent)");
      },
      verify_request, print_verify, nullptr, verify_in_sync},
 };

@@ -81,9 +81,9 @@ struct ZoneStatus {
 // What a metrics scrape reads of a zone without its mutex (which a reload holds for as long as it reads
 // the file): plain atomics, each updated as the reload finishes. Times are Unix milliseconds, 0: never.
 struct ZoneCounters {
-    int64_t loaded_at_ms = 0;          // when the served version started being served
-    int64_t last_reload_ok_ms = 0;     // the last reload (or start-up load) that did not fail
-    uint64_t reload_failures = 0;      // reloads (start-up load included) that failed, since start-up
+    int64_t loaded_at_ms = 0;       // when the served version started being served
+    int64_t last_reload_ok_ms = 0;  // the last reload (or start-up load) that did not fail
+    uint64_t reload_failures = 0;   // reloads (start-up load included) that failed, since start-up
 };
 
 class Zone {

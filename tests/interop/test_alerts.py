@@ -14,7 +14,8 @@ Checks (in name order, sharing the servers):
 2. Knot in sync (the verification says so); Knot stopped and the zone changed: exactly one drift_start for
    Knot (JSON and text), even after several more checks; Knot started again (it transfers the new
    version): exactly one drift_end. Meanwhile the two broken webhooks are retried (logged), the reloads
-   return at once and queries are answered: an unreachable webhook delays nothing.
+   return at once and queries are answered: an unreachable webhook delays nothing. The metrics'
+   headwater_alerts_total counts the receiver's posts as delivered and the broken webhooks' as failed.
 3. AXFR refused three times in a row for 127.0.0.2 (outside the transfer ACL): exactly one
    transfer_failures alert, at the second.
 4. A syntax error in the zone file: one reload_failed per failing streak (reload twice: one alert; fixed,
@@ -22,11 +23,13 @@ Checks (in name order, sharing the servers):
 """
 
 import json
+import re
 import socket
 import sys
 import threading
 import time
 import unittest
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -94,9 +97,18 @@ class AlertHeadwater(hwtest.Headwater):
     def __init__(self, *args, alerts_toml="", **kwargs):
         super().__init__(*args, **kwargs)
         self.alerts_toml = alerts_toml
+        self.metrics_port = hwtest.free_port()
 
     def config_text(self):
-        return super().config_text() + self.alerts_toml
+        text = super().config_text().replace(
+            "[server]\n", f'[server]\nmetrics_listen = "{hwtest.ADDR}:{self.metrics_port}"\n', 1)
+        return text + self.alerts_toml
+
+    def alerts_metric(self, outcome):
+        url = f"http://{hwtest.ADDR}:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            m = re.search(rf'^headwater_alerts_total{{outcome="{outcome}"}} (\d+)$', r.read().decode(), re.M)
+        return int(m.group(1)) if m else None
 
 
 class AlertsTest(unittest.TestCase):
@@ -216,6 +228,11 @@ class AlertsTest(unittest.TestCase):
         log = self.hw.log()
         self.assertIn("to alert[0] (127.0.0.1) failed", log)
         self.assertIn("to alert[1] (127.0.0.1) failed", log)
+        # The metrics count what the receiver got, and the alerts the broken webhooks never took.
+        hwtest.wait_for(lambda: self.hw.alerts_metric("delivered") == len(self.receiver.posts), 10,
+                        what="headwater_alerts_total{outcome=delivered} to match the receiver's posts")
+        hwtest.wait_for(lambda: (self.hw.alerts_metric("failed") or 0) >= 2, 30,
+                        what="headwater_alerts_total{outcome=failed} for the two broken webhooks")
 
     def test_3_transfer_failures(self):
         for _ in range(3):

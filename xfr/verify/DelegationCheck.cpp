@@ -63,8 +63,9 @@ std::string joined(const std::set<std::string>& items) {
 }
 
 bool at_or_below(const std::string& name, const std::string& zone) {
-    return name == zone || (name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
-                            name[name.size() - zone.size() - 1] == '.');
+    return name == zone ||
+           (name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+            name[name.size() - zone.size() - 1] == '.');
 }
 
 void compare_ns(const DelegationExpectation& e, DelegationResult& r) {
@@ -92,7 +93,8 @@ void compare_glue(const DelegationExpectation& e, DelegationResult& r) {
     }
     // A name inside the zone cannot be resolved without glue (RFC 1034 §4.2.1).
     for (const auto& n : r.ns)
-        if (at_or_below(n, e.zone) && r.glue.count(n) == 0) r.problems.push_back("no glue for " + n + ", which is inside the zone");
+        if (at_or_below(n, e.zone) && r.glue.count(n) == 0)
+            r.problems.push_back("no glue for " + n + ", which is inside the zone");
 }
 
 }  // namespace
@@ -129,7 +131,8 @@ std::vector<std::string> names_to_resolve(const DelegationExpectation& expected)
     return out;
 }
 
-bool add_address_answer(DelegationExpectation& expected, const std::string& name, const dns::Message& response) {
+bool add_address_answer(DelegationExpectation& expected, const std::string& name,
+                        const dns::Message& response) {
     const auto& h = response.header();
     if ((h.flags & dns::flag::AA) == 0 || h.rcode() != 0) return false;
     auto& addresses = expected.addresses[lower(name)];

@@ -43,7 +43,8 @@ std::vector<std::string> names_to_resolve(const DelegationExpectation& expected)
 
 // Takes the A or AAAA records of `name` from a provider's answer when it is authoritative (AA, NOERROR);
 // returns whether it was.
-bool add_address_answer(DelegationExpectation& expected, const std::string& name, const dns::Message& response);
+bool add_address_answer(DelegationExpectation& expected, const std::string& name,
+                        const dns::Message& response);
 
 struct DelegationResult {
     // "ok"; "mismatch" (the NS set or glue differ, or the hidden primary is listed); "not-a-referral"
@@ -51,8 +52,8 @@ struct DelegationResult {
     // which is taken as is but noted).
     std::string status;
     bool ok = false;
-    std::vector<std::string> problems;  // one line each, for people
-    std::set<std::string> ns;           // the names the parent lists
+    std::vector<std::string> problems;                  // one line each, for people
+    std::set<std::string> ns;                           // the names the parent lists
     std::map<std::string, std::set<std::string>> glue;  // per name, the addresses in the additional section
 };
 

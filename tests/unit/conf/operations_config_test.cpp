@@ -77,9 +77,10 @@ timeout = "3s"
 TEST_F(OperationsConfigTest, AlertErrors) {
     const std::string missing_url = error_of(config("", "[[alert]]\nformat = \"text\"\n"));
     EXPECT_CONTAINS(missing_url, "alert[0].url: missing required key");
-    EXPECT_CONTAINS(error_of(config("", "[[alert]]\nurl = \"ftp://x/\"\n")), "not an http:// or https:// URL");
-    const std::string bad_event =
-        error_of(config("", "[[alert]]\nurl = \"http://x/\"\nevents = [\"drift\", \"drift_end\", \"drift_end\"]\n"));
+    EXPECT_CONTAINS(error_of(config("", "[[alert]]\nurl = \"ftp://x/\"\n")),
+                    "not an http:// or https:// URL");
+    const std::string bad_event = error_of(
+        config("", "[[alert]]\nurl = \"http://x/\"\nevents = [\"drift\", \"drift_end\", \"drift_end\"]\n"));
     EXPECT_CONTAINS(bad_event, "alert[0].events[0]: unknown event \"drift\" (known: drift_start");
     EXPECT_CONTAINS(bad_event, "alert[0].events[2]: duplicate event \"drift_end\"");
     EXPECT_CONTAINS(error_of(config("", "[[alert]]\nurl = \"http://x/\"\nevents = []\n")),

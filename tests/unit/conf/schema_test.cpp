@@ -95,9 +95,10 @@ class DurationKeysTest : public test_support::ConfigFileTest {
     static uint32_t value_of(const Config& c, std::string_view path) {
         for (const auto& key : config_schema()) {
             if (key.path != path) continue;
-            void* record = path.starts_with("server.")  ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
-                           : path.starts_with("alert[].") ? static_cast<void*>(const_cast<AlertConfig*>(&c.alerts.at(0)))
-                                                          : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
+            void* record =
+                path.starts_with("server.")    ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
+                : path.starts_with("alert[].") ? static_cast<void*>(const_cast<AlertConfig*>(&c.alerts.at(0)))
+                                               : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
             return *std::get<uint32_t*>(key.slot(record));
         }
         ADD_FAILURE() << "no key " << path;
@@ -116,8 +117,8 @@ class DurationKeysTest : public test_support::ConfigFileTest {
 TEST_F(DurationKeysTest, BareNumbersPerKey) {
     struct Case {
         std::string_view path;
-        uint32_t three;       // what `= bare` loads as
-        uint32_t bare = 3;    // the bare number written (3, unless that is out of the key's range)
+        uint32_t three;     // what `= bare` loads as
+        uint32_t bare = 3;  // the bare number written (3, unless that is out of the key's range)
     };
     const Case cases[] = {
         {"server.tcp_idle_timeout", 3000},       // seconds, stored in milliseconds
@@ -353,8 +354,8 @@ networks = ["::1"]
             document += std::string(key.example) + "\n";
         } else if (key.path.starts_with("alert[].")) {
             document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[alert]]\n" +
-                       (name == "url" ? "" : "url = \"http://127.0.0.1:8080/hook\"\n") + std::string(key.example) +
-                       "\n";
+                       (name == "url" ? "" : "url = \"http://127.0.0.1:8080/hook\"\n") +
+                       std::string(key.example) + "\n";
         } else {
             continue;  // tables, and keys that make sense only with their neighbours (see the docs' example)
         }

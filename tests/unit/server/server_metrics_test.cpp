@@ -76,7 +76,8 @@ class ServerMetricsTest : public ::testing::Test {
         z->install(testing::build_zone(kZone, "example.com."), kT0);
         store_.add(z);
     }
-    std::map<std::string, std::string> render(TimePoint now, const std::vector<NotifyZoneState>& notify = {}) {
+    std::map<std::string, std::string> render(TimePoint now,
+                                              const std::vector<NotifyZoneState>& notify = {}) {
         return samples(metrics_.render(store_, registry_, notify, now));
     }
 
@@ -102,9 +103,9 @@ TEST_F(ServerMetricsTest, SecondariesLagAndTransfers) {
     registry_.record_transfer(transfer("127.0.0.4", xfr::TransferOutcome::Refused, 0), kT0);
     EXPECT_EQ(registry_.record_transfer(transfer("127.0.0.4", xfr::TransferOutcome::Refused, 0), kT0), 2u);
     for (const auto* a : {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.4"})
-        metrics_.count_transfer(transfer(a, std::string_view(a) == "127.0.0.4" ? xfr::TransferOutcome::Refused
-                                                                               : xfr::TransferOutcome::Ok,
-                                         5));
+        metrics_.count_transfer(transfer(
+            a, std::string_view(a) == "127.0.0.4" ? xfr::TransferOutcome::Refused : xfr::TransferOutcome::Ok,
+            5));
     const auto s = render(kT0 + seconds(90));
     const std::string p2 = R"({zone="example.com.",secondary="127.0.0.2",key="-"})";
     const std::string p3 = R"({zone="example.com.",secondary="127.0.0.3",key="-"})";
@@ -118,17 +119,20 @@ TEST_F(ServerMetricsTest, SecondariesLagAndTransfers) {
     EXPECT_EQ(s.at("headwater_secondary_lag_seconds" + p3), "90");
     EXPECT_EQ(s.at("headwater_secondary_last_transfer_bytes" + p3), "2048");
     EXPECT_EQ(s.at("headwater_secondary_last_transfer_duration_seconds" + p3), "0.25");
-    EXPECT_EQ(s.at(R"(headwater_secondary_last_transfer_ok{zone="example.com.",secondary="127.0.0.3",key="-",)"
-                   R"(type="axfr",outcome="ok"})"),
-              "1");
-    EXPECT_EQ(s.at(R"(headwater_secondary_last_transfer_ok{zone="example.com.",secondary="127.0.0.4",key="-",)"
-                   R"(type="axfr",outcome="refused"})"),
-              "0");
+    EXPECT_EQ(
+        s.at(R"(headwater_secondary_last_transfer_ok{zone="example.com.",secondary="127.0.0.3",key="-",)"
+             R"(type="axfr",outcome="ok"})"),
+        "1");
+    EXPECT_EQ(
+        s.at(R"(headwater_secondary_last_transfer_ok{zone="example.com.",secondary="127.0.0.4",key="-",)"
+             R"(type="axfr",outcome="refused"})"),
+        "0");
     EXPECT_EQ(s.at("headwater_secondary_transfer_failures_in_a_row" + p4), "2");
     EXPECT_EQ(s.count("headwater_secondary_serial" + p4), 0u);  // a refused peer holds nothing we know of
     EXPECT_EQ(s.at(R"(headwater_transfers_total{zone="example.com.",type="axfr",outcome="ok"})"), "2");
     EXPECT_EQ(s.at(R"(headwater_transfers_total{zone="example.com.",type="axfr",outcome="refused"})"), "2");
-    EXPECT_EQ(s.at(R"(headwater_transfer_bytes_total{zone="example.com.",type="axfr",outcome="ok"})"), "4096");
+    EXPECT_EQ(s.at(R"(headwater_transfer_bytes_total{zone="example.com.",type="axfr",outcome="ok"})"),
+              "4096");
 }
 
 TEST_F(ServerMetricsTest, Verification) {
@@ -158,7 +162,8 @@ TEST_F(ServerMetricsTest, Notify) {
     t.acknowledged_unix = 1'800'000'010;
     zone.targets.push_back(t);
     metrics_.count_notify({"example.com.", "127.0.0.6:5300", "xfr-key.", dns::Serial(5), 1, true, ""});
-    metrics_.count_notify({"example.com.", "127.0.0.6:5300", "xfr-key.", dns::Serial(6), 6, false, "no answer"});
+    metrics_.count_notify(
+        {"example.com.", "127.0.0.6:5300", "xfr-key.", dns::Serial(6), 6, false, "no answer"});
     const auto s = render(kT0, {zone});
     const std::string l = R"({zone="example.com.",target="127.0.0.6:5300",key="xfr-key."})";
     EXPECT_EQ(s.at("headwater_notify_acknowledged_serial" + l), "5");

@@ -62,7 +62,8 @@ class DelegationCheckTest : public ::testing::Test {
     Referral good() const {
         return {0,
                 dns::Rcode::NoError,
-                {"child.example. 86400 IN NS ns1.child.example.", "child.example. 86400 IN NS NS.Provider-B.net."},
+                {"child.example. 86400 IN NS ns1.child.example.",
+                 "child.example. 86400 IN NS NS.Provider-B.net."},
                 {"ns1.child.example. 86400 IN A 192.0.2.1", "ns1.child.example. 86400 IN AAAA 2001:db8::1"},
                 {}};
     }
@@ -74,7 +75,8 @@ class DelegationCheckTest : public ::testing::Test {
 TEST_F(DelegationCheckTest, Expectation) {
     EXPECT_EQ(expected_.zone, "child.example.");
     EXPECT_EQ(expected_.ns, (std::set<std::string>{"ns1.child.example.", "ns.provider-b.net."}));
-    EXPECT_EQ(expected_.addresses.at("ns1.child.example."), (std::set<std::string>{"192.0.2.1", "2001:db8::1"}));
+    EXPECT_EQ(expected_.addresses.at("ns1.child.example."),
+              (std::set<std::string>{"192.0.2.1", "2001:db8::1"}));
     EXPECT_EQ(expected_.primary_name, "hidden.child.example.");
     EXPECT_EQ(names_to_resolve(expected_), std::vector<std::string>{"ns.provider-b.net."});
 }
@@ -114,9 +116,10 @@ TEST_F(DelegationCheckTest, ExtraNameAndWrongGlue) {
     ref.additional.pop_back();
     const auto r = check(ref);
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.problems, (std::vector<std::string>{
-                              "lists ns9.elsewhere.net., which is not an apex NS name",
-                              "glue ns1.child.example. is 192.0.2.99, the providers serve 192.0.2.1 2001:db8::1"}));
+    EXPECT_EQ(r.problems,
+              (std::vector<std::string>{
+                  "lists ns9.elsewhere.net., which is not an apex NS name",
+                  "glue ns1.child.example. is 192.0.2.99, the providers serve 192.0.2.1 2001:db8::1"}));
 }
 
 TEST_F(DelegationCheckTest, MissingGlueForAnInZoneName) {
