@@ -204,7 +204,8 @@ uint64_t AlertService::failed() const {
 void AlertService::send(const Alert& alert, std::size_t only_hook) {
     if (observer_) {
         for (std::size_t h = 0; h < state_->hooks.size(); ++h)
-            if ((only_hook == SIZE_MAX || h == only_hook) && wants(state_->hooks[h], alert.event)) observer_(alert);
+            if ((only_hook == SIZE_MAX || h == only_hook) && wants(state_->hooks[h], alert.event))
+                observer_(alert);
     }
     if (!state_->running.load()) return;
     const std::string what = "alert " + alert.event + " zone=" + alert.zone +

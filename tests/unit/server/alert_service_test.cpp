@@ -19,7 +19,8 @@ class AlertServiceTest : public ::testing::Test {
   protected:
     void make(std::vector<conf::AlertConfig> hooks) {
         service_ = std::make_unique<AlertService>(std::move(hooks));
-        service_->on_alert([this](const Alert& a) { raised_.push_back(a.event + " " + a.zone + " " + a.subject); });
+        service_->on_alert(
+            [this](const Alert& a) { raised_.push_back(a.event + " " + a.zone + " " + a.subject); });
     }
     std::unique_ptr<AlertService> service_;
     std::vector<std::string> raised_;
@@ -30,7 +31,7 @@ TEST_F(AlertServiceTest, NotifyGiveUpOncePerIncident) {
     service_->notify_result("example.com.", "192.0.2.1:53", "-", false, 5, "no answer after 6 tries");
     service_->notify_result("example.com.", "192.0.2.1:53", "-", false, 6, "no answer after 6 tries");
     service_->notify_result("example.com.", "192.0.2.2:53", "-", false, 6, "REFUSED");  // another target
-    service_->notify_result("example.com.", "192.0.2.1:53", "-", true, 7, "");         // acknowledged: over
+    service_->notify_result("example.com.", "192.0.2.1:53", "-", true, 7, "");          // acknowledged: over
     service_->notify_result("example.com.", "192.0.2.1:53", "-", false, 8, "REFUSED");  // a new incident
     EXPECT_EQ(raised_, (std::vector<std::string>{"notify_giveup example.com. 192.0.2.1:53",
                                                  "notify_giveup example.com. 192.0.2.2:53",
@@ -67,8 +68,12 @@ TEST_F(AlertServiceTest, DriftGoesToTheWebhooksThatWantIt) {
 }
 
 TEST(AlertBody, JsonAndText) {
-    Alert a{"drift_start", "example.com.", "192.0.2.1:53", "behind by 2 serials",
-            std::chrono::system_clock::from_time_t(1'800'000'000), {{"in_sync", false}}};
+    Alert a{"drift_start",
+            "example.com.",
+            "192.0.2.1:53",
+            "behind by 2 serials",
+            std::chrono::system_clock::from_time_t(1'800'000'000),
+            {{"in_sync", false}}};
     const auto json = nlohmann::json::parse(alert_body(a, "json"));
     EXPECT_EQ(json["event"], "drift_start");
     EXPECT_EQ(json["zone"], "example.com.");
@@ -77,7 +82,8 @@ TEST(AlertBody, JsonAndText) {
     EXPECT_EQ(json["time"], "2027-01-15T08:00:00.000Z");
     EXPECT_EQ(json["in_sync"], false);
     EXPECT_EQ(nlohmann::json::parse(alert_body(a, "text")),
-              (nlohmann::json{{"text", "headwater: drift_start zone example.com. 192.0.2.1:53: behind by 2 serials"}}));
+              (nlohmann::json{
+                  {"text", "headwater: drift_start zone example.com. 192.0.2.1:53: behind by 2 serials"}}));
 }
 
 }  // namespace
