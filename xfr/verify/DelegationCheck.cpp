@@ -82,9 +82,13 @@ void compare_ns(const DelegationExpectation& e, DelegationResult& r) {
 
 void compare_glue(const DelegationExpectation& e, DelegationResult& r) {
     for (const auto& [name, addresses] : r.glue) {
-        for (const auto& a : addresses)
-            if (e.primary_addresses.count(a) != 0)
-                r.problems.push_back("glue " + name + " " + a + " is the hidden primary's address");
+        for (const auto& a : addresses) {
+            if (e.primary_addresses.count(a) == 0) continue;
+            std::string problem = "glue " + name;
+            problem += " " + a;
+            problem += " is the hidden primary's address";
+            r.problems.push_back(std::move(problem));
+        }
         const auto known = e.addresses.find(name);
         if (known == e.addresses.end() || r.ns.count(name) == 0) continue;
         if (addresses != known->second)
