@@ -13,6 +13,7 @@ server's own headwater_metrics_render_seconds. Exit status 1 when the median exc
 """
 
 import argparse
+import http.client
 import os
 import re
 import socket
@@ -105,7 +106,9 @@ def main():
                 try:
                     scrape(url)
                     break
-                except OSError:
+                # Before the server listens, a connect to a port in the ephemeral range can meet itself
+                # (TCP simultaneous open) and read its own request back: not an answer, wait on.
+                except (OSError, http.client.HTTPException):
                     if proc.poll() is not None or time.monotonic() > deadline:
                         sys.exit(f"headwater did not start: see {d / 'server.log'}")
                     time.sleep(0.5)
