@@ -51,6 +51,8 @@ struct ServerConfig {
     std::filesystem::path tls_certificate;
     std::filesystem::path tls_key;
     std::filesystem::path tls_client_ca;
+    // GET /metrics (Prometheus text format) on this address; absent: no metrics endpoint.
+    std::optional<dns::Endpoint> metrics_listen;
 };
 
 // A TSIG key (RFC 8945), from [[key]] with an inline secret or from a BIND key file. Plain values: the
@@ -127,6 +129,22 @@ struct ZoneConfig {
     // A served signature expiring within this long (or expired) is warned about: for zones signed
     // elsewhere, the warning is the operator's only notice before validators fail.
     uint32_t signature_warn_s = 7 * 86400;
+    // Servers of the parent zone: `headwaterctl verify --delegation` and every verify_interval check that
+    // their referral names exactly the zone's apex NS, with matching glue. Port 53 unless given.
+    std::vector<dns::Endpoint> parent;
+};
+
+// A webhook alert ([[alert]]): the events it wants, POSTed to `url` as JSON or as a chat `text` body.
+struct AlertConfig {
+    std::string url;  // http:// or https://, checked by parse_http_url
+    // drift_start, drift_end, transfer_failures, notify_giveup, reload_failed (no duplicates); all when
+    // the key is absent.
+    std::vector<std::string> events;
+    std::string format = "json";        // json | text (Slack and Teams incoming webhooks)
+    uint32_t transfer_failures = 3;     // failures in a row for one secondary before transfer_failures fires
+    uint32_t retries = 5;               // after the first try; waits start at retry_interval and double
+    uint32_t retry_interval_ms = 2000;  //
+    uint32_t timeout_ms = 10000;        // for one try: connect, send, read the status
 };
 
 struct Config {
@@ -136,6 +154,7 @@ struct Config {
     std::vector<AclConfig> acls;                      // in file order
     std::vector<DnssecPolicyConfig> dnssec_policies;  // in file order
     std::vector<ZoneConfig> zones;                    // in file order
+    std::vector<AlertConfig> alerts;                  // in file order
 };
 
 struct ConfigError {

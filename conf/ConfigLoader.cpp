@@ -275,6 +275,8 @@ class Loader {
                 return read_tables<DnssecPolicyConfig>(f);
             case Reader::Zones:
                 return read_tables<ZoneConfig>(f);
+            case Reader::Alerts:
+                return read_tables<AlertConfig>(f);
             case Reader::NotifyTargets:
                 return read_notify_targets(f);
             case Reader::Integer:
@@ -304,6 +306,18 @@ class Loader {
             case Reader::Endpoints:
             case Reader::TlsEndpoints:
                 return read_endpoints(f);
+            case Reader::HttpListen:
+                return read_http_listen(f);
+            case Reader::Url:
+                if (auto text = as_string(f.node, f.path)) {
+                    if (auto url = parse_http_url(*text))
+                        slot_of<std::string>(f) = *text;
+                    else
+                        error(f, url.error());
+                }
+                return;
+            case Reader::Choices:
+                return read_choices(f);
             case Reader::Address:
                 return read_address(f);
             case Reader::Networks:
@@ -372,8 +386,6 @@ class Loader {
                 return;
             case Reader::Salt:
                 return read_salt(f);
-            case Reader::Choices:
-                return read_choices(f);
             case Reader::Pins:
                 return read_pins(f);
             case Reader::CertNames:
@@ -512,6 +524,36 @@ class Loader {
         slot_of<std::string>(f) = *text;
     }
 
+    // An array of distinct choices, at least one (an alert wanting no event is a mistake).
+    void read_choices(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        const auto* list = as_array(f.node, f.path);
+        if (list != nullptr && list->empty())
+            return error(f, "must name at least one " + std::string(f.key.noun));
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end()) {
+                    return error(element.source(), path,
+                                 "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
+                                     " (known: " + join(f.key.choices) + ")");
+                }
+                if (std::find(out.begin(), out.end(), text) != out.end())
+                    return error(element.source(), path,
+                                 "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
+                out.push_back(text);
+            });
+    }
+
+    // An HTTP listener: "addr:port", "[v6]:port", or an address alone for the default port.
+    void read_http_listen(const Field& f) {
+        constexpr uint16_t kDefaultMetricsPort = 9153;  // CoreDNS's metrics port: DNS exporters sit there
+        auto text = as_string(f.node, f.path);
+        if (!text) return;
+        auto endpoint = dns::Endpoint::parse(*text, kDefaultMetricsPort);
+        if (!endpoint) return error(f, endpoint.error());
+        slot_of<std::optional<dns::Endpoint>>(f) = *endpoint;
+    }
+
     void read_ratio(const Field& f) {
         std::optional<double> v;
         if (const auto* d = f.node.as_floating_point()) v = d->get();
@@ -578,21 +620,6 @@ class Loader {
             out.push_back(*endpoint);
             indexes.push_back(i);
         }
-    }
-
-    void read_choices(const Field& f) {
-        auto& out = slot_of<std::vector<std::string>>(f);
-        for_each_string(
-            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
-                if (std::find(f.key.choices.begin(), f.key.choices.end(), text) == f.key.choices.end())
-                    return error(element.source(), path,
-                                 "unknown " + std::string(f.key.noun) + " " + in_quotes(text) +
-                                     " (known: " + join(f.key.choices) + ")");
-                if (std::find(out.begin(), out.end(), text) != out.end())
-                    return error(element.source(), path,
-                                 "duplicate " + std::string(f.key.noun) + " " + in_quotes(text));
-                out.push_back(text);
-            });
     }
 
     // RFC 7858 §4.2 pins: base64 of a SHA-256 digest, kept in the one canonical spelling the server
@@ -933,6 +960,10 @@ class Loader {
                   "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");
         }
         return true;  // a broken zone fails the whole config anyway
+    }
+
+    bool finish(const toml::table&, const std::string&, AlertConfig&, size_t problems_before) {
+        return problems_.size() == problems_before;
     }
 
     // zone.notify: "host", "host:port", "[v6]:port" or { address, key, source } per target (RFC 1996).

@@ -35,6 +35,9 @@ constexpr std::array<std::string_view, 4> kDnssecAlgorithms = {"ecdsap256sha256"
 constexpr std::array<std::string_view, 2> kKeyLayouts = {"csk", "ksk+zsk"};
 constexpr std::array<std::string_view, 2> kDenials = {"nsec", "nsec3"};
 constexpr std::array<std::string_view, 3> kTransports = {"udp", "tcp", "tls"};
+constexpr std::array<std::string_view, 5> kAlertEvents = {"drift_start", "drift_end", "transfer_failures",
+                                                          "notify_giveup", "reload_failed"};
+constexpr std::array<std::string_view, 2> kAlertFormats = {"json", "text"};
 constexpr int64_t kDay = 86400;
 
 constexpr SchemaKey kSchema[] = {
@@ -66,6 +69,11 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&Config::zones>,
      .example = "[[zone]]",
      .description = "A zone served from a master file, with who may transfer it and whom to NOTIFY."},
+    {.path = "alert",
+     .reader = Reader::Alerts,
+     .slot = slot<&Config::alerts>,
+     .example = "[[alert]]",
+     .description = "A webhook told about drifts, transfer failures, NOTIFY give-ups and failed reloads."},
 
     // ---- [server] ----
     {.path = "server.listen",
@@ -219,6 +227,12 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&ServerConfig::tls_client_ca>,
      .example = R"(tls_client_ca = "tls/secondaries-ca.crt")",
      .description = "PEM CA certificates a client certificate is verified against (for acl tls_names)."},
+    {.path = "server.metrics_listen",
+     .reader = Reader::HttpListen,
+     .slot = slot<&ServerConfig::metrics_listen>,
+     .example = R"(metrics_listen = "127.0.0.1:9153")",
+     .description = "Address serving GET /metrics (Prometheus text format); port 9153 when omitted; none "
+                    "when absent."},
 
     // ---- [[key]] ----
     {.path = "key[].name",
@@ -496,6 +510,73 @@ constexpr SchemaKey kSchema[] = {
      .default_value = R"("7d")",
      .example = R"(signature_warn = "10d")",
      .description = "Warn (at load and daily) when a served RRSIG expires within this long, or has."},
+
+    {.path = "zone[].parent",
+     .reader = Reader::Endpoints,
+     .slot = slot<&ZoneConfig::parent>,
+     .noun = "parent server",
+     .example = R"(parent = ["192.0.2.1", "198.51.100.1"])",
+     .description = "Servers of the parent zone whose referral (NS and glue) `verify --delegation` and "
+                    "verify_interval check."},
+
+    // ---- [[alert]] ----
+    {.path = "alert[].url",
+     .reader = Reader::Url,
+     .slot = slot<&AlertConfig::url>,
+     .required = true,
+     .example = R"(url = "https://hooks.example.net/services/T0/B0/XYZ")",
+     .description = "Where each alert is POSTed (http:// or https://)."},
+    {.path = "alert[].events",
+     .reader = Reader::Choices,
+     .slot = slot<&AlertConfig::events>,
+     .choices = kAlertEvents,
+     .noun = "event",
+     .default_value =
+         R"(["drift_start", "drift_end", "transfer_failures", "notify_giveup", "reload_failed"])",
+     .example = R"(events = ["drift_start", "drift_end"])",
+     .description = "Which events to send; every one when absent."},
+    {.path = "alert[].format",
+     .reader = Reader::Choice,
+     .slot = slot<&AlertConfig::format>,
+     .choices = kAlertFormats,
+     .noun = "format",
+     .default_value = R"("json")",
+     .example = R"(format = "text")",
+     .description = "json: the event as a JSON object; text: {\"text\": ...} as Slack and Teams take it."},
+    {.path = "alert[].transfer_failures",
+     .reader = Reader::Integer,
+     .slot = slot<&AlertConfig::transfer_failures>,
+     .min = 1,
+     .max = 1000,
+     .default_value = "3",
+     .example = "transfer_failures = 5",
+     .description = "Transfers in a row one secondary must fail for a transfer_failures alert."},
+    {.path = "alert[].retries",
+     .reader = Reader::Integer,
+     .slot = slot<&AlertConfig::retries>,
+     .min = 0,
+     .max = 20,
+     .default_value = "5",
+     .example = "retries = 3",
+     .description = "Tries after the first when the webhook fails or answers other than 2xx."},
+    {.path = "alert[].retry_interval",
+     .reader = Reader::Duration,
+     .slot = slot<&AlertConfig::retry_interval_ms>,
+     .min = 10,
+     .max = 3600000,
+     .unit = Unit::Milliseconds,
+     .default_value = R"("2s")",
+     .example = R"(retry_interval = "10s")",
+     .description = "Wait before the first retry; it doubles each try, capped at 5 minutes."},
+    {.path = "alert[].timeout",
+     .reader = Reader::Duration,
+     .slot = slot<&AlertConfig::timeout_ms>,
+     .min = 100,
+     .max = 300000,
+     .unit = Unit::Milliseconds,
+     .default_value = R"("10s")",
+     .example = R"(timeout = "5s")",
+     .description = "Limit on one try: connecting, sending and reading the answer's status."},
 
     // ---- a NOTIFY target given as a table: zone.notify = [{ address = ..., key = ..., source = ... }] ----
     {.path = "zone[].notify[].address",

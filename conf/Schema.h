@@ -30,6 +30,7 @@ enum class Reader : uint8_t {
     Acls,           // [[acl]]
     Policies,       // [[dnssec_policy]]
     Zones,          // [[zone]]
+    Alerts,         // [[alert]]
     NotifyTargets,  // zone.notify: an array of "addr[:port]" strings or { address, key, source } tables
     // Generic values.
     Integer,   // an integer in min..max `unit`s
@@ -44,6 +45,9 @@ enum class Reader : uint8_t {
     Endpoint,       // "addr", "addr:port" or "[v6]:port"; port 53 when omitted
     Endpoints,      // an array of Endpoint, at least `min`, no duplicates
     TlsEndpoints,   // as Endpoints, port 853 when omitted (DNS over TLS, RFC 7858 §3.1)
+    HttpListen,     // "addr:port" or "[v6]:port" for an HTTP listener; port 9153 when omitted; optional slot
+    Url,            // an http:// or https:// URL (parse_http_url)
+    Choices,        // an array of distinct `choices`, at least one
     Address,        // an IP address without a port
     Networks,       // an array of CIDR networks or bare addresses
     KeyName,        // a TSIG key name (a domain name), unique
@@ -54,7 +58,6 @@ enum class Reader : uint8_t {
     KeyRefs,        // an array of KeyRef
     AclName,        // a string, unique
     AclRefs,        // an array of [[acl]] names
-    Choices,        // an array of `choices`, no duplicates
     Pins,           // an array of base64 SHA-256 digests (32 octets)
     CertNames,      // an array of certificate names: a domain name, "*." allowed as its first label
     ZoneName,       // a domain name, unique
@@ -69,12 +72,12 @@ enum class Unit : uint8_t { None, Milliseconds, Seconds, Octets, Bytes };
 std::string_view unit_name(Unit unit);  // "milliseconds", "seconds", "octets", "bytes", ""
 
 // Where a reader stores a value: a field of the struct the key's table is read into.
-using Slot =
-    std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
-                 std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
-                 std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
-                 std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
-                 std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*>;
+using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
+                          std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
+                          std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
+                          std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
+                          std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*,
+                          std::optional<dns::Endpoint>*, std::vector<AlertConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

@@ -2,6 +2,9 @@
 // algorithm names. No toml++ here, so tests can check them directly.
 #include "conf/Values.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "zone/dns/Name.h"
 
 namespace headwater::conf {
@@ -124,6 +127,60 @@ Result<std::string, std::string> normalise_key_name(std::string_view text) {
     auto name = dns::Name::from_text(text);
     if (!name) return unexpected("invalid key name " + in_quotes(text) + ": " + name.error());
     return lower_ascii(name->to_string());
+}
+
+Result<HttpUrl, std::string> parse_http_url(std::string_view text) {
+    HttpUrl url;
+    std::string_view rest = text;
+    const std::string lowered = lower_ascii(text.substr(0, std::min<std::size_t>(text.size(), 8)));
+    if (lowered.rfind("https://", 0) == 0) {
+        url.tls = true;
+        url.port = 443;
+        rest.remove_prefix(8);
+    } else if (lowered.rfind("http://", 0) == 0) {
+        url.port = 80;
+        rest.remove_prefix(7);
+    } else {
+        return unexpected(in_quotes(text) + " is not an http:// or https:// URL");
+    }
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            return unexpected(in_quotes(text) + ": spaces and control characters must be percent-encoded");
+    }
+    if (rest.find('#') != std::string_view::npos)
+        return unexpected(in_quotes(text) + ": a fragment (#...) is never sent; leave it out");
+    const std::size_t slash = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, slash);
+    url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (url.target.front() == '?') url.target.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos)
+        return unexpected(in_quotes(text) + ": user information in the URL is not supported");
+    std::string_view port_text;
+    bool has_port = false;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos)
+            return unexpected(in_quotes(text) + ": unclosed '[' in the host");
+        url.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return unexpected(in_quotes(text) + ": junk after ']'");
+        has_port = !after.empty();
+        if (has_port) port_text = after.substr(1);
+    } else {
+        const std::size_t colon = authority.find(':');
+        url.host = std::string(authority.substr(0, colon));
+        has_port = colon != std::string_view::npos;
+        if (has_port) port_text = authority.substr(colon + 1);
+    }
+    if (url.host.empty()) return unexpected(in_quotes(text) + " names no host");
+    if (has_port) {
+        unsigned port = 0;
+        const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 || port > 65535)
+            return unexpected(in_quotes(text) + ": invalid port " + in_quotes(port_text));
+        url.port = static_cast<uint16_t>(port);
+    }
+    return url;
 }
 
 }  // namespace headwater::conf

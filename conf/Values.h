@@ -31,4 +31,15 @@ Result<std::string, std::string> normalise_key_name(std::string_view text);
 std::optional<std::string> normalise_algorithm(std::string_view text,
                                                std::span<const std::string_view> known);
 
+// An HTTP(S) URL as a webhook client needs it: "https://hooks.example.net/services/T0/B0?x=1" ->
+// {https, hooks.example.net, 443, "/services/T0/B0?x=1"}. IPv6 hosts in brackets; no user info; no
+// fragment. Errors say what is wrong with the text.
+struct HttpUrl {
+    bool tls = false;
+    std::string host;  // a name or an address, without brackets
+    uint16_t port = 0;
+    std::string target;  // path and query, "/" when empty
+};
+Result<HttpUrl, std::string> parse_http_url(std::string_view text);
+
 }  // namespace headwater::conf

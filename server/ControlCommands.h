@@ -41,6 +41,10 @@ class ControlCommands {
     // Reloads the TLS certificate when there are TLS listeners (SIGHUP); the reload-tls command's JSON.
     nlohmann::json reload_tls_now();
 
+    // Called after every zone reload with its result (the alerts); set before the first command.
+    using ReloadObserver = std::function<void(const zone::Zone&, const zone::ReloadResult&)>;
+    void on_reload(ReloadObserver observer) { reload_observer_ = std::move(observer); }
+
   private:
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reload(const control::Request& req, const nlohmann::json& request);
@@ -58,6 +62,7 @@ class ControlCommands {
     NotifyControl notify_;
     VerifyControl verify_;
     TlsReload tls_reload_;
+    ReloadObserver reload_observer_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

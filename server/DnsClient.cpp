@@ -8,11 +8,23 @@
 
 #include "server/AsioSupport.h"
 #include "tsig/Hmac.h"
+#include "zone/dns/MessageBuilder.h"
 
 namespace headwater::server {
 
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
+
+std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns, std::size_t reserve) {
+    std::vector<uint8_t> buf;
+    dns::MessageBuilder b(buf, 512);
+    b.header(random_query_id(), 0);  // RD clear: we ask the authority itself
+    b.question(name, static_cast<uint16_t>(type), 1);
+    if (edns) b.set_edns(1232, false);
+    b.reserve(reserve);
+    b.finish();
+    return buf;
+}
 
 namespace {
 

@@ -15,6 +15,8 @@
 
 #include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
+#include "zone/dns/Name.h"
+#include "zone/dns/RRType.h"
 
 namespace headwater::server {
 
@@ -23,6 +25,11 @@ struct ClientFailure {
     Kind kind = Kind::Network;
     std::string message;  // "timeout after 2000 ms", "connection refused", ...
 };
+
+// A query for (name, type, IN) with RD clear (we ask the authority itself) and a fresh ID; `edns` adds an
+// OPT record offering 1232 octets; `reserve`: room kept for a TSIG record appended after
+// (tsig::ClientSequence::reserve_size()).
+std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns, std::size_t reserve = 0);
 
 // A DNS message ID for a query of ours: from the CSPRNG (tsig::random_bytes), so an off-path attacker
 // cannot guess it and answer first (RFC 5452 §4.3); a seeded PRNG if OpenSSL's is not available.

@@ -72,6 +72,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     const xfr::Responder& responder;
     ListenerOptions options;
     EventSink events;
+    QueryCounters* counters = nullptr;  // set before open(), read by the connections
     // The accept loops and stop_accepting() (the acceptors are not thread-safe); each connection runs on
     // a strand of its own, so connections spread over the io_context's threads (server.tcp_threads).
     asio::strand<asio::io_context::executor_type> accept_strand;
@@ -249,6 +250,10 @@ void DnsListeners::when_transfers_done(std::function<void()> done) {
 std::size_t DnsListeners::connections() const {
     std::lock_guard lock(state_->mutex);
     return state_->connections.size();
+}
+
+void DnsListeners::count_queries(QueryCounters* counters) {
+    state_->counters = counters;
 }
 
 namespace {
@@ -451,6 +456,14 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
         }
         if (events && (r.refused() || r.soa_query || r.up_to_date))
             events(PeerEvent{peer_name, address, &r, r.refused() ? &*r.event : nullptr});
+        if (counters != nullptr) {
+            const auto transport =
+                peer.transport == xfr::Transport::Tls ? QueryTransport::Tls : QueryTransport::Tcp;
+            if (r.kind == xfr::Response::Kind::Message)
+                counters->count_answer(transport, r.message);
+            else if (r.kind == xfr::Response::Kind::Drop)
+                counters->count_dropped(transport);
+        }
         if (r.kind == xfr::Response::Kind::Drop) {
             // A TCP stream that carried garbage without a header cannot be trusted to stay in sync.
             break;

@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "server/QueryCounters.h"
 #include "xfr/Responder.h"
 #include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
@@ -81,6 +82,9 @@ class DnsListeners {
     // earlier `done` that has not been called. The shutdown waits on this instead of polling.
     void when_transfers_done(std::function<void()> done);
     std::size_t connections() const;
+    // Counts every query answered over TCP by RCODE (transfers are counted as transfers); set before
+    // open(). Null: not counted.
+    void count_queries(QueryCounters* counters);
 
     struct State;
 

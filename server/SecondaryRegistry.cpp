@@ -74,11 +74,12 @@ void SecondaryRegistry::record_soa_query(std::string_view zone, std::string_view
     peer_locked(zone, address, key, at).last_soa_query = at;
 }
 
-void SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoint at) {
+std::size_t SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoint at) {
     std::lock_guard lock(mutex_);
     SecondaryState& p = peer_locked(event.zone, event.address.to_string(), event.key, at);
     p.last_transfer = event;
     p.last_transfer_at = at;
+    p.failures_in_a_row = event.outcome == xfr::TransferOutcome::Ok ? 0 : p.failures_in_a_row + 1;
     if (event.outcome == xfr::TransferOutcome::Ok && event.served_serial) {
         p.holds = event.served_serial;
         p.holds_at = at;
@@ -86,6 +87,7 @@ void SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoi
         p.holds = event.client_serial;
         p.holds_at = at;
     }
+    return p.failures_in_a_row;
 }
 
 void SecondaryRegistry::record_ixfr_up_to_date(std::string_view zone, std::string_view address,
@@ -100,6 +102,30 @@ void SecondaryRegistry::forget_zone(std::string_view zone) {
     std::lock_guard lock(mutex_);
     zones_.erase(zone_key(zone));
     verified_.erase(zone_key(zone));
+    delegations_.erase(zone_key(zone));
+}
+
+std::optional<bool> SecondaryRegistry::record_delegation(std::string_view zone, std::string_view parent,
+                                                         const DelegationInfo& info, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    auto& parents = delegations_[zone_key(zone)];
+    const auto it = parents.find(std::string(parent));
+    if (it == parents.end()) {
+        if (parents.size() < max_peers_) parents.emplace(std::string(parent), std::make_pair(info, at));
+        return std::nullopt;
+    }
+    const bool was_ok = it->second.first.ok;
+    it->second = {info, at};
+    return was_ok;
+}
+
+std::vector<SecondaryRegistry::Delegation> SecondaryRegistry::delegations(std::string_view zone) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Delegation> out;
+    const auto z = delegations_.find(zone_key(zone));
+    if (z == delegations_.end()) return out;
+    for (const auto& [parent, entry] : z->second) out.push_back({parent, entry.first, entry.second});
+    return out;
 }
 
 std::optional<bool> SecondaryRegistry::record_verification(std::string_view zone, std::string_view address,
@@ -133,6 +159,35 @@ json SecondaryRegistry::verifications_json(std::string_view zone) const {
                        {"lag_serials", v.lag ? json(*v.lag) : json(nullptr)},
                        {"method", v.method.empty() ? json(nullptr) : json(v.method)},
                        {"differences", v.differences}});
+    }
+    return out;
+}
+
+std::vector<SecondaryRegistry::Verification> SecondaryRegistry::verifications(std::string_view zone) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Verification> out;
+    const auto z = verified_.find(zone_key(zone));
+    if (z == verified_.end()) return out;
+    out.reserve(z->second.size());
+    for (const auto& [address, entry] : z->second) out.push_back({address, entry.first, entry.second});
+    return out;
+}
+
+SecondaryRegistry::ZoneView SecondaryRegistry::view(std::string_view zone) const {
+    const std::string key = zone_key(zone);
+    ZoneView out;
+    std::lock_guard lock(mutex_);
+    if (const auto z = zones_.find(key); z != zones_.end()) {
+        out.peers.reserve(z->second.size());
+        for (const auto& [id, state] : z->second) out.peers.push_back(state);
+    }
+    if (const auto z = verified_.find(key); z != verified_.end()) {
+        for (const auto& [address, entry] : z->second)
+            out.verifications.push_back({address, entry.first, entry.second});
+    }
+    if (const auto z = delegations_.find(key); z != delegations_.end()) {
+        for (const auto& [parent, entry] : z->second)
+            out.delegations.push_back({parent, entry.first, entry.second});
     }
     return out;
 }
@@ -177,6 +232,7 @@ json SecondaryRegistry::to_json(std::string_view zone, std::optional<dns::Serial
             {"in_sync", in_sync},
             {"last_soa_query", time_json(p.last_soa_query)},
             {"last_transfer", last_transfer},
+            {"failures_in_a_row", p.failures_in_a_row},
         });
     }
     return list;

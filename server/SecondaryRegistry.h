@@ -33,6 +33,8 @@ struct SecondaryState {
     std::optional<std::chrono::system_clock::time_point> last_soa_query;
     std::optional<xfr::TransferEvent> last_transfer;
     std::optional<std::chrono::system_clock::time_point> last_transfer_at;
+    // Transfers in a row that did not end ok (refused or broken off); 0 after an ok one.
+    std::size_t failures_in_a_row = 0;
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
 };
 
@@ -45,6 +47,13 @@ struct VerificationInfo {
     std::optional<int64_t> lag;
     std::string method;  // "axfr", "sample" or empty
     std::size_t differences = 0;
+};
+
+// The last delegation check at one parent server (written by VerifyService).
+struct DelegationInfo {
+    std::string status;  // "ok", "mismatch", "not-a-referral", "unreachable"
+    bool ok = false;
+    std::string summary;  // the problems, "; "-separated; empty when ok
 };
 
 // RFC 1982 §3.2 difference served - holds: positive when the peer is behind, negative when it holds a
@@ -67,8 +76,9 @@ class SecondaryRegistry {
     // A transfer request, answered (ok or aborted) or refused, under its zone, address and key. An ok
     // transfer means the peer was sent the served serial: holds = served_serial. An aborted IXFR's client
     // serial is what the peer said it holds (RFC 1995 §3): holds = client_serial. An AXFR that failed and
-    // a refused request tell nothing.
-    void record_transfer(const xfr::TransferEvent& event, TimePoint at);
+    // a refused request tell nothing. Returns the peer's failures in a row after this one (0 after an ok
+    // transfer), so the caller can alert once when they reach a threshold.
+    std::size_t record_transfer(const xfr::TransferEvent& event, TimePoint at);
 
     // An IXFR answered with the single current SOA because the client already holds `serial`
     // (RFC 1995 §2): holds = serial. Not a transfer: last_transfer is untouched.
@@ -83,6 +93,32 @@ class SecondaryRegistry {
     // {"address","at","status","in_sync","summary","serial","lag_serials","method","differences"} per
     // checked secondary, ordered by address.
     nlohmann::json verifications_json(std::string_view zone) const;
+    // The same, as values: address ("addr:port"), the result and when it was recorded.
+    struct Verification {
+        std::string address;
+        VerificationInfo info;
+        TimePoint at;
+    };
+    std::vector<Verification> verifications(std::string_view zone) const;
+
+    // The result of checking the delegation at the parent server `parent` ("addr:port"): replaces the
+    // previous one; returns whether that one was ok (nullopt: none), like record_verification.
+    std::optional<bool> record_delegation(std::string_view zone, std::string_view parent,
+                                          const DelegationInfo& info, TimePoint at);
+    struct Delegation {
+        std::string parent;
+        DelegationInfo info;
+        TimePoint at;
+    };
+    std::vector<Delegation> delegations(std::string_view zone) const;
+
+    // Everything above about one zone, copied under one lock (a metrics scrape, zone by zone).
+    struct ZoneView {
+        std::vector<SecondaryState> peers;  // ordered by address then key
+        std::vector<Verification> verifications;
+        std::vector<Delegation> delegations;
+    };
+    ZoneView view(std::string_view zone) const;
 
     // Drops a zone no longer served.
     void forget_zone(std::string_view zone);
@@ -113,6 +149,8 @@ class SecondaryRegistry {
     std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
     std::map<std::string, std::map<std::string, std::pair<VerificationInfo, TimePoint>>, std::less<>>
         verified_;
+    std::map<std::string, std::map<std::string, std::pair<DelegationInfo, TimePoint>>, std::less<>>
+        delegations_;
 };
 
 }  // namespace headwater::server

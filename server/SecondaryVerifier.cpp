@@ -56,18 +56,6 @@ asio::awaitable<void> run_all(std::vector<asio::awaitable<void>> tasks) {
     if (pending > 0) co_await done.async_wait(kTuple);
 }
 
-// `reserve`: room kept for a TSIG record appended after (tsig::ClientSequence::reserve_size()).
-std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns, std::size_t reserve = 0) {
-    std::vector<uint8_t> buf;
-    dns::MessageBuilder b(buf, 512);
-    b.header(random_query_id(), 0);  // RD clear: we ask the authority itself
-    b.question(name, static_cast<uint16_t>(type), 1);
-    if (edns) b.set_edns(1232, false);
-    b.reserve(reserve);
-    b.finish();
-    return buf;
-}
-
 // What a secondary says the apex SOA is.
 SoaCheck read_soa(const Result<std::vector<uint8_t>, ClientFailure>& answer, const zone::ZoneVersion& served,
                   Clock::duration rtt) {

@@ -13,14 +13,17 @@
 #include <boost/asio.hpp>
 
 #include "conf/ConfigLoader.h"
+#include "server/AlertService.h"
 #include "server/ControlCommands.h"
 #include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
 #include "server/DnssecSigning.h"
+#include "server/MetricsServer.h"
 #include "server/Notifier.h"
 #include "server/Privileges.h"
 #include "server/SecondaryRegistry.h"
+#include "server/ServerMetrics.h"
 #include "server/TlsContext.h"
 #include "server/TransferLog.h"
 #include "server/UdpWorkers.h"
@@ -40,8 +43,10 @@ struct Server::Impl {
     std::string zones_not_loaded;  // the start-up summary of the zones whose files did not load, or empty
     std::unique_ptr<xfr::Responder> responder;
     SecondaryRegistry secondaries;
-    TransferLog transfer_log;         // JSON lines, when server.transfer_log is set
-    std::unique_ptr<TlsContext> tls;  // when server.listen_tls is set
+    TransferLog transfer_log;              // JSON lines, when server.transfer_log is set
+    std::unique_ptr<TlsContext> tls;       // when server.listen_tls is set
+    ServerMetrics metrics;                 // GET /metrics, when server.metrics_listen is set
+    std::unique_ptr<AlertService> alerts;  // the [[alert]] webhooks (none: alerts go nowhere)
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
     void on_peer_event(const PeerEvent& e);
@@ -69,7 +74,11 @@ void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_
         auto name = dns::Name::from_text(t.zone);
         if (!name || !store.find_exact(*name)) return;
     }
-    secondaries.record_transfer(t, now);
+    const std::size_t failures = secondaries.record_transfer(t, now);
+    metrics.count_transfer(t);
+    alerts->transfer_result(
+        t.zone, t.address.to_string(), t.key, failures,
+        std::string(xfr::outcome_name(t.outcome)) + (t.detail.empty() ? "" : ": " + t.detail));
     auto line = log_event("transfer", now);
     line.update(xfr::transfer_json(t));
     (void)transfer_log.write(line);
@@ -250,6 +259,13 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         if (!zc.verify_key.empty()) vz.key = keys.find(dns::Name::from_text(zc.verify_key).value());
         vz.interval = std::chrono::seconds(zc.verify_interval_s);
         vz.sample = zc.verify_sample;
+        vz.parents = zc.parent;
+        for (const auto& ep : config.server.listen) {
+            const auto b = ep.address.bytes();
+            // A wildcard listen address (0.0.0.0, ::) names no address a parent could list.
+            if (std::any_of(b.begin(), b.end(), [](uint8_t x) { return x != 0; }))
+                vz.own_addresses.push_back(ep.address);
+        }
         out.push_back(std::move(vz));
     }
     return out;
@@ -266,6 +282,8 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     auto loaded = load_zones(config, impl->store);
     if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
+    impl->alerts = std::make_unique<AlertService>(config.alerts);
+    if (!config.alerts.empty()) impl->metrics.count_alerts(impl->alerts.get());
     auto keys = build_keys(config);
     if (!keys) return unexpected(keys.error());
     xfr::ResponderOptions options;
@@ -302,8 +320,11 @@ ListenerOptions listener_options(const conf::ServerConfig& cfg) {
 }
 
 // Each NOTIFY conclusion as a line of the transfer log (docs/operations.md).
-void log_notify_events(Notifier& notifier, TransferLog& transfer_log) {
-    notifier.on_event([&transfer_log](const NotifyEvent& e) {
+void log_notify_events(Notifier& notifier, TransferLog& transfer_log, ServerMetrics& metrics,
+                       AlertService& alerts) {
+    notifier.on_event([&transfer_log, &metrics, &alerts](const NotifyEvent& e) {
+        metrics.count_notify(e);
+        alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
@@ -427,6 +448,45 @@ void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Sto
     });
 }
 
+// The Notifier on `dns_io`, its conclusions going to the transfer log, the metrics and the alerts.
+Result<std::unique_ptr<Notifier>, std::string> start_notifier(asio::io_context& dns_io, Server::Impl& impl) {
+    auto setup = notify_zones(impl.config, *impl.keys);
+    if (!setup) return unexpected(setup.error());
+    auto notifier = std::make_unique<Notifier>(dns_io, std::move(*setup));
+    notifier->limit_in_flight(impl.config.server.notify_max_in_flight);
+    log_notify_events(*notifier, impl.transfer_log, impl.metrics, *impl.alerts);
+    if (auto started = notifier->start(); !started) return unexpected(started.error());
+    return notifier;
+}
+
+// The webhooks: drifts from the verifier, reload results from the commands (and the zones whose files did
+// not load at start-up, a failed reload like any other); transfers and NOTIFYs report in on_transfer and
+// log_notify_events.
+void start_alerts(AlertService& alerts, const zone::ZoneStore& store, VerifyService& verifier,
+                  ControlCommands& commands) {
+    alerts.start();
+    verifier.on_drift(
+        [&alerts](const std::string& zone, const std::string& secondary, bool starts,
+                  const std::string& summary) { alerts.drift(zone, secondary, starts, summary); });
+    commands.on_reload([&alerts](const zone::Zone& z, const zone::ReloadResult& r) {
+        alerts.reload_result(z.name_text(),
+                             r.outcome == zone::ReloadOutcome::Error ? r.error : std::string());
+    });
+    for (const auto& z : store.zones()) {
+        if (auto error = z->status().last_error; !error.empty()) alerts.reload_result(z->name_text(), error);
+    }
+}
+
+// GET /metrics when server.metrics_listen is set: bound now (before the privileges are dropped), served on
+// its own thread.
+Result<void, std::string> start_metrics(MetricsServer& http, const conf::ServerConfig& cfg) {
+    if (!cfg.metrics_listen) return {};
+    if (auto opened = http.open(*cfg.metrics_listen); !opened) return opened;
+    http.start();
+    spdlog::info("metrics on http://{}/metrics", cfg.metrics_listen->to_string());
+    return {};
+}
+
 void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, std::size_t udp_threads,
                  std::size_t tcp_threads, const std::string& zones_not_loaded) {
     std::string listening;
@@ -446,9 +506,13 @@ void log_serving(const conf::ServerConfig& cfg, const zone::ZoneStore& store, st
     }
 }
 
-// Binds UDP and TCP on server.listen, and TLS on server.listen_tls when there is a TLS context.
+// Binds UDP and TCP on server.listen, and TLS on server.listen_tls when there is a TLS context; all of
+// them count queries for the metrics.
 Result<void, std::string> open_listeners(const conf::ServerConfig& cfg, UdpWorkers& udp,
-                                         DnsListeners& listeners, const TlsContext* tls) {
+                                         DnsListeners& listeners, const TlsContext* tls,
+                                         ServerMetrics& metrics) {
+    udp.count_queries(&metrics.queries());
+    listeners.count_queries(&metrics.queries());
     if (auto opened = udp.open(cfg.listen); !opened) return opened;
     if (auto opened = listeners.open(cfg.listen); !opened) return opened;
     if (tls != nullptr) return listeners.open_tls(cfg.listen_tls, *tls);
@@ -503,16 +567,12 @@ int Server::run() {
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
-    if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get()); !opened)
+    if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get(), impl_->metrics); !opened)
         return fail("", opened.error());
-
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
-    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
-    if (!notify_setup) return fail("notify: ", notify_setup.error());
-    Notifier notifier(dns_io, std::move(*notify_setup));
-    notifier.limit_in_flight(cfg.notify_max_in_flight);
-    log_notify_events(notifier, impl_->transfer_log);
-    if (auto started = notifier.start(); !started) return fail("notify: ", started.error());
+    auto started_notifier = start_notifier(dns_io, *impl_);
+    if (!started_notifier) return fail("notify: ", started_notifier.error());
+    Notifier& notifier = **started_notifier;
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
@@ -520,13 +580,20 @@ int Server::run() {
     // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
     VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
                            impl_->secondaries, log_verify_reports(impl_->transfer_log));
-    verifier.start();
     ControlCommands commands(
         impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
         [&verifier](const std::string& zone, const nlohmann::json& request) {
             return verifier.verify(zone, request);
         },
         tls_reload(impl_->tls.get()));
+    start_alerts(*impl_->alerts, impl_->store, verifier, commands);
+    verifier.start();
+    // GET /metrics on a thread of its own; rendering reads the zones and the registry one zone at a time.
+    MetricsServer metrics_http([impl = impl_.get(), &notifier] {
+        return impl->metrics.render(impl->store, impl->secondaries, notifier.snapshot(),
+                                    std::chrono::system_clock::now());
+    });
+    if (auto started = start_metrics(metrics_http, cfg); !started) return fail("", started.error());
     ControlServerOptions control_options;
     control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
     auto control = ControlServer::open(
@@ -539,7 +606,6 @@ int Server::run() {
     // DNSSEC: signatures due for refresh re-signed, expiring ones warned about, on the control thread.
     SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed);
     asio::post(control_io, [&signatures] { signatures.start(); });
-
     // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
     asio::signal_set hup(control_io, SIGHUP);
     reload_on_sighup(hup, commands);

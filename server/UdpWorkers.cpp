@@ -159,6 +159,7 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
         if (b.in[i].msg_len > max_query_size_) {
             b.size_warnings.warn("dropped a {}-octet UDP query from {} (max_query_size = {})",
                                  b.in[i].msg_len, peer_text(peer.address, peer.port), max_query_size_);
+            if (counters_ != nullptr) counters_->count_dropped(QueryTransport::Udp);
             continue;
         }
         xfr::Response& r = b.answers[replies];
@@ -178,6 +179,12 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
         if (report)
             events_(PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r,
                               r.refused() ? &*r.event : nullptr});
+        if (counters_ != nullptr) {
+            if (r.kind == xfr::Response::Kind::Message)
+                counters_->count_answer(QueryTransport::Udp, r.message);
+            else
+                counters_->count_dropped(QueryTransport::Udp);
+        }
         if (r.kind != xfr::Response::Kind::Message) continue;
         b.out_iov[replies] = {r.message.data(), r.message.size()};
         b.out[replies].msg_hdr = {};

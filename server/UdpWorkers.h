@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "server/DnsListeners.h"
+#include "server/QueryCounters.h"
 #include "xfr/Responder.h"
 #include "zone/base/Result.h"
 #include "zone/dns/IpNetwork.h"
@@ -39,6 +40,8 @@ class UdpWorkers {
     void stop();
 
     std::size_t threads() const { return threads_; }
+    // Counts every query by RCODE (the metrics endpoint); set before start(). Null: not counted.
+    void count_queries(QueryCounters* counters) { counters_ = counters; }
 
   private:
     struct Batch;
@@ -47,6 +50,7 @@ class UdpWorkers {
 
     const xfr::Responder& responder_;
     DnsListeners::EventSink events_;
+    QueryCounters* counters_ = nullptr;
     std::size_t threads_;
     std::size_t max_query_size_;
     std::vector<std::vector<int>> sockets_;  // per thread: one socket per endpoint

@@ -1,5 +1,6 @@
 #include "server/VerifyService.h"
 
+#include <algorithm>
 #include <future>
 
 #include <spdlog/spdlog.h>
@@ -96,13 +97,61 @@ void VerifyService::record(const VerifyReport& report, bool scheduled) {
             registry_.record_verification(report.zone, address, info, report.at).value_or(true);
         if (was_in_sync && !s.in_sync()) {
             spdlog::warn("verify zone={} secondary={} drift starts: {}", report.zone, address, s.summary);
+            if (drift_sink_) drift_sink_(report.zone, address, true, s.summary);
         } else if (!was_in_sync && s.in_sync()) {
             spdlog::warn("verify zone={} secondary={} drift ends: {}", report.zone, address, s.summary);
+            if (drift_sink_) drift_sink_(report.zone, address, false, s.summary);
         } else {
             spdlog::debug("verify zone={} secondary={} {}", report.zone, address, s.summary);
         }
     }
     if (sink_) sink_(report, scheduled);
+}
+
+void VerifyService::record(const DelegationReport& report) {
+    for (const auto& p : report.parents) {
+        DelegationInfo info{p.result.status, p.result.ok, {}};
+        for (const auto& problem : p.result.problems)
+            info.summary += (info.summary.empty() ? "" : "; ") + problem;
+        const std::string parent = p.address.to_string();
+        // Like a drift: news when a problem starts and when it ends, not at every check.
+        const bool was_ok = registry_.record_delegation(report.zone, parent, info, report.at).value_or(true);
+        if (was_ok && !info.ok)
+            spdlog::warn("delegation zone={} parent={} problem starts: {}: {}", report.zone, parent,
+                         info.status, info.summary);
+        else if (!was_ok && info.ok)
+            spdlog::warn("delegation zone={} parent={} problem ends: ok", report.zone, parent);
+        else
+            spdlog::debug("delegation zone={} parent={} {}", report.zone, parent, info.status);
+    }
+}
+
+nlohmann::json VerifyService::verify_delegation_now(VerifyZone vz, const nlohmann::json& request) {
+    if (auto it = request.find("parents"); it != request.end() && !it->is_null()) {
+        if (!it->is_array())
+            return control::error_response("malformed request: \"parents\" must be an array");
+        vz.parents.clear();
+        for (const auto& s : *it) {
+            if (!s.is_string())
+                return control::error_response("malformed request: \"parents\" must hold strings");
+            auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
+            if (!ep) return control::error_response("parent \"" + s.get<std::string>() + "\": " + ep.error());
+            vz.parents.push_back(*ep);
+        }
+    }
+    if (vz.parents.empty())
+        return control::error_response(
+            "no parent servers to ask: configure the zone's parent, or name them with --parent");
+    auto req = prepare(vz);
+    if (!req) return control::error_response(req.error());
+    DelegationRequest dreq{req->served, vz.parents, req->secondaries, vz.own_addresses};
+    if (auto it = request.find("timeout_ms"); it != request.end() && it->is_number_unsigned())
+        dreq.timeout = std::chrono::milliseconds(std::clamp<uint64_t>(it->get<uint64_t>(), 10, 600000));
+    if (!thread_.joinable()) return control::error_response("verification is not running");
+    auto future = asio::co_spawn(io_, verify_delegation(std::move(dreq)), asio::use_future);
+    const DelegationReport report = future.get();
+    record(report);
+    return {{"ok", true}, {"zone", report.zone}, {"in_sync", report.ok()}, {"delegation", to_json(report)}};
 }
 
 asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
@@ -120,8 +169,13 @@ asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
             continue;
         }
         try {
+            const auto served = req->served;
             auto report = co_await verify_secondaries(std::move(*req));
             record(report, true);
+            if (!vz.parents.empty()) {
+                DelegationRequest dreq{served, vz.parents, vz.secondaries, vz.own_addresses};
+                record(co_await verify_delegation(std::move(dreq)));
+            }
         } catch (const std::exception& e) {  // a bug: keep checking the other zones and later
             spdlog::error("verify zone={}: internal error: {}", vz.zone.to_string(), e.what());
         }
@@ -153,6 +207,11 @@ nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::js
         auto key_name = dns::Name::from_text(it->get<std::string>());
         vz.key = key_name ? keys_->find(*key_name) : nullptr;
         if (!vz.key) return control::error_response("unknown key \"" + it->get<std::string>() + "\"");
+    }
+    if (auto it = request.find("delegation"); it != request.end() && !it->is_null()) {
+        if (!it->is_boolean())
+            return control::error_response("malformed request: \"delegation\" must be a boolean");
+        if (it->get<bool>()) return verify_delegation_now(vz, request);
     }
     auto req = prepare(vz);
     if (!req) return control::error_response(req.error());

@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/DelegationVerifier.h"
 #include "server/SecondaryVerifier.h"
 #include "tsig/KeyStore.h"
 #include "zone/ZoneStore.h"
@@ -31,11 +32,16 @@ struct VerifyZone {
     std::shared_ptr<const tsig::Key> key;  // verify_key; null: unsigned
     std::chrono::seconds interval{0};      // 0: only on demand
     std::size_t sample = 100;
+    std::vector<dns::Endpoint> parents;         // the parent zone's servers: the delegation check
+    std::vector<dns::IpAddress> own_addresses;  // server.listen without wildcards (the hidden primary)
 };
 
 class VerifyService {
   public:
     using ReportSink = std::function<void(const VerifyReport&, bool scheduled)>;
+    // A drift that starts (starts = true) or ends, once each: zone, secondary ("addr:port"), summary.
+    using DriftSink = std::function<void(const std::string& zone, const std::string& secondary, bool starts,
+                                         const std::string&)>;
 
     VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
                   std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink);
@@ -44,25 +50,32 @@ class VerifyService {
     VerifyService(const VerifyService&) = delete;
     VerifyService& operator=(const VerifyService&) = delete;
 
+    // Called on the verify thread for every drift that starts or ends; set before start().
+    void on_drift(DriftSink sink) { drift_sink_ = std::move(sink); }
+
     // Starts the thread and the periodic checks.
     void start();
     void stop();
 
     // The `verify` control command (docs/control.md): blocks the caller until done. Members of `request`:
     // "secondaries" (array of "addr[:port]"), "key" (a configured key name), "sample", "timeout_ms",
-    // "transfer" (bool).
+    // "transfer" (bool), "delegation" (bool: check the delegation at the parent servers instead), "parents"
+    // (array of "addr[:port]", replacing the zone's `parent`).
     nlohmann::json verify(const std::string& zone, const nlohmann::json& request);
 
   private:
     boost::asio::awaitable<void> schedule(VerifyZone zone);
     Result<VerifyRequest, std::string> prepare(const VerifyZone& zone) const;
     void record(const VerifyReport& report, bool scheduled);
+    void record(const DelegationReport& report);
+    nlohmann::json verify_delegation_now(VerifyZone vz, const nlohmann::json& request);
 
     const zone::ZoneStore& store_;
     std::shared_ptr<const tsig::KeyStore> keys_;
     std::vector<VerifyZone> zones_;
     SecondaryRegistry& registry_;
     ReportSink sink_;
+    DriftSink drift_sink_;
     boost::asio::io_context io_;
     std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     std::thread thread_;

@@ -32,7 +32,8 @@ forbid tsig zone/answer/ xfr conf server tools
 forbid conf zone/answer/ xfr tsig server tools
 forbid xfr zone/sign/ conf server tools
 forbid xfr/verify zone/answer/ 'xfr/[A-Z]' tsig conf server tools
-grep -rln --include='*.h' --include='*.cpp' 'boost/asio' zone tsig conf xfr tools && { echo "  only server/ may use Asio"; fail=1; }
+grep -rlnE --include='*.h' --include='*.cpp' 'boost/(asio|beast)' zone tsig conf xfr tools \
+  && { echo "  only server/ may use Asio and Beast"; fail=1; }
 grep -rln '<ldns/' --include='*.cpp' --include='*.h' . | grep -v '^./zone/MasterFile.cpp$' | grep -v '^./build' | grep -v '^./tests/' \
   && { echo "  only zone/MasterFile.cpp may use ldns"; fail=1; }
 [ $fail -eq 0 ] || exit 1

@@ -67,6 +67,8 @@ struct Args {
     bool no_transfer = false;               // verify --no-transfer
     std::string action;                     // dnssec: status, sign, ds, import
     std::string key_file;                   // dnssec import
+    bool delegation = false;                // verify --delegation
+    std::vector<std::string> parents;       // verify --parent
 };
 
 struct Command {
@@ -406,7 +408,30 @@ json verify_request(const char* name, const Args& args) {
     if (args.sample) request["sample"] = *args.sample;
     if (args.query_timeout) request["timeout_ms"] = *args.query_timeout;
     if (args.no_transfer) request["transfer"] = false;
+    if (args.delegation) request["delegation"] = true;
+    if (!args.parents.empty()) request["parents"] = args.parents;
     return request;
+}
+
+// What the zone's apex NS says, then PARENT STATUS NS, and each parent's problems.
+void print_delegation(const json& d) {
+    std::string ns;
+    for (const auto& n : d.value("ns", json::array())) ns += (ns.empty() ? "" : " ") + n.get<std::string>();
+    std::cout << text_of(d, "zone") << ": apex NS " << ns << "; hidden primary "
+              << text_of(d, "hidden_primary") << '\n';
+    for (const auto& n : d.value("unresolved", json::array()))
+        std::cout << "  no provider answered for " << n.get<std::string>() << ": its glue is not compared\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : d.value("parents", json::array())) {
+        std::string listed;
+        for (const auto& n : p.value("ns", json::array()))
+            listed += (listed.empty() ? "" : " ") + n.get<std::string>();
+        rows.push_back({text_of(p, "address"), text_of(p, "status"), listed.empty() ? "-" : listed});
+    }
+    print_table({"PARENT", "STATUS", "NS"}, rows);
+    for (const auto& p : d.value("parents", json::array()))
+        for (const auto& problem : p.value("problems", json::array()))
+            std::cout << "  " << text_of(p, "address") << ": " << problem.get<std::string>() << '\n';
 }
 
 std::string rtt_text(const json& probe) {
@@ -423,6 +448,7 @@ void print_records(const char* label, const json& records) {
 
 // SECONDARY STATUS SERIAL LAG UDP TCP CHECKED SUMMARY, then what differs under each secondary.
 void print_verify(const json& response) {
+    if (response.contains("delegation")) return print_delegation(response["delegation"]);
     std::cout << text_of(response, "zone") << ": serving serial " << text_of(response, "serial") << '\n';
     const auto secondaries = response.find("secondaries");
     if (secondaries == response.end() || !secondaries->is_array()) return;
@@ -557,8 +583,8 @@ constexpr Command kCommands[] = {
      },
      notify_request, print_notify, nullptr},
     {"verify",
-     "check that the secondaries serve what we serve (SOA, then AXFR diff or sampled answers); exit status 0 "
-     "only when every one is in sync",
+     "check that the secondaries serve what we serve (SOA, then AXFR diff or sampled answers), or with "
+     "--delegation the parent's referral; exit status 0 only when every one is in sync",
      [](CLI::App& sub, Args& args) {
          sub.add_option("zone", args.zone, "zone name")->required();
          sub.add_option(
@@ -570,6 +596,12 @@ constexpr Command kCommands[] = {
                         "random RRsets asked when the transfer is refused (default 100)");
          sub.add_option("--query-timeout", args.query_timeout, "milliseconds per query (default 3000)");
          sub.add_flag("--no-transfer", args.no_transfer, "compare answers to sampled questions only");
+         sub.add_flag("--delegation", args.delegation,
+                      "check the delegation instead: the parent servers' referral lists exactly the apex NS "
+                      "names, with matching glue, and not the hidden primary");
+         sub.add_option(
+             "--parent,-p", args.parents,
+             "parent server address[:port] for --delegation, repeatable (default: the zone's parent)");
      },
      verify_request, print_verify, nullptr, verify_in_sync},
     {"dnssec",

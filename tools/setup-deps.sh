@@ -17,7 +17,14 @@ PACKAGES=(
   python3-cryptography openssl
   # tools/fuzz.sh: clang++, libFuzzer and clang's sanitizer runtimes; llvm-symbolizer for sanitizer traces.
   clang libclang-rt-14-dev llvm
+  # tests/interop/test_metrics.py: a real Prometheus scraping Headwater; promtool checks the output and
+  # the example alerting rules.
+  prometheus
 )
+# tools/build-deb.sh: the Debian package (DEB=1: only when asked; pandoc is large).
+if [ "${DEB:-0}" = 1 ]; then
+  PACKAGES+=(debhelper pandoc lintian fakeroot)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -66,6 +73,7 @@ for p in "${missing[@]}"; do
     bind9) stop_daemon named named bind9 ;;
     nsd) stop_daemon nsd nsd ;;
     unbound) stop_daemon unbound unbound unbound-resolvconf ;;
+    prometheus) stop_daemon prometheus prometheus ;;
   esac
 done
 echo "setup-deps: done"

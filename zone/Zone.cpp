@@ -126,7 +126,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
             }
         }
         current_.store(last, std::memory_order_release);
-        loaded_at_ = now;
+        set_loaded_at_locked(now);
     } else if (!journal_->empty()) {
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
@@ -139,12 +139,39 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
 
 ReloadResult Zone::open(Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    return reload_locked(now, false);
+    auto result = reload_locked(now, false);
+    count_reload(result, now);
+    return result;
 }
 
 ReloadResult Zone::reload(Clock::time_point now, bool force) {
     std::lock_guard lock(mutex_);
-    return reload_locked(now, force);
+    auto result = reload_locked(now, force);
+    count_reload(result, now);
+    return result;
+}
+
+namespace {
+int64_t unix_ms(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void Zone::count_reload(const ReloadResult& result, Clock::time_point now) {
+    if (result.outcome == ReloadOutcome::Error)
+        reload_failures_.fetch_add(1, std::memory_order_relaxed);
+    else
+        last_reload_ok_ms_.store(unix_ms(now), std::memory_order_relaxed);
+}
+
+void Zone::set_loaded_at_locked(Clock::time_point now) {
+    loaded_at_ = now;
+    loaded_at_ms_.store(unix_ms(now), std::memory_order_relaxed);
+}
+
+ZoneCounters Zone::counters() const {
+    return {loaded_at_ms_.load(std::memory_order_relaxed), last_reload_ok_ms_.load(std::memory_order_relaxed),
+            reload_failures_.load(std::memory_order_relaxed)};
 }
 
 ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
@@ -340,7 +367,7 @@ bool Zone::snapshot_can_wait_locked() const {
 
 Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
     current_.store(next, std::memory_order_release);
-    loaded_at_ = now;
+    set_loaded_at_locked(now);
     if (settings_.state_dir.empty()) return {};
     join_snapshot_writer_locked();  // one writer at a time (same temporary file)
     std::string earlier;
@@ -439,7 +466,7 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
 void Zone::install(ZoneVersionPtr version, Clock::time_point now) {
     std::lock_guard lock(mutex_);
     current_.store(std::move(version), std::memory_order_release);
-    loaded_at_ = now;
+    set_loaded_at_locked(now);
 }
 
 ZoneStatus Zone::status() const {

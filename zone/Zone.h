@@ -87,6 +87,14 @@ struct ZoneStatus {
     std::size_t signatures_kept = 0;
 };
 
+// What a metrics scrape reads of a zone without its mutex (which a reload holds for as long as it reads
+// the file): plain atomics, each updated as the reload finishes. Times are Unix milliseconds, 0: never.
+struct ZoneCounters {
+    int64_t loaded_at_ms = 0;       // when the served version started being served
+    int64_t last_reload_ok_ms = 0;  // the last reload (or start-up load) that did not fail
+    uint64_t reload_failures = 0;   // reloads (start-up load included) that failed, since start-up
+};
+
 class Zone {
   public:
     explicit Zone(ZoneSettings settings)
@@ -137,6 +145,8 @@ class Zone {
     void install(ZoneVersionPtr version, Clock::time_point now);
 
     ZoneStatus status() const;
+    // Lock-free: never waits for a reload in progress.
+    ZoneCounters counters() const;
 
   private:
     Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
@@ -170,6 +180,12 @@ class Zone {
     // journal_ as other threads see it: set once, when the state directory opens, which is at start-up
     // or, for a zone whose state could not be opened then, by a reload while queries are answered.
     std::atomic<const Journal*> journal_view_{nullptr};
+    void count_reload(const ReloadResult& result, Clock::time_point now);
+    void set_loaded_at_locked(Clock::time_point now);
+
+    std::atomic<int64_t> loaded_at_ms_{0};
+    std::atomic<int64_t> last_reload_ok_ms_{0};
+    std::atomic<uint64_t> reload_failures_{0};
     mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below
     std::optional<dns::Serial> file_serial_;  // the serial written in the zone file at the last load
     std::optional<Clock::time_point> loaded_at_;

@@ -239,14 +239,16 @@ alow_transfer = ["x"]
                       "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
                       "journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, notify_retries, "
                       "notify_retry_interval, notify_delay, secondaries, verify_interval, verify_key, "
-                      "verify_sample, dnssec_policy, signature_warn)"));
+                      "verify_sample, dnssec_policy, signature_warn, parent)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
     // Keys after [server] belong to it, so a top-level key has to come first.
     const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
-    EXPECT_CONTAINS(msg, at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, zone)"));
-    EXPECT_CONTAINS(msg, at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, zone)"));
+    EXPECT_CONTAINS(msg,
+                    at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, zone, alert)"));
+    EXPECT_CONTAINS(msg,
+                    at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, zone, alert)"));
 }
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
@@ -257,7 +259,7 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
                 "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
                 "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
                 "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
-                "tls_key, tls_client_ca)"));
+                "tls_key, tls_client_ca, metrics_listen)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 

@@ -86,14 +86,19 @@ class DurationKeysTest : public test_support::ConfigFileTest {
                      "secondaries = [\"192.0.2.1\"]\n" +
                      std::string(zone_lines));
     }
+    Result<Config, ConfigError> load_alert(std::string_view alert_lines) {
+        return parse("[server]\nlisten = [\"127.0.0.1:5353\"]\n[[alert]]\nurl = \"http://127.0.0.1/\"\n" +
+                     std::string(alert_lines));
+    }
 
     // The value a duration key was read into (milliseconds, or seconds for verify_interval).
     static uint32_t value_of(const Config& c, std::string_view path) {
         for (const auto& key : config_schema()) {
             if (key.path != path) continue;
-            void* record = path.starts_with("server.")
-                               ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
-                               : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
+            void* record =
+                path.starts_with("server.")    ? static_cast<void*>(const_cast<ServerConfig*>(&c.server))
+                : path.starts_with("alert[].") ? static_cast<void*>(const_cast<AlertConfig*>(&c.alerts.at(0)))
+                                               : static_cast<void*>(const_cast<ZoneConfig*>(&c.zones.at(0)));
             return *std::get<uint32_t*>(key.slot(record));
         }
         ADD_FAILURE() << "no key " << path;
@@ -103,6 +108,7 @@ class DurationKeysTest : public test_support::ConfigFileTest {
     Result<Config, ConfigError> load_one(std::string_view path, std::string_view value) {
         const std::string line =
             std::string(path.substr(path.rfind('.') + 1)) + " = " + std::string(value) + "\n";
+        if (path.starts_with("alert[].")) return load_alert(line);
         return path.starts_with("server.") ? load(line) : load("", line);
     }
 };
@@ -111,7 +117,8 @@ class DurationKeysTest : public test_support::ConfigFileTest {
 TEST_F(DurationKeysTest, BareNumbersPerKey) {
     struct Case {
         std::string_view path;
-        uint32_t three;  // what `= 3` loads as
+        uint32_t three;     // what `= bare` loads as
+        uint32_t bare = 3;  // the bare number written (3, unless that is out of the key's range)
     };
     const Case cases[] = {
         {"server.tcp_idle_timeout", 3000},       // seconds, stored in milliseconds
@@ -121,9 +128,12 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
         {"zone[].notify_delay", 3},              // milliseconds
         {"zone[].verify_interval", 3},           // seconds, stored in seconds
         {"zone[].signature_warn", 3},            // seconds, stored in seconds
+        {"alert[].retry_interval", 500, 500},    // milliseconds
+        {"alert[].timeout", 3000, 3000},         // milliseconds
     };
     for (const auto& c : cases) {
-        for (std::string_view written : {"3", "\"3\""}) {
+        const std::string bare = std::to_string(c.bare);
+        for (const std::string& written : {bare, "\"" + bare + "\""}) {
             auto r = load_one(c.path, written);
             ASSERT_TRUE(r) << c.path << " = " << written << ": " << r.error().message;
             EXPECT_EQ(value_of(*r, c.path), c.three) << c.path << " = " << written;
@@ -297,11 +307,15 @@ TEST(Schema, PathsAreUniqueAndEveryTableIsDescribed) {
 TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
     auto r = parse(
         "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[zone]]\nname = \"example.com\"\n"
-        "file = \"zones/example.com.zone\"\n[[dnssec_policy]]\nname = \"p\"\n");
+        "file = \"zones/example.com.zone\"\n[[dnssec_policy]]\nname = \"p\"\n"
+        "[[alert]]\nurl = \"http://127.0.0.1/\"\n");
     ASSERT_TRUE(r) << r.error().message;
     ServerConfig server;
     ZoneConfig zone;
     DnssecPolicyConfig policy;
+    AlertConfig alert;
+    // The struct's initialiser for events is empty (the loader's default names every event).
+    alert.events = {"drift_start", "drift_end", "transfer_failures", "notify_giveup", "reload_failed"};
     for (const auto& key : config_schema()) {
         if (key.default_value.empty() || key.reader == Reader::Path || key.reader == Reader::ControlSocket)
             continue;
@@ -316,8 +330,12 @@ TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
         } else if (key.path.starts_with("dnssec_policy[].")) {
             loaded = &r->dnssec_policies.at(0);
             initial = &policy;
+        } else if (key.path.starts_with("alert[].")) {
+            loaded = &r->alerts.at(0);
+            initial = &alert;
         } else {
-            ADD_FAILURE() << "a default outside [server] and [[zone]]: " << key.path;
+            ADD_FAILURE() << "a default outside [server], [[zone]], [[dnssec_policy]] and [[alert]]: "
+                          << key.path;
             continue;
         }
         const bool same = std::visit(
@@ -326,7 +344,7 @@ TEST_F(UnknownKeysTest, DefaultsMatchTheStructs) {
                 // Defaults are numbers and strings (paths are checked below).
                 if constexpr (std::is_same_v<A, uint32_t*> || std::is_same_v<A, uint64_t*> ||
                               std::is_same_v<A, double*> || std::is_same_v<A, std::string*> ||
-                              std::is_same_v<A, bool*>) {
+                              std::is_same_v<A, bool*> || std::is_same_v<A, std::vector<std::string>*>) {
                     return *a == *std::get<A>(key.slot(initial));
                 }
                 return false;
@@ -375,6 +393,10 @@ name = "default"
             if (name == "name") continue;  // the prelude's policy is that example
             document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[dnssec_policy]]\n" +
                        (name == "name" ? "" : "name = \"other\"\n") + std::string(key.example) + "\n";
+        } else if (key.path.starts_with("alert[].")) {
+            document = prelude + "[server]\nlisten = [\"127.0.0.1:5353\"]\n[[alert]]\n" +
+                       (name == "url" ? "" : "url = \"http://127.0.0.1:8080/hook\"\n") +
+                       std::string(key.example) + "\n";
         } else {
             continue;  // tables, and keys that make sense only with their neighbours (see the docs' example)
         }

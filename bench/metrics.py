@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""How long a GET /metrics takes with many zones and secondaries (the target: under 50 ms for 10k zones).
+
+    /usr/bin/python3 bench/metrics.py [--zones 10000] [--peers 3] [--scrapes 20] [--limit-ms 50]
+
+Starts Headwater (HEADWATER_BIN, default build-bench/server/headwater) with --zones small generated
+zones, each with two NOTIFY targets on unused loopback ports (their give-ups fill the NOTIFY state) and
+metrics_listen on loopback. Then --peers addresses (127.0.0.2, 127.0.0.3, ...) each send every zone an
+IXFR over UDP with the served serial (an up-to-date secondary: the registry records the serial it holds),
+so every zone has --peers secondaries. It then scrapes /metrics --scrapes times, one after the other,
+while a thread keeps sending SOA queries, and prints the wall time per scrape (median, max) and the
+server's own headwater_metrics_render_seconds. Exit status 1 when the median exceeds --limit-ms.
+"""
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import dns.message
+import dns.rdatatype
+import dns.rrset
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+from hwtest import _die_with_parent, free_port  # noqa: E402
+
+ADDR = "127.0.0.1"
+SERIAL = 2026120501
+
+
+def zone_text(origin):
+    return (f"$ORIGIN {origin}\n$TTL 300\n@ IN SOA ns1 hostmaster {SERIAL} 3600 900 1209600 300\n"
+            f"@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n")
+
+
+def write_config(d, zones, port, metrics_port):
+    dead = [f"{ADDR}:{free_port()}", f"{ADDR}:{free_port()}"]
+    lines = ["[server]", f'listen = ["{ADDR}:{port}"]', 'control_socket = "run/hw.sock"', 'state_dir = "state"',
+             'log_level = "warn"', f'metrics_listen = "{ADDR}:{metrics_port}"', "",
+             "[[acl]]", 'name = "providers"', 'networks = ["127.0.0.0/8"]']
+    (d / "zones").mkdir()
+    (d / "run").mkdir()
+    for z in zones:
+        (d / "zones" / f"{z}zone").write_text(zone_text(z))
+        lines += ["", "[[zone]]", f'name = "{z}"', f'file = "zones/{z}zone"', 'allow_transfer = ["providers"]',
+                  f'notify = ["{dead[0]}", "{dead[1]}"]', "notify_retries = 0", 'notify_retry_interval = "1s"']
+    (d / "headwater.toml").write_text("\n".join(lines) + "\n")
+
+
+def ixfr_up_to_date(port, zones, source):
+    """One UDP IXFR per zone from `source`, claiming the served serial; a few in flight at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        s.settimeout(2.0)
+        for i in range(0, len(zones), 64):
+            batch = zones[i:i + 64]
+            for z in batch:
+                q = dns.message.make_query(z, dns.rdatatype.IXFR)
+                q.authority.append(dns.rrset.from_text(z, 0, "IN", "SOA",
+                                                       f"ns1.{z} hostmaster.{z} {SERIAL} 3600 900 1209600 300"))
+                s.sendto(q.to_wire(), (ADDR, port))
+            for _ in batch:
+                try:
+                    s.recvfrom(65535)
+                except socket.timeout:
+                    break
+
+
+def scrape(url):
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as r:
+        body = r.read().decode()
+    return time.perf_counter() - t0, body
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--zones", type=int, default=10000)
+    p.add_argument("--peers", type=int, default=3)
+    p.add_argument("--scrapes", type=int, default=20)
+    p.add_argument("--limit-ms", type=float, default=50.0)
+    args = p.parse_args()
+    binary = os.environ.get("HEADWATER_BIN", str(REPO / "build-bench" / "server" / "headwater"))
+    zones = [f"z{i:05d}.bench.example." for i in range(args.zones)]
+    with tempfile.TemporaryDirectory(prefix="hw-bench-metrics-") as tmp:
+        d = Path(tmp)
+        port, metrics_port = free_port(), free_port()
+        write_config(d, zones, port, metrics_port)
+        log = open(d / "server.log", "wb")
+        proc = subprocess.Popen([binary, "--config", d / "headwater.toml"], cwd=d, stdout=log,
+                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        url = f"http://{ADDR}:{metrics_port}/metrics"
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    scrape(url)
+                    break
+                # Before the server listens, a connect to a port in the ephemeral range can meet itself
+                # (TCP simultaneous open) and read its own request back: not an answer, wait on.
+                except (OSError, http.client.HTTPException):
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        sys.exit(f"headwater did not start: see {d / 'server.log'}")
+                    time.sleep(0.5)
+            t0 = time.monotonic()
+            for k in range(args.peers):
+                ixfr_up_to_date(port, zones, f"127.0.0.{k + 2}")
+            print(f"{args.zones} zones x {args.peers} secondaries recorded in {time.monotonic() - t0:.1f} s")
+            time.sleep(3)  # the NOTIFY give-ups (one try, then 1 s)
+            stop = threading.Event()
+
+            def soa_load():
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.settimeout(0.5)
+                    q = dns.message.make_query(zones[0], "SOA").to_wire()
+                    while not stop.is_set():
+                        s.sendto(q, (ADDR, port))
+                        try:
+                            s.recvfrom(4096)
+                        except socket.timeout:
+                            pass
+
+            load = threading.Thread(target=soa_load, daemon=True)
+            load.start()
+            times, render = [], []
+            for _ in range(args.scrapes):
+                t, body = scrape(url)
+                times.append(t * 1000)
+                m = re.search(r"^headwater_metrics_render_seconds (\S+)$", body, re.M)
+                render.append(float(m.group(1)) * 1000)
+            stop.set()
+            series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+            peers = len(re.findall(r"^headwater_secondary_serial\{", body, re.M))
+            print(f"{len(body) / 1e6:.1f} MB, {series} series, {peers} secondary serials")
+            print(f"scrape wall time: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms; "
+                  f"render (server): median {statistics.median(render):.1f} ms, max {max(render):.1f} ms")
+            if statistics.median(times) > args.limit_ms:
+                print(f"BENCHMARK FAILED: median scrape {statistics.median(times):.1f} ms > {args.limit_ms} ms")
+                sys.exit(1)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+#include "server/DelegationVerifier.h"
+
+#include <algorithm>
+
+#include <boost/asio.hpp>
+
+#include "server/DnsClient.h"
+#include "zone/dns/Message.h"
+
+namespace headwater::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// UDP (once more after a lost datagram), TCP when truncated or unanswered.
+asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> ask(dns::Endpoint to, dns::NameView name,
+                                                                 dns::RRType type,
+                                                                 std::chrono::milliseconds timeout) {
+    const auto query = build_query(name, type, true);
+    auto answer = co_await udp_exchange(to, query, timeout);
+    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout)
+        answer = co_await udp_exchange(to, query, timeout);
+    bool retry_tcp = !answer;
+    if (answer) {
+        auto header = dns::Message::parse_header(*answer);
+        retry_tcp = header && (header->flags & dns::flag::TC) != 0;
+    }
+    if (retry_tcp) answer = co_await tcp_exchange(to, query, timeout);
+    co_return answer;
+}
+
+// The addresses of each NS name outside the zone, from the first provider that answers authoritatively.
+asio::awaitable<std::vector<std::string>> resolve_at_providers(const DelegationRequest& req,
+                                                               verify::DelegationExpectation& expected) {
+    std::vector<std::string> unresolved;
+    for (const std::string& name_text : verify::names_to_resolve(expected)) {
+        auto name = dns::Name::from_text(name_text);
+        if (!name) continue;
+        bool resolved = false;
+        for (const auto& provider : req.providers) {
+            bool any = false;
+            for (const auto type : {dns::RRType::A, dns::RRType::AAAA}) {
+                auto answer = co_await ask(provider, *name, type, req.timeout);
+                if (!answer) continue;
+                auto parsed = dns::Message::parse(*answer);
+                if (parsed && verify::add_address_answer(expected, name_text, *parsed)) any = true;
+            }
+            if (any) {
+                resolved = true;
+                break;
+            }
+        }
+        if (!resolved) {
+            expected.addresses.erase(name_text);
+            unresolved.push_back(name_text);
+        }
+    }
+    co_return unresolved;
+}
+
+}  // namespace
+
+bool DelegationReport::ok() const {
+    return !parents.empty() &&
+           std::all_of(parents.begin(), parents.end(), [](const auto& p) { return p.result.ok; });
+}
+
+asio::awaitable<DelegationReport> verify_delegation(DelegationRequest req) {
+    DelegationReport report;
+    report.at = std::chrono::system_clock::now();
+    report.expected = verify::expect_delegation(*req.served, req.own_addresses);
+    report.zone = report.expected.zone;
+    report.unresolved = co_await resolve_at_providers(req, report.expected);
+    for (const auto& parent : req.parents) {
+        ParentReport p{parent, {}};
+        auto answer = co_await ask(parent, req.served->apex(), dns::RRType::NS, req.timeout);
+        if (!answer) {
+            p.result.status = "unreachable";
+            p.result.problems.push_back("no answer: " + answer.error().message);
+        } else if (auto parsed = dns::Message::parse(*answer); !parsed || !parsed->header().qr()) {
+            p.result.status = "not-a-referral";
+            p.result.problems.push_back("malformed answer");
+        } else {
+            p.result = verify::check_referral(report.expected, *parsed);
+        }
+        report.parents.push_back(std::move(p));
+    }
+    co_return report;
+}
+
+nlohmann::json to_json(const DelegationReport& r) {
+    using nlohmann::json;
+    json parents = json::array();
+    for (const auto& p : r.parents) {
+        json glue = json::object();
+        for (const auto& [name, addresses] : p.result.glue) glue[name] = addresses;
+        parents.push_back({{"address", p.address.to_string()},
+                           {"status", p.result.status},
+                           {"ok", p.result.ok},
+                           {"problems", p.result.problems},
+                           {"ns", p.result.ns},
+                           {"glue", glue}});
+    }
+    json addresses = json::object();
+    for (const auto& [name, a] : r.expected.addresses) addresses[name] = a;
+    return {{"zone", r.zone},
+            {"ok", r.ok()},
+            {"ns", r.expected.ns},
+            {"addresses", addresses},
+            {"unresolved", r.unresolved},
+            {"hidden_primary", r.expected.primary_name ? json(*r.expected.primary_name) : json(nullptr)},
+            {"parents", parents}};
+}
+
+}  // namespace headwater::server

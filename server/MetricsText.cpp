@@ -1,0 +1,97 @@
+#include "server/MetricsText.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace headwater::server {
+
+void append_label_value(std::string& out, std::string_view value) {
+    for (const char c : value) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out += c;
+        }
+    }
+}
+
+MetricFamily::MetricFamily(std::string_view name, Type type, std::string_view help)
+    : name_(name), type_(type), help_(help) {}
+
+void MetricFamily::start_sample(MetricLabels labels) {
+    samples_ += name_;
+    if (labels.size() > 0) {
+        samples_ += '{';
+        bool first = true;
+        for (const auto& [label, value] : labels) {
+            if (!first) samples_ += ',';
+            first = false;
+            samples_ += label;
+            samples_ += "=\"";
+            append_label_value(samples_, value);
+            samples_ += '"';
+        }
+        samples_ += '}';
+    }
+    samples_ += ' ';
+}
+
+void MetricFamily::add(MetricLabels labels, double value) {
+    start_sample(labels);
+    if (std::isnan(value)) {
+        samples_ += "NaN";
+    } else if (std::isinf(value)) {
+        samples_ += value > 0 ? "+Inf" : "-Inf";
+    } else {
+        // Shortest round-trip digits in plain notation (Unix times read as 1800000000.25, not 1.8e+09);
+        // a value too long for the buffer falls back to exponent notation.
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+        if (r.ec != std::errc()) r = std::to_chars(buf, buf + sizeof buf, value);
+        samples_.append(buf, r.ptr);
+    }
+    samples_ += '\n';
+}
+
+void MetricFamily::add(MetricLabels labels, int64_t value) {
+    start_sample(labels);
+    char buf[24];
+    samples_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+    samples_ += '\n';
+}
+
+void MetricFamily::add(MetricLabels labels, uint64_t value) {
+    start_sample(labels);
+    char buf[24];
+    samples_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+    samples_ += '\n';
+}
+
+void MetricFamily::write(std::string& out) const {
+    out += "# HELP ";
+    out += name_;
+    out += ' ';
+    // HELP text escapes only `\` and newlines.
+    for (const char c : help_) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    out += "\n# TYPE ";
+    out += name_;
+    out += type_ == Type::Counter ? " counter\n" : " gauge\n";
+    out += samples_;
+}
+
+}  // namespace headwater::server
