@@ -310,6 +310,7 @@ Result<ZoneVersionPtr, std::string> Zone::sign_locked(const ZoneVersionPtr& sour
     auto s = settings_.signer->sign(*source, old.get(), now, all);
     if (!s) return unexpected(s.error());
     next_refresh_ = s->next_refresh;
+    signed_key_generation_ = s->key_generation;
     signatures_made_ = s->made;
     signatures_kept_ = s->kept;
     return s->version;
@@ -321,8 +322,16 @@ ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
     if (old) result.old_serial = result.serial = old->serial();
     if (!settings_.signer) return with_error(result, "the zone has no dnssec_policy: nothing to sign");
     if (!old || !source_) return with_error(result, "the zone is not served (its file has not loaded)");
-    // First with the served serial: if that gives the served version back, nothing is due.
-    if (!all) {
+    const bool keys_changed = settings_.signer->key_generation() != signed_key_generation_;
+    if (!all && next_refresh_ && now < *next_refresh_ && !keys_changed) {
+        // No signature is due and the keys are those it was signed with: signing again would give the
+        // served version back, at the cost of a pass over the whole zone.
+        result.outcome = ReloadOutcome::Unchanged;
+        return result;
+    }
+    // Without a refresh time (no signing since start-up), try with the served serial first: if that gives
+    // the served version back, nothing is due. With one, something is due now and the trial is skipped.
+    if (!all && !next_refresh_) {
         auto same = sign_locked(with_serial(*source_, old->serial()), now, false);
         if (!same) return with_error(result, "signing failed: " + same.error());
         if ((*same)->same_content(*old)) {

@@ -207,6 +207,7 @@ class Zone {
     // Signed zones: the unsigned version the served one was signed from, and what signing reported.
     ZoneVersionPtr source_;
     std::optional<Clock::time_point> next_refresh_;
+    uint64_t signed_key_generation_ = 0;  // the signer's key_generation() when the served version was signed
     std::size_t signatures_made_ = 0;
     std::size_t signatures_kept_ = 0;
 };

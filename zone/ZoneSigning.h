@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,7 @@ class ZoneSigning {
         std::size_t made = 0;                           // signatures made anew
         std::size_t kept = 0;                           // signatures kept from the previous version
         std::optional<Clock::time_point> next_refresh;  // when the earliest signatures are due
+        uint64_t key_generation = 0;                    // key_generation() of the keys it was signed with
     };
 
     // A zone file that the signer can sign: it holds no DNSSEC records of its own. The error says why.
@@ -32,6 +34,9 @@ class ZoneSigning {
     // refresh window, unless `all` (every signature made anew).
     virtual Result<Signed, std::string> sign(const ZoneVersion& source, const ZoneVersion* previous,
                                              Clock::time_point now, bool all) = 0;
+    // Changes whenever the signing keys change (loaded, generated, imported): a version signed with an
+    // older generation needs signing again even when no signature is due.
+    virtual uint64_t key_generation() const = 0;
 };
 
 }  // namespace headwater::zone

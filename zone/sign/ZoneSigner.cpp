@@ -113,6 +113,7 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
     keys_ = std::move(keys);
     files_ = std::move(files);
     loaded_ = true;
+    key_generation_.fetch_add(1, std::memory_order_acq_rel);
     return {};
 }
 
@@ -170,10 +171,12 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
                                                                 const zone::ZoneVersion* previous,
                                                                 Clock::time_point now, bool all) {
     std::vector<SigningKey> keys;
+    uint64_t generation = 0;
     {
         const std::lock_guard lock(mutex_);
         if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
         keys = signing_keys_locked();
+        generation = key_generation_.load(std::memory_order_acquire);
         warn_short_validity_locked(source);
     }
     SignOptions o;
@@ -187,6 +190,7 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
     out.version = s->version;
     out.made = s->signatures_made;
     out.kept = s->signatures_kept;
+    out.key_generation = generation;
     if (s->signatures > 0) out.next_refresh = Clock::from_time_t(static_cast<std::time_t>(s->next_refresh));
     return out;
 }
@@ -213,6 +217,7 @@ Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file
     if (!written) return unexpected(written.error());
     keys_.push_back({k->key, created});
     files_.push_back(written->filename().string());
+    key_generation_.fetch_add(1, std::memory_order_acq_rel);
     const KeyInfo info = info_locked(keys_.back());
     if (log_)
         log_("dnssec: imported " + info.role + " key " + std::to_string(info.tag) + " for " +

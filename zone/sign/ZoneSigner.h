@@ -8,6 +8,7 @@
 // only decides what is generated for a zone that has no key yet.
 #pragma once
 
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -29,6 +30,7 @@ class ZoneSigner final : public zone::ZoneSigning {
 
     Result<void, std::string> check_source(const zone::ZoneVersion& source) const override;
     zone::ZoneVersionPtr source_of(const zone::ZoneVersion& signed_version) const override;
+    uint64_t key_generation() const override { return key_generation_.load(std::memory_order_acquire); }
     Result<Signed, std::string> sign(const zone::ZoneVersion& source, const zone::ZoneVersion* previous,
                                      Clock::time_point now, bool all) override;
 
@@ -66,6 +68,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::mutex mutex_;
     bool loaded_ = false;
     bool warned_validity_ = false;
+    std::atomic<uint64_t> key_generation_{0};  // bumped under mutex_ whenever keys_ changes
     std::vector<LoadedKey> keys_;
     std::vector<std::string> files_;  // base name of each key's files
 };

@@ -2,8 +2,10 @@
 
 #include <fstream>
 
+#include "zone/SerialPolicy.h"
 #include "zone/Snapshot.h"
 #include "zone/Zone.h"
+#include "zone/ZoneSigning.h"
 #include "zone/ZoneStore.h"
 
 using namespace headwater;
@@ -379,4 +381,62 @@ TEST(ZoneStore, FindsTheClosestEnclosingZone) {
     EXPECT_EQ(find("example.com."), "example.com.");
     EXPECT_EQ(find("com."), "-");
     EXPECT_EQ(find("example.org."), "-");
+}
+
+namespace {
+
+// A signer that "signs" by returning the source as it is, counting its passes over the zone.
+class CountingSigner final : public zone::ZoneSigning {
+  public:
+    Result<void, std::string> check_source(const zone::ZoneVersion&) const override { return {}; }
+    zone::ZoneVersionPtr source_of(const zone::ZoneVersion& v) const override {
+        return zone::with_serial(v, v.serial());
+    }
+    Result<Signed, std::string> sign(const zone::ZoneVersion& source, const zone::ZoneVersion*,
+                                     Clock::time_point, bool) override {
+        ++passes;
+        Signed s;
+        s.version = zone::with_serial(source, source.serial());
+        s.next_refresh = refresh_at;
+        s.key_generation = generation;
+        return s;
+    }
+    uint64_t key_generation() const override { return generation; }
+
+    int passes = 0;
+    uint64_t generation = 1;
+    Clock::time_point refresh_at;
+};
+
+}  // namespace
+
+// Signing is a pass over the whole zone: a reload that finds the file unchanged, or a refresh check, signs
+// only when a signature is due or the keys changed, and then once.
+TEST_F(ZoneReloadTest, SignedZoneIsSignedAgainOnlyWhenSomethingIsDue) {
+    write(10);
+    auto signer = std::make_shared<CountingSigner>();
+    signer->refresh_at = t0_ + std::chrono::seconds(100);
+    zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_};
+    settings.signer = signer;
+    zone::Zone z(settings);
+    ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(signer->passes, 1);
+
+    EXPECT_EQ(z.reload(t0_ + std::chrono::seconds(1)).outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(2), false).outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(signer->passes, 1);
+
+    ++signer->generation;  // a key imported
+    auto r = z.resign(t0_ + std::chrono::seconds(3), false);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(r.serial->value(), 11u);
+    EXPECT_EQ(signer->passes, 2);
+
+    r = z.reload(t0_ + std::chrono::seconds(200));  // past refresh_at: due, signed once with a new serial
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(r.serial->value(), 12u);
+    EXPECT_EQ(signer->passes, 3);
+
+    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(201), true).outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(signer->passes, 4);  // `all` always signs
 }
