@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/metrics.py [--zones 10000] [--peers 3] [--scrapes 20] [--limit-ms 50]
 
 Starts Headwater (HEADWATER_BIN, default build-bench/server/headwater) with --zones small generated
-zones, each with two NOTIFY targets on unused loopback ports (their give-ups fill the NOTIFY state) and
+zones, each with --notify-targets NOTIFY targets (default two) on unused loopback ports (their give-ups fill the NOTIFY state) and
 metrics_listen on loopback. Then --peers addresses (127.0.0.2, 127.0.0.3, ...) each send every zone an
 IXFR over UDP with the served serial (an up-to-date secondary: the registry records the serial it holds),
 so every zone has --peers secondaries. It then scrapes /metrics --scrapes times, one after the other,
@@ -43,8 +43,9 @@ def zone_text(origin):
             f"@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n")
 
 
-def write_config(d, zones, port, metrics_port):
-    dead = [f"{ADDR}:{free_port()}", f"{ADDR}:{free_port()}"]
+def write_config(d, zones, port, metrics_port, notify_targets=2):
+    dead = [f"{ADDR}:{free_port()}" for _ in range(notify_targets)]
+    notify = ", ".join(f'"{t}"' for t in dead)
     lines = ["[server]", f'listen = ["{ADDR}:{port}"]', 'control_socket = "run/hw.sock"', 'state_dir = "state"',
              'log_level = "warn"', f'metrics_listen = "{ADDR}:{metrics_port}"', "",
              "[[acl]]", 'name = "providers"', 'networks = ["127.0.0.0/8"]']
@@ -53,7 +54,7 @@ def write_config(d, zones, port, metrics_port):
     for z in zones:
         (d / "zones" / f"{z}zone").write_text(zone_text(z))
         lines += ["", "[[zone]]", f'name = "{z}"', f'file = "zones/{z}zone"', 'allow_transfer = ["providers"]',
-                  f'notify = ["{dead[0]}", "{dead[1]}"]', "notify_retries = 0", 'notify_retry_interval = "1s"']
+                  f'notify = [{notify}]', "notify_retries = 0", 'notify_retry_interval = "1s"']
     (d / "headwater.toml").write_text("\n".join(lines) + "\n")
 
 
@@ -89,13 +90,16 @@ def main():
     p.add_argument("--peers", type=int, default=3)
     p.add_argument("--scrapes", type=int, default=20)
     p.add_argument("--limit-ms", type=float, default=50.0)
+    # The NOTIFY code opens one UDP socket per zone and target: 10k zones with 2 targets need more file
+    # descriptors than the usual limit of 20000.
+    p.add_argument("--notify-targets", type=int, default=2)
     args = p.parse_args()
     binary = os.environ.get("HEADWATER_BIN", str(REPO / "build-bench" / "server" / "headwater"))
     zones = [f"z{i:05d}.bench.example." for i in range(args.zones)]
     with tempfile.TemporaryDirectory(prefix="hw-bench-metrics-") as tmp:
         d = Path(tmp)
         port, metrics_port = free_port(), free_port()
-        write_config(d, zones, port, metrics_port)
+        write_config(d, zones, port, metrics_port, args.notify_targets)
         log = open(d / "server.log", "wb")
         proc = subprocess.Popen([binary, "--config", d / "headwater.toml"], cwd=d, stdout=log,
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -110,7 +114,9 @@ def main():
                 # (TCP simultaneous open) and read its own request back: not an answer, wait on.
                 except (OSError, http.client.HTTPException):
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        sys.exit(f"headwater did not start: see {d / 'server.log'}")
+                        log.flush()
+                        tail = (d / "server.log").read_text(errors="replace").splitlines()[-5:]
+                        sys.exit("headwater did not start:\n" + "\n".join(tail))
                     time.sleep(0.5)
             t0 = time.monotonic()
             for k in range(args.peers):

@@ -27,6 +27,8 @@ class MetricFamily {
     void add(MetricLabels labels, uint64_t value);
 
     bool empty() const { return samples_.empty(); }
+    // Forgets the samples but keeps the buffer's capacity, for the next scrape.
+    void clear() { samples_.clear(); }
     // Appends the HELP and TYPE lines and the samples to `out`; a family without samples still has its
     // HELP and TYPE lines (a scraper then knows the metric exists).
     void write(std::string& out) const;

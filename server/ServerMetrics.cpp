@@ -179,7 +179,33 @@ void write_all(std::string& out, std::initializer_list<const MetricFamily*> fami
     for (const MetricFamily* f : families) f->write(out);
 }
 
+void clear_all(std::initializer_list<MetricFamily*> families) {
+    for (MetricFamily* f : families) f->clear();
+}
+
 }  // namespace
+
+struct ServerMetrics::Buffers {
+    ZoneFamilies zones;
+    PeerFamilies peers;
+    VerifyFamilies verified;
+    NotifyFamilies notify;
+
+    void clear() {
+        clear_all({&zones.served, &zones.serial, &zones.records, &zones.loaded, &zones.reload_ok,
+                   &zones.reload_failures, &zones.journal});
+        clear_all({&peers.serial, &peers.lag, &peers.lag_seconds, &peers.transfer_at, &peers.transfer_ok,
+                   &peers.transfer_duration, &peers.transfer_bytes, &peers.failures});
+        clear_all({&verified.at, &verified.in_sync, &verified.status, &verified.serial, &verified.lag,
+                   &verified.differences, &verified.delegation_ok, &verified.delegation_at});
+        clear_all(
+            {&notify.acknowledged, &notify.acknowledged_at, &notify.pending, &notify.acks, &notify.failures});
+    }
+};
+
+ServerMetrics::ServerMetrics(TimePoint started) : started_(started), buffers_(std::make_unique<Buffers>()) {}
+
+ServerMetrics::~ServerMetrics() = default;
 
 void ServerMetrics::count_transfer(const xfr::TransferEvent& event) {
     std::lock_guard lock(mutex_);
@@ -201,23 +227,27 @@ void ServerMetrics::count_notify(const NotifyEvent& event) {
 std::string ServerMetrics::render(const zone::ZoneStore& store, const SecondaryRegistry& secondaries,
                                   const std::vector<NotifyZoneState>& notify, TimePoint now) const {
     const auto started = std::chrono::steady_clock::now();
+    const std::lock_guard lock(render_mutex_);
+    Buffers& b = *buffers_;
+    b.clear();
     std::string out;
-    out.reserve(std::size_t{1} << 16);
-    render_state(store, secondaries, now, out);
-    render_notify(notify, out);
+    out.reserve(std::max(std::size_t{1} << 16, last_size_ + last_size_ / 8));
+    render_state(store, secondaries, now, b, out);
+    render_notify(notify, b, out);
     render_traffic(out);
     MetricFamily render_time{"headwater_metrics_render_seconds", Type::Gauge,
                              "Time this scrape took to render everything above."};
     render_time.add({}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     render_time.write(out);
+    last_size_ = out.size();
     return out;
 }
 
 void ServerMetrics::render_state(const zone::ZoneStore& store, const SecondaryRegistry& secondaries,
-                                 TimePoint now, std::string& out) {
-    ZoneFamilies zones;
-    PeerFamilies peers;
-    VerifyFamilies verified;
+                                 TimePoint now, Buffers& b, std::string& out) const {
+    ZoneFamilies& zones = b.zones;
+    PeerFamilies& peers = b.peers;
+    VerifyFamilies& verified = b.verified;
     for (const auto& z : store.zones()) {
         render_zone(*z, zones);
         const auto view = secondaries.view(z->name_text());
@@ -232,8 +262,9 @@ void ServerMetrics::render_state(const zone::ZoneStore& store, const SecondaryRe
                     &verified.differences, &verified.delegation_ok, &verified.delegation_at});
 }
 
-void ServerMetrics::render_notify(const std::vector<NotifyZoneState>& notify, std::string& out) const {
-    NotifyFamilies f;
+void ServerMetrics::render_notify(const std::vector<NotifyZoneState>& notify, Buffers& b,
+                                  std::string& out) const {
+    NotifyFamilies& f = b.notify;
     for (const auto& zone : notify) {
         for (const auto& t : zone.targets) {
             const std::string target = t.address.to_string();

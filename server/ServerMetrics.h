@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -29,7 +30,10 @@ class ServerMetrics {
   public:
     using TimePoint = std::chrono::system_clock::time_point;
 
-    explicit ServerMetrics(TimePoint started = std::chrono::system_clock::now()) : started_(started) {}
+    explicit ServerMetrics(TimePoint started = std::chrono::system_clock::now());
+    ~ServerMetrics();
+    ServerMetrics(const ServerMetrics&) = delete;
+    ServerMetrics& operator=(const ServerMetrics&) = delete;
 
     // Counted by the UDP workers and TCP listeners.
     QueryCounters& queries() { return queries_; }
@@ -45,9 +49,10 @@ class ServerMetrics {
                        const std::vector<NotifyZoneState>& notify, TimePoint now) const;
 
   private:
-    static void render_state(const zone::ZoneStore& store, const SecondaryRegistry& secondaries,
-                             TimePoint now, std::string& out);
-    void render_notify(const std::vector<NotifyZoneState>& notify, std::string& out) const;
+    struct Buffers;  // the per-zone families' sample text, kept between scrapes (ServerMetrics.cpp)
+    void render_state(const zone::ZoneStore& store, const SecondaryRegistry& secondaries, TimePoint now,
+                      Buffers& b, std::string& out) const;
+    void render_notify(const std::vector<NotifyZoneState>& notify, Buffers& b, std::string& out) const;
     void render_traffic(std::string& out) const;
 
     struct NotifyCounts {
@@ -67,6 +72,11 @@ class ServerMetrics {
     mutable std::mutex mutex_;  // the maps below: transfers and NOTIFYs are few, a mutex is cheap there
     std::map<TransferKey, TransferCounts> transfers_;
     std::map<NotifyKey, NotifyCounts> notifies_;
+    // One scrape renders at a time, into buffers that keep their capacity: with thousands of zones the
+    // text is megabytes, and growing it afresh each scrape (page faults, copies) cost more than writing it.
+    mutable std::mutex render_mutex_;
+    std::unique_ptr<Buffers> buffers_;
+    mutable std::size_t last_size_ = 0;  // the previous scrape's length, reserved for the next
 };
 
 }  // namespace headwater::server
