@@ -38,7 +38,7 @@ constexpr std::array<std::string_view, 3> kTransports = {"udp", "tcp", "tls"};
 constexpr int64_t kDay = 86400;
 
 constexpr SchemaKey kSchema[] = {
-    // ---- the top level: five tables ----
+    // ---- the top level: six tables ----
     {.path = "server",
      .reader = Reader::Server,
      .slot = slot<&Config::server>,
@@ -66,6 +66,11 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&Config::zones>,
      .example = "[[zone]]",
      .description = "A zone served from a master file, with who may transfer it and whom to NOTIFY."},
+    {.path = "lab",
+     .reader = Reader::Labs,
+     .slot = slot<&Config::labs>,
+     .example = "[[lab]]",
+     .description = "Lab mode: a fault served on purpose to one peer of one zone (needs server.lab = true)."},
 
     // ---- [server] ----
     {.path = "server.listen",
@@ -219,6 +224,13 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&ServerConfig::tls_client_ca>,
      .example = R"(tls_client_ca = "tls/secondaries-ca.crt")",
      .description = "PEM CA certificates a client certificate is verified against (for acl tls_names)."},
+
+    {.path = "server.lab",
+     .reader = Reader::Boolean,
+     .slot = slot<&ServerConfig::lab>,
+     .default_value = "false",
+     .example = "lab = true",
+     .description = "Lab mode: allow [[lab]] faults and `headwaterctl lab`; never on a production primary."},
 
     // ---- [[key]] ----
     {.path = "key[].name",
@@ -515,6 +527,26 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(source = "192.0.2.53")",
      .description =
          "Local address to send from, of the target's address family; the system's choice when absent."},
+
+    // ---- [[lab]] ----
+    {.path = "lab[].zone",
+     .reader = Reader::ZoneRef,
+     .slot = slot<&LabConfig::zone>,
+     .required = true,
+     .example = R"(zone = "example.com")",
+     .description = "The [[zone]] whose transfers, SOA answers or NOTIFYs the fault changes."},
+    {.path = "lab[].peer",
+     .reader = Reader::Text,
+     .slot = slot<&LabConfig::peer>,
+     .required = true,
+     .example = R"(peer = "127.0.0.2")",
+     .description = "Whom it is aimed at: an IP address, a TSIG key name, or \"*\" for every peer."},
+    {.path = "lab[].fault",
+     .reader = Reader::Text,
+     .slot = slot<&LabConfig::fault>,
+     .required = true,
+     .example = R"(fault = "cut-messages 3 reset")",
+     .description = "The fault and its arguments, as `headwaterctl lab set` takes them (docs/lab.md)."},
 };
 
 }  // namespace

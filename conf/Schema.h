@@ -30,6 +30,7 @@ enum class Reader : uint8_t {
     Acls,           // [[acl]]
     Policies,       // [[dnssec_policy]]
     Zones,          // [[zone]]
+    Labs,           // [[lab]] (only with server.lab = true)
     NotifyTargets,  // zone.notify: an array of "addr[:port]" strings or { address, key, source } tables
     // Generic values.
     Integer,   // an integer in min..max `unit`s
@@ -61,6 +62,8 @@ enum class Reader : uint8_t {
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]
     Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
+    Text,           // a non-empty string, checked elsewhere (the [[lab]] peer and fault)
+    ZoneRef,        // the name of a [[zone]]
 };
 
 // What a number counts. For durations: what a bare number means, and what the range is given in.
@@ -69,12 +72,12 @@ enum class Unit : uint8_t { None, Milliseconds, Seconds, Octets, Bytes };
 std::string_view unit_name(Unit unit);  // "milliseconds", "seconds", "octets", "bytes", ""
 
 // Where a reader stores a value: a field of the struct the key's table is read into.
-using Slot =
-    std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
-                 std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
-                 std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
-                 std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
-                 std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*>;
+using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
+                          std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
+                          std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
+                          std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
+                          std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*,
+                          std::vector<LabConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

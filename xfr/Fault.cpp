@@ -25,7 +25,7 @@ constexpr std::array<KindInfo, 17> kKinds = {{
     {FaultKind::IxfrCondensed, "ixfr-condensed", "ixfr-condensed"},
     {FaultKind::CutMessages, "cut-messages", "cut-messages N [close|reset]"},
     {FaultKind::CutBytes, "cut-bytes", "cut-bytes N [close|reset]"},
-    {FaultKind::Rcode, "rcode", "rcode servfail|refused|notimp"},
+    {FaultKind::Rcode, "rcode", "rcode servfail|refused|notimp [axfr|ixfr]"},
     {FaultKind::WrongMac, "wrong-mac", "wrong-mac N (the Nth message, from 1)"},
     {FaultKind::SignEvery, "sign-every", "sign-every N (1..100)"},
     {FaultKind::BadTime, "badtime", "badtime"},
@@ -144,7 +144,14 @@ Result<void, std::string> read_args(const KindInfo& k, Fault& f, std::span<const
             return {};
         }
         case FaultKind::Rcode: {
-            if (auto e = expect(1, 1); !e) return e;
+            if (auto e = expect(1, 2); !e) return e;
+            if (args.size() == 2) {
+                const std::string type = lower(args[1]);
+                if (type != "axfr" && type != "ixfr")
+                    return unexpected("\"" + args[1] +
+                                      "\" is neither axfr nor ixfr (usage: " + std::string(k.usage) + ")");
+                f.only = type == "axfr" ? dns::RRType::AXFR : dns::RRType::IXFR;
+            }
             const std::string r = lower(args[0]);
             if (r == "servfail")
                 f.rcode = dns::Rcode::ServFail;
@@ -192,7 +199,8 @@ std::string Fault::text() const {
         case FaultKind::CutBytes:
             return out + " " + std::to_string(number) + (reset ? " reset" : " close");
         case FaultKind::Rcode:
-            return out + " " + std::string(rcode_word(rcode));
+            return out + " " + std::string(rcode_word(rcode)) +
+                   (only ? (*only == dns::RRType::AXFR ? " axfr" : " ixfr") : "");
         default:
             return out;
     }

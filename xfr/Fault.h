@@ -29,10 +29,10 @@ enum class FaultKind : uint8_t {
     // Failure.
     CutMessages,  // cut-messages N [close|reset]: end the connection after N messages
     CutBytes,     // cut-bytes N [close|reset]: end the connection once N octets are written
-    Rcode,        // rcode servfail|refused|notimp: answer every transfer request with it
-    WrongMac,     // wrong-mac N: message N (1-based) of a signed transfer carries a MAC that fails
-    SignEvery,    // sign-every N: sign only every Nth message (RFC 8945 §5.3.1 allows up to 99 between)
-    BadTime,      // badtime: answer a signed transfer request with TSIG error BADTIME (RFC 8945 §5.2.3)
+    Rcode,      // rcode servfail|refused|notimp [axfr|ixfr]: answer transfer requests (of that type) with it
+    WrongMac,   // wrong-mac N: message N (1-based) of a signed transfer carries a MAC that fails
+    SignEvery,  // sign-every N: sign only every Nth message (RFC 8945 §5.3.1 allows up to 99 between)
+    BadTime,    // badtime: answer a signed transfer request with TSIG error BADTIME (RFC 8945 §5.2.3)
     // NOTIFY.
     NoNotify,      // no-notify: do not NOTIFY this peer
     NotifySerial,  // notify-serial S: NOTIFY with an SOA of serial S instead of the served one
@@ -52,6 +52,7 @@ struct Fault {
     uint64_t ms = 0;      // Delay, Stall
     bool reset = false;   // Cut*: RST instead of an orderly close
     dns::Rcode rcode = dns::Rcode::ServFail;  // Rcode
+    std::optional<dns::RRType> only;          // Rcode: only requests of this type (AXFR or IXFR)
 
     // The fault in its own syntax, as parse_fault reads it back: "cut-messages 3 reset".
     std::string text() const;

@@ -51,6 +51,7 @@ void FaultPlan::add(const Fault& f) {
             break;
         case FaultKind::Rcode:
             rcode = f.rcode;
+            rcode_only = f.only;
             break;
         case FaultKind::WrongMac:
             wrong_mac = f.number;

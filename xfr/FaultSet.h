@@ -37,7 +37,8 @@ struct FaultPlan {
     std::optional<uint64_t> cut_bytes;
     bool cut_reset = false;
     std::optional<dns::Rcode> rcode;
-    std::optional<uint64_t> wrong_mac;  // 1-based message number
+    std::optional<dns::RRType> rcode_only;  // the rcode only for requests of this type
+    std::optional<uint64_t> wrong_mac;      // 1-based message number
     std::optional<uint64_t> sign_every;
     bool badtime = false;
     bool no_notify = false;

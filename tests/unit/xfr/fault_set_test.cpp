@@ -19,11 +19,12 @@ Fault fault(const char* text) {
 }
 
 TEST(Fault, EveryKindReadsBackItsOwnText) {
-    const char* samples[] = {"delay 2s",       "rate 5000",        "stall 3 10s",      "records 1",
-                             "ixfr-as-axfr",   "ixfr-uncondensed", "ixfr-condensed",   "cut-messages 3 reset",
-                             "cut-bytes 4096", "rcode notimp",     "wrong-mac 7",      "sign-every 5",
-                             "badtime",        "no-notify",        "notify-serial 42", "soa-tc",
-                             "drop-soa"};
+    const char* samples[] = {
+        "delay 2s",       "rate 5000",         "stall 3 10s",      "records 1",
+        "ixfr-as-axfr",   "ixfr-uncondensed",  "ixfr-condensed",   "cut-messages 3 reset",
+        "cut-bytes 4096", "rcode notimp ixfr", "wrong-mac 7",      "sign-every 5",
+        "badtime",        "no-notify",         "notify-serial 42", "soa-tc",
+        "drop-soa"};
     ASSERT_EQ(std::size(samples), fault_kinds().size());
     for (const char* s : samples) {
         const Fault f = fault(s);
@@ -45,6 +46,9 @@ TEST(Fault, ArgumentsAreRead) {
     EXPECT_TRUE(fault("cut-bytes 10 reset").reset);
     EXPECT_EQ(fault("rcode REFUSED").rcode, dns::Rcode::Refused);
     EXPECT_EQ(fault("rcode servfail").rcode, dns::Rcode::ServFail);
+    EXPECT_FALSE(fault("rcode servfail").only);
+    EXPECT_EQ(fault("rcode notimp IXFR").only, dns::RRType::IXFR);
+    EXPECT_EQ(fault("rcode notimp ixfr").text(), "rcode notimp ixfr");
     EXPECT_EQ(fault("records 65535").number, 65535u);
 }
 
@@ -63,6 +67,7 @@ TEST(Fault, BadInputGetsAClearError) {
     EXPECT_FALSE(parse_fault("records 65536"));
     EXPECT_FALSE(parse_fault("sign-every 101"));
     EXPECT_FALSE(parse_fault("rcode nxdomain"));
+    EXPECT_FALSE(parse_fault("rcode notimp soa"));
     EXPECT_FALSE(parse_fault("cut-messages 3 slam"));
     EXPECT_FALSE(parse_fault("badtime now"));
     EXPECT_FALSE(parse_fault(""));
