@@ -42,8 +42,8 @@ def main():
     args = ap.parse_args()
 
     build = (REPO / args.build) if not Path(args.build).is_absolute() else Path(args.build)
-    os.environ.setdefault("HEADWATER_BIN", str(build / "headwater"))
-    os.environ.setdefault("HEADWATERCTL_BIN", str(build / "headwaterctl"))
+    os.environ.setdefault("HEADWATER_BIN", str(build / "server" / "headwater"))
+    os.environ.setdefault("HEADWATERCTL_BIN", str(build / "tools" / "headwaterctl"))
     import hwlab  # noqa: E402  (after the environment names the binaries)
 
     peers = [p for p in args.peers.split(",") if p]
