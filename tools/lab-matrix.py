@@ -73,7 +73,7 @@ def main():
         "took v2 and when (seconds after the fault was set), its transfer attempts (asked type, the form "
         "answered when it differs, and the cause: `ok`, `lab-cut`, `lab-refused`, `peer-closed`...), the "
         "gaps between attempts, the fallbacks seen and its SOA queries, all from `headwaterctl lab report`. "
-        "The TSIG faults (`wrong-mac`, `sign-every`, `badtime`) use a secondary that signs with a key.",
+        "The TSIG faults (`wrong-mac`, `sign-every`, `badtime`) use a secondary that signs with a key. The causes are the primary's view: `ok` means every message was written, so a secondary that rejects what it got (a MAC that does not verify, unsigned messages it will not accept) shows `ok` attempts and keeps its old serial. A transfer still running when the watch ends (a long `stall`) is not in the cell.",
         "",
         "Versions: " + "; ".join(f"{k}: {versions.get(k, '?')}" for k in peers) + ".",
         "",

@@ -8,6 +8,9 @@ Asserted reactions:
     every attempt cut by the lab.
   BIND, rcode notimp for IXFR only: falls back to AXFR after the NOTIMP and takes v2.
   NSD, ixfr-as-axfr: accepts the whole zone as the answer to its IXFR and takes v2.
+  Knot, wrong-mac 2 (signed transfers): rejects the transfer, keeps v1 and tries again.
+  Knot, sign-every 3: accepts the unsigned messages between signed ones (RFC 8945 §5.3.1) and takes v2;
+  BIND 9.18 does not: it keeps v1 and keeps asking.
 
 HW_PEERS=knot,bind limits the set; missing peers are skipped.
 """
@@ -59,6 +62,23 @@ class LabSecondariesTest(unittest.TestCase):
         self.assertTrue(any(t["type"] == "IXFR" and t["form"] == "axfr" and t["outcome"] == "ok" for t in transfers),
                         transfers)
         self.assertEqual(o.final_serial, hwlab.V2, o.describe())
+
+    def test_knot_rejects_a_transfer_whose_second_mac_is_wrong(self):
+        o = self.scenario("knot", "wrong-mac 2")
+        self.assertIsNone(o.reached_v2_after, o.describe())
+        self.assertEqual(o.final_serial, hwlab.V1, o.describe())
+        self.assertGreaterEqual(len(o.transfers()), 2, o.describe())
+        self.assertTrue(all(t["key"] == "lab-key." for t in o.transfers()), o.transfers())
+
+    def test_knot_accepts_sign_every_third_message(self):
+        o = self.scenario("knot", "sign-every 3")
+        self.assertEqual(o.final_serial, hwlab.V2, o.describe())
+
+    def test_bind_rejects_sign_every_third_message(self):
+        o = self.scenario("bind", "sign-every 3")
+        self.assertIsNone(o.reached_v2_after, o.describe())
+        self.assertEqual(o.final_serial, hwlab.V1, o.describe())
+        self.assertGreaterEqual(len(o.transfers()), 2, o.describe())
 
 
 if __name__ == "__main__":
