@@ -234,7 +234,7 @@ Notifier::~Notifier() {
             if (socket) socket->close(ec);
 }
 
-void Notifier::use_lab(std::shared_ptr<const xfr::FaultBoard> board) {
+void Notifier::use_lab(const std::shared_ptr<const xfr::FaultBoard>& board) {
     state_->lab = board;
     for (auto& zone : state_->zones) {
         const xfr::NotifyTracker* tracker = zone.tracker.get();

@@ -67,7 +67,7 @@ class Notifier {
     void limit_in_flight(std::size_t n);
     // Lab mode (docs/lab.md): no-notify and notify-serial faults are looked up in `board` for every
     // message. Set before start().
-    void use_lab(std::shared_ptr<const xfr::FaultBoard> board);
+    void use_lab(const std::shared_ptr<const xfr::FaultBoard>& board);
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
 

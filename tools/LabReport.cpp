@@ -122,6 +122,27 @@ std::string colour(const json& e) {
     return "#c0392b";
 }
 
+// One event as an SVG mark at (x, lane y): NOTIFY a triangle above the lane, an SOA query a dot below
+// it, a transfer attempt a bar on it; its details in a <title> (the browser shows it on hover).
+std::string mark(const json& e, int x, int y) {
+    const std::string kind = text(e, "kind");
+    std::string out;
+    auto put = [&out](const auto&... parts) { ((out += parts), ...); };
+    auto n = [](int v) { return std::to_string(v); };
+    if (kind == "notify") {
+        put("<polygon points=\"", n(x), ",", n(y - 22), " ", n(x - 5), ",", n(y - 12), " ", n(x + 5), ",",
+            n(y - 12), "\"");
+    } else if (kind == "soa" || kind == "up-to-date") {
+        put("<circle cx=\"", n(x), "\" cy=\"", n(y + 14), "\" r=\"3.5\"");
+    } else {
+        put("<rect x=\"", n(x - 4), "\" y=\"", n(y - 8), "\" width=\"8\" height=\"16\"");
+    }
+    const std::string element = kind == "notify" ? "polygon" : (kind == "transfer" ? "rect" : "circle");
+    put(" fill=\"", colour(e), "\"><title>+", escape(seconds(number(e, "t_ms"))), " ", escape(event_text(e)),
+        "</title></", element, ">\n");
+    return out;
+}
+
 }  // namespace
 
 void print_lab(const json& response) {
@@ -177,26 +198,18 @@ std::string lab_report_html(const json& report) {  // NOLINT(readability-functio
         std::string held;
         for (const auto& e : p["events"]) {
             const int x = x_of(number(e, "t_ms"));
-            const std::string kind = text(e, "kind");
-            const std::string title =
-                "<title>+" + escape(seconds(number(e, "t_ms"))) + " " + escape(event_text(e)) + "</title>";
-            const std::string fill = colour(e);
-            if (kind == "notify") {
-                svg += "<polygon points=\"" + std::to_string(x) + "," + std::to_string(y - 22) + " " +
-                       std::to_string(x - 5) + "," + std::to_string(y - 12) + " " + std::to_string(x + 5) +
-                       "," + std::to_string(y - 12) + "\" fill=\"" + fill + "\">" + title + "</polygon>\n";
-            } else if (kind == "soa" || kind == "up-to-date") {
-                svg += "<circle cx=\"" + std::to_string(x) + "\" cy=\"" + std::to_string(y + 14) +
-                       "\" r=\"3.5\" fill=\"" + fill + "\">" + title + "</circle>\n";
-            } else {
-                svg += "<rect x=\"" + std::to_string(x - 4) + "\" y=\"" + std::to_string(y - 8) +
-                       "\" width=\"8\" height=\"16\" fill=\"" + fill + "\">" + title + "</rect>\n";
-                const json& t = e["transfer"];
-                if (text(e, "outcome") == "ok" && text(t, "to") != "-" && text(t, "to") != held) {
-                    held = text(t, "to");
-                    svg += "<text x=\"" + std::to_string(x + 6) + "\" y=\"" + std::to_string(y - 12) +
-                           "\" fill=\"#2e9d4a\">serial " + escape(held) + "</text>\n";
-                }
+            svg += mark(e, x, y);
+            const json& t = e.value("transfer", json::object());
+            if (text(e, "kind") == "transfer" && text(e, "outcome") == "ok" && text(t, "to") != "-" &&
+                text(t, "to") != held) {
+                held = text(t, "to");
+                svg += "<text x=\"";
+                svg += std::to_string(x + 6);
+                svg += "\" y=\"";
+                svg += std::to_string(y - 12);
+                svg += "\" fill=\"#2e9d4a\">serial ";
+                svg += escape(held);
+                svg += "</text>\n";
             }
         }
     }

@@ -80,91 +80,104 @@ std::string_view rcode_word(dns::Rcode r) {
     }
 }
 
+// "delay takes 1..1 argument(s) (usage: ...)" unless lo <= args.size() <= hi.
+Result<void, std::string> arg_count(const KindInfo& k, std::span<const std::string> args, std::size_t lo,
+                                    std::size_t hi) {
+    if (args.size() >= lo && args.size() <= hi) return {};
+    return unexpected(std::string(k.name) + " takes " +
+                      (hi == 0 ? std::string("no arguments")
+                               : std::to_string(lo) + ".." + std::to_string(hi) + " argument(s)") +
+                      " (usage: " + std::string(k.usage) + ")");
+}
+
+// rate, records, wrong-mac, sign-every, notify-serial: one number in the kind's range.
+Result<void, std::string> read_number(const KindInfo& k, Fault& f, std::span<const std::string> args) {
+    if (auto e = arg_count(k, args, 1, 1); !e) return e;
+    constexpr uint64_t kMax32 = std::numeric_limits<uint32_t>::max();
+    const uint64_t hi = f.kind == FaultKind::Records ? 65535 : f.kind == FaultKind::SignEvery ? 100 : kMax32;
+    const uint64_t lo = f.kind == FaultKind::NotifySerial ? 0 : 1;
+    auto n = number_arg(k, args[0], lo, hi);
+    if (!n) return unexpected(n.error());
+    f.number = *n;
+    return {};
+}
+
+// delay DURATION; stall AFTER_MESSAGES [DURATION] (an hour when not given).
+Result<void, std::string> read_timing(const KindInfo& k, Fault& f, std::span<const std::string> args) {
+    const bool stall = f.kind == FaultKind::Stall;
+    if (auto e = arg_count(k, args, 1, stall ? 2 : 1); !e) return e;
+    if (stall) {
+        auto n = number_arg(k, args[0], 0, std::numeric_limits<uint32_t>::max());
+        if (!n) return unexpected(n.error());
+        f.number = *n;
+        f.ms = 3600 * 1000;
+    }
+    if (!stall || args.size() == 2) {
+        auto ms = parse_lab_duration(args[stall ? 1 : 0]);
+        if (!ms) return unexpected(ms.error());
+        f.ms = *ms;
+    }
+    return {};
+}
+
+// cut-messages N [close|reset]; cut-bytes N [close|reset].
+Result<void, std::string> read_cut(const KindInfo& k, Fault& f, std::span<const std::string> args) {
+    if (auto e = arg_count(k, args, 1, 2); !e) return e;
+    auto n = number_arg(k, args[0], f.kind == FaultKind::CutMessages ? 0 : 1,
+                        std::numeric_limits<uint32_t>::max());
+    if (!n) return unexpected(n.error());
+    f.number = *n;
+    if (args.size() == 2) {
+        const std::string how = lower(args[1]);
+        if (how != "close" && how != "reset")
+            return unexpected("\"" + args[1] +
+                              "\" is neither close nor reset (usage: " + std::string(k.usage) + ")");
+        f.reset = how == "reset";
+    }
+    return {};
+}
+
+// rcode servfail|refused|notimp [axfr|ixfr].
+Result<void, std::string> read_rcode(const KindInfo& k, Fault& f, std::span<const std::string> args) {
+    if (auto e = arg_count(k, args, 1, 2); !e) return e;
+    if (args.size() == 2) {
+        const std::string type = lower(args[1]);
+        if (type != "axfr" && type != "ixfr")
+            return unexpected("\"" + args[1] + "\" is neither axfr nor ixfr (usage: " + std::string(k.usage) +
+                              ")");
+        f.only = type == "axfr" ? dns::RRType::AXFR : dns::RRType::IXFR;
+    }
+    const std::string r = lower(args[0]);
+    if (r == "servfail")
+        f.rcode = dns::Rcode::ServFail;
+    else if (r == "refused")
+        f.rcode = dns::Rcode::Refused;
+    else if (r == "notimp")
+        f.rcode = dns::Rcode::NotImp;
+    else
+        return unexpected("\"" + args[0] + "\" is not servfail, refused or notimp");
+    return {};
+}
+
 // The arguments of one kind, read into `f`.
 Result<void, std::string> read_args(const KindInfo& k, Fault& f, std::span<const std::string> args) {
-    auto expect = [&](std::size_t lo, std::size_t hi) -> Result<void, std::string> {
-        if (args.size() < lo || args.size() > hi)
-            return unexpected(std::string(k.name) + " takes " +
-                              (hi == 0 ? std::string("no arguments")
-                                       : std::to_string(lo) + ".." + std::to_string(hi) + " argument(s)") +
-                              " (usage: " + std::string(k.usage) + ")");
-        return {};
-    };
     switch (f.kind) {
-        case FaultKind::Delay: {
-            if (auto e = expect(1, 1); !e) return e;
-            auto ms = parse_lab_duration(args[0]);
-            if (!ms) return unexpected(ms.error());
-            f.ms = *ms;
-            return {};
-        }
+        case FaultKind::Delay:
+        case FaultKind::Stall:
+            return read_timing(k, f, args);
         case FaultKind::Rate:
         case FaultKind::Records:
         case FaultKind::WrongMac:
         case FaultKind::SignEvery:
-        case FaultKind::NotifySerial: {
-            if (auto e = expect(1, 1); !e) return e;
-            const uint64_t hi = f.kind == FaultKind::Records        ? 65535
-                                : f.kind == FaultKind::SignEvery    ? 100
-                                : f.kind == FaultKind::NotifySerial ? std::numeric_limits<uint32_t>::max()
-                                                                    : std::numeric_limits<uint32_t>::max();
-            const uint64_t lo = f.kind == FaultKind::NotifySerial ? 0 : 1;
-            auto n = number_arg(k, args[0], lo, hi);
-            if (!n) return unexpected(n.error());
-            f.number = *n;
-            return {};
-        }
-        case FaultKind::Stall: {
-            if (auto e = expect(1, 2); !e) return e;
-            auto n = number_arg(k, args[0], 0, std::numeric_limits<uint32_t>::max());
-            if (!n) return unexpected(n.error());
-            f.number = *n;
-            f.ms = 3600 * 1000;
-            if (args.size() == 2) {
-                auto ms = parse_lab_duration(args[1]);
-                if (!ms) return unexpected(ms.error());
-                f.ms = *ms;
-            }
-            return {};
-        }
+        case FaultKind::NotifySerial:
+            return read_number(k, f, args);
         case FaultKind::CutMessages:
-        case FaultKind::CutBytes: {
-            if (auto e = expect(1, 2); !e) return e;
-            auto n = number_arg(k, args[0], f.kind == FaultKind::CutMessages ? 0 : 1,
-                                std::numeric_limits<uint32_t>::max());
-            if (!n) return unexpected(n.error());
-            f.number = *n;
-            if (args.size() == 2) {
-                const std::string how = lower(args[1]);
-                if (how != "close" && how != "reset")
-                    return unexpected("\"" + args[1] +
-                                      "\" is neither close nor reset (usage: " + std::string(k.usage) + ")");
-                f.reset = how == "reset";
-            }
-            return {};
-        }
-        case FaultKind::Rcode: {
-            if (auto e = expect(1, 2); !e) return e;
-            if (args.size() == 2) {
-                const std::string type = lower(args[1]);
-                if (type != "axfr" && type != "ixfr")
-                    return unexpected("\"" + args[1] +
-                                      "\" is neither axfr nor ixfr (usage: " + std::string(k.usage) + ")");
-                f.only = type == "axfr" ? dns::RRType::AXFR : dns::RRType::IXFR;
-            }
-            const std::string r = lower(args[0]);
-            if (r == "servfail")
-                f.rcode = dns::Rcode::ServFail;
-            else if (r == "refused")
-                f.rcode = dns::Rcode::Refused;
-            else if (r == "notimp")
-                f.rcode = dns::Rcode::NotImp;
-            else
-                return unexpected("\"" + args[0] + "\" is not servfail, refused or notimp");
-            return {};
-        }
+        case FaultKind::CutBytes:
+            return read_cut(k, f, args);
+        case FaultKind::Rcode:
+            return read_rcode(k, f, args);
         default:
-            return expect(0, 0);
+            return arg_count(k, args, 0, 0);
     }
 }
 
