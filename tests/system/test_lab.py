@@ -232,6 +232,11 @@ class LabModeTest(unittest.TestCase):
         self.assertIn("<svg", page)
         self.assertIn(PEER, page)
 
+    def test_lab_mode_is_logged_loudly(self):
+        self.assertRegex(self.hw.log(), r" warning LAB MODE \(server.lab = true\)")
+        self.lab_set(PEER, "badtime")
+        self.assertIn(f'lab: fault set: zone={ZONE} peer={PEER} fault="badtime"', self.hw.log())
+
     # ---- bad input ----
     def test_bad_fault_is_refused_with_its_usage(self):
         rc, doc, out, err = self.hw.ctl("lab", "set", ZONE, PEER, "cut-messages", "many")
