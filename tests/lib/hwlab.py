@@ -23,7 +23,7 @@ TSIG_FAULTS = {"wrong-mac", "sign-every", "badtime"}
 FAULTS = [
     "delay 3s",
     "rate 20000",
-    "stall 2 30s",
+    "stall 2 8s",
     "records 1",
     "ixfr-as-axfr",
     "ixfr-uncondensed",
