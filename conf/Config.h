@@ -53,6 +53,9 @@ struct ServerConfig {
     std::filesystem::path tls_client_ca;
     // GET /metrics (Prometheus text format) on this address; absent: no metrics endpoint.
     std::optional<dns::Endpoint> metrics_listen;
+    // Lab mode (docs/lab.md): [[lab]] faults and `headwaterctl lab` are allowed only when true; the server
+    // then misbehaves on purpose towards the peers they name, and says so loudly at start-up.
+    bool lab = false;
 };
 
 // A TSIG key (RFC 8945), from [[key]] with an inline secret or from a BIND key file. Plain values: the
@@ -147,6 +150,15 @@ struct AlertConfig {
     uint32_t timeout_ms = 10000;        // for one try: connect, send, read the status
 };
 
+// One [[lab]] fault: the zone, whom it is aimed at (an address, a TSIG key name or "*") and the fault in
+// its own syntax ("cut-messages 3 reset"). The peer and fault texts are checked by xfr/Fault.h when the
+// server starts (and by --check-config), conf/ knowing nothing of xfr/.
+struct LabConfig {
+    std::string zone;  // normalised like ZoneConfig::name; names a [[zone]]
+    std::string peer;
+    std::string fault;
+};
+
 struct Config {
     std::filesystem::path path;  // absolute path of the config file
     ServerConfig server;
@@ -155,6 +167,7 @@ struct Config {
     std::vector<DnssecPolicyConfig> dnssec_policies;  // in file order
     std::vector<ZoneConfig> zones;                    // in file order
     std::vector<AlertConfig> alerts;                  // in file order
+    std::vector<LabConfig> labs;                      // in file order; empty unless server.lab
 };
 
 struct ConfigError {

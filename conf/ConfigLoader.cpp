@@ -277,6 +277,8 @@ class Loader {
                 return read_tables<ZoneConfig>(f);
             case Reader::Alerts:
                 return read_tables<AlertConfig>(f);
+            case Reader::Labs:
+                return read_tables<LabConfig>(f);
             case Reader::NotifyTargets:
                 return read_notify_targets(f);
             case Reader::Integer:
@@ -390,7 +392,23 @@ class Loader {
                 return read_pins(f);
             case Reader::CertNames:
                 return read_cert_names(f);
+            case Reader::Text:
+                if (auto text = as_name(f)) slot_of<std::string>(f) = *text;
+                return;
+            case Reader::ZoneRef:
+                return read_zone_ref(f);
         }
+    }
+
+    // [[lab]]'s zone: a [[zone]] of this file (they are read first).
+    void read_zone_ref(const Field& f) {
+        auto name = as_name(f);
+        if (!name) return;
+        auto normalised = normalise_zone_name(*name);
+        if (!normalised) return error(f, normalised.error());
+        if (zone_lines_.count(*normalised) == 0)
+            return error(f, "unknown zone " + in_quotes(*normalised) + known_of(zone_lines_, "[[zone]]"));
+        slot_of<std::string>(f) = *normalised;
     }
 
     // ---- plain values ----
@@ -844,6 +862,7 @@ class Loader {
     // listen_tls needs a certificate and its key; an address cannot be both a plain TCP listener and a
     // TLS one.
     void check_tls(const toml::table& table, const ServerConfig& server) {
+        lab_ = server.lab;
         tls_listening_ = !server.listen_tls.empty();
         tls_client_ca_ = !server.tls_client_ca.empty();
         if (tls_listening_) {
@@ -917,6 +936,14 @@ class Loader {
         }
         check_acl_tls(table, prefix, acl);
         return !acl.name.empty();  // a duplicate (or broken) name is reported and left out
+    }
+
+    // A fault served on purpose must never reach a primary that did not ask for lab mode.
+    bool finish(const toml::table& table, const std::string& prefix, LabConfig&, size_t problems_before) {
+        if (!lab_)
+            error(table.source(), prefix,
+                  "lab faults need server.lab = true (lab mode; never on a production primary)");
+        return problems_.size() == problems_before;
     }
 
     // What an ACL asks of TLS must be there: a TLS listener, and for names the CA that verifies them.
@@ -1018,6 +1045,7 @@ class Loader {
     std::map<std::string, uint32_t> zone_lines_;    // normalised zone name -> line of its first definition
     std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
     // From [server], read before any [[acl]] (the schema's order): what the ACLs' TLS factors need.
+    bool lab_ = false;  // server.lab
     bool tls_listening_ = false;
     bool tls_client_ca_ = false;
 };

@@ -41,7 +41,7 @@ constexpr std::array<std::string_view, 2> kAlertFormats = {"json", "text"};
 constexpr int64_t kDay = 86400;
 
 constexpr SchemaKey kSchema[] = {
-    // ---- the top level: five tables ----
+    // ---- the top level: six tables ----
     {.path = "server",
      .reader = Reader::Server,
      .slot = slot<&Config::server>,
@@ -74,6 +74,11 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&Config::alerts>,
      .example = "[[alert]]",
      .description = "A webhook told about drifts, transfer failures, NOTIFY give-ups and failed reloads."},
+    {.path = "lab",
+     .reader = Reader::Labs,
+     .slot = slot<&Config::labs>,
+     .example = "[[lab]]",
+     .description = "Lab mode: a fault served on purpose to one peer of one zone (needs server.lab = true)."},
 
     // ---- [server] ----
     {.path = "server.listen",
@@ -233,6 +238,13 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(metrics_listen = "127.0.0.1:9153")",
      .description = "Address serving GET /metrics (Prometheus text format); port 9153 when omitted; none "
                     "when absent."},
+
+    {.path = "server.lab",
+     .reader = Reader::Boolean,
+     .slot = slot<&ServerConfig::lab>,
+     .default_value = "false",
+     .example = "lab = true",
+     .description = "Lab mode: allow [[lab]] faults and `headwaterctl lab`; never on a production primary."},
 
     // ---- [[key]] ----
     {.path = "key[].name",
@@ -596,6 +608,26 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(source = "192.0.2.53")",
      .description =
          "Local address to send from, of the target's address family; the system's choice when absent."},
+
+    // ---- [[lab]] ----
+    {.path = "lab[].zone",
+     .reader = Reader::ZoneRef,
+     .slot = slot<&LabConfig::zone>,
+     .required = true,
+     .example = R"(zone = "example.com")",
+     .description = "The [[zone]] whose transfers, SOA answers or NOTIFYs the fault changes."},
+    {.path = "lab[].peer",
+     .reader = Reader::Text,
+     .slot = slot<&LabConfig::peer>,
+     .required = true,
+     .example = R"(peer = "127.0.0.2")",
+     .description = "Whom it is aimed at: an IP address, a TSIG key name, or \"*\" for every peer."},
+    {.path = "lab[].fault",
+     .reader = Reader::Text,
+     .slot = slot<&LabConfig::fault>,
+     .required = true,
+     .example = R"(fault = "cut-messages 3 reset")",
+     .description = "The fault and its arguments, as `headwaterctl lab set` takes them (docs/lab.md)."},
 };
 
 }  // namespace

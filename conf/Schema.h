@@ -31,6 +31,7 @@ enum class Reader : uint8_t {
     Policies,       // [[dnssec_policy]]
     Zones,          // [[zone]]
     Alerts,         // [[alert]]
+    Labs,           // [[lab]] (only with server.lab = true)
     NotifyTargets,  // zone.notify: an array of "addr[:port]" strings or { address, key, source } tables
     // Generic values.
     Integer,   // an integer in min..max `unit`s
@@ -64,6 +65,8 @@ enum class Reader : uint8_t {
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]
     Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
+    Text,           // a non-empty string, checked elsewhere (the [[lab]] peer and fault)
+    ZoneRef,        // the name of a [[zone]]
 };
 
 // What a number counts. For durations: what a bare number means, and what the range is given in.
@@ -77,7 +80,7 @@ using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::st
                           std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
                           std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
                           std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*,
-                          std::optional<dns::Endpoint>*, std::vector<AlertConfig>*>;
+                          std::optional<dns::Endpoint>*, std::vector<AlertConfig>*, std::vector<LabConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

@@ -136,6 +136,9 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     template <class Stream>
     awaitable<boost::system::error_code> write_message(Stream& stream, tcp::socket& socket,
                                                        Deadline& deadline, std::span<const uint8_t> data);
+    // Lab mode: waits as the faults pace the stream before message `index` (false: the connection is gone).
+    awaitable<bool> lab_pause(tcp::socket& socket, Deadline& deadline, const xfr::FaultPlan& lab,
+                              std::size_t index, std::size_t bytes, Clock::time_point started);
     // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
     std::string admit_transfer(const xfr::Peer& peer);
     // Gives back the slot admit_transfer() took; the last one out tells when_transfers_done().
@@ -522,8 +525,15 @@ awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket
     // transfer for being long). admit_transfer() took its slot; it is given back below.
     xfr::TransferEvent& event = *r.event;
     const auto started = Clock::now();
+    const xfr::FaultPlan& lab = r.transfer->faults();  // lab mode (docs/lab.md); empty otherwise
     xfr::Step step = xfr::Step::More;
     while (step == xfr::Step::More) {
+        if (lab.shapes_stream() &&
+            !co_await lab_pause(socket, deadline, lab, r.transfer->messages(), event.bytes, started)) {
+            event.outcome = stopping ? xfr::TransferOutcome::Shutdown : xfr::TransferOutcome::TimedOut;
+            event.detail = lab.describe() + ": the connection ended during the pause";
+            break;
+        }
         out.assign(2, 0);
         try {
             step = r.transfer->next(out, unix_now());
@@ -544,6 +554,15 @@ awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket
             break;
         }
         event.bytes += out.size();
+        if (const auto cut = xfr::cut_after(lab, r.transfer->messages(), event.bytes);
+            cut != xfr::StreamCut::None && step == xfr::Step::More) {
+            event.outcome = xfr::TransferOutcome::LabCut;
+            event.detail = lab.describe() + (cut == xfr::StreamCut::Reset ? ": reset" : ": closed");
+            if (cut == xfr::StreamCut::Reset) reset(socket);
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            break;
+        }
     }
     event.messages = r.transfer->messages();
     event.records = r.transfer->records();
@@ -551,6 +570,27 @@ awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket
     end_transfer();
     if (events) events(PeerEvent{peer_name, address, &r, &event});
     co_return event.outcome == xfr::TransferOutcome::Ok;
+}
+
+awaitable<bool> DnsListeners::State::lab_pause(tcp::socket& socket, Deadline& deadline,
+                                               const xfr::FaultPlan& lab, std::size_t index,
+                                               std::size_t bytes, Clock::time_point started) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    const auto wait = std::chrono::milliseconds(
+        xfr::wait_before_message(lab, index, bytes, static_cast<uint64_t>(elapsed.count())));
+    if (wait.count() == 0) co_return true;
+    // Not a write: the watchdog must not count the pause as the peer's stall (its deadline moves past it).
+    deadline.writing = false;
+    deadline.at = Clock::now() + wait + options.tcp_write_timeout;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto until = Clock::now() + wait;
+    // In slices, so a shutdown or a closed socket ends a long stall promptly.
+    constexpr auto kSlice = std::chrono::milliseconds(200);
+    while (Clock::now() < until && socket.is_open() && !stopping) {
+        timer.expires_after(std::min<Clock::duration>(kSlice, until - Clock::now()));
+        (void)co_await timer.async_wait(kTuple);
+    }
+    co_return socket.is_open() && !stopping;
 }
 
 template <class Stream>

@@ -67,6 +67,7 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     bool stopped = false;                          // strand
     std::size_t max_in_flight = std::numeric_limits<std::size_t>::max();  // set before start()
     std::size_t first_zone = 0;  // strand: where send_due() starts, so no zone always goes first
+    std::shared_ptr<const xfr::FaultBoard> lab;  // lab mode; set before start()
 
     mutable std::mutex mutex;  // guards the two members below
     std::vector<NotifyZoneState> snapshot;
@@ -132,6 +133,7 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
                 spdlog::debug("notify zone={} target={} serial={} try={}", zone.name, t.address.to_string(),
                               o.serial.value(), o.attempt);
                 if (!socket || !socket->is_open()) continue;
+                if (lab_skips(zone, o)) continue;
                 auto buf = std::make_shared<std::vector<uint8_t>>(std::move(o.wire));
                 const udp::endpoint to(to_asio(t.address.address), t.address.port);
                 // A UDP send does not wait for the peer; a failure (no route) is retried like a loss.
@@ -146,6 +148,19 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
             }
             publish(z);
         }
+    }
+
+    // Lab mode (no-notify): the message is not sent; the first try of each serial says so.
+    bool lab_skips(const Zone& zone, const xfr::NotifyTracker::Outgoing& o) {
+        if (!lab) return false;
+        const auto& t = zone.tracker->target(o.target);
+        const std::string key = t.key ? t.key->name().to_string() : std::string("-");
+        const xfr::FaultPlan plan = lab->current()->plan(zone.name, t.address.address, key);
+        if (!plan.no_notify) return false;
+        if (o.attempt == 1 && sink)
+            sink(NotifyEvent{zone.name, t.address.to_string(), key, o.serial, 0, false,
+                             plan.describe() + ": not sent"});
+        return true;
     }
 
     awaitable<void> timer_loop() {
@@ -217,6 +232,19 @@ Notifier::~Notifier() {
     for (auto& zone : s->zones)
         for (auto& socket : zone.sockets)
             if (socket) socket->close(ec);
+}
+
+void Notifier::use_lab(const std::shared_ptr<const xfr::FaultBoard>& board) {
+    state_->lab = board;
+    for (auto& zone : state_->zones) {
+        const xfr::NotifyTracker* tracker = zone.tracker.get();
+        zone.tracker->set_serial_fault(
+            [board, tracker, name = zone.name](std::size_t i) -> std::optional<uint32_t> {
+                const auto& t = tracker->target(i);
+                const std::string key = t.key ? t.key->name().to_string() : std::string("-");
+                return board->current()->plan(name, t.address.address, key).notify_serial;
+            });
+    }
 }
 
 void Notifier::on_event(std::function<void(const NotifyEvent&)> sink) {

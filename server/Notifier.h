@@ -13,6 +13,7 @@
 
 #include "conf/Config.h"
 #include "tsig/KeyStore.h"
+#include "xfr/FaultSet.h"
 #include "xfr/NotifyTracker.h"
 #include "zone/base/Result.h"
 
@@ -64,6 +65,9 @@ class Notifier {
     // others stay scheduled and start, zone by zone in turn, as answers or give-ups make room. A burst
     // of changes to many zones then never opens more than `n` exchanges. Set before start().
     void limit_in_flight(std::size_t n);
+    // Lab mode (docs/lab.md): no-notify and notify-serial faults are looked up in `board` for every
+    // message. Set before start().
+    void use_lab(const std::shared_ptr<const xfr::FaultBoard>& board);
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
 

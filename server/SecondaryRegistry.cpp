@@ -69,9 +69,46 @@ SecondaryState& SecondaryRegistry::peer_locked(std::string_view zone, std::strin
 }
 
 void SecondaryRegistry::record_soa_query(std::string_view zone, std::string_view address,
-                                         std::string_view key, TimePoint at) {
+                                         std::string_view key, TimePoint at, std::string_view transport,
+                                         std::string_view lab, std::string_view outcome) {
     std::lock_guard lock(mutex_);
-    peer_locked(zone, address, key, at).last_soa_query = at;
+    SecondaryState& p = peer_locked(zone, address, key, at);
+    p.last_soa_query = at;
+    if (timeline_max_ == 0) return;
+    TimelineEvent e;
+    e.kind = TimelineEvent::Kind::SoaQuery;
+    e.at = at;
+    e.transport = std::string(transport);
+    e.lab = std::string(lab);
+    e.outcome = std::string(outcome);
+    add_event_locked(p, std::move(e));
+}
+
+void SecondaryRegistry::enable_timeline(std::size_t max_events) {
+    std::lock_guard lock(mutex_);
+    timeline_max_ = max_events;
+}
+
+void SecondaryRegistry::add_event_locked(SecondaryState& peer, TimelineEvent event) {
+    if (timeline_max_ == 0) return;
+    if (peer.timeline.size() >= timeline_max_)
+        peer.timeline.erase(peer.timeline.begin(), peer.timeline.begin() + static_cast<std::ptrdiff_t>(
+                                                                               peer.timeline.size() / 4 + 1));
+    peer.timeline.push_back(std::move(event));
+}
+
+void SecondaryRegistry::record_notify(std::string_view zone, std::string_view address, std::string_view key,
+                                      std::optional<dns::Serial> serial, std::string_view outcome,
+                                      std::string_view lab, TimePoint at) {
+    std::lock_guard lock(mutex_);
+    if (timeline_max_ == 0) return;
+    TimelineEvent e;
+    e.kind = TimelineEvent::Kind::Notify;
+    e.at = at;
+    e.serial = serial;
+    e.outcome = std::string(outcome);
+    e.lab = std::string(lab);
+    add_event_locked(peer_locked(zone, address, key, at), std::move(e));
 }
 
 std::size_t SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoint at) {
@@ -80,6 +117,13 @@ std::size_t SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, 
     p.last_transfer = event;
     p.last_transfer_at = at;
     p.failures_in_a_row = event.outcome == xfr::TransferOutcome::Ok ? 0 : p.failures_in_a_row + 1;
+    if (timeline_max_ != 0) {
+        TimelineEvent e;
+        e.kind = TimelineEvent::Kind::Transfer;
+        e.at = at;
+        e.transfer = event;
+        add_event_locked(p, std::move(e));
+    }
     if (event.outcome == xfr::TransferOutcome::Ok && event.served_serial) {
         p.holds = event.served_serial;
         p.holds_at = at;
@@ -96,6 +140,13 @@ void SecondaryRegistry::record_ixfr_up_to_date(std::string_view zone, std::strin
     SecondaryState& p = peer_locked(zone, address, key, at);
     p.holds = serial;
     p.holds_at = at;
+    if (timeline_max_ != 0) {
+        TimelineEvent e;
+        e.kind = TimelineEvent::Kind::UpToDate;
+        e.at = at;
+        e.serial = serial;
+        add_event_locked(p, std::move(e));
+    }
 }
 
 void SecondaryRegistry::forget_zone(std::string_view zone) {

@@ -25,6 +25,19 @@
 
 namespace headwater::server {
 
+// Lab mode: one thing a peer did or was sent, for `headwaterctl lab report` (kept only once
+// enable_timeline() was called, a bounded number per peer).
+struct TimelineEvent {
+    enum class Kind : uint8_t { SoaQuery, Transfer, UpToDate, Notify };
+    Kind kind = Kind::SoaQuery;
+    std::chrono::system_clock::time_point at{};
+    std::string transport;                       // SoaQuery: "udp", "tcp", "tls"
+    std::string lab;                             // the faults applied to it; empty when none
+    std::optional<xfr::TransferEvent> transfer;  // Transfer
+    std::optional<dns::Serial> serial;           // UpToDate: what the peer holds; Notify: the serial sent
+    std::string outcome;  // Notify: "ack", "error", "skipped"; SoaQuery: "dropped", "tc", "answered"
+};
+
 struct SecondaryState {
     std::string address;  // without the port
     std::string key;      // TSIG key name (lower case), "-" when unsigned
@@ -36,6 +49,7 @@ struct SecondaryState {
     // Transfers in a row that did not end ok (refused or broken off); 0 after an ok one.
     std::size_t failures_in_a_row = 0;
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
+    std::vector<TimelineEvent> timeline;                // lab mode only, oldest first
 };
 
 // The last verification of one public secondary (written by VerifyService).
@@ -70,8 +84,17 @@ class SecondaryRegistry {
 
     // An SOA query at the zone apex. It says nothing reliable about what the peer holds (a secondary
     // may poll before it has any copy, and a resolver asks the same question), so `holds` is untouched.
-    void record_soa_query(std::string_view zone, std::string_view address, std::string_view key,
-                          TimePoint at);
+    // `transport` and `lab` (the faults applied, "dropped"/"tc" in `outcome`) go to the lab timeline.
+    void record_soa_query(std::string_view zone, std::string_view address, std::string_view key, TimePoint at,
+                          std::string_view transport = "udp", std::string_view lab = {},
+                          std::string_view outcome = "answered");
+
+    // Lab mode: keep the last `max_events` events of each peer (TimelineEvent); 0 keeps none (default).
+    void enable_timeline(std::size_t max_events);
+    // A NOTIFY to a target at `address` (no port) with `key`: its serial and how it ended.
+    void record_notify(std::string_view zone, std::string_view address, std::string_view key,
+                       std::optional<dns::Serial> serial, std::string_view outcome, std::string_view lab,
+                       TimePoint at);
 
     // A transfer request, answered (ok or aborted) or refused, under its zone, address and key. An ok
     // transfer means the peer was sent the served serial: holds = served_serial. An aborted IXFR's client
@@ -144,7 +167,10 @@ class SecondaryRegistry {
     SecondaryState& peer_locked(std::string_view zone, std::string_view address, std::string_view key,
                                 TimePoint at);
 
+    void add_event_locked(SecondaryState& peer, TimelineEvent event);
+
     std::size_t max_peers_;
+    std::size_t timeline_max_ = 0;
     mutable std::mutex mutex_;
     std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
     std::map<std::string, std::map<std::string, std::pair<VerificationInfo, TimePoint>>, std::less<>>

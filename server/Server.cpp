@@ -19,6 +19,7 @@
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
 #include "server/DnssecSigning.h"
+#include "server/LabService.h"
 #include "server/MetricsServer.h"
 #include "server/Notifier.h"
 #include "server/Privileges.h"
@@ -47,6 +48,7 @@ struct Server::Impl {
     std::unique_ptr<TlsContext> tls;       // when server.listen_tls is set
     ServerMetrics metrics;                 // GET /metrics, when server.metrics_listen is set
     std::unique_ptr<AlertService> alerts;  // the [[alert]] webhooks (none: alerts go nowhere)
+    std::unique_ptr<LabService> lab;       // when server.lab is set (docs/lab.md)
 
     // Everything the listeners report about a peer: the log line, the secondaries view, the JSON log.
     void on_peer_event(const PeerEvent& e);
@@ -64,7 +66,11 @@ void Server::Impl::on_peer_event(const PeerEvent& e) {
     if (r.up_to_date && r.event && r.event->client_serial)
         secondaries.record_ixfr_up_to_date(r.event->zone, e.address, r.event->key, *r.event->client_serial,
                                            now);
-    if (r.soa_query) secondaries.record_soa_query(r.zone, e.address, r.key, now);
+    if (r.soa_query)
+        secondaries.record_soa_query(r.zone, e.address, r.key, now, xfr::transport_name(r.transport), r.lab,
+                                     r.kind == xfr::Response::Kind::Drop ? "dropped"
+                                     : r.lab.empty()                     ? "answered"
+                                                                         : "tc");
 }
 
 void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_clock::time_point now) {
@@ -271,6 +277,16 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
     return out;
 }
 
+// Lab mode must never go unnoticed: one warning for the mode, one per fault.
+void log_lab_mode(const xfr::FaultSet& faults) {
+    spdlog::warn(
+        "LAB MODE (server.lab = true): this server misbehaves on purpose towards the peers "
+        "`headwaterctl lab list` names; never run it as a production primary");
+    for (const auto& e : faults.entries())
+        spdlog::warn("lab: fault from the configuration: zone={} peer={} fault=\"{}\"", e.zone, e.peer.text(),
+                     e.fault.text());
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -296,6 +312,16 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
         impl->tls = std::move(*tls);
         log_tls_certificate(*impl->tls, "TLS certificate");
     }
+    if (config.server.lab) {
+        const auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::system_clock::now().time_since_epoch())
+                                                      .count());
+        auto faults = lab_faults(config, now_ms);
+        if (!faults) return unexpected(faults.error());
+        impl->lab = std::make_unique<LabService>(impl->store, impl->secondaries, std::move(*faults));
+        options.lab = impl->lab->board();
+        log_lab_mode(*impl->lab->board()->current());
+    }
     impl->responder = std::make_unique<xfr::Responder>(impl->store, transfer_acls(config), *keys, options);
     if (!config.server.transfer_log.empty()) {
         std::error_code ec;
@@ -320,11 +346,17 @@ ListenerOptions listener_options(const conf::ServerConfig& cfg) {
 }
 
 // Each NOTIFY conclusion as a line of the transfer log (docs/operations.md).
-void log_notify_events(Notifier& notifier, TransferLog& transfer_log, ServerMetrics& metrics,
-                       AlertService& alerts) {
-    notifier.on_event([&transfer_log, &metrics, &alerts](const NotifyEvent& e) {
+void log_notify_events(Notifier& notifier, TransferLog& transfer_log, SecondaryRegistry& secondaries,
+                       ServerMetrics& metrics, AlertService& alerts) {
+    notifier.on_event([&transfer_log, &secondaries, &metrics, &alerts](const NotifyEvent& e) {
         metrics.count_notify(e);
         alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
+        // The lab timeline (kept only in lab mode): the target's address without its port.
+        if (auto to = dns::Endpoint::parse(e.target, 53))
+            secondaries.record_notify(
+                e.zone, to->address.to_string(), e.key, e.serial,
+                e.acknowledged ? "ack" : (e.error.rfind("lab: ", 0) == 0 ? "skipped" : "error"),
+                e.error.rfind("lab: ", 0) == 0 ? e.error : std::string(), std::chrono::system_clock::now());
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
@@ -454,7 +486,8 @@ Result<std::unique_ptr<Notifier>, std::string> start_notifier(asio::io_context& 
     if (!setup) return unexpected(setup.error());
     auto notifier = std::make_unique<Notifier>(dns_io, std::move(*setup));
     notifier->limit_in_flight(impl.config.server.notify_max_in_flight);
-    log_notify_events(*notifier, impl.transfer_log, impl.metrics, *impl.alerts);
+    log_notify_events(*notifier, impl.transfer_log, impl.secondaries, impl.metrics, *impl.alerts);
+    if (impl.lab) notifier->use_lab(impl.lab->board());
     if (auto started = notifier->start(); !started) return unexpected(started.error());
     return notifier;
 }
@@ -598,7 +631,15 @@ int Server::run() {
     control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
     auto control = ControlServer::open(
         control_io, cfg.control_socket,
-        [&commands](const nlohmann::json& req) { return commands.handle(req); }, control_options);
+        [&commands, lab = impl_->lab.get()](const nlohmann::json& req) {
+            if (req.is_object() && req.value("command", "") == "lab") {
+                const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                return lab ? lab->handle(req, static_cast<uint64_t>(now.count())) : lab_disabled_response();
+            }
+            return commands.handle(req);
+        },
+        control_options);
     if (!control) return fail("control socket: ", control.error());
     // Least privilege (server.user): every socket is bound now; nothing after this needs root.
     if (auto dropped = drop_privileges(cfg); !dropped) return fail("", dropped.error());
@@ -673,6 +714,13 @@ int check_config(const std::filesystem::path& file) {
     if (status == 0 && !cfg->server.listen_tls.empty()) {
         if (auto tls = TlsContext::create(tls_settings(*cfg)); !tls) {
             std::fprintf(stderr, "%s: %s\n", file.string().c_str(), tls.error().c_str());
+            status = 1;
+        }
+    }
+    // Lab faults must read as the server would read them.
+    if (status == 0 && cfg->server.lab) {
+        if (auto faults = lab_faults(*cfg, 0); !faults) {
+            std::fprintf(stderr, "%s: %s\n", file.string().c_str(), faults.error().c_str());
             status = 1;
         }
     }

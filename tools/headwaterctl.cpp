@@ -30,6 +30,7 @@
 
 #include "conf/ConfigLoader.h"
 #include "server/ControlProtocol.h"
+#include "tools/LabReport.h"
 #include "tsig/Hmac.h"
 #include "tsig/Key.h"
 #include "zone/base/ErrnoText.h"
@@ -69,6 +70,9 @@ struct Args {
     std::string key_file;                   // dnssec import
     bool delegation = false;                // verify --delegation
     std::vector<std::string> parents;       // verify --parent
+    std::vector<std::string> words;    // lab: ZONE PEER FAULT [ARGS] (set), [ZONE [PEER]] (clear, report)
+    std::string html_file;             // lab report --html
+    std::optional<uint64_t> since_ms;  // lab report --since-ms
 };
 
 struct Command {
@@ -534,6 +538,21 @@ void print_dnssec(const json& response) {
     if (has_text(response, "note")) std::cout << "  note: " << text_of(response, "note") << '\n';
 }
 
+// lab set ZONE PEER FAULT [ARGS...] | clear [ZONE [PEER]] | list | report ZONE [PEER]
+json lab_request(const char* name, const Args& args) {
+    json request = {{"command", name}, {"action", args.action}};
+    const auto& w = args.words;
+    if (!w.empty()) request["zone"] = w[0];
+    if (w.size() > 1) request["peer"] = w[1];
+    if (w.size() > 2) {
+        std::string fault;
+        for (std::size_t i = 2; i < w.size(); ++i) fault += (fault.empty() ? "" : " ") + w[i];
+        request["fault"] = fault;
+    }
+    if (args.since_ms) request["since_ms"] = *args.since_ms;
+    return request;
+}
+
 bool verify_in_sync(const json& response) {
     const auto it = response.find("in_sync");
     return it != response.end() && it->is_boolean() && it->get<bool>();
@@ -615,6 +634,19 @@ constexpr Command kCommands[] = {
          sub.add_option("keyfile", args.key_file, "import: the key's .key or .private file (Kzone.+alg+tag)");
      },
      dnssec_request, print_dnssec, nullptr},
+    {"lab",
+     "lab mode (server.lab = true): set ZONE PEER FAULT [ARGS], clear [ZONE [PEER]], list, report ZONE "
+     "[PEER] "
+     "[--html FILE]: faults served on purpose and what each secondary did",
+     [](CLI::App& sub, Args& args) {
+         sub.add_option("action", args.action, "set, clear, list or report")
+             ->required()
+             ->check(CLI::IsMember({"set", "clear", "list", "report"}));
+         sub.add_option("words", args.words, "ZONE PEER FAULT [ARGS] (set); ZONE [PEER] (clear, report)");
+         sub.add_option("--html", args.html_file, "report: also write the timeline as an HTML page (SVG)");
+         sub.add_option("--since-ms", args.since_ms, "report: start at this unix time in ms (after a clear)");
+     },
+     lab_request, headwater::tools::print_lab, nullptr},
 };
 
 // ---- the socket -----------------------------------------------------------------------------
@@ -834,6 +866,12 @@ int run(int argc, char** argv) {
 
     const bool ok = control::is_ok(response);
     print_response(*command, response, ok, json_output);
+    if (ok && !args.html_file.empty()) {
+        if (auto written = headwater::tools::write_lab_report_html(response, args.html_file); !written) {
+            std::cerr << "headwaterctl: " << written.error() << '\n';
+            return kExitFailed;
+        }
+    }
     std::cout.flush();
     if (ok && command->succeeded != nullptr) return command->succeeded(response) ? kExitOk : kExitFailed;
     return ok ? kExitOk : kExitFailed;

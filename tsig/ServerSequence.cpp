@@ -92,6 +92,9 @@ void ServerSequence::sign(std::vector<uint8_t>& buf, std::size_t message_start, 
 
     Hmac h(key_->algorithm(), key_->secret());
     digest_prior_mac(h, prior_mac_.view());
+    // §5.3.1: the unsigned messages since the last signed one, as sent, come before this one.
+    if (!skipped_.empty()) h.update(skipped_);
+    skipped_.clear();
     digest_message(h, message, id, false);
     if (first) {
         digest_variables(h, key_name_, algorithm_, time_signed, fudge_, error, other);
@@ -103,6 +106,18 @@ void ServerSequence::sign(std::vector<uint8_t>& buf, std::size_t message_start, 
                 TsigFields{key_name_, algorithm_, time_signed, fudge_, mac.view(), id, error, other});
     prior_mac_ = mac;
     ++messages_signed_;
+}
+
+void ServerSequence::skip(std::span<const uint8_t> message) {
+    skipped_.insert(skipped_.end(), message.begin(), message.end());
+}
+
+void ServerSequence::claim_badtime(uint64_t time_signed, uint64_t our_time) {
+    first_error_ = static_cast<uint16_t>(dns::Rcode::BadTime);
+    first_time_signed_ = time_signed;
+    first_other_.clear();
+    for (int shift = 40; shift >= 0; shift -= 8)
+        first_other_.push_back(static_cast<uint8_t>(our_time >> shift));
 }
 
 // Builds RequestVerification values; a friend of both types.

@@ -39,6 +39,16 @@ class ServerSequence {
     // is signed, none skipped. The message's ID is used as Original ID.
     void sign(std::vector<uint8_t>& buf, std::size_t message_start, uint64_t now);
 
+    // Leaves the complete message at buf[message_start..] unsigned (RFC 8945 §5.3.1: up to 99 in a row);
+    // the next sign() digests it, as sent, between the prior MAC and its own message. Lab mode only
+    // (sign-every); the first message of an answer is always signed.
+    void skip(std::span<const uint8_t> message);
+
+    // Lab mode (badtime): the first message becomes a BADTIME error (§5.2.3) as if our clock read
+    // `our_time`, echoing `time_signed` as the client's Time Signed. The RequestVerification's status must
+    // be set to BadTime too, then error_answer() renders it.
+    void claim_badtime(uint64_t time_signed, uint64_t our_time);
+
     // Octets to keep free in each message for the TSIG RR that sign() appends.
     std::size_t reserve_size() const;
 
@@ -59,6 +69,7 @@ class ServerSequence {
     Mac prior_mac_;        // the request MAC, then the MAC of each message signed
     uint16_t fudge_ = kDefaultFudge;
     std::size_t messages_signed_ = 0;
+    std::vector<uint8_t> skipped_;  // messages left unsigned since the last signed one (skip())
     // Set only for a signed error answer (BADTIME, BADTRUNC): the first message's TSIG error, Time Signed
     // and Other Data.
     uint16_t first_error_ = 0;

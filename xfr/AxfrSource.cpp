@@ -30,8 +30,8 @@ uint16_t rd16(const uint8_t* p) {
 // pasted over the apex, so no answer name may point into it (its case can differ; names go out exactly
 // as stored).
 void render_message(const zone::ZoneVersion& version, std::size_t& position, std::vector<uint8_t>& out,
-                    std::size_t max_message, std::size_t reserve, uint16_t id,
-                    const dns::Question* question) {
+                    std::size_t max_message, std::size_t reserve, uint16_t id, const dns::Question* question,
+                    std::size_t max_records = 0) {
     const std::size_t n = version.size();
     const std::size_t end = n + 2;  // opening SOA + records (SOA skipped, so n-1) + closing SOA, as positions
     const std::size_t start = out.size();
@@ -46,6 +46,7 @@ void render_message(const zone::ZoneVersion& version, std::size_t& position, std
     mb.reserve(reserve);
 
     while (position < end) {
+        if (max_records != 0 && mb.count(Section::Answer) >= max_records) break;
         std::size_t index;
         if (position == 0 || position == n + 1) {
             index = version.soa_index();  // RFC 5936 §2.2: the first and last record is the SOA
@@ -167,7 +168,8 @@ Step AxfrSource::next(std::vector<uint8_t>& out, std::size_t reserve) {
     if (mode_ == Mode::Undecided) {
         // The cached messages fit any signer and the TCP limit; the question is pasted over the apex, so
         // it must have the apex's length (the responder only starts an AXFR for the apex, in any case).
-        const bool fits = max_message_ == dns::kMaxTcpMessage && reserve <= kRenderedTsigReserve &&
+        const bool fits = max_message_ == dns::kMaxTcpMessage && max_records_ == 0 &&
+                          reserve <= kRenderedTsigReserve &&
                           question_.qname.wire().size() == version_->apex().wire().size();
         mode_ = fits ? Mode::Cached : Mode::Live;
     }
@@ -175,7 +177,7 @@ Step AxfrSource::next(std::vector<uint8_t>& out, std::size_t reserve) {
     const std::size_t start = out.size();
     if (mode_ == Mode::Live) {
         render_message(*version_, position_, out, max_message_, reserve, id_,
-                       messages_ == 0 ? &question_ : nullptr);
+                       messages_ == 0 ? &question_ : nullptr, max_records_);
         ++messages_;
         records_ += rd16(out.data() + start + 6);
         return position_ >= version_->size() + 2 ? Step::Done : Step::More;

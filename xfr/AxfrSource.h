@@ -36,6 +36,10 @@ class AxfrSource {
     // (for the TSIG record). `reserve` must be the same on every call of one transfer.
     Step next(std::vector<uint8_t>& out, std::size_t reserve = 0);
 
+    // Lab mode (records): at most `n` records per message; the messages are then rendered live. Before
+    // the first next().
+    void limit_records(std::size_t n) { max_records_ = n; }
+
     const zone::ZoneVersion& version() const { return *version_; }
     std::size_t messages() const { return messages_; }
     std::size_t records() const { return records_; }
@@ -49,6 +53,7 @@ class AxfrSource {
     dns::Question question_;
     uint16_t id_;
     std::size_t max_message_;
+    std::size_t max_records_ = 0;  // 0: as many as fit
     Mode mode_ = Mode::Undecided;
     // Live mode: 0 the opening SOA; 1..size: record index+1 (the SOA itself skipped); size+1: the closing
     // SOA.

@@ -63,6 +63,7 @@ Step IxfrSource::next(std::vector<uint8_t>& out, std::size_t reserve) {
     mb.reserve(reserve);
 
     while (const auto rec = current()) {
+        if (options_.max_records != 0 && mb.count(Section::Answer) >= options_.max_records) break;
         if (mb.push_wire(Section::Answer, rec->wire) == dns::Pushed::Full) {
             // A record that does not fit even an empty message cannot be sent: skip it so the transfer
             // ends, and count it (AxfrSource asserts instead; over UDP it is an ordinary "does not fit").

@@ -23,6 +23,7 @@ struct IxfrOptions {
     std::size_t max_message = dns::kMaxTcpMessage;  // the UDP limit for an answer over UDP
     std::optional<uint16_t> edns_payload;           // add OPT with this size (UDP answer to an EDNS query)
     uint16_t flags = dns::flag::QR | dns::flag::AA;
+    std::size_t max_records = 0;  // at most this many records per message; 0: as many as fit (lab mode)
 };
 
 class IxfrSource {

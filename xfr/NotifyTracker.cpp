@@ -94,6 +94,26 @@ std::chrono::milliseconds NotifyTracker::wait_after(unsigned attempt) const {
     return std::min(wait, options_.max_interval);
 }
 
+namespace {
+
+// Past one uncompressed name at `at` (the tracker's SOA is in uncompressed wire form).
+std::size_t skip_name(std::span<const uint8_t> wire, std::size_t at) {
+    while (at < wire.size() && wire[at] != 0) at += std::size_t{wire[at]} + 1;
+    return at + 1;
+}
+
+}  // namespace
+
+// The SOA record's serial (RFC 1035 §3.3.13: after MNAME and RNAME) set to `serial`.
+void NotifyTracker::patch_soa_serial(std::vector<uint8_t>& soa, uint32_t serial) {
+    constexpr std::size_t kTypeClassTtlLength = 10;
+    std::size_t at = skip_name(soa, 0) + kTypeClassTtlLength;
+    at = skip_name(soa, skip_name(soa, at));
+    if (at + 4 > soa.size()) return;
+    for (int k = 0; k < 4; ++k)
+        soa[at + static_cast<std::size_t>(k)] = static_cast<uint8_t>(serial >> (24 - 8 * k));
+}
+
 std::vector<uint8_t> NotifyTracker::build(std::size_t i, uint16_t id, uint64_t unix_now) {
     std::vector<uint8_t> buf;
     dns::MessageBuilder mb(buf, kMaxNotifySize);
@@ -105,7 +125,16 @@ std::vector<uint8_t> NotifyTracker::build(std::size_t i, uint16_t id, uint64_t u
         signer = std::make_unique<tsig::ClientSequence>(targets_[i].key);
         mb.reserve(signer->reserve_size());
     }
-    if (!soa_.empty()) (void)mb.push_wire(dns::Section::Answer, soa_);  // always fits in 512 octets
+    if (!soa_.empty()) {
+        std::optional<uint32_t> fake = serial_fault_ ? serial_fault_(i) : std::nullopt;
+        if (fake) {
+            std::vector<uint8_t> soa = soa_;
+            patch_soa_serial(soa, *fake);
+            (void)mb.push_wire(dns::Section::Answer, soa);
+        } else {
+            (void)mb.push_wire(dns::Section::Answer, soa_);  // always fits in 512 octets
+        }
+    }
     mb.finish();
     if (signer) signer->sign_request(buf, 0, unix_now);
     work_[i].tries.push_back(Try{id, std::move(signer)});

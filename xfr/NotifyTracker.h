@@ -137,6 +137,11 @@ class NotifyTracker {
     // The conclusions reached since the last call (acks, errors, give-ups), oldest first.
     std::vector<NotifyOutcome> take_outcomes();
 
+    // Lab mode (notify-serial): asked for each message built; a value replaces the serial of the SOA in
+    // the answer section for that target (before signing), so the hint names a serial we do not serve.
+    using SerialFault = std::function<std::optional<uint32_t>(std::size_t target)>;
+    void set_serial_fault(SerialFault fault) { serial_fault_ = std::move(fault); }
+
   private:
     struct Try {
         uint16_t id = 0;
@@ -157,6 +162,8 @@ class NotifyTracker {
     NotifyOptions options_;
     IdGenerator ids_;
     std::vector<uint8_t> soa_;  // the hint of the current serial
+    SerialFault serial_fault_;  // lab mode only
+    static void patch_soa_serial(std::vector<uint8_t>& soa, uint32_t serial);
     std::vector<NotifyTargetState> states_;
     std::vector<Work> work_;
     std::vector<NotifyOutcome> outcomes_;

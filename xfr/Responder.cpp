@@ -4,6 +4,7 @@
 
 #include "zone/answer/QueryAnswer.h"
 #include "zone/dns/MessageBuilder.h"
+#include "zone/dns/WireWriter.h"
 
 namespace headwater::xfr {
 
@@ -149,7 +150,8 @@ struct Responder::TransferRequest {
     const Peer& peer;
     Context& ctx;
     const bool edns;
-    Response r;  // r.event: the transfer so far
+    Response r;     // r.event: the transfer so far
+    FaultPlan lab;  // lab mode: what this request is given on purpose
     // Set by check_transfer once the request may have the zone.
     std::shared_ptr<zone::Zone> zone;
     zone::ZoneVersionPtr version;
@@ -169,6 +171,14 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
                                     const TransferAdmission& admit) const {
     TransferRequest t(q, peer, ctx);
     if (auto checked = check_transfer(t); !checked) return refuse(t, checked.error());
+    if (options_.lab) {
+        t.lab = lab_plan(t.zone->name_text(), peer, ctx.key());
+        if (!t.lab.empty()) {
+            t.r.lab = t.lab.describe();
+            t.event().detail = t.r.lab;
+            if (auto r = lab_refusal(t)) return std::move(*r);
+        }
+    }
     if (t.question.qtype == RRType::AXFR) return start_axfr(t, admit);
     return answer_ixfr(t, admit);
 }
@@ -231,9 +241,19 @@ Response Responder::answer_ixfr(TransferRequest& t, const TransferAdmission& adm
         // The history went away meanwhile: still an answer.
         return req.udp ? answer_soa_only(t) : start_axfr(t, admit);
     }
+    if (t.lab.ixfr_as_axfr) return req.udp ? answer_soa_only(t) : start_axfr(t, admit);
+    if (t.lab.ixfr_condensed && chain->size() > 1) {
+        // RFC 1995 §4 lets a server condense the history into one difference sequence.
+        if (auto one = zone::condense(*chain)) {
+            std::vector<zone::Changeset> condensed;
+            condensed.push_back(std::move(*one));
+            *chain = std::move(condensed);
+        }
+    }
     if (req.udp) return answer_ixfr_udp(t, std::move(*chain), req.udp_limit);
     IxfrOptions opts;
     opts.flags = t.answer_flags();
+    opts.max_records = t.lab.records.value_or(0);
     return start_stream(
         t, std::make_unique<IxfrSource>(t.version, std::move(*chain), t.question, t.q.header().id, opts),
         TransferForm::Ixfr, admit);
@@ -287,8 +307,9 @@ Response Responder::answer_soa_only(TransferRequest& t) const {
 }
 
 Response Responder::start_axfr(TransferRequest& t, const TransferAdmission& admit) const {
-    return start_stream(t, std::make_unique<AxfrSource>(t.version, t.question, t.q.header().id),
-                        TransferForm::Axfr, admit);
+    auto source = std::make_unique<AxfrSource>(t.version, t.question, t.q.header().id);
+    if (t.lab.records) source->limit_records(*t.lab.records);
+    return start_stream(t, std::move(source), TransferForm::Axfr, admit);
 }
 
 Response Responder::start_stream(TransferRequest& t, TransferSession::Source source, TransferForm form,
@@ -305,6 +326,7 @@ Response Responder::start_stream(TransferRequest& t, TransferSession::Source sou
     t.event().served_serial = t.version->serial();
     t.r.kind = Response::Kind::Transfer;
     t.r.transfer = std::make_unique<TransferSession>(std::move(source), std::move(t.ctx.tsig.signer));
+    if (!t.lab.empty()) t.r.transfer->set_faults(t.lab);
     return std::move(t.r);
 }
 
@@ -339,6 +361,8 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         r.soa_query = true;
         r.zone = zone->name_text();
         r.key = ctx.key();
+        r.transport = peer.transport;
+        if (options_.lab && lab_soa(q, peer, ctx, r)) return r;
     }
 
     std::size_t limit = dns::kMaxTcpMessage;
@@ -374,6 +398,48 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
     mb.finish();
     r.message = ctx.seal(std::move(out));
     return r;
+}
+
+FaultPlan Responder::lab_plan(std::string_view zone, const Peer& peer, const std::string& key) const {
+    if (!options_.lab) return {};
+    return options_.lab->current()->plan(zone, peer.address, key);
+}
+
+std::optional<Response> Responder::lab_refusal(TransferRequest& t) const {
+    if (t.lab.rcode && (!t.lab.rcode_only || *t.lab.rcode_only == t.question.qtype))
+        return refuse(t, {TransferOutcome::LabRefused, *t.lab.rcode, t.lab.describe()});
+    if (!t.lab.badtime) return std::nullopt;
+    if (!t.ctx.tsig.verified()) {
+        // BADTIME is a TSIG error (RFC 8945 §5.2.3): an unsigned request has nothing to answer it with.
+        t.event().detail += " (not applied: the request is unsigned)";
+        return std::nullopt;
+    }
+    // As if our clock were a day ahead: the answer is signed, with our time in Other Data (§5.2.3).
+    constexpr uint64_t kSkew = 86400;
+    t.ctx.tsig.status = tsig::RequestStatus::BadTime;
+    t.ctx.tsig.signer->claim_badtime(t.ctx.now, t.ctx.now + kSkew);
+    t.r.message = tsig::error_answer(t.q, t.ctx.tsig, t.ctx.now);
+    t.event().outcome = TransferOutcome::LabRefused;
+    t.event().rcode = Rcode::NotAuth;
+    return std::move(t.r);
+}
+
+bool Responder::lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, Response& r) const {
+    const FaultPlan plan = lab_plan(r.zone, peer, r.key);
+    if (plan.drop_soa) {
+        r.lab = plan.describe();
+        r.kind = Response::Kind::Drop;
+        return true;
+    }
+    if (!plan.soa_tc || peer.transport != Transport::Udp) return false;
+    // RFC 1035 §4.1.1: TC says the answer did not fit; a secondary should ask again over TCP (RFC 7766).
+    r.lab = plan.describe();
+    r.message =
+        error_response(q.header(), &*q.question(), Rcode::NoError, q.edns().has_value(), ctx.reserve());
+    dns::WireWriter(r.message).patch_u16(
+        2, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA | dns::flag::TC));
+    r.message = ctx.seal(std::move(r.message));
+    return true;
 }
 
 }  // namespace headwater::xfr

@@ -15,6 +15,7 @@
 #include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/FaultSet.h"
 #include "xfr/Peer.h"
 #include "xfr/TransferEvent.h"
 #include "xfr/TransferPlan.h"
@@ -39,6 +40,8 @@ struct Response {
     std::string key;          // the TSIG key of the request, "-" when unsigned
     bool up_to_date = false;  // IXFR answered with the SOA alone: the client holds the served serial
                               // (event->client_serial)
+    std::string lab;          // lab mode: the faults this answer was given on purpose; empty when none
+    Transport transport = Transport::Udp;  // of the SOA query (soa_query), for the lab timeline
 
     // A transfer request answered with an error.
     bool refused() const { return event && is_refusal(event->outcome); }
@@ -49,6 +52,8 @@ struct ResponderOptions {
     uint16_t max_udp_payload = 1232;
     // Per zone (Name::key()): above this share of the zone's size an IXFR is answered as AXFR.
     std::unordered_map<std::string, double> max_ixfr_ratio;
+    // Lab mode (docs/lab.md): the faults of the moment, looked up per request; null unless server.lab.
+    std::shared_ptr<const FaultBoard> lab;
 };
 
 // Whether one more outgoing transfer (an AXFR or IXFR stream) may start for `peer`. Asked only once the
@@ -94,6 +99,12 @@ class Responder {
     Response start_stream(TransferRequest& t, TransferSession::Source source, TransferForm form,
                           const TransferAdmission& admit) const;
     static Response refuse(TransferRequest& t, Refusal why);
+    // Lab mode: the faults for this zone, peer and key (an empty plan when lab mode is off).
+    FaultPlan lab_plan(std::string_view zone, const Peer& peer, const std::string& key) const;
+    // A transfer answered with an error on purpose (rcode, badtime), or nothing.
+    std::optional<Response> lab_refusal(TransferRequest& t) const;
+    // The apex SOA answered on purpose: dropped, or TC over UDP; false when no such fault applies.
+    bool lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, Response& r) const;
 
     const zone::ZoneStore& store_;
     std::shared_ptr<const tsig::KeyStore> keys_;

@@ -32,6 +32,10 @@ std::string_view outcome_name(TransferOutcome o) {
             return "shutdown";
         case TransferOutcome::InternalError:
             return "internal-error";
+        case TransferOutcome::LabRefused:
+            return "lab-refused";
+        case TransferOutcome::LabCut:
+            return "lab-cut";
     }
     return "internal-error";
 }
@@ -44,6 +48,7 @@ bool is_refusal(TransferOutcome o) {
         case TransferOutcome::Refused:
         case TransferOutcome::NotLoaded:
         case TransferOutcome::NotAdmitted:
+        case TransferOutcome::LabRefused:
             return true;
         default:
             return false;

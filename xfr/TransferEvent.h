@@ -32,12 +32,14 @@ enum class TransferOutcome : uint8_t {
     Refused,      // no allow_transfer rule admits the address and key (RFC 5936 §6)
     NotLoaded,    // SERVFAIL: the zone has no version to serve
     NotAdmitted,  // SERVFAIL: max_transfers streams are running (TransferAdmission)
+    LabRefused,   // lab mode: answered with an error on purpose (rcode, badtime; docs/lab.md)
     // Aborts.
     PeerClosed,     // the peer closed or reset the connection
     TimedOut,       // the peer took nothing for tcp_write_timeout
     WriteError,     // any other write error
     Shutdown,       // the server closed the connection as it stopped
     InternalError,  // a bug while producing a message
+    LabCut,         // lab mode: the server ended the stream on purpose (cut-messages, cut-bytes)
 };
 
 inline constexpr std::array kTransferOutcomes = {
@@ -45,10 +47,12 @@ inline constexpr std::array kTransferOutcomes = {
     TransferOutcome::TsigFailed,  TransferOutcome::Refused,    TransferOutcome::NotLoaded,
     TransferOutcome::NotAdmitted, TransferOutcome::PeerClosed, TransferOutcome::TimedOut,
     TransferOutcome::WriteError,  TransferOutcome::Shutdown,   TransferOutcome::InternalError,
+    TransferOutcome::LabRefused,  TransferOutcome::LabCut,
 };
 
 // The outcome's own name, one per value: "ok", "formerr", "notauth", "tsig-failed", "refused",
-// "not-loaded", "not-admitted", "peer-closed", "timed-out", "write-error", "shutdown", "internal-error".
+// "not-loaded", "not-admitted", "peer-closed", "timed-out", "write-error", "shutdown", "internal-error",
+// "lab-refused", "lab-cut".
 // The `cause` field.
 std::string_view outcome_name(TransferOutcome o);
 // "ok", "refused" (every refusal) or "aborted" (every abort): the `outcome` field operators and

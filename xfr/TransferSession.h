@@ -13,6 +13,7 @@
 
 #include "tsig/ServerSequence.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/FaultSet.h"
 #include "xfr/IxfrSource.h"
 
 namespace headwater::xfr {
@@ -25,6 +26,11 @@ class TransferSession {
     // Appends one complete message (signed when the request was) to `out`. `now` is the time for TSIG.
     Step next(std::vector<uint8_t>& out, uint64_t now);
 
+    // Lab mode: the faults of this transfer. wrong-mac and sign-every act in next(); the server's stream
+    // loop reads the rest (delay, rate, stall, cut) from faults().
+    void set_faults(FaultPlan plan) { faults_ = std::move(plan); }
+    const FaultPlan& faults() const { return faults_; }
+
     const zone::ZoneVersion& version() const;
     std::size_t messages() const;
     std::size_t records() const;
@@ -32,8 +38,11 @@ class TransferSession {
     bool incremental() const { return source_.index() == 1; }
 
   private:
+    void seal(std::vector<uint8_t>& out, std::size_t start, Step step, uint64_t now);
+
     Source source_;
     std::optional<tsig::ServerSequence> signer_;
+    FaultPlan faults_;
 };
 
 }  // namespace headwater::xfr

@@ -246,9 +246,9 @@ TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
     // Keys after [server] belong to it, so a top-level key has to come first.
     const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
     EXPECT_CONTAINS(msg,
-                    at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, zone, alert)"));
+                    at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, zone, alert, lab)"));
     EXPECT_CONTAINS(msg,
-                    at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, zone, alert)"));
+                    at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, zone, alert, lab)"));
 }
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
@@ -259,7 +259,7 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
                 "log_level, tcp_idle_timeout, tcp_max_connections, shutdown_grace, transfer_log, "
                 "tcp_max_per_client, tcp_write_timeout, max_transfers, max_query_size, "
                 "notify_max_in_flight, user, group, udp_threads, tcp_threads, listen_tls, tls_certificate, "
-                "tls_key, tls_client_ca, metrics_listen)"));
+                "tls_key, tls_client_ca, metrics_listen, lab)"));
     EXPECT_CONTAINS(msg, "server.extra: unknown table");
 }
 

@@ -57,18 +57,19 @@ TEST(TransferEventTest, EveryOutcomeHasItsOwnName) {
         // Exactly one of ok, a refusal, an abort.
         EXPECT_EQ((o == TransferOutcome::Ok) + is_refusal(o) + is_abort(o), 1) << name;
     }
-    EXPECT_EQ(names.size(), static_cast<std::size_t>(TransferOutcome::InternalError) + 1);
+    EXPECT_EQ(names.size(), static_cast<std::size_t>(TransferOutcome::LabCut) + 1);
 }
 
 TEST(TransferEventTest, OutcomeKindIsWhatTheOutcomeFieldAlwaysSaid) {
     EXPECT_EQ(outcome_kind(TransferOutcome::Ok), "ok");
     for (const TransferOutcome o :
          {TransferOutcome::FormErr, TransferOutcome::NotAuth, TransferOutcome::TsigFailed,
-          TransferOutcome::Refused, TransferOutcome::NotLoaded, TransferOutcome::NotAdmitted})
+          TransferOutcome::Refused, TransferOutcome::NotLoaded, TransferOutcome::NotAdmitted,
+          TransferOutcome::LabRefused})
         EXPECT_EQ(outcome_kind(o), "refused") << outcome_name(o);
     for (const TransferOutcome o :
          {TransferOutcome::PeerClosed, TransferOutcome::TimedOut, TransferOutcome::WriteError,
-          TransferOutcome::Shutdown, TransferOutcome::InternalError})
+          TransferOutcome::Shutdown, TransferOutcome::InternalError, TransferOutcome::LabCut})
         EXPECT_EQ(outcome_kind(o), "aborted") << outcome_name(o);
 }
 
