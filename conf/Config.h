@@ -73,6 +73,11 @@ struct AclConfig {
     // rule needs a certificate, so TLS, and server.listen_tls is set.
     std::vector<std::string> tls_pins;
     std::vector<std::string> tls_names;
+    // Dynamic updates only (zone allow_update): the names (lower case, relative to the zone apex: "@",
+    // "www", "*.dyn", "_acme-challenge.*") and types (mnemonics, upper case) the rule lets a key change.
+    // Empty: any.
+    std::vector<std::string> update_names;
+    std::vector<std::string> update_types;
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
@@ -102,6 +107,7 @@ struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
     std::filesystem::path file;               // absolute
     std::vector<std::string> allow_transfer;  // ACL names, each names an entry of Config::acls
+    std::vector<std::string> allow_update;    // ACL names: who may send dynamic updates (RFC 2136)
     // What a reload does when the content changed but the file's serial did not: keep (refuse),
     // increment, unixtime or dateserial (YYYYMMDDnn).
     std::string serial_policy = "increment";

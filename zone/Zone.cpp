@@ -436,6 +436,83 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     return result;
 }
 
+ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
+    std::lock_guard lock(mutex_);
+    ReloadResult result;
+    const ZoneVersionPtr old = current();
+    if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
+    result.old_serial = result.serial = old->serial();
+    if (settings_.signer && !source_) source_ = settings_.signer->source_of(*old);
+    const ZoneVersionPtr base = settings_.signer ? source_ : old;
+    auto changed = change(*base);
+    if (!changed) return with_error(result, changed.error());
+    if (!*changed || (*changed)->same_content(*base)) {
+        result.outcome = ReloadOutcome::Unchanged;
+        return result;
+    }
+    ZoneVersionPtr next = *changed;
+    // RFC 2136 §3.6: the serial moves forward with every change; an SOA the update brought with a newer
+    // serial (RFC 1982) is taken as it is (§3.4.2.2 ignored an older one already).
+    if (!(old->serial() < next->serial())) {
+        const SerialPolicy p =
+            settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
+        auto bumped = next_serial(old->serial(), p, unix_seconds(now));
+        if (!bumped) return with_error(result, bumped.error());
+        next = with_serial(*next, *bumped);
+    }
+    ZoneVersionPtr served = next;
+    if (settings_.signer) {
+        auto signed_version = sign_locked(next, now, false);
+        if (!signed_version) return with_error(result, "signing failed: " + signed_version.error());
+        served = *signed_version;
+    }
+    if (auto r = publish_locked(old, served, next, false, now, result.note); !r)
+        return with_error(result, r.error());
+    result.outcome = ReloadOutcome::Updated;
+    result.serial = served->serial();
+    // The change is durable in the journal already; the file follows so that a reload agrees with it.
+    if (auto w = write_back_locked(); !w)
+        result.note += (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
+    return result;
+}
+
+Result<void, std::string> Zone::write_back() {
+    std::lock_guard lock(mutex_);
+    return write_back_locked();
+}
+
+Result<void, std::string> Zone::write_back_locked() {
+    const ZoneVersionPtr served = current();
+    if (!served) return unexpected(std::string("the zone is not served"));
+    const ZoneVersionPtr content = settings_.signer && source_ ? source_ : served;
+    std::string text = "; written by headwater: the served version of " + name_text_ + ", serial " +
+                       serial_text(content->serial()) + "\n";
+    text.reserve(content->wire_bytes() * 2);
+    // The SOA first (readers expect it there), then everything in canonical order.
+    const auto line = [&](std::size_t i) {
+        std::string rr = record_to_text(content->record(i).wire);
+        if (rr.empty()) return false;
+        text += rr;
+        text += '\n';
+        return true;
+    };
+    if (!line(content->soa_index()))
+        return unexpected(settings_.file.string() + ": the SOA cannot be written as text");
+    for (std::size_t i = 0; i < content->size(); ++i) {
+        if (i == content->soa_index()) continue;
+        if (!line(i))
+            return unexpected(settings_.file.string() + ": record " + std::to_string(i) +
+                              " cannot be written as text");
+    }
+    auto written = write_file_atomically(
+        settings_.file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
+    if (!written) return unexpected(settings_.file.string() + ": " + written.error());
+    // What the file says now is what is served: the next reload finds it unchanged.
+    file_serial_ = content->serial();
+    save_file_serial_locked();
+    return {};
+}
+
 void Zone::install(ZoneVersionPtr version, Clock::time_point now) {
     std::lock_guard lock(mutex_);
     current_.store(std::move(version), std::memory_order_release);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -133,6 +134,21 @@ class Zone {
     // When resign() next has something to do (signed zones that are served).
     std::optional<Clock::time_point> next_signature_refresh() const;
 
+    // A change computed from the served content (a dynamic update, RFC 2136): `change` gets the version
+    // the zone's content is edited from (the unsigned source of a signed zone) under the zone's lock, so
+    // whatever it checks (prerequisites) still holds when the result is served. It returns the new
+    // content, null when nothing changes, or an error (then nothing changes). The new version gets the
+    // serial its SOA brings when that is newer, else the next one by the zone's policy (increment under
+    // keep), is signed when the zone is, journaled durably and served before this returns, and the zone
+    // file is rewritten to hold it (write_back()).
+    using Change = std::function<Result<ZoneVersionPtr, std::string>(const ZoneVersion& base)>;
+    ReloadResult apply_change(Clock::time_point now, const Change& change);
+
+    // Writes the served content (the unsigned source of a signed zone) to the zone file atomically
+    // (temporary file, fsync, rename), so that the next reload finds what is served. An error leaves the
+    // file as it was.
+    Result<void, std::string> write_back();
+
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
 
@@ -162,6 +178,7 @@ class Zone {
     void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;
     void save_file_serial_locked();
+    Result<void, std::string> write_back_locked();
 
     ZoneSettings settings_;
     std::string name_text_;

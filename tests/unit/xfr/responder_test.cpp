@@ -59,9 +59,11 @@ class ResponderTest : public ::testing::Test {
         store_.add(headwater::testing::make_zone(kZone, "example.com."));
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
         acls[name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}},
+            xfr::AclRule{
+                "providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}, {}, {}},
             // Both factors: a 127.0.0.5 peer must also sign with xfr-key.
-            xfr::AclRule{"keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}}};
+            xfr::AclRule{
+                "keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}, {}, {}}};
         auto keys = std::make_shared<tsig::KeyStore>();
         const std::vector<uint8_t> secret(32, 0x42);
         EXPECT_TRUE(keys->add(tsig::Key::create("xfr-key", "hmac-sha256", secret).value()));
@@ -433,7 +435,7 @@ TEST_F(ResponderTest, EveryMessageOfASignedTransferVerifies) {
     zone::ZoneStore store;
     store.add(headwater::testing::make_zone(text, "big.example."));
     std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
-    acls[name("big.example.").key()] = {xfr::AclRule{"k", {}, {"xfr-key."}, {}, {}, {}}};
+    acls[name("big.example.").key()] = {xfr::AclRule{"k", {}, {"xfr-key."}, {}, {}, {}, {}, {}}};
     xfr::Responder responder(store, acls, keys_);
 
     auto q = query("big.example.", RRType::AXFR);
