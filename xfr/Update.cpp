@@ -189,10 +189,16 @@ class Applier {
         std::sort(removed.begin(), removed.end(), exact_less);
         std::sort(added.begin(), added.end(), exact_less);
         bool changed = !std::equal(new_soa.begin(), new_soa.end(), old_soa.wire.begin(), old_soa.wire.end());
-        for (const Wire& w : removed)
-            if (not_soa(w)) changes.add_removed(w), changed = true;
-        for (const Wire& w : added)
-            if (not_soa(w)) changes.add_added(w), changed = true;
+        for (const Wire& w : removed) {
+            if (!not_soa(w)) continue;
+            changes.add_removed(w);
+            changed = true;
+        }
+        for (const Wire& w : added) {
+            if (!not_soa(w)) continue;
+            changes.add_added(w);
+            changed = true;
+        }
         if (!changed) return zone::ZoneVersionPtr{};
         auto next = zone::apply(base_, changes);
         if (!next) return unexpected(fail(Rcode::ServFail, "update not applied: " + next.error()));

@@ -45,8 +45,8 @@ std::vector<uint8_t> patch(std::vector<uint8_t> w, uint16_t rclass, uint32_t ttl
 xfr::UpdateRecord rr(std::string_view text) {
     return {headwater::testing::wire_records(text).at(0)};
 }
-// Class ANY, no RDATA: "RRset exists" / delete an RRset (type ANY: the name).
-xfr::UpdateRecord any(std::string_view owner, std::string_view type) {
+// Class ANY, no RDATA, type TXT (any_type() sets another): "RRset exists" / delete an RRset.
+xfr::UpdateRecord any(std::string_view owner) {
     return {patch(rr(std::string(owner) + " 0 IN TXT \"\"").wire, 255, 0, true)};
 }
 xfr::UpdateRecord with_type(xfr::UpdateRecord r, uint16_t type) {
@@ -56,7 +56,7 @@ xfr::UpdateRecord with_type(xfr::UpdateRecord r, uint16_t type) {
     return r;
 }
 xfr::UpdateRecord any_type(std::string_view owner, RRType type) {
-    return with_type(any(owner, ""), dns::to_u16(type));
+    return with_type(any(owner), dns::to_u16(type));
 }
 xfr::UpdateRecord none_type(std::string_view owner, RRType type) {
     auto r = any_type(owner, type);
