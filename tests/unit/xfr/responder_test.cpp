@@ -260,10 +260,22 @@ TEST_F(ResponderTest, MalformedInput) {
 
 TEST_F(ResponderTest, OtherOpcodesAreNotImplemented) {
     auto q = query("example.com.", RRType::SOA);
-    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));  // UPDATE
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (2 << 3));  // STATUS
     auto a = answer(q);
     EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::NotImp));
+    EXPECT_EQ(a.msg.header().opcode(), dns::Opcode::Status);
+}
+
+TEST_F(ResponderTest, UnsignedUpdateIsRefused) {
+    // RFC 2136 is served (docs/update.md), but only to TSIG-signed requests an allow_update rule admits.
+    auto q = query("example.com.", RRType::SOA);
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));  // UPDATE
+    auto a = answer(q);
+    EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::Refused));
     EXPECT_EQ(a.msg.header().opcode(), dns::Opcode::Update);
+    q = query("example.org.", RRType::SOA);  // not a zone served here
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));
+    EXPECT_EQ(answer(q).msg.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
 }
 
 TEST_F(ResponderTest, TransferRules) {
