@@ -122,6 +122,8 @@ struct ZoneConfig {
     uint32_t notify_retries = 5;
     uint32_t notify_retry_interval_ms = 2000;
     uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
+    // How long after a dynamic update the zone file is rewritten with the served version (0: at once).
+    uint32_t zonefile_sync_ms = 0;
     // The zone's public secondaries: what `headwaterctl verify` checks by default and what the
     // server checks every verify_interval_s seconds (0: never). Port 53 unless given.
     std::vector<dns::Endpoint> secondaries;

@@ -137,6 +137,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
         settings.journal_bounds.max_changesets = zc.journal_max_changesets;
         settings.journal_bounds.max_bytes = zc.journal_max_bytes;
         settings.signer = make_zone_signer(config, zc, *name);
+        settings.zonefile_sync = std::chrono::milliseconds(zc.zonefile_sync_ms);
         auto z = std::make_shared<zone::Zone>(std::move(settings));
         const auto r = z->open(zone::Clock::now());
         const std::string& zone_name = z->name_text();
@@ -435,6 +436,27 @@ TlsReload tls_reload(TlsContext* tls) {
 
 // The parts a SIGTERM/SIGINT stops; the main io_context (`dns_io`) is stopped once the transfers in
 // flight are done or shutdown_grace is over.
+// Dynamic updates left for zonefile_sync: written back to their zone files when due, checked every half
+// second on the control thread; `all` at shutdown writes whatever is pending.
+void write_back_due(const zone::ZoneStore& store, bool all) {
+    for (const auto& z : store.zones()) {
+        auto w = z->write_back_if_due(zone::Clock::now(), all);
+        if (!w)
+            spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+        else if (*w)
+            spdlog::info("sync zone={} file={}", z->name_text(), z->settings().file.string());
+    }
+}
+
+void watch_write_backs(asio::steady_timer& timer, const zone::ZoneStore& store) {
+    timer.expires_after(std::chrono::milliseconds(500));
+    timer.async_wait([&timer, &store](const boost::system::error_code& ec) {
+        if (ec) return;
+        write_back_due(store, false);
+        watch_write_backs(timer, store);
+    });
+}
+
 struct Stoppable {
     asio::io_context& dns_io;
     asio::io_context& control_io;
@@ -597,10 +619,16 @@ int Server::run() {
                    Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup, signatures,
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
 
+    asio::steady_timer write_backs(control_io);
+    if (std::any_of(impl_->config.zones.begin(), impl_->config.zones.end(),
+                    [](const conf::ZoneConfig& z) { return z.zonefile_sync_ms > 0; }))
+        watch_write_backs(write_backs, impl_->store);
+
     udp.start();
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
     run_threads(dns_io, tcp_io, tcp_threads, control_io);
     impl_->set_zone_changed({});  // the Notifier goes before the UDP workers
+    write_back_due(impl_->store, true);
     listeners.close_all();
     control->reset();
     spdlog::info("headwater stopped");

@@ -43,6 +43,9 @@ struct ZoneSettings {
     JournalBounds journal_bounds;
     // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
     std::shared_ptr<ZoneSigning> signer;
+    // How long after a dynamic update the served version is written back to `file` (0: at once, before
+    // the answer). Until then a reload merges the file's changes onto the served version.
+    std::chrono::milliseconds zonefile_sync{0};
 };
 
 // A master file turned into a version, with what the loader changed on the way (ZoneBuilder).
@@ -148,6 +151,9 @@ class Zone {
     // (temporary file, fsync, rename), so that the next reload finds what is served. An error leaves the
     // file as it was.
     Result<void, std::string> write_back();
+    // The write-back a dynamic update left pending (zonefile_sync), when it is due at `now` (or at once
+    // with `all`, at shutdown). False when nothing was pending.
+    Result<bool, std::string> write_back_if_due(Clock::time_point now, bool all = false);
 
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
@@ -179,6 +185,14 @@ class Zone {
     std::filesystem::path state_path(std::string_view suffix) const;
     void save_file_serial_locked();
     Result<void, std::string> write_back_locked();
+    // The content the zone file holds as far as we know (what it last loaded or was written), kept in the
+    // state directory when write-backs can be delayed.
+    void set_file_base_locked(const ZoneVersionPtr& content);
+    // A reload while dynamic updates are not in the file yet: the file's changes since file_base_ applied
+    // onto `base` (the served content); an RRset changed on both sides is a conflict (the error names it).
+    // Null when `base` differs from file_base_ only by its serial (a bump, a re-signing): nothing to merge.
+    Result<ZoneVersionPtr, std::string> merge_file_locked(const ZoneVersion& file,
+                                                          const ZoneVersion& base) const;
 
     ZoneSettings settings_;
     std::string name_text_;
@@ -205,6 +219,8 @@ class Zone {
     bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
     std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
+    ZoneVersionPtr file_base_;                         // see set_file_base_locked
+    std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
     // Signed zones: the unsigned version the served one was signed from, and what signing reported.
     ZoneVersionPtr source_;
     std::optional<Clock::time_point> next_refresh_;

@@ -339,6 +339,67 @@ class UpdateTest(unittest.TestCase):
         self.assertEqual(mine[-1]["rule"], "updaters")
 
 
+class UpdateMergeTest(unittest.TestCase):
+    """zonefile_sync 1h: updates stay out of the file; a reload merges hand edits onto them, a conflicting
+    edit is refused naming the RRset, `sync` and a clean stop write the file."""
+
+    def test_merge_conflict_sync_and_stop(self):
+        tmp = hwtest.tempdir("update-merge")
+        try:
+            src = tmp / "upd.example.zone"
+            src.write_text(ZONE_TEXT)
+            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
+            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"], "zonefile_sync": "1h"})
+            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls)
+            path = hw.zone_path(ZONE)
+            try:
+                hw.start()
+                m = update()
+                m.add("by-update", 60, "A", "203.0.113.1")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertNotIn("by-update", path.read_text())  # not yet: zonefile_sync
+                # A hand edit of another RRset: merged, both served, the file written.
+                with open(path, "a") as f:
+                    f.write(f"by-hand.{ZONE} 60 IN TXT \"hand\"\n")
+                rc, doc, out, err = hw.ctl("reload", ZONE)
+                self.assertEqual(doc["zones"][0]["outcome"], "updated", out + err)
+                for owner, rdtype in (("by-update", "A"), ("by-hand", "TXT")):
+                    r = dns.query.tcp(dns.message.make_query(f"{owner}.{ZONE}", rdtype), hwtest.ADDR, port=hw.port,
+                                      timeout=5)
+                    self.assertEqual(len(r.answer), 1, owner)
+                text = path.read_text()
+                self.assertIn("by-update." + ZONE, text)
+                self.assertIn("by-hand." + ZONE, text)
+                # The same RRset changed both ways: refused, named, nothing changed.
+                m = update()
+                m.replace("www", 300, "A", "203.0.113.9")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                serial = hwtest.soa_serial(hw.port, ZONE)
+                path.write_text(path.read_text().replace("192.0.2.10", "192.0.2.99"))
+                rc, doc, out, err = hw.ctl("reload", ZONE)
+                entry = doc["zones"][0]
+                self.assertEqual(entry["outcome"], "error", out + err)
+                self.assertIn("conflict", entry["error"])
+                self.assertIn(f"www.{ZONE} A", entry["error"])
+                self.assertEqual(hwtest.soa_serial(hw.port, ZONE), serial)
+                # sync: the file is the served version again.
+                rc, doc, out, err = hw.ctl("sync", ZONE)
+                self.assertTrue(doc["ok"], out + err)
+                self.assertIn("203.0.113.9", path.read_text())
+                self.assertNotIn("192.0.2.99", path.read_text())
+                # A pending update is written on a clean stop.
+                m = update()
+                m.add("at-stop", 60, "A", "203.0.113.2")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertNotIn("at-stop", path.read_text())
+                hw.stop()
+                self.assertIn("at-stop." + ZONE, path.read_text())
+            finally:
+                hw.close()
+        finally:
+            hwtest.cleanup_dir(tmp)
+
+
 class UpdateCrashTest(unittest.TestCase):
     def test_kill_9_after_answer_loses_nothing(self):
         tmp = hwtest.tempdir("update-crash")
