@@ -60,6 +60,7 @@ class KnotUpdatable(hwtest.KnotPrimary):
         text = text.replace("    zonefile-sync: -1\n", "    zonefile-sync: 0\n")
         text = text.replace("    journal-content: none\n", "    journal-content: changes\n")
         conf.write_text(text)
+        (self.dir / "db").mkdir(exist_ok=True)  # the journal's LMDB
 
 
 class BindUpdatable(hwtest.BindPrimary):
