@@ -297,6 +297,7 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
                                                Clock::time_point now, std::string& note) {
     if (auto r = record_history_locked(old, next, new_history, now, note); !r) return r;
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+    unsnapshotted_ = 0;
     source_ = settings_.signer ? source : nullptr;
     return {};
 }
@@ -460,6 +461,23 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     return result;
 }
 
+Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                      const ZoneVersionPtr& source, Clock::time_point now,
+                                                      std::string& note) {
+    // A snapshot per update would cost two more syncs than the journal append itself. The journal alone
+    // makes the update durable (open() replays it onto an older snapshot), so the snapshot is written
+    // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
+    const JournalBounds& b = settings_.journal_bounds;
+    const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
+    if (!journal_ || !snapshot_on_disk_ || ++unsnapshotted_ >= every)
+        return publish_locked(old, next, source, false, now, note);
+    if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
+    current_.store(next, std::memory_order_release);
+    loaded_at_ = now;
+    source_ = settings_.signer ? source : nullptr;
+    return {};
+}
+
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     std::lock_guard lock(mutex_);
     ReloadResult result;
@@ -490,7 +508,7 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
         if (!signed_version) return with_error(result, "signing failed: " + signed_version.error());
         served = *signed_version;
     }
-    if (auto r = publish_locked(old, served, next, false, now, result.note); !r)
+    if (auto r = publish_update_locked(old, served, next, now, result.note); !r)
         return with_error(result, r.error());
     result.outcome = ReloadOutcome::Updated;
     result.serial = served->serial();
@@ -594,7 +612,8 @@ Result<void, std::string> Zone::write_back_locked() {
     auto written = write_file_atomically(
         settings_.file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
     if (!written) return unexpected(settings_.file.string() + ": " + written.error());
-    // What the file says now is what is served: the next reload finds it unchanged.
+    // What the file says now is what is served: the next reload finds it unchanged. Saved: a file put back
+    // from before the updates then counts as gone backwards (refused), not as an edit that drops them.
     file_serial_ = content->serial();
     save_file_serial_locked();
     write_back_due_.reset();

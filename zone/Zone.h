@@ -180,6 +180,10 @@ class Zone {
                                              const ZoneVersionPtr& source, bool new_history,
                                              Clock::time_point now, std::string& note);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
+    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted_).
+    Result<void, std::string> publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                    const ZoneVersionPtr& source, Clock::time_point now,
+                                                    std::string& note);
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;
@@ -219,7 +223,11 @@ class Zone {
     bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
     std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
-    ZoneVersionPtr file_base_;                         // see set_file_base_locked
+    ZoneVersionPtr file_base_;  // see set_file_base_locked
+    // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:
+    // open() replays the journal onto it, and it is written long before the journal could drop an entry
+    // it needs).
+    std::size_t unsnapshotted_ = 0;
     std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
     // Signed zones: the unsigned version the served one was signed from, and what signing reported.
     ZoneVersionPtr source_;
