@@ -400,6 +400,46 @@ class UpdateMergeTest(unittest.TestCase):
             hwtest.cleanup_dir(tmp)
 
 
+class UpdateSignedTest(unittest.TestCase):
+    """A zone Headwater signs: an update is served signed (an RRSIG over the new RRset, the NSEC chain
+    through the new name), and DNSSEC records are the signer's (REFUSED)."""
+
+    def test_update_is_signed(self):
+        tmp = hwtest.tempdir("update-signed")
+        try:
+            src = tmp / "upd.example.zone"
+            src.write_text(ZONE_TEXT)
+            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
+            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"], "dnssec_policy": "p"})
+            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls, extra_toml='[[dnssec_policy]]\nname = "p"\n')
+            try:
+                hw.start()
+                before = hwtest.soa_serial(hw.port, ZONE)
+                m = update()
+                m.add("signed-new", 60, "A", "203.0.113.7")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0, hw.log()[-2000:])
+                self.assertGreater(hwtest.soa_serial(hw.port, ZONE), before)
+                q = dns.message.make_query(f"signed-new.{ZONE}", "A", want_dnssec=True)
+                r = dns.query.tcp(q, hwtest.ADDR, port=hw.port, timeout=5)
+                types = {dns.rdatatype.to_text(rrset.rdtype) for rrset in r.answer}
+                self.assertEqual(types, {"A", "RRSIG"}, r.to_text())
+                q = dns.message.make_query(f"signed-new.{ZONE}", "TXT", want_dnssec=True)  # NODATA: NSEC at the name
+                r = dns.query.tcp(q, hwtest.ADDR, port=hw.port, timeout=5)
+                self.assertTrue(any(rrset.rdtype == dns.rdatatype.NSEC and rrset.name.to_text() == f"signed-new.{ZONE}"
+                                    for rrset in r.authority), r.to_text())
+                m = update()
+                m.add("x", 60, "NSEC", f"signed-new.{ZONE} A")
+                self.assertEqual(dns.rcode.to_text(rcode_of(tcp_exchange(hw.port, m.to_wire()))), "REFUSED")
+                # The file written back is the unsigned source.
+                text = hw.zone_path(ZONE).read_text()
+                self.assertIn("signed-new." + ZONE, text)
+                self.assertNotIn("RRSIG", text)
+            finally:
+                hw.close()
+        finally:
+            hwtest.cleanup_dir(tmp)
+
+
 class UpdateCrashTest(unittest.TestCase):
     def test_kill_9_after_answer_loses_nothing(self):
         tmp = hwtest.tempdir("update-crash")
