@@ -78,6 +78,11 @@ struct AclConfig {
     // rule needs a certificate, so TLS, and server.listen_tls is set.
     std::vector<std::string> tls_pins;
     std::vector<std::string> tls_names;
+    // Dynamic updates only (zone allow_update): the names (lower case, relative to the zone apex: "@",
+    // "www", "*.dyn", "_acme-challenge.*") and types (mnemonics, upper case) the rule lets a key change.
+    // Empty: any.
+    std::vector<std::string> update_names;
+    std::vector<std::string> update_types;
 };
 
 // One NOTIFY target of a zone (RFC 1996), independent of the transfer ACL: providers often send their
@@ -107,6 +112,7 @@ struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
     std::filesystem::path file;               // absolute
     std::vector<std::string> allow_transfer;  // ACL names, each names an entry of Config::acls
+    std::vector<std::string> allow_update;    // ACL names: who may send dynamic updates (RFC 2136)
     // What a reload does when the content changed but the file's serial did not: keep (refuse),
     // increment, unixtime or dateserial (YYYYMMDDnn).
     std::string serial_policy = "increment";
@@ -121,6 +127,8 @@ struct ZoneConfig {
     uint32_t notify_retries = 5;
     uint32_t notify_retry_interval_ms = 2000;
     uint32_t notify_delay_ms = 250;  // changes within this window are coalesced into one NOTIFY
+    // How long after a dynamic update the zone file is rewritten with the served version (0: at once).
+    uint32_t zonefile_sync_ms = 0;
     // The zone's public secondaries: what `headwaterctl verify` checks by default and what the
     // server checks every verify_interval_s seconds (0: never). Port 53 unless given.
     std::vector<dns::Endpoint> secondaries;

@@ -22,6 +22,7 @@
 #include "conf/Schema.h"
 #include "conf/Values.h"
 #include "zone/dns/Base64.h"
+#include "zone/dns/RRType.h"
 
 #if !TOML_EXCEPTIONS
 #error "ConfigLoader expects toml++ with exceptions: toml::parse_error is the one exception boundary"
@@ -397,6 +398,10 @@ class Loader {
                 return;
             case Reader::ZoneRef:
                 return read_zone_ref(f);
+            case Reader::UpdateNames:
+                return read_update_names(f);
+            case Reader::RRTypes:
+                return read_rr_types(f);
         }
     }
 
@@ -684,6 +689,54 @@ class Loader {
                             });
                             out.push_back(std::move(name));
                         });
+    }
+
+    // Update name patterns, relative to the zone: "@", labels, "*" as the whole first label (names below)
+    // or the whole last label (names starting so). Lower-cased; no trailing dot.
+    void read_update_names(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                std::string name = text;
+                std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+                    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                });
+                bool ok = name == "@" || (!name.empty() && name.front() != '.' && name.back() != '.' &&
+                                          name.find("..") == std::string::npos);
+                if (ok && name != "@") {
+                    for (std::size_t i = 0; i < name.size(); ++i) {
+                        const char c = name[i];
+                        if (c != '*') {
+                            ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                                        c == '.');
+                            continue;
+                        }
+                        // A star is a label of its own, the first or the last one.
+                        const bool first = i == 0 && (name.size() == 1 || name[1] == '.');
+                        const bool last = i + 1 == name.size() && i > 0 && name[i - 1] == '.';
+                        ok = ok && (first || last) && !(i == 0 && name.size() > 1 && name.back() == '*');
+                    }
+                }
+                if (!ok)
+                    return error(element.source(), path,
+                                 "invalid update name " + in_quotes(text) +
+                                     " (relative to the zone: \"@\", \"www\", \"*.dyn\" for names below dyn, "
+                                     "\"_acme-challenge.*\" for names starting with that label)");
+                out.push_back(std::move(name));
+            });
+    }
+
+    void read_rr_types(const Field& f) {
+        auto& out = slot_of<std::vector<std::string>>(f);
+        for_each_string(
+            f, true, [&](const std::string& text, const toml::node& element, const std::string& path) {
+                auto type = dns::rrtype_from_string(text);
+                if (!type || *type == dns::RRType::ANY || *type == dns::RRType::AXFR ||
+                    *type == dns::RRType::IXFR || *type == dns::RRType::OPT || *type == dns::RRType::TSIG)
+                    return error(element.source(), path,
+                                 "not a record type a zone holds: " + in_quotes(text));
+                out.push_back(dns::to_string(*type));
+            });
     }
 
     void read_address(const Field& f) {

@@ -61,6 +61,8 @@ enum class Reader : uint8_t {
     AclRefs,        // an array of [[acl]] names
     Pins,           // an array of base64 SHA-256 digests (32 octets)
     CertNames,      // an array of certificate names: a domain name, "*." allowed as its first label
+    UpdateNames,    // an array of update name patterns: "@", "www", "*.dyn", "_acme-challenge.*"
+    RRTypes,        // an array of RR type mnemonics ("TXT", "TYPE65280")
     ZoneName,       // a domain name, unique
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]

@@ -69,6 +69,7 @@ json ControlCommands::handle(const json& request) {
         Entry{"verify", &ControlCommands::verify},
         Entry{"dnssec", &ControlCommands::dnssec},
         Entry{"reload-tls", &ControlCommands::reload_tls},
+        Entry{"sync", &ControlCommands::sync},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -215,6 +216,24 @@ json ControlCommands::bump(const control::Request& req, const json& request) {
                      r.note.empty() ? std::string() : " note=\"" + r.note + "\"");
     }
     return out;
+}
+
+// The served version (dynamic updates included) written to the zone file now.
+json ControlCommands::sync(const control::Request& req, const json& /*request*/) {
+    auto z = one_zone(store_, req);
+    if (!z) return control::error_response(z.error());
+    const std::string name = (*z)->settings().name.to_string();
+    auto written = (*z)->write_back();
+    if (!written) {
+        spdlog::error("sync zone={} outcome=error error=\"{}\"", name, written.error());
+        return json{{"ok", false}, {"name", name}, {"error", written.error()}};
+    }
+    const auto v = (*z)->current();
+    spdlog::info("sync zone={} serial={} file={}", name, v->serial().value(), (*z)->settings().file.string());
+    return json{{"ok", true},
+                {"name", name},
+                {"serial", v->serial().value()},
+                {"file", (*z)->settings().file.string()}};
 }
 
 json ControlCommands::journal(const control::Request& req, const json& /*request*/) {

@@ -49,6 +49,7 @@ class ControlCommands {
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reload(const control::Request& req, const nlohmann::json& request);
     nlohmann::json bump(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json sync(const control::Request& req, const nlohmann::json& request);
     nlohmann::json journal(const control::Request& req, const nlohmann::json& request);
     nlohmann::json secondaries(const control::Request& req, const nlohmann::json& request);
     nlohmann::json notify(const control::Request& req, const nlohmann::json& request);

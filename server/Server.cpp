@@ -54,7 +54,44 @@ struct Server::Impl {
     void on_peer_event(const PeerEvent& e);
     // A transfer that ended or was refused: its log line, the secondaries view, the transfer log.
     void on_transfer(const xfr::TransferEvent& t, std::chrono::system_clock::time_point now);
+
+    // Dynamic updates: every one logged (and in the transfer log); a zone an update changed is announced
+    // by NOTIFY through `zone_changed`, set while the Notifier exists (UDP and TCP threads call it).
+    void on_update(const xfr::UpdateEvent& e);
+    void on_zone_updated(const zone::Zone& z);
+    void set_zone_changed(std::function<void(const zone::Zone&)> f);
+    std::mutex zone_changed_mutex;
+    std::function<void(const zone::Zone&)> zone_changed;
 };
+
+void Server::Impl::on_update(const xfr::UpdateEvent& e) {
+    const std::string line = xfr::update_log_line(e);
+    if (e.rcode == dns::Rcode::NoError)
+        spdlog::info("{}", line);
+    else
+        spdlog::warn("{}", line);
+    auto json = log_event("update", std::chrono::system_clock::now());
+    json["zone"] = e.zone;
+    json["client"] = e.address + ":" + std::to_string(e.port);
+    json["transport"] = std::string(xfr::transport_name(e.transport));
+    json["key"] = e.key;
+    json["rule"] = e.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.rule);
+    json["rcode"] = dns::to_string(e.rcode);
+    json["serial"] = e.serial ? nlohmann::json(e.serial->value()) : nlohmann::json(nullptr);
+    json["changed"] = e.changed;
+    json["reason"] = e.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.reason);
+    (void)transfer_log.write(json);
+}
+
+void Server::Impl::on_zone_updated(const zone::Zone& z) {
+    std::lock_guard lock(zone_changed_mutex);
+    if (zone_changed) zone_changed(z);
+}
+
+void Server::Impl::set_zone_changed(std::function<void(const zone::Zone&)> f) {
+    std::lock_guard lock(zone_changed_mutex);
+    zone_changed = std::move(f);
+}
 
 void Server::Impl::on_peer_event(const PeerEvent& e) {
     const auto now = std::chrono::system_clock::now();
@@ -115,6 +152,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
         settings.journal_bounds.max_changesets = zc.journal_max_changesets;
         settings.journal_bounds.max_bytes = zc.journal_max_bytes;
         settings.signer = make_zone_signer(config, zc, *name);
+        settings.zonefile_sync = std::chrono::milliseconds(zc.zonefile_sync_ms);
         auto z = std::make_shared<zone::Zone>(std::move(settings));
         const auto r = z->open(zone::Clock::now());
         const std::string& zone_name = z->name_text();
@@ -180,18 +218,25 @@ Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf
     return std::shared_ptr<const tsig::KeyStore>(std::move(keys));
 }
 
-std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config) {
+// The rules of `allow_transfer` (or, with `update`, of `allow_update`, with their names and types).
+std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config,
+                                                                         bool update = false) {
     std::unordered_map<std::string, std::vector<xfr::AclRule>> out;
     for (const auto& zc : config.zones) {
         std::vector<xfr::AclRule> rules;
-        for (const auto& acl_name : zc.allow_transfer) {
+        for (const auto& acl_name : update ? zc.allow_update : zc.allow_transfer) {
             for (const auto& acl : config.acls) {
                 if (acl.name != acl_name) continue;
-                xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names};
+                xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names, {}, {}};
                 for (const auto& t : acl.transports)
                     rule.transports.push_back(t == "udp"   ? xfr::Transport::Udp
                                               : t == "tcp" ? xfr::Transport::Tcp
                                                            : xfr::Transport::Tls);
+                if (update) {
+                    rule.update_names = acl.update_names;
+                    for (const auto& t : acl.update_types)
+                        rule.update_types.push_back(dns::to_u16(*dns::rrtype_from_string(t)));
+                }
                 rules.push_back(std::move(rule));
             }
         }
@@ -305,6 +350,9 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     xfr::ResponderOptions options;
     for (const auto& zc : config.zones)
         options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
+    options.update_acls = transfer_acls(config, true);
+    options.on_update = [impl = impl.get()](const xfr::UpdateEvent& e) { impl->on_update(e); };
+    options.on_zone_changed = [impl = impl.get()](const zone::Zone& z) { impl->on_zone_updated(z); };
     impl->keys = *keys;
     if (!config.server.listen_tls.empty()) {
         auto tls = TlsContext::create(tls_settings(config));
@@ -441,6 +489,27 @@ TlsReload tls_reload(TlsContext* tls) {
 
 // The parts a SIGTERM/SIGINT stops; the main io_context (`dns_io`) is stopped once the transfers in
 // flight are done or shutdown_grace is over.
+// Dynamic updates left for zonefile_sync: written back to their zone files when due, checked every half
+// second on the control thread; `all` at shutdown writes whatever is pending.
+void write_back_due(const zone::ZoneStore& store, bool all) {
+    for (const auto& z : store.zones()) {
+        auto w = z->write_back_if_due(zone::Clock::now(), all);
+        if (!w)
+            spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+        else if (*w)
+            spdlog::info("sync zone={} file={}", z->name_text(), z->settings().file.string());
+    }
+}
+
+void watch_write_backs(asio::steady_timer& timer, const zone::ZoneStore& store) {
+    timer.expires_after(std::chrono::milliseconds(500));
+    timer.async_wait([&timer, &store](const boost::system::error_code& ec) {
+        if (ec) return;
+        write_back_due(store, false);
+        watch_write_backs(timer, store);
+    });
+}
+
 struct Stoppable {
     asio::io_context& dns_io;
     asio::io_context& control_io;
@@ -607,6 +676,7 @@ int Server::run() {
     if (!started_notifier) return fail("notify: ", started_notifier.error());
     Notifier& notifier = **started_notifier;
     const NotifyControl notifications = notify_control(notifier, impl_->store);
+    impl_->set_zone_changed(notifications.changed);  // dynamic updates: NOTIFY, coalesced by notify_delay
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
 
@@ -656,9 +726,16 @@ int Server::run() {
                    Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup, signatures,
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
 
+    asio::steady_timer write_backs(control_io);
+    if (std::any_of(impl_->config.zones.begin(), impl_->config.zones.end(),
+                    [](const conf::ZoneConfig& z) { return z.zonefile_sync_ms > 0; }))
+        watch_write_backs(write_backs, impl_->store);
+
     udp.start();
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
     run_threads(dns_io, tcp_io, tcp_threads, control_io);
+    impl_->set_zone_changed({});  // the Notifier goes before the UDP workers
+    write_back_due(impl_->store, true);
     listeners.close_all();
     control->reset();
     spdlog::info("headwater stopped");

@@ -204,6 +204,11 @@ void print_bump(const json& response) {
     if (has_text(response, "note")) std::cout << "  note: " << text_of(response, "note") << '\n';
 }
 
+void print_sync(const json& response) {
+    std::cout << text_of(response, "name") << ": serial " << text_of(response, "serial") << " written to "
+              << text_of(response, "file") << '\n';
+}
+
 json bump_request(const char* name, const Args& args) {
     json request = control::make_request(name, args.zone);
     if (!args.policy.empty()) request["policy"] = args.policy;
@@ -589,6 +594,9 @@ constexpr Command kCommands[] = {
              ->excludes(policy);
      },
      bump_request, print_bump, nullptr},
+    {"sync", "write the served version (dynamic updates included) to the zone file now",
+     [](CLI::App& sub, Args& args) { sub.add_option("zone", args.zone, "zone name")->required(); },
+     zone_request, print_sync, nullptr},
     {"journal", "list a zone's IXFR history: serial from/to, when, records removed/added, bytes",
      [](CLI::App& sub, Args& args) { sub.add_option("zone", args.zone, "zone name")->required(); },
      zone_request, print_journal, nullptr},

@@ -15,6 +15,9 @@ PACKAGES=(
   unbound
   # Zone transfers over TLS (tests/lib/hwtls.py, bench/run.py): throw-away certificates; openssl s_client.
   python3-cryptography openssl
+  # tests/interop/test_acme.py: an ACME DNS-01 issuance on loopback (pebble, the ACME test CA; lego with
+  # its rfc2136 provider writing the challenge to Headwater).
+  pebble lego
   # tools/fuzz.sh: clang++, libFuzzer and clang's sanitizer runtimes; llvm-symbolizer for sanitizer traces.
   clang libclang-rt-14-dev llvm
   # tests/interop/test_metrics.py: a real Prometheus scraping Headwater; promtool checks the output and

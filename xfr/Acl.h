@@ -23,6 +23,10 @@ struct AclRule {
     // server.tls_client_ca, one of these names. Both empty: no certificate needed.
     std::vector<std::string> tls_pins;   // base64 SHA-256 of the SubjectPublicKeyInfo (RFC 7858 §4.2)
     std::vector<std::string> tls_names;  // lower case, no trailing dot; "*.example.net" matches one label
+    // Dynamic updates (allow_update) only: the names (patterns relative to the zone apex, see
+    // update_name_matches in xfr/Update.h) and types the rule lets a client change. Empty: any.
+    std::vector<std::string> update_names;
+    std::vector<uint16_t> update_types;
 
     bool needs_certificate() const { return !tls_pins.empty() || !tls_names.empty(); }
 };

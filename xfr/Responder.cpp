@@ -110,9 +110,22 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
             r.message = tsig::error_answer(q, ctx.tsig, now);
             if (question && (question->qtype == RRType::AXFR || question->qtype == RRType::IXFR))
                 r.event = tsig_refusal(*question, peer, ctx.tsig);
+            if (q.header().opcode() == dns::Opcode::Update && options_.on_update) {
+                // RFC 8945 §5.2: NOTAUTH with the TSIG error; logged like every refused update.
+                UpdateEvent e;
+                e.zone = question ? question->qname.to_string() : "-";
+                e.address = peer.address.to_string();
+                e.port = peer.port;
+                e.transport = peer.transport;
+                e.key = ctx.tsig.key_text().empty() ? "-" : ctx.tsig.key_text();
+                e.rcode = Rcode::NotAuth;
+                e.reason = "TSIG " + std::string(tsig::to_string(ctx.tsig.status)) + ": " + ctx.tsig.reason;
+                options_.on_update(e);
+            }
             return r;
         }
     }
+    if (q.header().opcode() == dns::Opcode::Update) return answer_update(q, peer, ctx);
     if (q.header().opcode() != dns::Opcode::Query) {
         r.message = ctx.seal(error_response(q.header(), question, Rcode::NotImp, edns, ctx.reserve()));
         return r;
@@ -440,6 +453,97 @@ bool Responder::lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, R
         2, static_cast<uint16_t>(response_flags(q.header()) | dns::flag::AA | dns::flag::TC));
     r.message = ctx.seal(std::move(r.message));
     return true;
+}
+
+Response Responder::answer_update(const dns::Message& q, const Peer& peer, Context& ctx) const {
+    Response r;
+    r.kind = Response::Kind::Message;
+    const dns::Question* question = q.question() ? &*q.question() : nullptr;
+    UpdateEvent e;
+    e.zone = question ? question->qname.to_string() : "-";
+    e.address = peer.address.to_string();
+    e.port = peer.port;
+    e.transport = peer.transport;
+    e.key = ctx.key();
+    for (const auto& rec : q.records()) {
+        if (rec.section == Section::Answer) ++e.prerequisites;
+        if (rec.section == Section::Authority) ++e.updates;
+    }
+    auto outcome = [&]() -> Result<std::optional<dns::Serial>, UpdateFailure> {
+        // RFC 2136 §3.1.1: one zone, of type SOA; a zone not served here is NOTAUTH.
+        if (!question || question->qtype != RRType::SOA)
+            return unexpected(UpdateFailure{Rcode::FormErr, "the zone section must hold one SOA question"});
+        auto zone =
+            question->qclass == dns::to_u16(dns::RRClass::IN) ? store_.find_exact(question->qname) : nullptr;
+        if (!zone) return unexpected(UpdateFailure{Rcode::NotAuth, "not a zone served here"});
+        e.zone = zone->name_text();
+        return run_update(q, peer, ctx, *zone, e);
+    }();
+    if (outcome) {
+        e.rcode = Rcode::NoError;
+        e.serial = *outcome;
+    } else {
+        e.rcode = outcome.error().rcode;
+        e.reason = outcome.error().reason;
+    }
+    r.message = ctx.seal(error_response(q.header(), question, e.rcode, q.edns().has_value(), ctx.reserve()));
+    if (options_.on_update) options_.on_update(e);
+    return r;
+}
+
+Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dns::Message& q,
+                                                                        const Peer& peer, Context& ctx,
+                                                                        zone::Zone& zone,
+                                                                        UpdateEvent& event) const {
+    auto request = read_update(q);
+    if (!request) return unexpected(request.error());
+    static const std::vector<AclRule> no_rules;
+    const auto it = options_.update_acls.find(zone.settings().name.key());
+    const auto& rules = it == options_.update_acls.end() ? no_rules : it->second;
+    const std::optional<std::string> key =
+        ctx.tsig.verified() ? std::optional<std::string>(ctx.tsig.key->name().to_string()) : std::nullopt;
+    const dns::NameView apex = zone.settings().name.view();
+    // Who: the address and key factors, and the names and types the matching rule covers (§3.3). Checked
+    // before the prerequisites, so a client that may not update learns nothing of the zone's content.
+    const UpdateDecision who = authorize_update(rules, peer, key, apex, request->updates);
+    if (who.rule) event.rule = who.rule->name;
+    if (!who.allowed) return unexpected(UpdateFailure{Rcode::Refused, who.reason});
+    if (zone.settings().signer) {
+        // The signer owns the DNSSEC records of a zone it signs.
+        for (const auto& u : request->updates) {
+            const RRType t = u.view().type;
+            if (t == RRType::RRSIG || t == RRType::NSEC || t == RRType::NSEC3 || t == RRType::DNSKEY ||
+                t == RRType::NSEC3PARAM)
+                return unexpected(UpdateFailure{
+                    Rcode::Refused,
+                    "the zone is signed here: " + dns::to_string(t) + " records are the signer's"});
+        }
+    }
+    std::optional<UpdateFailure> failure;
+    const auto result =
+        zone.apply_change(zone::Clock::from_time_t(static_cast<std::time_t>(ctx.now)),
+                          [&](const ZoneVersion& base) -> Result<zone::ZoneVersionPtr, std::string> {
+                              auto checked = check_prerequisites(base, request->prerequisites);
+                              if (checked) checked = prescan_updates(apex, request->updates);
+                              if (!checked) {
+                                  failure = checked.error();
+                                  return unexpected(failure->reason);
+                              }
+                              auto next = apply_updates(base, request->updates);
+                              if (!next) {
+                                  failure = next.error();
+                                  return unexpected(failure->reason);
+                              }
+                              return *next;
+                          });
+    if (result.outcome == zone::ReloadOutcome::Error) {
+        if (failure) return unexpected(*failure);
+        return unexpected(UpdateFailure{Rcode::ServFail, result.error});
+    }
+    event.changed = result.outcome == zone::ReloadOutcome::Updated;
+    if (!result.note.empty()) event.reason = result.note;
+    if (event.changed && options_.on_zone_changed) options_.on_zone_changed(zone);
+    return result.serial;
 }
 
 }  // namespace headwater::xfr

@@ -20,6 +20,7 @@
 #include "xfr/TransferEvent.h"
 #include "xfr/TransferPlan.h"
 #include "xfr/TransferSession.h"
+#include "xfr/Update.h"
 #include "zone/ZoneStore.h"
 #include "zone/base/Result.h"
 
@@ -54,6 +55,13 @@ struct ResponderOptions {
     std::unordered_map<std::string, double> max_ixfr_ratio;
     // Lab mode (docs/lab.md): the faults of the moment, looked up per request; null unless server.lab.
     std::shared_ptr<const FaultBoard> lab;
+    // Dynamic updates (RFC 2136), per zone (Name::key()): the allow_update rules; a zone without any
+    // refuses every update.
+    std::unordered_map<std::string, std::vector<AclRule>> update_acls;
+    // Told about every UPDATE answered (the log), and about each one that changed a zone (NOTIFY).
+    // Called on the thread that answered; both must be thread-safe.
+    std::function<void(const UpdateEvent&)> on_update;
+    std::function<void(const zone::Zone&)> on_zone_changed;
 };
 
 // Whether one more outgoing transfer (an AXFR or IXFR stream) may start for `peer`. Asked only once the
@@ -85,6 +93,12 @@ class Responder {
     };
 
     Response answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    // RFC 2136: the zone section, who may update (TSIG and allow_update), then the prerequisites, the
+    // names and types the rule covers, the prescan and the change, all under the zone's lock.
+    Response answer_update(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    Result<std::optional<dns::Serial>, UpdateFailure> run_update(const dns::Message& q, const Peer& peer,
+                                                                 Context& ctx, zone::Zone& zone,
+                                                                 UpdateEvent& event) const;
     // AXFR and IXFR, one step per function: check_transfer (zone, ACL, TSIG), then an AXFR stream, or
     // answer_ixfr (the plan, the UDP answer or the stream).
     Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,

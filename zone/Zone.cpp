@@ -13,6 +13,7 @@
 #include "zone/SerialRewrite.h"
 #include "zone/Snapshot.h"
 #include "zone/ZoneBuilder.h"
+#include "zone/dns/RRType.h"
 
 namespace headwater::zone {
 
@@ -131,6 +132,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
     }
+    if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) file_base_ = *base;
     std::ifstream serial_file(state_path(".file-serial"));
     uint32_t v = 0;
     if (serial_file >> v) file_serial_ = dns::Serial(v);
@@ -196,7 +198,29 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)
             return fail(settings_.file.string() + ": " + ok.error());
-    result = update_locked(loaded->version, now, force);
+    const ZoneVersionPtr base = settings_.signer ? source_ : current();
+    ZoneVersionPtr merged;
+    if (file_base_ && base && !file_base_->same_content(*base)) {
+        // Dynamic updates the file does not hold yet: the file's own changes go on top of them, and the
+        // merged version is written back at once. (Null: only the serial differs, as after a bump.)
+        auto m = merge_file_locked(*loaded->version, *base);
+        if (!m) return fail(m.error());
+        merged = *m;
+    }
+    if (merged) {
+        result = update_locked(merged, now, force);
+        if (result.outcome != ReloadOutcome::Error) {
+            if (auto w = write_back_locked(); !w)
+                result.note +=
+                    (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
+            else
+                result.note += (result.note.empty() ? "" : "; ") + std::string("merged with dynamic updates");
+        }
+    } else {
+        result = update_locked(loaded->version, now, force);
+        if (result.outcome != ReloadOutcome::Error)
+            set_file_base_locked(settings_.signer ? source_ : current());
+    }
     result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
     return result;
@@ -300,6 +324,7 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
                                                Clock::time_point now, std::string& note) {
     if (auto r = record_history_locked(old, next, new_history, now, note); !r) return r;
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+    unsnapshotted_ = 0;
     source_ = settings_.signer ? source : nullptr;
     return {};
 }
@@ -470,6 +495,166 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
             (result.note.empty() ? "" : "; ") + std::string("zone file not updated: ") + rewritten.error();
     }
     return result;
+}
+
+Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                      const ZoneVersionPtr& source, Clock::time_point now,
+                                                      std::string& note) {
+    // A snapshot per update would cost two more syncs than the journal append itself. The journal alone
+    // makes the update durable (open() replays it onto an older snapshot), so the snapshot is written
+    // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
+    const JournalBounds& b = settings_.journal_bounds;
+    const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
+    if (!journal_ || !snapshot_on_disk_ || ++unsnapshotted_ >= every)
+        return publish_locked(old, next, source, false, now, note);
+    if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
+    current_.store(next, std::memory_order_release);
+    loaded_at_ = now;
+    source_ = settings_.signer ? source : nullptr;
+    return {};
+}
+
+ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
+    std::lock_guard lock(mutex_);
+    ReloadResult result;
+    const ZoneVersionPtr old = current();
+    if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
+    result.old_serial = result.serial = old->serial();
+    if (settings_.signer && !source_) source_ = settings_.signer->source_of(*old);
+    const ZoneVersionPtr base = settings_.signer ? source_ : old;
+    auto changed = change(*base);
+    if (!changed) return with_error(result, changed.error());
+    if (!*changed || (*changed)->same_content(*base)) {
+        result.outcome = ReloadOutcome::Unchanged;
+        return result;
+    }
+    ZoneVersionPtr next = *changed;
+    // RFC 2136 §3.6: the serial moves forward with every change; an SOA the update brought with a newer
+    // serial (RFC 1982) is taken as it is (§3.4.2.2 ignored an older one already).
+    if (!(old->serial() < next->serial())) {
+        const SerialPolicy p =
+            settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
+        auto bumped = next_serial(old->serial(), p, unix_seconds(now));
+        if (!bumped) return with_error(result, bumped.error());
+        next = with_serial(*next, *bumped);
+    }
+    ZoneVersionPtr served = next;
+    if (settings_.signer) {
+        auto signed_version = sign_locked(next, now, false);
+        if (!signed_version) return with_error(result, "signing failed: " + signed_version.error());
+        served = *signed_version;
+    }
+    if (auto r = publish_update_locked(old, served, next, now, result.note); !r)
+        return with_error(result, r.error());
+    result.outcome = ReloadOutcome::Updated;
+    result.serial = served->serial();
+    // The change is durable in the journal already; the file follows so that a reload agrees with it (at
+    // once, or zonefile_sync later: a reload in between merges).
+    if (settings_.zonefile_sync.count() > 0) {
+        if (!write_back_due_) write_back_due_ = now + settings_.zonefile_sync;
+    } else if (auto w = write_back_locked(); !w) {
+        result.note += (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
+    }
+    return result;
+}
+
+Result<void, std::string> Zone::write_back() {
+    std::lock_guard lock(mutex_);
+    return write_back_locked();
+}
+
+Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool all) {
+    std::lock_guard lock(mutex_);
+    if (!write_back_due_ || (!all && now < *write_back_due_)) return false;
+    if (auto w = write_back_locked(); !w) {
+        write_back_due_ = now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000));  // retry
+        return unexpected(w.error());
+    }
+    return true;
+}
+
+void Zone::set_file_base_locked(const ZoneVersionPtr& content) {
+    file_base_ = content;
+    // Only a delayed write-back leaves the file behind the served version across a restart.
+    if (settings_.zonefile_sync.count() > 0 && content && !settings_.state_dir.empty())
+        (void)write_snapshot(state_path(".file-base"), *content);
+}
+
+Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& file,
+                                                            const ZoneVersion& base) const {
+    const Changeset ours = diff(*file_base_, base);
+    if (ours.soa_only()) return ZoneVersionPtr{};
+    const Changeset theirs = diff(*file_base_, file);
+    // An RRset (owner, type) both sides changed is a conflict: which one is right is the operator's call.
+    std::vector<RecordView> touched;
+    for (std::size_t i = 0; i < ours.removed_count(); ++i) touched.push_back(ours.removed(i));
+    for (std::size_t i = 0; i < ours.added_count(); ++i) touched.push_back(ours.added(i));
+    auto conflict = [&](const RecordView& r) {
+        return std::any_of(touched.begin(), touched.end(),
+                           [&](const RecordView& t) { return compare_rrsets(t, r) == 0; });
+    };
+    Changeset onto(base.soa().wire, base.soa().wire);
+    for (std::size_t i = 0; i < theirs.removed_count(); ++i) {
+        if (conflict(theirs.removed(i)))
+            return unexpected(
+                settings_.file.string() + ": conflict: the RRset " + theirs.removed(i).owner.to_string() +
+                " " + dns::to_string(theirs.removed(i).type) +
+                " was changed in the file and by dynamic updates since the file was last written; "
+                "`headwaterctl sync` writes the served version to the file, then edit that");
+        onto.add_removed(theirs.removed(i).wire);
+    }
+    for (std::size_t i = 0; i < theirs.added_count(); ++i) {
+        if (conflict(theirs.added(i)))
+            return unexpected(
+                settings_.file.string() + ": conflict: the RRset " + theirs.added(i).owner.to_string() + " " +
+                dns::to_string(theirs.added(i).type) +
+                " was changed in the file and by dynamic updates since the file was last written; "
+                "`headwaterctl sync` writes the served version to the file, then edit that");
+        onto.add_added(theirs.added(i).wire);
+    }
+    auto merged = apply(base, onto);
+    if (!merged)
+        return unexpected(settings_.file.string() + ": merging with dynamic updates: " + merged.error());
+    // A serial the operator raised in the file counts as the file's serial; otherwise the served one stays
+    // and the policy gives the merged version the next.
+    if (file_base_->serial() < file.serial() && base.serial() < file.serial())
+        return with_serial(**merged, file.serial());
+    return *merged;
+}
+
+Result<void, std::string> Zone::write_back_locked() {
+    const ZoneVersionPtr served = current();
+    if (!served) return unexpected(std::string("the zone is not served"));
+    const ZoneVersionPtr content = settings_.signer && source_ ? source_ : served;
+    std::string text = "; written by headwater: the served version of " + name_text_ + ", serial " +
+                       serial_text(content->serial()) + "\n";
+    text.reserve(content->wire_bytes() * 2);
+    // The SOA first (readers expect it there), then everything in canonical order.
+    const auto line = [&](std::size_t i) {
+        std::string rr = record_to_text(content->record(i).wire);
+        if (rr.empty()) return false;
+        text += rr;
+        text += '\n';
+        return true;
+    };
+    if (!line(content->soa_index()))
+        return unexpected(settings_.file.string() + ": the SOA cannot be written as text");
+    for (std::size_t i = 0; i < content->size(); ++i) {
+        if (i == content->soa_index()) continue;
+        if (!line(i))
+            return unexpected(settings_.file.string() + ": record " + std::to_string(i) +
+                              " cannot be written as text");
+    }
+    auto written = write_file_atomically(
+        settings_.file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
+    if (!written) return unexpected(settings_.file.string() + ": " + written.error());
+    // What the file says now is what is served: the next reload finds it unchanged. Saved: a file put back
+    // from before the updates then counts as gone backwards (refused), not as an edit that drops them.
+    file_serial_ = content->serial();
+    save_file_serial_locked();
+    write_back_due_.reset();
+    set_file_base_locked(content);
+    return {};
 }
 
 void Zone::install(ZoneVersionPtr version, Clock::time_point now) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,9 @@ struct ZoneSettings {
     JournalBounds journal_bounds;
     // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
     std::shared_ptr<ZoneSigning> signer;
+    // How long after a dynamic update the served version is written back to `file` (0: at once, before
+    // the answer). Until then a reload merges the file's changes onto the served version.
+    std::chrono::milliseconds zonefile_sync{0};
 };
 
 // A master file turned into a version, with what the loader changed on the way (ZoneBuilder).
@@ -141,6 +145,24 @@ class Zone {
     // When resign() next has something to do (signed zones that are served).
     std::optional<Clock::time_point> next_signature_refresh() const;
 
+    // A change computed from the served content (a dynamic update, RFC 2136): `change` gets the version
+    // the zone's content is edited from (the unsigned source of a signed zone) under the zone's lock, so
+    // whatever it checks (prerequisites) still holds when the result is served. It returns the new
+    // content, null when nothing changes, or an error (then nothing changes). The new version gets the
+    // serial its SOA brings when that is newer, else the next one by the zone's policy (increment under
+    // keep), is signed when the zone is, journaled durably and served before this returns, and the zone
+    // file is rewritten to hold it (write_back()).
+    using Change = std::function<Result<ZoneVersionPtr, std::string>(const ZoneVersion& base)>;
+    ReloadResult apply_change(Clock::time_point now, const Change& change);
+
+    // Writes the served content (the unsigned source of a signed zone) to the zone file atomically
+    // (temporary file, fsync, rename), so that the next reload finds what is served. An error leaves the
+    // file as it was.
+    Result<void, std::string> write_back();
+    // The write-back a dynamic update left pending (zonefile_sync), when it is due at `now` (or at once
+    // with `all`, at shutdown). False when nothing was pending.
+    Result<bool, std::string> write_back_if_due(Clock::time_point now, bool all = false);
+
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);
 
@@ -168,10 +190,23 @@ class Zone {
                                              const ZoneVersionPtr& source, bool new_history,
                                              Clock::time_point now, std::string& note);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
+    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted_).
+    Result<void, std::string> publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+                                                    const ZoneVersionPtr& source, Clock::time_point now,
+                                                    std::string& note);
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;
     void save_file_serial_locked();
+    Result<void, std::string> write_back_locked();
+    // The content the zone file holds as far as we know (what it last loaded or was written), kept in the
+    // state directory when write-backs can be delayed.
+    void set_file_base_locked(const ZoneVersionPtr& content);
+    // A reload while dynamic updates are not in the file yet: the file's changes since file_base_ applied
+    // onto `base` (the served content); an RRset changed on both sides is a conflict (the error names it).
+    // Null when `base` differs from file_base_ only by its serial (a bump, a re-signing): nothing to merge.
+    Result<ZoneVersionPtr, std::string> merge_file_locked(const ZoneVersion& file,
+                                                          const ZoneVersion& base) const;
 
     ZoneSettings settings_;
     std::string name_text_;
@@ -204,6 +239,12 @@ class Zone {
     bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
     std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
+    ZoneVersionPtr file_base_;  // see set_file_base_locked
+    // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:
+    // open() replays the journal onto it, and it is written long before the journal could drop an entry
+    // it needs).
+    std::size_t unsnapshotted_ = 0;
+    std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
     // Signed zones: the unsigned version the served one was signed from, and what signing reported.
     ZoneVersionPtr source_;
     std::optional<Clock::time_point> next_refresh_;

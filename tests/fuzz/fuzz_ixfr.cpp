@@ -119,8 +119,8 @@ struct Fixture {
             if (history && zt.zone->journal()->entries().size() != std::size(kSerials) - 1)
                 fuzz::fuzz_fail("harness journal lacks history", origin);
             store.add(zt.zone);
-            acls[apex.key()] = {
-                xfr::AclRule{"local", {dns::IpNetwork::parse("127.0.0.0/8").value()}, {}, {}, {}, {}}};
+            acls[apex.key()] = {xfr::AclRule{
+                "local", {dns::IpNetwork::parse("127.0.0.0/8").value()}, {}, {}, {}, {}, {}, {}}};
             if (std::string_view(origin) == "ratio.example.") options.max_ixfr_ratio[apex.key()] = 0.0001;
             zones.emplace(apex.key(), std::move(zt));
         }

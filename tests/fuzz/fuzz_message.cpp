@@ -69,8 +69,8 @@ struct Fixture {
         const std::vector<uint8_t> secret(32, 0x42);
         (void)keys->add(tsig::Key::create("xfr-key", "hmac-sha256", secret).value());
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
-        acls[fuzz::name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}}};
+        acls[fuzz::name("example.com.").key()] = {xfr::AclRule{
+            "providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}, {}, {}}};
         responder = std::make_unique<xfr::Responder>(store, std::move(acls), keys);
     }
 };

@@ -69,8 +69,11 @@ class AclConf:
     """An [[acl]] rule of Headwater's config: networks, key names, transports ("udp", "tcp", "tls") and
     client certificate pins and names (every factor given must match)."""
 
-    def __init__(self, name, networks=(), keys=(), transports=(), tls_pins=(), tls_names=()):
+    def __init__(self, name, networks=(), keys=(), transports=(), tls_pins=(), tls_names=(), update_names=(),
+                 update_types=()):
         self.name = name
+        self.update_names = list(update_names)  # only for allow_update rules
+        self.update_types = list(update_types)
         self.networks = list(networks)
         self.keys = [k.name if isinstance(k, TsigKey) else k for k in keys]
         self.transports = list(transports)
@@ -183,7 +186,7 @@ class Headwater:
                 lines.append("networks = [" + ", ".join(toml_str(n) for n in a.networks) + "]")
             if a.keys:
                 lines.append("keys = [" + ", ".join(toml_str(k) for k in a.keys) + "]")
-            for field in ("transports", "tls_pins", "tls_names"):
+            for field in ("transports", "tls_pins", "tls_names", "update_names", "update_types"):
                 if getattr(a, field):
                     lines.append(f"{field} = " + json.dumps(getattr(a, field)))
         for z in self.zones:

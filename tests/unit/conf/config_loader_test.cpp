@@ -236,10 +236,10 @@ file = "zones/example.com.zone"
 alow_transfer = ["x"]
 )");
     EXPECT_EQ(msg, at(6, 1,
-                      "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
-                      "journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, notify_retries, "
-                      "notify_retry_interval, notify_delay, secondaries, verify_interval, verify_key, "
-                      "verify_sample, dnssec_policy, signature_warn, parent)"));
+                      "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
+                      "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
+                      "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
+                      "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
@@ -266,10 +266,9 @@ TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
 TEST_F(ConfigTest, UnknownAclKey) {
     const std::string msg =
         error_of(std::string(kMinimal) + "[[acl]]\nname = \"a\"\nnetwork = [\"::1\"]\nkeys = [\"k\"]\n");
-    EXPECT_CONTAINS(
-        msg,
-        at(5, 1,
-           "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)"));
+    EXPECT_CONTAINS(msg, at(5, 1,
+                            "acl[0].network: unknown key (known: name, networks, keys, transports, tls_pins, "
+                            "tls_names, update_names, update_types)"));
 }
 
 // ---- wrong types ----

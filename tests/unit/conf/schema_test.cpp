@@ -126,6 +126,7 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
         {"server.tcp_write_timeout", 3000},      // seconds
         {"zone[].notify_retry_interval", 3000},  // seconds
         {"zone[].notify_delay", 3},              // milliseconds
+        {"zone[].zonefile_sync", 3},             // milliseconds
         {"zone[].verify_interval", 3},           // seconds, stored in seconds
         {"zone[].signature_warn", 3},            // seconds, stored in seconds
         {"alert[].retry_interval", 500, 500},    // milliseconds
@@ -272,8 +273,9 @@ notify = [{ address = "192.0.2.1", typo_notify = 1 }]
                "zone[0].notify[0].typo_notify: unknown key (known: " + join_names("zone[].notify[]") + ")"));
     // The lists are the schema's, in its order.
     EXPECT_CONTAINS(msg, "key[0].typo_key: unknown key (known: name, algorithm, secret, file)");
-    EXPECT_CONTAINS(
-        msg, "acl[0].typo_acl: unknown key (known: name, networks, keys, transports, tls_pins, tls_names)");
+    EXPECT_CONTAINS(msg,
+                    "acl[0].typo_acl: unknown key (known: name, networks, keys, transports, tls_pins, "
+                    "tls_names, update_names, update_types)");
     EXPECT_CONTAINS(msg, "zone[0].notify[0].typo_notify: unknown key (known: address, key, source)");
 }
 

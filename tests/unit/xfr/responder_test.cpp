@@ -59,9 +59,11 @@ class ResponderTest : public ::testing::Test {
         store_.add(headwater::testing::make_zone(kZone, "example.com."));
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
         acls[name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}},
+            xfr::AclRule{
+                "providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}, {}, {}},
             // Both factors: a 127.0.0.5 peer must also sign with xfr-key.
-            xfr::AclRule{"keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}}};
+            xfr::AclRule{
+                "keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}, {}, {}}};
         auto keys = std::make_shared<tsig::KeyStore>();
         const std::vector<uint8_t> secret(32, 0x42);
         EXPECT_TRUE(keys->add(tsig::Key::create("xfr-key", "hmac-sha256", secret).value()));
@@ -258,10 +260,22 @@ TEST_F(ResponderTest, MalformedInput) {
 
 TEST_F(ResponderTest, OtherOpcodesAreNotImplemented) {
     auto q = query("example.com.", RRType::SOA);
-    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));  // UPDATE
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (2 << 3));  // STATUS
     auto a = answer(q);
     EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::NotImp));
+    EXPECT_EQ(a.msg.header().opcode(), dns::Opcode::Status);
+}
+
+TEST_F(ResponderTest, UnsignedUpdateIsRefused) {
+    // RFC 2136 is served (docs/update.md), but only to TSIG-signed requests an allow_update rule admits.
+    auto q = query("example.com.", RRType::SOA);
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));  // UPDATE
+    auto a = answer(q);
+    EXPECT_EQ(a.msg.header().rcode(), static_cast<uint8_t>(Rcode::Refused));
     EXPECT_EQ(a.msg.header().opcode(), dns::Opcode::Update);
+    q = query("example.org.", RRType::SOA);  // not a zone served here
+    q[2] = static_cast<uint8_t>((q[2] & 0x87) | (5 << 3));
+    EXPECT_EQ(answer(q).msg.header().rcode(), static_cast<uint8_t>(Rcode::NotAuth));
 }
 
 TEST_F(ResponderTest, TransferRules) {
@@ -433,7 +447,7 @@ TEST_F(ResponderTest, EveryMessageOfASignedTransferVerifies) {
     zone::ZoneStore store;
     store.add(headwater::testing::make_zone(text, "big.example."));
     std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
-    acls[name("big.example.").key()] = {xfr::AclRule{"k", {}, {"xfr-key."}, {}, {}, {}}};
+    acls[name("big.example.").key()] = {xfr::AclRule{"k", {}, {"xfr-key."}, {}, {}, {}, {}, {}}};
     xfr::Responder responder(store, acls, keys_);
 
     auto q = query("big.example.", RRType::AXFR);

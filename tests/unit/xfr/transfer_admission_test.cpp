@@ -29,8 +29,10 @@ class TransferAdmissionTest : public ::testing::Test {
         store_.add(headwater::testing::make_zone(kZone, "example.com."));
         std::unordered_map<std::string, std::vector<xfr::AclRule>> acls;
         acls[name("example.com.").key()] = {
-            xfr::AclRule{"providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}},
-            xfr::AclRule{"keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}}};
+            xfr::AclRule{
+                "providers", {dns::IpNetwork::parse("127.0.0.1/32").value()}, {}, {}, {}, {}, {}, {}},
+            xfr::AclRule{
+                "keyed", {dns::IpNetwork::parse("127.0.0.5/32").value()}, {"xfr-key."}, {}, {}, {}, {}, {}}};
         auto keys = std::make_shared<tsig::KeyStore>();
         EXPECT_TRUE(
             keys->add(tsig::Key::create("xfr-key", "hmac-sha256", std::vector<uint8_t>(32, 0x42)).value()));
