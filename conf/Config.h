@@ -127,6 +127,11 @@ struct ZoneConfig {
     // A served signature expiring within this long (or expired) is warned about: for zones signed
     // elsewhere, the warning is the operator's only notice before validators fail.
     uint32_t signature_warn_s = 7 * 86400;
+    // RFC 9432 catalog zones (producer side): the [[catalog]] that lists this zone (a name of
+    // Config::catalogs, normalised like zone names; empty: none), and the member's group property (§4.4.2;
+    // empty: none). Consumers map a group to their own settings (a Knot template, a BIND zone option set).
+    std::string catalog;
+    std::string catalog_group;
 };
 
 struct Config {
@@ -136,6 +141,9 @@ struct Config {
     std::vector<AclConfig> acls;                      // in file order
     std::vector<DnssecPolicyConfig> dnssec_policies;  // in file order
     std::vector<ZoneConfig> zones;                    // in file order
+    // [[catalog]]: catalog zones (RFC 9432) generated from their members; `file` is empty here (the server
+    // writes the generated zone under state_dir), the other fields are those of a zone's.
+    std::vector<ZoneConfig> catalogs;  // in file order
 };
 
 struct ConfigError {

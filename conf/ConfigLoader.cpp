@@ -372,6 +372,22 @@ class Loader {
                 return;
             case Reader::Salt:
                 return read_salt(f);
+            case Reader::CatalogRef:
+                if (auto text = as_name(f)) {
+                    auto normalised = normalise_zone_name(*text);
+                    if (!normalised) return error(f, normalised.error());
+                    if (catalog_lines_.count(*normalised) == 0)
+                        return error(f, "unknown catalog " + in_quotes(*normalised) +
+                                            known_of(catalog_lines_, "[[catalog]]"));
+                    slot_of<std::string>(f) = *normalised;
+                }
+                return;
+            case Reader::CatalogGroup:
+                if (auto text = as_name(f)) {
+                    if (text->size() > 255) return error(f, "longer than 255 octets (one TXT string)");
+                    slot_of<std::string>(f) = *text;
+                }
+                return;
             case Reader::Choices:
                 return read_choices(f);
             case Reader::Pins:
@@ -708,6 +724,7 @@ class Loader {
         auto normalised = normalise_zone_name(*name);
         if (!normalised) return error(f, normalised.error());
         const auto [first, inserted] = zone_lines_.emplace(*normalised, f.node.source().begin.line);
+        if (inserted && f.path.starts_with("catalog[")) catalog_lines_.emplace(*normalised, first->second);
         if (!inserted) {
             error(f, "duplicate zone " + in_quotes(*normalised) + " (first at line " +
                          std::to_string(first->second) + ")");
@@ -928,6 +945,9 @@ class Loader {
     }
 
     bool finish(const toml::table& table, const std::string& prefix, ZoneConfig& zone, size_t) {
+        if (!zone.catalog_group.empty() && zone.catalog.empty()) {
+            error(table.source(), prefix + ".catalog_group", "needs the zone's catalog (catalog = \"...\")");
+        }
         if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
             error(table.source(), prefix + ".verify_interval",
                   "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");
@@ -982,10 +1002,11 @@ class Loader {
     std::string display_path_;
     fs::path base_dir_;
     std::vector<Problem> problems_;
-    std::map<std::string, uint32_t> key_lines_;     // normalised key name -> line of its first definition
-    std::map<std::string, uint32_t> acl_lines_;     // ACL name -> line of its first definition
-    std::map<std::string, uint32_t> zone_lines_;    // normalised zone name -> line of its first definition
-    std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
+    std::map<std::string, uint32_t> key_lines_;      // normalised key name -> line of its first definition
+    std::map<std::string, uint32_t> acl_lines_;      // ACL name -> line of its first definition
+    std::map<std::string, uint32_t> zone_lines_;     // normalised zone name -> line of its first definition
+    std::map<std::string, uint32_t> catalog_lines_;  // catalog name -> line of its definition
+    std::map<std::string, uint32_t> policy_lines_;   // DNSSEC policy name -> line of its first definition
     // From [server], read before any [[acl]] (the schema's order): what the ACLs' TLS factors need.
     bool tls_listening_ = false;
     bool tls_client_ca_ = false;

@@ -61,6 +61,8 @@ enum class Reader : uint8_t {
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]
     Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
+    CatalogRef,     // the name of a [[catalog]] (compared like zone names)
+    CatalogGroup,   // a catalog group (RFC 9432 §4.4.2): 1 to 255 octets, one TXT string
 };
 
 // What a number counts. For durations: what a bare number means, and what the range is given in.

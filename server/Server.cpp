@@ -13,19 +13,22 @@
 #include <boost/asio.hpp>
 
 #include "conf/ConfigLoader.h"
+#include "server/CatalogZones.h"
 #include "server/ControlCommands.h"
 #include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
 #include "server/DnsListeners.h"
 #include "server/DnssecSigning.h"
 #include "server/Notifier.h"
+#include "server/NotifierSlot.h"
 #include "server/Privileges.h"
+#include "server/Reconfigure.h"
 #include "server/SecondaryRegistry.h"
 #include "server/TlsContext.h"
 #include "server/TransferLog.h"
 #include "server/UdpWorkers.h"
 #include "server/VerifyService.h"
-#include "tsig/Hmac.h"
+#include "server/ZoneSet.h"
 #include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
 
@@ -91,16 +94,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return unexpected("zone " + zc.name + ": " + name.error());
-        zone::ZoneSettings settings;
-        settings.name = *name;
-        settings.file = zc.file;
-        settings.state_dir = config.server.state_dir / "zones";
-        settings.serial_policy =
-            zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
-        settings.journal_bounds.max_changesets = zc.journal_max_changesets;
-        settings.journal_bounds.max_bytes = zc.journal_max_bytes;
-        settings.signer = make_zone_signer(config, zc, *name);
-        auto z = std::make_shared<zone::Zone>(std::move(settings));
+        auto z = make_zone(config, zc, std::move(*name));
         const auto r = z->open(zone::Clock::now());
         const std::string& zone_name = z->name_text();
         if (!r.note.empty()) spdlog::warn("zone={} {}", zone_name, r.note);
@@ -147,42 +141,6 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
     if (!from_state.empty()) summary += "; served from the state directory: " + some(from_state);
     summary += "; fix the files and run `headwaterctl reload` (details: `headwaterctl status`)";
     return summary;
-}
-
-// Turns the configured keys into the TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS
-// policy) is a start-up error rather than a failure at the first signed request.
-Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf::Config& config) {
-    auto keys = std::make_shared<tsig::KeyStore>();
-    for (const auto& kc : config.keys) {
-        auto key = tsig::Key::create(kc.name, kc.algorithm,
-                                     {reinterpret_cast<const uint8_t*>(kc.secret.data()), kc.secret.size()});
-        if (!key) return unexpected("key " + kc.name + ": " + key.error());
-        if (!tsig::hmac_available(key->algorithm()))
-            return unexpected("key " + kc.name + ": " + kc.algorithm + " is not available in this OpenSSL");
-        if (auto added = keys->add(std::move(*key)); !added)
-            return unexpected("key " + kc.name + ": " + added.error());
-    }
-    return std::shared_ptr<const tsig::KeyStore>(std::move(keys));
-}
-
-std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config) {
-    std::unordered_map<std::string, std::vector<xfr::AclRule>> out;
-    for (const auto& zc : config.zones) {
-        std::vector<xfr::AclRule> rules;
-        for (const auto& acl_name : zc.allow_transfer) {
-            for (const auto& acl : config.acls) {
-                if (acl.name != acl_name) continue;
-                xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names};
-                for (const auto& t : acl.transports)
-                    rule.transports.push_back(t == "udp"   ? xfr::Transport::Udp
-                                              : t == "tcp" ? xfr::Transport::Tcp
-                                                           : xfr::Transport::Tls);
-                rules.push_back(std::move(rule));
-            }
-        }
-        out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
-    }
-    return out;
 }
 
 // The certificate in use: info, or a warning when it has expired or expires within two weeks (a
@@ -260,17 +218,18 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
-Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
+Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& configured) {
     auto impl = std::make_unique<Impl>();
-    impl->config = config;
+    impl->config = configured;
+    // Catalogs (RFC 9432) are zones from here on: config.zones lists them with their generated files.
+    if (auto catalogs = add_catalog_zones(impl->config); !catalogs) return unexpected(catalogs.error());
+    const conf::Config& config = impl->config;
     auto loaded = load_zones(config, impl->store);
     if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
     auto keys = build_keys(config);
     if (!keys) return unexpected(keys.error());
-    xfr::ResponderOptions options;
-    for (const auto& zc : config.zones)
-        options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
+    const xfr::ResponderOptions options = responder_options(config);
     impl->keys = *keys;
     if (!config.server.listen_tls.empty()) {
         auto tls = TlsContext::create(tls_settings(config));
@@ -316,23 +275,25 @@ void log_notify_events(Notifier& notifier, TransferLog& transfer_log) {
     });
 }
 
-// What the control commands need of the Notifier: announce a new version, show and send NOTIFYs.
-NotifyControl notify_control(Notifier& notifier, const zone::ZoneStore& store) {
+// What the control commands need of the Notifier in use: announce a new version, show and send NOTIFYs.
+NotifyControl notify_control(NotifierSlot& slot, const zone::ZoneStore& store) {
     NotifyControl control;
-    control.changed = [&notifier](const zone::Zone& z) {
-        if (auto v = z.current(); v && notifier.has_zone(v->apex()))
-            notifier.zone_changed(v->apex(), v->serial(), v->soa().wire);
+    control.changed = [&slot](const zone::Zone& z) {
+        auto notifier = slot.current();
+        if (auto v = z.current(); v && notifier->has_zone(v->apex()))
+            notifier->zone_changed(v->apex(), v->serial(), v->soa().wire);
     };
-    control.targets = [&notifier](const std::string& zone) { return notify_targets_json(notifier, zone); };
-    control.send = [&notifier, &store](const std::string& zone, const std::optional<std::string>& target) {
+    control.targets = [&slot](const std::string& zone) { return notify_targets_json(*slot.current(), zone); };
+    control.send = [&slot, &store](const std::string& zone, const std::optional<std::string>& target) {
+        auto notifier = slot.current();
         auto name = dns::Name::from_text(zone);
-        auto sent = notifier.notify(*name, target);
+        auto sent = notifier->notify(*name, target);
         if (!sent) return control::error_response(sent.error());
         // Where it goes: the target asked for, or every target of the zone (docs/control.md).
         nlohmann::json targets = nlohmann::json::array();
         if (target) {
             targets.push_back(*target);
-        } else if (auto state = notifier.snapshot(*name)) {
+        } else if (auto state = notifier->snapshot(*name)) {
             for (const auto& t : state->targets) targets.push_back(t.address.to_string());
         }
         auto z = store.find_exact(*name);
@@ -359,13 +320,15 @@ VerifyService::ReportSink log_verify_reports(TransferLog& transfer_log) {
     };
 }
 
-// SIGHUP reloads every zone and, with TLS listeners, the certificate and key (what a certificate
-// renewal's `systemctl reload` expects), on the control thread like the reload commands.
+// SIGHUP reloads every zone, then the config (reconfigure: all of it or, on any error, nothing) and, with
+// TLS listeners, the certificate and key (what a certificate renewal's `systemctl reload` expects), on
+// the control thread like the control commands.
 void reload_on_sighup(asio::signal_set& hup, ControlCommands& commands) {
     hup.async_wait([&hup, &commands](const boost::system::error_code& ec, int) {
         if (ec) return;
-        spdlog::info("SIGHUP: reloading every zone and the TLS certificate");
+        spdlog::info("SIGHUP: reloading every zone, the config and the TLS certificate");
         (void)commands.reload_all();
+        (void)commands.reconfigure_now();
         (void)commands.reload_tls_now();
         malloc_trim(0);
         reload_on_sighup(hup, commands);
@@ -393,7 +356,7 @@ struct Stoppable {
     asio::io_context& control_io;
     DnsListeners& listeners;
     UdpWorkers& udp;
-    Notifier& notifier;
+    NotifierSlot& notifier;
     ControlServer& control;
     asio::signal_set& hup;
     SignatureWatch& signatures;
@@ -509,10 +472,11 @@ int Server::run() {
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
     auto notify_setup = notify_zones(impl_->config, *impl_->keys);
     if (!notify_setup) return fail("notify: ", notify_setup.error());
-    Notifier notifier(dns_io, std::move(*notify_setup));
-    notifier.limit_in_flight(cfg.notify_max_in_flight);
-    log_notify_events(notifier, impl_->transfer_log);
-    if (auto started = notifier.start(); !started) return fail("notify: ", started.error());
+    // Behind a slot: reconfigure replaces it with one for the new zones and targets.
+    NotifierSlot notifier(dns_io, cfg.notify_max_in_flight,
+                          [&log = impl_->transfer_log](Notifier& n) { log_notify_events(n, log); });
+    if (auto started = notifier.start(std::move(*notify_setup)); !started)
+        return fail("notify: ", started.error());
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
@@ -526,7 +490,11 @@ int Server::run() {
         [&verifier](const std::string& zone, const nlohmann::json& request) {
             return verifier.verify(zone, request);
         },
-        tls_reload(impl_->tls.get()));
+        tls_reload(impl_->tls.get()),
+        [reconfigurable =
+             Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config}]() mutable {
+            return reconfigure(reconfigurable, zone::Clock::now());
+        });
     ControlServerOptions control_options;
     control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
     auto control = ControlServer::open(

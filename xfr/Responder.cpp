@@ -65,6 +65,7 @@ std::vector<uint8_t> error_response(const dns::Header& query, const dns::Questio
 struct Responder::Context {
     tsig::RequestVerification tsig;
     uint64_t now = 0;
+    std::shared_ptr<const Policy> policy;  // one set of ACLs, keys and options for the whole request
 
     std::size_t reserve() const { return tsig.signer ? tsig.signer->reserve_size() : 0; }
     // RFC 8945 §5.3: the answer to a verified request is signed, whatever its rcode.
@@ -77,8 +78,15 @@ struct Responder::Context {
 
 Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
                      std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options)
-    : store_(store), keys_(std::move(keys)), acls_(std::move(acls)), options_(std::move(options)) {
-    if (!keys_) keys_ = std::make_shared<const tsig::KeyStore>();
+    : store_(store) {
+    set_policy(std::move(acls), std::move(keys), std::move(options));
+}
+
+void Responder::set_policy(std::unordered_map<std::string, std::vector<AclRule>> acls,
+                           std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options) {
+    if (!keys) keys = std::make_shared<const tsig::KeyStore>();
+    policy_.store(
+        std::make_shared<const Policy>(Policy{std::move(keys), std::move(acls), std::move(options)}));
 }
 
 Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
@@ -101,10 +109,11 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
     const bool edns = q.edns().has_value();
     Context ctx;
     ctx.now = now;
+    ctx.policy = policy_.load();
     const dns::Question* question = q.question() ? &*q.question() : nullptr;
     if (q.tsig()) {
         // RFC 8945 §5.2: verify before anything else looks at the request.
-        ctx.tsig = tsig::verify_request(query, q, *keys_, now);
+        ctx.tsig = tsig::verify_request(query, q, *ctx.policy->keys, now);
         if (!ctx.tsig.verified()) {
             r.message = tsig::error_answer(q, ctx.tsig, now);
             if (question && (question->qtype == RRType::AXFR || question->qtype == RRType::IXFR))
@@ -191,8 +200,9 @@ Result<void, Responder::Refusal> Responder::check_transfer(TransferRequest& t) c
     // RFC 5936 §6: the ACL decides, on the address, the transport, the client certificate and the key. The
     // key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
     static const std::vector<AclRule> no_rules;
-    auto it = acls_.find(t.zone->settings().name.key());
-    const auto& rules = it == acls_.end() ? no_rules : it->second;
+    const auto& acls = t.ctx.policy->acls;
+    auto it = acls.find(t.zone->settings().name.key());
+    const auto& rules = it == acls.end() ? no_rules : it->second;
     const std::optional<std::string> key =
         t.ctx.tsig.verified() ? std::optional<std::string>(t.ctx.tsig.key->name().to_string()) : std::nullopt;
     const AclDecision decision = check_acl(rules, t.peer, key);
@@ -247,9 +257,10 @@ IxfrRequest Responder::ixfr_request(const TransferRequest& t) const {
     if (t.journal && req.client_serial)
         req.history = t.journal->find_chain(*req.client_serial, req.served_serial);
     req.zone_bytes = t.version->wire_bytes();
-    const auto ratio = options_.max_ixfr_ratio.find(t.zone->settings().name.key());
-    if (ratio != options_.max_ixfr_ratio.end()) req.max_ixfr_ratio = ratio->second;
-    req.udp_limit = t.udp_limit(options_.max_udp_payload);
+    const ResponderOptions& options = t.ctx.policy->options;
+    const auto ratio = options.max_ixfr_ratio.find(t.zone->settings().name.key());
+    if (ratio != options.max_ixfr_ratio.end()) req.max_ixfr_ratio = ratio->second;
+    req.udp_limit = t.udp_limit(options.max_udp_payload);
     return req;
 }
 
@@ -271,8 +282,9 @@ Response Responder::answer_ixfr_udp(TransferRequest& t, std::vector<zone::Change
 // The SOA-only answer: an up-to-date client, or an IXFR over UDP that does not fit (RFC 1995 §2).
 Response Responder::answer_soa_only(TransferRequest& t) const {
     std::vector<uint8_t> out;
-    const std::size_t limit =
-        t.peer.transport != Transport::Udp ? dns::kMaxTcpMessage : t.udp_limit(options_.max_udp_payload);
+    const std::size_t limit = t.peer.transport != Transport::Udp
+                                  ? dns::kMaxTcpMessage
+                                  : t.udp_limit(t.ctx.policy->options.max_udp_payload);
     dns::MessageBuilder mb(out, limit);
     mb.header(t.q.header().id, t.answer_flags());
     mb.question(t.question.qname, dns::to_u16(t.question.qtype), t.question.qclass);
@@ -343,7 +355,8 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
 
     std::size_t limit = dns::kMaxTcpMessage;
     if (peer.transport == Transport::Udp)
-        limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, options_.max_udp_payload) : 512;
+        limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, ctx.policy->options.max_udp_payload)
+                     : 512;
 
     // RFC 3225 §3: the DO bit is copied into the answer's OPT.
     const bool dnssec_ok = edns && q.edns()->dnssec_ok;

@@ -68,7 +68,7 @@ class GenerateTest(unittest.TestCase):
 
     def test_knot_has_no_generate(self):
         tool = hwtest.require_tool("kzonecheck")
-        p = subprocess.run([tool, "-o", ORIGIN, str(self.zone)], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([tool, "-v", "-o", ORIGIN, str(self.zone)], capture_output=True, text=True, timeout=60)
         if p.returncode == 0:
             self.fail("kzonecheck now accepts $GENERATE: compare its expansion too (docs/zones.md says it has none)")
         self.assertIn("invalid directive", p.stdout + p.stderr)

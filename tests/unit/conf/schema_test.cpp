@@ -350,6 +350,8 @@ name = "providers"
 networks = ["::1"]
 [[dnssec_policy]]
 name = "default"
+[[catalog]]
+name = "catalog.invalid"
 )";
     for (const auto& key : config_schema()) {
         const std::string name(key_name(key));
@@ -370,6 +372,7 @@ name = "default"
                                           "secondaries = [\"192.0.2.1\"]"}) {
                 if (!base.starts_with(name + " ")) document += std::string(base) + "\n";
             }
+            if (name == "catalog_group") document += "catalog = \"catalog.invalid\"\n";
             document += std::string(key.example) + "\n";
         } else if (key.path.starts_with("dnssec_policy[].")) {
             if (name == "name") continue;  // the prelude's policy is that example
