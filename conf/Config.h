@@ -132,6 +132,17 @@ struct ZoneConfig {
     // empty: none). Consumers map a group to their own settings (a Knot template, a BIND zone option set).
     std::string catalog;
     std::string catalog_group;
+    // The [[template]] the zone's unset keys came from (empty: none); the loader has already applied it.
+    std::string template_name;
+};
+
+// [[zones_dir]]: every file of `path` matching `pattern` is a zone named after the file (the name without
+// its last extension: "example.com.zone" -> "example.com."), with the settings of `template_name`. The
+// loader lists the directory and puts those zones in Config::zones.
+struct ZonesDirConfig {
+    std::filesystem::path path;  // absolute
+    std::string pattern = "*.zone";
+    std::string template_name;  // a [[template]], or empty
 };
 
 struct Config {
@@ -143,7 +154,10 @@ struct Config {
     std::vector<ZoneConfig> zones;                    // in file order
     // [[catalog]]: catalog zones (RFC 9432) generated from their members; `file` is empty here (the server
     // writes the generated zone under state_dir), the other fields are those of a zone's.
-    std::vector<ZoneConfig> catalogs;  // in file order
+    std::vector<ZoneConfig> catalogs;        // in file order
+    std::vector<ZonesDirConfig> zones_dirs;  // their zones are in `zones`, after the [[zone]] ones
+    std::vector<std::string> templates;      // [[template]] names (applied to the zones already)
+    std::vector<std::string> included;       // the files `include` read, in order
 };
 
 struct ConfigError {

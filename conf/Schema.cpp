@@ -61,6 +61,17 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&Config::dnssec_policies>,
      .example = "[[dnssec_policy]]",
      .description = "How zones that name it are signed: algorithm, keys, NSEC or NSEC3, signature times."},
+    {.path = "include",
+     .reader = Reader::Include,
+     .slot = slot<&Config::included>,
+     .example = R"(include = "zones.d/*.toml")",
+     .description =
+         "TOML files (globs) whose [[zone]], [[template]], [[catalog]]... tables join this file's."},
+    {.path = "template",
+     .reader = Reader::Templates,
+     .slot = slot<&Config::templates>,
+     .example = "[[template]]",
+     .description = "Settings zones share: a name and any [[zone]] keys but name, file and template."},
     {.path = "catalog",
      .reader = Reader::Zones,
      .slot = slot<&Config::catalogs>,
@@ -71,6 +82,11 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&Config::zones>,
      .example = "[[zone]]",
      .description = "A zone served from a master file, with who may transfer it and whom to NOTIFY."},
+    {.path = "zones_dir",
+     .reader = Reader::ZonesDirs,
+     .slot = slot<&Config::zones_dirs>,
+     .example = "[[zones_dir]]",
+     .description = "A directory whose every file matching a pattern is a zone named after the file."},
 
     // ---- [server] ----
     {.path = "server.listen",
@@ -376,6 +392,14 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(tls_names = ["xfr.provider.example", "*.xfr.provider.example"])",
      .description = "Client certificate names the rule admits, the certificate verified by tls_client_ca."},
 
+    // ---- [[template]]: its other keys are [[zone]] keys (read when a zone names it) ----
+    {.path = "template[].name",
+     .reader = Reader::TemplateName,
+     .slot = slot<&ZoneConfig::template_name>,
+     .required = true,
+     .example = R"(name = "standard")",
+     .description = "The name zones and zones_dir give in template; unique."},
+
     // ---- [[catalog]] (before [[zone]]: zones name it) ----
     {.path = "catalog[].name",
      .reader = Reader::ZoneName,
@@ -520,6 +544,11 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(signature_warn = "10d")",
      .description = "Warn (at load and daily) when a served RRSIG expires within this long, or has."},
 
+    {.path = "zone[].template",
+     .reader = Reader::TemplateRef,
+     .slot = slot<&ZoneConfig::template_name>,
+     .example = R"(template = "standard")",
+     .description = "The [[template]] whose keys the zone takes where it sets none itself."},
     {.path = "zone[].catalog",
      .reader = Reader::CatalogRef,
      .slot = slot<&ZoneConfig::catalog>,
@@ -530,6 +559,26 @@ constexpr SchemaKey kSchema[] = {
      .slot = slot<&ZoneConfig::catalog_group>,
      .example = R"(catalog_group = "signed")",
      .description = "The zone's group property in its catalog: consumers map it to their settings."},
+
+    // ---- [[zones_dir]] ----
+    {.path = "zones_dir[].path",
+     .reader = Reader::Path,
+     .slot = slot<&ZonesDirConfig::path>,
+     .required = true,
+     .example = R"(path = "zones")",
+     .description = "The directory; read at start-up and on reconfigure."},
+    {.path = "zones_dir[].pattern",
+     .reader = Reader::Glob,
+     .slot = slot<&ZonesDirConfig::pattern>,
+     .default_value = R"("*.zone")",
+     .example = R"(pattern = "*.db")",
+     .description =
+         "Which files are zones (a shell pattern, no '/'); the zone is the name without its extension."},
+    {.path = "zones_dir[].template",
+     .reader = Reader::TemplateRef,
+     .slot = slot<&ZonesDirConfig::template_name>,
+     .example = R"(template = "standard")",
+     .description = "The [[template]] every zone of the directory takes its settings from."},
 
     // ---- a NOTIFY target given as a table: zone.notify = [{ address = ..., key = ..., source = ... }] ----
     {.path = "zone[].notify[].address",

@@ -61,6 +61,12 @@ enum class Reader : uint8_t {
     PolicyName,     // a string, unique among [[dnssec_policy]]
     PolicyRef,      // the name of a [[dnssec_policy]]
     Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
+    Templates,      // [[template]]: a name and any [[zone]] keys but name, file, template
+    ZonesDirs,      // [[zones_dir]]
+    Include,        // a glob or an array of globs: TOML files whose tables join this file's (read first)
+    TemplateName,   // a string, unique among [[template]] (read by the Templates reader)
+    TemplateRef,    // the name of a [[template]]
+    Glob,           // a file name pattern ("*.zone"): no '/'
     CatalogRef,     // the name of a [[catalog]] (compared like zone names)
     CatalogGroup,   // a catalog group (RFC 9432 §4.4.2): 1 to 255 octets, one TXT string
 };
@@ -71,12 +77,12 @@ enum class Unit : uint8_t { None, Milliseconds, Seconds, Octets, Bytes };
 std::string_view unit_name(Unit unit);  // "milliseconds", "seconds", "octets", "bytes", ""
 
 // Where a reader stores a value: a field of the struct the key's table is read into.
-using Slot =
-    std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
-                 std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
-                 std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
-                 std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
-                 std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*>;
+using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::string*, std::filesystem::path*,
+                          std::vector<std::string>*, dns::Endpoint*, std::vector<dns::Endpoint>*,
+                          std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
+                          std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
+                          std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*,
+                          std::vector<ZonesDirConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

@@ -13,6 +13,8 @@ One server, the tests run in name order and build on each other:
 5. A zone removed stops being served (REFUSED); added back, it serves the same serial from its state.
 6. SIGHUP applies the config too.
 7. A NOTIFY target added by reconfigure gets a NOTIFY for the new zone.
+8. [[zones_dir]] with a [[template]] and an include: a zone file dropped into the directory is served
+   after reconfigure, with the template's ACL; a zone from an included file too.
 """
 
 import socket
@@ -182,6 +184,30 @@ class ReconfigureTest(unittest.TestCase):
             m = dns.message.from_wire(data)
             self.assertEqual(m.opcode(), dns.opcode.NOTIFY)
             self.assertEqual(m.question[0].name.to_text(), "c.example.")
+
+    def test_8_zones_dir_template_include(self):
+        d = self.hw.dir / "dropbox"
+        d.mkdir()
+        (self.hw.dir / "conf.d").mkdir()
+        (self.hw.dir / "conf.d" / "extra.toml").write_text(
+            '[[zone]]\nname = "inc.example"\nfile = "dropbox-inc.zone"\ntemplate = "standard"\n')
+        (self.hw.dir / "dropbox-inc.zone").write_text(
+            "$TTL 300\n@ SOA ns1 hostmaster 9 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+        self.set_zones(["a.example.", "b.example.", "c.example."],
+                       extra_toml='[[template]]\nname = "standard"\nallow_transfer = ["keyed"]\n'
+                                  '[[zones_dir]]\npath = "dropbox"\ntemplate = "standard"\n')
+        self.hw.config_path.write_text('include = "conf.d/*.toml"\n' + self.hw.config_path.read_text())
+        doc = self.reconfigure()
+        self.assertEqual(doc["added"], ["inc.example."])
+        (d / "dropped.example.zone").write_text(
+            "$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n")
+        doc = self.reconfigure()
+        self.assertEqual(doc["added"], ["dropped.example."])
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "dropped.example."), 7)
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "inc.example."), 9)
+        # The template's ACL: only the key opens it.
+        self.assertEqual(axfr_rcode(self.hw.port, "dropped.example."), dns.rcode.REFUSED)
+        self.assertEqual(axfr_rcode(self.hw.port, "dropped.example.", key=KEY), dns.rcode.NOERROR)
 
 
 if __name__ == "__main__":

@@ -239,16 +239,18 @@ alow_transfer = ["x"]
                       "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, serial_policy, "
                       "journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, notify_retries, "
                       "notify_retry_interval, notify_delay, secondaries, verify_interval, verify_key, "
-                      "verify_sample, dnssec_policy, signature_warn, catalog, catalog_group)"));
+                      "verify_sample, dnssec_policy, signature_warn, template, catalog, catalog_group)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
     // Keys after [server] belong to it, so a top-level key has to come first.
     const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
-    EXPECT_CONTAINS(msg,
-                    at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, catalog, zone)"));
-    EXPECT_CONTAINS(
-        msg, at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, catalog, zone)"));
+    EXPECT_CONTAINS(msg, at(1, 1,
+                            "verbose: unknown key (known: server, key, acl, dnssec_policy, include, "
+                            "template, catalog, zone, zones_dir)"));
+    EXPECT_CONTAINS(msg, at(4, 2,
+                            "logging: unknown table (known: server, key, acl, dnssec_policy, include, "
+                            "template, catalog, zone, zones_dir)"));
 }
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {
