@@ -1004,7 +1004,11 @@ class Loader {
                 if (!zd.template_name.empty()) table.insert("template", zd.template_name);
                 ZoneConfig zone;
                 template_ = template_of(table);
-                walk(table, "zone[]", prefix + "(" + filename + ")", &zone);
+                std::string zone_path = prefix;
+                zone_path += '(';
+                zone_path += filename;
+                zone_path += ')';
+                walk(table, "zone[]", zone_path, &zone);
                 template_ = nullptr;
                 config.zones.push_back(std::move(zone));
             }
