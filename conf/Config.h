@@ -143,6 +143,22 @@ struct ZoneConfig {
     // Servers of the parent zone: `headwaterctl verify --delegation` and every verify_interval check that
     // their referral names exactly the zone's apex NS, with matching glue. Port 53 unless given.
     std::vector<dns::Endpoint> parent;
+    // RFC 9432 catalog zones (producer side): the [[catalog]] that lists this zone (a name of
+    // Config::catalogs, normalised like zone names; empty: none), and the member's group property (§4.4.2;
+    // empty: none). Consumers map a group to their own settings (a Knot template, a BIND zone option set).
+    std::string catalog;
+    std::string catalog_group;
+    // The [[template]] the zone's unset keys came from (empty: none); the loader has already applied it.
+    std::string template_name;
+};
+
+// [[zones_dir]]: every file of `path` matching `pattern` is a zone named after the file (the name without
+// its last extension: "example.com.zone" -> "example.com."), with the settings of `template_name`. The
+// loader lists the directory and puts those zones in Config::zones.
+struct ZonesDirConfig {
+    std::filesystem::path path;  // absolute
+    std::string pattern = "*.zone";
+    std::string template_name;  // a [[template]], or empty
 };
 
 // A webhook alert ([[alert]]): the events it wants, POSTed to `url` as JSON or as a chat `text` body.
@@ -176,6 +192,12 @@ struct Config {
     std::vector<ZoneConfig> zones;                    // in file order
     std::vector<AlertConfig> alerts;                  // in file order
     std::vector<LabConfig> labs;                      // in file order; empty unless server.lab
+    // [[catalog]]: catalog zones (RFC 9432) generated from their members; `file` is empty here (the server
+    // writes the generated zone under state_dir), the other fields are those of a zone's.
+    std::vector<ZoneConfig> catalogs;        // in file order
+    std::vector<ZonesDirConfig> zones_dirs;  // their zones are in `zones`, after the [[zone]] ones
+    std::vector<std::string> templates;      // [[template]] names (applied to the zones already)
+    std::vector<std::string> included;       // the files `include` read, in order
 };
 
 struct ConfigError {

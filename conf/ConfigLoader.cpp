@@ -4,11 +4,14 @@
 #include "conf/ConfigLoader.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -163,7 +166,15 @@ struct Problem {
     uint32_t line;
     uint32_t column;
     std::string text;  // "<key path>: <problem>"
+    std::string file;  // the file the node came from (an included one), or empty: the config file
 };
+
+// The keys a [[template]] may hold: every [[zone]] key but those naming one zone.
+bool template_key(std::string_view name) {
+    if (name == "name" || name == "file" || name == "template") return false;
+    const auto keys = keys_of("zone[]");
+    return std::any_of(keys.begin(), keys.end(), [&](const SchemaKey* k) { return key_name(*k) == name; });
+}
 
 // One value being read: the schema entry, the node (from the file or the default), its key path with
 // indexes ("zone[2].notify_delay"), the table holding it, and the struct it goes into.
@@ -195,8 +206,8 @@ class Loader {
         std::string message;
         for (const auto& p : problems_) {
             if (!message.empty()) message += '\n';
-            message +=
-                display_path_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + p.text;
+            message += (p.file.empty() ? display_path_ : p.file) + ":" + std::to_string(p.line) + ":" +
+                       std::to_string(p.column) + ": " + p.text;
         }
         return ConfigError{std::move(message)};
     }
@@ -220,6 +231,8 @@ class Loader {
             const std::string path = join_path(prefix, key_name(*key));
             if (const toml::node* node = table.get(key_name(*key))) {
                 read({*key, *node, path, table, record});
+            } else if (const toml::node* inherited = inherited_value(section, *key)) {
+                read({*key, *inherited, path, table, record});  // errors point at the template's line
             } else if (key->required) {
                 error(table.source(), path,
                       key->reader == Reader::Server
@@ -258,7 +271,8 @@ class Loader {
         std::string text(key_path);
         text += ": ";
         text += message;
-        problems_.push_back({line, column, std::move(text)});
+        std::string file = where.path && *where.path != display_path_ ? *where.path : std::string();
+        problems_.push_back({line, column, std::move(text), std::move(file)});
     }
 
     void error(const Field& f, std::string_view message) { error(f.node.source(), f.path, message); }
@@ -389,6 +403,46 @@ class Loader {
                 return;
             case Reader::Salt:
                 return read_salt(f);
+            case Reader::Include:
+                return;  // read before the walk (expand_includes)
+            case Reader::Templates:
+                return read_templates(f);
+            case Reader::ZonesDirs:
+                return read_tables<ZonesDirConfig>(f);
+            case Reader::TemplateName:
+                if (auto text = as_name(f)) slot_of<std::string>(f) = *text;
+                return;
+            case Reader::TemplateRef:
+                if (auto text = as_name(f)) {
+                    if (templates_.count(*text) == 0)
+                        return error(f, "unknown template " + in_quotes(*text) + known_templates());
+                    slot_of<std::string>(f) = *text;
+                }
+                return;
+            case Reader::Glob:
+                if (auto text = as_name(f)) {
+                    if (text->find('/') != std::string::npos)
+                        return error(f, in_quotes(*text) +
+                                            " is a file name pattern: no '/' (put the directory in path)");
+                    slot_of<std::string>(f) = *text;
+                }
+                return;
+            case Reader::CatalogRef:
+                if (auto text = as_name(f)) {
+                    auto normalised = normalise_zone_name(*text);
+                    if (!normalised) return error(f, normalised.error());
+                    if (catalog_lines_.count(*normalised) == 0)
+                        return error(f, "unknown catalog " + in_quotes(*normalised) +
+                                            known_of(catalog_lines_, "[[catalog]]"));
+                    slot_of<std::string>(f) = *normalised;
+                }
+                return;
+            case Reader::CatalogGroup:
+                if (auto text = as_name(f)) {
+                    if (text->size() > 255) return error(f, "longer than 255 octets (one TXT string)");
+                    slot_of<std::string>(f) = *text;
+                }
+                return;
             case Reader::Pins:
                 return read_pins(f);
             case Reader::CertNames:
@@ -806,6 +860,7 @@ class Loader {
         auto normalised = normalise_zone_name(*name);
         if (!normalised) return error(f, normalised.error());
         const auto [first, inserted] = zone_lines_.emplace(*normalised, f.node.source().begin.line);
+        if (inserted && f.path.starts_with("catalog[")) catalog_lines_.emplace(*normalised, first->second);
         if (!inserted) {
             error(f, "duplicate zone " + in_quotes(*normalised) + " (first at line " +
                          std::to_string(first->second) + ")");
@@ -954,12 +1009,112 @@ class Loader {
             }
             Record record;
             const size_t problems_before = problems_.size();
+            template_ = section == "zone[]" ? template_of(*table) : nullptr;
             walk(*table, section, prefix, &record);
+            template_ = nullptr;
             if (finish(*table, prefix, record, problems_before))
                 slot_of<std::vector<Record>>(f).push_back(std::move(record));
         }
     }
 
+    bool finish(const toml::table&, const std::string&, ZonesDirConfig&, size_t problems_before) {
+        return problems_.size() == problems_before;
+    }
+
+    // [[template]]: a name, unique, and [[zone]] keys; the values are read when a zone takes them, so an
+    // error in one names the template's line and the zone's key path.
+    void read_templates(const Field& f) {
+        const auto* list = f.node.as_array();
+        if (list == nullptr)
+            return error(f, "expected an array of tables ([[template]]), found " + type_name(f.node.type()));
+        for (size_t i = 0; i < list->size(); ++i) {
+            const std::string prefix = f.path + "[" + std::to_string(i) + "]";
+            const auto* table = list->get(i)->as_table();
+            if (table == nullptr) {
+                error(list->get(i)->source(), prefix,
+                      "expected a table, found " + type_name(list->get(i)->type()));
+                continue;
+            }
+            const auto* name = table->get("name");
+            auto text = name != nullptr ? as_string(*name, prefix + ".name") : std::nullopt;
+            if (name == nullptr)
+                error(table->source(), prefix + ".name", "missing required key (e.g. name = \"standard\")");
+            for (auto&& [key, node] : *table) {
+                if (key.str() != "name" && !template_key(key.str()))
+                    error(key.source(), prefix + "." + std::string(key.str()),
+                          "not a key a template may set (any [[zone]] key but name, file and template)");
+            }
+            if (!text || text->empty()) continue;
+            if (!templates_.emplace(*text, table).second) {
+                error(name->source(), prefix + ".name", "duplicate template " + in_quotes(*text));
+                continue;
+            }
+            slot_of<std::vector<std::string>>(f).push_back(*text);
+        }
+    }
+
+    std::string known_templates() const {
+        std::string out;
+        for (const auto& [name, table] : templates_) out += (out.empty() ? "" : ", ") + name;
+        return out.empty() ? " (no [[template]] is defined)" : " (known: " + out + ")";
+    }
+
+    // The [[template]] a zone's table names (null: none, or an unknown one, which its reader reports).
+    const toml::table* template_of(const toml::table& zone) const {
+        const auto* ref = zone.get_as<std::string>("template");
+        if (ref == nullptr) return nullptr;
+        auto it = templates_.find(ref->get());
+        return it == templates_.end() ? nullptr : it->second;
+    }
+
+    // A key a zone does not set, from the template it names (the node keeps its place in the file).
+    const toml::node* inherited_value(std::string_view section, const SchemaKey& key) const {
+        if (template_ == nullptr || section != "zone[]" || key_name(key) == "name") return nullptr;
+        return template_->get(key_name(key));
+    }
+
+  public:
+    // [[zones_dir]]: each matching file becomes a zone, read as a [[zone]] {name, file, template} would be.
+    void expand_zones_dirs(Config& config, const toml::table& root) {
+        const auto* dirs = root.get_as<toml::array>("zones_dir");
+        for (size_t d = 0; d < config.zones_dirs.size(); ++d) {
+            const ZonesDirConfig& zd = config.zones_dirs[d];
+            const std::string prefix = "zones_dir[" + std::to_string(d) + "]";
+            const toml::source_region where =
+                dirs != nullptr && d < dirs->size() ? dirs->get(d)->source() : toml::source_region{};
+            std::error_code ec;
+            std::vector<fs::path> files;
+            for (fs::directory_iterator it(zd.path, ec), end; !ec && it != end; it.increment(ec)) {
+                const std::string name = it->path().filename().string();
+                if (it->is_regular_file() && ::fnmatch(zd.pattern.c_str(), name.c_str(), FNM_PERIOD) == 0)
+                    files.push_back(it->path());
+            }
+            if (ec) {
+                error(where, prefix + ".path", "cannot list " + zd.path.string() + ": " + ec.message());
+                continue;
+            }
+            std::sort(files.begin(), files.end());
+            for (const fs::path& file : files) {
+                const std::string filename = file.filename().string();
+                const size_t dot = filename.rfind('.');
+                toml::table table{
+                    {"name", dot == 0 || dot == std::string::npos ? filename : filename.substr(0, dot)},
+                    {"file", file.string()}};
+                if (!zd.template_name.empty()) table.insert("template", zd.template_name);
+                ZoneConfig zone;
+                template_ = template_of(table);
+                std::string zone_path = prefix;
+                zone_path += '(';
+                zone_path += filename;
+                zone_path += ')';
+                walk(table, "zone[]", zone_path, &zone);
+                template_ = nullptr;
+                config.zones.push_back(std::move(zone));
+            }
+        }
+    }
+
+  private:
     // Whether to keep the key: only a complete one (secret or file, and an algorithm).
     bool finish(const toml::table& table, const std::string& prefix, KeyConfig&, size_t problems_before) {
         const bool secret = table.get("secret") != nullptr;
@@ -1035,6 +1190,9 @@ class Loader {
     }
 
     bool finish(const toml::table& table, const std::string& prefix, ZoneConfig& zone, size_t) {
+        if (!zone.catalog_group.empty() && zone.catalog.empty()) {
+            error(table.source(), prefix + ".catalog_group", "needs the zone's catalog (catalog = \"...\")");
+        }
         if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
             error(table.source(), prefix + ".verify_interval",
                   "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");
@@ -1093,9 +1251,13 @@ class Loader {
     std::string display_path_;
     fs::path base_dir_;
     std::vector<Problem> problems_;
-    std::map<std::string, uint32_t> key_lines_;     // normalised key name -> line of its first definition
-    std::map<std::string, uint32_t> acl_lines_;     // ACL name -> line of its first definition
-    std::map<std::string, uint32_t> zone_lines_;    // normalised zone name -> line of its first definition
+    std::map<std::string, uint32_t> key_lines_;      // normalised key name -> line of its first definition
+    std::map<std::string, uint32_t> acl_lines_;      // ACL name -> line of its first definition
+    std::map<std::string, uint32_t> zone_lines_;     // normalised zone name -> line of its first definition
+    std::map<std::string, uint32_t> catalog_lines_;  // catalog name -> line of its definition
+    std::map<std::string, const toml::table*> templates_;
+    const toml::table* template_ =
+        nullptr;  // the template of the zone being read  // [[template]] by name (the document outlives us)
     std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
     // From [server], read before any [[acl]] (the schema's order): what the ACLs' TLS factors need.
     bool lab_ = false;  // server.lab
@@ -1120,6 +1282,63 @@ Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::st
     }
 }
 
+// `include = "zones.d/*.toml"` (or an array of such): each file matching, in name order, is read and its
+// tables appended to this document's, before anything is read. An included file holds only arrays of
+// tables ([[zone]], [[template]], [[zones_dir]], [[catalog]], [[acl]], [[key]], [[dnssec_policy]]); its
+// errors name it. A pattern without wildcards must name an existing file.
+Result<void, ConfigError> expand_includes(toml::table& root, const fs::path& base_dir,
+                                          std::vector<std::string>& included) {
+    const toml::node* node = root.get("include");
+    if (node == nullptr) return {};
+    auto fail = [&](const toml::source_region& where, const std::string& file, const std::string& what) {
+        return unexpected(ConfigError{file + ":" + std::to_string(where.begin.line) + ":" +
+                                      std::to_string(where.begin.column) + ": " + what});
+    };
+    const std::string main_file = node->source().path ? *node->source().path : std::string();
+    std::vector<std::string> patterns;
+    if (const auto* s = node->as_string()) patterns.push_back(s->get());
+    if (const auto* a = node->as_array())
+        for (const auto& e : *a)
+            if (const auto* s = e.as_string()) patterns.push_back(s->get());
+    if (patterns.empty())
+        return fail(node->source(), main_file, "include: expected a file pattern or an array of them");
+    static constexpr std::array<std::string_view, 7> kTables = {"zone", "template", "zones_dir",    "catalog",
+                                                                "acl",  "key",      "dnssec_policy"};
+    for (const std::string& pattern : patterns) {
+        const fs::path full = fs::path(pattern).is_absolute() ? fs::path(pattern) : base_dir / pattern;
+        glob_t g{};
+        const int rc = ::glob(full.c_str(), 0, nullptr, &g);
+        std::vector<std::string> files(g.gl_pathv, g.gl_pathv + (rc == 0 ? g.gl_pathc : 0));
+        globfree(&g);
+        if (files.empty() && full.string().find_first_of("*?[") == std::string::npos)
+            return fail(node->source(), main_file, "include: no file " + full.string());
+        for (const std::string& file : files) {
+            auto text = read_whole_file(file);
+            if (!text) return unexpected(ConfigError{"include: cannot read " + file + ": " + text.error()});
+            auto doc = parse_toml(*text, file);
+            if (!doc) return unexpected(doc.error());
+            for (auto&& [key, value] : *doc) {
+                const bool known = std::find(kTables.begin(), kTables.end(), key.str()) != kTables.end();
+                if (!known || !value.is_array_of_tables())
+                    return fail(key.source(), file,
+                                std::string(key.str()) +
+                                    ": an included file holds only [[zone]], [[template]], "
+                                    "[[zones_dir]], [[catalog]], [[acl]], [[key]] and "
+                                    "[[dnssec_policy]] tables");
+                if (!root.contains(key.str())) root.insert(key, toml::array{});
+                auto* target = root.get_as<toml::array>(key.str());
+                if (target == nullptr)
+                    return fail(key.source(), file,
+                                std::string(key.str()) + ": not an array of tables in the main file");
+                // Moved, not copied: a copied toml++ node forgets where it was written.
+                for (auto& t : *value.as_array()) target->push_back(std::move(*t.as_table()));
+            }
+            included.push_back(file);
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<Config, ConfigError> parse_config(std::string_view toml_text, const fs::path& assumed_path) {
@@ -1132,7 +1351,10 @@ Result<Config, ConfigError> parse_config(std::string_view toml_text, const fs::p
     Loader loader(display_path, config.path.parent_path());
     // The schema's order: keys before ACLs (an ACL may name a key defined later in the file), ACLs before
     // zones (allow_transfer may name an ACL defined later).
+    if (auto included = expand_includes(*document, config.path.parent_path(), config.included); !included)
+        return unexpected(included.error());
     loader.walk(*document, "", "", &config);
+    loader.expand_zones_dirs(config, *document);
     if (!loader.ok()) return unexpected(loader.failure());
     return config;
 }

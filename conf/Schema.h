@@ -69,6 +69,14 @@ enum class Reader : uint8_t {
     Salt,           // an NSEC3 salt: hex, at most 255 octets; "" or "-" for none
     Text,           // a non-empty string, checked elsewhere (the [[lab]] peer and fault)
     ZoneRef,        // the name of a [[zone]]
+    Templates,      // [[template]]: a name and any [[zone]] keys but name, file, template
+    ZonesDirs,      // [[zones_dir]]
+    Include,        // a glob or an array of globs: TOML files whose tables join this file's (read first)
+    TemplateName,   // a string, unique among [[template]] (read by the Templates reader)
+    TemplateRef,    // the name of a [[template]]
+    Glob,           // a file name pattern ("*.zone"): no '/'
+    CatalogRef,     // the name of a [[catalog]] (compared like zone names)
+    CatalogGroup,   // a catalog group (RFC 9432 §4.4.2): 1 to 255 octets, one TXT string
 };
 
 // What a number counts. For durations: what a bare number means, and what the range is given in.
@@ -82,7 +90,8 @@ using Slot = std::variant<std::monostate, uint32_t*, uint64_t*, double*, std::st
                           std::optional<dns::IpAddress>*, bool*, std::vector<dns::IpNetwork>*,
                           std::vector<NotifyTargetConfig>*, ServerConfig*, std::vector<KeyConfig>*,
                           std::vector<AclConfig>*, std::vector<DnssecPolicyConfig>*, std::vector<ZoneConfig>*,
-                          std::optional<dns::Endpoint>*, std::vector<AlertConfig>*, std::vector<LabConfig>*>;
+                          std::optional<dns::Endpoint>*, std::vector<AlertConfig>*, std::vector<LabConfig>*,
+                          std::vector<ZonesDirConfig>*>;
 using SlotOf = Slot (*)(void* record);  // record: the Config, ServerConfig, ZoneConfig... being filled
 
 struct SchemaKey {

@@ -44,13 +44,15 @@ std::string format_time(zone::Clock::time_point t) {
 }
 
 ControlCommands::ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries,
-                                 NotifyControl notify, VerifyControl verify, TlsReload tls_reload)
+                                 NotifyControl notify, VerifyControl verify, TlsReload tls_reload,
+                                 ReconfigureControl reconfigure)
     : store_(store),
       now_(std::move(now)),
       secondaries_(secondaries),
       notify_(std::move(notify)),
       verify_(std::move(verify)),
-      tls_reload_(std::move(tls_reload)) {}
+      tls_reload_(std::move(tls_reload)),
+      reconfigure_(std::move(reconfigure)) {}
 
 json ControlCommands::handle(const json& request) {
     // Commands get the envelope parsed once, and the raw object for their own members.
@@ -70,6 +72,7 @@ json ControlCommands::handle(const json& request) {
         Entry{"dnssec", &ControlCommands::dnssec},
         Entry{"reload-tls", &ControlCommands::reload_tls},
         Entry{"sync", &ControlCommands::sync},
+        Entry{"reconfigure", &ControlCommands::reconfigure},
     };
     auto parsed = control::parse_request(request);
     if (!parsed) return control::error_response("malformed request: " + parsed.error());
@@ -292,6 +295,15 @@ json ControlCommands::notify(const control::Request& req, const json& request) {
     }
     if (!notify_.send) return control::error_response("NOTIFY is not available");
     return notify_.send((*z)->settings().name.to_string(), target);
+}
+
+json ControlCommands::reconfigure(const control::Request&, const json&) {
+    return reconfigure_now();
+}
+
+json ControlCommands::reconfigure_now() {
+    if (!reconfigure_) return control::error_response("reconfigure is not available");
+    return reconfigure_();
 }
 
 json ControlCommands::reload_all() {

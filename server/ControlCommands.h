@@ -28,11 +28,15 @@ using VerifyControl = std::function<nlohmann::json(const std::string& zone, cons
 // Reloading the TLS certificate (TlsContext::reload): its description, or why it failed. Unset: no TLS.
 using TlsReload = std::function<Result<std::string, std::string>()>;
 
+// Reading the config again and applying it, all or nothing (Reconfigure.h): the response JSON.
+using ReconfigureControl = std::function<nlohmann::json()>;
+
 class ControlCommands {
   public:
     using Now = std::function<zone::Clock::time_point()>;
     ControlCommands(zone::ZoneStore& store, Now now, const SecondaryRegistry* secondaries = nullptr,
-                    NotifyControl notify = {}, VerifyControl verify = {}, TlsReload tls_reload = {});
+                    NotifyControl notify = {}, VerifyControl verify = {}, TlsReload tls_reload = {},
+                    ReconfigureControl reconfigure = {});
 
     nlohmann::json handle(const nlohmann::json& request);
 
@@ -40,6 +44,8 @@ class ControlCommands {
     nlohmann::json reload_all();
     // Reloads the TLS certificate when there are TLS listeners (SIGHUP); the reload-tls command's JSON.
     nlohmann::json reload_tls_now();
+    // Reads the config again (SIGHUP); the reconfigure command's JSON.
+    nlohmann::json reconfigure_now();
 
     // Called after every zone reload with its result (the alerts); set before the first command.
     using ReloadObserver = std::function<void(const zone::Zone&, const zone::ReloadResult&)>;
@@ -56,6 +62,7 @@ class ControlCommands {
     nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json dnssec(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reload_tls(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json reconfigure(const control::Request& req, const nlohmann::json& request);
 
     zone::ZoneStore& store_;
     Now now_;
@@ -64,6 +71,7 @@ class ControlCommands {
     VerifyControl verify_;
     TlsReload tls_reload_;
     ReloadObserver reload_observer_;
+    ReconfigureControl reconfigure_;
 };
 
 std::string format_time(zone::Clock::time_point t);  // RFC 3339, UTC, seconds

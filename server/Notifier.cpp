@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <mutex>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -61,7 +62,9 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     asio::io_context& io;
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer timer;
-    std::vector<Zone> zones;                       // the list is fixed after construction
+    std::vector<Zone> zones;  // the list is fixed after construction
+    // Index of `zones` by lower-cased wire name: a change to one zone never walks them all.
+    std::unordered_map<std::string, std::size_t> by_name;
     std::function<void(const NotifyEvent&)> sink;  // set before start(), then read on the strand
     bool started = false;                          // strand (and start())
     bool stopped = false;                          // strand
@@ -76,10 +79,17 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
 
     explicit State(asio::io_context& i) : io(i), strand(asio::make_strand(i)), timer(strand) {}
 
+    static std::string key(dns::NameView name) {
+        const auto w = name.wire();
+        std::string k(w.begin(), w.end());
+        for (auto& c : k) c = static_cast<char>(dns::ascii_lower(static_cast<uint8_t>(c)));
+        return k;
+    }
+
     std::optional<std::size_t> find(dns::NameView zone) const {
-        for (std::size_t z = 0; z < zones.size(); ++z)
-            if (dns::NameView(zones[z].tracker->zone()) == zone) return z;
-        return std::nullopt;
+        const auto it = by_name.find(key(zone));
+        if (it == by_name.end()) return std::nullopt;
+        return it->second;
     }
 
     // After every tracker change (on the strand): log the conclusions and publish the state.
@@ -214,6 +224,7 @@ Notifier::Notifier(asio::io_context& io, std::vector<NotifyZone> zones, xfr::Not
         zone.tracker =
             std::make_unique<xfr::NotifyTracker>(std::move(nz.zone), std::move(nz.targets), nz.options, ids);
         state_->snapshot.push_back(NotifyZoneState{zone.name, zone.tracker->states()});
+        state_->by_name.emplace(State::key(zone.tracker->zone()), state_->zones.size());
         state_->zones.push_back(std::move(zone));
     }
     state_->announced.resize(state_->zones.size());
@@ -359,6 +370,13 @@ Result<std::size_t, std::string> Notifier::notify(dns::NameView zone,
         s->changed(zi);
     });
     return indexes.size();
+}
+
+void Notifier::remember(dns::NameView zone, dns::Serial serial, std::span<const uint8_t> soa_record) {
+    const auto z = state_->find(zone);
+    if (!z) return;
+    std::lock_guard lock(state_->mutex);
+    state_->announced[*z] = std::pair(serial, std::vector<uint8_t>(soa_record.begin(), soa_record.end()));
 }
 
 bool Notifier::has_zone(dns::NameView zone) const {

@@ -91,6 +91,9 @@ class Notifier {
 
     // Whether `zone` has NOTIFY targets.
     bool has_zone(dns::NameView zone) const;
+    // Records `serial` as announced for `zone` without sending anything: a Notifier that replaces another
+    // (reconfigure) learns what the targets were told, so `headwaterctl notify` can repeat it.
+    void remember(dns::NameView zone, dns::Serial serial, std::span<const uint8_t> soa_record);
 
     // Every tracker's state, as of the last change (a copy, any thread).
     std::vector<NotifyZoneState> snapshot() const;

@@ -14,6 +14,7 @@
 
 #include "conf/ConfigLoader.h"
 #include "server/AlertService.h"
+#include "server/CatalogZones.h"
 #include "server/ControlCommands.h"
 #include "server/ControlProtocol.h"
 #include "server/ControlServer.h"
@@ -22,14 +23,16 @@
 #include "server/LabService.h"
 #include "server/MetricsServer.h"
 #include "server/Notifier.h"
+#include "server/NotifierSlot.h"
 #include "server/Privileges.h"
+#include "server/Reconfigure.h"
 #include "server/SecondaryRegistry.h"
 #include "server/ServerMetrics.h"
 #include "server/TlsContext.h"
 #include "server/TransferLog.h"
 #include "server/UdpWorkers.h"
 #include "server/VerifyService.h"
-#include "tsig/Hmac.h"
+#include "server/ZoneSet.h"
 #include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
 
@@ -143,17 +146,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return unexpected("zone " + zc.name + ": " + name.error());
-        zone::ZoneSettings settings;
-        settings.name = *name;
-        settings.file = zc.file;
-        settings.state_dir = config.server.state_dir / "zones";
-        settings.serial_policy =
-            zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
-        settings.journal_bounds.max_changesets = zc.journal_max_changesets;
-        settings.journal_bounds.max_bytes = zc.journal_max_bytes;
-        settings.signer = make_zone_signer(config, zc, *name);
-        settings.zonefile_sync = std::chrono::milliseconds(zc.zonefile_sync_ms);
-        auto z = std::make_shared<zone::Zone>(std::move(settings));
+        auto z = make_zone(config, zc, std::move(*name));
         const auto r = z->open(zone::Clock::now());
         const std::string& zone_name = z->name_text();
         if (!r.note.empty()) spdlog::warn("zone={} {}", zone_name, r.note);
@@ -200,49 +193,6 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
     if (!from_state.empty()) summary += "; served from the state directory: " + some(from_state);
     summary += "; fix the files and run `headwaterctl reload` (details: `headwaterctl status`)";
     return summary;
-}
-
-// Turns the configured keys into the TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS
-// policy) is a start-up error rather than a failure at the first signed request.
-Result<std::shared_ptr<const tsig::KeyStore>, std::string> build_keys(const conf::Config& config) {
-    auto keys = std::make_shared<tsig::KeyStore>();
-    for (const auto& kc : config.keys) {
-        auto key = tsig::Key::create(kc.name, kc.algorithm,
-                                     {reinterpret_cast<const uint8_t*>(kc.secret.data()), kc.secret.size()});
-        if (!key) return unexpected("key " + kc.name + ": " + key.error());
-        if (!tsig::hmac_available(key->algorithm()))
-            return unexpected("key " + kc.name + ": " + kc.algorithm + " is not available in this OpenSSL");
-        if (auto added = keys->add(std::move(*key)); !added)
-            return unexpected("key " + kc.name + ": " + added.error());
-    }
-    return std::shared_ptr<const tsig::KeyStore>(std::move(keys));
-}
-
-// The rules of `allow_transfer` (or, with `update`, of `allow_update`, with their names and types).
-std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const conf::Config& config,
-                                                                         bool update = false) {
-    std::unordered_map<std::string, std::vector<xfr::AclRule>> out;
-    for (const auto& zc : config.zones) {
-        std::vector<xfr::AclRule> rules;
-        for (const auto& acl_name : update ? zc.allow_update : zc.allow_transfer) {
-            for (const auto& acl : config.acls) {
-                if (acl.name != acl_name) continue;
-                xfr::AclRule rule{acl.name, acl.networks, acl.keys, {}, acl.tls_pins, acl.tls_names, {}, {}};
-                for (const auto& t : acl.transports)
-                    rule.transports.push_back(t == "udp"   ? xfr::Transport::Udp
-                                              : t == "tcp" ? xfr::Transport::Tcp
-                                                           : xfr::Transport::Tls);
-                if (update) {
-                    rule.update_names = acl.update_names;
-                    for (const auto& t : acl.update_types)
-                        rule.update_types.push_back(dns::to_u16(*dns::rrtype_from_string(t)));
-                }
-                rules.push_back(std::move(rule));
-            }
-        }
-        out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
-    }
-    return out;
 }
 
 // The certificate in use: info, or a warning when it has expired or expires within two weeks (a
@@ -337,9 +287,12 @@ void log_lab_mode(const xfr::FaultSet& faults) {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
-Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& config) {
+Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& configured) {
     auto impl = std::make_unique<Impl>();
-    impl->config = config;
+    impl->config = configured;
+    // Catalogs (RFC 9432) are zones from here on: config.zones lists them with their generated files.
+    if (auto catalogs = add_catalog_zones(impl->config); !catalogs) return unexpected(catalogs.error());
+    const conf::Config& config = impl->config;
     auto loaded = load_zones(config, impl->store);
     if (!loaded) return unexpected(loaded.error());
     impl->zones_not_loaded = std::move(*loaded);
@@ -347,10 +300,7 @@ Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& 
     if (!config.alerts.empty()) impl->metrics.count_alerts(impl->alerts.get());
     auto keys = build_keys(config);
     if (!keys) return unexpected(keys.error());
-    xfr::ResponderOptions options;
-    for (const auto& zc : config.zones)
-        options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
-    options.update_acls = transfer_acls(config, true);
+    xfr::ResponderOptions options = responder_options(config);
     options.on_update = [impl = impl.get()](const xfr::UpdateEvent& e) { impl->on_update(e); };
     options.on_zone_changed = [impl = impl.get()](const zone::Zone& z) { impl->on_zone_updated(z); };
     impl->keys = *keys;
@@ -417,23 +367,25 @@ void log_notify_events(Notifier& notifier, TransferLog& transfer_log, SecondaryR
     });
 }
 
-// What the control commands need of the Notifier: announce a new version, show and send NOTIFYs.
-NotifyControl notify_control(Notifier& notifier, const zone::ZoneStore& store) {
+// What the control commands need of the Notifier in use: announce a new version, show and send NOTIFYs.
+NotifyControl notify_control(NotifierSlot& slot, const zone::ZoneStore& store) {
     NotifyControl control;
-    control.changed = [&notifier](const zone::Zone& z) {
-        if (auto v = z.current(); v && notifier.has_zone(v->apex()))
-            notifier.zone_changed(v->apex(), v->serial(), v->soa().wire);
+    control.changed = [&slot](const zone::Zone& z) {
+        auto notifier = slot.current();
+        if (auto v = z.current(); v && notifier->has_zone(v->apex()))
+            notifier->zone_changed(v->apex(), v->serial(), v->soa().wire);
     };
-    control.targets = [&notifier](const std::string& zone) { return notify_targets_json(notifier, zone); };
-    control.send = [&notifier, &store](const std::string& zone, const std::optional<std::string>& target) {
+    control.targets = [&slot](const std::string& zone) { return notify_targets_json(*slot.current(), zone); };
+    control.send = [&slot, &store](const std::string& zone, const std::optional<std::string>& target) {
+        auto notifier = slot.current();
         auto name = dns::Name::from_text(zone);
-        auto sent = notifier.notify(*name, target);
+        auto sent = notifier->notify(*name, target);
         if (!sent) return control::error_response(sent.error());
         // Where it goes: the target asked for, or every target of the zone (docs/control.md).
         nlohmann::json targets = nlohmann::json::array();
         if (target) {
             targets.push_back(*target);
-        } else if (auto state = notifier.snapshot(*name)) {
+        } else if (auto state = notifier->snapshot(*name)) {
             for (const auto& t : state->targets) targets.push_back(t.address.to_string());
         }
         auto z = store.find_exact(*name);
@@ -460,13 +412,15 @@ VerifyService::ReportSink log_verify_reports(TransferLog& transfer_log) {
     };
 }
 
-// SIGHUP reloads every zone and, with TLS listeners, the certificate and key (what a certificate
-// renewal's `systemctl reload` expects), on the control thread like the reload commands.
+// SIGHUP reloads every zone, then the config (reconfigure: all of it or, on any error, nothing) and, with
+// TLS listeners, the certificate and key (what a certificate renewal's `systemctl reload` expects), on
+// the control thread like the control commands.
 void reload_on_sighup(asio::signal_set& hup, ControlCommands& commands) {
     hup.async_wait([&hup, &commands](const boost::system::error_code& ec, int) {
         if (ec) return;
-        spdlog::info("SIGHUP: reloading every zone and the TLS certificate");
+        spdlog::info("SIGHUP: reloading every zone, the config and the TLS certificate");
         (void)commands.reload_all();
+        (void)commands.reconfigure_now();
         (void)commands.reload_tls_now();
         malloc_trim(0);
         reload_on_sighup(hup, commands);
@@ -515,7 +469,7 @@ struct Stoppable {
     asio::io_context& control_io;
     DnsListeners& listeners;
     UdpWorkers& udp;
-    Notifier& notifier;
+    NotifierSlot& notifier;
     ControlServer& control;
     asio::signal_set& hup;
     SignatureWatch& signatures;
@@ -547,18 +501,6 @@ void stop_on_signal(asio::signal_set& term, asio::steady_timer& grace, const Sto
         parts.listeners.when_transfers_done(
             [&grace, &dns_io = parts.dns_io] { asio::post(dns_io, [&grace] { grace.cancel(); }); });
     });
-}
-
-// The Notifier on `dns_io`, its conclusions going to the transfer log, the metrics and the alerts.
-Result<std::unique_ptr<Notifier>, std::string> start_notifier(asio::io_context& dns_io, Server::Impl& impl) {
-    auto setup = notify_zones(impl.config, *impl.keys);
-    if (!setup) return unexpected(setup.error());
-    auto notifier = std::make_unique<Notifier>(dns_io, std::move(*setup));
-    notifier->limit_in_flight(impl.config.server.notify_max_in_flight);
-    log_notify_events(*notifier, impl.transfer_log, impl.secondaries, impl.metrics, *impl.alerts);
-    if (impl.lab) notifier->use_lab(impl.lab->board());
-    if (auto started = notifier->start(); !started) return unexpected(started.error());
-    return notifier;
 }
 
 // The webhooks: drifts from the verifier, reload results from the commands (and the zones whose files did
@@ -672,9 +614,16 @@ int Server::run() {
     if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get(), impl_->metrics); !opened)
         return fail("", opened.error());
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
-    auto started_notifier = start_notifier(dns_io, *impl_);
-    if (!started_notifier) return fail("notify: ", started_notifier.error());
-    Notifier& notifier = **started_notifier;
+    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
+    if (!notify_setup) return fail("notify: ", notify_setup.error());
+    // Behind a slot: reconfigure replaces it with one for the new zones and targets; each new Notifier
+    // reports to the transfer log, the metrics, the alerts and the lab timeline, and obeys the lab faults.
+    NotifierSlot notifier(dns_io, cfg.notify_max_in_flight, [impl = impl_.get()](Notifier& n) {
+        log_notify_events(n, impl->transfer_log, impl->secondaries, impl->metrics, *impl->alerts);
+        if (impl->lab) n.use_lab(impl->lab->board());
+    });
+    if (auto started = notifier.start(std::move(*notify_setup)); !started)
+        return fail("notify: ", started.error());
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     impl_->set_zone_changed(notifications.changed);  // dynamic updates: NOTIFY, coalesced by notify_delay
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
@@ -688,12 +637,16 @@ int Server::run() {
         [&verifier](const std::string& zone, const nlohmann::json& request) {
             return verifier.verify(zone, request);
         },
-        tls_reload(impl_->tls.get()));
+        tls_reload(impl_->tls.get()),
+        [reconfigurable =
+             Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config}]() mutable {
+            return reconfigure(reconfigurable, zone::Clock::now());
+        });
     start_alerts(*impl_->alerts, impl_->store, verifier, commands);
     verifier.start();
     // GET /metrics on a thread of its own; rendering reads the zones and the registry one zone at a time.
     MetricsServer metrics_http([impl = impl_.get(), &notifier] {
-        return impl->metrics.render(impl->store, impl->secondaries, notifier.snapshot(),
+        return impl->metrics.render(impl->store, impl->secondaries, notifier.current()->snapshot(),
                                     std::chrono::system_clock::now());
     });
     if (auto started = start_metrics(metrics_http, cfg); !started) return fail("", started.error());

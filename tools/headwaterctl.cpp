@@ -358,6 +358,19 @@ void print_reload_tls(const json& response) {
     std::cout << "new TLS connections use " << text_of(response, "certificate") << '\n';
 }
 
+// "N zones served; added: a, b; removed: c; rebuilt: d".
+void print_reconfigure(const json& response) {
+    std::cout << text_of(response, "zones") << " zone(s) served";
+    for (const char* what : {"added", "removed", "changed"}) {
+        const auto it = response.find(what);
+        if (it == response.end() || !it->is_array() || it->empty()) continue;
+        std::cout << "; " << (std::string_view(what) == "changed" ? "rebuilt" : what) << ":";
+        for (const auto& z : *it)
+            if (z.is_string()) std::cout << ' ' << z.get<std::string>();
+    }
+    std::cout << '\n';
+}
+
 // keygen NAME [--algorithm A]: a fresh random TSIG key, as a [[key]] block for headwater.toml and as a
 // BIND key file (what tsig-keygen prints) for the secondary. Offline: no server needed.
 int run_keygen(const Args& args) {
@@ -576,6 +589,10 @@ constexpr Command kCommands[] = {
     {"reload-tls",
      "read the TLS certificate, key and client CA again; new TLS connections use them, open ones keep theirs",
      [](CLI::App&, Args&) {}, plain_request, print_reload_tls, nullptr},
+    {"reconfigure",
+     "read the config file again and apply it whole: zones added and removed, ACLs, keys, NOTIFY targets; "
+     "any error changes nothing",
+     [](CLI::App&, Args&) {}, plain_request, print_reconfigure, nullptr},
     {"keygen", "print a new random TSIG key as a TOML [[key]] block and in BIND format (offline)",
      [](CLI::App& sub, Args& args) {
          sub.add_option("name", args.key_name, "key name, e.g. xfr-key")->required();

@@ -66,6 +66,7 @@ std::vector<uint8_t> error_response(const dns::Header& query, const dns::Questio
 struct Responder::Context {
     tsig::RequestVerification tsig;
     uint64_t now = 0;
+    std::shared_ptr<const Policy> policy;  // one set of ACLs, keys and options for the whole request
 
     std::size_t reserve() const { return tsig.signer ? tsig.signer->reserve_size() : 0; }
     // RFC 8945 §5.3: the answer to a verified request is signed, whatever its rcode.
@@ -78,8 +79,15 @@ struct Responder::Context {
 
 Responder::Responder(const zone::ZoneStore& store, std::unordered_map<std::string, std::vector<AclRule>> acls,
                      std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options)
-    : store_(store), keys_(std::move(keys)), acls_(std::move(acls)), options_(std::move(options)) {
-    if (!keys_) keys_ = std::make_shared<const tsig::KeyStore>();
+    : store_(store) {
+    set_policy(std::move(acls), std::move(keys), std::move(options));
+}
+
+void Responder::set_policy(std::unordered_map<std::string, std::vector<AclRule>> acls,
+                           std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options) {
+    if (!keys) keys = std::make_shared<const tsig::KeyStore>();
+    policy_.store(
+        std::make_shared<const Policy>(Policy{std::move(keys), std::move(acls), std::move(options)}));
 }
 
 Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
@@ -102,15 +110,16 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
     const bool edns = q.edns().has_value();
     Context ctx;
     ctx.now = now;
+    ctx.policy = policy_.load();
     const dns::Question* question = q.question() ? &*q.question() : nullptr;
     if (q.tsig()) {
         // RFC 8945 §5.2: verify before anything else looks at the request.
-        ctx.tsig = tsig::verify_request(query, q, *keys_, now);
+        ctx.tsig = tsig::verify_request(query, q, *ctx.policy->keys, now);
         if (!ctx.tsig.verified()) {
             r.message = tsig::error_answer(q, ctx.tsig, now);
             if (question && (question->qtype == RRType::AXFR || question->qtype == RRType::IXFR))
                 r.event = tsig_refusal(*question, peer, ctx.tsig);
-            if (q.header().opcode() == dns::Opcode::Update && options_.on_update) {
+            if (q.header().opcode() == dns::Opcode::Update && ctx.policy->options.on_update) {
                 // RFC 8945 §5.2: NOTAUTH with the TSIG error; logged like every refused update.
                 UpdateEvent e;
                 e.zone = question ? question->qname.to_string() : "-";
@@ -120,7 +129,7 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
                 e.key = ctx.tsig.key_text().empty() ? "-" : ctx.tsig.key_text();
                 e.rcode = Rcode::NotAuth;
                 e.reason = "TSIG " + std::string(tsig::to_string(ctx.tsig.status)) + ": " + ctx.tsig.reason;
-                options_.on_update(e);
+                ctx.policy->options.on_update(e);
             }
             return r;
         }
@@ -184,7 +193,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
                                     const TransferAdmission& admit) const {
     TransferRequest t(q, peer, ctx);
     if (auto checked = check_transfer(t); !checked) return refuse(t, checked.error());
-    if (options_.lab) {
+    if (ctx.policy->options.lab) {
         t.lab = lab_plan(t.zone->name_text(), peer, ctx.key());
         if (!t.lab.empty()) {
             t.r.lab = t.lab.describe();
@@ -214,8 +223,9 @@ Result<void, Responder::Refusal> Responder::check_transfer(TransferRequest& t) c
     // RFC 5936 §6: the ACL decides, on the address, the transport, the client certificate and the key. The
     // key counts only once its MAC and time verified (RFC 8945 §5.2); an unsigned request has none.
     static const std::vector<AclRule> no_rules;
-    auto it = acls_.find(t.zone->settings().name.key());
-    const auto& rules = it == acls_.end() ? no_rules : it->second;
+    const auto& acls = t.ctx.policy->acls;
+    auto it = acls.find(t.zone->settings().name.key());
+    const auto& rules = it == acls.end() ? no_rules : it->second;
     const std::optional<std::string> key =
         t.ctx.tsig.verified() ? std::optional<std::string>(t.ctx.tsig.key->name().to_string()) : std::nullopt;
     const AclDecision decision = check_acl(rules, t.peer, key);
@@ -280,9 +290,10 @@ IxfrRequest Responder::ixfr_request(const TransferRequest& t) const {
     if (t.journal && req.client_serial)
         req.history = t.journal->find_chain(*req.client_serial, req.served_serial);
     req.zone_bytes = t.version->wire_bytes();
-    const auto ratio = options_.max_ixfr_ratio.find(t.zone->settings().name.key());
-    if (ratio != options_.max_ixfr_ratio.end()) req.max_ixfr_ratio = ratio->second;
-    req.udp_limit = t.udp_limit(options_.max_udp_payload);
+    const ResponderOptions& options = t.ctx.policy->options;
+    const auto ratio = options.max_ixfr_ratio.find(t.zone->settings().name.key());
+    if (ratio != options.max_ixfr_ratio.end()) req.max_ixfr_ratio = ratio->second;
+    req.udp_limit = t.udp_limit(options.max_udp_payload);
     return req;
 }
 
@@ -304,8 +315,9 @@ Response Responder::answer_ixfr_udp(TransferRequest& t, std::vector<zone::Change
 // The SOA-only answer: an up-to-date client, or an IXFR over UDP that does not fit (RFC 1995 §2).
 Response Responder::answer_soa_only(TransferRequest& t) const {
     std::vector<uint8_t> out;
-    const std::size_t limit =
-        t.peer.transport != Transport::Udp ? dns::kMaxTcpMessage : t.udp_limit(options_.max_udp_payload);
+    const std::size_t limit = t.peer.transport != Transport::Udp
+                                  ? dns::kMaxTcpMessage
+                                  : t.udp_limit(t.ctx.policy->options.max_udp_payload);
     dns::MessageBuilder mb(out, limit);
     mb.header(t.q.header().id, t.answer_flags());
     mb.question(t.question.qname, dns::to_u16(t.question.qtype), t.question.qclass);
@@ -375,12 +387,13 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
         r.zone = zone->name_text();
         r.key = ctx.key();
         r.transport = peer.transport;
-        if (options_.lab && lab_soa(q, peer, ctx, r)) return r;
+        if (ctx.policy->options.lab && lab_soa(q, peer, ctx, r)) return r;
     }
 
     std::size_t limit = dns::kMaxTcpMessage;
     if (peer.transport == Transport::Udp)
-        limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, options_.max_udp_payload) : 512;
+        limit = edns ? std::clamp<std::size_t>(q.edns()->udp_size, 512, ctx.policy->options.max_udp_payload)
+                     : 512;
 
     // RFC 3225 §3: the DO bit is copied into the answer's OPT.
     const bool dnssec_ok = edns && q.edns()->dnssec_ok;
@@ -414,8 +427,9 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
 }
 
 FaultPlan Responder::lab_plan(std::string_view zone, const Peer& peer, const std::string& key) const {
-    if (!options_.lab) return {};
-    return options_.lab->current()->plan(zone, peer.address, key);
+    const auto& lab = policy_.load()->options.lab;
+    if (!lab) return {};
+    return lab->current()->plan(zone, peer.address, key);
 }
 
 std::optional<Response> Responder::lab_refusal(TransferRequest& t) const {
@@ -487,7 +501,7 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
         e.reason = outcome.error().reason;
     }
     r.message = ctx.seal(error_response(q.header(), question, e.rcode, q.edns().has_value(), ctx.reserve()));
-    if (options_.on_update) options_.on_update(e);
+    if (ctx.policy->options.on_update) ctx.policy->options.on_update(e);
     return r;
 }
 
@@ -498,8 +512,8 @@ Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dn
     auto request = read_update(q);
     if (!request) return unexpected(request.error());
     static const std::vector<AclRule> no_rules;
-    const auto it = options_.update_acls.find(zone.settings().name.key());
-    const auto& rules = it == options_.update_acls.end() ? no_rules : it->second;
+    const auto it = ctx.policy->options.update_acls.find(zone.settings().name.key());
+    const auto& rules = it == ctx.policy->options.update_acls.end() ? no_rules : it->second;
     const std::optional<std::string> key =
         ctx.tsig.verified() ? std::optional<std::string>(ctx.tsig.key->name().to_string()) : std::nullopt;
     const dns::NameView apex = zone.settings().name.view();
@@ -542,7 +556,7 @@ Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dn
     }
     event.changed = result.outcome == zone::ReloadOutcome::Updated;
     if (!result.note.empty()) event.reason = result.note;
-    if (event.changed && options_.on_zone_changed) options_.on_zone_changed(zone);
+    if (event.changed && ctx.policy->options.on_zone_changed) ctx.policy->options.on_zone_changed(zone);
     return result.serial;
 }
 

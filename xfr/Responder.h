@@ -2,6 +2,7 @@
 // nothing (when there is no header to answer). The server owns sockets; this owns the DNS rules.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,7 +83,19 @@ class Responder {
     Response respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
                      const TransferAdmission& admit = {}) const;
 
+    // Swaps the ACLs, keys and options in one step (reconfigure): each request uses one set throughout,
+    // the old or the new; streams already running keep the keys they were signed with.
+    void set_policy(std::unordered_map<std::string, std::vector<AclRule>> acls,
+                    std::shared_ptr<const tsig::KeyStore> keys, ResponderOptions options);
+    // The options in use (a copy), so a new policy can keep the server's hooks.
+    ResponderOptions options() const { return policy_.load()->options; }
+
   private:
+    struct Policy {
+        std::shared_ptr<const tsig::KeyStore> keys;
+        std::unordered_map<std::string, std::vector<AclRule>> acls;
+        ResponderOptions options;
+    };
     struct Context;
     struct TransferRequest;
     // Why a transfer request is answered with an error instead of the zone.
@@ -121,9 +134,7 @@ class Responder {
     bool lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, Response& r) const;
 
     const zone::ZoneStore& store_;
-    std::shared_ptr<const tsig::KeyStore> keys_;
-    std::unordered_map<std::string, std::vector<AclRule>> acls_;
-    ResponderOptions options_;
+    std::atomic<std::shared_ptr<const Policy>> policy_;
 };
 
 // A bare error answer echoing the query's ID, opcode, RD and (when given) question.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "zone/Changeset.h"  // record_wire_length, decode_record
+#include "zone/GenerateTemplate.h"
 #include "zone/PresentationRdata.h"
 #include "zone/base/AsciiText.h"
 #include "zone/dns/Name.h"
@@ -685,7 +686,53 @@ class Loader {
             // Copies: logical_ is reused while the included file is read.
             return include(st, line, std::string(file), std::string(origin));
         }
+        if (iequals(word, "$GENERATE")) return generate(st, line, std::string(rest));
         return fail(st, line, "unknown directive " + quote(word));
+    }
+
+    // BIND's $GENERATE (GenerateTemplate.h): each generated line goes through record() as if it were
+    // written in the file, so it gets the same checks, defaults and file:line errors. `spec` is a copy:
+    // logical_ holds the generated line while record() reads it.
+    Result<void, LoadError> generate(FileState& st, size_t line, const std::string& spec) {
+        std::string_view rest = spec;
+        const std::string_view range_text = next_token(rest);
+        const std::string_view lhs = next_token(rest);
+        if (lhs.empty()) return fail(st, line, "$GENERATE needs a range, an owner, a type and RDATA");
+        auto range = parse_generate_range(range_text);
+        if (!range) return fail(st, line, range.error());
+        // [ttl] [class] type, in either order as for records: copied unchanged into every line.
+        std::string_view after = rest;
+        for (;;) {
+            const std::string_view tok = next_token(after);
+            if (tok.empty()) return fail(st, line, "$GENERATE needs a type and RDATA after the owner");
+            if (is_digit(tok[0])) continue;
+            auto cls = parse_class(tok);
+            if (cls && *cls) continue;
+            break;
+        }
+        const std::string_view middle = rest.substr(0, rest.size() - after.size());
+        std::string_view rhs = after.substr(std::min(after.find_first_not_of(' '), after.size()));
+        if (rhs.empty()) return fail(st, line, "$GENERATE needs RDATA after the type");
+        if (rhs.size() >= 2 && rhs.front() == '"' && rhs.find('"', 1) == rhs.size() - 1) {
+            rhs = rhs.substr(1, rhs.size() - 2);  // one quoted token, as BIND reads it
+        }
+        for (int64_t v = range->start; v <= range->stop; v += range->step) {
+            logical_.clear();
+            auto expanded = expand_generate_field(lhs, v, logical_);
+            if (expanded) {
+                logical_.append(middle);
+                logical_.push_back(' ');
+                expanded = expand_generate_field(rhs, v, logical_);
+            }
+            if (!expanded) return fail(st, line, expanded.error());
+            auto done = record(st, line);
+            if (!done) {
+                LoadError e = done.error();
+                e.message = "$GENERATE (value " + std::to_string(v) + "): " + e.message;
+                return unexpected(std::move(e));
+            }
+        }
+        return {};
     }
 
     Result<void, LoadError> include(FileState& st, size_t line, const std::string& name,

@@ -7,7 +7,8 @@
 //
 // Behaviour decided here (documented because implementations differ):
 // - Directives are case-insensitive: $ORIGIN <name>, $TTL <ttl>, $INCLUDE <file> [<origin>]. Any other
-//   $WORD (including $GENERATE) is an error.
+//   $WORD is an error. BIND's $GENERATE is expanded (zone/GenerateTemplate.h); generated records are read
+//   like written ones and their errors name the directive's file:line.
 // - $ORIGIN and the $INCLUDE origin may be relative: they are appended to the current origin.
 // - $INCLUDE paths are relative to the directory of the including file (load_master_text: the current
 //   directory). An included file starts with a copy of the includer's state (origin — or the origin

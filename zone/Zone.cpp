@@ -227,8 +227,11 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
 }
 
 void Zone::file_loaded_locked(dns::Serial file_serial) {
+    // The record on disk already says so (read by open_state_locked): writing it again would cost every
+    // zone an fsync at every start.
+    const bool recorded = file_serial_ && *file_serial_ == file_serial;
     file_serial_ = file_serial;
-    save_file_serial_locked();
+    if (!recorded) save_file_serial_locked();
     last_error_.clear();
     file_loaded_ = true;
 }

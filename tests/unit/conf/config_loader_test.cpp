@@ -235,20 +235,27 @@ name = "example.com"
 file = "zones/example.com.zone"
 alow_transfer = ["x"]
 )");
-    EXPECT_EQ(msg, at(6, 1,
-                      "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
-                      "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
-                      "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
-                      "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent)"));
+    EXPECT_EQ(
+        msg,
+        at(6, 1,
+           "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
+           "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
+           "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
+           "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent, template, "
+           "catalog, catalog_group)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
     // Keys after [server] belong to it, so a top-level key has to come first.
     const std::string msg = error_of("verbose = true\n" + std::string(kMinimal) + "[logging]\nlevel = 1\n");
-    EXPECT_CONTAINS(msg,
-                    at(1, 1, "verbose: unknown key (known: server, key, acl, dnssec_policy, zone, alert, lab)"));
-    EXPECT_CONTAINS(msg,
-                    at(4, 2, "logging: unknown table (known: server, key, acl, dnssec_policy, zone, alert, lab)"));
+    EXPECT_CONTAINS(
+        msg, at(1, 1,
+                "verbose: unknown key (known: server, key, acl, dnssec_policy, include, template, catalog, "
+                "zone, alert, lab, zones_dir)"));
+    EXPECT_CONTAINS(
+        msg, at(4, 2,
+                "logging: unknown table (known: server, key, acl, dnssec_policy, include, template, catalog, "
+                "zone, alert, lab, zones_dir)"));
 }
 
 TEST_F(ConfigTest, UnknownServerKeyAndSubTable) {

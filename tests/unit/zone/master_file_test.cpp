@@ -635,10 +635,10 @@ TEST(MasterFile, SyntaxErrorOnLineSevenOfAFile) {
 // Directives.
 
 TEST(MasterFile, UnknownDirectiveIsAnError) {
-    auto l = load_text("$TTL 1\na A 192.0.2.1\n$GENERATE 1-10 h$ A 192.0.2.$\n");
+    auto l = load_text("$TTL 1\na A 192.0.2.1\n$GENERATOR 1-10 h$ A 192.0.2.$\n");
     ASSERT_TRUE(l.error);
     EXPECT_EQ(l.error->line, 3u);
-    EXPECT_NE(l.error->message.find("unknown directive '$GENERATE'"), std::string::npos) << l.error->message;
+    EXPECT_NE(l.error->message.find("unknown directive '$GENERATOR'"), std::string::npos) << l.error->message;
     auto foo = load_text("$FOO bar\n");
     ASSERT_TRUE(foo.error);
     EXPECT_EQ(foo.error->to_string(), "test.zone:1: unknown directive '$FOO'");

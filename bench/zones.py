@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+"""Many small zones: Headwater beside Knot and NSD loading the same zones, on loopback.
+
+    /usr/bin/python3 bench/zones.py --zones 100000 [--records 10] [--servers headwater,knot,nsd]
+
+The zones (z000000.bench. ..., SOA, NS and `--records - 2` A/TXT records each) are written once to a
+temporary directory; each server is then started alone (never two at once) with a config listing every
+zone, and measured:
+
+- start: seconds from the exec to every zone answering (the SOA of every zone, asked over UDP in
+  order; a zone not served yet is asked again until it is);
+- RSS: the server's resident memory then, summed over its processes (NSD forks), in MiB (PSS where
+  the kernel has it, so shared pages are not counted twice);
+- reload: one zone's file edited (new serial), the server told to reload that zone, seconds until
+  its SOA shows the new serial (Headwater: headwaterctl reload ZONE; Knot: knotc zone-reload ZONE);
+- add: one zone added to the config, the server told to re-read it, seconds until the new zone
+  answers (Headwater: headwaterctl reconfigure; Knot: knotc reload). NSD: n/a (nsd-control needs
+  TLS certificates; a HUP re-reads every zone).
+
+Binaries: HEADWATER_BIN / HEADWATERCTL_BIN, default build/server/headwater and build/tools/headwaterctl.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+from hwtest import _die_with_parent, free_port  # noqa: E402
+
+import dns.message  # noqa: E402
+import dns.rdatatype  # noqa: E402
+
+ADDR = "127.0.0.1"
+SERIAL = 2026120501
+
+
+def zone_name(i):
+    return f"z{i:06d}.bench."
+
+
+def zone_text(name, serial, records):
+    lines = [f"$ORIGIN {name}", "$TTL 3600", f"@ SOA ns1 hostmaster {serial} 3600 600 864000 300", "@ NS ns1",
+             "ns1 A 192.0.2.1"]
+    for r in range(max(records - 3, 0)):
+        lines.append(f"h{r} A 198.51.100.{r % 250 + 1}" if r % 2 == 0 else f'h{r} TXT "record {r} of {name}"')
+    return "\n".join(lines) + "\n"
+
+
+def soa_query(name, qid):
+    wire = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        wire += bytes([len(label)]) + label.encode()
+    return wire + b"\x00" + struct.pack(">HH", 6, 1)
+
+
+def soa_serials(port, names, timeout=0.5):
+    """{name: serial or None} for `names`, many queries in flight at once over one UDP socket."""
+    out = {n: None for n in names}
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.settimeout(timeout)
+    pending = {}
+    window = 256
+    todo = list(enumerate(names))
+    i = 0
+    try:
+        while i < len(todo) or pending:
+            while i < len(todo) and len(pending) < window:
+                qid = i % 65536
+                pending[qid] = todo[i][1]
+                s.sendto(soa_query(todo[i][1], qid), (ADDR, port))
+                i += 1
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                pending.clear()  # lost or not served: left None, asked again by the caller
+                continue
+            qid, flags = struct.unpack(">HH", data[:4])
+            name = pending.pop(qid, None)
+            if name is None or flags & 0xF != 0 or not flags & 0x0400:  # NOERROR and AA only
+                continue
+            try:
+                msg = dns.message.from_wire(data)
+            except Exception:
+                continue
+            for rrset in msg.answer:
+                if rrset.rdtype == dns.rdatatype.SOA:
+                    out[name] = rrset[0].serial
+    finally:
+        s.close()
+    return out
+
+
+def rss_mib(pid):
+    """PSS (else RSS) of pid and its children, MiB."""
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+            key = "Pss:"
+        except OSError:
+            text = Path(f"/proc/{p}/status").read_text()
+            key = "VmRSS:"
+        for line in text.splitlines():
+            if line.startswith(key):
+                total += int(line.split()[1])
+                break
+    return total / 1024
+
+
+class Server:
+    name = "?"
+
+    def __init__(self, zones_dir, names, workdir):
+        self.zones_dir = zones_dir
+        self.names = list(names)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"hw-bench-zones-{self.name}-", dir=workdir))
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.write_config()
+        self.log = open(self.dir / "server.log", "w")
+        self.proc = subprocess.Popen([str(a) for a in self.argv()], stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir, preexec_fn=_die_with_parent)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def file_of(self, name):
+        return self.zones_dir / f"{name}zone"
+
+    def reload(self, name):
+        raise NotImplementedError
+
+    def add(self, name):
+        return None  # n/a
+
+
+class Headwater(Server):
+    name = "headwater"
+
+    def write_config(self):
+        lines = ["[server]", f'listen = ["{ADDR}:{self.port}"]', 'control_socket = "hw.sock"', 'state_dir = "state"',
+                 'log_level = "warn"']
+        for n in self.names:
+            lines += ["[[zone]]", f'name = "{n}"', f'file = "{self.file_of(n)}"']
+        (self.dir / "headwater.toml").write_text("\n".join(lines) + "\n")
+
+    def argv(self):
+        return [os.environ.get("HEADWATER_BIN", REPO / "build/server/headwater"), "--config",
+                self.dir / "headwater.toml"]
+
+    def ctl(self, *args):
+        ctl = os.environ.get("HEADWATERCTL_BIN", str(REPO / "build/tools/headwaterctl"))
+        p = subprocess.run([ctl, "--socket", str(self.dir / "hw.sock"), *args], capture_output=True, text=True,
+                           timeout=600)
+        if p.returncode != 0:
+            raise RuntimeError(f"headwaterctl {' '.join(args)}: {p.stdout}{p.stderr}")
+
+    def reload(self, name):
+        self.ctl("reload", name)
+
+    def add(self, name):
+        self.names.append(name)
+        self.write_config()
+        self.ctl("reconfigure")
+        return True
+
+
+class Knot(Server):
+    name = "knot"
+
+    def write_config(self):
+        d = self.dir
+        (d / "db").mkdir(exist_ok=True)
+        lines = ["server:", f"    listen: {ADDR}@{self.port}", f"    rundir: {d}", f"    pidfile: {d}/knot.pid",
+                 "database:", f"    storage: {d}/db", "control:", f"    listen: {d}/knot.sock", "log:",
+                 "  - target: stderr", "    any: warning", "template:", "  - id: default", f"    storage: {d}",
+                 "    zonefile-sync: -1", "    zonefile-load: whole", "    journal-content: none",
+                 "    semantic-checks: off", "zone:"]
+        for n in self.names:
+            lines += [f"  - domain: {n}", f"    file: {self.file_of(n)}"]
+        (d / "knot.conf").write_text("\n".join(lines) + "\n")
+
+    def argv(self):
+        return [shutil.which("knotd") or "/usr/sbin/knotd", "-c", self.dir / "knot.conf"]
+
+    def knotc(self, *args):
+        p = subprocess.run([shutil.which("knotc") or "/usr/sbin/knotc", "-c", str(self.dir / "knot.conf"), *args],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            raise RuntimeError(f"knotc {' '.join(args)}: {p.stdout}{p.stderr}")
+
+    def reload(self, name):
+        self.knotc("zone-reload", name)
+
+    def add(self, name):
+        self.names.append(name)
+        self.write_config()
+        self.knotc("reload")
+        return True
+
+
+class Nsd(Server):
+    name = "nsd"
+
+    def write_config(self):
+        d = self.dir
+        (d / "xfr").mkdir(exist_ok=True)
+        text = f"""server:
+    ip-address: {ADDR}
+    port: {self.port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    zonelistfile: "{d}/zone.list"
+    xfrdfile: "{d}/xfrd.state"
+    xfrdir: "{d}/xfr"
+    pidfile: "{d}/nsd.pid"
+    verbosity: 0
+    server-count: 1
+remote-control:
+    control-enable: no
+"""
+        text += "".join(f'zone:\n    name: "{n}"\n    zonefile: "{self.file_of(n)}"\n' for n in self.names)
+        (d / "nsd.conf").write_text(text)
+
+    def argv(self):
+        return [shutil.which("nsd") or "/usr/sbin/nsd", "-d", "-c", self.dir / "nsd.conf"]
+
+    def reload(self, name):
+        self.proc.send_signal(signal.SIGHUP)  # NSD re-reads every changed zone file
+
+
+def wait_all(server, names, expect=None, deadline=3600):
+    """Seconds until every name answers (with serial `expect` when given)."""
+    started = time.monotonic()
+    left = list(names)
+    while left:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.proc.returncode}; see {server.dir}/server.log")
+        got = soa_serials(server.port, left)
+        left = [n for n in left if got[n] is None or (expect is not None and got[n] != expect)]
+        if left:
+            if time.monotonic() - started > deadline:
+                raise RuntimeError(f"{server.name}: {len(left)} zones not served after {deadline} s")
+            time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def measure(cls, zones_dir, names, workdir, records):
+    s = cls(zones_dir, names, workdir)
+    row = {"server": s.name}
+    try:
+        t0 = time.monotonic()
+        s.start()
+        wait_all(s, names)
+        row["start"] = time.monotonic() - t0
+        time.sleep(1)
+        row["rss"] = rss_mib(s.proc.pid)
+        victim = names[len(names) // 2]
+        s.file_of(victim).write_text(zone_text(victim, SERIAL + 1, records))
+        t0 = time.monotonic()
+        try:
+            s.reload(victim)
+            wait_all(s, [victim], expect=SERIAL + 1, deadline=120)
+            row["reload"] = time.monotonic() - t0
+        except RuntimeError as e:
+            print(f"{s.name}: reload: {e}", file=sys.stderr)
+        s.file_of(victim).write_text(zone_text(victim, SERIAL, records))
+        extra = zone_name(len(names))
+        s.file_of(extra).write_text(zone_text(extra, SERIAL, records))
+        t0 = time.monotonic()
+        try:
+            if s.add(extra):
+                wait_all(s, [extra], deadline=120)
+                row["add"] = time.monotonic() - t0
+        except RuntimeError as e:
+            print(f"{s.name}: add: {e}", file=sys.stderr)
+        s.file_of(extra).unlink()
+    finally:
+        s.stop()
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zones", type=int, default=100000)
+    ap.add_argument("--records", type=int, default=10)
+    ap.add_argument("--servers", default="headwater,knot,nsd")
+    ap.add_argument("--workdir", default=None, help="where the zones and servers' directories go (default /tmp)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hw-bench-zones-", dir=args.workdir))
+    try:
+        zones_dir = work / "zones"
+        zones_dir.mkdir()
+        names = [zone_name(i) for i in range(args.zones)]
+        for n in names:
+            (zones_dir / f"{n}zone").write_text(zone_text(n, SERIAL, args.records))
+        classes = {"headwater": Headwater, "knot": Knot, "nsd": Nsd}
+        rows = []
+        for name in args.servers.split(","):
+            row = measure(classes[name], zones_dir, names, work, args.records)
+            rows.append(row)
+            print(f"{name}: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                                         for k, v in row.items() if k != "server"), file=sys.stderr)
+        fmt = lambda r, k, unit: f"{r[k]:.2f} {unit}" if k in r else "n/a"  # noqa: E731
+        print(f"\n{args.zones} zones of {args.records} records, {os.cpu_count()} CPUs\n")
+        print(f"| server | start until all served | RSS (PSS) | reload one zone | add one zone |")
+        print("|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['server']} | {fmt(r, 'start', 's')} | {fmt(r, 'rss', 'MiB')} | {fmt(r, 'reload', 's')} | "
+                  f"{fmt(r, 'add', 's')} |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+#include "server/NotifierSlot.h"
+
+#include <boost/asio/io_context.hpp>
+
+namespace headwater::server {
+
+NotifierSlot::NotifierSlot(boost::asio::io_context& io, std::size_t max_in_flight,
+                           std::function<void(Notifier&)> setup)
+    : io_(io), max_in_flight_(max_in_flight), setup_(std::move(setup)) {}
+
+Result<void, std::string> NotifierSlot::start(std::vector<NotifyZone> zones) {
+    auto n = std::make_shared<Notifier>(io_, std::move(zones));
+    n->limit_in_flight(max_in_flight_);
+    if (setup_) setup_(*n);
+    if (auto started = n->start(); !started) return started;
+    std::lock_guard lock(mutex_);
+    current_ = std::move(n);
+    return {};
+}
+
+Result<void, std::string> NotifierSlot::replace(std::vector<NotifyZone> zones,
+                                                const std::vector<std::shared_ptr<zone::Zone>>& served,
+                                                const std::set<std::string>& announce) {
+    auto n = std::make_shared<Notifier>(io_, std::move(zones));
+    n->limit_in_flight(max_in_flight_);
+    if (setup_) setup_(*n);
+    if (auto started = n->start(); !started) return started;
+    for (const auto& z : served) {
+        auto v = z->current();
+        if (!v || !n->has_zone(v->apex())) continue;
+        if (announce.count(z->settings().name.to_string()) != 0)
+            n->zone_changed(v->apex(), v->serial(), v->soa().wire);
+        else
+            n->remember(v->apex(), v->serial(), v->soa().wire);
+    }
+    std::lock_guard lock(mutex_);
+    if (current_) {
+        current_->stop();
+        retired_.push_back(std::move(current_));
+    }
+    current_ = std::move(n);
+    return {};
+}
+
+std::shared_ptr<Notifier> NotifierSlot::current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+}
+
+void NotifierSlot::stop() {
+    std::lock_guard lock(mutex_);
+    if (current_) current_->stop();
+}
+
+}  // namespace headwater::server

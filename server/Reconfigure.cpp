@@ -1,0 +1,166 @@
+#include "server/Reconfigure.h"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "conf/ConfigLoader.h"
+#include "server/CatalogZones.h"
+#include "server/ControlProtocol.h"
+#include "server/ZoneSet.h"
+
+namespace headwater::server {
+
+namespace {
+
+using json = nlohmann::json;
+
+json refused(const std::string& why) {
+    spdlog::error("reconfigure refused, nothing changed: {}", why);
+    return control::error_response(why);
+}
+
+// [server] keys a running server cannot change: sockets, threads, identity, paths, limits the listeners
+// were built with. Any difference refuses the reconfigure (all or nothing).
+std::string restart_only_changes(const conf::ServerConfig& a, const conf::ServerConfig& b) {
+    std::string out;
+    auto check = [&out](bool same, const char* key) {
+        if (!same) out += std::string(out.empty() ? "" : ", ") + "server." + key;
+    };
+    check(a.listen == b.listen, "listen");
+    check(a.listen_tls == b.listen_tls, "listen_tls");
+    check(a.control_socket == b.control_socket, "control_socket");
+    check(a.state_dir == b.state_dir, "state_dir");
+    check(a.user == b.user && a.group == b.group, "user/group");
+    check(a.udp_threads == b.udp_threads && a.tcp_threads == b.tcp_threads, "udp_threads/tcp_threads");
+    check(a.tcp_idle_timeout_ms == b.tcp_idle_timeout_ms && a.tcp_max_connections == b.tcp_max_connections &&
+              a.tcp_max_per_client == b.tcp_max_per_client &&
+              a.tcp_write_timeout_ms == b.tcp_write_timeout_ms && a.max_transfers == b.max_transfers &&
+              a.max_query_size == b.max_query_size && a.notify_max_in_flight == b.notify_max_in_flight &&
+              a.shutdown_grace_ms == b.shutdown_grace_ms,
+          "limits (tcp_*, max_transfers, max_query_size, notify_max_in_flight, shutdown_grace)");
+    check(a.tls_certificate == b.tls_certificate && a.tls_key == b.tls_key &&
+              a.tls_client_ca == b.tls_client_ca,
+          "tls_* (reload-tls re-reads the files)");
+    check(a.transfer_log == b.transfer_log, "transfer_log");
+    return out;
+}
+
+// Whether a zone's Zone object can stay: what it was built from is the same.
+bool same_zone_settings(const conf::ZoneConfig& a, const conf::ZoneConfig& b) {
+    return a.file == b.file && a.serial_policy == b.serial_policy &&
+           a.journal_max_changesets == b.journal_max_changesets &&
+           a.journal_max_bytes == b.journal_max_bytes && a.dnssec_policy == b.dnssec_policy;
+}
+
+bool same_notify(const conf::ZoneConfig& a, const conf::ZoneConfig& b) {
+    if (a.notify.size() != b.notify.size() || a.notify_retries != b.notify_retries ||
+        a.notify_retry_interval_ms != b.notify_retry_interval_ms || a.notify_delay_ms != b.notify_delay_ms)
+        return false;
+    for (std::size_t i = 0; i < a.notify.size(); ++i)
+        if (!(a.notify[i].address == b.notify[i].address) || a.notify[i].key != b.notify[i].key ||
+            a.notify[i].source != b.notify[i].source)
+            return false;
+    return true;
+}
+
+struct NewSet {
+    std::vector<std::shared_ptr<zone::Zone>> zones;  // in config order
+    std::set<std::string> announce;                  // zones whose targets must hear of what is served
+    json added = json::array();
+    json changed = json::array();
+    std::vector<std::string> errors;
+};
+
+// One zone of the new set: the running one when nothing it was built from changed, else a new one opened
+// from its file (or state_dir). A catalog whose membership changed is reloaded from its new file.
+void add_zone(const Reconfigurable& t, const std::map<std::string, const conf::ZoneConfig*>& old_configs,
+              const conf::Config& next, const conf::ZoneConfig& zc, bool catalog, zone::Clock::time_point now,
+              NewSet& set) {
+    auto name = dns::Name::from_text(zc.name).value();
+    auto running = t.store.find_exact(name);
+    auto old = old_configs.find(zc.name);
+    if (running && old != old_configs.end() && same_zone_settings(*old->second, zc)) {
+        if (!same_notify(*old->second, zc)) set.announce.insert(zc.name);
+        if (catalog) {
+            const auto before = running->current() ? running->current()->serial().value() : 0;
+            const auto r = running->reload(now);
+            if (r.outcome == zone::ReloadOutcome::Error)
+                return set.errors.push_back("catalog " + zc.name + ": " + r.error);
+            if (r.serial && r.serial->value() != before) set.announce.insert(zc.name);
+        }
+        set.zones.push_back(std::move(running));
+        return;
+    }
+    auto z = make_zone(next, zc, name);
+    const auto r = z->open(now);
+    // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
+    if (r.outcome == zone::ReloadOutcome::Error)
+        return set.errors.push_back("zone " + zc.name + ": " + r.error);
+    (running ? set.changed : set.added).push_back(zc.name);
+    set.announce.insert(zc.name);
+    set.zones.push_back(std::move(z));
+}
+
+std::string first_errors(const std::vector<std::string>& errors) {
+    constexpr std::size_t kShown = 20;
+    std::string out = std::to_string(errors.size()) + " zone(s) do not load:";
+    for (std::size_t i = 0; i < errors.size() && i < kShown; ++i) out += "\n" + errors[i];
+    if (errors.size() > kShown) out += "\n... and " + std::to_string(errors.size() - kShown) + " more";
+    return out;
+}
+
+}  // namespace
+
+json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
+    auto loaded = conf::load_config(t.config.path);
+    if (!loaded) return refused(loaded.error().message);
+    conf::Config next = std::move(*loaded);
+    if (auto fixed = restart_only_changes(t.config.server, next.server); !fixed.empty())
+        return refused("these settings need a restart: " + fixed);
+    auto keys = build_keys(next);
+    if (!keys) return refused(keys.error());
+
+    std::map<std::string, const conf::ZoneConfig*> old_configs;
+    for (const auto& zc : t.config.zones) old_configs[zc.name] = &zc;
+    NewSet set;
+    for (const auto& zc : next.zones) add_zone(t, old_configs, next, zc, false, now, set);
+    if (!set.errors.empty()) return refused(first_errors(set.errors));
+    // Catalogs last: their files are written only once every member is known to load.
+    const std::size_t members = next.zones.size();
+    if (auto catalogs = add_catalog_zones(next); !catalogs) return refused(catalogs.error());
+    for (std::size_t i = members; i < next.zones.size(); ++i)
+        add_zone(t, old_configs, next, next.zones[i], true, now, set);
+    if (!set.errors.empty()) return refused(first_errors(set.errors));
+    auto notify = notify_zones(next, **keys);
+    if (!notify) return refused(notify.error());
+
+    // Everything is built: swap. Only the NOTIFY sockets can still fail, so they go first; the new Notifier
+    // announces the zones that are new or rebuilt, or whose targets changed.
+    if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped)
+        return refused(swapped.error());
+    json removed = json::array();
+    std::set<std::string> kept;
+    for (const auto& z : set.zones) kept.insert(z->settings().name.to_string());
+    for (const auto& zc : t.config.zones)
+        if (kept.count(zc.name) == 0) removed.push_back(zc.name);
+    (void)t.store.replace(set.zones);  // names are unique: the config loader checked
+    // The per-zone options come from the new config; the hooks (UPDATE callbacks, lab faults) stay.
+    xfr::ResponderOptions options = responder_options(next);
+    const xfr::ResponderOptions current = t.responder.options();
+    options.on_update = current.on_update;
+    options.on_zone_changed = current.on_zone_changed;
+    options.lab = current.lab;
+    t.responder.set_policy(transfer_acls(next), *keys, std::move(options));
+    next.server = t.config.server;
+    t.config = std::move(next);
+    spdlog::info("reconfigure: {} zone(s) served, {} added, {} removed, {} rebuilt", set.zones.size(),
+                 set.added.size(), removed.size(), set.changed.size());
+    return json{{"ok", true},
+                {"zones", set.zones.size()},
+                {"added", set.added},
+                {"removed", removed},
+                {"changed", set.changed}};
+}
+
+}  // namespace headwater::server
