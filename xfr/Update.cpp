@@ -4,8 +4,7 @@
 #include <map>
 
 #include "zone/Changeset.h"
-#include "zone/dns/RdataNames.h"
-#include "zone/dns/WireReader.h"
+#include "zone/dns/UncompressedRecord.h"
 
 namespace headwater::xfr {
 
@@ -27,64 +26,14 @@ std::string describe(const RecordView& r) {
     return r.owner.to_string() + " " + dns::to_string(r.type);
 }
 
-// Copies RDATA field by field, expanding compressed names (RFC 3597 §4), for rdata_names::walk.
-class Expander {
-  public:
-    Expander(std::span<const uint8_t> message_to_rdata_end, std::size_t rdata_begin,
-             std::vector<uint8_t>& out)
-        : r_(message_to_rdata_end, rdata_begin), out_(out) {}
-    bool fixed(std::size_t n) {
-        const auto b = r_.bytes(n);
-        out_.insert(out_.end(), b.begin(), b.end());
-        return r_.ok();
-    }
-    bool name() {
-        if (!r_.name(name_)) return false;
-        out_.insert(out_.end(), name_.begin(), name_.end());
-        return true;
-    }
-    bool string() {
-        const int len = peek();
-        return len >= 0 && fixed(1 + static_cast<std::size_t>(len));
-    }
-    bool rest() { return fixed(r_.remaining()); }
-    int peek() const { return r_.remaining() > 0 ? r_.message()[r_.pos()] : -1; }
-    bool done() const { return r_.ok() && r_.remaining() == 0; }
-
-  private:
-    dns::WireReader r_;
-    std::vector<uint8_t>& out_;
-    std::vector<uint8_t> name_;
-};
-
-void put16(std::vector<uint8_t>& out, uint16_t v) {
-    out.push_back(static_cast<uint8_t>(v >> 8));
-    out.push_back(static_cast<uint8_t>(v));
-}
-
 // The record of `m` at `ref`, uncompressed; empty when it cannot be read back.
 std::vector<uint8_t> expand(const dns::Message& m, const dns::RecordRef& ref) {
     const auto wire = m.wire();
     const std::size_t rdata_begin = static_cast<std::size_t>(ref.rdata.data() - wire.data());
     std::vector<uint8_t> out(ref.owner.wire().begin(), ref.owner.wire().end());
-    put16(out, dns::to_u16(ref.type));
-    put16(out, ref.rclass);
-    put16(out, static_cast<uint16_t>(ref.ttl >> 16));
-    put16(out, static_cast<uint16_t>(ref.ttl));
-    const std::size_t rdlen_at = out.size();
-    put16(out, 0);
-    // Class ANY and NONE records carry no RDATA or RDATA to match (RFC 2136 §2.5); empty RDATA is not
-    // walked (a name-bearing type would fail on it).
-    if (!ref.rdata.empty() && dns::rdata_names::has_names(ref.type)) {
-        Expander x(wire.first(rdata_begin + ref.rdata.size()), rdata_begin, out);
-        if (!dns::rdata_names::walk(ref.type, x) || !x.done()) return {};
-    } else {
-        out.insert(out.end(), ref.rdata.begin(), ref.rdata.end());
-    }
-    const std::size_t expanded = out.size() - rdlen_at - 2;
-    if (expanded > 0xFFFF) return {};
-    out[rdlen_at] = static_cast<uint8_t>(expanded >> 8);
-    out[rdlen_at + 1] = static_cast<uint8_t>(expanded);
+    // Class ANY and NONE records carry no RDATA, or RDATA to match (RFC 2136 §2.5).
+    if (!dns::append_uncompressed(wire, ref.type, ref.rclass, ref.ttl, rdata_begin, ref.rdata.size(), out))
+        return {};
     return out;
 }
 
