@@ -3,6 +3,7 @@
 #include "server/DnsClient.h"
 
 #include <limits>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -53,10 +54,10 @@ Result<std::vector<NotifyZone>, std::string> notify_zones(const conf::Config& co
 
 struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     struct Zone {
-        std::unique_ptr<xfr::NotifyTracker> tracker;        // touched on the strand only
-        std::vector<std::unique_ptr<udp::socket>> sockets;  // one per target
-        std::vector<dns::Endpoint> addresses;               // immutable copy for notify() lookups
-        std::string name;                                   // "example.com."
+        std::unique_ptr<xfr::NotifyTracker> tracker;  // touched on the strand only
+        std::vector<udp::socket*> sockets;     // per target: one of State::sockets (null before start())
+        std::vector<dns::Endpoint> addresses;  // immutable copy for notify() lookups
+        std::string name;                      // "example.com."
     };
 
     asio::io_context& io;
@@ -65,6 +66,12 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     std::vector<Zone> zones;  // the list is fixed after construction
     // Index of `zones` by lower-cased wire name: a change to one zone never walks them all.
     std::unordered_map<std::string, std::size_t> by_name;
+    // The sockets, one per local address (a target's `source`, else the wildcard of its family), shared by
+    // every zone and target sending from there: thousands of zones need not hold thousands of sockets and
+    // receive buffers. An answer is matched to its zone by its question (RFC 1996 §4.7), then to the
+    // target by address, port and ID in that zone's tracker.
+    std::vector<std::unique_ptr<udp::socket>> sockets;
+    std::map<udp::endpoint, udp::socket*> socket_by_local;
     std::function<void(const NotifyEvent&)> sink;  // set before start(), then read on the strand
     bool started = false;                          // strand (and start())
     bool stopped = false;                          // strand
@@ -191,9 +198,15 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
         }
     }
 
-    awaitable<void> receive_loop(std::size_t z, std::size_t i) {
+    // The zone an answer is for: its question's name (the tracker checks the rest).
+    std::optional<std::size_t> zone_of(std::span<const uint8_t> wire) const {
+        auto parsed = dns::Message::parse(wire);
+        if (!parsed || !parsed->question()) return std::nullopt;
+        return find(parsed->question()->qname);
+    }
+
+    awaitable<void> receive_loop(udp::socket& socket) {
         auto self = shared_from_this();
-        udp::socket& socket = *zones[z].sockets[i];
         std::vector<uint8_t> buf(65535);
         udp::endpoint from;
         while (!stopped) {
@@ -201,15 +214,20 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
             if (ec == asio::error::operation_aborted || !socket.is_open() || stopped) co_return;
             if (ec) continue;  // e.g. an ICMP error reported on a later receive
             const dns::Endpoint peer{to_ip(from.address()), from.port()};
-            auto match = zones[z].tracker->on_response(std::span<const uint8_t>(buf.data(), n), peer,
-                                                       Clock::now(), unix_now());
-            if (match == xfr::NotifyTracker::Match::NotMatched) {
-                spdlog::debug("notify zone={} ignored a datagram from {} (no matching NOTIFY)", zones[z].name,
-                              peer.to_string());
+            const std::span<const uint8_t> wire(buf.data(), n);
+            const auto z = zone_of(wire);
+            if (!z || zones[*z].tracker->on_response(wire, peer, Clock::now(), unix_now()) ==
+                          xfr::NotifyTracker::Match::NotMatched) {
+                spdlog::debug("notify ignored a datagram from {} (no matching NOTIFY)", peer.to_string());
                 continue;
             }
-            changed(z);
+            changed(*z);
         }
+    }
+
+    void close_sockets() {
+        boost::system::error_code ec;
+        for (auto& socket : sockets) socket->close(ec);
     }
 };
 
@@ -220,7 +238,7 @@ Notifier::Notifier(asio::io_context& io, std::vector<NotifyZone> zones, xfr::Not
         State::Zone zone;
         zone.name = nz.zone.to_string();
         for (const auto& t : nz.targets) zone.addresses.push_back(t.address);
-        zone.sockets.resize(nz.targets.size());
+        zone.sockets.assign(nz.targets.size(), nullptr);
         zone.tracker =
             std::make_unique<xfr::NotifyTracker>(std::move(nz.zone), std::move(nz.targets), nz.options, ids);
         state_->snapshot.push_back(NotifyZoneState{zone.name, zone.tracker->states()});
@@ -234,15 +252,12 @@ Notifier::~Notifier() {
     // Close directly: the io_context may no longer run, and nothing else touches the sockets then.
     auto s = state_;
     s->stopped = true;
-    boost::system::error_code ec;
     try {
         s->timer.cancel();  // may throw (Asio reports a failed cancel as an exception)
     } catch (const std::exception&) {
         // nothing left to cancel for: the server is going away
     }
-    for (auto& zone : s->zones)
-        for (auto& socket : zone.sockets)
-            if (socket) socket->close(ec);
+    s->close_sockets();
 }
 
 void Notifier::use_lab(const std::shared_ptr<const xfr::FaultBoard>& board) {
@@ -273,30 +288,36 @@ Result<void, std::string> Notifier::start() {
         for (std::size_t i = 0; i < zone.tracker->size(); ++i) {
             const auto& t = zone.tracker->target(i);
             const auto address = to_asio(t.address.address);
-            auto socket = std::make_unique<udp::socket>(s->strand);
             const udp::endpoint local(
                 t.source ? to_asio(*t.source)
                          : (address.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                             : asio::ip::address(asio::ip::address_v6::any())),
                 0);
+            if (const auto have = s->socket_by_local.find(local); have != s->socket_by_local.end()) {
+                zone.sockets[i] = have->second;
+                continue;
+            }
+            auto socket = std::make_unique<udp::socket>(s->strand);
             boost::system::error_code ec;
             socket->open(local.protocol(), ec);
             if (!ec) socket->bind(local, ec);
             if (ec) {
-                for (auto& z : s->zones)
-                    for (auto& sock : z.sockets) sock.reset();
+                for (auto& z : s->zones) z.sockets.assign(z.sockets.size(), nullptr);
+                s->socket_by_local.clear();
+                s->sockets.clear();
                 return unexpected(
                     "cannot open a NOTIFY socket for zone " + zone.name + " target " + t.address.to_string() +
                     (t.source ? " from " + t.source->to_string() : std::string()) + ": " + ec.message());
             }
-            zone.sockets[i] = std::move(socket);
+            zone.sockets[i] = socket.get();
+            s->socket_by_local.emplace(local, socket.get());
+            s->sockets.push_back(std::move(socket));
         }
     }
     s->started = true;
-    for (std::size_t z = 0; z < s->zones.size(); ++z)
-        for (std::size_t i = 0; i < s->zones[z].sockets.size(); ++i)
-            asio::co_spawn(
-                s->strand, [s, z, i]() { return s->receive_loop(z, i); }, asio::detached);
+    for (auto& socket : s->sockets)
+        asio::co_spawn(
+            s->strand, [s, sock = socket.get()]() { return s->receive_loop(*sock); }, asio::detached);
     asio::co_spawn(
         s->strand, [s]() { return s->timer_loop(); }, asio::detached);
     return {};
@@ -308,9 +329,7 @@ void Notifier::stop() {
         s->stopped = true;
         boost::system::error_code ec;
         s->timer.cancel();
-        for (auto& zone : s->zones)
-            for (auto& socket : zone.sockets)
-                if (socket) socket->close(ec);
+        s->close_sockets();
     });
 }
 

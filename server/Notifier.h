@@ -1,7 +1,8 @@
 // NOTIFY out (RFC 1996): drives one xfr::NotifyTracker per zone that has targets with Asio. One UDP
-// socket per target (bound to the target's source address when configured, an ephemeral port otherwise),
-// so an answer is only ever read from the socket of the target it belongs to; one timer wakes at the
-// earliest retry. All tracker work runs on a strand of the DNS io_context and never blocks: a target that
+// socket per local address (a target's source address when configured, else the wildcard of its family,
+// on an ephemeral port), shared by every zone sending from there; an answer goes to the zone its question
+// names, whose tracker matches it to a target by address, port and ID. One timer wakes at the earliest
+// retry. All tracker work runs on a strand of the DNS io_context and never blocks: a target that
 // never answers only costs its own timer entries.
 #pragma once
 
