@@ -90,8 +90,6 @@ def main():
     p.add_argument("--peers", type=int, default=3)
     p.add_argument("--scrapes", type=int, default=20)
     p.add_argument("--limit-ms", type=float, default=50.0)
-    # The NOTIFY code opens one UDP socket per zone and target: 10k zones with 2 targets need more file
-    # descriptors than the usual limit of 20000.
     p.add_argument("--notify-targets", type=int, default=2)
     args = p.parse_args()
     binary = os.environ.get("HEADWATER_BIN", str(REPO / "build-bench" / "server" / "headwater"))
