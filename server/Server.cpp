@@ -521,6 +521,49 @@ void start_alerts(AlertService& alerts, const zone::ZoneStore& store, VerifyServ
     }
 }
 
+// The NOTIFY sender behind a slot: reconfigure replaces it with one for the new zones and targets. Each
+// new Notifier reports to the transfer log, the metrics, the alerts and the lab timeline, and obeys the lab
+// faults.
+Result<std::unique_ptr<NotifierSlot>, std::string> start_notifier(asio::io_context& dns_io,
+                                                                  Server::Impl& impl) {
+    auto setup = notify_zones(impl.config, *impl.keys);
+    if (!setup) return unexpected(setup.error());
+    auto slot = std::make_unique<NotifierSlot>(
+        dns_io, impl.config.server.notify_max_in_flight, [impl = &impl](Notifier& n) {
+            log_notify_events(n, impl->transfer_log, impl->secondaries, impl->metrics, *impl->alerts);
+            if (impl->lab) n.use_lab(impl->lab->board());
+        });
+    if (auto started = slot->start(std::move(*setup)); !started) return unexpected(started.error());
+    return slot;
+}
+
+// The control socket: the `lab` command goes to the lab service (or is refused outside lab mode), every
+// other one to the commands.
+Result<std::unique_ptr<ControlServer>, std::string> open_control(asio::io_context& control_io,
+                                                                 const conf::ServerConfig& cfg,
+                                                                 ControlCommands& commands, LabService* lab) {
+    ControlServerOptions options;
+    options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
+    return ControlServer::open(
+        control_io, cfg.control_socket,
+        [&commands, lab](const nlohmann::json& req) {
+            if (req.is_object() && req.value("command", "") == "lab") {
+                const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                return lab ? lab->handle(req, static_cast<uint64_t>(now.count())) : lab_disabled_response();
+            }
+            return commands.handle(req);
+        },
+        options);
+}
+
+// Dynamic updates written back after zonefile_sync: a timer on the control thread, when a zone has a delay.
+void start_write_backs(asio::steady_timer& timer, const conf::Config& config, const zone::ZoneStore& store) {
+    if (std::any_of(config.zones.begin(), config.zones.end(),
+                    [](const conf::ZoneConfig& z) { return z.zonefile_sync_ms > 0; }))
+        watch_write_backs(timer, store);
+}
+
 // GET /metrics when server.metrics_listen is set: bound now (before the privileges are dropped), served on
 // its own thread.
 Result<void, std::string> start_metrics(MetricsServer& http, const conf::ServerConfig& cfg) {
@@ -614,16 +657,9 @@ int Server::run() {
     if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get(), impl_->metrics); !opened)
         return fail("", opened.error());
     // NOTIFY (RFC 1996): its own sockets on the DNS thread; sending never waits on serving or vice versa.
-    auto notify_setup = notify_zones(impl_->config, *impl_->keys);
-    if (!notify_setup) return fail("notify: ", notify_setup.error());
-    // Behind a slot: reconfigure replaces it with one for the new zones and targets; each new Notifier
-    // reports to the transfer log, the metrics, the alerts and the lab timeline, and obeys the lab faults.
-    NotifierSlot notifier(dns_io, cfg.notify_max_in_flight, [impl = impl_.get()](Notifier& n) {
-        log_notify_events(n, impl->transfer_log, impl->secondaries, impl->metrics, *impl->alerts);
-        if (impl->lab) n.use_lab(impl->lab->board());
-    });
-    if (auto started = notifier.start(std::move(*notify_setup)); !started)
-        return fail("notify: ", started.error());
+    auto started_notifier = start_notifier(dns_io, *impl_);
+    if (!started_notifier) return fail("notify: ", started_notifier.error());
+    NotifierSlot& notifier = **started_notifier;
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     impl_->set_zone_changed(notifications.changed);  // dynamic updates: NOTIFY, coalesced by notify_delay
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
@@ -650,19 +686,7 @@ int Server::run() {
                                     std::chrono::system_clock::now());
     });
     if (auto started = start_metrics(metrics_http, cfg); !started) return fail("", started.error());
-    ControlServerOptions control_options;
-    control_options.offloaded_commands = {"verify"};  // seconds of network I/O: never hold up a reload
-    auto control = ControlServer::open(
-        control_io, cfg.control_socket,
-        [&commands, lab = impl_->lab.get()](const nlohmann::json& req) {
-            if (req.is_object() && req.value("command", "") == "lab") {
-                const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch());
-                return lab ? lab->handle(req, static_cast<uint64_t>(now.count())) : lab_disabled_response();
-            }
-            return commands.handle(req);
-        },
-        control_options);
+    auto control = open_control(control_io, cfg, commands, impl_->lab.get());
     if (!control) return fail("control socket: ", control.error());
     // Least privilege (server.user): every socket is bound now; nothing after this needs root.
     if (auto dropped = drop_privileges(cfg); !dropped) return fail("", dropped.error());
@@ -680,9 +704,7 @@ int Server::run() {
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
 
     asio::steady_timer write_backs(control_io);
-    if (std::any_of(impl_->config.zones.begin(), impl_->config.zones.end(),
-                    [](const conf::ZoneConfig& z) { return z.zonefile_sync_ms > 0; }))
-        watch_write_backs(write_backs, impl_->store);
+    start_write_backs(write_backs, impl_->config, impl_->store);
 
     udp.start();
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);
