@@ -327,7 +327,6 @@ void Notifier::stop() {
     auto s = state_;
     asio::dispatch(s->strand, [s] {
         s->stopped = true;
-        boost::system::error_code ec;
         s->timer.cancel();
         s->close_sockets();
     });
