@@ -67,7 +67,8 @@ TEST(LabTimeline, BoundedPerPeerOldestDropped) {
     reg.enable_timeline(8);
     for (int i = 0; i < 20; ++i)
         reg.record_soa_query("example.com.", "127.0.0.2", "-", kT0 + seconds(i), "udp");
-    const auto& t = reg.snapshot("example.com.")[0].timeline;
+    const auto peers = reg.snapshot("example.com.");  // a copy: the timeline below refers into it
+    const auto& t = peers.at(0).timeline;
     EXPECT_LE(t.size(), 8u);
     EXPECT_EQ(t.back().at, kT0 + seconds(19));
     EXPECT_TRUE(std::is_sorted(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.at < b.at; }));
