@@ -50,6 +50,7 @@ import hwtls  # noqa: E402  (throw-away certificates, the DNS-over-TLS client co
 # with us) serve the benchmark unchanged.
 from hwtest import _die_with_parent, free_port, recv_exact  # noqa: E402
 from hwtest import _skip_name as skip_name  # noqa: E402
+from hwpeers import nsd_server_conf  # noqa: E402
 
 ADDR = "127.0.0.1"
 ORIGIN = "bench.example."
@@ -484,24 +485,7 @@ class Nsd(Server):
 
     def write_config(self):
         d = self.dir
-        (d / "xfr").mkdir(exist_ok=True)
-        (d / "nsd.conf").write_text(f"""server:
-    ip-address: {ADDR}
-    port: {self.port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    zonelistfile: "{d}/zone.list"
-    xfrdfile: "{d}/xfrd.state"
-    xfrdir: "{d}/xfr"
-    pidfile: "{d}/nsd.pid"
-    verbosity: 1
-    rrl-ratelimit: 0
-remote-control:
-    control-enable: no
-key:
+        (d / "nsd.conf").write_text(nsd_server_conf(d, self.port, 1, ["rrl-ratelimit: 0"]) + f"""key:
     name: "{KEY_NAME}"
     algorithm: hmac-sha256
     secret: "{self.key}"

@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 from hwtest import _die_with_parent, free_port  # noqa: E402
+from hwpeers import nsd_server_conf  # noqa: E402
 
 import dns.message  # noqa: E402
 import dns.rdatatype  # noqa: E402
@@ -229,24 +230,7 @@ class Nsd(Server):
 
     def write_config(self):
         d = self.dir
-        (d / "xfr").mkdir(exist_ok=True)
-        text = f"""server:
-    ip-address: {ADDR}
-    port: {self.port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    zonelistfile: "{d}/zone.list"
-    xfrdfile: "{d}/xfrd.state"
-    xfrdir: "{d}/xfr"
-    pidfile: "{d}/nsd.pid"
-    verbosity: 0
-    server-count: 1
-remote-control:
-    control-enable: no
-"""
+        text = nsd_server_conf(d, self.port, 0)
         text += "".join(f'zone:\n    name: "{n}"\n    zonefile: "{self.file_of(n)}"\n' for n in self.names)
         (d / "nsd.conf").write_text(text)
 

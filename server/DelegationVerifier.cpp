@@ -13,21 +13,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-// UDP (once more after a lost datagram), TCP when truncated or unanswered.
 asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> ask(dns::Endpoint to, dns::NameView name,
                                                                  dns::RRType type,
                                                                  std::chrono::milliseconds timeout) {
-    const auto query = build_query(name, type, true);
-    auto answer = co_await udp_exchange(to, query, timeout);
-    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout)
-        answer = co_await udp_exchange(to, query, timeout);
-    bool retry_tcp = !answer;
-    if (answer) {
-        auto header = dns::Message::parse_header(*answer);
-        retry_tcp = header && (header->flags & dns::flag::TC) != 0;
-    }
-    if (retry_tcp) answer = co_await tcp_exchange(to, query, timeout);
-    co_return answer;
+    co_return co_await exchange(to, build_query(name, type, true), timeout);
 }
 
 // The addresses of each NS name outside the zone, from the first provider that answers authoritatively.

@@ -8,6 +8,7 @@
 
 #include "server/AsioSupport.h"
 #include "tsig/Hmac.h"
+#include "zone/dns/Message.h"
 #include "zone/dns/MessageBuilder.h"
 
 namespace headwater::server {
@@ -129,6 +130,21 @@ asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(dns::E
         auto answer = co_await (*client)->receive(timeout);
         if (!answer || message_id(*answer) == message_id(query)) co_return answer;
     }
+}
+
+asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> exchange(dns::Endpoint server,
+                                                                      std::span<const uint8_t> query,
+                                                                      std::chrono::milliseconds timeout) {
+    auto answer = co_await udp_exchange(server, query, timeout);
+    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout)
+        answer = co_await udp_exchange(server, query, timeout);
+    bool retry_tcp = !answer;
+    if (answer) {
+        auto header = dns::Message::parse_header(*answer);
+        retry_tcp = header && (header->flags & dns::flag::TC) != 0;
+    }
+    if (retry_tcp) answer = co_await tcp_exchange(server, query, timeout);
+    co_return answer;
 }
 
 }  // namespace headwater::server

@@ -62,4 +62,10 @@ class TcpClient {
 boost::asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> tcp_exchange(
     dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
 
+// One query the way a resolver asks an authority: UDP, once more over UDP when the first datagram got no
+// answer (one lost datagram is not a failure), then TCP when the answer is truncated or never came
+// (RFC 7766 §5).
+boost::asio::awaitable<Result<std::vector<uint8_t>, ClientFailure>> exchange(
+    dns::Endpoint server, std::span<const uint8_t> query, std::chrono::milliseconds timeout);
+
 }  // namespace headwater::server

@@ -198,17 +198,9 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
 asio::awaitable<std::optional<SampleMismatch>> ask(const Context& ctx, dns::Endpoint to,
                                                    const verify::SampleQuery& q) {
     const auto timeout = ctx.request.options.timeout;
+    // One datagram lost is not a wrong answer (exchange asks again over UDP before falling back to TCP).
     const auto query = build_query(q.name.view(), q.type, true);
-    auto answer = co_await udp_exchange(to, query, timeout);
-    // One datagram lost is not a wrong answer: ask again over UDP once before falling back to TCP.
-    if (!answer && answer.error().kind == ClientFailure::Kind::Timeout)
-        answer = co_await udp_exchange(to, query, timeout);
-    bool retry_tcp = !answer;
-    if (answer) {
-        auto header = dns::Message::parse_header(*answer);
-        retry_tcp = header && (header->flags & dns::flag::TC) != 0;
-    }
-    if (retry_tcp) answer = co_await tcp_exchange(to, query, timeout);
+    auto answer = co_await exchange(to, query, timeout);
     SampleMismatch m{q, {}};
     if (!answer) {
         m.result.detail = "no answer: " + answer.error().message;

@@ -9,6 +9,16 @@
 
 namespace headwater::server {
 
+std::string take_openssl_errors() {
+    std::string out;
+    while (const unsigned long e = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        out += (out.empty() ? "" : "; ") + std::string(buf);
+    }
+    return out;
+}
+
 namespace {
 
 // RFC 7858 §3.2 / RFC 9103 §7.1: the ALPN protocol of DNS over TLS, in wire form (length, name).
@@ -16,14 +26,8 @@ constexpr std::array<unsigned char, 4> kAlpnDot = {3, 'd', 'o', 't'};
 constexpr const char* kCipherSuites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-// The OpenSSL error queue as one line (it is emptied).
 std::string openssl_errors() {
-    std::string out;
-    while (const unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        out += (out.empty() ? "" : "; ") + std::string(buf);
-    }
+    std::string out = take_openssl_errors();
     return out.empty() ? std::string("unknown OpenSSL error") : out;
 }
 

@@ -15,6 +15,9 @@
 
 namespace headwater::server {
 
+// OpenSSL's error queue of this thread as one line, emptied ("" when it was empty).
+std::string take_openssl_errors();
+
 struct TlsSettings {
     std::filesystem::path certificate;  // PEM chain, leaf first
     std::filesystem::path key;          // PEM private key

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/AsioSupport.h"
+#include "server/TlsContext.h"
 #include "zone/dns/Base64.h"
 
 namespace headwater::server {
@@ -23,16 +24,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-std::string openssl_errors() {
-    std::string out;
-    while (const unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        out += (out.empty() ? "" : "; ") + std::string(buf);
-    }
-    return out;
-}
 
 // A name as an ACL compares it: lower case, no trailing dot.
 std::string normalised_name(const unsigned char* data, int length) {
@@ -114,7 +105,7 @@ asio::awaitable<std::tuple<error_code, int>> TlsStream::drive(Op op) {
         const int err = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
         const int saved_errno = errno;
         const unsigned long code = ERR_peek_error();
-        const std::string errors = openssl_errors();
+        const std::string errors = take_openssl_errors();
         if ((err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) && failure_.empty()) failure_ = errors;
         // Whatever OpenSSL wrote (records, alerts, a KeyUpdate answer) leaves before anything else.
         if (auto ec = co_await flush()) co_return std::tuple{ec, 0};

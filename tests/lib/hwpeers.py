@@ -88,6 +88,20 @@ def knot_server_lines(d, port):
     ]
 
 
+def nsd_server_conf(d, port, verbosity, extra=()):
+    """The server and remote-control sections of an nsd instance of its own in directory d (its state,
+    xfr and zone list there, no chroot, no user switch, one process), listening on 127.0.0.1@port; `extra`
+    are more lines of the server section (NsdSecondary, and the NSD of the benchmarks)."""
+    (d / "xfr").mkdir(exist_ok=True)
+    lines = ["server:", f"    ip-address: {ADDR}", f"    port: {port}", "    do-ip6: no", '    username: ""',
+             '    chroot: ""', f'    zonesdir: "{d}"', '    database: ""', f'    zonelistfile: "{d}/zone.list"',
+             f'    xfrdfile: "{d}/xfrd.state"', f'    xfrdir: "{d}/xfr"', f'    pidfile: "{d}/nsd.pid"',
+             "    server-count: 1", f"    verbosity: {verbosity}"]
+    lines += [f"    {line}" for line in extra]
+    lines += ["remote-control:", "    control-enable: no"]
+    return "\n".join(lines) + "\n"
+
+
 def named_conf(d, port, options, rest):
     """named.conf of a named instance of its own in directory d, listening on 127.0.0.1#port, no recursion,
     no NOTIFY, transfers allowed from loopback: `options` are more lines of its options block, `rest`
@@ -291,7 +305,6 @@ class NsdSecondary(Secondary):
 
     def write_config(self):
         d = self.dir
-        (d / "xfr").mkdir(exist_ok=True)
         keys = "".join(f"""key:
     name: "{k.name}"
     algorithm: {k.algorithm}
@@ -306,24 +319,7 @@ class NsdSecondary(Secondary):
     provide-xfr: 127.0.0.0/8 NOKEY
     outgoing-interface: {ADDR}
 """ for z in self.zones)
-        conf = f"""server:
-    ip-address: {ADDR}
-    port: {self.port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    zonelistfile: "{d}/zone.list"
-    xfrdfile: "{d}/xfrd.state"
-    xfrdir: "{d}/xfr"
-    pidfile: "{d}/nsd.pid"
-    server-count: 1
-    verbosity: 2
-    xfrd-reload-timeout: 0
-remote-control:
-    control-enable: no
-{keys}{zones}"""
+        conf = nsd_server_conf(d, self.port, 2, ["xfrd-reload-timeout: 0"]) + keys + zones
         (d / self.config_name).write_text(conf)
 
     def argv(self):
