@@ -315,7 +315,7 @@ def main():
                                          for k, v in row.items() if k != "server"), file=sys.stderr)
         fmt = lambda r, k, unit: f"{r[k]:.2f} {unit}" if k in r else "n/a"  # noqa: E731
         print(f"\n{args.zones} zones of {args.records} records, {os.cpu_count()} CPUs\n")
-        print(f"| server | start until all served | RSS (PSS) | reload one zone | add one zone |")
+        print("| server | start until all served | RSS (PSS) | reload one zone | add one zone |")
         print("|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['server']} | {fmt(r, 'start', 's')} | {fmt(r, 'rss', 'MiB')} | {fmt(r, 'reload', 's')} | "

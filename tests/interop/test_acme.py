@@ -38,16 +38,6 @@ def zone_text():
         "@ IN NS ns1", "ns1 IN A 127.0.0.1", "www IN A 127.0.0.1"]) + "\n"
 
 
-class KnotNotified(hwtest.KnotSecondary):
-    def write_config(self):
-        super().write_config()
-        key = self.distinct_keys()[0].name
-        self.edit_config(("    action: [transfer, notify]\n",
-                          "    action: transfer\n"
-                          f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n"),
-                         ("    acl: local\n", "    acl: [local, notify-key]\n"))
-
-
 class AcmeTest(unittest.TestCase):
     hw = None
     peers = {}
@@ -59,7 +49,7 @@ class AcmeTest(unittest.TestCase):
         hwtest.require_headwater("dynamic updates are Headwater's")
         for tool in ("pebble", "lego"):
             hwtest.require_tool(tool)
-        names, missing = hwtest.available_peers({"knot": KnotNotified})
+        names, missing = hwtest.available_peers({"knot": hwtest.KnotNotified})
         if "knot" not in names:
             raise unittest.SkipTest(f"needs Knot as the secondary: {missing}")
         cls.peers = {}
@@ -71,7 +61,7 @@ class AcmeTest(unittest.TestCase):
                     hwtest.AclConf("acme", keys=[ACME], update_names=["_acme-challenge.*"], update_types=["TXT"])]
             zone = hwtest.ZoneConf(ZONE, source, ["peers"], notify_options={"allow_update": ["acme"]})
             cls.hw = hwtest.Headwater([zone], acl_networks=[], keys=[ACME, KNOT_KEY], acls=acls)
-            knot = KnotNotified([ZONE], cls.hw.port, keys={ZONE: KNOT_KEY})
+            knot = hwtest.KnotNotified([ZONE], cls.hw.port, keys={ZONE: KNOT_KEY})
             cls.peers["knot"] = knot
             zone.notify = [{"address": f"{hwtest.ADDR}:{knot.port}", "key": KNOT_KEY, "source": hwtest.ADDR}]
             cls.hw.start()

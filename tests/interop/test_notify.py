@@ -64,29 +64,6 @@ def zone_text(serial, www):
     return "\n".join(lines) + "\n"
 
 
-class KnotNotified(hwtest.KnotSecondary):
-    """NOTIFY accepted only from 127.0.0.1 signed with the peer's key (the shared `local` rule keeps
-    transfers, loses notify)."""
-
-    def write_config(self):
-        super().write_config()
-        key = self.distinct_keys()[0].name
-        self.edit_config(("    action: [transfer, notify]\n",
-                          "    action: transfer\n"
-                          f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n"),
-                         ("    acl: local\n", "    acl: [local, notify-key]\n"))
-
-
-class BindNotified(hwtest.BindSecondary):
-    """allow-notify names the key only; BIND asks IXFR by default."""
-
-    def write_config(self):
-        super().write_config()
-        key = self.distinct_keys()[0].name
-        self.edit_config(("    allow-notify { 127.0.0.0/8; };\n",
-                          f'    allow-notify {{ key "{key}"; }};\n    request-ixfr yes;\n'))
-
-
 class NsdNotified(hwtest.NsdSecondary):
     """IXFR (the shared helper says `request-xfr: AXFR`), NOTIFY only from 127.0.0.1 with the key, and
     the zone written to its file every second (zonefiles-write), so that after a restart NSD serves
@@ -104,7 +81,7 @@ class NsdNotified(hwtest.NsdSecondary):
         return hwtest.zone_file_serial(self.dir / f"{zone}zone")
 
 
-PEERS = {"knot": KnotNotified, "bind": BindNotified, "nsd": NsdNotified}
+PEERS = {"knot": hwtest.KnotNotified, "bind": hwtest.BindNotified, "nsd": NsdNotified}
 
 
 def answers(port):

@@ -45,25 +45,7 @@ def zone_text():
     return "\n".join(lines) + "\n"
 
 
-class KnotNotified(hwtest.KnotSecondary):
-    def write_config(self):
-        super().write_config()
-        key = self.distinct_keys()[0].name
-        self.edit_config(("    action: [transfer, notify]\n",
-                          "    action: transfer\n"
-                          f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n"),
-                         ("    acl: local\n", "    acl: [local, notify-key]\n"))
-
-
-class BindNotified(hwtest.BindSecondary):
-    def write_config(self):
-        super().write_config()
-        key = self.distinct_keys()[0].name
-        self.edit_config(("    allow-notify { 127.0.0.0/8; };\n",
-                          f'    allow-notify {{ key "{key}"; }};\n    request-ixfr yes;\n'))
-
-
-PEERS = {"knot": KnotNotified, "bind": BindNotified}
+PEERS = {"knot": hwtest.KnotNotified, "bind": hwtest.BindNotified}
 
 
 class UpdateSecondariesTest(unittest.TestCase):

@@ -326,6 +326,29 @@ class NsdSecondary(Secondary):
         return [self.exe, "-d", "-c", self.dir / self.config_name]
 
 
+class KnotNotified(KnotSecondary):
+    """NOTIFY accepted only from 127.0.0.1 signed with the peer's key (the shared `local` rule keeps
+    transfers, loses notify)."""
+
+    def write_config(self):
+        super().write_config()
+        key = self.distinct_keys()[0].name
+        self.edit_config(("    action: [transfer, notify]\n",
+                          "    action: transfer\n"
+                          f"  - id: notify-key\n    address: 127.0.0.1\n    key: {key}\n    action: notify\n"),
+                         ("    acl: local\n", "    acl: [local, notify-key]\n"))
+
+
+class BindNotified(BindSecondary):
+    """allow-notify names the key only; BIND asks IXFR by default."""
+
+    def write_config(self):
+        super().write_config()
+        key = self.distinct_keys()[0].name
+        self.edit_config(("    allow-notify { 127.0.0.0/8; };\n",
+                          f'    allow-notify {{ key "{key}"; }};\n    request-ixfr yes;\n'))
+
+
 SECONDARIES = {"knot": KnotSecondary, "bind": BindSecondary, "nsd": NsdSecondary}
 
 

@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 from hwpeers import (  # noqa: F401  (re-exported)
-    KNOT_UNPARSED, SECONDARIES, BindPrimary, BindSecondary, KnotPrimary, KnotSecondary, NsdSecondary, Secondary,
+    KNOT_UNPARSED, SECONDARIES, BindNotified, BindPrimary, BindSecondary, KnotNotified, KnotPrimary, KnotSecondary,
+    NsdSecondary, Secondary,
     SilentUdp, Unbound, available_peers, bind_transfers, close_class_fixture, knot_compatible_copy, knot_server_lines,
     knot_transfers, wanted_peers, zone_file_serial)
 from hwproc import (  # noqa: F401  (re-exported)
