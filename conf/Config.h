@@ -106,6 +106,8 @@ struct DnssecPolicyConfig {
     uint32_t signature_refresh_s = 7 * 86400;
     uint32_t signature_jitter_s = 12 * 3600;
     uint32_t dnskey_ttl_s = 3600;
+
+    bool operator==(const DnssecPolicyConfig&) const = default;
 };
 
 struct ZoneConfig {

@@ -24,6 +24,8 @@
 #include "conf/KeyFile.h"
 #include "conf/Schema.h"
 #include "conf/Values.h"
+#include "zone/base/ErrnoText.h"
+#include "zone/base/FileText.h"
 #include "zone/dns/Base64.h"
 #include "zone/dns/RRType.h"
 
@@ -41,10 +43,6 @@ constexpr uint16_t kDefaultTlsPort = 853;  // RFC 7858 §3.1
 constexpr std::size_t kPinOctets = 32;     // SHA-256
 // sun_path holds the socket path including its terminating NUL.
 constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
-
-std::string errno_message(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 template <class Range>
 std::string join(const Range& items) {
@@ -91,23 +89,9 @@ std::string type_name(toml::node_type type) {
 
 // Reads a whole file, reporting failures the way the shell would ("No such file or directory").
 Result<std::string, std::string> read_whole_file(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return unexpected(errno_message(errno));
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd);
-            return unexpected(errno_message(err));
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    return text;
+    auto text = read_file_text(file);
+    if (!text) return unexpected(errno_text(text.error()));
+    return std::move(*text);
 }
 
 // "1..86400 seconds"; for durations also the short form when it reads differently: " (1s..1d)".

@@ -1,25 +1,21 @@
 #include "server/CatalogZones.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <unordered_map>
 
 #include "zone/Catalog.h"
 #include "zone/DurableFile.h"
+#include "zone/base/ErrnoText.h"
+#include "zone/base/FileText.h"
 
 namespace headwater::server {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // The catalog's entries: its members, then (RFC 9432 §5.1) the zones it listed before that are now
 // members of another catalog, with a coo property naming that catalog. Sorted by zone: the text must not
@@ -61,7 +57,13 @@ Result<fs::path, std::string> write_catalog(const conf::ZoneConfig& catalog, con
     // The IDs are durable before any consumer can see them.
     if (auto saved = ids->save(ids_file); !saved)
         return unexpected("catalog " + catalog.name + ": " + saved.error());
-    const std::string old_text = read_text(zone_file);
+    // The last catalog written: its serial is where the next one continues. Absent (a new catalog) starts
+    // at 1; unreadable must not: a catalog restarted at serial 1 would go backwards for every consumer.
+    auto read = read_file_text(zone_file);
+    if (!read && read.error() != ENOENT)
+        return unexpected("catalog " + catalog.name + ": " + zone_file.string() + ": " +
+                          errno_text(read.error()));
+    const std::string old_text = read ? std::move(*read) : std::string();
     const uint32_t old_serial = zone::catalog_text_serial(old_text);
     if (old_serial != 0 && zone::catalog_zone_text(catalog.name, old_serial, entries) == old_text)
         return zone_file;

@@ -127,7 +127,7 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     // (false: it did not finish, the connection goes).
     template <class Stream>
     awaitable<bool> read_query(Stream& stream, Deadline& deadline, const std::string& peer_name,
-                               std::vector<uint8_t>& query);
+                               QueryTransport transport, std::vector<uint8_t>& query);
     template <class Stream>
     awaitable<bool> stream_transfer(Stream& stream, tcp::socket& socket, Deadline& deadline, xfr::Response& r,
                                     const std::string& peer_name, const std::string& address,
@@ -444,10 +444,11 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
     auto self = shared_from_this();
     const std::string address = peer.address.to_string();
     const std::string peer_name = peer_text(peer.address, peer.port);
+    const auto transport = peer.transport == xfr::Transport::Tls ? QueryTransport::Tls : QueryTransport::Tcp;
     std::vector<uint8_t> query;
     std::vector<uint8_t> out;
     while (socket->is_open()) {
-        if (!co_await read_query(*stream, *deadline, peer_name, query)) break;
+        if (!co_await read_query(*stream, *deadline, peer_name, transport, query)) break;
 
         xfr::Response r;
         try {
@@ -460,8 +461,6 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
         if (events && (r.refused() || r.soa_query || r.up_to_date))
             events(PeerEvent{peer_name, address, &r, r.refused() ? &*r.event : nullptr});
         if (counters != nullptr) {
-            const auto transport =
-                peer.transport == xfr::Transport::Tls ? QueryTransport::Tls : QueryTransport::Tcp;
             if (r.kind == xfr::Response::Kind::Message)
                 counters->count_answer(transport, r.message);
             else if (r.kind == xfr::Response::Kind::Drop)
@@ -500,7 +499,8 @@ void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& soc
 
 template <class Stream>
 awaitable<bool> DnsListeners::State::read_query(Stream& stream, Deadline& deadline,
-                                                const std::string& peer_name, std::vector<uint8_t>& query) {
+                                                const std::string& peer_name, QueryTransport transport,
+                                                std::vector<uint8_t>& query) {
     // RFC 7766 §6.2.3: the idle timeout applies while waiting for the next query.
     deadline.at = Clock::now() + options.tcp_idle_timeout;
     // RFC 1035 §4.2.2: each message is preceded by its length in two octets.
@@ -511,6 +511,7 @@ awaitable<bool> DnsListeners::State::read_query(Stream& stream, Deadline& deadli
         // Not even read, nothing allocated for it: no query to a primary is that long.
         size_warnings.warn("closing TCP connection from {}: {}-octet query announced (max_query_size = {})",
                            peer_name, len, options.max_query_size);
+        if (counters != nullptr) counters->count_dropped(transport);  // as UDP counts one too long
         co_return false;
     }
     query.resize(len);

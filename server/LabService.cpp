@@ -60,7 +60,7 @@ json event_json(const TimelineEvent& e, Clock::time_point since) {
             const xfr::TransferEvent& t = *e.transfer;
             j["transfer"] = xfr::transfer_json(t);
             j["outcome"] = std::string(xfr::outcome_kind(t.outcome));
-            if (j["lab"].is_null() && t.detail.rfind("lab: ", 0) == 0) j["lab"] = t.detail;
+            if (!j.contains("lab") && t.detail.rfind("lab: ", 0) == 0) j["lab"] = t.detail;
             break;
         }
         case TimelineEvent::Kind::UpToDate:
@@ -246,7 +246,7 @@ json LabService::report(const json& request, uint64_t now_ms) const {
     }
     const auto since = from_ms(since_ms);
     json peers = json::array();
-    for (const SecondaryState& s : registry_.snapshot(*zone)) {
+    for (const SecondaryState& s : registry_.with_timelines(*zone)) {
         auto address = dns::IpAddress::parse(s.address);
         if (only && (!address || !only->matches(*address, s.key))) continue;
         std::vector<const TimelineEvent*> events;

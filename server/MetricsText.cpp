@@ -75,7 +75,7 @@ void MetricFamily::add(MetricLabels labels, uint64_t value) {
     samples_ += '\n';
 }
 
-void MetricFamily::write(std::string& out) const {
+void MetricFamily::flush(std::string& out) {
     out += "# HELP ";
     out += name_;
     out += ' ';
@@ -92,6 +92,7 @@ void MetricFamily::write(std::string& out) const {
     out += name_;
     out += type_ == Type::Counter ? " counter\n" : " gauge\n";
     out += samples_;
+    samples_.clear();
 }
 
 }  // namespace headwater::server

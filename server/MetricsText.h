@@ -27,11 +27,10 @@ class MetricFamily {
     void add(MetricLabels labels, uint64_t value);
 
     bool empty() const { return samples_.empty(); }
-    // Forgets the samples but keeps the buffer's capacity, for the next scrape.
-    void clear() { samples_.clear(); }
-    // Appends the HELP and TYPE lines and the samples to `out`; a family without samples still has its
-    // HELP and TYPE lines (a scraper then knows the metric exists).
-    void write(std::string& out) const;
+    // Appends the HELP and TYPE lines and the samples to `out` (a family without samples still has its
+    // HELP and TYPE lines: a scraper then knows the metric exists), then forgets the samples but keeps
+    // the buffer's capacity, so a family kept for the next scrape starts empty and grows no more.
+    void flush(std::string& out);
 
   private:
     void start_sample(MetricLabels labels);

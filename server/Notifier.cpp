@@ -198,13 +198,6 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
         }
     }
 
-    // The zone an answer is for: its question's name (the tracker checks the rest).
-    std::optional<std::size_t> zone_of(std::span<const uint8_t> wire) const {
-        auto parsed = dns::Message::parse(wire);
-        if (!parsed || !parsed->question()) return std::nullopt;
-        return find(parsed->question()->qname);
-    }
-
     awaitable<void> receive_loop(udp::socket& socket) {
         auto self = shared_from_this();
         std::vector<uint8_t> buf(65535);
@@ -215,8 +208,10 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
             if (ec) continue;  // e.g. an ICMP error reported on a later receive
             const dns::Endpoint peer{to_ip(from.address()), from.port()};
             const std::span<const uint8_t> wire(buf.data(), n);
-            const auto z = zone_of(wire);
-            if (!z || zones[*z].tracker->on_response(wire, peer, Clock::now(), unix_now()) ==
+            // The zone it is for is its question's name; the tracker checks the rest.
+            const auto parsed = dns::Message::parse(wire);
+            const auto z = parsed && parsed->question() ? find(parsed->question()->qname) : std::nullopt;
+            if (!z || zones[*z].tracker->on_response(wire, *parsed, peer, Clock::now(), unix_now()) ==
                           xfr::NotifyTracker::Match::NotMatched) {
                 spdlog::debug("notify ignored a datagram from {} (no matching NOTIFY)", peer.to_string());
                 continue;

@@ -25,10 +25,20 @@ Result<void, std::string> NotifierSlot::replace(std::vector<NotifyZone> zones,
     n->limit_in_flight(max_in_flight_);
     if (setup_) setup_(*n);
     if (auto started = n->start(); !started) return started;
+    // What the Notifier being replaced had not finished: a NOTIFY waiting for notify_delay (a reload just
+    // before, as SIGHUP does), waiting for room, or retrying. Stopping it drops those; the new one sends
+    // them.
+    std::set<std::string> unfinished;
+    if (auto old = current()) {
+        for (const auto& zone : old->snapshot())
+            for (const auto& target : zone.targets)
+                if (target.pending()) unfinished.insert(zone.zone);
+    }
     for (const auto& z : served) {
         auto v = z->current();
         if (!v || !n->has_zone(v->apex())) continue;
-        if (announce.count(z->settings().name.to_string()) != 0)
+        const std::string name = z->settings().name.to_string();
+        if (announce.count(name) != 0 || unfinished.count(name) != 0)
             n->zone_changed(v->apex(), v->serial(), v->soa().wire);
         else
             n->remember(v->apex(), v->serial(), v->soa().wire);

@@ -46,11 +46,24 @@ std::string restart_only_changes(const conf::ServerConfig& a, const conf::Server
     return out;
 }
 
-// Whether a zone's Zone object can stay: what it was built from is the same.
-bool same_zone_settings(const conf::ZoneConfig& a, const conf::ZoneConfig& b) {
-    return a.file == b.file && a.serial_policy == b.serial_policy &&
-           a.journal_max_changesets == b.journal_max_changesets &&
-           a.journal_max_bytes == b.journal_max_bytes && a.dnssec_policy == b.dnssec_policy;
+const conf::DnssecPolicyConfig* policy_named(const conf::Config& config, const std::string& name) {
+    for (const auto& p : config.dnssec_policies)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+// Whether a zone's Zone object can stay: everything make_zone builds it from is the same, the contents
+// of the [[dnssec_policy]] it names included (a policy changed under the same name needs a new signer).
+bool same_zone_settings(const conf::Config& before, const conf::ZoneConfig& a, const conf::Config& after,
+                        const conf::ZoneConfig& b) {
+    if (!(a.file == b.file && a.serial_policy == b.serial_policy &&
+          a.journal_max_changesets == b.journal_max_changesets &&
+          a.journal_max_bytes == b.journal_max_bytes && a.zonefile_sync_ms == b.zonefile_sync_ms &&
+          a.dnssec_policy == b.dnssec_policy))
+        return false;
+    const auto* pa = policy_named(before, a.dnssec_policy);
+    const auto* pb = policy_named(after, b.dnssec_policy);
+    return pa == nullptr ? pb == nullptr : pb != nullptr && *pa == *pb;
 }
 
 bool same_notify(const conf::ZoneConfig& a, const conf::ZoneConfig& b) {
@@ -80,7 +93,7 @@ void add_zone(const Reconfigurable& t, const std::map<std::string, const conf::Z
     auto name = dns::Name::from_text(zc.name).value();
     auto running = t.store.find_exact(name);
     auto old = old_configs.find(zc.name);
-    if (running && old != old_configs.end() && same_zone_settings(*old->second, zc)) {
+    if (running && old != old_configs.end() && same_zone_settings(t.config, *old->second, next, zc)) {
         if (!same_notify(*old->second, zc)) set.announce.insert(zc.name);
         if (catalog) {
             const auto before = running->current() ? running->current()->serial().value() : 0;

@@ -58,6 +58,8 @@ SecondaryState& SecondaryRegistry::peer_locked(std::string_view zone, std::strin
             auto oldest = std::min_element(peers.begin(), peers.end(), [](const auto& a, const auto& b) {
                 return a.second.last_seen < b.second.last_seen;
             });
+            if (auto t = timelines_.find(zone_key(zone)); t != timelines_.end())
+                t->second.erase(oldest->first);
             peers.erase(oldest);
         }
         it = peers.emplace(id, SecondaryState{}).first;
@@ -81,7 +83,7 @@ void SecondaryRegistry::record_soa_query(std::string_view zone, std::string_view
     e.transport = std::string(transport);
     e.lab = std::string(lab);
     e.outcome = std::string(outcome);
-    add_event_locked(p, std::move(e));
+    add_event_locked(zone, p, std::move(e));
 }
 
 void SecondaryRegistry::enable_timeline(std::size_t max_events) {
@@ -89,12 +91,13 @@ void SecondaryRegistry::enable_timeline(std::size_t max_events) {
     timeline_max_ = max_events;
 }
 
-void SecondaryRegistry::add_event_locked(SecondaryState& peer, TimelineEvent event) {
-    if (timeline_max_ == 0) return;
-    if (peer.timeline.size() >= timeline_max_)
-        peer.timeline.erase(peer.timeline.begin(), peer.timeline.begin() + static_cast<std::ptrdiff_t>(
-                                                                               peer.timeline.size() / 4 + 1));
-    peer.timeline.push_back(std::move(event));
+void SecondaryRegistry::add_event_locked(std::string_view zone, const SecondaryState& peer,
+                                         TimelineEvent event) {
+    auto& timeline = timelines_[zone_key(zone)][PeerId{peer.address, peer.key}];
+    if (timeline.size() >= timeline_max_)
+        timeline.erase(timeline.begin(),
+                       timeline.begin() + static_cast<std::ptrdiff_t>(timeline.size() / 4 + 1));
+    timeline.push_back(std::move(event));
 }
 
 void SecondaryRegistry::record_notify(std::string_view zone, std::string_view address, std::string_view key,
@@ -108,7 +111,7 @@ void SecondaryRegistry::record_notify(std::string_view zone, std::string_view ad
     e.serial = serial;
     e.outcome = std::string(outcome);
     e.lab = std::string(lab);
-    add_event_locked(peer_locked(zone, address, key, at), std::move(e));
+    add_event_locked(zone, peer_locked(zone, address, key, at), std::move(e));
 }
 
 std::size_t SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, TimePoint at) {
@@ -122,7 +125,7 @@ std::size_t SecondaryRegistry::record_transfer(const xfr::TransferEvent& event, 
         e.kind = TimelineEvent::Kind::Transfer;
         e.at = at;
         e.transfer = event;
-        add_event_locked(p, std::move(e));
+        add_event_locked(event.zone, p, std::move(e));
     }
     if (event.outcome == xfr::TransferOutcome::Ok && event.served_serial) {
         p.holds = event.served_serial;
@@ -145,13 +148,14 @@ void SecondaryRegistry::record_ixfr_up_to_date(std::string_view zone, std::strin
         e.kind = TimelineEvent::Kind::UpToDate;
         e.at = at;
         e.serial = serial;
-        add_event_locked(p, std::move(e));
+        add_event_locked(zone, p, std::move(e));
     }
 }
 
 void SecondaryRegistry::forget_zone(std::string_view zone) {
     std::lock_guard lock(mutex_);
     zones_.erase(zone_key(zone));
+    timelines_.erase(zone_key(zone));
     verified_.erase(zone_key(zone));
     delegations_.erase(zone_key(zone));
 }
@@ -239,6 +243,23 @@ SecondaryRegistry::ZoneView SecondaryRegistry::view(std::string_view zone) const
     if (const auto z = delegations_.find(key); z != delegations_.end()) {
         for (const auto& [parent, entry] : z->second)
             out.delegations.push_back({parent, entry.first, entry.second});
+    }
+    return out;
+}
+
+std::vector<SecondaryState> SecondaryRegistry::with_timelines(std::string_view zone) const {
+    std::lock_guard lock(mutex_);
+    std::vector<SecondaryState> out;
+    const std::string key = zone_key(zone);
+    const auto it = zones_.find(key);
+    if (it == zones_.end()) return out;
+    const auto timelines = timelines_.find(key);
+    out.reserve(it->second.size());
+    for (const auto& [id, state] : it->second) {
+        out.push_back(state);
+        if (timelines == timelines_.end()) continue;
+        if (auto t = timelines->second.find(id); t != timelines->second.end())
+            out.back().timeline = t->second;
     }
     return out;
 }

@@ -49,7 +49,9 @@ struct SecondaryState {
     // Transfers in a row that did not end ok (refused or broken off); 0 after an ok one.
     std::size_t failures_in_a_row = 0;
     std::chrono::system_clock::time_point last_seen{};  // newest event of any kind
-    std::vector<TimelineEvent> timeline;                // lab mode only, oldest first
+    // Lab mode only, oldest first, and only in with_timelines(): kept apart from the rest (timelines_),
+    // so the copies that views, metrics and `secondaries` take stay small.
+    std::vector<TimelineEvent> timeline;
 };
 
 // The last verification of one public secondary (written by VerifyService).
@@ -148,6 +150,8 @@ class SecondaryRegistry {
 
     // The peers of a zone, ordered by address then key.
     std::vector<SecondaryState> snapshot(std::string_view zone) const;
+    // The same with each peer's lab timeline (`headwaterctl lab report`).
+    std::vector<SecondaryState> with_timelines(std::string_view zone) const;
 
     // The `secondaries` array of the control response (docs/control.md): per peer address, key, holds,
     // lag_serials, lag_seconds, in_sync, last_soa_query, last_transfer. `served` is the zone's serial
@@ -167,12 +171,13 @@ class SecondaryRegistry {
     SecondaryState& peer_locked(std::string_view zone, std::string_view address, std::string_view key,
                                 TimePoint at);
 
-    void add_event_locked(SecondaryState& peer, TimelineEvent event);
+    void add_event_locked(std::string_view zone, const SecondaryState& peer, TimelineEvent event);
 
     std::size_t max_peers_;
     std::size_t timeline_max_ = 0;
     mutable std::mutex mutex_;
     std::map<std::string, std::map<PeerId, SecondaryState>, std::less<>> zones_;
+    std::map<std::string, std::map<PeerId, std::vector<TimelineEvent>>, std::less<>> timelines_;  // lab mode
     std::map<std::string, std::map<std::string, std::pair<VerificationInfo, TimePoint>>, std::less<>>
         verified_;
     std::map<std::string, std::map<std::string, std::pair<DelegationInfo, TimePoint>>, std::less<>>

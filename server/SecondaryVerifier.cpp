@@ -13,6 +13,7 @@
 #include "zone/MasterFile.h"
 #include "zone/dns/Message.h"
 #include "zone/dns/MessageBuilder.h"
+#include "zone/dns/UncompressedRecord.h"
 
 namespace headwater::server {
 
@@ -81,7 +82,7 @@ SoaCheck read_soa(const Result<std::vector<uint8_t>, ClientFailure>& answer, con
         if (rr.section != dns::Section::Answer || rr.type != dns::RRType::SOA ||
             !(rr.owner.view() == served.apex()))
             continue;
-        auto wire = verify::uncompressed_record(*parsed, rr);
+        auto wire = dns::uncompressed_record(*parsed, rr);
         if (wire.empty()) break;
         out.serial = zone::soa_rdata_serial(zone::decode_record(wire).rdata);
         break;
@@ -171,7 +172,7 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
                 out.error = "the transfer does not start with an SOA (RFC 5936 §2.2)";
                 co_return out;
             }
-            auto record = verify::uncompressed_record(*parsed, rr);
+            auto record = dns::uncompressed_record(*parsed, rr);
             if (record.empty()) {
                 out.error = "malformed record in the transfer";
                 co_return out;

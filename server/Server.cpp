@@ -113,13 +113,22 @@ void Server::Impl::on_peer_event(const PeerEvent& e) {
                                                                          : "tc");
 }
 
-void Server::Impl::on_transfer(const xfr::TransferEvent& t, std::chrono::system_clock::time_point now) {
-    spdlog::info("{}", xfr::transfer_log_line(t));
-    if (xfr::is_refusal(t.outcome)) {
-        // Only zones we serve: the name in a refusal may come straight from the query.
-        auto name = dns::Name::from_text(t.zone);
-        if (!name || !store.find_exact(*name)) return;
+void Server::Impl::on_transfer(const xfr::TransferEvent& event, std::chrono::system_clock::time_point now) {
+    spdlog::info("{}", xfr::transfer_log_line(event));
+    std::optional<xfr::TransferEvent> renamed;
+    if (xfr::is_refusal(event.outcome)) {
+        // Only zones we serve: the name in a refusal may come straight from the query, in whatever case
+        // the client wrote it; the registry, the metrics' labels and the alerts take the zone's own name
+        // (one series per zone, however the question is spelled).
+        auto name = dns::Name::from_text(event.zone);
+        const auto zone = name ? store.find_exact(*name) : nullptr;
+        if (!zone) return;
+        if (zone->name_text() != event.zone) {
+            renamed = event;
+            renamed->zone = zone->name_text();
+        }
     }
+    const xfr::TransferEvent& t = renamed ? *renamed : event;
     const std::size_t failures = secondaries.record_transfer(t, now);
     metrics.count_transfer(t);
     alerts->transfer_result(
@@ -455,6 +464,8 @@ void write_back_due(const zone::ZoneStore& store, bool all) {
     }
 }
 
+// Always armed, whatever the zones' zonefile_sync: reconfigure may add a zone with a delay, and a failed
+// write-back retries through it too.
 void watch_write_backs(asio::steady_timer& timer, const zone::ZoneStore& store) {
     timer.expires_after(std::chrono::milliseconds(500));
     timer.async_wait([&timer, &store](const boost::system::error_code& ec) {
@@ -555,13 +566,6 @@ Result<std::unique_ptr<ControlServer>, std::string> open_control(asio::io_contex
             return commands.handle(req);
         },
         options);
-}
-
-// Dynamic updates written back after zonefile_sync: a timer on the control thread, when a zone has a delay.
-void start_write_backs(asio::steady_timer& timer, const conf::Config& config, const zone::ZoneStore& store) {
-    if (std::any_of(config.zones.begin(), config.zones.end(),
-                    [](const conf::ZoneConfig& z) { return z.zonefile_sync_ms > 0; }))
-        watch_write_backs(timer, store);
 }
 
 // GET /metrics when server.metrics_listen is set: bound now (before the privileges are dropped), served on
@@ -704,7 +708,7 @@ int Server::run() {
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
 
     asio::steady_timer write_backs(control_io);
-    start_write_backs(write_backs, impl_->config, impl_->store);
+    watch_write_backs(write_backs, impl_->store);
 
     udp.start();
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);

@@ -175,12 +175,8 @@ void render_verifications(const zone::Zone& z, const SecondaryRegistry::ZoneView
     }
 }
 
-void write_all(std::string& out, std::initializer_list<const MetricFamily*> families) {
-    for (const MetricFamily* f : families) f->write(out);
-}
-
-void clear_all(std::initializer_list<MetricFamily*> families) {
-    for (MetricFamily* f : families) f->clear();
+void write_all(std::string& out, std::initializer_list<MetricFamily*> families) {
+    for (MetricFamily* f : families) f->flush(out);
 }
 
 }  // namespace
@@ -190,17 +186,6 @@ struct ServerMetrics::Buffers {
     PeerFamilies peers;
     VerifyFamilies verified;
     NotifyFamilies notify;
-
-    void clear() {
-        clear_all({&zones.served, &zones.serial, &zones.records, &zones.loaded, &zones.reload_ok,
-                   &zones.reload_failures, &zones.journal});
-        clear_all({&peers.serial, &peers.lag, &peers.lag_seconds, &peers.transfer_at, &peers.transfer_ok,
-                   &peers.transfer_duration, &peers.transfer_bytes, &peers.failures});
-        clear_all({&verified.at, &verified.in_sync, &verified.status, &verified.serial, &verified.lag,
-                   &verified.differences, &verified.delegation_ok, &verified.delegation_at});
-        clear_all(
-            {&notify.acknowledged, &notify.acknowledged_at, &notify.pending, &notify.acks, &notify.failures});
-    }
 };
 
 ServerMetrics::ServerMetrics(TimePoint started) : started_(started), buffers_(std::make_unique<Buffers>()) {}
@@ -228,8 +213,7 @@ std::string ServerMetrics::render(const zone::ZoneStore& store, const SecondaryR
                                   const std::vector<NotifyZoneState>& notify, TimePoint now) const {
     const auto started = std::chrono::steady_clock::now();
     const std::lock_guard lock(render_mutex_);
-    Buffers& b = *buffers_;
-    b.clear();
+    Buffers& b = *buffers_;  // every family is flushed (written, then emptied) below
     std::string out;
     out.reserve(std::max(std::size_t{1} << 16, last_size_ + last_size_ / 8));
     render_state(store, secondaries, now, b, out);
@@ -238,7 +222,7 @@ std::string ServerMetrics::render(const zone::ZoneStore& store, const SecondaryR
     MetricFamily render_time{"headwater_metrics_render_seconds", Type::Gauge,
                              "Time this scrape took to render everything above."};
     render_time.add({}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    render_time.write(out);
+    render_time.flush(out);
     last_size_ = out.size();
     return out;
 }

@@ -36,8 +36,7 @@ void FaultPlan::add(const Fault& f) {
             ixfr_as_axfr = true;
             break;
         case FaultKind::IxfrUncondensed:
-            ixfr_uncondensed = true;
-            break;
+            break;  // what Headwater sends anyway: each changeset as journaled (docs/lab.md)
         case FaultKind::IxfrCondensed:
             ixfr_condensed = true;
             break;
@@ -134,10 +133,6 @@ FaultPlan FaultSet::plan(std::string_view zone, const dns::IpAddress& from, std:
     for (const auto& e : entries_)
         if (e.zone == z && e.peer.matches(from, key)) p.add(e.fault);
     return p;
-}
-
-FaultPlan FaultSet::notify_plan(std::string_view zone, const dns::IpAddress& to, std::string_view key) const {
-    return plan(zone, to, key);
 }
 
 std::shared_ptr<const FaultSet> FaultBoard::current() const {

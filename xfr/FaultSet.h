@@ -31,7 +31,6 @@ struct FaultPlan {
     uint64_t stall_ms = 0;
     std::optional<uint64_t> records;  // per message
     bool ixfr_as_axfr = false;
-    bool ixfr_uncondensed = false;
     bool ixfr_condensed = false;
     std::optional<uint64_t> cut_messages;
     std::optional<uint64_t> cut_bytes;
@@ -76,8 +75,6 @@ class FaultSet {
     bool empty() const { return entries_.empty(); }
     // The faults for a request: `zone` as served (any case), `key` the verified TSIG key or "-".
     FaultPlan plan(std::string_view zone, const dns::IpAddress& from, std::string_view key) const;
-    // The faults aimed at a NOTIFY target (address and key of the target).
-    FaultPlan notify_plan(std::string_view zone, const dns::IpAddress& to, std::string_view key) const;
 
   private:
     std::vector<FaultEntry> entries_;

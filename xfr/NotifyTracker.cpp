@@ -206,10 +206,15 @@ NotifyTracker::Match NotifyTracker::on_response(std::span<const uint8_t> wire, c
                                                 TimePoint now, uint64_t unix_now) {
     auto parsed = dns::Message::parse(wire);
     if (!parsed) return Match::NotMatched;
-    const auto& h = parsed->header();
+    return on_response(wire, *parsed, from, now, unix_now);
+}
+
+NotifyTracker::Match NotifyTracker::on_response(std::span<const uint8_t> wire, const dns::Message& parsed,
+                                                const dns::Endpoint& from, TimePoint now, uint64_t unix_now) {
+    const auto& h = parsed.header();
     if (!h.qr() || h.opcode() != dns::Opcode::Notify) return Match::NotMatched;
     // RFC 1996 §4.7: the answer must carry the question we asked.
-    const auto& q = parsed->question();
+    const auto& q = parsed.question();
     if (!q || h.qdcount != 1 || !(dns::NameView(q->qname) == dns::NameView(zone_)) ||
         q->qtype != dns::RRType::SOA || q->qclass != dns::to_u16(dns::RRClass::IN))
         return Match::NotMatched;
@@ -226,7 +231,7 @@ NotifyTracker::Match NotifyTracker::on_response(std::span<const uint8_t> wire, c
         if (s.status == NotifyStatus::Failed && !s.last_error.starts_with("no answer")) return Match::Matched;
 
         if (t->signer) {
-            auto verified = t->signer->verify(wire, *parsed, unix_now);
+            auto verified = t->signer->verify(wire, parsed, unix_now);
             if (!verified) {
                 conclude(i, false, "TSIG: " + verified.error().message, now, unix_now);
                 tries.clear();  // nothing later can be trusted to undo this
@@ -234,7 +239,7 @@ NotifyTracker::Match NotifyTracker::on_response(std::span<const uint8_t> wire, c
             }
         }
         uint16_t rcode = h.rcode();
-        if (const auto& e = parsed->edns()) rcode = static_cast<uint16_t>(rcode | (e->extended_rcode << 4));
+        if (const auto& e = parsed.edns()) rcode = static_cast<uint16_t>(rcode | (e->extended_rcode << 4));
         if (rcode == static_cast<uint16_t>(dns::Rcode::NoError)) {
             conclude(i, true, {}, now, unix_now);
         } else {

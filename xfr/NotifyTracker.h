@@ -130,6 +130,9 @@ class NotifyTracker {
     // replaced serial are ignored.
     Match on_response(std::span<const uint8_t> wire, const dns::Endpoint& from, TimePoint now,
                       uint64_t unix_now);
+    // The same for an answer the caller has parsed already (`parsed` is Message::parse(wire)).
+    Match on_response(std::span<const uint8_t> wire, const dns::Message& parsed, const dns::Endpoint& from,
+                      TimePoint now, uint64_t unix_now);
 
     const NotifyTargetState& state(std::size_t i) const { return states_.at(i); }
     const std::vector<NotifyTargetState>& states() const { return states_; }

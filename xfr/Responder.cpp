@@ -194,7 +194,7 @@ Response Responder::answer_transfer(const dns::Message& q, const Peer& peer, Con
     TransferRequest t(q, peer, ctx);
     if (auto checked = check_transfer(t); !checked) return refuse(t, checked.error());
     if (ctx.policy->options.lab) {
-        t.lab = lab_plan(t.zone->name_text(), peer, ctx.key());
+        t.lab = lab_plan(ctx, t.zone->name_text(), peer, ctx.key());
         if (!t.lab.empty()) {
             t.r.lab = t.lab.describe();
             t.event().detail = t.r.lab;
@@ -426,10 +426,9 @@ Response Responder::answer_query(const dns::Message& q, const Peer& peer, Contex
     return r;
 }
 
-FaultPlan Responder::lab_plan(std::string_view zone, const Peer& peer, const std::string& key) const {
-    const auto& lab = policy_.load()->options.lab;
-    if (!lab) return {};
-    return lab->current()->plan(zone, peer.address, key);
+FaultPlan Responder::lab_plan(const Context& ctx, std::string_view zone, const Peer& peer,
+                              const std::string& key) {
+    return ctx.policy->options.lab->current()->plan(zone, peer.address, key);
 }
 
 std::optional<Response> Responder::lab_refusal(TransferRequest& t) const {
@@ -452,7 +451,7 @@ std::optional<Response> Responder::lab_refusal(TransferRequest& t) const {
 }
 
 bool Responder::lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, Response& r) const {
-    const FaultPlan plan = lab_plan(r.zone, peer, r.key);
+    const FaultPlan plan = lab_plan(ctx, r.zone, peer, r.key);
     if (plan.drop_soa) {
         r.lab = plan.describe();
         r.kind = Response::Kind::Drop;
@@ -523,11 +522,10 @@ Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dn
     if (who.rule) event.rule = who.rule->name;
     if (!who.allowed) return unexpected(UpdateFailure{Rcode::Refused, who.reason});
     if (zone.settings().signer) {
-        // The signer owns the DNSSEC records of a zone it signs.
+        // The signer owns the DNSSEC records of a zone it signs (its file may not hold them either).
         for (const auto& u : request->updates) {
             const RRType t = u.view().type;
-            if (t == RRType::RRSIG || t == RRType::NSEC || t == RRType::NSEC3 || t == RRType::DNSKEY ||
-                t == RRType::NSEC3PARAM)
+            if (dns::is_signer_type(t))
                 return unexpected(UpdateFailure{
                     Rcode::Refused,
                     "the zone is signed here: " + dns::to_string(t) + " records are the signer's"});

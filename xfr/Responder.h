@@ -127,7 +127,9 @@ class Responder {
                           const TransferAdmission& admit) const;
     static Response refuse(TransferRequest& t, Refusal why);
     // Lab mode: the faults for this zone, peer and key (an empty plan when lab mode is off).
-    FaultPlan lab_plan(std::string_view zone, const Peer& peer, const std::string& key) const;
+    // The faults of the request's own policy (its options.lab is set: lab mode).
+    static FaultPlan lab_plan(const Context& ctx, std::string_view zone, const Peer& peer,
+                              const std::string& key);
     // A transfer answered with an error on purpose (rcode, badtime), or nothing.
     std::optional<Response> lab_refusal(TransferRequest& t) const;
     // The apex SOA answered on purpose: dropped, or TC over UDP; false when no such fault applies.

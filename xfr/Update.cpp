@@ -26,25 +26,9 @@ std::string describe(const RecordView& r) {
     return r.owner.to_string() + " " + dns::to_string(r.type);
 }
 
-// The record of `m` at `ref`, uncompressed; empty when it cannot be read back.
-std::vector<uint8_t> expand(const dns::Message& m, const dns::RecordRef& ref) {
-    const auto wire = m.wire();
-    const std::size_t rdata_begin = static_cast<std::size_t>(ref.rdata.data() - wire.data());
-    std::vector<uint8_t> out(ref.owner.wire().begin(), ref.owner.wire().end());
-    // Class ANY and NONE records carry no RDATA, or RDATA to match (RFC 2136 §2.5).
-    if (!dns::append_uncompressed(wire, ref.type, ref.rclass, ref.ttl, rdata_begin, ref.rdata.size(), out))
-        return {};
-    return out;
-}
-
 bool is_meta(RRType t) {
     const uint16_t v = dns::to_u16(t);
     return v == 0 || (v >= 128 && v <= 255) || t == RRType::OPT;
-}
-
-bool is_dnssec(RRType t) {
-    return t == RRType::RRSIG || t == RRType::NSEC || t == RRType::NSEC3 || t == RRType::DNSKEY ||
-           t == RRType::NSEC3PARAM;
 }
 
 // A record with another class and TTL (a class NONE deletion compared with stored records).
@@ -78,7 +62,7 @@ struct NameState {
     bool has_other_than_cname() const {
         return std::any_of(records.begin(), records.end(), [](const Wire& w) {
             const RRType t = zone::decode_record(w).type;
-            return t != RRType::CNAME && !is_dnssec(t);
+            return t != RRType::CNAME && !dns::may_accompany_cname(t);
         });
     }
     std::size_t count(RRType t) const {
@@ -173,7 +157,7 @@ class Applier {
     // takes the new TTL (one TTL per RRset, RFC 2181 §5.2).
     static void add(NameState& n, const RecordView& u, bool apex) {
         if (u.type == RRType::CNAME && n.has_other_than_cname()) return;
-        if (u.type != RRType::CNAME && !is_dnssec(u.type) && n.has(RRType::CNAME)) return;
+        if (u.type != RRType::CNAME && !dns::may_accompany_cname(u.type) && n.has(RRType::CNAME)) return;
         if (u.type == RRType::SOA) {
             if (!apex) return;
             auto current = std::find_if(n.records.begin(), n.records.end(), [](const Wire& w) {
@@ -277,7 +261,7 @@ Result<UpdateRequest, UpdateFailure> read_update(const dns::Message& m) {
     UpdateRequest req;
     for (const dns::RecordRef& ref : m.records()) {
         if (ref.section == dns::Section::Additional) continue;  // §2.5: the additional section is ignored
-        Wire w = expand(m, ref);
+        Wire w = dns::uncompressed_record(m, ref);
         if (w.empty())
             return unexpected(fail(Rcode::FormErr, "unreadable RDATA at " + ref.owner.to_string() + " " +
                                                        dns::to_string(ref.type)));

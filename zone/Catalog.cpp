@@ -1,13 +1,15 @@
 // RFC 9432 catalog zone text and member IDs (see Catalog.h).
 #include "zone/Catalog.h"
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
 
 #include "zone/DurableFile.h"
+#include "zone/base/ErrnoText.h"
+#include "zone/base/FileText.h"
 
 namespace headwater::zone {
 
@@ -72,8 +74,12 @@ uint32_t catalog_text_serial(const std::string& text) {
 
 Result<CatalogIds, std::string> CatalogIds::load(const std::filesystem::path& file) {
     CatalogIds ids;
-    std::ifstream in(file);
-    if (!in) return ids;  // none yet
+    // No file: none yet. A file that cannot be read is an error, not "none": new IDs would make every
+    // consumer drop and re-add its zones (RFC 9432 §5.3).
+    auto text = read_file_text(file);
+    if (!text && text.error() == ENOENT) return ids;
+    if (!text) return unexpected(file.string() + ": " + errno_text(text.error()));
+    std::istringstream in(*text);
     std::string line;
     size_t line_no = 0;
     std::set<std::string> seen_ids;

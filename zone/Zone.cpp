@@ -132,7 +132,14 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
     }
-    if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) file_base_ = *base;
+    // What Headwater last wrote to the file, kept on disk only while write-backs may lag (zonefile_sync);
+    // one left by an earlier run with a delay would be stale now (every update is in the file at once).
+    if (settings_.zonefile_sync.count() > 0) {
+        if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) file_base_ = *base;
+    } else {
+        std::error_code gone;
+        std::filesystem::remove(state_path(".file-base"), gone);
+    }
     std::ifstream serial_file(state_path(".file-serial"));
     uint32_t v = 0;
     if (serial_file >> v) file_serial_ = dns::Serial(v);
@@ -329,6 +336,7 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
     unsnapshotted_ = 0;
     source_ = settings_.signer ? source : nullptr;
+    adopt_signing_locked();
     return {};
 }
 
@@ -337,11 +345,18 @@ Result<ZoneVersionPtr, std::string> Zone::sign_locked(const ZoneVersionPtr& sour
     const ZoneVersionPtr old = current();
     auto s = settings_.signer->sign(*source, old.get(), now, all);
     if (!s) return unexpected(s.error());
-    next_refresh_ = s->next_refresh;
-    signed_key_generation_ = s->key_generation;
-    signatures_made_ = s->made;
-    signatures_kept_ = s->kept;
-    return s->version;
+    ZoneVersionPtr version = std::move(s->version);
+    signing_pending_ = std::move(*s);
+    return version;
+}
+
+void Zone::adopt_signing_locked() {
+    if (!signing_pending_) return;
+    next_refresh_ = signing_pending_->next_refresh;
+    signed_key_generation_ = signing_pending_->key_generation;
+    signatures_made_ = signing_pending_->made;
+    signatures_kept_ = signing_pending_->kept;
+    signing_pending_.reset();
 }
 
 ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
@@ -363,6 +378,7 @@ ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
         auto same = sign_locked(with_serial(*source_, old->serial()), now, false);
         if (!same) return with_error(result, "signing failed: " + same.error());
         if ((*same)->same_content(*old)) {
+            adopt_signing_locked();  // what it said holds for the served version, which it reproduced
             result.outcome = ReloadOutcome::Unchanged;
             return result;
         }
@@ -508,12 +524,14 @@ Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old,
     // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
     const JournalBounds& b = settings_.journal_bounds;
     const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
+    join_snapshot_writer_locked();  // the start-up writer sets snapshot_on_disk_
     if (!journal_ || !snapshot_on_disk_ || ++unsnapshotted_ >= every)
         return publish_locked(old, next, source, false, now, note);
     if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
     current_.store(next, std::memory_order_release);
-    loaded_at_ = now;
+    set_loaded_at_locked(now);
     source_ = settings_.signer ? source : nullptr;
+    adopt_signing_locked();
     return {};
 }
 
@@ -554,11 +572,16 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // The change is durable in the journal already; the file follows so that a reload agrees with it (at
     // once, or zonefile_sync later: a reload in between merges).
     if (settings_.zonefile_sync.count() > 0) {
-        if (!write_back_due_) write_back_due_ = now + settings_.zonefile_sync;
+        if (!write_back_due_) set_write_back_due_locked(now + settings_.zonefile_sync);
     } else if (auto w = write_back_locked(); !w) {
         result.note += (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
     }
     return result;
+}
+
+void Zone::set_write_back_due_locked(std::optional<Clock::time_point> due) {
+    write_back_due_ = due;
+    write_back_pending_.store(due.has_value(), std::memory_order_release);
 }
 
 Result<void, std::string> Zone::write_back() {
@@ -567,19 +590,26 @@ Result<void, std::string> Zone::write_back() {
 }
 
 Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool all) {
+    // Checked twice a second for every zone: the common case (nothing pending) takes no lock a reload or
+    // an update might hold.
+    if (!write_back_pending_.load(std::memory_order_acquire)) return false;
     std::lock_guard lock(mutex_);
     if (!write_back_due_ || (!all && now < *write_back_due_)) return false;
     if (auto w = write_back_locked(); !w) {
-        write_back_due_ = now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000));  // retry
+        set_write_back_due_locked(
+            now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000)));  // retry
         return unexpected(w.error());
     }
     return true;
 }
 
 void Zone::set_file_base_locked(const ZoneVersionPtr& content) {
+    // An unchanged reload (and every start) hands the same content again: writing the whole zone to disk
+    // each time would cost an fsync per zone for nothing.
+    const bool same = file_base_ && content && (file_base_ == content || file_base_->same_content(*content));
     file_base_ = content;
     // Only a delayed write-back leaves the file behind the served version across a restart.
-    if (settings_.zonefile_sync.count() > 0 && content && !settings_.state_dir.empty())
+    if (!same && settings_.zonefile_sync.count() > 0 && content && !settings_.state_dir.empty())
         (void)write_snapshot(state_path(".file-base"), *content);
 }
 
@@ -655,7 +685,7 @@ Result<void, std::string> Zone::write_back_locked() {
     // from before the updates then counts as gone backwards (refused), not as an edit that drops them.
     file_serial_ = content->serial();
     save_file_serial_locked();
-    write_back_due_.reset();
+    set_write_back_due_locked(std::nullopt);
     set_file_base_locked(content);
     return {};
 }

@@ -184,6 +184,8 @@ class Zone {
     Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
                                                     bool all);
     // The served source re-signed: unchanged if nothing is due (and not `all`), else a new serial.
+    void adopt_signing_locked();  // signing_pending_ becomes the served version's
+    void set_write_back_due_locked(std::optional<Clock::time_point> due);
     ReloadResult resign_locked(Clock::time_point now, bool all);
     // Journals and serves `next` (signed when the zone is), `source` its unsigned source.
     Result<void, std::string> publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
@@ -245,12 +247,17 @@ class Zone {
     // it needs).
     std::size_t unsnapshotted_ = 0;
     std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
+    std::atomic<bool> write_back_pending_{false};      // write_back_due_ is set (read without the mutex)
     // Signed zones: the unsigned version the served one was signed from, and what signing reported.
     ZoneVersionPtr source_;
+    // What the signing of the served version said. sign_locked() leaves it in signing_pending_; only the
+    // version's publication makes it the served one's (a journal that refuses the version must not make a
+    // refresh look done).
     std::optional<Clock::time_point> next_refresh_;
     uint64_t signed_key_generation_ = 0;  // the signer's key_generation() when the served version was signed
     std::size_t signatures_made_ = 0;
     std::size_t signatures_kept_ = 0;
+    std::optional<ZoneSigning::Signed> signing_pending_;  // the last sign_locked(), its version dropped
 };
 
 }  // namespace headwater::zone

@@ -293,7 +293,7 @@ Result<void, LoadError> ZoneBuilder::check_cname(std::size_t first, std::size_t 
         const auto t = static_cast<RRType>(entries_[j].type);
         if (t == RRType::CNAME) {
             if (cname++ == 0) cname_at = j;
-        } else if (t != RRType::RRSIG && t != RRType::NSEC) {
+        } else if (!dns::may_accompany_cname(t)) {
             if (other++ == 0) other_at = j;
         }
     }

@@ -185,6 +185,31 @@ class ReconfigureTest(unittest.TestCase):
             self.assertEqual(m.opcode(), dns.opcode.NOTIFY)
             self.assertEqual(m.question[0].name.to_text(), "c.example.")
 
+    def test_7b_sighup_keeps_the_notify_of_its_reload(self):
+        """SIGHUP reloads the zones, then reconfigures: the NOTIFY the reload scheduled (notify_delay) must
+        survive the reconfigure's new Notifier."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+            listener.bind((hwtest.ADDR, 0))
+            listener.settimeout(10)
+            self.notify_targets = {"c.example.": [f"{hwtest.ADDR}:{listener.getsockname()[1]}"]}
+            self.set_zones(["a.example.", "b.example.", "c.example."])
+            self.reconfigure()
+
+            def next_notify_serial():
+                """Answers the next NOTIFY (so it is not retried) and returns the serial its SOA carries."""
+                data, sender = listener.recvfrom(4096)
+                m = dns.message.from_wire(data)
+                self.assertEqual(m.opcode(), dns.opcode.NOTIFY)
+                self.assertEqual(m.question[0].name.to_text(), "c.example.")
+                listener.sendto(dns.message.make_response(m).to_wire(), sender)
+                return m.answer[0][0].serial if m.answer else None
+
+            self.assertEqual(next_notify_serial(), SERIAL)  # the new target hears of what is served
+            hwtest.generate_zone(self.hw.zone_path("c.example."), "c.example.", 20, SERIAL + 1)
+            self.hw.reload_signal()
+            self.assertEqual(next_notify_serial(), SERIAL + 1)
+            self.assertEqual(hwtest.soa_serial(self.hw.port, "c.example."), SERIAL + 1)
+
     def test_8_zones_dir_template_include(self):
         d = self.hw.dir / "dropbox"
         d.mkdir()

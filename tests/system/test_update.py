@@ -430,6 +430,10 @@ class UpdateSignedTest(unittest.TestCase):
                 m = update()
                 m.add("x", 60, "NSEC", f"signed-new.{ZONE} A")
                 self.assertEqual(dns.rcode.to_text(rcode_of(tcp_exchange(hw.port, m.to_wire()))), "REFUSED")
+                # CDS is the signer's too (RFC 7344): in the file it would make the next reload fail.
+                m = update()
+                m.add("@", 60, "CDS", "12345 13 2 " + "ab" * 32)
+                self.assertEqual(dns.rcode.to_text(rcode_of(tcp_exchange(hw.port, m.to_wire()))), "REFUSED")
                 # The file written back is the unsigned source.
                 text = hw.zone_path(ZONE).read_text()
                 self.assertIn("signed-new." + ZONE, text)

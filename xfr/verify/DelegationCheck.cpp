@@ -1,4 +1,5 @@
 #include "xfr/verify/DelegationCheck.h"
+#include "zone/dns/UncompressedRecord.h"
 
 #include <algorithm>
 #include <array>
@@ -36,7 +37,7 @@ std::optional<std::string> address_of(dns::RRType type, std::span<const uint8_t>
 
 // The name in an NS record of a message (its RDATA may be compressed: RFC 1035 §4.1.4).
 std::optional<std::string> ns_target(const dns::Message& m, const dns::RecordRef& r) {
-    const WireRecord w = uncompressed_record(m, r);
+    const WireRecord w = dns::uncompressed_record(m, r);
     const std::size_t rdata_at = r.owner.view().size() + 10;
     if (w.size() <= rdata_at) return std::nullopt;
     auto target = dns::Name::from_wire(std::span(w).subspan(rdata_at));

@@ -247,27 +247,6 @@ std::vector<SampleQuery> select_sample(const zone::ZoneVersion& served,
     return out;
 }
 
-WireRecord uncompressed_record(const dns::Message& message, const dns::RecordRef& record) {
-    const auto wire = message.wire();
-    if (record.offset >= wire.size()) return {};
-    dns::WireReader head(wire, record.offset);
-    std::vector<uint8_t> owner;
-    if (!head.name(owner)) return {};
-    const uint16_t type = head.u16();
-    const uint16_t rclass = head.u16();
-    const uint32_t ttl = head.u32();
-    const uint16_t rdlen = head.u16();
-    if (!head.ok() || head.remaining() < rdlen) return {};
-    // The record must be the one `record` describes (it came from this message).
-    if (type != dns::to_u16(record.type) || rdlen != record.rdata.size()) return {};
-    const std::size_t rdata_begin = head.pos();
-
-    WireRecord out = std::move(owner);
-    if (!dns::append_uncompressed(wire, static_cast<RRType>(type), rclass, ttl, rdata_begin, rdlen, out))
-        return {};
-    return out;
-}
-
 namespace {
 
 // The records of a response that check_answer() compares.
@@ -300,7 +279,7 @@ Picked pick_records(const SampleQuery& q, const dns::Message& response) {
             if (rec.type == RRType::NS && (!cut || rec.owner.view() == *cut)) into = &p.referral;
         }
         if (into == nullptr) continue;
-        WireRecord w = uncompressed_record(response, rec);
+        WireRecord w = dns::uncompressed_record(response, rec);
         if (w.empty())
             p.malformed = true;
         else

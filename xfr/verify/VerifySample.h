@@ -75,12 +75,4 @@ struct SampleResult {
 // `theirs` holds what was compared: the answer RRset, the CNAME, or the referral's NS RRset.
 SampleResult check_answer(const SampleQuery& q, const dns::Message& response);
 
-// The uncompressed wire form of a record of a parsed message (RecordRef::offset locates it in
-// message.wire()): owner as sent (case kept) and, for the types whose RDATA holds names (the RFC 4034
-// §6.2 list: every type RFC 3597 §4 says may be compressed or should be decompressed, SRV, NAPTR and KX
-// included), those names expanded. Other RDATA is copied. Empty when the record is malformed: a bad
-// compression pointer (forward, out of range: so no loop), a name or field running past RDLENGTH,
-// octets left over, an expanded RDATA over 65535 octets, or a `record` that is not at its offset.
-WireRecord uncompressed_record(const dns::Message& message, const dns::RecordRef& record);
-
 }  // namespace headwater::verify

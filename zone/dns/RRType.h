@@ -94,4 +94,21 @@ inline uint16_t to_u16(RRClass c) {
     return static_cast<uint16_t>(c);
 }
 
+// The types that may share an owner with a CNAME: its signature and its NSEC (RFC 2181 §10.1, RFC 4035
+// §2.5). One rule for the zone loader and for dynamic updates, so an update never makes a file that
+// does not load.
+inline bool may_accompany_cname(RRType t) {
+    return t == RRType::RRSIG || t == RRType::NSEC;
+}
+
+// The records a zone signer makes itself: signatures, the denial chain and its parameters, the keys and
+// the records for the parent (CDS and CDNSKEY, RFC 7344). A zone Headwater signs takes none of them from
+// its file or from an update.
+inline bool is_signer_type(RRType t) {
+    constexpr uint16_t kCds = 59, kCdnskey = 60;  // RFC 7344, absent from RRType
+    const uint16_t v = to_u16(t);
+    return t == RRType::RRSIG || t == RRType::NSEC || t == RRType::NSEC3 || t == RRType::NSEC3PARAM ||
+           t == RRType::DNSKEY || v == kCds || v == kCdnskey;
+}
+
 }  // namespace headwater::dns

@@ -1,5 +1,7 @@
 #include "zone/dns/UncompressedRecord.h"
 
+#include <functional>
+
 #include "zone/dns/RdataNames.h"
 #include "zone/dns/WireReader.h"
 
@@ -56,7 +58,11 @@ bool append_uncompressed(std::span<const uint8_t> wire, RRType type, uint16_t rc
     put16(out, static_cast<uint16_t>(ttl));
     const std::size_t rdlen_at = out.size();
     put16(out, 0);
-    if (rdlen > 0 && rdata_names::has_names(type)) {
+    // Empty RDATA is a record of its own only in the meta classes of RFC 2136 §2.4-2.5 (class ANY: "the
+    // RRset exists" or "delete the RRset"; class NONE: "the RRset does not exist"); in any other class a
+    // type with names must carry them.
+    const bool meta_class = rclass == to_u16(RRClass::ANY) || rclass == to_u16(RRClass::NONE);
+    if (!(rdlen == 0 && meta_class) && rdata_names::has_names(type)) {
         Expander x(wire.first(rdata_begin + rdlen), rdata_begin, out);
         if (!rdata_names::walk(type, x) || !x.done()) return false;
     } else {
@@ -68,6 +74,21 @@ bool append_uncompressed(std::span<const uint8_t> wire, RRType type, uint16_t rc
     out[rdlen_at] = static_cast<uint8_t>(expanded >> 8);
     out[rdlen_at + 1] = static_cast<uint8_t>(expanded);
     return true;
+}
+
+std::vector<uint8_t> uncompressed_record(const Message& message, const RecordRef& record) {
+    const auto wire = message.wire();
+    // A record of another message (its RDATA not inside this one's) has nothing to expand against.
+    const uint8_t* rdata = record.rdata.data();
+    if (std::less<>{}(rdata, wire.data()) ||
+        std::greater<>{}(rdata + record.rdata.size(), wire.data() + wire.size()))
+        return {};
+    const auto rdata_begin = static_cast<std::size_t>(rdata - wire.data());
+    std::vector<uint8_t> out(record.owner.wire().begin(), record.owner.wire().end());
+    if (!append_uncompressed(wire, record.type, record.rclass, record.ttl, rdata_begin, record.rdata.size(),
+                             out))
+        return {};
+    return out;
 }
 
 }  // namespace headwater::dns

@@ -1,10 +1,11 @@
 #include "zone/sign/KeyFiles.h"
 
-#include <fstream>
 #include <sstream>
 
 #include "zone/DurableFile.h"
 #include "zone/base/AsciiText.h"
+#include "zone/base/ErrnoText.h"
+#include "zone/base/FileText.h"
 #include "zone/dns/Base64.h"
 
 namespace headwater::sign {
@@ -153,11 +154,9 @@ Result<PrivatePart, std::string> parse_private(std::string_view text) {
 }
 
 Result<std::string, std::string> read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return unexpected(zone::io_error_text("cannot read", p));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    auto text = read_file_text(p);
+    if (!text) return unexpected("cannot read " + p.string() + ": " + errno_text(text.error()));
+    return std::move(*text);
 }
 
 }  // namespace

@@ -22,12 +22,6 @@ namespace {
 constexpr uint16_t kCds = 59;      // RFC 7344
 constexpr uint16_t kCdnskey = 60;  // RFC 7344
 
-bool is_dnssec_type(RRType t) {
-    const uint16_t v = dns::to_u16(t);
-    return t == RRType::RRSIG || t == RRType::NSEC || t == RRType::NSEC3 || t == RRType::NSEC3PARAM ||
-           t == RRType::DNSKEY || v == kCds || v == kCdnskey;
-}
-
 // The key-signing keys sign the sets that publish keys; the zone-signing keys the rest (RFC 6781 §3.1).
 bool is_key_set(RRType t) {
     const uint16_t v = dns::to_u16(t);
@@ -325,7 +319,7 @@ uint32_t refresh_batch(const SigningPolicy& p) {
 Result<void, std::string> check_unsigned(const ZoneVersion& source) {
     for (std::size_t i = 0; i < source.size(); ++i) {
         const RecordView r = source.record(i);
-        if (is_dnssec_type(r.type))
+        if (dns::is_signer_type(r.type))
             return unexpected(
                 r.owner.to_string() + " " + dns::to_string(r.type) +
                 ": the zone is signed by Headwater (it has a dnssec_policy), so its file must be "
@@ -342,7 +336,7 @@ zone::ZoneVersionPtr strip_dnssec(const ZoneVersion& v) {
     std::size_t soa_index = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
         const RecordView r = v.record(i);
-        if (is_dnssec_type(r.type)) continue;
+        if (dns::is_signer_type(r.type)) continue;
         if (i == v.soa_index()) soa_index = offsets.size();
         offsets.push_back(static_cast<uint32_t>(data.size()));
         data.insert(data.end(), r.wire.begin(), r.wire.end());

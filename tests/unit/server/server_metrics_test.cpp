@@ -173,6 +173,22 @@ TEST_F(ServerMetricsTest, Notify) {
     EXPECT_EQ(s.at("headwater_notify_failures_total" + l), "1");
 }
 
+// The families keep their buffers from one scrape to the next: the second scrape has each series once,
+// with the same values (the render time aside).
+TEST_F(ServerMetricsTest, ASecondScrapeIsTheSame) {
+    registry_.record_transfer(transfer("127.0.0.2", xfr::TransferOutcome::Ok, 5), kT0);
+    NotifyZoneState zone{"example.com.", {}};
+    xfr::NotifyTargetState t;
+    t.address = dns::Endpoint::parse("127.0.0.6:5300", 53).value();
+    zone.targets.push_back(t);
+    auto first = render(kT0 + seconds(5), {zone});
+    auto second = render(kT0 + seconds(5), {zone});
+    first.erase("headwater_metrics_render_seconds");
+    second.erase("headwater_metrics_render_seconds");
+    EXPECT_GT(first.size(), 10u);
+    EXPECT_EQ(first, second);
+}
+
 TEST_F(ServerMetricsTest, QueriesByRcodeFromSeveralThreads) {
     const std::vector<uint8_t> nxdomain = {0x12, 0x34, 0x84, 0x03};
     const std::vector<uint8_t> noerror = {0x12, 0x34, 0x84, 0x00};
@@ -200,7 +216,7 @@ TEST(MetricFamily, EscapesAndFormats) {
     f.add({{"zone", "a\"b\\c\nd"}}, 1.5);
     f.add({}, uint64_t{7});
     std::string out;
-    f.write(out);
+    f.flush(out);
     EXPECT_EQ(out,
               "# HELP headwater_test A \\\\ help\\nline.\n# TYPE headwater_test counter\n"
               "headwater_test{zone=\"a\\\"b\\\\c\\nd\"} 1.5\nheadwater_test 7\n");

@@ -179,6 +179,13 @@ TEST(UpdateApply, CnameExclusivity) {
     auto v = applied({rr("alias.example.com. 60 IN CNAME ns1.example.com.")});
     ASSERT_TRUE(v);
     EXPECT_EQ(count(*v, "alias.example.com.", RRType::CNAME), 1u);
+    // Only RRSIG and NSEC may stand beside a CNAME, as the zone loader requires: a DNSKEY there would make
+    // the written-back file fail to load.
+    EXPECT_EQ(
+        applied(
+            {rr("alias.example.com. 60 IN DNSKEY 256 3 13 "
+                "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==")}),
+        nullptr);
 }
 
 TEST(UpdateApply, NothingChangesIsNull) {

@@ -397,7 +397,7 @@ class CountingSigner final : public zone::ZoneSigning {
         ++passes;
         Signed s;
         s.version = zone::with_serial(source, source.serial());
-        s.next_refresh = refresh_at;
+        if (refresh_at != Clock::time_point()) s.next_refresh = refresh_at;
         s.key_generation = generation;
         return s;
     }
@@ -432,11 +432,30 @@ TEST_F(ZoneReloadTest, SignedZoneIsSignedAgainOnlyWhenSomethingIsDue) {
     EXPECT_EQ(r.serial->value(), 11u);
     EXPECT_EQ(signer->passes, 2);
 
-    r = z.reload(t0_ + std::chrono::seconds(200));  // past refresh_at: due, signed once with a new serial
+    signer->refresh_at = t0_ + std::chrono::seconds(300);  // what the next signing will report
+    r = z.reload(t0_ + std::chrono::seconds(200));         // past the first refresh_at: due, signed once
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
     EXPECT_EQ(r.serial->value(), 12u);
     EXPECT_EQ(signer->passes, 3);
+    // The refresh time is the latest signing's: nothing is due before it.
+    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(202), false).outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(signer->passes, 3);
 
-    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(201), true).outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(203), true).outcome, zone::ReloadOutcome::Updated);
     EXPECT_EQ(signer->passes, 4);  // `all` always signs
+}
+
+// A signer that reports no refresh time (no signature in the zone): whether anything is due is found by
+// signing once with the served serial; the same version back means nothing is published.
+TEST_F(ZoneReloadTest, WithoutARefreshTimeOneTrialSigningDecides) {
+    write(10);
+    auto signer = std::make_shared<CountingSigner>();
+    zone::ZoneSettings settings{dns::Name::from_text("example.com.").value(), file_};
+    settings.signer = signer;
+    zone::Zone z(settings);
+    ASSERT_EQ(z.reload(t0_).outcome, zone::ReloadOutcome::Updated);
+    EXPECT_EQ(signer->passes, 1);
+    EXPECT_EQ(z.resign(t0_ + std::chrono::seconds(1), false).outcome, zone::ReloadOutcome::Unchanged);
+    EXPECT_EQ(signer->passes, 2);
+    EXPECT_EQ(z.current()->serial().value(), 10u);
 }
