@@ -548,7 +548,8 @@ constexpr SchemaKey kSchema[] = {
      .unit = Unit::Milliseconds,
      .default_value = R"("0s")",
      .example = R"(zonefile_sync = "5m")",
-     .description = "How long after a dynamic update the zone file is rewritten; 0: at once."},
+     .description =
+         "How long after a dynamic update the zone file is rewritten; 0: at once after the answer."},
     {.path = "zone[].secondaries",
      .reader = Reader::Endpoints,
      .slot = slot<&ZoneConfig::secondaries>,

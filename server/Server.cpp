@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -464,15 +465,66 @@ void write_back_due(const zone::ZoneStore& store, bool all) {
     }
 }
 
-// Always armed, whatever the zones' zonefile_sync: reconfigure may add a zone with a delay, and a failed
-// write-back retries through it too.
-void watch_write_backs(asio::steady_timer& timer, const zone::ZoneStore& store) {
-    timer.expires_after(std::chrono::milliseconds(500));
-    timer.async_wait([&timer, &store](const boost::system::error_code& ec) {
-        if (ec) return;
-        write_back_due(store, false);
-        watch_write_backs(timer, store);
-    });
+// The zone files dynamic updates left behind, written on the control thread: checked every half second
+// (zonefile_sync delays, retries of a failed write), and soon after an update (wanted(): due at once by
+// default). A pass writes everything due. After an update the next pass waits kUpdateGap, or nine times
+// as long as the last pass took when that is longer: the first update after a quiet spell is in its file
+// within milliseconds, while a burst costs a few whole-file writes a second and at most a tenth of a
+// core, however large the zone. An update's answer never waits for the file: the journal already made
+// it durable, and a reload in between merges.
+class WriteBacks {
+  public:
+    static constexpr std::chrono::milliseconds kUpdateGap{100};
+
+    WriteBacks(asio::io_context& io, const zone::ZoneStore& store)
+        : io_(io), store_(store), timer_(io), soon_(io) {
+        watch();
+    }
+    void wanted() {  // any thread
+        if (posted_.exchange(true, std::memory_order_acq_rel)) return;
+        asio::post(io_, [this] {
+            const auto wait = next_pass_ - std::chrono::steady_clock::now();
+            if (wait <= std::chrono::steady_clock::duration::zero()) return pass();
+            soon_.expires_after(wait);
+            soon_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) pass();
+            });
+        });
+    }
+
+  private:
+    void pass() {
+        posted_.store(false, std::memory_order_release);  // an update from now on asks again (wanted())
+        const auto start = std::chrono::steady_clock::now();
+        write_back_due(store_, false);
+        const auto end = std::chrono::steady_clock::now();
+        next_pass_ = end + std::max<std::chrono::steady_clock::duration>(kUpdateGap, 9 * (end - start));
+    }
+    // Always armed, whatever the zones' zonefile_sync: reconfigure may add a zone with a delay.
+    void watch() {
+        timer_.expires_after(std::chrono::milliseconds(500));
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (std::chrono::steady_clock::now() >= next_pass_) pass();  // inside the gap: soon_ comes
+            watch();
+        });
+    }
+
+    asio::io_context& io_;
+    const zone::ZoneStore& store_;
+    asio::steady_timer timer_;
+    asio::steady_timer soon_;
+    std::atomic<bool> posted_{false};
+    std::chrono::steady_clock::time_point next_pass_;  // control thread
+};
+
+// What follows a dynamic update that changed a zone: NOTIFY (coalesced by notify_delay), then the file.
+std::function<void(const zone::Zone&)> after_update(const NotifyControl& notifications,
+                                                    WriteBacks& write_backs) {
+    return [&notifications, &write_backs](const zone::Zone& z) {
+        notifications.changed(z);
+        write_backs.wanted();
+    };
 }
 
 struct Stoppable {
@@ -665,7 +717,8 @@ int Server::run() {
     if (!started_notifier) return fail("notify: ", started_notifier.error());
     NotifierSlot& notifier = **started_notifier;
     const NotifyControl notifications = notify_control(notifier, impl_->store);
-    impl_->set_zone_changed(notifications.changed);  // dynamic updates: NOTIFY, coalesced by notify_delay
+    WriteBacks write_backs(control_io, impl_->store);
+    impl_->set_zone_changed(after_update(notifications, write_backs));
     // Secondaries may have missed changes made while we were down: tell them what we serve now.
     for (const auto& z : impl_->store.zones()) notifications.changed(*z);
 
@@ -706,9 +759,6 @@ int Server::run() {
     stop_on_signal(term, grace,
                    Stoppable{dns_io, control_io, listeners, udp, notifier, **control, hup, signatures,
                              std::chrono::milliseconds(cfg.shutdown_grace_ms)});
-
-    asio::steady_timer write_backs(control_io);
-    watch_write_backs(write_backs, impl_->store);
 
     udp.start();
     log_serving(cfg, impl_->store, udp.threads(), tcp_threads, impl_->zones_not_loaded);

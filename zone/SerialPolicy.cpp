@@ -94,26 +94,22 @@ Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial 
 }
 
 ZoneVersionPtr with_serial(const ZoneVersion& version, dns::Serial serial) {
-    std::vector<uint8_t> data;
-    data.reserve(version.wire_bytes());
-    std::vector<uint32_t> offsets;
-    offsets.reserve(version.size());
-    for (std::size_t i = 0; i < version.size(); ++i) {
-        const RecordView r = version.record(i);
-        offsets.push_back(static_cast<uint32_t>(data.size()));
-        data.insert(data.end(), r.wire.begin(), r.wire.end());
-        if (i == version.soa_index()) {
-            // SERIAL is the first of the five 32-bit fields that end the SOA RDATA (RFC 1035 §3.3.13).
-            uint8_t* p = data.data() + data.size() - 20;
-            const uint32_t v = serial.value();
-            p[0] = static_cast<uint8_t>(v >> 24);
-            p[1] = static_cast<uint8_t>(v >> 16);
-            p[2] = static_cast<uint8_t>(v >> 8);
-            p[3] = static_cast<uint8_t>(v);
-        }
-    }
+    // One copy of the whole data (every update and policy bump passes here), then the four octets patched.
+    const auto all = version.run(0, version.size());
+    std::vector<uint8_t> data(all.begin(), all.end());
+    std::vector<uint32_t> offsets(version.size());
+    const uint32_t first = version.offset(0);
+    for (std::size_t i = 0; i < offsets.size(); ++i) offsets[i] = version.offset(i) - first;
+    // SERIAL is the first of the five 32-bit fields that end the SOA RDATA (RFC 1035 §3.3.13).
+    const std::size_t soa = version.soa_index();
+    uint8_t* p = data.data() + offsets[soa] + version.soa().wire.size() - 20;
+    const uint32_t v = serial.value();
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
     return std::make_shared<const ZoneVersion>(dns::Name::from_wire(version.apex().wire()).value(),
-                                               std::move(data), std::move(offsets), version.soa_index());
+                                               std::move(data), std::move(offsets), soa);
 }
 
 }  // namespace headwater::zone

@@ -74,11 +74,11 @@ std::filesystem::path Zone::state_path(std::string_view suffix) const {
     return settings_.state_dir / (zone_file_stem(settings_.name) + std::string(suffix));
 }
 
-void Zone::save_file_serial_locked() {
-    if (settings_.state_dir.empty() || !file_serial_) return;
+void Zone::save_file_serial(dns::Serial serial) const {
+    if (settings_.state_dir.empty()) return;
     // Written like the snapshot (temp, fsync, rename): after a policy bump the served serial is ahead of
     // the file's, and without this record the next start would call the file's serial "backwards".
-    const std::string text = std::to_string(file_serial_->value()) + "\n";
+    const std::string text = std::to_string(serial.value()) + "\n";
     (void)write_file_atomically(state_path(".file-serial"),
                                 std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
@@ -132,13 +132,11 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
     }
-    // What Headwater last wrote to the file, kept on disk only while write-backs may lag (zonefile_sync);
-    // one left by an earlier run with a delay would be stale now (every update is in the file at once).
-    if (settings_.zonefile_sync.count() > 0) {
-        if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) file_base_ = *base;
-    } else {
-        std::error_code gone;
-        std::filesystem::remove(state_path(".file-base"), gone);
+    // What the file held when Headwater last loaded or wrote it, kept while updates may be ahead of the
+    // file (save_file_base_locked()): without it a restart would take a file that lags for a hand edit.
+    if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) {
+        file_base_ = *base;
+        file_base_saved_ = true;
     }
     std::ifstream serial_file(state_path(".file-serial"));
     uint32_t v = 0;
@@ -147,14 +145,16 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
 }
 
 ReloadResult Zone::open(Clock::time_point now) {
-    std::lock_guard lock(mutex_);
+    const std::lock_guard file_lock(file_mutex_);
+    const std::lock_guard lock(mutex_);
     auto result = reload_locked(now, false);
     count_reload(result, now);
     return result;
 }
 
 ReloadResult Zone::reload(Clock::time_point now, bool force) {
-    std::lock_guard lock(mutex_);
+    const std::lock_guard file_lock(file_mutex_);
+    const std::lock_guard lock(mutex_);
     auto result = reload_locked(now, force);
     count_reload(result, now);
     return result;
@@ -207,7 +207,10 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
             return fail(settings_.file.string() + ": " + ok.error());
     const ZoneVersionPtr base = settings_.signer ? source_ : current();
     ZoneVersionPtr merged;
-    if (file_base_ && base && !file_base_->same_content(*base)) {
+    // A file whose serial went back behind what was last loaded or written is not an edit to merge: the
+    // ordinary path refuses it (unless forced), as it would without updates.
+    const bool backwards = file_serial_ && loaded->version->serial() < *file_serial_;
+    if (file_base_ && base && !backwards && !file_base_->same_content(*base)) {
         // Dynamic updates the file does not hold yet: the file's own changes go on top of them, and the
         // merged version is written back at once. (Null: only the serial differs, as after a bump.)
         auto m = merge_file_locked(*loaded->version, *base);
@@ -238,7 +241,7 @@ void Zone::file_loaded_locked(dns::Serial file_serial) {
     // zone an fsync at every start.
     const bool recorded = file_serial_ && *file_serial_ == file_serial;
     file_serial_ = file_serial;
-    if (!recorded) save_file_serial_locked();
+    if (!recorded) save_file_serial(file_serial);
     last_error_.clear();
     file_loaded_ = true;
 }
@@ -458,7 +461,8 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
 
 ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> policy,
                         std::optional<dns::Serial> set) {
-    std::lock_guard lock(mutex_);
+    const std::lock_guard file_lock(file_mutex_);  // the SOA's serial is rewritten in the file
+    const std::lock_guard lock(mutex_);
     ReloadResult result;
     const ZoneVersionPtr old = current();
     // A refused bump is the caller's answer, not the zone's last (reload) error.
@@ -508,7 +512,7 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
                                   unexpected(settings_.file.string() + ": no SOA record found to update"));
     if (rewritten) {
         file_serial_ = next_value;
-        save_file_serial_locked();
+        save_file_serial(next_value);
     } else {
         result.note +=
             (result.note.empty() ? "" : "; ") + std::string("zone file not updated: ") + rewritten.error();
@@ -567,15 +571,19 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     }
     if (auto r = publish_update_locked(old, served, next, now, result.note); !r)
         return with_error(result, r.error());
+    // The file lags the served version from now until the write-back: what it holds must be on disk
+    // before the answer (a restart in between merges the file onto the journaled version, and keeps the
+    // update). Written once per write-back, by whichever comes first.
+    if (auto saved = save_file_base_locked(); !saved)
+        result.note += (result.note.empty() ? "" : "; ") +
+                       std::string("the zone file's content not recorded: ") + saved.error();
     result.outcome = ReloadOutcome::Updated;
     result.serial = served->serial();
-    // The change is durable in the journal already; the file follows so that a reload agrees with it (at
-    // once, or zonefile_sync later: a reload in between merges).
-    if (settings_.zonefile_sync.count() > 0) {
-        if (!write_back_due_) set_write_back_due_locked(now + settings_.zonefile_sync);
-    } else if (auto w = write_back_locked(); !w) {
-        result.note += (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
-    }
+    // The change is durable in the journal already; the file follows so that a reload agrees with it: due
+    // at once by default (the server's writer runs it as soon as it can, one write for a burst of
+    // updates), or zonefile_sync later. Never here: rendering and syncing the whole file would hold up
+    // this update's answer and every update queued behind it. A reload in between merges.
+    if (!write_back_due_) set_write_back_due_locked(now + settings_.zonefile_sync);
     return result;
 }
 
@@ -585,17 +593,21 @@ void Zone::set_write_back_due_locked(std::optional<Clock::time_point> due) {
 }
 
 Result<void, std::string> Zone::write_back() {
-    std::lock_guard lock(mutex_);
-    return write_back_locked();
+    const std::lock_guard file_lock(file_mutex_);
+    return write_back_file();
 }
 
 Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool all) {
     // Checked twice a second for every zone: the common case (nothing pending) takes no lock a reload or
     // an update might hold.
     if (!write_back_pending_.load(std::memory_order_acquire)) return false;
-    std::lock_guard lock(mutex_);
-    if (!write_back_due_ || (!all && now < *write_back_due_)) return false;
-    if (auto w = write_back_locked(); !w) {
+    const std::lock_guard file_lock(file_mutex_);
+    {
+        const std::lock_guard lock(mutex_);
+        if (!write_back_due_ || (!all && now < *write_back_due_)) return false;
+    }
+    if (auto w = write_back_file(); !w) {
+        const std::lock_guard lock(mutex_);
         set_write_back_due_locked(
             now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000)));  // retry
         return unexpected(w.error());
@@ -603,14 +615,28 @@ Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool al
     return true;
 }
 
-void Zone::set_file_base_locked(const ZoneVersionPtr& content) {
-    // An unchanged reload (and every start) hands the same content again: writing the whole zone to disk
-    // each time would cost an fsync per zone for nothing.
+void Zone::set_file_base_locked(const ZoneVersionPtr& content, bool saved) {
+    // An unchanged reload (and every start) hands the same content again.
     const bool same = file_base_ && content && (file_base_ == content || file_base_->same_content(*content));
     file_base_ = content;
-    // Only a delayed write-back leaves the file behind the served version across a restart.
-    if (!same && settings_.zonefile_sync.count() > 0 && content && !settings_.state_dir.empty())
-        (void)write_snapshot(state_path(".file-base"), *content);
+    if (saved || same) {
+        file_base_saved_ = file_base_saved_ || saved;
+        return;
+    }
+    // Saved again only when an update next makes the file lag: a zone nobody updates costs no write. An
+    // older copy would make the next start merge the file for nothing.
+    file_base_saved_ = false;
+    if (!settings_.state_dir.empty()) {
+        std::error_code gone;
+        std::filesystem::remove(state_path(".file-base"), gone);
+    }
+}
+
+Result<void, std::string> Zone::save_file_base_locked() {
+    if (file_base_saved_ || !file_base_ || settings_.state_dir.empty()) return {};
+    if (auto w = write_snapshot(state_path(".file-base"), *file_base_); !w) return w;
+    file_base_saved_ = true;
+    return {};
 }
 
 Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& file,
@@ -618,32 +644,44 @@ Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& f
     const Changeset ours = diff(*file_base_, base);
     if (ours.soa_only()) return ZoneVersionPtr{};
     const Changeset theirs = diff(*file_base_, file);
-    // An RRset (owner, type) both sides changed is a conflict: which one is right is the operator's call.
+    // An RRset (owner, type) both sides changed is a conflict, which one is right being the operator's
+    // call; unless both changed it the same way (a write-back that reached the file but not the record of
+    // what the file holds, before a crash): then it is in `base` already.
     std::vector<RecordView> touched;
     for (std::size_t i = 0; i < ours.removed_count(); ++i) touched.push_back(ours.removed(i));
     for (std::size_t i = 0; i < ours.added_count(); ++i) touched.push_back(ours.added(i));
-    auto conflict = [&](const RecordView& r) {
-        return std::any_of(touched.begin(), touched.end(),
-                           [&](const RecordView& t) { return compare_rrsets(t, r) == 0; });
+    const auto same_rrset = [&](const RecordView& r) {
+        const auto f = file.find_rrset(r.owner, r.type);
+        const auto b = base.find_rrset(r.owner, r.type);
+        if (f.end - f.begin != b.end - b.begin) return false;
+        for (std::size_t i = 0; i < f.end - f.begin; ++i)
+            if (!std::ranges::equal(file.record(f.begin + i).wire, base.record(b.begin + i).wire))
+                return false;
+        return true;
+    };
+    // Nullopt: apply the file's change; true: already served; false: a conflict.
+    const auto settled = [&](const RecordView& r) -> std::optional<bool> {
+        if (std::none_of(touched.begin(), touched.end(),
+                         [&](const RecordView& t) { return compare_rrsets(t, r) == 0; }))
+            return std::nullopt;
+        return same_rrset(r);
+    };
+    const auto conflict = [&](const RecordView& r) {
+        return unexpected(settings_.file.string() + ": conflict: the RRset " + r.owner.to_string() + " " +
+                          dns::to_string(r.type) +
+                          " was changed in the file and by dynamic updates since the file was last written; "
+                          "`headwaterctl sync` writes the served version to the file, then edit that");
     };
     Changeset onto(base.soa().wire, base.soa().wire);
     for (std::size_t i = 0; i < theirs.removed_count(); ++i) {
-        if (conflict(theirs.removed(i)))
-            return unexpected(
-                settings_.file.string() + ": conflict: the RRset " + theirs.removed(i).owner.to_string() +
-                " " + dns::to_string(theirs.removed(i).type) +
-                " was changed in the file and by dynamic updates since the file was last written; "
-                "`headwaterctl sync` writes the served version to the file, then edit that");
-        onto.add_removed(theirs.removed(i).wire);
+        const auto s = settled(theirs.removed(i));
+        if (s && !*s) return conflict(theirs.removed(i));
+        if (!s) onto.add_removed(theirs.removed(i).wire);
     }
     for (std::size_t i = 0; i < theirs.added_count(); ++i) {
-        if (conflict(theirs.added(i)))
-            return unexpected(
-                settings_.file.string() + ": conflict: the RRset " + theirs.added(i).owner.to_string() + " " +
-                dns::to_string(theirs.added(i).type) +
-                " was changed in the file and by dynamic updates since the file was last written; "
-                "`headwaterctl sync` writes the served version to the file, then edit that");
-        onto.add_added(theirs.added(i).wire);
+        const auto s = settled(theirs.added(i));
+        if (s && !*s) return conflict(theirs.added(i));
+        if (!s) onto.add_added(theirs.added(i).wire);
     }
     auto merged = apply(base, onto);
     if (!merged)
@@ -655,25 +693,26 @@ Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& f
     return *merged;
 }
 
-Result<void, std::string> Zone::write_back_locked() {
-    const ZoneVersionPtr served = current();
-    if (!served) return unexpected(std::string("the zone is not served"));
-    const ZoneVersionPtr content = settings_.signer && source_ ? source_ : served;
+ZoneVersionPtr Zone::file_content_locked() const {
+    return settings_.signer && source_ ? source_ : current();
+}
+
+Result<void, std::string> Zone::write_zone_file(const ZoneVersion& content) const {
     std::string text = "; written by headwater: the served version of " + name_text_ + ", serial " +
-                       serial_text(content->serial()) + "\n";
-    text.reserve(content->wire_bytes() * 2);
+                       serial_text(content.serial()) + "\n";
+    text.reserve(content.wire_bytes() * 2);
     // The SOA first (readers expect it there), then everything in canonical order.
     const auto line = [&](std::size_t i) {
-        std::string rr = record_to_text(content->record(i).wire);
+        std::string rr = record_to_text(content.record(i).wire);
         if (rr.empty()) return false;
         text += rr;
         text += '\n';
         return true;
     };
-    if (!line(content->soa_index()))
+    if (!line(content.soa_index()))
         return unexpected(settings_.file.string() + ": the SOA cannot be written as text");
-    for (std::size_t i = 0; i < content->size(); ++i) {
-        if (i == content->soa_index()) continue;
+    for (std::size_t i = 0; i < content.size(); ++i) {
+        if (i == content.soa_index()) continue;
         if (!line(i))
             return unexpected(settings_.file.string() + ": record " + std::to_string(i) +
                               " cannot be written as text");
@@ -683,10 +722,43 @@ Result<void, std::string> Zone::write_back_locked() {
     if (!written) return unexpected(settings_.file.string() + ": " + written.error());
     // What the file says now is what is served: the next reload finds it unchanged. Saved: a file put back
     // from before the updates then counts as gone backwards (refused), not as an edit that drops them.
+    save_file_serial(content.serial());
+    // And what it holds, for a restart while later updates are not in it yet. A crash just before this
+    // leaves the older copy: the next start finds the file and the served version changed alike since
+    // then, which merges to what is served (merge_file_locked()).
+    if (!settings_.state_dir.empty())
+        if (auto w = write_snapshot(state_path(".file-base"), content); !w)
+            return unexpected(state_path(".file-base").string() + ": " + w.error());
+    return {};
+}
+
+void Zone::file_written_locked(const ZoneVersionPtr& content) {
     file_serial_ = content->serial();
-    save_file_serial_locked();
-    set_write_back_due_locked(std::nullopt);
-    set_file_base_locked(content);
+    // An update served while the file was being written keeps the write-back due: the writer goes again.
+    if (file_content_locked() == content) set_write_back_due_locked(std::nullopt);
+    set_file_base_locked(content, !settings_.state_dir.empty());
+}
+
+Result<void, std::string> Zone::write_back_file() {
+    ZoneVersionPtr content;
+    {
+        const std::lock_guard lock(mutex_);
+        content = file_content_locked();
+    }
+    if (!content) return unexpected(std::string("the zone is not served"));
+    // Without the zone's lock: updates go on being answered while the file is rendered and synced. The
+    // file mutex (held by the caller) keeps reloads and bumps from reading a file half way through this.
+    if (auto w = write_zone_file(*content); !w) return w;
+    const std::lock_guard lock(mutex_);
+    file_written_locked(content);
+    return {};
+}
+
+Result<void, std::string> Zone::write_back_locked() {
+    const ZoneVersionPtr content = file_content_locked();
+    if (!content) return unexpected(std::string("the zone is not served"));
+    if (auto w = write_zone_file(*content); !w) return w;
+    file_written_locked(content);
     return {};
 }
 

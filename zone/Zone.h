@@ -150,17 +150,18 @@ class Zone {
     // whatever it checks (prerequisites) still holds when the result is served. It returns the new
     // content, null when nothing changes, or an error (then nothing changes). The new version gets the
     // serial its SOA brings when that is newer, else the next one by the zone's policy (increment under
-    // keep), is signed when the zone is, journaled durably and served before this returns, and the zone
-    // file is rewritten to hold it (write_back()).
+    // keep), is signed when the zone is, and is journaled durably and served before this returns. The
+    // zone file follows later: a write-back is left due (write_back_if_due()), at once or after the
+    // zone's zonefile_sync.
     using Change = std::function<Result<ZoneVersionPtr, std::string>(const ZoneVersion& base)>;
     ReloadResult apply_change(Clock::time_point now, const Change& change);
 
     // Writes the served content (the unsigned source of a signed zone) to the zone file atomically
     // (temporary file, fsync, rename), so that the next reload finds what is served. An error leaves the
-    // file as it was.
+    // file as it was. Updates are answered meanwhile (only reloads and bumps wait).
     Result<void, std::string> write_back();
-    // The write-back a dynamic update left pending (zonefile_sync), when it is due at `now` (or at once
-    // with `all`, at shutdown). False when nothing was pending.
+    // The write-back dynamic updates left pending, when it is due at `now` (or at once with `all`, at
+    // shutdown). False when nothing was pending.
     Result<bool, std::string> write_back_if_due(Clock::time_point now, bool all = false);
 
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
@@ -199,11 +200,22 @@ class Zone {
     bool snapshot_can_wait_locked() const;
     void join_snapshot_writer_locked();
     std::filesystem::path state_path(std::string_view suffix) const;
-    void save_file_serial_locked();
-    Result<void, std::string> write_back_locked();
-    // The content the zone file holds as far as we know (what it last loaded or was written), kept in the
-    // state directory when write-backs can be delayed.
-    void set_file_base_locked(const ZoneVersionPtr& content);
+    // The zone file's serial recorded in the state directory (read by open_state_locked()).
+    void save_file_serial(dns::Serial serial) const;
+    // What the zone file is to hold: the served version, or the unsigned source of a signed zone.
+    ZoneVersionPtr file_content_locked() const;
+    // `content` rendered one record per line and written over the zone file atomically; its serial and
+    // the content itself recorded in the state directory. Changes no member: the caller holds
+    // file_mutex_, and mutex_ or not.
+    Result<void, std::string> write_zone_file(const ZoneVersion& content) const;
+    void file_written_locked(const ZoneVersionPtr& content);
+    Result<void, std::string> write_back_file();    // file_mutex_ held, mutex_ not
+    Result<void, std::string> write_back_locked();  // both held (a reload that merged)
+    // The content the zone file holds as far as we know (what it last loaded or was written); `saved`:
+    // the state directory's copy (.file-base) holds it already.
+    void set_file_base_locked(const ZoneVersionPtr& content, bool saved = false);
+    // file_base_ into the state directory, unless it is there already.
+    Result<void, std::string> save_file_base_locked();
     // A reload while dynamic updates are not in the file yet: the file's changes since file_base_ applied
     // onto `base` (the served content); an RRset changed on both sides is a conflict (the error names it).
     // Null when `base` differs from file_base_ only by its serial (a bump, a re-signing): nothing to merge.
@@ -223,6 +235,10 @@ class Zone {
     std::atomic<int64_t> loaded_at_ms_{0};
     std::atomic<int64_t> last_reload_ok_ms_{0};
     std::atomic<uint64_t> reload_failures_{0};
+    // Held by whatever reads or writes the zone file or its serial record (open, reload, bump, write-back),
+    // and taken before mutex_: a write-back renders and syncs the file without holding up updates, but no
+    // reload reads the file half written.
+    std::mutex file_mutex_;
     mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below
     std::optional<dns::Serial> file_serial_;  // the serial written in the zone file at the last load
     std::optional<Clock::time_point> loaded_at_;
@@ -241,7 +257,8 @@ class Zone {
     bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
     std::string snapshot_error_;     // a background write that failed, for the next result
     std::thread snapshot_writer_;
-    ZoneVersionPtr file_base_;  // see set_file_base_locked
+    ZoneVersionPtr file_base_;      // see set_file_base_locked
+    bool file_base_saved_ = false;  // .file-base in the state directory holds file_base_
     // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:
     // open() replays the journal onto it, and it is written long before the journal could drop an entry
     // it needs).

@@ -91,6 +91,15 @@ class ZoneVersion {
     }
     std::optional<std::size_t> nsec3_at_or_before(dns::NameView hashed_owner) const;
 
+    // Records [begin, end) as stored: one run of bytes, since every version is built by appending its
+    // records in index order (the constructor checks the offsets rise). With offset(), what copies runs
+    // of records into a new version without decoding each one uses (apply(), with_serial()).
+    std::span<const uint8_t> run(std::size_t begin, std::size_t end) const {
+        const std::size_t to = end < offsets_.size() ? offsets_[end] : data_.size();
+        return std::span(data_).subspan(offsets_[begin], to - offsets_[begin]);
+    }
+    uint32_t offset(std::size_t i) const { return offsets_[i]; }
+
     // Whole-content equality (same records, same order, same bytes).
     bool same_content(const ZoneVersion& other) const { return data_ == other.data_; }
     std::size_t wire_bytes() const { return data_.size(); }

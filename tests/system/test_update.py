@@ -306,7 +306,9 @@ class UpdateTest(unittest.TestCase):
         m.add("written", 60, "TXT", '"in the file"')
         self.ok(m)
         path = self.hw.zone_path(ZONE)
-        self.assertIn("written." + ZONE, path.read_text())
+        # Written at once, but after the answer (the journal made the update durable; the file follows).
+        hwtest.wait_for(lambda: "written." + ZONE in path.read_text(), timeout=5, interval=0.01,
+                        what="the update in the zone file")
         # A reload finds the file as served: unchanged.
         rc, doc, out, err = self.hw.ctl("reload", ZONE)
         self.assertEqual(doc["zones"][0]["outcome"], "unchanged", out + err)

@@ -60,6 +60,92 @@ TEST_F(ZoneReloadTest, FirstLoadThenUnchangedThenUpdated) {
     EXPECT_EQ(before->size(), 3u);
 }
 
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+    std::ifstream f(p);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// A dynamic update's change: the content of `file` (read as the zone's new content).
+zone::Zone::Change content_of(const dns::Name& apex, const std::filesystem::path& file) {
+    return [apex, file](const zone::ZoneVersion&) -> Result<zone::ZoneVersionPtr, std::string> {
+        auto loaded = zone::load_zone_file(apex, file);
+        if (!loaded) return unexpected(loaded.error().to_string());
+        return loaded->version;
+    };
+}
+
+}  // namespace
+
+TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
+    write(10);
+    const auto apex = dns::Name::from_text("example.com.").value();
+    zone::Zone z({apex, file_, dir_ / "state"});
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    const auto edited = dir_ / "edited.zone";
+    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
+                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
+
+    auto r = z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);  // served and journaled before apply_change returns
+    EXPECT_EQ(z.journal()->last_serial(), dns::Serial(11));
+    // The file is not written on the update's path: it is due at once, for the writer.
+    EXPECT_EQ(read_text(file_).find("www"), std::string::npos);
+    auto w = z.write_back_if_due(t0_ + std::chrono::seconds(1));
+    ASSERT_TRUE(w) << w.error();
+    EXPECT_TRUE(*w);
+    const std::string text = read_text(file_);
+    EXPECT_NE(text.find("www.example.com."), std::string::npos) << text;
+    EXPECT_NE(text.find(" 11 "), std::string::npos) << text;
+    EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::seconds(2)));  // nothing pending any more
+    EXPECT_EQ(z.reload(t0_ + std::chrono::seconds(3)).outcome, zone::ReloadOutcome::Unchanged);
+}
+
+TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
+    write(10);
+    const auto apex = dns::Name::from_text("example.com.").value();
+    const auto www = dns::Name::from_text("www.example.com.").value();
+    const auto edited = dir_ / "edited.zone";
+    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
+                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
+    {
+        zone::Zone z({apex, file_, dir_ / "state"});
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+                  zone::ReloadOutcome::Updated);
+    }  // gone before its write-back, as in a crash right after the answer
+    EXPECT_EQ(read_text(file_).find("www"), std::string::npos);
+    zone::Zone z({apex, file_, dir_ / "state"});
+    auto r = z.open(t0_ + std::chrono::seconds(5));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_FALSE(z.current()->find_rrset(www, dns::RRType::A).empty()) << "the update was lost";
+}
+
+TEST_F(ZoneReloadTest, AReloadBeforeTheWriteBackKeepsTheUpdateAndWritesTheFile) {
+    write(10);
+    const auto apex = dns::Name::from_text("example.com.").value();
+    zone::ZoneSettings settings(apex, file_, dir_ / "state");
+    settings.zonefile_sync = std::chrono::hours(1);
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    const auto edited = dir_ / "edited.zone";
+    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
+                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+              zone::ReloadOutcome::Updated);
+    EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::seconds(2)));  // zonefile_sync: not yet
+    // A reload meanwhile finds the file without the update: nothing to merge from the file, the update
+    // stays served, and the merged version is written back at once.
+    auto r = z.reload(t0_ + std::chrono::seconds(3));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_NE(read_text(file_).find("www.example.com."), std::string::npos);
+    EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::hours(2)));  // the reload wrote it
+}
+
 TEST_F(ZoneReloadTest, BrokenFileKeepsTheServedVersion) {
     write(10);
     zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
