@@ -216,6 +216,9 @@ struct Journal::State {
 
     // A new, empty history.
     Result<void, std::string> reset() {
+        // Already a bare header (a journal just created: every zone's first load starts a history):
+        // rewriting it would cost two more fsyncs per zone at a first start.
+        if (live.empty() && dead_entries == 0 && end == kFileHeader && !broken && !cut_pending) return {};
         if (auto r = replace_file(path, fd, 0, 0); !r) return r;
         if (auto r = reopen(); !r) return r;
         live.clear();

@@ -140,7 +140,10 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     }
     std::ifstream serial_file(state_path(".file-serial"));
     uint32_t v = 0;
-    if (serial_file >> v) file_serial_ = dns::Serial(v);
+    if (serial_file >> v) {
+        file_serial_ = dns::Serial(v);
+        file_serial_saved_ = true;
+    }
     return {};
 }
 
@@ -237,11 +240,22 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
 }
 
 void Zone::file_loaded_locked(dns::Serial file_serial) {
-    // The record on disk already says so (read by open_state_locked): writing it again would cost every
-    // zone an fsync at every start.
-    const bool recorded = file_serial_ && *file_serial_ == file_serial;
+    // The record is needed only while the served serial is not the file's (a policy bump): the next start
+    // must not call the file's serial backwards then. When they are the same the served serial says it
+    // all, and writing the record would cost every zone an fsync at its first start. Nor is it written
+    // again when the record on disk already says so (read by open_state_locked).
+    const auto served = current();
+    const bool needed = !served || !(served->serial() == file_serial);
+    const bool recorded = file_serial_saved_ && file_serial_ && *file_serial_ == file_serial;
     file_serial_ = file_serial;
-    if (!recorded) save_file_serial(file_serial);
+    if (needed && !recorded) {
+        save_file_serial(file_serial);
+        file_serial_saved_ = true;
+    } else if (!needed && file_serial_saved_ && !recorded && !settings_.state_dir.empty()) {
+        std::error_code gone;  // a stale record: the next start would take the file's serial for a regression
+        std::filesystem::remove(state_path(".file-serial"), gone);
+        file_serial_saved_ = false;
+    }
     last_error_.clear();
     file_loaded_ = true;
 }
@@ -513,6 +527,7 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     if (rewritten) {
         file_serial_ = next_value;
         save_file_serial(next_value);
+        file_serial_saved_ = true;
     } else {
         result.note +=
             (result.note.empty() ? "" : "; ") + std::string("zone file not updated: ") + rewritten.error();
@@ -734,6 +749,7 @@ Result<void, std::string> Zone::write_zone_file(const ZoneVersion& content) cons
 
 void Zone::file_written_locked(const ZoneVersionPtr& content) {
     file_serial_ = content->serial();
+    file_serial_saved_ = true;  // by write_zone_file()
     // An update served while the file was being written keeps the write-back due: the writer goes again.
     if (file_content_locked() == content) set_write_back_due_locked(std::nullopt);
     set_file_base_locked(content, !settings_.state_dir.empty());

@@ -241,6 +241,7 @@ class Zone {
     std::mutex file_mutex_;
     mutable std::mutex mutex_;                // serialises reloads and guards the bookkeeping below
     std::optional<dns::Serial> file_serial_;  // the serial written in the zone file at the last load
+    bool file_serial_saved_ = false;          // the state directory's record (.file-serial) holds it
     std::optional<Clock::time_point> loaded_at_;
     std::optional<Clock::time_point> last_reload_;
     std::string last_error_;

@@ -146,6 +146,36 @@ TEST_F(ZoneReloadTest, AReloadBeforeTheWriteBackKeepsTheUpdateAndWritesTheFile) 
     EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::hours(2)));  // the reload wrote it
 }
 
+TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
+    const auto apex = dns::Name::from_text("example.com.").value();
+    const auto state = dir_ / "state";
+    const auto has_record = [&] {
+        for (const auto& e : std::filesystem::directory_iterator(state))
+            if (e.path().string().ends_with(".file-serial")) return true;
+        return false;
+    };
+    write(10);
+    {
+        zone::Zone z({apex, file_, state});
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        EXPECT_FALSE(has_record());  // the served serial is the file's: nothing to remember (no fsync)
+        write(10, "www IN A 192.0.2.80\n");  // changed without raising the serial: the policy bumps it
+        ASSERT_EQ(z.reload(t0_ + std::chrono::seconds(1)).outcome, zone::ReloadOutcome::Updated);
+        EXPECT_EQ(z.current()->serial().value(), 11u);
+        EXPECT_TRUE(has_record());
+    }
+    {
+        // The next start finds the file's serial 10 behind the served 11 and knows it is no regression.
+        zone::Zone z({apex, file_, state});
+        auto r = z.open(t0_ + std::chrono::seconds(2));
+        EXPECT_EQ(r.outcome, zone::ReloadOutcome::Unchanged) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 11u);
+        write(12, "www IN A 192.0.2.80\n");
+        ASSERT_EQ(z.reload(t0_ + std::chrono::seconds(3)).outcome, zone::ReloadOutcome::Updated);
+        EXPECT_FALSE(has_record());  // served and file agree again: the stale record goes
+    }
+}
+
 TEST_F(ZoneReloadTest, BrokenFileKeepsTheServedVersion) {
     write(10);
     zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
