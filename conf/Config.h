@@ -174,6 +174,8 @@ struct AlertConfig {
     uint32_t retries = 5;               // after the first try; waits start at retry_interval and double
     uint32_t retry_interval_ms = 2000;  //
     uint32_t timeout_ms = 10000;        // for one try: connect, send, read the status
+
+    bool operator==(const AlertConfig&) const = default;
 };
 
 // One [[lab]] fault: the zone, whom it is aimed at (an address, a TSIG key name or "*") and the fault in
@@ -183,6 +185,8 @@ struct LabConfig {
     std::string zone;  // normalised like ZoneConfig::name; names a [[zone]]
     std::string peer;
     std::string fault;
+
+    bool operator==(const LabConfig&) const = default;
 };
 
 struct Config {

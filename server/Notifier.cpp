@@ -2,6 +2,7 @@
 #include "server/AsioSupport.h"
 #include "server/DnsClient.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -79,10 +80,13 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
     std::size_t first_zone = 0;  // strand: where send_due() starts, so no zone always goes first
     std::shared_ptr<const xfr::FaultBoard> lab;  // lab mode; set before start()
 
-    mutable std::mutex mutex;  // guards the two members below
+    mutable std::mutex mutex;  // guards the three members below
     std::vector<NotifyZoneState> snapshot;
     // The last serial and SOA announced per zone, for notify().
     std::vector<std::optional<std::pair<dns::Serial, std::vector<uint8_t>>>> announced;
+    // Per zone, zone_changed() calls the strand has not taken up yet: their NOTIFY is not in the
+    // snapshot's pending state until it has (unfinished_zones()).
+    std::vector<unsigned> queued;
 
     explicit State(asio::io_context& i) : io(i), strand(asio::make_strand(i)), timer(strand) {}
 
@@ -241,6 +245,7 @@ Notifier::Notifier(asio::io_context& io, std::vector<NotifyZone> zones, xfr::Not
         state_->zones.push_back(std::move(zone));
     }
     state_->announced.resize(state_->zones.size());
+    state_->queued.resize(state_->zones.size());
 }
 
 Notifier::~Notifier() {
@@ -335,11 +340,15 @@ void Notifier::zone_changed(dns::NameView zone, dns::Serial serial, std::span<co
     {
         std::lock_guard lock(s->mutex);
         s->announced[*z] = std::pair(serial, soa);
+        ++s->queued[*z];
     }
     asio::post(s->strand, [s, zi = *z, serial, soa = std::move(soa)] {
-        if (s->stopped) return;
-        s->zones[zi].tracker->zone_changed(serial, soa, Clock::now());
-        s->changed(zi);
+        if (!s->stopped) {
+            s->zones[zi].tracker->zone_changed(serial, soa, Clock::now());
+            s->changed(zi);  // the snapshot shows it pending from here
+        }
+        std::lock_guard lock(s->mutex);
+        --s->queued[zi];
     });
 }
 
@@ -394,6 +403,18 @@ void Notifier::remember(dns::NameView zone, dns::Serial serial, std::span<const 
 
 bool Notifier::has_zone(dns::NameView zone) const {
     return state_->find(zone).has_value();
+}
+
+std::set<std::string> Notifier::unfinished_zones() const {
+    std::set<std::string> out;
+    std::lock_guard lock(state_->mutex);
+    for (std::size_t z = 0; z < state_->snapshot.size(); ++z) {
+        const auto& targets = state_->snapshot[z].targets;
+        if (state_->queued[z] > 0 ||
+            std::any_of(targets.begin(), targets.end(), [](const auto& t) { return t.pending(); }))
+            out.insert(state_->snapshot[z].zone);
+    }
+    return out;
 }
 
 std::vector<NotifyZoneState> Notifier::snapshot() const {

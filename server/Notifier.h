@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,9 @@ class Notifier {
 
     // Every tracker's state, as of the last change (a copy, any thread).
     std::vector<NotifyZoneState> snapshot() const;
+    // The zones ("example.com.") with a NOTIFY not finished: asked for by zone_changed() and not yet
+    // taken up, waiting for notify_delay or for room, or retrying. Any thread.
+    std::set<std::string> unfinished_zones() const;
     // One zone's targets; nullopt when the zone has none.
     std::optional<NotifyZoneState> snapshot(dns::NameView zone) const;
 

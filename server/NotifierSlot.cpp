@@ -28,12 +28,8 @@ Result<void, std::string> NotifierSlot::replace(std::vector<NotifyZone> zones,
     // What the Notifier being replaced had not finished: a NOTIFY waiting for notify_delay (a reload just
     // before, as SIGHUP does), waiting for room, or retrying. Stopping it drops those; the new one sends
     // them.
-    std::set<std::string> unfinished;
-    if (auto old = current()) {
-        for (const auto& zone : old->snapshot())
-            for (const auto& target : zone.targets)
-                if (target.pending()) unfinished.insert(zone.zone);
-    }
+    const auto old = current();
+    const std::set<std::string> unfinished = old ? old->unfinished_zones() : std::set<std::string>{};
     for (const auto& z : served) {
         auto v = z->current();
         if (!v || !n->has_zone(v->apex())) continue;

@@ -43,6 +43,20 @@ std::string restart_only_changes(const conf::ServerConfig& a, const conf::Server
               a.tls_client_ca == b.tls_client_ca,
           "tls_* (reload-tls re-reads the files)");
     check(a.transfer_log == b.transfer_log, "transfer_log");
+    check(a.metrics_listen == b.metrics_listen, "metrics_listen");
+    check(a.lab == b.lab, "lab");
+    return out;
+}
+
+// What reconfigure cannot apply to a running server, beyond the [server] table: the webhook alerts (the
+// AlertService is built once) and the [[lab]] faults (`headwaterctl lab set|clear` changes those live).
+// Said, so that an edit is never silently left unapplied.
+std::string restart_only_changes(const conf::Config& a, const conf::Config& b) {
+    std::string out = restart_only_changes(a.server, b.server);
+    if (!(a.alerts == b.alerts)) out += std::string(out.empty() ? "" : ", ") + "[[alert]]";
+    if (!(a.labs == b.labs))
+        out += std::string(out.empty() ? "" : ", ") +
+               "[[lab]] (`headwaterctl lab set|clear` changes faults live)";
     return out;
 }
 
@@ -129,7 +143,7 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     auto loaded = conf::load_config(t.config.path);
     if (!loaded) return refused(loaded.error().message);
     conf::Config next = std::move(*loaded);
-    if (auto fixed = restart_only_changes(t.config.server, next.server); !fixed.empty())
+    if (auto fixed = restart_only_changes(t.config, next); !fixed.empty())
         return refused("these settings need a restart: " + fixed);
     auto keys = build_keys(next);
     if (!keys) return refused(keys.error());

@@ -154,6 +154,12 @@ class ReconfigureTest(unittest.TestCase):
         doc = self.reconfigure(ok=False)
         self.assertIn("need a restart: server.listen", doc["error"])
         self.assertIsNone(hwtest.soa_serial(self.hw.port, "c.example."))
+        # What the running server cannot take on is said, never left unapplied in silence.
+        self.hw.config_path.write_text(
+            good.replace("[server]\n", f'[server]\nmetrics_listen = "127.0.0.1:{hwtest.free_port()}"\n', 1) +
+            '\n[[alert]]\nurl = "http://127.0.0.1:9/hook"\n')
+        doc = self.reconfigure(ok=False)
+        self.assertIn("need a restart: server.metrics_listen, [[alert]]", doc["error"])
         self.hw.config_path.write_text(good)
 
     def test_5_removed_then_added_back(self):
