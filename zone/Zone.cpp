@@ -584,14 +584,14 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
         if (!signed_version) return with_error(result, "signing failed: " + signed_version.error());
         served = *signed_version;
     }
+    // The file lags the served version from the journal entry below until the write-back: what it holds
+    // must be on disk before that entry (a restart in between merges the file onto the journaled version,
+    // and keeps the update; without the copy it would take the lagging file for the zone). Written once
+    // per write-back, by whichever comes first; an update that cannot have it is refused.
+    if (auto saved = save_file_base_locked(); !saved)
+        return with_error(result, "cannot record what the zone file holds: " + saved.error());
     if (auto r = publish_update_locked(old, served, next, now, result.note); !r)
         return with_error(result, r.error());
-    // The file lags the served version from now until the write-back: what it holds must be on disk
-    // before the answer (a restart in between merges the file onto the journaled version, and keeps the
-    // update). Written once per write-back, by whichever comes first.
-    if (auto saved = save_file_base_locked(); !saved)
-        result.note += (result.note.empty() ? "" : "; ") +
-                       std::string("the zone file's content not recorded: ") + saved.error();
     result.outcome = ReloadOutcome::Updated;
     result.serial = served->serial();
     // The change is durable in the journal already; the file follows so that a reload agrees with it: due
@@ -740,7 +740,8 @@ Result<void, std::string> Zone::write_zone_file(const ZoneVersion& content) cons
     save_file_serial(content.serial());
     // And what it holds, for a restart while later updates are not in it yet. A crash just before this
     // leaves the older copy: the next start finds the file and the served version changed alike since
-    // then, which merges to what is served (merge_file_locked()).
+    // then, which merges to what is served (merge_file_locked()), unless a later update changed one of
+    // those RRsets again: then the file is refused as a conflict (nothing lost; `sync` settles it).
     if (!settings_.state_dir.empty())
         if (auto w = write_snapshot(state_path(".file-base"), content); !w)
             return unexpected(state_path(".file-base").string() + ": " + w.error());
