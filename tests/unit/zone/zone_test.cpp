@@ -176,6 +176,50 @@ TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
     }
 }
 
+TEST_F(ZoneReloadTest, AHandEditThatMatchesAnUpdateIsNoConflict) {
+    write(10);
+    const auto apex = dns::Name::from_text("example.com.").value();
+    zone::ZoneSettings settings(apex, file_, dir_ / "state");
+    settings.zonefile_sync = std::chrono::hours(1);
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    const auto edited = dir_ / "edited.zone";
+    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
+                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+              zone::ReloadOutcome::Updated);
+    // The operator adds the same record by hand (as a write-back that reached the file would have).
+    write(10, "www IN A 192.0.2.80\n");
+    auto r = z.reload(t0_ + std::chrono::seconds(2));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    const auto www =
+        z.current()->find_rrset(dns::Name::from_text("www.example.com.").value(), dns::RRType::A);
+    EXPECT_EQ(www.end - www.begin, 1u);
+}
+
+TEST_F(ZoneReloadTest, AFilePutBackBehindTheUpdatesIsRefusedNotMerged) {
+    write(20, "old IN A 192.0.2.9\n");
+    const auto apex = dns::Name::from_text("example.com.").value();
+    zone::ZoneSettings settings(apex, file_, dir_ / "state");
+    settings.zonefile_sync = std::chrono::hours(1);
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    const auto edited = dir_ / "edited.zone";
+    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 20 3600 900 86400 60\n@ IN NS ns1\n"
+                             "ns1 IN A 192.0.2.1\nold IN A 192.0.2.9\nwww IN A 192.0.2.80\n";
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+              zone::ReloadOutcome::Updated);
+    // An older file (serial 15, without `old`): merged, it would have removed `old` without a word.
+    write(15);
+    auto r = z.reload(t0_ + std::chrono::seconds(2));
+    EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("backwards"), std::string::npos) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 21u);
+    EXPECT_FALSE(
+        z.current()->find_rrset(dns::Name::from_text("old.example.com.").value(), dns::RRType::A).empty());
+}
+
 TEST_F(ZoneReloadTest, BrokenFileKeepsTheServedVersion) {
     write(10);
     zone::Zone z({dns::Name::from_text("example.com.").value(), file_});
