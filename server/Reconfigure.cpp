@@ -171,7 +171,14 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     for (const auto& z : set.zones) kept.insert(z->settings().name.to_string());
     for (const auto& zc : t.config.zones)
         if (kept.count(zc.name) == 0) removed.push_back(zc.name);
+    const auto before = t.store.zones();
     (void)t.store.replace(set.zones);  // names are unique: the config loader checked
+    // A zone no longer served leaves the server's write-backs: the updates its file lags behind are
+    // written now. (A rebuilt zone merged them in from state_dir when it loaded, and wrote its file.)
+    for (const auto& z : before)
+        if (kept.count(z->name_text()) == 0)
+            if (auto w = z->write_back_if_due(now, true); !w)
+                spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
     // The per-zone options come from the new config; the hooks (UPDATE callbacks, lab faults) stay.
     xfr::ResponderOptions options = responder_options(next);
     const xfr::ResponderOptions current = t.responder.options();

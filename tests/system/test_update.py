@@ -396,6 +396,17 @@ class UpdateMergeTest(unittest.TestCase):
                 self.assertNotIn("at-stop", path.read_text())
                 hw.stop()
                 self.assertIn("at-stop." + ZONE, path.read_text())
+                # And when reconfigure stops serving the zone.
+                hw.start()
+                m = update()
+                m.add("at-removal", 60, "A", "203.0.113.3")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertNotIn("at-removal", path.read_text())
+                hw.zones = []
+                hw.write_config()
+                rc, doc, out, err = hw.ctl("reconfigure")
+                self.assertEqual(doc.get("removed"), [ZONE], out + err)
+                self.assertIn("at-removal." + ZONE, path.read_text())
             finally:
                 hw.close()
         finally:
