@@ -117,7 +117,8 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
                              zone.name, target_text(s), key, o.serial.value(), o.tries, o.error);
             }
             if (sink)
-                sink(NotifyEvent{zone.name, target_text(s), key, o.serial, o.tries, o.acknowledged, o.error});
+                sink(NotifyEvent{zone.name, target_text(s), key, o.serial, o.tries, o.acknowledged, o.error,
+                                 false});
         }
         std::lock_guard lock(mutex);
         snapshot[z].targets = zone.tracker->states();
@@ -171,16 +172,25 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
         }
     }
 
-    // Lab mode (no-notify): the message is not sent; the first try of each serial says so.
-    bool lab_skips(const Zone& zone, const xfr::NotifyTracker::Outgoing& o) {
+    // Lab mode (no-notify): the message is not sent, and the target is told so at once (withheld: no
+    // retries, no give-up, so neither the failure counters nor the alerts take it for a broken target).
+    bool lab_skips(Zone& zone, const xfr::NotifyTracker::Outgoing& o) {
         if (!lab) return false;
         const auto& t = zone.tracker->target(o.target);
         const std::string key = t.key ? t.key->name().to_string() : std::string("-");
         const xfr::FaultPlan plan = lab->current()->plan(zone.name, t.address.address, key);
         if (!plan.no_notify) return false;
-        if (o.attempt == 1 && sink)
-            sink(NotifyEvent{zone.name, t.address.to_string(), key, o.serial, 0, false,
-                             plan.describe() + ": not sent"});
+        const std::string why = plan.describe() + ": not sent";
+        zone.tracker->withhold(o.target, why, unix_now());
+        if (sink)
+            sink(NotifyEvent{.zone = zone.name,
+                             .target = t.address.to_string(),
+                             .key = key,
+                             .serial = o.serial,
+                             .tries = 0,
+                             .acknowledged = false,
+                             .error = why,
+                             .withheld = true});
         return true;
     }
 

@@ -50,6 +50,7 @@ struct NotifyEvent {
     unsigned tries = 0;
     bool acknowledged = false;
     std::string error;
+    bool withheld = false;  // lab mode (no-notify): not sent on purpose; not a failure
 };
 
 class Notifier {

@@ -357,21 +357,22 @@ ListenerOptions listener_options(const conf::ServerConfig& cfg) {
 void log_notify_events(Notifier& notifier, TransferLog& transfer_log, SecondaryRegistry& secondaries,
                        ServerMetrics& metrics, AlertService& alerts) {
     notifier.on_event([&transfer_log, &secondaries, &metrics, &alerts](const NotifyEvent& e) {
-        metrics.count_notify(e);
-        alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
+        if (!e.withheld) {  // held back on purpose (lab mode): neither a success nor a failure
+            metrics.count_notify(e);
+            alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
+        }
         // The lab timeline (kept only in lab mode): the target's address without its port.
         if (auto to = dns::Endpoint::parse(e.target, 53))
-            secondaries.record_notify(
-                e.zone, to->address.to_string(), e.key, e.serial,
-                e.acknowledged ? "ack" : (e.error.rfind("lab: ", 0) == 0 ? "skipped" : "error"),
-                e.error.rfind("lab: ", 0) == 0 ? e.error : std::string(), std::chrono::system_clock::now());
+            secondaries.record_notify(e.zone, to->address.to_string(), e.key, e.serial,
+                                      e.acknowledged ? "ack" : (e.withheld ? "skipped" : "error"),
+                                      e.withheld ? e.error : std::string(), std::chrono::system_clock::now());
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
         line["key"] = e.key;
         line["serial"] = e.serial.value();
         line["tries"] = e.tries;
-        line["outcome"] = e.acknowledged ? "ack" : "error";
+        line["outcome"] = e.acknowledged ? "ack" : (e.withheld ? "withheld" : "error");
         line["error"] = e.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.error);
         (void)transfer_log.write(line);
     });

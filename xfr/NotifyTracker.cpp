@@ -36,6 +36,8 @@ std::string_view to_string(NotifyStatus status) {
             return "acknowledged";
         case NotifyStatus::Failed:
             return "failed";
+        case NotifyStatus::Withheld:
+            return "withheld";
     }
     return "unknown";
 }
@@ -139,6 +141,15 @@ std::vector<uint8_t> NotifyTracker::build(std::size_t i, uint16_t id, uint64_t u
     if (signer) signer->sign_request(buf, 0, unix_now);
     work_[i].tries.push_back(Try{id, std::move(signer)});
     return buf;
+}
+
+void NotifyTracker::withhold(std::size_t target, std::string why, uint64_t unix_now) {
+    auto& s = states_.at(target);
+    work_[target].next_at.reset();
+    work_[target].tries.clear();  // an answer to a try sent before the fault was set no longer counts
+    s.status = NotifyStatus::Withheld;
+    s.last_error = std::move(why);
+    s.last_error_unix = unix_now;
 }
 
 void NotifyTracker::conclude(std::size_t i, bool acknowledged, std::string error, TimePoint now,

@@ -45,6 +45,7 @@ enum class NotifyStatus : uint8_t {
     Sending,       // tries sent, no conclusive answer yet
     Acknowledged,  // NOERROR from the target for `serial`
     Failed,        // an error answer, a TSIG failure, or no answer after the last try
+    Withheld,      // lab mode (no-notify): not sent, on purpose; neither a success nor a failure
 };
 
 std::string_view to_string(NotifyStatus status);
@@ -139,6 +140,11 @@ class NotifyTracker {
 
     // The conclusions reached since the last call (acks, errors, give-ups), oldest first.
     std::vector<NotifyOutcome> take_outcomes();
+
+    // Lab mode (no-notify): the target's current serial is not sent after all. The target goes idle at
+    // once as Withheld, with `why` as its last error, and no outcome is reported: a NOTIFY held back on
+    // purpose is not one given up (no retries, no give-up, no alert).
+    void withhold(std::size_t target, std::string why, uint64_t unix_now);
 
     // Lab mode (notify-serial): asked for each message built; a value replaces the serial of the SOA in
     // the answer section for that target (before signing), so the hint names a serial we do not serve.

@@ -205,6 +205,10 @@ class LabModeTest(unittest.TestCase):
         rc, doc, out, err = self.hw.ctl("notify", ZONE)
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(self.notifies(2.0), [])
+        # Held back on purpose: the target says so, and it is not a failure (no retries, no give-up).
+        rc, doc, out, err = self.hw.ctl("status")
+        targets = [t for z in doc["zones"] if z["name"] == ZONE for t in z["notify"]]
+        self.assertEqual([t["status"] for t in targets], ["withheld"], targets)
 
     # ---- the report ----
     def test_report_shows_the_cut_and_the_soa_queries(self):

@@ -245,6 +245,32 @@ TEST_F(NotifyTrackerTest, NoErrorAcknowledgesAndStopsRetries) {
     EXPECT_EQ(outcomes[1].tries, 2u);
 }
 
+TEST_F(NotifyTrackerTest, AWithheldTargetNeitherRetriesNorFails) {
+    auto t = make(two_targets());
+    t.zone_changed(dns::Serial(5), soa_record(5), kT0);
+    auto out = t.due(kT0 + 250ms, kUnix);
+    ASSERT_EQ(out.size(), 2u);
+    // Lab mode held the first target's NOTIFY back: it is idle at once, with the reason, not failed.
+    t.withhold(0, "lab: no-notify: not sent", kUnix);
+    EXPECT_EQ(t.state(0).status, NotifyStatus::Withheld);
+    EXPECT_EQ(t.state(0).last_error, "lab: no-notify: not sent");
+    EXPECT_FALSE(t.state(0).pending());
+    EXPECT_EQ(t.in_flight(), 1u);
+    // Only the other target retries; the withheld one never gives up, and an answer to its try (sent
+    // before the fault was set) no longer counts.
+    auto retry = t.due(kT0 + 250ms + 2s, kUnix);
+    ASSERT_EQ(retry.size(), 1u);
+    EXPECT_EQ(retry[0].target, 1u);
+    EXPECT_EQ(t.on_response(answer(id_of(out[0].wire)), ep("127.0.0.1:5301"), kT0 + 3s, kUnix),
+              NotifyTracker::Match::NotMatched);
+    for (auto& o : t.take_outcomes()) EXPECT_EQ(o.target, 1u);
+    // The next serial goes to it again.
+    t.zone_changed(dns::Serial(6), soa_record(6), kT0 + 10s);
+    auto next = t.due(kT0 + 10s + 250ms, kUnix);
+    ASSERT_EQ(next.size(), 2u);
+    EXPECT_EQ(t.state(0).status, NotifyStatus::Sending);
+}
+
 TEST_F(NotifyTrackerTest, AnswersThatDoNotMatchAreIgnored) {
     auto t = make(two_targets());
     t.zone_changed(dns::Serial(5), soa_record(5), kT0);
