@@ -30,6 +30,34 @@ class ZoneReloadTest : public ::testing::Test {
           << extra;
     }
 
+    // The zone under test with its state directory (history, file records); `sync`: its zonefile_sync.
+    zone::ZoneSettings with_state(std::chrono::milliseconds sync = {}) const {
+        zone::ZoneSettings s(apex_, file_, dir_ / "state");
+        s.zonefile_sync = sync;
+        return s;
+    }
+
+    // A dynamic update's change: the zone as write(serial, extra) has it, plus www (as an UPDATE adding
+    // that record to it would make it).
+    zone::Zone::Change adding_www(uint32_t serial, std::string_view extra = "") const {
+        const auto edited = dir_ / "edited.zone";
+        std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster " << serial
+                              << " 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
+                              << extra << "www IN A 192.0.2.80\n";
+        return [apex = apex_, edited](const zone::ZoneVersion&) -> Result<zone::ZoneVersionPtr, std::string> {
+            auto loaded = zone::load_zone_file(apex, edited);
+            if (!loaded) return unexpected(loaded.error().to_string());
+            return loaded->version;
+        };
+    }
+
+    bool serves_www(const zone::Zone& z) const {
+        return !z.current()
+                    ->find_rrset(dns::Name::from_text("www.example.com.").value(), dns::RRType::A)
+                    .empty();
+    }
+
+    dns::Name apex_ = dns::Name::from_text("example.com.").value();
     std::filesystem::path dir_, file_;
     zone::Clock::time_point t0_ = zone::Clock::time_point(std::chrono::seconds(1'800'000'000));
 };
@@ -67,27 +95,13 @@ std::string read_text(const std::filesystem::path& p) {
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
-// A dynamic update's change: the content of `file` (read as the zone's new content).
-zone::Zone::Change content_of(const dns::Name& apex, const std::filesystem::path& file) {
-    return [apex, file](const zone::ZoneVersion&) -> Result<zone::ZoneVersionPtr, std::string> {
-        auto loaded = zone::load_zone_file(apex, file);
-        if (!loaded) return unexpected(loaded.error().to_string());
-        return loaded->version;
-    };
-}
-
 }  // namespace
 
 TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
     write(10);
-    const auto apex = dns::Name::from_text("example.com.").value();
-    zone::Zone z({apex, file_, dir_ / "state"});
+    zone::Zone z(with_state());
     ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
-    const auto edited = dir_ / "edited.zone";
-    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
-                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
-
-    auto r = z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited));
+    auto r = z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10));
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
     EXPECT_EQ(z.current()->serial().value(), 11u);  // served and journaled before apply_change returns
     EXPECT_EQ(z.journal()->last_serial(), dns::Serial(11));
@@ -105,36 +119,25 @@ TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
 
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
     write(10);
-    const auto apex = dns::Name::from_text("example.com.").value();
-    const auto www = dns::Name::from_text("www.example.com.").value();
-    const auto edited = dir_ / "edited.zone";
-    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
-                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
     {
-        zone::Zone z({apex, file_, dir_ / "state"});
+        zone::Zone z(with_state());
         ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
-        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10)).outcome,
                   zone::ReloadOutcome::Updated);
     }  // gone before its write-back, as in a crash right after the answer
     EXPECT_EQ(read_text(file_).find("www"), std::string::npos);
-    zone::Zone z({apex, file_, dir_ / "state"});
+    zone::Zone z(with_state());
     auto r = z.open(t0_ + std::chrono::seconds(5));
     ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
     EXPECT_EQ(z.current()->serial().value(), 11u);
-    EXPECT_FALSE(z.current()->find_rrset(www, dns::RRType::A).empty()) << "the update was lost";
+    EXPECT_TRUE(serves_www(z)) << "the update was lost";
 }
 
 TEST_F(ZoneReloadTest, AReloadBeforeTheWriteBackKeepsTheUpdateAndWritesTheFile) {
     write(10);
-    const auto apex = dns::Name::from_text("example.com.").value();
-    zone::ZoneSettings settings(apex, file_, dir_ / "state");
-    settings.zonefile_sync = std::chrono::hours(1);
-    zone::Zone z(settings);
+    zone::Zone z(with_state(std::chrono::hours(1)));
     ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
-    const auto edited = dir_ / "edited.zone";
-    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
-                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
-    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10)).outcome,
               zone::ReloadOutcome::Updated);
     EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::seconds(2)));  // zonefile_sync: not yet
     // A reload meanwhile finds the file without the update: nothing to merge from the file, the update
@@ -147,7 +150,6 @@ TEST_F(ZoneReloadTest, AReloadBeforeTheWriteBackKeepsTheUpdateAndWritesTheFile) 
 }
 
 TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
-    const auto apex = dns::Name::from_text("example.com.").value();
     const auto state = dir_ / "state";
     const auto has_record = [&] {
         for (const auto& e : std::filesystem::directory_iterator(state))
@@ -156,7 +158,7 @@ TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
     };
     write(10);
     {
-        zone::Zone z({apex, file_, state});
+        zone::Zone z(with_state());
         ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
         EXPECT_FALSE(has_record());  // the served serial is the file's: nothing to remember (no fsync)
         write(10, "www IN A 192.0.2.80\n");  // changed without raising the serial: the policy bumps it
@@ -166,7 +168,7 @@ TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
     }
     {
         // The next start finds the file's serial 10 behind the served 11 and knows it is no regression.
-        zone::Zone z({apex, file_, state});
+        zone::Zone z(with_state());
         auto r = z.open(t0_ + std::chrono::seconds(2));
         EXPECT_EQ(r.outcome, zone::ReloadOutcome::Unchanged) << r.error;
         EXPECT_EQ(z.current()->serial().value(), 11u);
@@ -178,15 +180,9 @@ TEST_F(ZoneReloadTest, TheFileSerialIsRecordedOnlyWhileTheServedOneDiffers) {
 
 TEST_F(ZoneReloadTest, AHandEditThatMatchesAnUpdateIsNoConflict) {
     write(10);
-    const auto apex = dns::Name::from_text("example.com.").value();
-    zone::ZoneSettings settings(apex, file_, dir_ / "state");
-    settings.zonefile_sync = std::chrono::hours(1);
-    zone::Zone z(settings);
+    zone::Zone z(with_state(std::chrono::hours(1)));
     ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
-    const auto edited = dir_ / "edited.zone";
-    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\n"
-                             "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n";
-    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10)).outcome,
               zone::ReloadOutcome::Updated);
     // The operator adds the same record by hand (as a write-back that reached the file would have).
     write(10, "www IN A 192.0.2.80\n");
@@ -200,15 +196,9 @@ TEST_F(ZoneReloadTest, AHandEditThatMatchesAnUpdateIsNoConflict) {
 
 TEST_F(ZoneReloadTest, AFilePutBackBehindTheUpdatesIsRefusedNotMerged) {
     write(20, "old IN A 192.0.2.9\n");
-    const auto apex = dns::Name::from_text("example.com.").value();
-    zone::ZoneSettings settings(apex, file_, dir_ / "state");
-    settings.zonefile_sync = std::chrono::hours(1);
-    zone::Zone z(settings);
+    zone::Zone z(with_state(std::chrono::hours(1)));
     ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
-    const auto edited = dir_ / "edited.zone";
-    std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster 20 3600 900 86400 60\n@ IN NS ns1\n"
-                             "ns1 IN A 192.0.2.1\nold IN A 192.0.2.9\nwww IN A 192.0.2.80\n";
-    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), content_of(apex, edited)).outcome,
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(20, "old IN A 192.0.2.9\n")).outcome,
               zone::ReloadOutcome::Updated);
     // An older file (serial 15, without `old`): merged, it would have removed `old` without a word.
     write(15);
