@@ -120,7 +120,7 @@ void add_zone(const Reconfigurable& t, const std::map<std::string, const conf::Z
         return;
     }
     auto z = make_zone(next, zc, name);
-    const auto r = z->open(now);
+    const auto r = z->open(now, zone::FirstSnapshot::Deferred);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
     if (r.outcome == zone::ReloadOutcome::Error)
         return set.errors.push_back("zone " + zc.name + ": " + r.error);
@@ -179,6 +179,7 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
         if (kept.count(z->name_text()) == 0)
             if (auto w = z->write_back_if_due(now, true); !w)
                 spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+    if (!set.added.empty() || !set.changed.empty()) t.snapshots.wanted();
     // The per-zone options come from the new config; the hooks (UPDATE callbacks, lab faults) stay.
     xfr::ResponderOptions options = responder_options(next);
     const xfr::ResponderOptions current = t.responder.options();

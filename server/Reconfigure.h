@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/Config.h"
+#include "server/DeferredSnapshots.h"
 #include "server/NotifierSlot.h"
 #include "tsig/KeyStore.h"
 #include "xfr/Responder.h"
@@ -25,6 +26,7 @@ struct Reconfigurable {
     xfr::Responder& responder;
     NotifierSlot& notifier;
     conf::Config& config;  // the config in use (catalogs included in `zones`); replaced on success
+    DeferredSnapshots& snapshots;  // writes the snapshots of the zones it opens
 };
 
 // Reads config.path again and swaps in what it describes. Zones whose name and settings did not change

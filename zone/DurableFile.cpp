@@ -30,8 +30,8 @@ Result<void, std::string> sync_directory(const std::filesystem::path& dir) {
 }
 
 Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
-                                           const std::filesystem::path& target) {
-    if (::fsync(fd) != 0) {
+                                           const std::filesystem::path& target, Sync sync) {
+    if (sync == Sync::Durable && ::fsync(fd) != 0) {
         const std::string message = io_error_text("cannot fsync", tmp);
         ::close(fd);
         ::unlink(tmp.c_str());
@@ -47,7 +47,18 @@ Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& 
         ::unlink(tmp.c_str());
         return unexpected(message);
     }
+    if (sync == Sync::Lazy) return {};
     return sync_directory(target.parent_path());
+}
+
+Result<void, std::string> sync_file(const std::filesystem::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return unexpected(io_error_text("cannot open", file));
+    const bool synced = ::fsync(fd) == 0;
+    const std::string message = synced ? std::string() : io_error_text("cannot fsync", file);
+    ::close(fd);
+    if (!synced) return unexpected(message);
+    return sync_directory(file.parent_path());
 }
 
 TempFile::TempFile(int fd, std::filesystem::path tmp, std::filesystem::path target)
@@ -71,9 +82,9 @@ Result<TempFile, std::string> TempFile::create(std::filesystem::path target, con
     return TempFile(fd, std::move(tmp), std::move(target));
 }
 
-Result<void, std::string> TempFile::commit() {
+Result<void, std::string> TempFile::commit(Sync sync) {
     // commit_temp_file closes the descriptor and removes the file on failure: nothing is left to discard.
-    return commit_temp_file(std::exchange(fd_, -1), tmp_, target_);
+    return commit_temp_file(std::exchange(fd_, -1), tmp_, target_, sync);
 }
 
 Result<void, std::string> write_file_atomically(const std::filesystem::path& target,

@@ -18,10 +18,19 @@ std::string io_error_text(const std::string& what, const std::filesystem::path& 
 // fsync of a directory, so a rename or a new file in it survives a power loss.
 Result<void, std::string> sync_directory(const std::filesystem::path& dir);
 
-// Commits `tmp` (open as `fd`, fully written) as `target`: fsync, close, rename, directory fsync. On any
-// failure the temporary file is removed and `target` is untouched. `fd` is closed in every case.
+// How a commit ends. Durable: fsync before the rename and of the directory after it. Lazy: the rename
+// alone, for a file whose loss in a crash costs nothing (a reader still finds the old file or the whole
+// new one, or after a power loss a torn one, which it must detect); sync_file() makes it durable later.
+enum class Sync { Durable, Lazy };
+
+// Commits `tmp` (open as `fd`, fully written) as `target`: fsync, close, rename, directory fsync (`sync`
+// Lazy: close and rename only). On any failure the temporary file is removed and `target` is untouched.
+// `fd` is closed in every case.
 Result<void, std::string> commit_temp_file(int fd, const std::filesystem::path& tmp,
-                                           const std::filesystem::path& target);
+                                           const std::filesystem::path& target, Sync sync = Sync::Durable);
+
+// fsync of an existing file and of its directory: a file committed with Sync::Lazy made durable.
+Result<void, std::string> sync_file(const std::filesystem::path& file);
 
 // A temporary file next to `target`, being written: commit() makes it `target` (commit_temp_file); one
 // dropped without a commit is closed and removed, so a failed write leaves `target` as it was.
@@ -39,7 +48,7 @@ class TempFile {
     int fd() const { return fd_; }
     const std::filesystem::path& path() const { return tmp_; }
     // commit_temp_file() on this file; afterwards the object holds nothing, whatever the outcome.
-    Result<void, std::string> commit();
+    Result<void, std::string> commit(Sync sync = Sync::Durable);
 
   private:
     TempFile(int fd, std::filesystem::path tmp, std::filesystem::path target);

@@ -216,8 +216,9 @@ struct Journal::State {
 
     // A new, empty history.
     Result<void, std::string> reset() {
-        // Already a bare header (a journal just created: every zone's first load starts a history):
-        // rewriting it would cost two more fsyncs per zone at a first start.
+        // No file yet, or already a bare header: nothing to forget, and rewriting it would cost two more
+        // fsyncs.
+        if (fd < 0 && !broken) return {};
         if (live.empty() && dead_entries == 0 && end == kFileHeader && !broken && !cut_pending) return {};
         if (auto r = replace_file(path, fd, 0, 0); !r) return r;
         if (auto r = reopen(); !r) return r;
@@ -414,6 +415,13 @@ Result<void, std::string> Journal::State::load_entries(uint64_t size) {
     return {};
 }
 
+Journal Journal::none_yet(std::filesystem::path file, JournalBounds bounds) {
+    auto st = std::make_unique<State>();
+    st->path = std::move(file);
+    st->bounds = bounds;
+    return Journal(std::move(st));
+}
+
 Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
     using R = Result<Journal, std::string>;
     auto st = std::make_unique<State>();
@@ -428,7 +436,8 @@ Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBo
     st->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (st->fd < 0) {
         if (errno != ENOENT) return R(unexpected(io_error_text("cannot open", path)));
-        if (auto r = st->start_new(); !r) return R(unexpected(r.error()));
+        // No history yet: the file is created by the first append. A zone that never changes costs no
+        // file and no fsync, which is what makes a first start of many zones fast.
         return Journal(std::move(st));
     }
     struct stat sb {};
@@ -458,6 +467,9 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
     if (st.broken)
         return R(unexpected("journal " + st.path.string() +
                             " is in an unknown state after a failed write; reopen it"));
+    if (st.fd < 0) {
+        if (auto r = st.start_new(); !r) return R(unexpected(r.error()));
+    }
     if (st.cut_pending) {
         if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0)
             return R(unexpected(io_error_text("cannot cut a failed entry off", st.path)));

@@ -71,29 +71,69 @@ struct FileClose {
 };
 using File = std::unique_ptr<FILE, FileClose>;
 
+// A master file up to this size is read whole with one read() (most zones); a larger one is streamed.
+constexpr off_t kReadWhole = 1 << 20;
+
+// A master file open for reading: in memory (`text`) or as a stream (`fp`).
+struct MasterInput {
+    File fp;
+    std::string text;
+    uint64_t size = 0;  // at the open
+};
+
 // Opens a master file for reading. Regular files only: a FIFO put in a zone file's place would block
 // the reload (and with it the control thread and shutdown) until something writes to it, and a device
-// may never end. O_NONBLOCK keeps the open itself from waiting on a FIFO; reads block again after it.
-File open_master_file(const std::filesystem::path& path, std::string& error) {
+// may never end. O_NONBLOCK keeps the open itself from waiting on a FIFO; on a regular file it changes
+// nothing, so it is left on.
+std::optional<MasterInput> open_master_file(const std::filesystem::path& path, std::string& error) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         error = std::strerror(errno);
-        return nullptr;
+        return std::nullopt;
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         error = S_ISDIR(st.st_mode) ? std::strerror(EISDIR) : "not a regular file";
         ::close(fd);
-        return nullptr;
+        return std::nullopt;
     }
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags != -1) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    MasterInput in;
+    in.size = static_cast<uint64_t>(st.st_size);
+    if (st.st_size <= kReadWhole) {
+        // Up to the size at the open, plus one octet to see a file that grew meanwhile (then streamed).
+        in.text.resize(static_cast<std::size_t>(st.st_size) + 1);
+        std::size_t got = 0;
+        while (got < in.text.size()) {
+            const ssize_t n = ::read(fd, in.text.data() + got, in.text.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                error = std::string("read error: ") + std::strerror(errno);
+                ::close(fd);
+                return std::nullopt;
+            }
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        if (got < in.text.size()) {
+            in.text.resize(got);
+            ::close(fd);
+            return in;
+        }
+        in.text.clear();
+        if (::lseek(fd, 0, SEEK_SET) != 0) {
+            error = std::string("cannot seek: ") + std::strerror(errno);
+            ::close(fd);
+            return std::nullopt;
+        }
+    }
     FILE* f = ::fdopen(fd, "r");
     if (f == nullptr) {
         error = std::strerror(errno);
         ::close(fd);
+        return std::nullopt;
     }
-    return File(f);
+    in.fp = File(f);
+    return in;
 }
 
 Rdf clone(const ldns_rdf* r) {
@@ -533,6 +573,11 @@ class LineSource {
     size_t cap_ = 0;
 };
 
+LineSource line_source(const MasterInput& in) {
+    if (in.fp) return LineSource(in.fp.get());
+    return LineSource(std::string_view(in.text));
+}
+
 // Parser state of one file. An included file gets a copy; nothing flows back (RFC 1035 §5.1).
 struct FileState {
     std::string display;  // name used in errors and RawRecord::file
@@ -555,9 +600,11 @@ class Loader {
         normalized_.reserve(1024);
     }
 
-    // Remembers the top-level file so that including it again is reported as a loop.
-    void push_open_file(fs::path canonical, std::string display) {
-        open_files_.push_back({std::move(canonical), std::move(display)});
+    // Remembers the top-level file so that including it again is reported as a loop. Its canonical path
+    // is resolved only at the first $INCLUDE: most zone files have none, and resolving costs a system
+    // call per directory level, for every zone of a start.
+    void push_open_file(fs::path path, std::string display) {
+        open_files_.push_back({std::move(path), std::nullopt, std::move(display)});
     }
 
     Result<void, LoadError> load(LineSource& src, FileState& st) {
@@ -575,9 +622,20 @@ class Loader {
 
   private:
     struct OpenFile {
-        fs::path canonical;
+        fs::path path;                        // as opened
+        std::optional<fs::path> canonical;    // resolved when first compared
         std::string display;
+        const fs::path& resolved() {
+            if (!canonical) canonical = canonical_path(path);
+            return *canonical;
+        }
     };
+    static fs::path canonical_path(const fs::path& p) {
+        std::error_code ec;
+        fs::path c = fs::canonical(p, ec);
+        if (ec) c = fs::absolute(p, ec).lexically_normal();
+        return c;
+    }
 
     // Reads the next non-empty logical line into logical_: parentheses joined (RFC 1035 §5.1), comments
     // removed (';' outside quotes and not escaped), tabs and CRs turned into spaces outside quotes.
@@ -744,14 +802,12 @@ class Loader {
         fs::path path(name);
         if (path.is_relative() && !st.dir.empty()) path = st.dir / path;
         std::string open_error;
-        File fp = open_master_file(path, open_error);
-        if (!fp)
+        auto in = open_master_file(path, open_error);
+        if (!in)
             return fail(st, line, "cannot open $INCLUDE file " + quote(path.string()) + ": " + open_error);
-        std::error_code ec;
-        fs::path canonical = fs::canonical(path, ec);
-        if (ec) canonical = fs::absolute(path, ec).lexically_normal();
-        for (const OpenFile& f : open_files_) {
-            if (f.canonical == canonical) {
+        fs::path canonical = canonical_path(path);
+        for (OpenFile& f : open_files_) {
+            if (f.resolved() == canonical) {
                 std::string chain;
                 for (const OpenFile& g : open_files_) chain += g.display + " -> ";
                 return fail(st, line, "$INCLUDE loop: " + chain + path.string());
@@ -768,9 +824,9 @@ class Loader {
         child.last_ttl = st.last_ttl;
         child.last_class = st.last_class;
 
-        open_files_.push_back({std::move(canonical), child.display});
+        open_files_.push_back({path, std::move(canonical), child.display});
         ++include_depth_;
-        LineSource src(fp.get());
+        LineSource src = line_source(*in);
         auto loaded = load(src, child);
         --include_depth_;
         open_files_.pop_back();
@@ -1045,7 +1101,7 @@ void set_master_file_fast_path(bool enabled) {
 }
 
 Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
-                                         const RecordSink& sink) {
+                                         const RecordSink& sink, const SizeHint& size_hint) {
     FileState st;
     st.display = file.string();
     st.dir = file.parent_path();
@@ -1054,15 +1110,12 @@ Result<void, LoadError> load_master_file(const std::filesystem::path& file, std:
     st.origin = std::move(name).value();
 
     std::string open_error;
-    File fp = open_master_file(file, open_error);
-    if (!fp) return fail(st, 0, "cannot open: " + open_error);
-    std::error_code ec;
-    fs::path canonical = fs::canonical(file, ec);
-    if (ec) canonical = fs::absolute(file, ec).lexically_normal();
-
+    auto in = open_master_file(file, open_error);
+    if (!in) return fail(st, 0, "cannot open: " + open_error);
+    if (size_hint) size_hint(in->size);
     Loader loader(sink);
-    loader.push_open_file(std::move(canonical), st.display);
-    LineSource src(fp.get());
+    loader.push_open_file(file, st.display);
+    LineSource src = line_source(*in);
     return loader.load(src, st);
 }
 

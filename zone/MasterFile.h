@@ -57,9 +57,12 @@ struct RawRecord {
 // Receives each record; an error aborts loading and is reported with the record's file:line.
 using RecordSink = std::function<Result<void, std::string>(const RawRecord&)>;
 
+// Told the size of the file once it is open, before the first record (to size buffers).
+using SizeHint = std::function<void(uint64_t)>;
+
 // Loads `file` with the zone name `origin` ("example.com." or "example.com"; always taken as absolute).
 Result<void, LoadError> load_master_file(const std::filesystem::path& file, std::string_view origin,
-                                         const RecordSink& sink);
+                                         const RecordSink& sink, const SizeHint& size_hint = {});
 
 // Same, from text in memory (unit tests, tools). Relative $INCLUDE paths resolve against the current
 // directory; errors name `display_name`.

@@ -86,7 +86,8 @@ class Reader {
 
 }  // namespace
 
-Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version) {
+Result<void, std::string> write_snapshot(const std::filesystem::path& file, const ZoneVersion& version,
+                                         Sync sync) {
     auto tmp = TempFile::create(file, ".tmp", 0644);
     if (!tmp) return unexpected(tmp.error());
 
@@ -110,7 +111,7 @@ Result<void, std::string> write_snapshot(const std::filesystem::path& file, cons
     put32(trailer, w.crc());
     if (auto r = w.put(trailer); !r) return r;
     if (auto r = w.flush(); !r) return r;
-    return tmp->commit();
+    return tmp->commit(sync);
 }
 
 namespace {

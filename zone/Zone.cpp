@@ -47,27 +47,20 @@ std::vector<std::string> LoadedZone::warning_lines() const {
 Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
     ZoneBuilder builder(apex);
     // A master file line makes about 25 to 100 octets of wire form (the owner is written out in full).
-    std::error_code ec;
-    if (const auto size = std::filesystem::file_size(file, ec); !ec) {
-        const std::size_t text =
-            std::min<std::uintmax_t>(size, std::uintmax_t{1} << 31);  // a zone is < 4 GiB
+    const auto reserve = [&](uint64_t size) {
+        const std::size_t text = std::min<uint64_t>(size, uint64_t{1} << 31);  // a zone is < 4 GiB
         builder.reserve(text / 24, text * 3 / 2);
-    }
-    auto loaded = load_master_file(file, apex.to_string(), [&](const RawRecord& rr) {
-        return builder.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
-    });
+    };
+    auto loaded = load_master_file(
+        file, apex.to_string(),
+        [&](const RawRecord& rr) {
+            return builder.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
+        },
+        reserve);
     if (!loaded) return unexpected(loaded.error());
     auto version = builder.build();
     if (!version) return unexpected(version.error());
     return LoadedZone{std::move(version).value(), builder.warnings(), builder.suppressed_warnings()};
-}
-
-Zone::~Zone() {
-    join_snapshot_writer_locked();
-}
-
-void Zone::join_snapshot_writer_locked() {
-    if (snapshot_writer_.joinable()) snapshot_writer_.join();
 }
 
 std::filesystem::path Zone::state_path(std::string_view suffix) const {
@@ -89,11 +82,19 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         state_open_ = true;
         return {};
     }
+    const std::string stem = zone_file_stem(settings_.name);
+    const auto may_exist = [&](std::string_view suffix) {
+        return !state_files_ || state_files_->may_exist(stem + std::string(suffix));
+    };
     std::error_code ec;
-    std::filesystem::create_directories(settings_.state_dir, ec);
+    if (!state_files_ || !state_files_->directory_exists())
+        std::filesystem::create_directories(settings_.state_dir, ec);
     if (ec)
         return unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
-    auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
+    auto journal = may_exist(".journal") || may_exist(".journal.tmp")
+                       ? Journal::open(state_path(".journal"), settings_.journal_bounds)
+                       : Result<Journal, std::string>(Journal::none_yet(state_path(".journal"),
+                                                                        settings_.journal_bounds));
     if (!journal) return unexpected(journal.error());
     // Nothing below fails: once the journal is open the state counts as open, and a later reload does
     // not read the snapshot again over a version served since.
@@ -104,10 +105,11 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
 
     // The version served before the restart: the snapshot, brought up to the journal's last entry if
     // the process stopped between journaling a change and writing its snapshot.
-    auto snapshot = read_snapshot(state_path(".snapshot"), settings_.name.view());
+    auto snapshot = may_exist(".snapshot") ? read_snapshot(state_path(".snapshot"), settings_.name.view())
+                                           : Result<ZoneVersionPtr, std::string>(unexpected(std::string("none")));
     if (snapshot) {
         ZoneVersionPtr last = *snapshot;
-        snapshot_on_disk_ = true;
+        snapshot_ = SnapshotState::Durable;
         const auto newest = journal_->last_serial();
         if (newest && !(*newest == last->serial())) {
             auto chain = journal_->chain(last->serial(), *newest);
@@ -134,23 +136,30 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     }
     // What the file held when Headwater last loaded or wrote it, kept while updates may be ahead of the
     // file (save_file_base_locked()): without it a restart would take a file that lags for a hand edit.
-    if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) {
+    if (!may_exist(".file-base")) {
+    } else if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) {
         file_base_ = *base;
         file_base_saved_ = true;
     }
-    std::ifstream serial_file(state_path(".file-serial"));
-    uint32_t v = 0;
-    if (serial_file >> v) {
-        file_serial_ = dns::Serial(v);
-        file_serial_saved_ = true;
+    if (may_exist(".file-serial")) {
+        std::ifstream serial_file(state_path(".file-serial"));
+        uint32_t v = 0;
+        if (serial_file >> v) {
+            file_serial_ = dns::Serial(v);
+            file_serial_saved_ = true;
+        }
     }
     return {};
 }
 
-ReloadResult Zone::open(Clock::time_point now) {
+ReloadResult Zone::open(Clock::time_point now, FirstSnapshot first, const StateFiles* files) {
     const std::lock_guard file_lock(file_mutex_);
     const std::lock_guard lock(mutex_);
+    defer_first_snapshot_ = first == FirstSnapshot::Deferred;  // for this load only
+    state_files_ = files;
     auto result = reload_locked(now, false);
+    defer_first_snapshot_ = false;
+    state_files_ = nullptr;
     count_reload(result, now);
     return result;
 }
@@ -263,8 +272,6 @@ void Zone::file_loaded_locked(dns::Serial file_serial) {
 Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                       bool new_history, Clock::time_point now,
                                                       std::string& note) {
-    // The first snapshot must be on disk before the history grows past it (open() replays onto it).
-    join_snapshot_writer_locked();
     // The history is written (durably) before the new version is served: a crash in between leaves a
     // journal one step ahead of the snapshot, which open() replays.
     if (!journal_) return {};
@@ -272,6 +279,8 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
         if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
         return {};
     }
+    // The snapshot must be durable before the history grows past it (open() replays onto it).
+    if (auto r = make_snapshot_durable_locked(old); !r) return r;
     auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
     if (!appended) return unexpected("journal: " + appended.error());
     if (appended->dropped > 0)
@@ -430,47 +439,58 @@ std::optional<Clock::time_point> Zone::next_signature_refresh() const {
 }
 
 bool Zone::snapshot_can_wait_locked() const {
+    if (!journal_ || !defer_first_snapshot_ ||
+        !(snapshot_ == SnapshotState::None || snapshot_ == SnapshotState::Deferred) || !journal_->empty())
+        return false;
+    if (state_files_ && state_files_->complete())
+        return !state_files_->may_exist(zone_file_stem(settings_.name) + ".snapshot");
     std::error_code ec;
-    return journal_ && !snapshot_on_disk_ && journal_->empty() &&
-           !std::filesystem::exists(state_path(".snapshot"), ec) && !ec;
+    return !std::filesystem::exists(state_path(".snapshot"), ec) && !ec;
 }
 
 Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);
     if (settings_.state_dir.empty()) return {};
-    join_snapshot_writer_locked();  // one writer at a time (same temporary file)
-    std::string earlier;
-    if (!snapshot_error_.empty()) {
-        earlier = "an earlier snapshot was not written (" + snapshot_error_ + ")";
-        snapshot_error_.clear();
-    }
     if (snapshot_can_wait_locked()) {
-        // Writing 70 MB for a million records takes a CPU tenth of a second or more: at start-up not on
-        // the way to serving (nothing is served before every zone is open).
-        snapshot_writer_ = std::thread([this, next, file = state_path(".snapshot")] {
-            try {
-                if (auto w = write_snapshot(file, *next); w)
-                    snapshot_on_disk_ = true;
-                else
-                    snapshot_error_ = w.error();
-            } catch (const std::exception& e) {
-                snapshot_error_ = e.what();
-            }
-#if defined(__GLIBC__)
-            // The write buffer came from this thread's own arena, which glibc would keep resident.
-            malloc_trim(0);
-#endif
-        });
-        if (!earlier.empty()) return unexpected(earlier);
+        // Nothing is lost without it yet (see snapshot_): the server writes it once every zone is served.
+        snapshot_ = SnapshotState::Deferred;
         return {};
     }
-    if (auto w = write_snapshot(state_path(".snapshot"), *next); !w)
-        return unexpected((earlier.empty() ? "" : earlier + "; ") + "snapshot not written (" + w.error() +
-                          "); the journal still has the change");
-    snapshot_on_disk_ = true;
-    if (!earlier.empty()) return unexpected(earlier);
+    if (auto w = write_snapshot(state_path(".snapshot"), *next); !w) {
+        // The one on disk (if any) is an older version's, which the journal continues.
+        if (snapshot_ != SnapshotState::None) snapshot_ = SnapshotState::Durable;
+        return unexpected("snapshot not written (" + w.error() + "); the journal still has the change");
+    }
+    snapshot_ = SnapshotState::Durable;
     return {};
+}
+
+Result<void, std::string> Zone::make_snapshot_durable_locked(const ZoneVersionPtr& served) {
+    if (snapshot_ == SnapshotState::Durable || !served) return {};
+    // Lazy: the file holds the served version (any commit since would have made it durable).
+    const auto file = state_path(".snapshot");
+    auto made = snapshot_ == SnapshotState::Lazy ? sync_file(file) : write_snapshot(file, *served);
+    if (!made) return unexpected("snapshot not written (" + made.error() + "); the change is not journaled");
+    snapshot_ = SnapshotState::Durable;
+    return {};
+}
+
+Result<bool, std::string> Zone::write_deferred_snapshot() {
+    const std::lock_guard lock(mutex_);
+    const ZoneVersionPtr served = current();
+    if (snapshot_ != SnapshotState::Deferred || !served) return false;
+    if (auto w = write_snapshot(state_path(".snapshot"), *served, Sync::Lazy); !w) {
+        // The next change writes it (durably) before journaling.
+        snapshot_ = SnapshotState::None;
+        return unexpected("snapshot not written: " + w.error());
+    }
+    snapshot_ = SnapshotState::Lazy;
+#if defined(__GLIBC__)
+    // A large zone's write buffer: handed back rather than kept as heap slack.
+    if (served->wire_bytes() >= (4u << 20)) malloc_trim(0);
+#endif
+    return true;
 }
 
 ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> policy,
@@ -543,8 +563,7 @@ Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old,
     // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
     const JournalBounds& b = settings_.journal_bounds;
     const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
-    join_snapshot_writer_locked();  // the start-up writer sets snapshot_on_disk_
-    if (!journal_ || !snapshot_on_disk_ || ++unsnapshotted_ >= every)
+    if (!journal_ || ++unsnapshotted_ >= every)
         return publish_locked(old, next, source, false, now, note);
     if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
     current_.store(next, std::memory_order_release);
@@ -640,11 +659,12 @@ void Zone::set_file_base_locked(const ZoneVersionPtr& content, bool saved) {
     }
     // Saved again only when an update next makes the file lag: a zone nobody updates costs no write. An
     // older copy would make the next start merge the file for nothing.
-    file_base_saved_ = false;
-    if (!settings_.state_dir.empty()) {
+    // (Nothing to remove when none was read or written: every start of every zone passes here.)
+    if (file_base_saved_ && !settings_.state_dir.empty()) {
         std::error_code gone;
         std::filesystem::remove(state_path(".file-base"), gone);
     }
+    file_base_saved_ = false;
 }
 
 Result<void, std::string> Zone::save_file_base_locked() {

@@ -10,12 +10,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
 #include "zone/SerialPolicy.h"
+#include "zone/StateFiles.h"
 #include "zone/ZoneSigning.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
@@ -99,11 +99,17 @@ struct ZoneCounters {
     uint64_t reload_failures = 0;   // reloads (start-up load included) that failed, since start-up
 };
 
+// What the first load of a zone with no state on disk does with the snapshot of its version. Now: writes
+// it (fsync'ed) before open() returns. Deferred: leaves it to write_deferred_snapshot(), called later
+// off the way to serving: a start-up with thousands of zones would otherwise spend most of its time in
+// two fsyncs per zone.
+enum class FirstSnapshot { Now, Deferred };
+
 class Zone {
   public:
     explicit Zone(ZoneSettings settings)
         : settings_(std::move(settings)), name_text_(settings_.name.to_string()) {}
-    ~Zone();  // waits for a snapshot still being written
+    ~Zone() = default;
     Zone(const Zone&) = delete;
     Zone& operator=(const Zone&) = delete;
 
@@ -122,7 +128,13 @@ class Zone {
     // restart, then reads the zone file against it (a file edited while the server was down is diffed
     // against that version). Returns what a reload returns. On an error the zone stays usable: it serves
     // the snapshot's version if there was one (else nothing), and a later reload tries again.
-    ReloadResult open(Clock::time_point now);
+    // `first`: see FirstSnapshot. `files`, when given, lists the state directory as it is (the state files
+    // it lacks are not looked for).
+    ReloadResult open(Clock::time_point now, FirstSnapshot first = FirstSnapshot::Now,
+                      const StateFiles* files = nullptr);
+    // Writes the snapshot open(FirstSnapshot::Deferred) left for later, without an fsync; true when it
+    // wrote one, false when none was owed (or a reload has written one since).
+    Result<bool, std::string> write_deferred_snapshot();
 
     // Reads the file and, if it is good and differs, journals the change and swaps the new version in.
     // The state directory is opened first if open() could not open it (so a zone that failed at start-up
@@ -198,7 +210,7 @@ class Zone {
                                                     const ZoneVersionPtr& source, Clock::time_point now,
                                                     std::string& note);
     bool snapshot_can_wait_locked() const;
-    void join_snapshot_writer_locked();
+    Result<void, std::string> make_snapshot_durable_locked(const ZoneVersionPtr& served);
     std::filesystem::path state_path(std::string_view suffix) const;
     // The zone file's serial recorded in the state directory (read by open_state_locked()).
     void save_file_serial(dns::Serial serial) const;
@@ -247,17 +259,22 @@ class Zone {
     std::string last_error_;
     bool state_open_ = false;   // the state directory (journal, snapshot) has been opened, or there is none
     bool file_loaded_ = false;  // see ZoneStatus::file_loaded
-    // The snapshot on disk (the state open() starts from) and its writer. A new version's snapshot is
-    // written after the swap, so it never delays serving the version; a reload returns once it is on disk
-    // (and reports a failure at once; the journal, written before the swap, still has the change, and
-    // open() replays it onto the older snapshot). Only the very first load, with no snapshot and no
-    // history on disk, leaves it to a background thread: a crash before it is written loses nothing (the
-    // zone file alone gives the same start), and the server can start serving meanwhile. A failure there
-    // is reported by the next commit. Anything that appends to the journal joins the writer first, so the
-    // history never runs ahead of a snapshot that is not on disk yet.
-    bool snapshot_on_disk_ = false;  // open() read a valid one, or this object wrote one
-    std::string snapshot_error_;     // a background write that failed, for the next result
-    std::thread snapshot_writer_;
+    // The snapshot on disk: the state open() starts from, which the journal's first entry continues. A new
+    // version's snapshot is written after the swap, so it never delays serving the version; a reload
+    // returns once it is on disk (and reports a failure at once; the journal, written before the swap,
+    // still has the change, and open() replays it onto the older snapshot). Only the very first load, with
+    // no snapshot and no history on disk, may leave it for later (FirstSnapshot::Deferred): the zone file
+    // alone gives the same start, so a crash before it is written loses nothing. Before the journal's
+    // first entry the snapshot it continues is made durable (make_snapshot_durable_locked).
+    enum class SnapshotState {
+        None,      // not on disk
+        Deferred,  // not on disk yet: write_deferred_snapshot() writes the served version
+        Lazy,      // on disk, not fsync'ed (write_deferred_snapshot)
+        Durable,   // on disk and fsync'ed: read by open(), or written by a commit
+    };
+    SnapshotState snapshot_ = SnapshotState::None;
+    bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
+    const StateFiles* state_files_ = nullptr;  // inside open(), when given
     ZoneVersionPtr file_base_;      // see set_file_base_locked
     bool file_base_saved_ = false;  // .file-base in the state directory holds file_base_
     // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:

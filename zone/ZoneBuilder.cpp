@@ -21,12 +21,13 @@ void release(V& v) {
     V().swap(v);
 }
 
-// Runs fn(begin, end) over [0, n) split in two, the first half on a second thread when n is large (the
-// machine's other core is otherwise idle while a zone loads). `split` may move the cut to a better place.
+// Runs fn(begin, end) over [0, n) split in two, the first half on a second thread when the work (the
+// number of records) is large: the machine's other core is otherwise idle while a large zone loads, and
+// for a small one a thread costs more than it saves. `split` may move the cut to a better place.
 template <class Fn, class Split>
-void two_ways(std::size_t n, Split split, Fn fn) {
+void two_ways(std::size_t n, std::size_t records, Split split, Fn fn) {
     constexpr std::size_t kParallel = 1u << 15;
-    if (n < kParallel || std::thread::hardware_concurrency() < 2) {
+    if (records < kParallel || std::thread::hardware_concurrency() < 2) {
         fn(std::size_t{0}, n);
         return;
     }
@@ -35,6 +36,11 @@ void two_ways(std::size_t n, Split split, Fn fn) {
     fn(mid, n);
     first.join();
 }
+
+// Below this many records a zone is sorted in one std::sort (see sort_canonical).
+constexpr std::size_t kRadixFrom = 1u << 12;
+// A zone this many octets or larger hands its build's freed memory back to the system (see pack).
+constexpr std::size_t kTrimAfter = 4u << 20;
 
 }  // namespace
 
@@ -260,6 +266,12 @@ void ZoneBuilder::sort_canonical() {
             return c < 0;
         return a.index < b.index;
     };
+    // A small zone (most zones of a hosting primary) is one sort: the radix pass below zeroes and copies
+    // half a megabyte of bucket counts, which would cost more than the records themselves.
+    if (entries_.size() < kRadixFrom) {
+        std::sort(entries_.begin(), entries_.end(), less);
+        return;
+    }
     // One radix pass on the key's first two octets, then each bucket sorted on its own: fewer comparisons
     // than one big sort, within memory a cache holds, and the buckets split between two threads.
     constexpr std::size_t kBuckets = 1u << 16;
@@ -274,7 +286,7 @@ void ZoneBuilder::sort_canonical() {
         entries_.swap(scattered);
     }
     two_ways(
-        kBuckets,
+        kBuckets, entries_.size(),
         [&](std::size_t) {  // the bucket where half of the records are behind
             return static_cast<std::size_t>(
                 std::upper_bound(starts.begin(), starts.end(), entries_.size() / 2) - starts.begin() - 1);
@@ -358,7 +370,7 @@ ZoneVersionPtr ZoneBuilder::pack(std::size_t soa_pos) {
     }
     std::vector<uint8_t> packed(total);
     two_ways(
-        order.size(), [](std::size_t mid) { return mid; },
+        order.size(), order.size(), [](std::size_t mid) { return mid; },
         [&](std::size_t from, std::size_t to) {
             for (std::size_t i = from; i < to; ++i) {
                 // Sorted order reads all over data_: fetch a few records ahead.
@@ -377,8 +389,9 @@ ZoneVersionPtr ZoneBuilder::pack(std::size_t soa_pos) {
 #if defined(__GLIBC__)
     // The temporaries above (tens of MB for a large zone) were freed, but glibc keeps freed chunks below
     // its (self-raising) mmap threshold in the arena, where they would stay resident next to the new
-    // version for good: hand their pages back.
-    malloc_trim(0);
+    // version for good: hand their pages back. Not after a small zone: the walk over the heap would cost
+    // more than the zone's load, and the few pages freed are reused by the next zone.
+    if (total >= kTrimAfter) malloc_trim(0);
 #endif
     return std::make_shared<const ZoneVersion>(apex_, std::move(packed), std::move(offsets), soa_pos);
 }

@@ -123,9 +123,25 @@ TEST_F(JournalTest, NewJournalIsEmpty) {
     EXPECT_FALSE(j.first_serial());
     EXPECT_FALSE(j.last_serial());
     EXPECT_TRUE(j.recovery().empty());
-    EXPECT_TRUE(std::filesystem::exists(path_));
+    // No file until there is history: a zone that never changes costs none (and no fsync).
+    EXPECT_FALSE(std::filesystem::exists(path_));
+    EXPECT_TRUE(j.reset());
+    EXPECT_FALSE(std::filesystem::exists(path_));
     EXPECT_FALSE(j.find_chain(Serial(1), Serial(2)));
     EXPECT_FALSE(j.chain(Serial(1), Serial(2)));
+    append_steps(j, 1, 2);
+    EXPECT_TRUE(std::filesystem::exists(path_));
+    EXPECT_EQ(open().last_serial()->value(), 2u);
+}
+
+TEST_F(JournalTest, NoneYetIsAnEmptyJournalWithoutAFile) {
+    Journal j = Journal::none_yet(path_);
+    EXPECT_TRUE(j.empty());
+    EXPECT_FALSE(std::filesystem::exists(path_));
+    append_steps(j, 7, 9);
+    Journal reopened = open();
+    EXPECT_EQ(reopened.first_serial()->value(), 7u);
+    EXPECT_EQ(reopened.last_serial()->value(), 9u);
 }
 
 TEST_F(JournalTest, ReopenAfterCleanClose) {
@@ -290,7 +306,10 @@ TEST_F(JournalTest, DamagedHeaderStartsANewHistory) {
 }
 
 TEST_F(JournalTest, ANewerFormatIsNotTouched) {
-    { Journal j = open(); }
+    {
+        Journal j = open();
+        append_steps(j, 1, 2);
+    }
     flip_byte(11);  // format version 1 -> 0x21, with the header CRC fixed below
     std::vector<uint8_t> h(16);
     {

@@ -609,3 +609,76 @@ TEST_F(ZoneReloadTest, WithoutARefreshTimeOneTrialSigningDecides) {
     EXPECT_EQ(signer->passes, 2);
     EXPECT_EQ(z.current()->serial().value(), 10u);
 }
+
+TEST_F(ZoneReloadTest, ADeferredFirstSnapshotIsWrittenLaterAndThenUsed) {
+    write(10);
+    const auto state = dir_ / "state";
+    {
+        zone::Zone z(with_state());
+        ASSERT_EQ(z.open(t0_, zone::FirstSnapshot::Deferred).outcome, zone::ReloadOutcome::Updated);
+        // Served, and nothing written yet: no snapshot, no journal.
+        EXPECT_EQ(z.current()->serial().value(), 10u);
+        EXPECT_FALSE(std::filesystem::exists(state / "example.com.snapshot"));
+        EXPECT_FALSE(std::filesystem::exists(state / "example.com.journal"));
+        auto w = z.write_deferred_snapshot();
+        ASSERT_TRUE(w) << w.error();
+        EXPECT_TRUE(*w);
+        EXPECT_TRUE(std::filesystem::exists(state / "example.com.snapshot"));
+        EXPECT_FALSE(*z.write_deferred_snapshot());  // owed once
+    }
+    // The next start diffs the file against the snapshot: an edit under the same serial gets a new one
+    // (without the snapshot it would be served as a first load, under the serial secondaries hold).
+    write(10, "www IN A 192.0.2.80\n");
+    zone::Zone z(with_state());
+    auto r = z.open(t0_ + std::chrono::seconds(5), zone::FirstSnapshot::Deferred);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_EQ(z.journal()->first_serial(), dns::Serial(10));
+}
+
+TEST_F(ZoneReloadTest, AChangeBeforeTheDeferredSnapshotWritesItFirst) {
+    write(10);
+    const auto state = dir_ / "state";
+    {
+        zone::Zone z(with_state());
+        ASSERT_EQ(z.open(t0_, zone::FirstSnapshot::Deferred).outcome, zone::ReloadOutcome::Updated);
+        // An update before the server's writer came by: the journal's first entry continues a snapshot
+        // that must be on disk.
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10)).outcome,
+                  zone::ReloadOutcome::Updated);
+        EXPECT_TRUE(std::filesystem::exists(state / "example.com.snapshot"));
+        EXPECT_FALSE(*z.write_deferred_snapshot());  // no longer owed: the zone wrote it
+    }
+    zone::Zone z(with_state());
+    auto r = z.open(t0_ + std::chrono::seconds(5));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_TRUE(serves_www(z));
+    EXPECT_EQ(z.journal()->first_serial(), dns::Serial(10));  // IXFR from the first version still works
+}
+
+TEST_F(ZoneReloadTest, OpeningWithAListingOfTheStateDirectoryReadsTheSameState) {
+    write(10);
+    {
+        zone::Zone z(with_state());
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10)).outcome,
+                  zone::ReloadOutcome::Updated);
+    }
+    const auto files = zone::StateFiles::list(dir_ / "state");
+    ASSERT_TRUE(files.complete());
+    EXPECT_FALSE(files.may_exist("example.com.journal.tmp"));
+    EXPECT_TRUE(files.may_exist("example.com.journal"));
+    zone::Zone z(with_state());
+    auto r = z.open(t0_ + std::chrono::seconds(5), zone::FirstSnapshot::Deferred, &files);
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+    EXPECT_TRUE(serves_www(z));
+    EXPECT_EQ(z.journal()->first_serial(), dns::Serial(10));
+
+    // A directory that is not there yet lists no file, and is created by the first zone that opens.
+    const auto none = zone::StateFiles::list(dir_ / "other");
+    EXPECT_TRUE(none.complete());
+    EXPECT_FALSE(none.directory_exists());
+    EXPECT_FALSE(none.may_exist("example.com.snapshot"));
+}

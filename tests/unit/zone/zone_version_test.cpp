@@ -207,9 +207,10 @@ void add_apex(zone::ZoneBuilder& b) {
 }  // namespace
 
 TEST(ZoneBuilder, SortsAnyOctetsInCanonicalOrder) {
-    // Enough records for the two-threaded paths; names with octets 0 and 1 (escaped in the sort key),
-    // upper and lower case, shared prefixes longer than the key's inline 16 octets, duplicates.
-    for (const std::size_t count : {std::size_t{300}, std::size_t{60000}}) {
+    // Each path of the sort: one std::sort (300 records), the radix pass on one thread (5000) and on two
+    // (60000). Names with octets 0 and 1 (escaped in the sort key), upper and lower case, shared prefixes
+    // longer than the key's inline 16 octets, duplicates.
+    for (const std::size_t count : {std::size_t{300}, std::size_t{5000}, std::size_t{60000}}) {
         std::mt19937 rng(static_cast<unsigned>(count));
         zone::ZoneBuilder b(n("example.com."));
         add_apex(b);
