@@ -156,7 +156,7 @@ struct Problem {
 // The keys a [[template]] may hold: every [[zone]] key but those naming one zone.
 bool template_key(std::string_view name) {
     if (name == "name" || name == "file" || name == "template") return false;
-    const auto keys = keys_of("zone[]");
+    const auto& keys = keys_of("zone[]");
     return std::any_of(keys.begin(), keys.end(), [&](const SchemaKey* k) { return key_name(*k) == name; });
 }
 
@@ -199,7 +199,7 @@ class Loader {
     // Reads every key of `table` (the schema's keys of `section`), defaulting the absent ones and reporting
     // the unknown ones (a typo must not silently drop a setting).
     void walk(const toml::table& table, std::string_view section, const std::string& prefix, void* record) {
-        const auto keys = keys_of(section);
+        const auto& keys = keys_of(section);
         for (auto&& [name, node] : table) {
             const std::string_view written = name.str();
             if (std::any_of(keys.begin(), keys.end(), [&](auto* k) { return key_name(*k) == written; }))

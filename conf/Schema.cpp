@@ -5,6 +5,7 @@
 #include "conf/Schema.h"
 
 #include <array>
+#include <map>
 
 namespace headwater::conf {
 
@@ -763,14 +764,19 @@ std::string_view key_name(const SchemaKey& key) {
     return dot == std::string_view::npos ? key.path : key.path.substr(dot + 1);
 }
 
-std::vector<const SchemaKey*> keys_of(std::string_view table) {
-    std::vector<const SchemaKey*> out;
-    for (const auto& key : kSchema) {
-        const size_t dot = key.path.rfind('.');
-        const std::string_view parent = dot == std::string_view::npos ? "" : key.path.substr(0, dot);
-        if (parent == table) out.push_back(&key);
-    }
-    return out;
+const std::vector<const SchemaKey*>& keys_of(std::string_view table) {
+    // Grouped once: a config with 100k [[zone]] tables asks for the zone keys 100k times.
+    static const std::map<std::string, std::vector<const SchemaKey*>, std::less<>> by_table = [] {
+        std::map<std::string, std::vector<const SchemaKey*>, std::less<>> out;
+        for (const auto& key : kSchema) {
+            const size_t dot = key.path.rfind('.');
+            out[std::string(dot == std::string_view::npos ? "" : key.path.substr(0, dot))].push_back(&key);
+        }
+        return out;
+    }();
+    static const std::vector<const SchemaKey*> none;
+    const auto it = by_table.find(table);
+    return it == by_table.end() ? none : it->second;
 }
 
 }  // namespace headwater::conf

@@ -114,7 +114,7 @@ struct SchemaKey {
 std::span<const SchemaKey> config_schema();
 
 // The entries directly inside `table` ("" for the top level, "server", "zone[]", "zone[].notify[]").
-std::vector<const SchemaKey*> keys_of(std::string_view table);
+const std::vector<const SchemaKey*>& keys_of(std::string_view table);
 
 // The part of a path after its table: "zone[].notify_delay" -> "notify_delay".
 std::string_view key_name(const SchemaKey& key);

@@ -1,7 +1,7 @@
 #include "server/DeferredSnapshots.h"
 
-#include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -28,10 +28,10 @@ void DeferredSnapshots::wanted() {
 }
 
 void DeferredSnapshots::run() {
-    // Only on a core that would otherwise idle: right after a start every core is answering the
-    // secondaries' first queries, and these files are owed to no one yet.
-    sched_param idle{};
-    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+    // Behind the serving threads (nice 10, this thread only): right after a start every core is answering
+    // the secondaries' first queries. Not idle priority: on a busy machine that could put the snapshots
+    // off indefinitely, and until one is written a crash forgets what the zone served.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     for (;;) {
         bool last = false;
         {
@@ -52,8 +52,8 @@ void DeferredSnapshots::run() {
         }
         if (written > 0)
             spdlog::debug("state: {} zone snapshot(s) written in {} ms", written,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                start)
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
                               .count());
         if (last) return;
     }

@@ -25,7 +25,7 @@ struct Reconfigurable {
     zone::ZoneStore& store;
     xfr::Responder& responder;
     NotifierSlot& notifier;
-    conf::Config& config;  // the config in use (catalogs included in `zones`); replaced on success
+    conf::Config& config;          // the config in use (catalogs included in `zones`); replaced on success
     DeferredSnapshots& snapshots;  // writes the snapshots of the zones it opens
 };
 

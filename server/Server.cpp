@@ -348,9 +348,9 @@ void log_lab_mode(const xfr::FaultSet& faults) {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
-Result<std::unique_ptr<Server>, std::string> Server::create(const conf::Config& configured) {
+Result<std::unique_ptr<Server>, std::string> Server::create(conf::Config configured) {
     auto impl = std::make_unique<Impl>();
-    impl->config = configured;
+    impl->config = std::move(configured);  // one copy of the zones' settings, however many zones
     // Catalogs (RFC 9432) are zones from here on: config.zones lists them with their generated files.
     if (auto catalogs = add_catalog_zones(impl->config); !catalogs) return unexpected(catalogs.error());
     const conf::Config& config = impl->config;

@@ -15,7 +15,7 @@ class Server {
     // Loads every zone. A zone whose file does not load is kept unserved (or served from the state
     // directory) and logged with its file:line error; only config errors are returned, before anything is
     // bound.
-    static Result<std::unique_ptr<Server>, std::string> create(const conf::Config& config);
+    static Result<std::unique_ptr<Server>, std::string> create(conf::Config config);
     ~Server();
 
     // Binds every socket, serves until SIGTERM/SIGINT, then lets transfers finish within the grace

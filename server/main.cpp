@@ -53,7 +53,7 @@ int run(int argc, char** argv) {
     if (fds < uint64_t{cfg->server.tcp_max_connections} + 64)
         spdlog::warn("only {} file descriptors allowed (ulimit -n); tcp_max_connections = {} needs more", fds,
                      cfg->server.tcp_max_connections);
-    auto server = headwater::server::Server::create(*cfg);
+    auto server = headwater::server::Server::create(std::move(*cfg));
     if (!server) {
         spdlog::critical("{}", server.error());
         return 1;

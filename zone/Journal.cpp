@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <mutex>
+#include <vector>
 
 namespace headwater::zone {
 
@@ -182,7 +182,9 @@ struct Journal::State {
     JournalBounds bounds;
     int fd = -1;
     uint64_t end = kFileHeader;  // where the next entry goes
-    std::deque<Slot> live;       // the kept history, oldest first
+    // The kept history, oldest first. A vector, not a deque: a deque allocates half a kilobyte before its
+    // first element, for every zone, and most zones' histories are short or empty.
+    std::vector<Slot> live;
     uint64_t live_bytes = 0;
     std::size_t dead_entries = 0;  // dropped entries still in the file, before live.front()
     uint64_t dead_bytes = 0;
@@ -232,13 +234,14 @@ struct Journal::State {
 
     std::size_t drop_to_bounds() {
         std::size_t dropped = 0;
-        while (live.size() > 1 && (live.size() > bounds.max_changesets || live_bytes > bounds.max_bytes)) {
-            live_bytes -= live.front().entry.bytes;
-            dead_bytes += live.front().entry.bytes;
+        while (live.size() - dropped > 1 &&
+               (live.size() - dropped > bounds.max_changesets || live_bytes > bounds.max_bytes)) {
+            live_bytes -= live[dropped].entry.bytes;
+            dead_bytes += live[dropped].entry.bytes;
             ++dead_entries;
-            live.pop_front();
             ++dropped;
         }
+        live.erase(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(dropped));
         return dropped;
     }
 
@@ -294,7 +297,7 @@ namespace {
 
 // What scan_entries() found: the usable history and where it ends.
 struct Scan {
-    std::deque<Slot> entries;
+    std::vector<Slot> entries;
     uint64_t end = kFileHeader;  // just past the last usable entry
     std::string problem;         // why the scan stopped before the end of the file, if it did
 };

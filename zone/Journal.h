@@ -83,8 +83,9 @@ struct AppendOutcome {
 class Journal {
   public:
     // Opens the journal file at `file`; a missing one is an empty history, created (with its directory's
-    // entry fsync'ed) by the first append. The directory must exist. A damaged tail is cut off and described by recovery(); a file whose header is not a
-    // journal's is renamed to "<file>.corrupt" and a new history begins (also reported).
+    // entry fsync'ed) by the first append. The directory must exist. A damaged tail is cut off and described
+    // by recovery(); a file whose header is not a journal's is renamed to "<file>.corrupt" and a new history
+    // begins (also reported).
     static Result<Journal, std::string> open(std::filesystem::path file, JournalBounds bounds = {});
     // What open() returns for a missing file, for a caller that knows there is none (nor a temporary file
     // left by a crash): no system call.

@@ -622,8 +622,8 @@ class Loader {
 
   private:
     struct OpenFile {
-        fs::path path;                        // as opened
-        std::optional<fs::path> canonical;    // resolved when first compared
+        fs::path path;                      // as opened
+        std::optional<fs::path> canonical;  // resolved when first compared
         std::string display;
         const fs::path& resolved() {
             if (!canonical) canonical = canonical_path(path);

@@ -4,8 +4,8 @@
 //
 // Written to "<file>.tmp", fsync'ed, renamed over `file` and the directory fsync'ed: a crash leaves the
 // previous snapshot or the new one, never a mix. (Sync::Lazy leaves out the fsyncs, for a snapshot whose
-// loss costs nothing; after a power loss the CRC finds it torn.) Reading trusts nothing: sizes, names, record framing,
-// canonical order, the single SOA at the apex and a CRC32C over the whole file are checked, and any
+// loss costs nothing; after a power loss the CRC finds it torn.) Reading trusts nothing: sizes, names, record
+// framing, canonical order, the single SOA at the apex and a CRC32C over the whole file are checked, and any
 // problem is an error value.
 //
 // Format (integers big-endian):

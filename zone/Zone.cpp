@@ -93,8 +93,8 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         return unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
     auto journal = may_exist(".journal") || may_exist(".journal.tmp")
                        ? Journal::open(state_path(".journal"), settings_.journal_bounds)
-                       : Result<Journal, std::string>(Journal::none_yet(state_path(".journal"),
-                                                                        settings_.journal_bounds));
+                       : Result<Journal, std::string>(
+                             Journal::none_yet(state_path(".journal"), settings_.journal_bounds));
     if (!journal) return unexpected(journal.error());
     // Nothing below fails: once the journal is open the state counts as open, and a later reload does
     // not read the snapshot again over a version served since.
@@ -105,8 +105,9 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
 
     // The version served before the restart: the snapshot, brought up to the journal's last entry if
     // the process stopped between journaling a change and writing its snapshot.
-    auto snapshot = may_exist(".snapshot") ? read_snapshot(state_path(".snapshot"), settings_.name.view())
-                                           : Result<ZoneVersionPtr, std::string>(unexpected(std::string("none")));
+    auto snapshot = may_exist(".snapshot")
+                        ? read_snapshot(state_path(".snapshot"), settings_.name.view())
+                        : Result<ZoneVersionPtr, std::string>(unexpected(std::string("none")));
     if (snapshot) {
         ZoneVersionPtr last = *snapshot;
         snapshot_ = SnapshotState::Durable;
@@ -439,7 +440,9 @@ std::optional<Clock::time_point> Zone::next_signature_refresh() const {
 }
 
 bool Zone::snapshot_can_wait_locked() const {
-    if (!journal_ || !defer_first_snapshot_ ||
+    // A signed zone's is written at once: signing again at a restart would serve new signatures under the
+    // serial the secondaries already hold (and it costs far more than the snapshot).
+    if (!journal_ || !defer_first_snapshot_ || settings_.signer ||
         !(snapshot_ == SnapshotState::None || snapshot_ == SnapshotState::Deferred) || !journal_->empty())
         return false;
     if (state_files_ && state_files_->complete())
@@ -563,8 +566,7 @@ Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old,
     // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
     const JournalBounds& b = settings_.journal_bounds;
     const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
-    if (!journal_ || ++unsnapshotted_ >= every)
-        return publish_locked(old, next, source, false, now, note);
+    if (!journal_ || ++unsnapshotted_ >= every) return publish_locked(old, next, source, false, now, note);
     if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);

@@ -275,8 +275,8 @@ class Zone {
     SnapshotState snapshot_ = SnapshotState::None;
     bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
     const StateFiles* state_files_ = nullptr;  // inside open(), when given
-    ZoneVersionPtr file_base_;      // see set_file_base_locked
-    bool file_base_saved_ = false;  // .file-base in the state directory holds file_base_
+    ZoneVersionPtr file_base_;                 // see set_file_base_locked
+    bool file_base_saved_ = false;             // .file-base in the state directory holds file_base_
     // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:
     // open() replays the journal onto it, and it is written long before the journal could drop an entry
     // it needs).

@@ -825,14 +825,14 @@ TEST(MasterFile, RootOriginAndRootOwner) {
     EXPECT_EQ(l.records[1].owner, hex("017800"));
 }
 
-
 TEST(MasterFile, SmallAndLargeFilesReadTheSame) {
     // A file up to 1 MiB is read whole, a larger one streamed: the same records either way, the last
     // line without its newline included, and the lines numbered alike.
     TempDir dir;
     for (const std::size_t records : {std::size_t{3}, std::size_t{40000}}) {
         std::string text = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 86400 60\n@ NS ns1\n";
-        for (std::size_t i = 0; i < records; ++i) text += "h" + std::to_string(i) + " A 192.0.2.1 ; pads the line\n";
+        for (std::size_t i = 0; i < records; ++i)
+            text += "h" + std::to_string(i) + " A 192.0.2.1 ; pads the line\n";
         text += "last TXT \"no newline\"";
         const auto file = dir.write("z" + std::to_string(records) + ".zone", text);
         ASSERT_EQ(text.size() > (1u << 20), records > 3);
