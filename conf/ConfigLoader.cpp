@@ -1253,10 +1253,10 @@ class Loader {
     std::string display_path_;
     fs::path base_dir_;
     std::vector<Problem> problems_;
-    std::map<std::string, uint32_t> key_lines_;      // normalised key name -> line of its first definition
-    std::map<std::string, uint32_t> acl_lines_;      // ACL name -> line of its first definition
+    std::map<std::string, uint32_t> key_lines_;  // normalised key name -> line of its first definition
+    std::map<std::string, uint32_t> acl_lines_;  // ACL name -> line of its first definition
     std::unordered_map<std::string, uint32_t> zone_lines_;  // normalised zone name -> line of its first one
-    std::map<std::string, uint32_t> catalog_lines_;  // catalog name -> line of its definition
+    std::map<std::string, uint32_t> catalog_lines_;         // catalog name -> line of its definition
     std::map<std::string, const toml::table*> templates_;
     const toml::table* template_ =
         nullptr;  // the template of the zone being read  // [[template]] by name (the document outlives us)

@@ -1,9 +1,14 @@
 #include "server/DeferredSnapshots.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -27,36 +32,62 @@ void DeferredSnapshots::wanted() {
     wake_.notify_one();
 }
 
+bool DeferredSnapshots::stopping() {
+    const std::lock_guard lock(mutex_);
+    return stopping_;
+}
+
 void DeferredSnapshots::run() {
     // Behind the serving threads (nice 10, this thread only): right after a start every core is answering
     // the secondaries' first queries. Not idle priority: on a busy machine that could put the snapshots
     // off indefinitely, and until one is written a crash forgets what the zone served.
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     for (;;) {
-        bool last = false;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return wanted_ || stopping_; });
+            if (stopping_) return;
             wanted_ = false;
-            last = stopping_;
         }
-        // One pass over every zone: a zone owes nothing unless it was just opened, and asking costs a lock.
-        const auto start = std::chrono::steady_clock::now();
-        std::size_t written = 0;
-        for (const auto& z : store_.zones()) {
+        pass();
+    }
+}
+
+void DeferredSnapshots::pass() {
+    // Every zone is asked: a zone owes nothing unless it was just opened, and asking costs a lock. A stop
+    // ends the pass: what it has not reached is written after the next start (nothing is lost meanwhile:
+    // those zones' files alone give the same start).
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<zone::Zone>> written;
+    for (const auto& z : store_.zones()) {
+        if (stopping()) break;
+        try {
             auto w = z->write_deferred_snapshot();
             if (!w)
                 spdlog::error("zone={} {} (written with the zone's next change)", z->name_text(), w.error());
             else if (*w)
-                ++written;
+                written.push_back(z);
+        } catch (const std::exception& e) {  // a bug, or no memory: this zone waits for its next change
+            spdlog::error("zone={} snapshot not written: {}", z->name_text(), e.what());
         }
-        if (written > 0)
-            spdlog::debug("state: {} zone snapshot(s) written in {} ms", written,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now() - start)
-                              .count());
-        if (last) return;
     }
+    if (written.empty()) return;
+    // One sync for all of them instead of two fsyncs each; then they count as durable (a zone's first
+    // journal entry need not fsync its snapshot), and the time in which a crash could make a zone forget
+    // the version it served ends here.
+    const auto& dir = written.front()->settings().state_dir;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && ::syncfs(fd) == 0) {
+        for (const auto& z : written) z->snapshot_synced();
+    } else {
+        spdlog::warn("state: cannot sync {}: {} (each zone syncs its snapshot before its first change)",
+                     dir.string(), std::strerror(errno));
+    }
+    if (fd >= 0) ::close(fd);
+    spdlog::debug(
+        "state: {} zone snapshot(s) written and synced in {} ms", written.size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+            .count());
 }
 
 }  // namespace headwater::server

@@ -119,6 +119,8 @@ void add_zone(const Reconfigurable& t, const std::map<std::string, const conf::Z
         set.zones.push_back(std::move(running));
         return;
     }
+    // The running Zone's deferred snapshot, not written yet, must not land over its replacement's files.
+    if (running) running->retire();
     auto z = make_zone(next, zc, name);
     const auto r = z->open(now, zone::FirstSnapshot::Deferred);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
@@ -176,9 +178,11 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     // A zone no longer served leaves the server's write-backs: the updates its file lags behind are
     // written now. (A rebuilt zone merged them in from state_dir when it loaded, and wrote its file.)
     for (const auto& z : before)
-        if (kept.count(z->name_text()) == 0)
+        if (kept.count(z->name_text()) == 0) {
+            z->retire();  // a later re-add opens a new Zone on its files
             if (auto w = z->write_back_if_due(now, true); !w)
                 spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+        }
     if (!set.added.empty() || !set.changed.empty()) t.snapshots.wanted();
     // The per-zone options come from the new config; the hooks (UPDATE callbacks, lab faults) stay.
     xfr::ResponderOptions options = responder_options(next);

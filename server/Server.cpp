@@ -163,7 +163,17 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
     const auto open = [&](std::size_t i) {
         // Opened in the state directory listed above, else as if nothing were known.
         const bool listed = zones[i]->settings().state_dir == zones.front()->settings().state_dir;
-        return zones[i]->open(zone::Clock::now(), zone::FirstSnapshot::Deferred, listed ? &files : nullptr);
+        try {
+            return zones[i]->open(zone::Clock::now(), zone::FirstSnapshot::Deferred,
+                                  listed ? &files : nullptr);
+        } catch (const std::exception& e) {
+            // On a helper thread nothing would catch it (main() does for the main thread): the zone is not
+            // served, as with any other load error, and says why.
+            zone::ReloadResult failed;
+            failed.outcome = zone::ReloadOutcome::Error;
+            failed.error = std::string("internal error while loading: ") + e.what();
+            return failed;
+        }
     };
     std::vector<zone::ReloadResult> results(zones.size());
     std::vector<std::size_t> small;

@@ -110,7 +110,10 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
                         : Result<ZoneVersionPtr, std::string>(unexpected(std::string("none")));
     if (snapshot) {
         ZoneVersionPtr last = *snapshot;
-        snapshot_ = SnapshotState::Durable;
+        // With history behind it, it was made durable before the history's first entry. Without, it may
+        // be a deferred one written without an fsync (by the last process, or by the Zone a reconfigure
+        // replaced): the first entry fsyncs it.
+        snapshot_ = journal_->empty() ? SnapshotState::Lazy : SnapshotState::Durable;
         const auto newest = journal_->last_serial();
         if (newest && !(*newest == last->serial())) {
             auto chain = journal_->chain(last->serial(), *newest);
@@ -278,6 +281,9 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
     if (!journal_) return {};
     if (new_history) {
         if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
+        // The snapshot on disk is an older version's, which nothing continues now: should the new one not
+        // be written, the next entry writes the served version first.
+        snapshot_ = SnapshotState::None;
         return {};
     }
     // The snapshot must be durable before the history grows past it (open() replays onto it).
@@ -461,8 +467,9 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
         return {};
     }
     if (auto w = write_snapshot(state_path(".snapshot"), *next); !w) {
-        // The one on disk (if any) is an older version's, which the journal continues.
-        if (snapshot_ != SnapshotState::None) snapshot_ = SnapshotState::Durable;
+        // A durable one on disk is an older version's, which the journal continues; anything else is not
+        // to be relied on: the next entry writes the served version first.
+        if (snapshot_ != SnapshotState::Durable) snapshot_ = SnapshotState::None;
         return unexpected("snapshot not written (" + w.error() + "); the journal still has the change");
     }
     snapshot_ = SnapshotState::Durable;
@@ -471,7 +478,8 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
 
 Result<void, std::string> Zone::make_snapshot_durable_locked(const ZoneVersionPtr& served) {
     if (snapshot_ == SnapshotState::Durable || !served) return {};
-    // Lazy: the file holds the served version (any commit since would have made it durable).
+    // Lazy: the file holds the version the (empty) journal would continue: the served one, or the one
+    // open() read when nothing was served since; either way an fsync makes it the base.
     const auto file = state_path(".snapshot");
     auto made = snapshot_ == SnapshotState::Lazy ? sync_file(file) : write_snapshot(file, *served);
     if (!made) return unexpected("snapshot not written (" + made.error() + "); the change is not journaled");
@@ -479,10 +487,20 @@ Result<void, std::string> Zone::make_snapshot_durable_locked(const ZoneVersionPt
     return {};
 }
 
+void Zone::retire() {
+    const std::lock_guard lock(mutex_);
+    retired_ = true;
+}
+
+void Zone::snapshot_synced() {
+    const std::lock_guard lock(mutex_);
+    if (snapshot_ == SnapshotState::Lazy) snapshot_ = SnapshotState::Durable;
+}
+
 Result<bool, std::string> Zone::write_deferred_snapshot() {
     const std::lock_guard lock(mutex_);
     const ZoneVersionPtr served = current();
-    if (snapshot_ != SnapshotState::Deferred || !served) return false;
+    if (snapshot_ != SnapshotState::Deferred || !served || retired_) return false;
     if (auto w = write_snapshot(state_path(".snapshot"), *served, Sync::Lazy); !w) {
         // The next change writes it (durably) before journaling.
         snapshot_ = SnapshotState::None;

@@ -133,8 +133,14 @@ class Zone {
     ReloadResult open(Clock::time_point now, FirstSnapshot first = FirstSnapshot::Now,
                       const StateFiles* files = nullptr);
     // Writes the snapshot open(FirstSnapshot::Deferred) left for later, without an fsync; true when it
-    // wrote one, false when none was owed (or a reload has written one since).
+    // wrote one, false when none was owed (or a reload has written one since, or the zone is retired).
     Result<bool, std::string> write_deferred_snapshot();
+    // The file system was synced since write_deferred_snapshot() wrote: the snapshot is durable (unless
+    // something wrote it again since, which made it durable itself).
+    void snapshot_synced();
+    // Another Zone takes over this one's state files (reconfigure rebuilt or removed it): it writes no
+    // deferred snapshot any more, which could land over the other's.
+    void retire();
 
     // Reads the file and, if it is good and differs, journals the change and swaps the new version in.
     // The state directory is opened first if open() could not open it (so a zone that failed at start-up
@@ -274,6 +280,7 @@ class Zone {
     };
     SnapshotState snapshot_ = SnapshotState::None;
     bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
+    bool retired_ = false;                     // see retire()
     const StateFiles* state_files_ = nullptr;  // inside open(), when given
     ZoneVersionPtr file_base_;                 // see set_file_base_locked
     bool file_base_saved_ = false;             // .file-base in the state directory holds file_base_

@@ -682,3 +682,37 @@ TEST_F(ZoneReloadTest, OpeningWithAListingOfTheStateDirectoryReadsTheSameState) 
     EXPECT_FALSE(none.directory_exists());
     EXPECT_FALSE(none.may_exist("example.com.snapshot"));
 }
+
+TEST_F(ZoneReloadTest, AForcedReloadWhoseSnapshotFailsStillKeepsTheNextUpdate) {
+    write(10);
+    const auto state = dir_ / "state";
+    {
+        zone::Zone z(with_state());
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        // A serial forced backwards starts a new history; its snapshot cannot be written (a directory
+        // stands where the temporary file goes), so the one on disk is still serial 10's.
+        write(5);
+        std::filesystem::create_directory(state / "example.com.snapshot.tmp");
+        auto r = z.reload(t0_ + std::chrono::seconds(1), true);
+        ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+        EXPECT_NE(r.note.find("snapshot not written"), std::string::npos) << r.note;
+        std::filesystem::remove(state / "example.com.snapshot.tmp");
+        // The update's journal entry continues serial 5: the snapshot under it must be serial 5's.
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(2), adding_www(5)).outcome,
+                  zone::ReloadOutcome::Updated);
+    }
+    zone::Zone z(with_state());
+    auto r = z.open(t0_ + std::chrono::seconds(5));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 6u);
+    EXPECT_TRUE(serves_www(z)) << "the update was lost";
+}
+
+TEST_F(ZoneReloadTest, ARetiredZoneWritesNoDeferredSnapshot) {
+    write(10);
+    zone::Zone z(with_state());
+    ASSERT_EQ(z.open(t0_, zone::FirstSnapshot::Deferred).outcome, zone::ReloadOutcome::Updated);
+    z.retire();  // reconfigure gave its files to a new Zone
+    EXPECT_FALSE(*z.write_deferred_snapshot());
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot"));
+}
