@@ -107,7 +107,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     // the process stopped between journaling a change and writing its snapshot.
     auto snapshot = may_exist(".snapshot")
                         ? read_snapshot(state_path(".snapshot"), settings_.name.view())
-                        : Result<ZoneVersionPtr, std::string>(unexpected(std::string("none")));
+                        : Result<ZoneVersionPtr, std::string>(unexpected(std::string("no snapshot file")));
     if (snapshot) {
         ZoneVersionPtr last = *snapshot;
         // With history behind it, it was made durable before the history's first entry. Without, it may
