@@ -154,6 +154,7 @@ namespace {
 // Opens `zones` on every core: with thousands of small zones a start is mostly parsing files and system
 // calls, one zone at a time. A zone whose file is large opens alone, first: its build already uses two
 // threads (ZoneBuilder), and two such builds at once would need their peak memory twice.
+// The snapshots of zones with no state yet are left to DeferredSnapshots, once every zone is served.
 std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zone::Zone>>& zones) {
     constexpr std::uintmax_t kLargeFile = 16u << 20;
     // Every zone's state files are in one directory (ZoneSet's make_zone): listed once for all.
@@ -180,8 +181,6 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
     for (std::size_t i = 0; i < zones.size(); ++i) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(zones[i]->settings().file, ec);
-        // The snapshots of zones with no state yet are written once every zone is served
-        // (DeferredSnapshots).
         if (!ec && size >= kLargeFile)
             results[i] = open(i);
         else

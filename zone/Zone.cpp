@@ -140,10 +140,11 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     }
     // What the file held when Headwater last loaded or wrote it, kept while updates may be ahead of the
     // file (save_file_base_locked()): without it a restart would take a file that lags for a hand edit.
-    if (!may_exist(".file-base")) {
-    } else if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) {
-        file_base_ = *base;
-        file_base_saved_ = true;
+    if (may_exist(".file-base")) {
+        if (auto base = read_snapshot(state_path(".file-base"), settings_.name.view())) {
+            file_base_ = *base;
+            file_base_saved_ = true;
+        }
     }
     if (may_exist(".file-serial")) {
         std::ifstream serial_file(state_path(".file-serial"));

@@ -275,8 +275,8 @@ class Zone {
     enum class SnapshotState {
         None,      // not on disk
         Deferred,  // not on disk yet: write_deferred_snapshot() writes the served version
-        Lazy,      // on disk, not fsync'ed (write_deferred_snapshot)
-        Durable,   // on disk and fsync'ed: read by open(), or written by a commit
+        Lazy,     // on disk, maybe not fsync'ed: write_deferred_snapshot(), or read by open() with no history
+        Durable,  // on disk and fsync'ed: read by open() with history, written by a commit, or synced
     };
     SnapshotState snapshot_ = SnapshotState::None;
     bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
