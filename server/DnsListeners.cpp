@@ -546,6 +546,10 @@ awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket
         const std::size_t msg_len = out.size() - 2;
         out[0] = static_cast<uint8_t>(msg_len >> 8);
         out[1] = static_cast<uint8_t>(msg_len);
+        // A cut-bytes fault may end the stream inside this message: only its first octets go out.
+        const std::size_t allowed = xfr::octets_before_cut(lab, event.bytes, out.size());
+        const bool partial = allowed < out.size();
+        if (partial) out.resize(allowed);
         if (auto we = co_await write_message(stream, socket, deadline, out)) {
             event.outcome = write_outcome(we, deadline.fired, stopping);
             event.detail = deadline.fired ? "the peer took nothing for " +
@@ -556,7 +560,7 @@ awaitable<bool> DnsListeners::State::stream_transfer(Stream& stream, tcp::socket
         }
         event.bytes += out.size();
         if (const auto cut = xfr::cut_after(lab, r.transfer->messages(), event.bytes);
-            cut != xfr::StreamCut::None && step == xfr::Step::More) {
+            cut != xfr::StreamCut::None && (step == xfr::Step::More || partial)) {
             event.outcome = xfr::TransferOutcome::LabCut;
             event.detail = lab.describe() + (cut == xfr::StreamCut::Reset ? ": reset" : ": closed");
             if (cut == xfr::StreamCut::Reset) reset(socket);

@@ -106,6 +106,11 @@ StreamCut cut_after(const FaultPlan& plan, std::size_t messages, std::size_t byt
     return plan.cut_reset ? StreamCut::Reset : StreamCut::Close;
 }
 
+std::size_t octets_before_cut(const FaultPlan& plan, std::size_t written, std::size_t size) {
+    if (!plan.cut_bytes || written + size <= *plan.cut_bytes) return size;
+    return written >= *plan.cut_bytes ? 0 : static_cast<std::size_t>(*plan.cut_bytes - written);
+}
+
 void FaultSet::set(FaultEntry entry) {
     entry.zone = lower(entry.zone);
     auto same = [&](const FaultEntry& e) {

@@ -63,6 +63,9 @@ uint64_t wait_before_message(const FaultPlan& plan, std::size_t index, std::size
                              uint64_t elapsed_ms);
 // After `messages` messages and `bytes` octets are written: whether the stream ends here.
 StreamCut cut_after(const FaultPlan& plan, std::size_t messages, std::size_t bytes);
+// cut-bytes ends the stream at exactly N octets, mid-message when N falls inside one (what a secondary
+// sees when a connection dies under it): of the next `size` octets, after `written`, how many go out.
+std::size_t octets_before_cut(const FaultPlan& plan, std::size_t written, std::size_t size);
 
 class FaultSet {
   public:

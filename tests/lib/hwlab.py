@@ -7,6 +7,10 @@ TSIG key for the TSIG faults), the zone is reloaded to v2 (4000 records more, so
 messages) and NOTIFY goes out; for `seconds` the secondary is watched. The outcome is the lab report of
 that peer, the serial it serves at the end, and when it reached v2 (if it did). The SOA says refresh 2,
 retry 2, so the secondaries poll every 2 s; BIND is told to honour such timers, NSD to ask for IXFR.
+
+With two_steps=True the zone goes v1 -> mid -> v2 (two reloads before the one NOTIFY; refresh stays long,
+so the secondary cannot poll between them), which is what tells a condensed IXFR from an uncondensed one:
+mid deletes KEPT records that v2 puts back.
 """
 
 import re
@@ -16,8 +20,11 @@ from pathlib import Path
 import hwtest
 
 ZONE = "lab.example."
-V1, V2 = 2026120501, 2026120502
+V1, MID, V2 = 2026120500, 2026120501, 2026120502
+KEPT = 500  # v1's lab-kept-N TXT records, which mid deletes and v2 puts back
+ADDED = 4000  # the lab-added-N TXT records v2 has more than v1
 TSIG_FAULTS = {"wrong-mac", "sign-every", "badtime"}
+TWO_STEP_FAULTS = {"ixfr-uncondensed", "ixfr-condensed"}  # run with two_steps (see above)
 
 # Every fault the matrix runs, with the arguments it uses.
 FAULTS = [
@@ -50,16 +57,29 @@ def short_timers(text):
     return re.sub(r"\d+(\s*;\s*retry)", r"2\1", text, count=1)
 
 
-def write_versions(d):
-    """v1 (3000 generated records) and v2 (v1 plus 4000 TXT records, new serial) in directory d."""
+def txt_lines(prefix, numbers, what):
+    return "".join(f'{prefix}-{i} 3600 IN TXT "record {i} {what}"\n' for i in numbers)
+
+
+def write_versions(d, two_steps=False):
+    """v1 (3000 generated records and the KEPT records) and v2 (v1 plus ADDED TXT records, new serial) in
+    directory d; with two_steps also mid (v1 without the KEPT records, half the added ones). Returns the
+    paths, oldest first."""
     v1 = hwtest.generate_zone(d / "lab.v1", ZONE, 3000, V1)
-    text = short_timers(v1.read_text())
-    v1.write_text(text)
-    extra = "".join(f"lab-added-{i} 3600 IN TXT \"record {i} added in version two of the lab zone\"\n"
-                    for i in range(4000))
+    text = v1.read_text()
+    if not two_steps:
+        text = short_timers(text)
+    kept = txt_lines("lab-kept", range(KEPT), "of version one, gone in mid, back in version two")
+    added = [txt_lines("lab-added", range(ADDED // 2), "added in version two of the lab zone"),
+             txt_lines("lab-added", range(ADDED // 2, ADDED), "added in version two of the lab zone")]
+    v1.write_text(text + kept)
     v2 = d / "lab.v2"
-    v2.write_text(hwtest.set_soa_serial(text, V2) + extra)
-    return v1, v2
+    v2.write_text(hwtest.set_soa_serial(text, V2) + kept + added[0] + added[1])
+    if not two_steps:
+        return [v1, v2]
+    mid = d / "lab.mid"
+    mid.write_text(hwtest.set_soa_serial(text, MID) + added[0])
+    return [v1, mid, v2]
 
 
 class BindLab(hwtest.BindSecondary):
@@ -86,13 +106,14 @@ PEERS = {"knot": hwtest.KnotSecondary, "bind": BindLab, "nsd": NsdLab}
 
 
 class Outcome:
-    def __init__(self, kind, fault, report, final_serial, reached_v2_after, peer_log):
+    def __init__(self, kind, fault, report, final_serial, reached_v2_after, peer_log, checked=None):
         self.kind = kind
         self.fault = fault
         self.report = report              # the peer's entry of `lab report` (or None: never seen)
         self.final_serial = final_serial  # what the secondary serves at the end (None: nothing)
         self.reached_v2_after = reached_v2_after  # seconds after the fault was set, or None
         self.peer_log = peer_log
+        self.checked = checked  # what run()'s check returned
 
     @property
     def summary(self):
@@ -129,12 +150,18 @@ class Outcome:
         return "; ".join(parts)
 
 
-def run(kind, fault, seconds=20.0, workdir=None):
-    """Runs one scenario; returns an Outcome."""
+def run(kind, fault, seconds=20.0, workdir=None, until_v2=False, two_steps=None, check=None):
+    """Runs one scenario; returns an Outcome. until_v2: the watch ends a second after the secondary serves
+    v2 (a test that only needs to see it get there). two_steps: v1 -> mid -> v2 (see above; by default for
+    the TWO_STEP_FAULTS). check: called
+    with the running secondary at the end of the watch; what it returns is Outcome.checked."""
     tmp = hwtest.tempdir("hw-lab-matrix") if workdir is None else Path(workdir)
-    v1, v2 = write_versions(tmp)
+    if two_steps is None:
+        two_steps = fault.split()[0] in TWO_STEP_FAULTS
+    versions = write_versions(tmp, two_steps)
     key = hwtest.TsigKey.keygen("lab-key") if fault.split()[0] in TSIG_FAULTS else None
-    zone = hwtest.ZoneConf(ZONE, v1, notify_options={"notify_delay": "0s"})
+    # Two steps: one NOTIFY, a second after the first reload, when both are served.
+    zone = hwtest.ZoneConf(ZONE, versions[0], notify_options={"notify_delay": "1s" if two_steps else "0s"})
     hw = hwtest.Headwater([zone], acl_networks=("127.0.0.0/8",), keys=[key] if key else [],
                           server_options={"lab": True})
     peer = PEERS[kind]([ZONE], hw.port, keys={ZONE: key} if key else None)
@@ -149,22 +176,26 @@ def run(kind, fault, seconds=20.0, workdir=None):
             raise AssertionError(f"lab set {fault}: {out}{err}")
         set_at = time.monotonic()
         time.sleep(0.3)
-        hw.zone_path(ZONE).write_text(v2.read_text())
-        rc, doc, out, err = hw.ctl("reload", ZONE)
-        if rc != 0:
-            raise AssertionError(f"reload: {out}{err}")
+        for version in versions[1:]:
+            hw.zone_path(ZONE).write_text(version.read_text())
+            rc, doc, out, err = hw.ctl("reload", ZONE)
+            if rc != 0:
+                raise AssertionError(f"reload: {out}{err}")
         reached = None
         while time.monotonic() - set_at < seconds:
             if reached is None and peer.serial(ZONE) == V2:
                 reached = time.monotonic() - set_at
+            if until_v2 and reached is not None and time.monotonic() - set_at > reached + 1.0:
+                break
             time.sleep(0.25)
         final = peer.serial(ZONE)
+        checked = check(peer) if check else None
         rc, doc, out, err = hw.ctl("lab", "report", ZONE, target)
         if rc != 0:
             raise AssertionError(f"lab report: {out}{err}")
         mine = [p for p in doc["peers"] if p["address"] == hwtest.ADDR and (not key or p["key"] == key.name + ".")]
         report = max(mine, key=lambda p: len(p["events"])) if mine else None
-        return Outcome(kind, fault, report, final, reached, peer.proc.log())
+        return Outcome(kind, fault, report, final, reached, peer.proc.log(), checked)
     finally:
         peer.close()
         hw.close()

@@ -151,11 +151,17 @@ TEST(FaultPlan, PacingAndCut) {
     EXPECT_EQ(wait_before_message(p, 4, 0, 0), 30000u);      // the stall before the 5th message
     EXPECT_EQ(cut_after(p, 2, 4999), StreamCut::None);
     EXPECT_EQ(cut_after(p, 2, 5000), StreamCut::Reset);
+    // The cut falls where the 5000th octet does, inside a message when it must.
+    EXPECT_EQ(octets_before_cut(p, 0, 4000), 4000u);
+    EXPECT_EQ(octets_before_cut(p, 4000, 1000), 1000u);  // ends exactly at the cut: whole
+    EXPECT_EQ(octets_before_cut(p, 4000, 1500), 1000u);  // crosses it: the first 1000 octets only
+    EXPECT_EQ(octets_before_cut(p, 5000, 10), 0u);
 
     FaultPlan m;
     m.add(fault("cut-messages 3"));
     EXPECT_EQ(cut_after(m, 2, 0), StreamCut::None);
     EXPECT_EQ(cut_after(m, 3, 0), StreamCut::Close);
+    EXPECT_EQ(octets_before_cut(m, 1 << 20, 65535), 65535u);  // no cut-bytes: every octet
 }
 
 TEST(FaultBoard, ReplacesTheWholeSet) {
