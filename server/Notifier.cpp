@@ -118,7 +118,7 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
             }
             if (sink)
                 sink(NotifyEvent{zone.name, target_text(s), key, o.serial, o.tries, o.acknowledged, o.error,
-                                 false});
+                                 false, o.hint_serial});
         }
         std::lock_guard lock(mutex);
         snapshot[z].targets = zone.tracker->states();

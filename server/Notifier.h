@@ -50,7 +50,8 @@ struct NotifyEvent {
     unsigned tries = 0;
     bool acknowledged = false;
     std::string error;
-    bool withheld = false;  // lab mode (no-notify): not sent on purpose; not a failure
+    bool withheld = false;                  // lab mode (no-notify): not sent on purpose; not a failure
+    std::optional<uint32_t> hint_serial{};  // lab mode (notify-serial): the serial the SOA hint said instead
 };
 
 class Notifier {

@@ -422,10 +422,12 @@ void log_notify_events(Notifier& notifier, TransferLog& transfer_log, SecondaryR
             alerts.notify_result(e.zone, e.target, e.key, e.acknowledged, e.serial.value(), e.error);
         }
         // The lab timeline (kept only in lab mode): the target's address without its port.
+        std::string lab = e.withheld ? e.error : std::string();
+        if (e.hint_serial) lab = "lab: notify-serial " + std::to_string(*e.hint_serial);  // the hint sent
         if (auto to = dns::Endpoint::parse(e.target, 53))
             secondaries.record_notify(e.zone, to->address.to_string(), e.key, e.serial,
-                                      e.acknowledged ? "ack" : (e.withheld ? "skipped" : "error"),
-                                      e.withheld ? e.error : std::string(), std::chrono::system_clock::now());
+                                      e.acknowledged ? "ack" : (e.withheld ? "skipped" : "error"), lab,
+                                      std::chrono::system_clock::now());
         auto line = log_event("notify", std::chrono::system_clock::now());
         line["zone"] = e.zone;
         line["target"] = e.target;
@@ -434,6 +436,7 @@ void log_notify_events(Notifier& notifier, TransferLog& transfer_log, SecondaryR
         line["tries"] = e.tries;
         line["outcome"] = e.acknowledged ? "ack" : (e.withheld ? "withheld" : "error");
         line["error"] = e.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.error);
+        if (e.hint_serial) line["hint_serial"] = *e.hint_serial;  // lab mode: not the serial served
         (void)transfer_log.write(line);
     });
 }

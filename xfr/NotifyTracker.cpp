@@ -129,6 +129,7 @@ std::vector<uint8_t> NotifyTracker::build(std::size_t i, uint16_t id, uint64_t u
     }
     if (!soa_.empty()) {
         std::optional<uint32_t> fake = serial_fault_ ? serial_fault_(i) : std::nullopt;
+        work_[i].hint_serial = fake;
         if (fake) {
             std::vector<uint8_t> soa = soa_;
             patch_soa_serial(soa, *fake);
@@ -168,8 +169,8 @@ void NotifyTracker::conclude(std::size_t i, bool acknowledged, std::string error
         s.last_error = error;
         s.last_error_unix = unix_now;
     }
-    outcomes_.push_back(
-        NotifyOutcome{i, s.serial.value_or(dns::Serial()), s.tries, acknowledged, std::move(error)});
+    outcomes_.push_back(NotifyOutcome{i, s.serial.value_or(dns::Serial()), s.tries, acknowledged,
+                                      std::move(error), work_[i].hint_serial});
 }
 
 std::vector<NotifyTracker::Outgoing> NotifyTracker::due(TimePoint now, uint64_t unix_now,

@@ -74,6 +74,7 @@ struct NotifyOutcome {
     unsigned tries = 0;
     bool acknowledged = false;
     std::string error;  // when not acknowledged: "NOTIMP", "REFUSED", "TSIG: ...", "no answer after 6 tries"
+    std::optional<uint32_t> hint_serial;  // lab mode (notify-serial): what the SOA hint said instead
 };
 
 class NotifyTracker {
@@ -157,8 +158,9 @@ class NotifyTracker {
         std::unique_ptr<tsig::ClientSequence> signer;  // when the target has a key
     };
     struct Work {
-        std::optional<TimePoint> next_at;  // when due() acts for this target; empty when idle
-        std::vector<Try> tries;            // of the current serial
+        std::optional<TimePoint> next_at;     // when due() acts for this target; empty when idle
+        std::vector<Try> tries;               // of the current serial
+        std::optional<uint32_t> hint_serial;  // lab mode: the serial the latest try's SOA hint carried
     };
 
     void restart(std::size_t i, dns::Serial serial, TimePoint at, NotifyStatus status);

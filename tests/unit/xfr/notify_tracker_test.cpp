@@ -402,5 +402,31 @@ TEST_F(NotifyTsigTest, UnsignedOrBadlySignedAnswerIsATsigError) {
     EXPECT_FALSE(t.next_wakeup());
 }
 
+// Lab mode (notify-serial): the SOA hint carries the fault's serial, and the conclusion says so, beside
+// the serial actually served (the report must show what the secondary was told).
+TEST_F(NotifyTrackerTest, ASerialFaultIsInTheHintAndInTheOutcome) {
+    auto t = make(two_targets());
+    t.set_serial_fault([](std::size_t target) -> std::optional<uint32_t> {
+        return target == 1 ? std::optional<uint32_t>(1) : std::nullopt;
+    });
+    const auto soa = soa_record(9);
+    EXPECT_TRUE(t.notify_now(std::nullopt, dns::Serial(9), kT0, std::span<const uint8_t>(soa)));
+    auto out = t.due(kT0, kUnix);
+    ASSERT_EQ(out.size(), 2u);
+    for (const auto& o : out) {
+        EXPECT_EQ(hinted_serial(o.wire), o.target == 1 ? 1u : 9u);
+        ASSERT_TRUE(t.on_response(answer(id_of(o.wire)),
+                                  o.target == 1 ? ep("[::1]:5302") : ep("127.0.0.1:5301"), kT0,
+                                  kUnix) == NotifyTracker::Match::Matched);
+    }
+    auto outcomes = t.take_outcomes();
+    ASSERT_EQ(outcomes.size(), 2u);
+    for (const auto& o : outcomes) {
+        EXPECT_TRUE(o.acknowledged);
+        EXPECT_EQ(o.serial, dns::Serial(9));
+        EXPECT_EQ(o.hint_serial, o.target == 1 ? std::optional<uint32_t>(1) : std::nullopt);
+    }
+}
+
 }  // namespace
 }  // namespace headwater::xfr
