@@ -3,7 +3,8 @@
 
 One Headwater with server.lab = true serves a generated zone of several AXFR messages to 127.0.0.0/8.
 Each test sets a fault for 127.0.0.1 (or for a TSIG key) with `headwaterctl lab set`, checks what that
-peer gets, checks that 127.0.0.2 (another peer) is served as usual, and clears the fault. Also: with
+peer gets, checks that 127.0.0.2 (another peer) is served as usual and that the faulted peer gets another
+zone as usual (faults are per zone and peer), and clears the fault. Also: with
 lab = false a [[lab]] table stops start-up and `lab set` is refused; a fault that does not read is a
 start-up error; `lab report` shows what the peer did.
 """
@@ -27,6 +28,7 @@ import dns.exception  # noqa: E402
 import dns.flags  # noqa: E402
 
 ZONE = "lab.example."
+UNTOUCHED = "untouched.example."  # served beside ZONE, never faulted
 SERIAL = 2026120501
 PEER = hwtest.ADDR          # the peer the faults aim at
 OTHER = hwtest.OTHER_ADDR   # another peer, never faulted
@@ -55,10 +57,13 @@ class LabModeTest(unittest.TestCase):
             cls.notify_port = cls.notify_sock.getsockname()[1]
             zone = hwtest.ZoneConf(ZONE, src, notify=[f"{hwtest.ADDR}:{cls.notify_port}"],
                                    notify_options={"notify_retries": 0, "notify_delay": "0s"})
-            cls.hw = hwtest.Headwater([zone], acl_networks=("127.0.0.0/8",), keys=[cls.key],
+            untouched = hwtest.ZoneConf(UNTOUCHED, hwtest.generate_zone(cls.tmp / "untouched.zone", UNTOUCHED,
+                                                                        3000, SERIAL))
+            cls.hw = hwtest.Headwater([zone, untouched], acl_networks=("127.0.0.0/8",), keys=[cls.key],
                                       server_options={"lab": True})
             cls.hw.start()
             cls.reference = full_axfr(cls.hw.port, OTHER)
+            cls.untouched = hwtest.axfr(cls.hw.port, UNTOUCHED, source=PEER, timeout=20.0)
             assert len(cls.reference) >= 3, f"the zone should need several messages, got {len(cls.reference)}"
         except BaseException:
             cls.tearDownClass()
@@ -88,6 +93,15 @@ class LabModeTest(unittest.TestCase):
         got = full_axfr(self.hw.port, OTHER)
         self.assertEqual(hwtest.canon_set(hwtest.xfr_rrs(got)), hwtest.canon_set(hwtest.xfr_rrs(self.reference)))
         self.assertEqual(len(got), len(self.reference))
+        self.assert_other_zone_unaffected()
+
+    def assert_other_zone_unaffected(self):
+        """The faulted peer, asking for another zone, gets it as before the fault: the same messages."""
+        got = hwtest.axfr(self.hw.port, UNTOUCHED, source=PEER, timeout=20.0)
+        self.assertEqual([m.wire[2:] for m in got], [m.wire[2:] for m in self.untouched])  # all but the IDs
+        r = hwtest.query(self.hw.port, UNTOUCHED, "SOA", source=PEER, timeout=2.0)
+        self.assertFalse(r.flags & dns.flags.TC)
+        self.assertEqual(r.answer[0][0].serial, SERIAL)
 
     # ---- failure ----
     def test_cut_after_two_messages_closes_the_connection(self):
@@ -212,12 +226,14 @@ class LabModeTest(unittest.TestCase):
         self.assertEqual(r.answer[0][0].serial, SERIAL)
         r = hwtest.query(self.hw.port, ZONE, "SOA", source=OTHER)
         self.assertFalse(r.flags & dns.flags.TC)
+        self.assert_other_zone_unaffected()
 
     def test_drop_soa(self):
         self.lab_set(PEER, "drop-soa")
         with self.assertRaises(dns.exception.Timeout):
             hwtest.query(self.hw.port, ZONE, "SOA", source=PEER, timeout=1.0)
         self.assertEqual(hwtest.query(self.hw.port, ZONE, "SOA", source=OTHER).answer[0][0].serial, SERIAL)
+        self.assert_other_zone_unaffected()
 
     # ---- NOTIFY ----
     def notifies(self, seconds):
