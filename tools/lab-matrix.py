@@ -67,12 +67,16 @@ def main():
         "Written by `tools/lab-matrix.py` (rerun it to test other versions or another secondary) on "
         f"{datetime.date.today().isoformat()}; the faults are Headwater's lab mode ([lab.md](lab.md)).",
         "",
-        "Each cell: one secondary took v1 of a 3000-record zone by AXFR; then the fault was set for it, the "
+        "Each cell: one secondary took v1 of a 3500-record zone by AXFR; then the fault was set for it, the "
         "zone went to v2 (4000 records more, so an IXFR takes several messages) and NOTIFY went out; for "
         f"{args.seconds:.0f} s the secondary was watched (SOA refresh and retry 2 s). The cell says whether it "
         "took v2 and when (seconds after the fault was set), its transfer attempts (asked type, the form "
-        "answered when it differs, and the cause: `ok`, `lab-cut`, `lab-refused`, `peer-closed`...), the "
+        "answered when it differs, and the cause: `ok` with the records and messages sent, `lab-cut`, "
+        "`lab-refused`, `peer-closed`...), the "
         "gaps between attempts, the fallbacks seen and its SOA queries, all from `headwaterctl lab report`. "
+        "The `ixfr-uncondensed` and `ixfr-condensed` rows go v1 → mid → v2 before the one NOTIFY (mid deletes "
+        "500 records that v2 puts back; the SOA refresh is long there, so the secondary cannot catch mid), so "
+        "the two forms differ: both steps in a row, or the net difference. "
         "The TSIG faults (`wrong-mac`, `sign-every`, `badtime`) use a secondary that signs with a key. The causes are the primary's view: `ok` means every message was written, so a secondary that rejects what it got (a MAC that does not verify, unsigned messages it will not accept) shows `ok` attempts and keeps its old serial. A transfer still running when the watch ends (a long `stall`) is not in the cell.",
         "",
         "Versions: " + "; ".join(f"{k}: {versions.get(k, '?')}" for k in peers) + ".",

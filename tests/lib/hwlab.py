@@ -134,7 +134,8 @@ class Outcome:
         for t in self.transfers():
             form = t.get("form") or "-"
             word = t["type"] + ("" if form in ("-", t["type"].lower()) else f"({form})")
-            kinds.append(f"{word} {t['cause']}")
+            done = f" ({t['records']} records in {t['messages']} messages)" if t["outcome"] == "ok" else ""
+            kinds.append(f"{word} {t['cause']}{done}")
         if kinds:
             shown = kinds[:4] + ([f"... {len(kinds) - 4} more"] if len(kinds) > 4 else [])
             parts.append("attempts: " + ", ".join(shown))
