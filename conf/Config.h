@@ -112,7 +112,7 @@ struct DnssecPolicyConfig {
 
 struct ZoneConfig {
     std::string name;                         // absolute, lower-case, trailing dot: "example.com."
-    std::filesystem::path file;               // absolute
+    std::string file;                         // absolute (a string: see Reader::PathText)
     std::vector<std::string> allow_transfer;  // ACL names, each names an entry of Config::acls
     std::vector<std::string> allow_update;    // ACL names: who may send dynamic updates (RFC 2136)
     // What a reload does when the content changed but the file's serial did not: keep (refuse),

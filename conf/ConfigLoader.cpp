@@ -291,6 +291,9 @@ class Loader {
             case Reader::Path:
                 if (auto p = as_path(f)) slot_of<fs::path>(f) = *p;
                 return;
+            case Reader::PathText:
+                if (auto p = as_path(f)) slot_of<std::string>(f) = std::move(*p).native();
+                return;
             case Reader::Ratio:
                 return read_ratio(f);
             case Reader::Boolean:

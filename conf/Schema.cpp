@@ -462,7 +462,7 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(name = "example.com")",
      .description = "The zone's apex; case and a trailing dot do not matter."},
     {.path = "zone[].file",
-     .reader = Reader::Path,
+     .reader = Reader::PathText,
      .slot = slot<&ZoneConfig::file>,
      .required = true,
      .example = R"(file = "zones/example.com.zone")",

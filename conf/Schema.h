@@ -38,6 +38,8 @@ enum class Reader : uint8_t {
     Duration,  // "250ms", "2s", "5m", "1h", "1d", "1h30m", or a bare number of `unit`s; min..max in `unit`
     Choice,    // one of `choices`
     Path,      // a non-empty path; relative ones are relative to the config file's directory
+    PathText,  // a Path kept as a std::string: for per-zone fields (a std::filesystem::path keeps a list of
+               // its components, a few hundred octets a zone at 100k zones)
     Ratio,     // a number above min and at most max
     Boolean,   // true or false
     // Values with their own syntax or checks.

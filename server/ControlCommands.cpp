@@ -113,7 +113,7 @@ json ControlCommands::status(const control::Request& req, const json& /*request*
             {"serial", serial_json(s.serial)},
             {"served_from", served_from},
             {"records", s.records},
-            {"file", z->settings().file.string()},
+            {"file", z->settings().file},
             {"loaded_at", s.loaded_at ? json(format_time(*s.loaded_at)) : json(nullptr)},
             {"last_reload", s.last_reload ? json(format_time(*s.last_reload)) : json(nullptr)},
             {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)},
@@ -232,11 +232,9 @@ json ControlCommands::sync(const control::Request& req, const json& /*request*/)
         return json{{"ok", false}, {"name", name}, {"error", written.error()}};
     }
     const auto v = (*z)->current();
-    spdlog::info("sync zone={} serial={} file={}", name, v->serial().value(), (*z)->settings().file.string());
-    return json{{"ok", true},
-                {"name", name},
-                {"serial", v->serial().value()},
-                {"file", (*z)->settings().file.string()}};
+    spdlog::info("sync zone={} serial={} file={}", name, v->serial().value(), (*z)->settings().file);
+    return json{
+        {"ok", true}, {"name", name}, {"serial", v->serial().value()}, {"file", (*z)->settings().file}};
 }
 
 json ControlCommands::journal(const control::Request& req, const json& /*request*/) {

@@ -80,8 +80,8 @@ void DeferredSnapshots::pass() {
     if (fd >= 0 && ::syncfs(fd) == 0) {
         for (const auto& z : written) z->snapshot_synced();
     } else {
-        spdlog::warn("state: cannot sync {}: {} (each zone syncs its snapshot before its first change)",
-                     dir.string(), std::strerror(errno));
+        spdlog::warn("state: cannot sync {}: {} (each zone syncs its snapshot before its first change)", dir,
+                     std::strerror(errno));
     }
     if (fd >= 0) ::close(fd);
     spdlog::debug(

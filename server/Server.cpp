@@ -240,7 +240,7 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
                          z->journal() && z->journal()->first_serial()
                              ? std::to_string(z->journal()->first_serial()->value())
                              : std::string("-"),
-                         zc.file.string());
+                         zc.file);
         }
         if (!store.add(std::move(z))) return unexpected("zone " + zc.name + ": configured twice");
     }
@@ -525,7 +525,7 @@ void write_back_due(const zone::ZoneStore& store, bool all) {
         if (!w)
             spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
         else if (*w)
-            spdlog::info("sync zone={} file={}", z->name_text(), z->settings().file.string());
+            spdlog::info("sync zone={} file={}", z->name_text(), z->settings().file);
     }
 }
 
@@ -868,7 +868,7 @@ int check_config(const std::filesystem::path& file) {
         if (auto unsigned_source =
                 zc.dnssec_policy.empty() ? Result<void, std::string>() : sign::check_unsigned(*v->version);
             !unsigned_source) {
-            std::fprintf(stderr, "zone %s: %s: %s\n", name->to_string().c_str(), zc.file.string().c_str(),
+            std::fprintf(stderr, "zone %s: %s: %s\n", name->to_string().c_str(), zc.file.c_str(),
                          unsigned_source.error().c_str());
             status = 1;
             ++broken;

@@ -10,7 +10,7 @@ std::shared_ptr<zone::Zone> make_zone(const conf::Config& config, const conf::Zo
                                       dns::Name name) {
     zone::ZoneSettings settings;
     settings.file = zc.file;
-    settings.state_dir = config.server.state_dir / "zones";
+    settings.state_dir = (config.server.state_dir / "zones").native();
     settings.serial_policy =
         zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
     settings.journal_bounds.max_changesets = zc.journal_max_changesets;

@@ -178,7 +178,7 @@ struct Slot {
 
 struct Journal::State {
     mutable std::mutex mutex;
-    std::filesystem::path path;
+    std::string path;  // not a std::filesystem::path: see ZoneSettings
     JournalBounds bounds;
     int fd = -1;
     uint64_t end = kFileHeader;  // where the next entry goes
@@ -263,15 +263,15 @@ struct Journal::State {
         std::vector<uint8_t> buf(slot.entry.bytes);
         if (!read_exact(fd, buf, slot.offset))
             return unexpected(errno ? io_error_text("cannot read", path)
-                                    : "journal " + path.string() + " is shorter than its index");
+                                    : "journal " + path + " is shorter than its index");
         const uint32_t want =
             crc32c(std::span(buf).subspan(kEntryHeader), crc32c(std::span(buf).subspan(4, 4)));
         if (rd32(buf.data()) != kEntryMagic || rd32(buf.data() + 4) != buf.size() - kEntryHeader ||
             rd32(buf.data() + 8) != want)
-            return unexpected("journal " + path.string() + ": entry at offset " +
-                              std::to_string(slot.offset) + " changed on disk (checksum)");
+            return unexpected("journal " + path + ": entry at offset " + std::to_string(slot.offset) +
+                              " changed on disk (checksum)");
         auto cs = Changeset::decode(std::span(buf).subspan(kEntryHeader + 8));
-        if (!cs) return unexpected("journal " + path.string() + ": " + cs.error());
+        if (!cs) return unexpected("journal " + path + ": " + cs.error());
         return cs;
     }
 
@@ -396,8 +396,7 @@ Result<void, std::string> Journal::State::set_damaged_aside() {
     if (::rename(path.c_str(), aside.c_str()) != 0)
         return unexpected(io_error_text("cannot move the damaged journal aside:", path));
     if (auto r = start_new(); !r) return r;
-    recovery = "journal " + path.string() + ": header unreadable, moved to " + aside.string() +
-               "; the history starts anew";
+    recovery = "journal " + path + ": header unreadable, moved to " + aside + "; the history starts anew";
     return {};
 }
 
@@ -407,8 +406,8 @@ Result<void, std::string> Journal::State::load_entries(uint64_t size) {
         // Cut the damaged tail so the next append follows the last good entry.
         if (::ftruncate(fd, static_cast<off_t>(scan.end)) != 0 || ::fdatasync(fd) != 0)
             return unexpected(io_error_text("cannot cut the damaged tail of", path));
-        recovery = "journal " + path.string() + ": dropped " + std::to_string(size - scan.end) +
-                   " octets at offset " + std::to_string(scan.end) + " (" + scan.problem + "); kept " +
+        recovery = "journal " + path + ": dropped " + std::to_string(size - scan.end) + " octets at offset " +
+                   std::to_string(scan.end) + " (" + scan.problem + "); kept " +
                    std::to_string(scan.entries.size()) + " entries";
     }
     end = scan.end;
@@ -420,7 +419,7 @@ Result<void, std::string> Journal::State::load_entries(uint64_t size) {
 
 Journal Journal::none_yet(std::filesystem::path file, JournalBounds bounds) {
     auto st = std::make_unique<State>();
-    st->path = std::move(file);
+    st->path = std::move(file).native();
     st->bounds = bounds;
     return Journal(std::move(st));
 }
@@ -428,7 +427,7 @@ Journal Journal::none_yet(std::filesystem::path file, JournalBounds bounds) {
 Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
     using R = Result<Journal, std::string>;
     auto st = std::make_unique<State>();
-    st->path = std::move(file);
+    st->path = std::move(file).native();
     st->bounds = bounds;
     const auto& path = st->path;
 
@@ -450,9 +449,8 @@ Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBo
     uint32_t version = 0;
     switch (check_header(st->fd, size, version)) {
         case HeaderCheck::OtherVersion:
-            return R(unexpected("journal " + path.string() + " has format version " +
-                                std::to_string(version) + ", this server reads version " +
-                                std::to_string(kFormatVersion)));
+            return R(unexpected("journal " + path + " has format version " + std::to_string(version) +
+                                ", this server reads version " + std::to_string(kFormatVersion)));
         case HeaderCheck::Damaged:
             if (auto r = st->set_damaged_aside(); !r) return R(unexpected(r.error()));
             return Journal(std::move(st));
@@ -468,8 +466,8 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
     State& st = *state_;
     std::lock_guard lock(st.mutex);
     if (st.broken)
-        return R(unexpected("journal " + st.path.string() +
-                            " is in an unknown state after a failed write; reopen it"));
+        return R(
+            unexpected("journal " + st.path + " is in an unknown state after a failed write; reopen it"));
     if (st.fd < 0) {
         if (auto r = st.start_new(); !r) return R(unexpected(r.error()));
     }
@@ -595,7 +593,7 @@ std::size_t Journal::bytes() const {
     return state_->live_bytes;
 }
 
-const std::filesystem::path& Journal::path() const {
+std::filesystem::path Journal::path() const {
     return state_->path;
 }
 

@@ -118,7 +118,7 @@ class Journal {
 
     std::vector<JournalEntry> entries() const;
     std::size_t bytes() const;  // file octets of the kept entries
-    const std::filesystem::path& path() const;
+    std::filesystem::path path() const;
     JournalBounds bounds() const;
     void set_bounds(JournalBounds bounds);  // takes effect at the next append
 

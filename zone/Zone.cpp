@@ -64,7 +64,8 @@ Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::f
 }
 
 std::filesystem::path Zone::state_path(std::string_view suffix) const {
-    return settings_.state_dir / (zone_file_stem(settings_.name) + std::string(suffix));
+    return std::filesystem::path(settings_.state_dir) /
+           (zone_file_stem(settings_.name) + std::string(suffix));
 }
 
 void Zone::save_file_serial(dns::Serial serial) const {
@@ -89,8 +90,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     std::error_code ec;
     if (!state_files_ || !state_files_->directory_exists())
         std::filesystem::create_directories(settings_.state_dir, ec);
-    if (ec)
-        return unexpected("cannot create state_dir " + settings_.state_dir.string() + ": " + ec.message());
+    if (ec) return unexpected("cannot create state_dir " + settings_.state_dir + ": " + ec.message());
     auto journal = may_exist(".journal") || may_exist(".journal.tmp")
                        ? Journal::open(state_path(".journal"), settings_.journal_bounds)
                        : Result<Journal, std::string>(
@@ -221,7 +221,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     if (!loaded) return fail(loaded.error().to_string());
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)
-            return fail(settings_.file.string() + ": " + ok.error());
+            return fail(settings_.file + ": " + ok.error());
     const ZoneVersionPtr base = settings_.signer ? source_ : current();
     ZoneVersionPtr merged;
     // A file whose serial went back behind what was last loaded or written is not an edit to merge: the
@@ -307,7 +307,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
         return with_error(result, std::move(message));
     };
     const dns::Serial file_serial = file_version->serial();
-    const std::string file = settings_.file.string();
+    const std::string file = settings_.file;
     // A signed zone's file is compared with the source of the served version, not with the signed one.
     const ZoneVersionPtr base = settings_.signer ? source_ : old;
     auto unchanged = [&] {
@@ -563,9 +563,9 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
 
     // The file keeps the operator's layout; only the serial token changes. Served either way: if the file
     // cannot be updated the next reload still works (its serial counts as untouched and the policy applies).
-    auto rewritten = soa_at ? rewrite_soa_serial(soa_at->first, soa_at->second, next_value)
-                            : Result<void, std::string>(
-                                  unexpected(settings_.file.string() + ": no SOA record found to update"));
+    auto rewritten =
+        soa_at ? rewrite_soa_serial(soa_at->first, soa_at->second, next_value)
+               : Result<void, std::string>(unexpected(settings_.file + ": no SOA record found to update"));
     if (rewritten) {
         file_serial_ = next_value;
         save_file_serial(next_value);
@@ -723,7 +723,7 @@ Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& f
         return same_rrset(r);
     };
     const auto conflict = [&](const RecordView& r) {
-        return unexpected(settings_.file.string() + ": conflict: the RRset " + r.owner.to_string() + " " +
+        return unexpected(settings_.file + ": conflict: the RRset " + r.owner.to_string() + " " +
                           dns::to_string(r.type) +
                           " was changed in the file and by dynamic updates since the file was last written; "
                           "`headwaterctl sync` writes the served version to the file, then edit that");
@@ -740,8 +740,7 @@ Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& f
         if (!s) onto.add_added(theirs.added(i).wire);
     }
     auto merged = apply(base, onto);
-    if (!merged)
-        return unexpected(settings_.file.string() + ": merging with dynamic updates: " + merged.error());
+    if (!merged) return unexpected(settings_.file + ": merging with dynamic updates: " + merged.error());
     // A serial the operator raised in the file counts as the file's serial; otherwise the served one stays
     // and the policy gives the merged version the next.
     if (file_base_->serial() < file.serial() && base.serial() < file.serial())
@@ -765,17 +764,16 @@ Result<void, std::string> Zone::write_zone_file(const ZoneVersion& content) cons
         text += '\n';
         return true;
     };
-    if (!line(content.soa_index()))
-        return unexpected(settings_.file.string() + ": the SOA cannot be written as text");
+    if (!line(content.soa_index())) return unexpected(settings_.file + ": the SOA cannot be written as text");
     for (std::size_t i = 0; i < content.size(); ++i) {
         if (i == content.soa_index()) continue;
         if (!line(i))
-            return unexpected(settings_.file.string() + ": record " + std::to_string(i) +
+            return unexpected(settings_.file + ": record " + std::to_string(i) +
                               " cannot be written as text");
     }
     auto written = write_file_atomically(
         settings_.file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
-    if (!written) return unexpected(settings_.file.string() + ": " + written.error());
+    if (!written) return unexpected(settings_.file + ": " + written.error());
     // What the file says now is what is served: the next reload finds it unchanged. Saved: a file put back
     // from before the updates then counts as gone backwards (refused), not as an edit that drops them.
     save_file_serial(content.serial());

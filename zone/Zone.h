@@ -26,19 +26,21 @@ using Clock = std::chrono::system_clock;
 
 struct ZoneSettings {
     ZoneSettings() = default;
-    ZoneSettings(dns::Name n, std::filesystem::path f, std::filesystem::path state = {},
+    ZoneSettings(dns::Name n, const std::filesystem::path& f, const std::filesystem::path& state = {},
                  SerialPolicy policy = SerialPolicy::Increment, JournalBounds bounds = {})
         : name(std::move(n)),
-          file(std::move(f)),
-          state_dir(std::move(state)),
+          file(f.native()),
+          state_dir(state.native()),
           serial_policy(policy),
           journal_bounds(bounds) {}
 
+    // The paths are strings: a std::filesystem::path keeps a list of its components, a few hundred octets
+    // per zone that 100k zones would feel.
     dns::Name name;
-    std::filesystem::path file;
+    std::string file;
     // Where the journal and the snapshot of the served version live; empty: no history (every IXFR is
     // answered with the whole zone) and nothing survives a restart but the zone file.
-    std::filesystem::path state_dir;
+    std::string state_dir;
     SerialPolicy serial_policy = SerialPolicy::Increment;
     JournalBounds journal_bounds;
     // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
