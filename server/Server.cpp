@@ -331,13 +331,17 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         vz.interval = std::chrono::seconds(zc.verify_interval_s);
         vz.sample = zc.verify_sample;
         vz.parents = zc.parent;
-        for (const auto& ep : config.server.listen) {
-            const auto b = ep.address.bytes();
-            // A wildcard listen address (0.0.0.0, ::) names no address a parent could list.
-            if (std::any_of(b.begin(), b.end(), [](uint8_t x) { return x != 0; }))
-                vz.own_addresses.push_back(ep.address);
-        }
-        out.push_back(std::move(vz));
+        if (!vz.is_default()) out.push_back(std::move(vz));
+    }
+    return out;
+}
+
+// server.listen without the wildcards: a wildcard (0.0.0.0, ::) names no address a parent could list.
+std::vector<dns::IpAddress> own_addresses(const conf::Config& config) {
+    std::vector<dns::IpAddress> out;
+    for (const auto& ep : config.server.listen) {
+        const auto b = ep.address.bytes();
+        if (std::any_of(b.begin(), b.end(), [](uint8_t x) { return x != 0; })) out.push_back(ep.address);
     }
     return out;
 }
@@ -789,7 +793,8 @@ int Server::run() {
     DeferredSnapshots snapshots(impl_->store);
     // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
     VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
-                           impl_->secondaries, log_verify_reports(impl_->transfer_log));
+                           own_addresses(impl_->config), impl_->secondaries,
+                           log_verify_reports(impl_->transfer_log));
     ControlCommands commands(
         impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
         [&verifier](const std::string& zone, const nlohmann::json& request) {

@@ -32,13 +32,27 @@ std::vector<zone::Changeset> recent_changes(const zone::Zone& z, dns::Serial ser
 
 }  // namespace
 
+bool VerifyZone::is_default() const {
+    const VerifyZone d;
+    return secondaries.empty() && notify_targets.empty() && !key && interval == d.interval &&
+           sample == d.sample && parents.empty();
+}
+
 VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
-                             std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink)
+                             std::vector<VerifyZone> zones, std::vector<dns::IpAddress> own_addresses,
+                             SecondaryRegistry& registry, ReportSink sink)
     : store_(store),
       keys_(std::move(keys)),
-      zones_(std::move(zones)),
+      own_addresses_(std::move(own_addresses)),
       registry_(registry),
-      sink_(std::move(sink)) {}
+      sink_(std::move(sink)) {
+    zones_.reserve(zones.size());
+    for (auto& z : zones) {
+        if (z.is_default()) continue;
+        std::string key = SecondaryRegistry::zone_key(z.zone.to_string());
+        zones_.insert_or_assign(std::move(key), std::move(z));
+    }
+}
 
 VerifyService::~VerifyService() {
     stop();
@@ -47,7 +61,7 @@ VerifyService::~VerifyService() {
 void VerifyService::start() {
     if (thread_.joinable()) return;
     work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());
-    for (const auto& z : zones_) {
+    for (const auto& [key, z] : zones_) {
         if (z.interval.count() > 0 && !z.secondaries.empty())
             asio::co_spawn(io_, schedule(z), asio::detached);
     }
@@ -144,7 +158,7 @@ nlohmann::json VerifyService::verify_delegation_now(VerifyZone vz, const nlohman
             "no parent servers to ask: configure the zone's parent, or name them with --parent");
     auto req = prepare(vz);
     if (!req) return control::error_response(req.error());
-    DelegationRequest dreq{req->served, vz.parents, req->secondaries, vz.own_addresses};
+    DelegationRequest dreq{req->served, vz.parents, req->secondaries, own_addresses_};
     if (auto it = request.find("timeout_ms"); it != request.end() && it->is_number_unsigned())
         dreq.timeout = std::chrono::milliseconds(std::clamp<uint64_t>(it->get<uint64_t>(), 10, 600000));
     if (!thread_.joinable()) return control::error_response("verification is not running");
@@ -173,7 +187,7 @@ asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
             auto report = co_await verify_secondaries(std::move(*req));
             record(report, true);
             if (!vz.parents.empty()) {
-                DelegationRequest dreq{served, vz.parents, vz.secondaries, vz.own_addresses};
+                DelegationRequest dreq{served, vz.parents, vz.secondaries, own_addresses_};
                 record(co_await verify_delegation(std::move(dreq)));
             }
         } catch (const std::exception& e) {  // a bug: keep checking the other zones and later
@@ -187,8 +201,8 @@ nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::js
     if (!name) return control::error_response("bad zone name \"" + zone + "\"");
     VerifyZone vz;
     vz.zone = *name;
-    for (const auto& z : zones_)
-        if (z.zone == *name) vz = z;
+    if (auto it = zones_.find(SecondaryRegistry::zone_key(name->to_string())); it != zones_.end())
+        vz = it->second;
     if (auto it = request.find("secondaries"); it != request.end() && !it->is_null()) {
         if (!it->is_array())
             return control::error_response("malformed request: \"secondaries\" must be an array");

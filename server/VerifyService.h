@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -32,8 +33,10 @@ struct VerifyZone {
     std::shared_ptr<const tsig::Key> key;  // verify_key; null: unsigned
     std::chrono::seconds interval{0};      // 0: only on demand
     std::size_t sample = 100;
-    std::vector<dns::Endpoint> parents;         // the parent zone's servers: the delegation check
-    std::vector<dns::IpAddress> own_addresses;  // server.listen without wildcards (the hidden primary)
+    std::vector<dns::Endpoint> parents;  // the parent zone's servers: the delegation check
+
+    // Nothing set beyond the name: such zones are not kept (a verify request starts from this default).
+    bool is_default() const;
 };
 
 class VerifyService {
@@ -43,8 +46,11 @@ class VerifyService {
     using DriftSink = std::function<void(const std::string& zone, const std::string& secondary, bool starts,
                                          const std::string&)>;
 
+    // `own_addresses`: server.listen without wildcards (the hidden primary, which a delegation must not
+    // name).
     VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
-                  std::vector<VerifyZone> zones, SecondaryRegistry& registry, ReportSink sink);
+                  std::vector<VerifyZone> zones, std::vector<dns::IpAddress> own_addresses,
+                  SecondaryRegistry& registry, ReportSink sink);
     ~VerifyService();  // stops
 
     VerifyService(const VerifyService&) = delete;
@@ -72,7 +78,10 @@ class VerifyService {
 
     const zone::ZoneStore& store_;
     std::shared_ptr<const tsig::KeyStore> keys_;
-    std::vector<VerifyZone> zones_;
+    // By SecondaryRegistry::zone_key; only zones with settings (most of 100k zones have none: they cost
+    // nothing here).
+    std::unordered_map<std::string, VerifyZone> zones_;
+    std::vector<dns::IpAddress> own_addresses_;
     SecondaryRegistry& registry_;
     ReportSink sink_;
     DriftSink drift_sink_;
