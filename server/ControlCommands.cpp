@@ -254,11 +254,13 @@ json ControlCommands::journal(const control::Request& req, const json& /*request
         }
     }
     const auto status = (*z)->status();
+    // A zone never changed has no journal file yet, but its history has a place.
+    const auto path = (*z)->journal_path();
     return {{"ok", true},
             {"name", (*z)->settings().name.to_string()},
             {"serial", serial_json(status.serial)},
             {"ixfr_from", serial_json(status.ixfr_from)},
-            {"journal", j ? json(j->path().string()) : json(nullptr)},
+            {"journal", path ? json(path->string()) : json(nullptr)},
             {"entries", entries}};
 }
 

@@ -174,8 +174,9 @@ std::size_t UdpWorkers::serve_batch(Batch& b, int fd, int flags) {
         // benchmark) sends thousands a second. Report it at most once a second per address and thread:
         // the registry's mutex and strings stay off the hot path.
         const bool soa_only = r.soa_query && !r.refused() && !r.up_to_date;
-        const bool report = events_ && (r.refused() || r.soa_query || r.up_to_date) &&
-                            !(soa_only && r.lab.empty() && recently_reported(b.soa_seen, peer.address, now));
+        const bool report =
+            events_ && (r.refused() || r.soa_query || r.up_to_date) &&
+            !(soa_only && r.lab.empty() && !every_soa_ && recently_reported(b.soa_seen, peer.address, now));
         if (report)
             events_(PeerEvent{peer_text(peer.address, peer.port), peer.address.to_string(), &r,
                               r.refused() ? &*r.event : nullptr});

@@ -42,6 +42,9 @@ class UdpWorkers {
     std::size_t threads() const { return threads_; }
     // Counts every query by RCODE (the metrics endpoint); set before start(). Null: not counted.
     void count_queries(QueryCounters* counters) { counters_ = counters; }
+    // Lab mode: every SOA query is an event (the report counts them); otherwise an address's plain SOA
+    // queries are reported at most once a second per thread. Set before start().
+    void report_every_soa_query(bool every) { every_soa_ = every; }
 
   private:
     struct Batch;
@@ -51,6 +54,7 @@ class UdpWorkers {
     const xfr::Responder& responder_;
     DnsListeners::EventSink events_;
     QueryCounters* counters_ = nullptr;
+    bool every_soa_ = false;
     std::size_t threads_;
     std::size_t max_query_size_;
     std::vector<std::vector<int>> sockets_;  // per thread: one socket per endpoint

@@ -91,17 +91,21 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     if (!state_files_ || !state_files_->directory_exists())
         std::filesystem::create_directories(settings_.state_dir, ec);
     if (ec) return unexpected("cannot create state_dir " + settings_.state_dir + ": " + ec.message());
-    auto journal = may_exist(".journal") || may_exist(".journal.tmp")
-                       ? Journal::open(state_path(".journal"), settings_.journal_bounds)
-                       : Result<Journal, std::string>(
-                             Journal::none_yet(state_path(".journal"), settings_.journal_bounds));
-    if (!journal) return unexpected(journal.error());
+    // No journal file: no Journal either until the first entry (record_history_locked). Most of 100k
+    // zones never change, and an empty Journal costs a few hundred octets each.
+    if (may_exist(".journal") || may_exist(".journal.tmp")) {
+        auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
+        if (!journal) return unexpected(journal.error());
+        journal_.emplace(std::move(*journal));
+        journal_view_.store(&*journal_, std::memory_order_release);
+    }
     // Nothing below fails: once the journal is open the state counts as open, and a later reload does
     // not read the snapshot again over a version served since.
-    journal_.emplace(std::move(*journal));
-    journal_view_.store(&*journal_, std::memory_order_release);
+    history_ = true;
     state_open_ = true;
-    if (!journal_->recovery().empty()) note += "journal recovered: " + journal_->recovery() + "; ";
+    const bool history_on_disk = journal_ && !journal_->empty();
+    if (journal_ && !journal_->recovery().empty())
+        note += "journal recovered: " + journal_->recovery() + "; ";
 
     // The version served before the restart: the snapshot, brought up to the journal's last entry if
     // the process stopped between journaling a change and writing its snapshot.
@@ -113,8 +117,8 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         // With history behind it, it was made durable before the history's first entry. Without, it may
         // be a deferred one written without an fsync (by the last process, or by the Zone a reconfigure
         // replaced): the first entry fsyncs it.
-        snapshot_ = journal_->empty() ? SnapshotState::Lazy : SnapshotState::Durable;
-        const auto newest = journal_->last_serial();
+        snapshot_ = history_on_disk ? SnapshotState::Durable : SnapshotState::Lazy;
+        const auto newest = history_on_disk ? journal_->last_serial() : std::nullopt;
         if (newest && !(*newest == last->serial())) {
             auto chain = journal_->chain(last->serial(), *newest);
             if (chain) {
@@ -134,7 +138,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         }
         current_.store(last, std::memory_order_release);
         set_loaded_at_locked(now);
-    } else if (!journal_->empty()) {
+    } else if (history_on_disk) {
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
     }
@@ -279,9 +283,10 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
                                                       std::string& note) {
     // The history is written (durably) before the new version is served: a crash in between leaves a
     // journal one step ahead of the snapshot, which open() replays.
-    if (!journal_) return {};
+    if (!history_) return {};
     if (new_history) {
-        if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
+        if (journal_)
+            if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
         // The snapshot on disk is an older version's, which nothing continues now: should the new one not
         // be written, the next entry writes the served version first.
         snapshot_ = SnapshotState::None;
@@ -289,6 +294,10 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
     }
     // The snapshot must be durable before the history grows past it (open() replays onto it).
     if (auto r = make_snapshot_durable_locked(old); !r) return r;
+    if (!journal_) {  // the first entry ever: the file is created by the append
+        journal_.emplace(Journal::none_yet(state_path(".journal"), settings_.journal_bounds));
+        journal_view_.store(&*journal_, std::memory_order_release);
+    }
     auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
     if (!appended) return unexpected("journal: " + appended.error());
     if (appended->dropped > 0)
@@ -446,11 +455,17 @@ std::optional<Clock::time_point> Zone::next_signature_refresh() const {
     return next_refresh_;
 }
 
+std::optional<std::filesystem::path> Zone::journal_path() const {
+    if (!history_.load(std::memory_order_acquire)) return std::nullopt;
+    return state_path(".journal");
+}
+
 bool Zone::snapshot_can_wait_locked() const {
     // A signed zone's is written at once: signing again at a restart would serve new signatures under the
     // serial the secondaries already hold (and it costs far more than the snapshot).
-    if (!journal_ || !defer_first_snapshot_ || settings_.signer ||
-        !(snapshot_ == SnapshotState::None || snapshot_ == SnapshotState::Deferred) || !journal_->empty())
+    if (!history_ || !defer_first_snapshot_ || settings_.signer ||
+        !(snapshot_ == SnapshotState::None || snapshot_ == SnapshotState::Deferred) ||
+        (journal_ && !journal_->empty()))
         return false;
     if (state_files_ && state_files_->complete())
         return !state_files_->may_exist(zone_file_stem(settings_.name) + ".snapshot");
@@ -585,7 +600,7 @@ Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old,
     // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
     const JournalBounds& b = settings_.journal_bounds;
     const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
-    if (!journal_ || ++unsnapshotted_ >= every) return publish_locked(old, next, source, false, now, note);
+    if (!history_ || ++unsnapshotted_ >= every) return publish_locked(old, next, source, false, now, note);
     if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);

@@ -125,6 +125,9 @@ class Zone {
     // The IXFR history, or null when the zone keeps none (or its state directory is not open yet).
     // Thread-safe.
     const Journal* journal() const { return journal_view_.load(std::memory_order_acquire); }
+    // Where the journal is, or goes with the zone's first change; empty when the zone keeps no history
+    // (no state directory, or it could not be opened yet).
+    std::optional<std::filesystem::path> journal_path() const;
 
     // First load at start-up: opens the journal and the snapshot of the version served before the
     // restart, then reads the zone file against it (a file edited while the server was down is diffed
@@ -249,6 +252,9 @@ class Zone {
     // journal_ as other threads see it: set once, when the state directory opens, which is at start-up
     // or, for a zone whose state could not be opened then, by a reload while queries are answered.
     std::atomic<const Journal*> journal_view_{nullptr};
+    // The state directory is open, so changes are journaled: journal_ exists once there is a journal file
+    // (at open, or from the first entry on).
+    std::atomic<bool> history_{false};
     void count_reload(const ReloadResult& result, Clock::time_point now);
     void set_loaded_at_locked(Clock::time_point now);
 
