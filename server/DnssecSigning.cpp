@@ -53,7 +53,10 @@ std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, c
 SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store,
                                const conf::Config& config, Changed changed)
     : timer_(io), store_(store), changed_(std::move(changed)) {
-    for (const auto& z : config.zones) warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
+    // Only the zones that differ from the default: 100k zones need no 100k entries.
+    const uint32_t usual = conf::ZoneConfig{}.signature_warn_s;
+    for (const auto& z : config.zones)
+        if (z.signature_warn_s != usual) warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
 }
 
 void SignatureWatch::start() {
@@ -81,7 +84,8 @@ void SignatureWatch::check(zone::Clock::time_point now) {
         const auto status = z->status();
         if (!status.earliest_signature_expiration) continue;
         const auto it = warn_within_.find(name);
-        const auto within = it != warn_within_.end() ? it->second : std::chrono::seconds(7 * 86400);
+        const auto within =
+            it != warn_within_.end() ? it->second : std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
         const auto expires = *status.earliest_signature_expiration;
         if (expires - now > within) continue;
         auto& last = warned_[name];

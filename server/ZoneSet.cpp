@@ -2,6 +2,7 @@
 
 #include "server/DnssecSigning.h"
 #include "tsig/Hmac.h"
+#include "xfr/TransferPlan.h"
 #include "zone/SerialPolicy.h"
 
 namespace headwater::server {
@@ -56,15 +57,17 @@ std::unordered_map<std::string, std::vector<xfr::AclRule>> transfer_acls(const c
                 rules.push_back(std::move(rule));
             }
         }
-        out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
+        // No rules: no entry, which the Responder reads the same way (100k zones, no 100k empty lists).
+        if (!rules.empty()) out[dns::Name::from_text(zc.name).value().key()] = std::move(rules);
     }
     return out;
 }
 
 xfr::ResponderOptions responder_options(const conf::Config& config) {
     xfr::ResponderOptions options;
-    for (const auto& zc : config.zones)
-        options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
+    for (const auto& zc : config.zones)  // only the zones that differ from the default
+        if (zc.max_ixfr_ratio != xfr::kDefaultMaxIxfrRatio)
+            options.max_ixfr_ratio[dns::Name::from_text(zc.name).value().key()] = zc.max_ixfr_ratio;
     options.update_acls = transfer_acls(config, true);
     return options;
 }

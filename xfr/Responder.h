@@ -52,7 +52,8 @@ struct Response {
 struct ResponderOptions {
     // Largest UDP answer we send, whatever the client offers (DNS flag day 2020: avoid fragmentation).
     uint16_t max_udp_payload = 1232;
-    // Per zone (Name::key()): above this share of the zone's size an IXFR is answered as AXFR.
+    // Per zone (Name::key()): above this share of the zone's size an IXFR is answered as AXFR; a zone not
+    // listed has the default (kDefaultMaxIxfrRatio).
     std::unordered_map<std::string, double> max_ixfr_ratio;
     // Lab mode (docs/lab.md): the faults of the moment, looked up per request; null unless server.lab.
     std::shared_ptr<const FaultBoard> lab;
