@@ -219,14 +219,14 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     };
     if (!state) return fail(state.error());
     // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
-    if (settings_.signer && !source_)
-        if (const auto v = current()) source_ = settings_.signer->source_of(*v);
+    if (signing_ && !signing_->source)
+        if (const auto v = current()) signing_->source = settings_.signer->source_of(*v);
     auto loaded = load_zone_file(settings_.name, settings_.file);
     if (!loaded) return fail(loaded.error().to_string());
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)
             return fail(settings_.file + ": " + ok.error());
-    const ZoneVersionPtr base = settings_.signer ? source_ : current();
+    const ZoneVersionPtr base = signing_ ? signing_->source : current();
     ZoneVersionPtr merged;
     // A file whose serial went back behind what was last loaded or written is not an edit to merge: the
     // ordinary path refuses it (unless forced), as it would without updates.
@@ -250,7 +250,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     } else {
         result = update_locked(loaded->version, now, force);
         if (result.outcome != ReloadOutcome::Error)
-            set_file_base_locked(settings_.signer ? source_ : current());
+            set_file_base_locked(signing_ ? signing_->source : current());
     }
     result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
@@ -318,7 +318,7 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
     const dns::Serial file_serial = file_version->serial();
     const std::string file = settings_.file;
     // A signed zone's file is compared with the source of the served version, not with the signed one.
-    const ZoneVersionPtr base = settings_.signer ? source_ : old;
+    const ZoneVersionPtr base = signing_ ? signing_->source : old;
     auto unchanged = [&] {
         file_loaded_locked(file_serial);
         if (settings_.signer) return resign_locked(now, false);  // signatures may be due all the same
@@ -378,7 +378,7 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
     if (auto r = record_history_locked(old, next, new_history, now, note); !r) return r;
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
     unsnapshotted_ = 0;
-    source_ = settings_.signer ? source : nullptr;
+    if (signing_) signing_->source = source;
     adopt_signing_locked();
     return {};
 }
@@ -389,17 +389,18 @@ Result<ZoneVersionPtr, std::string> Zone::sign_locked(const ZoneVersionPtr& sour
     auto s = settings_.signer->sign(*source, old.get(), now, all);
     if (!s) return unexpected(s.error());
     ZoneVersionPtr version = std::move(s->version);
-    signing_pending_ = std::move(*s);
+    signing_->pending = std::move(*s);
     return version;
 }
 
 void Zone::adopt_signing_locked() {
-    if (!signing_pending_) return;
-    next_refresh_ = signing_pending_->next_refresh;
-    signed_key_generation_ = signing_pending_->key_generation;
-    signatures_made_ = signing_pending_->made;
-    signatures_kept_ = signing_pending_->kept;
-    signing_pending_.reset();
+    if (!signing_ || !signing_->pending) return;
+    SigningState& g = *signing_;
+    g.next_refresh = g.pending->next_refresh;
+    g.key_generation = g.pending->key_generation;
+    g.made = g.pending->made;
+    g.kept = g.pending->kept;
+    g.pending.reset();
 }
 
 ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
@@ -407,9 +408,10 @@ ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
     const ZoneVersionPtr old = current();
     if (old) result.old_serial = result.serial = old->serial();
     if (!settings_.signer) return with_error(result, "the zone has no dnssec_policy: nothing to sign");
-    if (!old || !source_) return with_error(result, "the zone is not served (its file has not loaded)");
-    const bool keys_changed = settings_.signer->key_generation() != signed_key_generation_;
-    if (!all && next_refresh_ && now < *next_refresh_ && !keys_changed) {
+    SigningState& g = *signing_;
+    if (!old || !g.source) return with_error(result, "the zone is not served (its file has not loaded)");
+    const bool keys_changed = settings_.signer->key_generation() != g.key_generation;
+    if (!all && g.next_refresh && now < *g.next_refresh && !keys_changed) {
         // No signature is due and the keys are those it was signed with: signing again would give the
         // served version back, at the cost of a pass over the whole zone.
         result.outcome = ReloadOutcome::Unchanged;
@@ -417,8 +419,8 @@ ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
     }
     // Without a refresh time (no signing since start-up), try with the served serial first: if that gives
     // the served version back, nothing is due. With one, something is due now and the trial is skipped.
-    if (!all && !next_refresh_) {
-        auto same = sign_locked(with_serial(*source_, old->serial()), now, false);
+    if (!all && !g.next_refresh) {
+        auto same = sign_locked(with_serial(*g.source, old->serial()), now, false);
         if (!same) return with_error(result, "signing failed: " + same.error());
         if ((*same)->same_content(*old)) {
             adopt_signing_locked();  // what it said holds for the served version, which it reproduced
@@ -431,16 +433,15 @@ ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
         settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
     auto bumped = next_serial(old->serial(), p, unix_seconds(now));
     if (!bumped) return with_error(result, bumped.error());
-    const ZoneVersionPtr source = with_serial(*source_, *bumped);
+    const ZoneVersionPtr source = with_serial(*g.source, *bumped);
     auto next = sign_locked(source, now, all);
     if (!next) return with_error(result, "signing failed: " + next.error());
     if (auto r = publish_locked(old, *next, source, false, now, result.note); !r)
         return with_error(result, r.error());
     result.outcome = ReloadOutcome::Updated;
     result.serial = (*next)->serial();
-    result.note += (result.note.empty() ? "" : "; ") + std::string("re-signed: ") +
-                   std::to_string(signatures_made_) + " signature(s) made, " +
-                   std::to_string(signatures_kept_) + " kept";
+    result.note += (result.note.empty() ? "" : "; ") + std::string("re-signed: ") + std::to_string(g.made) +
+                   " signature(s) made, " + std::to_string(g.kept) + " kept";
     return result;
 }
 
@@ -451,8 +452,8 @@ ReloadResult Zone::resign(Clock::time_point now, bool all) {
 
 std::optional<Clock::time_point> Zone::next_signature_refresh() const {
     std::lock_guard lock(mutex_);
-    if (!settings_.signer || !current()) return std::nullopt;
-    return next_refresh_;
+    if (!signing_ || !current()) return std::nullopt;
+    return signing_->next_refresh;
 }
 
 std::optional<std::filesystem::path> Zone::journal_path() const {
@@ -565,9 +566,9 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
 
     ZoneVersionPtr next = with_serial(*old, next_value);
     ZoneVersionPtr source;
-    if (settings_.signer && source_) {
+    if (signing_ && signing_->source) {
         // A signed zone: the SOA with the new serial is signed anew (and whatever else is due).
-        source = with_serial(*source_, next_value);
+        source = with_serial(*signing_->source, next_value);
         auto signed_version = sign_locked(source, now, false);
         if (!signed_version) return fail("signing failed: " + signed_version.error());
         next = *signed_version;
@@ -604,7 +605,7 @@ Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old,
     if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);
-    source_ = settings_.signer ? source : nullptr;
+    if (signing_) signing_->source = source;
     adopt_signing_locked();
     return {};
 }
@@ -615,8 +616,8 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     const ZoneVersionPtr old = current();
     if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
     result.old_serial = result.serial = old->serial();
-    if (settings_.signer && !source_) source_ = settings_.signer->source_of(*old);
-    const ZoneVersionPtr base = settings_.signer ? source_ : old;
+    if (signing_ && !signing_->source) signing_->source = settings_.signer->source_of(*old);
+    const ZoneVersionPtr base = signing_ ? signing_->source : old;
     auto changed = change(*base);
     if (!changed) return with_error(result, changed.error());
     if (!*changed || (*changed)->same_content(*base)) {
@@ -764,7 +765,7 @@ Result<ZoneVersionPtr, std::string> Zone::merge_file_locked(const ZoneVersion& f
 }
 
 ZoneVersionPtr Zone::file_content_locked() const {
-    return settings_.signer && source_ ? source_ : current();
+    return signing_ && signing_->source ? signing_->source : current();
 }
 
 Result<void, std::string> Zone::write_zone_file(const ZoneVersion& content) const {
@@ -855,10 +856,10 @@ ZoneStatus Zone::status() const {
         if (auto e = v->earliest_signature_expiration())
             s.earliest_signature_expiration = Clock::from_time_t(*e);
     }
-    if (settings_.signer) {
-        s.next_signature_refresh = next_refresh_;
-        s.signatures_made = signatures_made_;
-        s.signatures_kept = signatures_kept_;
+    if (signing_) {
+        s.next_signature_refresh = signing_->next_refresh;
+        s.signatures_made = signing_->made;
+        s.signatures_kept = signing_->kept;
     }
     return s;
 }

@@ -110,7 +110,9 @@ enum class FirstSnapshot { Now, Deferred };
 class Zone {
   public:
     explicit Zone(ZoneSettings settings)
-        : settings_(std::move(settings)), name_text_(settings_.name.to_string()) {}
+        : settings_(std::move(settings)),
+          name_text_(settings_.name.to_string()),
+          signing_(settings_.signer ? std::make_unique<SigningState>() : nullptr) {}
     ~Zone() = default;
     Zone(const Zone&) = delete;
     Zone& operator=(const Zone&) = delete;
@@ -208,7 +210,7 @@ class Zone {
     Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
                                                     bool all);
     // The served source re-signed: unchanged if nothing is due (and not `all`), else a new serial.
-    void adopt_signing_locked();  // signing_pending_ becomes the served version's
+    void adopt_signing_locked();  // signing_->pending becomes the served version's
     void set_write_back_due_locked(std::optional<Clock::time_point> due);
     ReloadResult resign_locked(Clock::time_point now, bool all);
     // Journals and serves `next` (signed when the zone is), `source` its unsigned source.
@@ -298,16 +300,20 @@ class Zone {
     std::size_t unsnapshotted_ = 0;
     std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
     std::atomic<bool> write_back_pending_{false};      // write_back_due_ is set (read without the mutex)
-    // Signed zones: the unsigned version the served one was signed from, and what signing reported.
-    ZoneVersionPtr source_;
-    // What the signing of the served version said. sign_locked() leaves it in signing_pending_; only the
-    // version's publication makes it the served one's (a journal that refuses the version must not make a
-    // refresh look done).
-    std::optional<Clock::time_point> next_refresh_;
-    uint64_t signed_key_generation_ = 0;  // the signer's key_generation() when the served version was signed
-    std::size_t signatures_made_ = 0;
-    std::size_t signatures_kept_ = 0;
-    std::optional<ZoneSigning::Signed> signing_pending_;  // the last sign_locked(), its version dropped
+    // Signed zones only (allocated when settings_.signer is set: 100k unsigned zones do without it).
+    struct SigningState {
+        // The unsigned version the served one was signed from.
+        ZoneVersionPtr source;
+        // What the signing of the served version said. sign_locked() leaves it in `pending`; only the
+        // version's publication makes it the served one's (a journal that refuses the version must not make
+        // a refresh look done).
+        std::optional<Clock::time_point> next_refresh;
+        uint64_t key_generation = 0;  // the signer's key_generation() when the served version was signed
+        std::size_t made = 0;
+        std::size_t kept = 0;
+        std::optional<ZoneSigning::Signed> pending;  // the last sign_locked(), its version dropped
+    };
+    const std::unique_ptr<SigningState> signing_;
 };
 
 }  // namespace headwater::zone
