@@ -452,14 +452,15 @@ std::optional<Response> Responder::lab_refusal(TransferRequest& t) const {
 
 bool Responder::lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, Response& r) const {
     const FaultPlan plan = lab_plan(ctx, r.zone, peer, r.key);
+    // The event names the fault that acted, not every fault set for the peer (plan.describe()).
     if (plan.drop_soa) {
-        r.lab = plan.describe();
+        r.lab = "lab: drop-soa";
         r.kind = Response::Kind::Drop;
         return true;
     }
     if (!plan.soa_tc || peer.transport != Transport::Udp) return false;
     // RFC 1035 §4.1.1: TC says the answer did not fit; a secondary should ask again over TCP (RFC 7766).
-    r.lab = plan.describe();
+    r.lab = "lab: soa-tc";
     r.message =
         error_response(q.header(), &*q.question(), Rcode::NoError, q.edns().has_value(), ctx.reserve());
     dns::WireWriter(r.message).patch_u16(
