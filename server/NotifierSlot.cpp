@@ -1,6 +1,7 @@
 #include "server/NotifierSlot.h"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 namespace headwater::server {
 
@@ -42,10 +43,22 @@ Result<void, std::string> NotifierSlot::replace(std::vector<NotifyZone> zones,
     std::lock_guard lock(mutex_);
     if (current_) {
         current_->stop();
+        const Notifier* stopped = current_.get();
         retired_.push_back(std::move(current_));
+        // Posted after stop() dispatched its own work: on the one DNS thread, in order.
+        boost::asio::post(io_, [this, stopped] {
+            std::lock_guard released(mutex_);
+            std::erase_if(retired_,
+                          [stopped](const std::shared_ptr<Notifier>& r) { return r.get() == stopped; });
+        });
     }
     current_ = std::move(n);
     return {};
+}
+
+std::size_t NotifierSlot::retired() const {
+    std::lock_guard lock(mutex_);
+    return retired_.size();
 }
 
 std::shared_ptr<Notifier> NotifierSlot::current() const {

@@ -1,6 +1,8 @@
 // The Notifier in use, replaceable by `reconfigure`: a new Notifier for the new zones and targets (new
-// sockets) is started first, then swapped in; the old one is stopped (its pending retries end) and kept
-// until shutdown, as its coroutines may still be winding down on the DNS thread.
+// sockets) is started first, then swapped in; the old one is stopped (its pending retries end) and
+// destroyed on the DNS thread, the io_context's only thread: nothing of it runs there at the same time,
+// and its coroutines, still winding down, hold only its shared state. Until then it is kept here (and
+// with it, at shutdown, when the io_context no longer runs).
 #pragma once
 
 #include <functional>
@@ -36,6 +38,8 @@ class NotifierSlot {
 
     std::shared_ptr<Notifier> current() const;
     void stop();
+    // Replaced Notifiers not destroyed yet (their release waits for the DNS thread).
+    std::size_t retired() const;
 
   private:
     boost::asio::io_context& io_;

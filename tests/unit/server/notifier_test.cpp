@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 
 #include "server/Notifier.h"
+#include "server/NotifierSlot.h"
 #include "support/test_zone.h"
 
 using namespace headwater;
@@ -50,6 +51,30 @@ TEST(Notifier, AZoneIsUnfinishedFromTheChangeUntilItsNotifyIsAnswered) {
     notifier.stop();
     io.restart();
     io.run_for(std::chrono::milliseconds(100));
+}
+
+// A reconfigure replaces the Notifier; the old one must not stay until shutdown (one more per reconfigure,
+// each with the state of every zone): it goes once the DNS thread has run its stop.
+TEST(NotifierSlot, AReplacedNotifierIsReleasedOnTheDnsThread) {
+    boost::asio::io_context io;
+    server::NotifierSlot slot(io, 0, nullptr);
+    server::NotifyZone zone;
+    zone.zone = headwater::testing::name("example.com.");
+    xfr::NotifyTarget t;
+    t.address = dns::Endpoint::parse("127.0.0.1:9", 53).value();
+    zone.targets.push_back(t);
+    ASSERT_TRUE(slot.start({zone}));
+    std::weak_ptr<server::Notifier> first = slot.current();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(slot.replace({zone}, {}, {}));
+    EXPECT_EQ(slot.retired(), 3u);  // nothing has run on the DNS thread yet
+    EXPECT_FALSE(first.expired());
+    io.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(slot.retired(), 0u);
+    EXPECT_TRUE(first.expired());
+    EXPECT_TRUE(slot.current());
+    slot.stop();
+    io.restart();
+    io.run_for(std::chrono::milliseconds(50));
 }
 
 }  // namespace
