@@ -723,6 +723,7 @@ Result<void, std::string> open_listeners(const conf::ServerConfig& cfg, UdpWorke
                                          DnsListeners& listeners, const TlsContext* tls,
                                          ServerMetrics& metrics) {
     udp.count_queries(&metrics.queries());
+    udp.report_every_soa_query(cfg.lab);  // the lab report counts each one
     listeners.count_queries(&metrics.queries());
     if (auto opened = udp.open(cfg.listen); !opened) return opened;
     if (auto opened = listeners.open(cfg.listen); !opened) return opened;
@@ -777,7 +778,6 @@ int Server::run() {
     // (registry, transfer log, spdlog) is thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
-    udp.report_every_soa_query(cfg.lab);  // the lab report counts each one
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
     if (auto opened = open_listeners(cfg, udp, listeners, impl_->tls.get(), impl_->metrics); !opened)
         return fail("", opened.error());

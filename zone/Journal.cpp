@@ -417,17 +417,17 @@ Result<void, std::string> Journal::State::load_entries(uint64_t size) {
     return {};
 }
 
-Journal Journal::none_yet(std::filesystem::path file, JournalBounds bounds) {
+Journal Journal::none_yet(const std::filesystem::path& file, JournalBounds bounds) {
     auto st = std::make_unique<State>();
-    st->path = std::move(file).native();
+    st->path = file.native();
     st->bounds = bounds;
     return Journal(std::move(st));
 }
 
-Result<Journal, std::string> Journal::open(std::filesystem::path file, JournalBounds bounds) {
+Result<Journal, std::string> Journal::open(const std::filesystem::path& file, JournalBounds bounds) {
     using R = Result<Journal, std::string>;
     auto st = std::make_unique<State>();
-    st->path = std::move(file).native();
+    st->path = file.native();
     st->bounds = bounds;
     const auto& path = st->path;
 

@@ -86,10 +86,10 @@ class Journal {
     // entry fsync'ed) by the first append. The directory must exist. A damaged tail is cut off and described
     // by recovery(); a file whose header is not a journal's is renamed to "<file>.corrupt" and a new history
     // begins (also reported).
-    static Result<Journal, std::string> open(std::filesystem::path file, JournalBounds bounds = {});
+    static Result<Journal, std::string> open(const std::filesystem::path& file, JournalBounds bounds = {});
     // What open() returns for a missing file, for a caller that knows there is none (nor a temporary file
     // left by a crash): no system call.
-    static Journal none_yet(std::filesystem::path file, JournalBounds bounds = {});
+    static Journal none_yet(const std::filesystem::path& file, JournalBounds bounds = {});
 
     Journal(Journal&&) noexcept;
     Journal& operator=(Journal&&) noexcept;

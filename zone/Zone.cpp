@@ -77,6 +77,29 @@ void Zone::save_file_serial(dns::Serial serial) const {
                                 std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
 
+// The snapshot brought up to the journal's last entry (the process stopped between journaling a change
+// and writing its snapshot); a journal that does not continue it starts anew.
+ZoneVersionPtr Zone::replay_journal_locked(ZoneVersionPtr last, std::string& note) {
+    const auto newest = journal_->last_serial();
+    if (!newest || *newest == last->serial()) return last;
+    auto chain = journal_->chain(last->serial(), *newest);
+    if (chain) {
+        for (const auto& c : *chain) {
+            auto next = apply(*last, c);
+            if (!next) {
+                chain = unexpected(next.error());
+                break;
+            }
+            last = *next;
+        }
+    }
+    if (!chain) {  // served as far as it went
+        (void)journal_->reset();
+        note += "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
+    }
+    return last;
+}
+
 Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::string& note) {
     if (state_open_) return {};
     if (settings_.state_dir.empty()) {
@@ -118,24 +141,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         // be a deferred one written without an fsync (by the last process, or by the Zone a reconfigure
         // replaced): the first entry fsyncs it.
         snapshot_ = history_on_disk ? SnapshotState::Durable : SnapshotState::Lazy;
-        const auto newest = history_on_disk ? journal_->last_serial() : std::nullopt;
-        if (newest && !(*newest == last->serial())) {
-            auto chain = journal_->chain(last->serial(), *newest);
-            if (chain) {
-                for (const auto& c : *chain) {
-                    auto next = apply(*last, c);
-                    if (!next) {
-                        chain = unexpected(next.error());
-                        break;
-                    }
-                    last = *next;
-                }
-            }
-            if (!chain) {
-                (void)journal_->reset();
-                note += "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
-            }
-        }
+        if (history_on_disk) last = replay_journal_locked(std::move(last), note);
         current_.store(last, std::memory_order_release);
         set_loaded_at_locked(now);
     } else if (history_on_disk) {

@@ -198,6 +198,7 @@ class Zone {
 
   private:
     Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
+    ZoneVersionPtr replay_journal_locked(ZoneVersionPtr last, std::string& note);
     ReloadResult reload_locked(Clock::time_point now, bool force);
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
     // update_locked()'s steps: the change to `next` in the journal (a new history when `new_history`),
