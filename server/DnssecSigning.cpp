@@ -54,9 +54,10 @@ SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& sto
                                const conf::Config& config, Changed changed)
     : timer_(io), store_(store), changed_(std::move(changed)) {
     // Only the zones that differ from the default: 100k zones need no 100k entries.
-    const uint32_t usual = conf::ZoneConfig{}.signature_warn_s;
+    usual_warn_within_ = std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
     for (const auto& z : config.zones)
-        if (z.signature_warn_s != usual) warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
+        if (std::chrono::seconds(z.signature_warn_s) != usual_warn_within_)
+            warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
 }
 
 void SignatureWatch::start() {
@@ -84,8 +85,7 @@ void SignatureWatch::check(zone::Clock::time_point now) {
         const auto status = z->status();
         if (!status.earliest_signature_expiration) continue;
         const auto it = warn_within_.find(name);
-        const auto within =
-            it != warn_within_.end() ? it->second : std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
+        const auto within = it != warn_within_.end() ? it->second : usual_warn_within_;
         const auto expires = *status.earliest_signature_expiration;
         if (expires - now > within) continue;
         auto& last = warned_[name];

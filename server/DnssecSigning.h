@@ -42,7 +42,8 @@ class SignatureWatch {
 
     boost::asio::steady_timer timer_;
     zone::ZoneStore& store_;
-    std::map<std::string, std::chrono::seconds> warn_within_;  // zone name -> signature_warn
+    std::map<std::string, std::chrono::seconds> warn_within_;  // zone name -> signature_warn, when not usual
+    std::chrono::seconds usual_warn_within_{0};                // the default signature_warn
     std::map<std::string, zone::Clock::time_point> warned_;    // zone name -> last warning
     Changed changed_;
 };
