@@ -47,8 +47,7 @@ VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const
       registry_(registry),
       sink_(std::move(sink)) {
     zones_.reserve(zones.size());
-    for (auto& z : zones) {
-        if (z.is_default()) continue;
+    for (auto& z : zones) {  // the caller leaves out zones with nothing set (verify_zones)
         std::string key = SecondaryRegistry::zone_key(z.zone.to_string());
         zones_.insert_or_assign(std::move(key), std::move(z));
     }

@@ -35,7 +35,8 @@ struct VerifyZone {
     std::size_t sample = 100;
     std::vector<dns::Endpoint> parents;  // the parent zone's servers: the delegation check
 
-    // Nothing set beyond the name: such zones are not kept (a verify request starts from this default).
+    // Nothing set beyond the name: verify_zones() leaves such zones out (a verify request starts from
+    // this default).
     bool is_default() const;
 };
 
