@@ -533,22 +533,23 @@ Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dn
         }
     }
     std::optional<UpdateFailure> failure;
-    const auto result =
-        zone.apply_change(zone::Clock::from_time_t(static_cast<std::time_t>(ctx.now)),
-                          [&](const ZoneVersion& base) -> Result<zone::ZoneVersionPtr, std::string> {
-                              auto checked = check_prerequisites(base, request->prerequisites);
-                              if (checked) checked = prescan_updates(apex, request->updates);
-                              if (!checked) {
-                                  failure = checked.error();
-                                  return unexpected(failure->reason);
-                              }
-                              auto next = apply_updates(base, request->updates);
-                              if (!next) {
-                                  failure = next.error();
-                                  return unexpected(failure->reason);
-                              }
-                              return *next;
-                          });
+    const auto result = zone.apply_change(
+        zone::Clock::from_time_t(static_cast<std::time_t>(ctx.now)),
+        [&](const ZoneVersion& base, std::optional<dns::Serial> serial,
+            std::optional<zone::Changeset>& changes) -> Result<zone::ZoneVersionPtr, std::string> {
+            auto checked = check_prerequisites(base, request->prerequisites);
+            if (checked) checked = prescan_updates(apex, request->updates);
+            if (!checked) {
+                failure = checked.error();
+                return unexpected(failure->reason);
+            }
+            auto next = apply_updates(base, request->updates, serial, &changes);
+            if (!next) {
+                failure = next.error();
+                return unexpected(failure->reason);
+            }
+            return *next;
+        });
     if (result.outcome == zone::ReloadOutcome::Error) {
         if (failure) return unexpected(*failure);
         return unexpected(UpdateFailure{Rcode::ServFail, result.error});

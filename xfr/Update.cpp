@@ -77,9 +77,20 @@ struct NameState {
     }
 };
 
+// SERIAL is the first of the five 32-bit fields that end the SOA RDATA (RFC 1035 §3.3.13).
+void set_soa_serial(Wire& soa, dns::Serial serial) {
+    uint8_t* p = soa.data() + soa.size() - 20;
+    const uint32_t v = serial.value();
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+}
+
 class Applier {
   public:
-    explicit Applier(const zone::ZoneVersion& base) : base_(base) {}
+    Applier(const zone::ZoneVersion& base, std::optional<dns::Serial> serial)
+        : base_(base), serial_(serial) {}
 
     void apply(const RecordView& u) {
         NameState& n = state(u.owner);
@@ -103,7 +114,7 @@ class Applier {
     }
 
     // The new version, or null when nothing changed.
-    Result<zone::ZoneVersionPtr, UpdateFailure> finish() {
+    Result<zone::ZoneVersionPtr, UpdateFailure> finish(std::optional<zone::Changeset>* out) {
         const RecordView old_soa = base_.soa();
         Wire new_soa(old_soa.wire.begin(), old_soa.wire.end());
         std::vector<Wire> removed, added;
@@ -117,24 +128,24 @@ class Applier {
             std::set_difference(n.records.begin(), n.records.end(), n.before.begin(), n.before.end(),
                                 std::back_inserter(added), exact_less);
         }
-        auto not_soa = [](const Wire& w) { return zone::decode_record(w).type != RRType::SOA; };
+        auto is_soa = [](const Wire& w) { return zone::decode_record(w).type == RRType::SOA; };
+        std::erase_if(removed, is_soa);
+        std::erase_if(added, is_soa);
+        if (removed.empty() && added.empty() &&
+            std::equal(new_soa.begin(), new_soa.end(), old_soa.wire.begin(), old_soa.wire.end()))
+            return zone::ZoneVersionPtr{};
+        // RFC 2136 §3.6: the serial the caller's policy gives, unless the update brought a newer one
+        // (§3.4.2.2 ignored an older one already). Set here, the version is built once.
+        const auto brought = zone::soa_rdata_serial(zone::decode_record(new_soa).rdata);
+        if (serial_ && !(brought && base_.serial() < *brought)) set_soa_serial(new_soa, *serial_);
         zone::Changeset changes(old_soa.wire, new_soa);
         std::sort(removed.begin(), removed.end(), exact_less);
         std::sort(added.begin(), added.end(), exact_less);
-        bool changed = !std::equal(new_soa.begin(), new_soa.end(), old_soa.wire.begin(), old_soa.wire.end());
-        for (const Wire& w : removed) {
-            if (!not_soa(w)) continue;
-            changes.add_removed(w);
-            changed = true;
-        }
-        for (const Wire& w : added) {
-            if (!not_soa(w)) continue;
-            changes.add_added(w);
-            changed = true;
-        }
-        if (!changed) return zone::ZoneVersionPtr{};
+        for (const Wire& w : removed) changes.add_removed(w);
+        for (const Wire& w : added) changes.add_added(w);
         auto next = zone::apply(base_, changes);
         if (!next) return unexpected(fail(Rcode::ServFail, "update not applied: " + next.error()));
+        if (out != nullptr) *out = std::move(changes);
         return *next;
     }
 
@@ -179,6 +190,7 @@ class Applier {
     }
 
     const zone::ZoneVersion& base_;
+    std::optional<dns::Serial> serial_;
     std::map<std::string, NameState> names_;
 };
 
@@ -330,10 +342,12 @@ Result<void, UpdateFailure> prescan_updates(dns::NameView apex, std::span<const 
 }
 
 Result<zone::ZoneVersionPtr, UpdateFailure> apply_updates(const zone::ZoneVersion& base,
-                                                          std::span<const UpdateRecord> updates) {
-    Applier applier(base);
+                                                          std::span<const UpdateRecord> updates,
+                                                          std::optional<dns::Serial> serial,
+                                                          std::optional<zone::Changeset>* changes) {
+    Applier applier(base, serial);
     for (const UpdateRecord& rec : updates) applier.apply(rec.view());
-    return applier.finish();
+    return applier.finish(changes);
 }
 
 bool update_name_matches(std::string_view pattern, dns::NameView owner, dns::NameView apex) {

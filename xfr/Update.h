@@ -14,6 +14,7 @@
 
 #include "xfr/Acl.h"
 #include "xfr/Peer.h"
+#include "zone/Changeset.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
 #include "zone/dns/Message.h"
@@ -54,12 +55,16 @@ Result<void, UpdateFailure> check_prerequisites(const zone::ZoneVersion& v,
 // for a class, type, TTL or RDATA the section does not allow.
 Result<void, UpdateFailure> prescan_updates(dns::NameView apex, std::span<const UpdateRecord> updates);
 
-// RFC 2136 §3.4.2 on `base`: the new content (its SOA serial as the update left it: the caller applies
-// the serial policy), or null when the update changes nothing. Applied in order; ignored as the RFC says:
+// RFC 2136 §3.4.2 on `base`: the new content, or null when the update changes nothing. Its SOA serial is
+// the one the update brought when newer than base's, else `serial` (what the zone's policy gives next;
+// without it, base's: the caller applies the policy). Applied in order; ignored as the RFC says:
 // an SOA that is not newer, a CNAME beside other data or data beside a CNAME (DNSSEC types excepted,
 // RFC 4035 §2.5), deleting the apex SOA or its NS RRset, deleting the last apex NS record.
+// `changes`, when given, gets what changed (base to the new content, as zone::diff() would give it).
 Result<zone::ZoneVersionPtr, UpdateFailure> apply_updates(const zone::ZoneVersion& base,
-                                                          std::span<const UpdateRecord> updates);
+                                                          std::span<const UpdateRecord> updates,
+                                                          std::optional<dns::Serial> serial = std::nullopt,
+                                                          std::optional<zone::Changeset>* changes = nullptr);
 
 // Whether a rule's update_names pattern covers `owner` in the zone `apex` (patterns are relative to the
 // apex, lower case): "@" the apex; "www" exactly www.<apex>; "*.dyn" any name strictly below dyn.<apex>

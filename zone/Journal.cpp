@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -189,6 +191,12 @@ struct Journal::State {
     std::size_t dead_entries = 0;  // dropped entries still in the file, before live.front()
     uint64_t dead_bytes = 0;
     bool broken = false;  // the file's state is unknown after a failed fsync: refuse appends
+    // Group commit (sync()): entries appended so far and those known durable, counted from the open;
+    // `syncing` while an fdatasync runs without the lock, `synced_now` signalled when it ends.
+    uint64_t appended = 0;
+    uint64_t synced = 0;
+    bool syncing = false;
+    std::condition_variable synced_now;
     // A failed append whose partial entry could not be cut off yet (the file was read-only, say): the
     // next append cuts it first, and is refused while that still fails. The entries before `end` are
     // intact (nothing was written there), so unlike `broken` this heals once the file is writable.
@@ -229,6 +237,7 @@ struct Journal::State {
         dead_entries = 0;
         end = kFileHeader;
         broken = false;
+        synced = appended;  // nothing left to sync: the history is gone
         return {};
     }
 
@@ -255,6 +264,7 @@ struct Journal::State {
         end -= shift;
         dead_entries = 0;
         dead_bytes = 0;
+        synced = appended;  // the new file was synced whole
         return {};
     }
 
@@ -461,7 +471,7 @@ Result<Journal, std::string> Journal::open(const std::filesystem::path& file, Jo
     return Journal(std::move(st));
 }
 
-Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int64_t when) {
+Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int64_t when, JournalSync sync) {
     using R = Result<AppendOutcome, std::string>;
     State& st = *state_;
     std::lock_guard lock(st.mutex);
@@ -508,12 +518,14 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
         if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.cut_pending = true;
         return R(unexpected(w.error()));
     }
-    if (::fdatasync(st.fd) != 0) {
+    if (sync == JournalSync::Now && ::fdatasync(st.fd) != 0) {
         // After a failed fsync the kernel may have dropped the dirty pages: nothing is known any more.
         const std::string message = io_error_text("cannot fdatasync", st.path);
         st.broken = true;
         return R(unexpected(message));
     }
+    outcome.ticket = ++st.appended;
+    if (sync == JournalSync::Now) st.synced = st.appended;  // the fdatasync covered the whole file
     Slot slot;
     slot.offset = st.end;
     slot.entry = {changes.from(),          changes.to(),          when,
@@ -528,6 +540,39 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
         if (auto r = st.compact(); !r) outcome.warning = "journal compaction failed: " + r.error();
     }
     return outcome;
+}
+
+Result<void, std::string> Journal::sync(uint64_t ticket) {
+    State& st = *state_;
+    std::unique_lock lock(st.mutex);
+    for (;;) {
+        if (st.synced >= ticket) return {};
+        if (st.broken)
+            return unexpected("journal " + st.path +
+                              " is in an unknown state after a failed write; reopen it");
+        if (!st.syncing) break;
+        // One in progress may have started before our entry was written: wait, then look again.
+        st.synced_now.wait(lock);
+    }
+    st.syncing = true;
+    const uint64_t target = st.appended;
+    // A duplicate, so that a compaction replacing st.fd meanwhile cannot close it under us (a compaction
+    // syncs the whole new file itself).
+    const int fd = ::dup(st.fd);
+    lock.unlock();
+    const bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    lock.lock();
+    st.syncing = false;
+    st.synced_now.notify_all();
+    if (!ok) {
+        errno = error;
+        st.broken = true;  // as in append(): the dirty pages may be gone
+        return unexpected(io_error_text("cannot fdatasync", st.path));
+    }
+    st.synced = std::max(st.synced, target);
+    return {};
 }
 
 Result<void, std::string> Journal::reset() {

@@ -78,7 +78,13 @@ struct AppendOutcome {
     std::size_t dropped = 0;  // oldest entries dropped to stay within the bounds
     bool restarted = false;   // the changeset alone exceeds max_bytes: the history restarts (empty)
     std::string warning;      // e.g. a failed compaction (the entry itself is durable)
+    // The entry's place in the order of appends: sync(ticket) makes it durable (JournalSync::Later).
+    uint64_t ticket = 0;
 };
+
+// When append() makes its entry durable: before it returns, or at a later sync() that one fdatasync shares
+// with every entry appended before it started (group commit).
+enum class JournalSync : uint8_t { Now, Later };
 
 class Journal {
   public:
@@ -98,7 +104,17 @@ class Journal {
     // Durably appends one changeset (on disk before this returns). It must continue the history:
     // changes.from() == last_serial() unless the journal is empty, and to() newer than from() (RFC 1982).
     // `when` is the unix time recorded with it. Then drops the oldest entries beyond the bounds.
-    Result<AppendOutcome, std::string> append(const Changeset& changes, int64_t when);
+    // With JournalSync::Later the entry is written but not synced: it is in the index at once (find_chain
+    // never reaches past the caller's served serial, so it is not sent before the caller serves it), and
+    // durable once sync(outcome.ticket) returns.
+    Result<AppendOutcome, std::string> append(const Changeset& changes, int64_t when,
+                                              JournalSync sync = JournalSync::Now);
+    // Makes every entry up to `ticket` durable. The fdatasync runs without the journal's lock, so entries
+    // are appended meanwhile; a caller that finds one in progress waits for it, and the next one covers
+    // every entry appended while it waited: one fdatasync for a burst of updates. An error (the file is
+    // then in an unknown state, and refuses appends) means the entries after the last durable one may be
+    // lost.
+    Result<void, std::string> sync(uint64_t ticket);
 
     // Forgets the whole history (a forced reload to an older serial starts a new one), durably.
     Result<void, std::string> reset();

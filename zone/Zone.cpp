@@ -217,6 +217,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     // served without it, its changes would have no history and its next start would not find them.
     auto state = open_state_locked(now, note);
     ReloadResult result;
+    const auto settled = settle_locked(now);
     if (auto v = current()) result.old_serial = result.serial = v->serial();
     auto fail = [&](std::string message) {
         result.note = note;
@@ -224,6 +225,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
         return with_error(result, std::move(message));
     };
     if (!state) return fail(state.error());
+    if (!settled) return fail(settled.error());
     // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
     if (signing_ && !signing_->source)
         if (const auto v = current()) signing_->source = settings_.signer->source_of(*v);
@@ -286,7 +288,8 @@ void Zone::file_loaded_locked(dns::Serial file_serial) {
 
 Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                       bool new_history, Clock::time_point now,
-                                                      std::string& note) {
+                                                      std::string& note, JournalSync sync, uint64_t* ticket,
+                                                      const Changeset* known) {
     // The history is written (durably) before the new version is served: a crash in between leaves a
     // journal one step ahead of the snapshot, which open() replays.
     if (!history_) return {};
@@ -304,8 +307,11 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
         journal_.emplace(Journal::none_yet(state_path(".journal"), settings_.journal_bounds));
         journal_view_.store(&*journal_, std::memory_order_release);
     }
-    auto appended = journal_->append(diff(*old, *next), unix_seconds(now));
+    std::optional<Changeset> computed;
+    if (!known) computed = diff(*old, *next);
+    auto appended = journal_->append(known ? *known : *computed, unix_seconds(now), sync);
     if (!appended) return unexpected("journal: " + appended.error());
+    if (ticket != nullptr) *ticket = appended->ticket;
     if (appended->dropped > 0)
         note += (note.empty() ? "" : "; ") + std::to_string(appended->dropped) + " old changeset(s) dropped";
     if (!appended->warning.empty()) note += (note.empty() ? "" : "; ") + appended->warning;
@@ -380,10 +386,15 @@ ReloadResult Zone::update_locked(const ZoneVersionPtr& file_version, Clock::time
 
 Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                const ZoneVersionPtr& source, bool new_history,
-                                               Clock::time_point now, std::string& note) {
-    if (auto r = record_history_locked(old, next, new_history, now, note); !r) return r;
+                                               Clock::time_point now, std::string& note,
+                                               const Changeset* known) {
+    if (auto r = record_history_locked(old, next, new_history, now, note, JournalSync::Now, nullptr, known);
+        !r)
+        return r;
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
     unsnapshotted_ = 0;
+    // Newer than any update still waiting for its sync (settle_locked() ran first: none is newer).
+    if (unsynced_) unsynced_->served = ++unsynced_->made;
     if (signing_) signing_->source = source;
     adopt_signing_locked();
     return {};
@@ -411,6 +422,7 @@ void Zone::adopt_signing_locked() {
 
 ReloadResult Zone::resign_locked(Clock::time_point now, bool all) {
     ReloadResult result;
+    if (auto settled = settle_locked(now); !settled) return with_error(result, settled.error());
     const ZoneVersionPtr old = current();
     if (old) result.old_serial = result.serial = old->serial();
     if (!settings_.signer) return with_error(result, "the zone has no dnssec_policy: nothing to sign");
@@ -484,6 +496,7 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);
     if (settings_.state_dir.empty()) return {};
+    if (unsynced_) ++unsynced_->snapshot_writes;  // a snapshot an update staged is older now
     if (snapshot_can_wait_locked()) {
         // Nothing is lost without it yet (see snapshot_): the server writes it once every zone is served.
         snapshot_ = SnapshotState::Deferred;
@@ -504,6 +517,7 @@ Result<void, std::string> Zone::make_snapshot_durable_locked(const ZoneVersionPt
     // Lazy: the file holds the version the (empty) journal would continue: the served one, or the one
     // open() read when nothing was served since; either way an fsync makes it the base.
     const auto file = state_path(".snapshot");
+    if (unsynced_) ++unsynced_->snapshot_writes;
     auto made = snapshot_ == SnapshotState::Lazy ? sync_file(file) : write_snapshot(file, *served);
     if (!made) return unexpected("snapshot not written (" + made.error() + "); the change is not journaled");
     snapshot_ = SnapshotState::Durable;
@@ -542,9 +556,10 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     const std::lock_guard file_lock(file_mutex_);  // the SOA's serial is rewritten in the file
     const std::lock_guard lock(mutex_);
     ReloadResult result;
-    const ZoneVersionPtr old = current();
     // A refused bump is the caller's answer, not the zone's last (reload) error.
     auto fail = [&](std::string message) { return with_error(result, std::move(message)); };
+    if (auto settled = settle_locked(now); !settled) return fail(settled.error());
+    const ZoneVersionPtr old = current();
     if (!old) return fail("the zone is not served (its file has not loaded): nothing to bump");
     result.old_serial = result.serial = old->serial();
 
@@ -599,46 +614,161 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
     return result;
 }
 
-Result<void, std::string> Zone::publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mutex>& lock,
+                                                      const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                       const ZoneVersionPtr& source, Clock::time_point now,
-                                                      std::string& note) {
-    // A snapshot per update would cost two more syncs than the journal append itself. The journal alone
-    // makes the update durable (open() replays it onto an older snapshot), so the snapshot is written
-    // every few updates: always well inside the journal's bounds, so no entry it needs is ever dropped.
+                                                      std::string& note, const Changeset* known) {
+    // A snapshot per update would cost two more syncs than the journal append itself, and a copy of the
+    // whole zone. The journal alone makes the update durable (open() replays it onto an older snapshot), so
+    // the snapshot is written every few updates, always well inside the journal's bounds, so that no entry
+    // it needs is ever dropped. Unsigned zones: by the update that reaches half the count bound, off the
+    // zone's lock (update_snapshot_unlocked), and under the lock, as a reload does, only should that fall
+    // behind (three quarters), or with the journal half full by its byte bound. Signed zones: every 16.
     const JournalBounds& b = settings_.journal_bounds;
-    const std::size_t every = b.max_bytes < (16u << 20) ? 1 : std::min<std::size_t>(16, b.max_changesets / 4);
-    if (!history_ || ++unsnapshotted_ >= every) return publish_locked(old, next, source, false, now, note);
-    if (auto r = record_history_locked(old, next, false, now, note); !r) return r;
-    current_.store(next, std::memory_order_release);
-    set_loaded_at_locked(now);
-    if (signing_) signing_->source = source;
-    adopt_signing_locked();
+    const bool small = b.max_bytes < (16u << 20);
+    const bool staged = !small && !signing_ && (!journal_ || journal_->bytes() < b.max_bytes / 2);
+    const std::size_t every = small    ? 1
+                              : staged ? std::max<std::size_t>(1, b.max_changesets / 2)
+                                       : std::min<std::size_t>(16, b.max_changesets / 4);
+    const std::size_t limit = staged ? std::max(every, b.max_changesets * 3 / 4) : every;
+    if (!history_ || ++unsnapshotted_ >= limit) {
+        if (auto r = settle_locked(now); !r) return r;
+        return publish_locked(old, next, source, false, now, note, known);
+    }
+    if (signing_) {
+        // Synced under the lock: the signer's state (kept signatures, the next refresh) follows the served
+        // version, and a version dropped after a failed sync would leave it ahead.
+        if (auto r = record_history_locked(old, next, false, now, note, JournalSync::Now, nullptr, known); !r)
+            return r;
+        current_.store(next, std::memory_order_release);
+        set_loaded_at_locked(now);
+        signing_->source = source;
+        adopt_signing_locked();
+        return {};
+    }
+    uint64_t ticket = 0;
+    if (auto r = record_history_locked(old, next, false, now, note, JournalSync::Later, &ticket, known); !r)
+        return r;
+    if (!unsynced_) unsynced_ = std::make_unique<Unsynced>();
+    Unsynced& u = *unsynced_;
+    const uint64_t number = ++u.made;
+    if (ticket == 0) {
+        // The journal restarted (this change alone is past its bounds): nothing continues the snapshot on
+        // disk, so this version's is written now, as for a reload.
+        u.head.reset();
+        u.served = number;
+        if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+        unsnapshotted_ = 0;
+        return {};
+    }
+    u.head = next;
+    u.head_ticket = ticket;
+    u.head_number = number;
+    // RFC 2136 §3.6 wants the update durable before its answer, not before the next update starts: the
+    // sync runs without the zone's lock, so the updates that arrive meanwhile are applied and written, and
+    // the next sync covers them all.
+    lock.unlock();
+    auto synced = journal_->sync(ticket);
+    lock.lock();
+    if (!synced) {
+        // The journal refuses appends from now on, and whatever was not synced may be lost: the versions
+        // after the served one are dropped (each of their updates gets this error).
+        u.head.reset();
+        return unexpected("journal: " + synced.error());
+    }
+    if (number > u.served) {
+        current_.store(next, std::memory_order_release);
+        set_loaded_at_locked(now);
+        u.served = number;
+        if (u.head_number == number) u.head.reset();
+    }
+    if (unsnapshotted_ >= every && !u.snapshot_staging) update_snapshot_unlocked(lock, note);
+    return {};
+}
+
+void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::string& note) {
+    // The served version's snapshot, written and synced beside the real one without the zone's lock (the
+    // updates go on meanwhile), then renamed over it under the lock, unless a reload or a re-signing wrote
+    // one meanwhile (snapshot_writes): the journal continues whichever is newer. One update at a time
+    // stages it (snapshot_staging); the others go on.
+    Unsynced& u = *unsynced_;
+    const ZoneVersionPtr version = current();
+    const uint64_t number = u.served;
+    const uint64_t writes = u.snapshot_writes;
+    u.snapshot_staging = true;
+    const auto staged = state_path(".snapshot.staged");
+    lock.unlock();
+    auto written = write_snapshot(staged, *version);
+    lock.lock();
+    u.snapshot_staging = false;
+    std::error_code ignored;
+    if (!written || retired_ || u.snapshot_writes != writes || snapshot_ != SnapshotState::Durable) {
+        std::filesystem::remove(staged, ignored);
+        if (!written) note += (note.empty() ? "" : "; ") + ("snapshot not written: " + written.error());
+        return;
+    }
+    if (::rename(staged.c_str(), state_path(".snapshot").c_str()) != 0) {
+        note += (note.empty() ? "" : "; ") + io_error_text("snapshot not renamed:", staged);
+        std::filesystem::remove(staged, ignored);
+        return;
+    }
+    ++u.snapshot_writes;
+    unsnapshotted_ = u.made - number;  // the updates since `version`, all journaled after it
+    // The rename durable: without it, a crash could bring the older snapshot back after the journal has
+    // dropped the entries it needs. Should that fail, the next change writes one under the lock.
+    lock.unlock();
+    auto synced = sync_directory(settings_.state_dir);
+    lock.lock();
+    if (!synced) {
+        snapshot_ = SnapshotState::None;
+        note += (note.empty() ? "" : "; ") + synced.error();
+    }
+}
+
+ZoneVersionPtr Zone::newest_locked() const {
+    if (unsynced_ && unsynced_->head) return unsynced_->head;
+    return current();
+}
+
+Result<void, std::string> Zone::settle_locked(Clock::time_point now) {
+    if (!unsynced_ || !unsynced_->head) return {};
+    Unsynced& u = *unsynced_;
+    const ZoneVersionPtr head = std::move(u.head);
+    u.head.reset();
+    if (auto synced = journal_->sync(u.head_ticket); !synced) return unexpected("journal: " + synced.error());
+    if (u.head_number > u.served) {
+        current_.store(head, std::memory_order_release);
+        set_loaded_at_locked(now);
+        u.served = u.head_number;
+    }
     return {};
 }
 
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     ReloadResult result;
-    const ZoneVersionPtr old = current();
+    const ZoneVersionPtr old = newest_locked();
     if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
     result.old_serial = result.serial = old->serial();
     if (signing_ && !signing_->source) signing_->source = settings_.signer->source_of(*old);
     const ZoneVersionPtr base = signing_ ? signing_->source : old;
-    auto changed = change(*base);
+    // RFC 2136 §3.6: the serial moves forward with every change; an SOA the update brought with a newer
+    // serial (RFC 1982) is taken as it is (§3.4.2.2 ignored an older one already).
+    const SerialPolicy policy =
+        settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
+    const auto bumped = next_serial(old->serial(), policy, unix_seconds(now));
+    std::optional<Changeset> changes;
+    auto changed = change(*base, bumped ? std::optional<dns::Serial>(*bumped) : std::nullopt, changes);
     if (!changed) return with_error(result, changed.error());
     if (!*changed || (*changed)->same_content(*base)) {
         result.outcome = ReloadOutcome::Unchanged;
         return result;
     }
     ZoneVersionPtr next = *changed;
-    // RFC 2136 §3.6: the serial moves forward with every change; an SOA the update brought with a newer
-    // serial (RFC 1982) is taken as it is (§3.4.2.2 ignored an older one already).
     if (!(old->serial() < next->serial())) {
-        const SerialPolicy p =
-            settings_.serial_policy == SerialPolicy::Keep ? SerialPolicy::Increment : settings_.serial_policy;
-        auto bumped = next_serial(old->serial(), p, unix_seconds(now));
         if (!bumped) return with_error(result, bumped.error());
         next = with_serial(*next, *bumped);
+        changes.reset();  // it ends at the serial the change left
     }
     ZoneVersionPtr served = next;
     if (settings_.signer) {
@@ -652,7 +782,13 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // per write-back, by whichever comes first; an update that cannot have it is refused.
     if (auto saved = save_file_base_locked(); !saved)
         return with_error(result, "cannot record what the zone file holds: " + saved.error());
-    if (auto r = publish_update_locked(old, served, next, now, result.note); !r)
+    // What the change says it changed is the journal's entry when it is the served change: not for a
+    // signed zone (the signatures change too), nor one whose serial was set after it.
+    const bool known =
+        changes && !settings_.signer && changes->from() == old->serial() && changes->to() == next->serial();
+    if (auto r =
+            publish_update_locked(lock, old, served, next, now, result.note, known ? &*changes : nullptr);
+        !r)
         return with_error(result, r.error());
     result.outcome = ReloadOutcome::Updated;
     result.serial = served->serial();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "zone/Changeset.h"
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
 #include "zone/SerialPolicy.h"
@@ -177,8 +178,12 @@ class Zone {
     // serial its SOA brings when that is newer, else the next one by the zone's policy (increment under
     // keep), is signed when the zone is, and is journaled durably and served before this returns. The
     // zone file follows later: a write-back is left due (write_back_if_due()), at once or after the
-    // zone's zonefile_sync.
-    using Change = std::function<Result<ZoneVersionPtr, std::string>(const ZoneVersion& base)>;
+    // zone's zonefile_sync. `change` is also given that next serial by the policy (absent when the policy
+    // has none to give): a change that sets it as it builds the version saves a copy of the whole zone.
+    // It may set `changes` to what it changed (base to the result, as diff() would give it): the journal
+    // then takes it as it is instead of comparing the two versions.
+    using Change = std::function<Result<ZoneVersionPtr, std::string>(
+        const ZoneVersion& base, std::optional<dns::Serial> serial, std::optional<Changeset>& changes)>;
     ReloadResult apply_change(Clock::time_point now, const Change& change);
 
     // Writes the served content (the unsigned source of a signed zone) to the zone file atomically
@@ -203,9 +208,14 @@ class Zone {
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
     // update_locked()'s steps: the change to `next` in the journal (a new history when `new_history`),
     // notes added to `note`; the zone file's serial recorded as loaded.
+    // With JournalSync::Later the entry is only written: `ticket` gets what Journal::sync() needs (0 when
+    // the journal restarted instead, and holds nothing to sync). `known`: the change from old to next when
+    // the caller has it (an update's), else it is computed.
     Result<void, std::string> record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                     bool new_history, Clock::time_point now,
-                                                    std::string& note);
+                                                    std::string& note, JournalSync sync = JournalSync::Now,
+                                                    uint64_t* ticket = nullptr,
+                                                    const Changeset* known = nullptr);
     void file_loaded_locked(dns::Serial file_serial);
     // Signed zones: `source` signed against the served version (kept signatures), or an error message.
     Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
@@ -217,12 +227,26 @@ class Zone {
     // Journals and serves `next` (signed when the zone is), `source` its unsigned source.
     Result<void, std::string> publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                              const ZoneVersionPtr& source, bool new_history,
-                                             Clock::time_point now, std::string& note);
+                                             Clock::time_point now, std::string& note,
+                                             const Changeset* known = nullptr);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
-    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted_).
-    Result<void, std::string> publish_update_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
+    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted_), and, in
+    // between, the journal's sync shared with the updates that come meanwhile (group commit): `lock` (on
+    // mutex_) is let go while it runs. Signed zones keep the plain path (the signer's state follows the
+    // served version).
+    Result<void, std::string> publish_update_locked(std::unique_lock<std::mutex>& lock,
+                                                    const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                     const ZoneVersionPtr& source, Clock::time_point now,
-                                                    std::string& note);
+                                                    std::string& note, const Changeset* known);
+    // The served version or, while updates wait for their journal sync, the newest of those: what the next
+    // update edits.
+    ZoneVersionPtr newest_locked() const;
+    // publish_update_locked's snapshot, every few updates: written with `lock` let go.
+    void update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::string& note);
+    // Whatever an update journaled without a sync yet made durable and served, so that a reload, a bump or
+    // a re-signing continues the history from the served version. An error (the sync failed) drops them:
+    // their updates are answered with it.
+    Result<void, std::string> settle_locked(Clock::time_point now);
     bool snapshot_can_wait_locked() const;
     Result<void, std::string> make_snapshot_durable_locked(const ZoneVersionPtr& served);
     std::filesystem::path state_path(std::string_view suffix) const;
@@ -299,6 +323,19 @@ class Zone {
     // open() replays the journal onto it, and it is written long before the journal could drop an entry
     // it needs).
     std::size_t unsnapshotted_ = 0;
+    // Dynamic updates journaled without a sync yet (publish_update_locked), allocated by the first update.
+    // Versions are numbered in the order they were made (`made`): a sync may end after a newer update's,
+    // and the older version must then not replace the newer one served.
+    struct Unsynced {
+        ZoneVersionPtr head;  // the newest version journaled, not durable yet; null: the served one is newest
+        uint64_t head_ticket = 0;
+        uint64_t head_number = 0;
+        uint64_t made = 0;              // versions made by changes (numbers handed out)
+        uint64_t served = 0;            // the served version's number
+        uint64_t snapshot_writes = 0;   // snapshots written under the lock (commit_locked and the like)
+        bool snapshot_staging = false;  // an update is writing one without the lock
+    };
+    std::unique_ptr<Unsynced> unsynced_;
     std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
     std::atomic<bool> write_back_pending_{false};      // write_back_due_ is set (read without the mutex)
     // Signed zones only (allocated when settings_.signer is set: 100k unsigned zones do without it).

@@ -4,6 +4,7 @@
 
 #include "support/test_zone.h"
 #include "xfr/Update.h"
+#include "zone/Changeset.h"
 
 using namespace headwater;
 using dns::Rcode;
@@ -170,6 +171,50 @@ TEST(UpdateApply, ApexSoaAndNsAreKept) {
     ASSERT_TRUE(v);
     EXPECT_EQ(v->serial().value(), 200u);
     EXPECT_EQ(count(*v, "example.com.", RRType::SOA), 1u);
+}
+
+TEST(UpdateApply, TheSerialGivenIsSetUnlessTheUpdateBringsANewerOne) {
+    auto v = base();
+    const std::vector<xfr::UpdateRecord> add{rr("new.example.com. 60 IN A 192.0.2.77")};
+    auto r = xfr::apply_updates(*v, add, dns::Serial(101));
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->serial().value(), 101u);  // built with it: no second copy to change it
+    EXPECT_EQ(count(**r, "new.example.com.", RRType::A), 1u);
+    // An SOA the update brings with a newer serial wins; one with an older serial is ignored, and the
+    // serial given is set all the same.
+    const std::vector<xfr::UpdateRecord> newer{
+        rr("example.com. 3600 IN SOA ns1.example.com. h.example.com. 300 1 1 1 1")};
+    r = xfr::apply_updates(*v, newer, dns::Serial(101));
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->serial().value(), 300u);
+    const std::vector<xfr::UpdateRecord> older{
+        rr("example.com. 3600 IN SOA ns1.example.com. h.example.com. 99 1 1 1 1"),
+        rr("new.example.com. 60 IN A 192.0.2.77")};
+    r = xfr::apply_updates(*v, older, dns::Serial(101));
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->serial().value(), 101u);
+    // Nothing changed: no version, whatever serial was given.
+    const std::vector<xfr::UpdateRecord> absent{none("www.example.com. 0 IN A 198.51.100.1")};
+    r = xfr::apply_updates(*v, absent, dns::Serial(101));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, nullptr);
+}
+
+TEST(UpdateApply, WhatItChangedIsTheDiffOfTheTwoVersions) {
+    // The journal takes the applier's changeset instead of diffing the versions: it must be the same.
+    auto v = base();
+    const std::vector<std::vector<xfr::UpdateRecord>> cases{
+        {rr("new.example.com. 60 IN A 192.0.2.77"), rr("new.example.com. 60 IN TXT \"t\"")},
+        {none("www.example.com. 0 IN A 192.0.2.10"), rr("www.example.com. 300 IN A 192.0.2.12")},
+        {any_type("www.example.com.", RRType::A), rr("a.b.deep.example.com. 60 IN A 192.0.2.1")},
+        {rr("example.com. 3600 IN SOA ns1.example.com. h.example.com. 300 1 1 1 1")},
+    };
+    for (const auto& u : cases) {
+        std::optional<zone::Changeset> changes;
+        auto r = xfr::apply_updates(*v, u, dns::Serial(101), &changes);
+        ASSERT_TRUE(r && *r && changes);
+        EXPECT_TRUE(*changes == zone::diff(*v, **r)) << zone::diff(*v, **r).record_count();
+    }
 }
 
 TEST(UpdateApply, CnameExclusivity) {

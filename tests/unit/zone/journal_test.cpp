@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "zone/MasterFile.h"
 #include "zone/ZoneBuilder.h"
@@ -400,6 +402,71 @@ TEST_F(JournalTest, AChangesetLargerThanTheBoundRestartsTheHistory) {
     // The next step starts the new history wherever it starts.
     ASSERT_TRUE(j.append(step(4), 1004));
     EXPECT_EQ(j.first_serial()->value(), 4u);
+}
+
+TEST_F(JournalTest, EntriesAppendedForLaterAreIndexedAtOnceAndDurableAfterTheirSync) {
+    {
+        Journal j = open();
+        append_steps(j, 1, 2);  // an ordinary append first: synced, ticket 1
+        std::vector<uint64_t> tickets;
+        for (uint32_t s = 2; s < 5; ++s) {
+            auto r = j.append(step(s), 1000 + s, zone::JournalSync::Later);
+            ASSERT_TRUE(r) << r.error();
+            tickets.push_back(r->ticket);
+        }
+        EXPECT_EQ(tickets, (std::vector<uint64_t>{2, 3, 4}));
+        EXPECT_EQ(j.last_serial()->value(), 5u);  // in the index before its sync
+        expect_intact(j);
+        ASSERT_TRUE(j.sync(4));
+        ASSERT_TRUE(j.sync(2));  // covered by the sync of 4
+        ASSERT_TRUE(j.sync(0));
+    }
+    Journal j = open();
+    EXPECT_TRUE(j.recovery().empty()) << j.recovery();
+    EXPECT_EQ(j.entries().size(), 4u);
+    expect_intact(j);
+}
+
+TEST_F(JournalTest, ConcurrentAppendsAndSyncsKeepOneConsecutiveHistory) {
+    // Each thread appends the next step under a shared lock (as the zone's mutex does), then syncs
+    // without it: the appends go on while another thread's fdatasync runs, and the bound makes
+    // compactions replace the file under them.
+    constexpr uint32_t kThreads = 4, kSteps = 40, kKept = 50;
+    {
+        Journal j = open(JournalBounds{kKept, 64u << 20});
+        std::mutex order;
+        uint32_t next = 1;
+        std::vector<std::string> errors;
+        std::vector<std::thread> threads;
+        for (uint32_t t = 0; t < kThreads; ++t)
+            threads.emplace_back([&] {
+                for (uint32_t k = 0; k < kSteps; ++k) {
+                    uint64_t ticket = 0;
+                    {
+                        const std::lock_guard lock(order);
+                        auto r = j.append(step(next), 1000 + next, zone::JournalSync::Later);
+                        if (!r) {
+                            errors.push_back(r.error());
+                            return;
+                        }
+                        ticket = r->ticket;
+                        ++next;
+                    }
+                    if (auto s = j.sync(ticket); !s) {
+                        const std::lock_guard lock(order);
+                        errors.push_back(s.error());
+                        return;
+                    }
+                }
+            });
+        for (auto& t : threads) t.join();
+        ASSERT_TRUE(errors.empty()) << errors.front();
+    }
+    Journal j = open(JournalBounds{kKept, 64u << 20});
+    EXPECT_TRUE(j.recovery().empty()) << j.recovery();
+    EXPECT_EQ(j.entries().size(), kKept);
+    EXPECT_EQ(j.last_serial()->value(), 1 + kThreads * kSteps);
+    expect_intact(j);
 }
 
 TEST_F(JournalTest, ResetForgetsEverythingDurably) {

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
+#include "zone/Changeset.h"
+#include "zone/MasterFile.h"
 #include "zone/SerialPolicy.h"
 #include "zone/Snapshot.h"
 #include "zone/Zone.h"
+#include "zone/ZoneBuilder.h"
 #include "zone/ZoneSigning.h"
 #include "zone/ZoneStore.h"
 
@@ -44,10 +48,35 @@ class ZoneReloadTest : public ::testing::Test {
         std::ofstream(edited) << "$TTL 300\n@ IN SOA ns1 hostmaster " << serial
                               << " 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
                               << extra << "www IN A 192.0.2.80\n";
-        return [apex = apex_, edited](const zone::ZoneVersion&) -> Result<zone::ZoneVersionPtr, std::string> {
+        return [apex = apex_, edited](
+                   const zone::ZoneVersion&, std::optional<dns::Serial>,
+                   std::optional<zone::Changeset>&) -> Result<zone::ZoneVersionPtr, std::string> {
             auto loaded = zone::load_zone_file(apex, edited);
             if (!loaded) return unexpected(loaded.error().to_string());
             return loaded->version;
+        };
+    }
+
+    // A dynamic update's change that adds `<label> IN A 192.0.2.7` to whatever version it is given (the
+    // serial left for apply_change to move).
+    zone::Zone::Change adding_host(const std::string& label) const {
+        return [apex = apex_, label](
+                   const zone::ZoneVersion& base, std::optional<dns::Serial>,
+                   std::optional<zone::Changeset>&) -> Result<zone::ZoneVersionPtr, std::string> {
+            zone::ZoneBuilder b(apex);
+            const std::string text = "$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 900 86400 60\n@ IN NS ns1\n" +
+                                     label + " IN A 192.0.2.7\n";
+            auto loaded = zone::load_master_text(text, "example.com.", [&](const zone::RawRecord& rr) {
+                return b.add(rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.file, rr.line);
+            });
+            if (!loaded) return unexpected(std::string("test record not loaded"));
+            auto tiny = b.build();
+            if (!tiny) return unexpected(std::string("test record not built"));
+            const auto owner = dns::Name::from_text(label + ".example.com.").value();
+            const auto range = (*tiny)->find_rrset(owner.view(), dns::RRType::A);
+            zone::Changeset changes(base.soa().wire, base.soa().wire);
+            changes.add_added((*tiny)->record(range.begin).wire);
+            return zone::apply(base, changes);
         };
     }
 
@@ -115,6 +144,84 @@ TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
     EXPECT_NE(text.find(" 11 "), std::string::npos) << text;
     EXPECT_FALSE(*z.write_back_if_due(t0_ + std::chrono::seconds(2)));  // nothing pending any more
     EXPECT_EQ(z.reload(t0_ + std::chrono::seconds(3)).outcome, zone::ReloadOutcome::Unchanged);
+}
+
+TEST_F(ZoneReloadTest, ConcurrentUpdatesShareJournalSyncsAndLoseNothing) {
+    // Updates from several threads: each journals its version and lets the zone's lock go while the
+    // journal syncs (group commit), so syncs end out of order. Reloads and write-backs run among them
+    // (they settle the pending versions first). Every update must be in the served version, with one
+    // journal entry each, and a restart must find them all.
+    write(10);
+    constexpr int kThreads = 4, kEach = 25;
+    {
+        zone::Zone z(with_state());
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        std::atomic<int> failures{0};
+        std::atomic<bool> done{false};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t)
+            threads.emplace_back([&, t] {
+                for (int k = 0; k < kEach; ++k) {
+                    const auto r =
+                        z.apply_change(t0_ + std::chrono::seconds(1),
+                                       adding_host("h" + std::to_string(t) + "-" + std::to_string(k)));
+                    if (r.outcome != zone::ReloadOutcome::Updated && failures++ == 0)
+                        ADD_FAILURE() << r.error;
+                }
+            });
+        std::thread other([&] {
+            int passes = 0;
+            while (!done.load() || passes < 3) {
+                if (z.reload(t0_ + std::chrono::seconds(2)).outcome == zone::ReloadOutcome::Error) ++failures;
+                if (!z.write_back_if_due(t0_ + std::chrono::seconds(2))) ++failures;
+                ++passes;
+            }
+        });
+        for (auto& th : threads) th.join();
+        done = true;
+        other.join();
+        EXPECT_EQ(failures.load(), 0);
+        EXPECT_EQ(z.current()->size(), 3u + kThreads * kEach);
+        EXPECT_EQ(z.current()->serial().value(), 10u + kThreads * kEach);
+        const auto entries = z.journal()->entries();
+        ASSERT_EQ(entries.size(), std::size_t{kThreads * kEach});
+        for (std::size_t i = 1; i < entries.size(); ++i) EXPECT_EQ(entries[i].from, entries[i - 1].to);
+        EXPECT_EQ(entries.back().to, z.current()->serial());
+    }
+    zone::Zone z(with_state());
+    auto r = z.open(t0_ + std::chrono::seconds(5));
+    ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+    EXPECT_EQ(z.current()->serial().value(), 10u + kThreads * kEach);
+    EXPECT_EQ(z.current()->size(), 3u + kThreads * kEach);
+}
+
+TEST_F(ZoneReloadTest, EveryFewUpdatesOneWritesTheSnapshotBesideItThenRenamesIt) {
+    write(10);
+    auto settings = with_state();
+    settings.journal_bounds = {20, 64u << 20};  // a snapshot every 10 updates (half the count bound)
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    const auto snapshot = dir_ / "state" / "example.com.snapshot";
+    auto snapshot_serial = [&] {
+        auto snap = zone::read_snapshot(snapshot);
+        return snap ? (*snap)->serial().value() : 0u;
+    };
+    auto update = [&](int k) {
+        return z.apply_change(t0_ + std::chrono::seconds(1), adding_host("h" + std::to_string(k))).outcome;
+    };
+    EXPECT_EQ(snapshot_serial(), 10u);
+    for (int k = 0; k < 9; ++k) ASSERT_EQ(update(k), zone::ReloadOutcome::Updated);
+    EXPECT_EQ(snapshot_serial(), 10u);  // the journal alone holds the 9 updates
+    ASSERT_EQ(update(9), zone::ReloadOutcome::Updated);
+    EXPECT_EQ(snapshot_serial(), 20u);  // the 10th wrote the one it served
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot.staged"));
+    for (int k = 10; k < 20; ++k) ASSERT_EQ(update(k), zone::ReloadOutcome::Updated);
+    EXPECT_EQ(snapshot_serial(), 30u);
+    ASSERT_EQ(update(20), zone::ReloadOutcome::Updated);
+    zone::Zone again(settings);
+    ASSERT_NE(again.open(t0_ + std::chrono::seconds(5)).outcome, zone::ReloadOutcome::Error);
+    EXPECT_EQ(again.current()->serial().value(), 31u);  // the snapshot at 30 and the journal's last entry
+    EXPECT_EQ(again.current()->size(), 3u + 21u);
 }
 
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
