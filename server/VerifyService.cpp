@@ -24,7 +24,9 @@ std::vector<zone::Changeset> recent_changes(const zone::Zone& z, dns::Serial ser
     const auto* journal = z.journal();
     if (journal == nullptr) return {};
     auto entries = journal->entries();
-    if (entries.empty() || entries.back().to != served) return {};
+    // Dynamic updates may have journaled entries past the served serial (not durable yet): left out.
+    while (!entries.empty() && entries.back().to != served) entries.pop_back();
+    if (entries.empty()) return {};
     const std::size_t first = entries.size() > kRecentChangesets ? entries.size() - kRecentChangesets : 0;
     auto chain = journal->chain(entries[first].from, served);
     return chain ? std::move(*chain) : std::vector<zone::Changeset>{};

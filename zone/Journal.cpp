@@ -554,25 +554,35 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
         // One in progress may have started before our entry was written: wait, then look again.
         st.synced_now.wait(lock);
     }
-    st.syncing = true;
     const uint64_t target = st.appended;
     // A duplicate, so that a compaction replacing st.fd meanwhile cannot close it under us (a compaction
-    // syncs the whole new file itself).
-    const int fd = ::dup(st.fd);
+    // syncs the whole new file itself). Without one (no descriptor left), the sync holds the lock.
+    const int fd = ::fcntl(st.fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        if (::fdatasync(st.fd) != 0) {
+            st.broken = true;  // as in append(): the dirty pages may be gone
+            return unexpected(io_error_text("cannot fdatasync", st.path));
+        }
+        st.synced = std::max(st.synced, target);
+        return {};
+    }
+    st.syncing = true;
     lock.unlock();
-    const bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+    const bool ok = ::fdatasync(fd) == 0;
     const int error = errno;
-    if (fd >= 0) ::close(fd);
+    ::close(fd);
     lock.lock();
     st.syncing = false;
     st.synced_now.notify_all();
-    if (!ok) {
-        errno = error;
-        st.broken = true;  // as in append(): the dirty pages may be gone
-        return unexpected(io_error_text("cannot fdatasync", st.path));
+    if (ok) {
+        st.synced = std::max(st.synced, target);
+        return {};
     }
-    st.synced = std::max(st.synced, target);
-    return {};
+    // A compaction or a reset may have made it durable meanwhile (the file replaced, synced whole).
+    if (st.synced >= ticket) return {};
+    errno = error;
+    st.broken = true;  // as in append(): the dirty pages may be gone
+    return unexpected(io_error_text("cannot fdatasync", st.path));
 }
 
 Result<void, std::string> Journal::reset() {

@@ -5,6 +5,9 @@
 #endif
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 
 #include "zone/Changeset.h"
@@ -654,9 +657,11 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
     const uint64_t number = ++u.made;
     if (ticket == 0) {
         // The journal restarted (this change alone is past its bounds): nothing continues the snapshot on
-        // disk, so this version's is written now, as for a reload.
+        // disk, so this version's is written now, as for a reload; should that fail, the next entry
+        // writes it first.
         u.head.reset();
         u.served = number;
+        snapshot_ = SnapshotState::None;
         if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
         unsnapshotted_ = 0;
         return {};
@@ -690,38 +695,45 @@ void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::str
     // The served version's snapshot, written and synced beside the real one without the zone's lock (the
     // updates go on meanwhile), then renamed over it under the lock, unless a reload or a re-signing wrote
     // one meanwhile (snapshot_writes): the journal continues whichever is newer. One update at a time
-    // stages it (snapshot_staging); the others go on.
+    // stages it (snapshot_staging); the others go on. The staged file is this object's own: after a
+    // reconfigure that rebuilt the zone, the retired object may still be staging beside the new one.
     Unsynced& u = *unsynced_;
     const ZoneVersionPtr version = current();
     const uint64_t number = u.served;
     const uint64_t writes = u.snapshot_writes;
     u.snapshot_staging = true;
-    const auto staged = state_path(".snapshot.staged");
+    char own[48];
+    std::snprintf(own, sizeof own, ".snapshot.staged-%" PRIxPTR, reinterpret_cast<std::uintptr_t>(this));
+    const auto staged = state_path(own);
     lock.unlock();
     auto written = write_snapshot(staged, *version);
     lock.lock();
-    u.snapshot_staging = false;
     std::error_code ignored;
     if (!written || retired_ || u.snapshot_writes != writes || snapshot_ != SnapshotState::Durable) {
+        u.snapshot_staging = false;
         std::filesystem::remove(staged, ignored);
         if (!written) note += (note.empty() ? "" : "; ") + ("snapshot not written: " + written.error());
         return;
     }
     if (::rename(staged.c_str(), state_path(".snapshot").c_str()) != 0) {
+        u.snapshot_staging = false;
         note += (note.empty() ? "" : "; ") + io_error_text("snapshot not renamed:", staged);
         std::filesystem::remove(staged, ignored);
         return;
     }
     ++u.snapshot_writes;
-    unsnapshotted_ = u.made - number;  // the updates since `version`, all journaled after it
-    // The rename durable: without it, a crash could bring the older snapshot back after the journal has
-    // dropped the entries it needs. Should that fail, the next change writes one under the lock.
+    // The rename durable before the journal may drop what the older snapshot needed (unsnapshotted_ is
+    // lowered only then): a crash could otherwise bring the older one back without its entries. Should
+    // the directory's sync fail, the next change writes one under the lock.
     lock.unlock();
     auto synced = sync_directory(settings_.state_dir);
     lock.lock();
+    u.snapshot_staging = false;
     if (!synced) {
         snapshot_ = SnapshotState::None;
         note += (note.empty() ? "" : "; ") + synced.error();
+    } else if (u.snapshot_writes == writes + 1) {
+        unsnapshotted_ = u.made - number;  // the updates since `version`, all journaled after it
     }
 }
 
@@ -759,10 +771,21 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     const auto bumped = next_serial(old->serial(), policy, unix_seconds(now));
     std::optional<Changeset> changes;
     auto changed = change(*base, bumped ? std::optional<dns::Serial>(*bumped) : std::nullopt, changes);
-    if (!changed) return with_error(result, changed.error());
+    // An answer that makes no version (nothing to change, a prerequisite that failed) was computed from
+    // `old`, which may be an update's not durable yet: it waits for that, and fails with it (RFC 2136
+    // §3.5: nothing is answered from a change before it is on stable storage).
+    const uint64_t pending = unsynced_ && unsynced_->head ? unsynced_->head_ticket : 0;
+    auto once_durable = [&](ReloadResult r) {
+        if (pending == 0) return r;
+        lock.unlock();
+        auto synced = journal_->sync(pending);
+        lock.lock();
+        return synced ? r : with_error(r, "journal: " + synced.error());
+    };
+    if (!changed) return once_durable(with_error(result, changed.error()));
     if (!*changed || (*changed)->same_content(*base)) {
         result.outcome = ReloadOutcome::Unchanged;
-        return result;
+        return once_durable(result);
     }
     ZoneVersionPtr next = *changed;
     if (!(old->serial() < next->serial())) {
