@@ -9,13 +9,15 @@ zone, and measured:
 
 - start: seconds from the exec to every zone answering (the SOA of every zone, asked over UDP in
   order; a zone not served yet is asked again until it is);
-- RSS: the server's resident memory then, summed over its processes (NSD forks), in MiB (PSS where
-  the kernel has it, so shared pages are not counted twice);
+- RSS: the server's resident memory once it has settled, summed over its processes (NSD forks), in
+  MiB (PSS where the kernel has it, so shared pages are not counted twice). Settled: its CPU time still
+  for 2 s (what a server does in the background after a start, such as writing state, is over), at most
+  120 s after every zone answered; "peak" is the largest RSS it had (VmHWM, the main process);
 - reload: one zone's file edited (new serial), the server told to reload that zone, seconds until
   its SOA shows the new serial (Headwater: headwaterctl reload ZONE; Knot: knotc zone-reload ZONE);
-- add: one zone added to the config, the server told to re-read it, seconds until the new zone
-  answers (Headwater: headwaterctl reconfigure; Knot: knotc reload). NSD: n/a (nsd-control needs
-  TLS certificates; a HUP re-reads every zone).
+- add: one zone added to the config (written before the clock starts), the server told to re-read
+  it, seconds until the new zone answers (Headwater: headwaterctl reconfigure; Knot: knotc reload).
+  NSD: n/a (nsd-control needs TLS certificates; a HUP re-reads every zone).
 
 Binaries: HEADWATER_BIN / HEADWATERCTL_BIN, default build/server/headwater and build/tools/headwaterctl.
 """
@@ -133,6 +135,42 @@ def soa_serials(port, names, timeout=0.05):
     return out
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of pid and its children, seconds."""
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settled_rss_mib(pid, deadline=120):
+    """rss_mib() once the server has used under 0.05 s of CPU in each of 2 consecutive seconds."""
+    end = time.monotonic() + deadline
+    last, quiet = cpu_seconds(pid), 0
+    while quiet < 2 and time.monotonic() < end:
+        time.sleep(1)
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if now - last < 0.05 else 0
+        last = now
+    return rss_mib(pid)
+
+
+def peak_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def rss_mib(pid):
     """PSS (else RSS) of pid and its children, MiB."""
     pids = [pid]
@@ -188,6 +226,13 @@ class Server:
     def reload(self, name):
         raise NotImplementedError
 
+    # Adding a zone: the config written with it (not timed: the operator's part), then the server told.
+    can_add = False
+
+    def add_to_config(self, name):
+        self.names.append(name)
+        self.write_config()
+
     def add(self, name):
         return None  # n/a
 
@@ -216,9 +261,9 @@ class Headwater(Server):
     def reload(self, name):
         self.ctl("reload", name)
 
+    can_add = True
+
     def add(self, name):
-        self.names.append(name)
-        self.write_config()
         self.ctl("reconfigure")
         return True
 
@@ -250,9 +295,9 @@ class Knot(Server):
     def reload(self, name):
         self.knotc("zone-reload", name)
 
+    can_add = True
+
     def add(self, name):
-        self.names.append(name)
-        self.write_config()
         self.knotc("reload")
         return True
 
@@ -297,8 +342,8 @@ def measure(cls, zones_dir, names, workdir, records):
         s.start()
         wait_all(s, names)
         row["start"] = time.monotonic() - t0
-        time.sleep(1)
-        row["rss"] = rss_mib(s.proc.pid)
+        row["rss"] = settled_rss_mib(s.proc.pid)
+        row["peak"] = peak_mib(s.proc.pid)
         victim = names[len(names) // 2]
         s.file_of(victim).write_text(zone_text(victim, SERIAL + 1, records))
         t0 = time.monotonic()
@@ -311,6 +356,8 @@ def measure(cls, zones_dir, names, workdir, records):
         s.file_of(victim).write_text(zone_text(victim, SERIAL, records))
         extra = zone_name(len(names))
         s.file_of(extra).write_text(zone_text(extra, SERIAL, records))
+        if s.can_add:
+            s.add_to_config(extra)
         t0 = time.monotonic()
         try:
             if s.add(extra):
@@ -345,13 +392,13 @@ def main():
             rows.append(row)
             print(f"{name}: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in row.items() if k != "server"), file=sys.stderr)
-        fmt = lambda r, k, unit: f"{r[k]:.2f} {unit}" if k in r else "n/a"  # noqa: E731
+        fmt = lambda r, k, unit: f"{r[k]:.2f} {unit}" if r.get(k) is not None else "n/a"  # noqa: E731
         print(f"\n{args.zones} zones of {args.records} records, {os.cpu_count()} CPUs\n")
-        print("| server | start until all served | RSS (PSS) | reload one zone | add one zone |")
-        print("|---|---|---|---|---|")
+        print("| server | start until all served | RSS (PSS), settled | peak RSS | reload one zone | add one zone |")
+        print("|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['server']} | {fmt(r, 'start', 's')} | {fmt(r, 'rss', 'MiB')} | {fmt(r, 'reload', 's')} | "
-                  f"{fmt(r, 'add', 's')} |")
+            print(f"| {r['server']} | {fmt(r, 'start', 's')} | {fmt(r, 'rss', 'MiB')} | {fmt(r, 'peak', 'MiB')} | "
+                  f"{fmt(r, 'reload', 's')} | {fmt(r, 'add', 's')} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

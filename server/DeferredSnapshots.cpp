@@ -1,5 +1,8 @@
 #include "server/DeferredSnapshots.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,6 +87,11 @@ void DeferredSnapshots::pass() {
                      std::strerror(errno));
     }
     if (fd >= 0) ::close(fd);
+#if defined(__GLIBC__)
+    // What the pass allocated and freed stays in its thread's heap otherwise (with 100k zones it was as
+    // much again as the zones themselves, for the server's lifetime).
+    malloc_trim(0);
+#endif
     spdlog::debug(
         "state: {} zone snapshot(s) written and synced in {} ms", written.size(),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)

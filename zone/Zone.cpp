@@ -395,9 +395,11 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
         !r)
         return r;
     if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
-    unsnapshotted_ = 0;
     // Newer than any update still waiting for its sync (settle_locked() ran first: none is newer).
-    if (unsynced_) unsynced_->served = ++unsynced_->made;
+    if (updates_) {
+        updates_->unsnapshotted = 0;
+        updates_->served = ++updates_->made;
+    }
     if (signing_) signing_->source = source;
     adopt_signing_locked();
     return {};
@@ -499,7 +501,7 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);
     if (settings_.state_dir.empty()) return {};
-    if (unsynced_) ++unsynced_->snapshot_writes;  // a snapshot an update staged is older now
+    if (updates_) ++updates_->snapshot_writes;  // a snapshot an update staged is older now
     if (snapshot_can_wait_locked()) {
         // Nothing is lost without it yet (see snapshot_): the server writes it once every zone is served.
         snapshot_ = SnapshotState::Deferred;
@@ -520,7 +522,7 @@ Result<void, std::string> Zone::make_snapshot_durable_locked(const ZoneVersionPt
     // Lazy: the file holds the version the (empty) journal would continue: the served one, or the one
     // open() read when nothing was served since; either way an fsync makes it the base.
     const auto file = state_path(".snapshot");
-    if (unsynced_) ++unsynced_->snapshot_writes;
+    if (updates_) ++updates_->snapshot_writes;
     auto made = snapshot_ == SnapshotState::Lazy ? sync_file(file) : write_snapshot(file, *served);
     if (!made) return unexpected("snapshot not written (" + made.error() + "); the change is not journaled");
     snapshot_ = SnapshotState::Durable;
@@ -634,7 +636,7 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
                               : staged ? std::max<std::size_t>(1, b.max_changesets / 2)
                                        : std::min<std::size_t>(16, b.max_changesets / 4);
     const std::size_t limit = staged ? std::max(every, b.max_changesets * 3 / 4) : every;
-    if (!history_ || ++unsnapshotted_ >= limit) {
+    if (!history_ || ++updates_->unsnapshotted >= limit) {
         if (auto r = settle_locked(now); !r) return r;
         return publish_locked(old, next, source, false, now, note, known);
     }
@@ -652,8 +654,7 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
     uint64_t ticket = 0;
     if (auto r = record_history_locked(old, next, false, now, note, JournalSync::Later, &ticket, known); !r)
         return r;
-    if (!unsynced_) unsynced_ = std::make_unique<Unsynced>();
-    Unsynced& u = *unsynced_;
+    UpdateState& u = *updates_;
     const uint64_t number = ++u.made;
     if (ticket == 0) {
         // The journal restarted (this change alone is past its bounds): nothing continues the snapshot on
@@ -663,7 +664,7 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
         u.served = number;
         snapshot_ = SnapshotState::None;
         if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
-        unsnapshotted_ = 0;
+        u.unsnapshotted = 0;
         return {};
     }
     u.head = next;
@@ -687,7 +688,7 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
         u.served = number;
         if (u.head_number == number) u.head.reset();
     }
-    if (unsnapshotted_ >= every && !u.snapshot_staging) update_snapshot_unlocked(lock, note);
+    if (u.unsnapshotted >= every && !u.snapshot_staging) update_snapshot_unlocked(lock, note);
     return {};
 }
 
@@ -697,7 +698,7 @@ void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::str
     // one meanwhile (snapshot_writes): the journal continues whichever is newer. One update at a time
     // stages it (snapshot_staging); the others go on. The staged file is this object's own: after a
     // reconfigure that rebuilt the zone, the retired object may still be staging beside the new one.
-    Unsynced& u = *unsynced_;
+    UpdateState& u = *updates_;
     const ZoneVersionPtr version = current();
     const uint64_t number = u.served;
     const uint64_t writes = u.snapshot_writes;
@@ -722,7 +723,7 @@ void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::str
         return;
     }
     ++u.snapshot_writes;
-    // The rename durable before the journal may drop what the older snapshot needed (unsnapshotted_ is
+    // The rename durable before the journal may drop what the older snapshot needed (unsnapshotted is
     // lowered only then): a crash could otherwise bring the older one back without its entries. Should
     // the directory's sync fail, the next change writes one under the lock.
     lock.unlock();
@@ -733,18 +734,18 @@ void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::str
         snapshot_ = SnapshotState::None;
         note += (note.empty() ? "" : "; ") + synced.error();
     } else if (u.snapshot_writes == writes + 1) {
-        unsnapshotted_ = u.made - number;  // the updates since `version`, all journaled after it
+        u.unsnapshotted = u.made - number;  // the updates since `version`, all journaled after it
     }
 }
 
 ZoneVersionPtr Zone::newest_locked() const {
-    if (unsynced_ && unsynced_->head) return unsynced_->head;
+    if (updates_ && updates_->head) return updates_->head;
     return current();
 }
 
 Result<void, std::string> Zone::settle_locked(Clock::time_point now) {
-    if (!unsynced_ || !unsynced_->head) return {};
-    Unsynced& u = *unsynced_;
+    if (!updates_ || !updates_->head) return {};
+    UpdateState& u = *updates_;
     const ZoneVersionPtr head = std::move(u.head);
     u.head.reset();
     if (auto synced = journal_->sync(u.head_ticket); !synced) return unexpected("journal: " + synced.error());
@@ -759,6 +760,7 @@ Result<void, std::string> Zone::settle_locked(Clock::time_point now) {
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     std::unique_lock lock(mutex_);
     ReloadResult result;
+    if (!updates_) updates_ = std::make_unique<UpdateState>();
     const ZoneVersionPtr old = newest_locked();
     if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
     result.old_serial = result.serial = old->serial();
@@ -774,7 +776,7 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // An answer that makes no version (nothing to change, a prerequisite that failed) was computed from
     // `old`, which may be an update's not durable yet: it waits for that, and fails with it (RFC 2136
     // §3.5: nothing is answered from a change before it is on stable storage).
-    const uint64_t pending = unsynced_ && unsynced_->head ? unsynced_->head_ticket : 0;
+    const uint64_t pending = updates_->head ? updates_->head_ticket : 0;
     auto once_durable = [&](ReloadResult r) {
         if (pending == 0) return r;
         lock.unlock();
@@ -819,12 +821,16 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // at once by default (the server's writer runs it as soon as it can, one write for a burst of
     // updates), or zonefile_sync later. Never here: rendering and syncing the whole file would hold up
     // this update's answer and every update queued behind it. A reload in between merges.
-    if (!write_back_due_) set_write_back_due_locked(now + settings_.zonefile_sync);
+    if (!updates_->write_back_due) set_write_back_due_locked(now + settings_.zonefile_sync);
     return result;
 }
 
 void Zone::set_write_back_due_locked(std::optional<Clock::time_point> due) {
-    write_back_due_ = due;
+    if (!updates_) {
+        if (!due) return;
+        updates_ = std::make_unique<UpdateState>();
+    }
+    updates_->write_back_due = due;
     write_back_pending_.store(due.has_value(), std::memory_order_release);
 }
 
@@ -840,7 +846,7 @@ Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool al
     const std::lock_guard file_lock(file_mutex_);
     {
         const std::lock_guard lock(mutex_);
-        if (!write_back_due_ || (!all && now < *write_back_due_)) return false;
+        if (!updates_ || !updates_->write_back_due || (!all && now < *updates_->write_back_due)) return false;
     }
     if (auto w = write_back_file(); !w) {
         const std::lock_guard lock(mutex_);

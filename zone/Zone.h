@@ -230,7 +230,7 @@ class Zone {
                                              Clock::time_point now, std::string& note,
                                              const Changeset* known = nullptr);
     Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
-    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted_), and, in
+    // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted), and, in
     // between, the journal's sync shared with the updates that come meanwhile (group commit): `lock` (on
     // mutex_) is let go while it runs. Signed zones keep the plain path (the signer's state follows the
     // served version).
@@ -319,25 +319,26 @@ class Zone {
     const StateFiles* state_files_ = nullptr;  // inside open(), when given
     ZoneVersionPtr file_base_;                 // see set_file_base_locked
     bool file_base_saved_ = false;             // .file-base in the state directory holds file_base_
-    // Dynamic updates journaled since the snapshot was last written (apply_change writes it every few:
-    // open() replays the journal onto it, and it is written long before the journal could drop an entry
-    // it needs).
-    std::size_t unsnapshotted_ = 0;
-    // Dynamic updates journaled without a sync yet (publish_update_locked), allocated by the first update.
-    // Versions are numbered in the order they were made (`made`): a sync may end after a newer update's,
-    // and the older version must then not replace the newer one served.
-    struct Unsynced {
-        ZoneVersionPtr head;  // the newest version journaled, not durable yet; null: the served one is newest
+    // What dynamic updates keep, allocated by the first one (most zones never have one: 100k zones do
+    // without it). Versions are numbered in the order they were made (`made`): a journal sync may end
+    // after a newer update's, and the older version must then not replace the newer one served.
+    struct UpdateState {
+        // Updates journaled without a sync yet (publish_update_locked): the newest version journaled, not
+        // durable yet; null: the served one is newest.
+        ZoneVersionPtr head;
         uint64_t head_ticket = 0;
         uint64_t head_number = 0;
         uint64_t made = 0;              // versions made by changes (numbers handed out)
         uint64_t served = 0;            // the served version's number
         uint64_t snapshot_writes = 0;   // snapshots written under the lock (commit_locked and the like)
         bool snapshot_staging = false;  // an update is writing one without the lock
+        // Updates journaled since the snapshot was last written (written every few: open() replays the
+        // journal onto it, and it is written long before the journal could drop an entry it needs).
+        std::size_t unsnapshotted = 0;
+        std::optional<Clock::time_point> write_back_due;  // the zone file waits for zonefile_sync
     };
-    std::unique_ptr<Unsynced> unsynced_;
-    std::optional<Clock::time_point> write_back_due_;  // a dynamic update waits for zonefile_sync
-    std::atomic<bool> write_back_pending_{false};      // write_back_due_ is set (read without the mutex)
+    std::unique_ptr<UpdateState> updates_;
+    std::atomic<bool> write_back_pending_{false};  // updates_->write_back_due is set (read without the mutex)
     // Signed zones only (allocated when settings_.signer is set: 100k unsigned zones do without it).
     struct SigningState {
         // The unsigned version the served one was signed from.
