@@ -135,15 +135,18 @@ def soa_serials(port, names, timeout=0.05):
     return out
 
 
+def tree_pids(pid):
+    """pid and its children (NSD forks)."""
+    try:
+        return [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return [pid]
+
+
 def cpu_seconds(pid):
     """User + system CPU time of pid and its children, seconds."""
-    pids = [pid]
-    try:
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
     total = 0
-    for p in pids:
+    for p in tree_pids(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
@@ -173,13 +176,8 @@ def peak_mib(pid):
 
 def rss_mib(pid):
     """PSS (else RSS) of pid and its children, MiB."""
-    pids = [pid]
-    try:
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
     total = 0
-    for p in pids:
+    for p in tree_pids(pid):
         try:
             text = Path(f"/proc/{p}/smaps_rollup").read_text()
             key = "Pss:"
