@@ -1,5 +1,8 @@
 #include "server/ControlServer.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +42,9 @@ using Protocol = asio::local::stream_protocol;
 using boost::system::error_code;
 
 namespace {
+
+// Control answers at least this large are followed by a malloc_trim (see serve()).
+constexpr std::size_t kTrimAfter = 1u << 20;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 // After a failed accept (EMFILE and the like), wait before trying again instead of spinning.
@@ -241,6 +247,14 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
         arm_timer(conn, timeout);
         auto [write_ec, written] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
         conn->timer.cancel();
+        if (out.size() >= kTrimAfter) {
+            // A large answer (`status` of 100k zones: 10 MB of text, ten times that as a JSON tree) is
+            // freed into the heap, which glibc would keep for the server's lifetime: hand it back.
+            response = nlohmann::json();
+#if defined(__GLIBC__)
+            malloc_trim(0);
+#endif
+        }
         if (write_ec || last) break;
     }
     conn->close();
