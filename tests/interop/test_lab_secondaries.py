@@ -222,10 +222,10 @@ class LabSecondariesTest(unittest.TestCase):
 
     def test_bind_asks_the_soa_whatever_serial_the_notify_names(self):
         o = self.scenario("bind", "notify-serial 1", until_v2=True)
-        notifies = self.events(o, "notify")
+        # The NOTIFY of v2; on a slow machine the one of v1 (at the start) can fall in the window too.
+        notifies = [e for e in self.events(o, "notify") if e["serial"] == hwlab.V2]  # what is served
         self.assertTrue(notifies, o.report["events"])
-        self.assertEqual(notifies[0]["lab"], "lab: notify-serial 1", notifies)
-        self.assertEqual(notifies[0]["serial"], hwlab.V2, notifies)  # what is served, beside what was said
+        self.assertEqual(notifies[0]["lab"], "lab: notify-serial 1", notifies)  # beside what was said
         self.took_v2(o)
         self.assertGreaterEqual(o.summary["soa_udp"], 1, o.describe())
 
