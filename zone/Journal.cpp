@@ -191,6 +191,15 @@ struct Journal::State {
     std::size_t dead_entries = 0;  // dropped entries still in the file, before live.front()
     uint64_t dead_bytes = 0;
     bool broken = false;  // the file's state is unknown after a failed fsync: refuse appends
+    std::string broken_text() const {
+        return "journal " + path + " is in an unknown state after a failed write; reopen it";
+    }
+    // After a failed fdatasync (errno still its): the kernel may have dropped the dirty pages, so nothing
+    // is known any more.
+    std::string sync_failed() {
+        broken = true;
+        return io_error_text("cannot fdatasync", path);
+    }
     // Group commit (sync()): entries appended so far and those known durable, counted from the open;
     // `syncing` while an fdatasync runs without the lock, `synced_now` signalled when it ends.
     uint64_t appended = 0;
@@ -475,9 +484,7 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
     using R = Result<AppendOutcome, std::string>;
     State& st = *state_;
     std::lock_guard lock(st.mutex);
-    if (st.broken)
-        return R(
-            unexpected("journal " + st.path + " is in an unknown state after a failed write; reopen it"));
+    if (st.broken) return R(unexpected(st.broken_text()));
     if (st.fd < 0) {
         if (auto r = st.start_new(); !r) return R(unexpected(r.error()));
     }
@@ -518,12 +525,7 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
         if (::ftruncate(st.fd, static_cast<off_t>(st.end)) != 0) st.cut_pending = true;
         return R(unexpected(w.error()));
     }
-    if (sync == JournalSync::Now && ::fdatasync(st.fd) != 0) {
-        // After a failed fsync the kernel may have dropped the dirty pages: nothing is known any more.
-        const std::string message = io_error_text("cannot fdatasync", st.path);
-        st.broken = true;
-        return R(unexpected(message));
-    }
+    if (sync == JournalSync::Now && ::fdatasync(st.fd) != 0) return R(unexpected(st.sync_failed()));
     outcome.ticket = ++st.appended;
     if (sync == JournalSync::Now) st.synced = st.appended;  // the fdatasync covered the whole file
     Slot slot;
@@ -547,9 +549,7 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
     std::unique_lock lock(st.mutex);
     for (;;) {
         if (st.synced >= ticket) return {};
-        if (st.broken)
-            return unexpected("journal " + st.path +
-                              " is in an unknown state after a failed write; reopen it");
+        if (st.broken) return unexpected(st.broken_text());
         if (!st.syncing) break;
         // One in progress may have started before our entry was written: wait, then look again.
         st.synced_now.wait(lock);
@@ -559,10 +559,7 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
     // syncs the whole new file itself). Without one (no descriptor left), the sync holds the lock.
     const int fd = ::fcntl(st.fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
-        if (::fdatasync(st.fd) != 0) {
-            st.broken = true;  // as in append(): the dirty pages may be gone
-            return unexpected(io_error_text("cannot fdatasync", st.path));
-        }
+        if (::fdatasync(st.fd) != 0) return unexpected(st.sync_failed());
         st.synced = std::max(st.synced, target);
         return {};
     }
@@ -581,8 +578,7 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
     // A compaction or a reset may have made it durable meanwhile (the file replaced, synced whole).
     if (st.synced >= ticket) return {};
     errno = error;
-    st.broken = true;  // as in append(): the dirty pages may be gone
-    return unexpected(io_error_text("cannot fdatasync", st.path));
+    return unexpected(st.sync_failed());
 }
 
 Result<void, std::string> Journal::reset() {

@@ -682,12 +682,8 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
         u.head.reset();
         return unexpected("journal: " + synced.error());
     }
-    if (number > u.served) {
-        current_.store(next, std::memory_order_release);
-        set_loaded_at_locked(now);
-        u.served = number;
-        if (u.head_number == number) u.head.reset();
-    }
+    serve_update_locked(next, number, now);
+    if (u.head_number == number) u.head.reset();
     if (u.unsnapshotted >= every && !u.snapshot_staging) update_snapshot_unlocked(lock, note);
     return {};
 }
@@ -749,12 +745,16 @@ Result<void, std::string> Zone::settle_locked(Clock::time_point now) {
     const ZoneVersionPtr head = std::move(u.head);
     u.head.reset();
     if (auto synced = journal_->sync(u.head_ticket); !synced) return unexpected("journal: " + synced.error());
-    if (u.head_number > u.served) {
-        current_.store(head, std::memory_order_release);
-        set_loaded_at_locked(now);
-        u.served = u.head_number;
-    }
+    serve_update_locked(head, u.head_number, now);
     return {};
+}
+
+void Zone::serve_update_locked(const ZoneVersionPtr& version, uint64_t number, Clock::time_point now) {
+    UpdateState& u = *updates_;
+    if (number <= u.served) return;  // a newer one is served already (its sync ended first)
+    current_.store(version, std::memory_order_release);
+    set_loaded_at_locked(now);
+    u.served = number;
 }
 
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {

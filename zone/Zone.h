@@ -247,6 +247,8 @@ class Zone {
     // a re-signing continues the history from the served version. An error (the sync failed) drops them:
     // their updates are answered with it.
     Result<void, std::string> settle_locked(Clock::time_point now);
+    // A journaled update's version, durable now, served unless a newer one (by `number`) is already.
+    void serve_update_locked(const ZoneVersionPtr& version, uint64_t number, Clock::time_point now);
     bool snapshot_can_wait_locked() const;
     Result<void, std::string> make_snapshot_durable_locked(const ZoneVersionPtr& served);
     std::filesystem::path state_path(std::string_view suffix) const;
