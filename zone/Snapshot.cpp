@@ -30,14 +30,20 @@ void put32(std::vector<uint8_t>& out, uint32_t v) {
 // Buffered, CRC-accumulating writer on a file descriptor.
 class Writer {
   public:
-    // `expected`: the file's size, when known. The buffer is no larger than the file: a megabyte for each
-    // of 100k small zones' snapshots was a page-faulting allocation per zone, and heap the pass kept.
+    // `expected`: the file's size, when known. The buffer is no larger than the file (100k small zones'
+    // snapshots each allocating the whole chunk was a page-faulting allocation per zone), and small: a
+    // thread's freed heap top is not handed back by malloc_trim, so a large buffer written on the snapshot
+    // thread stayed resident for the server's lifetime. Large spans bypass it.
     Writer(int fd, const std::filesystem::path& p, std::size_t expected = kChunk) : fd_(fd), path_(p) {
         buf_.reserve(std::min(kChunk, expected));
     }
 
     Result<void, std::string> put(std::span<const uint8_t> data) {
         crc_ = crc32c(data, crc_);
+        if (data.size() >= kChunk) {  // the zone's wire data: written as it is, not copied
+            if (auto r = flush(); !r) return r;
+            return write_all(data);
+        }
         while (!data.empty()) {
             const std::size_t n = std::min(kChunk - buf_.size(), data.size());
             buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
@@ -48,20 +54,24 @@ class Writer {
         return {};
     }
     Result<void, std::string> flush() {
-        std::span<const uint8_t> d(buf_);
+        auto r = write_all(buf_);
+        buf_.clear();
+        return r;
+    }
+    uint32_t crc() const { return crc_; }
+
+  private:
+    Result<void, std::string> write_all(std::span<const uint8_t> d) {
         while (!d.empty()) {
             const ssize_t n = ::write(fd_, d.data(), d.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return unexpected(io_error_text("cannot write", path_));
             d = d.subspan(static_cast<std::size_t>(n));
         }
-        buf_.clear();
         return {};
     }
-    uint32_t crc() const { return crc_; }
 
-  private:
-    static constexpr std::size_t kChunk = 1u << 20;
+    static constexpr std::size_t kChunk = 64u << 10;
     int fd_;
     const std::filesystem::path& path_;
     std::vector<uint8_t> buf_;
@@ -108,9 +118,9 @@ Result<void, std::string> write_snapshot(const std::filesystem::path& file, cons
     Writer w(tmp->fd(), tmp->path(), header.size() + apex.size() + data_len + 4);
     if (auto r = w.put(header); !r) return r;
     if (auto r = w.put(apex); !r) return r;
-    // The records are packed back to back in the version, so writing them in order reproduces its data.
-    for (std::size_t i = 0; i < version.size(); ++i)
-        if (auto r = w.put(version.record(i).wire); !r) return r;
+    // The records are packed back to back in the version: its data is one run.
+    if (version.size() > 0)
+        if (auto r = w.put(version.run(0, version.size())); !r) return r;
     std::vector<uint8_t> trailer;
     put32(trailer, w.crc());
     if (auto r = w.put(trailer); !r) return r;
