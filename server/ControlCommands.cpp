@@ -16,10 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-json serial_json(const std::optional<dns::Serial>& s) {
-    return s ? json(s->value()) : json(nullptr);
-}
-
 std::string_view outcome_name(zone::ReloadOutcome o) {
     switch (o) {
         case zone::ReloadOutcome::Updated:
@@ -110,14 +106,14 @@ json ControlCommands::status(const control::Request& req, const json& /*request*
         if (s.serial) served_from = s.file_loaded ? "file" : "state";
         list.push_back({
             {"name", z->settings().name.to_string()},
-            {"serial", serial_json(s.serial)},
+            {"serial", control::serial_json(s.serial)},
             {"served_from", served_from},
             {"records", s.records},
             {"file", z->settings().file},
             {"loaded_at", s.loaded_at ? json(format_time(*s.loaded_at)) : json(nullptr)},
             {"last_reload", s.last_reload ? json(format_time(*s.last_reload)) : json(nullptr)},
             {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)},
-            {"ixfr_from", serial_json(s.ixfr_from)},
+            {"ixfr_from", control::serial_json(s.ixfr_from)},
             {"notify", notify_.targets ? notify_.targets(z->settings().name.to_string()) : json::array()},
         });
     }
@@ -136,8 +132,8 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
         json entry = {
             {"name", z->settings().name.to_string()},
             {"outcome", outcome_name(r.outcome)},
-            {"serial", serial_json(r.serial)},
-            {"old_serial", serial_json(r.old_serial)},
+            {"serial", control::serial_json(r.serial)},
+            {"old_serial", control::serial_json(r.old_serial)},
         };
         if (!r.note.empty()) entry["note"] = r.note;
         const std::string name = z->settings().name.to_string();
@@ -208,8 +204,8 @@ json ControlCommands::bump(const control::Request& req, const json& request) {
     const std::string name = (*z)->settings().name.to_string();
     json out = {{"ok", r.outcome == zone::ReloadOutcome::Updated},
                 {"name", name},
-                {"old_serial", serial_json(r.old_serial)},
-                {"serial", serial_json(r.serial)}};
+                {"old_serial", control::serial_json(r.old_serial)},
+                {"serial", control::serial_json(r.serial)}};
     if (!r.note.empty()) out["note"] = r.note;
     if (r.outcome == zone::ReloadOutcome::Error) {
         out["error"] = r.error;
@@ -258,8 +254,8 @@ json ControlCommands::journal(const control::Request& req, const json& /*request
     const auto path = (*z)->journal_path();
     return {{"ok", true},
             {"name", (*z)->settings().name.to_string()},
-            {"serial", serial_json(status.serial)},
-            {"ixfr_from", serial_json(status.ixfr_from)},
+            {"serial", control::serial_json(status.serial)},
+            {"ixfr_from", control::serial_json(status.ixfr_from)},
             {"journal", path ? json(path->string()) : json(nullptr)},
             {"entries", entries}};
 }
@@ -269,7 +265,7 @@ json ControlCommands::secondaries(const control::Request& req, const json& /*req
     if (!z) return control::error_response(z.error());
     const std::string name = (*z)->settings().name.to_string();
     const auto status = (*z)->status();
-    json out = {{"ok", true}, {"name", name}, {"serial", serial_json(status.serial)}};
+    json out = {{"ok", true}, {"name", name}, {"serial", control::serial_json(status.serial)}};
     out["secondaries"] =
         secondaries_ ? secondaries_->to_json(name, status.serial, status.loaded_at, now_()) : json::array();
     out["notify"] = notify_.targets ? notify_.targets(name) : json::array();
@@ -346,7 +342,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         json out = {
             {"ok", true},
             {"name", name},
-            {"serial", serial_json(st.serial)},
+            {"serial", control::serial_json(st.serial)},
             {"signed_by", signer ? "headwater" : (st.earliest_signature_expiration ? "elsewhere" : nullptr)},
             {"earliest_expiration", time_json(st.earliest_signature_expiration)}};
         if (!signer) return out;
@@ -391,8 +387,8 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
     if (r.outcome == zone::ReloadOutcome::Error) return control::error_response(r.error);
     if (r.outcome == zone::ReloadOutcome::Updated && notify_.changed) notify_.changed(**z);
     spdlog::info("dnssec {} zone={} serial={} {}", action, name, r.serial ? r.serial->value() : 0u, r.note);
-    out["old_serial"] = serial_json(r.old_serial);
-    out["serial"] = serial_json(r.serial);
+    out["old_serial"] = control::serial_json(r.old_serial);
+    out["serial"] = control::serial_json(r.serial);
     if (!r.note.empty()) out["note"] = r.note;
     return out;
 }

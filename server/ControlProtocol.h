@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "zone/base/Result.h"
+#include "zone/dns/Serial.h"
 
 namespace headwater::server::control {
 
@@ -37,6 +38,11 @@ inline nlohmann::json make_request(std::string_view command, const std::optional
     if (zone) request["zone"] = *zone;
     if (force) request["force"] = true;
     return request;
+}
+
+// A serial as the answers carry it: its number, or null when there is none.
+inline nlohmann::json serial_json(const std::optional<dns::Serial>& s) {
+    return s ? nlohmann::json(s->value()) : nlohmann::json(nullptr);
 }
 
 inline nlohmann::json ok_response() {

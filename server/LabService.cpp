@@ -28,10 +28,6 @@ std::string string_member(const json& request, const char* name) {
     return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-json serial_json(const std::optional<dns::Serial>& s) {
-    return s ? json(s->value()) : json(nullptr);
-}
-
 std::string_view kind_name(TimelineEvent::Kind k) {
     switch (k) {
         case TimelineEvent::Kind::SoaQuery:
@@ -64,11 +60,11 @@ json event_json(const TimelineEvent& e, Clock::time_point since) {
             break;
         }
         case TimelineEvent::Kind::UpToDate:
-            j["serial"] = serial_json(e.serial);
+            j["serial"] = control::serial_json(e.serial);
             j["outcome"] = "up-to-date";
             break;
         case TimelineEvent::Kind::Notify:
-            j["serial"] = serial_json(e.serial);
+            j["serial"] = control::serial_json(e.serial);
             j["outcome"] = e.outcome;
             break;
     }
@@ -261,7 +257,7 @@ json LabService::report(const json& request, uint64_t now_ms) const {
         peers.push_back({{"address", s.address},
                          {"key", s.key},
                          {"faults", applied},
-                         {"holds", serial_json(s.holds)},
+                         {"holds", control::serial_json(s.holds)},
                          {"summary", summary_json(events)},
                          {"events", list}});
     }

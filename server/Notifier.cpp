@@ -90,12 +90,7 @@ struct Notifier::State : std::enable_shared_from_this<Notifier::State> {
 
     explicit State(asio::io_context& i) : io(i), strand(asio::make_strand(i)), timer(strand) {}
 
-    static std::string key(dns::NameView name) {
-        const auto w = name.wire();
-        std::string k(w.begin(), w.end());
-        for (auto& c : k) c = static_cast<char>(dns::ascii_lower(static_cast<uint8_t>(c)));
-        return k;
-    }
+    static std::string key(dns::NameView name) { return name.key(); }
 
     std::optional<std::size_t> find(dns::NameView zone) const {
         const auto it = by_name.find(key(zone));

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "server/ControlCommands.h"
+#include "server/ControlProtocol.h"
+#include "zone/base/AsciiText.h"
 
 namespace headwater::server {
 
@@ -10,15 +12,20 @@ using nlohmann::json;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-    return out;
-}
-
-json serial_json(const std::optional<dns::Serial>& s) {
-    return s ? json(s->value()) : json(nullptr);
+// Keeps `info` as the latest for `address` and returns the one it replaced. A new address is kept only while
+// there are fewer than `bound` (addresses come from the config or from an operator's command line).
+template <typename Info>
+std::optional<Info> record_latest(
+    std::map<std::string, std::pair<Info, SecondaryRegistry::TimePoint>>& latest, std::string_view address,
+    const Info& info, SecondaryRegistry::TimePoint at, std::size_t bound) {
+    const auto it = latest.find(std::string(address));
+    if (it == latest.end()) {
+        if (latest.size() < bound) latest.emplace(std::string(address), std::make_pair(info, at));
+        return std::nullopt;
+    }
+    std::optional<Info> previous = std::move(it->second.first);
+    it->second = {info, at};
+    return previous;
 }
 
 json time_json(const std::optional<std::chrono::system_clock::time_point>& t) {
@@ -39,7 +46,7 @@ SecondaryRegistry::SecondaryRegistry(std::size_t max_peers_per_zone)
     : max_peers_(std::max<std::size_t>(1, max_peers_per_zone)) {}
 
 std::string SecondaryRegistry::zone_key(std::string_view zone) {
-    std::string key = lower(zone);
+    std::string key = ascii_lower(zone);
     if (key.empty() || key.back() != '.') key += '.';
     return key;
 }
@@ -51,7 +58,7 @@ std::string SecondaryRegistry::address_of(std::string_view peer) {
 SecondaryState& SecondaryRegistry::peer_locked(std::string_view zone, std::string_view address,
                                                std::string_view key, TimePoint at) {
     auto& peers = zones_[zone_key(zone)];
-    PeerId id{std::string(address), key.empty() ? std::string("-") : lower(key)};
+    PeerId id{std::string(address), key.empty() ? std::string("-") : ascii_lower(key)};
     auto it = peers.find(id);
     if (it == peers.end()) {
         if (peers.size() >= max_peers_) {
@@ -163,15 +170,8 @@ void SecondaryRegistry::forget_zone(std::string_view zone) {
 std::optional<bool> SecondaryRegistry::record_delegation(std::string_view zone, std::string_view parent,
                                                          const DelegationInfo& info, TimePoint at) {
     std::lock_guard lock(mutex_);
-    auto& parents = delegations_[zone_key(zone)];
-    const auto it = parents.find(std::string(parent));
-    if (it == parents.end()) {
-        if (parents.size() < max_peers_) parents.emplace(std::string(parent), std::make_pair(info, at));
-        return std::nullopt;
-    }
-    const bool was_ok = it->second.first.ok;
-    it->second = {info, at};
-    return was_ok;
+    auto previous = record_latest(delegations_[zone_key(zone)], parent, info, at, max_peers_);
+    return previous ? std::optional(previous->ok) : std::nullopt;
 }
 
 std::vector<SecondaryRegistry::Delegation> SecondaryRegistry::delegations(std::string_view zone) const {
@@ -186,16 +186,8 @@ std::vector<SecondaryRegistry::Delegation> SecondaryRegistry::delegations(std::s
 std::optional<bool> SecondaryRegistry::record_verification(std::string_view zone, std::string_view address,
                                                            const VerificationInfo& info, TimePoint at) {
     std::lock_guard lock(mutex_);
-    auto& peers = verified_[zone_key(zone)];
-    const auto it = peers.find(std::string(address));
-    if (it == peers.end()) {
-        // Bounded like the peers: addresses come from the config or from an operator's command line.
-        if (peers.size() < max_peers_) peers.emplace(std::string(address), std::make_pair(info, at));
-        return std::nullopt;
-    }
-    const bool was_in_sync = it->second.first.in_sync;
-    it->second = {info, at};
-    return was_in_sync;
+    auto previous = record_latest(verified_[zone_key(zone)], address, info, at, max_peers_);
+    return previous ? std::optional(previous->in_sync) : std::nullopt;
 }
 
 json SecondaryRegistry::verifications_json(std::string_view zone) const {
@@ -297,7 +289,7 @@ json SecondaryRegistry::to_json(std::string_view zone, std::optional<dns::Serial
         list.push_back({
             {"address", p.address},
             {"key", p.key},
-            {"holds", serial_json(p.holds)},
+            {"holds", control::serial_json(p.holds)},
             {"holds_at", time_json(p.holds_at)},
             {"lag_serials", lag ? json(*lag) : json(nullptr)},
             {"lag_seconds", lag_seconds},

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "server/MetricsText.h"
+#include "zone/base/AsciiText.h"
 
 namespace headwater::server {
 
@@ -17,13 +18,6 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
 
 double ms_to_seconds(int64_t ms) {
     return static_cast<double>(ms) / 1000.0;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-    return out;
 }
 
 // The header RCODE names (RFC 6895 §2.3); the unassigned ones by number.
@@ -142,7 +136,7 @@ void render_peers(const zone::Zone& z, const std::vector<SecondaryState>& peers,
         }
         if (p.last_transfer) {
             const auto& t = *p.last_transfer;
-            const std::string type = lower(dns::to_string(t.type));
+            const std::string type = ascii_lower(dns::to_string(t.type));
             if (p.last_transfer_at) f.transfer_at.add(labels, unix_seconds(*p.last_transfer_at));
             f.transfer_ok.add({{"zone", name},
                                {"secondary", p.address},
@@ -194,7 +188,7 @@ ServerMetrics::~ServerMetrics() = default;
 
 void ServerMetrics::count_transfer(const xfr::TransferEvent& event) {
     std::lock_guard lock(mutex_);
-    auto& c = transfers_[{event.zone, lower(dns::to_string(event.type)),
+    auto& c = transfers_[{event.zone, ascii_lower(dns::to_string(event.type)),
                           std::string(xfr::outcome_name(event.outcome))}];
     ++c.transfers;
     c.bytes += event.bytes;

@@ -16,6 +16,7 @@
 
 #include "server/AsioSupport.h"
 #include "server/TlsContext.h"
+#include "zone/base/AsciiText.h"
 #include "zone/dns/Base64.h"
 
 namespace headwater::server {
@@ -29,9 +30,7 @@ namespace {
 std::string normalised_name(const unsigned char* data, int length) {
     std::string name(reinterpret_cast<const char*>(data), static_cast<std::size_t>(std::max(length, 0)));
     if (!name.empty() && name.back() == '.') name.pop_back();
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-    return name;
+    return ascii_lower(name);
 }
 
 // RFC 7858 §4.2: the pin is the SHA-256 of the DER SubjectPublicKeyInfo, in base64.

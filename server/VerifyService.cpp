@@ -19,6 +19,25 @@ namespace {
 constexpr std::size_t kRecentChangesets = 10;  // journal entries whose names are sampled as "changed"
 constexpr std::chrono::seconds kFirstCheckDelay{5};
 
+// A request's list of server addresses (`member`, each "addr[:port]", port 53 by default); nullopt when the
+// member is absent or null (the configured list stays). `what` names one entry in an error.
+Result<std::optional<std::vector<dns::Endpoint>>, std::string> endpoints_member(const nlohmann::json& request,
+                                                                                std::string_view member,
+                                                                                std::string_view what) {
+    const auto it = request.find(member);
+    if (it == request.end() || it->is_null()) return std::optional<std::vector<dns::Endpoint>>();
+    const std::string malformed = "malformed request: \"" + std::string(member) + "\" must ";
+    if (!it->is_array()) return unexpected(malformed + "be an array");
+    std::vector<dns::Endpoint> out;
+    for (const auto& s : *it) {
+        if (!s.is_string()) return unexpected(malformed + "hold strings");
+        auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
+        if (!ep) return unexpected(std::string(what) + " \"" + s.get<std::string>() + "\": " + ep.error());
+        out.push_back(*ep);
+    }
+    return std::optional(std::move(out));
+}
+
 // The journal's newest changesets, oldest first, leading to the served serial.
 std::vector<zone::Changeset> recent_changes(const zone::Zone& z, dns::Serial served) {
     const auto* journal = z.journal();
@@ -142,18 +161,10 @@ void VerifyService::record(const DelegationReport& report) {
 }
 
 nlohmann::json VerifyService::verify_delegation_now(VerifyZone vz, const nlohmann::json& request) {
-    if (auto it = request.find("parents"); it != request.end() && !it->is_null()) {
-        if (!it->is_array())
-            return control::error_response("malformed request: \"parents\" must be an array");
-        vz.parents.clear();
-        for (const auto& s : *it) {
-            if (!s.is_string())
-                return control::error_response("malformed request: \"parents\" must hold strings");
-            auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
-            if (!ep) return control::error_response("parent \"" + s.get<std::string>() + "\": " + ep.error());
-            vz.parents.push_back(*ep);
-        }
-    }
+    if (auto parents = endpoints_member(request, "parents", "parent"); !parents)
+        return control::error_response(parents.error());
+    else if (*parents)
+        vz.parents = std::move(**parents);
     if (vz.parents.empty())
         return control::error_response(
             "no parent servers to ask: configure the zone's parent, or name them with --parent");
@@ -204,19 +215,10 @@ nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::js
     vz.zone = *name;
     if (auto it = zones_.find(SecondaryRegistry::zone_key(name->to_string())); it != zones_.end())
         vz = it->second;
-    if (auto it = request.find("secondaries"); it != request.end() && !it->is_null()) {
-        if (!it->is_array())
-            return control::error_response("malformed request: \"secondaries\" must be an array");
-        vz.secondaries.clear();
-        for (const auto& s : *it) {
-            if (!s.is_string())
-                return control::error_response("malformed request: \"secondaries\" must hold strings");
-            auto ep = dns::Endpoint::parse(s.get<std::string>(), 53);
-            if (!ep)
-                return control::error_response("secondary \"" + s.get<std::string>() + "\": " + ep.error());
-            vz.secondaries.push_back(*ep);
-        }
-    }
+    if (auto secondaries = endpoints_member(request, "secondaries", "secondary"); !secondaries)
+        return control::error_response(secondaries.error());
+    else if (*secondaries)
+        vz.secondaries = std::move(**secondaries);
     if (auto it = request.find("key"); it != request.end() && !it->is_null()) {
         if (!it->is_string()) return control::error_response("malformed request: \"key\" must be a string");
         auto key_name = dns::Name::from_text(it->get<std::string>());

@@ -146,9 +146,6 @@ bool is_blank(char c) {
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -254,7 +251,7 @@ Result<uint32_t, std::string> parse_ttl(std::string_view s) {
             continue;
         }
         uint64_t unit = 0;
-        switch (lower(c)) {
+        switch (ascii_lower(c)) {
             case 's':
                 unit = 1;
                 break;

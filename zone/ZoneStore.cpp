@@ -3,10 +3,7 @@
 namespace headwater::zone {
 
 std::string ZoneStore::key(dns::NameView name) {
-    auto w = name.wire();
-    std::string k(w.begin(), w.end());
-    for (auto& c : k) c = static_cast<char>(dns::ascii_lower(static_cast<uint8_t>(c)));
-    return k;
+    return name.key();
 }
 
 ZoneStore::ZoneStore() : index_(std::make_shared<Index>()) {}

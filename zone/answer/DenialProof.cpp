@@ -59,12 +59,16 @@ dns::NameView DenialProof::closest_provable_encloser(dns::NameView from) const {
     return name;
 }
 
+void DenialProof::add_nsec_pair(dns::NameView qname, std::span<const uint8_t> wildcard) {
+    add(v_.nsec_at_or_before(qname));
+    if (!wildcard.empty()) add(v_.nsec_at_or_before(dns::NameView(wildcard)));
+}
+
 void DenialProof::name_error(dns::NameView qname, dns::NameView encloser) {
     const auto wild = wildcard_of(encloser);
     if (kind_ == Kind::Nsec) {
         // The NSEC covering the name, and the one covering the wildcard that could have answered.
-        add(v_.nsec_at_or_before(qname));
-        if (!wild.empty()) add(v_.nsec_at_or_before(dns::NameView(wild)));
+        add_nsec_pair(qname, wild);
     } else if (kind_ == Kind::Nsec3) {
         // Under Opt-Out an existing empty non-terminal may have no NSEC3: prove the next one up instead.
         const dns::NameView ce = closest_provable_encloser(encloser);
@@ -106,8 +110,7 @@ void DenialProof::wildcard_no_data(dns::NameView qname, dns::NameView encloser) 
     const auto wild = wildcard_of(encloser);
     if (kind_ == Kind::Nsec) {
         // The NSEC covering the name, and the wildcard's own NSEC without the type.
-        add(v_.nsec_at_or_before(qname));
-        if (!wild.empty()) add(v_.nsec_at_or_before(dns::NameView(wild)));
+        add_nsec_pair(qname, wild);
     } else if (kind_ == Kind::Nsec3) {
         add(nsec3_matching(encloser));
         add(nsec3_covering(next_closer(qname, encloser)));

@@ -38,6 +38,8 @@ class DenialProof {
     enum class Kind : uint8_t { None, Nsec, Nsec3 };
 
     void add(std::optional<std::size_t> record);
+    // The NSEC at or before `qname`, and the one at or before `wildcard` (its wire form; none when empty).
+    void add_nsec_pair(dns::NameView qname, std::span<const uint8_t> wildcard);
     std::vector<uint8_t> hashed(dns::NameView name) const;
     std::optional<std::size_t> nsec3_matching(dns::NameView name) const;
     std::optional<std::size_t> nsec3_covering(dns::NameView name) const;

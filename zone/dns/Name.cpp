@@ -212,8 +212,9 @@ Result<Name, std::string> Name::from_text(std::string_view text, NameView origin
     return Name(std::move(wire));
 }
 
-std::string Name::key() const {
-    std::string k(wire_.begin(), wire_.end());
+std::string NameView::key() const {
+    const auto w = wire();
+    std::string k(w.begin(), w.end());
     for (auto& c : k) c = static_cast<char>(ascii_lower(static_cast<uint8_t>(c)));
     return k;
 }

@@ -36,6 +36,8 @@ class NameView {
     bool is_wildcard() const { return wire()[0] == 1 && wire()[1] == '*'; }
 
     std::string to_string() const;  // presentation form with a trailing dot, RFC 4343 escapes
+    // Lower-cased wire form, usable as a map key (names compare without regard to case, RFC 4343).
+    std::string key() const;
 
   private:
     static std::span<const uint8_t> root_span();
@@ -66,8 +68,7 @@ class Name {
     operator NameView() const { return view(); }  // NOLINT(google-explicit-constructor)
     std::span<const uint8_t> wire() const { return wire_; }
     std::string to_string() const { return view().to_string(); }
-    // Lower-cased wire form, usable as a map key.
-    std::string key() const;
+    std::string key() const { return view().key(); }  // see NameView::key
 
   private:
     explicit Name(std::vector<uint8_t> wire) : wire_(std::move(wire)) {}
