@@ -33,19 +33,17 @@ class Writer {
     // `expected`: the file's size, when known. The buffer is no larger than the file (100k small zones'
     // snapshots each allocating the whole chunk was a page-faulting allocation per zone), and small: a
     // thread's freed heap top is not handed back by malloc_trim, so a large buffer written on the snapshot
-    // thread stayed resident for the server's lifetime. Large spans bypass it.
+    // thread stayed resident for the server's lifetime. Large spans go through it too: writing a large
+    // zone's data straight from the version was slower (1M records: +10% reload), as the kernel's copy
+    // then reads memory that is not in the cache.
     Writer(int fd, const std::filesystem::path& p, std::size_t expected = kChunk) : fd_(fd), path_(p) {
         buf_.reserve(std::min(kChunk, expected));
     }
 
     Result<void, std::string> put(std::span<const uint8_t> data) {
-        crc_ = crc32c(data, crc_);
-        if (data.size() >= kChunk) {  // the zone's wire data: written as it is, not copied
-            if (auto r = flush(); !r) return r;
-            return write_all(data);
-        }
         while (!data.empty()) {
             const std::size_t n = std::min(kChunk - buf_.size(), data.size());
+            crc_ = crc32c(data.first(n), crc_);  // piece by piece, while the piece is in the cache
             buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
             data = data.subspan(n);
             if (buf_.size() == kChunk)

@@ -221,7 +221,21 @@ void ZoneBuilder::normalise_rrsets() {
     };
     std::size_t kept = 0;
     std::size_t set_begin = 0;  // the current set is entries_[set_begin, kept)
+    constexpr std::size_t kAhead = 8;
     for (std::size_t i = 0; i < entries_.size(); ++i) {
+        // The sets of more than one record read their records' RDATA and TTL, which lie all over data_ (it
+        // is in file order): fetch those a few entries ahead (1M records: a third of this pass's time).
+        if (const std::size_t j = i + kAhead; j < entries_.size() &&
+                                              entries_[j].type == entries_[j - 1].type &&
+                                              entries_[j].prefix[0] == entries_[j - 1].prefix[0]) {
+            __builtin_prefetch(data_.data() + offsets_[entries_[j].index]);
+            __builtin_prefetch(&locations_[entries_[j].index]);
+            if (j == kAhead || entries_[j - 2].type != entries_[j - 1].type ||
+                entries_[j - 2].prefix[0] != entries_[j - 1].prefix[0]) {
+                __builtin_prefetch(data_.data() + offsets_[entries_[j - 1].index]);
+                __builtin_prefetch(&locations_[entries_[j - 1].index]);
+            }
+        }
         const Entry& e = entries_[i];
         if (kept > 0 && same_set(entries_[kept - 1], e)) {
             const Entry& prev = entries_[kept - 1];
@@ -234,7 +248,8 @@ void ZoneBuilder::normalise_rrsets() {
             if (kept - set_begin > 1) unify_ttl(set_begin, kept);
             set_begin = kept;
         }
-        entries_[kept++] = e;
+        if (kept != i) entries_[kept] = e;
+        ++kept;
     }
     if (kept - set_begin > 1) unify_ttl(set_begin, kept);
     entries_.resize(kept);
