@@ -118,6 +118,42 @@ TEST_F(ConfigTest, MinimalConfigGetsDefaults) {
     EXPECT_TRUE(result->zones.empty());
 }
 
+// A default is read once and copied to the zones after: a zone that sets the key keeps its own value, and
+// the zones around it still get the default, of every kind of value.
+TEST_F(ConfigTest, DefaultsReachEveryZoneThatDoesNotSetTheKey) {
+    auto result = parse(std::string(kMinimal) + R"(
+[[zone]]
+name = "a.example"
+file = "zones/example.com.zone"
+[[zone]]
+name = "b.example"
+file = "zones/example.com.zone"
+notify_delay = "1s"
+serial_policy = "unixtime"
+journal_max_bytes = 4096
+max_ixfr_ratio = 0.5
+[[zone]]
+name = "c.example"
+file = "zones/example.com.zone"
+)");
+    ASSERT_TRUE(result) << result.error().message;
+    ASSERT_EQ(result->zones.size(), 3u);
+    const auto& a = result->zones[0];
+    const auto& b = result->zones[1];
+    const auto& c = result->zones[2];
+    EXPECT_EQ(b.notify_delay_ms, 1000u);
+    EXPECT_EQ(b.serial_policy, "unixtime");
+    EXPECT_EQ(b.journal_max_bytes, 4096u);
+    EXPECT_DOUBLE_EQ(b.max_ixfr_ratio, 0.5);
+    for (const ZoneConfig* z : {&a, &c}) {
+        EXPECT_EQ(z->notify_delay_ms, 250u) << z->name;
+        EXPECT_EQ(z->serial_policy, "increment") << z->name;
+        EXPECT_EQ(z->journal_max_bytes, 64ull << 20) << z->name;
+        EXPECT_DOUBLE_EQ(z->max_ixfr_ratio, 1.0) << z->name;
+        EXPECT_EQ(z->signature_warn_s, 7u * 86400) << z->name;
+    }
+}
+
 TEST_F(ConfigTest, AbsolutePathsAreAbsoluteAndNormalised) {
     auto result = parse_config(kMinimal, dir_ / "sub/../headwater.toml");
     ASSERT_TRUE(result) << result.error().message;
