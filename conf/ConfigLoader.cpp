@@ -222,18 +222,19 @@ class Loader {
                   std::string(is_table ? "unknown table" : "unknown key") + " (known: " + join(known) + ")");
         }
         for (const SchemaKey* key : keys) {
-            const std::string path = join_path(prefix, key_name(*key));
+            // The key's path is built only where it is used: most keys of a zone are absent.
+            const auto path = [&] { return join_path(prefix, key_name(*key)); };
             if (const toml::node* node = table.get(key_name(*key))) {
-                read({*key, *node, path, table, record});
+                read({*key, *node, path(), table, record});
             } else if (const toml::node* inherited = inherited_value(section, *key)) {
-                read({*key, *inherited, path, table, record});  // errors point at the template's line
+                read({*key, *inherited, path(), table, record});  // errors point at the template's line
             } else if (key->required) {
-                error(table.source(), path,
+                error(table.source(), path(),
                       key->reader == Reader::Server
                           ? "missing [server] table (server.listen is required)"
                           : "missing required key (e.g. " + std::string(key->example) + ")");
             } else if (const toml::node* fallback = default_of(*key)) {
-                read_default(*key, *fallback, path, table, record);
+                read_default(*key, *fallback, prefix, table, record);
             }
         }
     }
@@ -241,7 +242,7 @@ class Loader {
     // An absent key's default. A default is the same value for every table that lacks the key, so a
     // scalar one is read once and then copied: 100k zones each re-reading a dozen defaults ("2s",
     // "increment") was a third of the config's load.
-    void read_default(const SchemaKey& key, const toml::node& fallback, const std::string& path,
+    void read_default(const SchemaKey& key, const toml::node& fallback, const std::string& prefix,
                       const toml::table& table, void* record) {
         auto& cached = default_values_[&key];
         const Slot slot = key.slot(record);
@@ -259,7 +260,7 @@ class Loader {
             slot);
         if (copied) return;
         const std::size_t before = problems_.size();
-        read({key, fallback, path, table, record});
+        read({key, fallback, join_path(prefix, key_name(key)), table, record});
         if (problems_.size() != before) return;
         std::visit(
             [&](auto field) {
