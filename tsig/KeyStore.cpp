@@ -5,9 +5,7 @@ namespace headwater::tsig {
 namespace {
 
 std::string lower_wire(dns::NameView name) {
-    std::string k(name.wire().begin(), name.wire().end());
-    for (auto& c : k) c = static_cast<char>(dns::ascii_lower(static_cast<uint8_t>(c)));
-    return k;
+    return name.key();
 }
 
 }  // namespace

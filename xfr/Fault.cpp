@@ -1,4 +1,5 @@
 #include "xfr/Fault.h"
+#include "zone/base/AsciiText.h"
 
 #include <algorithm>
 #include <array>
@@ -43,13 +44,6 @@ constexpr std::array<FaultKind, kKinds.size()> kKindList = [] {
 
 const KindInfo& info(FaultKind kind) {
     return kKinds[static_cast<std::size_t>(kind)];
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-    return out;
 }
 
 std::optional<uint64_t> parse_number(std::string_view text) {
@@ -128,7 +122,7 @@ Result<void, std::string> read_cut(const KindInfo& k, Fault& f, std::span<const 
     if (!n) return unexpected(n.error());
     f.number = *n;
     if (args.size() == 2) {
-        const std::string how = lower(args[1]);
+        const std::string how = ascii_lower(args[1]);
         if (how != "close" && how != "reset")
             return unexpected("\"" + args[1] +
                               "\" is neither close nor reset (usage: " + std::string(k.usage) + ")");
@@ -141,13 +135,13 @@ Result<void, std::string> read_cut(const KindInfo& k, Fault& f, std::span<const 
 Result<void, std::string> read_rcode(const KindInfo& k, Fault& f, std::span<const std::string> args) {
     if (auto e = arg_count(k, args, 1, 2); !e) return e;
     if (args.size() == 2) {
-        const std::string type = lower(args[1]);
+        const std::string type = ascii_lower(args[1]);
         if (type != "axfr" && type != "ixfr")
             return unexpected("\"" + args[1] + "\" is neither axfr nor ixfr (usage: " + std::string(k.usage) +
                               ")");
         f.only = type == "axfr" ? dns::RRType::AXFR : dns::RRType::IXFR;
     }
-    const std::string r = lower(args[0]);
+    const std::string r = ascii_lower(args[0]);
     if (r == "servfail")
         f.rcode = dns::Rcode::ServFail;
     else if (r == "refused")
@@ -220,7 +214,7 @@ std::string Fault::text() const {
 }
 
 Result<Fault, std::string> parse_fault(std::string_view name, std::span<const std::string> args) {
-    const std::string wanted = lower(name);
+    const std::string wanted = ascii_lower(name);
     for (const KindInfo& k : kKinds) {
         if (k.name != wanted) continue;
         Fault f;
@@ -280,7 +274,7 @@ Result<FaultPeer, std::string> FaultPeer::parse(std::string_view text) {
             return unexpected("\"" + std::string(text) +
                               "\" is neither an IP address nor a TSIG key name (nor *)");
     }
-    p.key = lower(text);
+    p.key = ascii_lower(text);
     if (p.key.back() != '.') p.key += '.';
     return p;
 }
@@ -288,7 +282,7 @@ Result<FaultPeer, std::string> FaultPeer::parse(std::string_view text) {
 bool FaultPeer::matches(const dns::IpAddress& from, std::string_view request_key) const {
     if (any) return true;
     if (address) return *address == from.unmapped();
-    return !request_key.empty() && request_key != "-" && lower(request_key) == key;
+    return !request_key.empty() && request_key != "-" && ascii_lower(request_key) == key;
 }
 
 std::string FaultPeer::text() const {

@@ -1,4 +1,5 @@
 #include "xfr/FaultSet.h"
+#include "zone/base/AsciiText.h"
 
 #include <algorithm>
 
@@ -7,9 +8,7 @@ namespace headwater::xfr {
 namespace {
 
 std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    std::string out = ascii_lower(s);
     if (out.empty() || out.back() != '.') out += '.';
     return out;
 }

@@ -230,7 +230,7 @@ void ZoneBuilder::normalise_rrsets() {
                                               entries_[j].prefix[0] == entries_[j - 1].prefix[0]) {
             __builtin_prefetch(data_.data() + offsets_[entries_[j].index]);
             __builtin_prefetch(&locations_[entries_[j].index]);
-            if (j == kAhead || entries_[j - 2].type != entries_[j - 1].type ||
+            if (entries_[j - 2].type != entries_[j - 1].type ||
                 entries_[j - 2].prefix[0] != entries_[j - 1].prefix[0]) {
                 __builtin_prefetch(data_.data() + offsets_[entries_[j - 1].index]);
                 __builtin_prefetch(&locations_[entries_[j - 1].index]);

@@ -35,10 +35,11 @@ ZoneVersion::ZoneVersion(dns::Name apex, std::vector<uint8_t> data, std::vector<
                          std::size_t soa_index)
     : apex_(std::move(apex)), data_(std::move(data)), offsets_(std::move(offsets)), soa_index_(soa_index) {
     // run() relies on it; a builder that broke it is a bug, not bad input.
-    if (soa_index_ >= offsets_.size() || (!offsets_.empty() && offsets_.back() >= data_.size()) ||
+    // The data is the records and nothing else, from its first octet: run() and the snapshot rely on it.
+    if (soa_index_ >= offsets_.size() || offsets_.front() != 0 || offsets_.back() >= data_.size() ||
         std::adjacent_find(offsets_.begin(), offsets_.end(), std::greater_equal<>()) != offsets_.end())
         throw std::logic_error(
-            "ZoneVersion: record offsets must rise within the data, with the SOA among them");
+            "ZoneVersion: record offsets must start at 0 and rise within the data, with the SOA among them");
     const auto soa_rdata = soa().rdata;
     // SERIAL follows MNAME and RNAME (RFC 1035 §3.3.13).
     std::size_t pos = dns::wire_name_length(soa_rdata);

@@ -5,19 +5,14 @@
 #include <array>
 
 #include "xfr/verify/VerifySample.h"
+#include "zone/base/AsciiText.h"
 
 namespace headwater::verify {
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-    return s;
-}
-
 std::string name_text(dns::NameView n) {
-    return lower(n.to_string());
+    return ascii_lower(n.to_string());
 }
 
 // An A or AAAA RDATA as an address; nothing when its length is wrong.
@@ -140,9 +135,9 @@ bool add_address_answer(DelegationExpectation& expected, const std::string& name
                         const dns::Message& response) {
     const auto& h = response.header();
     if ((h.flags & dns::flag::AA) == 0 || h.rcode() != 0) return false;
-    auto& addresses = expected.addresses[lower(name)];
+    auto& addresses = expected.addresses[ascii_lower(name)];
     for (const auto& r : response.records()) {
-        if (r.section != dns::Section::Answer || name_text(r.owner) != lower(name)) continue;
+        if (r.section != dns::Section::Answer || name_text(r.owner) != ascii_lower(name)) continue;
         if (auto a = address_of(r.type, r.rdata)) addresses.insert(*a);
     }
     return true;

@@ -144,9 +144,7 @@ std::optional<SampleQuery> expectation(const ZoneVersion& v, dns::NameView name,
 // (lower-cased owner, type): what "no (name, type) twice" compares.
 using SampleKey = std::pair<std::string, uint16_t>;
 SampleKey sample_key(dns::NameView name, RRType type) {
-    std::string k(name.wire().begin(), name.wire().end());
-    for (auto& c : k) c = static_cast<char>(dns::ascii_lower(static_cast<uint8_t>(c)));
-    return {std::move(k), dns::to_u16(type)};
+    return {name.key(), dns::to_u16(type)};
 }
 
 // A changeset's removed and added records in one canonical sequence.
