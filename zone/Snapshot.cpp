@@ -52,23 +52,19 @@ class Writer {
         return {};
     }
     Result<void, std::string> flush() {
-        auto r = write_all(buf_);
-        buf_.clear();
-        return r;
-    }
-    uint32_t crc() const { return crc_; }
-
-  private:
-    Result<void, std::string> write_all(std::span<const uint8_t> d) {
+        std::span<const uint8_t> d(buf_);
         while (!d.empty()) {
             const ssize_t n = ::write(fd_, d.data(), d.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return unexpected(io_error_text("cannot write", path_));
             d = d.subspan(static_cast<std::size_t>(n));
         }
+        buf_.clear();
         return {};
     }
+    uint32_t crc() const { return crc_; }
 
+  private:
     static constexpr std::size_t kChunk = 64u << 10;
     int fd_;
     const std::filesystem::path& path_;
@@ -116,9 +112,8 @@ Result<void, std::string> write_snapshot(const std::filesystem::path& file, cons
     Writer w(tmp->fd(), tmp->path(), header.size() + apex.size() + data_len + 4);
     if (auto r = w.put(header); !r) return r;
     if (auto r = w.put(apex); !r) return r;
-    // The records are packed back to back in the version: its data is one run.
-    if (version.size() > 0)
-        if (auto r = w.put(version.run(0, version.size())); !r) return r;
+    // The records are packed back to back in the version (never empty: it holds the SOA): one run.
+    if (auto r = w.put(version.run(0, version.size())); !r) return r;
     std::vector<uint8_t> trailer;
     put32(trailer, w.crc());
     if (auto r = w.put(trailer); !r) return r;
