@@ -218,7 +218,11 @@ class LabSecondariesTest(unittest.TestCase):
     def test_nsd_finds_v2_by_its_refresh_without_a_notify(self):
         o = self.scenario("nsd", "no-notify", until_v2=True)
         self.took_v2(o)
-        self.assertEqual([e["outcome"] for e in self.events(o, "notify")], ["skipped"], o.report["events"])
+        # The NOTIFY of v2 was held back; on a slow machine the one of v1 (at the start) can fall in the
+        # window too, and the fault holds that one back as well: none may have been sent.
+        notifies = self.events(o, "notify")
+        self.assertEqual([e["outcome"] for e in notifies if e["serial"] == hwlab.V2], ["skipped"], notifies)
+        self.assertEqual({e["outcome"] for e in notifies}, {"skipped"}, notifies)
 
     def test_bind_asks_the_soa_whatever_serial_the_notify_names(self):
         o = self.scenario("bind", "notify-serial 1", until_v2=True)
