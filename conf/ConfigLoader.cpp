@@ -582,6 +582,14 @@ class Loader {
             return !(t.ends_with("/.") || t.ends_with("/.."));
         };
         if (s->front() == '/' && plain(*s)) return fs::path(std::move(*s));
+        // Likewise a relative one ("zones/example.com.zone") below the config's directory, itself normal:
+        // joined as text.
+        if (!base_dir_.empty() && plain(*s) && !s->starts_with("./") && !s->starts_with("../") && *s != "." &&
+            *s != "..") {
+            std::string joined = base_dir_.native();
+            if (!joined.ends_with('/')) joined += '/';
+            return fs::path(joined + *s);
+        }
         fs::path p(*s);
         if (p.is_relative()) p = base_dir_ / p;
         return p.lexically_normal();
@@ -1063,6 +1071,7 @@ class Loader {
         const std::string section = std::string(f.key.path) + "[]";
         auto& records = slot_of<std::vector<Record>>(f);
         records.reserve(records.size() + list->size());  // a growing vector would copy 100k zones' settings
+        if (section == "zone[]") zone_lines_.reserve(zone_lines_.size() + list->size());
         for (size_t i = 0; i < list->size(); ++i) {
             const toml::node& element = *list->get(i);
             const std::string prefix = f.path + "[" + std::to_string(i) + "]";
@@ -1071,12 +1080,14 @@ class Loader {
                 error(element.source(), prefix, "expected a table, found " + type_name(element.type()));
                 continue;
             }
-            Record record;
+            // Read in place: with 100k zones, moving each zone's settings into the vector is a good part
+            // of the walk.
+            Record& record = records.emplace_back();
             const size_t problems_before = problems_.size();
             template_ = section == "zone[]" ? template_of(*table) : nullptr;
             walk(*table, section, prefix, &record);
             template_ = nullptr;
-            if (finish(*table, prefix, record, problems_before)) records.push_back(std::move(record));
+            if (!finish(*table, prefix, record, problems_before)) records.pop_back();
         }
     }
 

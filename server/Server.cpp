@@ -143,30 +143,27 @@ void Server::Impl::on_transfer(const xfr::TransferEvent& event, std::chrono::sys
 
 namespace {
 
-// Loads every configured zone into a fresh store. A zone whose file does not load (missing, unreadable,
-// a syntax error, data outside the zone) does not keep the others off the air: it is served from the
-// state directory when the version served before the restart is there, and is otherwise in the store
-// with no version (queries and transfers get SERVFAIL) until a reload loads it. Like BIND and Knot, the
-// server starts even when no zone loads: the control socket is what an operator fixes it through, and
-// `--check-config` is the gate for a deploy that must not start broken. Only a config error (here a zone
-// name the config loader let through) stops start-up. Returns the summary of the zones not loaded, for
-// the log once the server is up; empty when every zone loaded.
 // Opens `zones` on every core: with thousands of small zones a start is mostly parsing files and system
-// calls, one zone at a time. A zone whose file is large opens alone, first: its build already uses two
-// threads (ZoneBuilder), and two such builds at once would need their peak memory twice.
+// calls, one zone at a time (a few per zone, and every one saved counts 100k times). Large files build one
+// at a time (zone::load_zone_file) while small ones go on opening beside them.
 // The snapshots of zones with no state yet are left to DeferredSnapshots, once every zone is served.
 std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zone::Zone>>& zones) {
-    constexpr std::uintmax_t kLargeFile = 16u << 20;
-    // Every zone's state files are in one directory (ZoneSet's make_zone): listed once for all.
-    const zone::StateFiles files = zones.empty() || zones.front()->settings().state_dir.empty()
-                                       ? zone::StateFiles{}
-                                       : zone::StateFiles::list(zones.front()->settings().state_dir);
+    // Every zone's state files are in one directory (ZoneSet's make_zone): made and listed once for all,
+    // so that no zone looks for it (or for its files) on its own.
+    zone::StateFiles files;
+    if (!zones.empty() && !zones.front()->settings().state_dir.empty()) {
+        const std::string& dir = zones.front()->settings().state_dir;
+        std::error_code ec;  // a directory that cannot be made: each zone reports it when it opens
+        std::filesystem::create_directories(dir, ec);
+        files = zone::StateFiles::list(dir);
+    }
+    std::mutex large_build;
     const auto open = [&](std::size_t i) {
         // Opened in the state directory listed above, else as if nothing were known.
         const bool listed = zones[i]->settings().state_dir == zones.front()->settings().state_dir;
         try {
             return zones[i]->open(zone::Clock::now(), zone::FirstSnapshot::Deferred,
-                                  listed ? &files : nullptr);
+                                  {listed ? &files : nullptr, &large_build});
         } catch (const std::exception& e) {
             // On a helper thread nothing would catch it (main() does for the main thread): the zone is not
             // served, as with any other load error, and says why.
@@ -177,22 +174,13 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
         }
     };
     std::vector<zone::ReloadResult> results(zones.size());
-    std::vector<std::size_t> small;
-    for (std::size_t i = 0; i < zones.size(); ++i) {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(zones[i]->settings().file, ec);
-        if (!ec && size >= kLargeFile)
-            results[i] = open(i);
-        else
-            small.push_back(i);
-    }
     std::atomic<std::size_t> next{0};
     auto work = [&] {
-        for (std::size_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < small.size();)
-            results[small[k]] = open(small[k]);
+        for (std::size_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < zones.size();)
+            results[k] = open(k);
     };
     const std::size_t threads =
-        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), small.size() / 64 + 1);
+        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), zones.size() / 64 + 1);
     std::vector<std::thread> helpers;
     for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
     work();
@@ -200,6 +188,14 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
     return results;
 }
 
+// Loads every configured zone into a fresh store. A zone whose file does not load (missing, unreadable,
+// a syntax error, data outside the zone) does not keep the others off the air: it is served from the
+// state directory when the version served before the restart is there, and is otherwise in the store
+// with no version (queries and transfers get SERVFAIL) until a reload loads it. Like BIND and Knot, the
+// server starts even when no zone loads: the control socket is what an operator fixes it through, and
+// `--check-config` is the gate for a deploy that must not start broken. Only a config error (here a zone
+// name the config loader let through) stops start-up. Returns the summary of the zones not loaded, for
+// the log once the server is up; empty when every zone loaded.
 Result<std::string, std::string> load_zones(const conf::Config& config, zone::ZoneStore& store) {
     std::vector<std::string> not_served;
     std::vector<std::string> from_state;

@@ -47,10 +47,15 @@ std::vector<std::string> LoadedZone::warning_lines() const {
     return out;
 }
 
-Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file) {
+Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file,
+                                             std::mutex* large_build) {
+    // Told the size by the loader's own fstat: a stat of the path beforehand would be one more system call
+    // per zone, which a start with 100k zones feels.
+    std::unique_lock<std::mutex> one_large;  // held until the version is built
     ZoneBuilder builder(apex);
     // A master file line makes about 25 to 100 octets of wire form (the owner is written out in full).
     const auto reserve = [&](uint64_t size) {
+        if (large_build != nullptr && size >= kLargeZoneFile) one_large = std::unique_lock(*large_build);
         const std::size_t text = std::min<uint64_t>(size, uint64_t{1} << 31);  // a zone is < 4 GiB
         builder.reserve(text / 24, text * 3 / 2);
     };
@@ -170,14 +175,16 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     return {};
 }
 
-ReloadResult Zone::open(Clock::time_point now, FirstSnapshot first, const StateFiles* files) {
+ReloadResult Zone::open(Clock::time_point now, FirstSnapshot first, const OpenShared& shared) {
     const std::lock_guard file_lock(file_mutex_);
     const std::lock_guard lock(mutex_);
     defer_first_snapshot_ = first == FirstSnapshot::Deferred;  // for this load only
-    state_files_ = files;
+    state_files_ = shared.files;
+    large_build_ = shared.large_build;
     auto result = reload_locked(now, false);
     defer_first_snapshot_ = false;
     state_files_ = nullptr;
+    large_build_ = nullptr;
     count_reload(result, now);
     return result;
 }
@@ -232,7 +239,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
     if (signing_ && !signing_->source)
         if (const auto v = current()) signing_->source = settings_.signer->source_of(*v);
-    auto loaded = load_zone_file(settings_.name, settings_.file);
+    auto loaded = load_zone_file(settings_.name, settings_.file, large_build_);
     if (!loaded) return fail(loaded.error().to_string());
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)

@@ -61,8 +61,13 @@ struct LoadedZone {
     std::vector<std::string> warning_lines() const;
 };
 
-// Loads and checks a master file into a new version (nothing is served from it yet).
-Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file);
+// Loads and checks a master file into a new version (nothing is served from it yet). `large_build`, when
+// given, is held while a file of kLargeZoneFile or more is built: zones loaded side by side then build one
+// such file at a time (each build already uses two threads, and two at once would need their peak memory
+// twice), while small files go on loading beside it.
+constexpr uint64_t kLargeZoneFile = 16u << 20;
+Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file,
+                                             std::mutex* large_build = nullptr);
 
 enum class ReloadOutcome : uint8_t { Updated, Unchanged, Error };
 
@@ -108,6 +113,13 @@ struct ZoneCounters {
 // two fsyncs per zone.
 enum class FirstSnapshot { Now, Deferred };
 
+// What zones opened together at start-up share (see Zone::open).
+struct OpenShared {
+    const StateFiles* files =
+        nullptr;  // the state directory as listed: the files it lacks are not looked for
+    std::mutex* large_build = nullptr;  // see load_zone_file
+};
+
 class Zone {
   public:
     explicit Zone(ZoneSettings settings)
@@ -136,10 +148,9 @@ class Zone {
     // restart, then reads the zone file against it (a file edited while the server was down is diffed
     // against that version). Returns what a reload returns. On an error the zone stays usable: it serves
     // the snapshot's version if there was one (else nothing), and a later reload tries again.
-    // `first`: see FirstSnapshot. `files`, when given, lists the state directory as it is (the state files
-    // it lacks are not looked for).
+    // `first`: see FirstSnapshot; `shared`: see OpenShared.
     ReloadResult open(Clock::time_point now, FirstSnapshot first = FirstSnapshot::Now,
-                      const StateFiles* files = nullptr);
+                      const OpenShared& shared = {});
     // Writes the snapshot open(FirstSnapshot::Deferred) left for later, without an fsync; true when it
     // wrote one, false when none was owed (or a reload has written one since, or the zone is retired).
     Result<bool, std::string> write_deferred_snapshot();
@@ -319,6 +330,7 @@ class Zone {
     bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
     bool retired_ = false;                     // see retire()
     const StateFiles* state_files_ = nullptr;  // inside open(), when given
+    std::mutex* large_build_ = nullptr;        // inside open(), when given
     ZoneVersionPtr file_base_;                 // see set_file_base_locked
     bool file_base_saved_ = false;             // .file-base in the state directory holds file_base_
     // What dynamic updates keep, allocated by the first one (most zones never have one: 100k zones do

@@ -162,6 +162,26 @@ TEST_F(ConfigTest, AbsolutePathsAreAbsoluteAndNormalised) {
     EXPECT_TRUE(result->path.is_absolute());
 }
 
+// Relative paths are joined to the config's directory; the plain ones as text (fast), the others through
+// lexically_normal: both must come out as lexically_normal would make them.
+TEST_F(ConfigTest, RelativePathsJoinTheConfigDirectoryNormalised) {
+    const std::vector<std::pair<std::string, fs::path>> cases = {
+        {"zones/a.zone", dir_ / "zones/a.zone"},      {"a.zone", dir_ / "a.zone"},
+        {"./zones/a.zone", dir_ / "zones/a.zone"},    {"zones/./a.zone", dir_ / "zones/a.zone"},
+        {"x/../zones/a.zone", dir_ / "zones/a.zone"}, {"zones//a.zone", dir_ / "zones/a.zone"},
+        {"../a.zone", dir_.parent_path() / "a.zone"}, {".hidden/a.zone", dir_ / ".hidden/a.zone"},
+        {"zones/a..zone", dir_ / "zones/a..zone"},
+    };
+    for (const auto& [written, expected] : cases) {
+        auto result = parse_config(
+            std::string(kMinimal) + "[[zone]]\nname = \"example.com\"\nfile = \"" + written + "\"\n",
+            dir_ / "sub/../headwater.toml");
+        ASSERT_TRUE(result) << written << ": " << result.error().message;
+        ASSERT_EQ(result->zones.size(), 1u);
+        EXPECT_EQ(result->zones[0].file, expected.lexically_normal().string()) << written;
+    }
+}
+
 TEST_F(ConfigTest, RelativeConfigPathResolvesAgainstCurrentDirectory) {
     const fs::path old = fs::current_path();
     fs::current_path(dir_);

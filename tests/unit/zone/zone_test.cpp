@@ -778,7 +778,7 @@ TEST_F(ZoneReloadTest, OpeningWithAListingOfTheStateDirectoryReadsTheSameState) 
     EXPECT_FALSE(files.may_exist("example.com.journal.tmp"));
     EXPECT_TRUE(files.may_exist("example.com.journal"));
     zone::Zone z(with_state());
-    auto r = z.open(t0_ + std::chrono::seconds(5), zone::FirstSnapshot::Deferred, &files);
+    auto r = z.open(t0_ + std::chrono::seconds(5), zone::FirstSnapshot::Deferred, {&files});
     ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
     EXPECT_EQ(z.current()->serial().value(), 11u);
     EXPECT_TRUE(serves_www(z));
