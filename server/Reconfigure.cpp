@@ -1,6 +1,9 @@
 #include "server/Reconfigure.h"
 
-#include <map>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -101,9 +104,11 @@ struct NewSet {
 
 // One zone of the new set: the running one when nothing it was built from changed, else a new one opened
 // from its file (or state_dir). A catalog whose membership changed is reloaded from its new file.
-void add_zone(const Reconfigurable& t, const std::map<std::string, const conf::ZoneConfig*>& old_configs,
-              const conf::Config& next, const conf::ZoneConfig& zc, bool catalog, zone::Clock::time_point now,
-              NewSet& set) {
+// The running config's zones by name (views into Reconfigurable::config, unchanged until the swap).
+using OldConfigs = std::unordered_map<std::string_view, const conf::ZoneConfig*>;
+
+void add_zone(const Reconfigurable& t, const OldConfigs& old_configs, const conf::Config& next,
+              const conf::ZoneConfig& zc, bool catalog, zone::Clock::time_point now, NewSet& set) {
     auto name = dns::Name::from_text(zc.name).value();
     auto running = t.store.find_exact(name);
     auto old = old_configs.find(zc.name);
@@ -150,8 +155,10 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     auto keys = build_keys(next);
     if (!keys) return refused(keys.error());
 
-    std::map<std::string, const conf::ZoneConfig*> old_configs;
-    for (const auto& zc : t.config.zones) old_configs[zc.name] = &zc;
+    // Hashed, not ordered: with 100k zones a tree of names was a good part of adding one zone.
+    OldConfigs old_configs;
+    old_configs.reserve(t.config.zones.size());
+    for (const auto& zc : t.config.zones) old_configs.emplace(zc.name, &zc);
     NewSet set;
     for (const auto& zc : next.zones) add_zone(t, old_configs, next, zc, false, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));
@@ -169,8 +176,9 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped)
         return refused(swapped.error());
     json removed = json::array();
-    std::set<std::string> kept;
-    for (const auto& z : set.zones) kept.insert(z->settings().name.to_string());
+    std::unordered_set<std::string_view> kept;  // views into `next`, which outlives them
+    kept.reserve(next.zones.size());
+    for (const auto& zc : next.zones) kept.insert(zc.name);
     for (const auto& zc : t.config.zones)
         if (kept.count(zc.name) == 0) removed.push_back(zc.name);
     const auto before = t.store.zones();
