@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -27,6 +28,7 @@
 
 #include "conf/KeyFile.h"
 #include "conf/Schema.h"
+#include "conf/TomlInParts.h"
 #include "conf/Values.h"
 #include "zone/base/ErrnoText.h"
 #include "zone/base/FileText.h"
@@ -1349,8 +1351,12 @@ fs::path absolute_path(const fs::path& p) {
     return (ec ? p : abs).lexically_normal();
 }
 
-// Parses TOML text; a syntax error becomes the single line of a ConfigError.
+// Parses TOML text; a syntax error becomes the single line of a ConfigError. A large text is parsed in
+// parts on every core when it can be (TomlInParts.h); any doubt, and every error, goes through one parse
+// of the whole text.
 Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::string& display_path) {
+    const std::size_t cores = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+    if (auto in_parts = parse_toml_in_parts(text, display_path, cores)) return std::move(*in_parts);
     try {
         return toml::parse(text, std::string(display_path));
     } catch (const toml::parse_error& e) {
