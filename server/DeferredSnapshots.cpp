@@ -78,7 +78,7 @@ void DeferredSnapshots::pass() {
     // One sync for all of them instead of two fsyncs each; then they count as durable (a zone's first
     // journal entry need not fsync its snapshot), and the time in which a crash could make a zone forget
     // the version it served ends here.
-    const auto& dir = written.front()->settings().state_dir;
+    const std::string& dir = written.front()->settings().state_dir.str();
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0 && ::syncfs(fd) == 0) {
         for (const auto& z : written) z->snapshot_synced();

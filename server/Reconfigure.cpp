@@ -95,6 +95,7 @@ bool same_notify(const conf::ZoneConfig& a, const conf::ZoneConfig& b) {
 }
 
 struct NewSet {
+    SharedString state_dir;                          // zone_state_dir of the new config
     std::vector<std::shared_ptr<zone::Zone>> zones;  // in config order
     std::set<std::string> announce;                  // zones whose targets must hear of what is served
     json added = json::array();
@@ -126,7 +127,7 @@ void add_zone(const Reconfigurable& t, const OldConfigs& old_configs, const conf
     }
     // The running Zone's deferred snapshot, not written yet, must not land over its replacement's files.
     if (running) running->retire();
-    auto z = make_zone(next, zc, name);
+    auto z = make_zone(next, zc, name, set.state_dir);
     const auto r = z->open(now, zone::FirstSnapshot::Deferred);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
     if (r.outcome == zone::ReloadOutcome::Error)
@@ -160,6 +161,7 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     old_configs.reserve(t.config.zones.size());
     for (const auto& zc : t.config.zones) old_configs.emplace(zc.name, &zc);
     NewSet set;
+    set.state_dir = zone_state_dir(next);
     for (const auto& zc : next.zones) add_zone(t, old_configs, next, zc, false, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));
     // Catalogs last: their files are written only once every member is known to load.

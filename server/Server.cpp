@@ -152,7 +152,7 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
     // so that no zone looks for it (or for its files) on its own.
     zone::StateFiles files;
     if (!zones.empty() && !zones.front()->settings().state_dir.empty()) {
-        const std::string& dir = zones.front()->settings().state_dir;
+        const std::string& dir = zones.front()->settings().state_dir.str();
         std::error_code ec;  // a directory that cannot be made: each zone reports it when it opens
         std::filesystem::create_directories(dir, ec);
         files = zone::StateFiles::list(dir);
@@ -202,12 +202,13 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
     std::vector<std::shared_ptr<zone::Zone>> zones;
     zones.reserve(config.zones.size());
     std::unordered_set<std::string> stems;  // two Zones of one name would open the same state files at once
+    const SharedString state_dir = zone_state_dir(config);
     for (const auto& zc : config.zones) {
         auto name = dns::Name::from_text(zc.name);
         if (!name) return unexpected("zone " + zc.name + ": " + name.error());
         if (!stems.insert(zone::zone_file_stem(*name)).second)
             return unexpected("zone " + zc.name + ": configured twice");
-        zones.push_back(make_zone(config, zc, std::move(*name)));
+        zones.push_back(make_zone(config, zc, std::move(*name), state_dir));
     }
     const std::vector<zone::ReloadResult> opened = open_zones(zones);
     for (std::size_t i = 0; i < zones.size(); ++i) {

@@ -7,11 +7,15 @@
 
 namespace headwater::server {
 
-std::shared_ptr<zone::Zone> make_zone(const conf::Config& config, const conf::ZoneConfig& zc,
-                                      dns::Name name) {
+SharedString zone_state_dir(const conf::Config& config) {
+    return (config.server.state_dir / "zones").native();
+}
+
+std::shared_ptr<zone::Zone> make_zone(const conf::Config& config, const conf::ZoneConfig& zc, dns::Name name,
+                                      const SharedString& state_dir) {
     zone::ZoneSettings settings;
     settings.file = zc.file;
-    settings.state_dir = (config.server.state_dir / "zones").native();
+    settings.state_dir = state_dir;
     settings.serial_policy =
         zone::parse_serial_policy(zc.serial_policy).value_or(zone::SerialPolicy::Increment);
     settings.journal_bounds.max_changesets = zc.journal_max_changesets;

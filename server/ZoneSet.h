@@ -16,8 +16,14 @@
 
 namespace headwater::server {
 
-// The Zone a [[zone]] (or a catalog, once it has its file) describes, not yet opened.
-std::shared_ptr<zone::Zone> make_zone(const conf::Config& config, const conf::ZoneConfig& zc, dns::Name name);
+// The directory of the zones' state files under server.state_dir; empty when there is none. Made once and
+// handed to every make_zone, which all share it.
+SharedString zone_state_dir(const conf::Config& config);
+
+// The Zone a [[zone]] (or a catalog, once it has its file) describes, not yet opened; `state_dir` is
+// zone_state_dir(config).
+std::shared_ptr<zone::Zone> make_zone(const conf::Config& config, const conf::ZoneConfig& zc, dns::Name name,
+                                      const SharedString& state_dir);
 
 // The configured keys as a TSIG key store; an algorithm this OpenSSL refuses (MD5 under a FIPS policy) is an
 // error here rather than a failure at the first signed request.

@@ -72,7 +72,7 @@ Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::f
 }
 
 std::filesystem::path Zone::state_path(std::string_view suffix) const {
-    return std::filesystem::path(settings_.state_dir) /
+    return std::filesystem::path(settings_.state_dir.str()) /
            (zone_file_stem(settings_.name) + std::string(suffix));
 }
 
@@ -120,8 +120,8 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     };
     std::error_code ec;
     if (!state_files_ || !state_files_->directory_exists())
-        std::filesystem::create_directories(settings_.state_dir, ec);
-    if (ec) return unexpected("cannot create state_dir " + settings_.state_dir + ": " + ec.message());
+        std::filesystem::create_directories(settings_.state_dir.str(), ec);
+    if (ec) return unexpected("cannot create state_dir " + settings_.state_dir.str() + ": " + ec.message());
     // No journal file: no Journal either until the first entry (record_history_locked). Most of 100k
     // zones never change, and an empty Journal costs a few hundred octets each.
     if (may_exist(".journal") || may_exist(".journal.tmp")) {
@@ -730,7 +730,7 @@ void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::str
     // lowered only then): a crash could otherwise bring the older one back without its entries. Should
     // the directory's sync fail, the next change writes one under the lock.
     lock.unlock();
-    auto synced = sync_directory(settings_.state_dir);
+    auto synced = sync_directory(settings_.state_dir.str());
     lock.lock();
     u.snapshot_staging = false;
     if (!synced) {

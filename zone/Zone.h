@@ -20,6 +20,7 @@
 #include "zone/ZoneSigning.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
+#include "zone/base/SharedString.h"
 
 namespace headwater::zone {
 
@@ -40,8 +41,9 @@ struct ZoneSettings {
     dns::Name name;
     std::string file;
     // Where the journal and the snapshot of the served version live; empty: no history (every IXFR is
-    // answered with the whole zone) and nothing survives a restart but the zone file.
-    std::string state_dir;
+    // answered with the whole zone) and nothing survives a restart but the zone file. One string shared
+    // by the zones of a server (make_zone).
+    SharedString state_dir;
     SerialPolicy serial_policy = SerialPolicy::Increment;
     JournalBounds journal_bounds;
     // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
