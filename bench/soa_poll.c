@@ -1,6 +1,7 @@
 /* One pass of SOA queries for bench/zones.py: the zone names on stdin (one per line), the SOA serial of
- * each on stdout in the same order ("-" for no answer, or an answer that is not an authoritative NOERROR
- * with the SOA first).
+ * each on stdout in the same order: "-" for no answer, "?" for an answer that is not an authoritative
+ * NOERROR with the SOA first (a zone the server does not serve yet). A name that is not a plain
+ * dotted name of at most 255 octets is an error (exit 2).
  *
  *     soa-poll PORT < names
  *
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
         names[count++] = strdup(line);
     }
     int64_t* serial = malloc((count + 1) * sizeof *serial);
+    char* answered_at = calloc(count + 1, 1);
     for (size_t i = 0; i < count; ++i) serial[i] = -1;
 
     const int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -117,14 +119,16 @@ int main(int argc, char** argv) {
         int batch = 0;
         while (next < count && in_flight + (size_t)batch < kWindow && batch < kBatch) {
             const int n = encode_query(names[next], (uint16_t)(next & 0xFFFF), qbuf[batch]);
-            if (n > 0) {
-                slot[next & 0xFFFF] = (int64_t)next;
-                iov[batch] = (struct iovec){qbuf[batch], (size_t)n};
-                memset(&msgs[batch], 0, sizeof msgs[batch]);
-                msgs[batch].msg_hdr.msg_iov = &iov[batch];
-                msgs[batch].msg_hdr.msg_iovlen = 1;
-                ++batch;
+            if (n <= 0) {
+                fprintf(stderr, "soa-poll: cannot ask for %s\n", names[next]);
+                return 2;
             }
+            slot[next & 0xFFFF] = (int64_t)next;
+            iov[batch] = (struct iovec){qbuf[batch], (size_t)n};
+            memset(&msgs[batch], 0, sizeof msgs[batch]);
+            msgs[batch].msg_hdr.msg_iov = &iov[batch];
+            msgs[batch].msg_hdr.msg_iovlen = 1;
+            ++batch;
             ++next;
         }
         for (int sent = 0; sent < batch;) {
@@ -159,14 +163,15 @@ int main(int argc, char** argv) {
             slot[id] = -1;
             --in_flight;
             ++answered;
-            serial[at] = answer_serial(d, len);
+            serial[at] = answer_serial(d, len); /* -1: answered, but not with the SOA */
+            answered_at[at] = 1;
         }
     }
     /* One write for the whole answer: 100k lines printed one by one would be the slow part again. */
     char* out = malloc(count * 12 + 1);
     size_t used = 0;
     for (size_t i = 0; i < count; ++i)
-        used += (size_t)(serial[i] < 0 ? sprintf(out + used, "-\n")
+        used += (size_t)(serial[i] < 0 ? sprintf(out + used, answered_at[i] ? "?\n" : "-\n")
                                        : sprintf(out + used, "%lld\n", (long long)serial[i]));
     fwrite(out, 1, used, stdout);
     return 0;

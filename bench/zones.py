@@ -24,6 +24,7 @@ Binaries: HEADWATER_BIN / HEADWATERCTL_BIN, default build/server/headwater and b
 """
 
 import argparse
+import atexit
 import os
 import shutil
 import signal
@@ -59,10 +60,13 @@ _POLLER = None
 
 
 def poller():
-    """bench/soa_poll.c, compiled once per run (into a temporary directory) with the system's C compiler."""
+    """bench/soa_poll.c, compiled once per run (into a temporary directory, removed at exit) with the
+    system's C compiler."""
     global _POLLER
     if _POLLER is None:
-        out = Path(tempfile.mkdtemp(prefix="hw-bench-poll-")) / "soa-poll"
+        where = tempfile.mkdtemp(prefix="hw-bench-poll-")
+        atexit.register(shutil.rmtree, where, True)
+        out = Path(where) / "soa-poll"
         subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", str(out), str(REPO / "bench" / "soa_poll.c")],
                        check=True)
         _POLLER = out
@@ -70,16 +74,18 @@ def poller():
 
 
 def soa_serials(port, names):
-    """{name: serial or None} for `names`: one pass of SOA queries over UDP, by bench/soa_poll.c.
+    """({name: serial or None}, whether anything answered) for `names`: one pass of SOA queries over UDP,
+    by bench/soa_poll.c.
 
     Asked from Python, 100k zones took 2.4 s of the client's own time, which every server's start figure
-    then included; the C pass sends and receives in batches, a few hundred queries in flight. An answer
-    not back 50 ms after the last one is None (asked again by the caller), and a pass that gets no answer
-    at all ends at once (nothing listening yet)."""
+    then included; the C pass sends and receives in batches, 128 queries in flight. A name is None when
+    its answer was not the zone's SOA (not served yet) or did not come back 50 ms after the last one
+    (asked again by the caller); a pass that gets no answer at all ends at once (nothing listening yet)."""
     done = subprocess.run([str(poller()), str(port)], input="\n".join(names) + "\n", capture_output=True,
                           text=True, check=True)
     serials = done.stdout.split("\n")
-    return {n: (None if v == "-" else int(v)) for n, v in zip(names, serials)}
+    got = {n: (None if v in ("-", "?") else int(v)) for n, v in zip(names, serials)}
+    return got, any(v != "-" for v in serials[:len(names)])
 
 
 def tree_pids(pid):
@@ -271,11 +277,11 @@ def wait_all(server, names, expect=None, deadline=3600):
     while left:
         if server.proc.poll() is not None:
             raise RuntimeError(f"{server.name} exited with {server.proc.returncode}; see {server.dir}/server.log")
-        # Until something answers, one name only: a pass over every name each 10 ms would take CPU from the
-        # server it is waiting for.
+        # Until the server answers at all, one name only: a pass over every name each 10 ms would take CPU
+        # from the server it is waiting for.
         asked = left if listening else left[:1]
-        got = soa_serials(server.port, asked)
-        listening = listening or any(v is not None for v in got.values())
+        got, answered = soa_serials(server.port, asked)
+        listening = listening or answered
         done = {n for n in asked if got[n] is not None and (expect is None or got[n] == expect)}
         left = [n for n in left if n not in done]
         if left:

@@ -1414,8 +1414,7 @@ Result<void, ConfigError> expand_includes(toml::table& root, const fs::path& bas
                 if (target == nullptr)
                     return fail(key.source(), file,
                                 std::string(key.str()) + ": not an array of tables in the main file");
-                // Moved, not copied: a copied toml++ node forgets where it was written.
-                for (auto& t : *value.as_array()) target->push_back(std::move(*t.as_table()));
+                append_tables(*target, *value.as_array());
             }
             included.push_back(file);
         }

@@ -20,4 +20,8 @@ namespace headwater::conf {
 std::optional<toml::table> parse_toml_in_parts(std::string_view text, const std::string& source_path,
                                                std::size_t parts);
 
+// The tables of `from` (an array of tables) moved to the end of `to`. Moved, not copied: a copied toml++
+// node forgets where it was written, and every error message names that place.
+void append_tables(toml::array& to, toml::array& from);
+
 }  // namespace headwater::conf

@@ -159,11 +159,8 @@ std::vector<zone::ReloadResult> open_zones(const std::vector<std::shared_ptr<zon
     }
     std::mutex large_build;
     const auto open = [&](std::size_t i) {
-        // Opened in the state directory listed above, else as if nothing were known.
-        const bool listed = zones[i]->settings().state_dir == zones.front()->settings().state_dir;
         try {
-            return zones[i]->open(zone::Clock::now(), zone::FirstSnapshot::Deferred,
-                                  {listed ? &files : nullptr, &large_build});
+            return zones[i]->open(zone::Clock::now(), zone::FirstSnapshot::Deferred, {&files, &large_build});
         } catch (const std::exception& e) {
             // On a helper thread nothing would catch it (main() does for the main thread): the zone is not
             // served, as with any other load error, and says why.
@@ -240,9 +237,9 @@ Result<std::string, std::string> load_zones(const conf::Config& config, zone::Zo
                          zc.file);
         }
     }
-    // One index for all (stems above ruled out two zones of one name): added one by one, 100k zones
-    // rehash it again and again.
-    if (!store.replace(std::move(zones))) return unexpected("a zone is configured twice");
+    // One index for all: added one by one, 100k zones rehash it again and again. It cannot refuse two zones
+    // of one name: `stems` above ruled them out.
+    (void)store.replace(std::move(zones));
     // Building a version briefly needs the records twice (parsed order and canonical order); hand the
     // freed half back to the system instead of keeping it as heap slack for the server's lifetime.
     malloc_trim(0);

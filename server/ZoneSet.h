@@ -16,8 +16,8 @@
 
 namespace headwater::server {
 
-// The directory of the zones' state files under server.state_dir; empty when there is none. Made once and
-// handed to every make_zone, which all share it.
+// The directory of the zones' state files: server.state_dir/zones. Made once and handed to every
+// make_zone, whose zones all share it.
 SharedString zone_state_dir(const conf::Config& config);
 
 // The Zone a [[zone]] (or a catalog, once it has its file) describes, not yet opened; `state_dir` is

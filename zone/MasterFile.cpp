@@ -428,11 +428,6 @@ void put16(std::vector<uint8_t>& out, uint32_t v) {
     out.push_back(static_cast<uint8_t>(v));
 }
 
-void put32(std::vector<uint8_t>& out, uint32_t v) {
-    put16(out, v >> 16);
-    put16(out, v & 0xFFFF);
-}
-
 // A character-string (RFC 1035 §5.1): a quoted string whose escapes are \X (X itself, X not a digit) and
 // \DDD (a decimal octet value up to 255), or a bare word without quotes or backslashes; at most 255
 // octets. Appended to `out`, after a length octet when `length_octet`.
@@ -478,8 +473,12 @@ bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> 
         if (!v) return false;
         if (octets == 1)
             out.push_back(static_cast<uint8_t>(*v));
-        else
+        else if (octets == 2)
             put16(out, *v);
+        else {
+            put16(out, *v >> 16);
+            put16(out, *v & 0xFFFF);
+        }
         return true;
     };
     bool ok = false;
@@ -501,14 +500,11 @@ bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> 
             break;
         case LDNS_RR_TYPE_SOA: {
             // RFC 1035 §3.3.13: MNAME, RNAME, then SERIAL and the four timers as 32-bit numbers. Only plain
-            // decimals here; timers with units ("1h", "2w") and the multi-line form go to ldns. Every zone
-            // has one, so with 100k small zones this is a good share of the records.
+            // decimals here (the parentheses of the multi-line form are gone by now); timers with units
+            // ("1h", "2w") go to ldns. Every zone has one, so with 100k small zones this is a good share of
+            // the records.
             ok = name() && name();
-            for (int i = 0; ok && i < 5; ++i) {
-                const auto v = plain_number(next_token(rest), 0xFFFFFFFF);
-                ok = v.has_value();
-                if (ok) put32(out, *v);
-            }
+            for (int i = 0; ok && i < 5; ++i) ok = number(0xFFFFFFFF, 4);
             break;
         }
         case LDNS_RR_TYPE_SRV:

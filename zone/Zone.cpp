@@ -48,14 +48,11 @@ std::vector<std::string> LoadedZone::warning_lines() const {
 }
 
 Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file,
-                                             std::mutex* large_build) {
-    // Told the size by the loader's own fstat: a stat of the path beforehand would be one more system call
-    // per zone, which a start with 100k zones feels.
-    std::unique_lock<std::mutex> one_large;  // held until the version is built
+                                             const SizeHint& on_size) {
     ZoneBuilder builder(apex);
     // A master file line makes about 25 to 100 octets of wire form (the owner is written out in full).
     const auto reserve = [&](uint64_t size) {
-        if (large_build != nullptr && size >= kLargeZoneFile) one_large = std::unique_lock(*large_build);
+        if (on_size) on_size(size);
         const std::size_t text = std::min<uint64_t>(size, uint64_t{1} << 31);  // a zone is < 4 GiB
         builder.reserve(text / 24, text * 3 / 2);
     };
@@ -180,11 +177,15 @@ ReloadResult Zone::open(Clock::time_point now, FirstSnapshot first, const OpenSh
     const std::lock_guard lock(mutex_);
     defer_first_snapshot_ = first == FirstSnapshot::Deferred;  // for this load only
     state_files_ = shared.files;
-    large_build_ = shared.large_build;
+    std::unique_lock<std::mutex> large;  // see OpenShared::large_build
+    if (shared.large_build != nullptr) {
+        large = std::unique_lock(*shared.large_build, std::defer_lock);
+        large_lock_ = &large;
+    }
     auto result = reload_locked(now, false);
     defer_first_snapshot_ = false;
     state_files_ = nullptr;
-    large_build_ = nullptr;
+    large_lock_ = nullptr;
     count_reload(result, now);
     return result;
 }
@@ -239,7 +240,12 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
     if (signing_ && !signing_->source)
         if (const auto v = current()) signing_->source = settings_.signer->source_of(*v);
-    auto loaded = load_zone_file(settings_.name, settings_.file, large_build_);
+    // The size comes from the loader's own fstat: a stat of the path beforehand would be one more system
+    // call per zone, which a start with 100k zones feels.
+    auto loaded = load_zone_file(settings_.name, settings_.file, [this](uint64_t size) {
+        if (large_lock_ != nullptr && size >= kLargeZoneFile && !large_lock_->owns_lock())
+            large_lock_->lock();
+    });
     if (!loaded) return fail(loaded.error().to_string());
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)

@@ -15,6 +15,7 @@
 #include "zone/Changeset.h"
 #include "zone/Journal.h"
 #include "zone/LoadError.h"
+#include "zone/MasterFile.h"
 #include "zone/SerialPolicy.h"
 #include "zone/StateFiles.h"
 #include "zone/ZoneSigning.h"
@@ -63,13 +64,13 @@ struct LoadedZone {
     std::vector<std::string> warning_lines() const;
 };
 
-// Loads and checks a master file into a new version (nothing is served from it yet). `large_build`, when
-// given, is held while a file of kLargeZoneFile or more is built: zones loaded side by side then build one
-// such file at a time (each build already uses two threads, and two at once would need their peak memory
-// twice), while small files go on loading beside it.
-constexpr uint64_t kLargeZoneFile = 16u << 20;
+// Loads and checks a master file into a new version (nothing is served from it yet). `on_size` is told the
+// file's size once it is open, before anything is read.
 Result<LoadedZone, LoadError> load_zone_file(const dns::Name& apex, const std::filesystem::path& file,
-                                             std::mutex* large_build = nullptr);
+                                             const SizeHint& on_size = {});
+
+// A zone file this large is "large" to Zone::open (see OpenShared).
+constexpr uint64_t kLargeZoneFile = 16u << 20;
 
 enum class ReloadOutcome : uint8_t { Updated, Unchanged, Error };
 
@@ -119,7 +120,10 @@ enum class FirstSnapshot { Now, Deferred };
 struct OpenShared {
     const StateFiles* files =
         nullptr;  // the state directory as listed: the files it lacks are not looked for
-    std::mutex* large_build = nullptr;  // see load_zone_file
+    // Held from the moment a zone's file turns out to be large (kLargeZoneFile) until its open() returns:
+    // zones opened side by side then load one large file at a time (its build already uses two threads,
+    // and two at once would need their peak memory twice), while small ones go on opening beside it.
+    std::mutex* large_build = nullptr;
 };
 
 class Zone {
@@ -329,12 +333,12 @@ class Zone {
         Durable,  // on disk and fsync'ed: read by open() with history, written by a commit, or synced
     };
     SnapshotState snapshot_ = SnapshotState::None;
-    bool defer_first_snapshot_ = false;        // inside open(FirstSnapshot::Deferred)
-    bool retired_ = false;                     // see retire()
-    const StateFiles* state_files_ = nullptr;  // inside open(), when given
-    std::mutex* large_build_ = nullptr;        // inside open(), when given
-    ZoneVersionPtr file_base_;                 // see set_file_base_locked
-    bool file_base_saved_ = false;             // .file-base in the state directory holds file_base_
+    bool defer_first_snapshot_ = false;                   // inside open(FirstSnapshot::Deferred)
+    bool retired_ = false;                                // see retire()
+    const StateFiles* state_files_ = nullptr;             // inside open(), when given
+    std::unique_lock<std::mutex>* large_lock_ = nullptr;  // inside open(), on OpenShared::large_build
+    ZoneVersionPtr file_base_;                            // see set_file_base_locked
+    bool file_base_saved_ = false;  // .file-base in the state directory holds file_base_
     // What dynamic updates keep, allocated by the first one (most zones never have one: 100k zones do
     // without it). Versions are numbered in the order they were made (`made`): a journal sync may end
     // after a newer update's, and the older version must then not replace the newer one served.

@@ -53,8 +53,15 @@ TEST(TomlInParts, LeavesToOneParseWhatItCannotTrust) {
     // A table defined in two parts: one parse reports it.
     EXPECT_FALSE(parse_toml_in_parts(
         zones_text(40000, "[server]\nlisten = [\"::1\"]\n", "[server]\nuser = \"x\"\n"), "hw.toml", 2));
-    // A static array of zones cannot be appended to by [[zone]] (TOML): one parse reports it.
-    EXPECT_FALSE(parse_toml_in_parts(zones_text(40000, "zone = [{ name = \"a.\" }]\n"), "hw.toml", 2));
+    // A static array of zones cannot be appended to by [[zone]] (TOML): one parse reports it. Here the
+    // first part holds the static array and nothing else of the zones, so the parts themselves parse.
+    const std::string filler = "[server]\nuser = \"" + std::string(3u << 20, 'u') + "\"\n";
+    for (const char* zones : {"zone = []\n", "zone = [{ name = \"a.\" }]\n"}) {
+        const std::string text = zones_text(100, zones + filler);
+        EXPECT_THROW((void)toml::parse(text, std::string("hw.toml")), toml::parse_error) << zones;
+        EXPECT_FALSE(parse_toml_in_parts(text, "hw.toml", 2)) << zones;
+    }
+    EXPECT_TRUE(parse_toml_in_parts(zones_text(100, filler), "hw.toml", 2));  // the same without it: cut
     // A syntax error in a late part: one parse reports it, with its line.
     EXPECT_FALSE(parse_toml_in_parts(zones_text(40000, "", "[[zone]]\nname = \n"), "hw.toml", 2));
     // No [[zone]] header to cut at.
@@ -62,11 +69,21 @@ TEST(TomlInParts, LeavesToOneParseWhatItCannotTrust) {
 }
 
 TEST(TomlInParts, CutsOnlyAtAWholeHeaderLine) {
-    // "[[zone]]x" and "[[zones]]" are not zone headers (the second is another array); both parse the same.
-    const std::string text = zones_text(40000, "[server]\nlisten = [\"::1\"]\n", "[[zones]]\na = 1\n");
+    // The middle of the text is a run of [[zones]] tables (another array): a cut there would put that
+    // array in two parts, which the merge refuses. The cut must come at the first real [[zone]] line.
+    std::string text = "[server]\nlisten = [\"::1\"]\n";
+    for (int i = 0; i < 40000; ++i) text += "[[zones]]\na = " + std::to_string(i) + "\n";
+    text = zones_text(20000, text);
     const auto in_parts = parse_toml_in_parts(text, "hw.toml", 2);
     ASSERT_TRUE(in_parts.has_value());
     EXPECT_EQ(*in_parts, toml::parse(text, std::string("hw.toml")));
+    // A header with a comment after it, and CRLF line ends, are headers too.
+    std::string commented = zones_text(40000);
+    for (std::size_t at = 0; (at = commented.find("[[zone]]\n", at)) != std::string::npos; at += 8)
+        commented.replace(at, 9, "[[zone]] # z\r\n");
+    const auto in_parts2 = parse_toml_in_parts(commented, "hw.toml", 2);
+    ASSERT_TRUE(in_parts2.has_value());
+    EXPECT_EQ(*in_parts2, toml::parse(commented, std::string("hw.toml")));
 }
 
 }  // namespace
