@@ -15,6 +15,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@
 #include "conf/Values.h"
 #include "zone/base/ErrnoText.h"
 #include "zone/base/FileText.h"
+#include "zone/base/HugePages.h"
 #include "zone/dns/Base64.h"
 #include "zone/dns/RRType.h"
 
@@ -925,13 +927,28 @@ class Loader {
         if (!name) return;
         auto normalised = normalise_zone_name(*name);
         if (!normalised) return error(f, normalised.error());
-        const auto [first, inserted] = zone_lines_.emplace(*normalised, f.node.source().begin.line);
-        if (inserted && f.path.starts_with("catalog[")) catalog_lines_.emplace(*normalised, first->second);
-        if (!inserted) {
-            error(f, "duplicate zone " + in_quotes(*normalised) + " (first at line " +
-                         std::to_string(first->second) + ")");
+        // A helper reading a run of the [[zone]] array leaves the duplicate check to the loader that
+        // started it, which makes it in the array's order (read_zones_on_threads).
+        if (pending_names_ != nullptr) {
+            pending_names_->push_back({element_, &f.node});
+        } else {
+            note_zone_name(*normalised, f.node.source(), f.path.starts_with("catalog["),
+                           [&] { return f.path; });
         }
-        slot_of<std::string>(f) = *normalised;
+        slot_of<std::string>(f) = std::move(*normalised);
+    }
+
+    // A zone's (or catalog's) name, taken; one taken already is reported where it is written again.
+    template <class PathOf>
+    void note_zone_name(const std::string& normalised, const toml::source_region& where, bool catalog,
+                        const PathOf& path_of) {
+        const auto [first, inserted] = zone_lines_.emplace(normalised, where.begin.line);
+        if (inserted && catalog) catalog_lines_.emplace(normalised, first->second);
+        if (!inserted) {
+            error(where, path_of(),
+                  "duplicate zone " + in_quotes(normalised) + " (first at line " +
+                      std::to_string(first->second) + ")");
+        }
     }
 
     // A reference to a [[key]] (compared like key names are): the key's name, or nothing once the reason
@@ -1073,24 +1090,109 @@ class Loader {
         const std::string section = std::string(f.key.path) + "[]";
         auto& records = slot_of<std::vector<Record>>(f);
         records.reserve(records.size() + list->size());  // a growing vector would copy 100k zones' settings
+        if (list->size() >= 4096) prefer_huge_pages(records.data(), records.capacity() * sizeof(Record));
         if (section == "zone[]") zone_lines_.reserve(zone_lines_.size() + list->size());
+        if constexpr (std::is_same_v<Record, ZoneConfig>) {
+            if (section == "zone[]" && list->size() >= 2 * kZonesPerThread)
+                return read_zones_on_threads(f, *list, records);
+        }
         for (size_t i = 0; i < list->size(); ++i) {
-            const toml::node& element = *list->get(i);
-            const std::string prefix = f.path + "[" + std::to_string(i) + "]";
-            const auto* table = element.as_table();
+            const auto* table = list->get(i)->as_table();
             if (table == nullptr) {
-                error(element.source(), prefix, "expected a table, found " + type_name(element.type()));
+                not_a_table(f, i);
                 continue;
             }
             // Read in place: with 100k zones, moving each zone's settings into the vector is a good part
             // of the walk.
-            Record& record = records.emplace_back();
-            const size_t problems_before = problems_.size();
-            template_ = section == "zone[]" ? template_of(*table) : nullptr;
-            walk(*table, section, prefix, &record);
-            template_ = nullptr;
-            if (!finish(*table, prefix, record, problems_before)) records.pop_back();
+            if (!read_table(f, section, i, *table, records.emplace_back())) records.pop_back();
         }
+    }
+
+    void not_a_table(const Field& f, size_t i) {
+        const toml::node& element = *f.node.as_array()->get(i);
+        error(element.source(), f.path + "[" + std::to_string(i) + "]",
+              "expected a table, found " + type_name(element.type()));
+    }
+
+    // Table `i` of the array of tables `f` into `record`: false when the record is not to be kept.
+    template <class Record>
+    bool read_table(const Field& f, const std::string& section, size_t i, const toml::table& table,
+                    Record& record) {
+        const std::string prefix = f.path + "[" + std::to_string(i) + "]";
+        const size_t problems_before = problems_.size();
+        template_ = section == "zone[]" ? template_of(table) : nullptr;
+        element_ = i;
+        walk(table, section, prefix, &record);
+        template_ = nullptr;
+        return finish(table, prefix, record, problems_before);
+    }
+
+    // A large [[zone]] array, read on several threads: with 100k zones the walk was most of loading the
+    // config, at start and at every reconfigure. Each thread reads a run of the array into the records'
+    // own places with a copy of this loader (what it read before the zones: keys, ACLs, templates,
+    // policies, catalogs). The names are then checked for duplicates here, in the array's order, and the
+    // problems joined (failure() sorts them by place): the outcome is the one-thread read's.
+    static constexpr size_t kZonesPerThread = 2048;
+
+    void read_zones_on_threads(const Field& f, const toml::array& list, std::vector<ZoneConfig>& records) {
+        const size_t n = list.size();
+        const size_t base = records.size();
+        records.resize(base + n);
+        const size_t parts =
+            std::min({static_cast<size_t>(std::clamp(std::thread::hardware_concurrency(), 1U, 8U)),
+                      n / kZonesPerThread});
+        std::vector<uint8_t> kept(n, 0);
+        std::vector<std::vector<PendingName>> names(parts);  // each part's names, in order
+        std::vector<Loader> helpers;
+        helpers.reserve(parts);
+        for (size_t k = 0; k < parts; ++k) {
+            Loader& h = helpers.emplace_back(*this);
+            h.problems_.clear();
+            h.pending_names_ = &names[k];
+            names[k].reserve(n / parts + 1);
+        }
+        std::vector<std::exception_ptr> failed(parts);
+        auto run = [&](size_t k) {
+            try {
+                for (size_t i = n * k / parts; i < n * (k + 1) / parts; ++i) {
+                    if (const auto* table = list.get(i)->as_table())
+                        kept[i] = helpers[k].read_table(f, "zone[]", i, *table, records[base + i]) ? 1 : 0;
+                    else
+                        helpers[k].not_a_table(f, i);
+                }
+            } catch (...) {  // no memory: rethrown on this thread once every part has ended
+                failed[k] = std::current_exception();
+            }
+        };
+        std::vector<std::thread> threads;
+        threads.reserve(parts);
+        for (size_t k = 1; k < parts; ++k) {
+            try {
+                threads.emplace_back(run, k);
+            } catch (const std::system_error&) {
+                run(k);  // no thread to be had: this one reads the part
+            }
+        }
+        run(0);
+        for (auto& t : threads) t.join();
+        for (const auto& e : failed)
+            if (e) std::rethrow_exception(e);
+
+        for (size_t k = 0; k < parts; ++k) {
+            for (auto& p : helpers[k].problems_) problems_.push_back(std::move(p));
+            for (const PendingName& p : names[k]) {  // the record holds the name, normalised
+                note_zone_name(records[base + p.element].name, p.node->source(), false,
+                               [&] { return f.path + "[" + std::to_string(p.element) + "].name"; });
+            }
+        }
+        if (std::find(kept.begin(), kept.end(), 0) == kept.end()) return;
+        size_t out = base;
+        for (size_t i = 0; i < n; ++i) {
+            if (kept[i] == 0) continue;
+            if (out != base + i) records[out] = std::move(records[base + i]);
+            ++out;
+        }
+        records.erase(records.begin() + static_cast<std::ptrdiff_t>(out), records.end());
     }
 
     bool finish(const toml::table&, const std::string&, ZonesDirConfig&, size_t problems_before) {
@@ -1339,6 +1441,13 @@ class Loader {
     const toml::table* template_ =
         nullptr;  // the template of the zone being read  // [[template]] by name (the document outlives us)
     std::map<std::string, uint32_t> policy_lines_;  // DNSSEC policy name -> line of its first definition
+    // A helper of read_zones_on_threads: the zone names it read, checked by the loader that started it.
+    struct PendingName {
+        size_t element;          // the [[zone]] table's index
+        const toml::node* node;  // its name
+    };
+    std::vector<PendingName>* pending_names_ = nullptr;
+    size_t element_ = 0;  // the index of the table read_table() is reading
     // From [server], read before any [[acl]] (the schema's order): what the ACLs' TLS factors need.
     bool lab_ = false;  // server.lab
     bool tls_listening_ = false;

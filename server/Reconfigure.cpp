@@ -103,18 +103,59 @@ struct NewSet {
     std::vector<std::string> errors;
 };
 
+// The running zones and their settings, found for the new config's zones. Matched by place first: a
+// reconfigure mostly adds or removes a few zones of a config whose order stays, and with 100k zones
+// hashing every name (and parsing it for the store) was a good part of the time. A zone not at its old
+// place is looked up by name, in a map built then.
+class RunningZones {
+  public:
+    explicit RunningZones(const Reconfigurable& t)
+        : store_(t.store), configs_(t.config.zones), zones_(t.store.zones()) {}
+
+    struct Found {
+        std::shared_ptr<zone::Zone> zone;          // null: not served now
+        const conf::ZoneConfig* config = nullptr;  // null: not in the running config
+    };
+    // The new config's zone `i`, named `name` (normalised); asked in the new config's order.
+    Found find(std::size_t i, const std::string& name) {
+        if (i < configs_.size() && configs_[i].name == name) {
+            ++in_place_;
+            if (i < zones_.size() && zones_[i]->name_text() == name) return {zones_[i], &configs_[i]};
+            return {served(name), &configs_[i]};
+        }
+        // Every running zone found at its place already: this one is new (names are unique).
+        if (i >= configs_.size() && in_place_ == configs_.size()) return {};
+        if (by_name_.empty()) {
+            by_name_.reserve(configs_.size());
+            for (const auto& zc : configs_) by_name_.emplace(zc.name, &zc);
+        }
+        const auto it = by_name_.find(name);
+        return {served(name), it == by_name_.end() ? nullptr : it->second};
+    }
+    // Whether every running zone was found at its place (so none was removed).
+    bool all_in_place() const { return in_place_ == configs_.size(); }
+    const std::vector<std::shared_ptr<zone::Zone>>& served_now() const { return zones_; }
+
+  private:
+    std::shared_ptr<zone::Zone> served(const std::string& name) const {
+        auto parsed = dns::Name::from_text(name);
+        return parsed ? store_.find_exact(*parsed) : nullptr;
+    }
+    const zone::ZoneStore& store_;
+    const std::vector<conf::ZoneConfig>& configs_;
+    const std::vector<std::shared_ptr<zone::Zone>> zones_;  // the store's, in config order
+    std::unordered_map<std::string_view, const conf::ZoneConfig*> by_name_;
+    std::size_t in_place_ = 0;
+};
+
 // One zone of the new set: the running one when nothing it was built from changed, else a new one opened
 // from its file (or state_dir). A catalog whose membership changed is reloaded from its new file.
-// The running config's zones by name (views into Reconfigurable::config, unchanged until the swap).
-using OldConfigs = std::unordered_map<std::string_view, const conf::ZoneConfig*>;
-
-void add_zone(const Reconfigurable& t, const OldConfigs& old_configs, const conf::Config& next,
-              const conf::ZoneConfig& zc, bool catalog, zone::Clock::time_point now, NewSet& set) {
-    auto name = dns::Name::from_text(zc.name).value();
-    auto running = t.store.find_exact(name);
-    auto old = old_configs.find(zc.name);
-    if (running && old != old_configs.end() && same_zone_settings(t.config, *old->second, next, zc)) {
-        if (!same_notify(*old->second, zc)) set.announce.insert(zc.name);
+void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t i, const conf::Config& next,
+              bool catalog, zone::Clock::time_point now, NewSet& set) {
+    const conf::ZoneConfig& zc = next.zones[i];
+    auto [running, old] = running_zones.find(i, zc.name);
+    if (running && old != nullptr && same_zone_settings(t.config, *old, next, zc)) {
+        if (!same_notify(*old, zc)) set.announce.insert(zc.name);
         if (catalog) {
             const auto before = running->current() ? running->current()->serial().value() : 0;
             const auto r = running->reload(now);
@@ -127,7 +168,7 @@ void add_zone(const Reconfigurable& t, const OldConfigs& old_configs, const conf
     }
     // The running Zone's deferred snapshot, not written yet, must not land over its replacement's files.
     if (running) running->retire();
-    auto z = make_zone(next, zc, name, set.state_dir);
+    auto z = make_zone(next, zc, dns::Name::from_text(zc.name).value(), set.state_dir);
     const auto r = z->open(now, zone::FirstSnapshot::Deferred);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
     if (r.outcome == zone::ReloadOutcome::Error)
@@ -156,19 +197,15 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     auto keys = build_keys(next);
     if (!keys) return refused(keys.error());
 
-    // Hashed, not ordered: with 100k zones a tree of names was a good part of adding one zone.
-    OldConfigs old_configs;
-    old_configs.reserve(t.config.zones.size());
-    for (const auto& zc : t.config.zones) old_configs.emplace(zc.name, &zc);
+    RunningZones running(t);
     NewSet set;
     set.state_dir = zone_state_dir(next);
-    for (const auto& zc : next.zones) add_zone(t, old_configs, next, zc, false, now, set);
+    for (std::size_t i = 0; i < next.zones.size(); ++i) add_zone(t, running, i, next, false, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));
     // Catalogs last: their files are written only once every member is known to load.
     const std::size_t members = next.zones.size();
     if (auto catalogs = add_catalog_zones(next); !catalogs) return refused(catalogs.error());
-    for (std::size_t i = members; i < next.zones.size(); ++i)
-        add_zone(t, old_configs, next, next.zones[i], true, now, set);
+    for (std::size_t i = members; i < next.zones.size(); ++i) add_zone(t, running, i, next, true, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));
     auto notify = notify_zones(next, **keys);
     if (!notify) return refused(notify.error());
@@ -177,22 +214,26 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     // announces the zones that are new or rebuilt, or whose targets changed.
     if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped)
         return refused(swapped.error());
+    // Removed: none when every running zone was found at its place.
     json removed = json::array();
     std::unordered_set<std::string_view> kept;  // views into `next`, which outlives them
-    kept.reserve(next.zones.size());
-    for (const auto& zc : next.zones) kept.insert(zc.name);
-    for (const auto& zc : t.config.zones)
-        if (kept.count(zc.name) == 0) removed.push_back(zc.name);
-    const auto before = t.store.zones();
+    std::vector<std::shared_ptr<zone::Zone>> dropped;
+    if (!running.all_in_place()) {
+        kept.reserve(next.zones.size());
+        for (const auto& zc : next.zones) kept.insert(zc.name);
+        for (const auto& zc : t.config.zones)
+            if (kept.count(zc.name) == 0) removed.push_back(zc.name);
+        for (const auto& z : running.served_now())
+            if (kept.count(z->name_text()) == 0) dropped.push_back(z);
+    }
     (void)t.store.replace(set.zones);  // names are unique: the config loader checked
     // A zone no longer served leaves the server's write-backs: the updates its file lags behind are
     // written now. (A rebuilt zone merged them in from state_dir when it loaded, and wrote its file.)
-    for (const auto& z : before)
-        if (kept.count(z->name_text()) == 0) {
-            z->retire();  // a later re-add opens a new Zone on its files
-            if (auto w = z->write_back_if_due(now, true); !w)
-                spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
-        }
+    for (const auto& z : dropped) {
+        z->retire();  // a later re-add opens a new Zone on its files
+        if (auto w = z->write_back_if_due(now, true); !w)
+            spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+    }
     if (!set.added.empty() || !set.changed.empty()) t.snapshots.wanted();
     // The per-zone options come from the new config; the hooks (UPDATE callbacks, lab faults) stay.
     xfr::ResponderOptions options = responder_options(next);

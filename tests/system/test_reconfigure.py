@@ -11,7 +11,7 @@ One server, the tests run in name order and build on each other:
 4. A config with a syntax error, and one changing server.listen (a restart-only key): refused, saying
    what is wrong; nothing changes.
 5. A zone removed stops being served (REFUSED); added back, it serves the same serial from its state.
-6. SIGHUP applies the config too.
+6. SIGHUP applies the config too; zones reordered, one left out of the middle: only that one goes.
 7. A NOTIFY target added by reconfigure gets a NOTIFY for the new zone.
 8. [[zones_dir]] with a [[template]] and an include: a zone file dropped into the directory is served
    after reconfigure, with the template's ACL; a zone from an included file too.
@@ -177,6 +177,21 @@ class ReconfigureTest(unittest.TestCase):
         self.set_zones(["a.example.", "b.example.", "c.example."])
         self.hw.reload_signal()
         hwtest.wait_for(lambda: hwtest.soa_serial(self.hw.port, "c.example.") == SERIAL, 10, what="c served after HUP")
+
+    def test_6b_reordered_and_one_removed_from_the_middle(self):
+        """Zones are matched with the running ones by place first, then by name: a config whose zones
+        moved keeps every running zone as it is (neither added nor rebuilt) and drops only the one
+        left out."""
+        self.set_zones(["c.example.", "a.example."])
+        doc = self.reconfigure()
+        self.assertEqual((doc["added"], doc["changed"], doc["removed"]), ([], [], ["b.example."]))
+        self.assertEqual(hwtest.query(self.hw.port, "b.example.", "SOA").rcode(), dns.rcode.REFUSED)
+        for name in ("a.example.", "c.example."):
+            self.assertEqual(hwtest.soa_serial(self.hw.port, name), SERIAL)
+        self.set_zones(["a.example.", "b.example.", "c.example."])
+        doc = self.reconfigure()
+        self.assertEqual((doc["added"], doc["changed"], doc["removed"]), (["b.example."], [], []))
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
 
     def test_7_notify_target_added(self):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:

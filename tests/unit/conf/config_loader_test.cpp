@@ -618,6 +618,82 @@ file = "zones/example.com.zone"
     EXPECT_EQ(msg, at(10, 8, "zone[2].name: duplicate zone \"example.com.\" (first at line 4)"));
 }
 
+// ---- a large [[zone]] array, read on several threads ----
+
+// `count` zones after kMinimal, four lines each: [[zone]] at line 3 + 4i, name at 4 + 4i. Odd zones take
+// the template (notify_delay = "1s"); zone `i` is named z<i>.test unless `name_of` says otherwise.
+template <class NameOf>
+std::string many_zones(std::size_t count, const NameOf& name_of, std::string_view tail = "") {
+    std::string text(kMinimal);
+    for (std::size_t i = 0; i < count; ++i) {
+        text += "[[zone]]\nname = \"" + name_of(i) + "\"\nfile = \"zones/example.com.zone\"\n";
+        text += i % 2 == 1 ? "template = \"t\"\n" : "# no template\n";
+    }
+    return text + "[[template]]\nname = \"t\"\nnotify_delay = \"1s\"\n" + std::string(tail);
+}
+
+std::string zone_number(std::size_t i) {
+    return "z" + std::to_string(i) + ".test";
+}
+
+TEST_F(ConfigTest, ManyZonesKeepTheirOrderDefaultsAndTemplate) {
+    // Enough zones to be read on threads where there are cores; the outcome is the one-thread read's.
+    auto r = parse(many_zones(10000, zone_number));
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->zones.size(), 10000u);
+    for (std::size_t i = 0; i < r->zones.size(); ++i) {
+        const auto& z = r->zones[i];
+        ASSERT_EQ(z.name, zone_number(i) + ".") << i;
+        ASSERT_EQ(z.file, (dir_ / "zones/example.com.zone").string()) << i;
+        ASSERT_EQ(z.notify_delay_ms, i % 2 == 1 ? 1000u : 250u) << i;
+        ASSERT_EQ(z.template_name, i % 2 == 1 ? "t" : "") << i;
+        ASSERT_EQ(z.serial_policy, "increment") << i;
+    }
+}
+
+TEST_F(ConfigTest, ManyZonesDuplicatesAndErrorsAnywhereAreReportedInOrder) {
+    // Duplicates far apart (in different threads' runs) and near, one of them a catalog's name (catalogs
+    // are read first), and a bad key: every problem, each where it is written, in the file's order.
+    auto name_of = [](std::size_t i) {
+        if (i == 9000) return std::string("Z5.test.");  // zone 5, in another run
+        if (i == 12) return std::string("z11.test");    // the zone before it
+        if (i == 7000) return std::string("cat.test");  // the catalog's
+        return zone_number(i);
+    };
+    std::string text = many_zones(10000, name_of, "[[catalog]]\nname = \"cat.test\"\n");
+    const std::size_t bad = 4000;  // an unknown key in zone 4000's table
+    const std::string header = "name = \"" + zone_number(bad) + "\"\n";
+    text.insert(text.find(header) + header.size(), "nonsense = 1\n");
+    const std::string msg = error_of(text);
+    auto name_line = [](std::size_t i) { return static_cast<int>(4 + 4 * i); };
+    auto first_at = [&](std::size_t i) { return " (first at line " + std::to_string(name_line(i)) + ")"; };
+    const int catalog_line = name_line(10000) + 3 + 1;  // past the template's lines and the inserted one
+    const std::vector<std::string> expected = {
+        at(name_line(12), 8, "zone[12].name: duplicate zone \"z11.test.\"" + first_at(11)),
+        at(name_line(bad) + 1, 1, "zone[4000].nonsense: unknown key (known: name, file, "),
+        at(name_line(7000) + 1, 8,
+           "zone[7000].name: duplicate zone \"cat.test.\" (first at line " + std::to_string(catalog_line) +
+               ")"),
+        at(name_line(9000) + 1, 8, "zone[9000].name: duplicate zone \"z5.test.\"" + first_at(5)),
+    };
+    std::size_t from = 0;
+    for (const auto& line : expected) {
+        const std::size_t found = msg.find(line, from);
+        ASSERT_NE(found, std::string::npos) << "missing, or out of order: " << line << "\nin:\n" << msg;
+        from = found + line.size();
+    }
+    EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 3) << msg;
+}
+
+TEST_F(ConfigTest, ManyZonesInAStaticArrayReportAnElementThatIsNotATable) {
+    std::string text = "zone = [\n";
+    for (std::size_t i = 0; i < 9000; ++i)
+        text += "  { name = \"" + zone_number(i) + "\", file = \"zones/example.com.zone\" },\n";
+    text += "  42,\n  { name = \"last.test\", file = \"zones/example.com.zone\" },\n]\n";
+    text += kMinimal;
+    EXPECT_EQ(error_of(text), at(9002, 3, "zone[9000]: expected a table, found an integer"));
+}
+
 TEST_F(ConfigTest, DuplicateAcl) {
     const std::string msg = error_of(std::string(kMinimal) + R"([[acl]]
 name = "p"
