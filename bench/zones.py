@@ -93,7 +93,7 @@ def soa_serial_here(port, name):
     except (dns.exception.Timeout, OSError):
         return "-"
     if (r.rcode() != dns.rcode.NOERROR or not r.flags & dns.flags.AA or not r.answer
-            or r.answer[0].rdtype != dns.rdatatype.SOA):
+            or r.answer[0].rdtype != dns.rdatatype.SOA or r.answer[0].name != q.question[0].name):
         return "?"
     return str(r.answer[0][0].serial)
 
@@ -107,7 +107,12 @@ def soa_serials(port, names):
     its answer was not the zone's SOA (not served yet) or did not come back 50 ms after the last one
     (asked again by the caller); a pass that gets no answer at all ends at once (nothing listening yet)."""
     if len(names) <= FEW:
-        serials = [soa_serial_here(port, n) for n in names]
+        serials = []
+        for n in names:
+            serials.append(soa_serial_here(port, n))
+            if serials == ["-"]:  # nothing listening yet: the rest would wait out their timeouts too
+                serials += ["-"] * (len(names) - 1)
+                break
     else:
         done = subprocess.run([str(poller()), str(port)], input="\n".join(names) + "\n", capture_output=True,
                               text=True, check=True)

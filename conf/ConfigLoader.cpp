@@ -930,7 +930,7 @@ class Loader {
         // A helper reading a run of the [[zone]] array leaves the duplicate check to the loader that
         // started it, which makes it in the array's order (read_zones_on_threads).
         if (pending_names_ != nullptr) {
-            pending_names_->push_back({element_, &f.node});
+            pending_names_->push_back({element_, &f.node, problems_.size()});
         } else {
             note_zone_name(*normalised, f.node.source(), f.path.starts_with("catalog["),
                            [&] { return f.path; });
@@ -1091,11 +1091,11 @@ class Loader {
         auto& records = slot_of<std::vector<Record>>(f);
         records.reserve(records.size() + list->size());  // a growing vector would copy 100k zones' settings
         if (list->size() >= 4096) prefer_huge_pages(records.data(), records.capacity() * sizeof(Record));
-        if (section == "zone[]") zone_lines_.reserve(zone_lines_.size() + list->size());
         if constexpr (std::is_same_v<Record, ZoneConfig>) {
             if (section == "zone[]" && list->size() >= 2 * kZonesPerThread)
                 return read_zones_on_threads(f, *list, records);
         }
+        if (section == "zone[]") zone_lines_.reserve(zone_lines_.size() + list->size());
         for (size_t i = 0; i < list->size(); ++i) {
             const auto* table = list->get(i)->as_table();
             if (table == nullptr) {
@@ -1151,6 +1151,7 @@ class Loader {
             h.pending_names_ = &names[k];
             names[k].reserve(n / parts + 1);
         }
+        zone_lines_.reserve(zone_lines_.size() + n);  // after the copies: the helpers use none of it
         std::vector<std::exception_ptr> failed(parts);
         auto run = [&](size_t k) {
             try {
@@ -1169,8 +1170,8 @@ class Loader {
         for (size_t k = 1; k < parts; ++k) {
             try {
                 threads.emplace_back(run, k);
-            } catch (const std::system_error&) {
-                run(k);  // no thread to be had: this one reads the part
+            } catch (...) {  // no thread to be had (or no memory for one): this one reads the part
+                run(k);
             }
         }
         run(0);
@@ -1178,12 +1179,18 @@ class Loader {
         for (const auto& e : failed)
             if (e) std::rethrow_exception(e);
 
+        // Each duplicate goes where the one-thread read would have reported it: among the part's problems,
+        // after those found before its name was read (failure() sorts by place only, and two included
+        // files can share one).
         for (size_t k = 0; k < parts; ++k) {
-            for (auto& p : helpers[k].problems_) problems_.push_back(std::move(p));
+            auto& found = helpers[k].problems_;
+            size_t taken = 0;
             for (const PendingName& p : names[k]) {  // the record holds the name, normalised
+                for (; taken < p.problems_before; ++taken) problems_.push_back(std::move(found[taken]));
                 note_zone_name(records[base + p.element].name, p.node->source(), false,
                                [&] { return f.path + "[" + std::to_string(p.element) + "].name"; });
             }
+            for (; taken < found.size(); ++taken) problems_.push_back(std::move(found[taken]));
         }
         if (std::find(kept.begin(), kept.end(), 0) == kept.end()) return;
         size_t out = base;
@@ -1445,6 +1452,7 @@ class Loader {
     struct PendingName {
         size_t element;          // the [[zone]] table's index
         const toml::node* node;  // its name
+        size_t problems_before;  // how many problems the helper had found when it read the name
     };
     std::vector<PendingName>* pending_names_ = nullptr;
     size_t element_ = 0;  // the index of the table read_table() is reading

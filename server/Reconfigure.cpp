@@ -1,5 +1,6 @@
 #include "server/Reconfigure.h"
 
+#include <algorithm>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -105,26 +106,35 @@ struct NewSet {
 
 // The running zones and their settings, found for the new config's zones. Matched by place first: a
 // reconfigure mostly adds or removes a few zones of a config whose order stays, and with 100k zones
-// hashing every name (and parsing it for the store) was a good part of the time. A zone not at its old
-// place is looked up by name, in a map built then.
+// hashing every name (and parsing it for the store) was a good part of the time. The catalogs come after
+// the member zones in both configs (add_catalog_zones), so a catalog's place counts from the members'
+// end. A zone not at its old place is looked up by name, in a map built then.
 class RunningZones {
   public:
-    explicit RunningZones(const Reconfigurable& t)
-        : store_(t.store), configs_(t.config.zones), zones_(t.store.zones()) {}
+    // `members`: how many of the new config's zones are not catalogs.
+    RunningZones(const Reconfigurable& t, std::size_t members)
+        : store_(t.store),
+          configs_(t.config.zones),
+          zones_(t.store.zones()),
+          old_members_(t.config.zones.size() - t.config.catalogs.size()),
+          new_members_(members) {}
 
     struct Found {
         std::shared_ptr<zone::Zone> zone;          // null: not served now
         const conf::ZoneConfig* config = nullptr;  // null: not in the running config
     };
-    // The new config's zone `i`, named `name` (normalised); asked in the new config's order.
+    // The new config's zone `i`, named `name` (normalised); asked once each, in the new config's order.
     Found find(std::size_t i, const std::string& name) {
-        if (i < configs_.size() && configs_[i].name == name) {
+        const bool catalog = i >= new_members_;
+        const std::size_t was = catalog ? old_members_ + (i - new_members_) : i;  // its place, if it kept it
+        if (was < (catalog ? configs_.size() : old_members_) && configs_[was].name == name) {
             ++in_place_;
-            if (i < zones_.size() && zones_[i]->name_text() == name) return {zones_[i], &configs_[i]};
-            return {served(name), &configs_[i]};
+            if (was < zones_.size() && zones_[was]->name_text() == name) return {zones_[was], &configs_[was]};
+            return {served(name), &configs_[was]};
         }
-        // Every running zone found at its place already: this one is new (names are unique).
-        if (i >= configs_.size() && in_place_ == configs_.size()) return {};
+        // Every running member found at its place already: a member past them is new, unless it was a
+        // catalog (names are unique within each config, not across the two).
+        if (!catalog && i >= old_members_ && in_place_ == old_members_ && !was_catalog(name)) return {};
         if (by_name_.empty()) {
             by_name_.reserve(configs_.size());
             for (const auto& zc : configs_) by_name_.emplace(zc.name, &zc);
@@ -141,9 +151,15 @@ class RunningZones {
         auto parsed = dns::Name::from_text(name);
         return parsed ? store_.find_exact(*parsed) : nullptr;
     }
+    bool was_catalog(const std::string& name) const {
+        return std::any_of(configs_.begin() + static_cast<std::ptrdiff_t>(old_members_), configs_.end(),
+                           [&](const conf::ZoneConfig& zc) { return zc.name == name; });
+    }
     const zone::ZoneStore& store_;
     const std::vector<conf::ZoneConfig>& configs_;
     const std::vector<std::shared_ptr<zone::Zone>> zones_;  // the store's, in config order
+    const std::size_t old_members_;                         // configs_ before its catalogs
+    const std::size_t new_members_;
     std::unordered_map<std::string_view, const conf::ZoneConfig*> by_name_;
     std::size_t in_place_ = 0;
 };
@@ -197,13 +213,13 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     auto keys = build_keys(next);
     if (!keys) return refused(keys.error());
 
-    RunningZones running(t);
-    NewSet set;
-    set.state_dir = zone_state_dir(next);
-    for (std::size_t i = 0; i < next.zones.size(); ++i) add_zone(t, running, i, next, false, now, set);
-    if (!set.errors.empty()) return refused(first_errors(set.errors));
     // Catalogs last: their files are written only once every member is known to load.
     const std::size_t members = next.zones.size();
+    RunningZones running(t, members);
+    NewSet set;
+    set.state_dir = zone_state_dir(next);
+    for (std::size_t i = 0; i < members; ++i) add_zone(t, running, i, next, false, now, set);
+    if (!set.errors.empty()) return refused(first_errors(set.errors));
     if (auto catalogs = add_catalog_zones(next); !catalogs) return refused(catalogs.error());
     for (std::size_t i = members; i < next.zones.size(); ++i) add_zone(t, running, i, next, true, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));

@@ -9,6 +9,8 @@ Two catalogs, cat-a.invalid. and cat-b.invalid.; member zones m1..m3.example.
 3. m2 moves from cat-a to cat-b and m3 leaves: cat-a gets the next serial, keeps m2 with a coo property
    naming cat-b (§5.1), drops m3; an IXFR from the old serial carries exactly that difference; cat-b
    lists m2 under an ID of its own.
+3b. By reconfigure: a member added (the catalogs move one place down: still the running ones), then a
+   catalog's name turned into an ordinary zone (the catalog is replaced, not served beside it).
 4. A malformed ID file stops start-up with a message naming the file and line.
 """
 
@@ -147,6 +149,31 @@ class CatalogSystemTest(unittest.TestCase):
         self.assertEqual(removed, {(f"{oid['m3.example.']}.zones.{CAT_A}", "m3.example."),
                                    (f"group.{oid['m2.example.']}.zones.{CAT_A}", '"grp"')})
         self.assertEqual(added, {(f"coo.{oid['m2.example.']}.zones.{CAT_A}", CAT_B)})
+
+    def test_3b_reconfigure_adds_a_member_and_turns_a_catalog_into_a_zone(self):
+        """A member added by reconfigure moves the catalogs one place down the zone list: they are still
+        the running catalogs (reloaded, not rebuilt). Then a catalog's name becomes an ordinary zone past
+        the members: the running catalog is replaced (changed), not served beside a new zone."""
+        serial = next(int(s.split()[2]) for s in catalog_rrs(self.hw.port, CAT_A)[(CAT_A, "SOA")])
+        self.configure({"m1.example.": (CAT_A, ""), "m2.example.": (CAT_B, ""), "m3.example.": (CAT_A, "")})
+        self.hw.write_config()
+        rc, doc, out, err = self.hw.ctl("reconfigure")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual((doc["added"], doc["changed"], doc["removed"]), (["m3.example."], [], []))
+        rrs = catalog_rrs(self.hw.port, CAT_A)
+        self.assertEqual(next(int(s.split()[2]) for s in rrs[(CAT_A, "SOA")]), serial + 1)
+        self.assertIn("m3.example.", members(rrs, CAT_A)[0])
+
+        self.files[CAT_B] = hwtest.generate_zone(self.tmp / f"{CAT_B}zone", CAT_B, 5, 7)
+        self.configure({"m1.example.": (CAT_A, ""), "m2.example.": (CAT_A, ""), "m3.example.": (CAT_A, "")})
+        self.hw.zones.append(hwtest.ZoneConf(CAT_B, self.files[CAT_B]))
+        self.hw.zone_path(CAT_B).write_text(self.files[CAT_B].read_text())
+        self.hw.extra_toml = f'[[catalog]]\nname = "{CAT_A}"\nallow_transfer = ["providers"]\n'
+        self.hw.write_config()
+        rc, doc, out, err = self.hw.ctl("reconfigure")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual((doc["added"], doc["changed"], doc["removed"]), ([], [CAT_B], []))
+        self.assertEqual(hwtest.soa_serial(self.hw.port, CAT_B), 7)
 
     def test_4_malformed_id_file(self):
         tmp = hwtest.tempdir("catalog-sys-bad")

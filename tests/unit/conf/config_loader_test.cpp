@@ -685,6 +685,21 @@ TEST_F(ConfigTest, ManyZonesDuplicatesAndErrorsAnywhereAreReportedInOrder) {
     EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 3) << msg;
 }
 
+TEST_F(ConfigTest, ManyZonesProblemsAtOnePlaceInTwoIncludedFilesKeepTheirOrder) {
+    // zone[5000] (conf.d/1.toml) repeats zone 0's name, zone[5001] (conf.d/2.toml) has a bad name: both at
+    // 2:8 of their files. A sort by place keeps them in the order they were found, which must be the
+    // one-thread read's: the duplicate first, though it is checked after the threads have ended.
+    std::filesystem::create_directories(dir_ / "conf.d");
+    write("conf.d/1.toml", "[[zone]]\nname = \"z0.test\"\nfile = \"zones/example.com.zone\"\n");
+    write("conf.d/2.toml", "[[zone]]\nname = \"a..test\"\nfile = \"zones/example.com.zone\"\n");
+    const std::string msg = error_of("include = \"conf.d/*.toml\"\n" + many_zones(5000, zone_number));
+    const std::string dup = (dir_ / "conf.d/1.toml").string() + ":2:8: zone[5000].name: duplicate zone";
+    const std::string bad = (dir_ / "conf.d/2.toml").string() + ":2:8: zone[5001].name: ";
+    ASSERT_NE(msg.find(dup), std::string::npos) << msg;
+    ASSERT_NE(msg.find(bad), std::string::npos) << msg;
+    EXPECT_LT(msg.find(dup), msg.find(bad)) << msg;
+}
+
 TEST_F(ConfigTest, ManyZonesInAStaticArrayReportAnElementThatIsNotATable) {
     std::string text = "zone = [\n";
     for (std::size_t i = 0; i < 9000; ++i)
