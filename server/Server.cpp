@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -535,7 +536,9 @@ void write_back_due(const zone::ZoneStore& store, bool all) {
 // as long as the last pass took when that is longer: the first update after a quiet spell is in its file
 // within milliseconds, while a burst costs a few whole-file writes a second and at most a tenth of a
 // core, however large the zone. An update's answer never waits for the file: the journal already made
-// it durable, and a reload in between merges.
+// it durable, and a reload in between merges. Only the zones an update named are looked at (by name: a
+// reconfigure may have replaced the Zone since), and kept until nothing is pending for them: with 100k
+// zones, walking all of them twice a second was a steady cost for nothing.
 class WriteBacks {
   public:
     static constexpr std::chrono::milliseconds kUpdateGap{100};
@@ -544,7 +547,11 @@ class WriteBacks {
         : io_(io), store_(store), timer_(io), soon_(io) {
         watch();
     }
-    void wanted() {  // any thread
+    void wanted(const zone::Zone& z) {  // any thread
+        {
+            const std::lock_guard lock(mutex_);
+            named_.insert(z.name_text());
+        }
         if (posted_.exchange(true, std::memory_order_acq_rel)) return;
         asio::post(io_, [this] {
             const auto wait = next_pass_ - std::chrono::steady_clock::now();
@@ -560,16 +567,41 @@ class WriteBacks {
     void pass() {
         posted_.store(false, std::memory_order_release);  // an update from now on asks again (wanted())
         const auto start = std::chrono::steady_clock::now();
-        write_back_due(store_, false);
+        std::set<std::string> names;
+        {
+            const std::lock_guard lock(mutex_);
+            names.swap(named_);
+        }
+        std::vector<std::string> pending;
+        for (const auto& name : names) {
+            auto parsed = dns::Name::from_text(name);
+            auto z = parsed ? store_.find_exact(*parsed) : nullptr;
+            if (!z) continue;  // no longer served: reconfigure wrote its file when it dropped it
+            auto w = z->write_back_if_due(zone::Clock::now(), false);
+            if (!w)
+                spdlog::error("sync zone={} outcome=error error=\"{}\"", z->name_text(), w.error());
+            else if (*w)
+                spdlog::info("sync zone={} file={}", z->name_text(), z->settings().file);
+            if (z->write_back_pending()) pending.push_back(name);  // later (zonefile_sync), or a retry
+        }
+        {
+            const std::lock_guard lock(mutex_);
+            named_.insert(pending.begin(), pending.end());
+        }
         const auto end = std::chrono::steady_clock::now();
         next_pass_ = end + std::max<std::chrono::steady_clock::duration>(kUpdateGap, 9 * (end - start));
     }
-    // Always armed, whatever the zones' zonefile_sync: reconfigure may add a zone with a delay.
+    // Always armed, whatever the zones' zonefile_sync: a pending write-back may be due later.
     void watch() {
         timer_.expires_after(std::chrono::milliseconds(500));
         timer_.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;
-            if (std::chrono::steady_clock::now() >= next_pass_) pass();  // inside the gap: soon_ comes
+            bool any = false;
+            {
+                const std::lock_guard lock(mutex_);
+                any = !named_.empty();
+            }
+            if (any && std::chrono::steady_clock::now() >= next_pass_) pass();  // inside the gap: soon_ comes
             watch();
         });
     }
@@ -580,6 +612,8 @@ class WriteBacks {
     asio::steady_timer soon_;
     std::atomic<bool> posted_{false};
     std::chrono::steady_clock::time_point next_pass_;  // control thread
+    std::mutex mutex_;
+    std::set<std::string> named_;  // zones an update changed that may still owe their file
 };
 
 // What follows a dynamic update that changed a zone: NOTIFY (coalesced by notify_delay), then the file.
@@ -587,7 +621,7 @@ std::function<void(const zone::Zone&)> after_update(const NotifyControl& notific
                                                     WriteBacks& write_backs) {
     return [&notifications, &write_backs](const zone::Zone& z) {
         notifications.changed(z);
-        write_backs.wanted();
+        write_backs.wanted(z);
     };
 }
 

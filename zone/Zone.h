@@ -210,6 +210,8 @@ class Zone {
     // The write-back dynamic updates left pending, when it is due at `now` (or at once with `all`, at
     // shutdown). False when nothing was pending.
     Result<bool, std::string> write_back_if_due(Clock::time_point now, bool all = false);
+    // Whether a write-back is pending (due now or later, or to be retried). Thread-safe.
+    bool write_back_pending() const { return write_back_pending_.load(std::memory_order_acquire); }
 
     // For tests and transfers-in: serve `version` as if loaded at `now` (no journal).
     void install(ZoneVersionPtr version, Clock::time_point now);

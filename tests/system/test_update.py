@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import unittest
 from pathlib import Path
 
@@ -339,6 +340,33 @@ class UpdateTest(unittest.TestCase):
         self.assertTrue(mine, events[-3:])
         self.assertEqual(mine[-1]["key"], "admin-key.")
         self.assertEqual(mine[-1]["rule"], "updaters")
+
+
+class UpdateDelayedWriteBackTest(unittest.TestCase):
+    """zonefile_sync 2s: an update is not in the file at once, and is there a few seconds later without
+    anything else happening (the writer keeps the zone until its file is written)."""
+
+    def test_written_when_due(self):
+        tmp = hwtest.tempdir("update-delayed")
+        try:
+            src = tmp / "upd.example.zone"
+            src.write_text(ZONE_TEXT)
+            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
+            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"], "zonefile_sync": "2s"})
+            with hwtest.Headwater([zone], keys=[ADMIN], acls=acls) as hw:
+                hw.start()
+                path = hw.zone_path(ZONE)
+                m = update()
+                m.add("later", 60, "A", "203.0.113.2")
+                started = time.monotonic()
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertNotIn("later." + ZONE, path.read_text())  # not yet: zonefile_sync
+                hwtest.wait_for(lambda: "later." + ZONE in path.read_text(), 10, interval=0.1,
+                                what="the update in the zone file")
+                # Due 2 s after the update's time, which the server takes in whole seconds.
+                self.assertGreaterEqual(time.monotonic() - started, 0.9)
+        finally:
+            hwtest.cleanup_dir(tmp)
 
 
 class UpdateMergeTest(unittest.TestCase):
