@@ -342,6 +342,16 @@ class UpdateTest(unittest.TestCase):
         self.assertEqual(mine[-1]["rule"], "updaters")
 
 
+def updatable_headwater(tmp, zonefile_sync):
+    """A Headwater (not started) serving ZONE from a copy in `tmp`, updatable with ADMIN, with that
+    zonefile_sync."""
+    src = tmp / "upd.example.zone"
+    src.write_text(ZONE_TEXT)
+    acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
+    options = {"allow_update": ["updaters"], "zonefile_sync": zonefile_sync}
+    return hwtest.Headwater([hwtest.ZoneConf(ZONE, src, notify_options=options)], keys=[ADMIN], acls=acls)
+
+
 class UpdateDelayedWriteBackTest(unittest.TestCase):
     """zonefile_sync 2s: an update is not in the file at once, and is there a few seconds later without
     anything else happening (the writer keeps the zone until its file is written)."""
@@ -349,11 +359,7 @@ class UpdateDelayedWriteBackTest(unittest.TestCase):
     def test_written_when_due(self):
         tmp = hwtest.tempdir("update-delayed")
         try:
-            src = tmp / "upd.example.zone"
-            src.write_text(ZONE_TEXT)
-            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
-            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"], "zonefile_sync": "2s"})
-            with hwtest.Headwater([zone], keys=[ADMIN], acls=acls) as hw:
+            with updatable_headwater(tmp, "2s") as hw:
                 hw.start()
                 path = hw.zone_path(ZONE)
                 m = update()
@@ -376,11 +382,7 @@ class UpdateMergeTest(unittest.TestCase):
     def test_merge_conflict_sync_and_stop(self):
         tmp = hwtest.tempdir("update-merge")
         try:
-            src = tmp / "upd.example.zone"
-            src.write_text(ZONE_TEXT)
-            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
-            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"], "zonefile_sync": "1h"})
-            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls)
+            hw = updatable_headwater(tmp, "1h")
             path = hw.zone_path(ZONE)
             try:
                 hw.start()
