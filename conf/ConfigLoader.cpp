@@ -150,6 +150,11 @@ const toml::node* default_of(const SchemaKey& key) {
     return parsed[static_cast<size_t>(&key - config_schema().data())].get("v");
 }
 
+// The threads a large config is parsed and read on: every core, at most 8.
+size_t config_threads() {
+    return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+}
+
 std::string join_path(const std::string& prefix, std::string_view key) {
     return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
 }
@@ -1138,10 +1143,7 @@ class Loader {
         const size_t n = list.size();
         const size_t base = records.size();
         records.resize(base + n);
-        const size_t parts =
-            std::min({static_cast<size_t>(std::clamp(std::thread::hardware_concurrency(), 1U, 8U)),
-                      n / kZonesPerThread});
-        std::vector<uint8_t> kept(n, 0);
+        const size_t parts = std::min(config_threads(), n / kZonesPerThread);
         std::vector<std::vector<PendingName>> names(parts);  // each part's names, in order
         std::vector<Loader> helpers;
         helpers.reserve(parts);
@@ -1156,8 +1158,10 @@ class Loader {
         auto run = [&](size_t k) {
             try {
                 for (size_t i = n * k / parts; i < n * (k + 1) / parts; ++i) {
+                    // A zone's record is kept whatever finish() says: it refuses none (a problem fails
+                    // the whole config anyway), and an element that is not a table is one.
                     if (const auto* table = list.get(i)->as_table())
-                        kept[i] = helpers[k].read_table(f, "zone[]", i, *table, records[base + i]) ? 1 : 0;
+                        (void)helpers[k].read_table(f, "zone[]", i, *table, records[base + i]);
                     else
                         helpers[k].not_a_table(f, i);
                 }
@@ -1192,14 +1196,6 @@ class Loader {
             }
             for (; taken < found.size(); ++taken) problems_.push_back(std::move(found[taken]));
         }
-        if (std::find(kept.begin(), kept.end(), 0) == kept.end()) return;
-        size_t out = base;
-        for (size_t i = 0; i < n; ++i) {
-            if (kept[i] == 0) continue;
-            if (out != base + i) records[out] = std::move(records[base + i]);
-            ++out;
-        }
-        records.erase(records.begin() + static_cast<std::ptrdiff_t>(out), records.end());
     }
 
     bool finish(const toml::table&, const std::string&, ZonesDirConfig&, size_t problems_before) {
@@ -1472,8 +1468,8 @@ fs::path absolute_path(const fs::path& p) {
 // parts on every core when it can be (TomlInParts.h); any doubt, and every error, goes through one parse
 // of the whole text.
 Result<toml::table, ConfigError> parse_toml(std::string_view text, const std::string& display_path) {
-    const std::size_t cores = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
-    if (auto in_parts = parse_toml_in_parts(text, display_path, cores)) return std::move(*in_parts);
+    if (auto in_parts = parse_toml_in_parts(text, display_path, config_threads()))
+        return std::move(*in_parts);
     try {
         return toml::parse(text, std::string(display_path));
     } catch (const toml::parse_error& e) {

@@ -237,10 +237,12 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     if (!running.all_in_place()) {
         kept.reserve(next.zones.size());
         for (const auto& zc : next.zones) kept.insert(zc.name);
-        for (const auto& zc : t.config.zones)
-            if (kept.count(zc.name) == 0) removed.push_back(zc.name);
-        for (const auto& z : running.served_now())
-            if (kept.count(z->name_text()) == 0) dropped.push_back(z);
+        // The store holds the running config's zones, one each, in its order (catalogs included).
+        for (const auto& z : running.served_now()) {
+            if (kept.count(z->name_text()) != 0) continue;
+            removed.push_back(z->name_text());
+            dropped.push_back(z);
+        }
     }
     (void)t.store.replace(set.zones);  // names are unique: the config loader checked
     // A zone no longer served leaves the server's write-backs: the updates its file lags behind are
