@@ -102,6 +102,17 @@ struct NewSet {
     json added = json::array();
     json changed = json::array();
     std::vector<std::string> errors;
+    // Running zones whose settings changed: their files are checked with the rest, but their replacements
+    // are opened last (open_rebuilt), once nothing else can refuse the reconfigure. A replacement journals
+    // its file against the running zone's history, which a refusal after it could not take back.
+    struct Rebuilt {
+        std::size_t at;                       // its place in `zones` (null until opened)
+        std::shared_ptr<zone::Zone> running;  // retired once its replacement is opened
+        const conf::ZoneConfig* config;       // in the running config (null: not there)
+        const conf::ZoneConfig* next;         // in the new config
+        bool replacement_loaded = false;
+    };
+    std::vector<Rebuilt> rebuilt;
 };
 
 // The running zones and their settings, found for the new config's zones. Matched by place first: a
@@ -182,16 +193,67 @@ void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t 
         set.zones.push_back(std::move(running));
         return;
     }
-    // The running Zone's deferred snapshot, not written yet, must not land over its replacement's files.
-    if (running) running->retire();
+    if (running) {
+        // Strict, like a new zone: its file must load. (Read twice, but a rebuild is rare.)
+        if (auto loaded = zone::load_zone_file(running->settings().name, zc.file); !loaded)
+            return set.errors.push_back("zone " + zc.name + ": " + loaded.error().to_string());
+        set.rebuilt.push_back({set.zones.size(), std::move(running), old, &zc});
+        set.changed.push_back(zc.name);
+        set.announce.insert(zc.name);
+        set.zones.emplace_back();
+        return;
+    }
     auto z = make_zone(next, zc, dns::Name::from_text(zc.name).value(), set.state_dir);
     const auto r = z->open(now, zone::FirstSnapshot::Deferred);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
     if (r.outcome == zone::ReloadOutcome::Error)
         return set.errors.push_back("zone " + zc.name + ": " + r.error);
-    (running ? set.changed : set.added).push_back(zc.name);
+    set.added.push_back(zc.name);
     set.announce.insert(zc.name);
     set.zones.push_back(std::move(z));
+}
+
+// The rebuilt zones' replacements, opened: each running one is retired first, since its deferred snapshot,
+// not written yet, must not land over its replacement's files.
+void open_rebuilt(const conf::Config& next, NewSet& set, zone::Clock::time_point now) {
+    for (auto& r : set.rebuilt) {
+        r.running->retire();
+        auto z = make_zone(next, *r.next, r.running->settings().name, set.state_dir);
+        const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
+        if (opened.outcome == zone::ReloadOutcome::Error) {
+            set.errors.push_back("zone " + r.next->name + ": " + opened.error);
+            continue;
+        }
+        r.replacement_loaded = true;
+        set.zones[r.at] = std::move(z);
+    }
+}
+
+// A refused reconfigure leaves the running zones served, but those it rebuilt were retired first. One whose
+// replacement did not load has its history untouched (a failed load changes nothing): it carries on. One
+// whose replacement loaded may find its file journaled against its history by that replacement, so it is
+// opened again from the running config, on the state files as they now are, and takes its place.
+void restore_rebuilt(Reconfigurable& t, const NewSet& set, const RunningZones& running,
+                     zone::Clock::time_point now) {
+    if (set.rebuilt.empty()) return;
+    std::vector<std::shared_ptr<zone::Zone>> zones = running.served_now();
+    bool reopened = false;
+    for (const auto& r : set.rebuilt) {
+        if (!r.replacement_loaded || r.config == nullptr) {
+            r.running->unretire();
+            continue;
+        }
+        auto z = make_zone(t.config, *r.config, r.running->settings().name, set.state_dir);
+        const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
+        if (opened.outcome == zone::ReloadOutcome::Error)
+            spdlog::error("reconfigure refused: zone {} opened again from the running config: {}",
+                          r.config->name, opened.error);
+        std::replace(zones.begin(), zones.end(), r.running, z);
+        reopened = true;
+    }
+    if (!reopened) return;
+    (void)t.store.replace(std::move(zones));
+    t.snapshots.wanted();
 }
 
 std::string first_errors(const std::vector<std::string>& errors) {
@@ -225,11 +287,18 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     if (!set.errors.empty()) return refused(first_errors(set.errors));
     auto notify = notify_zones(next, **keys);
     if (!notify) return refused(notify.error());
+    open_rebuilt(next, set, now);
+    if (!set.errors.empty()) {
+        restore_rebuilt(t, set, running, now);
+        return refused(first_errors(set.errors));
+    }
 
     // Everything is built: swap. Only the NOTIFY sockets can still fail, so they go first; the new Notifier
     // announces the zones that are new or rebuilt, or whose targets changed.
-    if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped)
+    if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped) {
+        restore_rebuilt(t, set, running, now);
         return refused(swapped.error());
+    }
     // Removed: none when every running zone was found at its place.
     json removed = json::array();
     std::unordered_set<std::string_view> kept;  // views into `next`, which outlives them

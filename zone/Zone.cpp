@@ -547,6 +547,11 @@ void Zone::retire() {
     retired_ = true;
 }
 
+void Zone::unretire() {
+    const std::lock_guard lock(mutex_);
+    retired_ = false;
+}
+
 void Zone::snapshot_synced() {
     const std::lock_guard lock(mutex_);
     if (snapshot_ == SnapshotState::Lazy) snapshot_ = SnapshotState::Durable;

@@ -166,6 +166,9 @@ class Zone {
     // Another Zone takes over this one's state files (reconfigure rebuilt or removed it): it writes no
     // deferred snapshot any more, which could land over the other's.
     void retire();
+    // A retire() undone: the reconfigure that would have replaced this Zone was refused, and the replacement
+    // changed none of its state files (it did not load).
+    void unretire();
 
     // Reads the file and, if it is good and differs, journals the change and swaps the new version in.
     // The state directory is opened first if open() could not open it (so a zone that failed at start-up

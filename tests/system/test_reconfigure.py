@@ -8,6 +8,9 @@ One server, the tests run in name order and build on each other:
    required by the new ACL lets the transfer through.
 3. 1000 new zones with one broken file among them: reconfigure fails naming that file and line; none of
    the 1000 is served and everything served before still is.
+3b. A zone whose file setting changed, in a reconfigure refused for another zone's file or for the new
+   file's own serial: the running zone serves on, and nothing of the refused file reaches its history
+   (restarted, it serves its own file's serial).
 4. A config with a syntax error, and one changing server.listen (a restart-only key): refused, saying
    what is wrong; nothing changes.
 5. A zone removed stops being served (REFUSED); added back, it serves the same serial from its state.
@@ -142,6 +145,44 @@ class ReconfigureTest(unittest.TestCase):
         doc = self.reconfigure()
         self.assertEqual(len(doc["removed"]), 1000)
         self.assertIsNone(hwtest.soa_serial(self.hw.port, "z0001.many.example."))
+
+    def test_3b_refused_rebuild_leaves_the_zone_and_its_history(self):
+        good = self.hw.config_path.read_text()
+        self.assertEqual(good, self.hw.config_text())  # a restart below writes the same config
+        moved = self.hw.dir / "b-moved.zone"
+        hwtest.generate_zone(moved, "b.example.", 25, SERIAL + 5)
+        (self.hw.dir / "broken.zone").write_text(
+            "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nbad A 300.1.2.3\n")
+        edited = good.replace('file = "zones/b.example.zone"', 'file = "b-moved.zone"')
+        self.assertNotEqual(edited, good)
+        # Another zone's file is broken: refused before the rebuilt zone's new file is journaled.
+        self.hw.config_path.write_text(edited + '\n[[zone]]\nname = "broken.example"\nfile = "broken.zone"\n')
+        doc = self.reconfigure(ok=False)
+        self.assertIn("broken.zone:4", doc["error"])
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
+        # The new file's serial went back: found only when the rebuilt zone opens on its history, last.
+        hwtest.generate_zone(moved, "b.example.", 25, SERIAL - 1)
+        self.hw.config_path.write_text(edited)
+        doc = self.reconfigure(ok=False)
+        self.assertIn("zone b.example.:", doc["error"])
+        self.assertIn("backwards", doc["error"])
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
+        # No refused file's version was journaled: restarted, the zone serves its own file, and still
+        # takes changes.
+        self.hw.config_path.write_text(good)
+        self.hw.stop()
+        self.hw.start()
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
+        _, status, _, _ = self.hw.ctl("status", "b.example.")
+        zone = status["zones"][0]
+        self.assertFalse(zone.get("last_error"), zone)
+        hwtest.generate_zone(self.hw.zone_path("b.example."), "b.example.", 20, SERIAL + 1)
+        rc, _, out, err = self.hw.ctl("reload", "b.example.")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL + 1)
+        hwtest.generate_zone(self.hw.zone_path("b.example."), "b.example.", 20, SERIAL)
+        rc, _, out, err = self.hw.ctl("reload", "--force", "b.example.")
+        self.assertEqual(rc, 0, out + err)
 
     def test_4_bad_configs_change_nothing(self):
         good = self.hw.config_path.read_text()

@@ -823,4 +823,8 @@ TEST_F(ZoneReloadTest, ARetiredZoneWritesNoDeferredSnapshot) {
     z.retire();  // reconfigure gave its files to a new Zone
     EXPECT_FALSE(*z.write_deferred_snapshot());
     EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot"));
+    // The reconfigure was refused, its replacement never loaded: the snapshot is this Zone's to write.
+    z.unretire();
+    EXPECT_TRUE(*z.write_deferred_snapshot());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot"));
 }
