@@ -109,7 +109,7 @@ struct NewSet {
         std::size_t at;                       // its place in `zones` (null until opened)
         std::shared_ptr<zone::Zone> running;  // retired once its replacement is opened
         const conf::ZoneConfig* config;       // in the running config (null: not there)
-        const conf::ZoneConfig* next;         // in the new config
+        std::size_t next;                     // its index in the new config (which still grows)
         bool replacement_loaded = false;
     };
     std::vector<Rebuilt> rebuilt;
@@ -197,7 +197,7 @@ void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t 
         // Strict, like a new zone: its file must load. (Read twice, but a rebuild is rare.)
         if (auto loaded = zone::load_zone_file(running->settings().name, zc.file); !loaded)
             return set.errors.push_back("zone " + zc.name + ": " + loaded.error().to_string());
-        set.rebuilt.push_back({set.zones.size(), std::move(running), old, &zc});
+        set.rebuilt.push_back({set.zones.size(), std::move(running), old, i});
         set.changed.push_back(zc.name);
         set.announce.insert(zc.name);
         set.zones.emplace_back();
@@ -218,10 +218,11 @@ void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t 
 void open_rebuilt(const conf::Config& next, NewSet& set, zone::Clock::time_point now) {
     for (auto& r : set.rebuilt) {
         r.running->retire();
-        auto z = make_zone(next, *r.next, r.running->settings().name, set.state_dir);
+        const conf::ZoneConfig& zc = next.zones[r.next];
+        auto z = make_zone(next, zc, r.running->settings().name, set.state_dir);
         const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
         if (opened.outcome == zone::ReloadOutcome::Error) {
-            set.errors.push_back("zone " + r.next->name + ": " + opened.error);
+            set.errors.push_back("zone " + zc.name + ": " + opened.error);
             continue;
         }
         r.replacement_loaded = true;
