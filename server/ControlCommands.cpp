@@ -128,7 +128,7 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
     json list = json::array();
     for (const auto& z : *zones) {
         const zone::ReloadResult r = z->reload(now_(), force);
-        if (reload_observer_) reload_observer_(*z, r);
+        for (const auto& observer : reload_observers_) observer(*z, r);
         json entry = {
             {"name", z->settings().name.to_string()},
             {"outcome", outcome_name(r.outcome)},

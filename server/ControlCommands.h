@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,9 +48,10 @@ class ControlCommands {
     // Reads the config again (SIGHUP); the reconfigure command's JSON.
     nlohmann::json reconfigure_now();
 
-    // Called after every zone reload with its result (the alerts); set before the first command.
+    // Called after every zone reload with its result (the alerts, the zone file writer); added before the
+    // first command.
     using ReloadObserver = std::function<void(const zone::Zone&, const zone::ReloadResult&)>;
-    void on_reload(ReloadObserver observer) { reload_observer_ = std::move(observer); }
+    void on_reload(ReloadObserver observer) { reload_observers_.push_back(std::move(observer)); }
 
   private:
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
@@ -70,7 +72,7 @@ class ControlCommands {
     NotifyControl notify_;
     VerifyControl verify_;
     TlsReload tls_reload_;
-    ReloadObserver reload_observer_;
+    std::vector<ReloadObserver> reload_observers_;
     ReconfigureControl reconfigure_;
 };
 

@@ -818,8 +818,12 @@ int Server::run() {
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     WriteBacks write_backs(control_io, impl_->store);
     impl_->set_zone_changed(after_update(notifications, write_backs));
-    // Secondaries may have missed changes made while we were down: tell them what we serve now.
-    for (const auto& z : impl_->store.zones()) notifications.changed(*z);
+    // Secondaries may have missed changes made while we were down: tell them what we serve now. A zone
+    // whose file merged updates at start-up but could not be written has its write-back to retry.
+    for (const auto& z : impl_->store.zones()) {
+        notifications.changed(*z);
+        if (z->write_back_pending()) write_backs.wanted(*z);
+    }
 
     DeferredSnapshots snapshots(impl_->store);
     // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
@@ -832,10 +836,23 @@ int Server::run() {
             return verifier.verify(zone, request);
         },
         tls_reload(impl_->tls.get()),
-        [reconfigurable =
-             Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots}]() mutable {
-            return reconfigure(reconfigurable, zone::Clock::now());
+        [reconfigurable = Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots},
+         &write_backs]() mutable {
+            auto done = reconfigure(reconfigurable, zone::Clock::now());
+            // A zone it opened that merged updates into a file it could not write retries the write.
+            for (const char* list : {"added", "changed"}) {
+                if (!done.contains(list)) continue;
+                for (const auto& name : done[list]) {
+                    auto parsed = dns::Name::from_text(name.get<std::string>());
+                    auto z = parsed ? reconfigurable.store.find_exact(*parsed) : nullptr;
+                    if (z && z->write_back_pending()) write_backs.wanted(*z);
+                }
+            }
+            return done;
         });
+    commands.on_reload([&write_backs](const zone::Zone& z, const zone::ReloadResult&) {
+        if (z.write_back_pending()) write_backs.wanted(z);  // a merge whose file could not be written
+    });
     start_alerts(*impl_->alerts, impl_->store, verifier, commands);
     verifier.start();
     // GET /metrics on a thread of its own; rendering reads the zones and the registry one zone at a time.

@@ -265,10 +265,12 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     if (merged) {
         result = update_locked(merged, now, force);
         if (result.outcome != ReloadOutcome::Error) {
-            if (auto w = write_back_locked(); !w)
+            if (auto w = write_back_locked(); !w) {
                 result.note +=
                     (result.note.empty() ? "" : "; ") + std::string("zone file not written: ") + w.error();
-            else
+                // Retried like an update's write-back (the server's writer looks at write_back_pending()).
+                set_write_back_due_locked(write_back_retry(now));
+            } else
                 result.note += (result.note.empty() ? "" : "; ") + std::string("merged with dynamic updates");
         }
     } else {
@@ -843,6 +845,11 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     return result;
 }
 
+Clock::time_point Zone::write_back_retry(Clock::time_point now) const {
+    // Not sooner than a second: a full disk or a read-only file is not fixed in milliseconds.
+    return now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000));
+}
+
 void Zone::set_write_back_due_locked(std::optional<Clock::time_point> due) {
     if (!updates_) {
         if (!due) return;
@@ -868,8 +875,7 @@ Result<bool, std::string> Zone::write_back_if_due(Clock::time_point now, bool al
     }
     if (auto w = write_back_file(); !w) {
         const std::lock_guard lock(mutex_);
-        set_write_back_due_locked(
-            now + std::max(settings_.zonefile_sync, std::chrono::milliseconds(1000)));  // retry
+        set_write_back_due_locked(write_back_retry(now));
         return unexpected(w.error());
     }
     return true;

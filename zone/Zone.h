@@ -245,6 +245,8 @@ class Zone {
     // The served source re-signed: unchanged if nothing is due (and not `all`), else a new serial.
     void adopt_signing_locked();  // signing_->pending becomes the served version's
     void set_write_back_due_locked(std::optional<Clock::time_point> due);
+    // When a write-back that failed at `now` is tried again.
+    Clock::time_point write_back_retry(Clock::time_point now) const;
     ReloadResult resign_locked(Clock::time_point now, bool all);
     // Journals and serves `next` (signed when the zone is), `source` its unsigned source.
     Result<void, std::string> publish_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,

@@ -443,6 +443,41 @@ class UpdateMergeTest(unittest.TestCase):
             hwtest.cleanup_dir(tmp)
 
 
+class UpdateWriteBackRetryTest(unittest.TestCase):
+    """Killed before its zonefile_sync, the server starts again on a file that lacks the update and has a
+    hand edit: the two are merged and served, and the merged file, which cannot be written at first, is
+    written once it can be (retried, as an update's write-back is)."""
+
+    def test_merged_file_written_once_it_can_be(self):
+        tmp = hwtest.tempdir("update-retry")
+        try:
+            with updatable_headwater(tmp, "2s") as hw:
+                hw.start()
+                path = hw.zone_path(ZONE)
+                m = update()
+                m.add("by-update", 60, "A", "203.0.113.1")
+                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                hw.proc.signal(signal.SIGKILL)
+                hw.proc.proc.wait(10)
+                self.assertNotIn("by-update", path.read_text())  # killed before its zonefile_sync
+                with open(path, "a") as f:
+                    f.write(f"by-hand.{ZONE} 60 IN TXT \"hand\"\n")
+                blocker = Path(str(path) + ".headwater-tmp")  # the atomic write's temporary file
+                blocker.mkdir()
+                hw.start()
+                for owner, rdtype in (("by-update", "A"), ("by-hand", "TXT")):
+                    r = dns.query.tcp(dns.message.make_query(f"{owner}.{ZONE}", rdtype), hwtest.ADDR, port=hw.port,
+                                      timeout=5)
+                    self.assertEqual(len(r.answer), 1, owner)
+                self.assertNotIn("by-update", path.read_text())  # the merged file could not be written
+                blocker.rmdir()
+                hwtest.wait_for(lambda: "by-update." + ZONE in path.read_text(), 15, interval=0.2,
+                                what=f"the merged file written:\n{hw.log()[-2000:]}")
+                self.assertIn("by-hand." + ZONE, path.read_text())
+        finally:
+            hwtest.cleanup_dir(tmp)
+
+
 class UpdateSignedTest(unittest.TestCase):
     """A zone Headwater signs: an update is served signed (an RRSIG over the new RRset, the NSEC chain
     through the new name), and DNSSEC records are the signer's (REFUSED)."""
