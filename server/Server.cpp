@@ -563,6 +563,12 @@ class WriteBacks {
         });
     }
 
+    // A zone whose file a reload, a start or a reconfigure merged with updates but could not write: the
+    // write-back it left pending is retried like an update's.
+    void retry(const zone::Zone& z) {
+        if (z.write_back_pending()) wanted(z);
+    }
+
   private:
     void pass() {
         posted_.store(false, std::memory_order_release);  // an update from now on asks again (wanted())
@@ -622,6 +628,33 @@ std::function<void(const zone::Zone&)> after_update(const NotifyControl& notific
     return [&notifications, &write_backs](const zone::Zone& z) {
         notifications.changed(z);
         write_backs.wanted(z);
+    };
+}
+
+// Secondaries may have missed changes made while we were down: they are told what is served now. A zone
+// whose file merged updates at start-up but could not be written has its write-back to retry.
+void announce_at_start(const zone::ZoneStore& store, const NotifyControl& notifications,
+                       WriteBacks& write_backs) {
+    for (const auto& z : store.zones()) {
+        notifications.changed(*z);
+        write_backs.retry(*z);
+    }
+}
+
+// The reconfigure command. A zone it opened that merged updates into a file it could not write retries the
+// write, as after a reload.
+ReconfigureControl reconfigure_control(Reconfigurable reconfigurable, WriteBacks& write_backs) {
+    return [reconfigurable, &write_backs]() mutable {
+        auto done = reconfigure(reconfigurable, zone::Clock::now());
+        for (const char* list : {"added", "changed"}) {
+            if (!done.contains(list)) continue;
+            for (const auto& name : done[list]) {
+                auto parsed = dns::Name::from_text(name.get<std::string>());
+                auto z = parsed ? reconfigurable.store.find_exact(*parsed) : nullptr;
+                if (z) write_backs.retry(*z);
+            }
+        }
+        return done;
     };
 }
 
@@ -818,12 +851,7 @@ int Server::run() {
     const NotifyControl notifications = notify_control(notifier, impl_->store);
     WriteBacks write_backs(control_io, impl_->store);
     impl_->set_zone_changed(after_update(notifications, write_backs));
-    // Secondaries may have missed changes made while we were down: tell them what we serve now. A zone
-    // whose file merged updates at start-up but could not be written has its write-back to retry.
-    for (const auto& z : impl_->store.zones()) {
-        notifications.changed(*z);
-        if (z->write_back_pending()) write_backs.wanted(*z);
-    }
+    announce_at_start(impl_->store, notifications, write_backs);
 
     DeferredSnapshots snapshots(impl_->store);
     // Verification of the secondaries: its own thread, so a silent secondary delays nothing else.
@@ -836,23 +864,11 @@ int Server::run() {
             return verifier.verify(zone, request);
         },
         tls_reload(impl_->tls.get()),
-        [reconfigurable = Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots},
-         &write_backs]() mutable {
-            auto done = reconfigure(reconfigurable, zone::Clock::now());
-            // A zone it opened that merged updates into a file it could not write retries the write.
-            for (const char* list : {"added", "changed"}) {
-                if (!done.contains(list)) continue;
-                for (const auto& name : done[list]) {
-                    auto parsed = dns::Name::from_text(name.get<std::string>());
-                    auto z = parsed ? reconfigurable.store.find_exact(*parsed) : nullptr;
-                    if (z && z->write_back_pending()) write_backs.wanted(*z);
-                }
-            }
-            return done;
-        });
-    commands.on_reload([&write_backs](const zone::Zone& z, const zone::ReloadResult&) {
-        if (z.write_back_pending()) write_backs.wanted(z);  // a merge whose file could not be written
-    });
+        reconfigure_control(
+            Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots},
+            write_backs));
+    commands.on_reload(
+        [&write_backs](const zone::Zone& z, const zone::ReloadResult&) { write_backs.retry(z); });
     start_alerts(*impl_->alerts, impl_->store, verifier, commands);
     verifier.start();
     // GET /metrics on a thread of its own; rendering reads the zones and the registry one zone at a time.
