@@ -332,6 +332,7 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     t.responder.set_policy(transfer_acls(next), *keys, std::move(options));
     next.server = t.config.server;
     t.config = std::move(next);
+    if (t.applied) t.applied(t.config, *keys);
     spdlog::info("reconfigure: {} zone(s) served, {} added, {} removed, {} rebuilt", set.zones.size(),
                  set.added.size(), removed.size(), set.changed.size());
     return json{{"ok", true},

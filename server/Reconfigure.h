@@ -27,6 +27,8 @@ struct Reconfigurable {
     NotifierSlot& notifier;
     conf::Config& config;          // the config in use (catalogs included in `zones`); replaced on success
     DeferredSnapshots& snapshots;  // writes the snapshots of the zones it opens
+    // Told of the config and keys in use once a reconfigure applied them (the verification service).
+    std::function<void(const conf::Config&, const std::shared_ptr<const tsig::KeyStore>&)> applied = {};
 };
 
 // Reads config.path again and swaps in what it describes. Zones whose name and settings did not change

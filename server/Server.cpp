@@ -643,7 +643,13 @@ void announce_at_start(const zone::ZoneStore& store, const NotifyControl& notifi
 
 // The reconfigure command. A zone it opened that merged updates into a file it could not write retries the
 // write, as after a reload.
-ReconfigureControl reconfigure_control(Reconfigurable reconfigurable, WriteBacks& write_backs) {
+ReconfigureControl reconfigure_control(Reconfigurable reconfigurable, WriteBacks& write_backs,
+                                       VerifyService& verifier) {
+    // The verification's zones (secondaries, interval, key) follow the config.
+    reconfigurable.applied = [&verifier](const conf::Config& c,
+                                         const std::shared_ptr<const tsig::KeyStore>& k) {
+        verifier.replace(verify_zones(c, *k), k);
+    };
     return [reconfigurable, &write_backs]() mutable {
         auto done = reconfigure(reconfigurable, zone::Clock::now());
         for (const char* list : {"added", "changed"}) {
@@ -865,8 +871,8 @@ int Server::run() {
         },
         tls_reload(impl_->tls.get()),
         reconfigure_control(
-            Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots},
-            write_backs));
+            Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots}, write_backs,
+            verifier));
     commands.on_reload(
         [&write_backs](const zone::Zone& z, const zone::ReloadResult&) { write_backs.retry(z); });
     start_alerts(*impl_->alerts, impl_->store, verifier, commands);

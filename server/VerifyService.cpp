@@ -51,6 +51,17 @@ std::vector<zone::Changeset> recent_changes(const zone::Zone& z, dns::Serial ser
     return chain ? std::move(*chain) : std::vector<zone::Changeset>{};
 }
 
+// The caller leaves out zones with nothing set (verify_zones).
+std::unordered_map<std::string, VerifyZone> by_zone_key(std::vector<VerifyZone> zones) {
+    std::unordered_map<std::string, VerifyZone> out;
+    out.reserve(zones.size());
+    for (auto& z : zones) {
+        std::string key = SecondaryRegistry::zone_key(z.zone.to_string());
+        out.insert_or_assign(std::move(key), std::move(z));
+    }
+    return out;
+}
+
 }  // namespace
 
 bool VerifyZone::is_default() const {
@@ -64,15 +75,10 @@ VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const
                              SecondaryRegistry& registry, ReportSink sink)
     : store_(store),
       keys_(std::move(keys)),
+      zones_(by_zone_key(std::move(zones))),
       own_addresses_(std::move(own_addresses)),
       registry_(registry),
-      sink_(std::move(sink)) {
-    zones_.reserve(zones.size());
-    for (auto& z : zones) {  // the caller leaves out zones with nothing set (verify_zones)
-        std::string key = SecondaryRegistry::zone_key(z.zone.to_string());
-        zones_.insert_or_assign(std::move(key), std::move(z));
-    }
-}
+      sink_(std::move(sink)) {}
 
 VerifyService::~VerifyService() {
     stop();
@@ -81,11 +87,39 @@ VerifyService::~VerifyService() {
 void VerifyService::start() {
     if (thread_.joinable()) return;
     work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());
-    for (const auto& [key, z] : zones_) {
-        if (z.interval.count() > 0 && !z.secondaries.empty())
-            asio::co_spawn(io_, schedule(z), asio::detached);
+    {
+        const std::lock_guard lock(mutex_);
+        spawn_schedules_locked();
     }
     thread_ = std::thread([this] { io_.run(); });
+}
+
+void VerifyService::spawn_schedules_locked() {
+    const uint64_t generation = generation_.load(std::memory_order_acquire);
+    for (const auto& [key, z] : zones_) {
+        if (z.interval.count() > 0 && !z.secondaries.empty())
+            asio::co_spawn(io_, schedule(z, generation), asio::detached);
+    }
+}
+
+void VerifyService::replace(std::vector<VerifyZone> zones, std::shared_ptr<const tsig::KeyStore> keys) {
+    auto by_key = by_zone_key(std::move(zones));
+    const std::lock_guard lock(mutex_);
+    zones_ = std::move(by_key);
+    keys_ = std::move(keys);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    // Spawned from this thread onto the verify thread's io_context (co_spawn posts), or kept for start().
+    if (thread_.joinable()) spawn_schedules_locked();
+}
+
+std::pair<VerifyZone, std::shared_ptr<const tsig::KeyStore>> VerifyService::settings_of(
+    const dns::Name& zone) const {
+    const std::lock_guard lock(mutex_);
+    VerifyZone vz;
+    vz.zone = zone;
+    if (auto it = zones_.find(SecondaryRegistry::zone_key(zone.to_string())); it != zones_.end())
+        vz = it->second;
+    return {std::move(vz), keys_};
 }
 
 void VerifyService::stop() {
@@ -180,7 +214,7 @@ nlohmann::json VerifyService::verify_delegation_now(VerifyZone vz, const nlohman
     return {{"ok", true}, {"zone", report.zone}, {"in_sync", report.ok()}, {"delegation", to_json(report)}};
 }
 
-asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
+asio::awaitable<void> VerifyService::schedule(VerifyZone vz, uint64_t generation) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     // The first check soon after start-up (the secondaries may have missed changes while we were down),
     // then one per interval.
@@ -188,6 +222,8 @@ asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
     for (;;) {
         timer.expires_after(wait);
         if (auto [ec] = co_await timer.async_wait(kTuple); ec) co_return;
+        if (generation_.load(std::memory_order_acquire) != generation)
+            co_return;  // a reconfigure replaced it
         wait = vz.interval;
         auto req = prepare(vz);
         if (!req) {
@@ -211,10 +247,7 @@ asio::awaitable<void> VerifyService::schedule(VerifyZone vz) {
 nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::json& request) {
     auto name = dns::Name::from_text(zone);
     if (!name) return control::error_response("bad zone name \"" + zone + "\"");
-    VerifyZone vz;
-    vz.zone = *name;
-    if (auto it = zones_.find(SecondaryRegistry::zone_key(name->to_string())); it != zones_.end())
-        vz = it->second;
+    auto [vz, keys] = settings_of(*name);
     if (auto secondaries = endpoints_member(request, "secondaries", "secondary"); !secondaries)
         return control::error_response(secondaries.error());
     else if (*secondaries)
@@ -222,7 +255,7 @@ nlohmann::json VerifyService::verify(const std::string& zone, const nlohmann::js
     if (auto it = request.find("key"); it != request.end() && !it->is_null()) {
         if (!it->is_string()) return control::error_response("malformed request: \"key\" must be a string");
         auto key_name = dns::Name::from_text(it->get<std::string>());
-        vz.key = key_name ? keys_->find(*key_name) : nullptr;
+        vz.key = key_name ? keys->find(*key_name) : nullptr;
         if (!vz.key) return control::error_response("unknown key \"" + it->get<std::string>() + "\"");
     }
     if (auto it = request.find("delegation"); it != request.end() && !it->is_null()) {

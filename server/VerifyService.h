@@ -5,9 +5,11 @@
 // logged as a warning once when it starts and once when it ends.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -64,6 +66,10 @@ class VerifyService {
     void start();
     void stop();
 
+    // A reconfigure's zones and keys take over: the periodic checks start again from them (each zone's first
+    // one soon, as at start-up), and `verify` requests use them. Any thread.
+    void replace(std::vector<VerifyZone> zones, std::shared_ptr<const tsig::KeyStore> keys);
+
     // The `verify` control command (docs/control.md): blocks the caller until done. Members of `request`:
     // "secondaries" (array of "addr[:port]"), "key" (a configured key name), "sample", "timeout_ms",
     // "transfer" (bool), "delegation" (bool: check the delegation at the parent servers instead), "parents"
@@ -71,17 +77,23 @@ class VerifyService {
     nlohmann::json verify(const std::string& zone, const nlohmann::json& request);
 
   private:
-    boost::asio::awaitable<void> schedule(VerifyZone zone);
+    boost::asio::awaitable<void> schedule(VerifyZone zone, uint64_t generation);
+    void spawn_schedules_locked();
+    // A copy of a zone's settings (the default when it has none) and the keys, as of now.
+    std::pair<VerifyZone, std::shared_ptr<const tsig::KeyStore>> settings_of(const dns::Name& zone) const;
     Result<VerifyRequest, std::string> prepare(const VerifyZone& zone) const;
     void record(const VerifyReport& report, bool scheduled);
     void record(const DelegationReport& report);
     nlohmann::json verify_delegation_now(VerifyZone vz, const nlohmann::json& request);
 
     const zone::ZoneStore& store_;
+    mutable std::mutex mutex_;  // keys_, zones_, generation_ (replace() runs on the control thread)
     std::shared_ptr<const tsig::KeyStore> keys_;
     // By SecondaryRegistry::zone_key; only zones with settings (most of 100k zones have none: they cost
     // nothing here).
     std::unordered_map<std::string, VerifyZone> zones_;
+    // Bumped by replace(): a periodic check of an older generation ends at its next wake-up.
+    std::atomic<uint64_t> generation_{0};
     std::vector<dns::IpAddress> own_addresses_;
     SecondaryRegistry& registry_;
     ReportSink sink_;

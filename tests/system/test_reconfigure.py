@@ -16,6 +16,8 @@ One server, the tests run in name order and build on each other:
 5. A zone removed stops being served (REFUSED); added back, it serves the same serial from its state.
 6. SIGHUP applies the config too; zones reordered, one left out of the middle: only that one goes.
 7. A NOTIFY target added by reconfigure gets a NOTIFY for the new zone.
+9. Secondaries to verify given to a zone by reconfigure (with verify_interval and a new verify_key): `verify`
+   checks them, and the periodic check runs for them.
 8. [[zones_dir]] with a [[template]] and an include: a zone file dropped into the directory is served
    after reconfigure, with the template's ACL; a zone from an included file too.
 """
@@ -295,6 +297,41 @@ class ReconfigureTest(unittest.TestCase):
         # The template's ACL: only the key opens it.
         self.assertEqual(axfr_rcode(self.hw.port, "dropped.example."), dns.rcode.REFUSED)
         self.assertEqual(axfr_rcode(self.hw.port, "dropped.example.", key=KEY), dns.rcode.NOERROR)
+
+    def test_9_verification_follows_the_config(self):
+        # The secondary: another Headwater serving the same file (it holds what is served, as a secondary
+        # in sync would), its transfers open to the new key.
+        key = hwtest.TsigKey("verify-key")
+        peer = hwtest.Headwater([hwtest.ZoneConf("a.example.", self.hw.zone_path("a.example."))],
+                                keys=[key], acl_networks=("127.0.0.0/8",))
+        try:
+            peer.start()
+            secondary = f"{hwtest.ADDR}:{peer.port}"
+            rc, doc, out, err = self.hw.ctl("verify", "a.example.")
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("no secondaries to check", doc["error"])
+            self.hw.keys = [KEY, key]
+            self.set_zones(["a.example.", "b.example.", "c.example."])
+            self.hw.zones[0].notify_options.update(
+                {"secondaries": [secondary], "verify_interval": "1s", "verify_key": key.name})
+            self.hw.write_config()
+            self.reconfigure()
+            rc, doc, out, err = self.hw.ctl("verify", "a.example.")
+            self.assertEqual(rc, 0, out + err)
+            self.assertEqual([s["address"] for s in doc["secondaries"]], [secondary], doc)
+            self.assertTrue(doc["in_sync"], doc)
+
+            def scheduled():
+                # The periodic check's entry (a manual verify records one too: wait for a newer one).
+                _, d, _, _ = self.hw.ctl("secondaries", "a.example.")
+                return [v for v in d.get("verification", []) if v.get("address") == secondary]
+
+            first = scheduled()
+            self.assertTrue(first, "the manual verify recorded nothing")
+            hwtest.wait_for(lambda: scheduled() and scheduled()[0].get("at") != first[0].get("at"), 15,
+                            interval=0.3, what="a periodic verification of the new secondary")
+        finally:
+            peer.close()
 
 
 if __name__ == "__main__":
