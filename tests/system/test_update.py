@@ -72,6 +72,13 @@ def udp_exchange(port, wire, timeout=5.0):
                 return data
 
 
+def add_by_update(port, owner, ttl, rdtype, value):
+    """One UPDATE adding a record (signed with ADMIN); its rcode."""
+    m = update()
+    m.add(owner, ttl, rdtype, value)
+    return rcode_of(tcp_exchange(port, m.to_wire()))
+
+
 def update(key=ADMIN, zone=ZONE):
     if key is None:
         return dns.update.UpdateMessage(zone)
@@ -362,10 +369,8 @@ class UpdateDelayedWriteBackTest(unittest.TestCase):
             with updatable_headwater(tmp, "2s") as hw:
                 hw.start()
                 path = hw.zone_path(ZONE)
-                m = update()
-                m.add("later", 60, "A", "203.0.113.2")
                 started = time.monotonic()
-                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertEqual(add_by_update(hw.port, "later", 60, "A", "203.0.113.2"), 0)
                 self.assertNotIn("later." + ZONE, path.read_text())  # not yet: zonefile_sync
                 hwtest.wait_for(lambda: "later." + ZONE in path.read_text(), 10, interval=0.1,
                                 what="the update in the zone file")
@@ -386,9 +391,7 @@ class UpdateMergeTest(unittest.TestCase):
             path = hw.zone_path(ZONE)
             try:
                 hw.start()
-                m = update()
-                m.add("by-update", 60, "A", "203.0.113.1")
-                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertEqual(add_by_update(hw.port, "by-update", 60, "A", "203.0.113.1"), 0)
                 self.assertNotIn("by-update", path.read_text())  # not yet: zonefile_sync
                 # A hand edit of another RRset: merged, both served, the file written.
                 with open(path, "a") as f:
@@ -420,17 +423,13 @@ class UpdateMergeTest(unittest.TestCase):
                 self.assertIn("203.0.113.9", path.read_text())
                 self.assertNotIn("192.0.2.99", path.read_text())
                 # A pending update is written on a clean stop.
-                m = update()
-                m.add("at-stop", 60, "A", "203.0.113.2")
-                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertEqual(add_by_update(hw.port, "at-stop", 60, "A", "203.0.113.2"), 0)
                 self.assertNotIn("at-stop", path.read_text())
                 hw.stop()
                 self.assertIn("at-stop." + ZONE, path.read_text())
                 # And when reconfigure stops serving the zone.
                 hw.start()
-                m = update()
-                m.add("at-removal", 60, "A", "203.0.113.3")
-                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertEqual(add_by_update(hw.port, "at-removal", 60, "A", "203.0.113.3"), 0)
                 self.assertNotIn("at-removal", path.read_text())
                 hw.zones = []
                 hw.write_config()
@@ -454,9 +453,7 @@ class UpdateWriteBackRetryTest(unittest.TestCase):
             with updatable_headwater(tmp, "2s") as hw:
                 hw.start()
                 path = hw.zone_path(ZONE)
-                m = update()
-                m.add("by-update", 60, "A", "203.0.113.1")
-                self.assertEqual(rcode_of(tcp_exchange(hw.port, m.to_wire())), 0)
+                self.assertEqual(add_by_update(hw.port, "by-update", 60, "A", "203.0.113.1"), 0)
                 hw.proc.signal(signal.SIGKILL)
                 hw.proc.proc.wait(10)
                 self.assertNotIn("by-update", path.read_text())  # killed before its zonefile_sync
