@@ -113,6 +113,7 @@ struct NewSet {
         bool replacement_loaded = false;
     };
     std::vector<Rebuilt> rebuilt;
+    std::size_t rebuilt_opened = 0;  // rebuilt[0, this) went through open_rebuilt
 };
 
 // The running zones and their settings, found for the new config's zones. Matched by place first: a
@@ -205,6 +206,7 @@ void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t 
     }
     auto z = make_zone(next, zc, dns::Name::from_text(zc.name).value(), set.state_dir);
     const auto r = z->open(now, zone::FirstSnapshot::Deferred);
+    if (t.opened) t.opened(*z);
     // Strict: a zone file that does not load refuses the reconfigure, even when state_dir could serve it.
     if (r.outcome == zone::ReloadOutcome::Error)
         return set.errors.push_back("zone " + zc.name + ": " + r.error);
@@ -213,47 +215,61 @@ void add_zone(const Reconfigurable& t, RunningZones& running_zones, std::size_t 
     set.zones.push_back(std::move(z));
 }
 
-// The rebuilt zones' replacements, opened: each running one is retired first, since its deferred snapshot,
-// not written yet, must not land over its replacement's files.
-void open_rebuilt(const conf::Config& next, NewSet& set, zone::Clock::time_point now) {
-    for (auto& r : set.rebuilt) {
+// The rebuilt zones not opened yet, opened: each running one is retired first, since its deferred
+// snapshot, not written yet, must not land over its replacement's files. The first that fails stops it:
+// the others are not opened only to be undone.
+void open_rebuilt(const Reconfigurable& t, const conf::Config& next, NewSet& set,
+                  zone::Clock::time_point now) {
+    for (; set.rebuilt_opened < set.rebuilt.size(); ++set.rebuilt_opened) {
+        auto& r = set.rebuilt[set.rebuilt_opened];
         r.running->retire();
         const conf::ZoneConfig& zc = next.zones[r.next];
         auto z = make_zone(next, zc, r.running->settings().name, set.state_dir);
         const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
+        if (t.opened) t.opened(*z);
         if (opened.outcome == zone::ReloadOutcome::Error) {
             set.errors.push_back("zone " + zc.name + ": " + opened.error);
-            continue;
+            ++set.rebuilt_opened;
+            return;
         }
         r.replacement_loaded = true;
         set.zones[r.at] = std::move(z);
     }
 }
 
-// A refused reconfigure leaves the running zones served, but those it rebuilt were retired first. One whose
-// replacement did not load has its history untouched (a failed load changes nothing): it carries on. One
-// whose replacement loaded may find its file journaled against its history by that replacement, so it is
-// opened again from the running config, on the state files as they now are, and takes its place.
+// A refused reconfigure leaves the running zones served, but those it rebuilt were retired. One whose
+// replacement did not load (or was never opened) has its history untouched (a failed load changes
+// nothing): it carries on. One whose replacement loaded finds the new file journaled against its
+// history, so it is opened again from the running config on the state files as they now are, and takes
+// its place. That open finds the running file's serial behind the journaled one when the new file's was
+// higher (the usual case): the running file is then served as a new history (a forced reload), as it was
+// before, rather than the refused file's version.
 void restore_rebuilt(Reconfigurable& t, const NewSet& set, const RunningZones& running,
                      zone::Clock::time_point now) {
     if (set.rebuilt.empty()) return;
     std::vector<std::shared_ptr<zone::Zone>> zones = running.served_now();
     bool reopened = false;
     for (const auto& r : set.rebuilt) {
-        if (!r.replacement_loaded || r.config == nullptr) {
+        if (!r.replacement_loaded || r.config == nullptr) {  // (no running config: not reached in practice)
             r.running->unretire();
             continue;
         }
         auto z = make_zone(t.config, *r.config, r.running->settings().name, set.state_dir);
-        const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
-        if (opened.outcome == zone::ReloadOutcome::Error)
-            spdlog::error("reconfigure refused: zone {} opened again from the running config: {}",
-                          r.config->name, opened.error);
+        if (const auto opened = z->open(now, zone::FirstSnapshot::Deferred);
+            opened.outcome == zone::ReloadOutcome::Error) {
+            const auto forced = z->reload(now, true);
+            spdlog::warn("reconfigure refused: zone {} opened again from the running config ({}){}",
+                         r.config->name, opened.error,
+                         forced.outcome == zone::ReloadOutcome::Error
+                             ? ": " + forced.error
+                             : ": its file is served as a new history");
+        }
+        if (t.opened) t.opened(*z);
         std::replace(zones.begin(), zones.end(), r.running, z);
         reopened = true;
     }
-    if (!reopened) return;
-    (void)t.store.replace(std::move(zones));
+    if (reopened) (void)t.store.replace(std::move(zones));
+    // An unretired zone's deferred snapshot may have been passed over while it was retired.
     t.snapshots.wanted();
 }
 
@@ -281,25 +297,28 @@ json reconfigure(Reconfigurable& t, zone::Clock::time_point now) {
     RunningZones running(t, members);
     NewSet set;
     set.state_dir = zone_state_dir(next);
+    // From the first rebuilt zone opened on, a refusal gives the running zones back first.
+    auto undo_and_refuse = [&](const std::string& why) {
+        restore_rebuilt(t, set, running, now);
+        return refused(why);
+    };
     for (std::size_t i = 0; i < members; ++i) add_zone(t, running, i, next, false, now, set);
     if (!set.errors.empty()) return refused(first_errors(set.errors));
-    if (auto catalogs = add_catalog_zones(next); !catalogs) return refused(catalogs.error());
+    // The rebuilt members before the catalogs: a running catalog is reloaded in place with its new
+    // membership, which nothing after that may refuse.
+    open_rebuilt(t, next, set, now);
+    if (!set.errors.empty()) return undo_and_refuse(first_errors(set.errors));
+    if (auto catalogs = add_catalog_zones(next); !catalogs) return undo_and_refuse(catalogs.error());
+    auto notify = notify_zones(next, **keys);  // the catalogs' targets too
+    if (!notify) return undo_and_refuse(notify.error());
     for (std::size_t i = members; i < next.zones.size(); ++i) add_zone(t, running, i, next, true, now, set);
-    if (!set.errors.empty()) return refused(first_errors(set.errors));
-    auto notify = notify_zones(next, **keys);
-    if (!notify) return refused(notify.error());
-    open_rebuilt(next, set, now);
-    if (!set.errors.empty()) {
-        restore_rebuilt(t, set, running, now);
-        return refused(first_errors(set.errors));
-    }
+    if (set.errors.empty()) open_rebuilt(t, next, set, now);
+    if (!set.errors.empty()) return undo_and_refuse(first_errors(set.errors));
 
     // Everything is built: swap. Only the NOTIFY sockets can still fail, so they go first; the new Notifier
     // announces the zones that are new or rebuilt, or whose targets changed.
-    if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped) {
-        restore_rebuilt(t, set, running, now);
-        return refused(swapped.error());
-    }
+    if (auto swapped = t.notifier.replace(std::move(*notify), set.zones, set.announce); !swapped)
+        return undo_and_refuse(swapped.error());
     // Removed: none when every running zone was found at its place.
     json removed = json::array();
     std::unordered_set<std::string_view> kept;  // views into `next`, which outlives them

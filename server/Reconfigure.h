@@ -29,6 +29,9 @@ struct Reconfigurable {
     DeferredSnapshots& snapshots;  // writes the snapshots of the zones it opens
     // Told of the config and keys in use once a reconfigure applied them (the verification service).
     std::function<void(const conf::Config&, const std::shared_ptr<const tsig::KeyStore>&)> applied = {};
+    // Told of every Zone a reconfigure opened (added, rebuilt, or opened again after a refusal), whether
+    // or not it ends up served (the zone file writer: a merge it could not write is retried).
+    std::function<void(const zone::Zone&)> opened = {};
 };
 
 // Reads config.path again and swaps in what it describes. Zones whose name and settings did not change

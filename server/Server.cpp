@@ -320,6 +320,10 @@ nlohmann::json notify_targets_json(const Notifier& notifier, const std::string& 
 std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::KeyStore& keys) {
     std::vector<VerifyZone> out;
     for (const auto& zc : config.zones) {
+        // Most of many zones set none of it: their names are not parsed.
+        if (zc.secondaries.empty() && zc.notify.empty() && zc.verify_key.empty() &&
+            zc.verify_interval_s == 0 && zc.parent.empty() && zc.verify_sample == VerifyZone{}.sample)
+            continue;
         VerifyZone vz;
         vz.zone = dns::Name::from_text(zc.name).value();
         vz.secondaries = zc.secondaries;
@@ -641,27 +645,16 @@ void announce_at_start(const zone::ZoneStore& store, const NotifyControl& notifi
     }
 }
 
-// The reconfigure command. A zone it opened that merged updates into a file it could not write retries the
-// write, as after a reload.
+// The reconfigure command. The verification's zones (secondaries, interval, key) follow the config; a zone
+// it opened that merged updates into a file it could not write retries the write, as after a reload.
 ReconfigureControl reconfigure_control(Reconfigurable reconfigurable, WriteBacks& write_backs,
                                        VerifyService& verifier) {
-    // The verification's zones (secondaries, interval, key) follow the config.
     reconfigurable.applied = [&verifier](const conf::Config& c,
                                          const std::shared_ptr<const tsig::KeyStore>& k) {
         verifier.replace(verify_zones(c, *k), k);
     };
-    return [reconfigurable, &write_backs]() mutable {
-        auto done = reconfigure(reconfigurable, zone::Clock::now());
-        for (const char* list : {"added", "changed"}) {
-            if (!done.contains(list)) continue;
-            for (const auto& name : done[list]) {
-                auto parsed = dns::Name::from_text(name.get<std::string>());
-                auto z = parsed ? reconfigurable.store.find_exact(*parsed) : nullptr;
-                if (z) write_backs.retry(*z);
-            }
-        }
-        return done;
-    };
+    reconfigurable.opened = [&write_backs](const zone::Zone& z) { write_backs.retry(z); };
+    return [reconfigurable]() mutable { return reconfigure(reconfigurable, zone::Clock::now()); };
 }
 
 struct Stoppable {

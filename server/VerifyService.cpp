@@ -64,6 +64,19 @@ std::unordered_map<std::string, VerifyZone> by_zone_key(std::vector<VerifyZone> 
 
 }  // namespace
 
+bool VerifyZone::same_as(const VerifyZone& o) const {
+    const auto same_key = [](const std::shared_ptr<const tsig::Key>& a,
+                             const std::shared_ptr<const tsig::Key>& b) {
+        if (!a || !b) return !a && !b;
+        const auto sa = a->secret();
+        const auto sb = b->secret();
+        return a->name() == b->name() && a->algorithm() == b->algorithm() &&
+               std::equal(sa.begin(), sa.end(), sb.begin(), sb.end());
+    };
+    return zone == o.zone && secondaries == o.secondaries && notify_targets == o.notify_targets &&
+           same_key(key, o.key) && interval == o.interval && sample == o.sample && parents == o.parents;
+}
+
 bool VerifyZone::is_default() const {
     const VerifyZone d;
     return secondaries.empty() && notify_targets.empty() && !key && interval == d.interval &&
@@ -105,8 +118,14 @@ void VerifyService::spawn_schedules_locked() {
 void VerifyService::replace(std::vector<VerifyZone> zones, std::shared_ptr<const tsig::KeyStore> keys) {
     auto by_key = by_zone_key(std::move(zones));
     const std::lock_guard lock(mutex_);
+    const bool same =
+        by_key.size() == zones_.size() && std::all_of(by_key.begin(), by_key.end(), [&](const auto& kv) {
+            const auto it = zones_.find(kv.first);
+            return it != zones_.end() && it->second.same_as(kv.second);
+        });
     zones_ = std::move(by_key);
     keys_ = std::move(keys);
+    if (same) return;  // the running checks hold equal settings: they go on undisturbed
     generation_.fetch_add(1, std::memory_order_acq_rel);
     // Spawned from this thread onto the verify thread's io_context (co_spawn posts), or kept for start().
     if (thread_.joinable()) spawn_schedules_locked();

@@ -40,6 +40,8 @@ struct VerifyZone {
     // Nothing set beyond the name: verify_zones() leaves such zones out (a verify request starts from
     // this default).
     bool is_default() const;
+    // The same settings (a key by its name, algorithm and secret: a reconfigure builds new Key objects).
+    bool same_as(const VerifyZone& other) const;
 };
 
 class VerifyService {
@@ -66,8 +68,9 @@ class VerifyService {
     void start();
     void stop();
 
-    // A reconfigure's zones and keys take over: the periodic checks start again from them (each zone's first
-    // one soon, as at start-up), and `verify` requests use them. Any thread.
+    // A reconfigure's zones and keys take over, and `verify` requests use them. When any zone's settings
+    // changed, the periodic checks start again from the new ones (each zone's first one soon, as at
+    // start-up); otherwise they go on as they were. Any thread.
     void replace(std::vector<VerifyZone> zones, std::shared_ptr<const tsig::KeyStore> keys);
 
     // The `verify` control command (docs/control.md): blocks the caller until done. Members of `request`:
@@ -87,7 +90,7 @@ class VerifyService {
     nlohmann::json verify_delegation_now(VerifyZone vz, const nlohmann::json& request);
 
     const zone::ZoneStore& store_;
-    mutable std::mutex mutex_;  // keys_, zones_, generation_ (replace() runs on the control thread)
+    mutable std::mutex mutex_;  // keys_, zones_: replace() and verify() may come from different threads
     std::shared_ptr<const tsig::KeyStore> keys_;
     // By SecondaryRegistry::zone_key; only zones with settings (most of 100k zones have none: they cost
     // nothing here).

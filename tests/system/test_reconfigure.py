@@ -10,16 +10,17 @@ One server, the tests run in name order and build on each other:
    the 1000 is served and everything served before still is.
 3b. A zone whose file setting changed, in a reconfigure refused for another zone's file or for the new
    file's own serial: the running zone serves on, and nothing of the refused file reaches its history
-   (restarted, it serves its own file's serial).
+   (restarted, it serves its own file's serial). With two such zones, the first of which loaded its new
+   file before the second failed: the first is given back serving its own file.
 4. A config with a syntax error, and one changing server.listen (a restart-only key): refused, saying
    what is wrong; nothing changes.
 5. A zone removed stops being served (REFUSED); added back, it serves the same serial from its state.
 6. SIGHUP applies the config too; zones reordered, one left out of the middle: only that one goes.
 7. A NOTIFY target added by reconfigure gets a NOTIFY for the new zone.
-9. Secondaries to verify given to a zone by reconfigure (with verify_interval and a new verify_key): `verify`
-   checks them, and the periodic check runs for them.
 8. [[zones_dir]] with a [[template]] and an include: a zone file dropped into the directory is served
    after reconfigure, with the template's ACL; a zone from an included file too.
+9. Secondaries to verify given to a zone by reconfigure (with verify_interval and a new verify_key): `verify`
+   checks them, and the periodic check runs for them.
 """
 
 import socket
@@ -169,15 +170,23 @@ class ReconfigureTest(unittest.TestCase):
         self.assertIn("zone b.example.:", doc["error"])
         self.assertIn("backwards", doc["error"])
         self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
-        # No refused file's version was journaled: restarted, the zone serves its own file, and still
-        # takes changes.
+        # Two rebuilt zones: a's new file loads (and is journaled against a's history), then b's fails.
+        # a is given back, serving its own file again, not the refused one.
+        hwtest.generate_zone(self.hw.dir / "a-moved.zone", "a.example.", 25, SERIAL + 5)
+        self.hw.config_path.write_text(edited.replace('file = "zones/a.example.zone"', 'file = "a-moved.zone"'))
+        doc = self.reconfigure(ok=False)
+        self.assertIn("zone b.example.:", doc["error"])
+        for name in ("a.example.", "b.example."):
+            self.assertEqual(hwtest.soa_serial(self.hw.port, name), SERIAL, name)
+        # Restarted, each zone serves its own file, and still takes changes.
         self.hw.config_path.write_text(good)
         self.hw.stop()
         self.hw.start()
-        self.assertEqual(hwtest.soa_serial(self.hw.port, "b.example."), SERIAL)
-        _, status, _, _ = self.hw.ctl("status", "b.example.")
-        zone = status["zones"][0]
-        self.assertFalse(zone.get("last_error"), zone)
+        for name in ("a.example.", "b.example."):
+            self.assertEqual(hwtest.soa_serial(self.hw.port, name), SERIAL, name)
+            _, status, _, _ = self.hw.ctl("status", name)
+            zone = status["zones"][0]
+            self.assertFalse(zone.get("last_error"), zone)
         hwtest.generate_zone(self.hw.zone_path("b.example."), "b.example.", 20, SERIAL + 1)
         rc, _, out, err = self.hw.ctl("reload", "b.example.")
         self.assertEqual(rc, 0, out + err)
@@ -330,6 +339,7 @@ class ReconfigureTest(unittest.TestCase):
             self.assertTrue(first, "the manual verify recorded nothing")
             hwtest.wait_for(lambda: scheduled() and scheduled()[0].get("at") != first[0].get("at"), 15,
                             interval=0.3, what="a periodic verification of the new secondary")
+            self.assertTrue(scheduled()[0].get("in_sync"), scheduled())
         finally:
             peer.close()
 

@@ -6,7 +6,6 @@ queries per connection, and `headwaterctl reload-tls`.
 Throw-away certificates come from tests/lib/hwtls.py (python3-cryptography)."""
 
 import contextlib
-import os
 import re
 import shutil
 import socket
@@ -41,14 +40,20 @@ def kdig_records(stdout):
 
 
 def kernel_offers_ktls():
-    """Whether this kernel can take TLS over (the "tls" upper layer protocol, loaded or loadable). Without
-    it, Headwater must fall back to OpenSSL's encryption, cleanly."""
-    ulp = Path("/proc/sys/net/ipv4/tcp_available_ulp")
-    if ulp.exists() and "tls" in ulp.read_text().split():
-        return True
-    if Path("/sys/module/tls").exists():
-        return True
-    return any(Path(f"/lib/modules/{os.uname().release}/kernel/net/tls").glob("tls.ko*"))
+    """Whether this kernel takes TLS over on a TCP socket: the "tls" upper layer protocol set on a connected
+    loopback socket, as OpenSSL does (the kernel may load the module on demand). Without it, Headwater must
+    fall back to OpenSSL's encryption, cleanly."""
+    tcp_ulp = 31  # TCP_ULP, linux/tcp.h
+    with socket.socket() as listener, socket.socket() as client:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client.connect(listener.getsockname())
+        try:
+            client.setsockopt(socket.IPPROTO_TCP, tcp_ulp, b"tls")
+            return True
+        except OSError:
+            return False
+
 
 class XotTest(unittest.TestCase):
     hw = None
