@@ -780,6 +780,10 @@ void Zone::serve_update_locked(const ZoneVersionPtr& version, uint64_t number, C
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     std::unique_lock lock(mutex_);
     ReloadResult result;
+    // A reconfigure is opening another Zone on these state files: a change journaled here now would be
+    // overwritten by that one's entries, or missing from what it serves. Refused; the client's retry
+    // meets the Zone that took over (or this one again, should the reconfigure be refused).
+    if (retired_) return with_error(result, "the zone is being replaced by a reconfigure; try again");
     if (!updates_) updates_ = std::make_unique<UpdateState>();
     const ZoneVersionPtr old = newest_locked();
     if (!old) return with_error(result, "the zone is not served (its file has not loaded)");

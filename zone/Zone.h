@@ -164,7 +164,7 @@ class Zone {
     // something wrote it again since, which made it durable itself).
     void snapshot_synced();
     // Another Zone takes over this one's state files (reconfigure rebuilt or removed it): it writes no
-    // deferred snapshot any more, which could land over the other's.
+    // deferred snapshot any more, which could land over the other's, and takes no dynamic update.
     void retire();
     // A retire() undone: the reconfigure that would have replaced this Zone was refused, and the replacement
     // changed none of its state files (it did not load).

@@ -816,15 +816,22 @@ TEST_F(ZoneReloadTest, AForcedReloadWhoseSnapshotFailsStillKeepsTheNextUpdate) {
     EXPECT_TRUE(serves_www(z)) << "the update was lost";
 }
 
-TEST_F(ZoneReloadTest, ARetiredZoneWritesNoDeferredSnapshot) {
+TEST_F(ZoneReloadTest, ARetiredZoneWritesNoDeferredSnapshotAndTakesNoUpdate) {
     write(10);
     zone::Zone z(with_state());
     ASSERT_EQ(z.open(t0_, zone::FirstSnapshot::Deferred).outcome, zone::ReloadOutcome::Updated);
     z.retire();  // reconfigure gave its files to a new Zone
     EXPECT_FALSE(*z.write_deferred_snapshot());
     EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot"));
-    // The reconfigure was refused, its replacement never loaded: the snapshot is this Zone's to write.
+    // Nor a dynamic update: it would be journaled beside the new Zone's entries.
+    const auto refused = z.apply_change(t0_ + std::chrono::seconds(1), adding_www(11));
+    EXPECT_EQ(refused.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(refused.error.find("reconfigure"), std::string::npos) << refused.error;
+    // The reconfigure was refused, its replacement never loaded: the snapshot is this Zone's to write,
+    // and updates are taken again.
     z.unretire();
     EXPECT_TRUE(*z.write_deferred_snapshot());
     EXPECT_TRUE(std::filesystem::exists(dir_ / "state" / "example.com.snapshot"));
+    EXPECT_EQ(z.apply_change(t0_ + std::chrono::seconds(2), adding_www(11)).outcome,
+              zone::ReloadOutcome::Updated);
 }
