@@ -1,5 +1,6 @@
 #include "xfr/Fault.h"
 #include "zone/base/AsciiText.h"
+#include "zone/base/Duration.h"
 
 #include <algorithm>
 #include <array>
@@ -242,17 +243,10 @@ Result<Fault, std::string> parse_fault(std::string_view text) {
 }
 
 Result<uint64_t, std::string> parse_lab_duration(std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    const auto n = parse_number(text.substr(0, digits));
-    const std::string_view unit = text.substr(digits);
-    static constexpr std::array<std::pair<std::string_view, uint64_t>, 6> kUnits = {
-        {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
-    if (n && *n <= std::numeric_limits<uint32_t>::max()) {
-        for (const auto& [word, factor] : kUnits)
-            if (unit == word) return *n * factor;
-    }
-    return unexpected("\"" + std::string(text) + "\" is not a duration (use 250ms, 2s, 5m, 1h or 1d)");
+    // The config's syntax (a bare number is seconds).
+    auto ms = parse_duration_ms(text, 1000);
+    if (!ms) return unexpected(ms.error());
+    return static_cast<uint64_t>(*ms);
 }
 
 Result<FaultPeer, std::string> FaultPeer::parse(std::string_view text) {

@@ -62,8 +62,8 @@ struct Fault {
 Result<Fault, std::string> parse_fault(std::string_view name, std::span<const std::string> args);
 Result<Fault, std::string> parse_fault(std::string_view text);
 
-// "250ms", "2s", "5m", "1h", "1d" or a bare number of seconds -> milliseconds (the configuration's
-// duration syntax, one unit; xfr/ does not depend on conf/).
+// "250ms", "2s", "5m", "1h", "1d", "1h30m" or a bare number of seconds -> milliseconds: the
+// configuration's duration syntax (zone/base/Duration.h).
 Result<uint64_t, std::string> parse_lab_duration(std::string_view text);
 
 // Whom a fault is aimed at: one address, one TSIG key, or "*" (every peer of the zone).

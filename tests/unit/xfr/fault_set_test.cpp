@@ -39,6 +39,7 @@ TEST(Fault, ArgumentsAreRead) {
     EXPECT_EQ(fault("delay 250ms").ms, 250u);
     EXPECT_EQ(fault("delay 2").ms, 2000u);
     EXPECT_EQ(fault("DELAY 1m").ms, 60000u);
+    EXPECT_EQ(fault("delay 1m30s").ms, 90000u);  // the config's duration syntax, combinations too
     const Fault stall = fault("stall 3");
     EXPECT_EQ(stall.number, 3u);
     EXPECT_EQ(stall.ms, 3600u * 1000);
@@ -62,7 +63,12 @@ TEST(Fault, BadInputGetsAClearError) {
     ASSERT_FALSE(missing);
     EXPECT_NE(missing.error().find("usage: delay DURATION"), std::string::npos);
 
-    EXPECT_FALSE(parse_fault("delay 5x"));
+    auto bad_duration = parse_fault("delay 5x");
+    ASSERT_FALSE(bad_duration);
+    EXPECT_NE(bad_duration.error().find("\"5x\" is not a duration (use 250ms, 2s, 5m, 1h, 1d)"),
+              std::string::npos)
+        << bad_duration.error();
+    EXPECT_FALSE(parse_fault("delay 30s1m"));  // units from the largest down, as in the config
     EXPECT_FALSE(parse_fault("records 0"));
     EXPECT_FALSE(parse_fault("records 65536"));
     EXPECT_FALSE(parse_fault("sign-every 101"));
