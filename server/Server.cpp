@@ -320,7 +320,8 @@ nlohmann::json notify_targets_json(const Notifier& notifier, const std::string& 
 std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::KeyStore& keys) {
     std::vector<VerifyZone> out;
     for (const auto& zc : config.zones) {
-        // Most of many zones set none of it: their names are not parsed.
+        // A zone that sets none of it is left out (a verify request starts from VerifyZone's defaults);
+        // most of many zones do, and their names are not parsed.
         if (zc.secondaries.empty() && zc.notify.empty() && zc.verify_key.empty() &&
             zc.verify_interval_s == 0 && zc.parent.empty() && zc.verify_sample == VerifyZone{}.sample)
             continue;
@@ -332,7 +333,7 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         vz.interval = std::chrono::seconds(zc.verify_interval_s);
         vz.sample = zc.verify_sample;
         vz.parents = zc.parent;
-        if (!vz.is_default()) out.push_back(std::move(vz));
+        out.push_back(std::move(vz));
     }
     return out;
 }

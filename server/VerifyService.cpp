@@ -77,12 +77,6 @@ bool VerifyZone::same_as(const VerifyZone& o) const {
            same_key(key, o.key) && interval == o.interval && sample == o.sample && parents == o.parents;
 }
 
-bool VerifyZone::is_default() const {
-    const VerifyZone d;
-    return secondaries.empty() && notify_targets.empty() && !key && interval == d.interval &&
-           sample == d.sample && parents.empty();
-}
-
 VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
                              std::vector<VerifyZone> zones, std::vector<dns::IpAddress> own_addresses,
                              SecondaryRegistry& registry, ReportSink sink)

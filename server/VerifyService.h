@@ -37,9 +37,6 @@ struct VerifyZone {
     std::size_t sample = 100;
     std::vector<dns::Endpoint> parents;  // the parent zone's servers: the delegation check
 
-    // Nothing set beyond the name: verify_zones() leaves such zones out (a verify request starts from
-    // this default).
-    bool is_default() const;
     // The same settings (a key by its name, algorithm and secret: a reconfigure builds new Key objects).
     bool same_as(const VerifyZone& other) const;
 };
