@@ -109,9 +109,16 @@ class LabModeTest(unittest.TestCase):
         with self.assertRaises(EOFError):
             full_axfr(self.hw.port, PEER)
         self.assert_other_peer_unaffected()
-        lines = hwtest.transfer_log(self.hw.log(), ZONE, outcome="aborted", cause="lab-cut")
-        self.assertTrue(lines, self.hw.log()[-2000:])
-        self.assertEqual(lines[-1]["messages"], "2")
+        self.wait_cut_logged(messages="2")
+
+    def wait_cut_logged(self, **match):
+        # The server logs a cut transfer after it has closed the connection, so the client can see the
+        # end before the line is written: wait for it rather than read the log once.
+        try:
+            hwtest.wait_for(lambda: hwtest.transfer_log(self.hw.log(), ZONE, outcome="aborted", cause="lab-cut",
+                                                        **match), 10, what=f"a lab-cut transfer line with {match}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.hw.log()[-2000:]}") from None
 
     def raw_axfr_octets(self, source):
         """Sends an AXFR from source and reads octets until the primary ends the connection: (the octets,
@@ -146,9 +153,7 @@ class LabModeTest(unittest.TestCase):
         got, how = self.raw_axfr_octets(PEER)
         self.assertEqual((len(got), how), (cut, "eof"))
         self.assertEqual(int.from_bytes(got[:2], "big") + 2, ends[0])
-        lines = hwtest.transfer_log(self.hw.log(), ZONE, outcome="aborted", cause="lab-cut")
-        self.assertTrue(lines, self.hw.log()[-2000:])
-        self.assertEqual(lines[-1]["bytes"], str(cut))
+        self.wait_cut_logged(bytes=str(cut))
         self.assert_other_peer_unaffected()
 
     def test_cut_with_reset(self):
@@ -165,7 +170,8 @@ class LabModeTest(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertEqual(got[0].rcode, dns.rcode.NOTIMP)
         self.assert_other_peer_unaffected()
-        self.assertTrue(hwtest.transfer_log(self.hw.log(), ZONE, cause="lab-refused", rcode="NOTIMP"))
+        hwtest.wait_for(lambda: hwtest.transfer_log(self.hw.log(), ZONE, cause="lab-refused", rcode="NOTIMP"), 10,
+                        what="the lab-refused transfer line")
 
     def test_rcode_for_ixfr_only_leaves_axfr(self):
         self.lab_set(PEER, "rcode", "refused", "ixfr")
