@@ -252,8 +252,9 @@ struct Journal::State {
 
     std::size_t drop_to_bounds() {
         std::size_t dropped = 0;
+        const std::size_t max_count = std::max<std::size_t>(bounds.max_changesets, bounds.keep_last);
         while (live.size() - dropped > 1 &&
-               (live.size() - dropped > bounds.max_changesets || live_bytes > bounds.max_bytes)) {
+               (live.size() - dropped > max_count || live_bytes > bounds.max_bytes)) {
             live_bytes -= live[dropped].entry.bytes;
             dead_bytes += live[dropped].entry.bytes;
             ++dead_entries;
@@ -538,7 +539,8 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
 
     outcome.dropped = st.drop_to_bounds();
     if (st.dead_entries > 0 &&
-        (st.dead_bytes >= st.live_bytes || st.dead_entries >= st.bounds.max_changesets)) {
+        (st.dead_bytes >= st.live_bytes ||
+         st.dead_entries >= std::max<std::size_t>(st.bounds.max_changesets, st.bounds.keep_last))) {
         if (auto r = st.compact(); !r) outcome.warning = "journal compaction failed: " + r.error();
     }
     return outcome;

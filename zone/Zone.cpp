@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
 #include "zone/Changeset.h"
 #include "zone/DurableFile.h"
@@ -35,6 +36,42 @@ ReloadResult with_error(ReloadResult r, std::string message) {
     r.outcome = ReloadOutcome::Error;
     r.error = std::move(message);
     return r;
+}
+
+// How often dynamic updates write the zone's snapshot: every `every` updates, and under the zone's lock
+// once `limit` have gone by without one. A snapshot per update would cost two more syncs than the journal
+// append itself and a copy of the whole zone; the journal alone makes an update durable (open() replays it
+// onto an older snapshot), and keeps every entry the snapshot needs (JournalBounds::keep_last).
+// - Unsigned zones: every 1000 updates (ZoneSettings::updates_per_snapshot; or half the count bound, if
+// larger), written off the zone's lock
+//   (update_snapshot_unlocked); under the lock only should that fall behind by half as many again, or once
+//   the journal is half full by its byte bound (then every 16), so the entries since the snapshot never
+//   reach that bound. A thousand because the snapshot costs the size of the zone and an entry the size of
+//   its change: at 50 the snapshots wrote more than ten times the journal's octets, and a restart replays
+//   the entries condensed into one step (replay_journal_locked), so more of them cost little.
+// - Signed zones: every 16, under the lock (the signer's state follows the served version).
+// - A journal bounded below 16 MiB: every update (the operator asked for little disk).
+struct SnapshotPace {
+    std::size_t every = 1;
+    std::size_t limit = 1;
+};
+SnapshotPace update_snapshot_pace(const ZoneSettings& settings, uint64_t journal_bytes) {
+    const JournalBounds& b = settings.journal_bounds;
+    if (b.max_bytes < (16u << 20)) return {};
+    if (settings.signer || journal_bytes >= b.max_bytes / 2) {
+        const std::size_t every = std::min<std::size_t>(16, b.max_changesets / 4);
+        return {every, every};
+    }
+    const std::size_t every = std::max<std::size_t>(settings.updates_per_snapshot, b.max_changesets / 2);
+    return {every, every + every / 2};
+}
+
+// The journal's bounds for a zone: the configured ones, keeping the entries since the snapshot.
+JournalBounds journal_bounds_of(const ZoneSettings& settings) {
+    JournalBounds b = settings.journal_bounds;
+    b.keep_last = static_cast<uint32_t>(std::min<std::size_t>(update_snapshot_pace(settings, 0).limit + 1,
+                                                              std::numeric_limits<uint32_t>::max()));
+    return b;
 }
 
 }  // namespace
@@ -88,6 +125,13 @@ ZoneVersionPtr Zone::replay_journal_locked(ZoneVersionPtr last, std::string& not
     const auto newest = journal_->last_serial();
     if (!newest || *newest == last->serial()) return last;
     auto chain = journal_->chain(last->serial(), *newest);
+    if (chain && chain->size() > 1) {
+        // Condensed into one step and applied once: each apply() copies the zone, and updates leave up to
+        // about 1500 entries after the snapshot (update_snapshot_pace). Should that fail, the entries one
+        // by one find the one that does not apply, and the zone is served as far as it went.
+        if (auto one = condense(*chain))
+            if (auto next = apply(*last, *one)) return *next;
+    }
     if (chain) {
         for (const auto& c : *chain) {
             auto next = apply(*last, c);
@@ -122,7 +166,7 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     // No journal file: no Journal either until the first entry (record_history_locked). Most of 100k
     // zones never change, and an empty Journal costs a few hundred octets each.
     if (may_exist(".journal") || may_exist(".journal.tmp")) {
-        auto journal = Journal::open(state_path(".journal"), settings_.journal_bounds);
+        auto journal = Journal::open(state_path(".journal"), journal_bounds_of(settings_));
         if (!journal) return unexpected(journal.error());
         journal_.emplace(std::move(*journal));
         journal_view_.store(&*journal_, std::memory_order_release);
@@ -322,7 +366,7 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
     // The snapshot must be durable before the history grows past it (open() replays onto it).
     if (auto r = make_snapshot_durable_locked(old); !r) return r;
     if (!journal_) {  // the first entry ever: the file is created by the append
-        journal_.emplace(Journal::none_yet(state_path(".journal"), settings_.journal_bounds));
+        journal_.emplace(Journal::none_yet(state_path(".journal"), journal_bounds_of(settings_)));
         journal_view_.store(&*journal_, std::memory_order_release);
     }
     std::optional<Changeset> computed;
@@ -643,19 +687,7 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
                                                       const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                       const ZoneVersionPtr& source, Clock::time_point now,
                                                       std::string& note, const Changeset* known) {
-    // A snapshot per update would cost two more syncs than the journal append itself, and a copy of the
-    // whole zone. The journal alone makes the update durable (open() replays it onto an older snapshot), so
-    // the snapshot is written every few updates, always well inside the journal's bounds, so that no entry
-    // it needs is ever dropped. Unsigned zones: by the update that reaches half the count bound, off the
-    // zone's lock (update_snapshot_unlocked), and under the lock, as a reload does, only should that fall
-    // behind (three quarters), or with the journal half full by its byte bound. Signed zones: every 16.
-    const JournalBounds& b = settings_.journal_bounds;
-    const bool small = b.max_bytes < (16u << 20);
-    const bool staged = !small && !signing_ && (!journal_ || journal_->bytes() < b.max_bytes / 2);
-    const std::size_t every = small    ? 1
-                              : staged ? std::max<std::size_t>(1, b.max_changesets / 2)
-                                       : std::min<std::size_t>(16, b.max_changesets / 4);
-    const std::size_t limit = staged ? std::max(every, b.max_changesets * 3 / 4) : every;
+    const auto [every, limit] = update_snapshot_pace(settings_, journal_ ? journal_->bytes() : 0);
     if (!history_ || ++updates_->unsnapshotted >= limit) {
         if (auto r = settle_locked(now); !r) return r;
         return publish_locked(old, next, source, false, now, note, known);

@@ -46,6 +46,9 @@ struct ZoneSettings {
     // by the zones of a server (make_zone).
     SharedString state_dir;
     SerialPolicy serial_policy = SerialPolicy::Increment;
+    // Dynamic updates write the snapshot every this many (see update_snapshot_pace); not configurable, a
+    // test lowers it.
+    uint32_t updates_per_snapshot = 1000;
     JournalBounds journal_bounds;
     // Signs every version the zone serves (a zone with a DNSSEC policy); null: served as loaded.
     std::shared_ptr<ZoneSigning> signer;

@@ -202,7 +202,7 @@ TEST(Changeset, ApplyOfDiffReproducesRandomVersions) {
 TEST(Changeset, CondensedChainEqualsTheDirectDiffAndApplies) {
     std::mt19937 rng(777);
     std::vector<ZoneVersionPtr> v;
-    for (uint32_t s = 10; s < 16; ++s) v.push_back(random_version(rng, s));
+    for (uint32_t s = 10; s < 23; ++s) v.push_back(random_version(rng, s));  // 12 steps: uneven halves
     std::vector<Changeset> chain;
     for (std::size_t i = 0; i + 1 < v.size(); ++i) chain.push_back(zone::diff(*v[i], *v[i + 1]));
     auto condensed = zone::condense(chain);
@@ -224,6 +224,9 @@ TEST(Changeset, CondensedChainEqualsTheDirectDiffAndApplies) {
 
     // Not consecutive: an error.
     EXPECT_FALSE(zone::compose(chain[0], chain[2]));
+    std::vector<Changeset> gap(chain.begin(), chain.begin() + 5);
+    gap.erase(gap.begin() + 3);
+    EXPECT_FALSE(zone::condense(gap));
     EXPECT_FALSE(zone::condense(std::span<const Changeset>()));
 }
 

@@ -198,7 +198,9 @@ TEST_F(ZoneReloadTest, ConcurrentUpdatesShareJournalSyncsAndLoseNothing) {
 TEST_F(ZoneReloadTest, EveryFewUpdatesOneWritesTheSnapshotBesideItThenRenamesIt) {
     write(10);
     auto settings = with_state();
-    settings.journal_bounds = {20, 64u << 20};  // a snapshot every 10 updates (half the count bound)
+    settings.updates_per_snapshot = 10;
+    // A count bound below the snapshot's pace: the journal keeps the entries the snapshot needs anyway.
+    settings.journal_bounds = {4, 64u << 20};
     zone::Zone z(settings);
     ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
     const auto snapshot = dir_ / "state" / "example.com.snapshot";
@@ -209,9 +211,21 @@ TEST_F(ZoneReloadTest, EveryFewUpdatesOneWritesTheSnapshotBesideItThenRenamesIt)
     auto update = [&](int k) {
         return z.apply_change(t0_ + std::chrono::seconds(1), adding_host("h" + std::to_string(k))).outcome;
     };
+    auto reopened = [&] {  // as after kill -9: what the state directory holds now
+        auto again = std::make_unique<zone::Zone>(settings);
+        EXPECT_NE(again->open(t0_ + std::chrono::seconds(5)).outcome, zone::ReloadOutcome::Error);
+        return again;
+    };
     EXPECT_EQ(snapshot_serial(), 10u);
     for (int k = 0; k < 9; ++k) ASSERT_EQ(update(k), zone::ReloadOutcome::Updated);
     EXPECT_EQ(snapshot_serial(), 10u);  // the journal alone holds the 9 updates
+    ASSERT_NE(z.journal(), nullptr);
+    EXPECT_EQ(z.journal()->entries().size(), 9u) << "entries the snapshot needs were dropped";
+    {
+        auto again = reopened();  // the 9 entries replayed onto the snapshot, condensed into one step
+        EXPECT_EQ(again->current()->serial().value(), 19u);
+        EXPECT_TRUE(again->current()->same_content(*z.current()));
+    }
     ASSERT_EQ(update(9), zone::ReloadOutcome::Updated);
     EXPECT_EQ(snapshot_serial(), 20u);  // the 10th wrote the one it served
     for (const auto& e : std::filesystem::directory_iterator(dir_ / "state"))  // nothing staged left
@@ -219,10 +233,11 @@ TEST_F(ZoneReloadTest, EveryFewUpdatesOneWritesTheSnapshotBesideItThenRenamesIt)
     for (int k = 10; k < 20; ++k) ASSERT_EQ(update(k), zone::ReloadOutcome::Updated);
     EXPECT_EQ(snapshot_serial(), 30u);
     ASSERT_EQ(update(20), zone::ReloadOutcome::Updated);
-    zone::Zone again(settings);
-    ASSERT_NE(again.open(t0_ + std::chrono::seconds(5)).outcome, zone::ReloadOutcome::Error);
-    EXPECT_EQ(again.current()->serial().value(), 31u);  // the snapshot at 30 and the journal's last entry
-    EXPECT_EQ(again.current()->size(), 3u + 21u);
+    // The journal holds the snapshot's lag bound (15 updates, plus one), not the count bound of 4.
+    EXPECT_EQ(z.journal()->entries().size(), 16u);
+    auto again = reopened();
+    EXPECT_EQ(again->current()->serial().value(), 31u);  // the snapshot at 30 and the journal's last entry
+    EXPECT_EQ(again->current()->size(), 3u + 21u);
 }
 
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
