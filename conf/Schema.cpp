@@ -492,8 +492,8 @@ constexpr SchemaKey kSchema[] = {
      .max = 1000000,
      .default_value = "100",
      .example = "journal_max_changesets = 500",
-     .description = "Changes (serials) of IXFR history kept; the oldest is dropped first. A zone that "
-                    "takes dynamic updates keeps at least those since its last snapshot (up to 1,500)."},
+     .description = "Changes (serials) of IXFR history kept; the oldest is dropped first. A zone that has "
+                    "taken dynamic updates keeps at least its newest 1,501 (what a restart may replay)."},
     {.path = "zone[].journal_max_bytes",
      .reader = Reader::Integer,
      .slot = slot<&ZoneConfig::journal_max_bytes>,

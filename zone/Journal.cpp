@@ -252,9 +252,9 @@ struct Journal::State {
 
     std::size_t drop_to_bounds() {
         std::size_t dropped = 0;
-        const std::size_t max_count = std::max<std::size_t>(bounds.max_changesets, bounds.keep_last);
-        while (live.size() - dropped > 1 &&
-               (live.size() - dropped > max_count || live_bytes > bounds.max_bytes)) {
+        const std::size_t keep = std::max<std::size_t>(1, bounds.keep_last);
+        while (live.size() - dropped > keep &&
+               (live.size() - dropped > bounds.max_changesets || live_bytes > bounds.max_bytes)) {
             live_bytes -= live[dropped].entry.bytes;
             dead_bytes += live[dropped].entry.bytes;
             ++dead_entries;

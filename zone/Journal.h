@@ -55,9 +55,10 @@ std::string zone_file_stem(dns::NameView apex);
 struct JournalBounds {
     std::size_t max_changesets = 100;
     std::size_t max_bytes = 64u << 20;  // file octets of the kept entries
-    // The newest entries kept whatever max_changesets says: the owner's snapshot may be this many entries
-    // behind the end, and a restart replays them onto it. The owner keeps the snapshot within max_bytes
-    // itself (it writes one long before the entries since the last reach that bound).
+    // The newest entries kept whatever the two bounds say: the owner's snapshot may be this many entries
+    // behind the end, and a restart replays them onto it. The owner keeps their octets well within
+    // max_bytes itself (it writes a snapshot once the journal is half full); should one large entry
+    // overshoot, the file is larger than the bound until the next snapshot, and nothing is lost.
     uint32_t keep_last = 0;
 };
 

@@ -66,9 +66,11 @@ SnapshotPace update_snapshot_pace(const ZoneSettings& settings, uint64_t journal
     return {every, every + every / 2};
 }
 
-// The journal's bounds for a zone: the configured ones, keeping the entries since the snapshot.
-JournalBounds journal_bounds_of(const ZoneSettings& settings) {
+// The journal's bounds for a zone: the configured ones, and for a zone that takes dynamic updates (the
+// only changes that do not write the snapshot each time) the entries since its snapshot.
+JournalBounds journal_bounds_of(const ZoneSettings& settings, bool updated) {
     JournalBounds b = settings.journal_bounds;
+    if (!updated) return b;
     b.keep_last = static_cast<uint32_t>(std::min<std::size_t>(update_snapshot_pace(settings, 0).limit + 1,
                                                               std::numeric_limits<uint32_t>::max()));
     return b;
@@ -166,7 +168,10 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     // No journal file: no Journal either until the first entry (record_history_locked). Most of 100k
     // zones never change, and an empty Journal costs a few hundred octets each.
     if (may_exist(".journal") || may_exist(".journal.tmp")) {
-        auto journal = Journal::open(state_path(".journal"), journal_bounds_of(settings_));
+        // Unbounded until the snapshot has been brought up to it: entries the snapshot on disk needs
+        // may lie beyond today's bounds (lowered since, or updates made before a crash).
+        auto journal = Journal::open(state_path(".journal"), {std::numeric_limits<std::size_t>::max(),
+                                                              std::numeric_limits<std::size_t>::max()});
         if (!journal) return unexpected(journal.error());
         journal_.emplace(std::move(*journal));
         journal_view_.store(&*journal_, std::memory_order_release);
@@ -191,12 +196,17 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         // replaced): the first entry fsyncs it.
         snapshot_ = history_on_disk ? SnapshotState::Durable : SnapshotState::Lazy;
         if (history_on_disk) last = replay_journal_locked(std::move(last), note);
+        // Served ahead of the snapshot (updates since it were replayed): the next entry writes the served
+        // version's first, so that the bounds below never drop what the older one needs.
+        if (last != *snapshot) snapshot_ = SnapshotState::None;
         current_.store(last, std::memory_order_release);
         set_loaded_at_locked(now);
     } else if (history_on_disk) {
         (void)journal_->reset();
         note += "no usable snapshot (" + snapshot.error() + "): history restarted; ";
     }
+    if (journal_)
+        journal_->set_bounds(journal_bounds_of(settings_, updates_ != nullptr));  // at the next entry
     // What the file held when Headwater last loaded or wrote it, kept while updates may be ahead of the
     // file (save_file_base_locked()): without it a restart would take a file that lags for a hand edit.
     if (may_exist(".file-base")) {
@@ -366,7 +376,8 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
     // The snapshot must be durable before the history grows past it (open() replays onto it).
     if (auto r = make_snapshot_durable_locked(old); !r) return r;
     if (!journal_) {  // the first entry ever: the file is created by the append
-        journal_.emplace(Journal::none_yet(state_path(".journal"), journal_bounds_of(settings_)));
+        journal_.emplace(
+            Journal::none_yet(state_path(".journal"), journal_bounds_of(settings_, updates_ != nullptr)));
         journal_view_.store(&*journal_, std::memory_order_release);
     }
     std::optional<Changeset> computed;
@@ -567,9 +578,10 @@ Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock:
         return {};
     }
     if (auto w = write_snapshot(state_path(".snapshot"), *next); !w) {
-        // A durable one on disk is an older version's, which the journal continues; anything else is not
-        // to be relied on: the next entry writes the served version first.
-        if (snapshot_ != SnapshotState::Durable) snapshot_ = SnapshotState::None;
+        // The one on disk is an older version's, which the journal continues for now; the next entry
+        // writes the served version's first (or is refused), so that the journal's bounds never drop what
+        // the older one needs.
+        snapshot_ = SnapshotState::None;
         return unexpected("snapshot not written (" + w.error() + "); the journal still has the change");
     }
     snapshot_ = SnapshotState::Durable;
@@ -817,6 +829,7 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // meets the Zone that took over (or this one again, should the reconfigure be refused).
     if (retired_) return with_error(result, "the zone is being replaced by a reconfigure; try again");
     if (!updates_) updates_ = std::make_unique<UpdateState>();
+    if (journal_) journal_->set_bounds(journal_bounds_of(settings_, true));  // keeps the snapshot's entries
     const ZoneVersionPtr old = newest_locked();
     if (!old) return with_error(result, "the zone is not served (its file has not loaded)");
     result.old_serial = result.serial = old->serial();

@@ -389,6 +389,26 @@ TEST_F(JournalTest, ByteBoundDropsTheOldest) {
     expect_intact(j);
 }
 
+TEST_F(JournalTest, KeepLastHoldsTheNewestEntriesPastBothBounds) {
+    JournalBounds bounds;
+    bounds.max_changesets = 2;
+    bounds.max_bytes = 600;  // about four of these entries
+    bounds.keep_last = 6;
+    Journal j = open(bounds);
+    append_steps(j, 1, 11);
+    EXPECT_EQ(j.entries().size(), 6u);  // past both bounds, never fewer than keep_last
+    EXPECT_GT(j.bytes(), bounds.max_bytes);
+    EXPECT_EQ(j.first_serial()->value(), 5u);
+    expect_intact(j);
+    bounds.keep_last = 0;  // without it, the bounds again
+    j.set_bounds(bounds);
+    append_steps(j, 11, 12);
+    EXPECT_EQ(j.entries().size(), 2u);
+    expect_intact(j);
+    Journal again = open(bounds);
+    EXPECT_EQ(again.first_serial()->value(), 10u);
+}
+
 TEST_F(JournalTest, AChangesetLargerThanTheBoundRestartsTheHistory) {
     JournalBounds bounds;
     bounds.max_bytes = 2000;

@@ -240,6 +240,59 @@ TEST_F(ZoneReloadTest, EveryFewUpdatesOneWritesTheSnapshotBesideItThenRenamesIt)
     EXPECT_EQ(again->current()->size(), 3u + 21u);
 }
 
+// A restart serves the snapshot with the updates since it replayed; the updates after it, and a journal
+// reopened with smaller bounds, must not drop the entries that older snapshot needs before a new one is
+// written (a second kill -9 would otherwise bring back the old snapshot without them).
+TEST_F(ZoneReloadTest, UpdatesAfterARestartKeepWhatTheOlderSnapshotNeeds) {
+    write(10);
+    auto settings = with_state();
+    settings.updates_per_snapshot = 10;
+    settings.journal_bounds = {4, 64u << 20};
+    int host = 0;
+    const auto updates = [&](zone::Zone& z, int n) {
+        for (int k = 0; k < n; ++k)
+            ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_host("h" + std::to_string(host++)))
+                          .outcome,
+                      zone::ReloadOutcome::Updated);
+    };
+    const auto serial_after_restart = [&](const zone::ZoneSettings& s) {
+        zone::Zone z(s);
+        EXPECT_NE(z.open(t0_ + std::chrono::seconds(5)).outcome, zone::ReloadOutcome::Error);
+        return z.current()->serial().value();
+    };
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        updates(z, 9);  // the snapshot stays at 10
+    }
+    {
+        zone::Zone z(settings);
+        ASSERT_NE(z.open(t0_ + std::chrono::seconds(2)).outcome, zone::ReloadOutcome::Error);
+        ASSERT_EQ(z.current()->serial().value(), 19u);
+        updates(z, 8);  // 17 past the snapshot at 10, had it stayed there: more than keep_last (16)
+    }
+    EXPECT_EQ(serial_after_restart(settings), 27u);
+    {
+        zone::Zone z(settings);
+        ASSERT_NE(z.open(t0_ + std::chrono::seconds(3)).outcome, zone::ReloadOutcome::Error);
+        updates(z, 5);
+    }
+    // Reopened under a journal bounded below 16 MiB (a snapshot every update, keep_last 2): the five
+    // entries since the last snapshot are still replayed, then the next update writes a new one.
+    auto small = settings;
+    small.journal_bounds = {4, 1u << 20};
+    EXPECT_EQ(serial_after_restart(small), 32u);
+    {
+        zone::Zone z(small);
+        ASSERT_NE(z.open(t0_ + std::chrono::seconds(4)).outcome, zone::ReloadOutcome::Error);
+        updates(z, 1);
+    }
+    EXPECT_EQ(serial_after_restart(small), 33u);
+    zone::Zone z(small);
+    ASSERT_NE(z.open(t0_ + std::chrono::seconds(6)).outcome, zone::ReloadOutcome::Error);
+    EXPECT_EQ(z.current()->size(), 3u + 23u);
+}
+
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
     write(10);
     {
