@@ -42,13 +42,13 @@ ReloadResult with_error(ReloadResult r, std::string message) {
 // once `limit` have gone by without one. A snapshot per update would cost two more syncs than the journal
 // append itself and a copy of the whole zone; the journal alone makes an update durable (open() replays it
 // onto an older snapshot), and keeps every entry the snapshot needs (JournalBounds::keep_last).
-// - Unsigned zones: every 1000 updates (ZoneSettings::updates_per_snapshot; or half the count bound, if
-// larger), written off the zone's lock
-//   (update_snapshot_unlocked); under the lock only should that fall behind by half as many again, or once
-//   the journal is half full by its byte bound (then every 16), so the entries since the snapshot never
-//   reach that bound. A thousand because the snapshot costs the size of the zone and an entry the size of
-//   its change: at 50 the snapshots wrote more than ten times the journal's octets, and a restart replays
-//   the entries condensed into one step (replay_journal_locked), so more of them cost little.
+// - Unsigned zones: every ZoneSettings::updates_per_snapshot (1000) updates, or half the count bound if
+//   larger, written off the zone's lock (update_snapshot_unlocked); under the lock only should that fall
+//   behind by half as many again, or once the journal is half full by its byte bound (then every 16), so
+//   the entries since the snapshot stay well inside that bound. A thousand because the snapshot costs the
+//   size of the zone and an entry the size of its change: at 50 the snapshots wrote more than ten times
+//   the journal's octets, and a restart replays the entries condensed into one step
+//   (replay_journal_locked), so more of them cost little.
 // - Signed zones: every 16, under the lock (the signer's state follows the served version).
 // - A journal bounded below 16 MiB: every update (the operator asked for little disk).
 struct SnapshotPace {
@@ -168,8 +168,9 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
     // No journal file: no Journal either until the first entry (record_history_locked). Most of 100k
     // zones never change, and an empty Journal costs a few hundred octets each.
     if (may_exist(".journal") || may_exist(".journal.tmp")) {
-        // Unbounded until the snapshot has been brought up to it: entries the snapshot on disk needs
-        // may lie beyond today's bounds (lowered since, or updates made before a crash).
+        // Unbounded while it is read and replayed: entries the snapshot on disk needs may lie beyond
+        // today's bounds (lowered since, or updates made before a crash). The bounds set below apply from
+        // the next entry, which a snapshot behind the journal (marked None) precedes with the served one.
         auto journal = Journal::open(state_path(".journal"), {std::numeric_limits<std::size_t>::max(),
                                                               std::numeric_limits<std::size_t>::max()});
         if (!journal) return unexpected(journal.error());
