@@ -233,6 +233,11 @@ struct Journal::State {
     Result<void, std::string> set_damaged_aside();
     Result<void, std::string> load_entries(uint64_t size);
 
+    // Whether an entry of `payload` octets (time and changeset) is kept by append().
+    bool fits(std::size_t payload) const {
+        return payload <= kMaxPayload && kEntryHeader + payload <= bounds.max_bytes;
+    }
+
     // A new, empty history.
     Result<void, std::string> reset() {
         // No file yet, or already a bare header: nothing to forget, and rewriting it would cost two more
@@ -505,7 +510,7 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
 
     AppendOutcome outcome;
     const std::size_t payload = 8 + changes.encoded_size();
-    if (payload > kMaxPayload || kEntryHeader + payload > st.bounds.max_bytes) {
+    if (!st.fits(payload)) {
         // Keeping it would break the bound; without it the history has a hole, so it starts over.
         if (auto r = st.reset(); !r) return R(unexpected(r.error()));
         outcome.restarted = true;
@@ -544,6 +549,11 @@ Result<AppendOutcome, std::string> Journal::append(const Changeset& changes, int
         if (auto r = st.compact(); !r) outcome.warning = "journal compaction failed: " + r.error();
     }
     return outcome;
+}
+
+bool Journal::fits(const Changeset& changes) const {
+    const std::lock_guard lock(state_->mutex);
+    return state_->fits(8 + changes.encoded_size());
 }
 
 Result<void, std::string> Journal::sync(uint64_t ticket) {

@@ -114,6 +114,10 @@ class Journal {
     // durable once sync(outcome.ticket) returns.
     Result<AppendOutcome, std::string> append(const Changeset& changes, int64_t when,
                                               JournalSync sync = JournalSync::Now);
+    // Whether append() would keep `changes`: false when it alone is past max_bytes, and append() would
+    // start the history over instead (outcome.restarted). The owner first writes a snapshot that needs no
+    // history.
+    bool fits(const Changeset& changes) const;
     // Makes every entry up to `ticket` durable. The fdatasync runs without the journal's lock, so entries
     // are appended meanwhile; a caller that finds one in progress waits for it, and the next one covers
     // every entry appended while it waited: one fdatasync for a burst of updates. An error (the file is

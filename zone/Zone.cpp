@@ -144,9 +144,17 @@ ZoneVersionPtr Zone::replay_journal_locked(ZoneVersionPtr last, std::string& not
             last = *next;
         }
     }
-    if (!chain) {  // served as far as it went
-        (void)journal_->reset();
-        note += "journal does not continue the snapshot (" + chain.error() + "): history restarted; ";
+    if (!chain) {
+        // Served as far as it went, which its snapshot records before the journal goes; should it not be
+        // written, the journal stays, and the first change writes it, then starts a new history
+        // (record_history_locked).
+        note += "journal does not continue the snapshot (" + chain.error() + ")";
+        if (auto r = restart_history_locked(last); !r) {
+            snapshot_ = SnapshotState::None;
+            note += ", kept until a snapshot of the served version is written: " + r.error() + "; ";
+        } else {
+            note += ": history restarted; ";
+        }
     }
     return last;
 }
@@ -198,8 +206,9 @@ Result<void, std::string> Zone::open_state_locked(Clock::time_point now, std::st
         snapshot_ = history_on_disk ? SnapshotState::Durable : SnapshotState::Lazy;
         if (history_on_disk) last = replay_journal_locked(std::move(last), note);
         // Served ahead of the snapshot (updates since it were replayed): the next entry writes the served
-        // version's first, so that the bounds below never drop what the older one needs.
-        if (last != *snapshot) snapshot_ = SnapshotState::None;
+        // version's first, so that the bounds below never drop what the older one needs. (A replay that
+        // stopped short wrote the served one and emptied the journal already.)
+        if (last != *snapshot && !journal_->empty()) snapshot_ = SnapshotState::None;
         current_.store(last, std::memory_order_release);
         set_loaded_at_locked(now);
     } else if (history_on_disk) {
@@ -359,23 +368,26 @@ void Zone::file_loaded_locked(dns::Serial file_serial) {
     file_loaded_ = true;
 }
 
-Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
-                                                      bool new_history, Clock::time_point now,
-                                                      std::string& note, JournalSync sync, uint64_t* ticket,
-                                                      const Changeset* known) {
+Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
+                                                                    const ZoneVersionPtr& next,
+                                                                    bool new_history, Clock::time_point now,
+                                                                    std::string& note, JournalSync sync,
+                                                                    const Changeset* known) {
+    using R = Result<HistoryEntry, std::string>;
     // The history is written (durably) before the new version is served: a crash in between leaves a
     // journal one step ahead of the snapshot, which open() replays.
-    if (!history_) return {};
+    if (!history_) return HistoryEntry{};
     if (new_history) {
-        if (journal_)
-            if (auto r = journal_->reset(); !r) return unexpected("journal: " + r.error());
+        // A journal with entries continues the snapshot on disk: `next`'s is written before they go.
+        if (journal_ && !journal_->empty()) {
+            if (auto r = restart_history_locked(next); !r) return R(unexpected(r.error()));
+            return HistoryEntry{0, true};
+        }
         // The snapshot on disk is an older version's, which nothing continues now: should the new one not
         // be written, the next entry writes the served version first.
         snapshot_ = SnapshotState::None;
-        return {};
+        return HistoryEntry{};
     }
-    // The snapshot must be durable before the history grows past it (open() replays onto it).
-    if (auto r = make_snapshot_durable_locked(old); !r) return r;
     if (!journal_) {  // the first entry ever: the file is created by the append
         journal_.emplace(
             Journal::none_yet(state_path(".journal"), journal_bounds_of(settings_, updates_ != nullptr)));
@@ -383,12 +395,40 @@ Result<void, std::string> Zone::record_history_locked(const ZoneVersionPtr& old,
     }
     std::optional<Changeset> computed;
     if (!known) computed = diff(*old, *next);
-    auto appended = journal_->append(known ? *known : *computed, unix_seconds(now), sync);
-    if (!appended) return unexpected("journal: " + appended.error());
-    if (ticket != nullptr) *ticket = appended->ticket;
+    const Changeset& changes = known ? *known : *computed;
+    if (!journal_->fits(changes)) {
+        // This change alone is past the journal's byte bound: a new history begins at `next`.
+        if (auto r = restart_history_locked(next); !r) return R(unexpected(r.error()));
+        note += (note.empty() ? "" : "; ") +
+                std::string("the change alone is larger than journal_max_bytes: IXFR history restarted");
+        return HistoryEntry{0, true};
+    }
+    // The snapshot must be durable before the history grows past it (open() replays onto it).
+    if (auto r = make_snapshot_durable_locked(old); !r) return R(unexpected(r.error()));
+    if (!journal_->empty() && journal_->last_serial() != old->serial()) {
+        // The journal does not end at the served version (a replay at open that stopped short, and could
+        // not write its snapshot then): the served version's snapshot, then a history from it.
+        if (auto r = restart_history_locked(old); !r) return R(unexpected(r.error()));
+    }
+    auto appended = journal_->append(changes, unix_seconds(now), sync);
+    if (!appended) return R(unexpected("journal: " + appended.error()));
     if (appended->dropped > 0)
         note += (note.empty() ? "" : "; ") + std::to_string(appended->dropped) + " old changeset(s) dropped";
     if (!appended->warning.empty()) note += (note.empty() ? "" : "; ") + appended->warning;
+    // Never restarted here: fits() said it is kept, and the bounds change only under this zone's lock.
+    return HistoryEntry{appended->ticket, false};
+}
+
+Result<void, std::string> Zone::restart_history_locked(const ZoneVersionPtr& from) {
+    if (auto w = write_snapshot(state_path(".snapshot"), *from); !w)
+        return unexpected("snapshot not written (" + w.error() +
+                          "); the change is not journaled, and the history on disk is kept");
+    if (updates_) ++updates_->snapshot_writes;  // a snapshot an update staged is older now
+    snapshot_ = SnapshotState::Durable;
+    if (auto r = journal_->reset(); !r) {
+        // The snapshot is ahead of the journal, which open() then resets: nothing is lost either way.
+        return unexpected("journal: " + r.error());
+    }
     return {};
 }
 
@@ -462,10 +502,10 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
                                                const ZoneVersionPtr& source, bool new_history,
                                                Clock::time_point now, std::string& note,
                                                const Changeset* known) {
-    if (auto r = record_history_locked(old, next, new_history, now, note, JournalSync::Now, nullptr, known);
-        !r)
-        return r;
-    if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+    auto entry = record_history_locked(old, next, new_history, now, note, JournalSync::Now, known);
+    if (!entry) return unexpected(entry.error());
+    if (auto r = commit_locked(next, now, entry->restarted); !r)
+        note += (note.empty() ? "" : "; ") + r.error();
     // Newer than any update still waiting for its sync (settle_locked() ran first: none is newer).
     if (updates_) {
         updates_->unsnapshotted = 0;
@@ -568,10 +608,11 @@ bool Zone::snapshot_can_wait_locked() const {
     return !std::filesystem::exists(state_path(".snapshot"), ec) && !ec;
 }
 
-Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now) {
+Result<void, std::string> Zone::commit_locked(const ZoneVersionPtr& next, Clock::time_point now,
+                                              bool snapshot_written) {
     current_.store(next, std::memory_order_release);
     set_loaded_at_locked(now);
-    if (settings_.state_dir.empty()) return {};
+    if (settings_.state_dir.empty() || snapshot_written) return {};
     if (updates_) ++updates_->snapshot_writes;  // a snapshot an update staged is older now
     if (snapshot_can_wait_locked()) {
         // Nothing is lost without it yet (see snapshot_): the server writes it once every zone is served.
@@ -708,27 +749,26 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
     if (signing_) {
         // Synced under the lock: the signer's state (kept signatures, the next refresh) follows the served
         // version, and a version dropped after a failed sync would leave it ahead.
-        if (auto r = record_history_locked(old, next, false, now, note, JournalSync::Now, nullptr, known); !r)
-            return r;
+        auto entry = record_history_locked(old, next, false, now, note, JournalSync::Now, known);
+        if (!entry) return unexpected(entry.error());
+        if (entry->restarted) updates_->unsnapshotted = 0;  // `next`'s snapshot is on disk
         current_.store(next, std::memory_order_release);
         set_loaded_at_locked(now);
         signing_->source = source;
         adopt_signing_locked();
         return {};
     }
-    uint64_t ticket = 0;
-    if (auto r = record_history_locked(old, next, false, now, note, JournalSync::Later, &ticket, known); !r)
-        return r;
+    auto entry = record_history_locked(old, next, false, now, note, JournalSync::Later, known);
+    if (!entry) return unexpected(entry.error());
+    const uint64_t ticket = entry->ticket;
     UpdateState& u = *updates_;
     const uint64_t number = ++u.made;
-    if (ticket == 0) {
-        // The journal restarted (this change alone is past its bounds): nothing continues the snapshot on
-        // disk, so this version's is written now, as for a reload; should that fail, the next entry
-        // writes it first.
+    if (entry->restarted) {
+        // A new history begins at `next` (this change alone is past the journal's bounds): its snapshot is
+        // durable already, and with it every update journaled before it.
         u.head.reset();
         u.served = number;
-        snapshot_ = SnapshotState::None;
-        if (auto r = commit_locked(next, now); !r) note += (note.empty() ? "" : "; ") + r.error();
+        (void)commit_locked(next, now, true);
         u.unsnapshotted = 0;
         return {};
     }

@@ -231,16 +231,26 @@ class Zone {
     ZoneVersionPtr replay_journal_locked(ZoneVersionPtr last, std::string& note);
     ReloadResult reload_locked(Clock::time_point now, bool force);
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
+    // What record_history_locked() did: the entry's place for Journal::sync() (JournalSync::Later), or a
+    // new history begun at `next`, whose snapshot is durable on disk already (the change alone was past
+    // the journal's byte bound).
+    struct HistoryEntry {
+        uint64_t ticket = 0;
+        bool restarted = false;
+    };
     // update_locked()'s steps: the change to `next` in the journal (a new history when `new_history`),
-    // notes added to `note`; the zone file's serial recorded as loaded.
-    // With JournalSync::Later the entry is only written: `ticket` gets what Journal::sync() needs (0 when
-    // the journal restarted instead, and holds nothing to sync). `known`: the change from old to next when
-    // the caller has it (an update's), else it is computed.
-    Result<void, std::string> record_history_locked(const ZoneVersionPtr& old, const ZoneVersionPtr& next,
-                                                    bool new_history, Clock::time_point now,
-                                                    std::string& note, JournalSync sync = JournalSync::Now,
-                                                    uint64_t* ticket = nullptr,
-                                                    const Changeset* known = nullptr);
+    // notes added to `note`; the zone file's serial recorded as loaded. With JournalSync::Later the entry
+    // is only written. `known`: the change from old to next when the caller has it (an update's), else it
+    // is computed.
+    Result<HistoryEntry, std::string> record_history_locked(const ZoneVersionPtr& old,
+                                                            const ZoneVersionPtr& next, bool new_history,
+                                                            Clock::time_point now, std::string& note,
+                                                            JournalSync sync = JournalSync::Now,
+                                                            const Changeset* known = nullptr);
+    // A new history beginning at `from`: its snapshot written durably first, then the journal emptied, so
+    // that a crash in between finds either the old history or the new snapshot, never an older snapshot
+    // without the entries that continued it. Refused (nothing changed) when the snapshot cannot be written.
+    Result<void, std::string> restart_history_locked(const ZoneVersionPtr& from);
     void file_loaded_locked(dns::Serial file_serial);
     // Signed zones: `source` signed against the served version (kept signatures), or an error message.
     Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
@@ -256,7 +266,10 @@ class Zone {
                                              const ZoneVersionPtr& source, bool new_history,
                                              Clock::time_point now, std::string& note,
                                              const Changeset* known = nullptr);
-    Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now);
+    // Serves `next` and writes its snapshot (or defers it), unless `snapshot_written` (a new history
+    // wrote it already).
+    Result<void, std::string> commit_locked(const ZoneVersionPtr& next, Clock::time_point now,
+                                            bool snapshot_written = false);
     // publish_locked for a dynamic update: the snapshot only every few updates (unsnapshotted), and, in
     // between, the journal's sync shared with the updates that come meanwhile (group commit): `lock` (on
     // mutex_) is let go while it runs. Signed zones keep the plain path (the signer's state follows the

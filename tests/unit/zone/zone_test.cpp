@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "zone/Changeset.h"
+#include "zone/Journal.h"
 #include "zone/MasterFile.h"
 #include "zone/SerialPolicy.h"
 #include "zone/Snapshot.h"
@@ -291,6 +292,134 @@ TEST_F(ZoneReloadTest, UpdatesAfterARestartKeepWhatTheOlderSnapshotNeeds) {
     zone::Zone z(small);
     ASSERT_NE(z.open(t0_ + std::chrono::seconds(6)).outcome, zone::ReloadOutcome::Error);
     EXPECT_EQ(z.current()->size(), 3u + 23u);
+}
+
+// A change larger than the journal's byte bound starts a new history: the snapshot of the version it
+// makes is written before the journal is emptied. Should that snapshot fail, the change is refused and the
+// journal kept: the updates it holds past the older snapshot are not lost (they would be, had it been
+// emptied first).
+TEST_F(ZoneReloadTest, AChangePastTheJournalsByteBoundWritesItsSnapshotBeforeEmptyingTheJournal) {
+    write(10);
+    const auto state = dir_ / "state";
+    auto settings = with_state(std::chrono::hours(1));  // no write-back: the file keeps serial 10
+    settings.updates_per_snapshot = 10;
+    settings.journal_bounds = {100, 16u << 20};  // the smallest bound at which updates' snapshots lag
+    const auto serves = [](const zone::Zone& z, const std::string& label) {
+        return !z.current()
+                    ->find_rrset(dns::Name::from_text(label + ".example.com.").value(), dns::RRType::A)
+                    .empty();
+    };
+    // A file with 17 MiB more: 68,000 TXT records of 255 octets. Serial 20, and the five hosts the updates
+    // add, so that it merges onto them without a conflict.
+    std::string bulk(252, 'x');
+    std::string many =
+        "h0 IN A 192.0.2.7\nh1 IN A 192.0.2.7\nh2 IN A 192.0.2.7\nh3 IN A 192.0.2.7\n"
+        "h4 IN A 192.0.2.7\n";
+    for (int k = 0; k < 68'000; ++k) many += "b" + std::to_string(k) + " IN TXT \"" + bulk + "\"\n";
+    {
+        zone::Zone z(settings);
+        ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+        for (int k = 0; k < 5; ++k)
+            ASSERT_EQ(
+                z.apply_change(t0_ + std::chrono::seconds(1), adding_host("h" + std::to_string(k))).outcome,
+                zone::ReloadOutcome::Updated);
+        ASSERT_EQ(zone::read_snapshot(state / "example.com.snapshot").value()->serial().value(), 10u)
+            << "the snapshot is meant to lag the updates here";
+        write(20, many);
+        std::filesystem::create_directory(state / "example.com.snapshot.tmp");  // the snapshot fails
+        auto r = z.reload(t0_ + std::chrono::seconds(2));
+        EXPECT_EQ(r.outcome, zone::ReloadOutcome::Error);
+        EXPECT_NE(r.error.find("snapshot not written"), std::string::npos) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 15u);
+        EXPECT_EQ(z.journal()->entries().size(), 5u) << "the journal was emptied without a snapshot";
+        std::filesystem::remove(state / "example.com.snapshot.tmp");
+    }
+    {
+        zone::Zone z(settings);  // as after kill -9: the snapshot at 10 and the five entries
+        auto r = z.open(t0_ + std::chrono::seconds(3));
+        ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+        EXPECT_TRUE(serves(z, "h0") && serves(z, "h4")) << "updates lost";
+        // The file merged at open, past the bound: a new history begins, its snapshot written.
+        EXPECT_EQ(z.current()->serial().value(), 20u);
+        EXPECT_NE(r.note.find("larger than journal_max_bytes"), std::string::npos) << r.note;
+        EXPECT_TRUE(z.journal()->entries().empty());
+        EXPECT_EQ(zone::read_snapshot(state / "example.com.snapshot").value()->serial().value(), 20u);
+    }
+    zone::Zone z(settings);
+    ASSERT_NE(z.open(t0_ + std::chrono::seconds(4)).outcome, zone::ReloadOutcome::Error);
+    EXPECT_EQ(z.current()->serial().value(), 20u);
+    EXPECT_EQ(z.current()->size(), 3u + 5u + 68'000u);
+}
+
+// A journal whose entries stop applying part of the way (a damaged or foreign state directory): the
+// zone is served as far as they went, and that version's snapshot is written before the journal is
+// emptied; should the snapshot fail, the journal stays until the first change writes it.
+TEST_F(ZoneReloadTest, AReplayThatStopsShortWritesTheSnapshotOfWhatItServes) {
+    const auto state = dir_ / "state";
+    const auto journal = state / "example.com.journal";
+    const auto serves = [](const zone::Zone& z, const std::string& label) {
+        return !z.current()
+                    ->find_rrset(dns::Name::from_text(label + ".example.com.").value(), dns::RRType::A)
+                    .empty();
+    };
+    const auto snapshot_serial = [&] {
+        return zone::read_snapshot(state / "example.com.snapshot").value()->serial();
+    };
+    // The snapshot at 10, then a journal whose first entry applies to it (10 -> 11 adds a) and whose
+    // second does not (11 -> 12 deletes b, which is not there).
+    const auto prepare = [&] {
+        std::filesystem::remove_all(state);
+        write(10);
+        zone::ZoneVersionPtr v10;
+        {
+            zone::Zone z(with_state());
+            ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+            v10 = z.current();
+        }
+        std::optional<zone::Changeset> unused;
+        const auto v11 =
+            zone::with_serial(*adding_host("a")(*v10, std::nullopt, unused).value(), dns::Serial(11));
+        const auto with_b = adding_host("b")(*v11, std::nullopt, unused).value();
+        const auto v12 = zone::with_serial(*v11, dns::Serial(12));
+        auto j = zone::Journal::open(journal);
+        ASSERT_TRUE(j);
+        ASSERT_TRUE(j->append(zone::diff(*v10, *v11), 1));
+        ASSERT_TRUE(j->append(zone::diff(*with_b, *v12), 2));
+        write(11, "a IN A 192.0.2.7\n");  // the file as the served version has it: nothing to reload
+    };
+
+    prepare();
+    {
+        zone::Zone z(with_state());
+        auto r = z.open(t0_ + std::chrono::seconds(1));
+        ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 11u);
+        EXPECT_TRUE(serves(z, "a"));
+        EXPECT_NE(r.note.find("history restarted"), std::string::npos) << r.note;
+        EXPECT_EQ(snapshot_serial().value(), 11u)
+            << "the journal was emptied before the snapshot was written";
+        EXPECT_TRUE(z.journal()->entries().empty());
+    }
+
+    prepare();
+    std::filesystem::create_directory(state / "example.com.snapshot.tmp");
+    {
+        zone::Zone z(with_state());
+        auto r = z.open(t0_ + std::chrono::seconds(1));
+        ASSERT_NE(r.outcome, zone::ReloadOutcome::Error) << r.error;
+        EXPECT_EQ(z.current()->serial().value(), 11u);
+        EXPECT_NE(r.note.find("kept until"), std::string::npos) << r.note;
+        EXPECT_EQ(z.journal()->entries().size(), 2u);
+        std::filesystem::remove(state / "example.com.snapshot.tmp");
+        // The first change writes the served version's snapshot, then a history from it.
+        ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(2), adding_host("c")).outcome,
+                  zone::ReloadOutcome::Updated);
+        EXPECT_EQ(z.journal()->entries().size(), 1u);
+    }
+    zone::Zone z(with_state());
+    ASSERT_NE(z.open(t0_ + std::chrono::seconds(3)).outcome, zone::ReloadOutcome::Error);
+    EXPECT_EQ(z.current()->serial().value(), 12u);
+    EXPECT_TRUE(serves(z, "a") && serves(z, "c"));
 }
 
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
