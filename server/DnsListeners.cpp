@@ -90,6 +90,10 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     WarningThrottle per_client_warnings, pool_warnings, size_warnings, transfer_warnings, tls_warnings,
         alpn_warnings, version_warnings;
 
+    // Dynamic updates' journal syncs that a connection's thread does not wait for (answer_when_durable).
+    // One thread: each fdatasync covers every update journaled before it started.
+    asio::thread_pool journal_syncs{1};
+
     State(asio::io_context& i, const xfr::Responder& r, ListenerOptions o, EventSink l)
         : io(i), responder(r), options(o), events(std::move(l)), accept_strand(asio::make_strand(i)) {}
 
@@ -139,6 +143,11 @@ struct DnsListeners::State : std::enable_shared_from_this<DnsListeners::State> {
     // Lab mode: waits as the faults pace the stream before message `index` (false: the connection is gone).
     awaitable<bool> lab_pause(tcp::socket& socket, Deadline& deadline, const xfr::FaultPlan& lab,
                               std::size_t index, std::size_t bytes, Clock::time_point started);
+    // An update's answer once its journal entry is durable (RFC 2136 §3.5). Synced by this thread when no
+    // other sync is running (no thread hop); else the sync thread waits for it, and this connection's
+    // thread goes on with other clients' updates meanwhile, so that the next fdatasync covers them all.
+    // Blocking here instead would hold one of the few connection threads per waiting update.
+    awaitable<std::vector<uint8_t>> answer_when_durable(std::shared_ptr<xfr::DeferredAnswer> answer);
     // xfr::TransferAdmission for TCP: takes a transfer slot, or says why not (server.max_transfers).
     std::string admit_transfer(const xfr::Peer& peer);
     // Gives back the slot admit_transfer() took; the last one out tells when_transfers_done().
@@ -452,8 +461,9 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
 
         xfr::Response r;
         try {
-            r = responder.respond(query, peer, unix_now(),
-                                  [this](const xfr::Peer& p) { return admit_transfer(p); });
+            r = responder.respond(
+                query, peer, unix_now(), [this](const xfr::Peer& p) { return admit_transfer(p); }, true);
+            if (r.deferred) r.message = co_await answer_when_durable(std::move(r.deferred));
         } catch (const std::exception& e) {
             spdlog::error("bug while answering {}: {}", peer_name, e.what());
             break;
@@ -484,6 +494,20 @@ awaitable<void> DnsListeners::State::serve_connection(std::shared_ptr<Stream> st
     }
     if constexpr (std::is_same_v<Stream, TlsStream>) stream->shutdown();
     end_connection(socket, remote, *deadline);
+}
+
+awaitable<std::vector<uint8_t>> DnsListeners::State::answer_when_durable(
+    std::shared_ptr<xfr::DeferredAnswer> answer) {
+    Result<void, std::string> synced;
+    if (auto now = answer->sync_unless_running(); !now) {
+        synced = unexpected(now.error());
+    } else if (!*now) {
+        // The sync thread's coroutine holds the answer only, not this State.
+        synced = co_await asio::co_spawn(
+            journal_syncs, [answer]() -> awaitable<Result<void, std::string>> { co_return answer->sync(); },
+            asio::use_awaitable);
+    }
+    co_return answer->finish(synced);
 }
 
 void DnsListeners::State::end_connection(const std::shared_ptr<tcp::socket>& socket,

@@ -91,7 +91,7 @@ void Responder::set_policy(std::unordered_map<std::string, std::vector<AclRule>>
 }
 
 Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
-                            const TransferAdmission& admit) const {
+                            const TransferAdmission& admit, bool may_defer) const {
     Response r;
     auto parsed = dns::Message::parse(query);
     if (!parsed) {
@@ -134,7 +134,7 @@ Response Responder::respond(std::span<const uint8_t> query, const Peer& peer, ui
             return r;
         }
     }
-    if (q.header().opcode() == dns::Opcode::Update) return answer_update(q, peer, ctx);
+    if (q.header().opcode() == dns::Opcode::Update) return answer_update(q, peer, ctx, may_defer);
     if (q.header().opcode() != dns::Opcode::Query) {
         r.message = ctx.seal(error_response(q.header(), question, Rcode::NotImp, edns, ctx.reserve()));
         return r;
@@ -469,7 +469,56 @@ bool Responder::lab_soa(const dns::Message& q, const Peer& peer, Context& ctx, R
     return true;
 }
 
-Response Responder::answer_update(const dns::Message& q, const Peer& peer, Context& ctx) const {
+// An update's answer once its journal entry is durable: the change served, the answer sealed (the TSIG
+// signer signs one message, so only then), and the log and NOTIFY told.
+class Responder::UpdateAnswer final : public DeferredAnswer {
+  public:
+    UpdateAnswer(std::shared_ptr<zone::Zone> zone, zone::PendingUpdate pending, Context ctx,
+                 const dns::Header& header, const dns::Question* question, bool edns, UpdateEvent event)
+        : zone_(std::move(zone)),
+          pending_(std::move(pending)),
+          ctx_(std::move(ctx)),
+          header_(header),
+          question_(question != nullptr ? std::optional<dns::Question>(*question) : std::nullopt),
+          edns_(edns),
+          event_(std::move(event)) {}
+
+    Result<bool, std::string> sync_unless_running() override { return zone_->sync_update(pending_, false); }
+    Result<void, std::string> sync() override {
+        if (auto r = zone_->sync_update(pending_, true); !r) return unexpected(r.error());
+        return {};
+    }
+    std::vector<uint8_t> finish(const Result<void, std::string>& synced) override {
+        const auto served = zone_->finish_update(
+            pending_, synced, zone::Clock::from_time_t(static_cast<std::time_t>(ctx_.now)));
+        if (!served) {
+            event_.rcode = Rcode::ServFail;
+            event_.reason = served.error();
+            event_.changed = false;
+            event_.serial.reset();
+        } else if (!served->empty()) {
+            event_.reason += (event_.reason.empty() ? "" : "; ") + *served;
+        }
+        auto message = ctx_.seal(
+            error_response(header_, question_ ? &*question_ : nullptr, event_.rcode, edns_, ctx_.reserve()));
+        const ResponderOptions& options = ctx_.policy->options;
+        if (options.on_update) options.on_update(event_);
+        if (event_.changed && options.on_zone_changed) options.on_zone_changed(*zone_);
+        return message;
+    }
+
+  private:
+    std::shared_ptr<zone::Zone> zone_;
+    zone::PendingUpdate pending_;
+    Context ctx_;
+    dns::Header header_;
+    std::optional<dns::Question> question_;
+    bool edns_;
+    UpdateEvent event_;
+};
+
+Response Responder::answer_update(const dns::Message& q, const Peer& peer, Context& ctx,
+                                  bool may_defer) const {
     Response r;
     r.kind = Response::Kind::Message;
     const dns::Question* question = q.question() ? &*q.question() : nullptr;
@@ -483,6 +532,8 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
         if (rec.section == Section::Answer) ++e.prerequisites;
         if (rec.section == Section::Authority) ++e.updates;
     }
+    zone::PendingUpdate pending;
+    std::shared_ptr<zone::Zone> updated;
     auto outcome = [&]() -> Result<std::optional<dns::Serial>, UpdateFailure> {
         // RFC 2136 §3.1.1: one zone, of type SOA; a zone not served here is NOTAUTH.
         if (!question || question->qtype != RRType::SOA)
@@ -491,7 +542,8 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
             question->qclass == dns::to_u16(dns::RRClass::IN) ? store_.find_exact(question->qname) : nullptr;
         if (!zone) return unexpected(UpdateFailure{Rcode::NotAuth, "not a zone served here"});
         e.zone = zone->name_text();
-        return run_update(q, peer, ctx, *zone, e);
+        updated = zone;
+        return run_update(q, peer, ctx, *zone, e, may_defer ? &pending : nullptr);
     }();
     if (outcome) {
         e.rcode = Rcode::NoError;
@@ -500,6 +552,11 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
         e.rcode = outcome.error().rcode;
         e.reason = outcome.error().reason;
     }
+    if (outcome && pending.ticket != 0) {  // answered once the journal's entry is durable
+        r.deferred = std::make_shared<UpdateAnswer>(std::move(updated), std::move(pending), std::move(ctx),
+                                                    q.header(), question, q.edns().has_value(), std::move(e));
+        return r;
+    }
     r.message = ctx.seal(error_response(q.header(), question, e.rcode, q.edns().has_value(), ctx.reserve()));
     if (ctx.policy->options.on_update) ctx.policy->options.on_update(e);
     return r;
@@ -507,8 +564,8 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
 
 Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dns::Message& q,
                                                                         const Peer& peer, Context& ctx,
-                                                                        zone::Zone& zone,
-                                                                        UpdateEvent& event) const {
+                                                                        zone::Zone& zone, UpdateEvent& event,
+                                                                        zone::PendingUpdate* deferred) const {
     auto request = read_update(q);
     if (!request) return unexpected(request.error());
     static const std::vector<AclRule> no_rules;
@@ -549,14 +606,18 @@ Result<std::optional<dns::Serial>, UpdateFailure> Responder::run_update(const dn
                 return unexpected(failure->reason);
             }
             return *next;
-        });
+        },
+        deferred);
     if (result.outcome == zone::ReloadOutcome::Error) {
         if (failure) return unexpected(*failure);
         return unexpected(UpdateFailure{Rcode::ServFail, result.error});
     }
     event.changed = result.outcome == zone::ReloadOutcome::Updated;
     if (!result.note.empty()) event.reason = result.note;
-    if (event.changed && ctx.policy->options.on_zone_changed) ctx.policy->options.on_zone_changed(zone);
+    // A deferred answer tells NOTIFY once the version is served (UpdateAnswer::finish).
+    const bool served = deferred == nullptr || deferred->ticket == 0;
+    if (served && event.changed && ctx.policy->options.on_zone_changed)
+        ctx.policy->options.on_zone_changed(zone);
     return result.serial;
 }
 

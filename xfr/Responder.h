@@ -16,6 +16,7 @@
 #include "tsig/ServerSequence.h"
 #include "xfr/Acl.h"
 #include "xfr/AxfrSource.h"
+#include "xfr/DeferredAnswer.h"
 #include "xfr/FaultSet.h"
 #include "xfr/Peer.h"
 #include "xfr/TransferEvent.h"
@@ -44,6 +45,9 @@ struct Response {
                               // (event->client_serial)
     std::string lab;          // lab mode: the faults this answer was given on purpose; empty when none
     Transport transport = Transport::Udp;  // of the SOA query (soa_query), for the lab timeline
+    // Kind::Message, asked with may_defer: set when `message` is not computed yet, and this makes it
+    // once the change it answers is durable (DeferredAnswer).
+    std::shared_ptr<DeferredAnswer> deferred;
 
     // A transfer request answered with an error.
     bool refused() const { return event && is_refusal(event->outcome); }
@@ -81,8 +85,10 @@ class Responder {
 
     // `now` (seconds since the epoch) is the time TSIG checks and signs with.
     // `admit`, when given, is asked before a transfer stream starts (see TransferAdmission).
+    // `may_defer`: an UPDATE's answer may come as Response::deferred (see DeferredAnswer) rather than wait
+    // here for the journal's fdatasync.
     Response respond(std::span<const uint8_t> query, const Peer& peer, uint64_t now,
-                     const TransferAdmission& admit = {}) const;
+                     const TransferAdmission& admit = {}, bool may_defer = false) const;
 
     // Swaps the ACLs, keys and options in one step (reconfigure): each request uses one set throughout,
     // the old or the new; streams already running keep the keys they were signed with.
@@ -109,10 +115,13 @@ class Responder {
     Response answer_query(const dns::Message& q, const Peer& peer, Context& ctx) const;
     // RFC 2136: the zone section, who may update (TSIG and allow_update), then the prerequisites, the
     // names and types the rule covers, the prescan and the change, all under the zone's lock.
-    Response answer_update(const dns::Message& q, const Peer& peer, Context& ctx) const;
+    Response answer_update(const dns::Message& q, const Peer& peer, Context& ctx, bool may_defer) const;
+    // `deferred`, when given, is filled if the answer must wait for the journal's sync.
     Result<std::optional<dns::Serial>, UpdateFailure> run_update(const dns::Message& q, const Peer& peer,
                                                                  Context& ctx, zone::Zone& zone,
-                                                                 UpdateEvent& event) const;
+                                                                 UpdateEvent& event,
+                                                                 zone::PendingUpdate* deferred) const;
+    class UpdateAnswer;
     // AXFR and IXFR, one step per function: check_transfer (zone, ACL, TSIG), then an AXFR stream, or
     // answer_ixfr (the plan, the UDP answer or the stream).
     Response answer_transfer(const dns::Message& q, const Peer& peer, Context& ctx,

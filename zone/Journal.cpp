@@ -557,12 +557,23 @@ bool Journal::fits(const Changeset& changes) const {
 }
 
 Result<void, std::string> Journal::sync(uint64_t ticket) {
+    auto done = sync_entries(ticket, true);
+    if (!done) return unexpected(done.error());
+    return {};
+}
+
+Result<bool, std::string> Journal::sync_unless_running(uint64_t ticket) {
+    return sync_entries(ticket, false);
+}
+
+Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_running) {
     State& st = *state_;
     std::unique_lock lock(st.mutex);
     for (;;) {
-        if (st.synced >= ticket) return {};
+        if (st.synced >= ticket) return true;
         if (st.broken) return unexpected(st.broken_text());
         if (!st.syncing) break;
+        if (!join_running) return false;
         // One in progress may have started before our entry was written: wait, then look again.
         st.synced_now.wait(lock);
     }
@@ -573,7 +584,7 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
     if (fd < 0) {
         if (::fdatasync(st.fd) != 0) return unexpected(st.sync_failed());
         st.synced = std::max(st.synced, target);
-        return {};
+        return true;
     }
     st.syncing = true;
     lock.unlock();
@@ -585,10 +596,10 @@ Result<void, std::string> Journal::sync(uint64_t ticket) {
     st.synced_now.notify_all();
     if (ok) {
         st.synced = std::max(st.synced, target);
-        return {};
+        return true;
     }
     // A compaction or a reset may have made it durable meanwhile (the file replaced, synced whole).
-    if (st.synced >= ticket) return {};
+    if (st.synced >= ticket) return true;
     errno = error;
     return unexpected(st.sync_failed());
 }

@@ -124,6 +124,10 @@ class Journal {
     // then in an unknown state, and refuses appends) means the entries after the last durable one may be
     // lost.
     Result<void, std::string> sync(uint64_t ticket);
+    // sync() for a caller that has better things to do than wait for a sync in progress (an event loop):
+    // false, without waiting, when one is running and does not cover `ticket`; otherwise as sync(), the
+    // fdatasync run by the caller.
+    Result<bool, std::string> sync_unless_running(uint64_t ticket);
 
     // Forgets the whole history (a forced reload to an older serial starts a new one), durably.
     Result<void, std::string> reset();
@@ -153,6 +157,7 @@ class Journal {
   private:
     struct State;
     explicit Journal(std::unique_ptr<State> state);
+    Result<bool, std::string> sync_entries(uint64_t ticket, bool join_running);
     std::unique_ptr<State> state_;
 };
 

@@ -740,7 +740,8 @@ ReloadResult Zone::bump(Clock::time_point now, std::optional<SerialPolicy> polic
 Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mutex>& lock,
                                                       const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                       const ZoneVersionPtr& source, Clock::time_point now,
-                                                      std::string& note, const Changeset* known) {
+                                                      std::string& note, const Changeset* known,
+                                                      PendingUpdate* deferred) {
     const auto [every, limit] = update_snapshot_pace(settings_, journal_ ? journal_->bytes() : 0);
     if (!history_ || ++updates_->unsnapshotted >= limit) {
         if (auto r = settle_locked(now); !r) return r;
@@ -775,22 +776,59 @@ Result<void, std::string> Zone::publish_update_locked(std::unique_lock<std::mute
     u.head = next;
     u.head_ticket = ticket;
     u.head_number = number;
-    // RFC 2136 §3.6 wants the update durable before its answer, not before the next update starts: the
+    const PendingUpdate pending{ticket, number, next};
+    // RFC 2136 §3.5 wants the update durable before its answer, not before the next update starts: the
     // sync runs without the zone's lock, so the updates that arrive meanwhile are applied and written, and
-    // the next sync covers them all.
+    // the next sync covers them all. A deferred caller runs it (and the rest) itself.
+    if (deferred != nullptr) {
+        *deferred = pending;
+        return {};
+    }
     lock.unlock();
     auto synced = journal_->sync(ticket);
     lock.lock();
+    return serve_synced_locked(lock, pending, synced, now, note);
+}
+
+Result<void, std::string> Zone::serve_synced_locked(std::unique_lock<std::mutex>& lock,
+                                                    const PendingUpdate& pending,
+                                                    const Result<void, std::string>& synced,
+                                                    Clock::time_point now, std::string& note) {
+    UpdateState& u = *updates_;
     if (!synced) {
         // The journal refuses appends from now on, and whatever was not synced may be lost: the versions
         // after the served one are dropped (each of their updates gets this error).
         u.head.reset();
         return unexpected("journal: " + synced.error());
     }
-    serve_update_locked(next, number, now);
-    if (u.head_number == number) u.head.reset();
+    if (pending.number == 0) return {};  // an answer that waited for an earlier update's entry
+    serve_update_locked(pending.version, pending.number, now);
+    if (u.head_number == pending.number) u.head.reset();
+    const auto [every, limit] = update_snapshot_pace(settings_, journal_ ? journal_->bytes() : 0);
     if (u.unsnapshotted >= every && !u.snapshot_staging) update_snapshot_unlocked(lock, note);
     return {};
+}
+
+Result<bool, std::string> Zone::sync_update(const PendingUpdate& pending, bool join_running) {
+    // journal_ is set before any entry is written, and never replaced while the zone takes updates.
+    if (pending.ticket == 0) return true;
+    if (join_running) {
+        if (auto synced = journal_->sync(pending.ticket); !synced)
+            return unexpected("journal: " + synced.error());
+        return true;
+    }
+    auto synced = journal_->sync_unless_running(pending.ticket);
+    if (!synced) return unexpected("journal: " + synced.error());
+    return *synced;
+}
+
+Result<std::string, std::string> Zone::finish_update(const PendingUpdate& pending,
+                                                     const Result<void, std::string>& synced,
+                                                     Clock::time_point now) {
+    std::unique_lock lock(mutex_);
+    std::string note;
+    if (auto r = serve_synced_locked(lock, pending, synced, now, note); !r) return unexpected(r.error());
+    return note;
 }
 
 void Zone::update_snapshot_unlocked(std::unique_lock<std::mutex>& lock, std::string& note) {
@@ -862,7 +900,7 @@ void Zone::serve_update_locked(const ZoneVersionPtr& version, uint64_t number, C
     u.served = number;
 }
 
-ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
+ReloadResult Zone::apply_change(Clock::time_point now, const Change& change, PendingUpdate* deferred) {
     std::unique_lock lock(mutex_);
     ReloadResult result;
     // A reconfigure is opening another Zone on these state files: a change journaled here now would be
@@ -889,6 +927,10 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     const uint64_t pending = updates_->head ? updates_->head_ticket : 0;
     auto once_durable = [&](ReloadResult r) {
         if (pending == 0) return r;
+        if (deferred != nullptr) {
+            *deferred = PendingUpdate{pending, 0, nullptr};
+            return r;
+        }
         lock.unlock();
         auto synced = journal_->sync(pending);
         lock.lock();
@@ -921,8 +963,8 @@ ReloadResult Zone::apply_change(Clock::time_point now, const Change& change) {
     // signed zone (the signatures change too), nor one whose serial was set after it.
     const bool known =
         changes && !settings_.signer && changes->from() == old->serial() && changes->to() == next->serial();
-    if (auto r =
-            publish_update_locked(lock, old, served, next, now, result.note, known ? &*changes : nullptr);
+    if (auto r = publish_update_locked(lock, old, served, next, now, result.note, known ? &*changes : nullptr,
+                                       deferred);
         !r)
         return with_error(result, r.error());
     result.outcome = ReloadOutcome::Updated;

@@ -129,6 +129,16 @@ struct OpenShared {
     std::mutex* large_build = nullptr;
 };
 
+// A dynamic update journaled but not durable yet (Zone::apply_change with a PendingUpdate to fill): its
+// answer waits for Zone::sync_update() (the journal's fdatasync, shared with every update journaled
+// before it started), then Zone::finish_update() serves the version.
+struct PendingUpdate {
+    uint64_t ticket = 0;  // the journal's (Journal::sync); 0: nothing to wait for
+    uint64_t number = 0;  // the version's place among the zone's updates; 0: no version to serve (an
+                          // answer that changed nothing, computed from an update not durable yet)
+    ZoneVersionPtr version;
+};
+
 class Zone {
   public:
     explicit Zone(ZoneSettings settings)
@@ -207,7 +217,20 @@ class Zone {
     // then takes it as it is instead of comparing the two versions.
     using Change = std::function<Result<ZoneVersionPtr, std::string>(
         const ZoneVersion& base, std::optional<dns::Serial> serial, std::optional<Changeset>& changes)>;
-    ReloadResult apply_change(Clock::time_point now, const Change& change);
+    // With `deferred`, the journal's sync is not waited for here when it is needed (an unsigned zone's
+    // update between two snapshots): the answer is computed, *deferred says what it waits for, and the
+    // caller runs sync_update() then finish_update() before the answer leaves (RFC 2136 §3.5). A thread
+    // that serves many clients need not block on the fdatasync then.
+    ReloadResult apply_change(Clock::time_point now, const Change& change, PendingUpdate* deferred = nullptr);
+    // `pending`'s journal entry made durable (Journal::sync): blocks for the fdatasync, or, unless
+    // `join_running`, returns false at once when a sync that does not cover it is running.
+    Result<bool, std::string> sync_update(const PendingUpdate& pending, bool join_running);
+    // After sync_update() (`synced` its outcome): the version served, unless a newer one is already; the
+    // snapshot written when it is due. Returns notes for the log, or the error the answer gets (a failed
+    // sync: the versions not durable are dropped, and every update waiting on them fails alike).
+    Result<std::string, std::string> finish_update(const PendingUpdate& pending,
+                                                   const Result<void, std::string>& synced,
+                                                   Clock::time_point now);
 
     // Writes the served content (the unsigned source of a signed zone) to the zone file atomically
     // (temporary file, fsync, rename), so that the next reload finds what is served. An error leaves the
@@ -277,7 +300,13 @@ class Zone {
     Result<void, std::string> publish_update_locked(std::unique_lock<std::mutex>& lock,
                                                     const ZoneVersionPtr& old, const ZoneVersionPtr& next,
                                                     const ZoneVersionPtr& source, Clock::time_point now,
-                                                    std::string& note, const Changeset* known);
+                                                    std::string& note, const Changeset* known,
+                                                    PendingUpdate* deferred);
+    // publish_update_locked's end, once the entry is synced (`synced` the outcome).
+    Result<void, std::string> serve_synced_locked(std::unique_lock<std::mutex>& lock,
+                                                  const PendingUpdate& pending,
+                                                  const Result<void, std::string>& synced,
+                                                  Clock::time_point now, std::string& note);
     // The served version or, while updates wait for their journal sync, the newest of those: what the next
     // update edits.
     ZoneVersionPtr newest_locked() const;

@@ -887,3 +887,118 @@ TEST_F(DnssecAnswerTest, RrsigsThatDoNotFitSetTc) {
     EXPECT_FALSE(tcp.tc());
     EXPECT_EQ(tcp.section(Section::Answer), signed_set("big.example.com.", "a"));
 }
+
+namespace {
+
+// A signed UPDATE adding `<label>.example.com. 300 IN A 192.0.2.9`.
+std::vector<uint8_t> update_adding(std::string_view label) {
+    std::vector<uint8_t> out;
+    dns::MessageBuilder mb(out, 512);
+    mb.header(0x1234, 0);
+    mb.question(name("example.com."), dns::to_u16(RRType::SOA), 1);
+    const std::vector<uint8_t> address{192, 0, 2, 9};
+    EXPECT_EQ(mb.push(dns::Section::Authority, name(std::string(label) + ".example.com."),
+                      dns::to_u16(RRType::A), 1, 300, address),
+              dns::Pushed::Ok);
+    mb.finish();
+    out[2] = static_cast<uint8_t>((out[2] & 0x87) | (5 << 3));  // opcode UPDATE
+    return out;
+}
+
+}  // namespace
+
+// An update on a zone with a journal, asked with may_defer: the answer is made once the journal entry is
+// durable (DeferredAnswer), and only then is the version served, the log told and the answer signed.
+TEST(ResponderDeferredUpdate, TheAnswerWaitsForTheJournalSync) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("hw-deferred-update-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "example.com.zone")
+        << "$TTL 300\n@ IN SOA ns1 hostmaster 10 3600 900 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n";
+    const auto now = zone::Clock::time_point(std::chrono::seconds(1'800'000'000));
+    auto z = std::make_shared<zone::Zone>(
+        zone::ZoneSettings(name("example.com."), dir / "example.com.zone", dir / "state"));
+    ASSERT_NE(z->open(now).outcome, zone::ReloadOutcome::Error);
+    zone::ZoneStore store;
+    ASSERT_TRUE(store.add(z));
+    auto keys = std::make_shared<tsig::KeyStore>();
+    ASSERT_TRUE(
+        keys->add(tsig::Key::create("update-key", "hmac-sha256", std::vector<uint8_t>(32, 0x42)).value()));
+    xfr::ResponderOptions options;
+    options.update_acls[name("example.com.").key()] = {
+        xfr::AclRule{"automation", {}, {"update-key."}, {}, {}, {}, {}, {}}};
+    std::vector<xfr::UpdateEvent> logged;
+    int notified = 0;
+    options.on_update = [&](const xfr::UpdateEvent& e) { logged.push_back(e); };
+    options.on_zone_changed = [&](const zone::Zone&) { ++notified; };
+    const xfr::Responder responder(store, {}, keys, options);
+    const xfr::Peer peer{*dns::IpAddress::parse("127.0.0.1"), 5555, xfr::Transport::Tcp};
+    const uint64_t when = 1'800'000'000;
+
+    auto q = update_adding("one");
+    auto client = sign(q, keys->find(name("update-key.")), when);
+    auto r = responder.respond(q, peer, when, {}, true);
+    ASSERT_EQ(r.kind, xfr::Response::Kind::Message);
+    ASSERT_NE(r.deferred, nullptr) << "an update between snapshots waits for its sync";
+    EXPECT_TRUE(r.message.empty());
+    EXPECT_TRUE(logged.empty());
+    EXPECT_EQ(notified, 0);
+    EXPECT_EQ(z->current()->serial().value(), 10u) << "served before it is durable";
+
+    // A second update meanwhile builds on the first (not served yet either).
+    auto q2 = update_adding("two");
+    auto client2 = sign(q2, keys->find(name("update-key.")), when);
+    auto r2 = responder.respond(q2, peer, when, {}, true);
+    ASSERT_NE(r2.deferred, nullptr);
+
+    // Answered in the other order: the newer one served first, the older one does not replace it.
+    auto synced2 = r2.deferred->sync_unless_running();
+    ASSERT_TRUE(synced2);
+    EXPECT_TRUE(*synced2);  // no other sync running: this thread ran it
+    const auto wire2 = r2.deferred->finish({});
+    EXPECT_EQ(z->current()->serial().value(), 12u);
+    ASSERT_TRUE(r.deferred->sync());
+    const auto wire = r.deferred->finish({});
+    EXPECT_EQ(z->current()->serial().value(), 12u);
+
+    for (const auto* w : {&wire, &wire2}) {
+        auto m = dns::Message::parse(*w);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->header().rcode(), static_cast<uint8_t>(Rcode::NoError));
+        EXPECT_EQ(m->header().opcode(), dns::Opcode::Update);
+    }
+    auto m = dns::Message::parse(wire);
+    EXPECT_TRUE(client.verify(wire, *m, when)) << "the answer is signed once, when it is made";
+    auto m2 = dns::Message::parse(wire2);
+    EXPECT_TRUE(client2.verify(wire2, *m2, when));
+    ASSERT_EQ(logged.size(), 2u);
+    EXPECT_TRUE(logged[0].changed && logged[1].changed);
+    EXPECT_EQ(notified, 2);
+
+    // A failed sync: SERVFAIL, and the log says why.
+    auto q3 = update_adding("three");
+    (void)sign(q3, keys->find(name("update-key.")), when);
+    auto r3 = responder.respond(q3, peer, when, {}, true);
+    ASSERT_NE(r3.deferred, nullptr);
+    const auto failed = r3.deferred->finish(unexpected(std::string("fdatasync: input/output error")));
+    auto m3 = dns::Message::parse(failed);
+    ASSERT_TRUE(m3);
+    EXPECT_EQ(m3->header().rcode(), static_cast<uint8_t>(Rcode::ServFail));
+    ASSERT_EQ(logged.size(), 3u);
+    EXPECT_FALSE(logged[2].changed);
+    EXPECT_NE(logged[2].reason.find("input/output error"), std::string::npos) << logged[2].reason;
+    EXPECT_EQ(z->current()->serial().value(), 12u);
+
+    // Without may_defer the answer is complete at once (UDP).
+    auto q4 = update_adding("four");
+    (void)sign(q4, keys->find(name("update-key.")), when);
+    auto r4 = responder.respond(q4, xfr::Peer{*dns::IpAddress::parse("127.0.0.1"), 5555, xfr::Transport::Udp},
+                                when);
+    EXPECT_EQ(r4.deferred, nullptr);
+    auto m4 = dns::Message::parse(r4.message);
+    ASSERT_TRUE(m4);
+    EXPECT_EQ(m4->header().rcode(), static_cast<uint8_t>(Rcode::NoError));
+    EXPECT_EQ(z->current()->serial().value(), 13u);
+    std::filesystem::remove_all(dir);
+}

@@ -437,9 +437,16 @@ TEST_F(JournalTest, EntriesAppendedForLaterAreIndexedAtOnceAndDurableAfterTheirS
         EXPECT_EQ(tickets, (std::vector<uint64_t>{2, 3, 4}));
         EXPECT_EQ(j.last_serial()->value(), 5u);  // in the index before its sync
         expect_intact(j);
+        // No sync running: the caller runs it.
+        auto now = j.sync_unless_running(3);
+        ASSERT_TRUE(now) << now.error();
+        EXPECT_TRUE(*now);
         ASSERT_TRUE(j.sync(4));
         ASSERT_TRUE(j.sync(2));  // covered by the sync of 4
         ASSERT_TRUE(j.sync(0));
+        now = j.sync_unless_running(4);  // covered already
+        ASSERT_TRUE(now);
+        EXPECT_TRUE(*now);
     }
     Journal j = open();
     EXPECT_TRUE(j.recovery().empty()) << j.recovery();
@@ -459,7 +466,7 @@ TEST_F(JournalTest, ConcurrentAppendsAndSyncsKeepOneConsecutiveHistory) {
         std::vector<std::string> errors;
         std::vector<std::thread> threads;
         for (uint32_t t = 0; t < kThreads; ++t)
-            threads.emplace_back([&] {
+            threads.emplace_back([&, t] {
                 for (uint32_t k = 0; k < kSteps; ++k) {
                     uint64_t ticket = 0;
                     {
@@ -471,6 +478,17 @@ TEST_F(JournalTest, ConcurrentAppendsAndSyncsKeepOneConsecutiveHistory) {
                         }
                         ticket = r->ticket;
                         ++next;
+                    }
+                    // Half the threads as an event loop would: not waiting for a sync in progress
+                    // (then waiting after all, as the server's sync thread does).
+                    if (t % 2 == 1) {
+                        auto now = j.sync_unless_running(ticket);
+                        if (now && *now) continue;
+                        if (!now) {
+                            const std::lock_guard lock(order);
+                            errors.push_back(now.error());
+                            return;
+                        }
                     }
                     if (auto s = j.sync(ticket); !s) {
                         const std::lock_guard lock(order);
