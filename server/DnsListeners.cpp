@@ -58,6 +58,11 @@ xfr::TransferOutcome write_outcome(const boost::system::error_code& ec, bool tim
     return xfr::TransferOutcome::WriteError;
 }
 
+// DnsListeners::State::answer_when_durable's wait on the sync thread.
+awaitable<Result<void, std::string>> sync_deferred(std::shared_ptr<xfr::DeferredAnswer> answer) {
+    co_return answer->sync();
+}
+
 // Refuses a connection as cheaply as possible: RST instead of FIN, so not even a TIME_WAIT is left.
 void reset(tcp::socket& socket) {
     boost::system::error_code ignored;
@@ -502,10 +507,9 @@ awaitable<std::vector<uint8_t>> DnsListeners::State::answer_when_durable(
     if (auto now = answer->sync_unless_running(); !now) {
         synced = unexpected(now.error());
     } else if (!*now) {
-        // The sync thread's coroutine holds the answer only, not this State.
-        synced = co_await asio::co_spawn(
-            journal_syncs, [answer]() -> awaitable<Result<void, std::string>> { co_return answer->sync(); },
-            asio::use_awaitable);
+        // The sync thread's coroutine holds the answer only, not this State. (A coroutine of its own, its
+        // argument copied into its frame: a coroutine lambda's captures would not outlive the lambda.)
+        synced = co_await asio::co_spawn(journal_syncs, sync_deferred(answer), asio::use_awaitable);
     }
     co_return answer->finish(synced);
 }

@@ -552,7 +552,9 @@ Response Responder::answer_update(const dns::Message& q, const Peer& peer, Conte
         e.rcode = outcome.error().rcode;
         e.reason = outcome.error().reason;
     }
-    if (outcome && pending.ticket != 0) {  // answered once the journal's entry is durable
+    // Answered once the journal's entry is durable: this update's, or, for an answer that changed nothing
+    // (a prerequisite that failed, say), the earlier update's it was computed from (RFC 2136 §3.5).
+    if (pending.ticket != 0) {
         r.deferred = std::make_shared<UpdateAnswer>(std::move(updated), std::move(pending), std::move(ctx),
                                                     q.header(), question, q.edns().has_value(), std::move(e));
         return r;
