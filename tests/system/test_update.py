@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -546,6 +547,66 @@ class UpdateCrashTest(unittest.TestCase):
                     q = dns.message.make_query(f"crash{i}.{ZONE}", "TXT")
                     r = dns.query.tcp(q, hwtest.ADDR, port=hw.port, timeout=5)
                     self.assertEqual(len(r.answer), 1, f"crash{i} lost:\n{hw.log()[-3000:]}")
+            finally:
+                hw.close()
+        finally:
+            hwtest.cleanup_dir(tmp)
+
+    def test_many_clients_at_once_each_answered_once_durable(self):
+        """Eight clients, each sending its updates one after the other over its own TCP connection: more
+        clients than connection threads, so most answers wait for a journal sync run by another thread or
+        by the sync thread. Every answer is NOERROR with a TSIG that verifies, and after kill -9 every
+        update is served."""
+        tmp = hwtest.tempdir("update-many")
+        try:
+            src = tmp / "upd.example.zone"
+            src.write_text(ZONE_TEXT)
+            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
+            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"]})
+            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls, log_level="warn")
+            clients, each = 8, 40
+            signed = [[] for _ in range(clients)]
+            for c in range(clients):
+                for n in range(each):
+                    m = update()
+                    m.add(f"many-{c}-{n}", 60, "TXT", f"client {c} update {n}")
+                    signed[c].append((m, m.to_wire()))
+            failures = []
+
+            def client(c):
+                try:
+                    with contextlib.closing(hwtest.tcp_connect(hw.port, timeout=20)) as s:
+                        for m, wire in signed[c]:
+                            hwtest.tcp_send(s, wire)
+                            answer = hwtest.tcp_recv(s)
+                            a = dns.message.from_wire(answer, keyring=m.keyring, request_mac=m.mac)
+                            if a.rcode() != dns.rcode.NOERROR:
+                                failures.append(f"client {c}: {dns.rcode.to_text(a.rcode())}")
+                                return
+                except Exception as e:  # noqa: BLE001 - reported below with the server's log
+                    failures.append(f"client {c}: {e!r}")
+
+            try:
+                hw.start()
+                threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(120)
+                self.assertEqual(failures, [], hw.log()[-3000:])
+                self.assertNotIn("bug while answering", hw.log())
+                serial = hwtest.soa_serial(hw.port, ZONE)
+                hw.proc.signal(signal.SIGKILL)
+                hw.proc.proc.wait(10)
+                hw.start()
+                self.assertEqual(hwtest.soa_serial(hw.port, ZONE), serial)
+                missing = []
+                for c in range(clients):
+                    for n in range(each):
+                        q = dns.message.make_query(f"many-{c}-{n}.{ZONE}", "TXT")
+                        if not dns.query.udp(q, hwtest.ADDR, port=hw.port, timeout=5).answer:
+                            missing.append(f"many-{c}-{n}")
+                self.assertEqual(missing, [], hw.log()[-3000:])
             finally:
                 hw.close()
         finally:
