@@ -244,9 +244,14 @@ void DnsListeners::stop_accepting() {
 
 void DnsListeners::close_all() {
     auto s = state_;
-    boost::system::error_code ec;
-    std::lock_guard lock(s->mutex);
-    for (auto& c : s->connections) c->close(ec);
+    {
+        boost::system::error_code ec;
+        std::lock_guard lock(s->mutex);
+        for (auto& c : s->connections) c->close(ec);
+    }
+    // A sync still running hands its update back to the io_context: it ends while that still exists (the
+    // io_context outlives this object), and the pool's thread never ends up destroying the State itself.
+    s->journal_syncs.join();
 }
 
 std::size_t DnsListeners::active_transfers() const {

@@ -74,7 +74,8 @@ class DnsListeners {
     Result<void, std::string> open_tls(const std::vector<dns::Endpoint>& endpoints, const TlsContext& tls);
     // Stops accepting and reading new queries; transfers in flight go on until they finish.
     void stop_accepting();
-    // Closes every connection, transfers included.
+    // Closes every connection, transfers included, and waits for the journal syncs of updates in flight
+    // (call it once the io_context's threads have stopped, before the io_context goes).
     void close_all();
     std::size_t active_transfers() const;
     // Calls `done` once, when no transfer is running: at once if none is, otherwise on the TCP thread that

@@ -204,6 +204,9 @@ struct Journal::State {
     // `syncing` while an fdatasync runs without the lock, `synced_now` signalled when it ends.
     uint64_t appended = 0;
     uint64_t synced = 0;
+    // Entries appended but not durable when a failed sync broke the file, then forgotten by a reset:
+    // their sync() fails for good (a reset makes the others' durable: the owner's snapshot holds them).
+    uint64_t lost_from = 0, lost_through = 0;
     bool syncing = false;
     std::condition_variable synced_now;
     // A failed append whose partial entry could not be cut off yet (the file was read-only, say): the
@@ -250,6 +253,10 @@ struct Journal::State {
         live_bytes = dead_bytes = 0;
         dead_entries = 0;
         end = kFileHeader;
+        if (broken && synced < appended) {
+            lost_from = synced + 1;
+            lost_through = appended;
+        }
         broken = false;
         synced = appended;  // nothing left to sync: the history is gone
         return {};
@@ -569,6 +576,8 @@ Result<bool, std::string> Journal::sync_unless_running(uint64_t ticket) {
 Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_running) {
     State& st = *state_;
     std::unique_lock lock(st.mutex);
+    if (st.lost_through != 0 && ticket >= st.lost_from && ticket <= st.lost_through)
+        return unexpected(std::string("the entry was lost: a sync failed before it was durable"));
     for (;;) {
         if (st.synced >= ticket) return true;
         if (st.broken) return unexpected(st.broken_text());

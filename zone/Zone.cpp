@@ -149,7 +149,7 @@ ZoneVersionPtr Zone::replay_journal_locked(ZoneVersionPtr last, std::string& not
         // written, the journal stays, and the first change writes it, then starts a new history
         // (record_history_locked).
         note += "journal does not continue the snapshot (" + chain.error() + ")";
-        if (auto r = restart_history_locked(last); !r) {
+        if (auto r = restart_history_locked(last, note); !r) {
             snapshot_ = SnapshotState::None;
             note += ", kept until a snapshot of the served version is written: " + r.error() + "; ";
         } else {
@@ -380,7 +380,7 @@ Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVe
     if (new_history) {
         // A journal with entries continues the snapshot on disk: `next`'s is written before they go.
         if (journal_ && !journal_->empty()) {
-            if (auto r = restart_history_locked(next); !r) return R(unexpected(r.error()));
+            if (auto r = restart_history_locked(next, note); !r) return R(unexpected(r.error()));
             return HistoryEntry{0, true};
         }
         // The snapshot on disk is an older version's, which nothing continues now: should the new one not
@@ -398,7 +398,7 @@ Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVe
     const Changeset& changes = known ? *known : *computed;
     if (!journal_->fits(changes)) {
         // This change alone is past the journal's byte bound: a new history begins at `next`.
-        if (auto r = restart_history_locked(next); !r) return R(unexpected(r.error()));
+        if (auto r = restart_history_locked(next, note); !r) return R(unexpected(r.error()));
         note += (note.empty() ? "" : "; ") +
                 std::string("the change alone is larger than journal_max_bytes: IXFR history restarted");
         return HistoryEntry{0, true};
@@ -408,7 +408,7 @@ Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVe
     if (!journal_->empty() && journal_->last_serial() != old->serial()) {
         // The journal does not end at the served version (a replay at open that stopped short, and could
         // not write its snapshot then): the served version's snapshot, then a history from it.
-        if (auto r = restart_history_locked(old); !r) return R(unexpected(r.error()));
+        if (auto r = restart_history_locked(old, note); !r) return R(unexpected(r.error()));
     }
     auto appended = journal_->append(changes, unix_seconds(now), sync);
     if (!appended) return R(unexpected("journal: " + appended.error()));
@@ -419,15 +419,20 @@ Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVe
     return HistoryEntry{appended->ticket, false};
 }
 
-Result<void, std::string> Zone::restart_history_locked(const ZoneVersionPtr& from) {
-    if (auto w = write_snapshot(state_path(".snapshot"), *from); !w)
+Result<void, std::string> Zone::restart_history_locked(const ZoneVersionPtr& from, std::string& note) {
+    if (updates_) ++updates_->snapshot_writes;  // a snapshot an update staged is older now
+    if (auto w = write_snapshot(state_path(".snapshot"), *from); !w) {
+        // It may be on disk all the same (its directory's sync failed after the rename): the next change
+        // writes the served version's first, so that no entry ever continues a refused version.
+        snapshot_ = SnapshotState::None;
         return unexpected("snapshot not written (" + w.error() +
                           "); the change is not journaled, and the history on disk is kept");
-    if (updates_) ++updates_->snapshot_writes;  // a snapshot an update staged is older now
+    }
     snapshot_ = SnapshotState::Durable;
     if (auto r = journal_->reset(); !r) {
-        // The snapshot is ahead of the journal, which open() then resets: nothing is lost either way.
-        return unexpected("journal: " + r.error());
+        // `from` is durable in its snapshot, which the journal does not continue: open() restarts the
+        // history from it, and so does the next change (record_history_locked), trying the reset again.
+        note += (note.empty() ? "" : "; ") + ("journal not emptied: " + r.error());
     }
     return {};
 }
@@ -898,6 +903,8 @@ void Zone::serve_update_locked(const ZoneVersionPtr& version, uint64_t number, C
     current_.store(version, std::memory_order_release);
     set_loaded_at_locked(now);
     u.served = number;
+    // A write-back that ran between the update's journal entry and now wrote the older version.
+    if (!u.write_back_due) set_write_back_due_locked(now + settings_.zonefile_sync);
 }
 
 ReloadResult Zone::apply_change(Clock::time_point now, const Change& change, PendingUpdate* deferred) {

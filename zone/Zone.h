@@ -273,7 +273,7 @@ class Zone {
     // A new history beginning at `from`: its snapshot written durably first, then the journal emptied, so
     // that a crash in between finds either the old history or the new snapshot, never an older snapshot
     // without the entries that continued it. Refused (nothing changed) when the snapshot cannot be written.
-    Result<void, std::string> restart_history_locked(const ZoneVersionPtr& from);
+    Result<void, std::string> restart_history_locked(const ZoneVersionPtr& from, std::string& note);
     void file_loaded_locked(dns::Serial file_serial);
     // Signed zones: `source` signed against the served version (kept signatures), or an error message.
     Result<ZoneVersionPtr, std::string> sign_locked(const ZoneVersionPtr& source, Clock::time_point now,

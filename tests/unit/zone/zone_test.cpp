@@ -422,6 +422,31 @@ TEST_F(ZoneReloadTest, AReplayThatStopsShortWritesTheSnapshotOfWhatItServes) {
     EXPECT_TRUE(serves(z, "a") && serves(z, "c"));
 }
 
+// An update answered after its journal sync (deferred): a write-back that runs between its journal entry
+// and its serving writes the older version, and the write-back stays due until the file has the update.
+TEST_F(ZoneReloadTest, AWriteBackBeforeADeferredUpdateIsServedIsDoneAgain) {
+    write(10);
+    zone::Zone z(with_state());
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    zone::PendingUpdate pending;
+    const auto r = z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10), &pending);
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    ASSERT_NE(pending.ticket, 0u);
+    EXPECT_FALSE(serves_www(z)) << "served before its journal entry is durable";
+    auto written = z.write_back_if_due(t0_ + std::chrono::seconds(2), true);
+    ASSERT_TRUE(written);
+    EXPECT_EQ(read_text(file_).find("www"), std::string::npos);
+    auto synced = z.sync_update(pending, true);
+    ASSERT_TRUE(synced) << synced.error();
+    EXPECT_TRUE(*synced);
+    ASSERT_TRUE(z.finish_update(pending, {}, t0_ + std::chrono::seconds(3)));
+    EXPECT_TRUE(serves_www(z));
+    written = z.write_back_if_due(t0_ + std::chrono::seconds(4), true);
+    ASSERT_TRUE(written);
+    EXPECT_TRUE(*written) << "the file was left without the update";
+    EXPECT_NE(read_text(file_).find("www.example.com."), std::string::npos);
+}
+
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
     write(10);
     {
