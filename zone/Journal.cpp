@@ -254,7 +254,8 @@ struct Journal::State {
         dead_entries = 0;
         end = kFileHeader;
         if (broken && synced < appended) {
-            lost_from = synced + 1;
+            // Widened, never moved: a sync of an earlier lost entry may still be on its way.
+            if (lost_through == 0) lost_from = synced + 1;
             lost_through = appended;
         }
         broken = false;
@@ -576,9 +577,13 @@ Result<bool, std::string> Journal::sync_unless_running(uint64_t ticket) {
 Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_running) {
     State& st = *state_;
     std::unique_lock lock(st.mutex);
-    if (st.lost_through != 0 && ticket >= st.lost_from && ticket <= st.lost_through)
-        return unexpected(std::string("the entry was lost: a sync failed before it was durable"));
+    const auto lost = [&] {
+        return st.lost_through != 0 && ticket >= st.lost_from && ticket <= st.lost_through;
+    };
+    const std::string lost_text = "the entry was lost: a sync failed before it was durable";
     for (;;) {
+        // Looked at again after every wait: a reset may have forgotten the entry meanwhile.
+        if (lost()) return unexpected(lost_text);
         if (st.synced >= ticket) return true;
         if (st.broken) return unexpected(st.broken_text());
         if (!st.syncing) break;
@@ -603,6 +608,7 @@ Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_runni
     lock.lock();
     st.syncing = false;
     st.synced_now.notify_all();
+    if (lost()) return unexpected(lost_text);
     if (ok) {
         st.synced = std::max(st.synced, target);
         return true;
@@ -611,6 +617,12 @@ Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_runni
     if (st.synced >= ticket) return true;
     errno = error;
     return unexpected(st.sync_failed());
+}
+
+Result<void, std::string> Journal::usable() const {
+    const std::lock_guard lock(state_->mutex);
+    if (state_->broken) return unexpected(state_->broken_text());
+    return {};
 }
 
 Result<void, std::string> Journal::reset() {

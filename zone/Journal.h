@@ -129,6 +129,10 @@ class Journal {
     // fdatasync run by the caller.
     Result<bool, std::string> sync_unless_running(uint64_t ticket);
 
+    // Whether appends are taken: an error after a failed fdatasync (the file's state is unknown; only a
+    // reset or a reopen ends it).
+    Result<void, std::string> usable() const;
+
     // Forgets the whole history (a forced reload to an older serial starts a new one), durably.
     Result<void, std::string> reset();
 

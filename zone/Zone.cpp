@@ -393,6 +393,10 @@ Result<Zone::HistoryEntry, std::string> Zone::record_history_locked(const ZoneVe
             Journal::none_yet(state_path(".journal"), journal_bounds_of(settings_, updates_ != nullptr)));
         journal_view_.store(&*journal_, std::memory_order_release);
     }
+    // After a failed fdatasync nothing is appended, nor is the history restarted below: updates whose
+    // entries were synced may still be on their way to being served, and a new history from the served
+    // version would leave them in neither (a restart, or a forced reload, ends it).
+    if (auto usable = journal_->usable(); !usable) return R(unexpected("journal: " + usable.error()));
     std::optional<Changeset> computed;
     if (!known) computed = diff(*old, *next);
     const Changeset& changes = known ? *known : *computed;
