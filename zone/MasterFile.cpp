@@ -537,6 +537,58 @@ bool plain_rdata(uint16_t type, std::string_view rest, std::span<const uint8_t> 
     return ok && next_token(rest).empty() && out.size() <= kMaxRdata;
 }
 
+// ldns reads a numeric field with strtol and casts it to the field's width, so "MX 65537 a." would load
+// as preference 1, and a CERT type of 0 is refused by a path that leaks the field it allocated. The
+// leading single-token fields of the type's ldns descriptor are checked here first: a number (or an
+// algorithm / CERT type given as a number) must be decimal digits within the field's width; a CERT
+// type of 0 is reserved (RFC 4398 §2.1). Returns the error, or an empty string.
+std::string ldns_number_error(uint16_t type, std::string_view rest) {
+    const ldns_rr_descriptor* d = ldns_rr_descript(type);
+    if (d == nullptr) return {};
+    for (size_t i = 0; i < ldns_rr_descriptor_maximum(d); ++i) {
+        const ldns_rdf_type field = ldns_rr_descriptor_field_type(d, i);
+        const std::string_view tok = next_token(rest);
+        if (tok.empty()) return {};
+        uint32_t max = 0;
+        bool mnemonic_allowed = false;
+        switch (field) {
+            case LDNS_RDF_TYPE_INT8:
+                max = 0xFF;
+                break;
+            case LDNS_RDF_TYPE_INT16:
+                max = 0xFFFF;
+                break;
+            case LDNS_RDF_TYPE_INT32:
+                max = 0xFFFFFFFF;
+                break;
+            case LDNS_RDF_TYPE_ALG:
+                max = 0xFF;
+                mnemonic_allowed = true;
+                break;
+            case LDNS_RDF_TYPE_CERT_ALG:
+                max = 0xFFFF;
+                mnemonic_allowed = true;
+                break;
+            case LDNS_RDF_TYPE_DNAME:
+            case LDNS_RDF_TYPE_A:
+            case LDNS_RDF_TYPE_AAAA:
+            case LDNS_RDF_TYPE_TYPE:
+            case LDNS_RDF_TYPE_PERIOD:
+            case LDNS_RDF_TYPE_TIME:
+                continue;  // one token each, read by ldns without a cast
+            default:
+                return {};  // a field that may span tokens: the ones after it cannot be told apart
+        }
+        if (mnemonic_allowed && std::isalpha(static_cast<unsigned char>(tok[0])) != 0) continue;
+        const auto v = plain_number(tok, max);
+        if (!v)
+            return "invalid number " + std::string(tok) + " (field " + std::to_string(i + 1) + ", at most " +
+                   std::to_string(max) + ")";
+        if (field == LDNS_RDF_TYPE_CERT_ALG && *v == 0) return "CERT type 0 is reserved (RFC 4398 §2.1)";
+    }
+    return {};
+}
+
 // A name from a directive: "@" is `base`, a relative name is appended to `base` (RFC 1035 §5.1).
 Rdf make_name(std::string_view text, const ldns_rdf* base) {
     if (text == "@") return clone(base);
@@ -973,6 +1025,8 @@ class Loader {
         normalized_.append(head.type_token.data(),
                            static_cast<size_t>(logical_.data() + logical_.size() - head.type_token.data()));
 
+        if (const std::string bad = ldns_number_error(head.type, head.rest); !bad.empty())
+            return fail(st, line, "invalid record " + quote(excerpt(logical_)) + ": " + bad);
         ldns_rr* raw = nullptr;
         // ldns replaces `prev` when the record names an owner; we take the owner from the record below.
         ldns_rdf* prev = st.prev.empty()

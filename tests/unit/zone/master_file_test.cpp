@@ -605,6 +605,49 @@ TEST(MasterFile, BadRdataReportsLdnsErrorAndText) {
     EXPECT_EQ(extra.error->line, 2u);
 }
 
+// ldns casts a number to its field's width (65537 as a 16-bit field would load as 1), and it leaks the
+// field of a CERT whose type is 0: both are refused before ldns reads them, with the field named.
+TEST(MasterFile, NumbersWiderThanTheirFieldAreRefused) {
+    const struct {
+        std::string_view record;
+        std::string_view expect;
+    } cases[] = {
+        {"a MX 65536 mail.example.com.", "invalid number 65536 (field 1, at most 65535)"},
+        {"a SRV 0 5 65537 target", "invalid number 65537 (field 3, at most 65535)"},
+        {"a SSHFP 256 1 0123456789abcdef", "invalid number 256 (field 1, at most 255)"},
+        {"a DS 1 300 1 0123456789abcdef", "invalid number 300 (field 2, at most 255)"},
+        {"a DS 65536 8 1 0123456789abcdef", "invalid number 65536 (field 1, at most 65535)"},
+        {"a CERT 65537 1 1 AAAA", "invalid number 65537 (field 1, at most 65535)"},
+        {"a CERT 1 1 -1 AAAA", "invalid number -1 (field 3, at most 255)"},
+        {"a CERT 0 1 1 AAAA", "CERT type 0 is reserved"},
+        {"a CERT 000 1 1 AAAA", "CERT type 0 is reserved"},
+        {"a NAPTR 100 65536 \"s\" \"SIP+D2U\" \"\" _sip._udp", "invalid number 65536 (field 2"},
+    };
+    for (const auto& c : cases) {
+        const auto l = load_text("$TTL 60\n" + std::string(c.record) + "\n");
+        ASSERT_TRUE(l.error) << c.record;
+        EXPECT_EQ(l.error->line, 2u);
+        EXPECT_NE(l.error->message.find(c.expect), std::string::npos) << l.error->message;
+        EXPECT_TRUE(l.records.empty()) << c.record;
+    }
+    // The widest values and the mnemonics still load, with the value written.
+    const auto ok = load_text(
+        "$TTL 60\n"
+        "a MX 65535 mail.example.com.\n"
+        "a CERT PKIX 65535 RSASHA256 AAAA\n"
+        "a CERT 65535 1 255 AAAA\n"
+        "a DS 65535 255 255 0123456789abcdef\n");
+    ASSERT_FALSE(ok.error) << ok.error->message;
+    ASSERT_EQ(ok.records.size(), 4u);
+    EXPECT_EQ(ok.records[0].rdata[0], 0xFF);
+    EXPECT_EQ(ok.records[0].rdata[1], 0xFF);
+    EXPECT_EQ(ok.records[1].rdata[0], 0x00);  // PKIX = 1
+    EXPECT_EQ(ok.records[1].rdata[1], 0x01);
+    EXPECT_EQ(ok.records[1].rdata[4], 8);  // RSASHA256
+    EXPECT_EQ(ok.records[2].rdata[4], 255);
+    EXPECT_EQ(ok.records[3].rdata[2], 255);
+}
+
 TEST(MasterFile, SyntaxErrorOnLineSevenOfAFile) {
     TempDir dir;
     const fs::path file = dir.write("zone.db",
