@@ -565,16 +565,19 @@ bool Journal::fits(const Changeset& changes) const {
 }
 
 Result<void, std::string> Journal::sync(uint64_t ticket) {
-    auto done = sync_entries(ticket, true);
+    auto done = sync(ticket, true);
     if (!done) return unexpected(done.error());
     return {};
 }
 
-Result<bool, std::string> Journal::sync_unless_running(uint64_t ticket) {
-    return sync_entries(ticket, false);
+bool Journal::durable(uint64_t ticket) const {
+    const State& st = *state_;
+    const std::lock_guard lock(st.mutex);
+    const bool lost = st.lost_through != 0 && ticket >= st.lost_from && ticket <= st.lost_through;
+    return !lost && st.synced >= ticket;
 }
 
-Result<bool, std::string> Journal::sync_entries(uint64_t ticket, bool join_running) {
+Result<bool, std::string> Journal::sync(uint64_t ticket, bool join_running) {
     State& st = *state_;
     std::unique_lock lock(st.mutex);
     const auto lost = [&] {

@@ -124,10 +124,12 @@ class Journal {
     // then in an unknown state, and refuses appends) means the entries after the last durable one may be
     // lost.
     Result<void, std::string> sync(uint64_t ticket);
-    // sync() for a caller that has better things to do than wait for a sync in progress (an event loop):
-    // false, without waiting, when one is running and does not cover `ticket`; otherwise as sync(), the
-    // fdatasync run by the caller.
-    Result<bool, std::string> sync_unless_running(uint64_t ticket);
+    // sync(); with `join_running` false, for a caller that has better things to do than wait for a sync
+    // in progress (an event loop): false, without waiting, when one is running and does not cover
+    // `ticket`; otherwise as sync(), the fdatasync run by the caller.
+    Result<bool, std::string> sync(uint64_t ticket, bool join_running);
+    // Whether the entry of `ticket` is known durable (synced, and not lost by a failed sync).
+    bool durable(uint64_t ticket) const;
 
     // Whether appends are taken: an error after a failed fdatasync (the file's state is unknown; only a
     // reset or a reopen ends it).
@@ -161,7 +163,6 @@ class Journal {
   private:
     struct State;
     explicit Journal(std::unique_ptr<State> state);
-    Result<bool, std::string> sync_entries(uint64_t ticket, bool join_running);
     std::unique_ptr<State> state_;
 };
 

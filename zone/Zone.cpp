@@ -810,6 +810,10 @@ Result<void, std::string> Zone::serve_synced_locked(std::unique_lock<std::mutex>
         u.head.reset();
         return unexpected("journal: " + synced.error());
     }
+    // An update is served (and answered NOERROR) only once its entry is durable (RFC 2136 §3.5): a
+    // caller that skipped sync_update() gets an error, never a version the journal could lose.
+    if (pending.ticket != 0 && !journal_->durable(pending.ticket))
+        return unexpected("journal: the update's entry is not durable");
     if (pending.number == 0) return {};  // an answer that waited for an earlier update's entry
     serve_update_locked(pending.version, pending.number, now);
     if (u.head_number == pending.number) u.head.reset();
@@ -821,12 +825,7 @@ Result<void, std::string> Zone::serve_synced_locked(std::unique_lock<std::mutex>
 Result<bool, std::string> Zone::sync_update(const PendingUpdate& pending, bool join_running) {
     // journal_ is set before any entry is written, and never replaced while the zone takes updates.
     if (pending.ticket == 0) return true;
-    if (join_running) {
-        if (auto synced = journal_->sync(pending.ticket); !synced)
-            return unexpected("journal: " + synced.error());
-        return true;
-    }
-    auto synced = journal_->sync_unless_running(pending.ticket);
+    auto synced = journal_->sync(pending.ticket, join_running);
     if (!synced) return unexpected("journal: " + synced.error());
     return *synced;
 }

@@ -438,13 +438,13 @@ TEST_F(JournalTest, EntriesAppendedForLaterAreIndexedAtOnceAndDurableAfterTheirS
         EXPECT_EQ(j.last_serial()->value(), 5u);  // in the index before its sync
         expect_intact(j);
         // No sync running: the caller runs it.
-        auto now = j.sync_unless_running(3);
+        auto now = j.sync(3, false);
         ASSERT_TRUE(now) << now.error();
         EXPECT_TRUE(*now);
         ASSERT_TRUE(j.sync(4));
         ASSERT_TRUE(j.sync(2));  // covered by the sync of 4
         ASSERT_TRUE(j.sync(0));
-        now = j.sync_unless_running(4);  // covered already
+        now = j.sync(4, false);  // covered already
         ASSERT_TRUE(now);
         EXPECT_TRUE(*now);
     }
@@ -482,7 +482,7 @@ TEST_F(JournalTest, ConcurrentAppendsAndSyncsKeepOneConsecutiveHistory) {
                     // Half the threads as an event loop would: not waiting for a sync in progress
                     // (then waiting after all, as the server's sync thread does).
                     if (t % 2 == 1) {
-                        auto now = j.sync_unless_running(ticket);
+                        auto now = j.sync(ticket, false);
                         if (now && *now) continue;
                         if (!now) {
                             const std::lock_guard lock(order);

@@ -447,6 +447,30 @@ TEST_F(ZoneReloadTest, AWriteBackBeforeADeferredUpdateIsServedIsDoneAgain) {
     EXPECT_NE(read_text(file_).find("www.example.com."), std::string::npos);
 }
 
+// A deferred update is served only once its journal entry is durable: a caller that reports a sync it
+// did not run gets an error, and the version stays unserved until the sync is done.
+TEST_F(ZoneReloadTest, ADeferredUpdateIsServedOnlyOnceItsEntryIsDurable) {
+    write(10);
+    zone::Zone z(with_state());
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    zone::PendingUpdate pending;
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(1), adding_www(10), &pending).outcome,
+              zone::ReloadOutcome::Updated);
+    ASSERT_NE(pending.ticket, 0u);
+    EXPECT_FALSE(z.journal()->durable(pending.ticket));
+    const auto early = z.finish_update(pending, {}, t0_ + std::chrono::seconds(2));
+    ASSERT_FALSE(early);
+    EXPECT_NE(early.error().find("not durable"), std::string::npos) << early.error();
+    EXPECT_FALSE(serves_www(z));
+    auto synced = z.sync_update(pending, false);  // no other sync is running: this one runs it
+    ASSERT_TRUE(synced) << synced.error();
+    EXPECT_TRUE(*synced);
+    EXPECT_TRUE(z.journal()->durable(pending.ticket));
+    ASSERT_TRUE(z.finish_update(pending, {}, t0_ + std::chrono::seconds(3)));
+    EXPECT_TRUE(serves_www(z));
+    EXPECT_EQ(z.current()->serial().value(), 11u);
+}
+
 TEST_F(ZoneReloadTest, ARestartBeforeTheWriteBackKeepsTheUpdate) {
     write(10);
     {
