@@ -350,14 +350,17 @@ class UpdateTest(unittest.TestCase):
         self.assertEqual(mine[-1]["rule"], "updaters")
 
 
-def updatable_headwater(tmp, zonefile_sync):
+def updatable_headwater(tmp, zonefile_sync=None, **headwater_options):
     """A Headwater (not started) serving ZONE from a copy in `tmp`, updatable with ADMIN, with that
-    zonefile_sync."""
+    zonefile_sync (None: the default, at once)."""
     src = tmp / "upd.example.zone"
     src.write_text(ZONE_TEXT)
     acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
-    options = {"allow_update": ["updaters"], "zonefile_sync": zonefile_sync}
-    return hwtest.Headwater([hwtest.ZoneConf(ZONE, src, notify_options=options)], keys=[ADMIN], acls=acls)
+    options = {"allow_update": ["updaters"]}
+    if zonefile_sync is not None:
+        options["zonefile_sync"] = zonefile_sync
+    return hwtest.Headwater([hwtest.ZoneConf(ZONE, src, notify_options=options)], keys=[ADMIN], acls=acls,
+                            **headwater_options)
 
 
 class UpdateDelayedWriteBackTest(unittest.TestCase):
@@ -524,11 +527,7 @@ class UpdateCrashTest(unittest.TestCase):
     def test_kill_9_after_answer_loses_nothing(self):
         tmp = hwtest.tempdir("update-crash")
         try:
-            src = tmp / "upd.example.zone"
-            src.write_text(ZONE_TEXT)
-            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
-            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"]})
-            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls)
+            hw = updatable_headwater(tmp)
             try:
                 hw.start()
                 for i in range(5):
@@ -559,11 +558,7 @@ class UpdateCrashTest(unittest.TestCase):
         update is served."""
         tmp = hwtest.tempdir("update-many")
         try:
-            src = tmp / "upd.example.zone"
-            src.write_text(ZONE_TEXT)
-            acls = [hwtest.AclConf("updaters", networks=["127.0.0.0/8"], keys=[ADMIN])]
-            zone = hwtest.ZoneConf(ZONE, src, notify_options={"allow_update": ["updaters"]})
-            hw = hwtest.Headwater([zone], keys=[ADMIN], acls=acls, log_level="warn")
+            hw = updatable_headwater(tmp, log_level="warn")
             clients, each = 8, 40
             signed = [[] for _ in range(clients)]
             for c in range(clients):
