@@ -318,7 +318,7 @@ json key_json(const sign::ZoneSigner::KeyInfo& k) {
         {"algorithm", std::string(sign::config_name(k.algorithm))},
         {"flags", k.flags},
         {"role", k.role},
-        {"state", "active"},
+        {"state", k.state},
         {"created", k.created != 0 ? json(format_time(zone::Clock::from_time_t(k.created))) : json(nullptr)},
         {"file", k.file},
         {"dnskey", k.dnskey},

@@ -115,8 +115,19 @@ Result<PublicPart, std::string> parse_public(dns::NameView zone, std::string_vie
 struct PrivatePart {
     DnssecKey::PrivateFields fields;
     std::optional<uint8_t> algorithm;
-    std::time_t created = 0;
+    KeyTiming timing;
 };
+
+// The KeyTiming member a timing line sets; null for a line that is not one we keep.
+std::optional<std::time_t>* timing_field(KeyTiming& t, std::string_view name) {
+    if (name == "Publish") return &t.publish;
+    if (name == "Activate") return &t.activate;
+    if (name == "Inactive") return &t.inactive;
+    if (name == "Delete") return &t.remove;
+    if (name == "SyncPublish") return &t.sync_publish;
+    if (name == "SyncDelete") return &t.sync_delete;
+    return nullptr;
+}
 
 Result<PrivatePart, std::string> parse_private(std::string_view text) {
     PrivatePart p;
@@ -139,10 +150,12 @@ Result<PrivatePart, std::string> parse_private(std::string_view text) {
                 return unexpected("invalid Algorithm " + std::string(value));
             p.algorithm = static_cast<uint8_t>(std::stoul(std::string(num)));
         } else if (name == "Created") {
-            if (auto t = parse_timestamp(value)) p.created = *t;
-        } else if (name == "Publish" || name == "Activate" || name == "Inactive" || name == "Delete" ||
-                   name == "Revoke" || name == "SyncPublish" || name == "SyncDelete") {
-            // Timing metadata: the policy decides here.
+            if (auto t = parse_timestamp(value)) p.timing.created = *t;
+        } else if (auto* field = timing_field(p.timing, name)) {
+            // A time BIND writes as 0 or leaves unparsable means "not set".
+            *field = parse_timestamp(value);
+        } else if (name == "Revoke") {
+            // RFC 5011 revocation is not something Headwater does; the line is not kept.
         } else {
             auto bytes = dns::base64_decode(value);
             if (!bytes) return unexpected(name + ": " + bytes.error());
@@ -178,15 +191,28 @@ std::string public_key_text(dns::NameView zone, const DnssecKey& key, uint32_t t
     return out.str();
 }
 
-std::string private_key_text(const DnssecKey& key, std::time_t created) {
+KeyTiming active_from(std::time_t created) {
+    KeyTiming t;
+    t.created = created;
+    t.publish = created;
+    t.activate = created;
+    return t;
+}
+
+std::string private_key_text(const DnssecKey& key, const KeyTiming& timing) {
     std::ostringstream out;
     out << "Private-key-format: v1.3\n";
     out << "Algorithm: " << static_cast<unsigned>(key.algorithm()) << " (" << mnemonic(key.algorithm())
         << ")\n";
     for (const auto& [name, value] : key.private_fields().fields)
         out << name << ": " << dns::base64_encode(value) << "\n";
-    const std::string t = timestamp(created);
-    out << "Created: " << t << "\nPublish: " << t << "\nActivate: " << t << "\n";
+    if (timing.created != 0) out << "Created: " << timestamp(timing.created) << "\n";
+    const std::pair<const char*, const std::optional<std::time_t>*> lines[] = {
+        {"Publish", &timing.publish},          {"Activate", &timing.activate},
+        {"Inactive", &timing.inactive},        {"Delete", &timing.remove},
+        {"SyncPublish", &timing.sync_publish}, {"SyncDelete", &timing.sync_delete}};
+    for (const auto& [name, value] : lines)
+        if (*value) out << name << ": " << timestamp(**value) << "\n";
     return out.str();
 }
 
@@ -200,7 +226,7 @@ Result<LoadedKey, std::string> parse_key_files(dns::NameView zone, std::string_v
         return unexpected(std::string(".private: its algorithm differs from the DNSKEY's"));
     auto key = DnssecKey::from_parts(pub->algorithm, pub->flags, pub->key, priv->fields);
     if (!key) return unexpected(".private: " + key.error());
-    return LoadedKey{std::move(*key), priv->created};
+    return LoadedKey{std::move(*key), priv->timing};
 }
 
 Result<LoadedKey, std::string> read_key_files(dns::NameView zone, const fs::path& base) {
@@ -218,10 +244,10 @@ Result<LoadedKey, std::string> read_key_files(dns::NameView zone, const fs::path
 }
 
 Result<fs::path, std::string> write_key_files(const fs::path& dir, dns::NameView zone, const DnssecKey& key,
-                                              uint32_t ttl, std::time_t created) {
+                                              uint32_t ttl, const KeyTiming& timing) {
     const fs::path base = dir / key_file_base(zone, key);
-    const std::string priv = private_key_text(key, created);
-    const std::string pub = public_key_text(zone, key, ttl, created);
+    const std::string priv = private_key_text(key, timing);
+    const std::string pub = public_key_text(zone, key, ttl, timing.created);
     auto bytes = [](const std::string& s) {
         return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
     };
@@ -231,6 +257,14 @@ Result<fs::path, std::string> write_key_files(const fs::path& dir, dns::NameView
     if (auto w = zone::write_file_atomically(fs::path(base.string() + ".key"), bytes(pub), 0644); !w)
         return unexpected(w.error());
     return base;
+}
+
+Result<void, std::string> write_key_timing(const fs::path& base, const DnssecKey& key,
+                                           const KeyTiming& timing) {
+    const std::string priv = private_key_text(key, timing);
+    return zone::write_file_atomically(fs::path(base.string() + ".private"),
+                                       std::span(reinterpret_cast<const uint8_t*>(priv.data()), priv.size()),
+                                       0600);
 }
 
 }  // namespace headwater::sign

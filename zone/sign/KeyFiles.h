@@ -14,6 +14,7 @@
 #include "zone/base/Result.h"
 #include "zone/dns/Name.h"
 #include "zone/sign/DnssecKey.h"
+#include "zone/sign/KeyTiming.h"
 
 namespace headwater::sign {
 
@@ -22,14 +23,16 @@ std::string key_file_base(dns::NameView zone, const DnssecKey& key);
 
 // The .key file's text: comment lines, then "<zone>. <ttl> IN DNSKEY <flags> 3 <alg> <base64>".
 std::string public_key_text(dns::NameView zone, const DnssecKey& key, uint32_t ttl, std::time_t created);
-// The .private file's text (v1.3), with Created/Publish/Activate set to `created`.
-std::string private_key_text(const DnssecKey& key, std::time_t created);
+// The .private file's text (v1.3), with the timing lines `timing` has.
+std::string private_key_text(const DnssecKey& key, const KeyTiming& timing);
+// The timing of a key generated at `created` to be used at once: Created, Publish and Activate.
+KeyTiming active_from(std::time_t created);
 
 // A key read from its two files' texts: the DNSKEY must be for `zone` and its algorithm one we sign with;
 // the private fields must match the public key. Errors name what is wrong ("Kx.+013+1.private: ...").
 struct LoadedKey {
     DnssecKey key;
-    std::time_t created = 0;  // "Created:" of the .private file, 0 when absent
+    KeyTiming timing;  // from the .private file's timing lines
 };
 Result<LoadedKey, std::string> parse_key_files(dns::NameView zone, std::string_view public_text,
                                                std::string_view private_text);
@@ -40,6 +43,10 @@ Result<LoadedKey, std::string> read_key_files(dns::NameView zone, const std::fil
 // one, each atomically). Returns the base path.
 Result<std::filesystem::path, std::string> write_key_files(const std::filesystem::path& dir,
                                                            dns::NameView zone, const DnssecKey& key,
-                                                           uint32_t ttl, std::time_t created);
+                                                           uint32_t ttl, const KeyTiming& timing);
+// Rewrites the .private file of the pair `base` (as write_key_files returned it) with new timing lines,
+// atomically: a rollover step is on disk before the signer acts on it.
+Result<void, std::string> write_key_timing(const std::filesystem::path& base, const DnssecKey& key,
+                                           const KeyTiming& timing);
 
 }  // namespace headwater::sign

@@ -98,10 +98,11 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
         for (const uint16_t f : flags) {
             auto k = DnssecKey::generate(policy_.algorithm, f);
             if (!k) return unexpected(k.error());
-            auto written = write_key_files(key_dir_, apex_, *k, policy_.dnskey_ttl, created);
+            const KeyTiming timing = active_from(created);
+            auto written = write_key_files(key_dir_, apex_, *k, policy_.dnskey_ttl, timing);
             if (!written) return unexpected(written.error());
             files.push_back(written->filename().string());
-            keys.push_back({std::move(*k), created});
+            keys.push_back({std::move(*k), timing});
             if (log_)
                 log_("dnssec: generated " +
                      std::string(f == kKskFlags ? (generate_csk_ ? "csk" : "ksk") : "zsk") + " " +
@@ -117,21 +118,49 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
     return {};
 }
 
-std::vector<SigningKey> ZoneSigner::signing_keys_locked() const {
-    const bool any_zsk = std::ranges::any_of(keys_, [](const LoadedKey& k) { return !k.key.is_sep(); });
+namespace {
+
+// Whether an active key without SEP signs the zone's data at `t`: if not, the SEP keys do (a CSK).
+bool any_active_zsk(const std::vector<LoadedKey>& keys, std::time_t t) {
+    return std::ranges::any_of(keys,
+                               [t](const LoadedKey& k) { return !k.key.is_sep() && k.timing.active(t); });
+}
+
+// The timing state, as `dnssec status` shows it.
+std::string key_state(const KeyTiming& timing, std::time_t t) {
+    if (timing.active(t)) return "active";
+    if (timing.retired(t)) return "retired";
+    if (timing.published(t)) return "published";
+    if (timing.remove && *timing.remove <= t) return "removed";
+    return "generated";
+}
+
+}  // namespace
+
+std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) const {
+    const std::time_t t = Clock::to_time_t(now);
+    const bool any_zsk = any_active_zsk(keys_, t);
     std::vector<SigningKey> out;
-    for (const LoadedKey& k : keys_) out.push_back({k.key, k.key.is_sep(), !k.key.is_sep() || !any_zsk});
+    for (const LoadedKey& k : keys_) {
+        if (!k.timing.published(t)) continue;  // not yet, or no more, in the DNSKEY RRset
+        const bool active = k.timing.active(t);
+        out.push_back({k.key, active && k.key.is_sep(), active && (!k.key.is_sep() || !any_zsk)});
+    }
     return out;
 }
 
-ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k) const {
-    const bool any_zsk = std::ranges::any_of(keys_, [](const LoadedKey& x) { return !x.key.is_sep(); });
+ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k, Clock::time_point now) const {
+    const std::time_t t = Clock::to_time_t(now);
+    const bool any_zsk = std::ranges::any_of(
+        keys_, [t](const LoadedKey& x) { return !x.key.is_sep() && x.timing.published(t); });
     KeyInfo info;
     info.tag = k.key.tag();
     info.algorithm = k.key.algorithm();
     info.flags = k.key.flags();
     info.role = !k.key.is_sep() ? "zsk" : (any_zsk ? "ksk" : "csk");
-    info.created = k.created;
+    info.state = key_state(k.timing, t);
+    info.timing = k.timing;
+    info.created = k.timing.created;
     for (std::size_t i = 0; i < keys_.size(); ++i)
         if (&keys_[i] == &k && i < files_.size()) info.file = files_[i];
     const std::string zone = apex_.to_string();
@@ -175,7 +204,7 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
     {
         const std::lock_guard lock(mutex_);
         if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
-        keys = signing_keys_locked();
+        keys = signing_keys_locked(now);
         generation = key_generation_.load(std::memory_order_acquire);
         warn_short_validity_locked(source);
     }
@@ -199,7 +228,7 @@ Result<std::vector<ZoneSigner::KeyInfo>, std::string> ZoneSigner::keys(Clock::ti
     const std::lock_guard lock(mutex_);
     if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
     std::vector<KeyInfo> out;
-    for (const LoadedKey& k : keys_) out.push_back(info_locked(k));
+    for (const LoadedKey& k : keys_) out.push_back(info_locked(k, now));
     return out;
 }
 
@@ -212,13 +241,17 @@ Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file
         if (have.key.tag() == k->key.tag() && have.key.algorithm() == k->key.algorithm())
             return unexpected("key " + std::to_string(k->key.tag()) + " is already a key of " +
                               apex_.to_string());
-    const std::time_t created = k->created != 0 ? k->created : Clock::to_time_t(now);
-    auto written = write_key_files(key_dir_, apex_, k->key, policy_.dnskey_ttl, created);
+    // The key's own timing is kept (a key retired at BIND stays retired here); one without any is
+    // published and active from its creation, as BIND reads it.
+    KeyTiming timing = k->timing;
+    if (timing.created == 0) timing.created = Clock::to_time_t(now);
+    if (!timing.publish && !timing.activate) timing.publish = timing.activate = timing.created;
+    auto written = write_key_files(key_dir_, apex_, k->key, policy_.dnskey_ttl, timing);
     if (!written) return unexpected(written.error());
-    keys_.push_back({k->key, created});
+    keys_.push_back({k->key, timing});
     files_.push_back(written->filename().string());
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
-    const KeyInfo info = info_locked(keys_.back());
+    const KeyInfo info = info_locked(keys_.back(), now);
     if (log_)
         log_("dnssec: imported " + info.role + " key " + std::to_string(info.tag) + " for " +
              apex_.to_string() + " from " + file.string());

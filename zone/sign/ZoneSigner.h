@@ -41,7 +41,9 @@ class ZoneSigner final : public zone::ZoneSigning {
         uint16_t tag = 0;
         DnssecAlgorithm algorithm{};
         uint16_t flags = 0;
-        std::string role;  // "csk", "ksk" or "zsk"
+        std::string role;   // "csk", "ksk" or "zsk"
+        std::string state;  // "active", "published" (a successor), "retired", "removed", "generated"
+        KeyTiming timing;
         std::time_t created = 0;
         std::string file;    // the key pair's base name
         std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
@@ -56,8 +58,8 @@ class ZoneSigner final : public zone::ZoneSigning {
 
   private:
     Result<void, std::string> load_keys_locked(Clock::time_point now);
-    std::vector<SigningKey> signing_keys_locked() const;
-    KeyInfo info_locked(const LoadedKey& k) const;
+    std::vector<SigningKey> signing_keys_locked(Clock::time_point now) const;
+    KeyInfo info_locked(const LoadedKey& k, Clock::time_point now) const;
     void warn_short_validity_locked(const zone::ZoneVersion& source);  // once per signer
 
     dns::Name apex_;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "support/test_zone.h"
+#include "zone/base/FileText.h"
 #include "zone/dns/Base64.h"
 #include "zone/sign/DnssecKey.h"
 #include "zone/sign/KeyFiles.h"
@@ -99,12 +100,12 @@ TEST_P(GeneratedKey, SignsVerifiesAndSurvivesTheKeyFiles) {
     EXPECT_FALSE(k->verify(other, sig));
 
     const auto zone = name("Example.COM.");
-    auto back =
-        parse_key_files(zone, public_key_text(zone, *k, 3600, 1700000000), private_key_text(*k, 1700000000));
+    auto back = parse_key_files(zone, public_key_text(zone, *k, 3600, 1700000000),
+                                private_key_text(*k, active_from(1700000000)));
     ASSERT_TRUE(back) << back.error();
     EXPECT_EQ(back->key.tag(), k->tag());
     EXPECT_EQ(back->key.dnskey_rdata(), k->dnskey_rdata());
-    EXPECT_EQ(back->created, 1700000000);
+    EXPECT_EQ(back->timing, active_from(1700000000));
     EXPECT_TRUE(back->key.verify(data, sig));
     std::vector<uint8_t> sig2;
     auto signer2 = back->key.signer();
@@ -122,7 +123,7 @@ TEST(KeyFiles, WrittenWithBindNamesAndAPrivateFileOnlyTheOwnerReads) {
     std::filesystem::create_directories(dir);
     auto k = DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kZskFlags);
     ASSERT_TRUE(k);
-    auto base = write_key_files(dir, name("example.com."), *k, 3600, 1700000000);
+    auto base = write_key_files(dir, name("example.com."), *k, 3600, active_from(1700000000));
     ASSERT_TRUE(base) << base.error();
     char expected[64];
     std::snprintf(expected, sizeof expected, "Kexample.com.+013+%05u", static_cast<unsigned>(k->tag()));
@@ -134,7 +135,69 @@ TEST(KeyFiles, WrittenWithBindNamesAndAPrivateFileOnlyTheOwnerReads) {
     ASSERT_TRUE(back) << back.error();
     EXPECT_EQ(back->key.tag(), k->tag());
     EXPECT_FALSE(back->key.is_sep());
+
+    // A rollover step rewrites the timing lines; the key and the other lines stay.
+    KeyTiming retired = active_from(1700000000);
+    retired.inactive = 1700086400;
+    retired.remove = 1700172800;
+    retired.sync_publish = 1700000100;
+    ASSERT_TRUE(write_key_timing(*base, *k, retired));
+    auto again = read_key_files(name("example.com."), *base);
+    ASSERT_TRUE(again) << again.error();
+    EXPECT_EQ(again->timing, retired);
+    EXPECT_EQ(again->key.dnskey_rdata(), k->dnskey_rdata());
+    const auto text = read_file_text(base->string() + ".private");
+    ASSERT_TRUE(text);
+    EXPECT_NE(text->find("Inactive: 20231115221320\n"), std::string::npos) << *text;
+    EXPECT_NE(text->find("Delete: 20231116221320\n"), std::string::npos) << *text;
     std::filesystem::remove_all(dir);
+}
+
+// BIND's reading of the timing lines: no line at all is a key published and active; a successor is
+// published without Activate; Inactive stops the signing, Delete the publishing.
+TEST(KeyTiming, StatesOverARollover) {
+    const KeyTiming none;
+    EXPECT_TRUE(none.published(0));
+    EXPECT_TRUE(none.active(0));
+
+    KeyTiming successor;
+    successor.created = 100;
+    successor.publish = 100;
+    EXPECT_FALSE(successor.published(99));
+    EXPECT_TRUE(successor.published(100));
+    EXPECT_FALSE(successor.active(100));
+    EXPECT_TRUE(successor.incoming(100));
+    successor.activate = 200;
+    EXPECT_FALSE(successor.active(199));
+    EXPECT_TRUE(successor.active(200));
+    EXPECT_FALSE(successor.incoming(200));
+
+    KeyTiming old = active_from(0);
+    old.inactive = 200;
+    EXPECT_TRUE(old.active(199));
+    EXPECT_FALSE(old.active(200));
+    EXPECT_TRUE(old.retired(200));
+    EXPECT_TRUE(old.published(200));
+    old.remove = 300;
+    EXPECT_TRUE(old.retired(299));
+    EXPECT_FALSE(old.published(300));
+    EXPECT_FALSE(old.retired(300));
+    EXPECT_FALSE(old.active(300));
+}
+
+TEST(KeyFiles, BindTimingLinesAreReadAndAZeroTimeIsUnset) {
+    auto k = DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kZskFlags);
+    ASSERT_TRUE(k);
+    const auto zone = name("example.com.");
+    std::string priv = private_key_text(*k, KeyTiming{});
+    priv += "Created: 20260101000000\nPublish: 20260102000000\nActivate: 0\nRevoke: 20270101000000\n";
+    auto back = parse_key_files(zone, public_key_text(zone, *k, 3600, 0), priv);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back->timing.created, 1767225600);
+    EXPECT_EQ(back->timing.publish, 1767312000);
+    EXPECT_FALSE(back->timing.activate);
+    EXPECT_FALSE(back->timing.inactive);
+    EXPECT_TRUE(back->timing.incoming(1767312000));
 }
 
 }  // namespace
