@@ -106,6 +106,8 @@ struct DnssecPolicyConfig {
     uint32_t signature_refresh_s = 7 * 86400;
     uint32_t signature_jitter_s = 12 * 3600;
     uint32_t dnskey_ttl_s = 3600;
+    uint32_t zsk_lifetime_s = 0;         // 0: no automatic ZSK rollover
+    uint32_t propagation_delay_s = 300;  // a rollover step's wait when no secondary is known
 
     bool operator==(const DnssecPolicyConfig&) const = default;
 };

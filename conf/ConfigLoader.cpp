@@ -1367,6 +1367,13 @@ class Loader {
             error(table.source(), prefix + ".signature_jitter",
                   "must be shorter than signature_validity minus signature_refresh");
         }
+        // A successor is published this long before the lifetime ends: a shorter lifetime would start
+        // the next rollover before the last one is over.
+        if (p.zsk_lifetime_s != 0 &&
+            uint64_t{p.zsk_lifetime_s} <= 2 * (uint64_t{p.dnskey_ttl_s} + p.propagation_delay_s)) {
+            error(table.source(), prefix + ".zsk_lifetime",
+                  "must be longer than twice dnskey_ttl plus propagation_delay (or 0: no rollover)");
+        }
         return !p.name.empty();
     }
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/ControlProtocol.h"
+#include "server/KeyRollover.h"
 #include "server/SecondaryRegistry.h"
 #include "zone/sign/ZoneSigner.h"
 
@@ -357,6 +358,10 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         json list = json::array();
         for (const auto& k : *keys) list.push_back(key_json(k));
         out["keys"] = list;
+        const auto rollover = signer->rollover_status();
+        out["rollover"] = {
+            {"status", rollover.status.empty() ? json(nullptr) : json(rollover.status)},
+            {"next", rollover.wake ? time_json(zone::Clock::from_time_t(*rollover.wake)) : json(nullptr)}};
         return out;
     }
     if (!signer) return control::error_response(name + " has no dnssec_policy: Headwater does not sign it");
@@ -371,6 +376,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         return {{"ok", true}, {"name", name}, {"ds", ds}, {"dnskey", dnskey}};
     }
     json out = {{"ok", true}, {"name", name}};
+    if (action == "rollover") return rollover(**z, *signer, request);
     if (action == "import") {
         const auto file = request.find("file");
         if (file == request.end() || !file->is_string())
@@ -380,7 +386,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         out["key"] = key_json(*imported);
     } else if (action != "sign") {
         return control::error_response("unknown dnssec action \"" + action +
-                                       "\" (known: status, sign, ds, import)");
+                                       "\" (known: status, sign, ds, import, rollover)");
     }
     // sign: every signature made anew; import: the new key's signatures made, the others kept.
     const auto r = (*z)->resign(now_(), action == "sign");
@@ -391,6 +397,33 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
     out["serial"] = control::serial_json(r.serial);
     if (!r.note.empty()) out["note"] = r.note;
     return out;
+}
+
+// `dnssec rollover ZONE zsk`: a ZSK rollover started now, moved on as far as it can go at once; the rest
+// follows on the signature watch's timer as the secondaries catch up.
+json ControlCommands::rollover(zone::Zone& z, sign::ZoneSigner& signer, const json& request) {
+    const std::string role = request.value("role", std::string());
+    if (role == "ksk" || role == "csk")
+        return control::error_response("KSK and CSK rollovers are not implemented yet: only \"zsk\"");
+    if (role != "zsk") return control::error_response("dnssec rollover needs the key role: zsk");
+    if (!z.current())
+        return control::error_response(z.name_text() + " is not served (its file has not loaded)");
+    const std::time_t t = zone::Clock::to_time_t(now_());
+    auto keys = signer.rollover_keys(now_());
+    if (!keys) return control::error_response(keys.error());
+    if (std::ranges::none_of(*keys,
+                             [t](const sign::RolloverKey& k) { return !k.sep && k.timing.published(t); }))
+        return control::error_response(z.name_text() +
+                                       " has no ZSK (its CSK signs the zone): a CSK rollover is not "
+                                       "implemented yet");
+    const RolloverPass pass = drive_key_rollover(z, signer, secondaries_, now_(), true, notify_.changed);
+    if (!pass.error.empty()) return control::error_response(pass.error);
+    if (rollover_observer_) rollover_observer_();
+    const auto st = z.status();
+    return {{"ok", true},
+            {"name", z.name_text()},
+            {"serial", control::serial_json(st.serial)},
+            {"rollover", {{"status", pass.status}, {"next", time_json(pass.wake)}}}};
 }
 
 json ControlCommands::reload_tls(const control::Request&, const json&) {

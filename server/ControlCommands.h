@@ -12,6 +12,10 @@
 #include "server/ControlProtocol.h"
 #include "zone/ZoneStore.h"
 
+namespace headwater::sign {
+class ZoneSigner;
+}
+
 namespace headwater::server {
 
 class SecondaryRegistry;
@@ -52,6 +56,8 @@ class ControlCommands {
     // first command.
     using ReloadObserver = std::function<void(const zone::Zone&, const zone::ReloadResult&)>;
     void on_reload(ReloadObserver observer) { reload_observers_.push_back(std::move(observer)); }
+    // Called after `dnssec rollover` started one (the signature watch then looks again within seconds).
+    void on_rollover(std::function<void()> observer) { rollover_observer_ = std::move(observer); }
 
   private:
     nlohmann::json status(const control::Request& req, const nlohmann::json& request);
@@ -63,6 +69,7 @@ class ControlCommands {
     nlohmann::json notify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json dnssec(const control::Request& req, const nlohmann::json& request);
+    nlohmann::json rollover(zone::Zone& z, sign::ZoneSigner& signer, const nlohmann::json& request);
     nlohmann::json reload_tls(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reconfigure(const control::Request& req, const nlohmann::json& request);
 
@@ -73,6 +80,7 @@ class ControlCommands {
     VerifyControl verify_;
     TlsReload tls_reload_;
     std::vector<ReloadObserver> reload_observers_;
+    std::function<void()> rollover_observer_;
     ReconfigureControl reconfigure_;
 };
 

@@ -3,11 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include "server/ControlCommands.h"  // format_time
+#include "server/KeyRollover.h"
 #include "zone/Journal.h"
 
 namespace headwater::server {
 
 namespace {
+
+// While a key rollover waits for the secondaries: how often the ledger is looked at again.
+constexpr std::chrono::seconds kRolloverPoll{2};
 
 std::vector<uint8_t> from_hex(const std::string& text) {
     std::vector<uint8_t> out;
@@ -29,6 +33,8 @@ sign::SigningPolicy signing_policy(const conf::DnssecPolicyConfig& c) {
     p.signature_refresh = c.signature_refresh_s;
     p.signature_jitter = c.signature_jitter_s;
     p.dnskey_ttl = c.dnskey_ttl_s;
+    p.zsk_lifetime = c.zsk_lifetime_s;
+    p.propagation_delay = c.propagation_delay_s;
     return p;
 }
 
@@ -51,8 +57,8 @@ std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, c
 }
 
 SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store,
-                               const conf::Config& config, Changed changed)
-    : timer_(io), store_(store), changed_(std::move(changed)) {
+                               const conf::Config& config, Changed changed, const SecondaryRegistry* registry)
+    : timer_(io), store_(store), changed_(std::move(changed)), registry_(registry) {
     // Only the zones that differ from the default: 100k zones need no 100k entries.
     usual_warn_within_ = std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
     for (const auto& z : config.zones)
@@ -68,9 +74,22 @@ void SignatureWatch::stop() {
     timer_.cancel();
 }
 
+void SignatureWatch::poke() {
+    rollover_waiting_ = true;
+    schedule(zone::Clock::now());
+}
+
 void SignatureWatch::check(zone::Clock::time_point now) {
+    rollover_wake_.reset();
+    rollover_waiting_ = false;
     for (const auto& z : store_.zones()) {
         const std::string& name = z->name_text();
+        if (auto signer = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer);
+            signer && z->current()) {
+            const RolloverPass pass = drive_key_rollover(*z, *signer, registry_, now, false, changed_);
+            if (pass.wake && (!rollover_wake_ || *pass.wake < *rollover_wake_)) rollover_wake_ = pass.wake;
+            rollover_waiting_ = rollover_waiting_ || pass.waiting;
+        }
         if (auto due = z->next_signature_refresh(); due && *due <= now) {
             const auto r = z->resign(now, false);
             if (r.outcome == zone::ReloadOutcome::Updated) {
@@ -81,36 +100,45 @@ void SignatureWatch::check(zone::Clock::time_point now) {
                 spdlog::error("zone={} dnssec refresh failed: {}", name, r.error);
             }
         }
-        // A served signature that expires soon (or has): at start-up and then once a day.
-        const auto status = z->status();
-        if (!status.earliest_signature_expiration) continue;
-        const auto it = warn_within_.find(name);
-        const auto within = it != warn_within_.end() ? it->second : usual_warn_within_;
-        const auto expires = *status.earliest_signature_expiration;
-        if (expires - now > within) continue;
-        auto& last = warned_[name];
-        if (last != zone::Clock::time_point() && now - last < std::chrono::hours(24)) continue;
-        last = now;
-        if (expires <= now)
-            spdlog::error(
-                "zone={} serves an RRSIG that expired at {}: validating resolvers fail on it; re-sign the "
-                "zone",
-                name, format_time(expires));
-        else
-            spdlog::warn(
-                "zone={} serves an RRSIG that expires at {} (within signature_warn); re-sign before then",
-                name, format_time(expires));
+        warn_expiring(*z, now);
     }
     schedule(now);
+}
+
+// A served signature that expires soon (or has): at start-up and then once a day.
+void SignatureWatch::warn_expiring(const zone::Zone& z, zone::Clock::time_point now) {
+    const std::string& name = z.name_text();
+    const auto status = z.status();
+    if (!status.earliest_signature_expiration) return;
+    const auto it = warn_within_.find(name);
+    const auto within = it != warn_within_.end() ? it->second : usual_warn_within_;
+    const auto expires = *status.earliest_signature_expiration;
+    if (expires - now > within) return;
+    auto& last = warned_[name];
+    if (last != zone::Clock::time_point() && now - last < std::chrono::hours(24)) return;
+    last = now;
+    if (expires <= now)
+        spdlog::error(
+            "zone={} serves an RRSIG that expired at {}: validating resolvers fail on it; re-sign the "
+            "zone",
+            name, format_time(expires));
+    else
+        spdlog::warn(
+            "zone={} serves an RRSIG that expires at {} (within signature_warn); re-sign before then", name,
+            format_time(expires));
 }
 
 void SignatureWatch::schedule(zone::Clock::time_point now) {
     // At least once a minute (the daily warnings, a refresh moved by a reload); sooner when a refresh is.
     auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::minutes(1));
+    auto until = [&](zone::Clock::time_point due) {
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::max(due - now, zone::Clock::duration::zero())));
+    };
     for (const auto& z : store_.zones())
-        if (auto due = z->next_signature_refresh())
-            wait = std::min(wait, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::max(*due - now, zone::Clock::duration::zero())));
+        if (auto due = z->next_signature_refresh()) until(*due);
+    if (rollover_wake_) until(*rollover_wake_);
+    if (rollover_waiting_) until(now + kRolloverPoll);
     timer_.expires_after(wait);
     timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) check(zone::Clock::now());

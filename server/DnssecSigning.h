@@ -1,5 +1,6 @@
 // The server's side of DNSSEC: a signer for each zone that names a [[dnssec_policy]] (its keys in
-// state_dir/keys/<zone>/), and the watch on the control thread that re-signs what is due and warns about
+// state_dir/keys/<zone>/), and the watch on the control thread that re-signs what is due, moves key
+// rollovers on (KeyRollover.h) and warns about
 // served signatures close to expiry (zones signed elsewhere included: an expired RRSIG at a provider is an
 // outage for every validating resolver, and nothing else would say so beforehand).
 #pragma once
@@ -19,6 +20,8 @@
 
 namespace headwater::server {
 
+class SecondaryRegistry;
+
 // The signer of `zone`, or null when it names no policy.
 std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, const conf::ZoneConfig& zone,
                                                    const dns::Name& name);
@@ -29,16 +32,21 @@ std::filesystem::path key_directory(const conf::Config& config, const dns::Name&
 class SignatureWatch {
   public:
     using Changed = std::function<void(const zone::Zone&)>;  // a new version is served: NOTIFY
+    // `registry` (may be null): what each secondary serves, which key rollovers wait for.
     SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store, const conf::Config& config,
-                   Changed changed);
+                   Changed changed, const SecondaryRegistry* registry = nullptr);
     void start();
     void stop();
 
     // One pass now (for tests and start-up): re-sign what is due, warn about expiring signatures.
     void check(zone::Clock::time_point now);
+    // A key rollover was started elsewhere (`dnssec rollover`): the next pass comes within kRolloverPoll
+    // rather than at the next minute. On the watch's own (control) thread.
+    void poke();
 
   private:
     void schedule(zone::Clock::time_point now);
+    void warn_expiring(const zone::Zone& z, zone::Clock::time_point now);
 
     boost::asio::steady_timer timer_;
     zone::ZoneStore& store_;
@@ -46,6 +54,11 @@ class SignatureWatch {
     std::chrono::seconds usual_warn_within_{0};                // the default signature_warn
     std::map<std::string, zone::Clock::time_point> warned_;    // zone name -> last warning
     Changed changed_;
+    const SecondaryRegistry* registry_;
+    // Key rollovers: the earliest time one asked for, and whether one waits for secondaries (then the
+    // watch looks every kRolloverPoll, so a step follows a secondary's catching up within seconds).
+    std::optional<zone::Clock::time_point> rollover_wake_;
+    bool rollover_waiting_ = false;
 };
 
 }  // namespace headwater::server

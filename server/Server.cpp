@@ -492,6 +492,14 @@ VerifyService::ReportSink log_verify_reports(TransferLog& transfer_log) {
     };
 }
 
+// The signature watch runs on the control thread, like the control commands; a rollover started by
+// `dnssec rollover` makes it look again within seconds.
+void start_signature_watch(asio::io_context& control_io, SignatureWatch& signatures,
+                           ControlCommands& commands) {
+    asio::post(control_io, [&signatures] { signatures.start(); });
+    commands.on_rollover([&signatures] { signatures.poke(); });
+}
+
 // SIGHUP reloads every zone, then the config (reconfigure: all of it or, on any error, nothing) and, with
 // TLS listeners, the certificate and key (what a certificate renewal's `systemctl reload` expects), on
 // the control thread like the control commands.
@@ -837,8 +845,7 @@ int Server::run() {
     const std::size_t tcp_threads = thread_count(cfg.tcp_threads);
     asio::io_context tcp_io(static_cast<int>(tcp_threads));
 
-    // on_peer_event is called from the UDP and the TCP threads alike: everything it touches
-    // (registry, transfer log, spdlog) is thread-safe.
+    // on_peer_event is called from the UDP and TCP threads: the registry, log and spdlog are thread-safe.
     auto peer_events = [impl = impl_.get()](const PeerEvent& e) { impl->on_peer_event(e); };
     UdpWorkers udp(*impl_->responder, peer_events, thread_count(cfg.udp_threads), cfg.max_query_size);
     DnsListeners listeners(tcp_io, *impl_->responder, listener_options(cfg), peer_events);
@@ -883,9 +890,10 @@ int Server::run() {
     if (auto dropped = drop_privileges(cfg); !dropped) return fail("", dropped.error());
     snapshots.wanted();  // as the service user: the files are its own
 
-    // DNSSEC: signatures due for refresh re-signed, expiring ones warned about, on the control thread.
-    SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed);
-    asio::post(control_io, [&signatures] { signatures.start(); });
+    // DNSSEC: signatures due for refresh re-signed, key rollovers, expiring signatures warned about.
+    SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed,
+                              &impl_->secondaries);
+    start_signature_watch(control_io, signatures, commands);
     // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
     asio::signal_set hup(control_io, SIGHUP);
     reload_on_sighup(hup, commands);

@@ -66,7 +66,7 @@ struct Args {
     std::optional<uint32_t> sample;         // verify --sample
     std::optional<uint32_t> query_timeout;  // verify --query-timeout (milliseconds)
     bool no_transfer = false;               // verify --no-transfer
-    std::string action;                     // dnssec: status, sign, ds, import
+    std::string action;                     // dnssec: status, sign, ds, import, rollover
     std::string key_file;                   // dnssec import
     bool delegation = false;                // verify --delegation
     std::vector<std::string> parents;       // verify --parent
@@ -512,7 +512,9 @@ void print_verify(const json& response) {
 json dnssec_request(const char* name, const Args& args) {
     json request = control::make_request(name, args.zone);
     request["action"] = args.action;
-    if (!args.key_file.empty()) {
+    if (args.action == "rollover") {
+        request["role"] = args.key_file;  // the third word: zsk (or ksk)
+    } else if (!args.key_file.empty()) {
         // The server resolves nothing against our directory: send it absolute.
         std::error_code ec;
         const auto absolute = std::filesystem::absolute(args.key_file, ec);
@@ -544,8 +546,20 @@ void print_dnssec(const json& response) {
         const auto& sigs = response.value("signatures", json::object());
         std::cout << "signatures: last signing made " << text_of(sigs, "made") << ", kept "
                   << text_of(sigs, "kept") << "; next refresh " << text_of(sigs, "next_refresh") << '\n';
+        const auto& rollover = response.value("rollover", json::object());
+        if (has_text(rollover, "status"))
+            std::cout << "rollover: " << text_of(rollover, "status")
+                      << (has_text(rollover, "next") ? "; next event " + text_of(rollover, "next") : "")
+                      << '\n';
         for (const auto& k : response["keys"])
             if (has_text(k, "ds")) std::cout << text_of(k, "ds") << '\n';
+        return;
+    }
+    if (response.contains("rollover")) {
+        const auto& rollover = response["rollover"];
+        std::cout << name << ": serial " << text_of(response, "serial")
+                  << "; rollover: " << text_of(rollover, "status")
+                  << (has_text(rollover, "next") ? "; next event " + text_of(rollover, "next") : "") << '\n';
         return;
     }
     if (response.contains("key"))
@@ -649,14 +663,15 @@ constexpr Command kCommands[] = {
      },
      verify_request, print_verify, nullptr, verify_in_sync},
     {"dnssec",
-     "DNSSEC of a zone: status (keys, signatures), sign (every signature anew), ds (records for the parent), "
-     "import KEYFILE (a BIND/ldns key pair)",
+     "DNSSEC of a zone: status (keys, signatures, rollover), sign (every signature anew), ds (records for "
+     "the parent), import KEYFILE (a BIND/ldns key pair), rollover zsk (start a ZSK rollover now)",
      [](CLI::App& sub, Args& args) {
-         sub.add_option("action", args.action, "status, sign, ds or import")
+         sub.add_option("action", args.action, "status, sign, ds, import or rollover")
              ->required()
-             ->check(CLI::IsMember({"status", "sign", "ds", "import"}));
+             ->check(CLI::IsMember({"status", "sign", "ds", "import", "rollover"}));
          sub.add_option("zone", args.zone, "zone name")->required();
-         sub.add_option("keyfile", args.key_file, "import: the key's .key or .private file (Kzone.+alg+tag)");
+         sub.add_option("keyfile", args.key_file,
+                        "import: the key's .key or .private file (Kzone.+alg+tag); rollover: zsk");
      },
      dnssec_request, print_dnssec, nullptr},
     {"lab",

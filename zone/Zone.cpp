@@ -593,6 +593,14 @@ ReloadResult Zone::resign(Clock::time_point now, bool all) {
     return resign_locked(now, all);
 }
 
+std::optional<dns::Serial> Zone::signed_with_current_keys() const {
+    std::lock_guard lock(mutex_);
+    const ZoneVersionPtr served = current();
+    if (!signing_ || !served || !settings_.signer) return std::nullopt;
+    if (signing_->key_generation != settings_.signer->key_generation()) return std::nullopt;
+    return served->serial();
+}
+
 std::optional<Clock::time_point> Zone::next_signature_refresh() const {
     std::lock_guard lock(mutex_);
     if (!signing_ || !current()) return std::nullopt;

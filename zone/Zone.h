@@ -203,6 +203,9 @@ class Zone {
     ReloadResult resign(Clock::time_point now, bool all);
     // When resign() next has something to do (signed zones that are served).
     std::optional<Clock::time_point> next_signature_refresh() const;
+    // The served serial of a signed zone, when the served version was signed with the signer's keys as
+    // they are now (a key rollover step is served); absent while a key change waits for its re-signing.
+    std::optional<dns::Serial> signed_with_current_keys() const;
 
     // A change computed from the served content (a dynamic update, RFC 2136): `change` gets the version
     // the zone's content is edited from (the unsigned source of a signed zone) under the zone's lock, so

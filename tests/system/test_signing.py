@@ -268,6 +268,85 @@ class GeneratedZoneTest(unittest.TestCase):
             hwtest.cleanup_dir(d)
 
 
+class RolloverRestartTest(unittest.TestCase):
+    """A ZSK rollover with no secondary known (each step waits propagation_delay), killed with -9 between
+    its steps: after the restart it goes on from the step it was at, and the zone it ends with validates
+    with the KSK and the new ZSK only."""
+
+    ZONE = "roll.example."
+    TEXT = """$TTL 1
+@   1 IN SOA ns1 hostmaster 2026120701 7200 3600 1209600 1
+@   NS  ns1
+ns1 A   192.0.2.53
+www A   192.0.2.80
+"""
+    POLICIES = """[[dnssec_policy]]
+name = "split"
+keys = "ksk+zsk"
+dnskey_ttl = "1s"
+propagation_delay = "1s"
+
+[[dnssec_policy]]
+name = "csk"
+"""
+
+    def setUp(self):
+        hwtest.require_headwater()
+        self.dir = hwtest.tempdir("signing-roll")
+        src = self.dir / "roll.zone"
+        src.write_text(self.TEXT)
+        zones = [hwtest.ZoneConf(self.ZONE, src, notify_options={"dnssec_policy": "split"}),
+                 hwtest.ZoneConf("csk.example.", src, notify_options={"dnssec_policy": "csk"})]
+        self.hw = hwtest.Headwater(zones, extra_toml=self.POLICIES)
+        self.hw.start(timeout=60)
+
+    def tearDown(self):
+        self.hw.close()
+        hwtest.cleanup_dir(self.dir)
+
+    def zsks(self):
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "status", self.ZONE)
+        self.assertEqual(rc, 0, stdout + stderr)
+        return {k["tag"]: k["state"] for k in out["keys"] if k["role"] == "zsk"}, out["rollover"]
+
+    def test_a_rollover_survives_kill_9_between_its_steps(self):
+        (old,) = [t for t, s in self.zsks()[0].items() if s == "active"]
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "zsk")
+        self.assertEqual(rc, 0, stdout + stderr)
+        zsks, rollover = self.zsks()
+        (new,) = [t for t, s in zsks.items() if s == "published"]
+        self.assertEqual(zsks[old], "active")
+        self.assertIn("propagation_delay", rollover["status"])
+        self.hw.proc.signal(signal.SIGKILL)
+        self.hw.proc.proc.wait(10)
+        self.hw.start(timeout=60)
+        deadline = time.monotonic() + 60
+        while self.zsks()[0].get(old) != "removed":
+            self.assertLess(time.monotonic(), deadline, f"{self.zsks()}\n{self.hw.log()[-3000:]}")
+            time.sleep(0.25)
+        self.assertEqual(self.zsks()[0][new], "active")
+        lines = axfr_file(self.hw, self.ZONE, self.dir / "rolled")
+        validate(self, self.dir / "rolled", self.ZONE)
+        tags = sorted(int(r[10]) for r in records(lines, "RRSIG"))
+        self.assertNotIn(old, tags)
+        self.assertIn(new, tags)
+        # The log has each step once: the restart did not start it over.
+        log = self.hw.log()
+        self.assertEqual(log.count("ZSK rollover started by the operator"), 1, log[-3000:])
+        self.assertEqual(log.count(f"key {new} signs from now"), 1, log[-3000:])
+
+    def test_what_cannot_be_rolled_is_refused(self):
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", "csk.example.", "zsk")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("has no ZSK", stdout + stderr)
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "ksk")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not implemented yet", stdout + stderr)
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "zsx", json_output=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("zsk", stdout + stderr)
+
+
 class BindKeysTest(unittest.TestCase):
     """Keys made by BIND's dnssec-keygen, put in the zone's key directory before the first start (how a
     zone moves from BIND), or imported with `headwaterctl dnssec import`: the zone validates under those

@@ -33,6 +33,10 @@ struct SigningPolicy {
     uint32_t signature_jitter = 12 * 3600;  // expirations spread over this much, so refreshes come in batches
     uint32_t dnskey_ttl = 3600;
     uint32_t inception_offset = 3600;  // inception this far in the past, for validators with a slow clock
+    // Rollovers (ZskRollover.h): how long a ZSK signs (0: no automatic rollover), and how long serving a
+    // version takes when the zone knows no secondary to ask.
+    uint32_t zsk_lifetime = 0;
+    uint32_t propagation_delay = 300;
 };
 
 // One key as the signer uses it: published in the DNSKEY RRset, and signing the DNSKEY RRset (a KSK or

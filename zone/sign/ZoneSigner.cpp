@@ -3,9 +3,13 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "zone/DurableFile.h"
+#include "zone/base/FileText.h"
 #include "zone/dns/Base64.h"
 
 namespace headwater::sign {
@@ -41,6 +45,38 @@ std::vector<fs::path> key_pairs(const fs::path& dir, const std::string& prefix) 
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+constexpr const char* kRolloverState = "rollover.state";
+
+// rollover.state: one line per recorded step, "<tag> published|retired <serial> <served> <propagated|->"
+// (times in seconds since 1970), so that a restart in the middle of a rollover goes on where it was.
+std::string step_line(uint16_t tag, const char* which, const StepRecord& r) {
+    return std::to_string(tag) + " " + which + " " + std::to_string(*r.serial) + " " +
+           std::to_string(r.served) + " " +
+           (r.propagated ? std::to_string(*r.propagated) : std::string("-")) + "\n";
+}
+
+Result<StepRecord, std::string> parse_step(std::istringstream& in) {
+    std::string serial;
+    std::string served;
+    std::string propagated;
+    in >> serial >> served >> propagated;
+    const auto number = [](const std::string& t) -> std::optional<int64_t> {
+        if (t.empty() || t.size() > 18 ||
+            !std::ranges::all_of(t, [](char c) { return c >= '0' && c <= '9'; }))
+            return std::nullopt;
+        return std::stoll(t);
+    };
+    const auto sv = number(serial);
+    const auto sd = number(served);
+    const auto pg = propagated == "-" ? std::optional<int64_t>(-1) : number(propagated);
+    if (!sv || *sv > 0xFFFFFFFF || !sd || !pg) return unexpected(std::string("unreadable step"));
+    StepRecord r;
+    r.serial = static_cast<uint32_t>(*sv);
+    r.served = static_cast<std::time_t>(*sd);
+    if (*pg >= 0) r.propagated = static_cast<std::time_t>(*pg);
+    return r;
 }
 
 }  // namespace
@@ -111,8 +147,31 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
                      key_dir_.string());
         }
     }
+    std::map<uint16_t, Steps> steps;
+    if (auto text = read_file_text(key_dir_ / kRolloverState)) {
+        std::istringstream lines(*text);
+        std::size_t n = 0;
+        for (std::string line; std::getline(lines, line);) {
+            ++n;
+            if (line.empty() || line.front() == '#') continue;
+            std::istringstream in(line);
+            unsigned tag = 0;
+            std::string which;
+            in >> tag >> which;
+            auto step = parse_step(in);
+            if (!step || tag > 0xFFFF || (which != "published" && which != "retired"))
+                return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                  ": unreadable line " + line);
+            (which == "published" ? steps[static_cast<uint16_t>(tag)].published
+                                  : steps[static_cast<uint16_t>(tag)].retired) = *step;
+        }
+    } else if (text.error() != ENOENT) {
+        return unexpected("cannot read " + (key_dir_ / kRolloverState).string() + ": " +
+                          std::strerror(text.error()));
+    }
     keys_ = std::move(keys);
     files_ = std::move(files);
+    steps_ = std::move(steps);
     loaded_ = true;
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     return {};
@@ -256,6 +315,109 @@ Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file
         log_("dnssec: imported " + info.role + " key " + std::to_string(info.tag) + " for " +
              apex_.to_string() + " from " + file.string());
     return info;
+}
+
+Result<std::vector<RolloverKey>, std::string> ZoneSigner::rollover_keys(Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    std::vector<RolloverKey> out;
+    for (const LoadedKey& k : keys_) {
+        RolloverKey r;
+        r.tag = k.key.tag();
+        r.sep = k.key.is_sep();
+        r.timing = k.timing;
+        if (const auto it = steps_.find(r.tag); it != steps_.end()) {
+            r.published = it->second.published;
+            r.retired = it->second.retired;
+        }
+        out.push_back(r);
+    }
+    return out;
+}
+
+Result<void, std::string> ZoneSigner::save_records_locked() {
+    std::string text = "# Headwater: the steps of the zone's key rollovers as served (see docs/dnssec.md)\n";
+    for (const auto& [tag, steps] : steps_) {
+        if (steps.published.serial) text += step_line(tag, "published", steps.published);
+        if (steps.retired.serial) text += step_line(tag, "retired", steps.retired);
+    }
+    return zone::write_file_atomically(key_dir_ / kRolloverState,
+                                       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                                       0600);
+}
+
+Result<void, std::string> ZoneSigner::set_timing_locked(uint16_t tag,
+                                                        const std::function<void(KeyTiming&)>& change) {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i].key.tag() != tag) continue;
+        KeyTiming t = keys_[i].timing;
+        change(t);
+        if (auto w = write_key_timing(key_dir_ / files_[i], keys_[i].key, t); !w) return w;
+        keys_[i].timing = t;
+        return {};
+    }
+    return unexpected("no key " + std::to_string(tag) + " for " + apex_.to_string());
+}
+
+Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    const std::time_t t = Clock::to_time_t(now);
+    switch (d.action) {
+        case RolloverAction::None:
+            return {};
+        case RolloverAction::Record: {
+            Steps& steps = steps_[d.updated->tag];
+            steps.published = d.updated->published;
+            steps.retired = d.updated->retired;
+            return save_records_locked();  // no key changed: nothing to sign again
+        }
+        case RolloverAction::Generate: {
+            // The successor: published now, active once its DNSKEY has propagated (no Activate yet).
+            std::optional<DnssecKey> key;
+            for (int attempt = 0; attempt < 8 && !key; ++attempt) {
+                auto k = DnssecKey::generate(policy_.algorithm, kZskFlags);
+                if (!k) return unexpected(k.error());
+                if (std::ranges::none_of(keys_, [&](const LoadedKey& x) { return x.key.tag() == k->tag(); }))
+                    key = std::move(*k);
+            }
+            if (!key) return unexpected(std::string("no new key with a tag of its own after 8 tries"));
+            KeyTiming timing;
+            timing.created = t;
+            timing.publish = t;
+            auto written = write_key_files(key_dir_, apex_, *key, policy_.dnskey_ttl, timing);
+            if (!written) return unexpected(written.error());
+            files_.push_back(written->filename().string());
+            keys_.push_back({std::move(*key), timing});
+            if (log_)
+                log_("dnssec: " + apex_.to_string() + ": generated zsk " +
+                     std::to_string(keys_.back().key.tag()) + " (" +
+                     std::string(config_name(policy_.algorithm)) + "), published, not active yet");
+            break;
+        }
+        case RolloverAction::Activate:
+            // The successor first: should the second write fail, both keys sign (valid, only larger)
+            // rather than neither.
+            if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.activate = t; }); !r) return r;
+            for (const uint16_t old : d.retire)
+                if (auto r = set_timing_locked(old, [t](KeyTiming& k) { k.inactive = t; }); !r) return r;
+            break;
+        case RolloverAction::Remove:
+            if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.remove = t; }); !r) return r;
+            break;
+    }
+    key_generation_.fetch_add(1, std::memory_order_acq_rel);
+    return {};
+}
+
+void ZoneSigner::set_rollover_status(RolloverStatus status) {
+    const std::lock_guard lock(status_mutex_);
+    status_ = std::move(status);
+}
+
+ZoneSigner::RolloverStatus ZoneSigner::rollover_status() const {
+    const std::lock_guard lock(status_mutex_);
+    return status_;
 }
 
 }  // namespace headwater::sign

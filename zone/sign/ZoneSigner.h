@@ -12,13 +12,16 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "zone/ZoneSigning.h"
 #include "zone/sign/KeyFiles.h"
 #include "zone/sign/SignZone.h"
+#include "zone/sign/ZskRollover.h"
 
 namespace headwater::sign {
 
@@ -56,8 +59,24 @@ class ZoneSigner final : public zone::ZoneSigning {
     // a key of this zone; the next signing uses it.
     Result<KeyInfo, std::string> import(const std::filesystem::path& file, Clock::time_point now);
 
+    // Rollovers (ZskRollover.h): the zone's keys with their timing and the steps recorded so far (in
+    // rollover.state beside the keys).
+    Result<std::vector<RolloverKey>, std::string> rollover_keys(Clock::time_point now);
+    // Carries out one decision of plan_zsk_rollover, durably, before the signer acts on it: the key files
+    // and rollover.state are written first. A key change bumps key_generation(), so the zone re-signs.
+    Result<void, std::string> apply_rollover(const RolloverDecision& decision, Clock::time_point now);
+    // What the rollover last said, for `dnssec status`.
+    struct RolloverStatus {
+        std::string status;
+        std::optional<std::time_t> wake;
+    };
+    void set_rollover_status(RolloverStatus status);
+    RolloverStatus rollover_status() const;
+
   private:
     Result<void, std::string> load_keys_locked(Clock::time_point now);
+    Result<void, std::string> save_records_locked();
+    Result<void, std::string> set_timing_locked(uint16_t tag, const std::function<void(KeyTiming&)>& change);
     std::vector<SigningKey> signing_keys_locked(Clock::time_point now) const;
     KeyInfo info_locked(const LoadedKey& k, Clock::time_point now) const;
     void warn_short_validity_locked(const zone::ZoneVersion& source);  // once per signer
@@ -73,6 +92,13 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::atomic<uint64_t> key_generation_{0};  // bumped under mutex_ whenever keys_ changes
     std::vector<LoadedKey> keys_;
     std::vector<std::string> files_;  // base name of each key's files
+    struct Steps {
+        StepRecord published;
+        StepRecord retired;
+    };
+    std::map<uint16_t, Steps> steps_;  // by key tag, from rollover.state
+    mutable std::mutex status_mutex_;
+    RolloverStatus status_;
 };
 
 // The DS RDATA for a key (digest type 2, SHA-256 over the owner name and the DNSKEY RDATA, RFC 4509 §2.1).

@@ -1,0 +1,117 @@
+#include "server/KeyRollover.h"
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "server/SecondaryRegistry.h"
+
+namespace headwater::server {
+
+namespace {
+
+// How long a signature may be cached: the largest TTL of the served (signed) version.
+uint32_t largest_ttl(const zone::ZoneVersion& v) {
+    uint32_t ttl = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) ttl = std::max(ttl, v.record(i).ttl);
+    return ttl;
+}
+
+sign::RolloverSettings settings_of(const sign::SigningPolicy& p) {
+    sign::RolloverSettings s;
+    s.zsk_lifetime = p.zsk_lifetime;
+    s.dnskey_ttl = p.dnskey_ttl;
+    s.propagation_delay = p.propagation_delay;
+    return s;
+}
+
+}  // namespace
+
+std::vector<sign::ServedSerial> rollover_secondaries(const SecondaryRegistry* registry,
+                                                     const std::string& zone) {
+    std::vector<sign::ServedSerial> out;
+    if (registry == nullptr) return out;
+    const SecondaryRegistry::ZoneView view = registry->view(zone);
+    // A peer is a secondary once it has held the zone (a transfer, or an IXFR answered "up to date"):
+    // an operator's `dig SOA` or a refused stranger is not one to wait for.
+    for (const SecondaryState& p : view.peers) {
+        if (!p.holds) continue;
+        sign::ServedSerial s;
+        s.peer = p.address + (p.key == "-" ? "" : " (key " + p.key + ")");
+        s.serial = p.holds->value();
+        out.push_back(std::move(s));
+    }
+    for (const SecondaryRegistry::Verification& v : view.verifications) {
+        sign::ServedSerial s;
+        s.peer = v.address;
+        if (v.info.serial) s.serial = v.info.serial->value();
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const SecondaryRegistry* registry,
+                                zone::Clock::time_point now, bool start_now,
+                                const std::function<void(const zone::Zone&)>& changed) {
+    RolloverPass pass;
+    const std::string& name = z.name_text();
+    const std::time_t t = zone::Clock::to_time_t(now);
+    auto resign = [&]() -> bool {
+        const auto r = z.resign(now, false);
+        if (r.outcome == zone::ReloadOutcome::Error) {
+            pass.error = "re-signing failed: " + r.error;
+            return false;
+        }
+        if (r.outcome == zone::ReloadOutcome::Updated) {
+            spdlog::info("zone={} dnssec rollover: serial {} -> {} ({})", name, r.old_serial->value(),
+                         r.serial->value(), r.note);
+            if (changed) changed(z);
+        }
+        return true;
+    };
+    // A few steps can follow each other at once (a step recorded, then the next one due); the bound only
+    // guards against a planner that would not settle.
+    for (int step = 0; step < 8 && pass.error.empty(); ++step) {
+        auto keys = signer.rollover_keys(now);
+        if (!keys) {
+            pass.error = keys.error();
+            break;
+        }
+        sign::RolloverInput in;
+        in.keys = std::move(*keys);
+        in.settings = settings_of(signer.policy());
+        const zone::ZoneVersionPtr served = z.current();
+        if (served &&
+            std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) { return k.timing.retired(t); }))
+            in.settings.max_ttl = largest_ttl(*served);
+        if (const auto serial = z.signed_with_current_keys()) in.signed_serial = serial->value();
+        in.secondaries = rollover_secondaries(registry, name);
+        in.now = t;
+        in.start_now = start_now;
+        const sign::RolloverDecision d = sign::plan_zsk_rollover(in);
+        pass.status = d.status;
+        pass.wake = d.wake ? std::optional(zone::Clock::from_time_t(*d.wake)) : std::nullopt;
+        pass.waiting = std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) {
+            return !k.sep && (k.timing.incoming(t) || k.timing.retired(t));
+        });
+        if (d.action == sign::RolloverAction::None) {
+            if (in.signed_serial || !pass.waiting || !resign()) break;
+            continue;  // signed with the keys as they are now: ask again
+        }
+        spdlog::info("zone={} dnssec rollover: {}", name, d.status);
+        if (d.action == sign::RolloverAction::Generate) start_now = false;
+        if (auto applied = signer.apply_rollover(d, now); !applied) {
+            pass.error = applied.error();
+            break;
+        }
+        if (d.action != sign::RolloverAction::Record && !resign()) break;
+    }
+    if (!pass.error.empty()) {
+        spdlog::error("zone={} dnssec rollover: {}", name, pass.error);
+        pass.status = "failed: " + pass.error;
+    }
+    signer.set_rollover_status(
+        {pass.status, pass.wake ? std::optional(zone::Clock::to_time_t(*pass.wake)) : std::nullopt});
+    return pass;
+}
+
+}  // namespace headwater::server

@@ -1,0 +1,37 @@
+// The server's side of key rollovers (zone/sign/ZskRollover.h): a zone's rollover is driven step by step
+// from what the secondaries ledger says each secondary serves, on the control thread (the signature watch
+// on its timer, `headwaterctl dnssec rollover` at once). Each step is written to the key files before the
+// zone is re-signed with it, and every step is logged.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zone/Zone.h"
+#include "zone/sign/ZoneSigner.h"
+
+namespace headwater::server {
+
+class SecondaryRegistry;
+
+// The secondaries whose serial a rollover step waits for: the peers that have transferred the zone
+// (the secondaries view), and the zone's configured public secondaries as verify last saw them.
+std::vector<sign::ServedSerial> rollover_secondaries(const SecondaryRegistry* registry,
+                                                     const std::string& zone);
+
+struct RolloverPass {
+    std::optional<zone::Clock::time_point> wake;  // when the rollover asked to be looked at again
+    bool waiting = false;  // a rollover is under way (it also moves when a secondary catches up)
+    std::string status;    // what it does or waits for
+    std::string error;     // a step that failed (the keys stay as they were)
+};
+
+// Moves the zone's ZSK rollover on as far as it can go now; `start_now` starts one (an operator's
+// request). `changed` is called for each new version served (NOTIFY).
+RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const SecondaryRegistry* registry,
+                                zone::Clock::time_point now, bool start_now,
+                                const std::function<void(const zone::Zone&)>& changed);
+
+}  // namespace headwater::server
