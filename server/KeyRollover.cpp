@@ -1,6 +1,7 @@
 #include "server/KeyRollover.h"
 
 #include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "server/SecondaryRegistry.h"
@@ -8,6 +9,10 @@
 namespace headwater::server {
 
 namespace {
+
+// A remembered secondary not seen for this long no longer holds rollovers back (a secondary gone for
+// good would otherwise stop them forever).
+constexpr std::time_t kForgetSecondaryAfter = 7 * 86400;
 
 // How long a signature may be cached: the largest TTL of the served (signed) version.
 uint32_t largest_ttl(const zone::ZoneVersion& v) {
@@ -25,6 +30,31 @@ sign::RolloverSettings settings_of(const sign::SigningPolicy& p) {
 }
 
 }  // namespace
+
+// What the planner decides from: the keys, the policy's times, the zone's largest TTL while a key is
+// retired, the serial served if it was signed with the keys as they are, and every secondary.
+Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sign::ZoneSigner& signer,
+                                                        std::vector<sign::RolloverKey> keys,
+                                                        const SecondaryRegistry* registry,
+                                                        zone::Clock::time_point now) {
+    sign::RolloverInput in;
+    in.now = zone::Clock::to_time_t(now);
+    in.keys = std::move(keys);
+    in.settings = settings_of(signer.policy());
+    const zone::ZoneVersionPtr served = z.current();
+    const std::time_t t = in.now;
+    if (served &&
+        std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) { return k.timing.retired(t); }))
+        in.settings.max_ttl = largest_ttl(*served);
+    if (const auto serial = z.signed_with_current_keys()) in.signed_serial = serial->value();
+    in.secondaries = rollover_secondaries(registry, z.name_text());
+    // The ledger is in memory: a secondary seen before a restart still counts, with the serial it held
+    // then, until it shows up again; a restart never lets a step skip a lagging secondary.
+    auto unseen = signer.remember_secondaries(in.secondaries, now, kForgetSecondaryAfter);
+    if (!unseen) return unexpected(unseen.error());
+    in.secondaries.insert(in.secondaries.end(), unseen->begin(), unseen->end());
+    return in;
+}
 
 std::vector<sign::ServedSerial> rollover_secondaries(const SecondaryRegistry* registry,
                                                      const std::string& zone) {
@@ -76,25 +106,23 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const S
             pass.error = keys.error();
             break;
         }
-        sign::RolloverInput in;
-        in.keys = std::move(*keys);
-        in.settings = settings_of(signer.policy());
-        const zone::ZoneVersionPtr served = z.current();
-        if (served &&
-            std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) { return k.timing.retired(t); }))
-            in.settings.max_ttl = largest_ttl(*served);
-        if (const auto serial = z.signed_with_current_keys()) in.signed_serial = serial->value();
-        in.secondaries = rollover_secondaries(registry, name);
-        in.now = t;
+        auto input = rollover_input(z, signer, std::move(*keys), registry, now);
+        if (!input) {
+            pass.error = input.error();
+            break;
+        }
+        sign::RolloverInput& in = *input;
         in.start_now = start_now;
         const sign::RolloverDecision d = sign::plan_zsk_rollover(in);
         pass.status = d.status;
         pass.wake = d.wake ? std::optional(zone::Clock::from_time_t(*d.wake)) : std::nullopt;
-        pass.waiting = std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) {
+        const bool under_way = std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) {
             return !k.sep && (k.timing.incoming(t) || k.timing.retired(t));
         });
+        // Waiting for secondaries (or for the re-signing): no time to wake at, so the watch polls.
+        pass.waiting = under_way && d.action == sign::RolloverAction::None && !d.wake;
         if (d.action == sign::RolloverAction::None) {
-            if (in.signed_serial || !pass.waiting || !resign()) break;
+            if (in.signed_serial || !under_way || !resign()) break;
             continue;  // signed with the keys as they are now: ask again
         }
         spdlog::info("zone={} dnssec rollover: {}", name, d.status);
@@ -104,6 +132,16 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const S
             break;
         }
         if (d.action != sign::RolloverAction::Record && !resign()) break;
+    }
+    // Timing set outside a rollover of ours (an imported key's Activate or Delete) takes effect when it
+    // is due, not at the next refresh.
+    if (pass.error.empty() && signer.timing_passed(now)) {
+        spdlog::info("zone={} dnssec: a key timing boundary passed: signing with the keys it gives", name);
+        (void)resign();
+    }
+    if (const auto next = signer.next_timing_event(now)) {
+        const auto at = zone::Clock::from_time_t(*next);
+        if (!pass.wake || at < *pass.wake) pass.wake = at;
     }
     if (!pass.error.empty()) {
         spdlog::error("zone={} dnssec rollover: {}", name, pass.error);

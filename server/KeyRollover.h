@@ -21,6 +21,13 @@ class SecondaryRegistry;
 std::vector<sign::ServedSerial> rollover_secondaries(const SecondaryRegistry* registry,
                                                      const std::string& zone);
 
+// The planner's input for the zone now (start_now false); an error when the key directory cannot be read
+// or rollover.state written.
+Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sign::ZoneSigner& signer,
+                                                        std::vector<sign::RolloverKey> keys,
+                                                        const SecondaryRegistry* registry,
+                                                        zone::Clock::time_point now);
+
 struct RolloverPass {
     std::optional<zone::Clock::time_point> wake;  // when the rollover asked to be looked at again
     bool waiting = false;  // a rollover is under way (it also moves when a secondary catches up)

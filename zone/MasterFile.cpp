@@ -562,6 +562,9 @@ std::string ldns_number_error(uint16_t type, std::string_view rest) {
                 max = 0xFFFFFFFF;
                 break;
             case LDNS_RDF_TYPE_ALG:
+            case LDNS_RDF_TYPE_CERTIFICATE_USAGE:  // TLSA and SMIMEA (RFC 6698 §2.1), mnemonics too
+            case LDNS_RDF_TYPE_SELECTOR:
+            case LDNS_RDF_TYPE_MATCHING_TYPE:
                 max = 0xFF;
                 mnemonic_allowed = true;
                 break;

@@ -13,7 +13,8 @@ exists and a new name that does not, each time): every answer validates, none is
 secondaries serve the KSK and the new ZSK only.
 
 Then, with Knot stopped, a second rollover publishes its successor and stays there, `dnssec status` naming
-the secondary it waits for; once Knot is back and has transferred the zone, the rollover completes.
+the secondary it waits for, also across a restart of Headwater; once Knot is back and has transferred the
+zone, the rollover completes.
 """
 
 import sys
@@ -180,6 +181,16 @@ class RolloverSecondariesTest(unittest.TestCase):
         self.assertEqual({t for t, s in zsks.items() if s == "active"}, before)
         self.assertIn(f"waiting: {KNOT_SOURCE} serves", st["rollover"]["status"])
         self.assertNotIn(BIND_SOURCE, st["rollover"]["status"], self.hw.log()[-6000:] + self.bind.proc.log_tail(40))
+        # A restart of Headwater empties its ledger (BIND, up to date, transfers nothing after it): the
+        # secondaries are remembered with the serial they held, so Knot still holds the rollover back and
+        # BIND does not.
+        self.hw.stop()
+        self.hw.start(timeout=60)
+        time.sleep(5)
+        st = self.status()
+        self.assertEqual(self.zsks(st)[successor[0]], "published", f"{st['rollover']}\n{self.hw.log()[-4000:]}")
+        self.assertIn(f"waiting: {KNOT_SOURCE} serves", st["rollover"]["status"])
+        self.assertNotIn(BIND_SOURCE, st["rollover"]["status"])
         # Knot back (empty: it keeps no zone file here), it transfers the zone, and the rollover completes.
         self.knot.start()
         seen = {}

@@ -251,10 +251,11 @@ Result<fs::path, std::string> write_key_files(const fs::path& dir, dns::NameView
     auto bytes = [](const std::string& s) {
         return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
     };
-    // The private part first: a public key without its private part would be a key that cannot sign.
-    if (auto w = zone::write_file_atomically(fs::path(base.string() + ".private"), bytes(priv), 0600); !w)
-        return unexpected(w.error());
+    // The public part first: a key pair is found by its .private file, so a crash between the two writes
+    // leaves a stray .key that is ignored, never a .private whose pair cannot be read.
     if (auto w = zone::write_file_atomically(fs::path(base.string() + ".key"), bytes(pub), 0644); !w)
+        return unexpected(w.error());
+    if (auto w = zone::write_file_atomically(fs::path(base.string() + ".private"), bytes(priv), 0600); !w)
         return unexpected(w.error());
     return base;
 }

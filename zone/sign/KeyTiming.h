@@ -20,7 +20,7 @@ struct KeyTiming {
     std::optional<std::time_t> sync_publish;
     std::optional<std::time_t> sync_delete;
 
-    // A key that is published (or active) with no Publish line is published from its creation, as BIND
+    // A key with no Publish line is published from its Activate (or always, with neither), as BIND
     // reads such files.
     bool published(std::time_t now) const {
         const bool in = publish ? *publish <= now : (!activate || *activate <= now);

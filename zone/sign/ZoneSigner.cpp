@@ -79,6 +79,25 @@ Result<StepRecord, std::string> parse_step(std::istringstream& in) {
     return r;
 }
 
+// "<last seen> <serial|-> <peer>": the peer, when it was last seen and the serial it held then.
+std::optional<std::pair<std::string, std::pair<std::time_t, std::optional<uint32_t>>>> parse_remembered(
+    const std::string& text) {
+    std::istringstream in(text);
+    long long seen = 0;
+    std::string serial;
+    std::string peer;
+    if (!(in >> seen >> serial) || !std::getline(in >> std::ws, peer) || peer.empty()) return std::nullopt;
+    std::optional<uint32_t> held;
+    if (serial != "-") {
+        if (serial.empty() || serial.size() > 10 ||
+            !std::ranges::all_of(serial, [](char c) { return c >= '0' && c <= '9'; }) ||
+            std::stoull(serial) > 0xFFFFFFFF)
+            return std::nullopt;
+        held = static_cast<uint32_t>(std::stoull(serial));
+    }
+    return std::make_pair(peer, std::make_pair(static_cast<std::time_t>(seen), held));
+}
+
 }  // namespace
 
 std::vector<uint8_t> ds_rdata(dns::NameView zone, const DnssecKey& key) {
@@ -148,12 +167,21 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
         }
     }
     std::map<uint16_t, Steps> steps;
+    std::map<std::string, Remembered> secondaries;
     if (auto text = read_file_text(key_dir_ / kRolloverState)) {
         std::istringstream lines(*text);
         std::size_t n = 0;
         for (std::string line; std::getline(lines, line);) {
             ++n;
             if (line.empty() || line.front() == '#') continue;
+            if (line.rfind("secondary ", 0) == 0) {  // "secondary <last seen> <serial|-> <peer>"
+                auto r = parse_remembered(line.substr(10));
+                if (!r)
+                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                      ": unreadable line " + line);
+                secondaries[r->first] = {r->second.first, r->second.second};
+                continue;
+            }
             std::istringstream in(line);
             unsigned tag = 0;
             std::string which;
@@ -169,9 +197,13 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
         return unexpected("cannot read " + (key_dir_ / kRolloverState).string() + ": " +
                           std::strerror(text.error()));
     }
+    std::erase_if(steps, [&](const auto& entry) {
+        return std::ranges::none_of(keys, [&](const LoadedKey& k) { return k.key.tag() == entry.first; });
+    });
     keys_ = std::move(keys);
     files_ = std::move(files);
     steps_ = std::move(steps);
+    secondaries_ = std::move(secondaries);
     loaded_ = true;
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     return {};
@@ -196,8 +228,21 @@ std::string key_state(const KeyTiming& timing, std::time_t t) {
 
 }  // namespace
 
+// A signing that read its clock before a rollover step was written (it waited for the zone's lock
+// meanwhile) must not sign with the keys as they were before the step: the time is at least the step's.
+std::time_t ZoneSigner::timing_now_locked(Clock::time_point now) const {
+    return std::max(Clock::to_time_t(now), timing_floor_);
+}
+
+std::vector<std::pair<uint16_t, int>> ZoneSigner::key_states_locked(std::time_t t) const {
+    std::vector<std::pair<uint16_t, int>> out;
+    for (const LoadedKey& k : keys_)
+        out.emplace_back(k.key.tag(), (k.timing.published(t) ? 1 : 0) | (k.timing.active(t) ? 2 : 0));
+    return out;
+}
+
 std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) const {
-    const std::time_t t = Clock::to_time_t(now);
+    const std::time_t t = timing_now_locked(now);
     const bool any_zsk = any_active_zsk(keys_, t);
     std::vector<SigningKey> out;
     for (const LoadedKey& k : keys_) {
@@ -210,8 +255,7 @@ std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) c
 
 ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k, Clock::time_point now) const {
     const std::time_t t = Clock::to_time_t(now);
-    const bool any_zsk = std::ranges::any_of(
-        keys_, [t](const LoadedKey& x) { return !x.key.is_sep() && x.timing.published(t); });
+    const bool any_zsk = any_active_zsk(keys_, t);
     KeyInfo info;
     info.tag = k.key.tag();
     info.algorithm = k.key.algorithm();
@@ -264,6 +308,7 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
         const std::lock_guard lock(mutex_);
         if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
         keys = signing_keys_locked(now);
+        signed_states_ = key_states_locked(timing_now_locked(now));
         generation = key_generation_.load(std::memory_order_acquire);
         warn_short_validity_locked(source);
     }
@@ -297,7 +342,7 @@ Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file
     const std::lock_guard lock(mutex_);
     if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
     for (const LoadedKey& have : keys_)
-        if (have.key.tag() == k->key.tag() && have.key.algorithm() == k->key.algorithm())
+        if (have.key.tag() == k->key.tag())  // rollover steps and timing changes go by tag
             return unexpected("key " + std::to_string(k->key.tag()) + " is already a key of " +
                               apex_.to_string());
     // The key's own timing is kept (a key retired at BIND stays retired here); one without any is
@@ -309,6 +354,7 @@ Result<ZoneSigner::KeyInfo, std::string> ZoneSigner::import(const fs::path& file
     if (!written) return unexpected(written.error());
     keys_.push_back({k->key, timing});
     files_.push_back(written->filename().string());
+    steps_.erase(k->key.tag());  // what a former key of that tag went through is not this key's
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     const KeyInfo info = info_locked(keys_.back(), now);
     if (log_)
@@ -341,6 +387,9 @@ Result<void, std::string> ZoneSigner::save_records_locked() {
         if (steps.published.serial) text += step_line(tag, "published", steps.published);
         if (steps.retired.serial) text += step_line(tag, "retired", steps.retired);
     }
+    for (const auto& [peer, r] : secondaries_)
+        text += "secondary " + std::to_string(r.seen) + " " + (r.serial ? std::to_string(*r.serial) : "-") +
+                " " + peer + "\n";
     return zone::write_file_atomically(key_dir_ / kRolloverState,
                                        std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
                                        0600);
@@ -374,9 +423,14 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
         }
         case RolloverAction::Generate: {
             // The successor: published now, active once its DNSKEY has propagated (no Activate yet).
+            // The algorithm of the ZSK it replaces (a zone moved from BIND keeps its algorithm: every
+            // RRset must stay signed with every algorithm of the DNSKEY RRset, RFC 4035 §2.2).
+            DnssecAlgorithm algorithm = policy_.algorithm;
+            for (const LoadedKey& k : keys_)
+                if (!k.key.is_sep() && k.timing.active(t)) algorithm = k.key.algorithm();
             std::optional<DnssecKey> key;
             for (int attempt = 0; attempt < 8 && !key; ++attempt) {
-                auto k = DnssecKey::generate(policy_.algorithm, kZskFlags);
+                auto k = DnssecKey::generate(algorithm, kZskFlags);
                 if (!k) return unexpected(k.error());
                 if (std::ranges::none_of(keys_, [&](const LoadedKey& x) { return x.key.tag() == k->tag(); }))
                     key = std::move(*k);
@@ -388,17 +442,23 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
             auto written = write_key_files(key_dir_, apex_, *key, policy_.dnskey_ttl, timing);
             if (!written) return unexpected(written.error());
             files_.push_back(written->filename().string());
+            steps_.erase(key->tag());
             keys_.push_back({std::move(*key), timing});
             if (log_)
                 log_("dnssec: " + apex_.to_string() + ": generated zsk " +
-                     std::to_string(keys_.back().key.tag()) + " (" +
-                     std::string(config_name(policy_.algorithm)) + "), published, not active yet");
+                     std::to_string(keys_.back().key.tag()) + " (" + std::string(config_name(algorithm)) +
+                     "), published, not active yet");
             break;
         }
         case RolloverAction::Activate:
             // The successor first: should the second write fail, both keys sign (valid, only larger)
             // rather than neither.
-            if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.activate = t; }); !r) return r;
+            if (auto r = set_timing_locked(d.tag,
+                                           [t](KeyTiming& k) {
+                                               if (!k.activate || *k.activate > t) k.activate = t;
+                                           });
+                !r)
+                return r;
             for (const uint16_t old : d.retire)
                 if (auto r = set_timing_locked(old, [t](KeyTiming& k) { k.inactive = t; }); !r) return r;
             break;
@@ -406,8 +466,63 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
             if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.remove = t; }); !r) return r;
             break;
     }
+    timing_floor_ = std::max(timing_floor_, t);
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     return {};
+}
+
+bool ZoneSigner::timing_passed(Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (!loaded_ || signed_states_.empty()) return false;
+    if (key_states_locked(timing_now_locked(now)) == signed_states_) return false;
+    key_generation_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+}
+
+std::optional<std::time_t> ZoneSigner::next_timing_event(Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    const std::time_t t = timing_now_locked(now);
+    std::optional<std::time_t> next;
+    for (const LoadedKey& k : keys_)
+        for (const auto& at : {k.timing.publish, k.timing.activate, k.timing.inactive, k.timing.remove})
+            if (at && *at > t && (!next || *at < *next)) next = *at;
+    return next;
+}
+
+Result<std::vector<ServedSerial>, std::string> ZoneSigner::remember_secondaries(
+    const std::vector<ServedSerial>& seen, Clock::time_point now, std::time_t forget_after) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    const std::time_t t = Clock::to_time_t(now);
+    bool changed = false;
+    for (const ServedSerial& s : seen) {
+        auto [it, added] = secondaries_.try_emplace(s.peer);
+        changed = changed || added || (s.serial && it->second.serial != s.serial);
+        it->second.seen = t;
+        if (s.serial) it->second.serial = s.serial;
+    }
+    std::vector<ServedSerial> unseen;
+    for (auto it = secondaries_.begin(); it != secondaries_.end();) {
+        if (std::ranges::any_of(seen, [&](const ServedSerial& s) { return s.peer == it->first; })) {
+            ++it;
+        } else if (t - it->second.seen > forget_after) {
+            if (log_)
+                log_("dnssec: " + apex_.to_string() + ": secondary " + it->first +
+                     " forgotten by key rollovers (not seen for " + std::to_string(forget_after) + " s)");
+            it = secondaries_.erase(it);
+            changed = true;
+        } else {
+            unseen.push_back({it->first, it->second.serial});
+            ++it;
+        }
+    }
+    // Written when a secondary or its serial is new; last-seen times alone at most hourly (they only
+    // decide when a secondary is forgotten).
+    if (changed || t - secondaries_saved_ >= 3600) {
+        if (auto w = save_records_locked(); !w) return unexpected(w.error());
+        secondaries_saved_ = t;
+    }
+    return unseen;
 }
 
 void ZoneSigner::set_rollover_status(RolloverStatus status) {

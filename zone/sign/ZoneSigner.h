@@ -72,12 +72,28 @@ class ZoneSigner final : public zone::ZoneSigning {
     };
     void set_rollover_status(RolloverStatus status);
     RolloverStatus rollover_status() const;
+    // Whether a key timing boundary (an imported key's Activate, Inactive, Delete...) has passed since
+    // the last signing, so the served version no longer has the keys their timing says: then
+    // key_generation() moves on, and the zone needs signing again.
+    bool timing_passed(Clock::time_point now);
+    // The next timing boundary after `now`, if any (when to look again).
+    std::optional<std::time_t> next_timing_event(Clock::time_point now);
+    // The secondaries a rollover waits for and the serial each last held, remembered across restarts
+    // (the ledger is in memory, and a secondary that is up to date does not transfer again after one):
+    // `seen` are those the ledger knows now. Returns the remembered ones it does not know, with the serial
+    // they held when last seen; one not seen for `forget_after` seconds is forgotten (a secondary gone
+    // for good).
+    Result<std::vector<ServedSerial>, std::string> remember_secondaries(const std::vector<ServedSerial>& seen,
+                                                                        Clock::time_point now,
+                                                                        std::time_t forget_after);
 
   private:
     Result<void, std::string> load_keys_locked(Clock::time_point now);
     Result<void, std::string> save_records_locked();
     Result<void, std::string> set_timing_locked(uint16_t tag, const std::function<void(KeyTiming&)>& change);
     std::vector<SigningKey> signing_keys_locked(Clock::time_point now) const;
+    std::time_t timing_now_locked(Clock::time_point now) const;
+    std::vector<std::pair<uint16_t, int>> key_states_locked(std::time_t t) const;
     KeyInfo info_locked(const LoadedKey& k, Clock::time_point now) const;
     void warn_short_validity_locked(const zone::ZoneVersion& source);  // once per signer
 
@@ -97,6 +113,14 @@ class ZoneSigner final : public zone::ZoneSigning {
         StepRecord retired;
     };
     std::map<uint16_t, Steps> steps_;  // by key tag, from rollover.state
+    struct Remembered {
+        std::time_t seen = 0;
+        std::optional<uint32_t> serial;
+    };
+    std::map<std::string, Remembered> secondaries_;        // remembered secondaries, ditto
+    std::time_t secondaries_saved_ = 0;                    // when secondaries_ was last written
+    std::time_t timing_floor_ = 0;                         // the time of the last rollover step written
+    std::vector<std::pair<uint16_t, int>> signed_states_;  // key states the last signing used
     mutable std::mutex status_mutex_;
     RolloverStatus status_;
 };

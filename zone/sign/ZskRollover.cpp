@@ -118,6 +118,23 @@ RolloverDecision plan_zsk_rollover(const RolloverInput& in) {
         return advance(in, *retired, &RolloverKey::retired, s.max_ttl, "the zone's largest TTL", ready);
     }
 
+    // A crash between the two key writes of step 2 leaves the successor and the old key both active
+    // (valid: both sign): step 2 is finished, the successor alone signs from now.
+    if (active.size() > 1) {
+        const RolloverKey* newest = *std::ranges::max_element(
+            active, {}, [](const RolloverKey* k) { return k->timing.activate.value_or(k->timing.created); });
+        if (newest->published.serial) {
+            RolloverDecision finish;
+            finish.action = RolloverAction::Activate;
+            finish.tag = newest->tag;
+            for (const RolloverKey* k : active)
+                if (k != newest) finish.retire.push_back(k->tag);
+            finish.status =
+                "key " + std::to_string(newest->tag) + " signs alone from now (an interrupted step)";
+            return finish;
+        }
+    }
+
     RolloverDecision d;
     if (active.empty()) {
         d.status = "no active ZSK (a CSK signs the zone)";

@@ -172,6 +172,30 @@ TEST(ZskRollover, AWholeRolloverWaitsForEverySecondaryAndEachTtl) {
     EXPECT_NE(d.status.find("key 2000"), std::string::npos) << d.status;
 }
 
+// A crash after the successor's Activate was written but before the old key's Inactive: both sign, and
+// the next decision finishes the step rather than waiting for a lifetime (or generating a third key).
+TEST(ZskRollover, AnInterruptedActivationIsFinished) {
+    SimulatedZone z;
+    z.apply(z.plan(true));
+    z.sign();
+    z.apply(z.plan());  // published at serial 101
+    z.secondaries_serve(101);
+    z.apply(z.plan());  // propagated
+    z.now += 3600;
+    auto d = z.plan();
+    ASSERT_EQ(d.action, RolloverAction::Activate);
+    z.key(d.tag).timing.activate = z.now;  // the first write only
+    z.sign();
+    d = z.plan();
+    ASSERT_EQ(d.action, RolloverAction::Activate) << d.status;
+    EXPECT_EQ(d.tag, 2000);
+    EXPECT_EQ(d.retire, std::vector<uint16_t>{1001});
+    // Two active ZSKs that no rollover of ours made (imported so) are left alone.
+    SimulatedZone two;
+    two.keys.push_back({1002, false, active_from(kStart - kDay), {}, {}});
+    EXPECT_NE(two.plan().action, RolloverAction::Activate);
+}
+
 TEST(ZskRollover, WithoutSecondariesEachStepWaitsThePropagationDelay) {
     SimulatedZone z;
     z.secondaries.clear();

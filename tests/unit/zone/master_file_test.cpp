@@ -620,6 +620,8 @@ TEST(MasterFile, NumbersWiderThanTheirFieldAreRefused) {
         {"a CERT 65537 1 1 AAAA", "invalid number 65537 (field 1, at most 65535)"},
         {"a CERT 1 1 -1 AAAA", "invalid number -1 (field 3, at most 255)"},
         {"a CERT 0 1 1 AAAA", "CERT type 0 is reserved"},
+        {"_443._tcp.a TLSA 259 1 1 0123456789abcdef", "invalid number 259 (field 1, at most 255)"},
+        {"_443._tcp.a TLSA 3 1 256 0123456789abcdef", "invalid number 256 (field 3, at most 255)"},
         {"a CERT 000 1 1 AAAA", "CERT type 0 is reserved"},
         {"a NAPTR 100 65536 \"s\" \"SIP+D2U\" \"\" _sip._udp", "invalid number 65536 (field 2"},
     };
@@ -636,9 +638,10 @@ TEST(MasterFile, NumbersWiderThanTheirFieldAreRefused) {
         "a MX 65535 mail.example.com.\n"
         "a CERT PKIX 65535 RSASHA256 AAAA\n"
         "a CERT 65535 1 255 AAAA\n"
-        "a DS 65535 255 255 0123456789abcdef\n");
+        "a DS 65535 255 255 0123456789abcdef\n"
+        "_443._tcp.a TLSA 3 1 1 0123456789abcdef\n");
     ASSERT_FALSE(ok.error) << ok.error->message;
-    ASSERT_EQ(ok.records.size(), 4u);
+    ASSERT_EQ(ok.records.size(), 5u);
     EXPECT_EQ(ok.records[0].rdata[0], 0xFF);
     EXPECT_EQ(ok.records[0].rdata[1], 0xFF);
     EXPECT_EQ(ok.records[1].rdata[0], 0x00);  // PKIX = 1

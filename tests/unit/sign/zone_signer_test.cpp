@@ -1,0 +1,145 @@
+// Tests for ZoneSigner's key timing (zone/sign/ZoneSigner.h): the keys that sign are those their timing
+// makes active, and a timing boundary of an imported key makes the zone due for signing when it passes.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <filesystem>
+
+#include "support/test_zone.h"
+#include "zone/sign/Rrsig.h"
+#include "zone/sign/ZoneSigner.h"
+
+namespace headwater::sign {
+namespace {
+
+using testing::build_zone;
+using testing::name;
+using Clock = std::chrono::system_clock;
+
+constexpr std::string_view kZone = R"($TTL 300
+@   IN SOA ns1 hostmaster 1 3600 600 1209600 300
+@   NS  ns1
+ns1 A   192.0.2.53
+www A   192.0.2.80
+)";
+
+// The key tags of the RRSIGs over `type` in a signed version, each once.
+std::vector<uint16_t> signer_tags(const zone::ZoneVersion& v, dns::RRType type) {
+    std::vector<uint16_t> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto r = v.record(i);
+        if (r.type != dns::RRType::RRSIG) continue;
+        const auto sig = read_rrsig(r.rdata);
+        if (sig && sig->covered == type) out.push_back(sig->key_tag);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+TEST(ZoneSigner, AnImportedKeySignsFromItsActivateAndTheBoundaryMakesTheZoneDue) {
+    const auto dir = std::filesystem::temp_directory_path() / ("hw-signer-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    SigningPolicy policy;
+    policy.split_keys = true;
+    ZoneSigner signer(name("example.com."), policy, false, dir / "keys");
+    const auto source = build_zone(kZone, "example.com.");
+    const auto t0 = Clock::from_time_t(1'800'000'000);
+    auto first = signer.sign(*source, nullptr, t0, true);
+    ASSERT_TRUE(first) << first.error();
+    auto keys = signer.keys(t0);
+    ASSERT_TRUE(keys);
+    ASSERT_EQ(keys->size(), 2u);
+    uint16_t zsk = 0;
+    for (const auto& k : *keys)
+        if (k.role == "zsk") zsk = k.tag;
+    EXPECT_EQ(signer_tags(*first->version, dns::RRType::A), std::vector<uint16_t>{zsk});
+
+    // A ZSK made elsewhere, published now and active in 100 s.
+    auto other = DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kZskFlags);
+    ASSERT_TRUE(other);
+    KeyTiming timing;
+    timing.created = Clock::to_time_t(t0);
+    timing.publish = Clock::to_time_t(t0);
+    timing.activate = Clock::to_time_t(t0) + 100;
+    std::filesystem::create_directories(dir / "elsewhere");
+    auto base = write_key_files(dir / "elsewhere", name("example.com."), *other, 3600, timing);
+    ASSERT_TRUE(base) << base.error();
+    auto imported = signer.import(*base, t0);
+    ASSERT_TRUE(imported) << imported.error();
+    EXPECT_EQ(imported->state, "published");
+    auto second = signer.sign(*source, first->version.get(), t0, false);
+    ASSERT_TRUE(second) << second.error();
+    EXPECT_EQ(signer_tags(*second->version, dns::RRType::A), std::vector<uint16_t>{zsk}) << "not active yet";
+
+    EXPECT_EQ(signer.next_timing_event(t0), Clock::to_time_t(t0) + 100);
+    const uint64_t generation = signer.key_generation();
+    EXPECT_FALSE(signer.timing_passed(t0 + std::chrono::seconds(99)));
+    EXPECT_TRUE(signer.timing_passed(t0 + std::chrono::seconds(100)));
+    EXPECT_GT(signer.key_generation(), generation);
+    auto third = signer.sign(*source, second->version.get(), t0 + std::chrono::seconds(100), false);
+    ASSERT_TRUE(third) << third.error();
+    std::vector<uint16_t> both{zsk, other->tag()};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(signer_tags(*third->version, dns::RRType::A), both);
+    EXPECT_FALSE(signer.timing_passed(t0 + std::chrono::seconds(100)));  // signed with them now
+    EXPECT_FALSE(signer.next_timing_event(t0 + std::chrono::seconds(100)));
+    std::filesystem::remove_all(dir);
+}
+
+// What a rollover observed (a step's serial and propagation, the secondaries and their serials) is read
+// back by the signer of a restarted server.
+TEST(ZoneSigner, RolloverStateSurvivesARestart) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("hw-signer-state-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    SigningPolicy policy;
+    policy.split_keys = true;
+    const auto t0 = Clock::from_time_t(1'800'000'000);
+    uint16_t zsk = 0;
+    {
+        ZoneSigner signer(name("example.com."), policy, false, dir);
+        auto keys = signer.rollover_keys(t0);
+        ASSERT_TRUE(keys) << keys.error();
+        for (const auto& k : *keys)
+            if (!k.sep) zsk = k.tag;
+        RolloverDecision d;
+        d.action = RolloverAction::Record;
+        RolloverKey updated;
+        for (const auto& k : *keys)
+            if (k.tag == zsk) updated = k;
+        updated.retired = {2026120705, 1'800'000'010, 1'800'000'020};
+        d.updated = updated;
+        ASSERT_TRUE(signer.apply_rollover(d, t0));
+        auto unseen = signer.remember_secondaries(
+            {{"192.0.2.1", 2026120705}, {"192.0.2.2 (key k)", std::nullopt}}, t0, 86400);
+        ASSERT_TRUE(unseen);
+        EXPECT_TRUE(unseen->empty());
+    }
+    ZoneSigner again(name("example.com."), policy, false, dir);
+    auto keys = again.rollover_keys(t0 + std::chrono::seconds(60));
+    ASSERT_TRUE(keys) << keys.error();
+    bool found = false;
+    for (const auto& k : *keys) {
+        if (k.tag != zsk) continue;
+        found = true;
+        EXPECT_EQ(k.retired, (StepRecord{2026120705, 1'800'000'010, 1'800'000'020}));
+    }
+    EXPECT_TRUE(found);
+    // The ledger of the restarted server knows nobody yet: both are remembered, with what they held.
+    auto unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(60), 86400);
+    ASSERT_TRUE(unseen) << unseen.error();
+    ASSERT_EQ(unseen->size(), 2u);
+    EXPECT_EQ((*unseen)[0].peer, "192.0.2.1");
+    EXPECT_EQ((*unseen)[0].serial, 2026120705u);
+    EXPECT_EQ((*unseen)[1].peer, "192.0.2.2 (key k)");
+    EXPECT_FALSE((*unseen)[1].serial);
+    // Not seen for longer than forget_after: forgotten.
+    unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(86400 + 61), 86400);
+    ASSERT_TRUE(unseen);
+    EXPECT_TRUE(unseen->empty());
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace headwater::sign
