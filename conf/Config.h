@@ -106,8 +106,11 @@ struct DnssecPolicyConfig {
     uint32_t signature_refresh_s = 7 * 86400;
     uint32_t signature_jitter_s = 12 * 3600;
     uint32_t dnskey_ttl_s = 3600;
-    uint32_t zsk_lifetime_s = 0;         // 0: no automatic ZSK rollover
-    uint32_t propagation_delay_s = 300;  // a rollover step's wait when no secondary is known
+    uint32_t zsk_lifetime_s = 0;          // 0: no automatic ZSK rollover
+    uint32_t propagation_delay_s = 300;   // a rollover step's wait when no secondary is known
+    uint32_t ksk_lifetime_s = 0;          // 0: no automatic KSK or CSK rollover
+    uint32_t parent_ds_ttl_s = 86400;     // the parent's DS TTL when the operator confirms the DS
+    uint32_t ds_check_interval_s = 3600;  // how often the parent servers are asked for the new DS
 
     bool operator==(const DnssecPolicyConfig&) const = default;
 };

@@ -1374,6 +1374,11 @@ class Loader {
             error(table.source(), prefix + ".zsk_lifetime",
                   "must be longer than twice dnskey_ttl plus propagation_delay (or 0: no rollover)");
         }
+        if (p.ksk_lifetime_s != 0 &&
+            uint64_t{p.ksk_lifetime_s} <= 2 * (uint64_t{p.dnskey_ttl_s} + p.propagation_delay_s)) {
+            error(table.source(), prefix + ".ksk_lifetime",
+                  "must be longer than twice dnskey_ttl plus propagation_delay (or 0: no rollover)");
+        }
         return !p.name.empty();
     }
 

@@ -323,7 +323,13 @@ json key_json(const sign::ZoneSigner::KeyInfo& k) {
         {"created", k.created != 0 ? json(format_time(zone::Clock::from_time_t(k.created))) : json(nullptr)},
         {"file", k.file},
         {"dnskey", k.dnskey},
-        {"ds", k.ds.empty() ? json(nullptr) : json(k.ds)}};
+        {"ds", k.ds.empty() ? json(nullptr) : json(k.ds)},
+        {"cds", k.cds}};
+}
+
+// What a zone's rollovers do or wait for, and when the watch looks again.
+json rollover_json(const std::string& status, std::optional<zone::Clock::time_point> next) {
+    return {{"status", status.empty() ? json(nullptr) : json(status)}, {"next", time_json(next)}};
 }
 
 }  // namespace
@@ -359,9 +365,9 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         for (const auto& k : *keys) list.push_back(key_json(k));
         out["keys"] = list;
         const auto rollover = signer->rollover_status();
-        out["rollover"] = {
-            {"status", rollover.status.empty() ? json(nullptr) : json(rollover.status)},
-            {"next", rollover.wake ? time_json(zone::Clock::from_time_t(*rollover.wake)) : json(nullptr)}};
+        out["rollover"] = rollover_json(
+            rollover.status,
+            rollover.wake ? std::optional(zone::Clock::from_time_t(*rollover.wake)) : std::nullopt);
         return out;
     }
     if (!signer) return control::error_response(name + " has no dnssec_policy: Headwater does not sign it");
@@ -376,7 +382,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         return {{"ok", true}, {"name", name}, {"ds", ds}, {"dnskey", dnskey}};
     }
     json out = {{"ok", true}, {"name", name}};
-    if (action == "rollover") return rollover(**z, *signer, request);
+    if (action == "rollover" || action == "ds-seen") return rollover(**z, *signer, request);
     if (action == "import") {
         const auto file = request.find("file");
         if (file == request.end() || !file->is_string())
@@ -386,7 +392,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         out["key"] = key_json(*imported);
     } else if (action != "sign") {
         return control::error_response("unknown dnssec action \"" + action +
-                                       "\" (known: status, sign, ds, import, rollover)");
+                                       "\" (known: status, sign, ds, import, rollover, ds-seen)");
     }
     // sign: every signature made anew; import: the new key's signatures made, the others kept.
     const auto r = (*z)->resign(now_(), action == "sign");
@@ -399,31 +405,56 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
     return out;
 }
 
-// `dnssec rollover ZONE zsk`: a ZSK rollover started now, moved on as far as it can go at once; the rest
-// follows on the signature watch's timer as the secondaries catch up.
+namespace {
+
+// The role `dnssec rollover` names, checked against the zone's keys: "zsk" needs a ZSK, "ksk" a KSK beside
+// one, "csk" a CSK alone.
+Result<RolloverRole, std::string> rollover_role(const std::string& role,
+                                                const std::vector<sign::RolloverKey>& keys, std::time_t t,
+                                                const std::string& zone) {
+    const bool zsk =
+        std::ranges::any_of(keys, [t](const auto& k) { return !k.sep && k.timing.published(t); });
+    if (role == "zsk" && zsk) return RolloverRole::Zsk;
+    if ((role == "ksk" && zsk) || (role == "csk" && !zsk)) return RolloverRole::Sep;
+    if (role == "zsk" || role == "ksk")
+        return unexpected(zone + " has no ZSK (its CSK signs the zone): `dnssec rollover " + zone + " csk`");
+    if (role == "csk")
+        return unexpected(zone + " has a KSK and a ZSK, no CSK: `dnssec rollover " + zone + " ksk`");
+    return unexpected(std::string("dnssec rollover needs the key role: zsk, ksk or csk"));
+}
+
+}  // namespace
+
+// `dnssec rollover ZONE zsk|ksk|csk` starts a rollover now; `dnssec ds-seen ZONE TAG` says the parent
+// serves the new DS of a KSK or CSK rollover. Either is moved on as far as it can go at once; the rest
+// follows on the signature watch's timer as the secondaries (and the parent) catch up.
 json ControlCommands::rollover(zone::Zone& z, sign::ZoneSigner& signer, const json& request) {
-    const std::string role = request.value("role", std::string());
-    if (role == "ksk" || role == "csk")
-        return control::error_response("KSK and CSK rollovers are not implemented yet: only \"zsk\"");
-    if (role != "zsk") return control::error_response("dnssec rollover needs the key role: zsk");
     if (!z.current())
         return control::error_response(z.name_text() + " is not served (its file has not loaded)");
-    const std::time_t t = zone::Clock::to_time_t(now_());
-    auto keys = signer.rollover_keys(now_());
-    if (!keys) return control::error_response(keys.error());
-    if (std::ranges::none_of(*keys,
-                             [t](const sign::RolloverKey& k) { return !k.sep && k.timing.published(t); }))
-        return control::error_response(z.name_text() +
-                                       " has no ZSK (its CSK signs the zone): a CSK rollover is not "
-                                       "implemented yet");
-    const RolloverPass pass = drive_key_rollover(z, signer, secondaries_, now_(), true, notify_.changed);
+    const zone::Clock::time_point now = now_();
+    std::optional<RolloverRole> start;
+    if (request.value("action", std::string()) == "ds-seen") {
+        const auto tag = request.find("tag");
+        if (tag == request.end() || !tag->is_number_unsigned() || tag->get<uint64_t>() > 0xFFFF)
+            return control::error_response("dnssec ds-seen needs the key tag of the new KSK or CSK");
+        if (auto r = signer.confirm_ds(static_cast<uint16_t>(tag->get<uint64_t>()), now); !r)
+            return control::error_response(r.error());
+    } else {
+        auto keys = signer.rollover_keys(now);
+        if (!keys) return control::error_response(keys.error());
+        auto role = rollover_role(request.value("role", std::string()), *keys, zone::Clock::to_time_t(now),
+                                  z.name_text());
+        if (!role) return control::error_response(role.error());
+        start = *role;
+    }
+    const RolloverPass pass = drive_key_rollover(z, signer, {secondaries_, notify_.changed}, now, start);
     if (!pass.error.empty()) return control::error_response(pass.error);
     if (rollover_observer_) rollover_observer_();
     const auto st = z.status();
     return {{"ok", true},
             {"name", z.name_text()},
             {"serial", control::serial_json(st.serial)},
-            {"rollover", {{"status", pass.status}, {"next", time_json(pass.wake)}}}};
+            {"rollover", rollover_json(pass.status, pass.wake)}};
 }
 
 json ControlCommands::reload_tls(const control::Request&, const json&) {

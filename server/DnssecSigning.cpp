@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+
 #include "server/ControlCommands.h"  // format_time
 #include "server/KeyRollover.h"
+#include "server/ParentDs.h"
 #include "zone/Journal.h"
 
 namespace headwater::server {
@@ -35,6 +38,9 @@ sign::SigningPolicy signing_policy(const conf::DnssecPolicyConfig& c) {
     p.dnskey_ttl = c.dnskey_ttl_s;
     p.zsk_lifetime = c.zsk_lifetime_s;
     p.propagation_delay = c.propagation_delay_s;
+    p.ksk_lifetime = c.ksk_lifetime_s;
+    p.parent_ds_ttl = c.parent_ds_ttl_s;
+    p.ds_check_interval = c.ds_check_interval_s;
     return p;
 }
 
@@ -58,12 +64,17 @@ std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, c
 
 SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store,
                                const conf::Config& config, Changed changed, const SecondaryRegistry* registry)
-    : timer_(io), store_(store), changed_(std::move(changed)), registry_(registry) {
+    : io_(io), timer_(io), store_(store), changed_(std::move(changed)), registry_(registry) {
     // Only the zones that differ from the default: 100k zones need no 100k entries.
     usual_warn_within_ = std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
-    for (const auto& z : config.zones)
+    for (const auto& z : config.zones) {
         if (std::chrono::seconds(z.signature_warn_s) != usual_warn_within_)
             warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
+        if (!z.dnssec_policy.empty() && !z.parent.empty()) {
+            auto name = dns::Name::from_text(z.name);
+            if (name) parents_[name->to_string()].servers = z.parent;
+        }
+    }
 }
 
 void SignatureWatch::start() {
@@ -86,9 +97,7 @@ void SignatureWatch::check(zone::Clock::time_point now) {
         const std::string& name = z->name_text();
         if (auto signer = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer);
             signer && z->current()) {
-            const RolloverPass pass = drive_key_rollover(*z, *signer, registry_, now, false, changed_);
-            if (pass.wake && (!rollover_wake_ || *pass.wake < *rollover_wake_)) rollover_wake_ = pass.wake;
-            rollover_waiting_ = rollover_waiting_ || pass.waiting;
+            drive_rollover(*z, *signer, now);
         }
         if (auto due = z->next_signature_refresh(); due && *due <= now) {
             const auto r = z->resign(now, false);
@@ -103,6 +112,52 @@ void SignatureWatch::check(zone::Clock::time_point now) {
         warn_expiring(*z, now);
     }
     schedule(now);
+}
+
+void SignatureWatch::drive_rollover(zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now) {
+    const RolloverPass pass = drive_key_rollover(z, signer, {registry_, changed_}, now, std::nullopt);
+    if (pass.wake && (!rollover_wake_ || *pass.wake < *rollover_wake_)) rollover_wake_ = pass.wake;
+    rollover_waiting_ = rollover_waiting_ || pass.waiting;
+    if (pass.needs_ds) {
+        ask_parent(z, signer, now);
+    } else if (const auto it = parents_.find(z.name_text()); it != parents_.end()) {
+        // Not waiting (any more): the next rollover asks afresh.
+        it->second.asked.reset();
+        if (signer.parent_ds().answered) signer.set_parent_ds({});
+    }
+}
+
+void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now) {
+    const auto it = parents_.find(z.name_text());
+    if (it == parents_.end()) return;  // only the operator's `dnssec ds-seen` says
+    ParentAsking& p = it->second;
+    if (signer.parent_ds().servers.empty()) {
+        sign::ParentDs none;
+        for (const auto& s : p.servers) none.servers.push_back(s.to_string());
+        signer.set_parent_ds(std::move(none));
+    }
+    const auto interval = std::chrono::seconds(signer.policy().ds_check_interval);
+    if (p.in_flight || (p.asked && now - *p.asked < interval)) return;
+    auto keys = signer.sep_dnskeys(now);
+    if (!keys) return;
+    p.in_flight = true;
+    p.asked = now;
+    auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z.settings().signer);
+    boost::asio::co_spawn(
+        io_, parent_ds_of(p.servers, z.settings().name, std::move(*keys), std::chrono::milliseconds(3000)),
+        [this, name = z.name_text(), shared](const std::exception_ptr& e, sign::ParentDs seen) {
+            parents_[name].in_flight = false;
+            if (e || !shared) return;
+            spdlog::info("zone={} dnssec rollover: the parent servers serve DS for key(s) {}{}", name,
+                         seen.tags.empty() ? std::string("none") : [&] {
+                             std::string t;
+                             for (const uint16_t tag : seen.tags) t += (t.empty() ? "" : ",") + std::to_string(tag);
+                             return t;
+                         }(),
+                         seen.summary.empty() ? "" : " (" + seen.summary + ")");
+            shared->set_parent_ds(std::move(seen));
+            poke();
+        });
 }
 
 // A served signature that expires soon (or has): at start-up and then once a day.

@@ -47,7 +47,11 @@ class SignatureWatch {
   private:
     void schedule(zone::Clock::time_point now);
     void warn_expiring(const zone::Zone& z, zone::Clock::time_point now);
+    void drive_rollover(zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now);
+    // A KSK or CSK rollover waits for the parent's DS: its servers are asked every ds_check_interval.
+    void ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now);
 
+    boost::asio::io_context& io_;
     boost::asio::steady_timer timer_;
     zone::ZoneStore& store_;
     std::map<std::string, std::chrono::seconds> warn_within_;  // zone name -> signature_warn, when not usual
@@ -59,6 +63,12 @@ class SignatureWatch {
     // watch looks every kRolloverPoll, so a step follows a secondary's catching up within seconds).
     std::optional<zone::Clock::time_point> rollover_wake_;
     bool rollover_waiting_ = false;
+    struct ParentAsking {
+        std::vector<dns::Endpoint> servers;  // the zone's `parent`
+        std::optional<zone::Clock::time_point> asked;
+        bool in_flight = false;
+    };
+    std::map<std::string, ParentAsking> parents_;  // zone name -> its parent servers, when configured
 };
 
 }  // namespace headwater::server

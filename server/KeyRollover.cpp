@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "server/SecondaryRegistry.h"
+#include "zone/sign/SepRollover.h"
 
 namespace headwater::server {
 
@@ -14,19 +15,24 @@ namespace {
 // good would otherwise stop them forever).
 constexpr std::time_t kForgetSecondaryAfter = 7 * 86400;
 
-// How long a signature may be cached: the largest TTL of the served (signed) version.
-uint32_t largest_ttl(const zone::ZoneVersion& v) {
-    uint32_t ttl = 0;
-    for (std::size_t i = 0; i < v.size(); ++i) ttl = std::max(ttl, v.record(i).ttl);
-    return ttl;
-}
-
 sign::RolloverSettings settings_of(const sign::SigningPolicy& p) {
     sign::RolloverSettings s;
     s.zsk_lifetime = p.zsk_lifetime;
+    s.ksk_lifetime = p.ksk_lifetime;
     s.dnskey_ttl = p.dnskey_ttl;
     s.propagation_delay = p.propagation_delay;
     return s;
+}
+
+// A rollover is under way: a successor waits to sign, an old key to leave, or two KSKs or CSKs are
+// both active (SepRollover.h).
+bool under_way(const std::vector<sign::RolloverKey>& keys, std::time_t t) {
+    std::size_t active_sep = 0;
+    for (const sign::RolloverKey& k : keys) {
+        if (k.timing.incoming(t) || k.timing.retired(t)) return true;
+        if (k.sep && k.timing.active(t)) ++active_sep;
+    }
+    return active_sep > 1;
 }
 
 }  // namespace
@@ -45,12 +51,13 @@ Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sig
     const std::time_t t = in.now;
     if (served &&
         std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) { return k.timing.retired(t); }))
-        in.settings.max_ttl = largest_ttl(*served);
+        in.settings.max_ttl = signer.largest_ttl(served);
     if (const auto serial = z.signed_with_current_keys()) in.signed_serial = serial->value();
     in.secondaries = rollover_secondaries(registry, z.name_text());
     // The ledger is in memory: a secondary seen before a restart still counts, with the serial it held
     // then, until it shows up again; a restart never lets a step skip a lagging secondary.
-    auto unseen = signer.remember_secondaries(in.secondaries, now, kForgetSecondaryAfter);
+    auto unseen =
+        signer.remember_secondaries(in.secondaries, now, kForgetSecondaryAfter, under_way(in.keys, t));
     if (!unseen) return unexpected(unseen.error());
     in.secondaries.insert(in.secondaries.end(), unseen->begin(), unseen->end());
     return in;
@@ -79,9 +86,29 @@ std::vector<sign::ServedSerial> rollover_secondaries(const SecondaryRegistry* re
     return out;
 }
 
-RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const SecondaryRegistry* registry,
-                                zone::Clock::time_point now, bool start_now,
-                                const std::function<void(const zone::Zone&)>& changed) {
+namespace {
+
+// The two planners' word for this pass, as one: the step to take, or what both wait for.
+sign::RolloverDecision plan_both(sign::RolloverInput in, std::optional<RolloverRole> start) {
+    in.start_now = start == RolloverRole::Zsk;
+    sign::RolloverDecision zsk = sign::plan_zsk_rollover(in);
+    if (zsk.action != sign::RolloverAction::None) return zsk;
+    in.start_now = start == RolloverRole::Sep;
+    sign::RolloverDecision sep = sign::plan_sep_rollover(in);
+    if (sep.action != sign::RolloverAction::None) return sep;
+    // A CSK zone has no ZSK rollover to speak of.
+    if (!std::ranges::any_of(
+            in.keys, [t = in.now](const sign::RolloverKey& k) { return !k.sep && k.timing.published(t); }))
+        return sep;
+    sep.status = zsk.status + "; " + sep.status;
+    if (zsk.wake && (!sep.wake || *zsk.wake < *sep.wake)) sep.wake = zsk.wake;
+    return sep;
+}
+
+}  // namespace
+
+RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const RolloverContext& context,
+                                zone::Clock::time_point now, std::optional<RolloverRole> start) {
     RolloverPass pass;
     const std::string& name = z.name_text();
     const std::time_t t = zone::Clock::to_time_t(now);
@@ -94,39 +121,44 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const S
         if (r.outcome == zone::ReloadOutcome::Updated) {
             spdlog::info("zone={} dnssec rollover: serial {} -> {} ({})", name, r.old_serial->value(),
                          r.serial->value(), r.note);
-            if (changed) changed(z);
+            if (context.changed) context.changed(z);
         }
         return true;
     };
+    const sign::SigningPolicy& policy = signer.policy();
+    const bool automatic = policy.zsk_lifetime != 0 || policy.ksk_lifetime != 0;
     // A few steps can follow each other at once (a step recorded, then the next one due); the bound only
     // guards against a planner that would not settle.
-    for (int step = 0; step < 8 && pass.error.empty(); ++step) {
+    for (int step = 0; step < 12 && pass.error.empty(); ++step) {
         auto keys = signer.rollover_keys(now);
         if (!keys) {
             pass.error = keys.error();
             break;
         }
-        auto input = rollover_input(z, signer, std::move(*keys), registry, now);
+        const bool moving = under_way(*keys, t);
+        if (!moving && !automatic && !start) {
+            // Nothing can happen: no planner, and no secondaries to remember (most signed zones).
+            pass.status = "no automatic rollover (zsk_lifetime and ksk_lifetime are not set)";
+            break;
+        }
+        auto input = rollover_input(z, signer, std::move(*keys), context.registry, now);
         if (!input) {
             pass.error = input.error();
             break;
         }
-        sign::RolloverInput& in = *input;
-        in.start_now = start_now;
-        const sign::RolloverDecision d = sign::plan_zsk_rollover(in);
+        input->parent = signer.parent_ds();
+        const sign::RolloverDecision d = plan_both(*input, start);
         pass.status = d.status;
+        pass.needs_ds = d.needs_ds;
         pass.wake = d.wake ? std::optional(zone::Clock::from_time_t(*d.wake)) : std::nullopt;
-        const bool under_way = std::ranges::any_of(in.keys, [t](const sign::RolloverKey& k) {
-            return !k.sep && (k.timing.incoming(t) || k.timing.retired(t));
-        });
-        // Waiting for secondaries (or for the re-signing): no time to wake at, so the watch polls.
-        pass.waiting = under_way && d.action == sign::RolloverAction::None && !d.wake;
+        // Waiting for secondaries, the parent or the re-signing: the watch polls.
+        pass.waiting = moving && d.action == sign::RolloverAction::None;
         if (d.action == sign::RolloverAction::None) {
-            if (in.signed_serial || !under_way || !resign()) break;
+            if (input->signed_serial || !moving || !resign()) break;
             continue;  // signed with the keys as they are now: ask again
         }
         spdlog::info("zone={} dnssec rollover: {}", name, d.status);
-        if (d.action == sign::RolloverAction::Generate) start_now = false;
+        if (d.action == sign::RolloverAction::Generate) start.reset();
         if (auto applied = signer.apply_rollover(d, now); !applied) {
             pass.error = applied.error();
             break;

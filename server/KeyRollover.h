@@ -30,15 +30,22 @@ Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sig
 
 struct RolloverPass {
     std::optional<zone::Clock::time_point> wake;  // when the rollover asked to be looked at again
-    bool waiting = false;  // a rollover is under way (it also moves when a secondary catches up)
-    std::string status;    // what it does or waits for
-    std::string error;     // a step that failed (the keys stay as they were)
+    bool waiting = false;              // a rollover is under way (it also moves when a secondary catches up)
+    std::optional<uint16_t> needs_ds;  // a KSK or CSK rollover waits for the parent's DS of this key
+    std::string status;                // what it does or waits for
+    std::string error;                 // a step that failed (the keys stay as they were)
 };
 
-// Moves the zone's ZSK rollover on as far as it can go now; `start_now` starts one (an operator's
-// request). `changed` is called for each new version served (NOTIFY).
-RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const SecondaryRegistry* registry,
-                                zone::Clock::time_point now, bool start_now,
-                                const std::function<void(const zone::Zone&)>& changed);
+enum class RolloverRole : uint8_t { Zsk, Sep };  // Sep: the KSK, or the CSK
+
+struct RolloverContext {
+    const SecondaryRegistry* registry = nullptr;
+    std::function<void(const zone::Zone&)> changed;  // each new version served (NOTIFY)
+};
+
+// Moves the zone's rollovers (ZSK, and KSK or CSK) on as far as they can go now; `start` starts one of
+// that role (an operator's request).
+RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const RolloverContext& context,
+                                zone::Clock::time_point now, std::optional<RolloverRole> start);
 
 }  // namespace headwater::server

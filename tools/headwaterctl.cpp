@@ -66,7 +66,7 @@ struct Args {
     std::optional<uint32_t> sample;         // verify --sample
     std::optional<uint32_t> query_timeout;  // verify --query-timeout (milliseconds)
     bool no_transfer = false;               // verify --no-transfer
-    std::string action;                     // dnssec: status, sign, ds, import, rollover
+    std::string action;                     // dnssec: status, sign, ds, import, rollover, ds-seen
     std::string key_file;                   // dnssec import
     bool delegation = false;                // verify --delegation
     std::vector<std::string> parents;       // verify --parent
@@ -513,7 +513,16 @@ json dnssec_request(const char* name, const Args& args) {
     json request = control::make_request(name, args.zone);
     request["action"] = args.action;
     if (args.action == "rollover") {
-        request["role"] = args.key_file;  // the third word: zsk (or ksk)
+        request["role"] = args.key_file;  // the third word: zsk, ksk or csk
+    } else if (args.action == "ds-seen") {
+        // The third word: the new KSK's or CSK's tag (a non-number is sent as text, which the server
+        // refuses with the reason).
+        const std::string& tag = args.key_file;
+        if (!tag.empty() && tag.size() <= 5 &&
+            std::ranges::all_of(tag, [](char c) { return c >= '0' && c <= '9'; }))
+            request["tag"] = std::stoul(tag);
+        else
+            request["tag"] = tag;
     } else if (!args.key_file.empty()) {
         // The server resolves nothing against our directory: send it absolute.
         std::error_code ec;
@@ -541,7 +550,8 @@ void print_dnssec(const json& response) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& k : response["keys"])
             rows.push_back({text_of(k, "tag"), text_of(k, "algorithm"), text_of(k, "role"),
-                            text_of(k, "state"), text_of(k, "created"), text_of(k, "file")});
+                            text_of(k, "state") + (k.value("cds", false) ? " +cds" : ""),
+                            text_of(k, "created"), text_of(k, "file")});
         print_table({"TAG", "ALGORITHM", "ROLE", "STATE", "CREATED", "FILE"}, rows);
         const auto& sigs = response.value("signatures", json::object());
         std::cout << "signatures: last signing made " << text_of(sigs, "made") << ", kept "
@@ -664,14 +674,16 @@ constexpr Command kCommands[] = {
      verify_request, print_verify, nullptr, verify_in_sync},
     {"dnssec",
      "DNSSEC of a zone: status (keys, signatures, rollover), sign (every signature anew), ds (records for "
-     "the parent), import KEYFILE (a BIND/ldns key pair), rollover zsk (start a ZSK rollover now)",
+     "the parent), import KEYFILE (a BIND/ldns key pair), rollover zsk|ksk|csk (start a rollover now), "
+     "ds-seen TAG (the parent serves the new KSK's or CSK's DS)",
      [](CLI::App& sub, Args& args) {
-         sub.add_option("action", args.action, "status, sign, ds, import or rollover")
+         sub.add_option("action", args.action, "status, sign, ds, import, rollover or ds-seen")
              ->required()
-             ->check(CLI::IsMember({"status", "sign", "ds", "import", "rollover"}));
+             ->check(CLI::IsMember({"status", "sign", "ds", "import", "rollover", "ds-seen"}));
          sub.add_option("zone", args.zone, "zone name")->required();
          sub.add_option("keyfile", args.key_file,
-                        "import: the key's .key or .private file (Kzone.+alg+tag); rollover: zsk");
+                        "import: the key's .key or .private file (Kzone.+alg+tag); rollover: zsk, ksk or "
+                        "csk; ds-seen: the key tag");
      },
      dnssec_request, print_dnssec, nullptr},
     {"lab",

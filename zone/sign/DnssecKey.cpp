@@ -190,6 +190,27 @@ Result<PkeyPtr, std::string> rsa_from_parts(std::span<const uint8_t> public_key,
 
 }  // namespace
 
+std::vector<uint8_t> ds_rdata(std::span<const uint8_t> zone_wire, std::span<const uint8_t> dnskey_rdata,
+                              uint8_t digest_type) {
+    const EVP_MD* md = digest_type == 1   ? EVP_sha1()
+                       : digest_type == 2 ? EVP_sha256()
+                       : digest_type == 4 ? EVP_sha384()
+                                          : nullptr;
+    if (md == nullptr || dnskey_rdata.size() < 4) return {};
+    // The owner name in canonical form (lower case, RFC 4034 §6.2), then the DNSKEY RDATA.
+    std::vector<uint8_t> input;
+    for (const uint8_t c : zone_wire) input.push_back(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    input.insert(input.end(), dnskey_rdata.begin(), dnskey_rdata.end());
+    const uint16_t tag = key_tag(dnskey_rdata);
+    std::vector<uint8_t> out{static_cast<uint8_t>(tag >> 8), static_cast<uint8_t>(tag), dnskey_rdata[3],
+                             digest_type};
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &len, md, nullptr) != 1) return {};
+    out.insert(out.end(), digest, digest + len);
+    return out;
+}
+
 uint16_t key_tag(std::span<const uint8_t> rdata) {
     uint32_t ac = 0;
     for (std::size_t i = 0; i < rdata.size(); ++i) ac += (i & 1) ? rdata[i] : uint32_t{rdata[i]} << 8;

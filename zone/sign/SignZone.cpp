@@ -283,8 +283,29 @@ Result<zone::ZoneVersionPtr, std::string> with_denial(const ZoneVersion& source,
     dnskeys.erase(std::unique(dnskeys.begin(), dnskeys.end()), dnskeys.end());
     for (const auto& rdata : dnskeys)
         extras.add(source.apex().wire(), RRType::DNSKEY, policy.dnskey_ttl, rdata);
-
     std::vector<uint16_t> apex_types{dns::to_u16(RRType::DNSKEY)};
+
+    // RFC 7344 §3: the CDS and CDNSKEY RRsets say what the parent's DS RRset should be (a rollover's
+    // successor); RFC 7344 §4.1: signed like the DNSKEY RRset, by the keys the parent's DS points to now.
+    std::vector<std::vector<uint8_t>> cds;
+    std::vector<std::vector<uint8_t>> cdnskeys;
+    for (const SigningKey& k : keys) {
+        if (!k.cds) continue;
+        cdnskeys.push_back(k.key.dnskey_rdata());
+        cds.push_back(ds_rdata(source.apex().wire(), cdnskeys.back()));
+    }
+    for (auto* set : {&cds, &cdnskeys}) {
+        std::sort(set->begin(), set->end());
+        set->erase(std::unique(set->begin(), set->end()), set->end());
+    }
+    for (const auto& rdata : cds)
+        extras.add(source.apex().wire(), static_cast<RRType>(kCds), policy.dnskey_ttl, rdata);
+    for (const auto& rdata : cdnskeys)
+        extras.add(source.apex().wire(), static_cast<RRType>(kCdnskey), policy.dnskey_ttl, rdata);
+    if (!cds.empty()) {
+        apex_types.push_back(kCds);
+        apex_types.push_back(kCdnskey);
+    }
     const auto nodes = zone_shape(source);
     // RFC 9077: the denial records' TTL is the SOA's negative TTL (the lesser of its TTL and MINIMUM).
     const uint32_t ttl = source.negative_ttl();

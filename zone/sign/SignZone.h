@@ -37,6 +37,11 @@ struct SigningPolicy {
     // version takes when the zone knows no secondary to ask.
     uint32_t zsk_lifetime = 0;
     uint32_t propagation_delay = 300;
+    uint32_t ksk_lifetime = 0;  // the same for the KSK or CSK (SepRollover.h)
+    // How long a resolver may hold the parent's DS RRset, when the operator confirms it (`dnssec
+    // ds-seen`) rather than Headwater asking the parent servers, which tell.
+    uint32_t parent_ds_ttl = 86400;
+    uint32_t ds_check_interval = 3600;  // how often the zone's parent servers are asked for the DS
 };
 
 // One key as the signer uses it: published in the DNSKEY RRset, and signing the DNSKEY RRset (a KSK or
@@ -45,6 +50,7 @@ struct SigningKey {
     DnssecKey key;
     bool signs_keys = true;
     bool signs_zone = true;
+    bool cds = false;  // its CDS and CDNSKEY are published: the parent is asked for its DS (RFC 7344)
 };
 
 struct SignOptions {

@@ -50,7 +50,8 @@ std::vector<fs::path> key_pairs(const fs::path& dir, const std::string& prefix) 
 constexpr const char* kRolloverState = "rollover.state";
 
 // rollover.state: one line per recorded step, "<tag> published|retired <serial> <served> <propagated|->"
-// (times in seconds since 1970), so that a restart in the middle of a rollover goes on where it was.
+// and "<tag> ds-seen <when> <ttl>" (times in seconds since 1970), so that a restart in the middle of a
+// rollover goes on where it was.
 std::string step_line(uint16_t tag, const char* which, const StepRecord& r) {
     return std::to_string(tag) + " " + which + " " + std::to_string(*r.serial) + " " +
            std::to_string(r.served) + " " +
@@ -100,20 +101,6 @@ std::optional<std::pair<std::string, std::pair<std::time_t, std::optional<uint32
 
 }  // namespace
 
-std::vector<uint8_t> ds_rdata(dns::NameView zone, const DnssecKey& key) {
-    std::vector<uint8_t> input;
-    for (const uint8_t c : zone.wire()) input.push_back(dns::ascii_lower(c));
-    const auto rdata = key.dnskey_rdata();
-    input.insert(input.end(), rdata.begin(), rdata.end());
-    std::vector<uint8_t> out{static_cast<uint8_t>(key.tag() >> 8), static_cast<uint8_t>(key.tag()),
-                             static_cast<uint8_t>(key.algorithm()), 2};
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) == 1)
-        out.insert(out.end(), digest, digest + len);
-    return out;
-}
-
 ZoneSigner::ZoneSigner(dns::Name apex, SigningPolicy policy, bool generate_csk, fs::path key_dir,
                        std::function<void(const std::string&)> log)
     : apex_(std::move(apex)),
@@ -128,6 +115,52 @@ Result<void, std::string> ZoneSigner::check_source(const zone::ZoneVersion& sour
 
 zone::ZoneVersionPtr ZoneSigner::source_of(const zone::ZoneVersion& signed_version) const {
     return strip_dnssec(signed_version);
+}
+
+// rollover.state, read back (see step_line): what the zone's rollovers have observed so far.
+Result<void, std::string> ZoneSigner::read_rollover_state(
+    std::map<uint16_t, Steps>& steps, std::map<std::string, Remembered>& secondaries) const {
+    if (auto text = read_file_text(key_dir_ / kRolloverState)) {
+        std::istringstream lines(*text);
+        std::size_t n = 0;
+        for (std::string line; std::getline(lines, line);) {
+            ++n;
+            if (line.empty() || line.front() == '#') continue;
+            if (line.rfind("secondary ", 0) == 0) {  // "secondary <last seen> <serial|-> <peer>"
+                auto r = parse_remembered(line.substr(10));
+                if (!r)
+                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                      ": unreadable line " + line);
+                secondaries[r->first] = {r->second.first, r->second.second};
+                continue;
+            }
+            std::istringstream in(line);
+            unsigned tag = 0;
+            std::string which;
+            in >> tag >> which;
+            if (which == "ds-seen" && tag <= 0xFFFF) {
+                long long when = -1;
+                long long ttl = -1;
+                in >> when >> ttl;
+                if (!in || when < 0 || ttl < 0 || ttl > 0x7FFFFFFF)
+                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                      ": unreadable line " + line);
+                steps[static_cast<uint16_t>(tag)].ds_seen = static_cast<std::time_t>(when);
+                steps[static_cast<uint16_t>(tag)].ds_ttl = static_cast<uint32_t>(ttl);
+                continue;
+            }
+            auto step = parse_step(in);
+            if (!step || tag > 0xFFFF || (which != "published" && which != "retired"))
+                return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                  ": unreadable line " + line);
+            (which == "published" ? steps[static_cast<uint16_t>(tag)].published
+                                  : steps[static_cast<uint16_t>(tag)].retired) = *step;
+        }
+    } else if (text.error() != ENOENT) {
+        return unexpected("cannot read " + (key_dir_ / kRolloverState).string() + ": " +
+                          std::strerror(text.error()));
+    }
+    return {};
 }
 
 Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
@@ -168,35 +201,7 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
     }
     std::map<uint16_t, Steps> steps;
     std::map<std::string, Remembered> secondaries;
-    if (auto text = read_file_text(key_dir_ / kRolloverState)) {
-        std::istringstream lines(*text);
-        std::size_t n = 0;
-        for (std::string line; std::getline(lines, line);) {
-            ++n;
-            if (line.empty() || line.front() == '#') continue;
-            if (line.rfind("secondary ", 0) == 0) {  // "secondary <last seen> <serial|-> <peer>"
-                auto r = parse_remembered(line.substr(10));
-                if (!r)
-                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
-                                      ": unreadable line " + line);
-                secondaries[r->first] = {r->second.first, r->second.second};
-                continue;
-            }
-            std::istringstream in(line);
-            unsigned tag = 0;
-            std::string which;
-            in >> tag >> which;
-            auto step = parse_step(in);
-            if (!step || tag > 0xFFFF || (which != "published" && which != "retired"))
-                return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
-                                  ": unreadable line " + line);
-            (which == "published" ? steps[static_cast<uint16_t>(tag)].published
-                                  : steps[static_cast<uint16_t>(tag)].retired) = *step;
-        }
-    } else if (text.error() != ENOENT) {
-        return unexpected("cannot read " + (key_dir_ / kRolloverState).string() + ": " +
-                          std::strerror(text.error()));
-    }
+    if (auto r = read_rollover_state(steps, secondaries); !r) return r;
     std::erase_if(steps, [&](const auto& entry) {
         return std::ranges::none_of(keys, [&](const LoadedKey& k) { return k.key.tag() == entry.first; });
     });
@@ -215,6 +220,12 @@ namespace {
 bool any_active_zsk(const std::vector<LoadedKey>& keys, std::time_t t) {
     return std::ranges::any_of(keys,
                                [t](const LoadedKey& k) { return !k.key.is_sep() && k.timing.active(t); });
+}
+
+// Whether the key's CDS and CDNSKEY are published at `t` (RFC 7344).
+bool cds_published(const KeyTiming& timing, std::time_t t) {
+    return timing.sync_publish && *timing.sync_publish <= t &&
+           !(timing.sync_delete && *timing.sync_delete <= t) && timing.published(t);
 }
 
 // The timing state, as `dnssec status` shows it.
@@ -237,7 +248,9 @@ std::time_t ZoneSigner::timing_now_locked(Clock::time_point now) const {
 std::vector<std::pair<uint16_t, int>> ZoneSigner::key_states_locked(std::time_t t) const {
     std::vector<std::pair<uint16_t, int>> out;
     for (const LoadedKey& k : keys_)
-        out.emplace_back(k.key.tag(), (k.timing.published(t) ? 1 : 0) | (k.timing.active(t) ? 2 : 0));
+        out.emplace_back(k.key.tag(), (k.timing.published(t) ? 1 : 0) | (k.timing.active(t) ? 2 : 0) |
+                                          (k.timing.retired(t) ? 4 : 0) |
+                                          (cds_published(k.timing, t) ? 8 : 0));
     return out;
 }
 
@@ -248,7 +261,11 @@ std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) c
     for (const LoadedKey& k : keys_) {
         if (!k.timing.published(t)) continue;  // not yet, or no more, in the DNSKEY RRset
         const bool active = k.timing.active(t);
-        out.push_back({k.key, active && k.key.is_sep(), active && (!k.key.is_sep() || !any_zsk)});
+        // RFC 7583 §3.3.2: a retired KSK or CSK keeps signing the DNSKEY RRset while it is in it: a
+        // resolver may still hold the DS that points at it.
+        const bool signs_keys = k.key.is_sep() && (active || k.timing.retired(t));
+        out.push_back(
+            {k.key, signs_keys, active && (!k.key.is_sep() || !any_zsk), cds_published(k.timing, t)});
     }
     return out;
 }
@@ -262,6 +279,7 @@ ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k, Clock::time_poin
     info.flags = k.key.flags();
     info.role = !k.key.is_sep() ? "zsk" : (any_zsk ? "ksk" : "csk");
     info.state = key_state(k.timing, t);
+    info.cds = cds_published(k.timing, t);
     info.timing = k.timing;
     info.created = k.timing.created;
     for (std::size_t i = 0; i < keys_.size(); ++i)
@@ -272,7 +290,7 @@ ZoneSigner::KeyInfo ZoneSigner::info_locked(const LoadedKey& k, Clock::time_poin
                   std::to_string(static_cast<unsigned>(k.key.algorithm())) + " " +
                   dns::base64_encode(k.key.public_key());
     if (k.key.is_sep()) {
-        const auto ds = ds_rdata(apex_, k.key);
+        const auto ds = ds_rdata(apex_.wire(), k.key.dnskey_rdata());
         info.ds = zone + " IN DS " + std::to_string(k.key.tag()) + " " +
                   std::to_string(static_cast<unsigned>(k.key.algorithm())) + " 2 " +
                   hex(std::span(ds).subspan(4));
@@ -375,6 +393,8 @@ Result<std::vector<RolloverKey>, std::string> ZoneSigner::rollover_keys(Clock::t
         if (const auto it = steps_.find(r.tag); it != steps_.end()) {
             r.published = it->second.published;
             r.retired = it->second.retired;
+            r.ds_seen = it->second.ds_seen;
+            r.ds_ttl = it->second.ds_ttl;
         }
         out.push_back(r);
     }
@@ -386,6 +406,9 @@ Result<void, std::string> ZoneSigner::save_records_locked() {
     for (const auto& [tag, steps] : steps_) {
         if (steps.published.serial) text += step_line(tag, "published", steps.published);
         if (steps.retired.serial) text += step_line(tag, "retired", steps.retired);
+        if (steps.ds_seen)
+            text += std::to_string(tag) + " ds-seen " + std::to_string(*steps.ds_seen) + " " +
+                    std::to_string(steps.ds_ttl) + "\n";
     }
     for (const auto& [peer, r] : secondaries_)
         text += "secondary " + std::to_string(r.seen) + " " + (r.serial ? std::to_string(*r.serial) : "-") +
@@ -419,43 +442,24 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
             Steps& steps = steps_[d.updated->tag];
             steps.published = d.updated->published;
             steps.retired = d.updated->retired;
+            steps.ds_seen = d.updated->ds_seen;
+            steps.ds_ttl = d.updated->ds_ttl;
             return save_records_locked();  // no key changed: nothing to sign again
         }
-        case RolloverAction::Generate: {
-            // The successor: published now, active once its DNSKEY has propagated (no Activate yet).
-            // The algorithm of the ZSK it replaces (a zone moved from BIND keeps its algorithm: every
-            // RRset must stay signed with every algorithm of the DNSKEY RRset, RFC 4035 §2.2).
-            DnssecAlgorithm algorithm = policy_.algorithm;
-            for (const LoadedKey& k : keys_)
-                if (!k.key.is_sep() && k.timing.active(t)) algorithm = k.key.algorithm();
-            std::optional<DnssecKey> key;
-            for (int attempt = 0; attempt < 8 && !key; ++attempt) {
-                auto k = DnssecKey::generate(algorithm, kZskFlags);
-                if (!k) return unexpected(k.error());
-                if (std::ranges::none_of(keys_, [&](const LoadedKey& x) { return x.key.tag() == k->tag(); }))
-                    key = std::move(*k);
-            }
-            if (!key) return unexpected(std::string("no new key with a tag of its own after 8 tries"));
-            KeyTiming timing;
-            timing.created = t;
-            timing.publish = t;
-            auto written = write_key_files(key_dir_, apex_, *key, policy_.dnskey_ttl, timing);
-            if (!written) return unexpected(written.error());
-            files_.push_back(written->filename().string());
-            steps_.erase(key->tag());
-            keys_.push_back({std::move(*key), timing});
-            if (log_)
-                log_("dnssec: " + apex_.to_string() + ": generated zsk " +
-                     std::to_string(keys_.back().key.tag()) + " (" + std::string(config_name(algorithm)) +
-                     "), published, not active yet");
+        case RolloverAction::Generate:
+            if (auto r = generate_successor_locked(d.sep, t); !r) return r;
             break;
-        }
         case RolloverAction::Activate:
             // The successor first: should the second write fail, both keys sign (valid, only larger)
             // rather than neither.
             if (auto r = set_timing_locked(d.tag,
-                                           [t](KeyTiming& k) {
-                                               if (!k.activate || *k.activate > t) k.activate = t;
+                                           [t, sep = d.sep](KeyTiming& k) {
+                                               if (sep) {
+                                                   k.sync_publish = t;  // a KSK or CSK: its CDS now
+                                                   k.sync_delete.reset();
+                                               } else if (!k.activate || *k.activate > t) {
+                                                   k.activate = t;
+                                               }
                                            });
                 !r)
                 return r;
@@ -464,6 +468,9 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
             break;
         case RolloverAction::Remove:
             if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.remove = t; }); !r) return r;
+            if (d.sync_end)
+                if (auto r = set_timing_locked(*d.sync_end, [t](KeyTiming& k) { k.sync_delete = t; }); !r)
+                    return r;
             break;
     }
     timing_floor_ = std::max(timing_floor_, t);
@@ -484,20 +491,22 @@ std::optional<std::time_t> ZoneSigner::next_timing_event(Clock::time_point now) 
     const std::time_t t = timing_now_locked(now);
     std::optional<std::time_t> next;
     for (const LoadedKey& k : keys_)
-        for (const auto& at : {k.timing.publish, k.timing.activate, k.timing.inactive, k.timing.remove})
+        for (const auto& at : {k.timing.publish, k.timing.activate, k.timing.inactive, k.timing.remove,
+                               k.timing.sync_publish, k.timing.sync_delete})
             if (at && *at > t && (!next || *at < *next)) next = *at;
     return next;
 }
 
 Result<std::vector<ServedSerial>, std::string> ZoneSigner::remember_secondaries(
-    const std::vector<ServedSerial>& seen, Clock::time_point now, std::time_t forget_after) {
+    const std::vector<ServedSerial>& seen, Clock::time_point now, std::time_t forget_after, bool under_way) {
     const std::lock_guard lock(mutex_);
     if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
     const std::time_t t = Clock::to_time_t(now);
     bool changed = false;
     for (const ServedSerial& s : seen) {
         auto [it, added] = secondaries_.try_emplace(s.peer);
-        changed = changed || added || (s.serial && it->second.serial != s.serial);
+        // A serial held matters only while a rollover waits for it (and when one starts).
+        changed = changed || added || (under_way && s.serial && it->second.serial != s.serial);
         it->second.seen = t;
         if (s.serial) it->second.serial = s.serial;
     }
@@ -516,9 +525,9 @@ Result<std::vector<ServedSerial>, std::string> ZoneSigner::remember_secondaries(
             ++it;
         }
     }
-    // Written when a secondary or its serial is new; last-seen times alone at most hourly (they only
-    // decide when a secondary is forgotten).
-    if (changed || t - secondaries_saved_ >= 3600) {
+    // Written when a secondary is new, or its serial while a rollover is under way; last-seen times alone
+    // at most daily (they only decide, in days, when a secondary is forgotten).
+    if (changed || t - secondaries_saved_ >= 86400) {
         if (auto w = save_records_locked(); !w) return unexpected(w.error());
         secondaries_saved_ = t;
     }
@@ -533,6 +542,87 @@ void ZoneSigner::set_rollover_status(RolloverStatus status) {
 ZoneSigner::RolloverStatus ZoneSigner::rollover_status() const {
     const std::lock_guard lock(status_mutex_);
     return status_;
+}
+
+void ZoneSigner::set_parent_ds(ParentDs parent) {
+    const std::lock_guard lock(status_mutex_);
+    parent_ds_ = std::move(parent);
+}
+
+ParentDs ZoneSigner::parent_ds() const {
+    const std::lock_guard lock(status_mutex_);
+    return parent_ds_;
+}
+
+Result<std::vector<std::vector<uint8_t>>, std::string> ZoneSigner::sep_dnskeys(Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    std::vector<std::vector<uint8_t>> out;
+    for (const LoadedKey& k : keys_)
+        if (k.key.is_sep()) out.push_back(k.key.dnskey_rdata());
+    return out;
+}
+
+Result<void, std::string> ZoneSigner::generate_successor_locked(bool sep, std::time_t t) {
+    // The algorithm of the key it replaces (a zone moved from BIND keeps its algorithm: every RRset
+    // must stay signed with every algorithm of the DNSKEY RRset, RFC 4035 §2.2).
+    DnssecAlgorithm algorithm = policy_.algorithm;
+    for (const LoadedKey& k : keys_)
+        if (k.key.is_sep() == sep && k.timing.active(t)) algorithm = k.key.algorithm();
+    std::optional<DnssecKey> key;
+    for (int attempt = 0; attempt < 8 && !key; ++attempt) {
+        auto k = DnssecKey::generate(algorithm, sep ? kKskFlags : kZskFlags);
+        if (!k) return unexpected(k.error());
+        if (std::ranges::none_of(keys_, [&](const LoadedKey& x) { return x.key.tag() == k->tag(); }))
+            key = std::move(*k);
+    }
+    if (!key) return unexpected(std::string("no new key with a tag of its own after 8 tries"));
+    // A ZSK successor is published now and active once its DNSKEY has propagated (no Activate yet); a
+    // KSK or CSK successor signs the DNSKEY RRset from now (SepRollover.h).
+    KeyTiming timing;
+    timing.created = t;
+    timing.publish = t;
+    if (sep) timing.activate = t;
+    auto written = write_key_files(key_dir_, apex_, *key, policy_.dnskey_ttl, timing);
+    if (!written) return unexpected(written.error());
+    files_.push_back(written->filename().string());
+    steps_.erase(key->tag());
+    keys_.push_back({std::move(*key), timing});
+    const bool csk = !any_active_zsk(keys_, t);
+    if (log_)
+        log_("dnssec: " + apex_.to_string() + ": generated " + (sep ? (csk ? "csk " : "ksk ") : "zsk ") +
+             std::to_string(keys_.back().key.tag()) + " (" + std::string(config_name(algorithm)) + "), " +
+             (sep ? "published and signing the DNSKEY RRset" : "published, not active yet"));
+    return {};
+}
+
+Result<void, std::string> ZoneSigner::confirm_ds(uint16_t tag, Clock::time_point now) {
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    const std::time_t t = Clock::to_time_t(now);
+    const auto it = std::ranges::find_if(keys_, [tag](const LoadedKey& k) { return k.key.tag() == tag; });
+    if (it == keys_.end()) return unexpected("no key " + std::to_string(tag) + " for " + apex_.to_string());
+    if (!it->key.is_sep() || !it->timing.active(t) || !cds_published(it->timing, t))
+        return unexpected("key " + std::to_string(tag) + " of " + apex_.to_string() +
+                          " is not waiting for its DS: no KSK or CSK rollover has published its CDS");
+    Steps& steps = steps_[tag];
+    if (steps.ds_seen) return {};  // seen already: the TTL runs from the first sighting
+    steps.ds_seen = t;
+    steps.ds_ttl = policy_.parent_ds_ttl;
+    if (log_)
+        log_("dnssec: " + apex_.to_string() + ": the operator confirmed the parent serves the DS of key " +
+             std::to_string(tag));
+    return save_records_locked();
+}
+
+uint32_t ZoneSigner::largest_ttl(const zone::ZoneVersionPtr& served) {
+    const std::lock_guard lock(status_mutex_);
+    if (ttl_of_.lock() == served) return largest_ttl_;
+    uint32_t ttl = 0;
+    for (std::size_t i = 0; i < served->size(); ++i) ttl = std::max(ttl, served->record(i).ttl);
+    ttl_of_ = served;
+    largest_ttl_ = ttl;
+    return ttl;
 }
 
 }  // namespace headwater::sign

@@ -51,6 +51,7 @@ class ZoneSigner final : public zone::ZoneSigning {
         std::string file;    // the key pair's base name
         std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
         std::string ds;      // "<zone>. IN DS <tag> <alg> 2 <sha-256>" (SEP keys only, RFC 4509)
+        bool cds = false;    // its CDS and CDNSKEY are published (a KSK or CSK rollover asks the parent)
     };
     // The zone's keys (loaded, or generated, first if need be).
     Result<std::vector<KeyInfo>, std::string> keys(Clock::time_point now);
@@ -72,6 +73,11 @@ class ZoneSigner final : public zone::ZoneSigning {
     };
     void set_rollover_status(RolloverStatus status);
     RolloverStatus rollover_status() const;
+    // What the parent's servers last said of the zone's DS (server/ParentDs.h), for KSK and CSK rollovers.
+    void set_parent_ds(ParentDs parent);
+    ParentDs parent_ds() const;
+    // The DNSKEY RDATA of every KSK and CSK, to match the parent's DS against.
+    Result<std::vector<std::vector<uint8_t>>, std::string> sep_dnskeys(Clock::time_point now);
     // Whether a key timing boundary (an imported key's Activate, Inactive, Delete...) has passed since
     // the last signing, so the served version no longer has the keys their timing says: then
     // key_generation() moves on, and the zone needs signing again.
@@ -85,11 +91,23 @@ class ZoneSigner final : public zone::ZoneSigning {
     // for good).
     Result<std::vector<ServedSerial>, std::string> remember_secondaries(const std::vector<ServedSerial>& seen,
                                                                         Clock::time_point now,
-                                                                        std::time_t forget_after);
+                                                                        std::time_t forget_after,
+                                                                        bool under_way);
+    // `headwaterctl dnssec ds-seen`: the operator says the parent serves the DS of `tag`, the successor
+    // of a KSK or CSK rollover (SepRollover.h); its TTL is taken as the policy's parent_ds_ttl.
+    Result<void, std::string> confirm_ds(uint16_t tag, Clock::time_point now);
+    // The largest TTL of `served`: how long a signature may be cached. Remembered for the last version
+    // asked about, as a rollover asks on every pass while it waits.
+    uint32_t largest_ttl(const zone::ZoneVersionPtr& served);
 
   private:
     Result<void, std::string> load_keys_locked(Clock::time_point now);
+    struct Steps;
+    struct Remembered;
+    Result<void, std::string> read_rollover_state(std::map<uint16_t, Steps>& steps,
+                                                  std::map<std::string, Remembered>& secondaries) const;
     Result<void, std::string> save_records_locked();
+    Result<void, std::string> generate_successor_locked(bool sep, std::time_t t);
     Result<void, std::string> set_timing_locked(uint16_t tag, const std::function<void(KeyTiming&)>& change);
     std::vector<SigningKey> signing_keys_locked(Clock::time_point now) const;
     std::time_t timing_now_locked(Clock::time_point now) const;
@@ -111,6 +129,8 @@ class ZoneSigner final : public zone::ZoneSigning {
     struct Steps {
         StepRecord published;
         StepRecord retired;
+        std::optional<std::time_t> ds_seen;
+        uint32_t ds_ttl = 0;
     };
     std::map<uint16_t, Steps> steps_;  // by key tag, from rollover.state
     struct Remembered {
@@ -123,9 +143,9 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::vector<std::pair<uint16_t, int>> signed_states_;  // key states the last signing used
     mutable std::mutex status_mutex_;
     RolloverStatus status_;
+    ParentDs parent_ds_;                             // under status_mutex_
+    std::weak_ptr<const zone::ZoneVersion> ttl_of_;  // under status_mutex_: largest_ttl's version
+    uint32_t largest_ttl_ = 0;
 };
-
-// The DS RDATA for a key (digest type 2, SHA-256 over the owner name and the DNSKEY RDATA, RFC 4509 §2.1).
-std::vector<uint8_t> ds_rdata(dns::NameView zone, const DnssecKey& key);
 
 }  // namespace headwater::sign

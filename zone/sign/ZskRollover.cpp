@@ -27,10 +27,11 @@ std::string lagging_text(const std::vector<ServedSerial>& secondaries, uint32_t 
     return out;
 }
 
-// Moves `key`'s step `step` (published or retired) on: records the serial that carries it, then its
-// propagation, then returns `ready` once `hold` seconds have passed since the propagation.
-RolloverDecision advance(const RolloverInput& in, const RolloverKey& key, StepRecord RolloverKey::*step,
-                         uint32_t hold, const char* hold_what, RolloverDecision ready) {
+}  // namespace
+
+std::optional<RolloverDecision> pending_step(const RolloverInput& in, const RolloverKey& key,
+                                             StepRecord RolloverKey::*step, uint32_t hold,
+                                             const char* hold_what) {
     const std::time_t now = in.now;
     const StepRecord& rec = key.*step;
     const std::string tag = std::to_string(key.tag);
@@ -74,6 +75,14 @@ RolloverDecision advance(const RolloverInput& in, const RolloverKey& key, StepRe
                    std::to_string(*rec.serial) + " propagated, until " + rollover_time_text(due);
         return d;
     }
+    return std::nullopt;
+}
+
+namespace {
+
+RolloverDecision advance(const RolloverInput& in, const RolloverKey& key, StepRecord RolloverKey::*step,
+                         uint32_t hold, const char* hold_what, RolloverDecision ready) {
+    if (auto d = pending_step(in, key, step, hold, hold_what)) return *d;
     return ready;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 
 #include "support/test_zone.h"
@@ -112,7 +113,7 @@ TEST(ZoneSigner, RolloverStateSurvivesARestart) {
         d.updated = updated;
         ASSERT_TRUE(signer.apply_rollover(d, t0));
         auto unseen = signer.remember_secondaries(
-            {{"192.0.2.1", 2026120705}, {"192.0.2.2 (key k)", std::nullopt}}, t0, 86400);
+            {{"192.0.2.1", 2026120705}, {"192.0.2.2 (key k)", std::nullopt}}, t0, 86400, true);
         ASSERT_TRUE(unseen);
         EXPECT_TRUE(unseen->empty());
     }
@@ -127,7 +128,7 @@ TEST(ZoneSigner, RolloverStateSurvivesARestart) {
     }
     EXPECT_TRUE(found);
     // The ledger of the restarted server knows nobody yet: both are remembered, with what they held.
-    auto unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(60), 86400);
+    auto unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(60), 86400, true);
     ASSERT_TRUE(unseen) << unseen.error();
     ASSERT_EQ(unseen->size(), 2u);
     EXPECT_EQ((*unseen)[0].peer, "192.0.2.1");
@@ -135,9 +136,93 @@ TEST(ZoneSigner, RolloverStateSurvivesARestart) {
     EXPECT_EQ((*unseen)[1].peer, "192.0.2.2 (key k)");
     EXPECT_FALSE((*unseen)[1].serial);
     // Not seen for longer than forget_after: forgotten.
-    unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(86400 + 61), 86400);
+    unseen = again.remember_secondaries({}, t0 + std::chrono::seconds(86400 + 61), 86400, true);
     ASSERT_TRUE(unseen);
     EXPECT_TRUE(unseen->empty());
+    std::filesystem::remove_all(dir);
+}
+
+// The RDATAs of the records of type `type` at the apex of a signed version.
+std::vector<std::vector<uint8_t>> apex_rdatas(const zone::ZoneVersion& v, uint16_t type) {
+    std::vector<std::vector<uint8_t>> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto r = v.record(i);
+        if (dns::to_u16(r.type) == type && r.owner == v.apex())
+            out.emplace_back(r.rdata.begin(), r.rdata.end());
+    }
+    return out;
+}
+
+// A CSK rollover carried out by the signer step by step (SepRollover.h): the successor signs beside the
+// old key, then takes the data over with its CDS/CDNSKEY published while the old key still signs the
+// DNSKEY RRset, then the old key and the CDS leave. The parent's DS, once confirmed, survives a restart.
+TEST(ZoneSigner, ACskRolloverSignsWithTheKeysEachStepCallsFor) {
+    const auto dir = std::filesystem::temp_directory_path() / ("hw-signer-csk-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    SigningPolicy policy;
+    ZoneSigner signer(name("example.com."), policy, true, dir);
+    const auto source = build_zone(kZone, "example.com.");
+    auto t = Clock::from_time_t(1'800'000'000);
+    auto v = signer.sign(*source, nullptr, t, true);
+    ASSERT_TRUE(v) << v.error();
+    const uint16_t old = signer_tags(*v->version, dns::RRType::A).at(0);
+    auto step = [&](const RolloverDecision& d) {
+        t += std::chrono::seconds(10);
+        ASSERT_TRUE(signer.apply_rollover(d, t));
+        auto next = signer.sign(*source, v->version.get(), t, false);
+        ASSERT_TRUE(next) << next.error();
+        v = std::move(next);
+    };
+    RolloverDecision generate;
+    generate.action = RolloverAction::Generate;
+    generate.sep = true;
+    step(generate);
+    auto keys = signer.keys(t);
+    ASSERT_TRUE(keys);
+    ASSERT_EQ(keys->size(), 2u);
+    const uint16_t successor = keys->at(0).tag == old ? keys->at(1).tag : keys->at(0).tag;
+    std::vector<uint16_t> both{old, successor};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(signer_tags(*v->version, dns::RRType::DNSKEY), both);
+    EXPECT_EQ(signer_tags(*v->version, dns::RRType::A), both) << "double signatures while both are CSKs";
+    EXPECT_TRUE(apex_rdatas(*v->version, 59).empty()) << "no CDS yet";
+    EXPECT_FALSE(signer.confirm_ds(successor, t)) << "no CDS published: nothing to confirm";
+
+    RolloverDecision take_over;
+    take_over.action = RolloverAction::Activate;
+    take_over.sep = true;
+    take_over.tag = successor;
+    take_over.retire = {old};
+    step(take_over);
+    EXPECT_EQ(signer_tags(*v->version, dns::RRType::DNSKEY), both) << "the old DS may still be cached";
+    EXPECT_EQ(signer_tags(*v->version, dns::RRType::A), std::vector<uint16_t>{successor});
+    const auto cds = apex_rdatas(*v->version, 59);
+    const auto cdnskey = apex_rdatas(*v->version, 60);
+    ASSERT_EQ(cds.size(), 1u);
+    ASSERT_EQ(cdnskey.size(), 1u);
+    EXPECT_EQ(key_tag(cdnskey[0]), successor);
+    EXPECT_EQ(cds[0], ds_rdata(name("example.com.").wire(), cdnskey[0]));
+    EXPECT_EQ(signer_tags(*v->version, static_cast<dns::RRType>(59)), both) << "signed as the DNSKEY RRset";
+    EXPECT_FALSE(signer.confirm_ds(old, t));
+    ASSERT_TRUE(signer.confirm_ds(successor, t));
+
+    RolloverDecision remove;
+    remove.action = RolloverAction::Remove;
+    remove.sep = true;
+    remove.tag = old;
+    remove.sync_end = successor;
+    step(remove);
+    EXPECT_EQ(signer_tags(*v->version, dns::RRType::DNSKEY), std::vector<uint16_t>{successor});
+    EXPECT_EQ(apex_rdatas(*v->version, 48).size(), 1u);
+    EXPECT_TRUE(apex_rdatas(*v->version, 59).empty()) << "the CDS withdrawn";
+
+    ZoneSigner again(name("example.com."), policy, true, dir);
+    auto after = again.rollover_keys(t);
+    ASSERT_TRUE(after) << after.error();
+    const auto kept = std::ranges::find_if(*after, [&](const RolloverKey& k) { return k.tag == successor; });
+    ASSERT_NE(kept, after->end());
+    EXPECT_EQ(kept->ds_seen, Clock::to_time_t(t) - 10) << "confirmed one step earlier";
+    EXPECT_EQ(kept->ds_ttl, policy.parent_ds_ttl);
     std::filesystem::remove_all(dir);
 }
 

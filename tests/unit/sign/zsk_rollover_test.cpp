@@ -4,85 +4,10 @@
 
 #include <algorithm>
 
-#include "zone/sign/KeyFiles.h"
-#include "zone/sign/ZskRollover.h"
+#include "rollover_simulation.h"
 
 namespace headwater::sign {
 namespace {
-
-constexpr std::time_t kStart = 1'800'000'000;
-constexpr uint32_t kDay = 86400;
-
-// A zone with a CSK-less KSK+ZSK pair, carrying out each decision as the server would: a key change is
-// written, then the zone is signed anew (a new serial); the secondaries follow when told to.
-struct SimulatedZone {
-    std::vector<RolloverKey> keys;
-    RolloverSettings settings;
-    uint32_t serial = 100;
-    bool signed_with_current_keys = true;
-    std::vector<ServedSerial> secondaries{{"198.51.100.10", 100}, {"203.0.113.20", 100}};
-    std::time_t now = kStart;
-    uint16_t next_tag = 2000;
-
-    SimulatedZone() {
-        keys.push_back({1000, true, active_from(kStart - 10 * kDay), {}, {}});
-        keys.push_back({1001, false, active_from(kStart - 10 * kDay), {}, {}});
-        settings.zsk_lifetime = 30 * kDay;
-        settings.dnskey_ttl = 3600;
-        settings.max_ttl = 7200;
-        settings.propagation_delay = 600;
-    }
-
-    RolloverDecision plan(bool start_now = false) const {
-        RolloverInput in;
-        in.keys = keys;
-        in.settings = settings;
-        if (signed_with_current_keys) in.signed_serial = serial;
-        in.secondaries = secondaries;
-        in.now = now;
-        in.start_now = start_now;
-        return plan_zsk_rollover(in);
-    }
-
-    RolloverKey& key(uint16_t tag) {
-        return *std::ranges::find_if(keys, [tag](const RolloverKey& k) { return k.tag == tag; });
-    }
-
-    // Carries out `d`; a key change leaves the zone to be re-signed (sign()).
-    void apply(const RolloverDecision& d) {
-        switch (d.action) {
-            case RolloverAction::None:
-                break;
-            case RolloverAction::Record:
-                key(d.updated->tag) = *d.updated;
-                break;
-            case RolloverAction::Generate: {
-                KeyTiming t;
-                t.created = now;
-                t.publish = now;
-                keys.push_back({next_tag++, false, t, {}, {}});
-                signed_with_current_keys = false;
-                break;
-            }
-            case RolloverAction::Activate:
-                key(d.tag).timing.activate = now;
-                for (const uint16_t old : d.retire) key(old).timing.inactive = now;
-                signed_with_current_keys = false;
-                break;
-            case RolloverAction::Remove:
-                key(d.tag).timing.remove = now;
-                signed_with_current_keys = false;
-                break;
-        }
-    }
-    void sign() {
-        ++serial;
-        signed_with_current_keys = true;
-    }
-    void secondaries_serve(uint32_t s) {
-        for (auto& sec : secondaries) sec.serial = s;
-    }
-};
 
 TEST(ZskRollover, AWholeRolloverWaitsForEverySecondaryAndEachTtl) {
     SimulatedZone z;
@@ -192,7 +117,7 @@ TEST(ZskRollover, AnInterruptedActivationIsFinished) {
     EXPECT_EQ(d.retire, std::vector<uint16_t>{1001});
     // Two active ZSKs that no rollover of ours made (imported so) are left alone.
     SimulatedZone two;
-    two.keys.push_back({1002, false, active_from(kStart - kDay), {}, {}});
+    two.keys.push_back(key_of(1002, false, active_from(kStart - kDay)));
     EXPECT_NE(two.plan().action, RolloverAction::Activate);
 }
 

@@ -1,0 +1,104 @@
+#include "server/ParentDs.h"
+
+#include <algorithm>
+
+#include "server/DnsClient.h"
+#include "zone/dns/Message.h"
+#include "zone/sign/DnssecKey.h"
+
+namespace headwater::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr uint8_t kRcodeNoError = 0;
+
+ParentDsAnswer read_answer(const dns::Endpoint& server, std::span<const uint8_t> wire, dns::NameView zone) {
+    ParentDsAnswer a{server, {}, 0, {}};
+    auto parsed = dns::Message::parse(wire);
+    if (!parsed || !parsed->header().qr()) {
+        a.error = "malformed answer";
+        return a;
+    }
+    if (parsed->header().rcode() != kRcodeNoError) {
+        a.error = "rcode " + std::to_string(parsed->header().rcode());
+        return a;
+    }
+    // The parent is authoritative for the DS at the child's apex (RFC 4034 §5): an answer without AA is
+    // a server that is not the parent's (a referral, or a resolver).
+    if ((parsed->header().flags & dns::flag::AA) == 0) {
+        a.error = "not authoritative (is it a server of the parent zone?)";
+        return a;
+    }
+    for (const dns::RecordRef& r : parsed->records()) {
+        if (r.section != dns::Section::Answer || r.type != dns::RRType::DS || !(r.owner.view() == zone))
+            continue;
+        a.ds.emplace_back(r.rdata.begin(), r.rdata.end());
+        a.ttl = std::max(a.ttl, r.ttl);
+    }
+    return a;
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<ParentDsAnswer>> ask_parent_ds(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                                           std::chrono::milliseconds timeout) {
+    std::vector<ParentDsAnswer> out;
+    for (const dns::Endpoint& server : servers) {
+        auto answer = co_await exchange(server, build_query(zone.view(), dns::RRType::DS, true), timeout);
+        if (!answer) {
+            out.push_back({server, {}, 0, "no answer: " + answer.error().message});
+            continue;
+        }
+        out.push_back(read_answer(server, *answer, zone.view()));
+    }
+    co_return out;
+}
+
+sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::span<const uint8_t> zone_wire,
+                               const std::vector<std::vector<uint8_t>>& dnskeys) {
+    sign::ParentDs out;
+    out.answered = !answers.empty();
+    std::vector<uint16_t> everywhere;
+    bool first = true;
+    for (const ParentDsAnswer& a : answers) {
+        out.servers.push_back(a.server.to_string());
+        if (!a.error.empty()) {
+            out.answered = false;
+            out.summary += (out.summary.empty() ? "" : "; ") + a.server.to_string() + ": " + a.error;
+            continue;
+        }
+        std::vector<uint16_t> here;
+        std::string served;
+        for (const auto& ds : a.ds) {
+            if (ds.size() < 4) continue;
+            served += (served.empty() ? "" : ",") + std::to_string((ds[0] << 8) | ds[1]);
+            for (const auto& key : dnskeys)
+                if (sign::ds_rdata(zone_wire, key, ds[3]) == ds) here.push_back(sign::key_tag(key));
+        }
+        // What each server serves, for the status while a rollover waits ("... serves DS 1000").
+        out.summary += (out.summary.empty() ? "" : "; ") + a.server.to_string() +
+                       (served.empty() ? " serves no DS" : " serves DS " + served);
+        out.ttl = std::max(out.ttl, a.ttl);
+        if (first) {
+            everywhere = here;
+            first = false;
+        } else {
+            std::erase_if(everywhere, [&](uint16_t tag) { return std::ranges::count(here, tag) == 0; });
+        }
+    }
+    std::ranges::sort(everywhere);
+    everywhere.erase(std::unique(everywhere.begin(), everywhere.end()), everywhere.end());
+    out.tags = std::move(everywhere);
+    return out;
+}
+
+asio::awaitable<sign::ParentDs> parent_ds_of(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                             std::vector<std::vector<uint8_t>> dnskeys,
+                                             std::chrono::milliseconds timeout) {
+    const auto answers = co_await ask_parent_ds(std::move(servers), zone, timeout);
+    co_return match_parent_ds(answers, zone.wire(), dnskeys);
+}
+
+}  // namespace headwater::server
