@@ -468,11 +468,13 @@ void print_records(const char* label, const json& records) {
     for (const auto& r : records) std::cout << "      " << label << r.get<std::string>() << '\n';
 }
 
-// A signed zone's DNSSEC column: "ok", "ok, N expiring", "bad" ("-" for an unsigned zone).
+// A signed zone's DNSSEC column: "ok", "ok, N expiring", "keys differ", "bad sigs", "no DNSKEY" (not read);
+// "-" for an unsigned zone.
 std::string dnssec_cell(const json& s) {
     if (!s.is_object() || !s.contains("dnssec") || !s["dnssec"].is_object()) return "-";
     const auto& d = s["dnssec"];
     const auto expiring = d.value("expiring", std::size_t{0});
+    if (has_text(d, "dnskey_error") && d.value("missing_tags", json::array()).empty()) return "no DNSKEY";
     if (!d.value("ok", false)) return d.value("dnskey_match", false) ? "bad sigs" : "keys differ";
     return expiring > 0 ? "ok, " + std::to_string(expiring) + " expiring" : "ok";
 }
