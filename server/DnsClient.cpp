@@ -27,6 +27,16 @@ std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns
     return buf;
 }
 
+std::vector<uint8_t> build_dnssec_query(dns::NameView name, dns::RRType type) {
+    std::vector<uint8_t> buf;
+    dns::MessageBuilder b(buf, 512);
+    b.header(random_query_id(), 0);
+    b.question(name, static_cast<uint16_t>(type), 1);
+    b.set_edns(1232, true);
+    b.finish();
+    return buf;
+}
+
 namespace {
 
 ClientFailure timeout_failure(std::chrono::milliseconds timeout) {

@@ -30,6 +30,9 @@ struct ClientFailure {
 // OPT record offering 1232 octets; `reserve`: room kept for a TSIG record appended after
 // (tsig::ClientSequence::reserve_size()).
 std::vector<uint8_t> build_query(dns::NameView name, dns::RRType type, bool edns, std::size_t reserve = 0);
+// The same with EDNS and the DO bit set (RFC 3225 §3, RFC 4035 §3.2.1): the authority answers with the
+// RRSIGs (and the denial proofs) of a signed zone.
+std::vector<uint8_t> build_dnssec_query(dns::NameView name, dns::RRType type);
 
 // A DNS message ID for a query of ours: from the CSPRNG (tsig::random_bytes), so an off-path attacker
 // cannot guess it and answer first (RFC 5452 §4.3); a seeded PRNG if OpenSSL's is not available.

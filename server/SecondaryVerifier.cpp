@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 
 #include "server/AsioSupport.h"
+#include "server/ControlCommands.h"
 #include "server/DnsClient.h"
 #include "server/SecondaryRegistry.h"
 #include "tsig/ClientSequence.h"
@@ -100,6 +101,7 @@ SoaCheck read_soa(const Result<std::vector<uint8_t>, ClientFailure>& answer, con
 struct Context {
     const VerifyRequest& request;
     uint64_t seed = 0;
+    int64_t now = 0;  // seconds since 1970: what signatures are checked at
 };
 
 asio::awaitable<SoaCheck> soa_over(const Context& ctx, dns::Endpoint to, bool tcp) {
@@ -195,12 +197,15 @@ asio::awaitable<TransferResult> transfer(const Context& ctx, dns::Endpoint to) {
     }
 }
 
-// One sample question: UDP, then TCP when truncated or unanswered.
+// One sample question: UDP, then TCP when truncated or unanswered. With `dnssec` (a signed zone) it is
+// asked with DO and the RRSIGs of the answer are checked too.
 asio::awaitable<std::optional<SampleMismatch>> ask(const Context& ctx, dns::Endpoint to,
-                                                   const verify::SampleQuery& q) {
+                                                   const verify::SampleQuery& q,
+                                                   verify::DnssecCheck* dnssec) {
     const auto timeout = ctx.request.options.timeout;
     // One datagram lost is not a wrong answer (exchange asks again over UDP before falling back to TCP).
-    const auto query = build_query(q.name.view(), q.type, true);
+    const auto query = dnssec != nullptr ? build_dnssec_query(q.name.view(), q.type)
+                                         : build_query(q.name.view(), q.type, true);
     auto answer = co_await exchange(to, query, timeout);
     SampleMismatch m{q, {}};
     if (!answer) {
@@ -213,12 +218,66 @@ asio::awaitable<std::optional<SampleMismatch>> ask(const Context& ctx, dns::Endp
         co_return m;
     }
     m.result = verify::check_answer(q, *parsed);
+    // Only here, between awaits: the workers of one secondary share `dnssec` on one thread.
+    if (dnssec != nullptr) dnssec->check_response(*parsed);
     if (m.result.match) co_return std::nullopt;
     co_return m;
 }
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+std::string tags_text(const std::vector<uint16_t>& tags) {
+    std::string out;
+    for (const uint16_t t : tags) out += (out.empty() ? "" : ", ") + std::to_string(t);
+    return out;
+}
+
+std::string expiry_text(int64_t at) {
+    return format_time(std::chrono::system_clock::time_point(std::chrono::seconds(at)));
+}
+
+// "DNSKEY RRset differs (missing 1234; extra 5678); 2 of 40 signatures bad (www.example. A 1234
+// bad-signature); 3 expire within 7d (first 2026-01-02T03:04:05Z)", or "ok (...)".
+std::string dnssec_summary(const verify::DnssecResult& d) {
+    std::vector<std::string> parts;
+    if (!d.dnskey_error.empty()) parts.push_back("DNSKEY RRset not read (" + d.dnskey_error + ")");
+    if (!d.missing_tags.empty() || !d.extra_tags.empty()) {
+        std::string keys = "DNSKEY RRset differs (";
+        if (!d.missing_tags.empty()) keys += "missing " + tags_text(d.missing_tags);
+        if (!d.extra_tags.empty())
+            keys += std::string(d.missing_tags.empty() ? "" : "; ") + "extra " + tags_text(d.extra_tags);
+        parts.push_back(keys + ")");
+    } else if (!d.dnskey_match && d.dnskey_error.empty()) {
+        parts.emplace_back("DNSKEY RRset differs");
+    }
+    if (d.signatures_bad > 0) {
+        std::string bad = std::to_string(d.signatures_bad) + " of " + std::to_string(d.signatures_dated) +
+                          " signatures bad";
+        if (!d.problems.empty()) {
+            const auto& p = d.problems.front();
+            bad += " (" + p.owner.to_string() + " " + dns::to_string(p.type) + " " +
+                   (p.key_tag != 0 ? std::to_string(p.key_tag) + " " : "") + p.problem + ")";
+        }
+        parts.push_back(bad);
+    }
+    if (d.expiring > 0)
+        parts.push_back(std::to_string(d.expiring) + " expire within " +
+                        std::to_string(d.warn_within / 86400) + "d" +
+                        (d.earliest_expiry ? " (first " + expiry_text(*d.earliest_expiry) + ")" : ""));
+    std::string out = d.ok() ? "ok (" + std::to_string(d.signatures_checked) + " signatures verified)" : "";
+    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+// A signed zone: what a validator would reject makes an otherwise in-sync secondary "differs" (at the
+// same serial it serves other keys or signatures than ours: content that differs for a resolver that
+// validates). A lagging or broken one keeps its status; the summary says what DNSSEC found either way.
+void conclude_dnssec(SecondaryReport& r) {
+    if (!r.dnssec) return;
+    r.summary += "; DNSSEC " + dnssec_summary(*r.dnssec);
+    if (!r.dnssec->ok() && r.status == VerifyStatus::InSync) r.status = VerifyStatus::Differs;
 }
 
 void conclude(SecondaryReport& r, const zone::ZoneVersion& served) {
@@ -265,6 +324,77 @@ void conclude(SecondaryReport& r, const zone::ZoneVersion& served) {
                                     : "; UDP: " + r.udp.error;
         if (r.status == VerifyStatus::InSync) r.status = VerifyStatus::Broken;
     }
+    conclude_dnssec(r);
+}
+
+// The content by AXFR, compared with what we serve; false when the secondary does not transfer.
+asio::awaitable<bool> check_by_transfer(const Context& ctx, dns::Endpoint to, SecondaryReport& r,
+                                        verify::DnssecCheck* dnssec) {
+    const auto& req = ctx.request;
+    auto t = co_await transfer(ctx, to);
+    if (!t.error.empty()) {
+        r.transfer_error = t.error;
+        co_return false;
+    }
+    auto diffs = verify::compare_zone(*req.served, t.records);
+    r.method = "axfr";
+    r.content_serial = t.serial;
+    r.checked = t.records.size();
+    r.differences = diffs.size();
+    if (diffs.size() > req.options.max_listed) diffs.resize(req.options.max_listed);
+    r.rrsets = std::move(diffs);
+    if (dnssec != nullptr) {
+        // The signatures of the apex and of the same bounded sample the questions would ask: verifying
+        // every RRSIG of a large zone would cost a core for minutes; the rest are only dated.
+        const auto sample = verify::select_sample(*req.served, req.recent, req.options.sample, ctx.seed);
+        dnssec->check_copy(t.records, sample);
+    }
+    co_return true;
+}
+
+// The content by a sample of questions, `parallel_queries` at a time.
+asio::awaitable<void> check_by_sample(const Context& ctx, dns::Endpoint to, SecondaryReport& r,
+                                      verify::DnssecCheck* dnssec) {
+    const auto& req = ctx.request;
+    const auto sample = verify::select_sample(*req.served, req.recent, req.options.sample, ctx.seed);
+    std::vector<std::optional<SampleMismatch>> results(sample.size());
+    std::size_t next = 0;
+    auto worker = [&]() -> asio::awaitable<void> {
+        while (next < sample.size()) {
+            const std::size_t i = next++;
+            results[i] = co_await ask(ctx, to, sample[i], dnssec);
+        }
+    };
+    std::vector<asio::awaitable<void>> workers;
+    const std::size_t n = std::clamp<std::size_t>(req.options.parallel_queries, 1, 64);
+    workers.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) workers.push_back(worker());
+    co_await run_all(std::move(workers));
+    r.method = "sample";
+    r.content_serial = r.udp.serial ? r.udp.serial : r.tcp.serial;
+    r.checked = sample.size();
+    for (auto& m : results) {
+        if (!m) continue;
+        ++r.differences;
+        if (r.answers.size() < req.options.max_listed) r.answers.push_back(std::move(*m));
+    }
+}
+
+// The apex DNSKEY RRset asked with DO, the way a validating resolver asks it (RFC 4035 §5.3.1 needs it
+// before anything else validates).
+asio::awaitable<void> check_dnskey(const Context& ctx, dns::Endpoint to, verify::DnssecCheck& dnssec) {
+    const auto query = build_dnssec_query(ctx.request.served->apex(), dns::RRType::DNSKEY);
+    auto answer = co_await exchange(to, query, ctx.request.options.timeout);
+    if (!answer) {
+        dnssec.dnskey_failed("no answer: " + answer.error().message);
+        co_return;
+    }
+    auto parsed = dns::Message::parse(*answer);
+    if (!parsed || !parsed->header().qr()) {
+        dnssec.dnskey_failed("malformed answer");
+        co_return;
+    }
+    dnssec.check_dnskey_answer(*parsed);
 }
 
 asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to) {
@@ -277,46 +407,18 @@ asio::awaitable<SecondaryReport> verify_one(const Context& ctx, dns::Endpoint to
     r.tcp = co_await soa_over(ctx, to, true);
     const bool serves = (r.udp.serial && r.udp.authoritative) || (r.tcp.serial && r.tcp.authoritative);
     if (serves) {
-        bool checked = false;
-        if (req.options.transfer) {
-            auto t = co_await transfer(ctx, to);
-            if (t.error.empty()) {
-                auto diffs = verify::compare_zone(served, t.records);
-                r.method = "axfr";
-                r.content_serial = t.serial;
-                r.checked = t.records.size();
-                r.differences = diffs.size();
-                if (diffs.size() > req.options.max_listed) diffs.resize(req.options.max_listed);
-                r.rrsets = std::move(diffs);
-                checked = true;
-            } else {
-                r.transfer_error = t.error;
-            }
+        std::optional<verify::DnssecCheck> dnssec;
+        if (verify::DnssecCheck::applies(served)) {
+            dnssec.emplace(served, ctx.now, static_cast<uint32_t>(req.options.signature_warn.count()),
+                           req.options.max_listed);
+            co_await check_dnskey(ctx, to, *dnssec);
         }
-        if (!checked) {
-            const auto sample = verify::select_sample(served, req.recent, req.options.sample, ctx.seed);
-            std::vector<std::optional<SampleMismatch>> results(sample.size());
-            std::size_t next = 0;
-            auto worker = [&]() -> asio::awaitable<void> {
-                while (next < sample.size()) {
-                    const std::size_t i = next++;
-                    results[i] = co_await ask(ctx, to, sample[i]);
-                }
-            };
-            std::vector<asio::awaitable<void>> workers;
-            const std::size_t n = std::clamp<std::size_t>(req.options.parallel_queries, 1, 64);
-            workers.reserve(n);
-            for (std::size_t i = 0; i < n; ++i) workers.push_back(worker());
-            co_await run_all(std::move(workers));
-            r.method = "sample";
-            r.content_serial = r.udp.serial ? r.udp.serial : r.tcp.serial;
-            r.checked = sample.size();
-            for (auto& m : results) {
-                if (!m) continue;
-                ++r.differences;
-                if (r.answers.size() < req.options.max_listed) r.answers.push_back(std::move(*m));
-            }
-        }
+        verify::DnssecCheck* check = dnssec ? &*dnssec : nullptr;
+        // Not `a && co_await b`: GCC 12 mishandles co_await in conditional expressions (see soa_over).
+        bool transferred = false;
+        if (req.options.transfer) transferred = co_await check_by_transfer(ctx, to, r, check);
+        if (!transferred) co_await check_by_sample(ctx, to, r, check);
+        if (dnssec) r.dnssec = dnssec->result();
     }
     conclude(r, served);
     r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -345,6 +447,34 @@ nlohmann::json soa_json(const SoaCheck& s) {
             {"error", s.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.error)}};
 }
 
+nlohmann::json dnssec_json(const std::optional<verify::DnssecResult>& d) {
+    if (!d) return nullptr;
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : d->problems) {
+        problems.push_back({{"owner", p.owner.to_string()},
+                            {"type", dns::to_string(p.type)},
+                            {"key_tag", p.key_tag != 0 ? nlohmann::json(p.key_tag) : nlohmann::json(nullptr)},
+                            {"problem", p.problem},
+                            {"expiration", p.expiration != 0 ? nlohmann::json(expiry_text(p.expiration))
+                                                             : nlohmann::json(nullptr)}});
+    }
+    return {
+        {"ok", d->ok()},
+        {"dnskey_match", d->dnskey_match},
+        {"dnskey_error", d->dnskey_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(d->dnskey_error)},
+        {"missing_tags", d->missing_tags},
+        {"extra_tags", d->extra_tags},
+        {"rrsets_checked", d->rrsets_checked},
+        {"signatures_checked", d->signatures_checked},
+        {"signatures_dated", d->signatures_dated},
+        {"signatures_bad", d->signatures_bad},
+        {"problems", problems},
+        {"earliest_expiry",
+         d->earliest_expiry ? nlohmann::json(expiry_text(*d->earliest_expiry)) : nlohmann::json(nullptr)},
+        {"expiring", d->expiring},
+        {"signature_warn_s", d->warn_within}};
+}
+
 nlohmann::json texts(const std::vector<verify::WireRecord>& records) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : records) out.push_back(zone::record_to_text(r));
@@ -359,7 +489,8 @@ asio::awaitable<VerifyReport> verify_secondaries(VerifyRequest request) {
     report.served = request.served->serial();
     report.at = std::chrono::system_clock::now();
     report.secondaries.resize(request.secondaries.size());
-    const Context ctx{request, sample_seed(*request.served)};
+    const Context ctx{request, sample_seed(*request.served),
+                      std::chrono::duration_cast<std::chrono::seconds>(report.at.time_since_epoch()).count()};
     std::vector<asio::awaitable<void>> tasks;
     for (std::size_t i = 0; i < request.secondaries.size(); ++i) {
         tasks.push_back(
@@ -408,6 +539,7 @@ nlohmann::json to_json(const SecondaryReport& r) {
             {"differences", r.differences},
             {"rrsets", rrsets},
             {"answers", answers},
+            {"dnssec", dnssec_json(r.dnssec)},
             {"duration_ms", r.duration.count()}};
 }
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tsig/Key.h"
+#include "xfr/verify/DnssecCheck.h"
 #include "xfr/verify/VerifySample.h"
 #include "xfr/verify/ZoneCompare.h"
 #include "zone/Changeset.h"
@@ -28,11 +29,12 @@
 namespace headwater::server {
 
 struct VerifyOptions {
-    std::chrono::milliseconds timeout{3000};  // per query, per connect, per transfer message
-    std::size_t sample = 100;                 // random RRsets when the secondary refuses the transfer
-    bool transfer = true;                     // try AXFR first
-    std::size_t max_listed = 50;              // differences listed per secondary (all are counted)
-    std::size_t parallel_queries = 8;         // sample questions in flight per secondary
+    std::chrono::milliseconds timeout{3000};         // per query, per connect, per transfer message
+    std::size_t sample = 100;                        // random RRsets when the secondary refuses the transfer
+    bool transfer = true;                            // try AXFR first
+    std::size_t max_listed = 50;                     // differences listed per secondary (all are counted)
+    std::size_t parallel_queries = 8;                // sample questions in flight per secondary
+    std::chrono::seconds signature_warn{7 * 86400};  // a signed zone: RRSIGs expiring sooner are reported
 };
 
 // One SOA query.
@@ -55,7 +57,8 @@ enum class VerifyStatus : uint8_t {
     InSync,       // same serial, same content
     Behind,       // serves an older serial
     Ahead,        // serves a newer serial than we do (a forced backwards reload on our side?)
-    Differs,      // same serial, different content: someone edited the zone there, or a broken transfer
+    Differs,      // same serial, different content: someone edited the zone there, or a broken transfer;
+                  // for a signed zone also another DNSKEY RRset or an RRSIG that does not validate
     Unreachable,  // no answer over UDP nor TCP
     Broken,       // answers, but not authoritatively for the zone (REFUSED, no AA, no SOA)
 };
@@ -74,6 +77,9 @@ struct SecondaryReport {
     std::size_t differences = 0;                  // RRsets (axfr) or answers (sample) that differ
     std::vector<verify::RRsetDifference> rrsets;  // the first max_listed of them (axfr)
     std::vector<SampleMismatch> answers;          // the first max_listed of them (sample)
+    // A signed zone (DnssecCheck::applies): its DNSKEY RRset and the RRSIGs it serves; empty otherwise
+    // or when the content was not checked.
+    std::optional<verify::DnssecResult> dnssec;
     std::chrono::milliseconds duration{0};
 
     bool in_sync() const { return status == VerifyStatus::InSync; }

@@ -323,7 +323,8 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         // A zone that sets none of it is left out (a verify request starts from VerifyZone's defaults);
         // most of many zones do, and their names are not parsed.
         if (zc.secondaries.empty() && zc.notify.empty() && zc.verify_key.empty() &&
-            zc.verify_interval_s == 0 && zc.parent.empty() && zc.verify_sample == VerifyZone{}.sample)
+            zc.verify_interval_s == 0 && zc.parent.empty() && zc.verify_sample == VerifyZone{}.sample &&
+            std::chrono::seconds(zc.signature_warn_s) == VerifyZone{}.signature_warn)
             continue;
         VerifyZone vz;
         vz.zone = dns::Name::from_text(zc.name).value();
@@ -333,6 +334,7 @@ std::vector<VerifyZone> verify_zones(const conf::Config& config, const tsig::Key
         vz.interval = std::chrono::seconds(zc.verify_interval_s);
         vz.sample = zc.verify_sample;
         vz.parents = zc.parent;
+        vz.signature_warn = std::chrono::seconds(zc.signature_warn_s);
         out.push_back(std::move(vz));
     }
     return out;

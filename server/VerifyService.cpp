@@ -74,7 +74,8 @@ bool VerifyZone::same_as(const VerifyZone& o) const {
                std::equal(sa.begin(), sa.end(), sb.begin(), sb.end());
     };
     return zone == o.zone && secondaries == o.secondaries && notify_targets == o.notify_targets &&
-           same_key(key, o.key) && interval == o.interval && sample == o.sample && parents == o.parents;
+           same_key(key, o.key) && interval == o.interval && sample == o.sample && parents == o.parents &&
+           signature_warn == o.signature_warn;
 }
 
 VerifyService::VerifyService(const zone::ZoneStore& store, std::shared_ptr<const tsig::KeyStore> keys,
@@ -157,6 +158,7 @@ Result<VerifyRequest, std::string> VerifyService::prepare(const VerifyZone& vz) 
     req.secondaries = vz.secondaries.empty() ? vz.notify_targets : vz.secondaries;
     req.key = vz.key;
     req.options.sample = vz.sample;
+    req.options.signature_warn = vz.signature_warn;
     return req;
 }
 

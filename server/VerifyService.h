@@ -36,6 +36,9 @@ struct VerifyZone {
     std::chrono::seconds interval{0};      // 0: only on demand
     std::size_t sample = 100;
     std::vector<dns::Endpoint> parents;  // the parent zone's servers: the delegation check
+    // A signed zone's secondaries: an RRSIG they serve that expires sooner than this is reported
+    // (zone[].signature_warn, the same window the signing watch warns with).
+    std::chrono::seconds signature_warn{7 * 86400};
 
     // The same settings (a key by its name, algorithm and secret: a reconfigure builds new Key objects).
     bool same_as(const VerifyZone& other) const;

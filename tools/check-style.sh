@@ -11,7 +11,7 @@ echo "check-style: clang-format on ${#files[@]} files"
 clang-format --dry-run --Werror "${files[@]}"
 
 echo "check-style: include direction"
-# docs/architecture.md: zone/base <- zone/dns <- zone, tsig, conf <- zone/answer <- zone/sign, xfr, xfr/verify
+# docs/architecture.md: zone/base <- zone/dns <- zone, tsig, conf <- zone/answer <- zone/sign, xfr <- xfr/verify
 # <- server;
 # tools -> conf, zone and the control protocol.
 fail=0

@@ -468,7 +468,41 @@ void print_records(const char* label, const json& records) {
     for (const auto& r : records) std::cout << "      " << label << r.get<std::string>() << '\n';
 }
 
-// SECONDARY STATUS SERIAL LAG UDP TCP CHECKED SUMMARY, then what differs under each secondary.
+// A signed zone's DNSSEC column: "ok", "ok, N expiring", "keys differ", "bad sigs", "no DNSKEY" (not read);
+// "-" for an unsigned zone.
+std::string dnssec_cell(const json& s) {
+    if (!s.is_object() || !s.contains("dnssec") || !s["dnssec"].is_object()) return "-";
+    const auto& d = s["dnssec"];
+    const auto expiring = d.value("expiring", std::size_t{0});
+    if (has_text(d, "dnskey_error") && d.value("missing_tags", json::array()).empty()) return "no DNSKEY";
+    if (!d.value("ok", false)) return d.value("dnskey_match", false) ? "bad sigs" : "keys differ";
+    return expiring > 0 ? "ok, " + std::to_string(expiring) + " expiring" : "ok";
+}
+
+// Under a secondary: what the DNSSEC check found wrong.
+void print_dnssec_problems(const json& s) {
+    if (!s.contains("dnssec") || !s["dnssec"].is_object()) return;
+    const auto& d = s["dnssec"];
+    const auto tags = [](const json& list) {
+        std::string out;
+        for (const auto& t : list) out += (out.empty() ? "" : " ") + t.dump();
+        return out;
+    };
+    if (!d.value("missing_tags", json::array()).empty())
+        std::cout << "  DNSKEY missing (key tags): " << tags(d["missing_tags"]) << '\n';
+    if (!d.value("extra_tags", json::array()).empty())
+        std::cout << "  DNSKEY extra (key tags): " << tags(d["extra_tags"]) << '\n';
+    for (const auto& p : d.value("problems", json::array()))
+        std::cout << "  RRSIG " << text_of(p, "owner") << " " << text_of(p, "type") << " key "
+                  << text_of(p, "key_tag") << ": " << text_of(p, "problem") << " (expires "
+                  << text_of(p, "expiration") << ")\n";
+    std::cout << "  DNSSEC: " << text_of(d, "signatures_checked") << " signatures verified, "
+              << text_of(d, "signatures_dated") << " dated, " << text_of(d, "signatures_bad") << " bad, "
+              << text_of(d, "expiring") << " expiring; earliest expiry " << text_of(d, "earliest_expiry")
+              << '\n';
+}
+
+// SECONDARY STATUS SERIAL LAG UDP TCP CHECKED DIFFERS DNSSEC, then what differs under each secondary.
 void print_verify(const json& response) {
     if (response.contains("delegation")) return print_delegation(response["delegation"]);
     std::cout << text_of(response, "zone") << ": serving serial " << text_of(response, "serial") << '\n';
@@ -481,9 +515,10 @@ void print_verify(const json& response) {
         row.push_back(s.is_object() && s.contains("tcp") ? rtt_text(s["tcp"]) : "-");
         row.push_back(has_text(s, "method") ? text_of(s, "method") + " " + text_of(s, "checked") : "-");
         row.push_back(text_of(s, "differences"));
+        row.push_back(dnssec_cell(s));
         rows.push_back(std::move(row));
     }
-    print_table({"SECONDARY", "STATUS", "SERIAL", "LAG", "UDP", "TCP", "CHECKED", "DIFFERS"}, rows);
+    print_table({"SECONDARY", "STATUS", "SERIAL", "LAG", "UDP", "TCP", "CHECKED", "DIFFERS", "DNSSEC"}, rows);
     for (const auto& s : *secondaries) {
         if (!s.is_object()) continue;
         std::cout << '\n' << text_of(s, "address") << ": " << text_of(s, "summary") << '\n';
@@ -502,6 +537,7 @@ void print_verify(const json& response) {
             print_records("served: ", a.value("served", json::array()));
             print_records("theirs: ", a.value("theirs", json::array()));
         }
+        print_dnssec_problems(s);
         const auto differences = s.value("differences", std::size_t{0});
         const auto listed =
             s.value("rrsets", json::array()).size() + s.value("answers", json::array()).size();

@@ -30,6 +30,11 @@ gets a "verification" entry per secondary (in sync / differs), the transfer log 
 both, the server log exactly one "drift starts" warning for posing over several intervals; posing
 reloaded with the right copy: exactly one "drift ends".
 
+SignedVerifyTest: a zone Headwater signs, transferred to a real Knot: in sync with dnssec ok (by AXFR and
+by sample); knotd primaries serving hand-edited copies (a damaged RRSIG and an expired one; an extra
+DNSKEY): "differs", naming the bad signatures and the extra key tag; signature_warn longer than the
+signatures live: every signature counted as expiring, still in sync.
+
 ConfigTest: verify_interval = "5x", verify_interval without secondaries and an unknown verify_key are
 reported by `headwater --check-config` with file:line (tests/unit/conf/verify_config_test.cpp checks the
 loader itself).
@@ -570,6 +575,217 @@ class IntervalTest(VerifyMixin, unittest.TestCase):
         v = self.verification()
         self.assertEqual((v[bad].get("status"), v[bad].get("in_sync"), v[bad].get("differences")),
                          ("in-sync", True, 0), v)
+
+
+SIGNED_ZONE = "signedverify.example."
+WARNED_ZONE = "warned.example."  # signature_warn longer than the signatures live: every one "expiring"
+
+
+def signed_zone_text(serial):
+    return f"""$TTL 300
+@    3600 IN SOA ns1 hostmaster {serial} 3600 3600 1209600 300
+@    NS  ns1
+ns1  A   192.0.2.53
+www  A   192.0.2.80
+mail A   192.0.2.25
+@    MX  10 mail
+"""
+
+
+def signed_entry(doc, addr):
+    mine = [s for s in (doc or {}).get("secondaries", []) if s.get("address") == addr]
+    return mine[0] if len(mine) == 1 else {}
+
+
+class SignedVerifyTest(VerifyMixin, unittest.TestCase):
+    """A zone Headwater signs: the DNSKEY RRset and the RRSIGs a secondary serves are checked.
+
+    A real Knot secondary transfers signedverify.example. and warned.example. (both signed by Headwater,
+    NSEC); verify finds it in sync with dnssec ok, by AXFR and by sample. Then knotd primaries serve
+    hand-edited copies of the signed zone (as a secondary someone edited would): one with the signature of
+    www A damaged and the RRSIG of mail A moved into the past, one with an extra DNSKEY; verify names the
+    bad signatures and the extra key tag, by AXFR and (transfers refused) by sample. warned.example. has
+    signature_warn = "30d", longer than the 14-day signatures live: in sync, ok, every signature expiring.
+    """
+
+    knot = None
+    tampered = None
+    tampered_refusing = None
+    extra_key = None
+    tmp = None
+
+    @classmethod
+    def setUpClass(cls):
+        hwtest.require_headwater("verification is Headwater's")
+        hwtest.require_tool("knotd")
+        try:
+            cls.tmp = hwtest.tempdir("verify-signed")
+            confs = []
+            cls.knot = hwtest.KnotSecondary([SIGNED_ZONE, WARNED_ZONE], 0)
+            knot_addr = address(cls.knot)
+            for zone, extra in ((SIGNED_ZONE, {}), (WARNED_ZONE, {"signature_warn": "30d"})):
+                src = cls.tmp / f"{zone}zone"
+                src.write_text(signed_zone_text(SERIAL))
+                confs.append(hwtest.ZoneConf(zone, src, notify=[knot_addr],
+                                             notify_options={"dnssec_policy": "nsec", "secondaries": [knot_addr],
+                                                             **extra}))
+            cls.hw = hwtest.Headwater(confs, extra_toml='[[dnssec_policy]]\nname = "nsec"\n')
+            cls.hw.start(timeout=60)
+            cls.knot.primary_port = cls.hw.port
+            cls.knot.start()
+            for zone in (SIGNED_ZONE, WARNED_ZONE):
+                cls.knot.wait_serial(zone, SERIAL, timeout=30)
+            cls.make_copies()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def make_copies(cls):
+        """Edited copies of the signed zone as Headwater transfers it, each served by a knotd primary."""
+        import dns.dnssec
+        import dns.query
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.zone
+
+        def fetch():
+            return dns.zone.from_xfr(dns.query.xfr(hwtest.ADDR, SIGNED_ZONE, port=cls.hw.port, lifetime=20,
+                                                   relativize=False),
+                                     relativize=False)
+
+        def rrsig(z, owner, covered):
+            rds = z.find_rdataset(f"{owner}.{SIGNED_ZONE}", dns.rdatatype.RRSIG, covers=covered)
+            return rds
+
+        # 1: the signature of www A damaged, the RRSIG of mail A expired a day ago (inception before that).
+        z = fetch()
+        www = rrsig(z, "www", dns.rdatatype.A)
+        damaged = [rd.replace(signature=bytes([rd.signature[0] ^ 0xFF]) + rd.signature[1:]) for rd in www]
+        www.clear()
+        for rd in damaged:
+            www.add(rd)
+        now = int(time.time())
+        mail = rrsig(z, "mail", dns.rdatatype.A)
+        past = [rd.replace(expiration=now - 86400, inception=now - 10 * 86400) for rd in mail]
+        mail.clear()
+        for rd in past:
+            mail.add(rd)
+        cls.damaged_tag = damaged[0].key_tag
+        path = cls.tmp / "tampered.zone"
+        z.to_file(str(path), relativize=False)
+        cls.tampered = hwtest.KnotPrimary({SIGNED_ZONE: path})
+        cls.tampered_refusing = hwtest.KnotPrimary({SIGNED_ZONE: path}, allow_transfer=False)
+
+        # 2: one DNSKEY more than Headwater publishes (a made-up P-256 ZSK).
+        z = fetch()
+        fake = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY,
+                                   "256 3 13 " + __import__("base64").b64encode(bytes(range(64))).decode())
+        z.find_rdataset(SIGNED_ZONE, dns.rdatatype.DNSKEY).add(fake)
+        cls.fake_tag = dns.dnssec.key_id(fake)
+        path = cls.tmp / "extra-key.zone"
+        z.to_file(str(path), relativize=False)
+        cls.extra_key = hwtest.KnotPrimary({SIGNED_ZONE: path})
+        for primary in (cls.tampered, cls.tampered_refusing, cls.extra_key):
+            primary.start(wait=False)
+        for primary in (cls.tampered, cls.tampered_refusing, cls.extra_key):
+            primary.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        hwtest.close_class_fixture(cls, cls.knot, cls.tampered, cls.tampered_refusing, cls.extra_key)
+        cls.knot = cls.tampered = cls.tampered_refusing = cls.extra_key = None
+
+    def dnssec_of(self, *args, zone=SIGNED_ZONE, addr=None, rc_expected=0):
+        rc, doc, out, err, _ = self.verify(*args, zone=zone)
+        self.assertEqual(rc, rc_expected, f"exit {rc}:\n{out}{err}")
+        e = signed_entry(doc, addr)
+        self.assertTrue(e, self.dump(doc))
+        self.assertIsInstance(e.get("dnssec"), dict, self.dump(e))
+        return e, e["dnssec"]
+
+    def test_1_in_sync_by_axfr_and_by_sample(self):
+        a = address(self.knot)
+        for args, method in ((("--secondary", a), "axfr"), (("--secondary", a, "--no-transfer"), "sample")):
+            with self.subTest(method=method):
+                e, d = self.dnssec_of(*args, addr=a)
+                self.assertEqual((e.get("status"), e.get("method"), e.get("differences")), ("in-sync", method, 0),
+                                 self.dump(e))
+                self.assertIs(d.get("ok"), True, self.dump(d))
+                self.assertIs(d.get("dnskey_match"), True, self.dump(d))
+                self.assertEqual((d.get("missing_tags"), d.get("extra_tags")), ([], []), self.dump(d))
+                self.assertEqual((d.get("signatures_bad"), d.get("expiring"), d.get("problems")), (0, 0, []),
+                                 self.dump(d))
+                # SOA, NS, MX, DNSKEY, NSEC at the apex; A and NSEC at ns1, www and mail: one CSK signs each.
+                self.assertGreaterEqual(d.get("signatures_checked", 0), 11, self.dump(d))
+                self.assertTrue(d.get("earliest_expiry"), self.dump(d))
+                self.assertIn("DNSSEC ok", e.get("summary", ""))
+        rc, _, out, err, _ = self.verify("--secondary", a, zone=SIGNED_ZONE, json_output=False)
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"(?m)^SECONDARY .* DNSSEC\s*$", out)
+        self.assertRegex(out, rf"(?m)^{re.escape(a)}\s+in-sync\s+.*\sok\s*$", out)
+
+    def test_2_expiring_within_signature_warn(self):
+        a = address(self.knot)
+        e, d = self.dnssec_of("--secondary", a, zone=WARNED_ZONE, addr=a)
+        self.assertEqual(e.get("status"), "in-sync", self.dump(e))
+        self.assertIs(d.get("ok"), True, self.dump(d))
+        self.assertEqual(d.get("signature_warn_s"), 30 * 86400, self.dump(d))
+        self.assertGreaterEqual(d.get("expiring", 0), 11, self.dump(d))
+        self.assertEqual(d.get("expiring"), d.get("signatures_dated"), self.dump(d))
+        self.assertRegex(e.get("summary", ""), r"\d+ expire within 30d", self.dump(e))
+
+    def check_tampered(self, e, d, method):
+        self.assertEqual((e.get("status"), e.get("in_sync"), e.get("method")), ("differs", False, method),
+                         self.dump(e))
+        self.assertIs(d.get("ok"), False, self.dump(d))
+        self.assertIs(d.get("dnskey_match"), True, self.dump(d))
+        self.assertEqual(d.get("signatures_bad"), 2, self.dump(d))
+        problems = {(p.get("owner", "").lower(), p.get("type"), p.get("problem")) for p in d.get("problems", [])}
+        self.assertEqual(problems, {(f"www.{SIGNED_ZONE}", "A", "bad-signature"),
+                                    (f"mail.{SIGNED_ZONE}", "A", "expired")}, self.dump(d))
+        www = [p for p in d["problems"] if p["problem"] == "bad-signature"][0]
+        self.assertEqual(www.get("key_tag"), self.damaged_tag, self.dump(d))
+        self.assertIn("DNSSEC 2 of", e.get("summary", ""))
+
+    def test_3_damaged_and_expired_signatures_by_axfr(self):
+        a = self.tampered.address
+        e, d = self.dnssec_of("--secondary", a, addr=a, rc_expected=1)
+        self.check_tampered(e, d, "axfr")
+        # The RRSIG RRsets differ from ours too (the content check sees other bytes).
+        self.assertEqual(diffs_of(e), {("different", f"www.{SIGNED_ZONE}", "RRSIG"),
+                                       ("different", f"mail.{SIGNED_ZONE}", "RRSIG")}, self.dump(e))
+        rc, _, out, err, _ = self.verify("--secondary", a, zone=SIGNED_ZONE, json_output=False)
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, rf"(?m)^{re.escape(a)}\s+differs\s+.*\sbad sigs\s*$", out)
+        self.assertRegex(out, rf"(?m)^\s+RRSIG www\.{re.escape(SIGNED_ZONE)} A key {self.damaged_tag}: bad-signature",
+                         out)
+        self.assertRegex(out, rf"(?m)^\s+RRSIG mail\.{re.escape(SIGNED_ZONE)} A key \d+: expired", out)
+
+    def test_4_damaged_and_expired_signatures_by_sample(self):
+        a = self.tampered_refusing.address
+        e, d = self.dnssec_of("--secondary", a, addr=a, rc_expected=1)
+        self.assertTrue(e.get("transfer_error"), self.dump(e))
+        # By sample the answers compared (A, MX, ...) are the same as ours: only DNSSEC tells them apart.
+        self.assertEqual(e.get("differences"), 0, self.dump(e))
+        self.check_tampered(e, d, "sample")
+
+    def test_5_extra_dnskey(self):
+        a = self.extra_key.address
+        e, d = self.dnssec_of("--secondary", a, addr=a, rc_expected=1)
+        self.assertEqual(e.get("status"), "differs", self.dump(e))
+        self.assertIs(d.get("dnskey_match"), False, self.dump(d))
+        self.assertEqual((d.get("missing_tags"), d.get("extra_tags")), ([], [self.fake_tag]), self.dump(d))
+        # Our signature over the DNSKEY RRset does not cover the RRset with the extra key in it.
+        self.assertIn((f"{SIGNED_ZONE}", "DNSKEY", "bad-signature"),
+                      {(p.get("owner", "").lower(), p.get("type"), p.get("problem")) for p in d.get("problems", [])},
+                      self.dump(d))
+        self.assertIn(f"DNSKEY RRset differs (extra {self.fake_tag})", e.get("summary", ""))
+        rc, _, out, err, _ = self.verify("--secondary", a, zone=SIGNED_ZONE, json_output=False)
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, rf"(?m)^{re.escape(a)}\s+differs\s+.*\skeys differ\s*$", out)
+        self.assertIn(f"DNSKEY extra (key tags): {self.fake_tag}", out)
 
 
 class ConfigTest(unittest.TestCase):

@@ -188,6 +188,60 @@ Result<PkeyPtr, std::string> rsa_from_parts(std::span<const uint8_t> public_key,
     return pkey;
 }
 
+// A public key alone (EVP_PKEY_PUBLIC_KEY): no pairwise check, there is no private part to check.
+Result<PkeyPtr, std::string> public_pkey(const char* type, OSSL_PARAM_BLD* bld) {
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+    const CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+    EVP_PKEY* pkey = nullptr;
+    const bool ok = params != nullptr && ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+                    EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    OSSL_PARAM_free(params);
+    if (!ok) return unexpected(openssl_error("OpenSSL refused the public key"));
+    return PkeyPtr(pkey, EVP_PKEY_free);
+}
+
+Result<PkeyPtr, std::string> public_only(DnssecAlgorithm a, std::span<const uint8_t> public_key) {
+    std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
+                                                                        &OSSL_PARAM_BLD_free);
+    if (!bld) return unexpected(openssl_error("OpenSSL: no parameter builder"));
+    if (a == DnssecAlgorithm::Ed25519) {
+        // RFC 8080 §3: the 32 octets of the public key.
+        PkeyPtr pkey(
+            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()),
+            EVP_PKEY_free);
+        if (!pkey) return unexpected(openssl_error("OpenSSL refused the Ed25519 public key"));
+        return pkey;
+    }
+    if (is_ecdsa(a)) {
+        // RFC 6605 §4: X | Y, which OpenSSL takes as an uncompressed point (0x04 first).
+        if (public_key.size() != 2 * ecdsa_size(a))
+            return unexpected(std::string("public key is not ") + std::to_string(2 * ecdsa_size(a)) +
+                              " octets");
+        std::vector<uint8_t> point{0x04};
+        point.insert(point.end(), public_key.begin(), public_key.end());
+        if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, ec_group(a), 0) != 1 ||
+            OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                             point.size()) != 1)
+            return unexpected(openssl_error("cannot build the ECDSA public key"));
+        return public_pkey("EC", bld.get());
+    }
+    // RFC 3110 §2: exponent length (1 octet, or 0 and 2 octets), exponent, modulus.
+    std::size_t at = 1;
+    std::size_t exponent_length = public_key.empty() ? 0 : public_key[0];
+    if (!public_key.empty() && exponent_length == 0 && public_key.size() >= 3) {
+        exponent_length = (std::size_t{public_key[1]} << 8) | public_key[2];
+        at = 3;
+    }
+    if (exponent_length == 0 || public_key.size() <= at + exponent_length)
+        return unexpected(std::string("RSA public key too short"));
+    const BnPtr e = bn_from(public_key.subspan(at, exponent_length));
+    const BnPtr n = bn_from(public_key.subspan(at + exponent_length));
+    if (!e || !n || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1)
+        return unexpected(openssl_error("cannot build the RSA public key"));
+    return public_pkey("RSA", bld.get());
+}
+
 }  // namespace
 
 std::vector<uint8_t> ds_rdata(std::span<const uint8_t> zone_wire, std::span<const uint8_t> dnskey_rdata,
@@ -257,6 +311,19 @@ Result<DnssecKey, std::string> DnssecKey::from_parts(DnssecAlgorithm algorithm, 
         pkey = rsa_from_parts(public_key, private_fields);
     if (!pkey) return unexpected(pkey.error());
     return DnssecKey(algorithm, flags, std::move(*pkey),
+                     std::vector<uint8_t>(public_key.begin(), public_key.end()));
+}
+
+Result<DnssecKey, std::string> DnssecKey::from_dnskey(std::span<const uint8_t> rdata) {
+    if (rdata.size() < 5) return unexpected(std::string("DNSKEY RDATA too short"));
+    if (rdata[2] != 3) return unexpected(std::string("DNSKEY protocol is not 3"));
+    const auto algorithm = algorithm_from_number(rdata[3]);
+    if (!algorithm) return unexpected("algorithm " + std::to_string(rdata[3]) + " not supported");
+    const auto public_key = rdata.subspan(4);
+    auto pkey = public_only(*algorithm, public_key);
+    if (!pkey) return unexpected(pkey.error());
+    const auto flags = static_cast<uint16_t>((rdata[0] << 8) | rdata[1]);
+    return DnssecKey(*algorithm, flags, std::move(*pkey),
                      std::vector<uint8_t>(public_key.begin(), public_key.end()));
 }
 

@@ -47,6 +47,11 @@ class DnssecKey {
     static Result<DnssecKey, std::string> from_parts(DnssecAlgorithm algorithm, uint16_t flags,
                                                      std::span<const uint8_t> public_key,
                                                      const PrivateFields& private_fields);
+    // A key that can only verify, from DNSKEY RDATA (flags, protocol, algorithm, public key: RFC 4034
+    // §2.1), as a validator holds it: checking what a secondary serves against the keys we publish needs
+    // no private part. Its signer() fails. An algorithm not listed in DnssecAlgorithm, a protocol other
+    // than 3 (RFC 4034 §2.1.2) or a public key OpenSSL refuses is an error.
+    static Result<DnssecKey, std::string> from_dnskey(std::span<const uint8_t> rdata);
 
     DnssecAlgorithm algorithm() const { return algorithm_; }
     uint16_t flags() const { return flags_; }
