@@ -30,9 +30,11 @@ bool under_way(const std::vector<sign::RolloverKey>& keys, std::time_t t) {
     std::size_t active_sep = 0;
     for (const sign::RolloverKey& k : keys) {
         if (k.timing.incoming(t) || k.timing.retired(t)) return true;
-        if (k.sep && k.timing.active(t)) ++active_sep;
+        if (k.sep && k.timing.active(t) && k.generated) ++active_sep;
     }
-    return active_sep > 1;
+    return active_sep > 0 && std::ranges::count_if(keys, [t](const sign::RolloverKey& k) {
+                                 return k.sep && k.timing.active(t);
+                             }) > 1;
 }
 
 }  // namespace

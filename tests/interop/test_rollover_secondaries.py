@@ -15,6 +15,8 @@ secondaries serve the KSK and the new ZSK only.
 Then, with Knot stopped, a second rollover publishes its successor and stays there, `dnssec status` naming
 the secondary it waits for, also across a restart of Headwater; once Knot is back and has transferred the
 zone, the rollover completes.
+
+CskRolloverTest rolls a CSK under a parent zone served by a second Headwater (see its docstring).
 """
 
 import sys
@@ -196,6 +198,174 @@ class RolloverSecondariesTest(unittest.TestCase):
         seen = {}
         self.roll(seen, lambda z: z.get(successor[0]) == "active" and all(
             z.get(t) == "removed" for t in before), timeout=90)
+
+
+PARENT = "example."
+CHILD = "csk.example."
+CHILD_SERIAL = 2026120801
+
+CHILD_TEXT = f"""$TTL 2
+@   2 IN SOA ns1 hostmaster {CHILD_SERIAL} 3600 600 1209600 2
+@   NS  ns1
+ns1 A   192.0.2.53
+www A   192.0.2.80
+"""
+
+CHILD_POLICY = """[[dnssec_policy]]
+name = "csk-rolling"
+keys = "csk"
+dnskey_ttl = "2s"
+propagation_delay = "1s"
+ds_check_interval = "1s"
+"""
+
+PARENT_POLICY = """[[dnssec_policy]]
+name = "parent"
+keys = "csk"
+dnskey_ttl = "2s"
+"""
+
+
+def parent_text(serial, ds_lines):
+    """The parent zone: a delegation of csk.example. with the DS records given (the registrar's copy)."""
+    return (f"$TTL 2\n@ 2 IN SOA ns.example. hostmaster.example. {serial} 3600 600 1209600 2\n"
+            "@ NS ns\nns A 192.0.2.250\ncsk NS ns1.csk\nns1.csk A 192.0.2.53\n"
+            + "".join(f"{CHILD} 2 IN DS {d}\n" for d in ds_lines))
+
+
+class CskRolloverTest(unittest.TestCase):
+    """A CSK rollover whose DS step is decided by the parent's servers.
+
+    Headwater signs csk.example. with a CSK alone and NOTIFYs a Knot and a BIND secondary (from
+    127.0.0.2 and 127.0.0.3); a second Headwater serves the signed parent zone example. with the child's DS
+    and is the child's `parent`. unbound's trust anchor is the parent's DS: every answer about the child
+    validates only through the DS the parent serves, the DNSKEY RRset the secondaries serve, and the
+    signatures over the data. The test plays the registrar: when the child's CDS appears at the
+    secondaries, it waits (the rollover must wait too, saying so), then replaces the DS in the parent zone
+    and reloads it; the child sees it at the parent and removes the old CSK."""
+
+    @classmethod
+    def setUpClass(cls):
+        hwtest.require_headwater()
+        cls.dir = hwtest.tempdir("csk-rollover-interop")
+        cls.knot = KnotFrom([CHILD], 0)
+        cls.bind = BindFrom([CHILD], 0)
+        parent_src = cls.dir / "example.zone"
+        parent_src.write_text(parent_text(1, []))  # the DS is written once the child has its key
+        parent_zone = hwtest.ZoneConf(PARENT, parent_src, notify_options={"dnssec_policy": "parent"})
+        cls.parent = hwtest.Headwater([parent_zone], acl_networks=("127.0.0.0/8",), extra_toml=PARENT_POLICY)
+        src = cls.dir / "csk.zone"
+        src.write_text(CHILD_TEXT)
+        zone = hwtest.ZoneConf(CHILD, src, notify=[f"127.0.0.1:{cls.knot.port}", f"127.0.0.1:{cls.bind.port}"],
+                               notify_options={"dnssec_policy": "csk-rolling",
+                                               "parent": [f"127.0.0.1:{cls.parent.port}"]})
+        cls.hw = hwtest.Headwater([zone], acl_networks=("127.0.0.0/8",), extra_toml=CHILD_POLICY)
+        cls.hw.start(timeout=60)
+        for peer in (cls.knot, cls.bind):
+            peer.primary_port = cls.hw.port
+            peer.start()
+        for peer in (cls.knot, cls.bind):
+            peer.wait_serial(CHILD, CHILD_SERIAL)
+        rc, out, stdout, stderr = cls.hw.ctl("dnssec", "ds", CHILD)
+        assert rc == 0, stdout + stderr
+        cls.parent_serial = 1
+        cls.parent_src = cls.parent.zone_path(PARENT)
+        cls.parent_src.write_text(parent_text(cls.parent_serial, [out["ds"][0].split(" DS ", 1)[1]]))
+        cls.parent.start(timeout=60)
+        rc, pout, stdout, stderr = cls.parent.ctl("dnssec", "ds", PARENT)
+        assert rc == 0, stdout + stderr
+        d = cls.dir / "unbound"
+        d.mkdir()
+        cls.unbound = hwtest.Unbound(d, PARENT, [cls.parent.port], pout["ds"][0],
+                                     stubs={CHILD: [cls.knot.port, cls.bind.port]})
+        cls.asked = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp = cls.dir
+        extras = [cls.unbound] if hasattr(cls, "unbound") else []
+        hwtest.close_class_fixture(cls, *extras, cls.knot, cls.bind, cls.parent)
+
+    def status(self):
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "status", CHILD)
+        self.assertEqual(rc, 0, stdout + stderr)
+        return out
+
+    def validates(self, context):
+        CskRolloverTest.asked += 1
+        for name, rcode in (("www.csk", dns.rcode.NOERROR), (f"nx{self.asked}.csk", dns.rcode.NXDOMAIN)):
+            r = self.unbound.resolve(name, "A")
+            self.assertEqual(r.rcode(), rcode, f"{name} during {context}:\n{r}\n{self.hw.log()[-4000:]}")
+            self.assertTrue(r.flags & dns.flags.AD, f"{name} not validated during {context}:\n{r}")
+
+    def served(self, port, rdtype):
+        q = dns.message.make_query(CHILD, rdtype)
+        return [rd for rrset in dns.query.udp(q, hwtest.ADDR, port=port, timeout=5).answer for rd in rrset
+                if rrset.rdtype == dns.rdatatype.from_text(rdtype)]
+
+    def publish_ds(self, cds):
+        """The registrar: the parent's DS RRset becomes what the CDS says."""
+        CskRolloverTest.parent_serial += 1
+        self.parent_src.write_text(parent_text(self.parent_serial, [rd.to_text() for rd in cds]))
+        rc, out, stdout, stderr = self.parent.ctl("reload", PARENT)
+        self.assertEqual(rc, 0, stdout + stderr)
+
+    def test_a_csk_rollover_follows_the_parent_and_keeps_validating(self):
+        self.validates("the start")
+        keys = self.status()["keys"]
+        self.assertEqual([k["role"] for k in keys], ["csk"])
+        old = keys[0]["tag"]
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", CHILD, "ksk")
+        self.assertNotEqual(rc, 0, "a CSK zone has no KSK: the role must be csk")
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", CHILD, "csk")
+        self.assertEqual(rc, 0, stdout + stderr)
+        seen = {}
+        registrar_done = False
+        cds_since = None
+        deadline = time.monotonic() + 120
+        while True:
+            st = self.status()
+            states = {k["tag"]: k["state"] + ("+cds" if k.get("cds") else "") for k in st["keys"]}
+            for tag, state in states.items():
+                if not seen.get(tag) or seen[tag][-1] != state:
+                    seen.setdefault(tag, []).append(state)
+            self.validates(f"keys {states}, rollover: {st['rollover']}")
+            if states.get(old) == "removed":
+                break
+            new = [t for t in states if t != old]
+            cds = self.served(self.knot.port, "CDS") if new else []
+            if cds and not registrar_done:
+                if cds_since is None:
+                    cds_since = time.monotonic()
+                elif time.monotonic() - cds_since > 6:
+                    # Every other timer has run out: only the parent holds the old key now.
+                    self.assertEqual(states[old], "retired", st)
+                    self.assertIn(f"waiting: the parent's DS for key {new[0]}", st["rollover"]["status"])
+                    self.assertIn(f"serves DS {old}", st["rollover"]["status"])
+                    self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in self.served(self.knot.port, "CDNSKEY")),
+                                     new)
+                    self.publish_ds(cds)
+                    registrar_done = True
+            if time.monotonic() > deadline:
+                self.fail(f"rollover stuck: {states}, {st['rollover']}\n{self.hw.log()[-4000:]}")
+            time.sleep(0.25)
+        self.assertTrue(registrar_done, seen)
+        new = [t for t in seen if t != old]
+        self.assertEqual(len(new), 1, seen)
+        new = new[0]
+        # The successor signs from its start, gets its CDS, then loses it when the old key leaves; the old
+        # key goes active -> retired (signing the DNSKEY RRset only) -> removed.
+        self.assertEqual(seen[new], ["active", "active+cds", "active"], seen)
+        self.assertEqual(seen[old], ["active", "retired", "removed"], seen)
+        final = self.status()["serial"]
+        for peer in (self.knot, self.bind):
+            peer.wait_serial(CHILD, final, timeout=30)
+            self.assertEqual([dns.dnssec.key_id(rd) for rd in self.served(peer.port, "DNSKEY")], [new], peer.kind)
+            self.assertEqual(self.served(peer.port, "CDS"), [], peer.kind)
+        self.validates("the end")
+        log = self.hw.log()
+        self.assertIn("the parent servers serve DS for key(s)", log)
+        self.assertIn(f"dnssec rollover: key {old} removed from the DNSKEY RRset", log)
 
 
 if __name__ == "__main__":

@@ -583,9 +583,10 @@ class Unbound:
     """unbound as a validating resolver on 127.0.0.1:<free port>: `zone` is a stub zone at `servers` (a list
     of ports on 127.0.0.1: Headwater, or the secondaries that serve what it signed), the trust anchor is the
     zone's DS (or DNSKEY) record text, and every other name goes to a dead loopback port (nothing leaves
-    loopback; outgoing queries are sent from 127.0.0.1)."""
+    loopback; outgoing queries are sent from 127.0.0.1). `stubs`: more stub zones, {name: [ports]} (a
+    child zone whose DS the zone serves: its chain of trust runs through the zone)."""
 
-    def __init__(self, d, zone, servers, anchor):
+    def __init__(self, d, zone, servers, anchor, stubs=None):
         import dns.message
         import dns.query
         self.exe = require_tool("unbound")
@@ -604,6 +605,8 @@ class Unbound:
                  "    prefetch: no", "    qname-minimisation: no", "    val-log-level: 2", "    verbosity: 1",
                  "    access-control: 127.0.0.0/8 allow", "stub-zone:", f'    name: "{self.zone}"']
         lines += [f"    stub-addr: 127.0.0.1@{p}" for p in servers]
+        for name, ports in (stubs or {}).items():
+            lines += ["stub-zone:", f'    name: "{name}"'] + [f"    stub-addr: 127.0.0.1@{p}" for p in ports]
         lines += ["stub-zone:", '    name: "."', f"    stub-addr: 127.0.0.1@{dead}", ""]
         conf.write_text("\n".join(lines))
         checker = shutil.which("unbound-checkconf") or "/usr/sbin/unbound-checkconf"

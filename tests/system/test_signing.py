@@ -285,6 +285,7 @@ name = "split"
 keys = "ksk+zsk"
 dnskey_ttl = "1s"
 propagation_delay = "1s"
+parent_ds_ttl = "1s"
 
 [[dnssec_policy]]
 name = "csk"
@@ -335,13 +336,58 @@ name = "csk"
         self.assertEqual(log.count("ZSK rollover started by the operator"), 1, log[-3000:])
         self.assertEqual(log.count(f"key {new} signs from now"), 1, log[-3000:])
 
+    def test_a_ksk_rollover_waits_for_the_operator_to_see_the_ds(self):
+        """No parent servers: the CDS/CDNSKEY are published, the rollover waits until `dnssec ds-seen`, then
+        the policy's parent_ds_ttl, and ends with the new KSK alone, the CDS withdrawn."""
+        def ksks():
+            rc, out, stdout, stderr = self.hw.ctl("dnssec", "status", self.ZONE)
+            self.assertEqual(rc, 0, stdout + stderr)
+            return {k["tag"]: (k["state"], k["cds"]) for k in out["keys"] if k["role"] == "ksk"}, out["rollover"]
+
+        def wait(what, until):
+            deadline = time.monotonic() + 60
+            while not until(ksks()[0]):
+                self.assertLess(time.monotonic(), deadline, f"{what}: {ksks()}\n{self.hw.log()[-3000:]}")
+                time.sleep(0.25)
+
+        (old,) = ksks()[0]
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "ksk")
+        self.assertEqual(rc, 0, stdout + stderr)
+        (new,) = [t for t in ksks()[0] if t != old]
+        self.assertEqual(ksks()[0][new], ("active", False), "signs the DNSKEY RRset at once, no CDS yet")
+        wait("the CDS", lambda k: k[new] == ("active", True))
+        lines = axfr_file(self.hw, self.ZONE, self.dir / "cds")
+        validate(self, self.dir / "cds", self.ZONE)
+        self.assertEqual([int(r[4]) for r in records(lines, "CDS")], [new])
+        self.assertEqual(len(records(lines, "CDNSKEY")), 1)
+        dnskey_sigs = sorted(int(r[10]) for r in records(lines, "RRSIG") if r[4] == "DNSKEY")
+        self.assertEqual(dnskey_sigs, sorted([old, new]), "the old KSK still signs the DNSKEY RRset")
+        time.sleep(3)  # longer than every timer: only the parent's DS holds the rollover now
+        keys, rollover = ksks()
+        self.assertEqual(keys[old][0], "retired")
+        self.assertIn(f"dnssec ds-seen ZONE {new}", rollover["status"])
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "ds-seen", self.ZONE, str(old))
+        self.assertNotEqual(rc, 0, "the old KSK is not waiting for a DS")
+        self.assertIn("not waiting for its DS", stdout + stderr)
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "ds-seen", self.ZONE, str(new))
+        self.assertEqual(rc, 0, stdout + stderr)
+        wait("the old KSK removed", lambda k: k[old][0] == "removed")
+        self.assertEqual(ksks()[0][new], ("active", False), "the CDS withdrawn")
+        lines = axfr_file(self.hw, self.ZONE, self.dir / "rolled-ksk")
+        validate(self, self.dir / "rolled-ksk", self.ZONE)
+        self.assertEqual(records(lines, "CDS"), [])
+        self.assertNotIn(old, [int(r[10]) for r in records(lines, "RRSIG")])
+
     def test_what_cannot_be_rolled_is_refused(self):
         rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", "csk.example.", "zsk")
         self.assertNotEqual(rc, 0)
         self.assertIn("has no ZSK", stdout + stderr)
-        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "ksk")
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "csk")
         self.assertNotEqual(rc, 0)
-        self.assertIn("not implemented yet", stdout + stderr)
+        self.assertIn("has a KSK and a ZSK", stdout + stderr)
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "ds-seen", self.ZONE, "1")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no key 1", stdout + stderr)
         rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "zsx", json_output=False)
         self.assertNotEqual(rc, 0)
         self.assertIn("zsk", stdout + stderr)

@@ -126,7 +126,16 @@ RolloverDecision plan_sep_rollover(const RolloverInput& in) {
         d.status = "no active " + role;
         return d;
     }
-    const RolloverKey& successor = *newest(active);
+    // The successor is the newest key a rollover of ours generated (keys made in the same second as the
+    // old one included).
+    std::vector<const RolloverKey*> ours;
+    for (const RolloverKey* k : active)
+        if (k->generated) ours.push_back(k);
+    const RolloverKey& successor = ours.empty() ? *newest(active) : *newest(ours);
+    if ((!retired.empty() || active.size() > 1) && !successor.generated) {
+        d.status = "the " + role + "s' own timing decides (no " + role + " rollover of ours is under way)";
+        return d;
+    }
     if (!retired.empty()) {
         // A crash between step 2's two key writes left the old key retired and the successor without its
         // CDS: step 2 is finished.

@@ -15,8 +15,8 @@
 //      passed since, and every secondary serves the serial of step 2 plus the DNSKEY TTL (the zone's
 //      largest TTL for a CSK, whose old signatures over data may be cached): Remove: the old key leaves
 //      the DNSKEY RRset and the CDS/CDNSKEY are withdrawn.
-// Two active KSKs (or CSKs) with none retired are read as a rollover at step 2 (as BIND leaves one in
-// the middle of a double-KSK rollover): the newest takes over.
+// Only a successor this planner generated is moved on: a second KSK imported, or a key retired by the
+// timing it came with, is left to that timing.
 #pragma once
 
 #include "zone/sign/ZskRollover.h"

@@ -50,8 +50,8 @@ std::vector<fs::path> key_pairs(const fs::path& dir, const std::string& prefix) 
 constexpr const char* kRolloverState = "rollover.state";
 
 // rollover.state: one line per recorded step, "<tag> published|retired <serial> <served> <propagated|->"
-// and "<tag> ds-seen <when> <ttl>" (times in seconds since 1970), so that a restart in the middle of a
-// rollover goes on where it was.
+// "<tag> ds-seen <when> <ttl>" and "<tag> generated <when>" (times in seconds since 1970), so that a
+// restart in the middle of a rollover goes on where it was.
 std::string step_line(uint16_t tag, const char* which, const StepRecord& r) {
     return std::to_string(tag) + " " + which + " " + std::to_string(*r.serial) + " " +
            std::to_string(r.served) + " " +
@@ -138,6 +138,15 @@ Result<void, std::string> ZoneSigner::read_rollover_state(
             unsigned tag = 0;
             std::string which;
             in >> tag >> which;
+            if (which == "generated" && tag <= 0xFFFF) {
+                long long when = -1;
+                in >> when;
+                if (!in || when < 0)
+                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
+                                      ": unreadable line " + line);
+                steps[static_cast<uint16_t>(tag)].generated = static_cast<std::time_t>(when);
+                continue;
+            }
             if (which == "ds-seen" && tag <= 0xFFFF) {
                 long long when = -1;
                 long long ttl = -1;
@@ -395,6 +404,7 @@ Result<std::vector<RolloverKey>, std::string> ZoneSigner::rollover_keys(Clock::t
             r.retired = it->second.retired;
             r.ds_seen = it->second.ds_seen;
             r.ds_ttl = it->second.ds_ttl;
+            r.generated = it->second.generated;
         }
         out.push_back(r);
     }
@@ -406,6 +416,8 @@ Result<void, std::string> ZoneSigner::save_records_locked() {
     for (const auto& [tag, steps] : steps_) {
         if (steps.published.serial) text += step_line(tag, "published", steps.published);
         if (steps.retired.serial) text += step_line(tag, "retired", steps.retired);
+        if (steps.generated)
+            text += std::to_string(tag) + " generated " + std::to_string(*steps.generated) + "\n";
         if (steps.ds_seen)
             text += std::to_string(tag) + " ds-seen " + std::to_string(*steps.ds_seen) + " " +
                     std::to_string(steps.ds_ttl) + "\n";
@@ -444,6 +456,7 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
             steps.retired = d.updated->retired;
             steps.ds_seen = d.updated->ds_seen;
             steps.ds_ttl = d.updated->ds_ttl;
+            steps.generated = d.updated->generated;
             return save_records_locked();  // no key changed: nothing to sign again
         }
         case RolloverAction::Generate:
@@ -587,6 +600,11 @@ Result<void, std::string> ZoneSigner::generate_successor_locked(bool sep, std::t
     if (!written) return unexpected(written.error());
     files_.push_back(written->filename().string());
     steps_.erase(key->tag());
+    if (sep) {
+        // Written before the key signs anything: a restart must know it for a successor of ours.
+        steps_[key->tag()].generated = t;
+        if (auto w = save_records_locked(); !w) return w;
+    }
     keys_.push_back({std::move(*key), timing});
     const bool csk = !any_active_zsk(keys_, t);
     if (log_)

@@ -131,6 +131,7 @@ class ZoneSigner final : public zone::ZoneSigning {
         StepRecord retired;
         std::optional<std::time_t> ds_seen;
         uint32_t ds_ttl = 0;
+        std::optional<std::time_t> generated;
     };
     std::map<uint16_t, Steps> steps_;  // by key tag, from rollover.state
     struct Remembered {

@@ -49,6 +49,9 @@ struct RolloverKey {
     // server, or the operator's `dnssec ds-seen`), and that DS RRset's TTL.
     std::optional<std::time_t> ds_seen;
     uint32_t ds_ttl = 0;
+    // When a rollover of ours generated it (a KSK or CSK successor): keys imported or generated
+    // otherwise are never taken for a rollover's successor.
+    std::optional<std::time_t> generated;
 
     bool operator==(const RolloverKey&) const = default;
 };

@@ -75,6 +75,7 @@ struct SimulatedZone {
                 t.publish = now;
                 if (d.sep) t.activate = now;
                 keys.push_back(key_of(next_tag++, d.sep, t));
+                if (d.sep) keys.back().generated = now;
                 break;
             }
             case RolloverAction::Activate:

@@ -139,6 +139,31 @@ TEST(SepRollover, AnInterruptedTakeOverIsFinished) {
     EXPECT_NE(d.status.find("interrupted"), std::string::npos);
 }
 
+// A second KSK that no rollover of ours generated (imported, or a standby key) is left to its own timing:
+// no CDS, nothing retired.
+TEST(SepRollover, AnImportedSecondKskIsLeftAlone) {
+    SimulatedZone z;
+    z.keys.push_back(key_of(1002, true, active_from(kStart - kDay)));
+    z.now += 30 * kDay;
+    const auto d = z.plan_sep();
+    EXPECT_EQ(d.action, RolloverAction::None) << d.status;
+    EXPECT_NE(d.status.find("own timing"), std::string::npos) << d.status;
+    z.key(1000).timing.inactive = z.now - 10;  // retired by the timing it came with
+    EXPECT_EQ(z.plan_sep().action, RolloverAction::None);
+}
+
+// A successor generated in the same second as the old key was: still the successor.
+TEST(SepRollover, ASuccessorOfTheSameSecondIsStillTheSuccessor) {
+    SimulatedZone z(true);
+    z.keys[0].timing = active_from(kStart);
+    const uint16_t successor = publish_successor(z, true);
+    z.key(successor).timing.activate = kStart;
+    const auto d = z.plan_sep();
+    ASSERT_EQ(d.action, RolloverAction::Activate) << d.status;
+    EXPECT_EQ(d.tag, successor);
+    EXPECT_EQ(d.retire, std::vector<uint16_t>{1000});
+}
+
 TEST(SepRollover, NothingWithoutALifetimeUnlessStarted) {
     SimulatedZone z;
     z.settings.ksk_lifetime = 0;

@@ -223,6 +223,7 @@ TEST(ZoneSigner, ACskRolloverSignsWithTheKeysEachStepCallsFor) {
     ASSERT_NE(kept, after->end());
     EXPECT_EQ(kept->ds_seen, Clock::to_time_t(t) - 10) << "confirmed one step earlier";
     EXPECT_EQ(kept->ds_ttl, policy.parent_ds_ttl);
+    EXPECT_TRUE(kept->generated) << "a successor of ours, after a restart too";
     std::filesystem::remove_all(dir);
 }
 
