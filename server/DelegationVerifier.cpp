@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 
 #include "server/DnsClient.h"
+#include "server/ParentDs.h"
 #include "zone/dns/Message.h"
 
 namespace headwater::server {
@@ -55,6 +56,27 @@ bool DelegationReport::ok() const {
            std::all_of(parents.begin(), parents.end(), [](const auto& p) { return p.result.ok; });
 }
 
+namespace {
+
+// The parent's DS for a signed zone: a DS that names none of the keys signing our DNSKEY RRset makes the
+// delegation wrong however right its NS records are.
+asio::awaitable<void> check_ds(ParentReport& p, const zone::ZoneVersion& served,
+                               std::chrono::milliseconds timeout) {
+    auto answers = co_await ask_parent_ds(std::vector<dns::Endpoint>(1, p.address),
+                                          dns::Name::from_wire(served.apex().wire()).value(), timeout);
+    if (answers.empty() || !answers.front().error.empty()) {
+        p.ds_error = answers.empty() ? "no answer" : answers.front().error;
+        co_return;
+    }
+    p.ds = verify::check_parent_ds(served, answers.front().ds);
+    if (p.ds->ok) co_return;
+    p.result.ok = false;
+    if (p.result.status == "ok") p.result.status = "mismatch";
+    p.result.problems.push_back(p.ds->problem);
+}
+
+}  // namespace
+
 asio::awaitable<DelegationReport> verify_delegation(DelegationRequest req) {
     DelegationReport report;
     report.at = std::chrono::system_clock::now();
@@ -62,7 +84,7 @@ asio::awaitable<DelegationReport> verify_delegation(DelegationRequest req) {
     report.zone = report.expected.zone;
     report.unresolved = co_await resolve_at_providers(req, report.expected);
     for (const auto& parent : req.parents) {
-        ParentReport p{parent, {}};
+        ParentReport p{parent, {}, std::nullopt, {}};
         auto answer = co_await ask(parent, req.served->apex(), dns::RRType::NS, req.timeout);
         if (!answer) {
             p.result.status = "unreachable";
@@ -73,10 +95,24 @@ asio::awaitable<DelegationReport> verify_delegation(DelegationRequest req) {
         } else {
             p.result = verify::check_referral(report.expected, *parsed);
         }
+        if (answer && verify::has_dnskey(*req.served)) co_await check_ds(p, *req.served, req.timeout);
         report.parents.push_back(std::move(p));
     }
     co_return report;
 }
+
+namespace {
+
+nlohmann::json ds_json(const ParentReport& p) {
+    if (!p.ds_error.empty()) return {{"error", p.ds_error}};
+    if (!p.ds) return nullptr;
+    return {{"served", p.ds->served},
+            {"matching", p.ds->matching},
+            {"ok", p.ds->ok},
+            {"note", p.ds->note.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.ds->note)}};
+}
+
+}  // namespace
 
 nlohmann::json to_json(const DelegationReport& r) {
     using nlohmann::json;
@@ -89,7 +125,8 @@ nlohmann::json to_json(const DelegationReport& r) {
                            {"ok", p.result.ok},
                            {"problems", p.result.problems},
                            {"ns", p.result.ns},
-                           {"glue", glue}});
+                           {"glue", glue},
+                           {"ds", ds_json(p)}});
     }
     json addresses = json::object();
     for (const auto& [name, a] : r.expected.addresses) addresses[name] = a;

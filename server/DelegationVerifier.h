@@ -1,5 +1,6 @@
 // `headwaterctl verify --delegation` and the verify_interval checks of a zone with `parent` servers: asks
-// each parent server for the zone's NS (without recursion) and checks its referral with
+// each parent server for the zone's NS (without recursion; for a signed zone its DS too, checked with
+// xfr/verify/ParentDsCheck) and checks its referral with
 // xfr/verify/DelegationCheck against the apex NS names we serve, the addresses the providers serve for
 // them (names outside the zone are asked of the zone's secondaries) and the hidden primary. This file
 // does the talking; the rules are DelegationCheck's.
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "xfr/verify/DelegationCheck.h"
+#include "xfr/verify/ParentDsCheck.h"
 #include "zone/ZoneVersion.h"
 #include "zone/dns/IpNetwork.h"
 
@@ -29,6 +31,9 @@ struct DelegationRequest {
 struct ParentReport {
     dns::Endpoint address;
     verify::DelegationResult result;  // status "unreachable" when no answer came
+    // A signed zone: the DS the parent serves, against the keys that sign our DNSKEY RRset.
+    std::optional<verify::ParentDsCheck> ds;
+    std::string ds_error;  // the DS question got no usable answer
 };
 
 struct DelegationReport {

@@ -435,7 +435,23 @@ json verify_request(const char* name, const Args& args) {
     return request;
 }
 
-// What the zone's apex NS says, then PARENT STATUS NS, and each parent's problems.
+// A parent's DS for a signed zone: "ok 40136" (the keys it names that sign our DNSKEY RRset), "wrong
+// 20326", "none"; "-" for an unsigned zone.
+std::string ds_text(const json& ds) {
+    if (!ds.is_object()) return "-";
+    if (ds.contains("error")) return "no answer";
+    const auto tags = [](const json& list) {
+        std::string out;
+        for (const auto& t : list) out += (out.empty() ? "" : ",") + std::to_string(t.get<unsigned>());
+        return out;
+    };
+    const json served = ds.value("served", json::array());
+    if (served.empty()) return "none";
+    return ds.value("ok", false) ? "ok " + tags(ds.value("matching", json::array()))
+                                 : "wrong " + tags(served);
+}
+
+// What the zone's apex NS says, then PARENT STATUS NS DS, and each parent's problems.
 void print_delegation(const json& d) {
     std::string ns;
     for (const auto& n : d.value("ns", json::array())) ns += (ns.empty() ? "" : " ") + n.get<std::string>();
@@ -448,12 +464,16 @@ void print_delegation(const json& d) {
         std::string listed;
         for (const auto& n : p.value("ns", json::array()))
             listed += (listed.empty() ? "" : " ") + n.get<std::string>();
-        rows.push_back({text_of(p, "address"), text_of(p, "status"), listed.empty() ? "-" : listed});
+        rows.push_back({text_of(p, "address"), text_of(p, "status"), listed.empty() ? "-" : listed,
+                        ds_text(p.value("ds", json()))});
     }
-    print_table({"PARENT", "STATUS", "NS"}, rows);
-    for (const auto& p : d.value("parents", json::array()))
+    print_table({"PARENT", "STATUS", "NS", "DS"}, rows);
+    for (const auto& p : d.value("parents", json::array())) {
         for (const auto& problem : p.value("problems", json::array()))
             std::cout << "  " << text_of(p, "address") << ": " << problem.get<std::string>() << '\n';
+        if (const json ds = p.value("ds", json()); ds.is_object() && has_text(ds, "note"))
+            std::cout << "  " << text_of(p, "address") << ": " << text_of(ds, "note") << '\n';
+    }
 }
 
 std::string rtt_text(const json& probe) {

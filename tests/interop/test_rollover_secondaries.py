@@ -33,6 +33,7 @@ import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
+import dns.rdata  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
 ZONE = "roll.example."
@@ -205,7 +206,7 @@ CHILD = "csk.example."
 CHILD_SERIAL = 2026120801
 
 CHILD_TEXT = f"""$TTL 2
-@   2 IN SOA ns1 hostmaster {CHILD_SERIAL} 3600 600 1209600 2
+@   2 IN SOA hidden hostmaster {CHILD_SERIAL} 3600 600 1209600 2
 @   NS  ns1
 ns1 A   192.0.2.53
 www A   192.0.2.80
@@ -366,6 +367,35 @@ class CskRolloverTest(unittest.TestCase):
         log = self.hw.log()
         self.assertIn("the parent servers serve DS for key(s)", log)
         self.assertIn(f"dnssec rollover: key {old} removed from the DNSKEY RRset", log)
+        CskRolloverTest.rolled = (old, new)
+
+    def test_b_verify_checks_the_parents_ds(self):
+        """`verify --delegation`: the DS the parent serves names the key that signs the DNSKEY RRset; a DS
+        left for the removed key alone is reported as breaking the chain."""
+        old, new = getattr(self, "rolled", (None, None))
+        if new is None:
+            self.skipTest("the rollover did not complete")
+        rc, out, stdout, stderr = self.hw.ctl("verify", "--delegation", CHILD)
+        self.assertEqual(rc, 0, stdout + stderr)
+        (parent,) = out["delegation"]["parents"]
+        self.assertEqual(parent["ds"]["matching"], [new], parent)
+        self.assertTrue(parent["ds"]["ok"])
+        rc, _, stdout, stderr = self.hw.ctl("verify", "--delegation", CHILD, json_output=False)
+        self.assertIn(f"ok {new}", stdout)
+        # A DS that dnspython computes from the DNSKEY Knot serves (a digest made independently) is
+        # accepted; one naming the removed key alone breaks the chain, and verify says why.
+        key = self.served(self.knot.port, "DNSKEY")[0]
+        self.publish_ds([dns.dnssec.make_ds(CHILD, key, "SHA384")])
+        rc, out, stdout, stderr = self.hw.ctl("verify", "--delegation", CHILD)
+        self.assertEqual(rc, 0, stdout + stderr)
+        stale = dns.rdata.from_text("IN", "DS", f"{old} 13 2 " + "00" * 32)
+        self.publish_ds([stale])
+        rc, out, stdout, stderr = self.hw.ctl("verify", "--delegation", CHILD)
+        self.assertEqual(rc, 1, stdout + stderr)
+        (parent,) = out["delegation"]["parents"]
+        self.assertFalse(parent["ds"]["ok"])
+        self.assertEqual(parent["ds"]["served"], [old])
+        self.assertTrue(any("matches no key that signs the DNSKEY RRset" in p for p in parent["problems"]), parent)
 
 
 if __name__ == "__main__":
