@@ -150,6 +150,11 @@ struct ZoneConfig {
     // Servers of the parent zone: `headwaterctl verify --delegation` and every verify_interval check that
     // their referral names exactly the zone's apex NS, with matching glue. Port 53 unless given.
     std::vector<dns::Endpoint> parent;
+    // Multi-signer (RFC 8901 model 2): the other signers' DNSKEYs, from a file of DNSKEY lines and from
+    // their servers (asked every multi_signer_interval), published beside ours.
+    std::string foreign_dnskeys;  // absolute (Reader::PathText); empty: none
+    std::vector<dns::Endpoint> multi_signer;
+    uint32_t multi_signer_interval_s = 3600;
     // RFC 9432 catalog zones (producer side): the [[catalog]] that lists this zone (a name of
     // Config::catalogs, normalised like zone names; empty: none), and the member's group property (§4.4.2;
     // empty: none). Consumers map a group to their own settings (a Knot template, a BIND zone option set).

@@ -1386,6 +1386,11 @@ class Loader {
         if (!zone.catalog_group.empty() && zone.catalog.empty()) {
             error(table.source(), prefix + ".catalog_group", "needs the zone's catalog (catalog = \"...\")");
         }
+        if ((!zone.foreign_dnskeys.empty() || !zone.multi_signer.empty()) && zone.dnssec_policy.empty()) {
+            error(
+                table.source(), prefix + (zone.multi_signer.empty() ? ".foreign_dnskeys" : ".multi_signer"),
+                "needs the zone's dnssec_policy (other signers' keys are published beside Headwater's own)");
+        }
         if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
             error(table.source(), prefix + ".verify_interval",
                   "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");

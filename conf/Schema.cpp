@@ -658,6 +658,30 @@ constexpr SchemaKey kSchema[] = {
      .example = R"(parent = ["192.0.2.1", "198.51.100.1"])",
      .description = "Servers of the parent zone whose referral (NS and glue) `verify --delegation` and "
                     "verify_interval check."},
+    {.path = "zone[].foreign_dnskeys",
+     .reader = Reader::PathText,
+     .slot = slot<&ZoneConfig::foreign_dnskeys>,
+     .example = R"(foreign_dnskeys = "keys/example.com.provider-b.dnskey")",
+     .description = "Multi-signer: a file of the other signers' DNSKEY records (one per line), published "
+                    "in the DNSKEY RRset beside the zone's own keys; needs a dnssec_policy."},
+    {.path = "zone[].multi_signer",
+     .reader = Reader::Endpoints,
+     .slot = slot<&ZoneConfig::multi_signer>,
+     .noun = "signer server",
+     .example = R"(multi_signer = ["203.0.113.53"])",
+     .description = "Multi-signer: servers of the other signers, asked for the zone's DNSKEY RRset every "
+                    "multi_signer_interval; their keys are published beside the zone's own. Needs a "
+                    "dnssec_policy."},
+    {.path = "zone[].multi_signer_interval",
+     .reader = Reader::Duration,
+     .slot = slot<&ZoneConfig::multi_signer_interval_s>,
+     .min = 1,
+     .max = 7 * kDay,
+     .unit = Unit::Seconds,
+     .stored = Unit::Seconds,
+     .default_value = R"("1h")",
+     .example = R"(multi_signer_interval = "10m")",
+     .description = "How often the multi_signer servers are asked for their DNSKEYs."},
 
     // ---- [[alert]] ----
     {.path = "alert[].url",

@@ -383,6 +383,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
     }
     json out = {{"ok", true}, {"name", name}};
     if (action == "rollover" || action == "ds-seen") return rollover(**z, *signer, request);
+    if (action == "foreign") return foreign(**z, *signer);
     if (action == "import") {
         const auto file = request.find("file");
         if (file == request.end() || !file->is_string())
@@ -392,7 +393,7 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         out["key"] = key_json(*imported);
     } else if (action != "sign") {
         return control::error_response("unknown dnssec action \"" + action +
-                                       "\" (known: status, sign, ds, import, rollover, ds-seen)");
+                                       "\" (known: status, sign, ds, import, rollover, ds-seen, foreign)");
     }
     // sign: every signature made anew; import: the new key's signatures made, the others kept.
     const auto r = (*z)->resign(now_(), action == "sign");
@@ -455,6 +456,32 @@ json ControlCommands::rollover(zone::Zone& z, sign::ZoneSigner& signer, const js
             {"name", z.name_text()},
             {"serial", control::serial_json(st.serial)},
             {"rollover", rollover_json(pass.status, pass.wake)}};
+}
+
+// `dnssec foreign ZONE`: the other signers' keys (multi-signer), the foreign_dnskeys file read again first
+// (an edit is published at once, not at the next pass of the signature watch).
+json ControlCommands::foreign(zone::Zone& z, sign::ZoneSigner& signer) {
+    const auto now = now_();
+    auto changed = signer.reload_foreign_file(now);
+    if (!changed) return control::error_response(changed.error());
+    if (*changed && z.current()) {
+        const auto r = z.resign(now, false);
+        if (r.outcome == zone::ReloadOutcome::Error) return control::error_response(r.error);
+        if (r.outcome == zone::ReloadOutcome::Updated && notify_.changed) notify_.changed(z);
+    }
+    json list = json::array();
+    for (const auto& k : signer.foreign_keys())
+        list.push_back({{"tag", k.tag},
+                        {"flags", k.flags},
+                        {"algorithm", k.algorithm},
+                        {"role", (k.flags & sign::kSecureEntryPoint) != 0 ? "ksk" : "zsk"},
+                        {"source", k.source},
+                        {"dnskey", k.dnskey}});
+    return {{"ok", true},
+            {"name", z.name_text()},
+            {"serial", control::serial_json(z.status().serial)},
+            {"file", signer.foreign_file().empty() ? json(nullptr) : json(signer.foreign_file().string())},
+            {"foreign", list}};
 }
 
 json ControlCommands::reload_tls(const control::Request&, const json&) {

@@ -70,6 +70,7 @@ class ControlCommands {
     nlohmann::json verify(const control::Request& req, const nlohmann::json& request);
     nlohmann::json dnssec(const control::Request& req, const nlohmann::json& request);
     nlohmann::json rollover(zone::Zone& z, sign::ZoneSigner& signer, const nlohmann::json& request);
+    nlohmann::json foreign(zone::Zone& z, sign::ZoneSigner& signer);
     nlohmann::json reload_tls(const control::Request& req, const nlohmann::json& request);
     nlohmann::json reconfigure(const control::Request& req, const nlohmann::json& request);
 

@@ -55,9 +55,16 @@ std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, c
     if (zone.dnssec_policy.empty()) return nullptr;
     for (const auto& p : config.dnssec_policies) {
         if (p.name != zone.dnssec_policy) continue;
-        return std::make_shared<sign::ZoneSigner>(name, signing_policy(p), p.keys == "csk",
-                                                  key_directory(config, name),
-                                                  [](const std::string& line) { spdlog::info("{}", line); });
+        auto signer = std::make_shared<sign::ZoneSigner>(
+            name, signing_policy(p), p.keys == "csk", key_directory(config, name),
+            [](const std::string& line) { spdlog::info("{}", line); });
+        if (!zone.foreign_dnskeys.empty()) {
+            // Read before the first signing, so the zone is served with the other signers' keys at once.
+            signer->set_foreign_file(zone.foreign_dnskeys);
+            if (auto r = signer->reload_foreign_file(zone::Clock::now()); !r)
+                spdlog::error("zone={} dnssec multi-signer: {}", name.to_string(), r.error());
+        }
+        return signer;
     }
     return nullptr;  // the config loader has checked the reference
 }
@@ -70,10 +77,12 @@ SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& sto
     for (const auto& z : config.zones) {
         if (std::chrono::seconds(z.signature_warn_s) != usual_warn_within_)
             warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
-        if (!z.dnssec_policy.empty() && !z.parent.empty()) {
-            auto name = dns::Name::from_text(z.name);
-            if (name) parents_[name->to_string()].servers = z.parent;
-        }
+        auto name = dns::Name::from_text(z.name);
+        if (z.dnssec_policy.empty() || !name) continue;
+        if (!z.parent.empty()) parents_[name->to_string()].servers = z.parent;
+        if (!z.multi_signer.empty())
+            signers_[name->to_string()] = {z.multi_signer, std::chrono::seconds(z.multi_signer_interval_s),
+                                           std::nullopt, false};
     }
 }
 
@@ -97,6 +106,7 @@ void SignatureWatch::check(zone::Clock::time_point now) {
         const std::string& name = z->name_text();
         if (auto signer = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer);
             signer && z->current()) {
+            refresh_foreign(z, *signer, now);
             drive_rollover(*z, *signer, now);
         }
         if (auto due = z->next_signature_refresh(); due && *due <= now) {
@@ -125,6 +135,61 @@ void SignatureWatch::drive_rollover(zone::Zone& z, sign::ZoneSigner& signer, zon
         it->second.asked.reset();
         if (signer.parent_ds().answered) signer.set_parent_ds({});
     }
+}
+
+// The zone signed again after the other signers' keys changed, and NOTIFYed.
+void SignatureWatch::resign_with_foreign(zone::Zone& z, zone::Clock::time_point now) {
+    const auto r = z.resign(now, false);
+    if (r.outcome == zone::ReloadOutcome::Updated) {
+        spdlog::info("zone={} dnssec multi-signer: serial {} -> {} (the other signers' keys changed)",
+                     z.name_text(), r.old_serial->value(), r.serial->value());
+        if (changed_) changed_(z);
+    } else if (r.outcome == zone::ReloadOutcome::Error) {
+        spdlog::error("zone={} dnssec multi-signer: re-signing failed: {}", z.name_text(), r.error);
+    }
+}
+
+// Multi-signer: the foreign_dnskeys file is read again each pass (an edit counts within a minute, or at
+// once with `headwaterctl dnssec foreign`), the other signers' servers asked every multi_signer_interval.
+// A server that does not answer changes nothing: dropping the keys it serves would make what that
+// signer signed bogus.
+void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign::ZoneSigner& signer,
+                                     zone::Clock::time_point now) {
+    const std::string& name = z->name_text();
+    if (!signer.foreign_file().empty()) {
+        auto r = signer.reload_foreign_file(now);
+        std::string& last = foreign_errors_[name];
+        if (!r && r.error() != last) spdlog::error("zone={} dnssec multi-signer: {}", name, r.error());
+        last = r ? std::string() : r.error();
+        if (r && *r) resign_with_foreign(*z, now);
+    }
+    const auto it = signers_.find(name);
+    if (it == signers_.end()) return;
+    OtherSigners& o = it->second;
+    if (o.in_flight || (o.asked && now - *o.asked < o.interval)) return;
+    o.in_flight = true;
+    o.asked = now;
+    auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer);
+    boost::asio::co_spawn(
+        io_, fetch_dnskeys(o.servers, z->settings().name, std::chrono::milliseconds(3000)),
+        [this, z, shared](const std::exception_ptr& e, const FetchedKeys& fetched) {
+            signers_[z->name_text()].in_flight = false;
+            if (e || !shared) return;
+            if (!fetched.error.empty()) {
+                spdlog::warn(
+                    "zone={} dnssec multi-signer: no other signer answered ({}); their keys stay as "
+                    "they were",
+                    z->name_text(), fetched.error);
+                return;
+            }
+            const auto at = zone::Clock::now();
+            auto changed =
+                shared->set_foreign_keys(sign::ZoneSigner::ForeignSource::Fetched, fetched.keys, at);
+            if (!changed)
+                spdlog::error("zone={} dnssec multi-signer: {}", z->name_text(), changed.error());
+            else if (*changed)
+                resign_with_foreign(*z, at);
+        });
 }
 
 void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now) {

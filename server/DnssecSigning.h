@@ -48,6 +48,9 @@ class SignatureWatch {
     void schedule(zone::Clock::time_point now);
     void warn_expiring(const zone::Zone& z, zone::Clock::time_point now);
     void drive_rollover(zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now);
+    void refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign::ZoneSigner& signer,
+                         zone::Clock::time_point now);
+    void resign_with_foreign(zone::Zone& z, zone::Clock::time_point now);
     // A KSK or CSK rollover waits for the parent's DS: its servers are asked every ds_check_interval.
     void ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now);
 
@@ -69,6 +72,14 @@ class SignatureWatch {
         bool in_flight = false;
     };
     std::map<std::string, ParentAsking> parents_;  // zone name -> its parent servers, when configured
+    struct OtherSigners {
+        std::vector<dns::Endpoint> servers;  // the zone's multi_signer
+        std::chrono::seconds interval{3600};
+        std::optional<zone::Clock::time_point> asked;
+        bool in_flight = false;
+    };
+    std::map<std::string, OtherSigners> signers_;        // zone name -> the other signers' servers
+    std::map<std::string, std::string> foreign_errors_;  // zone name -> the last foreign_dnskeys error
 };
 
 }  // namespace headwater::server

@@ -94,6 +94,34 @@ sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::
     return out;
 }
 
+asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                           std::chrono::milliseconds timeout) {
+    std::vector<std::vector<uint8_t>> keys;
+    std::string errors;
+    bool any = false;
+    for (const dns::Endpoint& server : servers) {
+        auto answer = co_await exchange(server, build_query(zone.view(), dns::RRType::DNSKEY, true), timeout);
+        if (!answer) {
+            errors += (errors.empty() ? "" : "; ") + server.to_string() + ": " + answer.error().message;
+            continue;
+        }
+        const ParentDsAnswer read =
+            read_answer(server, *answer, zone.view());  // the same checks: AA, NOERROR
+        if (!read.error.empty()) {
+            errors += (errors.empty() ? "" : "; ") + server.to_string() + ": " + read.error;
+            continue;
+        }
+        any = true;
+        auto parsed = dns::Message::parse(*answer);
+        for (const dns::RecordRef& r : parsed->records())
+            if (r.section == dns::Section::Answer && r.type == dns::RRType::DNSKEY &&
+                r.owner.view() == zone.view())
+                keys.emplace_back(r.rdata.begin(), r.rdata.end());
+    }
+    if (!any) co_return FetchedKeys{{}, errors};
+    co_return FetchedKeys{std::move(keys), {}};
+}
+
 asio::awaitable<sign::ParentDs> parent_ds_of(std::vector<dns::Endpoint> servers, dns::Name zone,
                                              std::vector<std::vector<uint8_t>> dnskeys,
                                              std::chrono::milliseconds timeout) {

@@ -35,6 +35,15 @@ boost::asio::awaitable<std::vector<ParentDsAnswer>> ask_parent_ds(std::vector<dn
 sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::span<const uint8_t> zone_wire,
                                const std::vector<std::vector<uint8_t>>& dnskeys);
 
+// Multi-signer (RFC 8901 model 2): the zone's DNSKEY RDATAs as the other signers' servers serve them
+// (authoritatively), all of them together; `error` set when none answered.
+struct FetchedKeys {
+    std::vector<std::vector<uint8_t>> keys;
+    std::string error;
+};
+boost::asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                                  std::chrono::milliseconds timeout);
+
 // Both: the servers asked, their answers read against the keys.
 boost::asio::awaitable<sign::ParentDs> parent_ds_of(std::vector<dns::Endpoint> servers, dns::Name zone,
                                                     std::vector<std::vector<uint8_t>> dnskeys,

@@ -66,7 +66,7 @@ struct Args {
     std::optional<uint32_t> sample;         // verify --sample
     std::optional<uint32_t> query_timeout;  // verify --query-timeout (milliseconds)
     bool no_transfer = false;               // verify --no-transfer
-    std::string action;                     // dnssec: status, sign, ds, import, rollover, ds-seen
+    std::string action;                     // dnssec: status, sign, ds, import, rollover, ds-seen, foreign
     std::string key_file;                   // dnssec import
     bool delegation = false;                // verify --delegation
     std::vector<std::string> parents;       // verify --parent
@@ -621,6 +621,16 @@ void print_dnssec(const json& response) {
             if (has_text(k, "ds")) std::cout << text_of(k, "ds") << '\n';
         return;
     }
+    if (response.contains("foreign")) {
+        std::cout << name << ": the other signers' keys (multi-signer)"
+                  << (has_text(response, "file") ? ", file " + text_of(response, "file") : "") << '\n';
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& k : response["foreign"])
+            rows.push_back(
+                {text_of(k, "tag"), text_of(k, "algorithm"), text_of(k, "role"), text_of(k, "source")});
+        print_table({"TAG", "ALGORITHM", "ROLE", "SOURCE"}, rows);
+        return;
+    }
     if (response.contains("rollover")) {
         const auto& rollover = response["rollover"];
         std::cout << name << ": serial " << text_of(response, "serial")
@@ -731,11 +741,11 @@ constexpr Command kCommands[] = {
     {"dnssec",
      "DNSSEC of a zone: status (keys, signatures, rollover), sign (every signature anew), ds (records for "
      "the parent), import KEYFILE (a BIND/ldns key pair), rollover zsk|ksk|csk (start a rollover now), "
-     "ds-seen TAG (the parent serves the new KSK's or CSK's DS)",
+     "ds-seen TAG (the parent serves the new KSK's or CSK's DS), foreign (the other signers' keys)",
      [](CLI::App& sub, Args& args) {
-         sub.add_option("action", args.action, "status, sign, ds, import, rollover or ds-seen")
+         sub.add_option("action", args.action, "status, sign, ds, import, rollover, ds-seen or foreign")
              ->required()
-             ->check(CLI::IsMember({"status", "sign", "ds", "import", "rollover", "ds-seen"}));
+             ->check(CLI::IsMember({"status", "sign", "ds", "import", "rollover", "ds-seen", "foreign"}));
          sub.add_option("zone", args.zone, "zone name")->required();
          sub.add_option("keyfile", args.key_file,
                         "import: the key's .key or .private file (Kzone.+alg+tag); rollover: zsk, ksk or "

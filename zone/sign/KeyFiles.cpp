@@ -112,6 +112,13 @@ Result<PublicPart, std::string> parse_public(dns::NameView zone, std::string_vie
     return p;
 }
 
+std::vector<uint8_t> dnskey_rdata_of(const PublicPart& p) {
+    std::vector<uint8_t> out{static_cast<uint8_t>(p.flags >> 8), static_cast<uint8_t>(p.flags), 3,
+                             static_cast<uint8_t>(p.algorithm)};
+    out.insert(out.end(), p.key.begin(), p.key.end());
+    return out;
+}
+
 struct PrivatePart {
     DnssecKey::PrivateFields fields;
     std::optional<uint8_t> algorithm;
@@ -173,6 +180,21 @@ Result<std::string, std::string> read_text(const fs::path& p) {
 }
 
 }  // namespace
+
+Result<std::vector<std::vector<uint8_t>>, std::string> parse_dnskey_lines(dns::NameView zone,
+                                                                          std::string_view text) {
+    std::vector<std::vector<uint8_t>> out;
+    std::istringstream in{std::string(text)};
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++n;
+        if (tokens_of(line).empty()) continue;  // blank, or a comment
+        auto p = parse_public(zone, line);
+        if (!p) return unexpected("line " + std::to_string(n) + ": " + p.error());
+        out.push_back(dnskey_rdata_of(*p));
+    }
+    return out;
+}
 
 std::string key_file_base(dns::NameView zone, const DnssecKey& key) {
     char buf[32];

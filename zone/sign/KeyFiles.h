@@ -39,6 +39,12 @@ Result<LoadedKey, std::string> parse_key_files(dns::NameView zone, std::string_v
 // The same from `<base>.key` and `<base>.private` (`base` may also name either file).
 Result<LoadedKey, std::string> read_key_files(dns::NameView zone, const std::filesystem::path& base);
 
+// DNSKEY records of `zone`, one per line ("<zone> [TTL] [IN] DNSKEY <flags> 3 <alg> <base64>", as a
+// .key file or `dig +short`-free `dig DNSKEY` output has them; `;` starts a comment): their RDATAs. The
+// algorithm must be one Headwater knows; errors name the line.
+Result<std::vector<std::vector<uint8_t>>, std::string> parse_dnskey_lines(dns::NameView zone,
+                                                                          std::string_view text);
+
 // Writes both files into `dir` (the .private one readable by its owner only, written before the public
 // one, each atomically). Returns the base path.
 Result<std::filesystem::path, std::string> write_key_files(const std::filesystem::path& dir,

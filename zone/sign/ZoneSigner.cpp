@@ -48,6 +48,9 @@ std::vector<fs::path> key_pairs(const fs::path& dir, const std::string& prefix) 
 }
 
 constexpr const char* kRolloverState = "rollover.state";
+// The other signers' DNSKEYs as their servers last gave them (multi_signer): kept so that a restart with
+// those servers unreachable still publishes them (dropping them would make what they sign bogus).
+constexpr const char* kForeignKeys = "foreign.dnskey";
 
 // rollover.state: one line per recorded step, "<tag> published|retired <serial> <served> <propagated|->"
 // "<tag> ds-seen <when> <ttl>" and "<tag> generated <when>" (times in seconds since 1970), so that a
@@ -211,6 +214,11 @@ Result<void, std::string> ZoneSigner::load_keys_locked(Clock::time_point now) {
     std::map<uint16_t, Steps> steps;
     std::map<std::string, Remembered> secondaries;
     if (auto r = read_rollover_state(steps, secondaries); !r) return r;
+    if (auto text = read_file_text(key_dir_ / kForeignKeys)) {
+        auto fetched = parse_dnskey_lines(apex_, *text);
+        if (!fetched) return unexpected((key_dir_ / kForeignKeys).string() + ": " + fetched.error());
+        foreign_fetched_ = std::move(*fetched);
+    }
     std::erase_if(steps, [&](const auto& entry) {
         return std::ranges::none_of(keys, [&](const LoadedKey& k) { return k.key.tag() == entry.first; });
     });
@@ -266,6 +274,10 @@ std::vector<std::pair<uint16_t, int>> ZoneSigner::key_states_locked(std::time_t 
 std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) const {
     const std::time_t t = timing_now_locked(now);
     const bool any_zsk = any_active_zsk(keys_, t);
+    // The other signers' keys are published only (RFC 8901 §2.1.2): our KSK or CSK signs the RRset with
+    // them. With other signers, the CDS/CDNSKEY always name every signer's KSK, ours that sign included
+    // (RFC 8901 §8: the parent's DS RRset must hold each of them).
+    const auto foreign = foreign_locked();
     std::vector<SigningKey> out;
     for (const LoadedKey& k : keys_) {
         if (!k.timing.published(t)) continue;  // not yet, or no more, in the DNSKEY RRset
@@ -273,8 +285,14 @@ std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) c
         // RFC 7583 §3.3.2: a retired KSK or CSK keeps signing the DNSKEY RRset while it is in it: a
         // resolver may still hold the DS that points at it.
         const bool signs_keys = k.key.is_sep() && (active || k.timing.retired(t));
-        out.push_back(
-            {k.key, signs_keys, active && (!k.key.is_sep() || !any_zsk), cds_published(k.timing, t)});
+        const bool cds = cds_published(k.timing, t) || (!foreign.empty() && k.key.is_sep() && active);
+        out.push_back({k.key, signs_keys, active && (!k.key.is_sep() || !any_zsk), cds});
+    }
+    for (const auto& rdata : foreign) {
+        auto key = DnssecKey::from_dnskey(rdata);  // checked when it was set
+        if (!key) continue;
+        const bool sep = key->is_sep();
+        out.push_back({std::move(*key), false, false, sep});
     }
     return out;
 }
@@ -641,6 +659,89 @@ uint32_t ZoneSigner::largest_ttl(const zone::ZoneVersionPtr& served) {
     ttl_of_ = served;
     largest_ttl_ = ttl;
     return ttl;
+}
+
+std::vector<std::vector<uint8_t>> ZoneSigner::foreign_locked() const {
+    std::vector<std::vector<uint8_t>> out = foreign_from_file_;
+    out.insert(out.end(), foreign_fetched_.begin(), foreign_fetched_.end());
+    std::erase_if(out, [&](const std::vector<uint8_t>& rdata) {
+        return std::ranges::any_of(keys_, [&](const LoadedKey& k) { return k.key.dnskey_rdata() == rdata; });
+    });
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
+                                                       const std::vector<std::vector<uint8_t>>& rdatas,
+                                                       Clock::time_point now) {
+    std::vector<std::vector<uint8_t>> keys;
+    for (const auto& rdata : rdatas) {
+        auto key = DnssecKey::from_dnskey(rdata);
+        if (!key)
+            return unexpected("a DNSKEY of another signer (key " + std::to_string(key_tag(rdata)) +
+                              "): " + key.error());
+        // RFC 8901 §2.1.2 publishes the other signers' zone keys; a key without the zone key flag
+        // signs nothing in DNSSEC (RFC 4034 §2.1.1).
+        if ((key->flags() & kZoneKeyFlag) == 0) continue;
+        keys.push_back(rdata);
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    const std::lock_guard lock(mutex_);
+    if (auto r = load_keys_locked(now); !r) return unexpected(r.error());
+    auto& current = source == ForeignSource::File ? foreign_from_file_ : foreign_fetched_;
+    if (current == keys) return false;
+    const auto before = foreign_locked();
+    if (source == ForeignSource::Fetched) {
+        std::string text = "; Headwater: the other signers' DNSKEYs, as their servers last served them\n";
+        for (const auto& rdata : keys)
+            text += apex_.to_string() + " 0 IN DNSKEY " + std::to_string((rdata[0] << 8) | rdata[1]) + " 3 " +
+                    std::to_string(rdata[3]) + " " + dns::base64_encode(std::span(rdata).subspan(4)) + "\n";
+        if (auto w = zone::write_file_atomically(
+                key_dir_ / kForeignKeys,
+                std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0600);
+            !w)
+            return unexpected(w.error());
+    }
+    current = std::move(keys);
+    if (foreign_locked() == before) return false;  // the other source has them already
+    key_generation_.fetch_add(1, std::memory_order_acq_rel);
+    if (log_) {
+        std::string tags;
+        for (const auto& rdata : foreign_locked())
+            tags += (tags.empty() ? "" : ",") + std::to_string(key_tag(rdata));
+        log_("dnssec: " + apex_.to_string() + ": the other signers' keys are now " +
+             (tags.empty() ? std::string("none") : tags) + " (multi-signer)");
+    }
+    return true;
+}
+
+Result<bool, std::string> ZoneSigner::reload_foreign_file(Clock::time_point now) {
+    if (foreign_file_.empty()) return false;
+    auto text = read_file_text(foreign_file_);
+    if (!text)
+        return unexpected("cannot read " + foreign_file_.string() + ": " + std::strerror(text.error()));
+    auto keys = parse_dnskey_lines(apex_, *text);
+    if (!keys) return unexpected(foreign_file_.string() + ": " + keys.error());
+    return set_foreign_keys(ForeignSource::File, *keys, now);
+}
+
+std::vector<ZoneSigner::ForeignKey> ZoneSigner::foreign_keys() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<ForeignKey> out;
+    for (const auto& rdata : foreign_locked()) {
+        ForeignKey k;
+        k.tag = key_tag(rdata);
+        k.flags = static_cast<uint16_t>((rdata[0] << 8) | rdata[1]);
+        k.algorithm = rdata[3];
+        k.source = std::ranges::count(foreign_from_file_, rdata) > 0 ? "file" : "fetched";
+        k.dnskey = apex_.to_string() + " " + std::to_string(policy_.dnskey_ttl) + " IN DNSKEY " +
+                   std::to_string(k.flags) + " 3 " + std::to_string(k.algorithm) + " " +
+                   dns::base64_encode(std::span(rdata).subspan(4));
+        out.push_back(std::move(k));
+    }
+    return out;
 }
 
 }  // namespace headwater::sign

@@ -76,6 +76,29 @@ class ZoneSigner final : public zone::ZoneSigning {
     // What the parent's servers last said of the zone's DS (server/ParentDs.h), for KSK and CSK rollovers.
     void set_parent_ds(ParentDs parent);
     ParentDs parent_ds() const;
+    // Multi-signer (RFC 8901 §2.1.2, model 2): the DNSKEYs of the zone's other signers, published in the
+    // DNSKEY RRset beside ours and signed by our KSK or CSK, so that a resolver holding our DNSKEY RRset
+    // validates what another provider signed; their KSKs join our CDS/CDNSKEY. From two sources: the
+    // zone's foreign_dnskeys file, and the other signers' servers (multi_signer). Ours among them are left
+    // out. Returns whether the set changed (the zone must be signed again); a key Headwater cannot read
+    // (an unknown algorithm) is refused with the reason, the set left as it was.
+    enum class ForeignSource : uint8_t { File, Fetched };
+    Result<bool, std::string> set_foreign_keys(ForeignSource source,
+                                               const std::vector<std::vector<uint8_t>>& rdatas,
+                                               Clock::time_point now);
+    // Reads the foreign_dnskeys file again (nothing when the zone has none).
+    Result<bool, std::string> reload_foreign_file(Clock::time_point now);
+    struct ForeignKey {
+        uint16_t tag = 0;
+        uint16_t flags = 0;
+        uint8_t algorithm = 0;
+        std::string source;  // "file" or "fetched"
+        std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
+    };
+    std::vector<ForeignKey> foreign_keys() const;
+    void set_foreign_file(std::filesystem::path file) { foreign_file_ = std::move(file); }
+    const std::filesystem::path& foreign_file() const { return foreign_file_; }
+
     // The DNSKEY RDATA of every KSK and CSK, to match the parent's DS against.
     Result<std::vector<std::vector<uint8_t>>, std::string> sep_dnskeys(Clock::time_point now);
     // Whether a key timing boundary (an imported key's Activate, Inactive, Delete...) has passed since
@@ -110,6 +133,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     Result<void, std::string> generate_successor_locked(bool sep, std::time_t t);
     Result<void, std::string> set_timing_locked(uint16_t tag, const std::function<void(KeyTiming&)>& change);
     std::vector<SigningKey> signing_keys_locked(Clock::time_point now) const;
+    std::vector<std::vector<uint8_t>> foreign_locked() const;  // both sources, ours left out, each once
     std::time_t timing_now_locked(Clock::time_point now) const;
     std::vector<std::pair<uint16_t, int>> key_states_locked(std::time_t t) const;
     KeyInfo info_locked(const LoadedKey& k, Clock::time_point now) const;
@@ -120,7 +144,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     bool generate_csk_;
     std::filesystem::path key_dir_;
     std::function<void(const std::string&)> log_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     bool loaded_ = false;
     bool warned_validity_ = false;
     std::atomic<uint64_t> key_generation_{0};  // bumped under mutex_ whenever keys_ changes
@@ -142,6 +166,9 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::time_t secondaries_saved_ = 0;                    // when secondaries_ was last written
     std::time_t timing_floor_ = 0;                         // the time of the last rollover step written
     std::vector<std::pair<uint16_t, int>> signed_states_;  // key states the last signing used
+    std::filesystem::path foreign_file_;                   // the zone's foreign_dnskeys; empty: none
+    std::vector<std::vector<uint8_t>> foreign_from_file_;  // under mutex_, as the last reads gave them
+    std::vector<std::vector<uint8_t>> foreign_fetched_;    // under mutex_; kept in foreign.dnskey
     mutable std::mutex status_mutex_;
     RolloverStatus status_;
     ParentDs parent_ds_;                             // under status_mutex_

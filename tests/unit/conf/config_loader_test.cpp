@@ -297,7 +297,7 @@ alow_transfer = ["x"]
            "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
            "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
            "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
-           "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent, template, "
+           "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent, foreign_dnskeys, multi_signer, multi_signer_interval, template, "
            "catalog, catalog_group)"));
 }
 

@@ -129,6 +129,7 @@ TEST_F(DurationKeysTest, BareNumbersPerKey) {
         {"zone[].zonefile_sync", 3},             // milliseconds
         {"zone[].verify_interval", 3},           // seconds, stored in seconds
         {"zone[].signature_warn", 3},            // seconds, stored in seconds
+        {"zone[].multi_signer_interval", 3},     // seconds, stored in seconds
         {"alert[].retry_interval", 500, 500},    // milliseconds
         {"alert[].timeout", 3000, 3000},         // milliseconds
     };
@@ -398,6 +399,7 @@ name = "standard"
                 if (!base.starts_with(name + " ")) document += std::string(base) + "\n";
             }
             if (name == "catalog_group") document += "catalog = \"catalog.invalid\"\n";
+            if (name == "foreign_dnskeys" || name == "multi_signer") document += "dnssec_policy = \"default\"\n";
             document += std::string(key.example) + "\n";
         } else if (key.path.starts_with("dnssec_policy[].")) {
             if (name == "name") continue;  // the prelude's policy is that example

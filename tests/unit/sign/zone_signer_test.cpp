@@ -5,8 +5,10 @@
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "support/test_zone.h"
+#include "zone/dns/Base64.h"
 #include "zone/sign/Rrsig.h"
 #include "zone/sign/ZoneSigner.h"
 
@@ -224,6 +226,82 @@ TEST(ZoneSigner, ACskRolloverSignsWithTheKeysEachStepCallsFor) {
     EXPECT_EQ(kept->ds_seen, Clock::to_time_t(t) - 10) << "confirmed one step earlier";
     EXPECT_EQ(kept->ds_ttl, policy.parent_ds_ttl);
     EXPECT_TRUE(kept->generated) << "a successor of ours, after a restart too";
+    std::filesystem::remove_all(dir);
+}
+
+// Multi-signer (RFC 8901 model 2): the other signers' keys are published beside ours and signed by our
+// KSK only; the CDS names every signer's KSK; what their servers gave survives a restart; a key of an
+// algorithm Headwater cannot read is refused with the set left as it was.
+TEST(ZoneSigner, TheOtherSignersKeysArePublishedAndSignedByOurKsk) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("hw-signer-multi-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    SigningPolicy policy;
+    policy.split_keys = true;
+    const auto t0 = Clock::from_time_t(1'800'000'000);
+    const auto source = build_zone(kZone, "example.com.");
+    auto their_ksk = DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kKskFlags).value();
+    auto their_zsk = DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kZskFlags).value();
+    std::vector<uint16_t> ours;
+    {
+        ZoneSigner signer(name("example.com."), policy, false, dir);
+        auto keys = signer.keys(t0);
+        ASSERT_TRUE(keys);
+        std::vector<std::vector<uint8_t>> served{their_ksk.dnskey_rdata(), their_zsk.dnskey_rdata()};
+        uint16_t our_ksk = 0;
+        for (const auto& k : *keys) {
+            ours.push_back(k.tag);
+            if (k.role == "ksk") our_ksk = k.tag;
+        }
+        // Their servers serve our keys too (each signer publishes every signer's): ours are left out.
+        auto signed_once = signer.sign(*source, nullptr, t0, true);
+        ASSERT_TRUE(signed_once);
+        for (const auto& rdata : apex_rdatas(*signed_once->version, 48)) served.push_back(rdata);
+        const uint64_t generation = signer.key_generation();
+        auto changed = signer.set_foreign_keys(ZoneSigner::ForeignSource::Fetched, served, t0);
+        ASSERT_TRUE(changed) << changed.error();
+        EXPECT_TRUE(*changed);
+        EXPECT_GT(signer.key_generation(), generation);
+        EXPECT_FALSE(*signer.set_foreign_keys(ZoneSigner::ForeignSource::Fetched, served, t0));
+        ASSERT_EQ(signer.foreign_keys().size(), 2u);
+
+        auto v = signer.sign(*source, signed_once->version.get(), t0, false);
+        ASSERT_TRUE(v) << v.error();
+        EXPECT_EQ(apex_rdatas(*v->version, 48).size(), 4u);
+        EXPECT_EQ(signer_tags(*v->version, dns::RRType::DNSKEY), std::vector<uint16_t>{our_ksk});
+        std::vector<uint16_t> cds;
+        for (const auto& rdata : apex_rdatas(*v->version, 60)) cds.push_back(key_tag(rdata));
+        std::vector<uint16_t> ksks{our_ksk, their_ksk.tag()};
+        std::sort(cds.begin(), cds.end());
+        std::sort(ksks.begin(), ksks.end());
+        EXPECT_EQ(cds, ksks) << "the CDNSKEY names every signer's KSK";
+        EXPECT_EQ(apex_rdatas(*v->version, 59).size(), 2u);
+
+        auto ed448 = their_zsk.dnskey_rdata();
+        ed448[3] = 16;
+        auto refused = signer.set_foreign_keys(ZoneSigner::ForeignSource::Fetched, {ed448}, t0);
+        ASSERT_FALSE(refused);
+        EXPECT_NE(refused.error().find("not supported"), std::string::npos) << refused.error();
+        EXPECT_EQ(signer.foreign_keys().size(), 2u) << "left as it was";
+    }
+    ZoneSigner again(name("example.com."), policy, false, dir);
+    ASSERT_TRUE(again.keys(t0));
+    EXPECT_EQ(again.foreign_keys().size(), 2u) << "kept in foreign.dnskey across a restart";
+
+    // The file: DNSKEY lines, read again on request; a line that is not one names its number.
+    const auto file = dir / "provider-b.dnskey";
+    std::ofstream(file) << "; provider B\nexample.com. 3600 IN DNSKEY 256 3 13 "
+                        << dns::base64_encode(their_zsk.public_key()) << "\n";
+    again.set_foreign_file(file);
+    auto read = again.reload_foreign_file(t0);
+    ASSERT_TRUE(read) << read.error();
+    EXPECT_FALSE(*read) << "the same key as fetched: nothing changes";
+    EXPECT_EQ(again.foreign_keys().at(0).source == "file" || again.foreign_keys().at(1).source == "file",
+              true);
+    std::ofstream(file) << "example.com. 3600 IN DNSKEY 256 3 13 AAAA\nexample.com. IN A 192.0.2.1\n";
+    read = again.reload_foreign_file(t0);
+    ASSERT_FALSE(read);
+    EXPECT_NE(read.error().find("line 2"), std::string::npos) << read.error();
     std::filesystem::remove_all(dir);
 }
 
