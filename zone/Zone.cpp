@@ -511,6 +511,14 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
                                                const ZoneVersionPtr& source, bool new_history,
                                                Clock::time_point now, std::string& note,
                                                const Changeset* known) {
+    // A signer that changed a few RRsets of the served version says which: the journal takes that, not a
+    // diff of the two signed versions (a pass over both).
+    if (!known && old && signing_ && signing_->pending && signing_->pending->changes) {
+        const Changeset& c = *signing_->pending->changes;
+        if (std::ranges::equal(c.old_soa().wire, old->soa().wire) &&
+            std::ranges::equal(c.new_soa().wire, next->soa().wire))
+            known = &c;
+    }
     auto entry = record_history_locked(old, next, new_history, now, note, JournalSync::Now, known);
     if (!entry) return unexpected(entry.error());
     if (auto r = commit_locked(next, now, entry->restarted); !r)
@@ -528,7 +536,7 @@ Result<void, std::string> Zone::publish_locked(const ZoneVersionPtr& old, const 
 Result<ZoneVersionPtr, std::string> Zone::sign_locked(const ZoneVersionPtr& source, Clock::time_point now,
                                                       bool all) {
     const ZoneVersionPtr old = current();
-    auto s = settings_.signer->sign(*source, old.get(), now, all);
+    auto s = settings_.signer->sign(source, old.get(), now, all);
     if (!s) return unexpected(s.error());
     ZoneVersionPtr version = std::move(s->version);
     signing_->pending = std::move(*s);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "zone/Changeset.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
 
@@ -24,6 +25,9 @@ class ZoneSigning {
         std::size_t kept = 0;                           // signatures kept from the previous version
         std::optional<Clock::time_point> next_refresh;  // when the earliest signatures are due
         uint64_t key_generation = 0;                    // key_generation() of the keys it was signed with
+        // The change from `previous` to `version` when the signer knows it without a diff (it changed only
+        // a few RRsets of `previous`): what the journal records.
+        std::optional<Changeset> changes;
     };
 
     // A zone file that the signer can sign: it holds no DNSSEC records of its own. The error says why.
@@ -31,8 +35,9 @@ class ZoneSigning {
     // The unsigned version `signed_version` was made from (after a restart, from the snapshot).
     virtual ZoneVersionPtr source_of(const ZoneVersion& signed_version) const = 0;
     // `source` signed. Signatures in `previous` over the same RRsets are kept while they are good past the
-    // refresh window, unless `all` (every signature made anew).
-    virtual Result<Signed, std::string> sign(const ZoneVersion& source, const ZoneVersion* previous,
+    // refresh window, unless `all` (every signature made anew). Shared: a signer may hold on to it, to
+    // sign the next version by its difference from this one.
+    virtual Result<Signed, std::string> sign(const ZoneVersionPtr& source, const ZoneVersion* previous,
                                              Clock::time_point now, bool all) = 0;
     // Changes whenever the signing keys change (loaded, generated, imported): a version signed with an
     // older generation needs signing again even when no signature is due.

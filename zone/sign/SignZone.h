@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "zone/Changeset.h"
 #include "zone/ZoneVersion.h"
 #include "zone/base/Result.h"
 #include "zone/sign/DenialChain.h"
@@ -83,5 +84,33 @@ zone::ZoneVersionPtr strip_dnssec(const zone::ZoneVersion& signed_version);
 Result<SignedZone, std::string> sign_zone(const zone::ZoneVersion& source, const zone::ZoneVersion* previous,
                                           std::span<const SigningKey> keys, const SigningPolicy& policy,
                                           const SignOptions& options);
+
+// What sign_changes needs of the signing before: the unsigned version it signed and what it made of it,
+// with the same keys and policy as this one.
+struct PreviousSigning {
+    const zone::ZoneVersion* source = nullptr;
+    const zone::ZoneVersion* signed_version = nullptr;
+    uint32_t now = 0;                  // its SignOptions::now
+    uint32_t earliest_expiration = 0;  // of its signatures (an earlier time is safe)
+    std::size_t signatures = 0;        // in signed_version
+};
+
+struct SignedChanges {
+    SignedZone zone;
+    zone::Changeset changes;  // from previous.signed_version to zone.version
+};
+
+// `source` signed from the previous signing by touching only the RRsets that differ from previous.source,
+// the SOA among them: the same version sign_zone would make with previous.signed_version to reuse from,
+// without a pass over the whole zone to derive it (a one-record reload of a large zone). Nothing when the
+// change is not one it derives locally, and the caller signs the whole zone: a change of the set of
+// names or of the types at a name (the denial chain changes), at the apex, at or below a zone cut, of NS,
+// DS or DNAME (the zone's shape changes), of the SOA's negative TTL (the denial records' TTL), or any
+// signature of the previous version due for refresh (sign_zone would make it anew).
+Result<std::optional<SignedChanges>, std::string> sign_changes(const zone::ZoneVersion& source,
+                                                               const PreviousSigning& previous,
+                                                               std::span<const SigningKey> keys,
+                                                               const SigningPolicy& policy,
+                                                               const SignOptions& options);
 
 }  // namespace headwater::sign

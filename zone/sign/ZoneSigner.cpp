@@ -344,7 +344,38 @@ void ZoneSigner::warn_short_validity_locked(const zone::ZoneVersion& source) {
          " s): a secondary cut off from the primary could serve expired signatures");
 }
 
-Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::ZoneVersion& source,
+namespace {
+
+// The same keys in the same roles: what a signing may reuse the one before it by.
+bool same_keys(const std::vector<SigningKey>& a, const std::vector<SigningKey>& b) {
+    return std::ranges::equal(a, b, [](const SigningKey& x, const SigningKey& y) {
+        return x.signs_keys == y.signs_keys && x.signs_zone == y.signs_zone && x.cds == y.cds &&
+               x.key.tag() == y.key.tag() && x.key.dnskey_rdata() == y.key.dnskey_rdata();
+    });
+}
+
+}  // namespace
+
+Result<SignedZone, std::string> ZoneSigner::sign_with(const zone::ZoneVersionPtr& source,
+                                                      const zone::ZoneVersion* previous,
+                                                      const std::vector<SigningKey>& keys,
+                                                      const SignOptions& o,
+                                                      std::optional<zone::Changeset>& changes) {
+    const zone::ZoneVersionPtr last_version = last_ ? last_->version.lock() : nullptr;
+    if (previous != nullptr && last_version.get() == previous && o.reuse && same_keys(last_->keys, keys)) {
+        const PreviousSigning p{last_->source.get(), previous, last_->now, last_->earliest_expiration,
+                                last_->signatures};
+        auto s = sign_changes(*source, p, keys, policy_, o);
+        if (!s) return unexpected(s.error());
+        if (*s) {
+            changes = std::move((*s)->changes);
+            return std::move((*s)->zone);
+        }
+    }
+    return sign_zone(*source, previous, keys, policy_, o);
+}
+
+Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::ZoneVersionPtr& source,
                                                                 const zone::ZoneVersion* previous,
                                                                 Clock::time_point now, bool all) {
     std::vector<SigningKey> keys;
@@ -355,16 +386,17 @@ Result<zone::ZoneSigning::Signed, std::string> ZoneSigner::sign(const zone::Zone
         keys = signing_keys_locked(now);
         signed_states_ = key_states_locked(timing_now_locked(now));
         generation = key_generation_.load(std::memory_order_acquire);
-        warn_short_validity_locked(source);
+        warn_short_validity_locked(*source);
     }
     SignOptions o;
     o.now = unix_now(now);
     o.seed = std::random_device{}();
     o.threads = std::max(1u, std::thread::hardware_concurrency());
     o.reuse = !all;
-    auto s = sign_zone(source, previous, keys, policy_, o);
-    if (!s) return unexpected(s.error());
     Signed out;
+    auto s = sign_with(source, previous, keys, o, out.changes);
+    if (!s) return unexpected(s.error());
+    last_ = LastSigning{s->version, source, std::move(keys), o.now, s->earliest_expiration, s->signatures};
     out.version = s->version;
     out.made = s->signatures_made;
     out.kept = s->signatures_kept;

@@ -34,7 +34,7 @@ class ZoneSigner final : public zone::ZoneSigning {
     Result<void, std::string> check_source(const zone::ZoneVersion& source) const override;
     zone::ZoneVersionPtr source_of(const zone::ZoneVersion& signed_version) const override;
     uint64_t key_generation() const override { return key_generation_.load(std::memory_order_acquire); }
-    Result<Signed, std::string> sign(const zone::ZoneVersion& source, const zone::ZoneVersion* previous,
+    Result<Signed, std::string> sign(const zone::ZoneVersionPtr& source, const zone::ZoneVersion* previous,
                                      Clock::time_point now, bool all) override;
 
     const SigningPolicy& policy() const { return policy_; }
@@ -138,6 +138,12 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::vector<std::pair<uint16_t, int>> key_states_locked(std::time_t t) const;
     KeyInfo info_locked(const LoadedKey& k, Clock::time_point now) const;
     void warn_short_validity_locked(const zone::ZoneVersion& source);  // once per signer
+    // `source` signed: by its difference from the last signing when that signed `previous` with the
+    // same keys (sign_changes), else the whole zone (sign_zone).
+    Result<SignedZone, std::string> sign_with(const zone::ZoneVersionPtr& source,
+                                              const zone::ZoneVersion* previous,
+                                              const std::vector<SigningKey>& keys, const SignOptions& o,
+                                              std::optional<zone::Changeset>& changes);
 
     dns::Name apex_;
     SigningPolicy policy_;
@@ -150,6 +156,17 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::atomic<uint64_t> key_generation_{0};  // bumped under mutex_ whenever keys_ changes
     std::vector<LoadedKey> keys_;
     std::vector<std::string> files_;  // base name of each key's files
+    // The last signing, for the next one to sign only its difference. Only the zone's lock calls sign(),
+    // so this needs no lock of its own. The version is weak: once the zone drops it, nothing reuses it.
+    struct LastSigning {
+        std::weak_ptr<const zone::ZoneVersion> version;
+        zone::ZoneVersionPtr source;
+        std::vector<SigningKey> keys;
+        uint32_t now = 0;
+        uint32_t earliest_expiration = 0;
+        std::size_t signatures = 0;
+    };
+    std::optional<LastSigning> last_;
     struct Steps {
         StepRecord published;
         StepRecord retired;

@@ -3,10 +3,13 @@
 // keeping what did not change. The validators' own verdict is in tests/system/test_signing.py.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "support/test_zone.h"
+#include "zone/Changeset.h"
 #include "zone/answer/Nsec3Hash.h"
 #include "zone/sign/Rrsig.h"
 #include "zone/sign/SignZone.h"
@@ -219,6 +222,145 @@ TEST(SignZone, UnsignedSourceIsRequiredAndStrippingGivesItBack) {
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().find("must be unsigned"), std::string::npos) << refused.error();
     EXPECT_TRUE(strip_dnssec(*s.version)->same_content(*source));
+}
+
+// The non-RRSIG records of a version as text (owner, type, TTL, RDATA octets), and the (owner, type, key
+// tag) of each RRSIG.
+std::set<std::string> data_records(const zone::ZoneVersion& v) {
+    std::set<std::string> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto r = v.record(i);
+        if (r.type == RRType::RRSIG) continue;
+        out.insert(r.owner.to_string() + " " + std::to_string(r.ttl) + " " + dns::to_string(r.type) + " " +
+                   std::string(r.rdata.begin(), r.rdata.end()));
+    }
+    return out;
+}
+
+std::set<std::tuple<std::string, uint16_t, uint16_t>> signature_keys(const zone::ZoneVersion& v) {
+    std::set<std::tuple<std::string, uint16_t, uint16_t>> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto r = v.record(i);
+        if (r.type != RRType::RRSIG) continue;
+        const auto s = read_rrsig(r.rdata).value();
+        out.emplace(r.owner.to_string(), dns::to_u16(s.covered), s.key_tag);
+    }
+    return out;
+}
+
+struct OneChange {
+    const char* what;
+    const char* from;  // a line of kZone ("" adds `to`)
+    const char* to;    // its replacement ("" deletes it)
+    bool incremental;  // sign_changes derives it (else the whole zone is signed)
+};
+
+// Each change, with the serial raised, signed by sign_changes from a full signing of kZone: where it
+// derives the change, the same records as a fresh full signing of the new source and as sign_zone reusing
+// the previous version, every RRset signed once per key, every signature valid, and the changeset what a
+// diff of the two signed versions gives; elsewhere nothing, for the caller to sign the whole zone.
+void expect_changes_signed_as_a_full_signing(const SigningPolicy& p) {
+    const std::vector<OneChange> changes = {
+        {"an A record's address", "mail     IN A   192.0.2.2", "mail     IN A   192.0.2.99", true},
+        {"an A record's TTL", "ns1      IN A   192.0.2.1", "ns1 77   IN A   192.0.2.1", true},
+        {"a second record in an RRset", "", "mail IN A 192.0.2.77", true},
+        {"at a wildcard", "*.wild   IN TXT \"wildcard\"", "*.wild   IN TXT \"other\"", true},
+        {"below empty non-terminals", "a.b.c    IN A   192.0.2.3", "a.b.c    IN A   192.0.2.33", true},
+        {"a CNAME's target", "www      IN CNAME mail", "www      IN CNAME ns1", true},
+        {"a new name", "", "new IN A 192.0.2.9", false},
+        {"a name deleted", "mail     IN A   192.0.2.2", "", false},
+        {"a new type at a name", "", "mail IN TXT \"x\"", false},
+        {"a new name making an empty non-terminal real", "", "b.c IN A 192.0.2.8", false},
+        {"glue", "ns.secure IN A  192.0.2.4", "ns.secure IN A  192.0.2.44", false},
+        {"a delegation's DS",
+         "secure   IN DS  12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+         "secure   IN DS  12346 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+         false},
+        {"a new delegation", "", "newcut IN NS ns1.example.com.", false},
+        {"at the apex", "@        IN MX  10 mail", "@        IN MX  20 mail", false},
+    };
+    const auto keys = csk();
+    const auto before = build_zone(kZone, "example.com.");
+    const SignedZone first = sign(*before, keys, p);
+    for (const OneChange& c : changes) {
+        SCOPED_TRACE(c.what);
+        std::string text = kZone;
+        text.replace(text.find("2026120501"), 10, "2026120502");
+        if (*c.from == '\0') {
+            text += std::string(c.to) + "\n";
+        } else {
+            ASSERT_NE(text.find(c.from), std::string::npos);
+            text.replace(text.find(c.from), std::strlen(c.from), c.to);
+        }
+        const auto after = build_zone(text, "example.com.");
+        const uint32_t now = kNow + 3600;
+        SignOptions o;
+        o.now = now;
+        o.seed = 11;
+        const PreviousSigning prev{before.get(), first.version.get(), kNow, first.earliest_expiration,
+                                   first.signatures};
+        auto inc = sign_changes(*after, prev, keys, p, o);
+        ASSERT_TRUE(inc) << inc.error();
+        EXPECT_EQ(inc->has_value(), c.incremental);
+        if (!*inc) continue;
+        const SignedZone& got = (*inc)->zone;
+        const SignedZone fresh = sign(*after, keys, p, nullptr, now);
+        const SignedZone reused = sign(*after, keys, p, first.version.get(), now);
+        EXPECT_EQ(data_records(*got.version), data_records(*fresh.version));
+        EXPECT_EQ(signature_keys(*got.version), signature_keys(*fresh.version));
+        EXPECT_EQ(got.signatures, fresh.signatures);
+        EXPECT_EQ(got.signatures_made, reused.signatures_made);
+        EXPECT_EQ(got.signatures_kept, reused.signatures_kept);
+        EXPECT_EQ(got.version->serial().value(), 2026120502u);
+        expect_all_signatures_verify(*got.version, keys);
+        EXPECT_TRUE(zone::diff(*first.version, *got.version) == (*inc)->changes);
+        // Apart from the new signatures, the records sign_zone gives when it reuses the previous version.
+        std::size_t same = 0;
+        for (std::size_t i = 0; i < got.version->size(); ++i) {
+            const auto r = got.version->record(i);
+            const auto there = reused.version->find_name(r.owner);
+            for (std::size_t j = there.begin; j < there.end; ++j)
+                same += std::ranges::equal(reused.version->record(j).wire, r.wire);
+        }
+        EXPECT_EQ(same, got.version->size() - got.signatures_made);
+    }
+}
+
+TEST(SignZone, ChangesAreSignedAsAFullSigningWouldNsec) {
+    expect_changes_signed_as_a_full_signing(SigningPolicy{});
+}
+
+TEST(SignZone, ChangesAreSignedAsAFullSigningWouldNsec3) {
+    SigningPolicy p;
+    p.denial = Denial::Nsec3;
+    expect_changes_signed_as_a_full_signing(p);
+}
+
+// The incremental path is taken only while every kept signature would be kept by a full signing.
+TEST(SignZone, ChangesAreNotSignedIncrementallyWhenSignaturesAreDue) {
+    const auto keys = csk();
+    const auto before = build_zone(kZone, "example.com.");
+    const SignedZone first = sign(*before, keys, SigningPolicy{});
+    std::string text = kZone;
+    text.replace(text.find("2026120501"), 10, "2026120502");
+    text.replace(text.find("192.0.2.2"), 9, "192.0.2.7");
+    const auto after = build_zone(text, "example.com.");
+    const PreviousSigning prev{before.get(), first.version.get(), kNow, first.earliest_expiration,
+                               first.signatures};
+    SignOptions o;
+    o.now = kNow + SigningPolicy{}.signature_validity - SigningPolicy{}.signature_refresh;
+    auto due = sign_changes(*after, prev, keys, SigningPolicy{}, o);
+    ASSERT_TRUE(due);
+    EXPECT_FALSE(due->has_value());
+    o.now = kNow - 10;  // the clock went back: the previous signatures' inception may be ahead
+    auto back = sign_changes(*after, prev, keys, SigningPolicy{}, o);
+    ASSERT_TRUE(back);
+    EXPECT_FALSE(back->has_value());
+    o.now = kNow + 10;
+    o.reuse = false;
+    auto all = sign_changes(*after, prev, keys, SigningPolicy{}, o);
+    ASSERT_TRUE(all);
+    EXPECT_FALSE(all->has_value());
 }
 
 }  // namespace

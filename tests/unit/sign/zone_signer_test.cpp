@@ -48,7 +48,7 @@ TEST(ZoneSigner, AnImportedKeySignsFromItsActivateAndTheBoundaryMakesTheZoneDue)
     ZoneSigner signer(name("example.com."), policy, false, dir / "keys");
     const auto source = build_zone(kZone, "example.com.");
     const auto t0 = Clock::from_time_t(1'800'000'000);
-    auto first = signer.sign(*source, nullptr, t0, true);
+    auto first = signer.sign(source, nullptr, t0, true);
     ASSERT_TRUE(first) << first.error();
     auto keys = signer.keys(t0);
     ASSERT_TRUE(keys);
@@ -71,7 +71,7 @@ TEST(ZoneSigner, AnImportedKeySignsFromItsActivateAndTheBoundaryMakesTheZoneDue)
     auto imported = signer.import(*base, t0);
     ASSERT_TRUE(imported) << imported.error();
     EXPECT_EQ(imported->state, "published");
-    auto second = signer.sign(*source, first->version.get(), t0, false);
+    auto second = signer.sign(source, first->version.get(), t0, false);
     ASSERT_TRUE(second) << second.error();
     EXPECT_EQ(signer_tags(*second->version, dns::RRType::A), std::vector<uint16_t>{zsk}) << "not active yet";
 
@@ -80,7 +80,7 @@ TEST(ZoneSigner, AnImportedKeySignsFromItsActivateAndTheBoundaryMakesTheZoneDue)
     EXPECT_FALSE(signer.timing_passed(t0 + std::chrono::seconds(99)));
     EXPECT_TRUE(signer.timing_passed(t0 + std::chrono::seconds(100)));
     EXPECT_GT(signer.key_generation(), generation);
-    auto third = signer.sign(*source, second->version.get(), t0 + std::chrono::seconds(100), false);
+    auto third = signer.sign(source, second->version.get(), t0 + std::chrono::seconds(100), false);
     ASSERT_TRUE(third) << third.error();
     std::vector<uint16_t> both{zsk, other->tag()};
     std::sort(both.begin(), both.end());
@@ -165,13 +165,13 @@ TEST(ZoneSigner, ACskRolloverSignsWithTheKeysEachStepCallsFor) {
     ZoneSigner signer(name("example.com."), policy, true, dir);
     const auto source = build_zone(kZone, "example.com.");
     auto t = Clock::from_time_t(1'800'000'000);
-    auto v = signer.sign(*source, nullptr, t, true);
+    auto v = signer.sign(source, nullptr, t, true);
     ASSERT_TRUE(v) << v.error();
     const uint16_t old = signer_tags(*v->version, dns::RRType::A).at(0);
     auto step = [&](const RolloverDecision& d) {
         t += std::chrono::seconds(10);
         ASSERT_TRUE(signer.apply_rollover(d, t));
-        auto next = signer.sign(*source, v->version.get(), t, false);
+        auto next = signer.sign(source, v->version.get(), t, false);
         ASSERT_TRUE(next) << next.error();
         v = std::move(next);
     };

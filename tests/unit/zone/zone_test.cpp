@@ -896,11 +896,11 @@ class CountingSigner final : public zone::ZoneSigning {
     zone::ZoneVersionPtr source_of(const zone::ZoneVersion& v) const override {
         return zone::with_serial(v, v.serial());
     }
-    Result<Signed, std::string> sign(const zone::ZoneVersion& source, const zone::ZoneVersion*,
+    Result<Signed, std::string> sign(const zone::ZoneVersionPtr& source, const zone::ZoneVersion*,
                                      Clock::time_point, bool) override {
         ++passes;
         Signed s;
-        s.version = zone::with_serial(source, source.serial());
+        s.version = zone::with_serial(*source, source->serial());
         if (refresh_at != Clock::time_point()) s.next_refresh = refresh_at;
         s.key_generation = generation;
         return s;
