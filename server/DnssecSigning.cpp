@@ -258,6 +258,8 @@ void SignatureWatch::schedule(zone::Clock::time_point now) {
     for (const auto& z : store_.zones())
         if (auto due = z->next_signature_refresh()) until(*due);
     if (rollover_wake_) until(*rollover_wake_);
+    for (const auto& [name, o] : signers_)  // the other signers, each at its multi_signer_interval
+        if (o.asked) until(*o.asked + o.interval);
     if (rollover_waiting_) until(now + kRolloverPoll);
     timer_.expires_after(wait);
     timer_.async_wait([this](const boost::system::error_code& ec) {

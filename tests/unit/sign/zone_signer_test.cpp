@@ -254,7 +254,7 @@ TEST(ZoneSigner, TheOtherSignersKeysArePublishedAndSignedByOurKsk) {
             if (k.role == "ksk") our_ksk = k.tag;
         }
         // Their servers serve our keys too (each signer publishes every signer's): ours are left out.
-        auto signed_once = signer.sign(*source, nullptr, t0, true);
+        auto signed_once = signer.sign(source, nullptr, t0, true);
         ASSERT_TRUE(signed_once);
         for (const auto& rdata : apex_rdatas(*signed_once->version, 48)) served.push_back(rdata);
         const uint64_t generation = signer.key_generation();
@@ -265,7 +265,7 @@ TEST(ZoneSigner, TheOtherSignersKeysArePublishedAndSignedByOurKsk) {
         EXPECT_FALSE(*signer.set_foreign_keys(ZoneSigner::ForeignSource::Fetched, served, t0));
         ASSERT_EQ(signer.foreign_keys().size(), 2u);
 
-        auto v = signer.sign(*source, signed_once->version.get(), t0, false);
+        auto v = signer.sign(source, signed_once->version.get(), t0, false);
         ASSERT_TRUE(v) << v.error();
         EXPECT_EQ(apex_rdatas(*v->version, 48).size(), 4u);
         EXPECT_EQ(signer_tags(*v->version, dns::RRType::DNSKEY), std::vector<uint16_t>{our_ksk});
