@@ -393,6 +393,66 @@ name = "csk"
         self.assertIn("zsk", stdout + stderr)
 
 
+class LifetimeRolloverTest(unittest.TestCase):
+    """Rollovers no one starts: with zsk_lifetime and ksk_lifetime of seconds, the ZSK rolls by itself and
+    the KSK rolls up to the parent's DS, then on with `dnssec ds-seen`, both at once; the zone validates
+    at the end with the new keys alone."""
+
+    ZONE = "life.example."
+    POLICY = """[[dnssec_policy]]
+name = "short"
+keys = "ksk+zsk"
+dnskey_ttl = "1s"
+propagation_delay = "1s"
+zsk_lifetime = "6s"
+ksk_lifetime = "8s"
+parent_ds_ttl = "1s"
+"""
+
+    def test_both_keys_roll_when_their_lifetime_ends(self):
+        hwtest.require_headwater()
+        d = hwtest.tempdir("signing-life")
+        src = d / "life.zone"
+        src.write_text(RolloverRestartTest.TEXT)
+        hw = hwtest.Headwater([hwtest.ZoneConf(self.ZONE, src, notify_options={"dnssec_policy": "short"})],
+                              extra_toml=self.POLICY)
+        try:
+            hw.start(timeout=60)
+
+            def keys():
+                rc, out, stdout, stderr = hw.ctl("dnssec", "status", self.ZONE)
+                self.assertEqual(rc, 0, stdout + stderr)
+                return out
+
+            first = {k["role"]: k["tag"] for k in keys()["keys"]}
+            deadline = time.monotonic() + 90
+            confirmed = None
+            while True:
+                st = keys()
+                states = {k["tag"]: (k["role"], k["state"], k["cds"]) for k in st["keys"]}
+                waiting_ksk = [t for t, (role, state, cds) in states.items() if role == "ksk" and cds]
+                if waiting_ksk and confirmed is None and "ds-seen" in st["rollover"]["status"]:
+                    confirmed = waiting_ksk[0]
+                    rc, out, stdout, stderr = hw.ctl("dnssec", "ds-seen", self.ZONE, str(confirmed))
+                    self.assertEqual(rc, 0, stdout + stderr)
+                if states[first["zsk"]][1] == "removed" and states[first["ksk"]][1] == "removed":
+                    break
+                self.assertLess(time.monotonic(), deadline, f"{states} {st['rollover']}\n{hw.log()[-3000:]}")
+                time.sleep(0.25)
+            log = hw.log()
+            self.assertIn(f"key {first['zsk']} reached zsk_lifetime", log)
+            self.assertIn(f"key {first['ksk']} reached ksk_lifetime", log)
+            self.assertIsNotNone(confirmed)
+            lines = axfr_file(hw, self.ZONE, d / "life")
+            validate(self, d / "life", self.ZONE)
+            tags = {int(r[10]) for r in records(lines, "RRSIG")}
+            self.assertNotIn(first["zsk"], tags)
+            self.assertNotIn(first["ksk"], tags)
+        finally:
+            hw.close()
+            hwtest.cleanup_dir(d)
+
+
 class BindKeysTest(unittest.TestCase):
     """Keys made by BIND's dnssec-keygen, put in the zone's key directory before the first start (how a
     zone moves from BIND), or imported with `headwaterctl dnssec import`: the zone validates under those
