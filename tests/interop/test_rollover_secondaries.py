@@ -4,7 +4,8 @@
 Headwater signs roll.example. with a KSK and a ZSK (timers in seconds: DNSKEY TTL 2 s, every TTL of the
 zone 2 s) and NOTIFYs a real Knot and a real BIND secondary, each transferring from an address of its own
 (127.0.0.2, 127.0.0.3), so they are two secondaries in Headwater's ledger. unbound validates through the
-two secondaries with the zone's DS as trust anchor.
+two secondaries; its trust anchor is the DS of the parent zone example., which a second Headwater serves
+signed, with the DS of roll.example. in it.
 
 `headwaterctl dnssec rollover roll.example. zsk` starts a rollover: the successor is published, signs
 once both secondaries serve its DNSKEY and the DNSKEY TTL has passed, and the old ZSK leaves once both
@@ -56,6 +57,54 @@ propagation_delay = "1s"
 """
 
 
+PARENT = "example."
+PARENT_POLICY = """[[dnssec_policy]]
+name = "parent"
+keys = "csk"
+dnskey_ttl = "2s"
+"""
+
+
+class ParentZone:
+    """The parent zone example., signed by a second Headwater, delegating `child` with the DS records the
+    test gives it (the registrar's copy): the trust anchor of the tests' unbound is the parent's DS, so the
+    chain to the child runs through the DS served here."""
+
+    def __init__(self, tmp, child):
+        self.label = child[: -len(PARENT) - 1]
+        self.serial = 1
+        src = tmp / "example.zone"
+        src.write_text(self.text([]))  # the DS is written once the child has its key
+        self.hw = hwtest.Headwater([hwtest.ZoneConf(PARENT, src, notify_options={"dnssec_policy": "parent"})],
+                                   acl_networks=("127.0.0.0/8",), extra_toml=PARENT_POLICY)
+        self.port = self.hw.port
+        self.path = self.hw.zone_path(PARENT)
+        self.anchor = None
+
+    def text(self, ds_lines):
+        return (f"$TTL 2\n@ 2 IN SOA ns.example. hostmaster.example. {self.serial} 3600 600 1209600 2\n"
+                f"@ NS ns\nns A 192.0.2.250\n{self.label} NS ns1.{self.label}\nns1.{self.label} A 192.0.2.53\n"
+                + "".join(f"{self.label} 2 IN DS {d}\n" for d in ds_lines))
+
+    def start(self, child_ds_line):
+        """Serves the parent with the child's DS ("<child> IN DS ..." as `dnssec ds` gives it)."""
+        self.path.write_text(self.text([child_ds_line.split(" DS ", 1)[1]]))
+        self.hw.start(timeout=60)
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "ds", PARENT)
+        assert rc == 0, stdout + stderr
+        self.anchor = out["ds"][0]
+
+    def publish(self, ds_lines):
+        """The registrar: the DS RRset becomes `ds_lines` (RDATA text), and the parent is reloaded."""
+        self.serial += 1
+        self.path.write_text(self.text(ds_lines))
+        rc, out, stdout, stderr = self.hw.ctl("reload", PARENT)
+        assert rc == 0, stdout + stderr
+
+    def close(self):
+        self.hw.close()
+
+
 class KnotFrom(hwtest.KnotSecondary):
     """Knot transferring from KNOT_SOURCE."""
 
@@ -93,15 +142,18 @@ class RolloverSecondariesTest(unittest.TestCase):
             peer.wait_serial(ZONE, SERIAL)
         rc, out, stdout, stderr = cls.hw.ctl("dnssec", "ds", ZONE)
         assert rc == 0, stdout + stderr
+        cls.parent = ParentZone(cls.dir, ZONE)
+        cls.parent.start(out["ds"][0])
         d = cls.dir / "unbound"
         d.mkdir()
-        cls.unbound = hwtest.Unbound(d, ZONE, [cls.knot.port, cls.bind.port], out["ds"][0])
+        cls.unbound = hwtest.Unbound(d, PARENT, [cls.parent.port], cls.parent.anchor,
+                                     stubs={ZONE: [cls.knot.port, cls.bind.port]})
         cls.asked = 0
 
     @classmethod
     def tearDownClass(cls):
         cls.tmp = cls.dir
-        extras = [cls.unbound] if hasattr(cls, "unbound") else []
+        extras = [getattr(cls, "unbound", None), getattr(cls, "parent", None)]
         hwtest.close_class_fixture(cls, *extras, cls.knot, cls.bind)
 
     def status(self):
@@ -121,7 +173,7 @@ class RolloverSecondariesTest(unittest.TestCase):
     def validates(self, context):
         """unbound answers a name that exists and a new one that does not, each validated."""
         RolloverSecondariesTest.asked += 1
-        for name, rcode in (("www", dns.rcode.NOERROR), (f"nx{self.asked}", dns.rcode.NXDOMAIN)):
+        for name, rcode in (("www.roll", dns.rcode.NOERROR), (f"nx{self.asked}.roll", dns.rcode.NXDOMAIN)):
             r = self.unbound.resolve(name, "A")
             self.assertEqual(r.rcode(), rcode, f"{name} during {context}:\n{r}\n{self.hw.log()[-4000:]}")
             self.assertTrue(r.flags & dns.flags.AD, f"{name} not validated during {context}:\n{r}")
@@ -201,7 +253,6 @@ class RolloverSecondariesTest(unittest.TestCase):
             z.get(t) == "removed" for t in before), timeout=90)
 
 
-PARENT = "example."
 CHILD = "csk.example."
 CHILD_SERIAL = 2026120801
 
@@ -220,20 +271,6 @@ propagation_delay = "1s"
 ds_check_interval = "1s"
 """
 
-PARENT_POLICY = """[[dnssec_policy]]
-name = "parent"
-keys = "csk"
-dnskey_ttl = "2s"
-"""
-
-
-def parent_text(serial, ds_lines):
-    """The parent zone: a delegation of csk.example. with the DS records given (the registrar's copy)."""
-    return (f"$TTL 2\n@ 2 IN SOA ns.example. hostmaster.example. {serial} 3600 600 1209600 2\n"
-            "@ NS ns\nns A 192.0.2.250\ncsk NS ns1.csk\nns1.csk A 192.0.2.53\n"
-            + "".join(f"{CHILD} 2 IN DS {d}\n" for d in ds_lines))
-
-
 class CskRolloverTest(unittest.TestCase):
     """A CSK rollover whose DS step is decided by the parent's servers.
 
@@ -251,10 +288,7 @@ class CskRolloverTest(unittest.TestCase):
         cls.dir = hwtest.tempdir("csk-rollover-interop")
         cls.knot = KnotFrom([CHILD], 0)
         cls.bind = BindFrom([CHILD], 0)
-        parent_src = cls.dir / "example.zone"
-        parent_src.write_text(parent_text(1, []))  # the DS is written once the child has its key
-        parent_zone = hwtest.ZoneConf(PARENT, parent_src, notify_options={"dnssec_policy": "parent"})
-        cls.parent = hwtest.Headwater([parent_zone], acl_networks=("127.0.0.0/8",), extra_toml=PARENT_POLICY)
+        cls.parent = ParentZone(cls.dir, CHILD)
         src = cls.dir / "csk.zone"
         src.write_text(CHILD_TEXT)
         zone = hwtest.ZoneConf(CHILD, src, notify=[f"127.0.0.1:{cls.knot.port}", f"127.0.0.1:{cls.bind.port}"],
@@ -269,23 +303,18 @@ class CskRolloverTest(unittest.TestCase):
             peer.wait_serial(CHILD, CHILD_SERIAL)
         rc, out, stdout, stderr = cls.hw.ctl("dnssec", "ds", CHILD)
         assert rc == 0, stdout + stderr
-        cls.parent_serial = 1
-        cls.parent_src = cls.parent.zone_path(PARENT)
-        cls.parent_src.write_text(parent_text(cls.parent_serial, [out["ds"][0].split(" DS ", 1)[1]]))
-        cls.parent.start(timeout=60)
-        rc, pout, stdout, stderr = cls.parent.ctl("dnssec", "ds", PARENT)
-        assert rc == 0, stdout + stderr
+        cls.parent.start(out["ds"][0])
         d = cls.dir / "unbound"
         d.mkdir()
-        cls.unbound = hwtest.Unbound(d, PARENT, [cls.parent.port], pout["ds"][0],
+        cls.unbound = hwtest.Unbound(d, PARENT, [cls.parent.port], cls.parent.anchor,
                                      stubs={CHILD: [cls.knot.port, cls.bind.port]})
         cls.asked = 0
 
     @classmethod
     def tearDownClass(cls):
         cls.tmp = cls.dir
-        extras = [cls.unbound] if hasattr(cls, "unbound") else []
-        hwtest.close_class_fixture(cls, *extras, cls.knot, cls.bind, cls.parent)
+        extras = [getattr(cls, "unbound", None), getattr(cls, "parent", None)]
+        hwtest.close_class_fixture(cls, *extras, cls.knot, cls.bind)
 
     def status(self):
         rc, out, stdout, stderr = self.hw.ctl("dnssec", "status", CHILD)
@@ -306,10 +335,7 @@ class CskRolloverTest(unittest.TestCase):
 
     def publish_ds(self, cds):
         """The registrar: the parent's DS RRset becomes what the CDS says."""
-        CskRolloverTest.parent_serial += 1
-        self.parent_src.write_text(parent_text(self.parent_serial, [rd.to_text() for rd in cds]))
-        rc, out, stdout, stderr = self.parent.ctl("reload", PARENT)
-        self.assertEqual(rc, 0, stdout + stderr)
+        self.parent.publish([rd.to_text() for rd in cds])
 
     def test_a_csk_rollover_follows_the_parent_and_keeps_validating(self):
         self.validates("the start")
