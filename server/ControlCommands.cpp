@@ -375,9 +375,11 @@ json ControlCommands::dnssec(const control::Request& req, const json& request) {
         auto keys = signer->keys(now_());
         if (!keys) return control::error_response(keys.error());
         json ds = json::array(), dnskey = json::array();
+        // The keys a DS may name now: active KSKs and CSKs (not a retired or removed one a rollover left).
         for (const auto& k : *keys) {
+            if (k.state != "active" || k.role == "zsk") continue;
             if (!k.ds.empty()) ds.push_back(k.ds);
-            if (k.role != "zsk") dnskey.push_back(k.dnskey);
+            dnskey.push_back(k.dnskey);
         }
         return {{"ok", true}, {"name", name}, {"ds", ds}, {"dnskey", dnskey}};
     }

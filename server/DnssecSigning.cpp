@@ -81,8 +81,8 @@ SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& sto
         if (z.dnssec_policy.empty() || !name) continue;
         if (!z.parent.empty()) parents_[name->to_string()].servers = z.parent;
         if (!z.multi_signer.empty())
-            signers_[name->to_string()] = {z.multi_signer, std::chrono::seconds(z.multi_signer_interval_s),
-                                           std::nullopt, false};
+            signers_[name->to_string()] = {
+                z.multi_signer, std::chrono::seconds(z.multi_signer_interval_s), std::nullopt, false, {}};
     }
 }
 
@@ -173,18 +173,24 @@ void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign:
     boost::asio::co_spawn(
         io_, fetch_dnskeys(o.servers, z->settings().name, std::chrono::milliseconds(3000)),
         [this, z, shared](const std::exception_ptr& e, const FetchedKeys& fetched) {
-            signers_[z->name_text()].in_flight = false;
+            OtherSigners& others = signers_[z->name_text()];
+            others.in_flight = false;
             if (e || !shared) return;
-            if (!fetched.error.empty()) {
-                spdlog::warn(
-                    "zone={} dnssec multi-signer: no other signer answered ({}); their keys stay as "
-                    "they were",
-                    z->name_text(), fetched.error);
-                return;
+            if (!fetched.error.empty())
+                spdlog::warn("zone={} dnssec multi-signer: {}; the keys those servers gave last stay",
+                             z->name_text(), fetched.error);
+            if (fetched.by_server.empty()) return;
+            for (const auto& [server, keys] : fetched.by_server) others.by_server[server] = keys;
+            std::vector<std::vector<uint8_t>> keys;
+            for (const auto& [server, served] : others.by_server)
+                keys.insert(keys.end(), served.begin(), served.end());
+            // Until every server has answered since the start, the keys kept from before stay too.
+            if (others.by_server.size() < others.servers.size()) {
+                const auto kept = shared->fetched_foreign();
+                keys.insert(keys.end(), kept.begin(), kept.end());
             }
             const auto at = zone::Clock::now();
-            auto changed =
-                shared->set_foreign_keys(sign::ZoneSigner::ForeignSource::Fetched, fetched.keys, at);
+            auto changed = shared->set_foreign_keys(sign::ZoneSigner::ForeignSource::Fetched, keys, at);
             if (!changed)
                 spdlog::error("zone={} dnssec multi-signer: {}", z->name_text(), changed.error());
             else if (*changed)

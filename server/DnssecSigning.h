@@ -77,6 +77,8 @@ class SignatureWatch {
         std::chrono::seconds interval{3600};
         std::optional<zone::Clock::time_point> asked;
         bool in_flight = false;
+        // What each server last served: one that does not answer keeps its keys.
+        std::map<std::string, std::vector<std::vector<uint8_t>>> by_server;
     };
     std::map<std::string, OtherSigners> signers_;        // zone name -> the other signers' servers
     std::map<std::string, std::string> foreign_errors_;  // zone name -> the last foreign_dnskeys error

@@ -27,14 +27,16 @@ sign::RolloverSettings settings_of(const sign::SigningPolicy& p) {
 // A rollover is under way: a successor waits to sign, an old key to leave, or two KSKs or CSKs are
 // both active (SepRollover.h).
 bool under_way(const std::vector<sign::RolloverKey>& keys, std::time_t t) {
+    // A KSK or CSK rollover is ours only with a successor we generated (SepRollover.h).
+    const bool ours = std::ranges::any_of(
+        keys, [t](const sign::RolloverKey& k) { return k.sep && k.generated && k.timing.active(t); });
     std::size_t active_sep = 0;
     for (const sign::RolloverKey& k : keys) {
-        if (k.timing.incoming(t) || k.timing.retired(t)) return true;
-        if (k.sep && k.timing.active(t) && k.generated) ++active_sep;
+        if (!k.sep && (k.timing.incoming(t) || k.timing.retired(t))) return true;
+        if (k.sep && k.timing.retired(t) && ours) return true;
+        if (k.sep && k.timing.active(t)) ++active_sep;
     }
-    return active_sep > 0 && std::ranges::count_if(keys, [t](const sign::RolloverKey& k) {
-                                 return k.sep && k.timing.active(t);
-                             }) > 1;
+    return ours && active_sep > 1;
 }
 
 }  // namespace
@@ -49,6 +51,9 @@ Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sig
     in.now = zone::Clock::to_time_t(now);
     in.keys = std::move(keys);
     in.settings = settings_of(signer.policy());
+    // Multi-signer: a successor must be in every signer's DNSKEY RRset before it signs, which nothing here
+    // checks yet; only the operator starts rollovers then (docs/dnssec.md).
+    if (!signer.foreign_keys().empty()) in.settings.zsk_lifetime = in.settings.ksk_lifetime = 0;
     const zone::ZoneVersionPtr served = z.current();
     const std::time_t t = in.now;
     if (served &&
@@ -128,7 +133,8 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const R
         return true;
     };
     const sign::SigningPolicy& policy = signer.policy();
-    const bool automatic = policy.zsk_lifetime != 0 || policy.ksk_lifetime != 0;
+    const bool automatic =
+        (policy.zsk_lifetime != 0 || policy.ksk_lifetime != 0) && signer.foreign_keys().empty();
     // A few steps can follow each other at once (a step recorded, then the next one due); the bound only
     // guards against a planner that would not settle.
     for (int step = 0; step < 12 && pass.error.empty(); ++step) {
@@ -154,13 +160,15 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const R
         pass.needs_ds = d.needs_ds;
         pass.wake = d.wake ? std::optional(zone::Clock::from_time_t(*d.wake)) : std::nullopt;
         // Waiting for secondaries, the parent or the re-signing: the watch polls.
-        pass.waiting = moving && d.action == sign::RolloverAction::None;
+        // (Not for a time to wake at, nor for the parent's DS: the parent's answer pokes the watch.)
+        pass.waiting = moving && d.action == sign::RolloverAction::None && !d.wake && !d.needs_ds;
         if (d.action == sign::RolloverAction::None) {
             if (input->signed_serial || !moving || !resign()) break;
             continue;  // signed with the keys as they are now: ask again
         }
         spdlog::info("zone={} dnssec rollover: {}", name, d.status);
-        if (d.action == sign::RolloverAction::Generate) start.reset();
+        if (d.action == sign::RolloverAction::Generate && start && d.sep == (*start == RolloverRole::Sep))
+            start.reset();  // the operator's rollover has begun (not one its lifetime started meanwhile)
         if (auto applied = signer.apply_rollover(d, now); !applied) {
             pass.error = applied.error();
             break;

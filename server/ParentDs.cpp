@@ -96,30 +96,31 @@ sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::
 
 asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,
                                            std::chrono::milliseconds timeout) {
-    std::vector<std::vector<uint8_t>> keys;
-    std::string errors;
-    bool any = false;
+    FetchedKeys out;
     for (const dns::Endpoint& server : servers) {
         auto answer = co_await exchange(server, build_query(zone.view(), dns::RRType::DNSKEY, true), timeout);
-        if (!answer) {
-            errors += (errors.empty() ? "" : "; ") + server.to_string() + ": " + answer.error().message;
+        std::string error = answer ? std::string() : answer.error().message;
+        std::vector<std::vector<uint8_t>> keys;
+        if (answer) {
+            const ParentDsAnswer read = read_answer(server, *answer, zone.view());  // AA, NOERROR
+            error = read.error;
+            auto parsed = dns::Message::parse(*answer);
+            if (error.empty() && parsed)
+                for (const dns::RecordRef& r : parsed->records())
+                    if (r.section == dns::Section::Answer && r.type == dns::RRType::DNSKEY &&
+                        r.owner.view() == zone.view())
+                        keys.emplace_back(r.rdata.begin(), r.rdata.end());
+            // A signer that serves no key at all (loading, or not signing yet) says nothing about its
+            // keys: taking that as "none" would drop them while it still signs with them.
+            if (error.empty() && keys.empty()) error = "no DNSKEY in its answer";
+        }
+        if (!error.empty()) {
+            out.error += (out.error.empty() ? "" : "; ") + server.to_string() + ": " + error;
             continue;
         }
-        const ParentDsAnswer read =
-            read_answer(server, *answer, zone.view());  // the same checks: AA, NOERROR
-        if (!read.error.empty()) {
-            errors += (errors.empty() ? "" : "; ") + server.to_string() + ": " + read.error;
-            continue;
-        }
-        any = true;
-        auto parsed = dns::Message::parse(*answer);
-        for (const dns::RecordRef& r : parsed->records())
-            if (r.section == dns::Section::Answer && r.type == dns::RRType::DNSKEY &&
-                r.owner.view() == zone.view())
-                keys.emplace_back(r.rdata.begin(), r.rdata.end());
+        out.by_server.emplace_back(server.to_string(), std::move(keys));
     }
-    if (!any) co_return FetchedKeys{{}, errors};
-    co_return FetchedKeys{std::move(keys), {}};
+    co_return out;
 }
 
 asio::awaitable<sign::ParentDs> parent_ds_of(std::vector<dns::Endpoint> servers, dns::Name zone,

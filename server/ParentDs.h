@@ -35,10 +35,11 @@ boost::asio::awaitable<std::vector<ParentDsAnswer>> ask_parent_ds(std::vector<dn
 sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::span<const uint8_t> zone_wire,
                                const std::vector<std::vector<uint8_t>>& dnskeys);
 
-// Multi-signer (RFC 8901 model 2): the zone's DNSKEY RDATAs as the other signers' servers serve them
-// (authoritatively), all of them together; `error` set when none answered.
+// Multi-signer (RFC 8901 model 2): the zone's DNSKEY RDATAs as each of the other signers' servers serves
+// them (authoritatively); a server that did not answer, or answered without a DNSKEY, is left out and
+// named in `error`.
 struct FetchedKeys {
-    std::vector<std::vector<uint8_t>> keys;
+    std::vector<std::pair<std::string, std::vector<std::vector<uint8_t>>>> by_server;
     std::string error;
 };
 boost::asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,

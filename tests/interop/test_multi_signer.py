@@ -11,7 +11,9 @@ Checks:
 1. Headwater fetches B's DNSKEYs (`dnssec foreign` lists B's two keys, from "fetched"), and both
    secondaries then serve a DNSKEY RRset with Headwater's two keys and B's two, signed by Headwater's KSK.
 2. The answer B signed (www A, RRSIG by B's ZSK) validates against the DNSKEY RRset Knot serves for
-   Headwater (dnspython), and the CDNSKEY/CDS the secondaries serve name both signers' KSKs.
+   Headwater (dnspython). The CDNSKEY names Headwater's KSK only while B's KSK is known from the fetch
+   alone (not authenticated); once the operator puts B's KSK in the zone's foreign_dnskeys file,
+   `dnssec foreign` publishes it at once and the CDNSKEY/CDS name both signers' KSKs.
 3. unbound, with both KSKs' DS as trust anchors and all three servers as the zone's stub, validates
    answers and NXDOMAINs throughout.
 """
@@ -76,8 +78,10 @@ class MultiSignerTest(unittest.TestCase):
         cls.provider_b = hwtest.Headwater([hwtest.ZoneConf(ZONE, b_src)], acl_networks=("127.0.0.0/8",))
         src = cls.dir / "ms.zone"
         src.write_text(ZONE_TEXT)
+        cls.pinned = cls.dir / "provider-b.dnskey"
+        cls.pinned.write_text("; provider B's KSK, as its operator gave it\n")
         zone = hwtest.ZoneConf(ZONE, src, notify=[f"127.0.0.1:{cls.knot.port}", f"127.0.0.1:{cls.bind.port}"],
-                               notify_options={"dnssec_policy": "multi",
+                               notify_options={"dnssec_policy": "multi", "foreign_dnskeys": str(cls.pinned),
                                                "multi_signer": [f"127.0.0.1:{cls.provider_b.port}"],
                                                "multi_signer_interval": "1s"})
         cls.hw = hwtest.Headwater([zone], acl_networks=("127.0.0.0/8",), extra_toml=POLICY)
@@ -96,6 +100,8 @@ class MultiSignerTest(unittest.TestCase):
             r = subprocess.run([keygen, "-q", "-K", str(keys), "-a", "ECDSAP256SHA256", *flags, ZONE],
                                capture_output=True, text=True, check=True)
             made.append(Path(keys / r.stdout.strip()))
+        cls.b_ksk_line = next(line for line in Path(f"{made[0]}.key").read_text().splitlines()
+                              if line and not line.startswith(";"))
         cls.b_ksk_ds = subprocess.run([hwtest.require_tool("dnssec-dsfromkey"), "-2", f"{made[0]}.key"],
                                       capture_output=True, text=True, check=True).stdout.strip()
         unsigned = keys / "ms.zone"
@@ -145,9 +151,9 @@ class MultiSignerTest(unittest.TestCase):
             sigs = rrset_of(r, ZONE, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
             self.assertEqual([s.key_tag for s in sigs], our_ksk, f"{peer.kind}: signed by our KSK alone")
             dns.dnssec.validate(dnskeys, sigs, {dns.name.from_text(ZONE): dnskeys})
-            # RFC 8901 §8: the CDS/CDNSKEY name every signer's KSK.
+            # A KSK fetched (unauthenticated) is not offered to the parent.
             cdnskey = rrset_of(query(peer.port, ZONE, "CDNSKEY"), ZONE, "CDNSKEY")
-            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), sorted(our_ksk + b_ksk), peer.kind)
+            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), our_ksk, peer.kind)
 
             # What B signed, checked against the DNSKEY RRset this secondary serves for Headwater.
             b_answer = query(self.provider_b.port, f"www.{ZONE}", "A")
@@ -155,6 +161,18 @@ class MultiSignerTest(unittest.TestCase):
             www_sigs = rrset_of(b_answer, f"www.{ZONE}", dns.rdatatype.RRSIG, dns.rdatatype.A)
             self.assertTrue(all(s.key_tag in self.b_keys for s in www_sigs), www_sigs)
             dns.dnssec.validate(www, www_sigs, {dns.name.from_text(ZONE): dnskeys})
+
+        # B's KSK given by the operator: RFC 8901 §8, the CDS/CDNSKEY name every signer's KSK.
+        self.pinned.write_text(self.pinned.read_text() + self.b_ksk_line + "\n")
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "foreign", ZONE)
+        self.assertEqual(rc, 0, stdout + stderr)
+        self.assertEqual({k["tag"]: k["source"] for k in out["foreign"] if k["role"] == "ksk"}, {b_ksk[0]: "file"})
+        for peer in (self.knot, self.bind):
+            peer.wait_serial(ZONE, out["serial"], timeout=30)
+            cdnskey = rrset_of(query(peer.port, ZONE, "CDNSKEY"), ZONE, "CDNSKEY")
+            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), sorted(our_ksk + b_ksk), peer.kind)
+            cds = rrset_of(query(peer.port, ZONE, "CDS"), ZONE, "CDS")
+            self.assertEqual(sorted(rd.key_tag for rd in cds), sorted(our_ksk + b_ksk), peer.kind)
 
         d = self.dir / "unbound"
         d.mkdir()

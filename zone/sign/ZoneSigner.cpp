@@ -291,8 +291,10 @@ std::vector<SigningKey> ZoneSigner::signing_keys_locked(Clock::time_point now) c
     for (const auto& rdata : foreign) {
         auto key = DnssecKey::from_dnskey(rdata);  // checked when it was set
         if (!key) continue;
-        const bool sep = key->is_sep();
-        out.push_back({std::move(*key), false, false, sep});
+        // Only a KSK the operator gave (the file) goes into the CDS: a parent that reads CDS would trust
+        // a key fetched unauthenticated from a server for the whole zone.
+        const bool cds = key->is_sep() && std::ranges::count(foreign_from_file_, rdata) > 0;
+        out.push_back({std::move(*key), false, false, cds});
     }
     return out;
 }
@@ -530,10 +532,12 @@ Result<void, std::string> ZoneSigner::apply_rollover(const RolloverDecision& d, 
                 if (auto r = set_timing_locked(old, [t](KeyTiming& k) { k.inactive = t; }); !r) return r;
             break;
         case RolloverAction::Remove:
-            if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.remove = t; }); !r) return r;
+            // The CDS withdrawn first: a crash between the two writes leaves the old key retired, and
+            // the planner asks for this step again.
             if (d.sync_end)
                 if (auto r = set_timing_locked(*d.sync_end, [t](KeyTiming& k) { k.sync_delete = t; }); !r)
                     return r;
+            if (auto r = set_timing_locked(d.tag, [t](KeyTiming& k) { k.remove = t; }); !r) return r;
             break;
     }
     timing_floor_ = std::max(timing_floor_, t);
@@ -646,15 +650,16 @@ Result<void, std::string> ZoneSigner::generate_successor_locked(bool sep, std::t
     timing.created = t;
     timing.publish = t;
     if (sep) timing.activate = t;
+    // rollover.state first: a crash before the key files leaves a line for a tag with no key (dropped at
+    // load), a crash after them a successor a restart still knows for ours. Steps of a former key of
+    // that tag are not this key's.
+    const bool had_steps = steps_.erase(key->tag()) > 0;
+    if (sep) steps_[key->tag()].generated = t;
+    if (sep || had_steps)
+        if (auto w = save_records_locked(); !w) return w;
     auto written = write_key_files(key_dir_, apex_, *key, policy_.dnskey_ttl, timing);
     if (!written) return unexpected(written.error());
-    files_.push_back(written->filename().string());
-    steps_.erase(key->tag());
-    if (sep) {
-        // Written before the key signs anything: a restart must know it for a successor of ours.
-        steps_[key->tag()].generated = t;
-        if (auto w = save_records_locked(); !w) return w;
-    }
+    files_.push_back(written->filename().string());  // with keys_, index for index
     keys_.push_back({std::move(*key), timing});
     const bool csk = !any_active_zsk(keys_, t);
     if (log_)
@@ -716,6 +721,13 @@ Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
         // RFC 8901 §2.1.2 publishes the other signers' zone keys; a key without the zone key flag
         // signs nothing in DNSSEC (RFC 4034 §2.1.1).
         if ((key->flags() & kZoneKeyFlag) == 0) continue;
+        // RFC 8901 §4 (and RFC 4035 §2.2: every RRset signed with every algorithm of the DNSKEY RRset):
+        // the signers share one algorithm.
+        if (key->algorithm() != policy_.algorithm)
+            return unexpected("a DNSKEY of another signer (key " + std::to_string(key->tag()) +
+                              ") has algorithm " + std::string(config_name(key->algorithm())) +
+                              ", the zone's policy " + std::string(config_name(policy_.algorithm)) +
+                              ": multi-signer needs one algorithm");
         keys.push_back(rdata);
     }
     std::sort(keys.begin(), keys.end());
@@ -737,7 +749,9 @@ Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
             return unexpected(w.error());
     }
     current = std::move(keys);
-    if (foreign_locked() == before) return false;  // the other source has them already
+    // The other source having them already changes nothing, unless it is the file: a KSK from the file
+    // goes into the CDS, a fetched one does not.
+    if (source == ForeignSource::Fetched && foreign_locked() == before) return false;
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     if (log_) {
         std::string tags;

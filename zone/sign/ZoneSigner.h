@@ -96,6 +96,11 @@ class ZoneSigner final : public zone::ZoneSigning {
         std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
     };
     std::vector<ForeignKey> foreign_keys() const;
+    // The fetched ones as last kept (foreign.dnskey).
+    std::vector<std::vector<uint8_t>> fetched_foreign() const {
+        const std::lock_guard lock(mutex_);
+        return foreign_fetched_;
+    }
     void set_foreign_file(std::filesystem::path file) { foreign_file_ = std::move(file); }
     const std::filesystem::path& foreign_file() const { return foreign_file_; }
 
