@@ -1391,6 +1391,12 @@ class Loader {
                 table.source(), prefix + (zone.multi_signer.empty() ? ".foreign_dnskeys" : ".multi_signer"),
                 "needs the zone's dnssec_policy (other signers' keys are published beside Headwater's own)");
         }
+        if (!zone.multi_signer.empty() && zone.foreign_dnskeys.empty()) {
+            error(
+                table.source(), prefix + ".multi_signer",
+                "needs foreign_dnskeys with the other signers' KSKs: what their servers serve is taken only "
+                "when one of those KSKs signs it");
+        }
         if (zone.verify_interval_s != 0 && zone.secondaries.empty()) {
             error(table.source(), prefix + ".verify_interval",
                   "needs the secondaries to check (secondaries = [\"203.0.113.53\", ...])");

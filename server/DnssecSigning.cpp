@@ -171,7 +171,8 @@ void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign:
     o.asked = now;
     auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer);
     boost::asio::co_spawn(
-        io_, fetch_dnskeys(o.servers, z->settings().name, std::chrono::milliseconds(3000)),
+        io_,
+        fetch_dnskeys(o.servers, z->settings().name, signer.pinned_ksks(), std::chrono::milliseconds(3000)),
         [this, z, shared](const std::exception_ptr& e, const FetchedKeys& fetched) {
             OtherSigners& others = signers_[z->name_text()];
             others.in_flight = false;

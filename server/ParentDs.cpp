@@ -4,7 +4,9 @@
 
 #include "server/DnsClient.h"
 #include "zone/dns/Message.h"
+#include "zone/dns/UncompressedRecord.h"
 #include "zone/sign/DnssecKey.h"
+#include "zone/sign/RrsigCheck.h"
 
 namespace headwater::server {
 
@@ -94,11 +96,44 @@ sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::
     return out;
 }
 
+std::string authenticate_dnskeys(const dns::Message& response, dns::NameView zone,
+                                 std::span<const std::vector<uint8_t>> pinned, int64_t now) {
+    std::vector<sign::DnssecKey> keys;
+    for (const auto& rdata : pinned)
+        if (auto k = sign::DnssecKey::from_dnskey(rdata)) keys.push_back(std::move(*k));
+    if (keys.empty())
+        return "no KSK of the other signers in foreign_dnskeys to authenticate their DNSKEY RRset with";
+    std::vector<std::vector<uint8_t>> set;
+    std::vector<std::vector<uint8_t>> sigs;
+    for (const dns::RecordRef& r : response.records()) {
+        if (r.section != dns::Section::Answer || !(r.owner.view() == zone)) continue;
+        if (r.type == dns::RRType::DNSKEY) set.push_back(dns::uncompressed_record(response, r));
+        if (r.type == dns::RRType::RRSIG && r.rdata.size() >= 2 &&
+            ((r.rdata[0] << 8) | r.rdata[1]) == dns::to_u16(dns::RRType::DNSKEY))
+            sigs.push_back(dns::uncompressed_record(response, r));
+    }
+    std::vector<zone::RecordView> rrset;
+    rrset.reserve(set.size());
+    for (const auto& w : set) rrset.push_back(zone::decode_record(w));
+    std::string verdicts;
+    for (const auto& w : sigs) {
+        const auto check = sign::check_rrsig(zone, rrset, zone::decode_record(w), keys, now);
+        if (check.verdict == sign::RrsigVerdict::Valid) return {};
+        verdicts += (verdicts.empty() ? "" : ", ") + std::to_string(check.key_tag) + " " +
+                    std::string(sign::to_string(check.verdict));
+    }
+    return "its DNSKEY RRset is not signed by a KSK given in foreign_dnskeys (" +
+           (verdicts.empty() ? std::string("no RRSIG") : verdicts) + ")";
+}
+
 asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                           std::vector<std::vector<uint8_t>> pinned,
                                            std::chrono::milliseconds timeout) {
     FetchedKeys out;
     for (const dns::Endpoint& server : servers) {
-        auto answer = co_await exchange(server, build_query(zone.view(), dns::RRType::DNSKEY, true), timeout);
+        // With DO (RFC 4035 §3.2.1), for the RRSIGs over the RRset, which authenticate it.
+        auto answer =
+            co_await exchange(server, build_dnssec_query(zone.view(), dns::RRType::DNSKEY), timeout);
         std::string error = answer ? std::string() : answer.error().message;
         std::vector<std::vector<uint8_t>> keys;
         if (answer) {
@@ -113,6 +148,10 @@ asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, d
             // A signer that serves no key at all (loading, or not signing yet) says nothing about its
             // keys: taking that as "none" would drop them while it still signs with them.
             if (error.empty() && keys.empty()) error = "no DNSKEY in its answer";
+            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+            if (error.empty()) error = authenticate_dnskeys(*parsed, zone.view(), pinned, now);
         }
         if (!error.empty()) {
             out.error += (out.error.empty() ? "" : "; ") + server.to_string() + ": " + error;

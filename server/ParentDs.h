@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "zone/dns/IpNetwork.h"
+#include "zone/dns/Message.h"
 #include "zone/dns/Name.h"
 #include "zone/sign/ZskRollover.h"
 
@@ -42,7 +43,14 @@ struct FetchedKeys {
     std::vector<std::pair<std::string, std::vector<std::vector<uint8_t>>>> by_server;
     std::string error;
 };
+// An answer counts only when an RRSIG over its DNSKEY RRset validates at `now` with one of `pinned` (the
+// other signers' KSKs the operator gave in foreign_dnskeys): the answer comes over the network without
+// TSIG, and what it holds is signed by our KSK, so trusted for the whole zone. Empty when it does;
+// else why not.
+std::string authenticate_dnskeys(const dns::Message& response, dns::NameView zone,
+                                 std::span<const std::vector<uint8_t>> pinned, int64_t now);
 boost::asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, dns::Name zone,
+                                                  std::vector<std::vector<uint8_t>> pinned,
                                                   std::chrono::milliseconds timeout);
 
 // Both: the servers asked, their answers read against the keys.

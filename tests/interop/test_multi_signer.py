@@ -5,15 +5,17 @@ resolver that takes the DNSKEY RRset from one provider validates what the other 
 Headwater signs ms.example. with a KSK and a ZSK and NOTIFYs a Knot and a BIND secondary. Provider B is
 simulated as the other signer: its own KSK and ZSK made by BIND's dnssec-keygen, the zone (with
 Headwater's DNSKEYs added, as model 2 asks of every signer) signed by dnssec-signzone, and served by a
-second Headwater that serves it as it is. The zone's `multi_signer` points at B's server.
+second Headwater that serves it as it is. The zone's `multi_signer` points at B's server, and its
+`foreign_dnskeys` file holds B's KSK (the operator's word, which authenticates what B's server serves).
+A third server, C, serves the zone signed by keys nobody gave: it is also in `multi_signer`, and its keys
+must never be published (an impostor, or a spoofed answer).
 
 Checks:
-1. Headwater fetches B's DNSKEYs (`dnssec foreign` lists B's two keys, from "fetched"), and both
-   secondaries then serve a DNSKEY RRset with Headwater's two keys and B's two, signed by Headwater's KSK.
+1. Headwater fetches B's DNSKEYs (`dnssec foreign` lists B's KSK from the file and its ZSK fetched, and
+   none of C's), and both secondaries then serve a DNSKEY RRset with Headwater's two keys and B's two,
+   signed by Headwater's KSK.
 2. The answer B signed (www A, RRSIG by B's ZSK) validates against the DNSKEY RRset Knot serves for
-   Headwater (dnspython). The CDNSKEY names Headwater's KSK only while B's KSK is known from the fetch
-   alone (not authenticated); once the operator puts B's KSK in the zone's foreign_dnskeys file,
-   `dnssec foreign` publishes it at once and the CDNSKEY/CDS name both signers' KSKs.
+   Headwater (dnspython), and the CDNSKEY/CDS name both signers' KSKs.
 3. unbound, with both KSKs' DS as trust anchors and all three servers as the zone's stub, validates
    answers and NXDOMAINs throughout.
 """
@@ -63,58 +65,68 @@ def rrset_of(response, name, rdtype, covers=dns.rdatatype.NONE):
                                dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype, covers)
 
 
+def other_signer(d, ours):
+    """A provider that signs the zone with keys of its own (dnssec-keygen, dnssec-signzone), every signer's
+    DNSKEY in its zone (RFC 8901 §2.1.2): its KSK's .key line, its KSK's DS, and the signed zone text."""
+    d.mkdir()
+    made = []
+    for flags in (["-f", "KSK"], []):
+        r = subprocess.run([hwtest.require_tool("dnssec-keygen"), "-q", "-K", str(d), "-a", "ECDSAP256SHA256",
+                            *flags, ZONE], capture_output=True, text=True, check=True)
+        made.append(Path(d / r.stdout.strip()))
+    ksk_line = next(line for line in Path(f"{made[0]}.key").read_text().splitlines()
+                    if line and not line.startswith(";"))
+    ds = subprocess.run([hwtest.require_tool("dnssec-dsfromkey"), "-2", f"{made[0]}.key"],
+                        capture_output=True, text=True, check=True).stdout.strip()
+    unsigned = d / "ms.zone"
+    unsigned.write_text(ZONE_TEXT + "".join(f"{rr}\n" for rr in ours.to_text().splitlines()))
+    signed = d / "ms.zone.signed"
+    subprocess.run([hwtest.require_tool("dnssec-signzone"), "-S", "-K", str(d), "-o", ZONE, "-f", str(signed),
+                    str(unsigned)], cwd=d, capture_output=True, check=True)
+    return ksk_line, ds, signed.read_text()
+
+
 class MultiSignerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         hwtest.require_headwater()
-        keygen = hwtest.require_tool("dnssec-keygen")
-        signzone = hwtest.require_tool("dnssec-signzone")
         cls.dir = hwtest.tempdir("multi-signer")
         cls.knot = hwtest.KnotSecondary([ZONE], 0)
         cls.bind = hwtest.BindSecondary([ZONE], 0)
-        # Provider B's server, its port known before Headwater's config names it.
-        b_src = cls.dir / "b.zone"
-        b_src.write_text(ZONE_TEXT)
-        cls.provider_b = hwtest.Headwater([hwtest.ZoneConf(ZONE, b_src)], acl_networks=("127.0.0.0/8",))
+        # The other signers' servers, their ports known before Headwater's config names them.
+        placeholder = cls.dir / "placeholder.zone"
+        placeholder.write_text(ZONE_TEXT)
+        cls.provider_b = hwtest.Headwater([hwtest.ZoneConf(ZONE, placeholder)], acl_networks=("127.0.0.0/8",))
+        cls.impostor = hwtest.Headwater([hwtest.ZoneConf(ZONE, placeholder)], acl_networks=("127.0.0.0/8",))
         src = cls.dir / "ms.zone"
         src.write_text(ZONE_TEXT)
         cls.pinned = cls.dir / "provider-b.dnskey"
         cls.pinned.write_text("; provider B's KSK, as its operator gave it\n")
         zone = hwtest.ZoneConf(ZONE, src, notify=[f"127.0.0.1:{cls.knot.port}", f"127.0.0.1:{cls.bind.port}"],
                                notify_options={"dnssec_policy": "multi", "foreign_dnskeys": str(cls.pinned),
-                                               "multi_signer": [f"127.0.0.1:{cls.provider_b.port}"],
+                                               "multi_signer": [f"127.0.0.1:{cls.provider_b.port}",
+                                                                f"127.0.0.1:{cls.impostor.port}"],
                                                "multi_signer_interval": "1s"})
         cls.hw = hwtest.Headwater([zone], acl_networks=("127.0.0.0/8",), extra_toml=POLICY)
         cls.hw.start(timeout=60)
         for peer in (cls.knot, cls.bind):
             peer.primary_port = cls.hw.port
             peer.start()
-        ours = query(cls.hw.port, ZONE, "DNSKEY")
-        cls.our_keys = sorted(dns.dnssec.key_id(rd) for rd in rrset_of(ours, ZONE, "DNSKEY"))
-
-        # B: its keys, the zone with every signer's DNSKEY (RFC 8901 §2.1.2), signed by dnssec-signzone.
-        keys = cls.dir / "b-keys"
-        keys.mkdir()
-        made = []
-        for flags in (["-f", "KSK"], []):
-            r = subprocess.run([keygen, "-q", "-K", str(keys), "-a", "ECDSAP256SHA256", *flags, ZONE],
-                               capture_output=True, text=True, check=True)
-            made.append(Path(keys / r.stdout.strip()))
-        cls.b_ksk_line = next(line for line in Path(f"{made[0]}.key").read_text().splitlines()
-                              if line and not line.startswith(";"))
-        cls.b_ksk_ds = subprocess.run([hwtest.require_tool("dnssec-dsfromkey"), "-2", f"{made[0]}.key"],
-                                      capture_output=True, text=True, check=True).stdout.strip()
-        unsigned = keys / "ms.zone"
-        unsigned.write_text(ZONE_TEXT + "".join(f"{rr}\n" for rr in rrset_of(ours, ZONE, "DNSKEY").to_text()
-                                                .splitlines()))
-        signed = keys / "ms.zone.signed"
-        subprocess.run([signzone, "-S", "-K", str(keys), "-o", ZONE, "-f", str(signed), str(unsigned)], cwd=keys,
-                       capture_output=True, check=True)
-        cls.provider_b.zone_path(ZONE).write_text(signed.read_text())
-        cls.provider_b.start(timeout=60)
+        ours = rrset_of(query(cls.hw.port, ZONE, "DNSKEY"), ZONE, "DNSKEY")
+        cls.our_keys = sorted(dns.dnssec.key_id(rd) for rd in ours)
+        b_ksk_line, cls.b_ksk_ds, b_signed = other_signer(cls.dir / "b-keys", ours)
+        _, _, c_signed = other_signer(cls.dir / "c-keys", ours)
+        for server, text in ((cls.provider_b, b_signed), (cls.impostor, c_signed)):
+            server.zone_path(ZONE).write_text(text)
+            server.start(timeout=60)
         cls.b_keys = sorted(dns.dnssec.key_id(rd) for rd in rrset_of(query(cls.provider_b.port, ZONE, "DNSKEY"),
                                                                      ZONE, "DNSKEY")
                             if dns.dnssec.key_id(rd) not in cls.our_keys)
+        cls.c_keys = sorted(dns.dnssec.key_id(rd) for rd in rrset_of(query(cls.impostor.port, ZONE, "DNSKEY"),
+                                                                     ZONE, "DNSKEY")
+                            if dns.dnssec.key_id(rd) not in cls.our_keys)
+        # The operator gives B's KSK: from then on, what B's server serves is taken.
+        cls.pinned.write_text(cls.pinned.read_text() + b_ksk_line + "\n")
         rc, out, stdout, stderr = cls.hw.ctl("dnssec", "ds", ZONE)
         assert rc == 0, stdout + stderr
         cls.our_ds = out["ds"][0]
@@ -123,7 +135,7 @@ class MultiSignerTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp = cls.dir
-        hwtest.close_class_fixture(cls, cls.unbound, cls.knot, cls.bind, cls.provider_b)
+        hwtest.close_class_fixture(cls, cls.unbound, cls.knot, cls.bind, cls.provider_b, cls.impostor)
 
     def test_the_other_signers_keys_are_published_and_what_it_signs_validates(self):
         self.assertEqual(len(self.b_keys), 2, "B's KSK and ZSK")
@@ -136,8 +148,10 @@ class MultiSignerTest(unittest.TestCase):
                 break
             self.assertLess(time.monotonic(), deadline, f"{out}\n{self.hw.log()[-3000:]}")
             time.sleep(0.25)
-        self.assertEqual({k["source"] for k in out["foreign"]}, {"fetched"})
-        self.assertEqual(sorted(k["role"] for k in out["foreign"]), ["ksk", "zsk"])
+        self.assertEqual({k["role"]: k["source"] for k in out["foreign"]}, {"ksk": "file", "zsk": "fetched"})
+        # C's keys, signed by no KSK the operator gave, are never taken.
+        self.assertTrue(set(self.c_keys).isdisjoint(listed), (self.c_keys, listed))
+        self.assertIn("is not signed by a KSK given in foreign_dnskeys", self.hw.log())
         serial = out["serial"]
         everyone = sorted(self.our_keys + self.b_keys)
         rc, st, stdout, stderr = self.hw.ctl("dnssec", "status", ZONE)
@@ -151,9 +165,11 @@ class MultiSignerTest(unittest.TestCase):
             sigs = rrset_of(r, ZONE, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
             self.assertEqual([s.key_tag for s in sigs], our_ksk, f"{peer.kind}: signed by our KSK alone")
             dns.dnssec.validate(dnskeys, sigs, {dns.name.from_text(ZONE): dnskeys})
-            # A KSK fetched (unauthenticated) is not offered to the parent.
+            # RFC 8901 §8: the CDS/CDNSKEY name every signer's KSK.
             cdnskey = rrset_of(query(peer.port, ZONE, "CDNSKEY"), ZONE, "CDNSKEY")
-            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), our_ksk, peer.kind)
+            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), sorted(our_ksk + b_ksk), peer.kind)
+            cds = rrset_of(query(peer.port, ZONE, "CDS"), ZONE, "CDS")
+            self.assertEqual(sorted(rd.key_tag for rd in cds), sorted(our_ksk + b_ksk), peer.kind)
 
             # What B signed, checked against the DNSKEY RRset this secondary serves for Headwater.
             b_answer = query(self.provider_b.port, f"www.{ZONE}", "A")
@@ -161,18 +177,6 @@ class MultiSignerTest(unittest.TestCase):
             www_sigs = rrset_of(b_answer, f"www.{ZONE}", dns.rdatatype.RRSIG, dns.rdatatype.A)
             self.assertTrue(all(s.key_tag in self.b_keys for s in www_sigs), www_sigs)
             dns.dnssec.validate(www, www_sigs, {dns.name.from_text(ZONE): dnskeys})
-
-        # B's KSK given by the operator: RFC 8901 §8, the CDS/CDNSKEY name every signer's KSK.
-        self.pinned.write_text(self.pinned.read_text() + self.b_ksk_line + "\n")
-        rc, out, stdout, stderr = self.hw.ctl("dnssec", "foreign", ZONE)
-        self.assertEqual(rc, 0, stdout + stderr)
-        self.assertEqual({k["tag"]: k["source"] for k in out["foreign"] if k["role"] == "ksk"}, {b_ksk[0]: "file"})
-        for peer in (self.knot, self.bind):
-            peer.wait_serial(ZONE, out["serial"], timeout=30)
-            cdnskey = rrset_of(query(peer.port, ZONE, "CDNSKEY"), ZONE, "CDNSKEY")
-            self.assertEqual(sorted(dns.dnssec.key_id(rd) for rd in cdnskey), sorted(our_ksk + b_ksk), peer.kind)
-            cds = rrset_of(query(peer.port, ZONE, "CDS"), ZONE, "CDS")
-            self.assertEqual(sorted(rd.key_tag for rd in cds), sorted(our_ksk + b_ksk), peer.kind)
 
         d = self.dir / "unbound"
         d.mkdir()

@@ -96,6 +96,14 @@ class ZoneSigner final : public zone::ZoneSigning {
         std::string dnskey;  // "<zone>. <ttl> IN DNSKEY ..."
     };
     std::vector<ForeignKey> foreign_keys() const;
+    // The other signers' KSKs from the file: what authenticates the keys their servers serve.
+    std::vector<std::vector<uint8_t>> pinned_ksks() const {
+        const std::lock_guard lock(mutex_);
+        std::vector<std::vector<uint8_t>> out;
+        for (const auto& rdata : foreign_from_file_)
+            if (rdata.size() >= 2 && (rdata[1] & kSecureEntryPoint) != 0) out.push_back(rdata);
+        return out;
+    }
     // The fetched ones as last kept (foreign.dnskey).
     std::vector<std::vector<uint8_t>> fetched_foreign() const {
         const std::lock_guard lock(mutex_);

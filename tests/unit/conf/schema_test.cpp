@@ -399,7 +399,9 @@ name = "standard"
                 if (!base.starts_with(name + " ")) document += std::string(base) + "\n";
             }
             if (name == "catalog_group") document += "catalog = \"catalog.invalid\"\n";
-            if (name == "foreign_dnskeys" || name == "multi_signer") document += "dnssec_policy = \"default\"\n";
+            if (name == "foreign_dnskeys" || name == "multi_signer")
+                document += "dnssec_policy = \"default\"\n";
+            if (name == "multi_signer") document += "foreign_dnskeys = \"provider-b.dnskey\"\n";
             document += std::string(key.example) + "\n";
         } else if (key.path.starts_with("dnssec_policy[].")) {
             if (name == "name") continue;  // the prelude's policy is that example
