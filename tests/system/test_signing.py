@@ -365,7 +365,7 @@ name = "csk"
         time.sleep(3)  # longer than every timer: only the parent's DS holds the rollover now
         keys, rollover = ksks()
         self.assertEqual(keys[old][0], "retired")
-        self.assertIn(f"dnssec ds-seen ZONE {new}", rollover["status"])
+        self.assertIn(f"dnssec ds-seen {self.ZONE} {new}", rollover["status"])
         rc, out, stdout, stderr = self.hw.ctl("dnssec", "ds-seen", self.ZONE, str(old))
         self.assertNotEqual(rc, 0, "the old KSK is not waiting for a DS")
         self.assertIn("not waiting for its DS", stdout + stderr)
