@@ -190,6 +190,9 @@ void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign:
                 const auto kept = shared->fetched_foreign();
                 keys.insert(keys.end(), kept.begin(), kept.end());
             }
+            // A reconfigure may have replaced the zone (and its signer) while the servers were asked: the
+            // answer belongs to the zone it was asked for, and a replaced one must not journal again.
+            if (store_.find_exact(z->settings().name) != z) return;
             const auto at = zone::Clock::now();
             auto changed = shared->set_foreign_keys(sign::ZoneSigner::ForeignSource::Fetched, keys, at);
             if (!changed)
