@@ -291,14 +291,13 @@ name = "example.com"
 file = "zones/example.com.zone"
 alow_transfer = ["x"]
 )");
-    EXPECT_EQ(
-        msg,
-        at(6, 1,
-           "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
-           "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
-           "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
-           "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent, foreign_dnskeys, multi_signer, multi_signer_interval, template, "
-           "catalog, catalog_group)"));
+    EXPECT_EQ(msg, at(6, 1,
+                      "zone[0].alow_transfer: unknown key (known: name, file, allow_transfer, allow_update, "
+                      "serial_policy, journal_max_changesets, journal_max_bytes, max_ixfr_ratio, notify, "
+                      "notify_retries, notify_retry_interval, notify_delay, zonefile_sync, secondaries, "
+                      "verify_interval, verify_key, verify_sample, dnssec_policy, signature_warn, parent, "
+                      "foreign_dnskeys, multi_signer, multi_signer_interval, template, "
+                      "catalog, catalog_group)"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyAndTable) {
