@@ -148,7 +148,8 @@ TEST(RrsigCheck, WrongKeyTagFindsNoKey) {
 
 TEST(RrsigCheck, KeyWithoutTheZoneFlagIsNotUsed) {
     // RFC 4035 §5.3.1: flags 0 (not a zone key) changes the tag, so search by the tag of that key.
-    const auto rdata = zone::decode_record(wire_records(kDnskey).at(0)).rdata;
+    const auto wires = wire_records(kDnskey);  // the record the RDATA view points into
+    const auto rdata = zone::decode_record(wires.at(0)).rdata;
     std::vector<uint8_t> no_zone_flag(rdata.begin(), rdata.end());
     no_zone_flag[0] = 0;
     no_zone_flag[1] = 0;
