@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "zone/base/HugePages.h"
+
 namespace headwater::zone {
 
 namespace {
@@ -96,8 +98,12 @@ Result<void, std::string> check_serial_advance(dns::Serial current, dns::Serial 
 ZoneVersionPtr with_serial(const ZoneVersion& version, dns::Serial serial) {
     // One copy of the whole data (every update and policy bump passes here), then the four octets patched.
     const auto all = version.run(0, version.size());
-    std::vector<uint8_t> data(all.begin(), all.end());
-    std::vector<uint32_t> offsets(version.size());
+    std::vector<uint8_t> data;
+    reserve_huge(data, all.size());
+    data.assign(all.begin(), all.end());
+    std::vector<uint32_t> offsets;
+    reserve_huge(offsets, version.size());
+    offsets.resize(version.size());
     const uint32_t first = version.offset(0);
     for (std::size_t i = 0; i < offsets.size(); ++i) offsets[i] = version.offset(i) - first;
     // SERIAL is the first of the five 32-bit fields that end the SOA RDATA (RFC 1035 §3.3.13).

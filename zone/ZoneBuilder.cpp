@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "zone/base/HugePages.h"
 #include "zone/dns/CanonicalRdata.h"
 
 namespace headwater::zone {
@@ -115,9 +116,9 @@ Result<void, std::string> ZoneBuilder::add(std::span<const uint8_t> owner, uint1
 }
 
 void ZoneBuilder::reserve(std::size_t records, std::size_t bytes) {
-    data_.reserve(bytes);
-    offsets_.reserve(records);
-    entries_.reserve(records);
+    reserve_huge(data_, bytes);
+    reserve_huge(offsets_, records);
+    reserve_huge(entries_, records);
     locations_.reserve(records);
     keys_.reserve(records * 8);
     key_offsets_.reserve(records + 1);
@@ -377,13 +378,17 @@ Result<std::size_t, LoadError> ZoneBuilder::check_zone() const {
 ZoneVersionPtr ZoneBuilder::pack(std::size_t soa_pos) {
     // Lay the records out in canonical order in one exactly sized buffer (two threads copying halves).
     const std::vector<Entry>& order = entries_;
-    std::vector<uint32_t> offsets(order.size());
+    std::vector<uint32_t> offsets;
+    reserve_huge(offsets, order.size());
+    offsets.resize(order.size());
     std::size_t total = 0;
     for (std::size_t i = 0; i < order.size(); ++i) {
         offsets[i] = static_cast<uint32_t>(total);
         total += order[i].owner_length + 10u + order[i].rdlength;
     }
-    std::vector<uint8_t> packed(total);
+    std::vector<uint8_t> packed;
+    reserve_huge(packed, total);
+    packed.resize(total);
     two_ways(
         order.size(), order.size(), [](std::size_t mid) { return mid; },
         [&](std::size_t from, std::size_t to) {
