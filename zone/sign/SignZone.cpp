@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "zone/ZoneBuilder.h"
+#include "zone/base/HugePages.h"
 #include "zone/sign/Rrsig.h"
 #include "zone/sign/ZoneShape.h"
 
@@ -108,6 +109,9 @@ void plan_signatures(Signing& s, std::mt19937_64& rng) {
     const ZoneVersion& u = s.u;
     const SigningPolicy& p = s.policy;
     std::size_t pcur = 0;  // the previous version, walked alongside (both in canonical order)
+    // At most one signature per record and signing key (most RRsets hold one record): grown in place.
+    reserve_huge(s.sigs, u.size());
+    if (s.previous == nullptr || !s.options.reuse) reserve_huge(s.jobs, u.size());
     for (std::size_t ni = 0; ni < s.nodes.size(); ++ni) {
         const Node& n = s.nodes[ni];
         if (n.kind == NodeKind::Occluded) continue;
@@ -176,6 +180,7 @@ Result<void, std::string> make_signatures(Signing& s) {
         std::vector<RecordView> rrset;
         std::vector<uint8_t> data;
         std::vector<uint8_t>& out = s.outputs[t];
+        reserve_huge(out, (to - from) * 112);  // an ECDSA P-256 RRSIG's RDATA is about 100 octets
         const uint32_t inception = s.options.now - s.policy.inception_offset;
         for (std::size_t j = from; j < to; ++j) {
             Job& job = s.jobs[j];
@@ -210,66 +215,162 @@ Result<void, std::string> make_signatures(Signing& s) {
 
 // The signed version: the records of each owner in canonical order with its RRSIGs in place (RRSIG is
 // type 46: after the types below it, before NSEC, DNSKEY, NSEC3 and NSEC3PARAM).
-zone::ZoneVersionPtr assemble(const Signing& s) {
-    const ZoneVersion& u = s.u;
+class Assembler {
+  public:
+    explicit Assembler(const Signing& s) : s_(s) {}
+
+    zone::ZoneVersionPtr assemble() {
+        const ZoneVersion& u = s_.u;
+        const std::size_t nodes = s_.nodes.size();
+        // Two halves written at once into their places in one buffer: the other core is idle once the
+        // signatures are made, and this copy of the whole zone costs a second per million records.
+        std::size_t mid = nodes / 2;
+        if (s_.options.threads < 2 || u.size() < kParallelFrom) mid = nodes;
+        const std::size_t mid_sig = first_sig_at(mid);
+        const std::size_t mid_record = mid < nodes ? s_.nodes[mid].begin : u.size();
+        const std::size_t mid_bytes = mid < nodes ? u.offset(mid_record) + sig_bytes(0, mid_sig) : 0;
+        const std::size_t total = u.wire_bytes() + sig_bytes(0, s_.sigs.size());
+        reserve_huge(data_, total);
+        data_.resize(total);
+        reserve_huge(offsets_, u.size() + s_.sigs.size());
+        offsets_.resize(u.size() + s_.sigs.size());
+        if (mid < nodes) {
+            std::thread second([&] { write(mid, nodes, mid_sig, mid_bytes, mid_record + mid_sig); });
+            write(0, mid, 0, 0, 0);
+            second.join();
+        } else {
+            write(0, nodes, 0, 0, 0);
+        }
+        return std::make_shared<const ZoneVersion>(dns::Name::from_wire(u.apex().wire()).value(),
+                                                   std::move(data_), std::move(offsets_), soa_index_);
+    }
+
+  private:
+    static constexpr std::size_t kParallelFrom = 1u << 15;
+
+    // The index of the first signature at node `node` or after it (they are in node order).
+    std::size_t first_sig_at(std::size_t node) const {
+        return static_cast<std::size_t>(
+            std::ranges::lower_bound(s_.sigs, node, {}, [](const SigRef& r) { return r.node; }) -
+            s_.sigs.begin());
+    }
+    std::span<const uint8_t> rdata_of(const SigRef& r) const {
+        if (r.job == SIZE_MAX) return r.kept;
+        const Job& j = s_.jobs[r.job];
+        return std::span(s_.outputs[j.thread]).subspan(j.at, j.length);
+    }
+    // The octets the RRSIG records [from, to) take: owner, type to RDLENGTH, RDATA.
+    std::size_t sig_bytes(std::size_t from, std::size_t to) const {
+        std::size_t bytes = 0;
+        for (std::size_t i = from; i < to; ++i)
+            bytes += s_.u.record(s_.nodes[s_.sigs[i].node].begin).owner.wire().size() + 10 +
+                     rdata_of(s_.sigs[i]).size();
+        return bytes;
+    }
+
+    // Nodes [from, to), whose signatures begin at `si`, written from octet `at` and record `record` on.
+    void write(std::size_t from, std::size_t to, std::size_t si, std::size_t at, std::size_t record) {
+        const ZoneVersion& u = s_.u;
+        uint8_t* const out = data_.data();
+        auto emit = [&](std::span<const uint8_t> wire) {
+            offsets_[record++] = static_cast<uint32_t>(at);
+            std::memcpy(out + at, wire.data(), wire.size());
+            at += wire.size();
+        };
+        std::vector<std::pair<std::span<const uint8_t>, uint32_t>> here;  // RDATA, TTL
+        for (std::size_t ni = from; ni < to; ++ni) {
+            const Node& n = s_.nodes[ni];
+            here.clear();
+            for (; si < s_.sigs.size() && s_.sigs[si].node == ni; ++si)
+                here.emplace_back(rdata_of(s_.sigs[si]), s_.sigs[si].ttl);
+            // RFC 4034 §6.3: RDATA as left-justified octet strings (the signer name is lower-case already).
+            std::sort(here.begin(), here.end(), [](const auto& a, const auto& b) {
+                return std::ranges::lexicographical_compare(a.first, b.first);
+            });
+            bool sigs_done = false;
+            auto emit_sigs = [&] {
+                const auto owner = u.record(n.begin).owner.wire();
+                for (const auto& [rdata, ttl] : here) {
+                    offsets_[record++] = static_cast<uint32_t>(at);
+                    std::memcpy(out + at, owner.data(), owner.size());
+                    at += owner.size();
+                    const uint8_t fixed[10] = {0,
+                                               static_cast<uint8_t>(dns::to_u16(RRType::RRSIG)),
+                                               0,
+                                               1,
+                                               static_cast<uint8_t>(ttl >> 24),
+                                               static_cast<uint8_t>(ttl >> 16),
+                                               static_cast<uint8_t>(ttl >> 8),
+                                               static_cast<uint8_t>(ttl),
+                                               static_cast<uint8_t>(rdata.size() >> 8),
+                                               static_cast<uint8_t>(rdata.size())};
+                    std::memcpy(out + at, fixed, sizeof fixed);
+                    at += sizeof fixed;
+                    std::memcpy(out + at, rdata.data(), rdata.size());
+                    at += rdata.size();
+                }
+                sigs_done = true;
+            };
+            for (std::size_t i = n.begin; i < n.end; ++i) {
+                const RecordView r = u.record(i);
+                if (!sigs_done && dns::to_u16(r.type) > dns::to_u16(RRType::RRSIG)) emit_sigs();
+                if (i == u.soa_index()) soa_index_ = record;  // in the first half: the apex comes first
+                emit(r.wire);
+            }
+            if (!sigs_done) emit_sigs();
+        }
+    }
+
+    const Signing& s_;
+    std::vector<uint8_t> data_;
+    std::vector<uint32_t> offsets_;
+    std::size_t soa_index_ = 0;
+};
+
+// With NSEC the chain has one record per node that is not occluded, in node order (add_nsec_chain), and
+// the signer's apex records come before it in `extras` (`apex_count` of them, by type and RDATA): each
+// goes in among its node's records by type (RFC 4034 §6.3), so the zone is not sorted again. Nothing when
+// a node already holds a type the signer adds (a source that is not unsigned): the builder merges those.
+std::optional<zone::ZoneVersionPtr> merge_nsec(const ZoneVersion& source, const std::vector<Node>& nodes,
+                                               const RecordList& extras, std::size_t apex_count) {
+    std::size_t bytes = source.wire_bytes();
+    for (std::size_t i = 0; i < extras.size(); ++i) bytes += extras.record(i).wire.size();
     std::vector<uint8_t> data;
     std::vector<uint32_t> offsets;
-    data.reserve(u.wire_bytes() + s.sigs.size() * 120);
-    offsets.reserve(u.size() + s.sigs.size());
-    std::size_t soa_index = 0;
+    reserve_huge(data, bytes);
+    reserve_huge(offsets, source.size() + extras.size());
     auto emit = [&](std::span<const uint8_t> wire) {
         offsets.push_back(static_cast<uint32_t>(data.size()));
         data.insert(data.end(), wire.begin(), wire.end());
     };
-    std::vector<std::pair<std::span<const uint8_t>, uint32_t>> here;  // RDATA, TTL
-    std::size_t si = 0;
-    for (std::size_t ni = 0; ni < s.nodes.size(); ++ni) {
-        const Node& n = s.nodes[ni];
-        here.clear();
-        for (; si < s.sigs.size() && s.sigs[si].node == ni; ++si) {
-            const SigRef& r = s.sigs[si];
-            if (r.job == SIZE_MAX) {
-                here.emplace_back(r.kept, r.ttl);
-            } else {
-                const Job& j = s.jobs[r.job];
-                here.emplace_back(std::span(s.outputs[j.thread]).subspan(j.at, j.length), r.ttl);
-            }
+    std::size_t soa_index = 0;
+    std::size_t next_nsec = apex_count;
+    std::vector<RecordView> adds;
+    for (const Node& n : nodes) {
+        adds.clear();
+        if (n.kind != NodeKind::Occluded) {
+            if (next_nsec == extras.size()) return std::nullopt;
+            adds.push_back(extras.record(next_nsec++));
+            if (!std::ranges::equal(adds.back().owner.wire(), source.record(n.begin).owner.wire()))
+                return std::nullopt;
         }
-        // RFC 4034 §6.3: RDATA as left-justified octet strings (the signer name is lower-case already).
-        std::sort(here.begin(), here.end(), [](const auto& a, const auto& b) {
-            return std::ranges::lexicographical_compare(a.first, b.first);
-        });
-        bool sigs_done = false;
-        auto emit_sigs = [&] {
-            const auto owner = u.record(n.begin).owner.wire();
-            for (const auto& [rdata, ttl] : here) {
-                offsets.push_back(static_cast<uint32_t>(data.size()));
-                data.insert(data.end(), owner.begin(), owner.end());
-                const uint8_t fixed[10] = {0,
-                                           static_cast<uint8_t>(dns::to_u16(RRType::RRSIG)),
-                                           0,
-                                           1,
-                                           static_cast<uint8_t>(ttl >> 24),
-                                           static_cast<uint8_t>(ttl >> 16),
-                                           static_cast<uint8_t>(ttl >> 8),
-                                           static_cast<uint8_t>(ttl),
-                                           static_cast<uint8_t>(rdata.size() >> 8),
-                                           static_cast<uint8_t>(rdata.size())};
-                data.insert(data.end(), std::begin(fixed), std::end(fixed));
-                data.insert(data.end(), rdata.begin(), rdata.end());
-            }
-            sigs_done = true;
-        };
+        if (n.kind == NodeKind::Apex)
+            for (std::size_t i = 0; i < apex_count; ++i) adds.push_back(extras.record(i));
+        std::size_t a = 0;  // NSEC (47) is below DNSKEY (48), CDS and CDNSKEY: `adds` is in type order
         for (std::size_t i = n.begin; i < n.end; ++i) {
-            const RecordView r = u.record(i);
-            if (!sigs_done && dns::to_u16(r.type) > dns::to_u16(RRType::RRSIG)) emit_sigs();
-            if (i == u.soa_index()) soa_index = offsets.size();
+            const RecordView r = source.record(i);
+            for (; a < adds.size() && dns::to_u16(adds[a].type) <= dns::to_u16(r.type); ++a) {
+                if (adds[a].type == r.type) return std::nullopt;
+                emit(adds[a].wire);
+            }
+            if (i == source.soa_index()) soa_index = offsets.size();
             emit(r.wire);
         }
-        if (!sigs_done) emit_sigs();
+        for (; a < adds.size(); ++a) emit(adds[a].wire);
     }
-    return std::make_shared<const ZoneVersion>(dns::Name::from_wire(u.apex().wire()).value(), std::move(data),
-                                               std::move(offsets), soa_index);
+    if (next_nsec != extras.size()) return std::nullopt;
+    return std::make_shared<const ZoneVersion>(dns::Name::from_wire(source.apex().wire()).value(),
+                                               std::move(data), std::move(offsets), soa_index);
 }
 
 // The source with the DNSKEY RRset and the denial chain, unsigned.
@@ -310,7 +411,9 @@ Result<zone::ZoneVersionPtr, std::string> with_denial(const ZoneVersion& source,
     // RFC 9077: the denial records' TTL is the SOA's negative TTL (the lesser of its TTL and MINIMUM).
     const uint32_t ttl = source.negative_ttl();
     if (policy.denial == Denial::Nsec) {
+        const std::size_t apex_count = extras.size();
         add_nsec_chain(source, nodes, apex_types, ttl, extras);
+        if (auto merged = merge_nsec(source, nodes, extras, apex_count)) return *merged;
     } else {
         apex_types.push_back(dns::to_u16(RRType::NSEC3PARAM));
         if (auto r = add_nsec3_chain(source, nodes, apex_types, ttl, policy.nsec3, extras); !r)
@@ -353,7 +456,7 @@ Result<void, std::string> check_unsigned(const ZoneVersion& source) {
 zone::ZoneVersionPtr strip_dnssec(const ZoneVersion& v) {
     std::vector<uint8_t> data;
     std::vector<uint32_t> offsets;
-    data.reserve(v.wire_bytes());
+    reserve_huge(data, v.wire_bytes());
     std::size_t soa_index = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
         const RecordView r = v.record(i);
@@ -380,7 +483,7 @@ Result<SignedZone, std::string> sign_zone(const ZoneVersion& source, const ZoneV
     plan_signatures(s, rng);
     if (auto made = make_signatures(s); !made) return unexpected(made.error());
     SignedZone out;
-    out.version = assemble(s);
+    out.version = Assembler(s).assemble();
     out.signatures_made = s.jobs.size();
     out.signatures_kept = s.sigs.size() - s.jobs.size();
     out.signatures = s.sigs.size();

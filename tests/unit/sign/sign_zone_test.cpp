@@ -10,6 +10,7 @@
 
 #include "support/test_zone.h"
 #include "zone/Changeset.h"
+#include "zone/ZoneBuilder.h"
 #include "zone/answer/Nsec3Hash.h"
 #include "zone/sign/Rrsig.h"
 #include "zone/sign/SignZone.h"
@@ -212,6 +213,44 @@ TEST(SignZone, SplitKeysSignTheDnskeySetWithTheKskOnly) {
                   s.version->find_rrset(name("example.com."), RRType::DNSKEY).begin,
               2u);
     expect_all_signatures_verify(*s.version, keys);
+}
+
+// The signed version is laid out as the zone builder would sort the same records (RFC 4034 §6.3): the
+// NSEC chain is placed by node and the halves are assembled apart, and neither may change the order. A
+// zone past the size where two threads assemble it; apex types above NSEC and DNSKEY; owners in mixed
+// case; a CDS and CDNSKEY published; a KSK and a ZSK.
+TEST(SignZone, SignedVersionIsInTheBuildersCanonicalOrder) {
+    std::string text = kZone;
+    text += "@ IN CAA 0 issue \"ca.example\"\n@ IN TYPE65 \\# 3 000100\n@ IN TXT \"apex\"\n";
+    for (int i = 0; i < 30000; ++i) {
+        text += (i % 3 == 0 ? "Host" : "host") + std::to_string(i) + " IN A 192.0.2." +
+                std::to_string(i % 250) + "\n";
+        if (i % 7 == 0) text += "host" + std::to_string(i) + " IN TXT \"t" + std::to_string(i) + "\"\n";
+        if (i % 101 == 0) text += "cut" + std::to_string(i) + " IN NS ns.cut" + std::to_string(i) + "\n";
+    }
+    const auto source = build_zone(text, "example.com.");
+    ASSERT_GT(source->size(), 1u << 15);
+    std::vector<SigningKey> keys;
+    keys.push_back(
+        {DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kKskFlags).value(), true, false, true});
+    keys.push_back({DnssecKey::generate(DnssecAlgorithm::EcdsaP256Sha256, kZskFlags).value(), false, true});
+    for (const Denial d : {Denial::Nsec, Denial::Nsec3}) {
+        SCOPED_TRACE(d == Denial::Nsec ? "nsec" : "nsec3");
+        SigningPolicy p;
+        p.denial = d;
+        const SignedZone s = sign(*source, keys, p);
+        ASSERT_TRUE(s.version);
+        zone::ZoneBuilder builder(name("example.com."));
+        for (std::size_t i = 0; i < s.version->size(); ++i) {
+            const auto r = s.version->record(i);
+            ASSERT_TRUE(builder.add(r.owner.wire(), dns::to_u16(r.type), r.rclass, r.ttl, r.rdata, "t", i));
+        }
+        auto rebuilt = builder.build();
+        ASSERT_TRUE(rebuilt);
+        EXPECT_TRUE((*rebuilt)->same_content(*s.version));
+        EXPECT_EQ((*rebuilt)->soa_index(), s.version->soa_index());
+        EXPECT_FALSE(s.version->find_rrset(name("example.com."), static_cast<RRType>(59)).empty());
+    }
 }
 
 TEST(SignZone, UnsignedSourceIsRequiredAndStrippingGivesItBack) {
