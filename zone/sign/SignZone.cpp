@@ -327,12 +327,19 @@ class Assembler {
     std::size_t soa_index_ = 0;
 };
 
+// The source with what the signer adds, and its nodes when they are known already.
+struct WithDenial {
+    zone::ZoneVersionPtr version;
+    std::vector<Node> nodes;  // empty: zone_shape() of the version
+};
+
 // With NSEC the chain has one record per node that is not occluded, in node order (add_nsec_chain), and
 // the signer's apex records come before it in `extras` (`apex_count` of them, by type and RDATA): each
-// goes in among its node's records by type (RFC 4034 §6.3), so the zone is not sorted again. Nothing when
-// a node already holds a type the signer adds (a source that is not unsigned): the builder merges those.
-std::optional<zone::ZoneVersionPtr> merge_nsec(const ZoneVersion& source, const std::vector<Node>& nodes,
-                                               const RecordList& extras, std::size_t apex_count) {
+// goes in among its node's records by type (RFC 4034 §6.3), so the zone is not sorted again, and `nodes`
+// are the new version's with their ranges moved. Nothing when a node already holds a type the signer adds
+// (a source that is not unsigned): the builder merges those.
+std::optional<WithDenial> merge_nsec(const ZoneVersion& source, std::vector<Node> nodes,
+                                     const RecordList& extras, std::size_t apex_count) {
     std::size_t bytes = source.wire_bytes();
     for (std::size_t i = 0; i < extras.size(); ++i) bytes += extras.record(i).wire.size();
     std::vector<uint8_t> data;
@@ -346,7 +353,7 @@ std::optional<zone::ZoneVersionPtr> merge_nsec(const ZoneVersion& source, const 
     std::size_t soa_index = 0;
     std::size_t next_nsec = apex_count;
     std::vector<RecordView> adds;
-    for (const Node& n : nodes) {
+    for (Node& n : nodes) {
         adds.clear();
         if (n.kind != NodeKind::Occluded) {
             if (next_nsec == extras.size()) return std::nullopt;
@@ -357,6 +364,7 @@ std::optional<zone::ZoneVersionPtr> merge_nsec(const ZoneVersion& source, const 
         if (n.kind == NodeKind::Apex)
             for (std::size_t i = 0; i < apex_count; ++i) adds.push_back(extras.record(i));
         std::size_t a = 0;  // NSEC (47) is below DNSKEY (48), CDS and CDNSKEY: `adds` is in type order
+        const std::size_t begin = offsets.size();
         for (std::size_t i = n.begin; i < n.end; ++i) {
             const RecordView r = source.record(i);
             for (; a < adds.size() && dns::to_u16(adds[a].type) <= dns::to_u16(r.type); ++a) {
@@ -367,16 +375,18 @@ std::optional<zone::ZoneVersionPtr> merge_nsec(const ZoneVersion& source, const 
             emit(r.wire);
         }
         for (; a < adds.size(); ++a) emit(adds[a].wire);
+        n.begin = begin;
+        n.end = offsets.size();
     }
     if (next_nsec != extras.size()) return std::nullopt;
-    return std::make_shared<const ZoneVersion>(dns::Name::from_wire(source.apex().wire()).value(),
-                                               std::move(data), std::move(offsets), soa_index);
+    return WithDenial{std::make_shared<const ZoneVersion>(dns::Name::from_wire(source.apex().wire()).value(),
+                                                          std::move(data), std::move(offsets), soa_index),
+                      std::move(nodes)};
 }
 
 // The source with the DNSKEY RRset and the denial chain, unsigned.
-Result<zone::ZoneVersionPtr, std::string> with_denial(const ZoneVersion& source,
-                                                      std::span<const SigningKey> keys,
-                                                      const SigningPolicy& policy) {
+Result<WithDenial, std::string> with_denial(const ZoneVersion& source, std::span<const SigningKey> keys,
+                                            const SigningPolicy& policy) {
     RecordList extras;
     std::vector<std::vector<uint8_t>> dnskeys;
     for (const SigningKey& k : keys) dnskeys.push_back(k.key.dnskey_rdata());
@@ -413,7 +423,7 @@ Result<zone::ZoneVersionPtr, std::string> with_denial(const ZoneVersion& source,
     if (policy.denial == Denial::Nsec) {
         const std::size_t apex_count = extras.size();
         add_nsec_chain(source, nodes, apex_types, ttl, extras);
-        if (auto merged = merge_nsec(source, nodes, extras, apex_count)) return *merged;
+        if (auto merged = merge_nsec(source, nodes, extras, apex_count)) return std::move(*merged);
     } else {
         apex_types.push_back(dns::to_u16(RRType::NSEC3PARAM));
         if (auto r = add_nsec3_chain(source, nodes, apex_types, ttl, policy.nsec3, extras); !r)
@@ -431,7 +441,7 @@ Result<zone::ZoneVersionPtr, std::string> with_denial(const ZoneVersion& source,
         if (auto a = add(extras.record(i)); !a) return unexpected(a.error());
     auto built = builder.build();
     if (!built) return unexpected(built.error().message);
-    return *built;
+    return WithDenial{*built, {}};
 }
 
 }  // namespace
@@ -478,7 +488,8 @@ Result<SignedZone, std::string> sign_zone(const ZoneVersion& source, const ZoneV
         return unexpected(std::string("no key signs the DNSKEY RRset, or none signs the zone"));
     auto u = with_denial(source, keys, policy);
     if (!u) return unexpected(u.error());
-    Signing s{**u, previous, keys, policy, options, zone_shape(**u), {}, {}, {}, 0, false};
+    std::vector<Node> nodes = u->nodes.empty() ? zone_shape(*u->version) : std::move(u->nodes);
+    Signing s{*u->version, previous, keys, policy, options, std::move(nodes), {}, {}, {}, 0, false};
     std::mt19937_64 rng(options.seed);
     plan_signatures(s, rng);
     if (auto made = make_signatures(s); !made) return unexpected(made.error());
