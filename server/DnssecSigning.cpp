@@ -8,6 +8,7 @@
 #include "server/KeyRollover.h"
 #include "server/ParentDs.h"
 #include "zone/Journal.h"
+#include "zone/sign/DnssecKey.h"
 
 namespace headwater::server {
 
@@ -224,11 +225,7 @@ void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, z
             parents_[name].in_flight = false;
             if (e || !shared) return;
             spdlog::info("zone={} dnssec rollover: the parent servers serve DS for key(s) {}{}", name,
-                         seen.tags.empty() ? std::string("none") : [&] {
-                             std::string t;
-                             for (const uint16_t tag : seen.tags) t += (t.empty() ? "" : ",") + std::to_string(tag);
-                             return t;
-                         }(),
+                         seen.tags.empty() ? std::string("none") : sign::tag_list(seen.tags),
                          seen.summary.empty() ? "" : " (" + seen.summary + ")");
             shared->set_parent_ds(std::move(seen));
             poke();

@@ -16,10 +16,10 @@ namespace {
 
 constexpr uint8_t kRcodeNoError = 0;
 
-ParentDsAnswer read_answer(const dns::Endpoint& server, std::span<const uint8_t> wire, dns::NameView zone) {
+// `parsed`: the answer, or null when it did not parse.
+ParentDsAnswer read_answer(const dns::Endpoint& server, const dns::Message* parsed, dns::NameView zone) {
     ParentDsAnswer a{server, {}, 0, {}};
-    auto parsed = dns::Message::parse(wire);
-    if (!parsed || !parsed->header().qr()) {
+    if (parsed == nullptr || !parsed->header().qr()) {
         a.error = "malformed answer";
         return a;
     }
@@ -53,7 +53,8 @@ asio::awaitable<std::vector<ParentDsAnswer>> ask_parent_ds(std::vector<dns::Endp
             out.push_back({server, {}, 0, "no answer: " + answer.error().message});
             continue;
         }
-        out.push_back(read_answer(server, *answer, zone.view()));
+        const auto parsed = dns::Message::parse(*answer);
+        out.push_back(read_answer(server, parsed ? &*parsed : nullptr, zone.view()));
     }
     co_return out;
 }
@@ -72,16 +73,16 @@ sign::ParentDs match_parent_ds(const std::vector<ParentDsAnswer>& answers, std::
             continue;
         }
         std::vector<uint16_t> here;
-        std::string served;
+        std::vector<uint16_t> served;
         for (const auto& ds : a.ds) {
             if (ds.size() < 4) continue;
-            served += (served.empty() ? "" : ",") + std::to_string((ds[0] << 8) | ds[1]);
+            served.push_back(static_cast<uint16_t>((ds[0] << 8) | ds[1]));
             for (const auto& key : dnskeys)
                 if (sign::ds_rdata(zone_wire, key, ds[3]) == ds) here.push_back(sign::key_tag(key));
         }
         // What each server serves, for the status while a rollover waits ("... serves DS 1000").
         out.summary += (out.summary.empty() ? "" : "; ") + a.server.to_string() +
-                       (served.empty() ? " serves no DS" : " serves DS " + served);
+                       (served.empty() ? " serves no DS" : " serves DS " + sign::tag_list(served));
         out.ttl = std::max(out.ttl, a.ttl);
         if (first) {
             everywhere = here;
@@ -137,10 +138,10 @@ asio::awaitable<FetchedKeys> fetch_dnskeys(std::vector<dns::Endpoint> servers, d
         std::string error = answer ? std::string() : answer.error().message;
         std::vector<std::vector<uint8_t>> keys;
         if (answer) {
-            const ParentDsAnswer read = read_answer(server, *answer, zone.view());  // AA, NOERROR
-            error = read.error;
-            auto parsed = dns::Message::parse(*answer);
-            if (error.empty() && parsed)
+            const auto parsed = dns::Message::parse(*answer);
+            // AA and NOERROR, as of a parent's DS answer.
+            error = read_answer(server, parsed ? &*parsed : nullptr, zone.view()).error;
+            if (error.empty())
                 for (const dns::RecordRef& r : parsed->records())
                     if (r.section == dns::Section::Answer && r.type == dns::RRType::DNSKEY &&
                         r.owner.view() == zone.view())

@@ -15,6 +15,7 @@
 #include "zone/dns/Message.h"
 #include "zone/dns/MessageBuilder.h"
 #include "zone/dns/UncompressedRecord.h"
+#include "zone/sign/DnssecKey.h"
 
 namespace headwater::server {
 
@@ -228,12 +229,6 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-std::string tags_text(const std::vector<uint16_t>& tags) {
-    std::string out;
-    for (const uint16_t t : tags) out += (out.empty() ? "" : ", ") + std::to_string(t);
-    return out;
-}
-
 std::string expiry_text(int64_t at) {
     return format_time(std::chrono::system_clock::time_point(std::chrono::seconds(at)));
 }
@@ -245,9 +240,9 @@ std::string dnssec_summary(const verify::DnssecResult& d) {
     if (!d.dnskey_error.empty()) parts.push_back("DNSKEY RRset not read (" + d.dnskey_error + ")");
     if (!d.missing_tags.empty() || !d.extra_tags.empty()) {
         std::string keys = "DNSKEY RRset differs (";
-        if (!d.missing_tags.empty()) keys += "missing " + tags_text(d.missing_tags);
+        if (!d.missing_tags.empty()) keys += "missing " + sign::tag_list(d.missing_tags);
         if (!d.extra_tags.empty())
-            keys += std::string(d.missing_tags.empty() ? "" : "; ") + "extra " + tags_text(d.extra_tags);
+            keys += std::string(d.missing_tags.empty() ? "" : "; ") + "extra " + sign::tag_list(d.extra_tags);
         parts.push_back(keys + ")");
     } else if (!d.dnskey_match && d.dnskey_error.empty()) {
         parts.emplace_back("DNSKEY RRset differs");

@@ -7,16 +7,6 @@
 
 namespace headwater::verify {
 
-namespace {
-
-std::string tags_text(const std::vector<uint16_t>& tags) {
-    std::string out;
-    for (const uint16_t t : tags) out += (out.empty() ? "" : ",") + std::to_string(t);
-    return out;
-}
-
-}  // namespace
-
 bool has_dnskey(const zone::ZoneVersion& served) {
     return !served.find_rrset(served.apex(), dns::RRType::DNSKEY).empty();
 }
@@ -46,10 +36,11 @@ ParentDsCheck check_parent_ds(const zone::ZoneVersion& served, const std::vector
         out.note = "no DS at the parent: resolvers take the zone as insecure (no chain of trust)";
     } else if (out.matching.empty()) {
         out.ok = false;
-        out.problem = "the parent's DS (key " + tags_text(out.served) +
+        out.problem = "the parent's DS (key " + sign::tag_list(out.served) +
                       ") matches no key that signs the DNSKEY RRset: validating resolvers fail on the zone";
     } else if (!stale.empty()) {
-        out.note = "DS for key " + tags_text(stale) + " matches no key that signs the DNSKEY RRset (stale; " +
+        out.note = "DS for key " + sign::tag_list(stale) +
+                   " matches no key that signs the DNSKEY RRset (stale; " +
                    "harmless while another DS matches)";
     }
     return out;

@@ -272,6 +272,12 @@ uint16_t key_tag(std::span<const uint8_t> rdata) {
     return static_cast<uint16_t>(ac & 0xFFFF);
 }
 
+std::string tag_list(std::span<const uint16_t> tags) {
+    std::string out;
+    for (const uint16_t t : tags) out += (out.empty() ? "" : ",") + std::to_string(t);
+    return out;
+}
+
 const std::vector<uint8_t>* DnssecKey::PrivateFields::find(std::string_view name) const {
     for (const auto& [n, v] : fields)
         if (n == name) return &v;

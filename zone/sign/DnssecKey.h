@@ -27,6 +27,9 @@ inline constexpr uint16_t kZskFlags = kZoneKeyFlag;                      // 256
 // The RFC 4034 Appendix B key tag of DNSKEY RDATA (algorithm 1's special case excluded: not signed with).
 uint16_t key_tag(std::span<const uint8_t> dnskey_rdata);
 
+// Key tags as the logs, the status and verify print them: "12345,54321" (empty for none).
+std::string tag_list(std::span<const uint16_t> tags);
+
 // The DS RDATA for a DNSKEY RDATA of `zone` (given as its wire form): digest type 2 (SHA-256, RFC 4509
 // §2.1) by default, 1 (SHA-1, RFC 4034 §5.1.4) or 4 (SHA-384, RFC 6605 §2) when a parent serves those;
 // empty for another digest type.

@@ -754,11 +754,10 @@ Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
     if (source == ForeignSource::Fetched && foreign_locked() == before) return false;
     key_generation_.fetch_add(1, std::memory_order_acq_rel);
     if (log_) {
-        std::string tags;
-        for (const auto& rdata : foreign_locked())
-            tags += (tags.empty() ? "" : ",") + std::to_string(key_tag(rdata));
+        std::vector<uint16_t> tags;
+        for (const auto& rdata : foreign_locked()) tags.push_back(key_tag(rdata));
         log_("dnssec: " + apex_.to_string() + ": the other signers' keys are now " +
-             (tags.empty() ? std::string("none") : tags) + " (multi-signer)");
+             (tags.empty() ? std::string("none") : tag_list(tags)) + " (multi-signer)");
     }
     return true;
 }
