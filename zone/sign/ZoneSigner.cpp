@@ -126,47 +126,46 @@ Result<void, std::string> ZoneSigner::read_rollover_state(
     if (auto text = read_file_text(key_dir_ / kRolloverState)) {
         std::istringstream lines(*text);
         std::size_t n = 0;
-        for (std::string line; std::getline(lines, line);) {
-            ++n;
-            if (line.empty() || line.front() == '#') continue;
+        // One line into `steps` or `secondaries`; false when it is not one this server writes.
+        auto read_line = [&](const std::string& line) {
             if (line.rfind("secondary ", 0) == 0) {  // "secondary <last seen> <serial|-> <peer>"
                 auto r = parse_remembered(line.substr(10));
-                if (!r)
-                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
-                                      ": unreadable line " + line);
-                secondaries[r->first] = {r->second.first, r->second.second};
-                continue;
+                if (r) secondaries[r->first] = {r->second.first, r->second.second};
+                return r.has_value();
             }
             std::istringstream in(line);
             unsigned tag = 0;
             std::string which;
             in >> tag >> which;
-            if (which == "generated" && tag <= 0xFFFF) {
+            if (!in || tag > 0xFFFF) return false;
+            auto& key = steps[static_cast<uint16_t>(tag)];
+            if (which == "generated") {  // "<tag> generated <time>"
                 long long when = -1;
                 in >> when;
-                if (!in || when < 0)
-                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
-                                      ": unreadable line " + line);
-                steps[static_cast<uint16_t>(tag)].generated = static_cast<std::time_t>(when);
-                continue;
+                if (!in || when < 0) return false;
+                key.generated = static_cast<std::time_t>(when);
+                return true;
             }
-            if (which == "ds-seen" && tag <= 0xFFFF) {
+            if (which == "ds-seen") {  // "<tag> ds-seen <time> <the DS's TTL>"
                 long long when = -1;
                 long long ttl = -1;
                 in >> when >> ttl;
-                if (!in || when < 0 || ttl < 0 || ttl > 0x7FFFFFFF)
-                    return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
-                                      ": unreadable line " + line);
-                steps[static_cast<uint16_t>(tag)].ds_seen = static_cast<std::time_t>(when);
-                steps[static_cast<uint16_t>(tag)].ds_ttl = static_cast<uint32_t>(ttl);
-                continue;
+                if (!in || when < 0 || ttl < 0 || ttl > 0x7FFFFFFF) return false;
+                key.ds_seen = static_cast<std::time_t>(when);
+                key.ds_ttl = static_cast<uint32_t>(ttl);
+                return true;
             }
+            if (which != "published" && which != "retired") return false;
             auto step = parse_step(in);
-            if (!step || tag > 0xFFFF || (which != "published" && which != "retired"))
+            if (step) (which == "published" ? key.published : key.retired) = *step;
+            return step.has_value();
+        };
+        for (std::string line; std::getline(lines, line);) {
+            ++n;
+            if (line.empty() || line.front() == '#') continue;
+            if (!read_line(line))
                 return unexpected((key_dir_ / kRolloverState).string() + ":" + std::to_string(n) +
                                   ": unreadable line " + line);
-            (which == "published" ? steps[static_cast<uint16_t>(tag)].published
-                                  : steps[static_cast<uint16_t>(tag)].retired) = *step;
         }
     } else if (text.error() != ENOENT) {
         return unexpected("cannot read " + (key_dir_ / kRolloverState).string() + ": " +

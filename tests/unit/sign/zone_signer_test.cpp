@@ -144,6 +144,52 @@ TEST(ZoneSigner, RolloverStateSurvivesARestart) {
     std::filesystem::remove_all(dir);
 }
 
+// A line of rollover.state this server would not write stops the keys from loading, named by file and
+// line: a rollover must not go on from a state it half understood.
+TEST(ZoneSigner, AnUnreadableRolloverStateLineIsNamed) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("hw-signer-badstate-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const auto t0 = Clock::from_time_t(1'800'000'000);
+    {
+        ZoneSigner signer(name("example.com."), SigningPolicy{}, false, dir);
+        ASSERT_TRUE(signer.rollover_keys(t0));
+        ASSERT_TRUE(signer.remember_secondaries({{"192.0.2.1", 7}}, t0, 86400, true));
+    }
+    std::filesystem::path state;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+        if (e.path().filename() == "rollover.state") state = e.path();
+    ASSERT_FALSE(state.empty());
+    std::string good;
+    {
+        std::ifstream in(state);
+        good.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto lines = std::count(good.begin(), good.end(), '\n');
+    {
+        // Every kind of line this server writes, well formed: read back without complaint.
+        std::ofstream(state) << good << "# a comment\n\n"
+                             << "4711 generated 1800000000\n4711 ds-seen 1800000100 3600\n";
+        ZoneSigner signer(name("example.com."), SigningPolicy{}, false, dir);
+        auto keys = signer.rollover_keys(t0);
+        EXPECT_TRUE(keys) << keys.error();
+    }
+    for (const std::string bad :
+         {"70000 generated 5", "4711 generated", "4711 ds-seen 5", "4711 ds-seen 5 -1", "4711 retired x",
+          "4711 activated 1 2 3", "secondary x", "hello"}) {
+        SCOPED_TRACE(bad);
+        std::ofstream(state) << good << bad << "\n";
+        ZoneSigner signer(name("example.com."), SigningPolicy{}, false, dir);
+        auto keys = signer.rollover_keys(t0);
+        ASSERT_FALSE(keys);
+        EXPECT_NE(
+            keys.error().find("rollover.state:" + std::to_string(lines + 1) + ": unreadable line " + bad),
+            std::string::npos)
+            << keys.error();
+    }
+    std::filesystem::remove_all(dir);
+}
+
 // The RDATAs of the records of type `type` at the apex of a signed version.
 std::vector<std::vector<uint8_t>> apex_rdatas(const zone::ZoneVersion& v, uint16_t type) {
     std::vector<std::vector<uint8_t>> out;
