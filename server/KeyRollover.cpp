@@ -48,6 +48,7 @@ Result<sign::RolloverInput, std::string> rollover_input(const zone::Zone& z, sig
                                                         const SecondaryRegistry* registry,
                                                         zone::Clock::time_point now) {
     sign::RolloverInput in;
+    in.zone = z.name_text();
     in.now = zone::Clock::to_time_t(now);
     in.keys = std::move(keys);
     in.settings = settings_of(signer.policy());
@@ -157,9 +158,6 @@ RolloverPass drive_key_rollover(zone::Zone& z, sign::ZoneSigner& signer, const R
         input->parent = signer.parent_ds();
         const sign::RolloverDecision d = plan_both(*input, start);
         pass.status = d.status;
-        // The planner does not know the zone's name; the operator's command needs it.
-        if (const auto at = pass.status.find("ds-seen ZONE "); at != std::string::npos)
-            pass.status.replace(at, 13, "ds-seen " + name + " ");
         pass.needs_ds = d.needs_ds;
         pass.wake = d.wake ? std::optional(zone::Clock::from_time_t(*d.wake)) : std::nullopt;
         // Waiting for secondaries, the parent or the re-signing: the watch polls.

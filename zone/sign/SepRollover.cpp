@@ -38,8 +38,8 @@ std::optional<RolloverDecision> parent_pending(const RolloverInput& in, const Ro
         if (p.servers.empty())
             d.status = "waiting: the parent's DS for key " + tag_text(successor) +
                        " (its CDS/CDNSKEY are published; no parent servers configured: confirm with "
-                       "`headwaterctl dnssec ds-seen ZONE " +
-                       tag_text(successor) + "`)";
+                       "`headwaterctl dnssec ds-seen " +
+                       (in.zone.empty() ? std::string("ZONE") : in.zone) + " " + tag_text(successor) + "`)";
         else
             d.status = "waiting: the parent's DS for key " + tag_text(successor) + " (" +
                        (p.answered ? (p.summary.empty() ? std::string("not served yet") : p.summary)

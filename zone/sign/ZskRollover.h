@@ -74,6 +74,7 @@ struct ParentDs {
 };
 
 struct RolloverInput {
+    std::string zone;  // its name as the operator's commands take it, for the status ("example.com.")
     std::vector<RolloverKey> keys;
     RolloverSettings settings;
     // The serial served, when the served version was signed with the keys as they are now; absent while

@@ -45,6 +45,7 @@ struct SimulatedZone {
 
     RolloverInput input(bool start_now) const {
         RolloverInput in;
+        in.zone = "sim.example.";
         in.keys = keys;
         in.settings = settings;
         if (signed_with_current_keys) in.signed_serial = serial;

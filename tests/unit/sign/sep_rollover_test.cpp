@@ -53,7 +53,7 @@ TEST(SepRollover, AWholeKskRolloverWaitsForTheSecondariesAndTheParent) {
     d = z.plan_sep();
     EXPECT_EQ(d.action, RolloverAction::None);
     EXPECT_EQ(d.needs_ds, successor);
-    EXPECT_NE(d.status.find("dnssec ds-seen ZONE " + std::to_string(successor)), std::string::npos)
+    EXPECT_NE(d.status.find("dnssec ds-seen sim.example. " + std::to_string(successor)), std::string::npos)
         << d.status;
     // The parent servers: one serves the old DS only, so nothing moves; the status says which.
     z.parent.servers = {"192.0.2.53", "192.0.2.54"};
