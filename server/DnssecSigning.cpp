@@ -150,15 +150,16 @@ void SignatureWatch::resign_with_foreign(zone::Zone& z, zone::Clock::time_point 
     }
 }
 
-// Multi-signer: the foreign_dnskeys file is read again each pass (an edit counts within a minute, or at
-// once with `headwaterctl dnssec foreign`), the other signers' servers asked every multi_signer_interval.
+// Multi-signer: the foreign_dnskeys file is read again each pass when it changed (an edit counts within a
+// minute, or at once with `headwaterctl dnssec foreign`), the other signers' servers asked every
+// multi_signer_interval.
 // A server that does not answer changes nothing: dropping the keys it serves would make what that
 // signer signed bogus.
 void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign::ZoneSigner& signer,
                                      zone::Clock::time_point now) {
     const std::string& name = z->name_text();
     if (!signer.foreign_file().empty()) {
-        auto r = signer.reload_foreign_file(now);
+        auto r = signer.reload_foreign_file(now, false);
         std::string& last = foreign_errors_[name];
         if (!r && r.error() != last) spdlog::error("zone={} dnssec multi-signer: {}", name, r.error());
         last = r ? std::string() : r.error();

@@ -761,14 +761,29 @@ Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
     return true;
 }
 
-Result<bool, std::string> ZoneSigner::reload_foreign_file(Clock::time_point now) {
+Result<bool, std::string> ZoneSigner::reload_foreign_file(Clock::time_point now, bool always) {
     if (foreign_file_.empty()) return false;
+    std::error_code ec;
+    const auto mtime = std::filesystem::last_write_time(foreign_file_, ec);
+    const auto size = ec ? 0 : std::filesystem::file_size(foreign_file_, ec);
+    std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> stamp;
+    if (!ec) stamp.emplace(mtime, size);
+    {
+        const std::lock_guard lock(mutex_);
+        if (!always && stamp && foreign_file_read_ == stamp) return false;
+        foreign_file_read_.reset();  // set again below once this read succeeds
+    }
     auto text = read_file_text(foreign_file_);
     if (!text)
         return unexpected("cannot read " + foreign_file_.string() + ": " + std::strerror(text.error()));
     auto keys = parse_dnskey_lines(apex_, *text);
     if (!keys) return unexpected(foreign_file_.string() + ": " + keys.error());
-    return set_foreign_keys(ForeignSource::File, *keys, now);
+    auto changed = set_foreign_keys(ForeignSource::File, *keys, now);
+    if (changed) {
+        const std::lock_guard lock(mutex_);
+        foreign_file_read_ = stamp;
+    }
+    return changed;
 }
 
 std::vector<ZoneSigner::ForeignKey> ZoneSigner::foreign_keys() const {

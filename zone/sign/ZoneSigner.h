@@ -86,8 +86,9 @@ class ZoneSigner final : public zone::ZoneSigning {
     Result<bool, std::string> set_foreign_keys(ForeignSource source,
                                                const std::vector<std::vector<uint8_t>>& rdatas,
                                                Clock::time_point now);
-    // Reads the foreign_dnskeys file again (nothing when the zone has none).
-    Result<bool, std::string> reload_foreign_file(Clock::time_point now);
+    // Reads the foreign_dnskeys file again (nothing when the zone has none). Unless `always`, only when
+    // its modification time or size changed since a read that succeeded: the watch asks every pass.
+    Result<bool, std::string> reload_foreign_file(Clock::time_point now, bool always = true);
     struct ForeignKey {
         uint16_t tag = 0;
         uint16_t flags = 0;
@@ -197,6 +198,8 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::time_t timing_floor_ = 0;                         // the time of the last rollover step written
     std::vector<std::pair<uint16_t, int>> signed_states_;  // key states the last signing used
     std::filesystem::path foreign_file_;                   // the zone's foreign_dnskeys; empty: none
+    // The file as last read with success (modification time, size); none: read it.
+    std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> foreign_file_read_;
     std::vector<std::vector<uint8_t>> foreign_from_file_;  // under mutex_, as the last reads gave them
     std::vector<std::vector<uint8_t>> foreign_fetched_;    // under mutex_; kept in foreign.dnskey
     mutable std::mutex status_mutex_;

@@ -364,6 +364,22 @@ TEST(ZoneSigner, TheOtherSignersKeysArePublishedAndSignedByOurKsk) {
     read = again.reload_foreign_file(t0);
     ASSERT_FALSE(read);
     EXPECT_NE(read.error().find("line 2"), std::string::npos) << read.error();
+
+    // The watch's reads (not `always`): skipped while the file has the time and size of the last read
+    // that succeeded, so a file the same in both is not read at all.
+    std::ofstream(file) << "; provider B\nexample.com. 3600 IN DNSKEY 256 3 13 "
+                        << dns::base64_encode(their_zsk.public_key()) << "\n";
+    read = again.reload_foreign_file(t0, false);
+    ASSERT_TRUE(read) << "read: the last read failed; " << read.error();
+    const auto stamp = std::filesystem::last_write_time(file);
+    std::string junk(std::filesystem::file_size(file), 'x');
+    junk.back() = '\n';
+    std::ofstream(file) << junk;
+    std::filesystem::last_write_time(file, stamp);
+    read = again.reload_foreign_file(t0, false);
+    ASSERT_TRUE(read) << read.error();
+    EXPECT_FALSE(*read) << "not read again";
+    EXPECT_FALSE(again.reload_foreign_file(t0)) << "read when asked to: the junk is refused";
     std::filesystem::remove_all(dir);
 }
 
