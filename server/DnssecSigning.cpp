@@ -73,25 +73,70 @@ std::shared_ptr<sign::ZoneSigner> make_zone_signer(const conf::Config& config, c
 SignatureWatch::SignatureWatch(boost::asio::io_context& io, zone::ZoneStore& store,
                                const conf::Config& config, Changed changed, const SecondaryRegistry* registry)
     : io_(io), timer_(io), store_(store), changed_(std::move(changed)), registry_(registry) {
-    // Only the zones that differ from the default: 100k zones need no 100k entries.
     usual_warn_within_ = std::chrono::seconds(conf::ZoneConfig{}.signature_warn_s);
+    configure(config);
+}
+
+void SignatureWatch::configure(const conf::Config& config) {
+    std::map<std::string, std::chrono::seconds> warn_within;
+    std::map<std::string, ParentAsking> parents;
+    std::map<std::string, OtherSigners> signers;
+    bool asked_anew = false;
     for (const auto& z : config.zones) {
+        // Only the zones that differ from the default: 100k zones need no 100k entries.
         if (std::chrono::seconds(z.signature_warn_s) != usual_warn_within_)
-            warn_within_[z.name] = std::chrono::seconds(z.signature_warn_s);
+            warn_within[z.name] = std::chrono::seconds(z.signature_warn_s);
         auto name = dns::Name::from_text(z.name);
         if (z.dnssec_policy.empty() || !name) continue;
-        if (!z.parent.empty()) parents_[name->to_string()].servers = z.parent;
-        if (!z.multi_signer.empty())
-            signers_[name->to_string()] = {
-                z.multi_signer, std::chrono::seconds(z.multi_signer_interval_s), std::nullopt, false, {}};
+        const std::string key = name->to_string();
+        if (!z.parent.empty()) {
+            const auto old = parents_.find(key);
+            if (old != parents_.end() && old->second.servers == z.parent) {
+                parents[key] = std::move(old->second);
+            } else {
+                parents[key].servers = z.parent;
+                forget_parent_answer(key);
+                asked_anew = true;
+            }
+        } else if (parents_.contains(key)) {
+            forget_parent_answer(key);
+        }
+        if (!z.multi_signer.empty()) {
+            const auto interval = std::chrono::seconds(z.multi_signer_interval_s);
+            const auto old = signers_.find(key);
+            if (old != signers_.end() && old->second.servers == z.multi_signer) {
+                signers[key] = std::move(old->second);
+                signers[key].interval = interval;
+            } else {
+                signers[key] = {z.multi_signer, interval, std::nullopt, false, {}};
+                asked_anew = true;
+            }
+        }
     }
+    warn_within_ = std::move(warn_within);
+    parents_ = std::move(parents);
+    signers_ = std::move(signers);
+    if (asked_anew && running_) poke();  // a rollover waiting for the parent asks the new servers now
+}
+
+// What the zone's signer last heard from the parent servers it had, which are not its servers now: a
+// rollover waiting for the DS asks the new ones before it moves on.
+void SignatureWatch::forget_parent_answer(const std::string& zone_name) {
+    auto name = dns::Name::from_text(zone_name);
+    if (!name) return;
+    const auto z = store_.find_exact(*name);
+    if (!z) return;
+    if (auto signer = std::dynamic_pointer_cast<sign::ZoneSigner>(z->settings().signer))
+        signer->set_parent_ds({});
 }
 
 void SignatureWatch::start() {
+    running_ = true;
     check(zone::Clock::now());
 }
 
 void SignatureWatch::stop() {
+    running_ = false;
     timer_.cancel();
 }
 
@@ -175,8 +220,11 @@ void SignatureWatch::refresh_foreign(const std::shared_ptr<zone::Zone>& z, sign:
     boost::asio::co_spawn(
         io_,
         fetch_dnskeys(o.servers, z->settings().name, signer.pinned_ksks(), std::chrono::milliseconds(3000)),
-        [this, z, shared](const std::exception_ptr& e, const FetchedKeys& fetched) {
-            OtherSigners& others = signers_[z->name_text()];
+        [this, z, shared, asked = o.servers](const std::exception_ptr& e, const FetchedKeys& fetched) {
+            // A reconfigure may have changed the other signers meanwhile: what these served is not asked.
+            const auto entry = signers_.find(z->name_text());
+            if (entry == signers_.end() || entry->second.servers != asked) return;
+            OtherSigners& others = entry->second;
             others.in_flight = false;
             if (e || !shared) return;
             if (!fetched.error.empty())
@@ -222,8 +270,12 @@ void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, z
     auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z.settings().signer);
     boost::asio::co_spawn(
         io_, parent_ds_of(p.servers, z.settings().name, std::move(*keys), std::chrono::milliseconds(3000)),
-        [this, name = z.name_text(), shared](const std::exception_ptr& e, sign::ParentDs seen) {
-            parents_[name].in_flight = false;
+        [this, name = z.name_text(), shared, asked = p.servers](const std::exception_ptr& e,
+                                                                sign::ParentDs seen) {
+            // A reconfigure may have changed the zone's parent servers meanwhile: their answer is not its.
+            const auto entry = parents_.find(name);
+            if (entry == parents_.end() || entry->second.servers != asked) return;
+            entry->second.in_flight = false;
             if (e || !shared) return;
             spdlog::info("zone={} dnssec rollover: the parent servers serve DS for key(s) {}{}", name,
                          seen.tags.empty() ? std::string("none") : sign::tag_list(seen.tags),

@@ -37,6 +37,11 @@ class SignatureWatch {
                    Changed changed, const SecondaryRegistry* registry = nullptr);
     void start();
     void stop();
+    // The zones' settings the watch acts on (signature_warn, parent, multi_signer and its interval), from
+    // the config a reconfigure applied. A zone whose parent or other signers did not change keeps what was
+    // asked of them; for one whose did, an answer still on its way is dropped and the question asked anew,
+    // at once.
+    void configure(const conf::Config& config);
 
     // One pass now (for tests and start-up): re-sign what is due, warn about expiring signatures.
     void check(zone::Clock::time_point now);
@@ -53,9 +58,11 @@ class SignatureWatch {
     void resign_with_foreign(zone::Zone& z, zone::Clock::time_point now);
     // A KSK or CSK rollover waits for the parent's DS: its servers are asked every ds_check_interval.
     void ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, zone::Clock::time_point now);
+    void forget_parent_answer(const std::string& zone_name);
 
     boost::asio::io_context& io_;
     boost::asio::steady_timer timer_;
+    bool running_ = false;  // between start() and stop()
     zone::ZoneStore& store_;
     std::map<std::string, std::chrono::seconds> warn_within_;  // zone name -> signature_warn, when not usual
     std::chrono::seconds usual_warn_within_{0};                // the default signature_warn

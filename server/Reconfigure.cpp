@@ -77,7 +77,7 @@ bool same_zone_settings(const conf::Config& before, const conf::ZoneConfig& a, c
     if (!(a.file == b.file && a.serial_policy == b.serial_policy &&
           a.journal_max_changesets == b.journal_max_changesets &&
           a.journal_max_bytes == b.journal_max_bytes && a.zonefile_sync_ms == b.zonefile_sync_ms &&
-          a.dnssec_policy == b.dnssec_policy))
+          a.dnssec_policy == b.dnssec_policy && a.foreign_dnskeys == b.foreign_dnskeys))
         return false;
     const auto* pa = policy_named(before, a.dnssec_policy);
     const auto* pb = policy_named(after, b.dnssec_policy);

@@ -656,13 +656,15 @@ void announce_at_start(const zone::ZoneStore& store, const NotifyControl& notifi
     }
 }
 
-// The reconfigure command. The verification's zones (secondaries, interval, key) follow the config; a zone
-// it opened that merged updates into a file it could not write retries the write, as after a reload.
+// The reconfigure command. The verification's zones (secondaries, interval, key) and the signature
+// watch's (parent, multi_signer, signature_warn) follow the config; a zone it opened that merged updates
+// into a file it could not write retries the write, as after a reload.
 ReconfigureControl reconfigure_control(Reconfigurable reconfigurable, WriteBacks& write_backs,
-                                       VerifyService& verifier) {
-    reconfigurable.applied = [&verifier](const conf::Config& c,
-                                         const std::shared_ptr<const tsig::KeyStore>& k) {
+                                       VerifyService& verifier, SignatureWatch& signatures) {
+    reconfigurable.applied = [&verifier, &signatures](const conf::Config& c,
+                                                      const std::shared_ptr<const tsig::KeyStore>& k) {
         verifier.replace(verify_zones(c, *k), k);
+        signatures.configure(c);  // on the control thread, the watch's own
     };
     reconfigurable.opened = [&write_backs](const zone::Zone& z) { write_backs.retry(z); };
     return [reconfigurable]() mutable { return reconfigure(reconfigurable, zone::Clock::now()); };
@@ -867,6 +869,9 @@ int Server::run() {
     VerifyService verifier(impl_->store, impl_->keys, verify_zones(impl_->config, *impl_->keys),
                            own_addresses(impl_->config), impl_->secondaries,
                            log_verify_reports(impl_->transfer_log));
+    // DNSSEC re-signing, rollovers, expiry warnings: started below, made here for reconfigure to update.
+    SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed,
+                              &impl_->secondaries);
     ControlCommands commands(
         impl_->store, [] { return zone::Clock::now(); }, &impl_->secondaries, notifications,
         [&verifier](const std::string& zone, const nlohmann::json& request) {
@@ -875,7 +880,7 @@ int Server::run() {
         tls_reload(impl_->tls.get()),
         reconfigure_control(
             Reconfigurable{impl_->store, *impl_->responder, notifier, impl_->config, snapshots}, write_backs,
-            verifier));
+            verifier, signatures));
     commands.on_reload(
         [&write_backs](const zone::Zone& z, const zone::ReloadResult&) { write_backs.retry(z); });
     start_alerts(*impl_->alerts, impl_->store, verifier, commands);
@@ -892,9 +897,6 @@ int Server::run() {
     if (auto dropped = drop_privileges(cfg); !dropped) return fail("", dropped.error());
     snapshots.wanted();  // as the service user: the files are its own
 
-    // DNSSEC: signatures due for refresh re-signed, key rollovers, expiring signatures warned about.
-    SignatureWatch signatures(control_io, impl_->store, impl_->config, notifications.changed,
-                              &impl_->secondaries);
     start_signature_watch(control_io, signatures, commands);
     // Signals: SIGHUP on the control thread, SIGTERM/SIGINT on the DNS thread.
     asio::signal_set hup(control_io, SIGHUP);

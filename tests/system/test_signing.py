@@ -378,6 +378,40 @@ name = "csk"
         self.assertEqual(records(lines, "CDS"), [])
         self.assertNotIn(old, [int(r[10]) for r in records(lines, "RRSIG")])
 
+    def test_reconfigure_changes_the_parent_servers_a_ksk_rollover_asks(self):
+        """A KSK rollover waiting for the parent's DS, its zone given `parent` servers by a reconfigure, then
+        other ones: each time the new servers are asked at once (nothing listens on them, which the log
+        says), the old ones no more; the running zone is kept (no rebuild)."""
+        def rollover():
+            rc, out, stdout, stderr = self.hw.ctl("dnssec", "status", self.ZONE)
+            self.assertEqual(rc, 0, stdout + stderr)
+            return out["rollover"]["status"]
+
+        def wait_for(what, until):
+            deadline = time.monotonic() + 30
+            while not until():
+                self.assertLess(time.monotonic(), deadline, f"{what}: {rollover()}\n{self.hw.log()[-3000:]}")
+                time.sleep(0.25)
+
+        rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", self.ZONE, "ksk")
+        self.assertEqual(rc, 0, stdout + stderr)
+        wait_for("waiting for the operator", lambda: "no parent servers configured" in rollover())
+        first = hwtest.free_port()
+        second = hwtest.free_port()
+        while second == first:
+            second = hwtest.free_port()
+        for port in (first, second):
+            self.hw.zones[0].notify_options["parent"] = [f"{hwtest.ADDR}:{port}"]
+            self.hw.write_config()
+            rc, out, stdout, stderr = self.hw.ctl("reconfigure")
+            self.assertEqual(rc, 0, stdout + stderr)
+            self.assertEqual(out["changed"], [], "the parent servers need no new Zone")
+            asked = f"{hwtest.ADDR}:{port}: no answer"
+            wait_for(f"asking {port}", lambda: asked in self.hw.log())
+            wait_for("the status", lambda: "asking the parent servers" in rollover())
+        later = self.hw.log().split(f"{hwtest.ADDR}:{second}: no answer", 1)[1]
+        self.assertNotIn(f"{hwtest.ADDR}:{first}:", later, "the servers before are asked no more")
+
     def test_what_cannot_be_rolled_is_refused(self):
         rc, out, stdout, stderr = self.hw.ctl("dnssec", "rollover", "csk.example.", "zsk")
         self.assertNotEqual(rc, 0)
