@@ -244,12 +244,24 @@ Result<PkeyPtr, std::string> public_only(DnssecAlgorithm a, std::span<const uint
 
 }  // namespace
 
+namespace {
+
+const EVP_MD* ds_digest(uint8_t digest_type) {
+    return digest_type == 1   ? EVP_sha1()
+           : digest_type == 2 ? EVP_sha256()
+           : digest_type == 4 ? EVP_sha384()
+                              : nullptr;
+}
+
+}  // namespace
+
+bool ds_digest_supported(uint8_t digest_type) {
+    return ds_digest(digest_type) != nullptr;
+}
+
 std::vector<uint8_t> ds_rdata(std::span<const uint8_t> zone_wire, std::span<const uint8_t> dnskey_rdata,
                               uint8_t digest_type) {
-    const EVP_MD* md = digest_type == 1   ? EVP_sha1()
-                       : digest_type == 2 ? EVP_sha256()
-                       : digest_type == 4 ? EVP_sha384()
-                                          : nullptr;
+    const EVP_MD* md = ds_digest(digest_type);
     if (md == nullptr || dnskey_rdata.size() < 4) return {};
     // The owner name in canonical form (lower case, RFC 4034 §6.2), then the DNSKEY RDATA.
     std::vector<uint8_t> input;

@@ -35,6 +35,8 @@ std::string tag_list(std::span<const uint16_t> tags);
 // empty for another digest type.
 std::vector<uint8_t> ds_rdata(std::span<const uint8_t> zone_wire, std::span<const uint8_t> dnskey_rdata,
                               uint8_t digest_type = 2);
+// Whether ds_rdata() computes this digest type.
+bool ds_digest_supported(uint8_t digest_type);
 
 class DnssecKey {
   public:

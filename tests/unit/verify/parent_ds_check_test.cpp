@@ -46,6 +46,21 @@ TEST(ParentDsCheck, ADsMustNameAKeyThatSignsTheDnskeyRrset) {
     EXPECT_TRUE(r.ok);
     EXPECT_NE(r.note.find("stale"), std::string::npos) << r.note;
 
+    // Multi-signer (RFC 8901 §8): the other signer's KSK is published here and its DS is at the parent.
+    r = verify::check_parent_ds(*served, {active, published});
+    EXPECT_TRUE(r.ok);
+    EXPECT_NE(r.note.find("another signer's"), std::string::npos) << r.note;
+    EXPECT_EQ(r.note.find("stale"), std::string::npos) << r.note;
+
+    // A digest type the check cannot compute is said so, not taken for a mismatch.
+    auto unknown = active;
+    unknown[3] = 3;
+    r = verify::check_parent_ds(*served, {unknown});
+    EXPECT_TRUE(r.ok) << r.problem;
+    EXPECT_NE(r.note.find("digest type"), std::string::npos) << r.note;
+    r = verify::check_parent_ds(*served, {unknown, stranger});
+    EXPECT_FALSE(r.ok) << "the DS it can check matches nothing";
+
     r = verify::check_parent_ds(*served, {});
     EXPECT_TRUE(r.ok);
     EXPECT_NE(r.note.find("insecure"), std::string::npos);
