@@ -117,6 +117,8 @@ allow_transfer = ["all"]
         while bench.soa_serial(port) != SERIAL + 1:
             if reload.poll() not in (None, 0):
                 raise SystemExit("BENCHMARK FAILED: reload: " + reload.stderr.read().decode())
+            if time.perf_counter() - t0 > 300:
+                raise SystemExit("BENCHMARK FAILED: the new serial was not served within 300 s")
             time.sleep(0.002)
         out["reload one change until served (s)"] = time.perf_counter() - t0
         if reload.wait(60) != 0:

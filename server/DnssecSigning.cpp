@@ -256,6 +256,13 @@ void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, z
     const auto it = parents_.find(z.name_text());
     if (it == parents_.end()) return;  // only the operator's `dnssec ds-seen` says
     ParentAsking& p = it->second;
+    auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z.settings().signer);
+    if (p.signer.lock() != shared) {
+        // A reconfigure rebuilt the zone with a new signer, which has heard nothing yet: ask now.
+        p.signer = shared;
+        p.asked.reset();
+        p.in_flight = false;
+    }
     if (signer.parent_ds().servers.empty()) {
         sign::ParentDs none;
         for (const auto& s : p.servers) none.servers.push_back(s.to_string());
@@ -267,14 +274,16 @@ void SignatureWatch::ask_parent(const zone::Zone& z, sign::ZoneSigner& signer, z
     if (!keys) return;
     p.in_flight = true;
     p.asked = now;
-    auto shared = std::dynamic_pointer_cast<sign::ZoneSigner>(z.settings().signer);
     boost::asio::co_spawn(
         io_, parent_ds_of(p.servers, z.settings().name, std::move(*keys), std::chrono::milliseconds(3000)),
         [this, name = z.name_text(), shared, asked = p.servers](const std::exception_ptr& e,
                                                                 sign::ParentDs seen) {
-            // A reconfigure may have changed the zone's parent servers meanwhile: their answer is not its.
+            // A reconfigure may have changed the zone's parent servers, or its signer, meanwhile: the
+            // answer is then not for what it has now.
             const auto entry = parents_.find(name);
-            if (entry == parents_.end() || entry->second.servers != asked) return;
+            if (entry == parents_.end() || entry->second.servers != asked ||
+                entry->second.signer.lock() != shared)
+                return;
             entry->second.in_flight = false;
             if (e || !shared) return;
             spdlog::info("zone={} dnssec rollover: the parent servers serve DS for key(s) {}{}", name,

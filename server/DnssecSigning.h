@@ -74,7 +74,8 @@ class SignatureWatch {
     std::optional<zone::Clock::time_point> rollover_wake_;
     bool rollover_waiting_ = false;
     struct ParentAsking {
-        std::vector<dns::Endpoint> servers;  // the zone's `parent`
+        std::vector<dns::Endpoint> servers;            // the zone's `parent`
+        std::weak_ptr<const sign::ZoneSigner> signer;  // the one asked for: a rebuilt zone's is new
         std::optional<zone::Clock::time_point> asked;
         bool in_flight = false;
     };

@@ -13,11 +13,12 @@ bool has_dnskey(const zone::ZoneVersion& served) {
 
 ParentDsCheck check_parent_ds(const zone::ZoneVersion& served, const std::vector<std::vector<uint8_t>>& ds) {
     ParentDsCheck out;
-    // The keys that sign the DNSKEY RRset: the entry points a DS may name.
-    std::vector<uint16_t> signing;
+    // The keys that sign the DNSKEY RRset, by tag and algorithm: the entry points a DS may name.
+    std::vector<std::pair<uint16_t, uint8_t>> signing;
     const auto sigs = served.find_rrsigs(served.apex(), dns::RRType::DNSKEY);
     for (std::size_t i = sigs.begin; i < sigs.end; ++i)
-        if (const auto s = sign::read_rrsig(served.record(i).rdata)) signing.push_back(s->key_tag);
+        if (const auto s = sign::read_rrsig(served.record(i).rdata))
+            signing.emplace_back(s->key_tag, s->algorithm);
     const auto keys = served.find_rrset(served.apex(), dns::RRType::DNSKEY);
     std::vector<uint16_t> stale;      // no key of the DNSKEY RRset
     std::vector<uint16_t> elsewhere;  // a key in the RRset that does not sign it here: another signer's
@@ -35,7 +36,8 @@ ParentDsCheck check_parent_ds(const zone::ZoneVersion& served, const std::vector
             const auto rdata = served.record(i).rdata;
             if (sign::ds_rdata(served.apex().wire(), rdata, d[3]) != d) continue;
             // RFC 4035 §5.2: the DS must name a key that signs the DNSKEY RRset the resolver is given.
-            where = std::ranges::count(signing, sign::key_tag(rdata)) > 0 ? &out.matching : &elsewhere;
+            const std::pair<uint16_t, uint8_t> key{sign::key_tag(rdata), rdata[3]};
+            where = std::ranges::count(signing, key) > 0 ? &out.matching : &elsewhere;
             break;
         }
         where->push_back(tag);

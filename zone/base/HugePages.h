@@ -31,11 +31,15 @@ inline void prefer_huge_pages(const void* p, std::size_t bytes) {
 #endif
 }
 
-// reserve() with the advice above: for a buffer a zone version or its build is about to fill.
+// reserve() with the advice above, for a buffer a zone version or its build is about to fill, when it
+// is at least 32 MiB: glibc serves a block that large from mmap() whatever its (self-raising) threshold,
+// so its pages go back with it. A smaller block may come from the heap, where the advice would stay on
+// the memory after the block is freed and khugepaged could make the next small allocations huge too.
 template <class T>
 void reserve_huge(std::vector<T>& v, std::size_t count) {
+    constexpr std::size_t kAlwaysMapped = std::size_t{32} << 20;
     v.reserve(count);
-    prefer_huge_pages(v.data(), v.capacity() * sizeof(T));
+    if (v.capacity() * sizeof(T) >= kAlwaysMapped) prefer_huge_pages(v.data(), v.capacity() * sizeof(T));
 }
 
 }  // namespace headwater

@@ -109,9 +109,12 @@ void plan_signatures(Signing& s, std::mt19937_64& rng) {
     const ZoneVersion& u = s.u;
     const SigningPolicy& p = s.policy;
     std::size_t pcur = 0;  // the previous version, walked alongside (both in canonical order)
-    // At most one signature per record and signing key (most RRsets hold one record): grown in place.
-    reserve_huge(s.sigs, u.size());
-    if (s.previous == nullptr || !s.options.reuse) reserve_huge(s.jobs, u.size());
+    // At most one signature per record and zone-signing key (most RRsets hold one record), and one more
+    // per key-signing key: grown in place.
+    const std::size_t per_set = static_cast<std::size_t>(
+        std::ranges::count_if(s.keys, [](const SigningKey& k) { return k.signs_zone; }));
+    reserve_huge(s.sigs, u.size() * std::max<std::size_t>(per_set, 1) + s.keys.size());
+    if (s.previous == nullptr || !s.options.reuse) reserve_huge(s.jobs, s.sigs.capacity());
     for (std::size_t ni = 0; ni < s.nodes.size(); ++ni) {
         const Node& n = s.nodes[ni];
         if (n.kind == NodeKind::Occluded) continue;
@@ -180,7 +183,12 @@ Result<void, std::string> make_signatures(Signing& s) {
         std::vector<RecordView> rrset;
         std::vector<uint8_t> data;
         std::vector<uint8_t>& out = s.outputs[t];
-        reserve_huge(out, (to - from) * 112);  // an ECDSA P-256 RRSIG's RDATA is about 100 octets
+        // An RRSIG's RDATA: 18 octets, the signer's name, the signature, which for RSA and ECDSA is about
+        // as long as the DNSKEY RDATA (Ed25519's is longer: the buffer grows then).
+        std::size_t largest = 0;
+        for (const SigningKey& k : s.keys) largest = std::max(largest, k.key.dnskey_rdata().size());
+        reserve_huge(out,
+                     (to - from) * (18 + s.u.apex().wire().size() + std::min<std::size_t>(largest, 512)));
         const uint32_t inception = s.options.now - s.policy.inception_offset;
         for (std::size_t j = from; j < to; ++j) {
             Job& job = s.jobs[j];
@@ -235,9 +243,8 @@ class Assembler {
         reserve_huge(offsets_, u.size() + s_.sigs.size());
         offsets_.resize(u.size() + s_.sigs.size());
         if (mid < nodes) {
-            std::thread second([&] { write(mid, nodes, mid_sig, mid_bytes, mid_record + mid_sig); });
+            const std::jthread second([&] { write(mid, nodes, mid_sig, mid_bytes, mid_record + mid_sig); });
             write(0, mid, 0, 0, 0);
-            second.join();
         } else {
             write(0, nodes, 0, 0, 0);
         }

@@ -1,6 +1,7 @@
 #include "zone/sign/ZoneSigner.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -763,11 +764,21 @@ Result<bool, std::string> ZoneSigner::set_foreign_keys(ForeignSource source,
 
 Result<bool, std::string> ZoneSigner::reload_foreign_file(Clock::time_point now, bool always) {
     if (foreign_file_.empty()) return false;
-    std::error_code ec;
-    const auto mtime = std::filesystem::last_write_time(foreign_file_, ec);
-    const auto size = ec ? 0 : std::filesystem::file_size(foreign_file_, ec);
-    std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> stamp;
-    if (!ec) stamp.emplace(mtime, size);
+    // What tells an edit: the inode (a file replaced by rename), the size and both times to the
+    // nanosecond. A stamp taken within two seconds of its last change is not kept, as git does with
+    // "racy" files: a second write in the same clock tick would leave every one of them as it was.
+    std::optional<FileStamp> stamp;
+    struct stat st {};
+    if (::stat(foreign_file_.c_str(), &st) == 0) {
+        stamp = FileStamp{static_cast<uint64_t>(st.st_ino),
+                          static_cast<uint64_t>(st.st_size),
+                          st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec,
+                          st.st_ctim.tv_sec,
+                          st.st_ctim.tv_nsec};
+        const std::time_t changed = std::max(st.st_mtim.tv_sec, st.st_ctim.tv_sec);
+        if (Clock::to_time_t(now) - changed < 2) stamp.reset();
+    }
     {
         const std::lock_guard lock(mutex_);
         if (!always && stamp && foreign_file_read_ == stamp) return false;

@@ -87,7 +87,7 @@ class ZoneSigner final : public zone::ZoneSigning {
                                                const std::vector<std::vector<uint8_t>>& rdatas,
                                                Clock::time_point now);
     // Reads the foreign_dnskeys file again (nothing when the zone has none). Unless `always`, only when
-    // its modification time or size changed since a read that succeeded: the watch asks every pass.
+    // it changed (inode, size, times) since a read that succeeded: the watch asks every pass.
     Result<bool, std::string> reload_foreign_file(Clock::time_point now, bool always = true);
     struct ForeignKey {
         uint16_t tag = 0;
@@ -198,8 +198,13 @@ class ZoneSigner final : public zone::ZoneSigning {
     std::time_t timing_floor_ = 0;                         // the time of the last rollover step written
     std::vector<std::pair<uint16_t, int>> signed_states_;  // key states the last signing used
     std::filesystem::path foreign_file_;                   // the zone's foreign_dnskeys; empty: none
-    // The file as last read with success (modification time, size); none: read it.
-    std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> foreign_file_read_;
+    // The foreign_dnskeys file as last read with success; none: read it.
+    struct FileStamp {
+        uint64_t inode = 0, size = 0;
+        int64_t mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
+        bool operator==(const FileStamp&) const = default;
+    };
+    std::optional<FileStamp> foreign_file_read_;
     std::vector<std::vector<uint8_t>> foreign_from_file_;  // under mutex_, as the last reads gave them
     std::vector<std::vector<uint8_t>> foreign_fetched_;    // under mutex_; kept in foreign.dnskey
     mutable std::mutex status_mutex_;
