@@ -1,5 +1,6 @@
 #include "zone/sign/Rrsig.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "zone/dns/CanonicalRdata.h"
@@ -37,6 +38,28 @@ void append_rrsig_head(const RrsigFields& f, std::vector<uint8_t>& out) {
     put32(out, f.inception);
     put16(out, f.key_tag);
     append_lower(f.signer.wire(), out);
+}
+
+std::size_t rrsig_record_size(std::span<const uint8_t> owner, std::span<const uint8_t> rdata) {
+    return owner.size() + 10 + rdata.size();
+}
+
+uint8_t* write_rrsig_record(uint8_t* out, std::span<const uint8_t> owner, uint32_t ttl,
+                            std::span<const uint8_t> rdata) {
+    const uint16_t type = dns::to_u16(dns::RRType::RRSIG);
+    const uint8_t fixed[10] = {static_cast<uint8_t>(type >> 8),
+                               static_cast<uint8_t>(type),
+                               0,
+                               1,  // class IN
+                               static_cast<uint8_t>(ttl >> 24),
+                               static_cast<uint8_t>(ttl >> 16),
+                               static_cast<uint8_t>(ttl >> 8),
+                               static_cast<uint8_t>(ttl),
+                               static_cast<uint8_t>(rdata.size() >> 8),
+                               static_cast<uint8_t>(rdata.size())};
+    out = std::copy(owner.begin(), owner.end(), out);
+    out = std::copy(std::begin(fixed), std::end(fixed), out);
+    return std::copy(rdata.begin(), rdata.end(), out);
 }
 
 void append_signed_rrset(std::span<const zone::RecordView> rrset, uint32_t original_ttl,

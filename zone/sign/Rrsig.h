@@ -34,6 +34,12 @@ void append_rrsig_head(const RrsigFields& f, std::vector<uint8_t>& out);
 void append_signed_rrset(std::span<const zone::RecordView> rrset, uint32_t original_ttl,
                          std::vector<uint8_t>& out);
 
+// An RRSIG record as a version stores it (owner, TYPE, CLASS IN, TTL, RDLENGTH, RDATA): its length, and
+// the record written at `out` (that many octets), returning where it ends.
+std::size_t rrsig_record_size(std::span<const uint8_t> owner, std::span<const uint8_t> rdata);
+uint8_t* write_rrsig_record(uint8_t* out, std::span<const uint8_t> owner, uint32_t ttl,
+                            std::span<const uint8_t> rdata);
+
 // The fields of RRSIG RDATA that decide whether it can be kept: covered type, algorithm, expiration,
 // inception, key tag. Nothing for RDATA too short to be an RRSIG.
 struct RrsigSummary {

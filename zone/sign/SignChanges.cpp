@@ -115,20 +115,8 @@ class SetSigner {
             std::vector<uint8_t> data = rdata;
             append_signed_rrset(rrset, f.original_ttl, data);
             if (auto r = signers_[k].sign(data, rdata); !r) return unexpected("signing: " + r.error());
-            std::vector<uint8_t>& rec = records.emplace_back(owner.begin(), owner.end());
-            const uint16_t type = dns::to_u16(RRType::RRSIG);
-            const uint8_t fixed[10] = {static_cast<uint8_t>(type >> 8),
-                                       static_cast<uint8_t>(type),
-                                       0,
-                                       1,
-                                       static_cast<uint8_t>(first.ttl >> 24),
-                                       static_cast<uint8_t>(first.ttl >> 16),
-                                       static_cast<uint8_t>(first.ttl >> 8),
-                                       static_cast<uint8_t>(first.ttl),
-                                       static_cast<uint8_t>(rdata.size() >> 8),
-                                       static_cast<uint8_t>(rdata.size())};
-            rec.insert(rec.end(), std::begin(fixed), std::end(fixed));
-            rec.insert(rec.end(), rdata.begin(), rdata.end());
+            std::vector<uint8_t>& rec = records.emplace_back(rrsig_record_size(owner, rdata));
+            write_rrsig_record(rec.data(), owner, first.ttl, rdata);
             if (!any_ || seconds_between(expiration, earliest_) < 0) earliest_ = expiration;
             any_ = true;
         }

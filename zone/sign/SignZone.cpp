@@ -236,8 +236,9 @@ class Assembler {
         if (s_.options.threads < 2 || u.size() < kParallelFrom) mid = nodes;
         const std::size_t mid_sig = first_sig_at(mid);
         const std::size_t mid_record = mid < nodes ? s_.nodes[mid].begin : u.size();
-        const std::size_t mid_bytes = mid < nodes ? u.offset(mid_record) + sig_bytes(0, mid_sig) : 0;
-        const std::size_t total = u.wire_bytes() + sig_bytes(0, s_.sigs.size());
+        const std::size_t first_sigs = sig_bytes(0, mid_sig);
+        const std::size_t mid_bytes = mid < nodes ? u.offset(mid_record) + first_sigs : 0;
+        const std::size_t total = u.wire_bytes() + first_sigs + sig_bytes(mid_sig, s_.sigs.size());
         reserve_huge(data_, total);
         data_.resize(total);
         reserve_huge(offsets_, u.size() + s_.sigs.size());
@@ -270,8 +271,8 @@ class Assembler {
     std::size_t sig_bytes(std::size_t from, std::size_t to) const {
         std::size_t bytes = 0;
         for (std::size_t i = from; i < to; ++i)
-            bytes += s_.u.record(s_.nodes[s_.sigs[i].node].begin).owner.wire().size() + 10 +
-                     rdata_of(s_.sigs[i]).size();
+            bytes += rrsig_record_size(s_.u.record(s_.nodes[s_.sigs[i].node].begin).owner.wire(),
+                                       rdata_of(s_.sigs[i]));
         return bytes;
     }
 
@@ -299,22 +300,7 @@ class Assembler {
                 const auto owner = u.record(n.begin).owner.wire();
                 for (const auto& [rdata, ttl] : here) {
                     offsets_[record++] = static_cast<uint32_t>(at);
-                    std::memcpy(out + at, owner.data(), owner.size());
-                    at += owner.size();
-                    const uint8_t fixed[10] = {0,
-                                               static_cast<uint8_t>(dns::to_u16(RRType::RRSIG)),
-                                               0,
-                                               1,
-                                               static_cast<uint8_t>(ttl >> 24),
-                                               static_cast<uint8_t>(ttl >> 16),
-                                               static_cast<uint8_t>(ttl >> 8),
-                                               static_cast<uint8_t>(ttl),
-                                               static_cast<uint8_t>(rdata.size() >> 8),
-                                               static_cast<uint8_t>(rdata.size())};
-                    std::memcpy(out + at, fixed, sizeof fixed);
-                    at += sizeof fixed;
-                    std::memcpy(out + at, rdata.data(), rdata.size());
-                    at += rdata.size();
+                    at = static_cast<std::size_t>(write_rrsig_record(out + at, owner, ttl, rdata) - out);
                 }
                 sigs_done = true;
             };
@@ -424,13 +410,14 @@ Result<WithDenial, std::string> with_denial(const ZoneVersion& source, std::span
         apex_types.push_back(kCds);
         apex_types.push_back(kCdnskey);
     }
-    const auto nodes = zone_shape(source);
+    auto nodes = zone_shape(source);
     // RFC 9077: the denial records' TTL is the SOA's negative TTL (the lesser of its TTL and MINIMUM).
     const uint32_t ttl = source.negative_ttl();
     if (policy.denial == Denial::Nsec) {
         const std::size_t apex_count = extras.size();
         add_nsec_chain(source, nodes, apex_types, ttl, extras);
-        if (auto merged = merge_nsec(source, nodes, extras, apex_count)) return std::move(*merged);
+        // The nodes go with the merge (the builder below does not need them).
+        if (auto merged = merge_nsec(source, std::move(nodes), extras, apex_count)) return std::move(*merged);
     } else {
         apex_types.push_back(dns::to_u16(RRType::NSEC3PARAM));
         if (auto r = add_nsec3_chain(source, nodes, apex_types, ttl, policy.nsec3, extras); !r)
