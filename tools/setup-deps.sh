@@ -10,6 +10,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format clang-tidy
   libboost1.81-dev libssl-dev libldns-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
+  # zone/ZoneFileIndex.cpp: a fast hash of master-file parts (a reload parses only the parts that changed).
+  libxxhash-dev
   knot knot-dnsutils knot-dnssecutils bind9 bind9-dnsutils nsd ldnsutils python3-dnspython iproute2 procps dnsperf
   # tests/system/test_dnssec_answers.py: a validating resolver that checks Headwater's DNSSEC answers.
   unbound

@@ -676,9 +676,9 @@ class Loader {
         open_files_.push_back({std::move(path), std::nullopt, std::move(display)});
     }
 
-    Result<void, LoadError> load(LineSource& src, FileState& st) {
+    // `line_no`: the lines before the first one `src` gives (a part of a file, load_master_part).
+    Result<void, LoadError> load(LineSource& src, FileState& st, size_t line_no = 0) {
         if (!rdata_) return fail(st, 0, "out of memory");
-        size_t line_no = 0;
         for (;;) {
             size_t start = 0;
             auto more = read_logical(src, st, line_no, start);
@@ -1201,6 +1201,40 @@ Result<void, LoadError> load_master_text(std::string_view text, std::string_view
     Loader loader(sink);
     LineSource src(text);
     return loader.load(src, st);
+}
+
+Result<ParserState, LoadError> initial_parser_state(std::string_view origin, std::string_view display_name) {
+    auto name = parse_origin(origin, std::string(display_name));
+    if (!name) return unexpected(name.error());
+    const auto* data = ldns_rdf_data(name->get());
+    ParserState s;
+    s.origin.assign(data, data + ldns_rdf_size(name->get()));
+    return s;
+}
+
+Result<ParserState, LoadError> load_master_part(std::string_view text, const ParserState& start,
+                                                std::size_t first_line, const std::filesystem::path& file,
+                                                const RecordSink& sink) {
+    FileState st;
+    st.display = file.string();
+    st.dir = file.parent_path();
+    st.origin = Rdf(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, start.origin.size(), start.origin.data()));
+    if (!st.origin) return fail(st, first_line, "out of memory");
+    st.default_ttl = start.default_ttl;
+    st.last_ttl = start.last_ttl;
+    st.last_class = start.last_class;
+    Loader loader(sink);
+    loader.push_open_file(file, st.display);
+    LineSource src(text);
+    if (auto done = loader.load(src, st, first_line > 0 ? first_line - 1 : 0); !done)
+        return unexpected(done.error());
+    ParserState end;
+    const auto* data = ldns_rdf_data(st.origin.get());
+    end.origin.assign(data, data + ldns_rdf_size(st.origin.get()));
+    end.default_ttl = st.default_ttl;
+    end.last_ttl = st.last_ttl;
+    end.last_class = st.last_class;
+    return end;
 }
 
 std::string record_to_text(std::span<const uint8_t> wire) {

@@ -34,9 +34,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "zone/LoadError.h"  // LoadError {file, line, message}: std only
 #include "zone/base/Result.h"
@@ -68,6 +70,29 @@ Result<void, LoadError> load_master_file(const std::filesystem::path& file, std:
 // directory; errors name `display_name`.
 Result<void, LoadError> load_master_text(std::string_view text, std::string_view origin,
                                          const RecordSink& sink, std::string_view display_name = "<text>");
+
+// Where the loader stands between two lines of a file: what the lines before set that later lines use. The
+// previous owner is not part of it: a part of a file given to load_master_part starts with a line that
+// names its owner.
+struct ParserState {
+    std::vector<uint8_t> origin;          // $ORIGIN, absolute wire form
+    std::optional<uint32_t> default_ttl;  // $TTL
+    std::optional<uint32_t> last_ttl;     // the last TTL a record stated
+    uint16_t last_class = 1;              // the last class a record stated (IN before any)
+    bool operator==(const ParserState&) const = default;
+};
+
+// The state at the first line of a file loaded with the zone name `origin`.
+Result<ParserState, LoadError> initial_parser_state(std::string_view origin, std::string_view display_name);
+
+// Loads `text` as lines first_line, first_line + 1, ... of `file` (errors and records name that file and
+// those lines; relative $INCLUDE paths start from its directory), from the state `start`, and returns the
+// state after its last line. Loading a file part by part, each part starting on a line that names its
+// owner outside parentheses and in the state the part before ended in, gives the records loading it
+// whole gives (ZoneFileIndex.h relies on it; an error can be worded differently, at a part's end).
+Result<ParserState, LoadError> load_master_part(std::string_view text, const ParserState& start,
+                                                std::size_t first_line, const std::filesystem::path& file,
+                                                const RecordSink& sink);
 
 // The loader turns the common types (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV, TXT, CAA) written in plain
 // syntax into wire form itself and leaves everything else to ldns; both give the same bytes. Switching the

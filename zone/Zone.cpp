@@ -17,6 +17,7 @@
 #include "zone/SerialRewrite.h"
 #include "zone/Snapshot.h"
 #include "zone/ZoneBuilder.h"
+#include "zone/ZoneFileIndex.h"
 #include "zone/dns/RRType.h"
 
 namespace headwater::zone {
@@ -304,17 +305,13 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
     // A signed zone served before the restart: its source is the snapshot without its DNSSEC records.
     if (signing_ && !signing_->source)
         if (const auto v = current()) signing_->source = settings_.signer->source_of(*v);
-    // The size comes from the loader's own fstat: a stat of the path beforehand would be one more system
-    // call per zone, which a start with 100k zones feels.
-    auto loaded = load_zone_file(settings_.name, settings_.file, [this](uint64_t size) {
-        if (large_lock_ != nullptr && size >= kLargeZoneFile && !large_lock_->owns_lock())
-            large_lock_->lock();
-    });
-    if (!loaded) return fail(loaded.error().to_string());
+    const ZoneVersionPtr base = signing_ ? signing_->source : current();
+    auto indexed = load_file_locked(base);
+    if (!indexed) return fail(indexed.error().to_string());
+    LoadedZone* loaded = &indexed->loaded;
     if (settings_.signer)
         if (auto ok = settings_.signer->check_source(*loaded->version); !ok)
             return fail(settings_.file + ": " + ok.error());
-    const ZoneVersionPtr base = signing_ ? signing_->source : current();
     ZoneVersionPtr merged;
     // A file whose serial went back behind what was last loaded or written is not an edit to merge: the
     // ordinary path refuses it (unless forced), as it would without updates.
@@ -327,6 +324,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
         merged = *m;
     }
     if (merged) {
+        drop_file_index_locked();  // the version served is not the file's
         result = update_locked(merged, now, force);
         if (result.outcome != ReloadOutcome::Error) {
             if (auto w = write_back_locked(); !w) {
@@ -339,12 +337,50 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
         }
     } else {
         result = update_locked(loaded->version, now, force);
-        if (result.outcome != ReloadOutcome::Error)
+        if (result.outcome != ReloadOutcome::Error) {
             set_file_base_locked(signing_ ? signing_->source : current());
+            keep_file_index_locked(*indexed);
+        }
     }
     result.warnings = loaded->warning_lines();
     if (!note.empty()) result.note = note + result.note;
     return result;
+}
+
+Zone::Zone(ZoneSettings settings)
+    : settings_(std::move(settings)),
+      name_text_(settings_.name.to_string()),
+      signing_(settings_.signer ? std::make_unique<SigningState>() : nullptr) {}
+
+Zone::~Zone() = default;
+
+Result<IndexedLoad, LoadError> Zone::load_file_locked(const ZoneVersionPtr& base) {
+    // The size comes from the loader's own fstat: a stat of the path beforehand would be one more system
+    // call per zone, which a start with 100k zones feels.
+    const auto on_size = [this](uint64_t size) {
+        if (large_lock_ != nullptr && size >= kLargeZoneFile && !large_lock_->owns_lock())
+            large_lock_->lock();
+    };
+    if (settings_.state_dir.empty()) {  // nowhere to keep the copy an index needs
+        auto whole = load_zone_file(settings_.name, settings_.file, on_size);
+        if (!whole) return unexpected(whole.error());
+        return IndexedLoad{std::move(*whole), nullptr, {}, false};
+    }
+    return load_zone_file_indexed(settings_.name, settings_.file, state_path(".file-copy"), file_index_.get(),
+                                  base, settings_.index_file_from, on_size);
+}
+
+void Zone::keep_file_index_locked(IndexedLoad& loaded) {
+    if (!loaded.index) return drop_file_index_locked();
+    if (!write_index_copy(loaded)) return drop_file_index_locked();
+    file_index_ = std::move(loaded.index);
+}
+
+void Zone::drop_file_index_locked() {
+    if (!file_index_) return;
+    std::error_code gone;
+    std::filesystem::remove(file_index_->copy, gone);
+    file_index_.reset();
 }
 
 void Zone::file_loaded_locked(dns::Serial file_serial) {

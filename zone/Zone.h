@@ -55,6 +55,9 @@ struct ZoneSettings {
     // How long after a dynamic update the served version is written back to `file` (0: at once, before
     // the answer). Until then a reload merges the file's changes onto the served version.
     std::chrono::milliseconds zonefile_sync{0};
+    // A zone file this large (with a state_dir) is indexed by parts: a reload after an edit parses only
+    // the parts that changed (ZoneFileIndex.h). Smaller files are read whole, which is as fast.
+    uint64_t index_file_from = 4u << 20;
 };
 
 // A master file turned into a version, with what the loader changed on the way (ZoneBuilder).
@@ -132,6 +135,9 @@ struct OpenShared {
 // A dynamic update journaled but not durable yet (Zone::apply_change with a PendingUpdate to fill): its
 // answer waits for Zone::sync_update() (the journal's fdatasync, shared with every update journaled
 // before it started), then Zone::finish_update() serves the version.
+class ZoneFileIndex;
+struct IndexedLoad;
+
 struct PendingUpdate {
     uint64_t ticket = 0;  // the journal's (Journal::sync); 0: nothing to wait for
     uint64_t number = 0;  // the version's place among the zone's updates; 0: no version to serve (an
@@ -141,11 +147,8 @@ struct PendingUpdate {
 
 class Zone {
   public:
-    explicit Zone(ZoneSettings settings)
-        : settings_(std::move(settings)),
-          name_text_(settings_.name.to_string()),
-          signing_(settings_.signer ? std::make_unique<SigningState>() : nullptr) {}
-    ~Zone() = default;
+    explicit Zone(ZoneSettings settings);
+    ~Zone();
     Zone(const Zone&) = delete;
     Zone& operator=(const Zone&) = delete;
 
@@ -256,6 +259,11 @@ class Zone {
     Result<void, std::string> open_state_locked(Clock::time_point now, std::string& note);
     ZoneVersionPtr replay_journal_locked(ZoneVersionPtr last, std::string& note);
     ReloadResult reload_locked(Clock::time_point now, bool force);
+    // The zone file, by parts when file_index_ says which are unchanged from `base`'s (ZoneFileIndex.h).
+    Result<IndexedLoad, LoadError> load_file_locked(const ZoneVersionPtr& base);
+    // The index of the file just loaded becomes file_index_ (its copy written), or none is kept.
+    void keep_file_index_locked(IndexedLoad& loaded);
+    void drop_file_index_locked();
     ReloadResult update_locked(const ZoneVersionPtr& file_version, Clock::time_point now, bool force);
     // What record_history_locked() did: the entry's place for Journal::sync() (JournalSync::Later), or a
     // new history begun at `next`, whose snapshot is durable on disk already (the change alone was past
@@ -393,6 +401,7 @@ class Zone {
     const StateFiles* state_files_ = nullptr;             // inside open(), when given
     std::unique_lock<std::mutex>* large_lock_ = nullptr;  // inside open(), on OpenShared::large_build
     ZoneVersionPtr file_base_;                            // see set_file_base_locked
+    std::unique_ptr<ZoneFileIndex> file_index_;           // the file as last loaded, by parts
     bool file_base_saved_ = false;  // .file-base in the state directory holds file_base_
     // What dynamic updates keep, allocated by the first one (most zones never have one: 100k zones do
     // without it). Versions are numbered in the order they were made (`made`): a journal sync may end

@@ -127,6 +127,68 @@ std::string read_text(const std::filesystem::path& p) {
 
 }  // namespace
 
+// A file of at least index_file_from octets is reloaded by parts (ZoneFileIndex.h): what is served is what
+// loading the whole file gives, after an edit with a new serial and after ones the serial policy numbers.
+TEST_F(ZoneReloadTest, AFileReloadedByPartsServesWhatTheWholeFileGives) {
+    std::string hosts;
+    for (int i = 0; i < 3000; ++i)
+        hosts += "h" + std::to_string(i) + " IN A 192.0.2." + std::to_string(i % 250) + "\n";
+    const auto edit = [&](const std::string& from, const std::string& to) {
+        const auto at = hosts.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        hosts.replace(at, from.size(), to);
+    };
+    write(10, hosts);
+    auto settings = with_state();
+    settings.index_file_from = 0;
+    zone::Zone z(settings);
+    ASSERT_EQ(z.open(t0_).outcome, zone::ReloadOutcome::Updated);
+    // The text the index was made from, kept beside the state.
+    const auto copy = dir_ / "state" / "example.com.file-copy";
+    EXPECT_EQ(read_text(copy), read_text(file_));
+    const auto whole = [&](uint32_t serial) {
+        return zone::with_serial(*zone::load_zone_file(apex_, file_).value().version, dns::Serial(serial));
+    };
+
+    edit("h1500 IN A 192.0.2.0\n", "h1500 IN A 198.51.100.1\n");
+    write(11, hosts);
+    auto r = z.reload(t0_ + std::chrono::seconds(1));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(z.current()->same_content(*whole(11)));
+    auto step = z.journal()->chain(dns::Serial(10), dns::Serial(11));
+    ASSERT_TRUE(step) << step.error();
+    ASSERT_EQ(step->size(), 1u);
+    EXPECT_EQ(step->front().removed_count(), 1u);
+    EXPECT_EQ(step->front().added_count(), 1u);
+    EXPECT_EQ(read_text(copy), read_text(file_));
+
+    // The serial left as it was: the policy numbers the version, and the next edit goes on from it.
+    hosts += "new IN A 192.0.2.9\n";
+    write(11, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(2));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(z.current()->same_content(*whole(12)));
+    edit("h10 IN A 192.0.2.10\n", "");
+    write(11, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(3));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(z.current()->same_content(*whole(13)));
+    EXPECT_EQ(z.current()->size(), 3u + 3000u);
+
+    // Broken by an edit: refused, as ever, and the next good edit is served.
+    hosts += "h1 IN CNAME elsewhere.example.\n";
+    write(14, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(4));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Error);
+    EXPECT_NE(r.error.find("CNAME and other data at h1.example.com."), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("example.com.zone:3005"), std::string::npos) << r.error;
+    edit("h1 IN CNAME elsewhere.example.\n", "h1b IN CNAME elsewhere.example.\n");
+    write(14, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(5));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(z.current()->same_content(*whole(14)));
+}
+
 TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
     write(10);
     zone::Zone z(with_state());
