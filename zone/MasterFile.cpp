@@ -672,6 +672,8 @@ class Loader {
     // Remembers the top-level file so that including it again is reported as a loop. Its canonical path
     // is resolved only at the first $INCLUDE: most zone files have none, and resolving costs a system
     // call per directory level, for every zone of a start.
+    void refuse_includes() { includes_ = false; }
+
     void push_open_file(fs::path path, std::string display) {
         open_files_.push_back({std::move(path), std::nullopt, std::move(display)});
     }
@@ -803,6 +805,9 @@ class Loader {
             return {};
         }
         if (iequals(word, "$INCLUDE")) {
+            // A part of a file (load_master_part) stands for its text alone: what it includes can change
+            // while its text does not.
+            if (!includes_) return fail(st, line, "$INCLUDE in a part of a file");
             std::string_view file = next_token(rest);
             const std::string_view origin = next_token(rest);
             if (file.empty()) return fail(st, line, "$INCLUDE needs a file name");
@@ -1139,6 +1144,7 @@ class Loader {
     std::vector<uint8_t> fast_rdata_;
     std::vector<OpenFile> open_files_;
     size_t include_depth_ = 0;
+    bool includes_ = true;
 };
 
 Result<Rdf, LoadError> parse_origin(std::string_view origin, const std::string& display) {
@@ -1214,7 +1220,7 @@ Result<ParserState, LoadError> initial_parser_state(std::string_view origin, std
 
 Result<ParserState, LoadError> load_master_part(std::string_view text, const ParserState& start,
                                                 std::size_t first_line, const std::filesystem::path& file,
-                                                const RecordSink& sink) {
+                                                const RecordSink& sink, bool follow_includes) {
     FileState st;
     st.display = file.string();
     st.dir = file.parent_path();
@@ -1225,6 +1231,7 @@ Result<ParserState, LoadError> load_master_part(std::string_view text, const Par
     st.last_class = start.last_class;
     Loader loader(sink);
     loader.push_open_file(file, st.display);
+    if (!follow_includes) loader.refuse_includes();
     LineSource src(text);
     if (auto done = loader.load(src, st, first_line > 0 ? first_line - 1 : 0); !done)
         return unexpected(done.error());

@@ -86,13 +86,14 @@ struct ParserState {
 Result<ParserState, LoadError> initial_parser_state(std::string_view origin, std::string_view display_name);
 
 // Loads `text` as lines first_line, first_line + 1, ... of `file` (errors and records name that file and
-// those lines; relative $INCLUDE paths start from its directory), from the state `start`, and returns the
-// state after its last line. Loading a file part by part, each part starting on a line that names its
-// owner outside parentheses and in the state the part before ended in, gives the records loading it
-// whole gives (ZoneFileIndex.h relies on it; an error can be worded differently, at a part's end).
+// those lines) from the state `start`, and returns the state after its last line. An $INCLUDE is an
+// error (the part would not stand for its text alone) unless `follow_includes` (the caller read the whole
+// of `file`: relative paths start from its directory). Loading a file part by part, each part starting on
+// a line that names its owner outside parentheses and in the state the part before ended in, gives the
+// records loading it whole gives (ZoneFileIndex.h relies on it; an error can be worded differently).
 Result<ParserState, LoadError> load_master_part(std::string_view text, const ParserState& start,
                                                 std::size_t first_line, const std::filesystem::path& file,
-                                                const RecordSink& sink);
+                                                const RecordSink& sink, bool follow_includes = false);
 
 // The loader turns the common types (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV, TXT, CAA) written in plain
 // syntax into wire form itself and leaves everything else to ldns; both give the same bytes. Switching the

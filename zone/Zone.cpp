@@ -343,6 +343,7 @@ ReloadResult Zone::reload_locked(Clock::time_point now, bool force) {
         }
     }
     result.warnings = loaded->warning_lines();
+    result.by_parts = indexed->incremental;
     if (!note.empty()) result.note = note + result.note;
     return result;
 }

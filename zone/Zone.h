@@ -87,6 +87,7 @@ struct ReloadResult {
     std::string error;                      // "file:line: message" when outcome is Error
     std::string note;                       // what else happened: serial bumped by policy, history reset...
     std::vector<std::string> warnings;      // what loading the file changed ("file:line: message")
+    bool by_parts = false;                  // only the parts of the file that changed were read
 };
 
 struct ZoneStatus {
@@ -132,12 +133,12 @@ struct OpenShared {
     std::mutex* large_build = nullptr;
 };
 
+class ZoneFileIndex;  // zone/ZoneFileIndex.h
+struct IndexedLoad;
+
 // A dynamic update journaled but not durable yet (Zone::apply_change with a PendingUpdate to fill): its
 // answer waits for Zone::sync_update() (the journal's fdatasync, shared with every update journaled
 // before it started), then Zone::finish_update() serves the version.
-class ZoneFileIndex;
-struct IndexedLoad;
-
 struct PendingUpdate {
     uint64_t ticket = 0;  // the journal's (Journal::sync); 0: nothing to wait for
     uint64_t number = 0;  // the version's place among the zone's updates; 0: no version to serve (an

@@ -40,8 +40,9 @@ bool iequals_prefix(std::string_view line, std::string_view word) {
     if (line.size() < word.size()) return false;
     for (std::size_t i = 0; i < word.size(); ++i)
         if (std::tolower(static_cast<unsigned char>(line[i])) != word[i]) return false;
-    return line.size() == word.size() || line[word.size()] == ' ' || line[word.size()] == '\t' ||
-           line[word.size()] == '\r' || line[word.size()] == ';';
+    // What ends the word for the loader: a blank, a comment, or a parenthesis (read as a blank).
+    return line.size() == word.size() ||
+           std::string_view(" \t\r;()").find(line[word.size()]) != std::string_view::npos;
 }
 
 // A line that may start a part: it names its owner in column 1.
@@ -135,38 +136,38 @@ bool has_duplicates(const std::vector<RecordView>& sorted) {
            }) != sorted.end();
 }
 
-// The file's bytes. Regular files only, opened without blocking (as the loader opens them): a FIFO in the
-// zone file's place must not hang the reload.
-Result<std::string, LoadError> read_zone_text(const fs::path& file, const SizeHint& on_size) {
-    const auto error = [&](std::string message) { return unexpected(LoadError{file.string(), 0, message}); };
+// The file's bytes; nothing when it cannot be read (load_zone_file then says why, in its words). Regular
+// files only, opened without blocking, as the loader opens them: a FIFO in the zone file's place must not
+// hang the reload.
+std::optional<std::string> read_zone_text(const fs::path& file, const SizeHint& on_size) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return error("cannot open: " + std::string(std::strerror(errno)));
+    if (fd < 0) return std::nullopt;
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        return error(std::string("cannot open: ") +
-                     (S_ISDIR(st.st_mode) ? std::strerror(EISDIR) : "not a regular file"));
+        return std::nullopt;
     }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (on_size) on_size(size);
     // Huge pages for a large file: on a virtual machine, faulting in a 50 MB buffer 4 KiB at a time cost
     // more than reading the file into it.
     std::string text;
-    const auto size = static_cast<std::size_t>(st.st_size);
-    if (on_size) on_size(size);
-    text.reserve(size + 65536);
+    text.reserve(size + 1);
     if (text.capacity() >= (std::size_t{32} << 20)) prefer_huge_pages(text.data(), text.capacity());
-    text.resize(size + 1);  // an octet more, to see a file that grew since the fstat
+    text.resize(size + 1);  // an octet more than fstat counted, to see a file that grew meanwhile
     std::size_t got = 0;
     for (;;) {
         if (got == text.size()) text.resize(text.size() + 65536);
         const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            const int err = errno;
             ::close(fd);
-            return error(std::string("read error: ") + std::strerror(err));
+            return std::nullopt;
         }
-        if (n == 0) break;
         got += static_cast<std::size_t>(n);
+        // Every octet fstat counted came and not the one asked beyond: the end (a regular file's read is
+        // short only there). Asking again would cost one more system call per zone at a start.
+        if (n == 0 || got == size) break;
     }
     ::close(fd);
     text.resize(got);
@@ -200,12 +201,23 @@ class IndexWriter {
     ZoneFileIndex& index_;
 };
 
-// The whole text, part by part, into a new index (null when the file loaded with warnings).
+// The file loaded whole, without an index: for what the index cannot stand for, and for errors in the
+// words of the whole load.
+Result<IndexedLoad, LoadError> whole_file(const dns::Name& apex, const fs::path& file) {
+    auto whole = load_zone_file(apex, file);
+    if (!whole) return unexpected(whole.error());
+    return IndexedLoad{std::move(*whole), nullptr, {}, false};
+}
+
+// The whole text, part by part, into a new index (null when the file loaded with warnings). `whole`: one
+// part, the whole text, $INCLUDE followed and no index made.
 Result<IndexedLoad, LoadError> load_all_parts(const dns::Name& apex, const fs::path& file, std::string text,
-                                              const std::vector<FilePart>& parts,
-                                              const ParserState& initial) {
+                                              const std::vector<FilePart>& parts, const ParserState& initial,
+                                              bool whole = false) {
     ZoneBuilder builder(apex);
-    builder.reserve(text.size() / 24, text.size() * 3 / 2);
+    // As load_zone_file sizes it: a master-file line makes 25 to 100 octets of wire form; a zone < 4 GiB.
+    const std::size_t size = std::min<std::size_t>(text.size(), std::size_t{1} << 31);
+    builder.reserve(size / 24, size * 3 / 2);
     auto index = std::make_unique<ZoneFileIndex>();
     index->parts.reserve(parts.size());
     IndexWriter states(*index);
@@ -216,12 +228,11 @@ Result<IndexedLoad, LoadError> load_all_parts(const dns::Name& apex, const fs::p
     for (const FilePart& p : parts) {
         const uint32_t start = states.state(state);
         auto end = load_master_part(std::string_view(text).substr(p.offset, p.length), state, p.first_line,
-                                    file, sink);
-        if (!end) {
-            // Worded as loading the file whole words it (an error at a part's end, say).
-            auto whole = load_zone_file(apex, file);
-            if (!whole) return unexpected(whole.error());
-            return IndexedLoad{std::move(*whole), nullptr, std::move(text), false};
+                                    file, sink, whole);
+        if (!end && whole) return unexpected(end.error());
+        if (!end) {  // worded as loading the file whole words it (an error at a part's end, say)
+            std::string().swap(text);
+            return whole_file(apex, file);
         }
         state = std::move(*end);
         index->parts.push_back({p, start, states.state(state)});
@@ -229,8 +240,9 @@ Result<IndexedLoad, LoadError> load_all_parts(const dns::Name& apex, const fs::p
     auto version = builder.build();
     if (!version) return unexpected(version.error());
     LoadedZone loaded{std::move(version).value(), builder.warnings(), builder.suppressed_warnings()};
-    if (!loaded.warnings.empty() || loaded.suppressed_warnings > 0) {
+    if (whole || !loaded.warnings.empty() || loaded.suppressed_warnings > 0) {
         index.reset();
+        text.clear();
     } else {
         index->fingerprint = content_fingerprint(*loaded.version);
         const auto soa = loaded.version->soa().wire;
@@ -440,13 +452,11 @@ uint64_t content_fingerprint(const ZoneVersion& version) {
     // SERIAL is the first of the five 32-bit fields that end the SOA RDATA (RFC 1035 §3.3.13).
     const RecordView soa = version.soa();
     const auto serial_at = static_cast<std::size_t>(soa.wire.data() - all.data()) + soa.wire.size() - 20;
-    XXH3_state_t* s = XXH3_createState();
-    XXH3_64bits_reset(s);
-    XXH3_64bits_update(s, all.data(), serial_at);
-    XXH3_64bits_update(s, all.data() + serial_at + 4, all.size() - serial_at - 4);
-    const uint64_t h = XXH3_64bits_digest(s);
-    XXH3_freeState(s);
-    return h;
+    XXH3_state_t s;
+    XXH3_64bits_reset(&s);
+    XXH3_64bits_update(&s, all.data(), serial_at);
+    XXH3_64bits_update(&s, all.data() + serial_at + 4, all.size() - serial_at - 4);
+    return XXH3_64bits_digest(&s);
 }
 
 Result<IndexedLoad, LoadError> load_zone_file_indexed(const dns::Name& apex, const fs::path& file,
@@ -454,23 +464,17 @@ Result<IndexedLoad, LoadError> load_zone_file_indexed(const dns::Name& apex, con
                                                       const ZoneVersionPtr& base, uint64_t index_from,
                                                       const SizeHint& on_size) {
     auto text = read_zone_text(file, on_size);
-    if (!text) return unexpected(text.error());
+    if (!text) return whole_file(apex, file);
     auto initial = initial_parser_state(apex.to_string(), file.string());
     if (!initial) return unexpected(initial.error());
-    if (text->size() < index_from) {  // one part, not indexed
-        const std::vector<FilePart> whole{{0, text->size(), 1, 0}};
-        auto all = load_all_parts(apex, file, std::move(*text), whole, *initial);
-        if (all) {
-            all->index.reset();
-            all->text.clear();
-        }
-        return all;
+    if (text->size() < index_from) {
+        const std::vector<FilePart> one{{0, text->size(), 1, 0}};
+        return load_all_parts(apex, file, std::move(*text), one, *initial, true);
     }
     const auto parts = split_master_text(*text);
     if (!parts) {  // an $INCLUDE
-        auto whole = load_zone_file(apex, file);
-        if (!whole) return unexpected(whole.error());
-        return IndexedLoad{std::move(*whole), nullptr, {}, false};
+        std::string().swap(*text);
+        return whole_file(apex, file);
     }
     if (previous != nullptr && base)
         if (auto changed = load_changed_parts(apex, file, *text, *parts, *initial, *previous, base)) {

@@ -154,6 +154,7 @@ TEST_F(ZoneReloadTest, AFileReloadedByPartsServesWhatTheWholeFileGives) {
     write(11, hosts);
     auto r = z.reload(t0_ + std::chrono::seconds(1));
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(r.by_parts);
     EXPECT_TRUE(z.current()->same_content(*whole(11)));
     auto step = z.journal()->chain(dns::Serial(10), dns::Serial(11));
     ASSERT_TRUE(step) << step.error();
@@ -167,11 +168,13 @@ TEST_F(ZoneReloadTest, AFileReloadedByPartsServesWhatTheWholeFileGives) {
     write(11, hosts);
     r = z.reload(t0_ + std::chrono::seconds(2));
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(r.by_parts);
     EXPECT_TRUE(z.current()->same_content(*whole(12)));
     edit("h10 IN A 192.0.2.10\n", "");
     write(11, hosts);
     r = z.reload(t0_ + std::chrono::seconds(3));
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(r.by_parts);  // on the version the policy numbered
     EXPECT_TRUE(z.current()->same_content(*whole(13)));
     EXPECT_EQ(z.current()->size(), 3u + 3000u);
 
@@ -186,7 +189,29 @@ TEST_F(ZoneReloadTest, AFileReloadedByPartsServesWhatTheWholeFileGives) {
     write(14, hosts);
     r = z.reload(t0_ + std::chrono::seconds(5));
     ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(r.by_parts);  // the index of the last good load was kept
     EXPECT_TRUE(z.current()->same_content(*whole(14)));
+
+    // A bump changes only the served serial: the next edit still goes by parts. A dynamic update makes
+    // the served version one the file never gave: the next reload reads the whole file.
+    ASSERT_EQ(z.bump(t0_ + std::chrono::seconds(6), std::nullopt, std::nullopt).outcome,
+              zone::ReloadOutcome::Updated);
+    edit("h20 IN A 192.0.2.20\n", "h20 IN A 192.0.2.21\n");
+    write(16, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(7));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_TRUE(r.by_parts);
+    EXPECT_TRUE(z.current()->same_content(*whole(16)));
+    ASSERT_EQ(z.apply_change(t0_ + std::chrono::seconds(8), adding_host("upd")).outcome,
+              zone::ReloadOutcome::Updated);
+    edit("h30 IN A 192.0.2.30\n", "h30 IN A 192.0.2.31\n");
+    write(18, hosts);
+    r = z.reload(t0_ + std::chrono::seconds(9));
+    ASSERT_EQ(r.outcome, zone::ReloadOutcome::Updated) << r.error;
+    EXPECT_FALSE(r.by_parts);
+    EXPECT_TRUE(z.current()->find_name(dns::Name::from_text("upd.example.com.").value()).end >
+                z.current()->find_name(dns::Name::from_text("upd.example.com.").value()).begin)
+        << "the update was lost";
 }
 
 TEST_F(ZoneReloadTest, AnUpdateIsServedAtOnceAndItsFileWrittenByTheWriteBack) {
