@@ -143,13 +143,15 @@ json ControlCommands::reload(const control::Request& req, const json& /*request*
         switch (r.outcome) {
             case zone::ReloadOutcome::Updated:
                 if (notify_.changed) notify_.changed(*z);
-                spdlog::info("reload zone={} outcome=updated serial={} old_serial={}", name,
+                // read=parts: only the parts of the file that changed were parsed (zone/ZoneFileIndex.h).
+                spdlog::info("reload zone={} outcome=updated serial={} old_serial={} read={}", name,
                              r.serial->value(),
-                             r.old_serial ? std::to_string(r.old_serial->value()) : std::string("-"));
+                             r.old_serial ? std::to_string(r.old_serial->value()) : std::string("-"),
+                             r.by_parts ? "parts" : "whole");
                 break;
             case zone::ReloadOutcome::Unchanged:
-                spdlog::info("reload zone={} outcome=unchanged serial={}", name,
-                             r.serial ? r.serial->value() : 0u);
+                spdlog::info("reload zone={} outcome=unchanged serial={} read={}", name,
+                             r.serial ? r.serial->value() : 0u, r.by_parts ? "parts" : "whole");
                 break;
             case zone::ReloadOutcome::Error:
                 spdlog::error("reload zone={} outcome=error serving={} error=\"{}\"", name,
