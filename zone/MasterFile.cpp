@@ -669,11 +669,12 @@ class Loader {
         normalized_.reserve(1024);
     }
 
+    // $INCLUDE becomes an error (load_master_part).
+    void refuse_includes() { includes_ = false; }
+
     // Remembers the top-level file so that including it again is reported as a loop. Its canonical path
     // is resolved only at the first $INCLUDE: most zone files have none, and resolving costs a system
     // call per directory level, for every zone of a start.
-    void refuse_includes() { includes_ = false; }
-
     void push_open_file(fs::path path, std::string display) {
         open_files_.push_back({std::move(path), std::nullopt, std::move(display)});
     }
@@ -1171,6 +1172,12 @@ std::string generic_record_text(dns::NameView owner, uint16_t type, uint16_t rcl
     return out;
 }
 
+// A name's wire form (ParserState keeps no ldns type).
+std::vector<uint8_t> wire_of(const ldns_rdf* name) {
+    const auto* data = ldns_rdf_data(name);
+    return {data, data + ldns_rdf_size(name)};
+}
+
 }  // namespace
 
 void set_master_file_fast_path(bool enabled) {
@@ -1212,9 +1219,8 @@ Result<void, LoadError> load_master_text(std::string_view text, std::string_view
 Result<ParserState, LoadError> initial_parser_state(std::string_view origin, std::string_view display_name) {
     auto name = parse_origin(origin, std::string(display_name));
     if (!name) return unexpected(name.error());
-    const auto* data = ldns_rdf_data(name->get());
     ParserState s;
-    s.origin.assign(data, data + ldns_rdf_size(name->get()));
+    s.origin = wire_of(name->get());
     return s;
 }
 
@@ -1236,8 +1242,7 @@ Result<ParserState, LoadError> load_master_part(std::string_view text, const Par
     if (auto done = loader.load(src, st, first_line > 0 ? first_line - 1 : 0); !done)
         return unexpected(done.error());
     ParserState end;
-    const auto* data = ldns_rdf_data(st.origin.get());
-    end.origin.assign(data, data + ldns_rdf_size(st.origin.get()));
+    end.origin = wire_of(st.origin.get());
     end.default_ttl = st.default_ttl;
     end.last_ttl = st.last_ttl;
     end.last_class = st.last_class;

@@ -372,8 +372,7 @@ Result<IndexedLoad, LoadError> Zone::load_file_locked(const ZoneVersionPtr& base
 }
 
 void Zone::keep_file_index_locked(IndexedLoad& loaded) {
-    if (!loaded.index) return drop_file_index_locked();
-    if (!write_index_copy(loaded)) return drop_file_index_locked();
+    if (!write_index_copy(loaded)) return drop_file_index_locked();  // no index, or no copy for it
     file_index_ = std::move(loaded.index);
 }
 
